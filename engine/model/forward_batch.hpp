@@ -1,0 +1,27 @@
+// forward_batch: one flattened forward pass in vLLM's layout. Prefill chunks and
+// decode tokens of many sequences sit side by side; sequence s owns tokens
+// [query_start_loc[s], query_start_loc[s+1]). K/V of every token is written to
+// its slot (block_id * block_size + offset) and attention reads the sequence's
+// whole context through its row of block_tables.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+namespace actorlm {
+
+struct forward_batch {
+    std::vector<int32_t> token_ids;        // [num_tokens]
+    std::vector<int32_t> positions;        // [num_tokens], absolute position in its sequence
+    std::vector<int32_t> query_start_loc;  // [num_seqs + 1]
+    std::vector<int32_t> seq_lens;         // [num_seqs], context length after this step
+    std::vector<int64_t> slot_mapping;     // [num_tokens]
+    std::vector<int32_t> block_tables;     // [num_seqs * max_blocks_per_seq], row-major
+    int32_t max_blocks_per_seq = 0;
+    std::vector<int32_t> logits_indices;   // token indices whose logits are returned, in order
+
+    int32_t num_tokens() const { return static_cast<int32_t>(token_ids.size()); }
+    int32_t num_seqs() const { return static_cast<int32_t>(seq_lens.size()); }
+};
+
+}  // namespace actorlm

@@ -1,0 +1,55 @@
+// model_config: the one description of a decoder-only transformer that both
+// GGUF metadata and Hugging Face config.json map into. Everything downstream
+// (forward, KV cache sizing, CUDA workers) reads only this type.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace actorlm {
+
+enum class model_arch {
+    llama,  // Llama 1/2/3 and Mistral
+    qwen2,  // Llama + QKV bias, NeoX RoPE
+    qwen3,  // Llama + per-head Q/K RMSNorm, NeoX RoPE
+};
+
+const char* model_arch_name(model_arch a);
+
+enum class rope_scaling_type { none, linear, llama3 };
+
+struct rope_scaling {
+    rope_scaling_type type = rope_scaling_type::none;
+    float factor = 1.0f;
+    float low_freq_factor = 1.0f;               // llama3
+    float high_freq_factor = 4.0f;              // llama3
+    int64_t original_max_position = 8192;       // llama3
+};
+
+struct model_config {
+    model_arch arch = model_arch::llama;
+    int64_t vocab_size = 0;
+    int64_t hidden_size = 0;
+    int64_t intermediate_size = 0;
+    int64_t num_layers = 0;
+    int64_t num_heads = 0;
+    int64_t num_kv_heads = 0;
+    int64_t head_dim = 0;
+    int64_t max_position = 2048;  // the model's context length
+    float rms_norm_eps = 1e-5f;
+    float rope_theta = 10000.0f;
+    // Layout of Q/K rows inside a head as stored in the loaded weights.
+    // false: interleaved pairs (2i, 2i+1) — GGUF llama, whose converter permutes Q/K rows.
+    // true: NeoX halves (i, i + head_dim/2) — HF checkpoints and GGUF qwen2/qwen3.
+    bool rope_neox = false;
+    struct rope_scaling rope_scaling;
+    bool tie_word_embeddings = false;
+    bool attention_bias = false;  // Q/K/V biases (qwen2)
+    bool qk_norm = false;         // per-head RMSNorm on Q and K before RoPE (qwen3)
+    int32_t bos_token_id = -1;
+    std::vector<int32_t> eos_token_ids;
+    std::string name;  // general.name or the directory name
+};
+
+}  // namespace actorlm

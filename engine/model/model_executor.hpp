@@ -1,0 +1,36 @@
+// model_executor: what a worker runs each step. It owns the model weights and
+// the paged KV cache tensors; the scheduler owns the block accounting and tells
+// the executor where to write and read through forward_batch. The CPU and CUDA
+// backends implement it; tests and the scheduler benchmark use a no-op one.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "model/dtype.hpp"
+#include "model/forward_batch.hpp"
+#include "model/model_config.hpp"
+#include "util/result.hpp"
+
+namespace actorlm {
+
+/// Shape of the paged KV cache a backend allocates.
+struct kv_cache_spec {
+    int32_t num_blocks = 0;
+    int32_t block_size = 16;        // tokens per block
+    dtype type = dtype::f32;        // f32 or f16 on the CPU; f16/bf16 on CUDA
+};
+
+class model_executor {
+public:
+    virtual ~model_executor() = default;
+
+    virtual const model_config& config() const = 0;
+    virtual const kv_cache_spec& kv_spec() const = 0;
+
+    /// Runs one forward pass. On success `logits` holds
+    /// batch.logits_indices.size() rows of config().vocab_size floats.
+    virtual status forward(const forward_batch& batch, std::vector<float>& logits) = 0;
+};
+
+}  // namespace actorlm

@@ -1,0 +1,195 @@
+// actorlm embedding API: run an LLM engine inside your own program.
+//
+//   actorlm::engine_config cfg;
+//   cfg.model_path = "model.gguf";
+//   std::string err;
+//   auto eng = actorlm::engine::create(cfg, &err);
+//   actorlm::generate_request req;
+//   req.prompt = "Once upon a time";
+//   req.params.max_tokens = 32;
+//   auto stream = eng->generate(std::move(req));
+//   actorlm::output_delta d;
+//   while (stream.next(d)) std::cout << d.text;
+//
+// This header holds no CAF or CUDA types: the engine's actors live behind a pimpl.
+// All methods are thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace actorlm {
+
+/// Sampling and stopping controls of one request (OpenAI + vLLM fields).
+struct sampling_params {
+    int32_t n = 1;                     // sequences per prompt, sharing the prompt's KV blocks
+    float temperature = 1.0f;          // 0 = greedy
+    float top_p = 1.0f;
+    int32_t top_k = 0;                 // 0 or -1 = off
+    float min_p = 0.0f;
+    std::optional<uint64_t> seed;      // per-request RNG seed; same output whatever the batch
+    float presence_penalty = 0.0f;
+    float frequency_penalty = 0.0f;
+    float repetition_penalty = 1.0f;
+    std::vector<std::pair<int32_t, float>> logit_bias;
+    int32_t max_tokens = 16;           // -1 = up to the model length
+    int32_t min_tokens = 0;
+    bool ignore_eos = false;
+    std::vector<std::string> stop;
+    std::vector<int32_t> stop_token_ids;
+    bool include_stop_str_in_output = false;
+    bool skip_special_tokens = true;
+    bool spaces_between_special_tokens = true;
+    int32_t logprobs = -1;             // -1 none; k >= 0: sampled token's logprob + top k (k <= 20)
+    int32_t prompt_logprobs = -1;
+};
+
+struct chat_message {
+    std::string role;
+    std::string content;
+    std::string name;
+    std::string tool_call_id;
+    std::string tool_calls_json;       // JSON array as sent by the client, or empty
+};
+
+struct generate_request {
+    std::string request_id;            // empty: the engine assigns one
+    std::string prompt;                // one of prompt, prompt_token_ids, messages
+    std::vector<int32_t> prompt_token_ids;
+    std::vector<chat_message> messages;
+    std::string tools_json;            // JSON array of tool definitions, or empty
+    bool add_generation_prompt = true;
+    sampling_params params;
+    int32_t priority = 0;              // lower value runs first (vLLM's convention)
+    std::string cache_salt;            // isolates prefix-cache hits between tenants
+};
+
+enum class finish_reason { none, stop, length, abort, error };
+const char* finish_reason_name(finish_reason r);  // "stop", "length", "abort", "error"; "" for none
+
+struct top_logprob {
+    int32_t token_id = 0;
+    std::string text;
+    float logprob = 0.0f;
+};
+
+struct token_logprob {
+    int32_t token_id = 0;
+    std::string text;
+    float logprob = 0.0f;
+    std::vector<top_logprob> top;
+};
+
+/// What one sequence of a request produced since the last delta.
+struct output_delta {
+    std::string request_id;
+    int32_t index = 0;                 // which of the n sequences
+    std::string text;                  // new text (UTF-8 complete, stop strings held back)
+    std::vector<int32_t> token_ids;    // new tokens
+    std::vector<token_logprob> logprobs;
+    std::vector<std::optional<token_logprob>> prompt_logprobs;  // first delta only
+    finish_reason finish = finish_reason::none;
+    std::string stop_reason;           // matched stop string, or stop token id as text
+    std::string error;                 // set when finish == error
+    int32_t num_prompt_tokens = 0;
+    int32_t num_output_tokens = 0;     // so far, for this sequence
+    std::vector<int32_t> prompt_token_ids;  // first delta only
+    bool finished() const { return finish != finish_reason::none; }
+};
+
+class request_stream;
+
+struct engine_config {
+    std::string model_path;            // GGUF file or Hugging Face directory
+    std::string served_model_name;     // defaults to the model's name
+    std::string device = "cpu";        // "cpu" or "cuda"
+    std::vector<std::string> workers;  // "host:port" of remote `actorlm worker`s; empty = local
+    int32_t num_threads = 0;           // CPU threads; 0 = all cores
+    int64_t kv_cache_memory_bytes = 0; // 0 = a default fraction of free memory
+    int32_t block_size = 16;
+    std::string kv_cache_dtype = "auto";  // auto, f32, f16
+    int32_t max_num_seqs = 256;
+    int32_t max_num_batched_tokens = 2048;
+    int32_t max_model_len = 0;         // 0 = the model's own
+    int32_t long_prefill_token_threshold = 0;
+    bool enable_prefix_caching = true;
+    std::string scheduling_policy = "fcfs";  // fcfs or priority
+};
+
+struct engine_stats {
+    int64_t num_requests_running = 0;
+    int64_t num_requests_waiting = 0;
+    double kv_cache_usage = 0.0;       // 0..1
+    int64_t prompt_tokens_total = 0;
+    int64_t generation_tokens_total = 0;
+    int64_t prefix_cache_queries_total = 0;
+    int64_t prefix_cache_hits_total = 0;
+    int64_t num_preemptions_total = 0;
+    bool healthy = true;
+    std::string health_message;
+};
+
+struct model_info {
+    std::string name;
+    int32_t max_model_len = 0;
+    int32_t vocab_size = 0;
+};
+
+class engine {
+public:
+    /// Loads the model and starts the engine; nullptr with *error set on failure.
+    static std::unique_ptr<engine> create(const engine_config& cfg, std::string* error);
+    ~engine();
+
+    /// Submits a request; iterate the returned stream for output deltas.
+    request_stream generate(generate_request req);
+    /// Submits a request; `on_delta` runs on an engine thread for every delta
+    /// (the last one has finished() true). Returns the request id.
+    std::string generate(generate_request req, std::function<void(const output_delta&)> on_delta);
+    /// Aborts a request; its remaining delta reports finish_reason::abort.
+    void abort(const std::string& request_id);
+
+    engine_stats stats() const;
+    model_info info() const;
+
+    /// Tokenizer access for /tokenize, /detokenize and chat rendering.
+    bool tokenize(const std::string& text, bool add_special, std::vector<int32_t>* ids,
+                  std::string* error) const;
+    bool detokenize(const std::vector<int32_t>& ids, std::string* text, std::string* error) const;
+    bool apply_chat_template(const std::vector<chat_message>& messages, const std::string& tools_json,
+                             bool add_generation_prompt, std::string* prompt,
+                             std::string* error) const;
+
+    struct impl;
+
+private:
+    explicit engine(std::unique_ptr<impl> p);
+    std::unique_ptr<impl> impl_;
+};
+
+/// A blocking iterator over one request's deltas (all n sequences interleaved).
+class request_stream {
+public:
+    request_stream();
+    ~request_stream();
+    request_stream(request_stream&&) noexcept;
+    request_stream& operator=(request_stream&&) noexcept;
+
+    const std::string& request_id() const;
+    /// Blocks for the next delta; false once every sequence has finished.
+    bool next(output_delta& out);
+    void abort();
+
+    struct state;
+
+private:
+    friend class engine;
+    std::shared_ptr<state> state_;
+};
+
+}  // namespace actorlm

@@ -1,0 +1,25 @@
+// Paths into ../shared (read-only reference data). Tests that need it call
+// ACTORLM_REQUIRE_SHARED(path) and skip with a clear message when it is absent.
+#pragma once
+
+#include <doctest/doctest.h>
+
+#include <filesystem>
+#include <string>
+
+namespace actorlm::test {
+
+inline std::string shared_path(const std::string& rel) {
+    return std::string(ACTORLM_SHARED_DIR) + "/" + rel;
+}
+
+}  // namespace actorlm::test
+
+#define ACTORLM_REQUIRE_SHARED(rel)                                                         \
+    do {                                                                                    \
+        if (!std::filesystem::exists(actorlm::test::shared_path(rel))) {                    \
+            MESSAGE("skipped: " << actorlm::test::shared_path(rel)                          \
+                                << " is absent (the ../shared data folder is not here)");   \
+            return;                                                                         \
+        }                                                                                   \
+    } while (0)

@@ -1,0 +1,20 @@
+// `actorlm version`: prints the version and the compiled-in backends.
+#include <cstdio>
+
+#include "command_registry.hpp"
+
+namespace {
+
+int run_version(const std::vector<std::string>&) {
+#ifdef ACTORLM_WITH_CUDA
+    const char* cuda = "yes";
+#else
+    const char* cuda = "no";
+#endif
+    std::printf("actorlm 0.1.0 (cuda backend: %s)\n", cuda);
+    return 0;
+}
+
+actorlm::cli::command_registration reg("version", "print the version and backends", run_version);
+
+}  // namespace
