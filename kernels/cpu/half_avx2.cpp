@@ -1,6 +1,6 @@
 // half_avx2: F16C/AVX2 bulk conversions (8 values per step, scalar tail).
 // Compiled with -mavx2 -mfma -mf16c; called only when the cpu level allows it.
-#include <immintrin.h>
+#include "cpu/simd.hpp"
 
 #include "cpu/half.hpp"
 

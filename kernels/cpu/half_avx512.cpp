@@ -1,6 +1,6 @@
 // half_avx512: AVX-512 bulk conversions (16 values per step, masked tail).
 // Compiled with the avx512 flag set; called only when the cpu level allows it.
-#include <immintrin.h>
+#include "cpu/simd.hpp"
 
 #include "cpu/half.hpp"
 

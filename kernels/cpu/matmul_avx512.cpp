@@ -1,6 +1,6 @@
 // matmul_avx512: AVX-512 kernels (16 lanes, VNNI integer dots).
 // Compiled with the avx512 flag set; selected only when the cpu level allows.
-#include <immintrin.h>
+#include "cpu/simd.hpp"
 
 #include "cpu/matmul_kernels.hpp"
 

@@ -1,7 +1,7 @@
 // quantize_activations_avx512: AVX-512 version of the portable activation
 // quantizer; same operations (amax, d = amax/127, q = rint(x * (1/d))) in the
 // same order, so its output is bit-identical to the portable one.
-#include <immintrin.h>
+#include "cpu/simd.hpp"
 
 #include "cpu/matmul_kernels.hpp"
 
