@@ -14,6 +14,7 @@ const char* request_status_name(request_status s) {
         case request_status::finished_length_capped: return "finished_length_capped";
         case request_status::finished_aborted: return "finished_aborted";
         case request_status::finished_ignored: return "finished_ignored";
+        case request_status::finished_error: return "finished_error";
     }
     return "?";
 }
@@ -24,6 +25,7 @@ actorlm::finish_reason to_finish_reason(request_status s) {
         case request_status::finished_length_capped: return actorlm::finish_reason::length;
         case request_status::finished_aborted: return actorlm::finish_reason::abort;
         case request_status::finished_ignored: return actorlm::finish_reason::error;
+        case request_status::finished_error: return actorlm::finish_reason::error;
         default: return actorlm::finish_reason::none;
     }
 }

@@ -24,6 +24,7 @@ enum class request_status {
     finished_length_capped,   ///< max_tokens or max_model_len reached
     finished_aborted,
     finished_ignored,         ///< rejected (never ran)
+    finished_error,           ///< the worker failed while running it
 };
 
 const char* request_status_name(request_status s);

@@ -177,7 +177,8 @@ scheduler_output scheduler::schedule() {
             out.scheduled_new_reqs.push_back(new_request_data{
                 r->id(),
                 std::vector<int32_t>(r->prompt_token_ids().begin(), r->prompt_token_ids().end()),
-                r->params(), std::vector<int32_t>(table.begin(), table.end()), nc, p.num_tokens,
+                r->params(), r->eos_token_ids(), std::vector<int32_t>(table.begin(), table.end()),
+                nc, p.num_tokens,
                 will_sample});
         } else {
             cached_request_data c;
