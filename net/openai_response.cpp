@@ -26,7 +26,6 @@ void write_completion_logprobs(json_writer& w,
     all.reserve(prompt.size() + output.size());
     for (const auto& p : prompt) all.push_back(p ? &*p : nullptr);
     for (const auto& t : output) all.push_back(&t);
-    std::vector<std::string> texts;
     w.begin_object();
     w.key("text_offset").begin_array();
     size_t offset = text_offset;
@@ -37,8 +36,8 @@ void write_completion_logprobs(json_writer& w,
     w.end_array();
     w.key("token_logprobs").begin_array();
     for (const auto* t : all) {
-        if (t && !(t == all.front() && !prompt.empty() && !prompt.front())) w.value(t->logprob);
-        else w.null();
+        if (t) w.value(t->logprob);
+        else w.null();  // the first prompt token has no logprob
     }
     w.end_array();
     w.key("tokens").begin_array();

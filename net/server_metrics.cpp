@@ -2,15 +2,25 @@
 #include "net/server_metrics.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
+#include <cstdlib>
 
 namespace actorlm::net {
 
 namespace {
 
 std::string format_number(double v) {
+    // Shortest form that reads back exactly (0.06, not 0.059999999999999998).
     char buf[32];
-    std::snprintf(buf, sizeof(buf), "%.17g", v);
+    if (std::fabs(v) < 1e15 && std::floor(v) == v) {
+        std::snprintf(buf, sizeof(buf), "%.1f", v);  // counters: 100.0, not 1e+02
+        return buf;
+    }
+    for (int precision = 1; precision <= 17; ++precision) {
+        std::snprintf(buf, sizeof(buf), "%.*g", precision, v);
+        if (std::strtod(buf, nullptr) == v) break;
+    }
     std::string s(buf);
     if (s.find_first_of(".eEn") == std::string::npos) s += ".0";  // prometheus_client style
     return s;
