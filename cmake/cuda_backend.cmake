@@ -36,7 +36,8 @@ if(ACTORLM_HAVE_CUDA AND ACTORLM_CUDA_SOURCES)
     # Kernels use plain float math (no --use_fast_math): the FP32 mode must match
     # the CPU reference's greedy ids.
     target_compile_options(actorlm_cuda PRIVATE
-        $<$<COMPILE_LANGUAGE:CUDA>:--expt-relaxed-constexpr -Xcompiler=-Wall,-Wextra>)
+        $<$<COMPILE_LANGUAGE:CUDA>:--expt-relaxed-constexpr -Xcompiler=-Wall,-Wextra>
+        $<$<COMPILE_LANGUAGE:CXX>:-Wall -Wextra -Wno-missing-field-initializers>)
     target_compile_definitions(actorlm_cuda PUBLIC ACTORLM_WITH_CUDA=1)
     target_link_libraries(actorlm_cuda PUBLIC actorlm_engine CUDA::cudart CUDA::cublas CUDA::cublasLt)
     find_library(NCCL_LIBRARY nccl HINTS /usr/local/cuda/lib64 /usr/lib/x86_64-linux-gnu)
