@@ -19,10 +19,6 @@ std::string join_id(const std::string& head, char sep, int64_t n) {
 
 }  // namespace
 
-struct llm_engine::owned {
-    virtual ~owned() = default;
-};
-
 llm_engine::llm_engine(std::unique_ptr<owned> own, const tokenizer& tok,
                        std::unique_ptr<engine_loop> loop)
     : own_(std::move(own)), tok_(tok), loop_(std::move(loop)), outputs_(tok) {}

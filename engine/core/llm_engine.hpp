@@ -81,7 +81,10 @@ public:
     int32_t max_model_len() const { return loop_->sched().config().max_model_len; }
 
 private:
-    struct owned;  // model, tokenizer and executor when create() loaded them
+    /// Model, tokenizer and executor when create() loaded them (kept alive here).
+    struct owned {
+        virtual ~owned() = default;
+    };
     llm_engine(std::unique_ptr<owned> own, const tokenizer& tok, std::unique_ptr<engine_loop> loop);
 
     std::unique_ptr<owned> own_;
