@@ -75,6 +75,12 @@ status rope_from_freqs(const gguf_tensor_info& t, model_config& c) {
 
 }  // namespace
 
+std::vector<float> llama3_rope_divisors(const model_config& c) {
+    std::vector<float> d(size_t(c.head_dim / 2));
+    for (size_t i = 0; i < d.size(); ++i) d[i] = llama3_divisor(c, int64_t(i));
+    return d;
+}
+
 result<model_config> config_from_gguf(const gguf_file& f) {
     model_config c;
     auto arch = f.get_string("general.architecture");

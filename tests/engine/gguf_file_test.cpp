@@ -13,6 +13,8 @@
 #include "support/shared_data.hpp"
 
 using namespace actorlm;
+using actorlm::test::offset_after;
+using actorlm::test::poke;
 using actorlm::test::scratch_dir;
 
 namespace {
@@ -43,19 +45,6 @@ std::string open_error(const std::string& path) {
     auto f = gguf_file::open(path);
     REQUIRE_FALSE(f.ok());
     return f.message();
-}
-
-// Offset of the first byte after the first occurrence of `needle` in `bytes`.
-size_t offset_after(const std::vector<uint8_t>& bytes, const std::string& needle) {
-    auto it = std::search(bytes.begin(), bytes.end(), needle.begin(), needle.end());
-    REQUIRE(it != bytes.end());
-    return static_cast<size_t>(it - bytes.begin()) + needle.size();
-}
-
-template <class T>
-void poke(std::vector<uint8_t>& bytes, size_t at, T v) {
-    REQUIRE(at + sizeof(T) <= bytes.size());
-    std::memcpy(bytes.data() + at, &v, sizeof(T));
 }
 
 }  // namespace
