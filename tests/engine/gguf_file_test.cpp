@@ -276,3 +276,21 @@ TEST_CASE("gguf reader opens the shared F16 llama-2-tiny-random model") {
     for (const auto& t : (*f)->tensors()) any_f16 |= t.ggml_type == 1;
     CHECK(any_f16);
 }
+
+TEST_CASE("gguf reader opens the shared vocab-only GGUFs (no tensors)") {
+    ACTORLM_REQUIRE_SHARED("tokenizers/vectors/ggml-vocab-gpt-2.gguf");
+    for (const char* name : {"gpt-2", "falcon", "llama-spm", "phi-3"}) {
+        std::string rel = std::string("tokenizers/vectors/ggml-vocab-") + name + ".gguf";
+        if (!std::filesystem::exists(actorlm::test::shared_path(rel))) continue;
+        CAPTURE(rel);
+        auto f = gguf_file::open(actorlm::test::shared_path(rel));
+        REQUIRE_MESSAGE(f.ok(), (f.ok() ? "" : f.message()));
+        CHECK((*f)->tensors().empty());
+        auto tokens = (*f)->get_string_array("tokenizer.ggml.tokens");
+        CHECK(tokens.size() > 1000);
+        CHECK((*f)->get_int_array("tokenizer.ggml.token_type").size() == tokens.size());
+        std::string model = (*f)->get_string("tokenizer.ggml.model").value_or("");
+        CHECK((model == "gpt2" || model == "llama"));
+        if (model == "gpt2") CHECK_FALSE((*f)->get_string_array("tokenizer.ggml.merges").empty());
+    }
+}
