@@ -187,10 +187,8 @@ result<model_weights> bind_weights(const model_config& c, const weight_names& na
             if (required) return make_error("missing tensor '%s'", name.c_str());
             return status::success();
         }
-        if (dst.shape.size() == 1 || squeezed(dst.shape).size() == 1) {
-            dst.shape = squeezed(dst.shape);
-            return to_f32(dst, w.storage);
-        }
+        dst.shape = squeezed(dst.shape);  // {1, rows, cols} -> {rows, cols}: rows() stays right
+        if (dst.shape.size() == 1) return to_f32(dst, w.storage);
         return status::success();
     };
     if (status s = fetch(names.token_embedding, w.token_embedding, true); !s) return s.err();
