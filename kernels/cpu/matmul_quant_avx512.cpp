@@ -3,8 +3,8 @@
 // blocks): each type's decoder turns its blocks into 64 bytes plus a per-lane
 // scale, vpdpbusd forms 16 four-product sums, and one FMA applies weight scale x
 // activation scale. Tiles of 4 rows x T tokens reuse each decoded step T times.
-// Offsets (q4_0's -8, q6_k's -32) are folded in per token; q8_0's signed
-// weights take activations offset by +128 with a per-row correction.
+// Weights are made unsigned (q8_0 +128, q4_0 -8 and q6_k -32 undone) and the
+// offset's share, offset * sum(x), is subtracted once per token and step.
 #include <cstring>
 
 #include "cpu/matmul_kernels.hpp"
@@ -24,19 +24,14 @@ inline __m512 spread_pair(__m128 v) {
     return _mm512_permutexvar_ps(idx, _mm512_castps128_ps512(v));
 }
 
-// Two fp16 scales (the second 0 for a half step) spread over the lane halves.
-inline __m512 fp16_pair(uint16_t d0, uint16_t d1) {
-    const __m128i h = _mm_cvtsi32_si128(static_cast<int>(d0 | (static_cast<uint32_t>(d1) << 16)));
-    return spread_pair(_mm_cvtph_ps(h));
-}
-
 // ---- per-type decoders: prepare(row, group) once per group of steps, then
 // decode(step_in_group) gives 64 weight bytes and their per-lane scales. ----
 
 struct q8_0_decoder {
     static constexpr int steps_per_group = 1;
-    static constexpr bool signed_weights = true;
-    static constexpr int x_offset = 0;
+    // Signed quants are flipped to q+128 (u8 for vpdpbusd); the extra 128*x is
+    // removed per token like the q4_0/q6_k offsets.
+    static constexpr int x_offset = 128;
     static constexpr bool has_mins = false;
     const block_q8_0* b = nullptr;
     bool half = false;
@@ -47,20 +42,21 @@ struct q8_0_decoder {
     }
     void decode(int, __m512i& q, __m512& scale) const {
         const __m256i q0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b[0].qs));
-        if (half) {
-            q = _mm512_zextsi256_si512(q0);
-            scale = fp16_pair(b[0].d, 0);
-        } else {
-            q = _mm512_inserti64x4(_mm512_castsi256_si512(q0),
-                                   _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b[1].qs)), 1);
-            scale = fp16_pair(b[0].d, b[1].d);
-        }
+        const __m256i q1 = half ? _mm256_setzero_si256()
+                                : _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b[1].qs));
+        q = _mm512_xor_si512(_mm512_inserti64x4(_mm512_castsi256_si512(q0), q1, 1),
+                             _mm512_set1_epi8(static_cast<char>(0x80)));
+        // The two fp16 scales are words 0 and 17 of the pair; a masked load keeps
+        // the vector path (no scalar round trip) and zeroes the missing one.
+        const __m512i words = _mm512_maskz_loadu_epi16(half ? 0x1u : 0x20001u, b);
+        const __m512i idx = _mm512_set_epi16(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+                                             17, 17, 17, 17, 17, 17, 17, 17, 0, 0, 0, 0, 0, 0, 0, 0);
+        scale = _mm512_cvtph_ps(_mm512_castsi512_si256(_mm512_permutexvar_epi16(idx, words)));
     }
 };
 
 struct q4_0_decoder {
     static constexpr int steps_per_group = 1;
-    static constexpr bool signed_weights = false;
     static constexpr int x_offset = 8;
     static constexpr bool has_mins = false;
     const block_q4_0* b = nullptr;
@@ -80,13 +76,15 @@ struct q4_0_decoder {
         const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), mask);   // b0hi b1hi
         const __m512i z = _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1);
         q = _mm512_shuffle_i64x2(z, z, _MM_SHUFFLE(3, 1, 2, 0));              // b0lo b0hi b1lo b1hi
-        scale = fp16_pair(b[0].d, half ? uint16_t{0} : b[1].d);
+        // fp16 scales: words 0 and 9 of the pair (see q8_0_decoder).
+        const __m256i words = _mm256_maskz_loadu_epi16(half ? 0x1u : 0x201u, b);
+        const __m256i idx = _mm256_set_epi16(9, 9, 9, 9, 9, 9, 9, 9, 0, 0, 0, 0, 0, 0, 0, 0);
+        scale = _mm512_cvtph_ps(_mm256_permutexvar_epi16(idx, words));
     }
 };
 
 struct q4_k_decoder {
     static constexpr int steps_per_group = 4;
-    static constexpr bool signed_weights = false;
     static constexpr int x_offset = 0;
     static constexpr bool has_mins = true;
     const block_q4_k* b = nullptr;
@@ -124,7 +122,6 @@ struct q4_k_decoder {
 
 struct q6_k_decoder {
     static constexpr int steps_per_group = 4;
-    static constexpr bool signed_weights = false;
     static constexpr int x_offset = 32;
     static constexpr bool has_mins = false;
     const block_q6_k* b = nullptr;
@@ -175,7 +172,6 @@ void tile(const matmul_args& a, int64_t r0, int64_t t0) {
     const int64_t num_steps = (a.cols + 63) / 64;
     const int64_t num_groups = num_steps / Decoder::steps_per_group;
     const bool last_half = a.cols % 64 != 0;  // only q8_0/q4_0 (32-blocks) can end half a step
-    const __m512i c80 = _mm512_set1_epi8(static_cast<char>(0x80));
     const __m512i coff = _mm512_set1_epi8(static_cast<char>(Decoder::x_offset));
     const __m512i zero = _mm512_setzero_si512();
 
@@ -185,15 +181,16 @@ void tile(const matmul_args& a, int64_t r0, int64_t t0) {
         for (int r = 0; r < R; ++r) dec[r].prepare(rows[r], g, half);
         for (int j = 0; j < Decoder::steps_per_group; ++j) {
             const int64_t s = g * Decoder::steps_per_group + j;
+            if constexpr (T <= 2) {
+                // Few tokens: memory bound; fetch the next tile's rows a tile ahead
+                // (short rows give the hardware prefetcher little to go on).
+                const size_t at = static_cast<size_t>(s) * a.row_bytes * 64 / static_cast<size_t>(a.cols);
+                for (int r = 0; r < R; ++r)
+                    _mm_prefetch(reinterpret_cast<const char*>(rows[r] + R * a.row_bytes + at), _MM_HINT_T0);
+            }
             __m512i q[R];
             __m512 ws[R];
-            __m512i base[R];
-            for (int r = 0; r < R; ++r) {
-                dec[r].decode(j, q[r], ws[r]);
-                // x*q = (x+128)*q - 128*q: the second term per row, once per step.
-                if constexpr (Decoder::signed_weights)
-                    base[r] = _mm512_sub_epi32(zero, _mm512_dpbusd_epi32(zero, c80, q[r]));
-            }
+            for (int r = 0; r < R; ++r) dec[r].decode(j, q[r], ws[r]);
             for (int t = 0; t < T; ++t) {
                 __m512i xv;
                 __m512 dx;
@@ -206,21 +203,13 @@ void tile(const matmul_args& a, int64_t r0, int64_t t0) {
                     dx = spread_pair(_mm_castpd_ps(
                         _mm_load_sd(reinterpret_cast<const double*>(xd + t * nbx + 2 * s))));
                 }
-                if constexpr (Decoder::signed_weights) {
-                    const __m512i xu = _mm512_xor_si512(xv, c80);
-                    for (int r = 0; r < R; ++r) {
-                        const __m512i dot = _mm512_dpbusd_epi32(base[r], xu, q[r]);
-                        acc[r][t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot), _mm512_mul_ps(ws[r], dx), acc[r][t]);
-                    }
-                } else {
-                    // (q - offset)*x = q*x - offset*x: the second term per token.
-                    __m512i tbase = zero;
-                    if constexpr (Decoder::x_offset != 0)
-                        tbase = _mm512_sub_epi32(zero, _mm512_dpbusd_epi32(zero, coff, xv));
-                    for (int r = 0; r < R; ++r) {
-                        const __m512i dot = _mm512_dpbusd_epi32(tbase, q[r], xv);
-                        acc[r][t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot), _mm512_mul_ps(ws[r], dx), acc[r][t]);
-                    }
+                // (q - offset)*x = q*x - offset*x: the second term once per token.
+                __m512i tbase = zero;
+                if constexpr (Decoder::x_offset != 0)
+                    tbase = _mm512_sub_epi32(zero, _mm512_dpbusd_epi32(zero, coff, xv));
+                for (int r = 0; r < R; ++r) {
+                    const __m512i dot = _mm512_dpbusd_epi32(tbase, q[r], xv);
+                    acc[r][t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot), _mm512_mul_ps(ws[r], dx), acc[r][t]);
                 }
             }
         }
