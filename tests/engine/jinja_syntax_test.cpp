@@ -134,3 +134,18 @@ TEST_CASE("jinja templates parse once and render concurrently") {
     CHECK(outs[1] == "20100");
     CHECK(outs[3] == "80200");
 }
+
+TEST_CASE("jinja refuses runaway templates with an error instead of crashing") {
+    std::string deep(5000, '(');
+    CHECK(is_error_with(jinja_render("{{ " + deep + "1" + std::string(5000, ')') + " }}"), "nesting is too deep"));
+    std::string nots;
+    for (int i = 0; i < 5000; ++i) nots += "not ";
+    CHECK(is_error_with(jinja_render("{{ " + nots + "x }}"), "nesting is too deep"));
+    std::string ifs;
+    for (int i = 0; i < 2000; ++i) ifs += "{% if true %}";
+    CHECK(is_error_with(jinja_render(ifs), "nesting is too deep"));
+    CHECK(is_error_with(jinja_render("{% macro f(n) %}{{ f(n + 1) }}{% endmacro %}{{ f(0) }}"),
+                        "maximum recursion depth"));
+    CHECK(is_error_with(jinja_render("{{ 'x' * 1000000000000 }}"), "too large"));
+    CHECK(jinja_render("{{ 1e999 }} {{ 5e-324 }}") == "inf 5e-324");
+}
