@@ -54,6 +54,7 @@ TEST_CASE("bench summary: throughput, TPOT, ITL and goodput") {
     };
     results[2].error = "HTTP 500: boom";
     results[2].start_s = 0.2;
+    results[2].e2e_s = 0.5;  // in flight over [0.2, 0.7]: three at once at 0.5
     slo_targets slo;
     slo.ttft_ms = 200;
     const auto s = summarize(results, {100, 50, 70}, 2.0, slo, {50, 99});
