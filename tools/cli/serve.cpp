@@ -70,6 +70,8 @@ int run_serve(const std::vector<std::string>& args) {
     app.add_option("--port", port, "port to listen on")->check(CLI::Range(0, 65535))->capture_default_str();
     app.add_option("--api-key", api_key, "require 'Authorization: Bearer KEY' on /v1/*");
     app.add_option("--served-model-name", served_names, "model name(s) the API accepts");
+    app.add_option("--chat-template", cfg.chat_template,
+                   "Jinja chat template (file or inline) instead of the model's");
     app.add_option("--max-num-seqs", cfg.max_num_seqs, "sequences per batch")
         ->check(CLI::Range(1, 1 << 20))->capture_default_str();
     app.add_option("--max-model-len", cfg.max_model_len, "context length (0 = the model's)")
