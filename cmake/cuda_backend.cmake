@@ -29,6 +29,9 @@ if(ACTORLM_HAVE_CUDA AND ACTORLM_CUDA_SOURCES)
         set(CMAKE_CUDA20_EXTENSION_COMPILE_OPTION "-std=c++20")
     endif()
     set(CMAKE_CUDA_STANDARD 20)
+    # One runtime: CUDA::cudart (shared) is linked explicitly, so the implicit
+    # static runtime that CUDA targets get by default would be a second copy.
+    set(CMAKE_CUDA_RUNTIME_LIBRARY Shared)
     set(CMAKE_CUDA_STANDARD_REQUIRED ON)
     find_package(CUDAToolkit REQUIRED)
     add_library(actorlm_cuda STATIC ${ACTORLM_CUDA_SOURCES})

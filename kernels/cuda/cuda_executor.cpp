@@ -168,6 +168,7 @@ cuda_executor::~cuda_executor() = default;
 result<std::unique_ptr<cuda_executor>> cuda_executor::create(
     const model_config& config, const model_weights& weights,
     const cuda_executor_options& options) {
+    ACTORLM_TRY(check_weights(config, weights));  // before touching the device
     auto p = prepare(config, options);
     if (!p.ok()) return p.err();
     auto w = upload_weights(config, weights, (*p)->shard, options.compute_type, (*p)->stream);

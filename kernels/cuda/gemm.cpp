@@ -34,8 +34,6 @@ status cublas_gemm::init(cudaStream_t stream) {
 status cublas_gemm::linear(const void* x, const void* w, dtype in_type, int64_t rows,
                            int64_t in, int64_t out, void* y, dtype out_type,
                            float beta) const {
-    if (!handle_) return make_error("GEMM: cuBLAS handle not initialized");
-    if (rows <= 0) return {};
     if (out_type != in_type && out_type != dtype::f32)
         return make_error("GEMM: output %s must be f32 or the input type %s",
                           dtype_name(out_type), dtype_name(in_type));
@@ -43,6 +41,8 @@ status cublas_gemm::linear(const void* x, const void* w, dtype in_type, int64_t 
     if (!at.ok()) return at.err();
     auto ct = cuda_type(out_type);
     if (!ct.ok()) return ct.err();
+    if (!handle_) return make_error("GEMM: cuBLAS handle not initialized");
+    if (rows <= 0) return {};
     if (rows > INT32_MAX || in > INT32_MAX || out > INT32_MAX)
         return make_error("GEMM: dimension beyond 2^31 (%lld x %lld x %lld)",
                           static_cast<long long>(rows), static_cast<long long>(in),
