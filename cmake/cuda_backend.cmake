@@ -53,3 +53,14 @@ if(ACTORLM_HAVE_CUDA AND ACTORLM_CUDA_SOURCES)
     set_target_properties(actorlm_cuda PROPERTIES CUDA_SEPARABLE_COMPILATION OFF)
     message(STATUS "actorlm: CUDA backend enabled (${CMAKE_CUDA_COMPILER}, archs ${CMAKE_CUDA_ARCHITECTURES})")
 endif()
+
+# actorlm-gpu: the CLI with only the CUDA subcommands (bench-gpu), so tools/gpu-check
+# builds it on a GPU machine without compiling the actor and server layers.
+if(TARGET actorlm_cuda)
+    add_executable(actorlm-gpu ${CMAKE_CURRENT_SOURCE_DIR}/tools/cli/main.cpp
+                   ${CMAKE_CURRENT_SOURCE_DIR}/tools/cli/version.cpp
+                   ${CMAKE_CURRENT_SOURCE_DIR}/tools/cli/bench_gpu.cpp)
+    target_include_directories(actorlm-gpu PRIVATE ${CMAKE_CURRENT_SOURCE_DIR}/tools/cli)
+    target_link_libraries(actorlm-gpu PRIVATE actorlm_cuda)
+    actorlm_warnings(actorlm-gpu)
+endif()

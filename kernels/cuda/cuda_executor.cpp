@@ -41,6 +41,7 @@ result<device_info> query_device(int32_t ordinal) {
 
 cuda_executor::impl::~impl() {
     cudaSetDevice(opts.device);
+    drop_graphs();
     if (stream) {
         cudaStreamSynchronize(stream);
         cudaStreamDestroy(stream);

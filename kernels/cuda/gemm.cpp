@@ -19,13 +19,19 @@ result<cudaDataType_t> cuda_type(dtype t) {
 
 }  // namespace
 
+// cuBLAS' recommended workspace on Hopper.
+constexpr size_t k_workspace_bytes = 32u << 20;
+
 cublas_gemm::~cublas_gemm() {
     if (handle_) cublasDestroy(handle_);
+    if (workspace_) cudaFree(workspace_);
 }
 
 status cublas_gemm::init(cudaStream_t stream) {
     ACTORLM_CUBLAS_CHECK(cublasCreate(&handle_));
     ACTORLM_CUBLAS_CHECK(cublasSetStream(handle_, stream));
+    ACTORLM_CUDA_CHECK(cudaMalloc(&workspace_, k_workspace_bytes));
+    ACTORLM_CUBLAS_CHECK(cublasSetWorkspace(handle_, workspace_, k_workspace_bytes));
     // Default math: FP32 GEMMs stay true FP32 (no TF32), the exact mode depends on it.
     ACTORLM_CUBLAS_CHECK(cublasSetMathMode(handle_, CUBLAS_DEFAULT_MATH));
     return {};

@@ -108,11 +108,15 @@ TEST_CASE("gpu: executor FP32 mode matches the double reference on every archite
     for (model_arch arch : {model_arch::llama, model_arch::qwen2, model_arch::qwen3}) {
         const model_config c = tiny_config(arch);
         const model_weights w = random_model(c, 41);
-        auto ex = cuda_executor::create(c, w, small_options(dtype::f32));
-        REQUIRE_MESSAGE(ex.ok(), ex.message());
-        auto [worst, agree] = compare_schedule(**ex, c, w, 42);
-        CHECK_MESSAGE(worst < 1e-9, arch_name(arch) << " worst nmse " << worst);
-        CHECK(agree == 1.0);
+        for (bool graphs : {true, false}) {  // captured graphs replay like eager launches
+            auto o = small_options(dtype::f32);
+            o.use_cuda_graphs = graphs;
+            auto ex = cuda_executor::create(c, w, o);
+            REQUIRE_MESSAGE(ex.ok(), ex.message());
+            auto [worst, agree] = compare_schedule(**ex, c, w, 42);
+            CHECK_MESSAGE(worst < 1e-9, arch_name(arch) << " graphs=" << graphs << " nmse " << worst);
+            CHECK(agree == 1.0);
+        }
     }
 }
 
