@@ -5,6 +5,7 @@
 // Compiled only with the CUDA backend (ACTORLM_WITH_CUDA).
 #ifdef ACTORLM_WITH_CUDA
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -132,13 +133,14 @@ int run_bench_gpu(const std::vector<std::string>& args) {
     for (int32_t b : o.batches) max_batch = std::max(max_batch, b);
     const int32_t warmup = 3;
     const int32_t decode_len = o.context + warmup + o.steps;
-    const int32_t blocks_per_seq = std::max((decode_len + k_block_size - 1) / k_block_size,
-                                            (o.prefill_tokens + k_block_size - 1) / k_block_size);
+    const int32_t blocks_per_seq = (decode_len + k_block_size - 1) / k_block_size;
+    // The prefill sequence reuses the first blocks of the cache (contents do not matter).
+    const int32_t prefill_blocks = (o.prefill_tokens + k_block_size - 1) / k_block_size;
     cuda_executor_options eo;
     eo.device = o.device;
     eo.compute_type = o.type;
     eo.kv_block_size = k_block_size;
-    eo.kv_num_blocks = max_batch * blocks_per_seq;
+    eo.kv_num_blocks = std::max(max_batch * blocks_per_seq, prefill_blocks);
     eo.max_num_tokens = std::max(max_batch, o.prefill_tokens);
     eo.max_num_logits = max_batch;
     const auto t_create = std::chrono::steady_clock::now();
@@ -169,7 +171,7 @@ int run_bench_gpu(const std::vector<std::string>& args) {
         decode.push_back({batch, elapsed / o.steps * 1e3, batch * o.steps / elapsed});
     }
 
-    const forward_batch pf = make_batch(1, 0, o.prefill_tokens, blocks_per_seq);
+    const forward_batch pf = make_batch(1, 0, o.prefill_tokens, prefill_blocks);
     std::vector<gpu_sampling_params> one(1);
     double prefill_s = 0;
     for (int32_t run = 0; run < 1 + o.prefill_runs; ++run) {
