@@ -1,0 +1,17 @@
+// gguf_config: maps GGUF metadata (general.architecture = llama | qwen2 | qwen3,
+// `<arch>.*` hyperparameters, tokenizer.ggml.* special ids) to model_config.
+// Pure function of an opened gguf_file; any thread.
+#pragma once
+
+#include "model/gguf_file.hpp"
+#include "model/model_config.hpp"
+#include "util/result.hpp"
+
+namespace actorlm {
+
+/// Builds the config of a GGUF model. vocab_size comes from token_embd.weight's rows (the
+/// logits width). A Llama-3.1-style `rope_freqs` tensor is turned into llama3 rope scaling
+/// (checked to reproduce the tensor). Errors name the missing or bad key.
+result<model_config> config_from_gguf(const gguf_file& file);
+
+}  // namespace actorlm
