@@ -41,6 +41,7 @@ result<device_info> query_device(int32_t ordinal) {
 
 cuda_executor::impl::~impl() {
     cudaSetDevice(opts.device);
+    drop_graphs();
     if (stream) {
         cudaStreamSynchronize(stream);
         cudaStreamDestroy(stream);
@@ -168,6 +169,7 @@ cuda_executor::~cuda_executor() = default;
 result<std::unique_ptr<cuda_executor>> cuda_executor::create(
     const model_config& config, const model_weights& weights,
     const cuda_executor_options& options) {
+    ACTORLM_TRY(check_weights(config, weights));  // before touching the device
     auto p = prepare(config, options);
     if (!p.ok()) return p.err();
     auto w = upload_weights(config, weights, (*p)->shard, options.compute_type, (*p)->stream);

@@ -21,7 +21,8 @@ public:
     cublas_gemm(const cublas_gemm&) = delete;
     cublas_gemm& operator=(const cublas_gemm&) = delete;
 
-    /// Creates the handle on the current device and binds it to `stream`.
+    /// Creates the handle on the current device, binds it to `stream` and gives it
+    /// a fixed workspace (required for CUDA graph capture of the GEMMs).
     status init(cudaStream_t stream);
 
     /// y = x · w^T + beta * y. x: [rows, in] of `in_type`, w: [out, in] of `in_type`,
@@ -31,6 +32,7 @@ public:
 
 private:
     cublasHandle_t handle_ = nullptr;
+    void* workspace_ = nullptr;  // explicit, so graph capture never makes cuBLAS allocate
 };
 
 }  // namespace actorlm::cuda

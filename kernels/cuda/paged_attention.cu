@@ -1,6 +1,7 @@
 // Paged attention kernel. Block = (work item, KV head, key split), 4 warps.
 // Shared memory holds the item's 16 query rows (pre-scaled, FP32) and one tile of
-// 32 keys and values converted to FP32. Warp w owns query rows 4w..4w+3: for the
+// 32 keys and values converted to FP32. Warp w owns query rows w, w+4, w+8, w+12
+// (strided, so a decode item's few rows still spread over all warps): for the
 // scores lane j takes key j of the tile; for the output lane d takes dims
 // d, d+32, ... so P·V needs only shuffles of p. Invariant: every (token, head)
 // of the batch is written exactly once (directly or through the combine kernel).
@@ -16,7 +17,8 @@ namespace actorlm::cuda {
 namespace {
 
 constexpr int k_threads = 128;
-constexpr int k_rows_per_warp = k_attention_item_rows / (k_threads / 32);
+constexpr int k_warps = k_threads / 32;
+constexpr int k_rows_per_warp = k_attention_item_rows / k_warps;
 constexpr int k_dims_per_lane = k_attention_max_head_dim / 32;
 
 size_t smem_bytes(int hd) {
@@ -92,7 +94,7 @@ __global__ void __launch_bounds__(k_threads) paged_attention_kernel(paged_attent
         __syncthreads();
 #pragma unroll
         for (int rr = 0; rr < k_rows_per_warp; ++rr) {
-            const int r = warp * k_rows_per_warp + rr;
+            const int r = rr * k_warps + warp;
             if (r >= rows) continue;  // warp-uniform
             const int limit = limit_s[r];
             if (key0 >= limit) continue;  // causal: this whole tile is in the row's future
@@ -124,7 +126,7 @@ __global__ void __launch_bounds__(k_threads) paged_attention_kernel(paged_attent
 
 #pragma unroll
     for (int rr = 0; rr < k_rows_per_warp; ++rr) {
-        const int r = warp * k_rows_per_warp + rr;
+        const int r = rr * k_warps + warp;
         if (r >= rows) continue;
         const int64_t t = item.first_token + r / group;
         const int64_t h = static_cast<int64_t>(kvh) * group + r % group;
