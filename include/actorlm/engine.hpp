@@ -99,6 +99,9 @@ struct output_delta {
     int32_t num_prompt_tokens = 0;
     int32_t num_output_tokens = 0;     // so far, for this sequence
     std::vector<int32_t> prompt_token_ids;  // first delta only
+    double queued_seconds = -1.0;      // first delta: arrival to first scheduling; -1 unknown
+    bool invalid_request = false;      // with finish == error: the request was at fault
+                                       // (prompt too long, bad token id), not the engine
     bool finished() const { return finish != finish_reason::none; }
 };
 
@@ -107,6 +110,7 @@ class request_stream;
 struct engine_config {
     std::string model_path;            // GGUF file or Hugging Face directory
     std::string served_model_name;     // defaults to the model's name
+    std::string chat_template;         // Jinja file path or inline template; empty = the model's
     std::string device = "cpu";        // "cpu" or "cuda"
     std::vector<std::string> workers;  // "host:port" of remote `actorlm worker`s; empty = local
     int32_t num_threads = 0;           // CPU threads; 0 = all cores

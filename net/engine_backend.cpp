@@ -1,0 +1,45 @@
+// engine_backend: inference_backend over the real actorlm::engine facade.
+// A pure forwarder; the engine is thread-safe and owns its threads. Keeping it
+// in its own object file lets tests link actorlm_net without the engine.
+#include "net/inference_backend.hpp"
+
+namespace actorlm::net {
+
+namespace {
+
+class engine_backend final : public inference_backend {
+public:
+    explicit engine_backend(std::shared_ptr<engine> eng) : engine_(std::move(eng)) {}
+
+    std::string generate(generate_request req, delta_fn on_delta) override {
+        return engine_->generate(std::move(req), std::move(on_delta));
+    }
+    void abort(const std::string& request_id) override { engine_->abort(request_id); }
+    engine_stats stats() const override { return engine_->stats(); }
+    model_info info() const override { return engine_->info(); }
+    bool tokenize(const std::string& text, bool add_special, std::vector<int32_t>* ids,
+                  std::string* error) const override {
+        return engine_->tokenize(text, add_special, ids, error);
+    }
+    bool detokenize(const std::vector<int32_t>& ids, std::string* text,
+                    std::string* error) const override {
+        return engine_->detokenize(ids, text, error);
+    }
+    bool apply_chat_template(const std::vector<chat_message>& messages, const std::string& tools_json,
+                             bool add_generation_prompt, std::string* prompt,
+                             std::string* error) const override {
+        return engine_->apply_chat_template(messages, tools_json, add_generation_prompt, prompt,
+                                            error);
+    }
+
+private:
+    std::shared_ptr<engine> engine_;
+};
+
+}  // namespace
+
+std::unique_ptr<inference_backend> make_engine_backend(std::shared_ptr<engine> eng) {
+    return std::make_unique<engine_backend>(std::move(eng));
+}
+
+}  // namespace actorlm::net

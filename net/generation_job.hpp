@@ -1,0 +1,71 @@
+// generation_job: one /v1/completions or /v1/chat/completions request from
+// submission to the last byte: submits one engine request per prompt, gathers
+// the deltas of all n sequences, streams SSE chunks or sends the final object,
+// maps engine errors to OpenAI errors, records metrics, and aborts its engine
+// requests when the client disconnects. All state is touched only on the
+// connection's strand (engine callbacks are posted there).
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "net/inference_backend.hpp"
+#include "net/openai_response.hpp"
+#include "net/response_sink.hpp"
+#include "net/server_metrics.hpp"
+
+namespace actorlm::net {
+
+class generation_job : public std::enable_shared_from_this<generation_job> {
+public:
+    generation_job(inference_backend& backend, server_metrics& metrics,
+                   std::shared_ptr<response_sink> sink, openai_request request,
+                   response_context context);
+
+    /// Submits the engine requests. Call on the connection's strand.
+    void start();
+
+private:
+    using clock = std::chrono::steady_clock;
+
+    struct choice_state {
+        choice_output out;
+        bool finished = false;
+        bool sent_first = false;          // streaming: role/echo chunk sent
+        size_t streamed_bytes = 0;        // streaming: text offset for completions logprobs
+        clock::time_point last_token_time;
+        bool has_tokens = false;
+    };
+    struct prompt_state {
+        std::string request_id;
+        std::string echo_text;
+        int32_t num_prompt_tokens = 0;
+        int32_t num_unfinished = 0;
+        bool first_token_seen = false;
+        bool queue_time_recorded = false;
+    };
+
+    void on_delta(size_t prompt_index, const output_delta& d);
+    void stream_delta(choice_state& c, const output_delta& d);
+    void fail(const output_delta& d);
+    void finish_all();
+    void abort_unfinished();
+    std::string echo_text_for(const generate_request& req);
+
+    inference_backend& backend_;
+    server_metrics& metrics_;
+    std::shared_ptr<response_sink> sink_;
+    openai_request request_;
+    response_context context_;
+    std::vector<prompt_state> prompts_;
+    std::vector<choice_state> choices_;
+    clock::time_point arrival_;
+    size_t num_unfinished_ = 0;
+    int64_t completion_tokens_ = 0;
+    bool stream_started_ = false;
+    bool done_ = false;
+};
+
+}  // namespace actorlm::net

@@ -1,0 +1,51 @@
+// http_server: Boost.Beast HTTP/1.1 server on a few io_context threads. Accepts
+// connections, hands each to an http_session (keep-alive, body limit, SSE
+// streaming, disconnect detection) and drains gracefully on shutdown: stop
+// accepting, close idle connections, let in-flight responses finish, then stop.
+// start()/request_shutdown() are thread-safe; run() blocks the calling thread.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "util/result.hpp"
+#include "net/api_router.hpp"
+
+namespace actorlm::net {
+
+struct server_options {
+    std::string host = "127.0.0.1";
+    uint16_t port = 8000;                  // 0: any free port (see http_server::port())
+    int32_t io_threads = 2;
+    size_t body_limit_bytes = 8u << 20;    // larger bodies get 413
+    int32_t idle_timeout_s = 60;           // keep-alive connections idle longer are closed
+    int32_t drain_timeout_s = 60;          // shutdown waits this long for in-flight requests
+    bool handle_signals = false;           // SIGTERM/SIGINT start a graceful shutdown
+};
+
+class http_server {
+public:
+    http_server(server_options options, api_router& router);
+    ~http_server();
+    http_server(const http_server&) = delete;
+    http_server& operator=(const http_server&) = delete;
+
+    /// Binds and listens, then starts the I/O threads. Error when the address is unusable.
+    status start();
+    /// The bound port (useful with port 0).
+    uint16_t port() const;
+    /// Blocks until a shutdown completes (after request_shutdown() or a signal).
+    void wait();
+    /// Starts a graceful shutdown. Thread-safe, idempotent.
+    void request_shutdown();
+    /// Connections currently open.
+    int64_t num_connections() const;
+
+    struct impl;
+
+private:
+    std::unique_ptr<impl> impl_;
+};
+
+}  // namespace actorlm::net

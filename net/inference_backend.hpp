@@ -1,0 +1,42 @@
+// inference_backend: the slice of actorlm::engine the HTTP layer calls
+// (generate with a delta callback, abort, stats, info, tokenizer access).
+// The server is written against this interface so that its transport can be
+// tested without a model; engine_backend.cpp adapts the real actorlm::engine.
+// Implementations must be thread-safe; on_delta may run on any thread.
+#pragma once
+
+#include <actorlm/engine.hpp>
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace actorlm::net {
+
+class inference_backend {
+public:
+    using delta_fn = std::function<void(const output_delta&)>;
+
+    virtual ~inference_backend() = default;
+    /// Submits a request; `on_delta` runs on an engine thread for each delta, the last one
+    /// with finished() true (also for errors and aborts). May run before this returns.
+    virtual std::string generate(generate_request req, delta_fn on_delta) = 0;
+    /// Aborts a request; its sequences finish with finish_reason::abort. Unknown ids are ignored.
+    virtual void abort(const std::string& request_id) = 0;
+    virtual engine_stats stats() const = 0;
+    virtual model_info info() const = 0;
+    virtual bool tokenize(const std::string& text, bool add_special, std::vector<int32_t>* ids,
+                          std::string* error) const = 0;
+    virtual bool detokenize(const std::vector<int32_t>& ids, std::string* text,
+                            std::string* error) const = 0;
+    virtual bool apply_chat_template(const std::vector<chat_message>& messages,
+                                     const std::string& tools_json, bool add_generation_prompt,
+                                     std::string* prompt, std::string* error) const = 0;
+};
+
+/// Adapts a running engine. Defined in engine_backend.cpp, which needs the engine facade
+/// (actorlm_actors) at link time; only `actorlm serve` and the e2e tests reference it.
+std::unique_ptr<inference_backend> make_engine_backend(std::shared_ptr<engine> eng);
+
+}  // namespace actorlm::net

@@ -1,0 +1,191 @@
+// Histograms and Prometheus text exposition for GET /metrics (see server_metrics.hpp).
+#include "net/server_metrics.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+
+namespace actorlm::net {
+
+namespace {
+
+std::string format_number(double v) {
+    // Shortest form that reads back exactly (0.06, not 0.059999999999999998).
+    char buf[32];
+    if (std::fabs(v) < 1e15 && std::floor(v) == v) {
+        std::snprintf(buf, sizeof(buf), "%.1f", v);  // counters: 100.0, not 1e+02
+        return buf;
+    }
+    for (int precision = 1; precision <= 17; ++precision) {
+        std::snprintf(buf, sizeof(buf), "%.*g", precision, v);
+        if (std::strtod(buf, nullptr) == v) break;
+    }
+    std::string s(buf);
+    if (s.find_first_of(".eEn") == std::string::npos) s += ".0";  // prometheus_client style
+    return s;
+}
+
+std::string escape_label(const std::string& v) {
+    std::string out;
+    for (char c : v) {
+        if (c == '\\' || c == '"') out.push_back('\\');
+        if (c == '\n') {
+            out += "\\n";
+            continue;
+        }
+        out.push_back(c);
+    }
+    return out;
+}
+
+void header(std::string& out, const char* name, const char* type, const char* help) {
+    out += "# HELP ";
+    out += name;
+    out += ' ';
+    out += help;
+    out += "\n# TYPE ";
+    out += name;
+    out += ' ';
+    out += type;
+    out += '\n';
+}
+
+void sample(std::string& out, const std::string& name, const std::string& labels, double v) {
+    out += name;
+    out += '{';
+    out += labels;
+    out += "} ";
+    out += format_number(v);
+    out += '\n';
+}
+
+}  // namespace
+
+histogram::histogram(std::vector<double> upper_bounds)
+    : bounds_(std::move(upper_bounds)), counts_(bounds_.size() + 1, 0) {}
+
+void histogram::observe(double value) {
+    const auto it = std::lower_bound(bounds_.begin(), bounds_.end(), value);
+    ++counts_[static_cast<size_t>(it - bounds_.begin())];
+    ++count_;
+    sum_ += value;
+}
+
+void histogram::write(std::string& out, const std::string& name, const std::string& labels) const {
+    uint64_t cumulative = 0;
+    for (size_t i = 0; i <= bounds_.size(); ++i) {
+        cumulative += counts_[i];
+        const std::string le = i < bounds_.size() ? format_number(bounds_[i]) : "+Inf";
+        sample(out, name + "_bucket", "le=\"" + le + "\"," + labels, static_cast<double>(cumulative));
+    }
+    sample(out, name + "_count", labels, static_cast<double>(count_));
+    sample(out, name + "_sum", labels, sum_);
+}
+
+const std::vector<double>& ttft_buckets() {
+    static const std::vector<double> b = {0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1,
+                                          0.25,  0.5,   0.75, 1.0,  2.5,  5.0,  7.5,  10.0,
+                                          20.0,  40.0,  80.0, 160.0, 640.0, 2560.0};
+    return b;
+}
+
+const std::vector<double>& inter_token_buckets() {
+    static const std::vector<double> b = {0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2,
+                                          0.3,  0.4,   0.5,  0.75,  1.0, 2.5,  5.0,
+                                          7.5,  10.0,  20.0, 40.0,  80.0};
+    return b;
+}
+
+const std::vector<double>& request_latency_buckets() {
+    static const std::vector<double> b = {0.3,  0.5,  0.8,  1.0,   1.5,   2.0,   2.5,
+                                          5.0,  10.0, 15.0, 20.0,  30.0,  40.0,  50.0,
+                                          60.0, 120.0, 240.0, 480.0, 960.0, 1920.0, 7680.0};
+    return b;
+}
+
+server_metrics::server_metrics(std::string model_name)
+    : model_label_("model_name=\"" + escape_label(model_name) + "\""),
+      ttft_(ttft_buckets()),
+      itl_(inter_token_buckets()),
+      e2e_(request_latency_buckets()),
+      queue_(request_latency_buckets()) {}
+
+void server_metrics::observe_time_to_first_token(double seconds) {
+    std::lock_guard lock(mu_);
+    ttft_.observe(seconds);
+}
+
+void server_metrics::observe_inter_token_latency(double seconds) {
+    std::lock_guard lock(mu_);
+    itl_.observe(seconds);
+}
+
+void server_metrics::observe_e2e_latency(double seconds) {
+    std::lock_guard lock(mu_);
+    e2e_.observe(seconds);
+}
+
+void server_metrics::observe_queue_time(double seconds) {
+    std::lock_guard lock(mu_);
+    queue_.observe(seconds);
+}
+
+void server_metrics::count_finished(finish_reason reason) {
+    std::lock_guard lock(mu_);
+    switch (reason) {
+        case finish_reason::stop: ++finished_stop_; break;
+        case finish_reason::length: ++finished_length_; break;
+        case finish_reason::abort: ++finished_abort_; break;
+        default: break;
+    }
+}
+
+std::string server_metrics::exposition(const engine_stats& s) const {
+    const std::string& l = model_label_;
+    std::string out;
+    out.reserve(16384);
+    header(out, "vllm:num_requests_running", "gauge", "Number of requests in model execution batches.");
+    sample(out, "vllm:num_requests_running", l, static_cast<double>(s.num_requests_running));
+    header(out, "vllm:num_requests_waiting", "gauge", "Number of requests waiting to be processed.");
+    sample(out, "vllm:num_requests_waiting", l, static_cast<double>(s.num_requests_waiting));
+    header(out, "vllm:kv_cache_usage_perc", "gauge", "KV-cache usage. 1 means 100 percent usage.");
+    sample(out, "vllm:kv_cache_usage_perc", l, s.kv_cache_usage);
+    header(out, "vllm:prompt_tokens", "counter", "Number of prefill tokens processed.");
+    sample(out, "vllm:prompt_tokens_total", l, static_cast<double>(s.prompt_tokens_total));
+    header(out, "vllm:generation_tokens", "counter", "Number of generation tokens processed.");
+    sample(out, "vllm:generation_tokens_total", l, static_cast<double>(s.generation_tokens_total));
+    header(out, "vllm:prefix_cache_queries", "counter",
+           "Prefix cache queries, in terms of number of queried tokens.");
+    sample(out, "vllm:prefix_cache_queries_total", l,
+           static_cast<double>(s.prefix_cache_queries_total));
+    header(out, "vllm:prefix_cache_hits", "counter",
+           "Prefix cache hits, in terms of number of cached tokens.");
+    sample(out, "vllm:prefix_cache_hits_total", l, static_cast<double>(s.prefix_cache_hits_total));
+    header(out, "vllm:num_preemptions", "counter", "Cumulative number of preemption from the engine.");
+    sample(out, "vllm:num_preemptions_total", l, static_cast<double>(s.num_preemptions_total));
+
+    std::lock_guard lock(mu_);
+    header(out, "vllm:request_success", "counter", "Count of successfully processed requests.");
+    sample(out, "vllm:request_success_total", "finished_reason=\"stop\"," + l,
+           static_cast<double>(finished_stop_));
+    sample(out, "vllm:request_success_total", "finished_reason=\"length\"," + l,
+           static_cast<double>(finished_length_));
+    sample(out, "vllm:request_success_total", "finished_reason=\"abort\"," + l,
+           static_cast<double>(finished_abort_));
+    header(out, "vllm:time_to_first_token_seconds", "histogram",
+           "Histogram of time to first token in seconds.");
+    ttft_.write(out, "vllm:time_to_first_token_seconds", l);
+    header(out, "vllm:inter_token_latency_seconds", "histogram",
+           "Histogram of inter-token latency in seconds.");
+    itl_.write(out, "vllm:inter_token_latency_seconds", l);
+    header(out, "vllm:e2e_request_latency_seconds", "histogram",
+           "Histogram of e2e request latency in seconds.");
+    e2e_.write(out, "vllm:e2e_request_latency_seconds", l);
+    header(out, "vllm:request_queue_time_seconds", "histogram",
+           "Histogram of time spent in WAITING phase for request.");
+    queue_.write(out, "vllm:request_queue_time_seconds", l);
+    return out;
+}
+
+}  // namespace actorlm::net

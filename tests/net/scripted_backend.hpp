@@ -1,0 +1,235 @@
+// scripted_backend: a deterministic stand-in for the engine used by the net
+// tests, so the HTTP/SSE layer can be exercised without a model. It runs its own
+// worker thread (deltas arrive off the I/O threads, as from the real engine),
+// emits one token per step per sequence, honours max_tokens, n, stop strings,
+// logprobs and abort, and fails prompts containing "TOO_LONG" the way the engine
+// reports a prompt over max_model_len. Tokenizer: one token per byte.
+#pragma once
+
+#include <actorlm/engine.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <list>
+#include <mutex>
+#include <thread>
+
+#include "net/inference_backend.hpp"
+
+namespace actorlm::test {
+
+class scripted_backend final : public net::inference_backend {
+public:
+    /// `step` is the time between tokens.
+    explicit scripted_backend(std::chrono::microseconds step = std::chrono::microseconds(200))
+        : step_(step), worker_([this] { loop(); }) {}
+
+    ~scripted_backend() override {
+        {
+            std::lock_guard lock(mu_);
+            stop_ = true;
+        }
+        cv_.notify_all();
+        worker_.join();
+    }
+
+    /// Token j of sequence s: " w<j+s>" — greedy-like and deterministic.
+    static std::string token_text(int32_t j, int32_t s) { return " w" + std::to_string(j + s); }
+
+    std::string generate(generate_request req, delta_fn on_delta) override {
+        std::lock_guard lock(mu_);
+        active a;
+        a.id = req.request_id.empty() ? "req-" + std::to_string(next_id_++) : req.request_id;
+        if (!req.messages.empty()) {
+            std::string error;
+            apply_chat_template(req.messages, req.tools_json, req.add_generation_prompt,
+                                &req.prompt, &error);
+        }
+        a.num_prompt_tokens = static_cast<int32_t>(
+            req.prompt_token_ids.empty() ? req.prompt.size() : req.prompt_token_ids.size());
+        a.fail = req.prompt.find("TOO_LONG") != std::string::npos;
+        a.req = std::move(req);
+        a.on_delta = std::move(on_delta);
+        a.seqs.resize(static_cast<size_t>(std::max(1, a.req.params.n)));
+        prompt_tokens_total_ += a.num_prompt_tokens;
+        const std::string id = a.id;
+        active_.push_back(std::move(a));
+        max_active_ = std::max(max_active_, active_.size());
+        cv_.notify_all();
+        return id;
+    }
+
+    void abort(const std::string& request_id) override {
+        std::lock_guard lock(mu_);
+        for (auto& a : active_)
+            if (a.id == request_id) a.aborted = true;
+        ++num_aborts_;
+    }
+
+    engine_stats stats() const override {
+        std::lock_guard lock(mu_);
+        engine_stats s;
+        s.num_requests_running = static_cast<int64_t>(active_.size());
+        s.prompt_tokens_total = prompt_tokens_total_;
+        s.generation_tokens_total = generation_tokens_total_;
+        s.healthy = healthy;
+        s.health_message = healthy ? "" : "scripted failure";
+        return s;
+    }
+
+    model_info info() const override { return {"scripted", 4096, 256}; }
+
+    bool tokenize(const std::string& text, bool add_special, std::vector<int32_t>* ids,
+                  std::string*) const override {
+        ids->clear();
+        if (add_special) ids->push_back(1);
+        for (unsigned char c : text) ids->push_back(c);
+        return true;
+    }
+
+    bool detokenize(const std::vector<int32_t>& ids, std::string* text,
+                    std::string* error) const override {
+        text->clear();
+        for (int32_t id : ids) {
+            if (id < 0 || id > 255) {
+                *error = "token id " + std::to_string(id) + " out of range";
+                return false;
+            }
+            text->push_back(static_cast<char>(id));
+        }
+        return true;
+    }
+
+    bool apply_chat_template(const std::vector<chat_message>& messages, const std::string&,
+                             bool add_generation_prompt, std::string* prompt,
+                             std::string*) const override {
+        prompt->clear();
+        for (const auto& m : messages) *prompt += "<|" + m.role + "|>" + m.content + "\n";
+        if (add_generation_prompt) *prompt += "<|assistant|>";
+        return true;
+    }
+
+    int64_t num_aborts() const {
+        std::lock_guard lock(mu_);
+        return num_aborts_;
+    }
+    /// The most requests that were in flight at once.
+    size_t max_active() const {
+        std::lock_guard lock(mu_);
+        return max_active_;
+    }
+    size_t num_active() const {
+        std::lock_guard lock(mu_);
+        return active_.size();
+    }
+
+    std::atomic<bool> healthy{true};
+
+private:
+    struct sequence {
+        int32_t emitted = 0;
+        std::string text;
+        bool done = false;
+    };
+    struct active {
+        std::string id;
+        generate_request req;
+        delta_fn on_delta;
+        std::vector<sequence> seqs;
+        int32_t num_prompt_tokens = 0;
+        bool fail = false;
+        bool aborted = false;
+    };
+
+    // One step: every unfinished sequence of every request emits one token.
+    void loop() {
+        std::unique_lock lock(mu_);
+        while (!stop_) {
+            if (active_.empty()) {
+                cv_.wait(lock, [this] { return stop_ || !active_.empty(); });
+                continue;
+            }
+            std::vector<std::pair<delta_fn, output_delta>> out;
+            for (auto it = active_.begin(); it != active_.end();) {
+                step(*it, out);
+                bool all_done = true;
+                for (const auto& s : it->seqs) all_done = all_done && s.done;
+                it = all_done ? active_.erase(it) : std::next(it);
+            }
+            lock.unlock();
+            for (auto& [fn, d] : out) fn(d);  // outside the lock, like an engine thread
+            std::this_thread::sleep_for(step_);
+            lock.lock();
+        }
+    }
+
+    void step(active& a, std::vector<std::pair<delta_fn, output_delta>>& out) {
+        const sampling_params& p = a.req.params;
+        const int32_t max_tokens = p.max_tokens < 0 ? 8 : p.max_tokens;
+        for (size_t s = 0; s < a.seqs.size(); ++s) {
+            sequence& seq = a.seqs[s];
+            if (seq.done) continue;
+            output_delta d;
+            d.request_id = a.id;
+            d.index = static_cast<int32_t>(s);
+            d.num_prompt_tokens = a.num_prompt_tokens;
+            if (a.fail) {
+                d.finish = finish_reason::error;
+                d.invalid_request = true;
+                d.error = "prompt of " + std::to_string(a.num_prompt_tokens) +
+                          " tokens exceeds max_model_len";
+                seq.done = true;
+                out.emplace_back(a.on_delta, std::move(d));
+                continue;
+            }
+            if (a.aborted) {
+                d.finish = finish_reason::abort;
+                seq.done = true;
+                out.emplace_back(a.on_delta, std::move(d));
+                continue;
+            }
+            std::string text = token_text(seq.emitted, static_cast<int32_t>(s));
+            d.token_ids.push_back(100 + seq.emitted);
+            if (p.logprobs >= 0) {
+                token_logprob lp{100 + seq.emitted, text, -0.25f * static_cast<float>(seq.emitted + 1), {}};
+                for (int32_t k = 0; k < p.logprobs; ++k)
+                    lp.top.push_back({k, " alt" + std::to_string(k), -1.0f - static_cast<float>(k)});
+                d.logprobs.push_back(lp);
+            }
+            ++seq.emitted;
+            ++generation_tokens_total_;
+            d.num_output_tokens = seq.emitted;
+            seq.text += text;
+            for (const auto& stop : p.stop) {
+                const size_t at = seq.text.find(stop);
+                if (at == std::string::npos) continue;
+                const size_t keep = at + (p.include_stop_str_in_output ? stop.size() : 0);
+                const size_t already = seq.text.size() - text.size();
+                text = keep > already ? seq.text.substr(already, keep - already) : "";
+                d.finish = finish_reason::stop;
+                d.stop_reason = stop;
+                break;
+            }
+            d.text = text;
+            if (d.finish == finish_reason::none && seq.emitted >= max_tokens)
+                d.finish = finish_reason::length;
+            if (d.finished()) seq.done = true;
+            out.emplace_back(a.on_delta, std::move(d));
+        }
+    }
+
+    std::chrono::microseconds step_;
+    mutable std::mutex mu_;
+    std::condition_variable cv_;
+    std::list<active> active_;
+    int64_t next_id_ = 0;
+    int64_t prompt_tokens_total_ = 0;
+    int64_t generation_tokens_total_ = 0;
+    int64_t num_aborts_ = 0;
+    size_t max_active_ = 0;
+    bool stop_ = false;
+    std::thread worker_;
+};
+
+}  // namespace actorlm::test
