@@ -36,6 +36,9 @@ bool is_unsafe_method(const value& obj, const std::string& name) {
 }
 
 value unsafe(const value& obj, const std::string& name) {
+    if (obj.is_list() && (name == "pop" || name == "clear"))  // Jinja2's sandbox allows these two
+        return value::undefined("list." + name + "() mutates a list; this interpreter keeps values "
+                                "immutable and does not support it");
     return value::undefined("access to attribute '" + name + "' of '" + type_name(obj) +
                             "' object is unsafe (the chat-template sandbox is immutable)");
 }

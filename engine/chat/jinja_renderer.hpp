@@ -49,6 +49,7 @@ private:
     void assign(const std::string& name, value v);
     void assign_target(const expr& target, const value& v);
     value eval_binary(const expr& e);
+    bool compare(const std::string& op, const value& a, const value& b);
     value eval_call(const expr& e);
     call_args eval_args(const expr& e);
     value call_macro(const stmt& macro, call_args& args, const value& caller);
