@@ -99,8 +99,9 @@ value dict_fn(renderer&, call_args& args) {
     return value(std::move(d));
 }
 
-value namespace_fn(renderer&, call_args& args) {
+value namespace_fn(renderer& r, call_args& args) {
     auto ns = std::make_shared<namespace_t>();
+    r.track(ns);
     auto put = [&](const std::string& k, const value& v) {
         if (value* slot = ns->find(k)) *slot = v;
         else ns->attrs.emplace_back(k, v);

@@ -50,6 +50,11 @@ value repeat(const value& seq, std::int64_t times) {
 renderer::renderer(const render_context& context)
     : context_(context), now_(context.now ? context.now : std::time(nullptr)) {}
 
+renderer::~renderer() {
+    for (auto& weak : namespaces_)
+        if (auto ns = weak.lock()) ns->attrs.clear();
+}
+
 std::string renderer::render(const stmt_list& body) {
     frames_.assign(1, scope{});
     std::string out;

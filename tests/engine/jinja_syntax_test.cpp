@@ -158,3 +158,11 @@ TEST_CASE("jinja chained comparisons and per-iteration loop scopes follow Jinja2
           "outer outer outer");
     CHECK(jinja_render("{{ [1, 2, 3] | batch(2) | list }} [{{ 'ab' | center(6) }}]") == "[[1, 2], [3]] [  ab  ]");
 }
+
+TEST_CASE("jinja bounds value nesting and self-referencing namespaces") {
+    CHECK(is_error_with(jinja_render("{% set ns = namespace(x=[]) %}{% for i in range(2000) %}"
+                                     "{% set ns.x = [ns.x] %}{% endfor %}{{ ns.x | length }}"),
+                        "nested deeper"));
+    CHECK(is_error_with(jinja_render("{% set ns = namespace() %}{% set ns.me = ns %}{{ ns }}"),
+                        "maximum recursion depth"));
+}
