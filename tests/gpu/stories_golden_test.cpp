@@ -1,6 +1,6 @@
-// stories260K (GGUF, F32, loaded by load_model) through the CUDA executor in exact
-// FP32 mode: greedy ids must equal the golden file's, and the first step's top-5
-// logits its values. Later steps are teacher-forced with the golden ids, so one
+// stories260K (GGUF, F32) and llama-2-tiny-random (F16 matrices), loaded by
+// load_model, through the CUDA executor in exact FP32 mode: greedy ids must equal
+// the golden files', and the first step's top-5 logits their values. Later steps are teacher-forced with the golden ids, so one
 // divergence shows as one wrong id rather than a different continuation.
 #include <doctest/doctest.h>
 
@@ -82,15 +82,18 @@ void run_cases(const model_config& config, const model_weights& weights,
 
 }  // namespace
 
-TEST_CASE("gpu: stories260K greedy ids equal the golden file in FP32 mode") {
-    ACTORLM_REQUIRE_SHARED("models/stories260K.gguf");
-    ACTORLM_REQUIRE_SHARED("models/stories260K.golden.json");
-    ACTORLM_REQUIRE_GPU();
-    const auto cases = read_golden(shared_path("models/stories260K.golden.json"));
-    REQUIRE(cases.size() >= 1);
-    auto loaded = load_model(shared_path("models/stories260K.gguf"));
-    REQUIRE_MESSAGE(loaded.ok(), loaded.message());
-    run_cases(loaded->config, loaded->weights, cases);
+TEST_CASE("gpu: stories260K and llama-2-tiny greedy ids equal the golden files (FP32 mode)") {
+    for (const std::string name : {"stories260K", "llama-2-tiny-random"}) {
+        ACTORLM_REQUIRE_SHARED("models/" + name + ".gguf");
+        ACTORLM_REQUIRE_SHARED("models/" + name + ".golden.json");
+        ACTORLM_REQUIRE_GPU();
+        const auto cases = read_golden(shared_path("models/" + name + ".golden.json"));
+        REQUIRE(cases.size() >= 1);
+        auto loaded = load_model(shared_path("models/" + name + ".gguf"));
+        REQUIRE_MESSAGE(loaded.ok(), loaded.message());
+        INFO(name);
+        run_cases(loaded->config, loaded->weights, cases);
+    }
 }
 
 TEST_CASE("gpu: the shared GGUF models pass the CUDA weight checks (host)") {
