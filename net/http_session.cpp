@@ -76,10 +76,10 @@ void http_session::on_header(beast::error_code ec, size_t) {
     if (closed_) return;
     if (ec == http::error::header_limit)
         return reject_and_close(431, invalid_request("Request headers are too large.").to_json());
-    if (ec) return close();  // EOF between requests, timeout, garbage
-    const auto length = parser_->content_length();
-    if (length && *length > host_.options.body_limit_bytes)
+    // Beast checks Content-Length against the body limit while parsing the header.
+    if (ec == http::error::body_limit)
         return reject_and_close(413, body_too_large(host_.options.body_limit_bytes).to_json());
+    if (ec) return close();  // EOF between requests, timeout, garbage
     if (beast::iequals(parser_->get()[http::field::expect], "100-continue"))
         enqueue("HTTP/1.1 100 Continue\r\n\r\n");
     read_body();

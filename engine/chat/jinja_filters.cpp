@@ -393,8 +393,7 @@ value f_sum(renderer&, const value& v, call_args& args) {
     r.finish();
     for (const auto& x : iterate(v)) {
         value y = attr.is_none() ? x : attribute_path(x, to_str(attr));
-        if (!y.is_number() || !total.is_number()) fail("unsupported operand type(s) for +: '%s' and '%s'", type_name(total), type_name(y));
-        total = total.is_float() || y.is_float() ? value(total.as_double() + y.as_double()) : value(total.as_int() + y.as_int());
+        total = add(total, y);
     }
     return total;
 }

@@ -4,6 +4,7 @@
 // One thread per renderer; the syntax tree is only read.
 #include "chat/jinja_renderer.hpp"
 
+#include <algorithm>
 #include <cmath>
 
 #include "chat/jinja_builtins.hpp"
@@ -29,6 +30,10 @@ std::int64_t py_mod(std::int64_t a, std::int64_t b) {
 }
 
 value repeat(const value& seq, std::int64_t times) {
+    constexpr std::int64_t k_max_items = std::int64_t{1} << 26;  // refuse runaway * before allocating
+    std::int64_t n = std::max<std::int64_t>(1, length(seq));
+    if (times > k_max_items / n) fail("repetition result too large (%lld x %lld)",
+                                      static_cast<long long>(n), static_cast<long long>(times));
     if (seq.is_string()) {
         std::string out;
         for (std::int64_t i = 0; i < times; ++i) out += seq.str();
@@ -256,6 +261,13 @@ void renderer::define_macro(const stmt& s) {
 }
 
 value renderer::call_macro(const stmt& macro, call_args& args, const value& caller) {
+    constexpr int k_max_macro_depth = 256;
+    if (macro_depth_ >= k_max_macro_depth)
+        fail("maximum recursion depth exceeded in macro '%s'", macro.text.c_str());
+    struct depth_guard {
+        int& d;
+        ~depth_guard() { --d; }
+    } guard{++macro_depth_};
     // A macro sees the template's top level and its own scope, not the caller's locals.
     std::vector<scope> saved(std::make_move_iterator(frames_.begin() + 1),
                              std::make_move_iterator(frames_.end()));
@@ -444,21 +456,7 @@ value renderer::eval_binary(const expr& e) {
     }
     a.require_defined();
     b.require_defined();
-    if (op == "+") {
-        if (a.is_number() && b.is_number()) {
-            if (a.is_float() || b.is_float()) return value(a.as_double() + b.as_double());
-            return value(a.as_int() + b.as_int());
-        }
-        if (a.is_string() && b.is_string()) return value(a.str() + b.str());
-        if (a.is_list() && b.is_list() && a.as_list().tuple == b.as_list().tuple) {
-            std::vector<value> items = a.as_list().items;
-            for (const auto& v : b.as_list().items) items.push_back(v);
-            return value::list(std::move(items), a.as_list().tuple);
-        }
-        if (a.is_string())
-            fail("can only concatenate str (not \"%s\") to str", type_name(b));
-        bad_operands("+", a, b);
-    }
+    if (op == "+") return add(a, b);
     if (op == "*") {
         if (a.is_number() && b.is_number()) {
             if (a.is_float() || b.is_float()) return value(a.as_double() * b.as_double());

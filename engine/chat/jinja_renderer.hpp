@@ -57,6 +57,7 @@ private:
     std::time_t now_;
     std::vector<scope> frames_;  ///< frames_[0] is the template's top level
     int line_ = 0;               ///< line of the node being evaluated, for error messages
+    int macro_depth_ = 0;        ///< nested macro calls, bounded like Python's recursion
 };
 
 }  // namespace actorlm::jinja

@@ -266,6 +266,23 @@ bool less_than(const value& a, const value& b) {
     fail("'<' not supported between instances of '%s' and '%s'", type_name(a), type_name(b));
 }
 
+value add(const value& a, const value& b) {
+    a.require_defined();
+    b.require_defined();
+    if (a.is_number() && b.is_number()) {
+        if (a.is_float() || b.is_float()) return value(a.as_double() + b.as_double());
+        return value(a.as_int() + b.as_int());
+    }
+    if (a.is_string() && b.is_string()) return value(a.str() + b.str());
+    if (a.is_list() && b.is_list() && a.as_list().tuple == b.as_list().tuple) {
+        std::vector<value> items = a.as_list().items;
+        for (const auto& v : b.as_list().items) items.push_back(v);
+        return value::list(std::move(items), a.as_list().tuple);
+    }
+    if (a.is_string()) fail("can only concatenate str (not \"%s\") to str", type_name(b));
+    fail("unsupported operand type(s) for +: '%s' and '%s'", type_name(a), type_name(b));
+}
+
 std::int64_t length(const value& v) {
     if (v.is_string()) {
         std::int64_t n = 0;

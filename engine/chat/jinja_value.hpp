@@ -148,6 +148,8 @@ std::string format_float(double d);
 bool equals(const value& a, const value& b);
 /// Python a < b; raises for unorderable types.
 bool less_than(const value& a, const value& b);
+/// Python a + b (numbers, str + str, list + list, tuple + tuple); raises otherwise.
+value add(const value& a, const value& b);
 /// Python len(v); raises for values without a length.
 std::int64_t length(const value& v);
 /// Python iter(v) materialized: list items, dict keys, string characters; Undefined is empty.

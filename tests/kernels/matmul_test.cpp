@@ -111,6 +111,25 @@ TEST_CASE("matmul_every_type_and_level_matches_reference") {
     }
 }
 
+TEST_CASE("matmul_float_types_with_columns_not_a_multiple_of_the_vector_width") {
+    cpu::thread_pool pool(2);
+    for (dtype type : {dtype::f32, dtype::f16, dtype::bf16}) {
+        for (int64_t cols : {1, 7, 100}) {
+            auto w = test::random_matrix(type, 9, cols, 4);
+            const auto x = test::random_activations(5 * cols, 8);
+            const reference ref = reference_product(w.view, x, 5);
+            for (auto level : test::supported_levels()) {
+                test::level_guard guard(level);
+                CAPTURE(dtype_name(type));
+                CAPTURE(cols);
+                CAPTURE(cpu::cpu_level_name(level));
+                const auto y = run(w.view, x, 5, pool);
+                for (size_t i = 0; i < y.size(); ++i) REQUIRE(std::fabs(y[i] - ref.y[i]) <= ref.bound[i]);
+            }
+        }
+    }
+}
+
 TEST_CASE("matmul_threaded_equals_single_thread") {
     cpu::thread_pool one(1), three(3);
     for (dtype type : k_all_types) {
