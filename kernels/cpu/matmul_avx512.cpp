@@ -2,6 +2,8 @@
 // register tiles of 4 rows x T tokens, so each weight vector loaded (and
 // converted) once serves T tokens. Rows are walked in blocks that stay in L2
 // while every token tile passes over them. Compiled with the avx512 flag set.
+#include <cstring>
+
 #include "cpu/matmul_kernels.hpp"
 #include "cpu/simd_avx512.hpp"
 
@@ -10,6 +12,15 @@ namespace {
 
 constexpr int k_tile_rows = 4;
 constexpr int64_t k_block_rows = 64;  // 4 tiles; 64 x 4096 x 4 B = 1 MiB at most
+
+// Prefetch distance in bytes: whole tiles (the rows of a tile are adjacent in
+// memory), at least k_prefetch_bytes ahead so enough lines are in flight to
+// cover memory latency even for short quantized rows.
+constexpr size_t k_prefetch_bytes = 8192;
+inline size_t prefetch_distance(size_t row_bytes, int rows_per_tile) {
+    const size_t tile = row_bytes * static_cast<size_t>(rows_per_tile);
+    return tile * ((k_prefetch_bytes + tile - 1) / tile);
+}
 
 template <dtype Type>
 inline __m512 load_weights(const uint8_t* row, int64_t c) {
@@ -45,6 +56,7 @@ void tile(const matmul_args& a, int64_t r0, int64_t t0) {
         for (int t = 0; t < T; ++t) acc[r][t] = _mm512_setzero_ps();
     const uint8_t* rows[R];
     for (int r = 0; r < R; ++r) rows[r] = a.w + static_cast<size_t>(r0 + r) * a.row_bytes;
+    const size_t pf_dist = prefetch_distance(a.row_bytes, R);
     const float* x = a.x + t0 * a.cols;
     const int64_t full = a.cols / 16 * 16;
     constexpr int64_t elem_bytes = Type == dtype::f32 ? 4 : 2;
@@ -52,11 +64,11 @@ void tile(const matmul_args& a, int64_t r0, int64_t t0) {
     for (int64_t c = 0; c < full; c += 16) {
         if constexpr (T <= 2) {
             // Few tokens: memory bound. Rows are short, so the hardware prefetcher
-            // barely ramps up per tile; fetch the next tile's rows one tile ahead,
-            // one prefetch per cache line.
+            // barely ramps up per tile; fetch the rows of a later tile, one
+            // prefetch per cache line.
             if (c % cols_per_line == 0) {
                 for (int r = 0; r < R; ++r)
-                    _mm_prefetch(reinterpret_cast<const char*>(rows[r] + R * a.row_bytes + c * elem_bytes),
+                    _mm_prefetch(reinterpret_cast<const char*>(rows[r] + pf_dist + c * elem_bytes),
                                  _MM_HINT_T0);
             }
         }

@@ -7,6 +7,8 @@
 // offset's share, offset * sum(x), is subtracted once per token and step.
 #include <cstring>
 
+#include <cstring>
+
 #include "cpu/matmul_kernels.hpp"
 #include "cpu/half.hpp"
 #include "cpu/quant_blocks.hpp"
@@ -22,6 +24,15 @@ constexpr int64_t k_block_rows = 64;
 inline __m512 spread_pair(__m128 v) {
     const __m512i idx = _mm512_set_epi32(1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0);
     return _mm512_permutexvar_ps(idx, _mm512_castps128_ps512(v));
+}
+
+// Prefetch distance in bytes: whole tiles (the rows of a tile are adjacent in
+// memory), at least k_prefetch_bytes ahead so enough lines are in flight to
+// cover memory latency even for short quantized rows.
+constexpr size_t k_prefetch_bytes = 8192;
+inline size_t prefetch_distance(size_t row_bytes, int rows_per_tile) {
+    const size_t tile = row_bytes * static_cast<size_t>(rows_per_tile);
+    return tile * ((k_prefetch_bytes + tile - 1) / tile);
 }
 
 // ---- per-type decoders: prepare(row, group) once per group of steps, then
@@ -166,6 +177,7 @@ void tile(const matmul_args& a, int64_t r0, int64_t t0) {
         for (int t = 0; t < T; ++t) acc[r][t] = _mm512_setzero_ps();
     const uint8_t* rows[R];
     for (int r = 0; r < R; ++r) rows[r] = a.w + static_cast<size_t>(r0 + r) * a.row_bytes;
+    const size_t pf_dist = prefetch_distance(a.row_bytes, R);
     const int64_t nbx = a.cols / 32;  // activation blocks per token
     const int8_t* xq = a.xq.qs + t0 * a.cols;
     const float* xd = a.xq.d + t0 * nbx;
@@ -182,11 +194,11 @@ void tile(const matmul_args& a, int64_t r0, int64_t t0) {
         for (int j = 0; j < Decoder::steps_per_group; ++j) {
             const int64_t s = g * Decoder::steps_per_group + j;
             if constexpr (T <= 2) {
-                // Few tokens: memory bound; fetch the next tile's rows a tile ahead
-                // (short rows give the hardware prefetcher little to go on).
+                // Few tokens: memory bound; fetch the rows of a later tile (short
+                // rows give the hardware prefetcher little to go on).
                 const size_t at = static_cast<size_t>(s) * a.row_bytes * 64 / static_cast<size_t>(a.cols);
                 for (int r = 0; r < R; ++r)
-                    _mm_prefetch(reinterpret_cast<const char*>(rows[r] + R * a.row_bytes + at), _MM_HINT_T0);
+                    _mm_prefetch(reinterpret_cast<const char*>(rows[r] + pf_dist + at), _MM_HINT_T0);
             }
             __m512i q[R];
             __m512 ws[R];
