@@ -48,9 +48,11 @@ inline __m512 load_weights_tail(const uint8_t* row, int64_t c, __mmask16 m) {
     }
 }
 
-// y[t][r0..r0+R) for tokens t0..t0+T.
+// y[t][r0..r0+R) for tokens t0..t0+T. With prefetch_next_block (set on the first
+// token tile of a row block) the same rows of the next block are fetched into L2,
+// so the block after this one does not wait on memory.
 template <dtype Type, int R, int T>
-void tile(const matmul_args& a, int64_t r0, int64_t t0) {
+void tile(const matmul_args& a, int64_t r0, int64_t t0, bool prefetch_next_block) {
     __m512 acc[R][T];
     for (int r = 0; r < R; ++r)
         for (int t = 0; t < T; ++t) acc[r][t] = _mm512_setzero_ps();
@@ -70,6 +72,13 @@ void tile(const matmul_args& a, int64_t r0, int64_t t0) {
                 for (int r = 0; r < R; ++r)
                     _mm_prefetch(reinterpret_cast<const char*>(rows[r] + pf_dist + c * elem_bytes),
                                  _MM_HINT_T0);
+            }
+        } else {
+            if (prefetch_next_block && c % cols_per_line == 0) {
+                for (int r = 0; r < R; ++r)
+                    _mm_prefetch(reinterpret_cast<const char*>(rows[r] + k_block_rows * a.row_bytes +
+                                                               c * elem_bytes),
+                                 _MM_HINT_T1);
             }
         }
         __m512 w[R];
@@ -101,8 +110,8 @@ void tile(const matmul_args& a, int64_t r0, int64_t t0) {
 template <dtype Type, int T>
 void token_tile(const matmul_args& a, int64_t r0, int64_t r1, int64_t t0) {
     int64_t r = r0;
-    for (; r + k_tile_rows <= r1; r += k_tile_rows) tile<Type, k_tile_rows, T>(a, r, t0);
-    for (; r < r1; ++r) tile<Type, 1, T>(a, r, t0);
+    for (; r + k_tile_rows <= r1; r += k_tile_rows) tile<Type, k_tile_rows, T>(a, r, t0, t0 == 0);
+    for (; r < r1; ++r) tile<Type, 1, T>(a, r, t0, t0 == 0);
 }
 
 template <dtype Type>

@@ -170,8 +170,9 @@ struct q6_k_decoder {
 
 // ---- the tile kernel ----
 
+// y[t][r0..r0+R) for tokens t0..t0+T; prefetch_next_block as in matmul_avx512.cpp.
 template <class Decoder, int R, int T>
-void tile(const matmul_args& a, int64_t r0, int64_t t0) {
+void tile(const matmul_args& a, int64_t r0, int64_t t0, bool prefetch_next_block) {
     __m512 acc[R][T];
     for (int r = 0; r < R; ++r)
         for (int t = 0; t < T; ++t) acc[r][t] = _mm512_setzero_ps();
@@ -199,6 +200,13 @@ void tile(const matmul_args& a, int64_t r0, int64_t t0) {
                 const size_t at = static_cast<size_t>(s) * a.row_bytes * 64 / static_cast<size_t>(a.cols);
                 for (int r = 0; r < R; ++r)
                     _mm_prefetch(reinterpret_cast<const char*>(rows[r] + pf_dist + at), _MM_HINT_T0);
+            } else {
+                if (prefetch_next_block) {
+                    const size_t at = static_cast<size_t>(s) * a.row_bytes * 64 / static_cast<size_t>(a.cols);
+                    for (int r = 0; r < R; ++r)
+                        _mm_prefetch(reinterpret_cast<const char*>(rows[r] + k_block_rows * a.row_bytes + at),
+                                     _MM_HINT_T1);
+                }
             }
             __m512i q[R];
             __m512 ws[R];
@@ -253,10 +261,10 @@ void token_tile(const matmul_args& a, int64_t r0, int64_t r1, int64_t t0) {
     int64_t r = r0;
     if constexpr (T == 1) {
         // One token: more rows per tile keep more memory streams in flight.
-        for (; r + 2 * k_tile_rows <= r1; r += 2 * k_tile_rows) tile<Decoder, 2 * k_tile_rows, 1>(a, r, t0);
+        for (; r + 2 * k_tile_rows <= r1; r += 2 * k_tile_rows) tile<Decoder, 2 * k_tile_rows, 1>(a, r, t0, false);
     }
-    for (; r + k_tile_rows <= r1; r += k_tile_rows) tile<Decoder, k_tile_rows, T>(a, r, t0);
-    for (; r < r1; ++r) tile<Decoder, 1, T>(a, r, t0);
+    for (; r + k_tile_rows <= r1; r += k_tile_rows) tile<Decoder, k_tile_rows, T>(a, r, t0, t0 == 0);
+    for (; r < r1; ++r) tile<Decoder, 1, T>(a, r, t0, t0 == 0);
 }
 
 template <class Decoder>
