@@ -220,8 +220,8 @@ void tile(const matmul_args& a, int64_t r0, int64_t t0, bool prefetch_next_block
                     dx = spread_pair(_mm_load_ss(xd + t * nbx + 2 * s));
                 } else {
                     xv = _mm512_loadu_si512(xq + t * a.cols + 64 * s);
-                    dx = spread_pair(_mm_castpd_ps(
-                        _mm_load_sd(reinterpret_cast<const double*>(xd + t * nbx + 2 * s))));
+                    dx = spread_pair(_mm_castsi128_ps(
+                        _mm_loadl_epi64(reinterpret_cast<const __m128i*>(xd + t * nbx + 2 * s))));
                 }
                 // (q - offset)*x = q*x - offset*x: the second term once per token.
                 __m512i tbase = zero;
