@@ -99,8 +99,9 @@ void tile(const matmul_args& a, int64_t r0, int64_t t0, bool prefetch_next_block
     }
     for (int t = 0; t < T; ++t) {
         float* y = a.y + (t0 + t) * a.rows + r0;
-        if constexpr (R == 4) {
-            _mm_storeu_ps(y, reduce4_avx512(acc[0][t], acc[1][t], acc[2][t], acc[3][t]));
+        if constexpr (R % 4 == 0) {
+            for (int r = 0; r < R; r += 4)
+                _mm_storeu_ps(y + r, reduce4_avx512(acc[r][t], acc[r + 1][t], acc[r + 2][t], acc[r + 3][t]));
         } else {
             for (int r = 0; r < R; ++r) y[r] = reduce_avx512(acc[r][t]);
         }
@@ -110,6 +111,10 @@ void tile(const matmul_args& a, int64_t r0, int64_t t0, bool prefetch_next_block
 template <dtype Type, int T>
 void token_tile(const matmul_args& a, int64_t r0, int64_t r1, int64_t t0) {
     int64_t r = r0;
+    if constexpr (T == 1) {
+        // One token: more rows per tile keep more memory streams in flight.
+        for (; r + 2 * k_tile_rows <= r1; r += 2 * k_tile_rows) tile<Type, 2 * k_tile_rows, 1>(a, r, t0, false);
+    }
     for (; r + k_tile_rows <= r1; r += k_tile_rows) tile<Type, k_tile_rows, T>(a, r, t0, t0 == 0);
     for (; r < r1; ++r) tile<Type, 1, T>(a, r, t0, t0 == 0);
 }
