@@ -153,6 +153,7 @@ result<std::unique_ptr<cuda_executor::impl>> prepare(const model_config& config,
     ACTORLM_CUDA_CHECK(cudaSetDevice(o.device));
     ACTORLM_CUDA_CHECK(cudaStreamCreateWithFlags(&p->stream, cudaStreamNonBlocking));
     ACTORLM_TRY(p->gemm.init(p->stream));
+    p->gemm.set_small_batch_gemv(o.use_small_batch_gemv);
     if (o.tp_size > 1) {
         auto comm = nccl_comm::init_from_bytes(o.nccl_id, o.tp_rank, o.tp_size);
         if (!comm.ok()) return comm.err();

@@ -69,7 +69,11 @@ status cuda_executor::impl::launch_forward(const batch_plan& plan) {
             ACTORLM_CUDA_CHECK(cudaGraphLaunch(g.second, stream));
             return {};
         }
-    ACTORLM_CUDA_CHECK(cudaStreamBeginCapture(stream, cudaStreamCaptureModeThreadLocal));
+    if (cudaStreamBeginCapture(stream, cudaStreamCaptureModeThreadLocal) != cudaSuccess) {
+        (void)cudaGetLastError();
+        graphs_enabled = false;
+        return enqueue_forward(plan, splits);
+    }
     const status enqueued = enqueue_forward(plan, splits);
     cudaGraph_t graph = nullptr;
     const cudaError_t ended = cudaStreamEndCapture(stream, &graph);

@@ -3,6 +3,7 @@
 #include "cuda/gemm.hpp"
 
 #include "cuda/cuda_check.hpp"
+#include "cuda/gemv.cuh"
 
 namespace actorlm::cuda {
 
@@ -28,6 +29,7 @@ cublas_gemm::~cublas_gemm() {
 }
 
 status cublas_gemm::init(cudaStream_t stream) {
+    stream_ = stream;
     ACTORLM_CUBLAS_CHECK(cublasCreate(&handle_));
     ACTORLM_CUBLAS_CHECK(cublasSetStream(handle_, stream));
     ACTORLM_CUDA_CHECK(cudaMalloc(&workspace_, k_workspace_bytes));
@@ -53,6 +55,8 @@ status cublas_gemm::linear(const void* x, const void* w, dtype in_type, int64_t 
         return make_error("GEMM: dimension beyond 2^31 (%lld x %lld x %lld)",
                           static_cast<long long>(rows), static_cast<long long>(in),
                           static_cast<long long>(out));
+    if (small_batch_gemv_ && gemv_supported(x, w, in_type, rows, in))
+        return gemv(x, w, in_type, rows, in, out, y, out_type, beta, stream_);
     const float alpha = 1.0f;
     const int m = static_cast<int>(out), n = static_cast<int>(rows), k = static_cast<int>(in);
     const cublasComputeType_t compute =

@@ -27,6 +27,72 @@ size_t smem_bytes(int hd) {
                             static_cast<size_t>(k_attention_tile_keys) * hd);
 }
 
+// Converts the tile's 32 keys and values (slots looked up through the block
+// table; keys past num_keys read as 0) to FP32 in shared memory, 8 elements per
+// 16-byte load. Needs a 16-bit cache and head_dim % 8 == 0 (then every head row
+// starts 16-byte aligned).
+template <class T>
+__device__ __forceinline__ void load_kv_tile_vec8(const T* kc, const T* vc, float* k_s,
+                                                  float* v_s, const int32_t* table, int key0,
+                                                  int num_keys, int block_size,
+                                                  int64_t slot_stride, int64_t head_off, int hd) {
+    static_assert(sizeof(T) == 2, "8 elements per 16-byte load");
+    const int chunks = hd / 8;
+    for (int idx = threadIdx.x; idx < k_attention_tile_keys * chunks; idx += k_threads) {
+        const int j = idx / chunks, d0 = (idx % chunks) * 8, key = key0 + j;
+        float kf[8], vf[8];
+        if (key < num_keys) {
+            const int64_t block = table[key / block_size];
+            const int64_t off =
+                (block * block_size + key % block_size) * slot_stride + head_off + d0;
+            const uint4 kraw = *reinterpret_cast<const uint4*>(kc + off);
+            const uint4 vraw = *reinterpret_cast<const uint4*>(vc + off);
+            const T* kp = reinterpret_cast<const T*>(&kraw);
+            const T* vp = reinterpret_cast<const T*>(&vraw);
+#pragma unroll
+            for (int i = 0; i < 8; ++i) {
+                kf[i] = to_float(kp[i]);
+                vf[i] = to_float(vp[i]);
+            }
+        } else {
+#pragma unroll
+            for (int i = 0; i < 8; ++i) kf[i] = vf[i] = 0.0f;
+        }
+#pragma unroll
+        for (int i = 0; i < 8; ++i) {
+            k_s[j * (hd + 1) + d0 + i] = kf[i];
+            v_s[j * hd + d0 + i] = vf[i];
+        }
+    }
+}
+
+// Same, one element per load: FP32 caches and head dims that are not a multiple of 8.
+template <class T>
+__device__ __forceinline__ void load_kv_tile(const T* kc, const T* vc, float* k_s, float* v_s,
+                                             const int32_t* table, int key0, int num_keys,
+                                             int block_size, int64_t slot_stride,
+                                             int64_t head_off, int hd) {
+    if constexpr (sizeof(T) == 2) {
+        if (hd % 8 == 0) {
+            load_kv_tile_vec8(kc, vc, k_s, v_s, table, key0, num_keys, block_size, slot_stride,
+                              head_off, hd);
+            return;
+        }
+    }
+    for (int idx = threadIdx.x; idx < k_attention_tile_keys * hd; idx += k_threads) {
+        const int j = idx / hd, d = idx % hd, key = key0 + j;
+        float kv = 0.0f, vv = 0.0f;
+        if (key < num_keys) {
+            const int64_t block = table[key / block_size];
+            const int64_t off = (block * block_size + key % block_size) * slot_stride + head_off + d;
+            kv = to_float(kc[off]);
+            vv = to_float(vc[off]);
+        }
+        k_s[j * (hd + 1) + d] = kv;
+        v_s[j * hd + d] = vv;
+    }
+}
+
 template <class T>
 __global__ void __launch_bounds__(k_threads) paged_attention_kernel(paged_attention_args a) {
     extern __shared__ float smem[];
@@ -78,19 +144,8 @@ __global__ void __launch_bounds__(k_threads) paged_attention_kernel(paged_attent
     for (int tile = tile_begin; tile < tile_end; ++tile) {
         const int key0 = tile * k_attention_tile_keys;
         __syncthreads();  // the previous tile is consumed; q_s/limit_s are visible
-        for (int idx = threadIdx.x; idx < k_attention_tile_keys * hd; idx += k_threads) {
-            const int j = idx / hd, d = idx % hd, key = key0 + j;
-            float kv = 0.0f, vv = 0.0f;
-            if (key < item.num_keys) {
-                const int64_t block = table[key / a.block_size];
-                const int64_t slot = block * a.block_size + key % a.block_size;
-                const int64_t off = slot * slot_stride + static_cast<int64_t>(kvh) * hd + d;
-                kv = to_float(kc[off]);
-                vv = to_float(vc[off]);
-            }
-            k_s[j * (hd + 1) + d] = kv;
-            v_s[j * hd + d] = vv;
-        }
+        load_kv_tile(kc, vc, k_s, v_s, table, key0, item.num_keys, a.block_size, slot_stride,
+                     static_cast<int64_t>(kvh) * hd, hd);
         __syncthreads();
 #pragma unroll
         for (int rr = 0; rr < k_rows_per_warp; ++rr) {

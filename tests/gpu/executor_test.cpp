@@ -261,3 +261,44 @@ TEST_CASE("gpu: weight checks name the offending tensor (host)") {
     layers.layers.pop_back();
     CHECK(check_weights(c, layers).message().find("layers") != std::string::npos);
 }
+
+TEST_CASE("gpu: executor options are checked before the device is touched (host)") {
+    const model_config c = tiny_config(model_arch::llama);
+    auto o = small_options(dtype::q8_0);
+    CHECK(cuda_executor::create_synthetic(c, 1, o).message().find("compute type") != std::string::npos);
+    o = small_options(dtype::bf16);
+    o.max_num_tokens = 0;
+    CHECK(cuda_executor::create_synthetic(c, 1, o).message().find("max_num_tokens") != std::string::npos);
+    o = small_options(dtype::bf16);
+    o.tp_rank = 2;
+    o.tp_size = 2;
+    CHECK(cuda_executor::create_synthetic(c, 1, o).message().find("rank 2") != std::string::npos);
+    o = small_options(dtype::bf16);
+    o.tp_size = 4;  // 2 KV heads cannot split 4 ways
+    o.tp_rank = 1;
+    CHECK(cuda_executor::create_synthetic(c, 1, o).message().find("num_kv_heads") != std::string::npos);
+    model_config odd = c;
+    odd.head_dim = 15;
+    CHECK(cuda_executor::create_synthetic(odd, 1, small_options(dtype::bf16)).message().find("head_dim") !=
+          std::string::npos);
+    model_config mqa = c;
+    mqa.num_heads = 34;
+    mqa.num_kv_heads = 1;  // a group of 34 query heads exceeds the attention kernel
+    mqa.head_dim = 16;
+    auto e = cuda_executor::create_synthetic(mqa, 1, small_options(dtype::bf16));
+    REQUIRE_FALSE(e.ok());
+    if (cuda_device_count() == 0) CHECK(e.message().find("does not exist") != std::string::npos);
+    else CHECK(e.message().find("query heads per KV head") != std::string::npos);
+}
+
+TEST_CASE("gpu: kv_num_blocks = 0 sizes the cache from free memory") {
+    ACTORLM_REQUIRE_GPU();
+    const model_config c = tiny_config(model_arch::llama);
+    auto o = small_options(dtype::bf16);
+    o.kv_num_blocks = 0;
+    o.kv_memory_fraction = 0.01f;
+    auto ex = cuda_executor::create_synthetic(c, 3, o);
+    REQUIRE_MESSAGE(ex.ok(), ex.message());
+    CHECK((*ex)->kv_spec().num_blocks > 100);
+    CHECK((*ex)->kv_spec().type == dtype::bf16);
+}

@@ -9,6 +9,7 @@
 
 #include "cuda/philox.hpp"
 #include "cuda/sampling.cuh"
+#include "cuda/sampling_bridge.hpp"
 #include "gpu_test_support.hpp"
 
 using namespace actorlm;
@@ -176,4 +177,36 @@ TEST_CASE("gpu: philox matches the published known-answer vector (host)") {
     CHECK(z.v[1] == 0xe169c58du);
     CHECK(z.v[2] == 0xbc57ac4cu);
     CHECK(z.v[3] == 0x9b00dbd8u);
+}
+
+TEST_CASE("gpu: request sampling params map to device rows, or to the host sampler (host)") {
+    sampling_params p;
+    p.temperature = 0.7f;
+    p.top_k = -1;
+    p.top_p = 0.9f;
+    p.min_p = 0.05f;
+    auto g = to_device_sampling(p, 0, 5, 77);
+    REQUIRE(g.has_value());
+    CHECK(g->temperature == 0.7f);
+    CHECK(g->top_k == 0);  // -1 means off
+    CHECK(g->top_p == 0.9f);
+    CHECK(g->min_p == 0.05f);
+    CHECK(g->seed == 77);  // unseeded: the caller's fallback
+    CHECK(g->step == 5);
+    p.seed = 123;
+    CHECK(to_device_sampling(p, 0, 5, 77)->seed == 123);
+
+    sampling_params pen = p;
+    pen.repetition_penalty = 1.1f;
+    CHECK_FALSE(to_device_sampling(pen, 0, 0, 0).has_value());
+    sampling_params bias = p;
+    bias.logit_bias = {{3, -100.0f}};
+    CHECK_FALSE(to_device_sampling(bias, 0, 0, 0).has_value());
+    sampling_params lp = p;
+    lp.logprobs = 0;
+    CHECK_FALSE(to_device_sampling(lp, 0, 0, 0).has_value());
+    sampling_params min_tokens = p;
+    min_tokens.min_tokens = 4;
+    CHECK_FALSE(to_device_sampling(min_tokens, 3, 0, 0).has_value());
+    CHECK(to_device_sampling(min_tokens, 4, 0, 0).has_value());
 }

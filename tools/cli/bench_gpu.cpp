@@ -30,6 +30,7 @@ struct bench_options {
     int32_t prefill_runs = 3;
     int32_t device = 0;
     dtype type = dtype::bf16;
+    bool gemv = true;            // small-batch GEMMs through our gemv (else cuBLAS)
     std::string json_path;
 };
 
@@ -96,6 +97,14 @@ bool parse(const std::vector<std::string>& args, bench_options& o) {
         else if (a == "--prefill") o.prefill_tokens = std::atoi(v);
         else if (a == "--device") o.device = std::atoi(v);
         else if (a == "--json") o.json_path = v;
+        else if (a == "--gemv") {
+            const std::string g = v;
+            if (g != "on" && g != "off") {
+                std::fprintf(stderr, "bench-gpu: --gemv must be on or off\n");
+                return false;
+            }
+            o.gemv = g == "on";
+        }
         else if (a == "--dtype") {
             const std::string t = v;
             if (t == "bf16") o.type = dtype::bf16;
@@ -121,7 +130,7 @@ int run_bench_gpu(const std::vector<std::string>& args) {
         std::fprintf(stderr,
                      "usage: actorlm bench-gpu [--batches 1,8,64,256] [--context 512] [--steps 32]\n"
                      "                         [--prefill 1024] [--dtype bf16|f16|f32] [--device 0]\n"
-                     "                         [--json out.json]\n");
+                     "                         [--gemv on|off] [--json out.json]\n");
         return 2;
     }
     if (cuda_device_count() == 0) {
@@ -143,6 +152,7 @@ int run_bench_gpu(const std::vector<std::string>& args) {
     eo.kv_num_blocks = std::max(max_batch * blocks_per_seq, prefill_blocks);
     eo.max_num_tokens = std::max(max_batch, o.prefill_tokens);
     eo.max_num_logits = max_batch;
+    eo.use_small_batch_gemv = o.gemv;
     const auto t_create = std::chrono::steady_clock::now();
     auto ex = cuda_executor::create_synthetic(c, 1234, eo);
     if (!ex.ok()) {
@@ -195,6 +205,7 @@ int run_bench_gpu(const std::vector<std::string>& args) {
                 dev.total_memory_bytes / 1073741824.0);
     std::printf("model             %s, %s, synthetic weights (%.2f GB, setup %.1f s)\n",
                 c.name.c_str(), dtype_name(o.type), e.weight_bytes() / 1e9, create_s);
+    std::printf("small-batch GEMM  %s\n", o.gemv ? "actorlm gemv (<= 4 rows)" : "cuBLAS");
     std::printf("decode context    %d tokens, %d timed steps (greedy sampling on device)\n",
                 o.context, o.steps);
     for (const auto& d : decode)
@@ -207,7 +218,8 @@ int run_bench_gpu(const std::vector<std::string>& args) {
 
     std::ostringstream js;
     js << "{\"device\":\"" << dev.name << "\",\"dtype\":\"" << dtype_name(o.type)
-       << "\",\"model\":\"" << c.name << "\",\"context\":" << o.context << ",\"decode\":[";
+       << "\",\"model\":\"" << c.name << "\",\"gemv\":" << (o.gemv ? "true" : "false")
+       << ",\"context\":" << o.context << ",\"decode\":[";
     for (size_t i = 0; i < decode.size(); ++i)
         js << (i ? "," : "") << "{\"batch\":" << decode[i].batch << ",\"tokens_per_s\":"
            << decode[i].tokens_per_s << ",\"ms_per_step\":" << decode[i].step_ms << "}";
