@@ -20,6 +20,53 @@ bool json_bool(element obj, const char* key, bool fallback) {
 
 namespace {
 
+// Appends ".0" to integer literals of 19+ digits outside strings, so simdjson reads them as
+// doubles (its DOM parser rejects integers beyond 64 bits).
+std::string widen_big_integers(const std::string& text) {
+    std::string out;
+    out.reserve(text.size() + 16);
+    bool in_string = false;
+    for (size_t i = 0; i < text.size(); ++i) {
+        const char c = text[i];
+        if (in_string) {
+            out.push_back(c);
+            if (c == '\\' && i + 1 < text.size()) out.push_back(text[++i]);
+            else if (c == '"') in_string = false;
+            continue;
+        }
+        if (c == '"') in_string = true;
+        if (c >= '0' && c <= '9' && (i == 0 || !(text[i - 1] >= '0' && text[i - 1] <= '9'))) {
+            size_t j = i;
+            while (j < text.size() && text[j] >= '0' && text[j] <= '9') ++j;
+            out.append(text, i, j - i);
+            const bool fraction = j < text.size() && (text[j] == '.' || text[j] == 'e' || text[j] == 'E');
+            if (j - i >= 19 && !fraction) out.append(".0");
+            i = j - 1;
+            continue;
+        }
+        out.push_back(c);
+    }
+    return out;
+}
+
+}  // namespace
+
+status load_json_file(simdjson::dom::parser& parser, const std::string& path, simdjson::dom::element& doc) {
+    simdjson::padded_string text;
+    if (auto err = simdjson::padded_string::load(path).get(text); err != simdjson::SUCCESS)
+        return make_error("%s: cannot read: %s", path.c_str(), simdjson::error_message(err));
+    auto err = parser.parse(text).get(doc);
+    if (err == simdjson::NUMBER_ERROR || err == simdjson::NUMBER_OUT_OF_RANGE) {
+        const std::string widened = widen_big_integers(std::string(text.data(), text.size()));
+        err = parser.parse(widened).get(doc);  // the parser copies the input into its own buffer
+    }
+    if (err != simdjson::SUCCESS)
+        return make_error("%s: invalid JSON: %s", path.c_str(), simdjson::error_message(err));
+    return {};
+}
+
+namespace {
+
 int64_t json_int(element obj, const char* key, int64_t fallback) {
     int64_t v = fallback;
     if (obj[key].get_int64().get(v) != simdjson::SUCCESS) return fallback;

@@ -128,8 +128,7 @@ status read_model(element model, tokenizer_parts& parts, const std::string& path
 result<std::unique_ptr<tokenizer>> tokenizer::from_hf(const std::string& path) {
     simdjson::dom::parser parser;
     element doc;
-    if (auto err = parser.load(path).get(doc); err != simdjson::SUCCESS)
-        return make_error("%s: cannot read tokenizer.json: %s", path.c_str(), simdjson::error_message(err));
+    if (auto st = load_json_file(parser, path, doc); !st) return st.err();
 
     tokenizer_parts parts;
     element e;
@@ -203,7 +202,7 @@ result<std::unique_ptr<tokenizer>> tokenizer::from_hf(const std::string& path) {
     simdjson::dom::parser cfg_parser;
     element cfg;
     const bool have_cfg = std::filesystem::exists(dir / "tokenizer_config.json") &&
-                          cfg_parser.load((dir / "tokenizer_config.json").string()).get(cfg) == simdjson::SUCCESS;
+                          load_json_file(cfg_parser, (dir / "tokenizer_config.json").string(), cfg).ok();
     int32_t eos_id = -1;
     if (have_cfg) {
         const std::string bos = config_token(cfg, "bos_token"), eos = config_token(cfg, "eos_token");
@@ -233,7 +232,7 @@ result<std::unique_ptr<tokenizer>> tokenizer::from_hf(const std::string& path) {
     simdjson::dom::parser gen_parser;
     element gen;
     if (std::filesystem::exists(dir / "generation_config.json") &&
-        gen_parser.load((dir / "generation_config.json").string()).get(gen) == simdjson::SUCCESS) {
+        load_json_file(gen_parser, (dir / "generation_config.json").string(), gen).ok()) {
         std::vector<int64_t> ids;
         int64_t one = -1;
         simdjson::dom::array many;

@@ -2,6 +2,7 @@
 // tokenizer.json). Runs on the caller's thread.
 #include <filesystem>
 
+#include "model/gguf_file.hpp"
 #include "tokenizer/tokenizer.hpp"
 
 namespace actorlm {
@@ -16,8 +17,11 @@ result<std::unique_ptr<tokenizer>> load_tokenizer_for_model(const std::string& p
         return tokenizer::from_hf(json.string());
     }
     if (!fs::exists(path, ec)) return make_error("%s: no such file or directory", path.c_str());
-    if (fs::path(path).extension() == ".gguf")
-        return make_error("%s: GGUF tokenizers are not wired in yet", path.c_str());
+    if (fs::path(path).extension() == ".gguf") {
+        auto file = gguf_file::open(path);
+        if (!file) return file.err();
+        return tokenizer::from_gguf(**file);
+    }
     return tokenizer::from_hf(path);
 }
 

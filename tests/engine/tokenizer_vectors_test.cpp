@@ -32,3 +32,31 @@ TEST_CASE("tokenizer vectors: gpt-2 with GPT-2's tokenizer.json") {
     REQUIRE(cases.size() > 30);
     CHECK(check_vectors(*cached_tokenizer("tokenizers/gpt2/tokenizer.json"), cases) == cases.size());
 }
+
+TEST_CASE("tokenizer vectors: llama-spm GGUF vocabulary (scores, byte fallback)") {
+    ACTORLM_REQUIRE_SHARED("tokenizers/vectors/ggml-vocab-llama-spm.gguf");
+    const auto cases = read_vectors("tokenizers/vectors/ggml-vocab-llama-spm.gguf");
+    REQUIRE(cases.size() > 30);
+    CHECK(check_vectors(*cached_tokenizer("tokenizers/vectors/ggml-vocab-llama-spm.gguf"), cases) == cases.size());
+}
+
+TEST_CASE("tokenizer vectors: phi-3 GGUF vocabulary") {
+    ACTORLM_REQUIRE_SHARED("tokenizers/vectors/ggml-vocab-phi-3.gguf");
+    const auto cases = read_vectors("tokenizers/vectors/ggml-vocab-phi-3.gguf");
+    REQUIRE(cases.size() > 30);
+    CHECK(check_vectors(*cached_tokenizer("tokenizers/vectors/ggml-vocab-phi-3.gguf"), cases) == cases.size());
+}
+
+TEST_CASE("tokenizer vectors: gpt-2 GGUF vocabulary") {
+    ACTORLM_REQUIRE_SHARED("tokenizers/vectors/ggml-vocab-gpt-2.gguf");
+    const auto cases = read_vectors("tokenizers/vectors/ggml-vocab-gpt-2.gguf");
+    REQUIRE(cases.size() > 30);
+    CHECK(check_vectors(*cached_tokenizer("tokenizers/vectors/ggml-vocab-gpt-2.gguf"), cases) == cases.size());
+}
+
+TEST_CASE("tokenizer vectors: falcon GGUF vocabulary (falcon pre-tokenizer)") {
+    ACTORLM_REQUIRE_SHARED("tokenizers/vectors/ggml-vocab-falcon.gguf");
+    const auto cases = read_vectors("tokenizers/vectors/ggml-vocab-falcon.gguf");
+    REQUIRE(cases.size() > 30);
+    CHECK(check_vectors(*cached_tokenizer("tokenizers/vectors/ggml-vocab-falcon.gguf"), cases) == cases.size());
+}
