@@ -72,7 +72,10 @@ void bpe_model::initial_symbols(std::string_view piece, std::vector<int32_t>& id
     size_t pos = 0;
     bool prev_unk = false;
     while (pos < piece.size()) {
-        size_t len = std::min(utf8_seq_len(static_cast<unsigned char>(piece[pos])), piece.size() - pos);
+        // a character only when the bytes form a valid one; an invalid byte stands alone so it
+        // cannot swallow the start of the next character
+        size_t len = valid_seq_len(piece.substr(pos));
+        if (len == 0) len = 1;
         const int32_t id = find(piece.substr(pos, len));
         if (id >= 0) {
             ids.push_back(id);
