@@ -29,6 +29,9 @@ if(ACTORLM_HAVE_CUDA AND ACTORLM_CUDA_SOURCES)
         set(CMAKE_CUDA20_EXTENSION_COMPILE_OPTION "-std=c++20")
     endif()
     set(CMAKE_CUDA_STANDARD 20)
+    # One runtime: CUDA::cudart (shared) is linked explicitly, so the implicit
+    # static runtime that CUDA targets get by default would be a second copy.
+    set(CMAKE_CUDA_RUNTIME_LIBRARY Shared)
     set(CMAKE_CUDA_STANDARD_REQUIRED ON)
     find_package(CUDAToolkit REQUIRED)
     add_library(actorlm_cuda STATIC ${ACTORLM_CUDA_SOURCES})
@@ -49,4 +52,15 @@ if(ACTORLM_HAVE_CUDA AND ACTORLM_CUDA_SOURCES)
     endif()
     set_target_properties(actorlm_cuda PROPERTIES CUDA_SEPARABLE_COMPILATION OFF)
     message(STATUS "actorlm: CUDA backend enabled (${CMAKE_CUDA_COMPILER}, archs ${CMAKE_CUDA_ARCHITECTURES})")
+endif()
+
+# actorlm-gpu: the CLI with only the CUDA subcommands (bench-gpu), so tools/gpu-check
+# builds it on a GPU machine without compiling the actor and server layers.
+if(TARGET actorlm_cuda)
+    add_executable(actorlm-gpu ${CMAKE_CURRENT_SOURCE_DIR}/tools/cli/main.cpp
+                   ${CMAKE_CURRENT_SOURCE_DIR}/tools/cli/version.cpp
+                   ${CMAKE_CURRENT_SOURCE_DIR}/tools/cli/bench_gpu.cpp)
+    target_include_directories(actorlm-gpu PRIVATE ${CMAKE_CURRENT_SOURCE_DIR}/tools/cli)
+    target_link_libraries(actorlm-gpu PRIVATE actorlm_cuda)
+    actorlm_warnings(actorlm-gpu)
 endif()

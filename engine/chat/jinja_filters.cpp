@@ -393,8 +393,7 @@ value f_sum(renderer&, const value& v, call_args& args) {
     r.finish();
     for (const auto& x : iterate(v)) {
         value y = attr.is_none() ? x : attribute_path(x, to_str(attr));
-        if (!y.is_number() || !total.is_number()) fail("unsupported operand type(s) for +: '%s' and '%s'", type_name(total), type_name(y));
-        total = total.is_float() || y.is_float() ? value(total.as_double() + y.as_double()) : value(total.as_int() + y.as_int());
+        total = add(total, y);
     }
     return total;
 }
@@ -413,6 +412,38 @@ value f_format(renderer&, const value& v, call_args& args) {
         return value(percent_format(to_str(v), value(std::move(d))));
     }
     return value(percent_format(to_str(v), value::list(args.positional, true)));
+}
+
+value f_batch(renderer&, const value& v, call_args& args) {
+    arg_reader r("batch", args);
+    value count = r.get(0, "linecount");
+    value fill = r.get(1, "fill_with", value::none());
+    r.finish();
+    if (!count.is_int() || count.as_int() <= 0) fail("batch: linecount must be a positive integer");
+    auto n = static_cast<std::size_t>(count.as_int());
+    std::vector<value> out, cur;
+    for (const auto& x : iterate(v)) {
+        cur.push_back(x);
+        if (cur.size() == n) {
+            out.push_back(value::list(std::move(cur)));
+            cur.clear();
+        }
+    }
+    if (!cur.empty()) {
+        if (!fill.is_none())
+            while (cur.size() < n) cur.push_back(fill);
+        out.push_back(value::list(std::move(cur)));
+    }
+    return value::list(std::move(out));
+}
+
+value f_center(renderer& rd, const value& v, call_args& args) {
+    arg_reader r("center", args);
+    value width = r.get(0, "width", value(80));
+    r.finish();
+    call_args inner;
+    inner.positional.push_back(width);
+    return rd.call(get_method(value(to_str(v)), "center"), inner);
 }
 
 // select / reject / selectattr / rejectattr share Jinja's prepare_select_or_reject.
@@ -484,7 +515,7 @@ value f_map(renderer& rd, const value& v, call_args& args) {
 
 const std::map<std::string, filter_fn>& filters() {
     static const std::map<std::string, filter_fn> table = {
-        {"abs", f_abs}, {"attr", f_attr}, {"capitalize", f_capitalize}, {"count", f_length},
+        {"abs", f_abs}, {"attr", f_attr}, {"batch", f_batch}, {"center", f_center}, {"capitalize", f_capitalize}, {"count", f_length},
         {"d", f_default}, {"default", f_default}, {"dictsort", f_dictsort}, {"e", f_escape},
         {"escape", f_escape}, {"first", f_first}, {"float", f_float}, {"format", f_format},
         {"indent", f_indent}, {"int", f_int}, {"items", f_items}, {"join", f_join},

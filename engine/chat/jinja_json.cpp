@@ -5,6 +5,7 @@
 #include <simdjson.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <cstdio>
 
@@ -145,9 +146,8 @@ result<value> convert(simdjson::dom::element e) {
         }
         case element_type::INT64: return value(e.get_int64().value_unsafe());
         case element_type::UINT64: {
-            std::uint64_t u = e.get_uint64().value_unsafe();
-            return make_error("JSON integer %llu does not fit in 64 bits (signed)",
-                              static_cast<unsigned long long>(u));
+            // Beyond int64: kept as a float (Python would keep an exact int).
+            return value(static_cast<double>(e.get_uint64().value_unsafe()));
         }
         case element_type::DOUBLE: return value(e.get_double().value_unsafe());
         case element_type::STRING: return value(std::string(e.get_string().value_unsafe()));
@@ -155,6 +155,37 @@ result<value> convert(simdjson::dom::element e) {
         case element_type::NULL_VALUE: return value::none();
     }
     return make_error("unknown JSON element");
+}
+
+// simdjson rejects integers beyond 64 bits, which Python reads as ints (HF configs carry
+// model_max_length = 1e30 as an integer). Such literals are re-read as floats.
+std::string widen_big_integers(std::string_view text) {
+    std::string out;
+    out.reserve(text.size() + 16);
+    bool in_string = false;
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        char c = text[i];
+        if (in_string) {
+            out += c;
+            if (c == '\\' && i + 1 < text.size()) out += text[++i];
+            else if (c == '"') in_string = false;
+            continue;
+        }
+        if (c == '"') in_string = true;
+        bool starts_number = (c == '-' || (c >= '0' && c <= '9')) &&
+                             (i == 0 || !(std::isalnum(static_cast<unsigned char>(text[i - 1])) || text[i - 1] == '.'));
+        if (!starts_number) {
+            out += c;
+            continue;
+        }
+        std::size_t j = i + (c == '-' ? 1 : 0);
+        while (j < text.size() && text[j] >= '0' && text[j] <= '9') ++j;
+        bool integer = j == text.size() || (text[j] != '.' && text[j] != 'e' && text[j] != 'E');
+        out.append(text.substr(i, j - i));
+        if (integer && j - i >= 19) out += ".0";
+        i = j - 1;
+    }
+    return out;
 }
 
 }  // namespace
@@ -170,6 +201,11 @@ result<value> value_from_json(std::string_view json_text) {
     simdjson::padded_string padded(json_text);
     simdjson::dom::element root;
     auto err = parser.parse(padded).get(root);
+    if (err == simdjson::NUMBER_ERROR) {  // this simdjson reports big integers so
+        simdjson::padded_string widened(widen_big_integers(json_text));
+        err = parser.parse(widened).get(root);
+        if (!err) return convert(root);
+    }
     if (err) return make_error("invalid JSON: %s", simdjson::error_message(err));
     return convert(root);
 }

@@ -43,16 +43,38 @@ std::string py_strip(const std::string& s, const value& chars, bool left, bool r
     return utf8_encode(u.substr(b, e - b));
 }
 
+// Python's str.upper() applies SpecialCasing's one-to-many mappings; utf8proc has
+// only one-to-one ones, so the ones that occur in text are spelled out here.
+static const char32_t* special_upper(char32_t c) {
+    switch (c) {
+        case 0x00DF: return U"SS";   // ß
+        case 0xFB00: return U"FF";
+        case 0xFB01: return U"FI";
+        case 0xFB02: return U"FL";
+        case 0xFB03: return U"FFI";
+        case 0xFB04: return U"FFL";
+        case 0xFB05: case 0xFB06: return U"ST";
+        case 0x0149: return U"\u02BCN";  // ŉ
+        default: return nullptr;
+    }
+}
+
 std::string py_upper(const std::string& s) {
-    std::u32string u = utf8_decode(s);
-    for (auto& c : u) c = upper_cp(c);
-    return utf8_encode(u);
+    std::u32string out;
+    for (char32_t c : utf8_decode(s)) {
+        if (const char32_t* sp = special_upper(c)) out += sp;
+        else out += upper_cp(c);
+    }
+    return utf8_encode(out);
 }
 
 std::string py_lower(const std::string& s) {
-    std::u32string u = utf8_decode(s);
-    for (auto& c : u) c = lower_cp(c);
-    return utf8_encode(u);
+    std::u32string out;
+    for (char32_t c : utf8_decode(s)) {
+        if (c == 0x0130) out += U"i\u0307";  // İ lower-cases to two code points
+        else out += lower_cp(c);
+    }
+    return utf8_encode(out);
 }
 
 std::string py_title(const std::string& s) {

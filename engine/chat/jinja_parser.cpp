@@ -9,6 +9,10 @@ namespace actorlm::jinja {
 
 namespace {
 
+// Nesting deeper than this is refused instead of exhausting the stack (Python's own
+// parser and recursion limit refuse far shallower templates).
+constexpr int k_max_nesting = 256;
+
 class parser {
 public:
     explicit parser(const std::vector<token>& tokens) : toks_(tokens) {}
@@ -122,6 +126,7 @@ private:
     }
 
     stmt_ptr parse_statement() {
+        depth_guard guard(*this);
         const token& t = cur();
         const std::string& n = t.value;
         if (n == "for") return parse_for();
@@ -391,6 +396,7 @@ private:
     }
 
     expr_ptr parse_not() {
+        depth_guard guard(*this);
         if (is_name("not")) {
             const token& at = advance();
             auto e = node(expr_kind::unary, at);
@@ -401,26 +407,35 @@ private:
         return parse_compare();
     }
 
+    // `a < b < c` is Python's chained comparison (a < b and b < c), as in Jinja2.
     expr_ptr parse_compare() {
-        auto e = parse_math1();
+        const token& start = cur();
+        auto first = parse_math1();
+        expr_ptr chain;
         while (true) {
             const token& at = cur();
+            std::string op;
             if (at.kind == token_kind::op &&
                 (at.value == "==" || at.value == "!=" || at.value == "<" || at.value == "<=" ||
                  at.value == ">" || at.value == ">=")) {
-                std::string op = advance().value;
-                e = binary(op.c_str(), std::move(e), parse_math1(), at);
+                op = advance().value;
             } else if (is_name("in")) {
                 advance();
-                e = binary("in", std::move(e), parse_math1(), at);
+                op = "in";
             } else if (is_name("not") && peek().kind == token_kind::name && peek().value == "in") {
                 advance();
                 advance();
-                e = binary("not in", std::move(e), parse_math1(), at);
+                op = "not in";
             } else {
-                return e;
+                break;
             }
+            if (!chain) {
+                chain = node(expr_kind::compare, start);
+                chain->a = std::move(first);
+            }
+            chain->kwargs.emplace_back(op, parse_math1());
         }
+        return chain ? std::move(chain) : std::move(first);
     }
 
     expr_ptr parse_math1() {
@@ -462,6 +477,7 @@ private:
     }
 
     expr_ptr parse_unary(bool with_filter) {
+        depth_guard guard(*this);
         const token& at = cur();
         expr_ptr e;
         if (is_op("-") || is_op("+")) {
@@ -511,7 +527,7 @@ private:
             case token_kind::floating: {
                 advance();
                 auto e = node(expr_kind::literal, t);
-                e->literal = value(std::stod(t.value));
+                e->literal = value(std::strtod(t.value.c_str(), nullptr));  // overflow -> inf, as Python
                 return e;
             }
             case token_kind::op:
@@ -660,7 +676,8 @@ private:
         e->name = expect_name();
         while (is_op(".")) {
             advance();
-            e->name += "." + expect_name();
+            e->name += '.';
+            e->name += expect_name();
         }
         if (is_op("(")) parse_call_args(*e);
         return e;
@@ -677,7 +694,8 @@ private:
                 t->name = expect_name();
                 while (is_op(".")) {
                     advance();
-                    t->name += "." + expect_name();
+                    t->name += '.';
+                    t->name += expect_name();
                 }
                 t->a = std::move(e);
                 const token& n = cur();
@@ -699,8 +717,17 @@ private:
         }
     }
 
+    struct depth_guard {
+        explicit depth_guard(parser& p) : p_(p) {
+            if (++p_.depth_ > k_max_nesting) p_.error("template nesting is too deep");
+        }
+        ~depth_guard() { --p_.depth_; }
+        parser& p_;
+    };
+
     const std::vector<token>& toks_;
     std::size_t pos_ = 0;
+    int depth_ = 0;
     bool in_loop_ = false;
 };
 

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <limits>
 #include <numeric>
+#include <vector>
 
 namespace actorlm::core {
 namespace {
@@ -122,16 +123,21 @@ int32_t argmax(std::span<const float> logits) {
 }
 
 int32_t sample_from_logits(std::span<const float> logits, double u) {
-    const double mx = max_of(logits);
+    // One exp per entry, kept for the scan; thread_local so rows reuse the buffer.
+    thread_local std::vector<float> e;
+    e.resize(logits.size());
+    const float mx = max_of(logits);
     double total = 0.0;
-    for (float l : logits) total += std::exp(static_cast<double>(l) - mx);
+    for (size_t i = 0; i < logits.size(); ++i) {
+        e[i] = std::exp(logits[i] - mx);
+        total += e[i];
+    }
     const double target = u * total;
     double acc = 0.0;
     int32_t last_nonzero = 0;
     for (size_t i = 0; i < logits.size(); ++i) {
-        const double e = std::exp(static_cast<double>(logits[i]) - mx);
-        if (e == 0.0) continue;
-        acc += e;
+        if (e[i] == 0.0f) continue;
+        acc += e[i];
         last_nonzero = static_cast<int32_t>(i);
         if (acc > target) return last_nonzero;
     }

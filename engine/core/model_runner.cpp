@@ -98,7 +98,8 @@ result<model_runner_output> model_runner::execute(const scheduler_output& so) {
                                       st.params.prompt_logprobs));
     }
 
-    // Sample rows: gather them contiguously.
+    // Sample rows: gather them contiguously (unless every row samples, the usual case).
+    const bool all_sample = !any_prompt_lp;
     std::vector<sampling_row> srows;
     std::vector<int32_t> srow_req;
     std::vector<float> slogits;
@@ -113,10 +114,12 @@ result<model_runner_output> model_runner::execute(const scheduler_output& so) {
                                      all.subspan(static_cast<size_t>(st.num_prompt_tokens)),
                                      st.eos_token_ids});
         srow_req.push_back(use.row);
-        slogits.insert(slogits.end(), logits_.begin() + static_cast<std::ptrdiff_t>(u * v),
-                       logits_.begin() + static_cast<std::ptrdiff_t>((u + 1) * v));
+        if (!all_sample)
+            slogits.insert(slogits.end(), logits_.begin() + static_cast<std::ptrdiff_t>(u * v),
+                           logits_.begin() + static_cast<std::ptrdiff_t>((u + 1) * v));
     }
-    auto sampled = sampler_.sample(slogits, vocab, srows);
+    auto sampled = sampler_.sample(all_sample ? std::span<float>(logits_) : std::span<float>(slogits),
+                                   vocab, srows);
     bool any_lp = false;
     for (size_t k = 0; k < sampled.size(); ++k) {
         const auto r = static_cast<size_t>(srow_req[k]);

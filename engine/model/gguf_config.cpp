@@ -36,9 +36,10 @@ bool reproduces(const model_config& c, const std::vector<float>& divisors) {
     return true;
 }
 
-// Recovers llama3 scaling from the rope_freqs tensor: factor = the largest divisor; the
-// smooth band is linear in 1/wavelength, so two interior points fix it. Meta's published
-// parameters (low 1, high 4, original 8192) are tried first.
+// Recovers llama3 scaling from the rope_freqs tensor: factor = the largest divisor. Meta's
+// published parameters (low 1, high 4, original 8192) are tried first; otherwise the
+// smooth band, linear in 1/wavelength, is fitted to the interior points (two or more fix
+// it; with fewer, low 1 and high 4 are assumed). Every fit is checked to reproduce the tensor.
 status rope_from_freqs(const gguf_tensor_info& t, model_config& c) {
     if (t.ggml_type != 0 || t.shape.size() != 1 || t.shape[0] != c.head_dim / 2)
         return make_error("rope_freqs must be an F32 tensor of head_dim/2 = %lld values",
@@ -48,32 +49,47 @@ status rope_from_freqs(const gguf_tensor_info& t, model_config& c) {
     float factor = 1.0f;
     for (float x : d) factor = std::max(factor, x);
     if (factor == 1.0f) return status::success();  // all ones: no scaling
-    c.rope_scaling.type = rope_scaling_type::llama3;
-    c.rope_scaling.factor = factor;
+    rope_scaling& rs = c.rope_scaling;
+    rs.type = rope_scaling_type::llama3;
+    rs.factor = factor;
     if (reproduces(c, d)) return status::success();
-    // Fit smooth = a / wavelen + b on the interior points, then pick low = 1.
-    std::vector<std::pair<double, double>> pts;  // (1/wavelen, smooth)
+    struct point { double wavelen, smooth; };
+    std::vector<point> pts;
+    double max_one = 0, min_full = 1e300;
     for (size_t i = 0; i < d.size(); ++i) {
-        if (d[i] <= 1.0f + 1e-6f || d[i] >= factor - 1e-6f) continue;
-        double freq = std::pow(double(c.rope_theta), -2.0 * double(i) / double(c.head_dim));
-        double smooth = (1.0 / d[i] - 1.0 / factor) / (1.0 - 1.0 / factor);
-        pts.emplace_back(freq / (2.0 * M_PI), smooth);
+        double wavelen = 2.0 * M_PI / std::pow(double(c.rope_theta), -2.0 * double(i) / double(c.head_dim));
+        if (d[i] <= 1.0f + 1e-6f) max_one = std::max(max_one, wavelen);
+        else if (d[i] >= factor - 1e-6f) min_full = std::min(min_full, wavelen);
+        else pts.push_back({wavelen, (1.0 / d[i] - 1.0 / factor) / (1.0 - 1.0 / factor)});
     }
-    if (pts.size() >= 2) {
-        auto [x0, y0] = pts.front();
-        auto [x1, y1] = pts.back();
-        double a = (y1 - y0) / (x1 - x0), b = y0 - a * x0;
+    rs.low_freq_factor = 1.0f;
+    rs.high_freq_factor = 4.0f;
+    double orig = 0;
+    if (pts.size() >= 2) {  // smooth = a / wavelen + b, with a = orig / (high - low), b = -low / (high - low)
+        double x0 = 1.0 / pts.front().wavelen, x1 = 1.0 / pts.back().wavelen;
+        double a = (pts.back().smooth - pts.front().smooth) / (x1 - x0);
+        double b = pts.front().smooth - a * x0;
         if (b < 0 && a > 0) {
-            c.rope_scaling.low_freq_factor = 1.0f;
-            c.rope_scaling.high_freq_factor = float(1.0 - 1.0 / b);
-            c.rope_scaling.original_max_position = int64_t(std::llround(a * (-1.0 / b)));
-            if (reproduces(c, d)) return status::success();
+            rs.high_freq_factor = float(1.0 - 1.0 / b);
+            orig = a * (-1.0 / b);
         }
+    } else if (pts.size() == 1) {  // smooth = (orig / wavelen - 1) / 3
+        orig = pts[0].wavelen * (3.0 * pts[0].smooth + 1.0);
+    } else {  // no band: orig/4 above the longest unscaled wavelength, orig below the shortest scaled
+        orig = (4.0 * max_one + min_full) / 2.0;
     }
+    rs.original_max_position = int64_t(std::llround(orig));
+    if (orig > 0 && reproduces(c, d)) return status::success();
     return make_error("rope_freqs tensor does not follow llama3 rope scaling");
 }
 
 }  // namespace
+
+std::vector<float> llama3_rope_divisors(const model_config& c) {
+    std::vector<float> d(size_t(c.head_dim / 2));
+    for (size_t i = 0; i < d.size(); ++i) d[i] = llama3_divisor(c, int64_t(i));
+    return d;
+}
 
 result<model_config> config_from_gguf(const gguf_file& f) {
     model_config c;
@@ -140,10 +156,6 @@ result<model_config> config_from_gguf(const gguf_file& f) {
             return make_error("%s: both rope.scaling.type and rope_freqs are set", f.path().c_str());
         if (status s = rope_from_freqs(*t, c); !s)
             return make_error("%s: %s", f.path().c_str(), s.message().c_str());
-        if (c.rope_scaling.type == rope_scaling_type::llama3)
-            c.rope_scaling.original_max_position =
-                c.rope_scaling.original_max_position > 0 ? c.rope_scaling.original_max_position
-                                                         : 8192;
     }
 
     const gguf_tensor_info* emb = f.find_tensor("token_embd.weight");

@@ -20,27 +20,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-std::string hf_layer_name(int64_t i, weight_role r) {
-    const char* suffix = "";
-    switch (r) {
-        case weight_role::attn_norm: suffix = "input_layernorm.weight"; break;
-        case weight_role::wq: suffix = "self_attn.q_proj.weight"; break;
-        case weight_role::wk: suffix = "self_attn.k_proj.weight"; break;
-        case weight_role::wv: suffix = "self_attn.v_proj.weight"; break;
-        case weight_role::wo: suffix = "self_attn.o_proj.weight"; break;
-        case weight_role::bq: suffix = "self_attn.q_proj.bias"; break;
-        case weight_role::bk: suffix = "self_attn.k_proj.bias"; break;
-        case weight_role::bv: suffix = "self_attn.v_proj.bias"; break;
-        case weight_role::q_norm: suffix = "self_attn.q_norm.weight"; break;
-        case weight_role::k_norm: suffix = "self_attn.k_norm.weight"; break;
-        case weight_role::ffn_norm: suffix = "post_attention_layernorm.weight"; break;
-        case weight_role::w_gate: suffix = "mlp.gate_proj.weight"; break;
-        case weight_role::w_up: suffix = "mlp.up_proj.weight"; break;
-        case weight_role::w_down: suffix = "mlp.down_proj.weight"; break;
-    }
-    return "model.layers." + std::to_string(i) + "." + suffix;
-}
-
 // The shard files of the checkpoint: the index's weight_map values, or model.safetensors.
 result<std::vector<std::string>> shard_files(const fs::path& dir) {
     fs::path index = dir / "model.safetensors.index.json";
@@ -93,8 +72,7 @@ result<loaded_model> load_hf_model(const std::string& dir) {
     // A checkpoint without lm_head.weight ties it to the embedding.
     if (!by_name.count("lm_head.weight")) config->tie_word_embeddings = true;
 
-    weight_names names{"model.embed_tokens.weight", "model.norm.weight", "lm_head.weight",
-                       hf_layer_name};
+    weight_names names = hf_weight_names();
     tensor_lookup lookup = [&by_name](const std::string& name) -> result<tensor> {
         tensor t;
         auto it = by_name.find(name);

@@ -14,27 +14,6 @@ namespace actorlm {
 
 namespace {
 
-std::string gguf_layer_name(int64_t i, weight_role r) {
-    const char* suffix = "";
-    switch (r) {
-        case weight_role::attn_norm: suffix = "attn_norm.weight"; break;
-        case weight_role::wq: suffix = "attn_q.weight"; break;
-        case weight_role::wk: suffix = "attn_k.weight"; break;
-        case weight_role::wv: suffix = "attn_v.weight"; break;
-        case weight_role::wo: suffix = "attn_output.weight"; break;
-        case weight_role::bq: suffix = "attn_q.bias"; break;
-        case weight_role::bk: suffix = "attn_k.bias"; break;
-        case weight_role::bv: suffix = "attn_v.bias"; break;
-        case weight_role::q_norm: suffix = "attn_q_norm.weight"; break;
-        case weight_role::k_norm: suffix = "attn_k_norm.weight"; break;
-        case weight_role::ffn_norm: suffix = "ffn_norm.weight"; break;
-        case weight_role::w_gate: suffix = "ffn_gate.weight"; break;
-        case weight_role::w_up: suffix = "ffn_up.weight"; break;
-        case weight_role::w_down: suffix = "ffn_down.weight"; break;
-    }
-    return "blk." + std::to_string(i) + "." + suffix;
-}
-
 bool has_gguf_magic(const std::string& path) {
     std::FILE* f = std::fopen(path.c_str(), "rb");
     if (!f) return false;
@@ -56,8 +35,7 @@ result<loaded_model> load_gguf_model(const std::string& path) {
     if (config->arch == model_arch::llama && g.find_tensor("blk.0.attn_q.bias"))
         config->attention_bias = true;
 
-    weight_names names{"token_embd.weight", "output_norm.weight", "output.weight",
-                       gguf_layer_name};
+    weight_names names = gguf_weight_names();
     tensor_lookup lookup = [&g](const std::string& name) -> result<tensor> {
         const gguf_tensor_info* info = g.find_tensor(name);
         tensor t;

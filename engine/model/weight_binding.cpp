@@ -59,7 +59,87 @@ status check(const tensor& t, const char* what, std::vector<int64_t> expect, boo
     return status::success();
 }
 
+std::string gguf_layer_name(int64_t i, weight_role r) {
+    const char* suffix = "";
+    switch (r) {
+        case weight_role::attn_norm: suffix = "attn_norm.weight"; break;
+        case weight_role::wq: suffix = "attn_q.weight"; break;
+        case weight_role::wk: suffix = "attn_k.weight"; break;
+        case weight_role::wv: suffix = "attn_v.weight"; break;
+        case weight_role::wo: suffix = "attn_output.weight"; break;
+        case weight_role::bq: suffix = "attn_q.bias"; break;
+        case weight_role::bk: suffix = "attn_k.bias"; break;
+        case weight_role::bv: suffix = "attn_v.bias"; break;
+        case weight_role::q_norm: suffix = "attn_q_norm.weight"; break;
+        case weight_role::k_norm: suffix = "attn_k_norm.weight"; break;
+        case weight_role::ffn_norm: suffix = "ffn_norm.weight"; break;
+        case weight_role::w_gate: suffix = "ffn_gate.weight"; break;
+        case weight_role::w_up: suffix = "ffn_up.weight"; break;
+        case weight_role::w_down: suffix = "ffn_down.weight"; break;
+    }
+    return "blk." + std::to_string(i) + "." + suffix;
+}
+
+std::string hf_layer_name(int64_t i, weight_role r) {
+    const char* suffix = "";
+    switch (r) {
+        case weight_role::attn_norm: suffix = "input_layernorm.weight"; break;
+        case weight_role::wq: suffix = "self_attn.q_proj.weight"; break;
+        case weight_role::wk: suffix = "self_attn.k_proj.weight"; break;
+        case weight_role::wv: suffix = "self_attn.v_proj.weight"; break;
+        case weight_role::wo: suffix = "self_attn.o_proj.weight"; break;
+        case weight_role::bq: suffix = "self_attn.q_proj.bias"; break;
+        case weight_role::bk: suffix = "self_attn.k_proj.bias"; break;
+        case weight_role::bv: suffix = "self_attn.v_proj.bias"; break;
+        case weight_role::q_norm: suffix = "self_attn.q_norm.weight"; break;
+        case weight_role::k_norm: suffix = "self_attn.k_norm.weight"; break;
+        case weight_role::ffn_norm: suffix = "post_attention_layernorm.weight"; break;
+        case weight_role::w_gate: suffix = "mlp.gate_proj.weight"; break;
+        case weight_role::w_up: suffix = "mlp.up_proj.weight"; break;
+        case weight_role::w_down: suffix = "mlp.down_proj.weight"; break;
+    }
+    return "model.layers." + std::to_string(i) + "." + suffix;
+}
+
 }  // namespace
+
+weight_names gguf_weight_names() {
+    return {"token_embd.weight", "output_norm.weight", "output.weight", gguf_layer_name};
+}
+
+weight_names hf_weight_names() {
+    return {"model.embed_tokens.weight", "model.norm.weight", "lm_head.weight", hf_layer_name};
+}
+
+bool role_used(const model_config& c, weight_role r) {
+    bool bias = r == weight_role::bq || r == weight_role::bk || r == weight_role::bv;
+    bool norm = r == weight_role::q_norm || r == weight_role::k_norm;
+    return !(bias && !c.attention_bias) && !(norm && !c.qk_norm);
+}
+
+const tensor& layer_tensor(const layer_weights& l, weight_role r) {
+    switch (r) {
+        case weight_role::attn_norm: return l.attn_norm;
+        case weight_role::wq: return l.wq;
+        case weight_role::wk: return l.wk;
+        case weight_role::wv: return l.wv;
+        case weight_role::wo: return l.wo;
+        case weight_role::bq: return l.bq;
+        case weight_role::bk: return l.bk;
+        case weight_role::bv: return l.bv;
+        case weight_role::q_norm: return l.q_norm;
+        case weight_role::k_norm: return l.k_norm;
+        case weight_role::ffn_norm: return l.ffn_norm;
+        case weight_role::w_gate: return l.w_gate;
+        case weight_role::w_up: return l.w_up;
+        case weight_role::w_down: return l.w_down;
+    }
+    return l.attn_norm;
+}
+
+tensor& layer_tensor(layer_weights& l, weight_role r) {
+    return const_cast<tensor&>(layer_tensor(static_cast<const layer_weights&>(l), r));
+}
 
 status validate_weights(const model_config& c, const model_weights& w) {
     const int64_t h = c.hidden_size, q = c.num_heads * c.head_dim, kv = c.num_kv_heads * c.head_dim;
@@ -107,10 +187,8 @@ result<model_weights> bind_weights(const model_config& c, const weight_names& na
             if (required) return make_error("missing tensor '%s'", name.c_str());
             return status::success();
         }
-        if (dst.shape.size() == 1 || squeezed(dst.shape).size() == 1) {
-            dst.shape = squeezed(dst.shape);
-            return to_f32(dst, w.storage);
-        }
+        dst.shape = squeezed(dst.shape);  // {1, rows, cols} -> {rows, cols}: rows() stays right
+        if (dst.shape.size() == 1) return to_f32(dst, w.storage);
         return status::success();
     };
     if (status s = fetch(names.token_embedding, w.token_embedding, true); !s) return s.err();
@@ -122,19 +200,10 @@ result<model_weights> bind_weights(const model_config& c, const weight_names& na
     }
     for (int64_t i = 0; i < c.num_layers; ++i) {
         layer_weights l;
-        std::pair<weight_role, tensor*> roles[] = {
-            {weight_role::attn_norm, &l.attn_norm}, {weight_role::wq, &l.wq},
-            {weight_role::wk, &l.wk}, {weight_role::wv, &l.wv}, {weight_role::wo, &l.wo},
-            {weight_role::bq, &l.bq}, {weight_role::bk, &l.bk}, {weight_role::bv, &l.bv},
-            {weight_role::q_norm, &l.q_norm}, {weight_role::k_norm, &l.k_norm},
-            {weight_role::ffn_norm, &l.ffn_norm}, {weight_role::w_gate, &l.w_gate},
-            {weight_role::w_up, &l.w_up}, {weight_role::w_down, &l.w_down},
-        };
-        for (auto [role, dst] : roles) {
-            bool bias = role == weight_role::bq || role == weight_role::bk || role == weight_role::bv;
-            bool norm = role == weight_role::q_norm || role == weight_role::k_norm;
-            if ((bias && !c.attention_bias) || (norm && !c.qk_norm)) continue;
-            if (status s = fetch(names.layer(i, role), *dst, true); !s) return s.err();
+        for (weight_role role : all_weight_roles) {
+            if (!role_used(c, role)) continue;
+            if (status s = fetch(names.layer(i, role), layer_tensor(l, role), true); !s)
+                return s.err();
         }
         w.layers.push_back(std::move(l));
     }

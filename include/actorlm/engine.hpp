@@ -110,6 +110,7 @@ class request_stream;
 struct engine_config {
     std::string model_path;            // GGUF file or Hugging Face directory
     std::string served_model_name;     // defaults to the model's name
+    std::string chat_template;         // Jinja file path or inline template; empty = the model's
     std::string device = "cpu";        // "cpu" or "cuda"
     std::vector<std::string> workers;  // "host:port" of remote `actorlm worker`s; empty = local
     int32_t num_threads = 0;           // CPU threads; 0 = all cores

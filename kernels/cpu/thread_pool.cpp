@@ -1,21 +1,37 @@
-// thread_pool: job hand-off through a generation counter. The submitter
-// publishes job_/job_n_, then bumps generation_ (release); a worker that sees a
-// new generation (acquire) runs its range and decrements pending_. Waiting is a
-// short spin followed by std::atomic::wait (futex), so idle pools use no CPU.
+// thread_pool: a job is size() static ranges handed out through an atomic
+// counter. The submitter publishes job_/job_n_, resets next_range_ (release) and
+// bumps generation_; every thread, the caller included, claims ranges until none
+// is left, so a worker the OS has not scheduled yet costs nothing: the caller runs
+// its range. The caller returns once done_ counts every range. Waiting is a short
+// timed spin, then std::atomic::wait (futex), so an idle pool uses no CPU.
 #include "cpu/thread_pool.hpp"
 
-#include <immintrin.h>
+#include <chrono>
+
+#include "cpu/simd.hpp"
 
 namespace actorlm::cpu {
 namespace {
 
-// About 20-50 µs of spinning before sleeping: long enough to bridge the gap
-// between kernels of one forward pass, short enough not to burn a shared core.
-constexpr int k_spin_iterations = 20000;
+// Spin this long before sleeping: bridges the gap between the kernels of one
+// forward pass without burning a shared core for long.
+constexpr auto k_spin_time = std::chrono::microseconds(50);
 
 thread_local bool inside_pool_job = false;
 
-inline void cpu_relax() { _mm_pause(); }
+// Spins until pred() or the spin time is over; returns pred().
+template <class Pred>
+bool spin_until(Pred pred) {
+    if (pred()) return true;
+    const auto deadline = std::chrono::steady_clock::now() + k_spin_time;
+    for (;;) {
+        for (int i = 0; i < 16; ++i) {
+            _mm_pause();
+            if (pred()) return true;
+        }
+        if (std::chrono::steady_clock::now() >= deadline) return pred();
+    }
+}
 
 }  // namespace
 
@@ -24,43 +40,45 @@ thread_pool::thread_pool(int num_threads) {
     if (num_threads <= 0) num_threads = 1;
     num_threads_ = num_threads;
     workers_.reserve(static_cast<size_t>(num_threads_ - 1));
-    for (int i = 1; i < num_threads_; ++i) workers_.emplace_back([this, i] { worker_loop(i); });
+    for (int i = 1; i < num_threads_; ++i) workers_.emplace_back([this] { worker_loop(); });
 }
 
 thread_pool::~thread_pool() {
-    stop_.store(true, std::memory_order_relaxed);
-    generation_.fetch_add(1, std::memory_order_release);
+    stop_.store(true);
+    generation_.fetch_add(1);
     generation_.notify_all();
     for (auto& t : workers_) t.join();
 }
 
-void thread_pool::run_range(int index) {
-    const int64_t begin = job_n_ * index / num_threads_;
-    const int64_t end = job_n_ * (index + 1) / num_threads_;
-    if (begin < end) (*job_)(begin, end);
+void thread_pool::run_ranges() {
+    for (;;) {
+        const int k = next_range_.fetch_add(1, std::memory_order_acq_rel);
+        if (k >= num_threads_) return;
+        // The claim succeeded, so job_ is the current job and stays alive until
+        // done_ counts this range.
+        const int64_t begin = job_n_ * k / num_threads_;
+        const int64_t end = job_n_ * (k + 1) / num_threads_;
+        if (begin < end) (*job_)(begin, end);
+        if (done_.fetch_add(1) + 1 == num_threads_ && caller_sleeping_.load()) done_.notify_one();
+    }
 }
 
-void thread_pool::worker_loop(int index) {
+void thread_pool::worker_loop() {
     inside_pool_job = true;  // a nested parallel_for from a job runs inline
+    // generation_ is 0 until the first job or the destructor bumps it; starting
+    // from 0 (not a fresh load) means a bump before this thread ran is not missed.
     uint32_t seen = 0;
     for (;;) {
-        uint32_t gen = generation_.load(std::memory_order_acquire);
-        for (int spin = 0; gen == seen && spin < k_spin_iterations; ++spin) {
-            cpu_relax();
-            gen = generation_.load(std::memory_order_acquire);
-        }
-        while (gen == seen) {
+        if (!spin_until([&] { return generation_.load(std::memory_order_acquire) != seen; })) {
             // seq_cst pairs with the submitter's bump-then-read of sleeping_workers_:
             // either it sees us sleeping and wakes us, or wait() sees the new value.
             sleeping_workers_.fetch_add(1);
             generation_.wait(seen);
             sleeping_workers_.fetch_sub(1);
-            gen = generation_.load(std::memory_order_acquire);
         }
-        seen = gen;
-        if (stop_.load(std::memory_order_relaxed)) return;
-        run_range(index);
-        if (pending_.fetch_sub(1) == 1 && caller_sleeping_.load()) pending_.notify_one();
+        seen = generation_.load(std::memory_order_acquire);
+        if (stop_.load()) return;
+        run_ranges();
     }
 }
 
@@ -74,25 +92,20 @@ void thread_pool::parallel_for(int64_t n,
     std::lock_guard lock(submit_mutex_);
     job_ = &fn;
     job_n_ = n;
-    pending_.store(num_threads_ - 1, std::memory_order_relaxed);
+    done_.store(0);
+    next_range_.store(0, std::memory_order_release);
     generation_.fetch_add(1);
     if (sleeping_workers_.load() > 0) generation_.notify_all();
 
     inside_pool_job = true;
-    run_range(0);
+    run_ranges();
     inside_pool_job = false;
 
-    int left = pending_.load(std::memory_order_acquire);
-    for (int spin = 0; left != 0 && spin < k_spin_iterations; ++spin) {
-        cpu_relax();
-        left = pending_.load(std::memory_order_acquire);
-    }
-    if (left != 0) {
+    if (!spin_until([&] { return done_.load(std::memory_order_acquire) == num_threads_; })) {
         caller_sleeping_.store(true);
-        while ((left = pending_.load()) != 0) pending_.wait(left);
+        for (int d = done_.load(); d != num_threads_; d = done_.load()) done_.wait(d);
         caller_sleeping_.store(false);
     }
-    job_ = nullptr;
 }
 
 }  // namespace actorlm::cpu

@@ -41,6 +41,7 @@ result<device_info> query_device(int32_t ordinal) {
 
 cuda_executor::impl::~impl() {
     cudaSetDevice(opts.device);
+    drop_graphs();
     if (stream) {
         cudaStreamSynchronize(stream);
         cudaStreamDestroy(stream);
@@ -152,6 +153,7 @@ result<std::unique_ptr<cuda_executor::impl>> prepare(const model_config& config,
     ACTORLM_CUDA_CHECK(cudaSetDevice(o.device));
     ACTORLM_CUDA_CHECK(cudaStreamCreateWithFlags(&p->stream, cudaStreamNonBlocking));
     ACTORLM_TRY(p->gemm.init(p->stream));
+    p->gemm.set_small_batch_gemv(o.use_small_batch_gemv);
     if (o.tp_size > 1) {
         auto comm = nccl_comm::init_from_bytes(o.nccl_id, o.tp_rank, o.tp_size);
         if (!comm.ok()) return comm.err();
@@ -168,6 +170,7 @@ cuda_executor::~cuda_executor() = default;
 result<std::unique_ptr<cuda_executor>> cuda_executor::create(
     const model_config& config, const model_weights& weights,
     const cuda_executor_options& options) {
+    ACTORLM_TRY(check_weights(config, weights));  // before touching the device
     auto p = prepare(config, options);
     if (!p.ok()) return p.err();
     auto w = upload_weights(config, weights, (*p)->shard, options.compute_type, (*p)->stream);

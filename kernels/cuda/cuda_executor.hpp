@@ -27,6 +27,8 @@ struct cuda_executor_options {
     int32_t tp_rank = 0;
     int32_t tp_size = 1;
     std::vector<uint8_t> nccl_id;       // nccl_unique_id_bytes() of rank 0, when tp_size > 1
+    bool use_cuda_graphs = true;        // replay captured layer loops for steps of <= 256 tokens
+    bool use_small_batch_gemv = true;   // <= 4-token 16-bit GEMMs by our gemv, not cuBLAS
 };
 
 /// Static facts of the device an executor runs on.

@@ -19,6 +19,18 @@ namespace actorlm::cuda {
 /// bounds the split workspace (decode of small batches is where they help).
 inline constexpr int32_t k_max_split_tokens = 256;
 inline constexpr int32_t k_max_splits = 16;
+/// Steps of at most this many tokens run as a replayed CUDA graph (launch gaps of
+/// ~450 small kernels dominate batch-1 decode otherwise); larger ones run eagerly.
+inline constexpr int32_t k_graph_max_tokens = 256;
+inline constexpr size_t k_max_cached_graphs = 32;
+
+/// Everything of a step that is baked into a captured graph; the rest (ids,
+/// positions, slots, tables, items) is read from the meta buffer at replay.
+struct graph_key {
+    int32_t num_tokens = 0, num_seqs = 0, max_blocks_per_seq = 0, num_items = 0;
+    int32_t num_logits = 0, num_splits = 0;
+    bool operator==(const graph_key&) const = default;
+};
 
 struct cuda_executor::impl {
     model_config config;
@@ -55,6 +67,8 @@ struct cuda_executor::impl {
     pinned_buffer meta_host;
     device_buffer sample_params;  // gpu_sampling_params [max_logits]
     device_buffer sample_ids;     // int32 [max_logits]
+    std::vector<std::pair<graph_key, cudaGraphExec_t>> graphs;  // oldest first
+    bool graphs_enabled = true;   // false after a capture failed: run eagerly from then on
 
     ~impl();
 
@@ -63,8 +77,11 @@ struct cuda_executor::impl {
     /// Validates and uploads `batch`, then runs all layers and the lm_head, leaving
     /// plan.num_logits rows in `logits`. On error nothing was enqueued after it.
     result<batch_plan> run(const forward_batch& batch);
-    /// Enqueues the layers for an uploaded plan.
-    status enqueue_forward(const batch_plan& plan);
+    /// Enqueues the layers for an uploaded plan (directly or through a cached graph).
+    status launch_forward(const batch_plan& plan);
+    /// Enqueues the layers for an uploaded plan, kernel by kernel.
+    status enqueue_forward(const batch_plan& plan, int32_t splits);
+    void drop_graphs();
     int32_t choose_splits(const batch_plan& plan) const;
     void* k_cache(int64_t layer) const;
     void* v_cache(int64_t layer) const;

@@ -42,17 +42,64 @@ result<batch_plan> cuda_executor::impl::run(const forward_batch& batch) {
     const size_t bytes = plan->blob.size();
     if (meta_host.bytes() < bytes) {
         // The previous step synchronized before returning, so the old buffers are idle.
+        drop_graphs();  // they captured the old meta pointer
         ACTORLM_TRY(meta_host.allocate(bytes * 2));
         ACTORLM_TRY(meta.allocate(bytes * 2));
     }
     std::memcpy(meta_host.get(), plan->blob.data(), bytes);
     ACTORLM_CUDA_CHECK(cudaMemcpyAsync(meta.get(), meta_host.get(), bytes,
                                        cudaMemcpyHostToDevice, stream));
-    ACTORLM_TRY(enqueue_forward(*plan));
+    ACTORLM_TRY(launch_forward(*plan));
     return plan;
 }
 
-status cuda_executor::impl::enqueue_forward(const batch_plan& plan) {
+void cuda_executor::impl::drop_graphs() {
+    for (auto& g : graphs) cudaGraphExecDestroy(g.second);
+    graphs.clear();
+}
+
+status cuda_executor::impl::launch_forward(const batch_plan& plan) {
+    const int32_t splits = choose_splits(plan);
+    if (!graphs_enabled || !opts.use_cuda_graphs || plan.num_tokens > k_graph_max_tokens)
+        return enqueue_forward(plan, splits);
+    const graph_key key{plan.num_tokens, plan.num_seqs, plan.max_blocks_per_seq,
+                        plan.num_items, plan.num_logits, splits};
+    for (auto& g : graphs)
+        if (g.first == key) {
+            ACTORLM_CUDA_CHECK(cudaGraphLaunch(g.second, stream));
+            return {};
+        }
+    if (cudaStreamBeginCapture(stream, cudaStreamCaptureModeThreadLocal) != cudaSuccess) {
+        (void)cudaGetLastError();
+        graphs_enabled = false;
+        return enqueue_forward(plan, splits);
+    }
+    const status enqueued = enqueue_forward(plan, splits);
+    cudaGraph_t graph = nullptr;
+    const cudaError_t ended = cudaStreamEndCapture(stream, &graph);
+    cudaGraphExec_t exec = nullptr;
+    cudaError_t built = cudaErrorUnknown;
+    if (enqueued.ok() && ended == cudaSuccess && graph)
+        built = cudaGraphInstantiate(&exec, graph, 0);
+    if (graph) cudaGraphDestroy(graph);
+    if (built != cudaSuccess) {
+        // Capture is an optimization: remember the failure and run this and every
+        // later step eagerly (a real launch error will then surface as usual).
+        (void)cudaGetLastError();
+        graphs_enabled = false;
+        drop_graphs();
+        return enqueue_forward(plan, splits);
+    }
+    if (graphs.size() >= k_max_cached_graphs) {
+        cudaGraphExecDestroy(graphs.front().second);
+        graphs.erase(graphs.begin());
+    }
+    graphs.emplace_back(key, exec);
+    ACTORLM_CUDA_CHECK(cudaGraphLaunch(exec, stream));
+    return {};
+}
+
+status cuda_executor::impl::enqueue_forward(const batch_plan& plan, int32_t splits) {
     const dtype t = weights.type;
     const size_t es = dtype_block_bytes(t);
     const int32_t n = plan.num_tokens;
@@ -70,7 +117,6 @@ status cuda_executor::impl::enqueue_forward(const batch_plan& plan) {
     const float residual_beta = shard.adds_residual() ? 1.0f : 0.0f;
     float* res = residual.as<float>();
     char* qkv_p = qkv.as<char>();
-    const int32_t splits = choose_splits(plan);
 
     ACTORLM_TRY(embedding_gather(token_ids, n, weights.token_embedding.get(), t,
                                  config.vocab_size, h, res, stream));

@@ -80,25 +80,25 @@ status alloc(device_buffer& b, int64_t elements, dtype t, device_weights& w) {
     return {};
 }
 
+bool is_tied(const model_config& c, const model_weights& host) {
+    return c.tie_word_embeddings || !host.lm_head.present() ||
+           host.lm_head.data == host.token_embedding.data;
+}
+
 char* at_row(const device_buffer& b, int64_t row, int64_t cols, dtype t) {
     return b.as<char>() + static_cast<size_t>(row * cols) * dtype_block_bytes(t);
 }
 
 }  // namespace
 
-result<device_weights> upload_weights(const model_config& c, const model_weights& host,
-                                      const tp_shard& s, dtype type, cudaStream_t stream) {
-    if (!is_float_type(type))
-        return make_error("weights: compute type %s is not f32/f16/bf16", dtype_name(type));
+status check_weights(const model_config& c, const model_weights& host) {
     const int64_t h = c.hidden_size, hd = c.head_dim;
     if (static_cast<int64_t>(host.layers.size()) != c.num_layers)
         return make_error("weights: %zu layers, config says %lld", host.layers.size(),
                           static_cast<long long>(c.num_layers));
     ACTORLM_TRY(check_tensor(host.token_embedding, "token_embd", c.vocab_size, h));
     ACTORLM_TRY(check_tensor(host.output_norm, "output_norm", 1, h));
-    const bool tied = c.tie_word_embeddings || !host.lm_head.present() ||
-                      host.lm_head.data == host.token_embedding.data;
-    if (!tied) ACTORLM_TRY(check_tensor(host.lm_head, "output", c.vocab_size, h));
+    if (!is_tied(c, host)) ACTORLM_TRY(check_tensor(host.lm_head, "output", c.vocab_size, h));
     for (const layer_weights& l : host.layers) {
         ACTORLM_TRY(check_tensor(l.attn_norm, "attn_norm", 1, h));
         ACTORLM_TRY(check_tensor(l.ffn_norm, "ffn_norm", 1, h));
@@ -120,6 +120,16 @@ result<device_weights> upload_weights(const model_config& c, const model_weights
         }
     }
 
+    return {};
+}
+
+result<device_weights> upload_weights(const model_config& c, const model_weights& host,
+                                      const tp_shard& s, dtype type, cudaStream_t stream) {
+    if (!is_float_type(type))
+        return make_error("weights: compute type %s is not f32/f16/bf16", dtype_name(type));
+    ACTORLM_TRY(check_weights(c, host));
+    const int64_t h = c.hidden_size, hd = c.head_dim;
+    const bool tied = is_tied(c, host);
     device_weights w;
     w.type = type;
     uploader up(stream);

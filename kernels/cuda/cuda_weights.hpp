@@ -44,8 +44,11 @@ struct device_weights {
     }
 };
 
-/// Checks every tensor of `host` against `config` (presence, shape, F32/F16/BF16),
-/// then uploads this rank's slices converted to `type` (f32, f16 or bf16). The
+/// Checks every tensor of `host` against `config`: presence, shape {out, in},
+/// F32/F16/BF16 type. Host-only; the error names the first offending tensor.
+status check_weights(const model_config& config, const model_weights& host);
+
+/// Checks `host` (check_weights), then uploads this rank's slices converted to `type` (f32, f16 or bf16). The
 /// error names the first offending tensor.
 result<device_weights> upload_weights(const model_config& config, const model_weights& host,
                                       const tp_shard& shard, dtype type, cudaStream_t stream);

@@ -1,6 +1,7 @@
 // Paged attention kernel. Block = (work item, KV head, key split), 4 warps.
 // Shared memory holds the item's 16 query rows (pre-scaled, FP32) and one tile of
-// 32 keys and values converted to FP32. Warp w owns query rows 4w..4w+3: for the
+// 32 keys and values converted to FP32. Warp w owns query rows w, w+4, w+8, w+12
+// (strided, so a decode item's few rows still spread over all warps): for the
 // scores lane j takes key j of the tile; for the output lane d takes dims
 // d, d+32, ... so P·V needs only shuffles of p. Invariant: every (token, head)
 // of the batch is written exactly once (directly or through the combine kernel).
@@ -16,13 +17,80 @@ namespace actorlm::cuda {
 namespace {
 
 constexpr int k_threads = 128;
-constexpr int k_rows_per_warp = k_attention_item_rows / (k_threads / 32);
+constexpr int k_warps = k_threads / 32;
+constexpr int k_rows_per_warp = k_attention_item_rows / k_warps;
 constexpr int k_dims_per_lane = k_attention_max_head_dim / 32;
 
 size_t smem_bytes(int hd) {
     return sizeof(float) * (static_cast<size_t>(k_attention_item_rows) * hd +
                             static_cast<size_t>(k_attention_tile_keys) * (hd + 1) +
                             static_cast<size_t>(k_attention_tile_keys) * hd);
+}
+
+// Converts the tile's 32 keys and values (slots looked up through the block
+// table; keys past num_keys read as 0) to FP32 in shared memory, 8 elements per
+// 16-byte load. Needs a 16-bit cache and head_dim % 8 == 0 (then every head row
+// starts 16-byte aligned).
+template <class T>
+__device__ __forceinline__ void load_kv_tile_vec8(const T* kc, const T* vc, float* k_s,
+                                                  float* v_s, const int32_t* table, int key0,
+                                                  int num_keys, int block_size,
+                                                  int64_t slot_stride, int64_t head_off, int hd) {
+    static_assert(sizeof(T) == 2, "8 elements per 16-byte load");
+    const int chunks = hd / 8;
+    for (int idx = threadIdx.x; idx < k_attention_tile_keys * chunks; idx += k_threads) {
+        const int j = idx / chunks, d0 = (idx % chunks) * 8, key = key0 + j;
+        float kf[8], vf[8];
+        if (key < num_keys) {
+            const int64_t block = table[key / block_size];
+            const int64_t off =
+                (block * block_size + key % block_size) * slot_stride + head_off + d0;
+            const uint4 kraw = *reinterpret_cast<const uint4*>(kc + off);
+            const uint4 vraw = *reinterpret_cast<const uint4*>(vc + off);
+            const T* kp = reinterpret_cast<const T*>(&kraw);
+            const T* vp = reinterpret_cast<const T*>(&vraw);
+#pragma unroll
+            for (int i = 0; i < 8; ++i) {
+                kf[i] = to_float(kp[i]);
+                vf[i] = to_float(vp[i]);
+            }
+        } else {
+#pragma unroll
+            for (int i = 0; i < 8; ++i) kf[i] = vf[i] = 0.0f;
+        }
+#pragma unroll
+        for (int i = 0; i < 8; ++i) {
+            k_s[j * (hd + 1) + d0 + i] = kf[i];
+            v_s[j * hd + d0 + i] = vf[i];
+        }
+    }
+}
+
+// Same, one element per load: FP32 caches and head dims that are not a multiple of 8.
+template <class T>
+__device__ __forceinline__ void load_kv_tile(const T* kc, const T* vc, float* k_s, float* v_s,
+                                             const int32_t* table, int key0, int num_keys,
+                                             int block_size, int64_t slot_stride,
+                                             int64_t head_off, int hd) {
+    if constexpr (sizeof(T) == 2) {
+        if (hd % 8 == 0) {
+            load_kv_tile_vec8(kc, vc, k_s, v_s, table, key0, num_keys, block_size, slot_stride,
+                              head_off, hd);
+            return;
+        }
+    }
+    for (int idx = threadIdx.x; idx < k_attention_tile_keys * hd; idx += k_threads) {
+        const int j = idx / hd, d = idx % hd, key = key0 + j;
+        float kv = 0.0f, vv = 0.0f;
+        if (key < num_keys) {
+            const int64_t block = table[key / block_size];
+            const int64_t off = (block * block_size + key % block_size) * slot_stride + head_off + d;
+            kv = to_float(kc[off]);
+            vv = to_float(vc[off]);
+        }
+        k_s[j * (hd + 1) + d] = kv;
+        v_s[j * hd + d] = vv;
+    }
 }
 
 template <class T>
@@ -76,23 +144,12 @@ __global__ void __launch_bounds__(k_threads) paged_attention_kernel(paged_attent
     for (int tile = tile_begin; tile < tile_end; ++tile) {
         const int key0 = tile * k_attention_tile_keys;
         __syncthreads();  // the previous tile is consumed; q_s/limit_s are visible
-        for (int idx = threadIdx.x; idx < k_attention_tile_keys * hd; idx += k_threads) {
-            const int j = idx / hd, d = idx % hd, key = key0 + j;
-            float kv = 0.0f, vv = 0.0f;
-            if (key < item.num_keys) {
-                const int64_t block = table[key / a.block_size];
-                const int64_t slot = block * a.block_size + key % a.block_size;
-                const int64_t off = slot * slot_stride + static_cast<int64_t>(kvh) * hd + d;
-                kv = to_float(kc[off]);
-                vv = to_float(vc[off]);
-            }
-            k_s[j * (hd + 1) + d] = kv;
-            v_s[j * hd + d] = vv;
-        }
+        load_kv_tile(kc, vc, k_s, v_s, table, key0, item.num_keys, a.block_size, slot_stride,
+                     static_cast<int64_t>(kvh) * hd, hd);
         __syncthreads();
 #pragma unroll
         for (int rr = 0; rr < k_rows_per_warp; ++rr) {
-            const int r = warp * k_rows_per_warp + rr;
+            const int r = rr * k_warps + warp;
             if (r >= rows) continue;  // warp-uniform
             const int limit = limit_s[r];
             if (key0 >= limit) continue;  // causal: this whole tile is in the row's future
@@ -124,7 +181,7 @@ __global__ void __launch_bounds__(k_threads) paged_attention_kernel(paged_attent
 
 #pragma unroll
     for (int rr = 0; rr < k_rows_per_warp; ++rr) {
-        const int r = warp * k_rows_per_warp + rr;
+        const int r = rr * k_warps + warp;
         if (r >= rows) continue;
         const int64_t t = item.first_token + r / group;
         const int64_t h = static_cast<int64_t>(kvh) * group + r % group;

@@ -13,6 +13,8 @@
 #include "support/shared_data.hpp"
 
 using namespace actorlm;
+using actorlm::test::offset_after;
+using actorlm::test::poke;
 using actorlm::test::scratch_dir;
 
 namespace {
@@ -43,19 +45,6 @@ std::string open_error(const std::string& path) {
     auto f = gguf_file::open(path);
     REQUIRE_FALSE(f.ok());
     return f.message();
-}
-
-// Offset of the first byte after the first occurrence of `needle` in `bytes`.
-size_t offset_after(const std::vector<uint8_t>& bytes, const std::string& needle) {
-    auto it = std::search(bytes.begin(), bytes.end(), needle.begin(), needle.end());
-    REQUIRE(it != bytes.end());
-    return static_cast<size_t>(it - bytes.begin()) + needle.size();
-}
-
-template <class T>
-void poke(std::vector<uint8_t>& bytes, size_t at, T v) {
-    REQUIRE(at + sizeof(T) <= bytes.size());
-    std::memcpy(bytes.data() + at, &v, sizeof(T));
 }
 
 }  // namespace
@@ -286,4 +275,22 @@ TEST_CASE("gguf reader opens the shared F16 llama-2-tiny-random model") {
     bool any_f16 = false;
     for (const auto& t : (*f)->tensors()) any_f16 |= t.ggml_type == 1;
     CHECK(any_f16);
+}
+
+TEST_CASE("gguf reader opens the shared vocab-only GGUFs (no tensors)") {
+    ACTORLM_REQUIRE_SHARED("tokenizers/vectors/ggml-vocab-gpt-2.gguf");
+    for (const char* name : {"gpt-2", "falcon", "llama-spm", "phi-3"}) {
+        std::string rel = std::string("tokenizers/vectors/ggml-vocab-") + name + ".gguf";
+        if (!std::filesystem::exists(actorlm::test::shared_path(rel))) continue;
+        CAPTURE(rel);
+        auto f = gguf_file::open(actorlm::test::shared_path(rel));
+        REQUIRE_MESSAGE(f.ok(), (f.ok() ? "" : f.message()));
+        CHECK((*f)->tensors().empty());
+        auto tokens = (*f)->get_string_array("tokenizer.ggml.tokens");
+        CHECK(tokens.size() > 1000);
+        CHECK((*f)->get_int_array("tokenizer.ggml.token_type").size() == tokens.size());
+        std::string model = (*f)->get_string("tokenizer.ggml.model").value_or("");
+        CHECK((model == "gpt2" || model == "llama"));
+        if (model == "gpt2") CHECK_FALSE((*f)->get_string_array("tokenizer.ggml.merges").empty());
+    }
 }

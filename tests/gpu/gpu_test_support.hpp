@@ -140,7 +140,7 @@ inline double nmse(const std::vector<float>& a, const std::vector<double>& ref) 
 /// Error bound per element type: FP32 kernels agree to rounding, 16-bit ones to
 /// their 8 (bf16) or 11 (f16) mantissa bits.
 inline double nmse_bound(dtype t) {
-    return t == dtype::f32 ? 1e-10 : (t == dtype::f16 ? 1e-5 : 1e-4);
+    return t == dtype::f32 ? 1e-9 : (t == dtype::f16 ? 1e-5 : 1e-4);
 }
 
 inline std::vector<float> random_floats(std::mt19937& rng, size_t n, float lo = -1.0f,

@@ -151,6 +151,8 @@ TEST_CASE("gpu: paged attention matches the reference on mixed decode/prefill ba
         run_case({t, 256, 16, 2, 16, {70, 3}, {5, 3}}, rng);
         // Group of 16 at the kernel limit, head_dim not a multiple of 32.
         run_case({t, 72, 16, 1, 8, {50, 21}, {50, 1}}, rng);
+        // head_dim not a multiple of 8: the element-wise K/V tile load.
+        run_case({t, 20, 4, 2, 16, {33, 5}, {3, 5}}, rng);
     }
 }
 

@@ -55,6 +55,7 @@ public:
         prompt_tokens_total_ += a.num_prompt_tokens;
         const std::string id = a.id;
         active_.push_back(std::move(a));
+        max_active_ = std::max(max_active_, active_.size());
         cv_.notify_all();
         return id;
     }
@@ -112,6 +113,11 @@ public:
     int64_t num_aborts() const {
         std::lock_guard lock(mu_);
         return num_aborts_;
+    }
+    /// The most requests that were in flight at once.
+    size_t max_active() const {
+        std::lock_guard lock(mu_);
+        return max_active_;
     }
     size_t num_active() const {
         std::lock_guard lock(mu_);
@@ -221,6 +227,7 @@ private:
     int64_t prompt_tokens_total_ = 0;
     int64_t generation_tokens_total_ = 0;
     int64_t num_aborts_ = 0;
+    size_t max_active_ = 0;
     bool stop_ = false;
     std::thread worker_;
 };

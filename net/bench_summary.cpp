@@ -1,0 +1,191 @@
+// bench_summary: latency statistics and goodput as vLLM's benchmark_serving
+// computes them (TPOT per request excludes the first token; ITL pools every gap).
+#include "net/bench_summary.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+
+#include "net/json_writer.hpp"
+
+namespace actorlm::net {
+
+bool parse_slo(const std::string& item, slo_targets& slo, std::string* error) {
+    const size_t colon = item.find(':');
+    const std::string name = item.substr(0, colon);
+    char* end = nullptr;
+    const double ms = colon == std::string::npos ? -1.0 : std::strtod(item.c_str() + colon + 1, &end);
+    if (colon == std::string::npos || end == item.c_str() + colon + 1 || *end != '\0' || ms <= 0) {
+        *error = "invalid SLO '" + item + "': expected NAME:MILLISECONDS with a positive number";
+        return false;
+    }
+    if (name == "ttft") slo.ttft_ms = ms;
+    else if (name == "tpot") slo.tpot_ms = ms;
+    else if (name == "e2el") slo.e2el_ms = ms;
+    else {
+        *error = "invalid SLO name '" + name + "': expected ttft, tpot or e2el";
+        return false;
+    }
+    return true;
+}
+
+double percentile(std::vector<double> values, double p) {
+    if (values.empty()) return 0.0;
+    std::sort(values.begin(), values.end());
+    const double rank = p / 100.0 * static_cast<double>(values.size() - 1);
+    const auto lo = static_cast<size_t>(std::floor(rank));
+    const size_t hi = std::min(lo + 1, values.size() - 1);
+    return values[lo] + (values[hi] - values[lo]) * (rank - static_cast<double>(lo));
+}
+
+latency_stats compute_latency(const std::vector<double>& seconds, const std::vector<double>& ps) {
+    latency_stats s;
+    if (seconds.empty()) {
+        for (double p : ps) s.percentiles_ms.emplace_back(p, 0.0);
+        return s;
+    }
+    std::vector<double> ms(seconds.size());
+    for (size_t i = 0; i < seconds.size(); ++i) ms[i] = seconds[i] * 1000.0;
+    double sum = 0.0;
+    for (double v : ms) sum += v;
+    s.mean_ms = sum / static_cast<double>(ms.size());
+    double var = 0.0;
+    for (double v : ms) var += (v - s.mean_ms) * (v - s.mean_ms);
+    s.std_ms = std::sqrt(var / static_cast<double>(ms.size()));  // numpy's population std
+    s.median_ms = percentile(ms, 50.0);
+    for (double p : ps) s.percentiles_ms.emplace_back(p, percentile(ms, p));
+    return s;
+}
+
+bench_summary summarize(const std::vector<request_result>& results,
+                        const std::vector<int64_t>& input_lens, double duration_s,
+                        const slo_targets& slo, const std::vector<double>& percentiles) {
+    bench_summary s;
+    s.duration_s = duration_s;
+    std::vector<double> ttfts, tpots, itls, e2els;
+    int64_t good = 0;
+    // Peak concurrency from the request intervals (sweep over start/end events).
+    std::vector<std::pair<double, int>> events;
+    for (size_t i = 0; i < results.size(); ++i) {
+        const auto& r = results[i];
+        events.emplace_back(r.start_s, 1);
+        events.emplace_back(r.start_s + r.e2e_s, -1);
+        if (!r.success) {
+            ++s.failed;
+            if (s.errors.size() < 5) s.errors.push_back(r.error);
+            continue;
+        }
+        ++s.completed;
+        // The dataset's prompt length, as vLLM counts it; the server's usage only as fallback.
+        const int64_t in = i < input_lens.size() ? input_lens[i] : r.prompt_tokens;
+        s.total_input_tokens += in;
+        s.total_output_tokens += r.output_tokens;
+        ttfts.push_back(r.ttft_s);
+        e2els.push_back(r.e2e_s);
+        double tpot = 0.0;
+        if (r.output_tokens > 1) {
+            tpot = (r.e2e_s - r.ttft_s) / static_cast<double>(r.output_tokens - 1);
+            tpots.push_back(tpot);
+        }
+        itls.insert(itls.end(), r.itl_s.begin(), r.itl_s.end());
+        const bool meets = (slo.ttft_ms <= 0 || r.ttft_s * 1000.0 <= slo.ttft_ms) &&
+                           (slo.tpot_ms <= 0 || tpot * 1000.0 <= slo.tpot_ms) &&
+                           (slo.e2el_ms <= 0 || r.e2e_s * 1000.0 <= slo.e2el_ms);
+        good += meets ? 1 : 0;
+    }
+    std::sort(events.begin(), events.end());
+    int current = 0;
+    for (const auto& [t, delta] : events) {
+        current += delta;
+        s.max_concurrent_requests = std::max(s.max_concurrent_requests, static_cast<double>(current));
+    }
+    if (duration_s > 0) {
+        s.request_throughput = static_cast<double>(s.completed) / duration_s;
+        s.request_goodput = static_cast<double>(good) / duration_s;
+        s.output_throughput = static_cast<double>(s.total_output_tokens) / duration_s;
+        s.total_token_throughput =
+            static_cast<double>(s.total_input_tokens + s.total_output_tokens) / duration_s;
+    }
+    s.ttft = compute_latency(ttfts, percentiles);
+    s.tpot = compute_latency(tpots, percentiles);
+    s.itl = compute_latency(itls, percentiles);
+    s.e2el = compute_latency(e2els, percentiles);
+    return s;
+}
+
+namespace {
+
+std::string percentile_name(double p) {
+    char buf[32];
+    std::snprintf(buf, sizeof(buf), "%g", p);
+    return buf;
+}
+
+void write_latency(json_writer& w, const char* name, const latency_stats& l) {
+    const std::string n(name);
+    w.field("mean_" + n + "_ms", l.mean_ms).field("median_" + n + "_ms", l.median_ms);
+    w.field("std_" + n + "_ms", l.std_ms);
+    for (const auto& [p, v] : l.percentiles_ms) w.field("p" + percentile_name(p) + "_" + n + "_ms", v);
+}
+
+}  // namespace
+
+std::string summary_json(const bench_summary& s, const std::string& extra_json) {
+    json_writer w;
+    w.begin_object();
+    if (!extra_json.empty()) w.raw(extra_json);
+    w.field("duration", s.duration_s).field("completed", s.completed).field("failed", s.failed);
+    w.field("total_input_tokens", s.total_input_tokens);
+    w.field("total_output_tokens", s.total_output_tokens);
+    w.field("request_throughput", s.request_throughput);
+    w.field("request_goodput", s.request_goodput);
+    w.field("output_throughput", s.output_throughput);
+    w.field("total_token_throughput", s.total_token_throughput);
+    w.field("max_concurrent_requests", s.max_concurrent_requests);
+    write_latency(w, "ttft", s.ttft);
+    write_latency(w, "tpot", s.tpot);
+    write_latency(w, "itl", s.itl);
+    write_latency(w, "e2el", s.e2el);
+    w.key("errors").begin_array();
+    for (const auto& e : s.errors) w.value(e);
+    w.end_array();
+    w.end_object();
+    return w.take();
+}
+
+std::string summary_table(const bench_summary& s) {
+    std::string out;
+    char line[160];
+    auto row = [&](const char* label, double v, const char* fmt) {
+        std::snprintf(line, sizeof(line), fmt, label, v);
+        out += line;
+    };
+    out += "============ Serving Benchmark Result ============\n";
+    row("Successful requests:", static_cast<double>(s.completed), "%-40s%-10.0f\n");
+    row("Failed requests:", static_cast<double>(s.failed), "%-40s%-10.0f\n");
+    row("Benchmark duration (s):", s.duration_s, "%-40s%-10.2f\n");
+    row("Total input tokens:", static_cast<double>(s.total_input_tokens), "%-40s%-10.0f\n");
+    row("Total generated tokens:", static_cast<double>(s.total_output_tokens), "%-40s%-10.0f\n");
+    row("Request throughput (req/s):", s.request_throughput, "%-40s%-10.2f\n");
+    row("Request goodput (req/s):", s.request_goodput, "%-40s%-10.2f\n");
+    row("Output token throughput (tok/s):", s.output_throughput, "%-40s%-10.2f\n");
+    row("Total Token throughput (tok/s):", s.total_token_throughput, "%-40s%-10.2f\n");
+    auto section = [&](const char* title, const char* name, const latency_stats& l) {
+        std::snprintf(line, sizeof(line), "%s\n", title);
+        out += line;
+        row((std::string("Mean ") + name + " (ms):").c_str(), l.mean_ms, "%-40s%-10.2f\n");
+        row((std::string("Median ") + name + " (ms):").c_str(), l.median_ms, "%-40s%-10.2f\n");
+        for (const auto& [p, v] : l.percentiles_ms)
+            row(("P" + percentile_name(p) + " " + name + " (ms):").c_str(), v, "%-40s%-10.2f\n");
+    };
+    section("---------------Time to First Token----------------", "TTFT", s.ttft);
+    section("-----Time per Output Token (excl. 1st token)------", "TPOT", s.tpot);
+    section("---------------Inter-token Latency----------------", "ITL", s.itl);
+    section("----------------End-to-end Latency----------------", "E2EL", s.e2el);
+    out += "==================================================\n";
+    for (const auto& e : s.errors) out += "error: " + e + "\n";
+    return out;
+}
+
+}  // namespace actorlm::net

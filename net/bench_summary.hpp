@@ -1,0 +1,63 @@
+// bench_summary: turns per-request load results into the figures `vllm bench
+// serve` reports (throughputs, goodput, mean/median/std/percentiles of TTFT,
+// TPOT, ITL, E2EL in ms) and writes them as JSON with vLLM's key names, so the
+// result files compare directly. Pure computation; safe from any thread.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "net/load_generator.hpp"
+
+namespace actorlm::net {
+
+/// Service-level objectives for goodput, in milliseconds; <= 0 means not set.
+struct slo_targets {
+    double ttft_ms = 0.0;
+    double tpot_ms = 0.0;
+    double e2el_ms = 0.0;
+};
+
+/// Parses "ttft:200" / "tpot:50" / "e2el:3000" items (vLLM's --goodput) into `slo`.
+bool parse_slo(const std::string& item, slo_targets& slo, std::string* error);
+
+/// Mean, median, std and the requested percentiles of one latency, in ms.
+struct latency_stats {
+    double mean_ms = 0.0;
+    double median_ms = 0.0;
+    double std_ms = 0.0;
+    std::vector<std::pair<double, double>> percentiles_ms;  // (p, value)
+};
+
+/// Linear-interpolated percentile as numpy.percentile computes it (p in [0, 100]).
+double percentile(std::vector<double> values, double p);
+latency_stats compute_latency(const std::vector<double>& seconds, const std::vector<double>& ps);
+
+struct bench_summary {
+    double duration_s = 0.0;
+    int64_t completed = 0;
+    int64_t failed = 0;
+    int64_t total_input_tokens = 0;
+    int64_t total_output_tokens = 0;
+    double request_throughput = 0.0;      // completed requests / s
+    double request_goodput = 0.0;         // requests meeting every SLO / s
+    double output_throughput = 0.0;       // output tokens / s
+    double total_token_throughput = 0.0;  // (input + output) tokens / s
+    double max_concurrent_requests = 0.0;
+    latency_stats ttft, tpot, itl, e2el;
+    std::vector<std::string> errors;      // the first few failures
+};
+
+/// `input_lens[i]` is request i's prompt length (used when the server reports no usage).
+bench_summary summarize(const std::vector<request_result>& results,
+                        const std::vector<int64_t>& input_lens, double duration_s,
+                        const slo_targets& slo, const std::vector<double>& percentiles);
+
+/// The summary as vLLM's result JSON keys (mean_ttft_ms, p99_itl_ms, ...), plus `extra_json`
+/// members (already serialized "key":value pairs, comma-separated) for the run's settings.
+std::string summary_json(const bench_summary& s, const std::string& extra_json);
+
+/// vLLM's human-readable result table.
+std::string summary_table(const bench_summary& s);
+
+}  // namespace actorlm::net

@@ -1,0 +1,328 @@
+// The Beast server over real loopback sockets with the scripted backend:
+// keep-alive, pipelining, Expect: 100-continue, body limit (413), API key,
+// SSE streaming, a hang-up aborting its request, 512 concurrent streams, and
+// graceful shutdown by request and by SIGTERM.
+#include <doctest/doctest.h>
+#include <simdjson.h>
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/read.hpp>
+#include <boost/asio/read_until.hpp>
+#include <boost/asio/write.hpp>
+
+#include <csignal>
+#include <future>
+#include <thread>
+
+#include "net/http_client.hpp"
+#include "net/http_server.hpp"
+#include "net/load_generator.hpp"
+#include "net/sse.hpp"
+#include "tests/net/scripted_backend.hpp"
+
+using namespace actorlm;
+using namespace actorlm::net;
+using actorlm::test::scripted_backend;
+
+namespace {
+
+struct live_server {
+    explicit live_server(server_options opts = {}, std::string api_key = {},
+                         std::chrono::microseconds step = std::chrono::microseconds(200))
+        : backend(step),
+          metrics("scripted"),
+          router(backend, metrics, {std::move(api_key), {"scripted"}, ""}),
+          server((opts.port = 0, opts), router) {
+        const auto st = server.start();
+        INFO(st.message());
+        REQUIRE(st.ok());
+    }
+    ~live_server() {
+        server.request_shutdown();
+        server.wait();
+    }
+    uint16_t port() const { return server.port(); }
+
+    scripted_backend backend;
+    server_metrics metrics;
+    api_router router;
+    http_server server;
+};
+
+std::string expected_text(int32_t n) {
+    std::string s;
+    for (int32_t j = 0; j < n; ++j) s += scripted_backend::token_text(j, 0);
+    return s;
+}
+
+// Raw exchange for framing tests the client class hides (pipelining, 100-continue).
+struct raw_socket {
+    explicit raw_socket(uint16_t port) : socket(ioc) {
+        boost::asio::ip::tcp::resolver resolver(ioc);
+        boost::asio::connect(socket, resolver.resolve("127.0.0.1", std::to_string(port)));
+    }
+    void send(const std::string& bytes) { boost::asio::write(socket, boost::asio::buffer(bytes)); }
+    std::string read_until(const std::string& delim) {
+        boost::system::error_code ec;
+        const size_t n = boost::asio::read_until(socket, boost::asio::dynamic_buffer(buf), delim, ec);
+        REQUIRE_FALSE(ec);
+        std::string out = buf.substr(0, n);
+        buf.erase(0, n);
+        return out;
+    }
+    std::string read_exact(size_t n) {
+        while (buf.size() < n) {
+            char tmp[4096];
+            boost::system::error_code ec;
+            const size_t got = socket.read_some(boost::asio::buffer(tmp), ec);
+            REQUIRE_FALSE(ec);
+            buf.append(tmp, got);
+        }
+        std::string out = buf.substr(0, n);
+        buf.erase(0, n);
+        return out;
+    }
+    boost::asio::io_context ioc;
+    boost::asio::ip::tcp::socket socket;
+    std::string buf;
+};
+
+std::string completion_request(const std::string& body) {
+    return "POST /v1/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+           "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
+}
+
+}  // namespace
+
+TEST_CASE("http server: keep-alive serves several requests on one connection") {
+    live_server s;
+    http_client client("127.0.0.1", s.port());
+    for (int i = 0; i < 3; ++i) {
+        auto r = client.request("POST", "/v1/completions", R"({"prompt":"a","max_tokens":2})");
+        REQUIRE(r.ok());
+        CHECK(r->status == 200);
+        CHECK(r->headers["connection"] == "keep-alive");
+        CHECK(r->body.find(expected_text(2)) != std::string::npos);
+    }
+    CHECK(s.server.num_connections() == 1);
+}
+
+TEST_CASE("http server: pipelined requests are answered in order") {
+    live_server s;
+    raw_socket sock(s.port());
+    sock.send(completion_request(R"({"prompt":"a","max_tokens":3})") +
+              completion_request(R"({"prompt":"a","max_tokens":1})"));
+    for (int n : {3, 1}) {
+        const std::string head = sock.read_until("\r\n\r\n");
+        CHECK(head.rfind("HTTP/1.1 200", 0) == 0);
+        const size_t at = head.find("Content-Length: ");
+        REQUIRE(at != std::string::npos);
+        const std::string body = sock.read_exact(std::stoul(head.substr(at + 16)));
+        CHECK(body.find("\"text\":\"" + expected_text(n) + "\"") != std::string::npos);
+    }
+}
+
+TEST_CASE("http server: Expect 100-continue gets an interim response") {
+    live_server s;
+    raw_socket sock(s.port());
+    const std::string body = R"({"prompt":"a","max_tokens":1})";
+    sock.send("POST /v1/completions HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\n"
+              "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n");
+    CHECK(sock.read_until("\r\n\r\n") == "HTTP/1.1 100 Continue\r\n\r\n");
+    sock.send(body);
+    CHECK(sock.read_until("\r\n\r\n").rfind("HTTP/1.1 200", 0) == 0);
+}
+
+TEST_CASE("http server: oversized bodies get 413 with an OpenAI error") {
+    server_options opts;
+    opts.body_limit_bytes = 1024;
+    live_server s(opts);
+    const std::string big = R"({"prompt":")" + std::string(4096, 'x') + "\"}";
+    {
+        http_client client("127.0.0.1", s.port());
+        auto r = client.request("POST", "/v1/completions", big);
+        if (!r) MESSAGE(r.message());
+        REQUIRE(r.ok());
+        CHECK(r->status == 413);
+        simdjson::dom::parser parser;
+        simdjson::dom::element doc;
+        REQUIRE(parser.parse(r->body).get(doc) == simdjson::SUCCESS);
+        CHECK(std::string(doc["error"]["code"].get_string().value()) == "request_too_large");
+    }
+    {   // chunked bodies have no Content-Length: the parser's limit catches them
+        raw_socket sock(s.port());
+        std::string req = "POST /v1/completions HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n";
+        for (int i = 0; i < 4; ++i) req += "400\r\n" + std::string(1024, 'y') + "\r\n";
+        req += "0\r\n\r\n";
+        sock.send(req);
+        CHECK(sock.read_until("\r\n\r\n").rfind("HTTP/1.1 413", 0) == 0);
+    }
+    http_client ok("127.0.0.1", s.port());  // the server still serves small requests
+    CHECK(ok.request("POST", "/v1/completions", R"({"prompt":"a","max_tokens":1})")->status == 200);
+}
+
+TEST_CASE("http server: API key over the wire") {
+    live_server s({}, "k123");
+    http_client client("127.0.0.1", s.port());
+    auto denied = client.request("GET", "/v1/models");
+    REQUIRE(denied.ok());
+    CHECK(denied->status == 401);
+    CHECK(denied->body.find("invalid_api_key") != std::string::npos);
+    auto allowed = client.request("GET", "/v1/models", {}, {{"Authorization", "Bearer k123"}});
+    CHECK(allowed->status == 200);
+    CHECK(client.request("GET", "/metrics")->status == 200);
+}
+
+TEST_CASE("http server: SSE stream arrives as chunks and ends with [DONE]") {
+    live_server s;
+    http_client client("127.0.0.1", s.port());
+    std::vector<std::string> events;
+    sse_decoder dec;
+    int pieces = 0;
+    auto r = client.stream("POST", "/v1/completions",
+                           R"({"prompt":"a","max_tokens":20,"stream":true})",
+                           [&](std::string_view bytes) {
+                               ++pieces;
+                               dec.feed(bytes, [&](const std::string& e) { events.push_back(e); });
+                               return true;
+                           });
+    REQUIRE(r.ok());
+    CHECK(r->status == 200);
+    CHECK(r->headers["content-type"] == "text/event-stream");
+    CHECK(r->headers["transfer-encoding"] == "chunked");
+    CHECK(pieces > 1);  // delivered incrementally, not as one body
+    REQUIRE(events.size() == 21);
+    CHECK(events.back() == "[DONE]");
+    std::string text;
+    simdjson::dom::parser parser;
+    for (size_t i = 0; i + 1 < events.size(); ++i) {
+        simdjson::dom::element doc;
+        REQUIRE(parser.parse(events[i]).get(doc) == simdjson::SUCCESS);
+        text += std::string(doc["choices"].at(0)["text"].get_string().value());
+    }
+    CHECK(text == expected_text(20));
+    // The connection is reusable after a stream.
+    CHECK(client.request("GET", "/health")->status == 200);
+}
+
+TEST_CASE("http server: a client disconnecting mid-stream aborts its request") {
+    live_server s({}, {}, std::chrono::milliseconds(2));
+    {
+        http_client client("127.0.0.1", s.port());
+        int events = 0;
+        sse_decoder dec;
+        auto r = client.stream("POST", "/v1/completions",
+                               R"({"prompt":"a","max_tokens":100000,"stream":true})",
+                               [&](std::string_view bytes) {
+                                   dec.feed(bytes, [&](const std::string&) { ++events; });
+                                   return events < 3;  // hang up after three events
+                               });
+        REQUIRE(r.ok());
+    }
+    for (int i = 0; i < 500 && s.backend.num_active() > 0; ++i)
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    CHECK(s.backend.num_aborts() == 1);
+    CHECK(s.backend.num_active() == 0);
+    for (int i = 0; i < 200 && s.server.num_connections() > 0; ++i)
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    CHECK(s.server.num_connections() == 0);
+}
+
+TEST_CASE("http server: a non-streamed request is aborted when its client leaves") {
+    live_server s({}, {}, std::chrono::milliseconds(2));
+    {
+        raw_socket sock(s.port());
+        sock.send(completion_request(R"({"prompt":"a","max_tokens":100000})"));
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }  // closes the socket
+    for (int i = 0; i < 500 && s.backend.num_active() > 0; ++i)
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    CHECK(s.backend.num_aborts() == 1);
+    CHECK(s.backend.num_active() == 0);
+}
+
+TEST_CASE("http server: 512 concurrent streams") {
+    server_options opts;
+    opts.io_threads = 2;
+    live_server s(opts, {}, std::chrono::milliseconds(5));
+    const int n = 512;
+    std::vector<load_request> requests(n);
+    for (auto& r : requests) r.body = R"({"prompt":"a","max_tokens":40,"stream":true,"stream_options":{"include_usage":true}})";
+    load_options lo;
+    lo.port = s.port();
+    lo.max_concurrency = n;
+    lo.timeout_s = 120;
+    const auto results = run_load(lo, requests);
+    int ok = 0;
+    for (const auto& r : results) {
+        if (!r.success) {
+            MESSAGE(r.error);
+            continue;
+        }
+        ok += r.text == expected_text(40) && r.output_tokens == 40 ? 1 : 0;
+    }
+    CHECK(ok == n);
+    CHECK(s.backend.max_active() >= static_cast<size_t>(n * 9 / 10));  // truly concurrent
+}
+
+TEST_CASE("http server: graceful shutdown finishes in-flight streams, refuses new connections") {
+    scripted_backend backend(std::chrono::milliseconds(3));
+    server_metrics metrics("m");
+    api_router router(backend, metrics, {"", {"m"}, ""});
+    server_options opts;
+    opts.port = 0;
+    http_server server(opts, router);
+    REQUIRE(server.start().ok());
+    const uint16_t port = server.port();
+    std::promise<void> first_event;
+    auto stream = std::async(std::launch::async, [&] {
+        http_client client("127.0.0.1", port);
+        std::vector<std::string> events;
+        sse_decoder dec;
+        bool signalled = false;
+        auto r = client.stream("POST", "/v1/completions",
+                               R"({"prompt":"a","max_tokens":60,"stream":true})",
+                               [&](std::string_view bytes) {
+                                   dec.feed(bytes, [&](const std::string& e) { events.push_back(e); });
+                                   if (!signalled && !events.empty()) {
+                                       signalled = true;
+                                       first_event.set_value();
+                                   }
+                                   return true;
+                               });
+        return std::make_pair(r.ok(), events);
+    });
+    first_event.get_future().wait();
+    server.request_shutdown();
+    server.wait();  // returns only after the stream completed
+    const auto [ok, events] = stream.get();
+    CHECK(ok);
+    REQUIRE(events.size() == 61);
+    CHECK(events.back() == "[DONE]");
+    http_client late("127.0.0.1", port, 2);
+    CHECK_FALSE(late.request("GET", "/health").ok());
+}
+
+TEST_CASE("http server: SIGTERM drains and stops the server") {
+    scripted_backend backend(std::chrono::milliseconds(2));
+    server_metrics metrics("m");
+    api_router router(backend, metrics, {"", {"m"}, ""});
+    server_options opts;
+    opts.port = 0;
+    opts.handle_signals = true;
+    http_server server(opts, router);
+    REQUIRE(server.start().ok());
+    auto stream = std::async(std::launch::async, [&] {
+        http_client client("127.0.0.1", server.port());
+        return client.request("POST", "/v1/completions", R"({"prompt":"a","max_tokens":40})");
+    });
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    std::raise(SIGTERM);
+    server.wait();
+    auto r = stream.get();
+    REQUIRE(r.ok());
+    CHECK(r->status == 200);
+    CHECK(r->body.find(expected_text(40)) != std::string::npos);
+}
