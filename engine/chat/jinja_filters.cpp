@@ -87,7 +87,6 @@ value f_default(renderer&, const value& v, call_args& args) {
 
 value string_filter(const char* name, const value& v, call_args& args) {
     arg_reader(name, args).finish();
-    v.require_defined();
     std::string s = to_str(v);
     std::string n = name;
     if (n == "upper") return value(py_upper(s));
@@ -120,7 +119,6 @@ value f_trim(renderer&, const value& v, call_args& args) {
     arg_reader r("trim", args);
     value chars = r.get(0, "chars", value::none());
     r.finish();
-    v.require_defined();
     return value(py_strip(to_str(v), chars, true, true));
 }
 
@@ -128,7 +126,6 @@ value f_replace(renderer&, const value& v, call_args& args) {
     arg_reader r("replace", args);
     value old = r.get(0, "old"), repl = r.get(1, "new"), count = r.get(2, "count", value::none());
     r.finish();
-    v.require_defined();
     return value(py_replace(to_str(v), to_str(old), to_str(repl), count.is_none() ? -1 : count.as_int()));
 }
 
@@ -197,6 +194,10 @@ value f_indent(renderer&, const value& v, call_args& args) {
     value first = r.get(1, "first", value(false));
     value blank = r.get(2, "blank", value(false));
     r.finish();
+    if (!v.is_string()) {  // Jinja's indent appends to its input, which must be a str
+        v.require_defined();
+        fail("indent: expected a string, got %s", type_name(v));
+    }
     std::string pad = width.is_string() ? width.str()
                                         : std::string(static_cast<std::size_t>(std::max<std::int64_t>(0, width.as_int())), ' ');
     auto lines = split_lines(utf8_decode(to_str(v) + "\n"));

@@ -42,24 +42,27 @@ bool t_sequence(const value& v, call_args& a) {
     no_args("sequence", a);
     return v.is_string() || v.is_list() || v.is_dict() || v.is_undefined();
 }
-bool t_lower(const value& v, call_args& a) {
-    no_args("lower", a);
-    return v.is_string() && py_lower(v.str()) == v.str();
+// Jinja's lower/upper tests are str(value).islower()/isupper(): true only when the text
+// has a cased character and none of the other case.
+bool has_case(const value& v, bool lower) {
+    std::string s = to_str(v);
+    std::string other = lower ? py_upper(s) : py_lower(s);
+    std::string same = lower ? py_lower(s) : py_upper(s);
+    return same == s && other != s;
 }
-bool t_upper(const value& v, call_args& a) {
-    no_args("upper", a);
-    return v.is_string() && py_upper(v.str()) == v.str();
-}
+bool t_lower(const value& v, call_args& a) { no_args("lower", a); return has_case(v, true); }
+bool t_upper(const value& v, call_args& a) { no_args("upper", a); return has_case(v, false); }
 bool t_escaped(const value&, call_args& a) { no_args("escaped", a); return false; }
 
 double mod_of(const value& v, double by) {
     v.require_defined();
     if (!v.is_number()) fail("unsupported operand type(s) for %%: '%s' and 'int'", type_name(v));
     double m = std::fmod(v.as_double(), by);
+    if (m != 0 && ((m < 0) != (by < 0))) m += by;  // Python's modulo takes the divisor's sign
     return m;
 }
 bool t_even(const value& v, call_args& a) { no_args("even", a); return mod_of(v, 2) == 0; }
-bool t_odd(const value& v, call_args& a) { no_args("odd", a); return mod_of(v, 2) != 0; }
+bool t_odd(const value& v, call_args& a) { no_args("odd", a); return mod_of(v, 2) == 1; }
 bool t_divisibleby(const value& v, call_args& a) {
     value n = one_arg("divisibleby", a);
     if (!n.is_number() || n.as_double() == 0) fail("divisibleby needs a non-zero number");

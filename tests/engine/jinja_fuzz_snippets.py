@@ -1,0 +1,33 @@
+#!/usr/bin/python3
+"""Generates random Jinja expression templates for differential testing against Python
+Jinja2: python3 tests/engine/jinja_fuzz_snippets.py SEED COUNT > /tmp/f.txt, then
+ACTORLM_JINJA_SNIPPETS=/tmp/f.txt build/test/tests/test_engine -tc="*snippets*".
+Expected noise: Python filters that return lazy generators (unique, items, map, reverse)
+print or fail differently, and constant folding turns literal slices of non-sequences
+into Undefined; anything else that differs is a bug."""
+random.seed(int(sys.argv[1]))
+atoms = ["1", "0", "-2", "2.5", "0.1", "'a'", "'Hello World'", "''", "' x '", "none", "true", "false",
+         "[1, 2, 3]", "[]", "['b', 'a']", "{'k': 1, 'j': 'v'}", "{}", "(1, 'x')", "undefinedv",
+         "'é日'", "10", "3", "[1, [2, 3]]", "'a,b'", "{'n': none}"]
+binops = ["+", "-", "*", "/", "//", "%", "~", "==", "!=", "<", ">", "<=", ">=", "and", "or", "in", "not in", "**"]
+filters = ["length", "string", "list", "first", "last", "join", "join(',')", "upper", "lower", "trim", "int", "float",
+           "abs", "round", "tojson", "tojson(indent=2)", "reverse", "sort", "unique", "default('d')", "items",
+           "capitalize", "title", "wordcount", "sum", "max", "min", "e", "list | length", "select | list",
+           "map('string') | list", "dictsort", "batch(2) | list", "indent(2)", "replace('a', 'b')", "count"]
+tests = ["defined", "undefined", "none", "string", "number", "mapping", "iterable", "sequence", "even", "odd",
+         "true", "false", "boolean", "integer", "float", "divisibleby 2", "in [1, 'a']", "eq 1", "lower"]
+methods = [".upper()", ".strip()", ".split(',')", ".split()", ".startswith('a')", ".replace('a', 'z')", ".title()",
+           ".find('b')", ".items() | list", ".keys() | list", ".get('k')", ".count(1)", "[0]", "[-1]", "[1:]", "[::-1]", "['k']", ".k"]
+def expr(d):
+    r = random.random()
+    if d <= 0 or r < 0.25: return random.choice(atoms)
+    if r < 0.5: return "(%s %s %s)" % (expr(d-1), random.choice(binops), expr(d-1))
+    if r < 0.65: return "(%s | %s)" % (expr(d-1), random.choice(filters))
+    if r < 0.75: return "(%s is %s%s)" % (expr(d-1), random.choice(["", "not "]), random.choice(tests))
+    if r < 0.85: return "(%s)%s" % (expr(d-1), random.choice(methods))
+    if r < 0.92: return "(%s if %s else %s)" % (expr(d-1), expr(d-1), expr(d-1))
+    return "(not %s)" % expr(d-1)
+out = []
+for i in range(int(sys.argv[2])):
+    out.append("{{ %s }}" % expr(3))
+print("\n@@\n".join(out), end="")
