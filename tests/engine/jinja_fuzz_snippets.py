@@ -5,6 +5,8 @@ ACTORLM_JINJA_SNIPPETS=/tmp/f.txt build/test/tests/test_engine -tc="*snippets*".
 Expected noise: Python filters that return lazy generators (unique, items, map, reverse)
 print or fail differently, and constant folding turns literal slices of non-sequences
 into Undefined; anything else that differs is a bug."""
+import random
+import sys
 random.seed(int(sys.argv[1]))
 atoms = ["1", "0", "-2", "2.5", "0.1", "'a'", "'Hello World'", "''", "' x '", "none", "true", "false",
          "[1, 2, 3]", "[]", "['b', 'a']", "{'k': 1, 'j': 'v'}", "{}", "(1, 'x')", "undefinedv",
