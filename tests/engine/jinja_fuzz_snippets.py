@@ -1,5 +1,6 @@
 #!/usr/bin/python3
-"""Generates random Jinja expression templates for differential testing against Python
+"""Generates random Jinja expression templates (or, with a third argument "whitespace",
+random nestings of tags, text and whitespace markers) for differential testing against Python
 Jinja2: python3 tests/engine/jinja_fuzz_snippets.py SEED COUNT > /tmp/f.txt, then
 ACTORLM_JINJA_SNIPPETS=/tmp/f.txt build/test/tests/test_engine -tc="*snippets*".
 Expected noise: Python filters that return lazy generators (unique, items, map, reverse)
@@ -29,7 +30,25 @@ def expr(d):
     if r < 0.85: return "(%s)%s" % (expr(d-1), random.choice(methods))
     if r < 0.92: return "(%s if %s else %s)" % (expr(d-1), expr(d-1), expr(d-1))
     return "(not %s)" % expr(d-1)
+texts = ["", " ", "  ", "\n", "\n\n", "a", " a ", "\t", "\n  ", "  \n", "b\n", "\n c", " \t\n "]
+def mark(): return random.choice(["", "", "-", "+"])
+def endmark(): return random.choice(["", "", "-", "+"])
+def ws_piece(depth):
+    r = random.random()
+    if r < 0.35: return random.choice(texts)
+    if r < 0.5: return "{{%s 'v' %s}}" % (random.choice(["", "-"]), random.choice(["", "-"]))
+    if r < 0.6: return "{#%s c %s#}" % (mark(), endmark())
+    if r < 0.7: return "{%%%s set x = 1 %s%%}" % (mark(), endmark())
+    if depth > 2: return random.choice(texts)
+    kind = random.choice(["if", "for"])
+    head = "{%%%s if true %s%%}" % (mark(), endmark()) if kind == "if" else "{%%%s for i in [1, 2] %s%%}" % (mark(), endmark())
+    tail = "{%%%s end%s %s%%}" % (mark(), kind, endmark())
+    body = "".join(ws_piece(depth + 1) for _ in range(random.randint(0, 4)))
+    return head + body + tail
 out = []
 for i in range(int(sys.argv[2])):
-    out.append("{{ %s }}" % expr(3))
+    if len(sys.argv) > 3 and sys.argv[3] == "whitespace":
+        out.append("".join(ws_piece(0) for _ in range(random.randint(1, 6))))
+    else:
+        out.append("{{ %s }}" % expr(3))
 print("\n@@\n".join(out), end="")
