@@ -1,6 +1,7 @@
 #!/usr/bin/python3
 """Generates random Jinja expression templates (or, with a third argument "whitespace",
-random nestings of tags, text and whitespace markers) for differential testing against Python
+random nestings of tags, text and whitespace markers; with "statements", random loops,
+sets, macros, with-blocks and namespaces, which exercise scoping) for differential testing against Python
 Jinja2: python3 tests/engine/jinja_fuzz_snippets.py SEED COUNT > /tmp/f.txt, then
 ACTORLM_JINJA_SNIPPETS=/tmp/f.txt build/test/tests/test_engine -tc="*snippets*".
 Expected noise: Python filters that return lazy generators (unique, items, map, reverse)
@@ -45,9 +46,22 @@ def ws_piece(depth):
     tail = "{%%%s end%s %s%%}" % (mark(), kind, endmark())
     body = "".join(ws_piece(depth + 1) for _ in range(random.randint(0, 4)))
     return head + body + tail
+vals = ["1", "'s'", "x", "y", "ns.a", "loop.index", "loop.first", "i", "[1, 2]", "x ~ y", "loop.previtem", "loop.length"]
+def st_piece(d):
+    r = random.random()
+    if r < 0.25: return "{{ %s }}" % random.choice(vals)
+    if r < 0.45: return "{%% set %s = %s %%}" % (random.choice(["x", "y", "ns.a", "i"]), random.choice(vals))
+    if r < 0.5: return random.choice([" ", "|", "\n"])
+    if d > 2: return "{{ x }}"
+    if r < 0.7: return "{%% for i in %s %%}%s{%% endfor %%}" % (random.choice(["[1, 2, 3]", "range(2)", "'ab'", "[]"]), "".join(st_piece(d+1) for _ in range(random.randint(1,4))))
+    if r < 0.8: return "{%% if %s %%}%s{%% else %%}%s{%% endif %%}" % (random.choice(vals), st_piece(d+1), st_piece(d+1))
+    if r < 0.9: return "{%% macro m%d(x) %%}%s{%% endmacro %%}{{ m%d(%s) }}" % (d, st_piece(d+1), d, random.choice(vals))
+    return "{%% with y = %s %%}%s{%% endwith %%}" % (random.choice(vals), st_piece(d+1))
 out = []
 for i in range(int(sys.argv[2])):
-    if len(sys.argv) > 3 and sys.argv[3] == "whitespace":
+    if len(sys.argv) > 3 and sys.argv[3] == "statements":
+        out.append("{% set ns = namespace(a=0) %}" + "".join(st_piece(0) for _ in range(random.randint(2, 6))))
+    elif len(sys.argv) > 3 and sys.argv[3] == "whitespace":
         out.append("".join(ws_piece(0) for _ in range(random.randint(1, 6))))
     else:
         out.append("{{ %s }}" % expr(3))
