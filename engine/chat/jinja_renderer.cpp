@@ -1,6 +1,7 @@
 // Statement execution and expression evaluation for one render. Scoping follows
-// Jinja2: `for`, macros, `with` and call blocks open a scope; `if` does not; `set`
-// writes the innermost scope; names fall back to the context, then to the globals.
+// Jinja2: `for`, macros, `with` and call blocks open a scope (a loop's is reset every
+// iteration); `if` does not; `set` writes the innermost scope; macros close over the
+// scopes they are defined in; names fall back to the context, then to the globals.
 // One thread per renderer; the syntax tree is only read.
 #include "chat/jinja_renderer.hpp"
 
