@@ -134,6 +134,7 @@ value f_int(renderer&, const value& v, call_args& args) {
     value fallback = r.get(0, "default", value(0));
     value base = r.get(1, "base", value(10));
     r.finish();
+    v.require_defined();
     if (v.is_bool() || v.is_int()) return value(v.as_int());
     if (v.is_float()) return std::isfinite(v.as_double()) ? value(static_cast<std::int64_t>(v.as_double())) : fallback;
     if (v.is_string()) {
@@ -155,6 +156,7 @@ value f_float(renderer&, const value& v, call_args& args) {
     arg_reader r("float", args);
     value fallback = r.get(0, "default", value(0.0));
     r.finish();
+    v.require_defined();
     if (v.is_number()) return value(v.as_double());
     if (v.is_string()) {
         std::string s = py_strip(v.str(), value::none(), true, true);

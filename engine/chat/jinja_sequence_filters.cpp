@@ -91,12 +91,31 @@ value f_sort(renderer&, const value& v, call_args& args) {
     value attr = r.get(2, "attribute", value::none());
     r.finish();
     auto items = iterate(v);
+    // Jinja's make_multi_attrgetter: the key is a list (one entry per comma-separated
+    // attribute), so equal keys compare with == before any `<` (Undefined == Undefined).
+    std::vector<std::string> parts;
+    if (!attr.is_none()) {
+        std::string a = to_str(attr);
+        for (std::size_t start = 0;;) {
+            std::size_t comma = a.find(',', start);
+            parts.push_back(a.substr(start, comma == std::string::npos ? std::string::npos : comma - start));
+            if (comma == std::string::npos) break;
+            start = comma + 1;
+        }
+    }
     auto key = [&](const value& x) {
-        return sort_key(attr.is_none() ? x : attribute_path(x, to_str(attr)), case_sensitive);
+        std::vector<value> k;
+        if (parts.empty()) k.push_back(sort_key(x, case_sensitive));
+        for (const auto& p : parts) k.push_back(sort_key(attribute_path(x, p), case_sensitive));
+        return value::list(std::move(k));
     };
-    std::stable_sort(items.begin(), items.end(), [&](const value& a, const value& b) {
-        return reverse ? less_than(key(b), key(a)) : less_than(key(a), key(b));
+    std::vector<std::pair<value, value>> keyed;
+    for (auto& x : items) keyed.emplace_back(key(x), std::move(x));
+    std::stable_sort(keyed.begin(), keyed.end(), [&](const auto& a, const auto& b) {
+        return reverse ? less_than(b.first, a.first) : less_than(a.first, b.first);
     });
+    items.clear();
+    for (auto& kv : keyed) items.push_back(std::move(kv.second));
     return value::list(std::move(items));
 }
 
@@ -126,6 +145,7 @@ value f_unique(renderer&, const value& v, call_args& args) {
     std::vector<value> out, seen;
     for (const auto& x : iterate(v)) {
         value k = sort_key(attr.is_none() ? x : attribute_path(x, to_str(attr)), case_sensitive);
+        if (k.is_dict() || (k.is_list() && !k.as_list().tuple)) fail("unhashable type: '%s'", type_name(k));
         if (std::any_of(seen.begin(), seen.end(), [&](const value& s) { return equals(s, k); })) continue;
         seen.push_back(k);
         out.push_back(x);
@@ -186,6 +206,7 @@ value f_batch(renderer&, const value& v, call_args& args) {
 
 // select / reject / selectattr / rejectattr share Jinja's prepare_select_or_reject.
 value select_common(renderer& rd, const value& v, call_args& args, bool with_attr, bool keep_when) {
+    if (!truthy(v)) return value::list({});  // Jinja guards with `if value:`
     std::vector<value> rest = args.positional;
     std::string attr;
     if (with_attr) {
@@ -231,6 +252,7 @@ value f_map(renderer& rd, const value& v, call_args& args) {
             fallback = x;
         }
     }
+    if (!truthy(v)) return value::list({});  // Jinja guards with `if value:`
     if (by_attr) {
         if (!args.positional.empty()) fail("map: positional arguments with attribute= are not allowed");
         for (const auto& item : iterate(v)) {
