@@ -465,21 +465,7 @@ bool renderer::compare(const std::string& op, const value& a, const value& b) {
     if (op == ">") return less_than(b, a);
     if (op == "<=") return less_than(a, b) || equals(a, b);
     if (op == ">=") return less_than(b, a) || equals(a, b);
-    bool found = false;
-    if (b.is_string()) {
-        if (!a.is_string()) {
-            a.require_defined();
-            fail("'in <string>' requires string as left operand, not %s", type_name(a));
-        }
-        found = b.str().find(a.str()) != std::string::npos;
-    } else if (b.is_dict()) {
-        found = b.as_dict().find(a) != nullptr;
-    } else if (b.is_list() || b.is_undefined()) {
-        for (const auto& item : iterate(b))
-            if (equals(item, a)) found = true;
-    } else {
-        fail("argument of type '%s' is not iterable", type_name(b));
-    }
+    bool found = contains(b, a);
     return op == "in" ? found : !found;
 }
 
