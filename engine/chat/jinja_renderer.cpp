@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <optional>
 
 #include "chat/jinja_builtins.hpp"
 
@@ -169,6 +170,15 @@ renderer::flow renderer::exec_for(const stmt& s, std::string& out) {
         items = std::move(kept);
     }
     const auto n = static_cast<std::int64_t>(items.size());
+    // loop.changed(*args): true on the first call and whenever the arguments differ from
+    // the previous call's, for the whole loop.
+    auto last_changed = std::make_shared<std::optional<value>>();
+    value changed = value::function("changed", [last_changed](renderer&, call_args& a) {
+        value now = value::list(a.positional);
+        bool differs = !last_changed->has_value() || !equals(**last_changed, now);
+        *last_changed = now;
+        return value(differs);
+    });
     for (std::int64_t i = 0; i < n; ++i) {
         const auto idx = static_cast<std::size_t>(i);
         // Jinja2 re-initializes the body's variables on every iteration: a `set` in one
@@ -193,6 +203,7 @@ renderer::flow renderer::exec_for(const stmt& s, std::string& out) {
             if (a.positional.empty()) fail("no items for cycling given");
             return a.positional[static_cast<std::size_t>(i) % a.positional.size()];
         }));
+        loop.items.emplace_back(value("changed"), changed);
         assign("loop", value(std::move(loop)));
         flow f = exec(s.body, out);
         if (f == flow::break_loop) break;

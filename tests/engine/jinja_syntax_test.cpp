@@ -174,3 +174,8 @@ TEST_CASE("jinja macros close over the scope they are defined in") {
           "top");
     CHECK(jinja_render("{% macro m() %}{{ x }}{% endmacro %}{% set x = 'late' %}{{ m() }}") == "late");
 }
+
+TEST_CASE("jinja loop.changed and loop.cycle") {
+    CHECK(jinja_render("{% for x in [1, 1, 2, 2, 1] %}{% if loop.changed(x) %}{{ x }}{% endif %}{% endfor %}") == "121");
+    CHECK(jinja_render("{% for x in range(4) %}{{ loop.cycle('a', 'b', 'c') }}{% endfor %}") == "abca");
+}
