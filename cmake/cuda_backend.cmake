@@ -22,11 +22,26 @@ if(ACTORLM_HAVE_CUDA AND ACTORLM_CUDA_SOURCES)
     if(NOT CMAKE_CUDA_ARCHITECTURES)
         set(CMAKE_CUDA_ARCHITECTURES 80 90)
     endif()
-    set(CMAKE_CUDA_STANDARD 20)
     enable_language(CUDA)
+    # CMake 3.25 does not know nvcc's C++20 dialect flag (nvcc >= 12 has it).
+    if(NOT CMAKE_CUDA20_STANDARD_COMPILE_OPTION)
+        set(CMAKE_CUDA20_STANDARD_COMPILE_OPTION "-std=c++20")
+        set(CMAKE_CUDA20_EXTENSION_COMPILE_OPTION "-std=c++20")
+    endif()
+    set(CMAKE_CUDA_STANDARD 20)
+    # One runtime: CUDA::cudart (shared) is linked explicitly, so the implicit
+    # static runtime that CUDA targets get by default would be a second copy.
+    set(CMAKE_CUDA_RUNTIME_LIBRARY Shared)
+    set(CMAKE_CUDA_STANDARD_REQUIRED ON)
     find_package(CUDAToolkit REQUIRED)
     add_library(actorlm_cuda STATIC ${ACTORLM_CUDA_SOURCES})
     target_include_directories(actorlm_cuda PUBLIC ${CMAKE_CURRENT_SOURCE_DIR}/kernels)
+    # Kernels use plain float math (no --use_fast_math): the FP32 mode must match
+    # the CPU reference's greedy ids.
+    target_compile_options(actorlm_cuda PRIVATE
+        $<$<COMPILE_LANGUAGE:CUDA>:--expt-relaxed-constexpr -Xcompiler=-Wall,-Wextra>
+        $<$<COMPILE_LANGUAGE:CXX>:-Wall -Wextra -Wno-missing-field-initializers>)
+    target_compile_definitions(actorlm_cuda PUBLIC ACTORLM_WITH_CUDA=1)
     target_link_libraries(actorlm_cuda PUBLIC actorlm_engine CUDA::cudart CUDA::cublas CUDA::cublasLt)
     find_library(NCCL_LIBRARY nccl HINTS /usr/local/cuda/lib64 /usr/lib/x86_64-linux-gnu)
     find_path(NCCL_INCLUDE_DIR nccl.h HINTS /usr/local/cuda/include /usr/include)
@@ -37,4 +52,15 @@ if(ACTORLM_HAVE_CUDA AND ACTORLM_CUDA_SOURCES)
     endif()
     set_target_properties(actorlm_cuda PROPERTIES CUDA_SEPARABLE_COMPILATION OFF)
     message(STATUS "actorlm: CUDA backend enabled (${CMAKE_CUDA_COMPILER}, archs ${CMAKE_CUDA_ARCHITECTURES})")
+endif()
+
+# actorlm-gpu: the CLI with only the CUDA subcommands (bench-gpu), so tools/gpu-check
+# builds it on a GPU machine without compiling the actor and server layers.
+if(TARGET actorlm_cuda)
+    add_executable(actorlm-gpu ${CMAKE_CURRENT_SOURCE_DIR}/tools/cli/main.cpp
+                   ${CMAKE_CURRENT_SOURCE_DIR}/tools/cli/version.cpp
+                   ${CMAKE_CURRENT_SOURCE_DIR}/tools/cli/bench_gpu.cpp)
+    target_include_directories(actorlm-gpu PRIVATE ${CMAKE_CURRENT_SOURCE_DIR}/tools/cli)
+    target_link_libraries(actorlm-gpu PRIVATE actorlm_cuda)
+    actorlm_warnings(actorlm-gpu)
 endif()

@@ -1,0 +1,42 @@
+// batch_builder: lays out one step's scheduled requests as a forward_batch in
+// vLLM's flattened layout (token ids, positions, query_start_loc, seq_lens,
+// slot_mapping from block tables, padded block_tables, logits_indices) and
+// records which logits row serves which purpose (a sample or a prompt logprob).
+// Pure function of its inputs; no state.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "model/forward_batch.hpp"
+
+namespace actorlm::core {
+
+/// One scheduled request as the worker sees it.
+struct batch_row {
+    std::span<const int32_t> token_ids;  ///< at least num_computed + num_scheduled known tokens
+    std::span<const int32_t> block_ids;  ///< its block table
+    int32_t num_computed_tokens = 0;
+    int32_t num_scheduled_tokens = 0;
+    int32_t num_prompt_tokens = 0;
+    bool will_sample = false;
+    bool wants_prompt_logprobs = false;
+};
+
+/// What a logits row is for.
+struct logits_use {
+    int32_t row = 0;       ///< index into the batch_rows
+    int32_t position = 0;  ///< the token position whose logits these are
+    bool sample = false;   ///< true: sample the next token; false: prompt logprob of position + 1
+};
+
+struct built_batch {
+    forward_batch batch;
+    std::vector<logits_use> uses;  ///< parallel to batch.logits_indices
+};
+
+/// Builds the batch; `block_size` maps positions to slots.
+built_batch build_forward_batch(std::span<const batch_row> rows, int32_t block_size);
+
+}  // namespace actorlm::core

@@ -1,0 +1,71 @@
+// block_hash implementation: XXH3-128 over (parent digest, token ids as
+// little-endian int32, length-prefixed extra keys). Length prefixes keep
+// ("ab","c") and ("a","bc") distinct.
+#include "core/block_hash.hpp"
+
+#include <xxhash.h>
+
+#include <cstring>
+
+namespace actorlm::core {
+namespace {
+
+void update_with_string(XXH3_state_t* st, uint8_t tag, std::string_view s) {
+    const uint64_t n = s.size();
+    XXH3_128bits_update(st, &tag, 1);
+    XXH3_128bits_update(st, &n, sizeof(n));
+    XXH3_128bits_update(st, s.data(), s.size());
+}
+
+}  // namespace
+
+block_hash root_block_hash() {
+    // Any fixed value works; this is XXH3-128 of "actorlm" so it is not a round number.
+    static const block_hash root = [] {
+        XXH128_hash_t h = XXH3_128bits("actorlm", 7);
+        return block_hash{h.low64, h.high64};
+    }();
+    return root;
+}
+
+block_hash hash_block_tokens(const block_hash& parent, std::span<const int32_t> tokens,
+                             const block_hash_extra& extra) {
+    if (extra.empty()) {
+        // Fast path (almost every block): one contiguous buffer, one call.
+        thread_local std::vector<uint8_t> buf;
+        buf.resize(sizeof(parent) + tokens.size_bytes());
+        std::memcpy(buf.data(), &parent, sizeof(parent));
+        std::memcpy(buf.data() + sizeof(parent), tokens.data(), tokens.size_bytes());
+        XXH128_hash_t h = XXH3_128bits(buf.data(), buf.size());
+        return block_hash{h.low64, h.high64};
+    }
+    XXH3_state_t* st = XXH3_createState();
+    XXH3_128bits_reset(st);
+    XXH3_128bits_update(st, &parent, sizeof(parent));
+    XXH3_128bits_update(st, tokens.data(), tokens.size_bytes());
+    if (!extra.cache_salt.empty()) update_with_string(st, 's', extra.cache_salt);
+    if (!extra.lora_name.empty()) update_with_string(st, 'l', extra.lora_name);
+    for (const auto& mm : extra.mm_hashes) update_with_string(st, 'm', mm);
+    XXH128_hash_t h = XXH3_128bits_digest(st);
+    XXH3_freeState(st);
+    return block_hash{h.low64, h.high64};
+}
+
+void extend_block_hashes(std::vector<block_hash>& hashes, std::span<const int32_t> tokens,
+                         int32_t block_size, std::string_view cache_salt,
+                         std::string_view lora_name) {
+    const size_t num_full = tokens.size() / static_cast<size_t>(block_size);
+    while (hashes.size() < num_full) {
+        const size_t i = hashes.size();
+        block_hash_extra extra;
+        if (i == 0) extra.cache_salt = cache_salt;
+        extra.lora_name = lora_name;
+        const block_hash& parent = i == 0 ? root_block_hash() : hashes[i - 1];
+        hashes.push_back(hash_block_tokens(
+            parent, tokens.subspan(i * static_cast<size_t>(block_size),
+                                   static_cast<size_t>(block_size)),
+            extra));
+    }
+}
+
+}  // namespace actorlm::core

@@ -1,0 +1,54 @@
+// block_hash: content hashes of full KV blocks, the keys of the prefix cache
+// (vLLM's kv_cache_utils.hash_block_tokens). A block's hash chains its parent's
+// hash, its token ids and extra keys (cache_salt on the first block; LoRA and
+// multimodal keys have room in block_hash_extra), so equal hashes mean equal prefixes.
+// Pure functions and plain data; no threads.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace actorlm::core {
+
+/// A 128-bit XXH3 digest; collisions are negligible (2^-64 at 2^32 blocks).
+struct block_hash {
+    uint64_t low = 0;
+    uint64_t high = 0;
+    friend bool operator==(const block_hash&, const block_hash&) = default;
+};
+
+/// Extra keys mixed into a block's hash besides its tokens.
+struct block_hash_extra {
+    std::string_view cache_salt;  ///< only for the first block of a request
+    std::string_view lora_name;   ///< adapter name; blocks of different adapters never match
+    std::span<const std::string> mm_hashes;  ///< multimodal inputs overlapping the block
+    bool empty() const { return cache_salt.empty() && lora_name.empty() && mm_hashes.empty(); }
+};
+
+/// The parent hash of a request's first block (vLLM's NONE_HASH), fixed so hashes
+/// are reproducible across runs and processes.
+block_hash root_block_hash();
+
+/// Hash of one full block: H(parent, tokens, extra).
+block_hash hash_block_tokens(const block_hash& parent, std::span<const int32_t> tokens,
+                             const block_hash_extra& extra = {});
+
+/// Extends `hashes` with the hashes of every newly full block of `tokens`
+/// (blocks [hashes.size(), tokens.size() / block_size)). Called as tokens arrive,
+/// so each block is hashed once. `cache_salt` goes into the first block only.
+void extend_block_hashes(std::vector<block_hash>& hashes, std::span<const int32_t> tokens,
+                         int32_t block_size, std::string_view cache_salt = {},
+                         std::string_view lora_name = {});
+
+struct block_hash_hasher {
+    size_t operator()(const block_hash& h) const noexcept {
+        return static_cast<size_t>(h.low ^ (h.high * 0x9E3779B97F4A7C15ull));
+    }
+};
+
+}  // namespace actorlm::core

@@ -1,0 +1,88 @@
+// block_pool implementation. Blocks without cached content are pushed to the
+// front of the free queue when freed: reusing them first keeps cached prefixes
+// alive longer (vLLM appends every freed block at the back).
+#include "core/block_pool.hpp"
+
+#include "util/check.hpp"
+
+namespace actorlm::core {
+
+block_pool::block_pool(int32_t num_blocks, bool enable_caching)
+    : blocks_(static_cast<size_t>(num_blocks)), free_(num_blocks), enable_caching_(enable_caching) {
+    ACTORLM_CHECK(num_blocks >= 1, "block_pool needs at least one block, got %d", num_blocks);
+}
+
+double block_pool::usage() const {
+    return 1.0 - static_cast<double>(free_.size()) / static_cast<double>(blocks_.size());
+}
+
+void block_pool::evict(int32_t block_id) {
+    auto& b = blocks_[idx(block_id)];
+    if (!b.hash) return;
+    auto it = cached_.find(*b.hash);
+    if (it != cached_.end() && it->second == block_id) cached_.erase(it);
+    b.hash.reset();
+    ++num_evictions_;
+}
+
+std::vector<int32_t> block_pool::get_new_blocks(int32_t n) {
+    ACTORLM_CHECK(n <= free_.size(), "get_new_blocks(%d) with %d free", n, free_.size());
+    std::vector<int32_t> out;
+    out.reserve(static_cast<size_t>(n));
+    for (int32_t i = 0; i < n; ++i) {
+        const int32_t b = free_.pop_front();
+        evict(b);
+        blocks_[idx(b)].ref_cnt = 1;
+        out.push_back(b);
+    }
+    return out;
+}
+
+std::optional<int32_t> block_pool::get_cached_block(const block_hash& hash) const {
+    auto it = cached_.find(hash);
+    if (it == cached_.end()) return std::nullopt;
+    return it->second;
+}
+
+void block_pool::touch(std::span<const int32_t> block_ids) {
+    for (int32_t b : block_ids) {
+        auto& blk = blocks_[idx(b)];
+        if (blk.ref_cnt == 0) free_.remove(b);
+        ++blk.ref_cnt;
+    }
+}
+
+void block_pool::free_blocks(std::span<const int32_t> block_ids) {
+    for (int32_t b : block_ids) {
+        auto& blk = blocks_[idx(b)];
+        ACTORLM_CHECK(blk.ref_cnt > 0, "freeing block %d with ref count 0", b);
+        if (--blk.ref_cnt == 0) {
+            if (blk.hash)
+                free_.push_back(b);
+            else
+                free_.push_front(b);
+        }
+    }
+}
+
+void block_pool::cache_full_blocks(std::span<const int32_t> block_ids,
+                                   std::span<const block_hash> hashes, int32_t num_cached) {
+    if (!enable_caching_) return;
+    ACTORLM_CHECK(hashes.size() <= block_ids.size(), "%zu hashes for %zu blocks", hashes.size(),
+                  block_ids.size());
+    for (size_t i = static_cast<size_t>(num_cached); i < hashes.size(); ++i) {
+        auto& blk = blocks_[idx(block_ids[i])];
+        if (blk.hash) continue;  // a prefix hit: already registered
+        auto [it, inserted] = cached_.try_emplace(hashes[i], block_ids[i]);
+        if (inserted) blk.hash = hashes[i];
+    }
+}
+
+bool block_pool::reset_prefix_cache() {
+    if (free_.size() != num_blocks()) return false;
+    for (auto& b : blocks_) b.hash.reset();
+    cached_.clear();
+    return true;
+}
+
+}  // namespace actorlm::core

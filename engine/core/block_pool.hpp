@@ -1,0 +1,72 @@
+// block_pool: the physical KV blocks (vLLM's BlockPool): reference counts, the
+// free queue in eviction order, and the prefix-cache map from block hash to the
+// block holding that content. A freed block keeps its hash and stays a cache hit
+// until it is evicted, which happens only when get_new_blocks needs a free block.
+// Single-threaded (owned by kv_cache_manager). Invariant: ref_count(b) == 0 iff b
+// is in the free queue; a hashed block is in the map under exactly its hash.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <unordered_map>
+#include <vector>
+
+#include "core/block_hash.hpp"
+#include "core/free_block_queue.hpp"
+
+namespace actorlm::core {
+
+class block_pool {
+public:
+    /// `num_blocks` >= 1 blocks, all free; prefix caching on or off.
+    block_pool(int32_t num_blocks, bool enable_caching);
+
+    int32_t num_blocks() const { return static_cast<int32_t>(blocks_.size()); }
+    int32_t num_free_blocks() const { return free_.size(); }
+    bool caching_enabled() const { return enable_caching_; }
+    /// Fraction of blocks in use (referenced), 0..1.
+    double usage() const;
+
+    /// Takes `n` blocks from the front of the free queue, evicting their cached
+    /// content, each with ref count 1. Precondition: n <= num_free_blocks().
+    std::vector<int32_t> get_new_blocks(int32_t n);
+    /// The block that holds `hash`, if cached.
+    std::optional<int32_t> get_cached_block(const block_hash& hash) const;
+    /// Takes a reference on blocks found by a prefix hit; a free one leaves the free queue.
+    void touch(std::span<const int32_t> block_ids);
+    /// Drops one reference per block, in the given order; a block reaching zero joins
+    /// the free queue (back if it holds cached content, front otherwise). Pass a
+    /// request's blocks tail first so its tail is evicted before its head.
+    void free_blocks(std::span<const int32_t> block_ids);
+    /// Registers blocks [num_cached, hashes.size()) of a block table under their
+    /// hashes. A block whose content is already cached elsewhere stays unregistered.
+    void cache_full_blocks(std::span<const int32_t> block_ids,
+                           std::span<const block_hash> hashes, int32_t num_cached);
+    /// Forgets every cached hash; only when no block is referenced. False otherwise.
+    bool reset_prefix_cache();
+
+    int32_t ref_count(int32_t block_id) const { return blocks_[idx(block_id)].ref_cnt; }
+    const std::optional<block_hash>& hash_of(int32_t block_id) const {
+        return blocks_[idx(block_id)].hash;
+    }
+    int64_t num_cached_blocks() const { return static_cast<int64_t>(cached_.size()); }
+    int64_t num_evictions() const { return num_evictions_; }
+    const free_block_queue& free_queue() const { return free_; }
+
+private:
+    struct block {
+        int32_t ref_cnt = 0;
+        std::optional<block_hash> hash;
+    };
+    static size_t idx(int32_t b) { return static_cast<size_t>(b); }
+    void evict(int32_t block_id);
+
+    std::vector<block> blocks_;
+    free_block_queue free_;
+    std::unordered_map<block_hash, int32_t, block_hash_hasher> cached_;
+    bool enable_caching_;
+    int64_t num_evictions_ = 0;
+};
+
+}  // namespace actorlm::core

@@ -1,0 +1,107 @@
+// kv_cache_manager implementation. The allocation arithmetic follows vLLM's
+// allocate_slots: blocks needed for computed + new + lookahead tokens (capped at
+// max_model_len), minus blocks already held and the prefix hit; free prefix-hit
+// blocks count against the free pool since touching them removes them from it.
+#include "core/kv_cache_manager.hpp"
+
+#include <algorithm>
+
+#include "util/check.hpp"
+
+namespace actorlm::core {
+
+kv_cache_manager::kv_cache_manager(int32_t num_blocks, int32_t block_size, int32_t max_model_len,
+                                   bool enable_caching)
+    : pool_(num_blocks, enable_caching), block_size_(block_size), max_model_len_(max_model_len) {
+    ACTORLM_CHECK(block_size > 0, "block_size must be positive, got %d", block_size);
+}
+
+computed_blocks kv_cache_manager::get_computed_blocks(const request& req) {
+    computed_blocks out;
+    if (!pool_.caching_enabled() || req.params().prompt_logprobs >= 0) return out;
+    // At least one token must be computed so the step yields logits for it.
+    const int32_t max_hit_blocks = (req.num_tokens() - 1) / block_size_;
+    const auto& hashes = req.block_hashes();
+    const auto limit = std::min(static_cast<size_t>(std::max(max_hit_blocks, 0)), hashes.size());
+    for (size_t i = 0; i < limit; ++i) {
+        auto b = pool_.get_cached_block(hashes[i]);
+        if (!b) break;
+        out.block_ids.push_back(*b);
+    }
+    out.num_tokens = static_cast<int32_t>(out.block_ids.size()) * block_size_;
+    return out;
+}
+
+std::optional<std::vector<int32_t>> kv_cache_manager::allocate_slots(
+    const request& req, int32_t num_new_tokens, const computed_blocks* new_computed,
+    int32_t num_lookahead_tokens) {
+    ACTORLM_CHECK(num_new_tokens >= 0 && num_lookahead_tokens >= 0,
+                  "allocate_slots(%d, lookahead %d)", num_new_tokens, num_lookahead_tokens);
+    auto it = tables_.find(req.id());
+    const int32_t held = it == tables_.end() ? 0 : static_cast<int32_t>(it->second.block_ids.size());
+    const int32_t num_hit_blocks =
+        new_computed ? static_cast<int32_t>(new_computed->block_ids.size()) : 0;
+    const int32_t num_hit_tokens = new_computed ? new_computed->num_tokens : 0;
+    const int32_t num_computed = req.num_computed_tokens + num_hit_tokens;
+    const int32_t num_need_slots =
+        std::min(num_computed + num_new_tokens + num_lookahead_tokens, max_model_len_);
+    const int32_t blocks_needed = (num_need_slots + block_size_ - 1) / block_size_;
+    const int32_t to_allocate = std::max(blocks_needed - held - num_hit_blocks, 0);
+
+    int32_t num_free_hit_blocks = 0;
+    if (new_computed)
+        for (int32_t b : new_computed->block_ids) num_free_hit_blocks += pool_.ref_count(b) == 0;
+    if (to_allocate > pool_.num_free_blocks() - num_free_hit_blocks) return std::nullopt;
+
+    if (new_computed && pool_.caching_enabled()) {
+        // Counted on admission only: a request stuck at the head of the queue is
+        // looked up every step, and each lookup is not a new query.
+        stats_.requests += 1;
+        stats_.queries += req.num_tokens();
+        stats_.hits += num_hit_tokens;
+    }
+    if (it == tables_.end()) it = tables_.emplace(req.id(), table{}).first;
+    table& t = it->second;
+    if (num_hit_blocks > 0) {
+        pool_.touch(new_computed->block_ids);
+        t.block_ids.insert(t.block_ids.end(), new_computed->block_ids.begin(),
+                           new_computed->block_ids.end());
+        // Hit blocks are registered already.
+        t.num_cached_blocks = std::max(t.num_cached_blocks, static_cast<int32_t>(t.block_ids.size()));
+    }
+    std::vector<int32_t> fresh;
+    if (to_allocate > 0) {
+        fresh = pool_.get_new_blocks(to_allocate);
+        t.block_ids.insert(t.block_ids.end(), fresh.begin(), fresh.end());
+    }
+    if (pool_.caching_enabled()) {
+        // Only blocks whose tokens are all known can be named by their content.
+        const int32_t num_known = std::min(num_computed + num_new_tokens, req.num_tokens());
+        const auto num_full = std::min(static_cast<size_t>(num_known / block_size_),
+                                       req.block_hashes().size());
+        if (static_cast<int32_t>(num_full) > t.num_cached_blocks) {
+            pool_.cache_full_blocks(t.block_ids,
+                                    std::span(req.block_hashes()).first(num_full),
+                                    t.num_cached_blocks);
+            t.num_cached_blocks = static_cast<int32_t>(num_full);
+        }
+    }
+    return fresh;
+}
+
+void kv_cache_manager::free(const request& req) {
+    auto it = tables_.find(req.id());
+    if (it == tables_.end()) return;
+    std::vector<int32_t>& ids = it->second.block_ids;
+    std::reverse(ids.begin(), ids.end());
+    pool_.free_blocks(ids);
+    tables_.erase(it);
+}
+
+std::span<const int32_t> kv_cache_manager::block_ids(const std::string& request_id) const {
+    auto it = tables_.find(request_id);
+    if (it == tables_.end()) return {};
+    return it->second.block_ids;
+}
+
+}  // namespace actorlm::core

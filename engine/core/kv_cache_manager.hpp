@@ -1,0 +1,90 @@
+// kv_cache_manager: maps requests to KV block tables (vLLM's KVCacheManager for
+// one full-attention group): longest cached prefix lookup, slot allocation that
+// answers std::nullopt when blocks run out (the scheduler then preempts), freeing
+// tail first, and prefix-cache counters. Single-threaded (owned by scheduler).
+// Invariant: every block in a table holds one reference from that table.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "core/block_pool.hpp"
+#include "core/request.hpp"
+
+namespace actorlm::core {
+
+/// A prefix hit: cached blocks and the tokens they cover (block_ids.size() * block_size).
+struct computed_blocks {
+    std::vector<int32_t> block_ids;
+    int32_t num_tokens = 0;
+};
+
+/// Prefix cache counters in tokens, as vLLM reports them (hit rate = hits / queries).
+struct prefix_cache_stats {
+    int64_t requests = 0;
+    int64_t queries = 0;  ///< prompt (or full, after preemption) tokens looked up
+    int64_t hits = 0;     ///< tokens found cached
+};
+
+class kv_cache_manager {
+public:
+    /// `num_blocks` blocks of `block_size` tokens; no table grows beyond `max_model_len` tokens.
+    kv_cache_manager(int32_t num_blocks, int32_t block_size, int32_t max_model_len,
+                     bool enable_caching = true);
+
+    /// The longest run of cached full blocks that prefixes `req`'s tokens, leaving at
+    /// least the last token to compute (its logits are needed). Empty with caching
+    /// off or when prompt logprobs are requested (they need every prompt position).
+    /// Takes no references and counts nothing: pass the result to allocate_slots in
+    /// the same step, which counts the lookup in stats() when it succeeds.
+    computed_blocks get_computed_blocks(const request& req);
+
+    /// Makes room for `num_new_tokens` more tokens of `req` (after its computed ones
+    /// and the `new_computed` prefix hit) plus `num_lookahead_tokens`. Returns the
+    /// newly allocated block ids (possibly none), or std::nullopt if the pool cannot
+    /// supply them, in which case nothing changed. Registers newly full blocks in the
+    /// prefix cache.
+    std::optional<std::vector<int32_t>> allocate_slots(const request& req, int32_t num_new_tokens,
+                                                       const computed_blocks* new_computed = nullptr,
+                                                       int32_t num_lookahead_tokens = 0);
+
+    /// Releases every block of `req` (tail first, so its tail is evicted first);
+    /// cached ones stay prefix hits until evicted. No-op if it holds none.
+    void free(const request& req);
+
+    /// The block table of a request (empty if it holds none).
+    std::span<const int32_t> block_ids(const std::string& request_id) const;
+    /// Fraction of blocks in use, 0..1.
+    double usage() const { return pool_.usage(); }
+    int32_t block_size() const { return block_size_; }
+    int32_t num_blocks() const { return pool_.num_blocks(); }
+    int32_t num_free_blocks() const { return pool_.num_free_blocks(); }
+    bool caching_enabled() const { return pool_.caching_enabled(); }
+    const prefix_cache_stats& stats() const { return stats_; }
+    const block_pool& pool() const { return pool_; }
+    /// All block tables (invariant checks).
+    template <class F>
+    void for_each_table(F&& f) const {
+        for (const auto& [id, t] : tables_) f(id, std::span<const int32_t>(t.block_ids));
+    }
+    /// Drops all cached hashes; false while any block is in use.
+    bool reset_prefix_cache() { return pool_.reset_prefix_cache(); }
+
+private:
+    struct table {
+        std::vector<int32_t> block_ids;
+        int32_t num_cached_blocks = 0;  // leading blocks already registered in the cache
+    };
+
+    block_pool pool_;
+    int32_t block_size_;
+    int32_t max_model_len_;
+    std::unordered_map<std::string, table> tables_;
+    prefix_cache_stats stats_;
+};
+
+}  // namespace actorlm::core

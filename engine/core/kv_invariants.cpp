@@ -1,0 +1,64 @@
+// kv_invariants implementation: recounts references from the block tables and
+// compares them with the pool; O(blocks + table entries).
+#include "core/kv_invariants.hpp"
+
+#include <vector>
+
+namespace actorlm::core {
+
+status check_kv_invariants(const scheduler& s) {
+    const kv_cache_manager& kv = s.kv();
+    const block_pool& pool = kv.pool();
+    std::vector<int32_t> refs(static_cast<size_t>(pool.num_blocks()), 0);
+    int32_t num_tables = 0;
+    status bad;
+    kv.for_each_table([&](const std::string& id, std::span<const int32_t> blocks) {
+        ++num_tables;
+        const request* r = s.find(id);
+        if (!r && bad) bad = make_error("block table of unknown request '%s'", id.c_str());
+        if (r && r->status != request_status::running && bad)
+            bad = make_error("request '%s' is %s yet holds %zu blocks", id.c_str(),
+                             request_status_name(r->status), blocks.size());
+        if (r && bad) {
+            const int32_t need = (r->num_computed_tokens + kv.block_size() - 1) / kv.block_size();
+            if (static_cast<int32_t>(blocks.size()) < need)
+                bad = make_error("request '%s' has %d computed tokens but only %zu blocks",
+                                 id.c_str(), r->num_computed_tokens, blocks.size());
+        }
+        for (int32_t b : blocks) {
+            if (b < 0 || b >= pool.num_blocks()) {
+                if (bad) bad = make_error("request '%s' holds block id %d out of range", id.c_str(), b);
+                continue;
+            }
+            ++refs[static_cast<size_t>(b)];
+        }
+    });
+    if (!bad) return bad;
+    if (num_tables > s.num_running())
+        return make_error("%d block tables for %d running requests", num_tables, s.num_running());
+    int32_t num_free = 0;
+    for (int32_t b = 0; b < pool.num_blocks(); ++b) {
+        const int32_t rc = pool.ref_count(b);
+        if (rc != refs[static_cast<size_t>(b)])
+            return make_error("block %d: ref count %d but %d tables hold it", b, rc,
+                              refs[static_cast<size_t>(b)]);
+        if ((rc == 0) != pool.free_queue().contains(b))
+            return make_error("block %d: ref count %d but %s the free queue", b, rc,
+                              rc == 0 ? "not in" : "in");
+        num_free += rc == 0;
+        if (const auto& h = pool.hash_of(b)) {
+            auto cached = pool.get_cached_block(*h);
+            if (!cached || *cached != b)
+                return make_error("block %d has a hash the cache does not map back to it", b);
+        }
+    }
+    if (num_free != pool.num_free_blocks())
+        return make_error("%d blocks have ref count 0 but the free queue holds %d", num_free,
+                          pool.num_free_blocks());
+    if (!s.has_unfinished_requests() && pool.num_free_blocks() != pool.num_blocks())
+        return make_error("no requests left but %d of %d blocks are not free",
+                          pool.num_blocks() - pool.num_free_blocks(), pool.num_blocks());
+    return status::success();
+}
+
+}  // namespace actorlm::core

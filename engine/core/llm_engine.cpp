@@ -1,0 +1,195 @@
+// llm_engine implementation: request fan-out (n), the step -> delta pipeline,
+// stop strings fed back to the scheduler, and generate() to completion.
+#include "core/llm_engine.hpp"
+
+#include <algorithm>
+#include <map>
+
+namespace actorlm::core {
+
+namespace {
+
+// Built by appending: g++ 12 warns (-Wrestrict, a false positive) on "x" + std::string.
+std::string join_id(const std::string& head, char sep, int64_t n) {
+    std::string s = head;
+    if (sep) s += sep;
+    s += std::to_string(n);
+    return s;
+}
+
+}  // namespace
+
+llm_engine::llm_engine(std::unique_ptr<owned> own, const tokenizer& tok,
+                       std::unique_ptr<engine_loop> loop)
+    : own_(std::move(own)), tok_(tok), loop_(std::move(loop)), outputs_(tok) {}
+
+llm_engine::~llm_engine() {
+    // The loop references the executor that own_ may hold: destroy it first.
+    loop_.reset();
+}
+
+result<std::unique_ptr<llm_engine>> llm_engine::create(const llm_engine_config& cfg,
+                                                       const tokenizer& tok, model_executor& exec) {
+    scheduler_config sc;
+    sc.block_size = exec.kv_spec().block_size;
+    sc.num_blocks = exec.kv_spec().num_blocks;
+    const auto model_len = static_cast<int32_t>(std::min<int64_t>(exec.config().max_position, 1 << 30));
+    if (cfg.max_model_len < 0) return make_error("max_model_len must be >= 0, got %d", cfg.max_model_len);
+    if (cfg.max_model_len > model_len)
+        return make_error("max_model_len %d exceeds the model's context length of %d tokens",
+                          cfg.max_model_len, model_len);
+    sc.max_model_len = cfg.max_model_len > 0 ? cfg.max_model_len : model_len;
+    sc.max_num_seqs = cfg.max_num_seqs;
+    sc.max_num_batched_tokens = cfg.max_num_batched_tokens;
+    sc.long_prefill_token_threshold = cfg.long_prefill_token_threshold;
+    sc.enable_prefix_caching = cfg.enable_prefix_caching;
+    if (cfg.scheduling_policy == "fcfs")
+        sc.policy = scheduling_policy::fcfs;
+    else if (cfg.scheduling_policy == "priority")
+        sc.policy = scheduling_policy::priority;
+    else
+        return make_error("scheduling policy '%s' is not 'fcfs' or 'priority'",
+                          cfg.scheduling_policy.c_str());
+    sc.vocab_size = exec.config().vocab_size;
+    auto loop = engine_loop::create(sc, exec, cfg.seed);
+    if (!loop) return loop.err();
+    auto eng = std::unique_ptr<llm_engine>(new llm_engine(nullptr, tok, std::move(loop).value()));
+    eng->eos_ids_ = exec.config().eos_token_ids;
+    for (int32_t id : tok.eos_ids())
+        if (std::find(eng->eos_ids_.begin(), eng->eos_ids_.end(), id) == eng->eos_ids_.end())
+            eng->eos_ids_.push_back(id);
+    return eng;
+}
+
+status llm_engine::add_request(actorlm::generate_request req) {
+    std::string id = req.request_id;
+    if (id.empty()) id = join_id("req-", 0, next_id_++);
+    if (children_.count(id)) return make_error("request id '%s' is already in use", id.c_str());
+    std::vector<int32_t> prompt = std::move(req.prompt_token_ids);
+    if (prompt.empty()) {
+        if (!req.messages.empty())
+            return make_error("request '%s': chat messages must be rendered with the chat template "
+                              "before they reach the engine", id.c_str());
+        prompt = tok_.encode(req.prompt, true, true);
+    }
+    const int32_t n = req.params.n;
+    if (n < 1) return make_error("request '%s': n must be at least 1, got %d", id.c_str(), n);
+    std::vector<std::string> kids;
+    for (int32_t k = 0; k < n; ++k) {
+        std::string child = n == 1 ? id : join_id(id, '#', k);
+        request_spec spec;
+        spec.req_id = child;
+        spec.prompt_token_ids = prompt;
+        spec.params = req.params;
+        spec.params.n = 1;
+        // vLLM's fan-out: sequence k of a seeded request draws from seed + k.
+        if (spec.params.seed) spec.params.seed = *spec.params.seed + static_cast<uint64_t>(k);
+        spec.eos_token_ids = eos_ids_;
+        spec.priority = req.priority;
+        spec.cache_salt = req.cache_salt;
+        if (auto st = loop_->add_request(std::move(spec)); !st) {
+            for (const auto& c : kids) loop_->abort_request(c);
+            return st;
+        }
+        outputs_.add_sequence(id, k, child, req.params, prompt);
+        kids.push_back(std::move(child));
+    }
+    children_[id] = std::move(kids);
+    return status::success();
+}
+
+std::vector<actorlm::output_delta> llm_engine::step() {
+    std::vector<actorlm::output_delta> deltas = std::move(pending_);
+    pending_.clear();
+    if (loop_->has_unfinished_requests()) {
+        processed_outputs p = outputs_.process(loop_->step());
+        for (const auto& [child, stop] : p.stopped_by_string)
+            loop_->sched().finish_request(child, request_status::finished_stopped, stop);
+        for (auto& d : p.deltas) deltas.push_back(std::move(d));
+    }
+    for (const auto& d : deltas) {
+        if (!d.finished()) continue;
+        auto it = children_.find(d.request_id);
+        if (it == children_.end()) continue;
+        auto& kids = it->second;
+        const std::string child =
+            kids.size() == 1 && d.index == 0 ? d.request_id
+                                             : join_id(d.request_id, '#', d.index);
+        kids.erase(std::remove(kids.begin(), kids.end(), child), kids.end());
+        if (kids.empty()) children_.erase(it);
+    }
+    return deltas;
+}
+
+bool llm_engine::abort_request(const std::string& request_id) {
+    auto it = children_.find(request_id);
+    if (it == children_.end()) return false;
+    for (const auto& child : it->second) {
+        loop_->abort_request(child);
+        if (auto d = outputs_.finish_sequence(child, actorlm::finish_reason::abort))
+            pending_.push_back(std::move(*d));
+    }
+    return true;
+}
+
+bool llm_engine::has_unfinished_requests() const {
+    return loop_->has_unfinished_requests() || !pending_.empty();
+}
+
+result<std::vector<completion_result>> llm_engine::generate(
+    std::vector<actorlm::generate_request> reqs) {
+    std::vector<completion_result> results(reqs.size());
+    std::map<std::string, size_t> slot;
+    for (size_t i = 0; i < reqs.size(); ++i) {
+        if (reqs[i].request_id.empty()) reqs[i].request_id = join_id("gen-", 0, next_id_++);
+        const std::string id = reqs[i].request_id;
+        results[i].request_id = id;
+        results[i].outputs.resize(static_cast<size_t>(std::max(reqs[i].params.n, 1)));
+        for (size_t k = 0; k < results[i].outputs.size(); ++k)
+            results[i].outputs[k].index = static_cast<int32_t>(k);
+        if (auto st = add_request(std::move(reqs[i])); !st) {
+            for (const auto& [added, _] : slot) abort_request(added);
+            while (has_unfinished_requests()) step();
+            return st.err();
+        }
+        slot[id] = i;
+    }
+    while (has_unfinished_requests()) {
+        for (auto& d : step()) {
+            auto it = slot.find(d.request_id);
+            if (it == slot.end()) continue;
+            completion_result& r = results[it->second];
+            if (!d.prompt_token_ids.empty() && r.prompt_token_ids.empty())
+                r.prompt_token_ids = d.prompt_token_ids;
+            if (d.index == 0)
+                r.prompt_logprobs.insert(r.prompt_logprobs.end(), d.prompt_logprobs.begin(),
+                                         d.prompt_logprobs.end());
+            auto& seq = r.outputs[static_cast<size_t>(d.index)];
+            seq.text += d.text;
+            seq.token_ids.insert(seq.token_ids.end(), d.token_ids.begin(), d.token_ids.end());
+            seq.logprobs.insert(seq.logprobs.end(), d.logprobs.begin(), d.logprobs.end());
+            if (d.finished()) {
+                seq.finish = d.finish;
+                seq.stop_reason = d.stop_reason;
+                seq.error = d.error;
+            }
+        }
+    }
+    return results;
+}
+
+actorlm::engine_stats llm_engine::stats() const {
+    const scheduler_stats s = loop_->sched().stats();
+    actorlm::engine_stats e;
+    e.num_requests_running = s.num_running;
+    e.num_requests_waiting = s.num_waiting;
+    e.kv_cache_usage = s.kv_cache_usage;
+    e.prompt_tokens_total = s.num_prompt_tokens;
+    e.generation_tokens_total = s.num_generation_tokens;
+    e.prefix_cache_queries_total = s.prefix_cache.queries;
+    e.prefix_cache_hits_total = s.prefix_cache.hits;
+    e.num_preemptions_total = s.num_preemptions;
+    return e;
+}
+
+}  // namespace actorlm::core

@@ -1,0 +1,100 @@
+// llm_engine: the offline text-in, text-out engine (vLLM's LLMEngine / LLM):
+// tokenizes prompts, fans a request with n > 1 out into n sequences that share
+// the prompt's KV blocks through the prefix cache, drives engine_loop steps over
+// any model_executor, and turns token outputs into output_delta values (text,
+// stop strings, logprobs). create() loads a model file and builds the CPU
+// executor with a KV cache sized from a byte budget or from free memory.
+// Single-threaded: the caller's thread runs every step.
+#pragma once
+
+#include <actorlm/engine.hpp>
+
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "core/engine_loop.hpp"
+#include "core/output_processor.hpp"
+#include "tokenizer/tokenizer.hpp"
+
+namespace actorlm::core {
+
+struct llm_engine_config {
+    std::string model_path;                   ///< GGUF file or Hugging Face directory
+    int32_t num_threads = 0;                  ///< CPU threads; 0 = all cores
+    int64_t kv_cache_memory_bytes = 0;        ///< 0: kv_cache_memory_fraction of MemAvailable
+    double kv_cache_memory_fraction = 0.2;
+    std::string kv_cache_dtype = "auto";      ///< auto (= f32 on the CPU), f32, f16
+    int32_t block_size = 16;
+    int32_t max_model_len = 0;                ///< 0 = the model's context length
+    int32_t max_num_seqs = 256;
+    int32_t max_num_batched_tokens = 2048;
+    int32_t long_prefill_token_threshold = 0;
+    bool enable_prefix_caching = true;
+    std::string scheduling_policy = "fcfs";   ///< fcfs or priority
+    uint64_t seed = 0;                        ///< for requests without their own seed
+};
+
+/// The finished result of one request (generate()).
+struct completion_result {
+    std::string request_id;
+    std::vector<int32_t> prompt_token_ids;
+    struct sequence {
+        int32_t index = 0;
+        std::string text;
+        std::vector<int32_t> token_ids;
+        std::vector<actorlm::token_logprob> logprobs;
+        actorlm::finish_reason finish = actorlm::finish_reason::none;
+        std::string stop_reason;
+        std::string error;
+    };
+    std::vector<sequence> outputs;  ///< n entries, by index
+    std::vector<std::optional<actorlm::token_logprob>> prompt_logprobs;
+};
+
+class llm_engine {
+public:
+    /// Loads the model and tokenizer at cfg.model_path and builds a CPU engine.
+    static result<std::unique_ptr<llm_engine>> create(const llm_engine_config& cfg);
+    /// An engine over a given tokenizer and executor (both must outlive it); the
+    /// scheduler uses the executor's KV cache shape.
+    static result<std::unique_ptr<llm_engine>> create(const llm_engine_config& cfg,
+                                                      const tokenizer& tok, model_executor& exec);
+    ~llm_engine();
+
+    /// Queues a request (text prompt, or prompt_token_ids when set). Chat messages
+    /// are rendered by the serving layer, not here. Errors name the problem.
+    status add_request(actorlm::generate_request req);
+    /// One engine step; the deltas it produced (a sequence's last has finished()).
+    std::vector<actorlm::output_delta> step();
+    /// Aborts every sequence of a request; their final deltas come from the next step().
+    bool abort_request(const std::string& request_id);
+    bool has_unfinished_requests() const;
+
+    /// Adds all requests, steps until they finish and returns their results in order.
+    result<std::vector<completion_result>> generate(std::vector<actorlm::generate_request> reqs);
+
+    actorlm::engine_stats stats() const;
+    const tokenizer& tok() const { return tok_; }
+    const scheduler& sched() const { return loop_->sched(); }
+    int32_t max_model_len() const { return loop_->sched().config().max_model_len; }
+
+private:
+    /// Model, tokenizer and executor when create() loaded them (kept alive here).
+    struct owned {
+        virtual ~owned() = default;
+    };
+    llm_engine(std::unique_ptr<owned> own, const tokenizer& tok, std::unique_ptr<engine_loop> loop);
+
+    std::unique_ptr<owned> own_;
+    const tokenizer& tok_;
+    std::unique_ptr<engine_loop> loop_;
+    output_processor outputs_;
+    std::unordered_map<std::string, std::vector<std::string>> children_;  // parent -> child ids
+    std::vector<actorlm::output_delta> pending_;  // final deltas of aborted sequences
+    std::vector<int32_t> eos_ids_;
+    int64_t next_id_ = 0;
+};
+
+}  // namespace actorlm::core

@@ -1,0 +1,136 @@
+// model_runner implementation: apply deltas, build the batch (cached requests
+// first, then new ones, as scheduler_output orders them), forward, then sample
+// the rows that end a prompt or decode and compute prompt logprobs rows.
+#include "core/model_runner.hpp"
+
+#include <algorithm>
+
+#include "core/batch_builder.hpp"
+#include "core/logprobs.hpp"
+
+namespace actorlm::core {
+
+model_runner::model_runner(model_executor& exec, uint64_t seed) : exec_(exec), sampler_(seed) {}
+
+namespace {
+
+void write_tokens(std::vector<int32_t>& dst, int32_t from, std::span<const int32_t> toks) {
+    const auto end = static_cast<size_t>(from) + toks.size();
+    if (dst.size() < end) dst.resize(end);
+    std::copy(toks.begin(), toks.end(), dst.begin() + from);
+}
+
+}  // namespace
+
+status model_runner::apply(const scheduler_output& so) {
+    for (const auto& id : so.finished_req_ids) requests_.erase(id);
+    for (const auto& n : so.scheduled_new_reqs) {
+        state st;
+        st.token_ids = n.prompt_token_ids;
+        st.num_prompt_tokens = static_cast<int32_t>(n.prompt_token_ids.size());
+        st.params = n.params;
+        st.eos_token_ids = n.eos_token_ids;
+        st.block_ids = n.block_ids;
+        requests_[n.req_id] = std::move(st);
+    }
+    for (const auto& c : so.scheduled_cached_reqs) {
+        auto it = requests_.find(c.req_id);
+        if (it == requests_.end())
+            return make_error("model_runner: cached request '%s' was never sent as new",
+                              c.req_id.c_str());
+        state& st = it->second;
+        // Tokens beyond the scheduled ones are stale after a preemption; drop them.
+        st.token_ids.resize(static_cast<size_t>(
+            std::max(st.num_prompt_tokens, c.num_computed_tokens)));
+        write_tokens(st.token_ids, c.num_computed_tokens, c.new_token_ids);
+        if (c.resumed_from_preemption)
+            st.block_ids = c.new_block_ids;
+        else
+            st.block_ids.insert(st.block_ids.end(), c.new_block_ids.begin(), c.new_block_ids.end());
+    }
+    return status::success();
+}
+
+result<model_runner_output> model_runner::execute(const scheduler_output& so) {
+    if (auto st = apply(so); !st) return st.err();
+    model_runner_output out;
+    const int32_t block_size = exec_.kv_spec().block_size;
+    const int64_t vocab = exec_.config().vocab_size;
+
+    std::vector<const state*> states;
+    std::vector<batch_row> rows;
+    auto add_row = [&](const std::string& id, int32_t nc, int32_t n, bool sample) {
+        const state& st = requests_.at(id);
+        states.push_back(&st);
+        rows.push_back(batch_row{st.token_ids, st.block_ids, nc, n, st.num_prompt_tokens, sample,
+                                 st.params.prompt_logprobs >= 0 && nc < st.num_prompt_tokens});
+        out.req_ids.push_back(id);
+    };
+    for (const auto& c : so.scheduled_cached_reqs)
+        add_row(c.req_id, c.num_computed_tokens, c.num_scheduled_tokens, c.will_sample);
+    for (const auto& n : so.scheduled_new_reqs)
+        add_row(n.req_id, n.num_computed_tokens, n.num_scheduled_tokens, n.will_sample);
+    out.sampled_token_ids.resize(rows.size());
+    if (rows.empty()) return out;
+
+    built_batch bb = build_forward_batch(rows, block_size);
+    if (auto st = exec_.forward(bb.batch, logits_); !st)
+        return make_error("forward pass failed: %s", st.message().c_str());
+    const auto v = static_cast<size_t>(vocab);
+    if (logits_.size() < bb.uses.size() * v)
+        return make_error("forward pass returned %zu logits for %zu rows of vocabulary %lld",
+                          logits_.size(), bb.uses.size(), static_cast<long long>(vocab));
+
+    // Prompt logprobs rows (from raw logits, before the sampler edits rows in place).
+    bool any_prompt_lp = false;
+    for (size_t u = 0; u < bb.uses.size(); ++u) {
+        const logits_use& use = bb.uses[u];
+        if (use.sample) continue;
+        if (!any_prompt_lp) out.prompt_logprobs.resize(rows.size());
+        any_prompt_lp = true;
+        const state& st = *states[static_cast<size_t>(use.row)];
+        auto& dst = out.prompt_logprobs[static_cast<size_t>(use.row)];
+        if (dst.empty() && rows[static_cast<size_t>(use.row)].num_computed_tokens == 0)
+            dst.push_back(std::nullopt);  // the first prompt token has no logprob
+        log_softmax(std::span<const float>(logits_).subspan(u * v, v), logprobs_scratch_);
+        dst.push_back(gather_logprobs(logprobs_scratch_,
+                                      st.token_ids[static_cast<size_t>(use.position + 1)],
+                                      st.params.prompt_logprobs));
+    }
+
+    // Sample rows: gather them contiguously (unless every row samples, the usual case).
+    const bool all_sample = !any_prompt_lp;
+    std::vector<sampling_row> srows;
+    std::vector<int32_t> srow_req;
+    std::vector<float> slogits;
+    for (size_t u = 0; u < bb.uses.size(); ++u) {
+        const logits_use& use = bb.uses[u];
+        if (!use.sample) continue;
+        const state& st = *states[static_cast<size_t>(use.row)];
+        const auto seq_len = static_cast<size_t>(use.position + 1);
+        std::span<const int32_t> all(st.token_ids.data(), seq_len);
+        srows.push_back(sampling_row{&st.params,
+                                     all.first(static_cast<size_t>(st.num_prompt_tokens)),
+                                     all.subspan(static_cast<size_t>(st.num_prompt_tokens)),
+                                     st.eos_token_ids});
+        srow_req.push_back(use.row);
+        if (!all_sample)
+            slogits.insert(slogits.end(), logits_.begin() + static_cast<std::ptrdiff_t>(u * v),
+                           logits_.begin() + static_cast<std::ptrdiff_t>((u + 1) * v));
+    }
+    auto sampled = sampler_.sample(all_sample ? std::span<float>(logits_) : std::span<float>(slogits),
+                                   vocab, srows);
+    bool any_lp = false;
+    for (size_t k = 0; k < sampled.size(); ++k) {
+        const auto r = static_cast<size_t>(srow_req[k]);
+        out.sampled_token_ids[r].push_back(sampled[k].token_id);
+        if (sampled[k].logprobs) {
+            if (!any_lp) out.logprobs.resize(rows.size());
+            any_lp = true;
+            out.logprobs[r].push_back(std::move(*sampled[k].logprobs));
+        }
+    }
+    return out;
+}
+
+}  // namespace actorlm::core

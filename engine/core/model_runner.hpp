@@ -1,0 +1,53 @@
+// model_runner: the worker side of a step (vLLM's GPUModelRunner): keeps each
+// live request's known tokens, block table and sampling params, updated only
+// from scheduler_output deltas; builds the forward_batch, runs the
+// model_executor, samples, and returns a model_runner_output. It never reads
+// scheduler state, so it can live in another actor or process.
+// Single-threaded. Invariant: holds state exactly for requests not yet reported
+// in finished_req_ids.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "core/model_runner_output.hpp"
+#include "core/sampler.hpp"
+#include "core/scheduler_output.hpp"
+#include "model/model_executor.hpp"
+#include "util/result.hpp"
+
+namespace actorlm::core {
+
+class model_runner {
+public:
+    /// `exec` must outlive the runner; `seed` drives unseeded sampling.
+    explicit model_runner(model_executor& exec, uint64_t seed = 0);
+
+    /// Applies `so` to the runner's state, runs the forward pass and samples.
+    /// An executor failure is returned as an error (the state stays consistent:
+    /// the step is simply not done, and the scheduler should fail those requests).
+    result<model_runner_output> execute(const scheduler_output& so);
+
+    /// Requests the runner holds state for.
+    size_t num_requests() const { return requests_.size(); }
+
+private:
+    struct state {
+        std::vector<int32_t> token_ids;  // known tokens by position
+        int32_t num_prompt_tokens = 0;
+        actorlm::sampling_params params;
+        std::vector<int32_t> eos_token_ids;
+        std::vector<int32_t> block_ids;
+    };
+    status apply(const scheduler_output& so);
+
+    model_executor& exec_;
+    sampler sampler_;
+    std::unordered_map<std::string, state> requests_;
+    std::vector<float> logits_;
+    std::vector<float> logprobs_scratch_;
+};
+
+}  // namespace actorlm::core

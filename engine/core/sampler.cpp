@@ -1,0 +1,61 @@
+// sampler implementation: rows are independent, processed in order.
+#include "core/sampler.hpp"
+
+#include "core/logits_processors.hpp"
+#include "core/logprobs.hpp"
+#include "util/check.hpp"
+
+namespace actorlm::core {
+namespace {
+
+uint64_t splitmix64(uint64_t x) {
+    x += 0x9E3779B97F4A7C15ull;
+    x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
+    x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
+    return x ^ (x >> 31);
+}
+
+double to_unit(uint64_t bits) { return static_cast<double>(bits >> 11) * 0x1.0p-53; }
+
+}  // namespace
+
+double sampler::seeded_uniform(uint64_t seed, int64_t output_index) {
+    return to_unit(splitmix64(splitmix64(seed) ^ static_cast<uint64_t>(output_index)));
+}
+
+std::vector<sample_result> sampler::sample(std::span<float> logits, int64_t vocab_size,
+                                           std::span<const sampling_row> rows) {
+    const auto v = static_cast<size_t>(vocab_size);
+    ACTORLM_CHECK(logits.size() >= rows.size() * v, "sampler: %zu logits for %zu rows of %zu",
+                  logits.size(), rows.size(), v);
+    std::vector<sample_result> out(rows.size());
+    for (size_t r = 0; r < rows.size(); ++r) {
+        const sampling_row& row = rows[r];
+        const actorlm::sampling_params& p = *row.params;
+        std::span<float> l = logits.subspan(r * v, v);
+        const auto num_out = static_cast<int32_t>(row.output_token_ids.size());
+
+        if (p.logprobs >= 0) log_softmax(l, logprobs_scratch_);  // raw model output
+
+        apply_min_tokens(l, p, num_out, row.eos_token_ids);
+        apply_logit_bias(l, p);
+        apply_penalties(l, p, row.prompt_token_ids, row.output_token_ids, counts_scratch_);
+
+        int32_t tok;
+        if (p.temperature < 1e-5f) {
+            tok = argmax(l);
+        } else {
+            apply_temperature(l, p.temperature);
+            apply_min_p(l, p.min_p);
+            apply_top_k_top_p(l, p.top_k, p.top_p);
+            const double u = p.seed ? seeded_uniform(*p.seed, num_out)
+                                    : to_unit(rng_());
+            tok = sample_from_logits(l, u);
+        }
+        out[r].token_id = tok;
+        if (p.logprobs >= 0) out[r].logprobs = gather_logprobs(logprobs_scratch_, tok, p.logprobs);
+    }
+    return out;
+}
+
+}  // namespace actorlm::core

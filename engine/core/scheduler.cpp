@@ -1,0 +1,301 @@
+// scheduler implementation. schedule() follows vLLM v1's Scheduler.schedule():
+// the running loop (with preemption until the request fits or preempts itself),
+// then, only if nothing was preempted, the waiting loop; num_computed_tokens
+// advances for everything scheduled (vLLM's _update_after_schedule).
+#include "core/scheduler.hpp"
+
+#include <algorithm>
+
+#include "core/sampling_params_check.hpp"
+#include "util/check.hpp"
+
+namespace actorlm::core {
+
+result<std::unique_ptr<scheduler>> scheduler::create(const scheduler_config& cfg) {
+    if (cfg.block_size <= 0) return make_error("block_size must be positive, got %d", cfg.block_size);
+    if (cfg.num_blocks <= 0) return make_error("num_blocks must be positive, got %d", cfg.num_blocks);
+    if (cfg.max_model_len <= 0)
+        return make_error("max_model_len must be positive, got %d", cfg.max_model_len);
+    if (cfg.max_num_seqs <= 0) return make_error("max_num_seqs must be positive, got %d", cfg.max_num_seqs);
+    if (cfg.max_num_batched_tokens <= 0)
+        return make_error("max_num_batched_tokens must be positive, got %d", cfg.max_num_batched_tokens);
+    if (cfg.long_prefill_token_threshold < 0)
+        return make_error("long_prefill_token_threshold must be >= 0, got %d",
+                          cfg.long_prefill_token_threshold);
+    if (static_cast<int64_t>(cfg.num_blocks) * cfg.block_size < cfg.max_model_len)
+        return make_error(
+            "the KV cache (%d blocks of %d tokens = %lld tokens) cannot hold one sequence of "
+            "max_model_len %d tokens; give it more memory or lower max_model_len",
+            cfg.num_blocks, cfg.block_size,
+            static_cast<long long>(cfg.num_blocks) * cfg.block_size, cfg.max_model_len);
+    if (!cfg.enable_chunked_prefill && cfg.max_num_batched_tokens < cfg.max_model_len)
+        return make_error("without chunked prefill max_num_batched_tokens (%d) must be >= "
+                          "max_model_len (%d) or long prompts could never run",
+                          cfg.max_num_batched_tokens, cfg.max_model_len);
+    return std::unique_ptr<scheduler>(new scheduler(cfg));
+}
+
+scheduler::scheduler(const scheduler_config& cfg)
+    : cfg_(cfg),
+      kv_(cfg.num_blocks, cfg.block_size, cfg.max_model_len, cfg.enable_prefix_caching),
+      waiting_(cfg.policy) {}
+
+status scheduler::add_request(request_spec spec) {
+    if (spec.req_id.empty()) return make_error("request id is empty");
+    if (requests_.count(spec.req_id))
+        return make_error("request id '%s' is already in use", spec.req_id.c_str());
+    const auto len = static_cast<int64_t>(spec.prompt_token_ids.size());
+    if (len == 0) return make_error("request '%s': the prompt is empty", spec.req_id.c_str());
+    if (len > cfg_.max_model_len)
+        return make_error("request '%s': the prompt (%lld tokens) is longer than the maximum "
+                          "model length of %d tokens",
+                          spec.req_id.c_str(), static_cast<long long>(len), cfg_.max_model_len);
+    if (cfg_.vocab_size > 0)
+        for (int32_t t : spec.prompt_token_ids)
+            if (t < 0 || t >= cfg_.vocab_size)
+                return make_error("request '%s': prompt token id %d is outside the vocabulary "
+                                  "[0, %lld)",
+                                  spec.req_id.c_str(), t, static_cast<long long>(cfg_.vocab_size));
+    if (auto st = validate_sampling_params(spec.params, cfg_.vocab_size); !st)
+        return make_error("request '%s': %s", spec.req_id.c_str(), st.message().c_str());
+    const double arrival = spec.arrival_time >= 0.0 ? spec.arrival_time : next_arrival_;
+    next_arrival_ = std::max(next_arrival_, arrival) + 1.0;
+    auto req = std::make_unique<request>(
+        spec.req_id, std::move(spec.prompt_token_ids), std::move(spec.params),
+        std::move(spec.eos_token_ids), cfg_.enable_prefix_caching ? cfg_.block_size : 0,
+        spec.priority, arrival, std::move(spec.cache_salt));
+    waiting_.push(req.get());
+    requests_.emplace(req->id(), std::move(req));
+    return status::success();
+}
+
+void scheduler::preempt(request* r) {
+    kv_.free(*r);
+    r->status = request_status::preempted;
+    r->num_computed_tokens = 0;
+    ++r->num_preemptions;
+    ++num_preemptions_;
+    waiting_.push_front(r);
+}
+
+namespace {
+
+struct planned {
+    request* req;
+    int32_t num_tokens;
+    std::vector<int32_t> new_block_ids;
+    enum { running, resumed, fresh } kind;
+};
+
+}  // namespace
+
+scheduler_output scheduler::schedule() {
+    scheduler_output out;
+    int32_t budget = cfg_.max_num_batched_tokens;
+    std::vector<planned> plan;
+    plan.reserve(running_.size());
+    const bool by_priority = cfg_.policy == scheduling_policy::priority;
+
+    // 1. Running requests: one decode token, or the next chunk of their prefill.
+    size_t i = 0;
+    while (i < running_.size() && budget > 0) {
+        request* r = running_[i];
+        int32_t n = r->num_tokens() - r->num_computed_tokens;
+        if (cfg_.long_prefill_token_threshold > 0) n = std::min(n, cfg_.long_prefill_token_threshold);
+        n = std::min({n, budget, cfg_.max_model_len - r->num_computed_tokens});
+        if (n <= 0) {
+            ++i;
+            continue;
+        }
+        std::optional<std::vector<int32_t>> blocks;
+        bool preempted_self = false;
+        while (!(blocks = kv_.allocate_slots(*r, n))) {
+            size_t v = running_.size() - 1;  // FCFS: the latest arrival among running
+            if (by_priority)
+                for (size_t j = 0; j < running_.size(); ++j) {
+                    const request* a = running_[j];
+                    const request* b = running_[v];
+                    if (a->priority() > b->priority() ||
+                        (a->priority() == b->priority() && a->arrival_time() > b->arrival_time()))
+                        v = j;
+                }
+            request* victim = running_[v];
+            running_.erase(running_.begin() + static_cast<std::ptrdiff_t>(v));
+            auto p = std::find_if(plan.begin(), plan.end(),
+                                  [&](const planned& x) { return x.req == victim; });
+            if (p != plan.end()) {  // scheduled earlier in this step: undo it
+                budget += p->num_tokens;
+                plan.erase(p);
+            }
+            preempt(victim);
+            out.preempted_req_ids.push_back(victim->id());
+            if (victim == r) {
+                preempted_self = true;
+                break;
+            }
+            if (v < i) --i;
+        }
+        if (preempted_self) break;
+        plan.push_back({r, n, std::move(*blocks), planned::running});
+        budget -= n;
+        ++i;
+    }
+
+    // 2. Waiting requests, only in a step that preempted nothing (vLLM): admitting
+    // work right after running out of blocks would just thrash.
+    if (out.preempted_req_ids.empty()) {
+        while (!waiting_.empty() && budget > 0 &&
+               static_cast<int32_t>(running_.size()) < cfg_.max_num_seqs) {
+            request* r = waiting_.peek();
+            computed_blocks hit = kv_.get_computed_blocks(*r);
+            int32_t n = r->num_tokens() - hit.num_tokens;
+            if (cfg_.long_prefill_token_threshold > 0)
+                n = std::min(n, cfg_.long_prefill_token_threshold);
+            if (!cfg_.enable_chunked_prefill && n > budget) break;
+            n = std::min(n, budget);
+            auto blocks = kv_.allocate_slots(*r, n, &hit);
+            if (!blocks) break;
+            waiting_.pop();
+            const bool resumed = r->status == request_status::preempted;
+            r->num_computed_tokens = hit.num_tokens;
+            if (r->num_cached_tokens < 0) r->num_cached_tokens = hit.num_tokens;
+            if (!resumed) num_prompt_tokens_ += r->num_prompt_tokens();
+            r->status = request_status::running;
+            running_.push_back(r);
+            plan.push_back({r, n, {}, resumed ? planned::resumed : planned::fresh});
+            budget -= n;
+        }
+    }
+
+    // 3. The output, then advance num_computed_tokens.
+    for (auto& p : plan) {
+        request* r = p.req;
+        const int32_t nc = r->num_computed_tokens;
+        const bool will_sample = nc + p.num_tokens >= r->num_tokens();
+        if (p.kind == planned::fresh) {
+            auto table = kv_.block_ids(r->id());
+            out.scheduled_new_reqs.push_back(new_request_data{
+                r->id(),
+                std::vector<int32_t>(r->prompt_token_ids().begin(), r->prompt_token_ids().end()),
+                r->params(), r->eos_token_ids(), std::vector<int32_t>(table.begin(), table.end()),
+                nc, p.num_tokens,
+                will_sample});
+        } else {
+            cached_request_data c;
+            c.req_id = r->id();
+            c.resumed_from_preemption = p.kind == planned::resumed;
+            auto toks = r->all_token_ids().subspan(static_cast<size_t>(nc),
+                                                   static_cast<size_t>(p.num_tokens));
+            c.new_token_ids.assign(toks.begin(), toks.end());
+            if (c.resumed_from_preemption) {
+                auto table = kv_.block_ids(r->id());
+                c.new_block_ids.assign(table.begin(), table.end());
+            } else {
+                c.new_block_ids = std::move(p.new_block_ids);
+            }
+            c.num_computed_tokens = nc;
+            c.num_output_tokens = r->num_output_tokens();
+            c.num_scheduled_tokens = p.num_tokens;
+            c.will_sample = will_sample;
+            out.scheduled_cached_reqs.push_back(std::move(c));
+        }
+        r->num_computed_tokens += p.num_tokens;
+        out.total_num_scheduled_tokens += p.num_tokens;
+    }
+    out.finished_req_ids = std::move(finished_since_schedule_);
+    finished_since_schedule_.clear();
+    return out;
+}
+
+std::vector<request_output> scheduler::update_from_output(const scheduler_output& sched,
+                                                          const model_runner_output& out) {
+    (void)sched;  // the runner output names its requests; kept for vLLM's signature
+    std::vector<request_output> results;
+    std::vector<request*> stopped;
+    for (size_t k = 0; k < out.req_ids.size(); ++k) {
+        auto it = requests_.find(out.req_ids[k]);
+        if (it == requests_.end()) continue;  // aborted since schedule()
+        request* r = it->second.get();
+        if (r->status != request_status::running) continue;
+        request_output ro;
+        bool done = false;
+        if (k < out.sampled_token_ids.size()) {
+            for (int32_t tok : out.sampled_token_ids[k]) {
+                r->append_output_tokens(std::span<const int32_t>(&tok, 1));
+                ro.new_token_ids.push_back(tok);
+                ++num_generation_tokens_;
+                if ((done = check_stop(*r, cfg_.max_model_len))) break;
+            }
+        }
+        if (k < out.logprobs.size() && !out.logprobs[k].empty()) {
+            const size_t m = std::min(out.logprobs[k].size(), ro.new_token_ids.size());
+            ro.logprobs.assign(out.logprobs[k].begin(),
+                               out.logprobs[k].begin() + static_cast<std::ptrdiff_t>(m));
+        }
+        if (k < out.prompt_logprobs.size()) ro.prompt_logprobs = out.prompt_logprobs[k];
+        if (ro.new_token_ids.empty() && ro.prompt_logprobs.empty() && !done) continue;
+        ro.req_id = r->id();
+        ro.status = r->status;
+        ro.stop_reason = r->stop_reason;
+        ro.num_prompt_tokens = r->num_prompt_tokens();
+        ro.num_output_tokens = r->num_output_tokens();
+        ro.num_cached_tokens = std::max(r->num_cached_tokens, 0);
+        results.push_back(std::move(ro));
+        if (done) stopped.push_back(r);
+    }
+    if (!stopped.empty()) {
+        running_.erase(std::remove_if(running_.begin(), running_.end(),
+                                      [&](request* r) { return is_finished(r->status); }),
+                       running_.end());
+        for (request* r : stopped) finish(r);
+    }
+    return results;
+}
+
+void scheduler::finish(request* r) {
+    kv_.free(*r);
+    finished_since_schedule_.push_back(r->id());
+    requests_.erase(r->id());
+}
+
+bool scheduler::finish_request(const std::string& req_id, request_status st,
+                               std::string stop_reason) {
+    ACTORLM_CHECK(is_finished(st), "finish_request with unfinished status %s",
+                  request_status_name(st));
+    auto it = requests_.find(req_id);
+    if (it == requests_.end()) return false;
+    request* r = it->second.get();
+    if (r->status == request_status::running)
+        running_.erase(std::find(running_.begin(), running_.end(), r));
+    else
+        waiting_.remove(r);
+    r->status = st;
+    r->stop_reason = std::move(stop_reason);
+    finish(r);
+    return true;
+}
+
+int32_t scheduler::abort_requests(std::span<const std::string> req_ids) {
+    int32_t n = 0;
+    for (const auto& id : req_ids) n += abort_request(id) ? 1 : 0;
+    return n;
+}
+
+scheduler_stats scheduler::stats() const {
+    scheduler_stats s;
+    s.num_running = num_running();
+    s.num_waiting = num_waiting();
+    s.kv_cache_usage = kv_.usage();
+    s.prefix_cache = kv_.stats();
+    s.num_preemptions = num_preemptions_;
+    s.num_prompt_tokens = num_prompt_tokens_;
+    s.num_generation_tokens = num_generation_tokens_;
+    return s;
+}
+
+const request* scheduler::find(const std::string& req_id) const {
+    auto it = requests_.find(req_id);
+    return it == requests_.end() ? nullptr : it->second.get();
+}
+
+}  // namespace actorlm::core

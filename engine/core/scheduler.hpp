@@ -1,0 +1,118 @@
+// scheduler: vLLM v1's scheduler. One unified token budget per step: running
+// requests first (decode or the next prefill chunk), then waiting ones (prefix
+// hit + first chunk), under max_num_batched_tokens and max_num_seqs. When blocks
+// run out it preempts (FCFS: the latest running request; priority: the lowest
+// priority, latest arrival), frees its blocks and queues it at the front to be
+// recomputed. schedule() -> scheduler_output; update_from_output() appends the
+// sampled tokens and applies the stop rules. Single-threaded, deterministic:
+// the same calls give the same outputs. Owns the requests and the KV manager.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "core/kv_cache_manager.hpp"
+#include "core/model_runner_output.hpp"
+#include "core/request.hpp"
+#include "core/request_queue.hpp"
+#include "core/scheduler_config.hpp"
+#include "core/scheduler_output.hpp"
+#include "util/result.hpp"
+
+namespace actorlm::core {
+
+/// What add_request needs to create a request.
+struct request_spec {
+    std::string req_id;
+    std::vector<int32_t> prompt_token_ids;
+    actorlm::sampling_params params;
+    std::vector<int32_t> eos_token_ids;  ///< the model's EOS ids (stop unless ignore_eos)
+    int32_t priority = 0;                ///< lower runs first (priority policy)
+    double arrival_time = -1.0;          ///< < 0: the scheduler's admission counter
+    std::string cache_salt;
+};
+
+/// What one request produced in one step (vLLM's EngineCoreOutput).
+struct request_output {
+    std::string req_id;
+    std::vector<int32_t> new_token_ids;
+    std::vector<position_logprobs> logprobs;
+    std::vector<std::optional<position_logprobs>> prompt_logprobs;
+    request_status status = request_status::running;  ///< finished_* if it ended now
+    std::string stop_reason;
+    int32_t num_prompt_tokens = 0;
+    int32_t num_output_tokens = 0;
+    int32_t num_cached_tokens = 0;
+    bool finished() const { return is_finished(status); }
+};
+
+struct scheduler_stats {
+    int32_t num_running = 0;
+    int32_t num_waiting = 0;
+    double kv_cache_usage = 0.0;
+    prefix_cache_stats prefix_cache;
+    int64_t num_preemptions = 0;
+    int64_t num_prompt_tokens = 0;      ///< prompt tokens admitted (computed or cached)
+    int64_t num_generation_tokens = 0;  ///< tokens sampled
+};
+
+class scheduler {
+public:
+    /// Validates `cfg` (e.g. the pool must hold one max_model_len sequence, or a
+    /// lone request could never run) and builds the scheduler.
+    static result<std::unique_ptr<scheduler>> create(const scheduler_config& cfg);
+
+    /// Queues a request. Errors: duplicate id, empty prompt, a prompt longer than
+    /// max_model_len, token ids outside the vocabulary, bad sampling params.
+    status add_request(request_spec spec);
+    /// Plans the next step and advances num_computed_tokens of what it schedules.
+    scheduler_output schedule();
+    /// Applies a worker's results for `sched`: appends tokens, checks stops, frees
+    /// finished requests. Requests aborted since schedule() are skipped.
+    std::vector<request_output> update_from_output(const scheduler_output& sched,
+                                                   const model_runner_output& out);
+    /// Ends a request from outside (stop string matched by the detokenizer,
+    /// client gone): frees its blocks at any state. `st` must be a finished status.
+    /// False if the id is unknown (already finished).
+    bool finish_request(const std::string& req_id, request_status st, std::string stop_reason = {});
+    bool abort_request(const std::string& req_id) {
+        return finish_request(req_id, request_status::finished_aborted);
+    }
+    /// Aborts each id; returns how many were live.
+    int32_t abort_requests(std::span<const std::string> req_ids);
+
+    bool has_unfinished_requests() const { return !running_.empty() || !waiting_.empty(); }
+    int32_t num_running() const { return static_cast<int32_t>(running_.size()); }
+    int32_t num_waiting() const { return static_cast<int32_t>(waiting_.size()); }
+    scheduler_stats stats() const;
+
+    /// A live request, or nullptr.
+    const request* find(const std::string& req_id) const;
+    const scheduler_config& config() const { return cfg_; }
+    const kv_cache_manager& kv() const { return kv_; }
+    /// Running requests in schedule order.
+    std::span<request* const> running() const { return running_; }
+
+private:
+    explicit scheduler(const scheduler_config& cfg);
+    void preempt(request* r);
+    void finish(request* r);
+
+    scheduler_config cfg_;
+    kv_cache_manager kv_;
+    std::unordered_map<std::string, std::unique_ptr<request>> requests_;
+    waiting_queue waiting_;
+    std::vector<request*> running_;
+    std::vector<std::string> finished_since_schedule_;
+    double next_arrival_ = 0.0;
+    int64_t num_preemptions_ = 0;
+    int64_t num_prompt_tokens_ = 0;
+    int64_t num_generation_tokens_ = 0;
+};
+
+}  // namespace actorlm::core

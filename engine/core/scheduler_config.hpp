@@ -1,0 +1,26 @@
+// scheduler_config: the scheduler's knobs (vLLM's SchedulerConfig + CacheConfig
+// fields the core needs). Plain data; scheduler::create validates it.
+#pragma once
+
+#include <cstdint>
+
+#include "core/request_queue.hpp"
+
+namespace actorlm::core {
+
+struct scheduler_config {
+    int32_t num_blocks = 0;                  ///< KV blocks in the pool
+    int32_t block_size = 16;                 ///< tokens per block
+    int32_t max_model_len = 2048;            ///< prompt + output tokens per sequence
+    int32_t max_num_seqs = 256;              ///< running requests at most
+    int32_t max_num_batched_tokens = 2048;   ///< tokens per step (the unified budget)
+    /// A prefill takes at most this many tokens per step (0 = no limit), so long
+    /// prompts do not crowd out short ones.
+    int32_t long_prefill_token_threshold = 0;
+    bool enable_chunked_prefill = true;
+    bool enable_prefix_caching = true;
+    scheduling_policy policy = scheduling_policy::fcfs;
+    int64_t vocab_size = 0;                  ///< for validating token ids; 0 = unknown
+};
+
+}  // namespace actorlm::core

@@ -1,0 +1,189 @@
+// GGUF metadata -> model_config. llama.cpp's converter permutes llama Q/K rows
+// into interleaved-pair RoPE order, so `llama` GGUFs get rope_neox = false; the
+// qwen2/qwen3 converters do not permute, so those get rope_neox = true.
+#include "model/gguf_config.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <string>
+
+#include "model/ggml_types.hpp"
+
+namespace actorlm {
+
+namespace {
+
+// The per-dimension divisors llama3 rope scaling applies, as llama.cpp's converter computes
+// them into `rope_freqs` (Meta's apply_scaling).
+float llama3_divisor(const model_config& c, int64_t i) {
+    const rope_scaling& rs = c.rope_scaling;
+    double freq = std::pow(double(c.rope_theta), -2.0 * double(i) / double(c.head_dim));
+    double wavelen = 2.0 * M_PI / freq;
+    double low_wavelen = double(rs.original_max_position) / rs.low_freq_factor;
+    double high_wavelen = double(rs.original_max_position) / rs.high_freq_factor;
+    if (wavelen < high_wavelen) return 1.0f;
+    if (wavelen > low_wavelen) return rs.factor;
+    double smooth = (double(rs.original_max_position) / wavelen - rs.low_freq_factor) /
+                    (rs.high_freq_factor - rs.low_freq_factor);
+    return float(1.0 / ((1.0 - smooth) / rs.factor + smooth));
+}
+
+bool reproduces(const model_config& c, const std::vector<float>& divisors) {
+    for (size_t i = 0; i < divisors.size(); ++i)
+        if (std::fabs(llama3_divisor(c, int64_t(i)) - divisors[i]) > 1e-3f * divisors[i])
+            return false;
+    return true;
+}
+
+// Recovers llama3 scaling from the rope_freqs tensor: factor = the largest divisor. Meta's
+// published parameters (low 1, high 4, original 8192) are tried first; otherwise the
+// smooth band, linear in 1/wavelength, is fitted to the interior points (two or more fix
+// it; with fewer, low 1 and high 4 are assumed). Every fit is checked to reproduce the tensor.
+status rope_from_freqs(const gguf_tensor_info& t, model_config& c) {
+    if (t.ggml_type != 0 || t.shape.size() != 1 || t.shape[0] != c.head_dim / 2)
+        return make_error("rope_freqs must be an F32 tensor of head_dim/2 = %lld values",
+                          (long long)(c.head_dim / 2));
+    std::vector<float> d(size_t(t.shape[0]));
+    std::memcpy(d.data(), t.data, d.size() * sizeof(float));
+    float factor = 1.0f;
+    for (float x : d) factor = std::max(factor, x);
+    if (factor == 1.0f) return status::success();  // all ones: no scaling
+    rope_scaling& rs = c.rope_scaling;
+    rs.type = rope_scaling_type::llama3;
+    rs.factor = factor;
+    if (reproduces(c, d)) return status::success();
+    struct point { double wavelen, smooth; };
+    std::vector<point> pts;
+    double max_one = 0, min_full = 1e300;
+    for (size_t i = 0; i < d.size(); ++i) {
+        double wavelen = 2.0 * M_PI / std::pow(double(c.rope_theta), -2.0 * double(i) / double(c.head_dim));
+        if (d[i] <= 1.0f + 1e-6f) max_one = std::max(max_one, wavelen);
+        else if (d[i] >= factor - 1e-6f) min_full = std::min(min_full, wavelen);
+        else pts.push_back({wavelen, (1.0 / d[i] - 1.0 / factor) / (1.0 - 1.0 / factor)});
+    }
+    rs.low_freq_factor = 1.0f;
+    rs.high_freq_factor = 4.0f;
+    double orig = 0;
+    if (pts.size() >= 2) {  // smooth = a / wavelen + b, with a = orig / (high - low), b = -low / (high - low)
+        double x0 = 1.0 / pts.front().wavelen, x1 = 1.0 / pts.back().wavelen;
+        double a = (pts.back().smooth - pts.front().smooth) / (x1 - x0);
+        double b = pts.front().smooth - a * x0;
+        if (b < 0 && a > 0) {
+            rs.high_freq_factor = float(1.0 - 1.0 / b);
+            orig = a * (-1.0 / b);
+        }
+    } else if (pts.size() == 1) {  // smooth = (orig / wavelen - 1) / 3
+        orig = pts[0].wavelen * (3.0 * pts[0].smooth + 1.0);
+    } else {  // no band: orig/4 above the longest unscaled wavelength, orig below the shortest scaled
+        orig = (4.0 * max_one + min_full) / 2.0;
+    }
+    rs.original_max_position = int64_t(std::llround(orig));
+    if (orig > 0 && reproduces(c, d)) return status::success();
+    return make_error("rope_freqs tensor does not follow llama3 rope scaling");
+}
+
+}  // namespace
+
+std::vector<float> llama3_rope_divisors(const model_config& c) {
+    std::vector<float> d(size_t(c.head_dim / 2));
+    for (size_t i = 0; i < d.size(); ++i) d[i] = llama3_divisor(c, int64_t(i));
+    return d;
+}
+
+result<model_config> config_from_gguf(const gguf_file& f) {
+    model_config c;
+    auto arch = f.get_string("general.architecture");
+    if (!arch) return make_error("%s: missing general.architecture", f.path().c_str());
+    if (*arch == "llama") {
+        c.arch = model_arch::llama;
+        c.rope_neox = false;
+    } else if (*arch == "qwen2") {
+        c.arch = model_arch::qwen2;
+        c.rope_neox = true;
+        c.attention_bias = true;
+    } else if (*arch == "qwen3") {
+        c.arch = model_arch::qwen3;
+        c.rope_neox = true;
+        c.qk_norm = true;
+    } else {
+        return make_error("%s: architecture '%s' is not supported (supported: llama, qwen2, "
+                          "qwen3)", f.path().c_str(), arch->c_str());
+    }
+    const std::string p = *arch + ".";
+    auto need = [&](const char* key, int64_t& dst) -> status {
+        auto v = f.get_int(p + key);
+        if (!v || *v <= 0)
+            return make_error("%s: missing or invalid %s%s", f.path().c_str(), p.c_str(), key);
+        dst = *v;
+        return status::success();
+    };
+    for (auto [key, dst] : {std::pair<const char*, int64_t*>{"embedding_length", &c.hidden_size},
+                            {"block_count", &c.num_layers},
+                            {"attention.head_count", &c.num_heads},
+                            {"feed_forward_length", &c.intermediate_size}})
+        if (status s = need(key, *dst); !s) return s.err();
+    c.num_kv_heads = f.get_int(p + "attention.head_count_kv").value_or(c.num_heads);
+    c.head_dim = f.get_int(p + "attention.key_length").value_or(c.hidden_size / c.num_heads);
+    if (c.num_kv_heads <= 0 || c.num_heads % c.num_kv_heads != 0)
+        return make_error("%s: head_count %lld is not a multiple of head_count_kv %lld",
+                          f.path().c_str(), (long long)c.num_heads, (long long)c.num_kv_heads);
+    if (c.head_dim <= 0 || c.head_dim % 2 != 0)
+        return make_error("%s: head dimension %lld must be positive and even", f.path().c_str(),
+                          (long long)c.head_dim);
+    if (auto v = f.get_int(p + "attention.value_length"); v && *v != c.head_dim)
+        return make_error("%s: value_length %lld differs from key_length %lld (not supported)",
+                          f.path().c_str(), (long long)*v, (long long)c.head_dim);
+    if (auto v = f.get_int(p + "rope.dimension_count"); v && *v != c.head_dim)
+        return make_error("%s: partial RoPE (rope.dimension_count %lld of %lld) is not supported",
+                          f.path().c_str(), (long long)*v, (long long)c.head_dim);
+    c.max_position = f.get_int(p + "context_length").value_or(c.max_position);
+    c.rope_theta = float(f.get_float(p + "rope.freq_base").value_or(10000.0));
+    c.rms_norm_eps = float(f.get_float(p + "attention.layer_norm_rms_epsilon").value_or(1e-5));
+
+    std::string scaling = f.get_string(p + "rope.scaling.type").value_or("none");
+    if (scaling == "linear") {
+        c.rope_scaling.type = rope_scaling_type::linear;
+        c.rope_scaling.factor = float(f.get_float(p + "rope.scaling.factor").value_or(1.0));
+        if (c.rope_scaling.factor <= 0)
+            return make_error("%s: rope.scaling.factor must be > 0", f.path().c_str());
+    } else if (scaling != "none") {
+        return make_error("%s: rope scaling type '%s' is not supported (supported: none, linear, "
+                          "llama3 via rope_freqs)", f.path().c_str(), scaling.c_str());
+    }
+    if (const gguf_tensor_info* t = f.find_tensor("rope_freqs.weight")) {
+        if (c.rope_scaling.type != rope_scaling_type::none)
+            return make_error("%s: both rope.scaling.type and rope_freqs are set", f.path().c_str());
+        if (status s = rope_from_freqs(*t, c); !s)
+            return make_error("%s: %s", f.path().c_str(), s.message().c_str());
+    }
+
+    const gguf_tensor_info* emb = f.find_tensor("token_embd.weight");
+    if (!emb || emb->shape.size() != 2)
+        return make_error("%s: missing 2-D tensor token_embd.weight", f.path().c_str());
+    c.vocab_size = emb->shape[0];
+    auto tokens = f.array_info("tokenizer.ggml.tokens");
+    if (tokens && tokens->second > uint64_t(c.vocab_size))
+        return make_error("%s: %llu tokens but token_embd.weight has only %lld rows",
+                          f.path().c_str(), (unsigned long long)tokens->second,
+                          (long long)c.vocab_size);
+    // Tied when output.weight is absent, or a byte-identical copy of the embedding (llama2.c
+    // exports such as stories260K store the shared classifier twice).
+    const gguf_tensor_info* out = f.find_tensor("output.weight");
+    c.tie_word_embeddings = out == nullptr ||
+                            (out->ggml_type == emb->ggml_type && out->shape == emb->shape &&
+                             std::memcmp(out->data, emb->data, emb->num_bytes) == 0);
+    c.bos_token_id = int32_t(f.get_int("tokenizer.ggml.bos_token_id").value_or(-1));
+    // llama.cpp also stops at end-of-turn / end-of-message tokens (Llama 3 chat).
+    for (const char* key : {"tokenizer.ggml.eos_token_id", "tokenizer.ggml.eot_token_id",
+                            "tokenizer.ggml.eom_token_id"}) {
+        auto v = f.get_int(key);
+        if (v && *v >= 0 &&
+            std::find(c.eos_token_ids.begin(), c.eos_token_ids.end(), *v) == c.eos_token_ids.end())
+            c.eos_token_ids.push_back(int32_t(*v));
+    }
+    c.name = f.get_string("general.name").value_or("");
+    return c;
+}
+
+}  // namespace actorlm

@@ -1,0 +1,24 @@
+// hf_config: maps a Hugging Face config.json (plus generation_config.json) of a
+// Llama / Mistral / Qwen2 / Qwen3 checkpoint to model_config. Pure functions;
+// any thread. HF checkpoints keep Q/K in NeoX layout, so rope_neox is true.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "model/model_config.hpp"
+#include "util/result.hpp"
+
+namespace actorlm {
+
+/// Parses config.json text, and generation_config.json text when non-empty (its eos ids are
+/// added to the config's). Errors name the key: a missing or non-integer size, an unknown
+/// model_type, an unsupported rope_scaling type, inconsistent head counts.
+result<model_config> parse_hf_config(std::string_view config_json,
+                                     std::string_view generation_config_json = {});
+
+/// Reads `dir`/config.json (required) and `dir`/generation_config.json (optional).
+/// config.name becomes the directory's name.
+result<model_config> read_hf_config(const std::string& dir);
+
+}  // namespace actorlm

@@ -1,0 +1,161 @@
+// write_hf_model: a transformers-style checkpoint directory. All tensors share one
+// dtype (torch_dtype); Q/K rows are written in NeoX order, un-permuting weights
+// that came from a llama GGUF.
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+
+#include "model/model_writer.hpp"
+#include "model/safetensors_writer.hpp"
+#include "model/tensor_codec.hpp"
+#include "model/weight_binding.hpp"
+
+namespace actorlm {
+
+namespace {
+
+namespace fs = std::filesystem;
+
+// Shortest decimal that reads back as the same float ("1e-05", not "9.99999975e-06").
+std::string float_text(float v) {
+    char buf[32];
+    for (int prec = 6; prec <= 9; ++prec) {
+        std::snprintf(buf, sizeof(buf), "%.*g", prec, double(v));
+        if (std::strtof(buf, nullptr) == v) break;
+    }
+    std::string s = buf;
+    if (s.find_first_of(".en") == std::string::npos) s += ".0";  // keep it a JSON float
+    return s;
+}
+
+status write_text(const fs::path& path, const std::string& text) {
+    std::ofstream out(path, std::ios::binary | std::ios::trunc);
+    out << text;
+    out.close();
+    if (!out) return make_error("cannot write %s", path.string().c_str());
+    return status::success();
+}
+
+const char* torch_dtype(dtype t) {
+    return t == dtype::f16 ? "float16" : t == dtype::bf16 ? "bfloat16" : "float32";
+}
+
+const char* safetensors_dtype(dtype t) {
+    return t == dtype::f16 ? "F16" : t == dtype::bf16 ? "BF16" : "F32";
+}
+
+std::string ids_json(const std::vector<int32_t>& ids) {
+    if (ids.size() == 1) return std::to_string(ids[0]);
+    std::string s = "[";
+    for (size_t i = 0; i < ids.size(); ++i) s += (i ? ", " : "") + std::to_string(ids[i]);
+    return s + "]";
+}
+
+std::string config_json(const model_config& c, const std::string& model_type, dtype t) {
+    const char* arch = model_type == "mistral" ? "MistralForCausalLM"
+                       : c.arch == model_arch::qwen2 ? "Qwen2ForCausalLM"
+                       : c.arch == model_arch::qwen3 ? "Qwen3ForCausalLM"
+                                                     : "LlamaForCausalLM";
+    auto n = [](int64_t v) { return std::to_string(v); };
+    std::string j = "{\n  \"architectures\": [\"" + std::string(arch) + "\"],\n";
+    j += "  \"model_type\": \"" + model_type + "\",\n";
+    j += "  \"hidden_size\": " + n(c.hidden_size) + ",\n";
+    j += "  \"intermediate_size\": " + n(c.intermediate_size) + ",\n";
+    j += "  \"num_hidden_layers\": " + n(c.num_layers) + ",\n";
+    j += "  \"num_attention_heads\": " + n(c.num_heads) + ",\n";
+    j += "  \"num_key_value_heads\": " + n(c.num_kv_heads) + ",\n";
+    j += "  \"head_dim\": " + n(c.head_dim) + ",\n";
+    j += "  \"vocab_size\": " + n(c.vocab_size) + ",\n";
+    j += "  \"max_position_embeddings\": " + n(c.max_position) + ",\n";
+    j += "  \"rms_norm_eps\": " + float_text(c.rms_norm_eps) + ",\n";
+    j += "  \"rope_theta\": " + float_text(c.rope_theta) + ",\n";
+    const rope_scaling& rs = c.rope_scaling;
+    if (rs.type == rope_scaling_type::linear) {
+        j += "  \"rope_scaling\": {\"rope_type\": \"linear\", \"factor\": " +
+             float_text(rs.factor) + "},\n";
+    } else if (rs.type == rope_scaling_type::llama3) {
+        j += "  \"rope_scaling\": {\"rope_type\": \"llama3\", \"factor\": " +
+             float_text(rs.factor) + ", \"low_freq_factor\": " + float_text(rs.low_freq_factor) +
+             ", \"high_freq_factor\": " + float_text(rs.high_freq_factor) +
+             ", \"original_max_position_embeddings\": " + n(rs.original_max_position) + "},\n";
+    } else {
+        j += "  \"rope_scaling\": null,\n";
+    }
+    j += "  \"hidden_act\": \"silu\",\n";
+    if (c.arch != model_arch::qwen2)
+        j += std::string("  \"attention_bias\": ") + (c.attention_bias ? "true" : "false") + ",\n";
+    j += std::string("  \"tie_word_embeddings\": ") + (c.tie_word_embeddings ? "true" : "false") +
+         ",\n";
+    if (c.bos_token_id >= 0) j += "  \"bos_token_id\": " + n(c.bos_token_id) + ",\n";
+    if (!c.eos_token_ids.empty()) j += "  \"eos_token_id\": " + ids_json(c.eos_token_ids) + ",\n";
+    j += "  \"torch_dtype\": \"" + std::string(torch_dtype(t)) + "\"\n}\n";
+    return j;
+}
+
+}  // namespace
+
+status write_hf_model(const model_config& c, const model_weights& weights, const std::string& dir,
+                      const model_write_options& opt) {
+    if (status s = validate_weights(c, weights); !s) return s;
+    const dtype t = opt.matrix_type.value_or(weights.token_embedding.type);
+    if (t != dtype::f32 && t != dtype::f16 && t != dtype::bf16)
+        return make_error("Hugging Face checkpoints hold F32, F16 or BF16 weights, not %s "
+                          "(choose a matrix type)", dtype_name(t));
+    if (c.arch == model_arch::qwen2 && !c.attention_bias)
+        return make_error("a qwen2 checkpoint always has attention biases");
+    std::error_code ec;
+    fs::create_directories(dir, ec);
+    if (ec) return make_error("cannot create %s: %s", dir.c_str(), ec.message().c_str());
+
+    safetensors_writer sw;
+    sw.add_metadata("format", "pt");
+    const bool permute = !c.rope_neox;  // HF keeps NeoX order
+    auto add = [&](const std::string& name, const tensor& src, int64_t rope_heads) -> status {
+        auto bytes = convert_tensor(src, t);
+        if (!bytes) return bytes.err();
+        if (permute && rope_heads > 0) {
+            size_t row = src.shape.size() == 2 ? dtype_row_bytes(t, src.cols()) : dtype_block_bytes(t);
+            *bytes = permute_rope_rows(*bytes, rope_heads, c.head_dim, row, false);
+        }
+        sw.add_tensor(name, safetensors_dtype(t), src.shape, std::move(*bytes));
+        return status::success();
+    };
+    const weight_names names = hf_weight_names();
+    if (status s = add(names.token_embedding, weights.token_embedding, 0); !s) return s;
+    for (size_t i = 0; i < weights.layers.size(); ++i) {
+        for (weight_role r : all_weight_roles) {
+            if (!role_used(c, r)) continue;
+            int64_t heads = r == weight_role::wq || r == weight_role::bq   ? c.num_heads
+                            : r == weight_role::wk || r == weight_role::bk ? c.num_kv_heads
+                                                                           : 0;
+            if (status s = add(names.layer(int64_t(i), r), layer_tensor(weights.layers[i], r), heads);
+                !s)
+                return s;
+        }
+    }
+    if (status s = add(names.output_norm, weights.output_norm, 0); !s) return s;
+    if (!c.tie_word_embeddings)
+        if (status s = add(names.lm_head, weights.lm_head, 0); !s) return s;
+    const fs::path d(dir);
+    if (status s = sw.write((d / "model.safetensors").string()); !s) return s;
+
+    std::string model_type = opt.hf_model_type.empty() ? model_arch_name(c.arch) : opt.hf_model_type;
+    if (status s = write_text(d / "config.json", config_json(c, model_type, t)); !s) return s;
+    std::string gen = "{\n";
+    if (c.bos_token_id >= 0) gen += "  \"bos_token_id\": " + std::to_string(c.bos_token_id) + ",\n";
+    if (!c.eos_token_ids.empty()) gen += "  \"eos_token_id\": " + ids_json(c.eos_token_ids) + ",\n";
+    gen += "  \"do_sample\": false\n}\n";
+    if (status s = write_text(d / "generation_config.json", gen); !s) return s;
+    if (opt.vocab) {
+        if (status s = write_text(d / "tokenizer.json", test_vocab_tokenizer_json(*opt.vocab)); !s)
+            return s;
+        if (status s = write_text(d / "tokenizer_config.json",
+                                  test_vocab_tokenizer_config_json(*opt.vocab, c.max_position));
+            !s)
+            return s;
+    }
+    return status::success();
+}
+
+}  // namespace actorlm

@@ -1,0 +1,40 @@
+// mapped_file: a read-only, whole-file memory map (POSIX mmap, MAP_PRIVATE).
+// Immutable after open, so any thread may read it; the mapping lives as long
+// as the last shared_ptr. Weight views (model_weights) point into it.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "util/result.hpp"
+
+namespace actorlm {
+
+class mapped_file {
+public:
+    /// Maps `path` read-only. Fails (naming the path and the OS error) when the
+    /// file cannot be opened, is not a regular file, is empty or cannot be mapped.
+    static result<std::shared_ptr<mapped_file>> open(const std::string& path);
+
+    ~mapped_file();
+    mapped_file(const mapped_file&) = delete;
+    mapped_file& operator=(const mapped_file&) = delete;
+
+    /// First byte of the file; valid for size() bytes while this object lives.
+    const uint8_t* data() const { return data_; }
+    /// File size in bytes (> 0).
+    size_t size() const { return size_; }
+    const std::string& path() const { return path_; }
+
+private:
+    mapped_file(std::string path, const uint8_t* data, size_t size)
+        : path_(std::move(path)), data_(data), size_(size) {}
+
+    std::string path_;
+    const uint8_t* data_ = nullptr;
+    size_t size_ = 0;
+};
+
+}  // namespace actorlm

@@ -1,0 +1,214 @@
+// Shared tensor binding and shape validation for all model formats. Layers are
+// appended one at a time, so a corrupt block count fails at the first missing
+// tensor instead of allocating a huge vector.
+#include "model/weight_binding.hpp"
+
+#include <cstring>
+#include <vector>
+
+#include "model/float_bits.hpp"
+
+namespace actorlm {
+
+namespace {
+
+// Converts a 1-D F16/BF16 tensor into an owned F32 buffer kept alive by `storage`.
+status to_f32(tensor& t, std::vector<std::shared_ptr<void>>& storage) {
+    if (t.type == dtype::f32 || !t.present()) return status::success();
+    if (t.type != dtype::f16 && t.type != dtype::bf16)
+        return make_error("tensor '%s': 1-D tensors must be F32, F16 or BF16, not %s",
+                          t.name.c_str(), dtype_name(t.type));
+    auto buf = std::make_shared<std::vector<float>>(size_t(t.num_elements()));
+    const auto* src = static_cast<const uint8_t*>(t.data);
+    for (size_t i = 0; i < buf->size(); ++i) {
+        uint16_t h;
+        std::memcpy(&h, src + 2 * i, 2);
+        (*buf)[i] = t.type == dtype::f16 ? float_bits::from_f16(h) : float_bits::from_bf16(h);
+    }
+    t.type = dtype::f32;
+    t.data = buf->data();
+    t.num_bytes = buf->size() * sizeof(float);
+    storage.push_back(std::move(buf));
+    return status::success();
+}
+
+std::string shape_text(const std::vector<int64_t>& s) {
+    std::string out = "{";
+    for (size_t i = 0; i < s.size(); ++i) out += (i ? ", " : "") + std::to_string(s[i]);
+    return out + "}";
+}
+
+// Drops outer dimensions of size 1 (some writers store a vector as {1, n}).
+std::vector<int64_t> squeezed(const std::vector<int64_t>& s) {
+    size_t i = 0;
+    while (s.size() - i > 1 && s[i] == 1) ++i;
+    return {s.begin() + long(i), s.end()};
+}
+
+status check(const tensor& t, const char* what, std::vector<int64_t> expect, bool matrix) {
+    if (!t.present()) return make_error("missing tensor %s (%s)", t.name.c_str(), what);
+    std::vector<int64_t> got = squeezed(t.shape);
+    if (got != expect)
+        return make_error("tensor '%s' has shape %s, but the config needs %s", t.name.c_str(),
+                          shape_text(t.shape).c_str(), shape_text(expect).c_str());
+    if (!matrix && t.type != dtype::f32)
+        return make_error("tensor '%s' must be F32 (is %s)", t.name.c_str(), dtype_name(t.type));
+    if (matrix && expect.back() % dtype_block_elems(t.type) != 0)
+        return make_error("tensor '%s': row length %lld is not a multiple of %s blocks",
+                          t.name.c_str(), (long long)expect.back(), dtype_name(t.type));
+    return status::success();
+}
+
+std::string gguf_layer_name(int64_t i, weight_role r) {
+    const char* suffix = "";
+    switch (r) {
+        case weight_role::attn_norm: suffix = "attn_norm.weight"; break;
+        case weight_role::wq: suffix = "attn_q.weight"; break;
+        case weight_role::wk: suffix = "attn_k.weight"; break;
+        case weight_role::wv: suffix = "attn_v.weight"; break;
+        case weight_role::wo: suffix = "attn_output.weight"; break;
+        case weight_role::bq: suffix = "attn_q.bias"; break;
+        case weight_role::bk: suffix = "attn_k.bias"; break;
+        case weight_role::bv: suffix = "attn_v.bias"; break;
+        case weight_role::q_norm: suffix = "attn_q_norm.weight"; break;
+        case weight_role::k_norm: suffix = "attn_k_norm.weight"; break;
+        case weight_role::ffn_norm: suffix = "ffn_norm.weight"; break;
+        case weight_role::w_gate: suffix = "ffn_gate.weight"; break;
+        case weight_role::w_up: suffix = "ffn_up.weight"; break;
+        case weight_role::w_down: suffix = "ffn_down.weight"; break;
+    }
+    return "blk." + std::to_string(i) + "." + suffix;
+}
+
+std::string hf_layer_name(int64_t i, weight_role r) {
+    const char* suffix = "";
+    switch (r) {
+        case weight_role::attn_norm: suffix = "input_layernorm.weight"; break;
+        case weight_role::wq: suffix = "self_attn.q_proj.weight"; break;
+        case weight_role::wk: suffix = "self_attn.k_proj.weight"; break;
+        case weight_role::wv: suffix = "self_attn.v_proj.weight"; break;
+        case weight_role::wo: suffix = "self_attn.o_proj.weight"; break;
+        case weight_role::bq: suffix = "self_attn.q_proj.bias"; break;
+        case weight_role::bk: suffix = "self_attn.k_proj.bias"; break;
+        case weight_role::bv: suffix = "self_attn.v_proj.bias"; break;
+        case weight_role::q_norm: suffix = "self_attn.q_norm.weight"; break;
+        case weight_role::k_norm: suffix = "self_attn.k_norm.weight"; break;
+        case weight_role::ffn_norm: suffix = "post_attention_layernorm.weight"; break;
+        case weight_role::w_gate: suffix = "mlp.gate_proj.weight"; break;
+        case weight_role::w_up: suffix = "mlp.up_proj.weight"; break;
+        case weight_role::w_down: suffix = "mlp.down_proj.weight"; break;
+    }
+    return "model.layers." + std::to_string(i) + "." + suffix;
+}
+
+}  // namespace
+
+weight_names gguf_weight_names() {
+    return {"token_embd.weight", "output_norm.weight", "output.weight", gguf_layer_name};
+}
+
+weight_names hf_weight_names() {
+    return {"model.embed_tokens.weight", "model.norm.weight", "lm_head.weight", hf_layer_name};
+}
+
+bool role_used(const model_config& c, weight_role r) {
+    bool bias = r == weight_role::bq || r == weight_role::bk || r == weight_role::bv;
+    bool norm = r == weight_role::q_norm || r == weight_role::k_norm;
+    return !(bias && !c.attention_bias) && !(norm && !c.qk_norm);
+}
+
+const tensor& layer_tensor(const layer_weights& l, weight_role r) {
+    switch (r) {
+        case weight_role::attn_norm: return l.attn_norm;
+        case weight_role::wq: return l.wq;
+        case weight_role::wk: return l.wk;
+        case weight_role::wv: return l.wv;
+        case weight_role::wo: return l.wo;
+        case weight_role::bq: return l.bq;
+        case weight_role::bk: return l.bk;
+        case weight_role::bv: return l.bv;
+        case weight_role::q_norm: return l.q_norm;
+        case weight_role::k_norm: return l.k_norm;
+        case weight_role::ffn_norm: return l.ffn_norm;
+        case weight_role::w_gate: return l.w_gate;
+        case weight_role::w_up: return l.w_up;
+        case weight_role::w_down: return l.w_down;
+    }
+    return l.attn_norm;
+}
+
+tensor& layer_tensor(layer_weights& l, weight_role r) {
+    return const_cast<tensor&>(layer_tensor(static_cast<const layer_weights&>(l), r));
+}
+
+status validate_weights(const model_config& c, const model_weights& w) {
+    const int64_t h = c.hidden_size, q = c.num_heads * c.head_dim, kv = c.num_kv_heads * c.head_dim;
+    if (status s = check(w.token_embedding, "token embedding", {c.vocab_size, h}, true); !s) return s;
+    if (status s = check(w.output_norm, "output norm", {h}, false); !s) return s;
+    if (status s = check(w.lm_head, "lm head", {c.vocab_size, h}, true); !s) return s;
+    if (int64_t(w.layers.size()) != c.num_layers)
+        return make_error("%zu layers bound, config has %lld", w.layers.size(),
+                          (long long)c.num_layers);
+    for (const layer_weights& l : w.layers) {
+        struct item { const tensor& t; const char* what; std::vector<int64_t> shape; bool matrix; };
+        std::vector<item> items = {
+            {l.attn_norm, "attention norm", {h}, false}, {l.wq, "query", {q, h}, true},
+            {l.wk, "key", {kv, h}, true}, {l.wv, "value", {kv, h}, true},
+            {l.wo, "attention output", {h, q}, true}, {l.ffn_norm, "ffn norm", {h}, false},
+            {l.w_gate, "ffn gate", {c.intermediate_size, h}, true},
+            {l.w_up, "ffn up", {c.intermediate_size, h}, true},
+            {l.w_down, "ffn down", {h, c.intermediate_size}, true},
+        };
+        if (c.attention_bias) {
+            items.push_back({l.bq, "query bias", {q}, false});
+            items.push_back({l.bk, "key bias", {kv}, false});
+            items.push_back({l.bv, "value bias", {kv}, false});
+        }
+        if (c.qk_norm) {
+            items.push_back({l.q_norm, "query norm", {c.head_dim}, false});
+            items.push_back({l.k_norm, "key norm", {c.head_dim}, false});
+        }
+        for (const item& it : items)
+            if (status s = check(it.t, it.what, it.shape, it.matrix); !s) return s;
+    }
+    return status::success();
+}
+
+result<model_weights> bind_weights(const model_config& c, const weight_names& names,
+                                   const tensor_lookup& lookup) {
+    model_weights w;
+    // Fetches `name`; an absent optional tensor keeps its name for messages.
+    auto fetch = [&](const std::string& name, tensor& dst, bool required) -> status {
+        auto t = lookup(name);
+        if (!t) return t.err();
+        dst = std::move(*t);
+        dst.name = name;
+        if (!dst.present()) {
+            if (required) return make_error("missing tensor '%s'", name.c_str());
+            return status::success();
+        }
+        dst.shape = squeezed(dst.shape);  // {1, rows, cols} -> {rows, cols}: rows() stays right
+        if (dst.shape.size() == 1) return to_f32(dst, w.storage);
+        return status::success();
+    };
+    if (status s = fetch(names.token_embedding, w.token_embedding, true); !s) return s.err();
+    if (status s = fetch(names.output_norm, w.output_norm, true); !s) return s.err();
+    if (c.tie_word_embeddings) {
+        w.lm_head = w.token_embedding;
+    } else if (status s = fetch(names.lm_head, w.lm_head, true); !s) {
+        return s.err();
+    }
+    for (int64_t i = 0; i < c.num_layers; ++i) {
+        layer_weights l;
+        for (weight_role role : all_weight_roles) {
+            if (!role_used(c, role)) continue;
+            if (status s = fetch(names.layer(i, role), layer_tensor(l, role), true); !s)
+                return s.err();
+        }
+        w.layers.push_back(std::move(l));
+    }
+    if (status s = validate_weights(c, w); !s) return s.err();
+    return w;
+}
+
+}  // namespace actorlm

@@ -1,0 +1,61 @@
+// weight_binding: turns a file format's named tensors into model_weights and
+// checks them against model_config (presence, shape, dtype). Format loaders
+// (GGUF, safetensors) supply a name scheme and a lookup; everything else is shared.
+// Pure functions; any thread.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+
+#include "model/model_config.hpp"
+#include "model/model_weights.hpp"
+#include "util/result.hpp"
+
+namespace actorlm {
+
+/// Tensors of one transformer block, in the order bind_weights asks for them.
+enum class weight_role {
+    attn_norm, wq, wk, wv, wo, bq, bk, bv, q_norm, k_norm, ffn_norm, w_gate, w_up, w_down,
+};
+
+/// Every role, in binding and writing order.
+inline constexpr weight_role all_weight_roles[] = {
+    weight_role::attn_norm, weight_role::wq, weight_role::wk, weight_role::wv, weight_role::wo,
+    weight_role::bq, weight_role::bk, weight_role::bv, weight_role::q_norm, weight_role::k_norm,
+    weight_role::ffn_norm, weight_role::w_gate, weight_role::w_up, weight_role::w_down,
+};
+
+/// Whether `config` has a tensor for role `r` (biases and Q/K norms are optional).
+bool role_used(const model_config& config, weight_role r);
+
+/// The tensor of role `r` in layer `l`.
+const tensor& layer_tensor(const layer_weights& l, weight_role r);
+tensor& layer_tensor(layer_weights& l, weight_role r);
+
+/// How a format names its tensors.
+struct weight_names {
+    std::string token_embedding, output_norm, lm_head;
+    std::function<std::string(int64_t layer, weight_role role)> layer;
+};
+
+/// GGUF names (token_embd.weight, blk.N.attn_q.weight, ...).
+weight_names gguf_weight_names();
+/// Hugging Face names (model.embed_tokens.weight, model.layers.N.self_attn.q_proj.weight, ...).
+weight_names hf_weight_names();
+
+/// A format's lookup: the view of `name` (type already mapped to a dtype), a view with
+/// data == nullptr when absent, or an error when the tensor exists with an unsupported type.
+using tensor_lookup = std::function<result<tensor>(const std::string& name)>;
+
+/// Binds every tensor `config` needs: errors name a missing tensor, an unsupported dtype or a
+/// shape that disagrees with the config. 1-D tensors (norms, biases) are converted to F32
+/// buffers owned by the returned weights' storage; matrices stay views into the files.
+/// When config.tie_word_embeddings, lm_head views token_embedding's data.
+result<model_weights> bind_weights(const model_config& config, const weight_names& names,
+                                   const tensor_lookup& lookup);
+
+/// Checks presence, shapes and dtypes of `w` against `config` (bind_weights runs it too).
+status validate_weights(const model_config& config, const model_weights& w);
+
+}  // namespace actorlm

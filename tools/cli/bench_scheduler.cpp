@@ -1,0 +1,160 @@
+// `actorlm bench-scheduler`: cost of the engine core's bookkeeping per step with
+// no model: schedule() + update_from_output() with N running decode requests
+// (sampled tokens fabricated outside the timed region). Requests are long enough
+// to keep decoding for the whole run, so every step crosses block boundaries and
+// prefix-cache registration like a real decode. Prints one JSON object.
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <ctime>
+#include <string>
+#include <vector>
+
+#include "command_registry.hpp"
+#include "core/scheduler.hpp"
+
+namespace {
+
+using namespace actorlm;
+using namespace actorlm::core;
+using clock_type = std::chrono::steady_clock;
+
+struct options {
+    int64_t running = 256;
+    int64_t prompt_len = 128;
+    int64_t steps = 2000;
+    int64_t block_size = 16;
+};
+
+const char* k_usage =
+    "usage: actorlm bench-scheduler [--running N] [--prompt-len N] [--steps N] [--block-size N]\n";
+
+result<options> parse(const std::vector<std::string>& args) {
+    options o;
+    for (size_t i = 0; i < args.size(); ++i) {
+        const std::string& a = args[i];
+        if (a == "--help" || a == "-h") return make_error("%s", k_usage);
+        if (i + 1 >= args.size()) return make_error("option %s needs a value\n%s", a.c_str(), k_usage);
+        const std::string& v = args[++i];
+        char* end = nullptr;
+        const long long n = std::strtoll(v.c_str(), &end, 10);
+        if (v.empty() || *end != '\0' || n <= 0)
+            return make_error("option %s needs a positive integer, got '%s'", a.c_str(), v.c_str());
+        if (a == "--running") o.running = n;
+        else if (a == "--prompt-len") o.prompt_len = n;
+        else if (a == "--steps") o.steps = n;
+        else if (a == "--block-size") o.block_size = n;
+        else return make_error("unknown option %s\n%s", a.c_str(), k_usage);
+    }
+    return o;
+}
+
+model_runner_output fabricate(const scheduler_output& so) {
+    model_runner_output out;
+    auto add = [&](const std::string& id, bool sample) {
+        out.req_ids.push_back(id);
+        out.sampled_token_ids.push_back(sample ? std::vector<int32_t>{0} : std::vector<int32_t>{});
+    };
+    for (const auto& r : so.scheduled_cached_reqs) add(r.req_id, r.will_sample);
+    for (const auto& r : so.scheduled_new_reqs) add(r.req_id, r.will_sample);
+    return out;
+}
+
+// CPU time of this thread: on a shared machine, wall time includes time spent
+// descheduled; CPU time does not.
+double thread_cpu_us() {
+    timespec ts{};
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return static_cast<double>(ts.tv_sec) * 1e6 + static_cast<double>(ts.tv_nsec) / 1e3;
+}
+
+double percentile(std::vector<double> v, double q) {
+    std::sort(v.begin(), v.end());
+    return v[static_cast<size_t>(q * static_cast<double>(v.size() - 1))];
+}
+
+int run(const std::vector<std::string>& args) {
+    auto opts = parse(args);
+    if (!opts) {
+        std::fprintf(stderr, "%s\n", opts.message().c_str());
+        return 2;
+    }
+    const options& o = *opts;
+    scheduler_config cfg;
+    cfg.block_size = static_cast<int32_t>(o.block_size);
+    cfg.max_model_len = static_cast<int32_t>(o.prompt_len + o.steps + 16);
+    const int64_t blocks_per_req = (cfg.max_model_len + cfg.block_size - 1) / cfg.block_size;
+    cfg.num_blocks = static_cast<int32_t>(blocks_per_req * o.running + 16);
+    cfg.max_num_seqs = static_cast<int32_t>(o.running);
+    cfg.max_num_batched_tokens = static_cast<int32_t>(std::max<int64_t>(8192, o.running));
+    auto s = scheduler::create(cfg);
+    if (!s) {
+        std::fprintf(stderr, "bench-scheduler: %s\n", s.message().c_str());
+        return 1;
+    }
+    scheduler& sched = **s;
+    for (int64_t i = 0; i < o.running; ++i) {
+        request_spec spec;
+        spec.req_id = "req-" + std::to_string(i);
+        for (int64_t t = 0; t < o.prompt_len; ++t)
+            spec.prompt_token_ids.push_back(static_cast<int32_t>((i * 7919 + t * 31) % 32000));
+        spec.params.max_tokens = static_cast<int32_t>(o.steps + 8);
+        spec.params.temperature = 0.0f;
+        spec.eos_token_ids = {2};
+        if (auto st = sched.add_request(std::move(spec)); !st) {
+            std::fprintf(stderr, "bench-scheduler: %s\n", st.message().c_str());
+            return 1;
+        }
+    }
+    // Warm up: admit and prefill everything until all requests decode.
+    for (int guard = 0; guard < 10000; ++guard) {
+        auto so = sched.schedule();
+        sched.update_from_output(so, fabricate(so));
+        if (sched.num_running() == o.running && so.total_num_scheduled_tokens == o.running) break;
+    }
+    std::vector<double> sched_us, update_us, total_us;
+    double cpu_us = 0;
+    for (int64_t step = 0; step < o.steps; ++step) {
+        const double c0 = thread_cpu_us();
+        const auto t0 = clock_type::now();
+        auto so = sched.schedule();
+        const auto t1 = clock_type::now();
+        cpu_us += thread_cpu_us() - c0;
+        auto out = fabricate(so);
+        const auto t2 = clock_type::now();
+        const double c1 = thread_cpu_us();
+        sched.update_from_output(so, out);
+        const auto t3 = clock_type::now();
+        cpu_us += thread_cpu_us() - c1;
+        const double a = std::chrono::duration<double, std::micro>(t1 - t0).count();
+        const double b = std::chrono::duration<double, std::micro>(t3 - t2).count();
+        sched_us.push_back(a);
+        update_us.push_back(b);
+        total_us.push_back(a + b);
+        if (so.num_scheduled_reqs() != o.running) {
+            std::fprintf(stderr, "bench-scheduler: step %lld scheduled %d of %lld requests\n",
+                         static_cast<long long>(step), so.num_scheduled_reqs(),
+                         static_cast<long long>(o.running));
+            return 1;
+        }
+    }
+    double mean = 0;
+    for (double x : total_us) mean += x;
+    mean /= static_cast<double>(total_us.size());
+    std::printf("{\"bench\": \"scheduler\", \"running\": %lld, \"prompt_len\": %lld, \"steps\": %lld, "
+                "\"block_size\": %lld, \"step_us_mean\": %.2f, \"step_us_p50\": %.2f, "
+                "\"step_us_p99\": %.2f, \"schedule_us_p50\": %.2f, \"update_us_p50\": %.2f, "
+                "\"step_cpu_us_mean\": %.2f, \"goal_us\": 100}\n",
+                static_cast<long long>(o.running), static_cast<long long>(o.prompt_len),
+                static_cast<long long>(o.steps), static_cast<long long>(o.block_size), mean,
+                percentile(total_us, 0.5), percentile(total_us, 0.99), percentile(sched_us, 0.5),
+                percentile(update_us, 0.5), cpu_us / static_cast<double>(o.steps));
+    return 0;
+}
+
+actorlm::cli::command_registration reg("bench-scheduler",
+                                       "time schedule() + update_from_output() per step, no model",
+                                       run);
+
+}  // namespace
