@@ -122,10 +122,8 @@ void http_session::on_watch(beast::error_code ec, size_t bytes) {
     if (!ec) {
         buffer_.commit(bytes);  // a pipelined request: kept for the next read
         if (phase_ == phase::handling) return watch_for_hangup();
-    } else if (ec != asio::error::operation_aborted && phase_ == phase::handling) {
-        return peer_gone();  // EOF or reset while the response is unfinished
     } else if (ec != asio::error::operation_aborted) {
-        return close();
+        return close();  // EOF or reset; an unfinished response is aborted by close()
     }
     if (read_after_watch_) {
         read_after_watch_ = false;
@@ -200,7 +198,7 @@ void http_session::on_written(beast::error_code ec, size_t) {
     writing_ = false;
     in_flight_.clear();
     if (closed_) return;
-    if (ec) return phase_ == phase::handling ? peer_gone() : close();
+    if (ec) return close();  // client gone; close() aborts an unfinished response
     if (!pending_.empty()) return flush();
     if (exchange_finished_ && phase_ == phase::handling) exchange_done();
 }
@@ -225,13 +223,6 @@ void http_session::reject_and_close(int status, std::string body) {
     send(status, "application/json", std::move(body));
 }
 
-void http_session::peer_gone() {
-    auto fn = std::move(on_disconnect_);
-    on_disconnect_ = nullptr;
-    close();
-    if (fn) fn();
-}
-
 void http_session::close() {
     if (closed_) return;
     closed_ = true;
@@ -240,6 +231,11 @@ void http_session::close() {
     beast::error_code ignored;
     stream_.socket().shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
     stream_.socket().close(ignored);
+    // A response still in progress cannot reach anyone now: let its handler abort the
+    // engine work. Clearing the hook also breaks the session <-> handler reference cycle.
+    auto fn = std::move(on_disconnect_);
+    on_disconnect_ = nullptr;
+    if (fn) fn();
 }
 
 void http_session::close_after_draining_input() {

@@ -67,7 +67,6 @@ private:
     void on_written(boost::beast::error_code ec, size_t bytes);
     void exchange_done();
     void reject_and_close(int status, std::string body);
-    void peer_gone();
     void close();
     void close_after_draining_input();
 

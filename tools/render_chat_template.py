@@ -21,7 +21,9 @@ def main():
     src = ap.add_mutually_exclusive_group(required=True)
     src.add_argument("--template", help="template file (.jinja)")
     src.add_argument("--tokenizer-config", help="tokenizer_config.json with chat_template")
-    ap.add_argument("--messages", required=True, help="JSON file: list of messages")
+    src.add_argument("--snippets", help="file of templates separated by lines '@@': each is "
+                     "rendered without variables; prints a JSON list of [ok, text or error]")
+    ap.add_argument("--messages", help="JSON file: list of messages")
     ap.add_argument("--tools", help="JSON file: list of tool schemas")
     ap.add_argument("--documents", help="JSON file: list of documents")
     ap.add_argument("--kwargs", help="JSON file: object of extra template variables")
@@ -32,10 +34,15 @@ def main():
     args = ap.parse_args()
 
     special = {}
+    if args.snippets:
+        with open(args.snippets, encoding="utf-8") as f:
+            snippets = f.read().split("\n@@\n")
+    elif args.messages is None:
+        ap.error("--messages is required")
     if args.template:
         with open(args.template, encoding="utf-8") as f:
             source = f.read()
-    else:
+    elif args.tokenizer_config:
         with open(args.tokenizer_config, encoding="utf-8") as f:
             config = json.load(f)
         source = config["chat_template"]
@@ -74,6 +81,16 @@ def main():
     env.filters["tojson"] = tojson
     env.globals["raise_exception"] = raise_exception
     env.globals["strftime_now"] = strftime_now
+
+    if args.snippets:
+        results = []
+        for text in snippets:
+            try:
+                results.append([True, env.from_string(text).render()])
+            except Exception as e:
+                results.append([False, "%s: %s" % (type(e).__name__, e)])
+        sys.stdout.write(json.dumps(results))
+        return
 
     kwargs = dict(special)
     kwargs.update(load(args.kwargs) or {})

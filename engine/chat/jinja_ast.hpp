@@ -25,7 +25,8 @@ enum class expr_kind {
     filter,    ///< a | name(items..., kwargs...); a is null inside `{% filter %}`
     test,      ///< a is [not] name(items...)
     unary,     ///< name in {"not", "-", "+"} applied to a
-    binary,    ///< a name b, name an operator ("+", "and", "in", "not in", ...)
+    binary,    ///< a name b, name an operator ("+", "and", "~", ...)
+    compare,   ///< a op1 x1 op2 x2 ...: Python's chained comparison; kwargs = (op, x)
     cond,      ///< b if a else c (c may be null)
 };
 

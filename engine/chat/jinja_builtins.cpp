@@ -36,6 +36,9 @@ bool is_unsafe_method(const value& obj, const std::string& name) {
 }
 
 value unsafe(const value& obj, const std::string& name) {
+    if (obj.is_list() && (name == "pop" || name == "clear"))  // Jinja2's sandbox allows these two
+        return value::undefined("list." + name + "() mutates a list; this interpreter keeps values "
+                                "immutable and does not support it");
     return value::undefined("access to attribute '" + name + "' of '" + type_name(obj) +
                             "' object is unsafe (the chat-template sandbox is immutable)");
 }
@@ -96,8 +99,9 @@ value dict_fn(renderer&, call_args& args) {
     return value(std::move(d));
 }
 
-value namespace_fn(renderer&, call_args& args) {
+value namespace_fn(renderer& r, call_args& args) {
     auto ns = std::make_shared<namespace_t>();
+    r.track(ns);
     auto put = [&](const std::string& k, const value& v) {
         if (value* slot = ns->find(k)) *slot = v;
         else ns->attrs.emplace_back(k, v);

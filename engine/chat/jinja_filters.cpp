@@ -414,6 +414,38 @@ value f_format(renderer&, const value& v, call_args& args) {
     return value(percent_format(to_str(v), value::list(args.positional, true)));
 }
 
+value f_batch(renderer&, const value& v, call_args& args) {
+    arg_reader r("batch", args);
+    value count = r.get(0, "linecount");
+    value fill = r.get(1, "fill_with", value::none());
+    r.finish();
+    if (!count.is_int() || count.as_int() <= 0) fail("batch: linecount must be a positive integer");
+    auto n = static_cast<std::size_t>(count.as_int());
+    std::vector<value> out, cur;
+    for (const auto& x : iterate(v)) {
+        cur.push_back(x);
+        if (cur.size() == n) {
+            out.push_back(value::list(std::move(cur)));
+            cur.clear();
+        }
+    }
+    if (!cur.empty()) {
+        if (!fill.is_none())
+            while (cur.size() < n) cur.push_back(fill);
+        out.push_back(value::list(std::move(cur)));
+    }
+    return value::list(std::move(out));
+}
+
+value f_center(renderer& rd, const value& v, call_args& args) {
+    arg_reader r("center", args);
+    value width = r.get(0, "width", value(80));
+    r.finish();
+    call_args inner;
+    inner.positional.push_back(width);
+    return rd.call(get_method(value(to_str(v)), "center"), inner);
+}
+
 // select / reject / selectattr / rejectattr share Jinja's prepare_select_or_reject.
 value select_common(renderer& rd, const value& v, call_args& args, bool with_attr, bool keep_when) {
     std::vector<value> rest = args.positional;
@@ -483,7 +515,7 @@ value f_map(renderer& rd, const value& v, call_args& args) {
 
 const std::map<std::string, filter_fn>& filters() {
     static const std::map<std::string, filter_fn> table = {
-        {"abs", f_abs}, {"attr", f_attr}, {"capitalize", f_capitalize}, {"count", f_length},
+        {"abs", f_abs}, {"attr", f_attr}, {"batch", f_batch}, {"center", f_center}, {"capitalize", f_capitalize}, {"count", f_length},
         {"d", f_default}, {"default", f_default}, {"dictsort", f_dictsort}, {"e", f_escape},
         {"escape", f_escape}, {"first", f_first}, {"float", f_float}, {"format", f_format},
         {"indent", f_indent}, {"int", f_int}, {"items", f_items}, {"join", f_join},

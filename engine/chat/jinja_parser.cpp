@@ -407,26 +407,35 @@ private:
         return parse_compare();
     }
 
+    // `a < b < c` is Python's chained comparison (a < b and b < c), as in Jinja2.
     expr_ptr parse_compare() {
-        auto e = parse_math1();
+        const token& start = cur();
+        auto first = parse_math1();
+        expr_ptr chain;
         while (true) {
             const token& at = cur();
+            std::string op;
             if (at.kind == token_kind::op &&
                 (at.value == "==" || at.value == "!=" || at.value == "<" || at.value == "<=" ||
                  at.value == ">" || at.value == ">=")) {
-                std::string op = advance().value;
-                e = binary(op.c_str(), std::move(e), parse_math1(), at);
+                op = advance().value;
             } else if (is_name("in")) {
                 advance();
-                e = binary("in", std::move(e), parse_math1(), at);
+                op = "in";
             } else if (is_name("not") && peek().kind == token_kind::name && peek().value == "in") {
                 advance();
                 advance();
-                e = binary("not in", std::move(e), parse_math1(), at);
+                op = "not in";
             } else {
-                return e;
+                break;
             }
+            if (!chain) {
+                chain = node(expr_kind::compare, start);
+                chain->a = std::move(first);
+            }
+            chain->kwargs.emplace_back(op, parse_math1());
         }
+        return chain ? std::move(chain) : std::move(first);
     }
 
     expr_ptr parse_math1() {

@@ -50,6 +50,11 @@ value repeat(const value& seq, std::int64_t times) {
 renderer::renderer(const render_context& context)
     : context_(context), now_(context.now ? context.now : std::time(nullptr)) {}
 
+renderer::~renderer() {
+    for (auto& weak : namespaces_)
+        if (auto ns = weak.lock()) ns->attrs.clear();
+}
+
 std::string renderer::render(const stmt_list& body) {
     frames_.assign(1, scope{});
     std::string out;
@@ -168,6 +173,9 @@ renderer::flow renderer::exec_for(const stmt& s, std::string& out) {
     const auto n = static_cast<std::int64_t>(items.size());
     for (std::int64_t i = 0; i < n; ++i) {
         const auto idx = static_cast<std::size_t>(i);
+        // Jinja2 re-initializes the body's variables on every iteration: a `set` in one
+        // iteration is not visible at the start of the next.
+        frames_.back().clear();
         assign_target(*s.target, items[idx]);
         dict_t loop;
         loop.items.emplace_back(value("index"), value(i + 1));
@@ -407,6 +415,16 @@ value renderer::eval(const expr& e) {
         }
         case expr_kind::binary:
             return eval_binary(e);
+        case expr_kind::compare: {
+            value left = eval(*e.a);
+            for (const auto& [op, operand] : e.kwargs) {
+                value right = eval(*operand);
+                line_ = e.line;
+                if (!compare(op, left, right)) return value(false);
+                left = std::move(right);
+            }
+            return value(true);
+        }
         case expr_kind::cond:
             if (truthy(eval(*e.a))) return eval(*e.b);
             if (e.c) return eval(*e.c);
@@ -414,6 +432,31 @@ value renderer::eval(const expr& e) {
                                     " evaluated to false and no else section was defined");
     }
     return value();
+}
+
+bool renderer::compare(const std::string& op, const value& a, const value& b) {
+    if (op == "==") return equals(a, b);
+    if (op == "!=") return !equals(a, b);
+    if (op == "<") return less_than(a, b);
+    if (op == ">") return less_than(b, a);
+    if (op == "<=") return less_than(a, b) || equals(a, b);
+    if (op == ">=") return less_than(b, a) || equals(a, b);
+    bool found = false;
+    if (b.is_string()) {
+        if (!a.is_string()) {
+            a.require_defined();
+            fail("'in <string>' requires string as left operand, not %s", type_name(a));
+        }
+        found = b.str().find(a.str()) != std::string::npos;
+    } else if (b.is_dict()) {
+        found = b.as_dict().find(a) != nullptr;
+    } else if (b.is_list() || b.is_undefined()) {
+        for (const auto& item : iterate(b))
+            if (equals(item, a)) found = true;
+    } else {
+        fail("argument of type '%s' is not iterable", type_name(b));
+    }
+    return op == "in" ? found : !found;
 }
 
 value renderer::eval_binary(const expr& e) {
@@ -430,32 +473,6 @@ value renderer::eval_binary(const expr& e) {
     value b = eval(*e.b);
     line_ = e.line;
     if (op == "~") return value(to_str(a) + to_str(b));
-    if (op == "==") return value(equals(a, b));
-    if (op == "!=") return value(!equals(a, b));
-    if (op == "<") return value(less_than(a, b));
-    if (op == ">") return value(less_than(b, a));
-    if (op == "<=") return value(less_than(a, b) || equals(a, b));
-    if (op == ">=") return value(less_than(b, a) || equals(a, b));
-    if (op == "in" || op == "not in") {
-        bool found = false;
-        if (b.is_string()) {
-            if (!a.is_string()) {
-                a.require_defined();
-                fail("'in <string>' requires string as left operand, not %s", type_name(a));
-            }
-            found = b.str().find(a.str()) != std::string::npos;
-        } else if (b.is_dict()) {
-            found = b.as_dict().find(a) != nullptr;
-        } else if (b.is_list() || b.is_undefined()) {
-            for (const auto& item : iterate(b))
-                if (equals(item, a)) found = true;
-        } else {
-            fail("argument of type '%s' is not iterable", type_name(b));
-        }
-        return value(op == "in" ? found : !found);
-    }
-    a.require_defined();
-    b.require_defined();
     if (op == "+") return add(a, b);
     if (op == "*") {
         if (a.is_number() && b.is_number()) {

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <ctime>
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
@@ -33,6 +34,12 @@ public:
     value call(const value& callee, call_args& args);
     /// strftime_now's time.
     std::time_t now() const { return now_; }
+    /// Registers a namespace created by this render; the destructor empties it, which
+    /// breaks reference cycles such as `{% set ns.me = ns %}` (no value outlives a render).
+    void track(const namespace_ptr& ns) { namespaces_.push_back(ns); }
+    ~renderer();
+    renderer(const renderer&) = delete;
+    renderer& operator=(const renderer&) = delete;
 
 private:
     enum class flow { normal, break_loop, continue_loop };
@@ -49,6 +56,7 @@ private:
     void assign(const std::string& name, value v);
     void assign_target(const expr& target, const value& v);
     value eval_binary(const expr& e);
+    bool compare(const std::string& op, const value& a, const value& b);
     value eval_call(const expr& e);
     call_args eval_args(const expr& e);
     value call_macro(const stmt& macro, call_args& args, const value& caller);
@@ -57,7 +65,8 @@ private:
     std::time_t now_;
     std::vector<scope> frames_;  ///< frames_[0] is the template's top level
     int line_ = 0;               ///< line of the node being evaluated, for error messages
-    int macro_depth_ = 0;        ///< nested macro calls, bounded like Python's recursion
+    int macro_depth_ = 0;
+    std::vector<std::weak_ptr<namespace_t>> namespaces_;        ///< nested macro calls, bounded like Python's recursion
 };
 
 }  // namespace actorlm::jinja

@@ -4,6 +4,7 @@
 
 #include <utf8proc.h>
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <cstdarg>
@@ -45,6 +46,36 @@ value* namespace_t::find(const std::string& name) {
     for (auto& [k, v] : attrs)
         if (k == name) return &v;
     return nullptr;
+}
+
+namespace {
+
+int depth_of(const value& v) {
+    if (v.is_list()) return v.as_list().depth;
+    if (v.is_dict()) return v.as_dict().depth;
+    return 0;
+}
+
+void check_depth(int depth) {
+    if (depth > k_max_depth) fail("values nested deeper than %d levels", k_max_depth);
+}
+
+}  // namespace
+
+value::value(list_t l) {
+    int d = 0;
+    for (const auto& x : l.items) d = std::max(d, depth_of(x));
+    l.depth = d + 1;
+    check_depth(l.depth);
+    data_ = std::make_shared<const list_t>(std::move(l));
+}
+
+value::value(dict_t dict) {
+    int d = 0;
+    for (const auto& [k, x] : dict.items) d = std::max({d, depth_of(k), depth_of(x)});
+    dict.depth = d + 1;
+    check_depth(dict.depth);
+    data_ = std::make_shared<const dict_t>(std::move(dict));
 }
 
 value value::function(std::string name, std::function<value(renderer&, call_args&)> fn) {
@@ -114,16 +145,28 @@ std::string format_float(double d) {
     int ndigits = static_cast<int>(digits.size());
     if (decpt <= -4 || decpt > 16) {  // CPython's float_repr_style 'short' switch-over
         out += digits[0];
-        if (ndigits > 1) out += "." + digits.substr(1);
+        if (ndigits > 1) {
+            out += '.';
+            out.append(digits, 1, std::string::npos);
+        }
         char e[16];
         std::snprintf(e, sizeof(e), "e%c%02d", exp10 < 0 ? '-' : '+', std::abs(exp10));
         return out + e;
     }
-    if (decpt <= 0) return out + "0." + std::string(static_cast<std::size_t>(-decpt), '0') + digits;
-    if (decpt >= ndigits)
-        return out + digits + std::string(static_cast<std::size_t>(decpt - ndigits), '0') + ".0";
-    return out + digits.substr(0, static_cast<std::size_t>(decpt)) + "." +
-           digits.substr(static_cast<std::size_t>(decpt));
+    if (decpt <= 0) {
+        out += "0.";
+        out.append(static_cast<std::size_t>(-decpt), '0');
+        out += digits;
+    } else if (decpt >= ndigits) {
+        out += digits;
+        out.append(static_cast<std::size_t>(decpt - ndigits), '0');
+        out += ".0";
+    } else {
+        out.append(digits, 0, static_cast<std::size_t>(decpt));
+        out += '.';
+        out.append(digits, static_cast<std::size_t>(decpt), std::string::npos);
+    }
+    return out;
 }
 
 static bool py_printable(char32_t c) {
@@ -171,6 +214,18 @@ static std::string repr_string(const std::string& s) {
 
 std::string to_repr(const value& v) {
     if (v.is_string()) return repr_string(v.str());
+    // Only namespaces can nest without bound (one may hold itself); stop like Python's
+    // RecursionError instead of overflowing the stack.
+    thread_local int repr_depth = 0;
+    struct guard {
+        guard() {
+            if (++repr_depth > 2 * k_max_depth) {
+                repr_depth = 0;
+                fail("maximum recursion depth exceeded while getting the repr of a value");
+            }
+        }
+        ~guard() { if (repr_depth > 0) --repr_depth; }
+    } g;
     if (v.is_undefined()) return "Undefined";
     if (v.is_list()) {
         const auto& l = v.as_list();

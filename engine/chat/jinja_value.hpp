@@ -29,6 +29,10 @@ struct jinja_error : std::runtime_error {
 class value;
 class renderer;
 
+/// The deepest nesting of lists and dicts a value may have (Python's recursion limit
+/// stops repr/json.dumps of deeper ones too).
+constexpr int k_max_depth = 512;
+
 /// Jinja2's default Undefined: prints empty, is falsy, iterates empty; most other uses
 /// raise. `hint` is the message Jinja2 would raise ("'x' is undefined").
 struct undefined_t {
@@ -40,11 +44,13 @@ struct none_t {};
 struct list_t {
     std::vector<value> items;
     bool tuple = false;
+    int depth = 1;  ///< nesting depth, set when wrapped in a value (bounded: see k_max_depth)
 };
 
 /// A Python dict: insertion-ordered, keys compared with Python ==.
 struct dict_t {
     std::vector<std::pair<value, value>> items;
+    int depth = 1;  ///< nesting depth, set when wrapped in a value
     /// The value for `key`, or nullptr.
     const value* find(const value& key) const;
     const value* find(const std::string& key) const;
@@ -89,8 +95,10 @@ public:
     value(double d) : data_(d) {}
     value(std::string s) : data_(std::move(s)) {}
     value(const char* s) : data_(std::string(s)) {}
-    value(list_t l) : data_(std::make_shared<const list_t>(std::move(l))) {}
-    value(dict_t d) : data_(std::make_shared<const dict_t>(std::move(d))) {}
+    /// Wraps a list or dict; raises jinja_error past k_max_depth levels of nesting, so
+    /// printing or destroying a value can never exhaust the stack.
+    value(list_t l);
+    value(dict_t d);
     value(namespace_ptr n) : data_(std::move(n)) {}
     value(callable_ptr c) : data_(std::move(c)) {}
     value(undefined_t u) : data_(std::move(u)) {}

@@ -178,7 +178,7 @@ result<test_vocab> make_test_vocab(int64_t vocab_size, uint64_t seed) {
     return v;
 }
 
-std::string json_string(const std::string& s) {
+std::string json_quoted(const std::string& s) {
     std::string out = "\"";
     for (char c : s) {
         switch (c) {
@@ -205,7 +205,7 @@ std::string test_vocab_tokenizer_json(const test_vocab& v) {
     j += "  \"added_tokens\": [";
     for (int64_t i = 0; i < v.num_specials; ++i) {
         j += i ? ",\n    " : "\n    ";
-        j += "{\"id\": " + std::to_string(i) + ", \"content\": " + json_string(v.tokens[size_t(i)]) +
+        j += "{\"id\": " + std::to_string(i) + ", \"content\": " + json_quoted(v.tokens[size_t(i)]) +
              ", \"single_word\": false, \"lstrip\": false, \"rstrip\": false, "
              "\"normalized\": false, \"special\": true}";
     }
@@ -222,12 +222,12 @@ std::string test_vocab_tokenizer_json(const test_vocab& v) {
     j += "    \"vocab\": {";
     for (size_t i = 0; i < v.tokens.size(); ++i) {
         j += i ? ", " : "";
-        j += json_string(v.tokens[i]) + ": " + std::to_string(i);
+        j += json_quoted(v.tokens[i]) + ": " + std::to_string(i);
     }
     j += "},\n    \"merges\": [";
     for (size_t i = 0; i < v.merges.size(); ++i) {
         j += i ? ", " : "";
-        j += json_string(v.merges[i]);
+        j += json_quoted(v.merges[i]);
     }
     j += "]\n  }\n}\n";
     return j;
@@ -237,13 +237,13 @@ std::string test_vocab_tokenizer_config_json(const test_vocab& v, int64_t max_le
     const std::string& bos = v.tokens[size_t(v.bos_token_id)];
     const std::string& eos = v.tokens[size_t(v.eos_token_id)];
     std::string j = "{\n  \"add_bos_token\": false,\n  \"add_eos_token\": false,\n";
-    j += "  \"bos_token\": " + json_string(bos) + ",\n  \"eos_token\": " + json_string(eos) +
-         ",\n  \"unk_token\": " + json_string(eos) + ",\n  \"pad_token\": " + json_string(eos) +
+    j += "  \"bos_token\": " + json_quoted(bos) + ",\n  \"eos_token\": " + json_quoted(eos) +
+         ",\n  \"unk_token\": " + json_quoted(eos) + ",\n  \"pad_token\": " + json_quoted(eos) +
          ",\n";
     j += "  \"clean_up_tokenization_spaces\": false,\n";
     j += "  \"model_max_length\": " + std::to_string(max_length) + ",\n";
     j += "  \"tokenizer_class\": \"GPT2Tokenizer\",\n";
-    j += "  \"chat_template\": " + json_string(k_test_chat_template) + "\n}\n";
+    j += "  \"chat_template\": " + json_quoted(k_test_chat_template) + "\n}\n";
     return j;
 }
 

@@ -40,6 +40,6 @@ std::string test_vocab_tokenizer_json(const test_vocab& v);
 std::string test_vocab_tokenizer_config_json(const test_vocab& v, int64_t max_length);
 
 /// `s` as a JSON string literal (quotes and escapes included).
-std::string json_string(const std::string& s);
+std::string json_quoted(const std::string& s);
 
 }  // namespace actorlm

@@ -53,10 +53,10 @@ std::string decoder::decode(std::vector<decode_piece> pieces, bool positional) c
                 for (size_t i = 0; i < pieces.size(); ++i) {
                     auto& p = pieces[i];
                     if (p.raw) continue;
-                    replace_all(p.text, st.replacement, " ");
-                    if (positional && i == 0 && st.scheme != prepend_scheme::never &&
-                        !p.text.empty() && p.text[0] == ' ')
-                        p.text.erase(0, 1);
+                    // HF drops every replacement char of the first token (its prepended
+                    // space and any other), and turns the others into spaces
+                    const bool first = positional && i == 0 && st.scheme != prepend_scheme::never;
+                    replace_all(p.text, st.replacement, first ? "" : " ");
                 }
                 break;
             case decoder_step::kind::byte_fallback: {

@@ -54,7 +54,7 @@ result<std::unique_ptr<tokenizer>> tokenizer::from_gguf(const gguf_file& f) {
     for (size_t id = 0; id < n; ++id) {
         uint8_t a = attr_normal;
         switch (types[id]) {
-            case type_unknown: a = attr_unknown; break;
+            case type_unknown: a = attr_unknown | attr_special; break;  // HF marks <unk> special
             case type_control: a = attr_special; break;
             case type_user_defined: a = attr_added; break;
             case type_unused: a = attr_unused; break;
@@ -63,7 +63,7 @@ result<std::unique_ptr<tokenizer>> tokenizer::from_gguf(const gguf_file& f) {
         }
         parts.attrs[id] = a;
         // control and user-defined tokens are matched as added tokens, never built by merges
-        if (a & (attr_special | attr_added)) {
+        if ((a & (attr_special | attr_added)) && !(a & attr_unknown)) {
             added_token t;
             t.content = tokens[id];
             t.id = static_cast<int32_t>(id);

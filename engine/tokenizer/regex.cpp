@@ -60,8 +60,11 @@ bool regex::find(std::string_view text, size_t from, size_t& begin, size_t& end)
     auto* code = static_cast<pcre2_code*>(code_);
     pcre2_match_data* md = scratch();
     const auto* subject = reinterpret_cast<PCRE2_SPTR>(text.data());
-    const int rc = jit_ ? pcre2_jit_match(code, subject, text.size(), from, 0, md, nullptr)
-                        : pcre2_match(code, subject, text.size(), from, 0, md, nullptr);
+    int rc = jit_ ? pcre2_jit_match(code, subject, text.size(), from, 0, md, nullptr)
+                  : pcre2_match(code, subject, text.size(), from, 0, md, nullptr);
+    // the JIT's machine stack is small; the interpreter keeps its backtracking on the heap
+    if (rc == PCRE2_ERROR_JIT_STACKLIMIT)
+        rc = pcre2_match(code, subject, text.size(), from, PCRE2_NO_JIT, md, nullptr);
     if (rc < 0) return false;
     const PCRE2_SIZE* ov = pcre2_get_ovector_pointer(md);
     begin = ov[0];

@@ -45,16 +45,18 @@ std::string tokenizer::decode_bytes(std::span<const int32_t> ids, bool skip_spec
                                     bool spaces_between_special) const {
     std::vector<decode_piece> pieces;
     pieces.reserve(ids.size());
-    bool prev_added = false;
+    bool prev_special = false;
     for (int32_t id : ids) {
         if (id < 0 || id >= vocab_size()) continue;
         const uint8_t a = parts_.attrs[static_cast<size_t>(id)];
-        if (skip_special && (a & attr_special)) continue;
-        const bool added = (a & (attr_special | attr_added)) != 0;
-        if (spaces_between_special && !pieces.empty() && (added || prev_added))
+        const bool special = (a & attr_special) != 0;
+        if (skip_special && special) continue;
+        // only control tokens get the spaces: a non-special added token such as Qwen3's
+        // <think> must come out exactly as the model wrote it
+        if (spaces_between_special && !pieces.empty() && (special || prev_special))
             pieces.push_back({" ", true});
-        pieces.push_back({parts_.id_to_text[static_cast<size_t>(id)], added});
-        prev_added = added;
+        pieces.push_back({parts_.id_to_text[static_cast<size_t>(id)], (a & (attr_special | attr_added)) != 0});
+        prev_special = special;
     }
     if (parts_.dec.empty()) {
         std::string out;

@@ -42,8 +42,9 @@ public:
     std::string decode(std::span<const int32_t> ids, bool skip_special) const;
 
     /// Raw decoded bytes of `ids`, possibly ending inside a UTF-8 sequence (the incremental
-    /// detokenizer's input). With `spaces_between_special`, a space separates a special or
-    /// added token from its neighbours (transformers' spaces_between_special_tokens).
+    /// detokenizer's input). With `spaces_between_special`, a space separates a control token
+    /// from its neighbours (transformers' spaces_between_special_tokens; non-special added
+    /// tokens such as <think> are left as written).
     std::string decode_bytes(std::span<const int32_t> ids, bool skip_special,
                              bool spaces_between_special = false) const;
 

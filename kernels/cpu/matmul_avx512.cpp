@@ -47,14 +47,18 @@ void tile(const matmul_args& a, int64_t r0, int64_t t0) {
     for (int r = 0; r < R; ++r) rows[r] = a.w + static_cast<size_t>(r0 + r) * a.row_bytes;
     const float* x = a.x + t0 * a.cols;
     const int64_t full = a.cols / 16 * 16;
-    const size_t elem_bytes = a.row_bytes / static_cast<size_t>(a.cols);
+    constexpr int64_t elem_bytes = Type == dtype::f32 ? 4 : 2;
+    constexpr int64_t cols_per_line = 64 / elem_bytes;
     for (int64_t c = 0; c < full; c += 16) {
         if constexpr (T <= 2) {
             // Few tokens: memory bound. Rows are short, so the hardware prefetcher
-            // barely ramps up per tile; fetch the next tile's rows one tile ahead.
-            for (int r = 0; r < R; ++r)
-                _mm_prefetch(reinterpret_cast<const char*>(rows[r] + R * a.row_bytes + static_cast<size_t>(c) * elem_bytes),
-                             _MM_HINT_T0);
+            // barely ramps up per tile; fetch the next tile's rows one tile ahead,
+            // one prefetch per cache line.
+            if (c % cols_per_line == 0) {
+                for (int r = 0; r < R; ++r)
+                    _mm_prefetch(reinterpret_cast<const char*>(rows[r] + R * a.row_bytes + c * elem_bytes),
+                                 _MM_HINT_T0);
+            }
         }
         __m512 w[R];
         for (int r = 0; r < R; ++r) w[r] = load_weights<Type>(rows[r], c);

@@ -119,6 +119,10 @@ TEST_CASE("detokenizer honours skip_special_tokens and spaces_between_special_to
     CHECK(stream(t, ids, {false, false}) == "<|im_start|>user\nHi<|im_end|>");
     CHECK(stream(t, ids, {false, false}) == t.decode(ids, false));
     CHECK(stream(t, ids, {false, true}) == "<|im_start|> user\nHi <|im_end|>");
+    // a non-special added token is streamed exactly as written, with either option
+    const auto think = t.encode("<think>\nplan</think>ok", false, false);
+    CHECK(stream(t, think) == "<think>\nplan</think>ok");
+    CHECK(stream(t, think, {false, true}) == "<think>\nplan</think>ok");
 }
 
 TEST_CASE("detokenizer output of a long text equals decode (window stays small)") {

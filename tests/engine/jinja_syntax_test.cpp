@@ -149,3 +149,20 @@ TEST_CASE("jinja refuses runaway templates with an error instead of crashing") {
     CHECK(is_error_with(jinja_render("{{ 'x' * 1000000000000 }}"), "too large"));
     CHECK(jinja_render("{{ 1e999 }} {{ 5e-324 }}") == "inf 5e-324");
 }
+
+TEST_CASE("jinja chained comparisons and per-iteration loop scopes follow Jinja2") {
+    CHECK(jinja_render("{{ 1 < 2 < 3 }} {{ 3 > 2 > 1 }} {{ 1 < 3 < 2 }} {{ 1 == 1 in [1] }}") == "True True False True");
+    // A `set` in one iteration is not visible at the start of the next one.
+    CHECK(jinja_render("{% for i in [1, 2] %}{% if i == 2 %}[{{ prev }}]{% endif %}{% set prev = i %}{% endfor %}") == "[]");
+    CHECK(jinja_render("{% set p = 'outer' %}{% for i in [1, 2] %}{{ p }} {% set p = i %}{% endfor %}{{ p }}") ==
+          "outer outer outer");
+    CHECK(jinja_render("{{ [1, 2, 3] | batch(2) | list }} [{{ 'ab' | center(6) }}]") == "[[1, 2], [3]] [  ab  ]");
+}
+
+TEST_CASE("jinja bounds value nesting and self-referencing namespaces") {
+    CHECK(is_error_with(jinja_render("{% set ns = namespace(x=[]) %}{% for i in range(2000) %}"
+                                     "{% set ns.x = [ns.x] %}{% endfor %}{{ ns.x | length }}"),
+                        "nested deeper"));
+    CHECK(is_error_with(jinja_render("{% set ns = namespace() %}{% set ns.me = ns %}{{ ns }}"),
+                        "maximum recursion depth"));
+}

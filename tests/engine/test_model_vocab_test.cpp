@@ -68,8 +68,8 @@ TEST_CASE("test vocab tokenizer.json lists every token and merge") {
     CHECK(j.find("\"type\": \"BPE\"") != std::string::npos);
     CHECK(j.find("\"type\": \"ByteLevel\"") != std::string::npos);
     CHECK(j.find("\"<|im_end|>\": 2") != std::string::npos);
-    CHECK(j.find(json_string(v->merges.back())) != std::string::npos);
-    CHECK(json_string("a\"b\\c\n") == "\"a\\\"b\\\\c\\n\"");
+    CHECK(j.find(json_quoted(v->merges.back())) != std::string::npos);
+    CHECK(json_quoted("a\"b\\c\n") == "\"a\\\"b\\\\c\\n\"");
     std::string cfg = test_vocab_tokenizer_config_json(*v, 512);
     CHECK(cfg.find("\"eos_token\": \"<|endoftext|>\"") != std::string::npos);
     CHECK(cfg.find("<|im_start|>") != std::string::npos);  // chat template

@@ -126,6 +126,17 @@ TEST_CASE("decoders: Replace, ByteFallback, Fuse and Strip as in Llama-2") {
     CHECK(d.decode({{"<s>", true}, {"\xE2\x96\x81Hi", false}}) == "<s> Hi");  // raw pieces skip Replace
 }
 
+TEST_CASE("Metaspace decoder drops the replacement chars of the first token only") {
+    decoder d;
+    decoder_step m;
+    m.what = decoder_step::kind::metaspace;
+    m.replacement = "\xE2\x96\x81";
+    m.scheme = prepend_scheme::first;
+    d.add(m);
+    CHECK(d.decode({{"\xE2\x96\x81" "a\xE2\x96\x81" "b", false}, {"\xE2\x96\x81" "c", false}}) == "ab c");
+    CHECK(d.decode({{"\xE2\x96\x81" "c", false}}, /*positional=*/false) == " c");
+}
+
 TEST_CASE("UTF-8 repair follows the maximal-subpart rule and holds incomplete tails") {
     CHECK(to_valid_utf8("ok") == "ok");
     CHECK(to_valid_utf8("\xE2\x82") == "\xEF\xBF\xBD");        // one truncated sequence, one U+FFFD

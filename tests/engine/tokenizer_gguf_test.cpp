@@ -33,6 +33,8 @@ TEST_CASE("GGUF llama-spm vocabulary agrees with Llama-2's tokenizer.json") {
     CHECK(g.add_bos());
     CHECK(g.eos_ids() == h.eos_ids());
     CHECK(g.is_special(1));
+    CHECK(g.is_special(0));  // <unk>, as in HF's added_tokens
+    CHECK(h.is_special(0));
     CHECK(g.token_to_piece(g.token_id("\xE2\x96\x81the")) == " the");
     check_same_ids(g, h, read_file(shared_path("tokenizers/war-and-peace.txt")).substr(0, 300000));
     for (const auto& c : read_vectors("tokenizers/vectors/ggml-vocab-llama-spm.gguf")) check_same_ids(g, h, c.text);

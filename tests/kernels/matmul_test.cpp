@@ -79,7 +79,9 @@ const dtype k_all_types[] = {dtype::f32, dtype::f16, dtype::bf16, dtype::q8_0,
 TEST_CASE("matmul_every_type_and_level_matches_reference") {
     cpu::thread_pool pool(2);
     for (dtype type : k_all_types) {
-        const int64_t cols = dtype_block_elems(type) == 256 ? 512 : 96;
+      const bool k_quant = dtype_block_elems(type) == 256;
+      // 96 = one and a half 64-wide steps; 192 and 256/768 are whole steps.
+      for (int64_t cols : k_quant ? std::vector<int64_t>{256, 768} : std::vector<int64_t>{96, 192}) {
         const int64_t rows = 37;  // not a multiple of any row tile
         auto w = test::random_matrix(type, rows, cols, 11 + static_cast<uint32_t>(type));
         for (int64_t tokens : {1, 3, 17, 64}) {
@@ -108,6 +110,7 @@ TEST_CASE("matmul_every_type_and_level_matches_reference") {
                 }
             }
         }
+      }
     }
 }
 

@@ -1,0 +1,219 @@
+// cpu_executor's forward pass: embed (first stage) -> per layer [RMSNorm, Q/K/V
+// matmuls, bias / Q-K norm / RoPE / KV write per token, paged attention per
+// (sequence, head, chunk), output matmul + residual, RMSNorm, SwiGLU MLP +
+// residual] -> final norm and lm_head only for the requested rows (last stage).
+// Matmuls split over the pool internally; the per-token glue splits by rows.
+#include "model/cpu_executor.hpp"
+
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <cstring>
+
+#include "cpu/activation.hpp"
+#include "cpu/attention.hpp"
+#include "cpu/embedding.hpp"
+#include "cpu/matmul.hpp"
+#include "cpu/rmsnorm.hpp"
+
+namespace actorlm {
+
+namespace {
+
+// Below this many floats of per-call work, waking the pool costs more than it saves.
+constexpr int64_t k_min_parallel_elems = 16384;
+// Query tokens per attention work item: small enough to balance a long prefill
+// over the threads, large enough that the item overhead stays negligible.
+constexpr int64_t k_attention_chunk = 32;
+
+void add_into(float* x, const float* d, int64_t n) {
+    for (int64_t i = 0; i < n; ++i) x[i] += d[i];
+}
+
+}  // namespace
+
+void cpu_executor::for_rows(int64_t n, int64_t elems_per_row,
+                            const std::function<void(int64_t, int64_t)>& fn) {
+    if (n * elems_per_row < k_min_parallel_elems || pool_->size() == 1) {
+        fn(0, n);
+    } else {
+        pool_->parallel_for(n, fn);
+    }
+}
+
+status cpu_executor::forward(const forward_batch& batch, std::vector<float>& logits) {
+    if (!is_first_stage() || !is_last_stage())
+        return make_error("this executor runs layers [%lld, %lld) of %lld: use forward_stage",
+                          static_cast<long long>(first_layer_), static_cast<long long>(last_layer_),
+                          static_cast<long long>(config_.num_layers));
+    return forward_stage(batch, nullptr, nullptr, &logits);
+}
+
+status cpu_executor::forward_stage(const forward_batch& batch, const float* hidden_in,
+                                   std::vector<float>* hidden_out, std::vector<float>* logits) {
+    if (is_first_stage() != (hidden_in == nullptr))
+        return make_error(is_first_stage() ? "the first stage embeds token ids: hidden_in must be null"
+                                           : "a later pipeline stage needs hidden_in");
+    if (!is_last_stage() && hidden_out == nullptr)
+        return make_error("a non-last pipeline stage needs hidden_out");
+    if (is_last_stage() && logits == nullptr) return make_error("the last pipeline stage needs logits");
+    if (status st = check_batch(batch); !st.ok()) return st;
+
+    const int64_t num_tokens = batch.num_tokens();
+    const int64_t h = config_.hidden_size;
+    x_.resize(static_cast<size_t>(num_tokens * h));
+    if (hidden_in == nullptr) {
+        for_rows(num_tokens, h, [&](int64_t b, int64_t e) {
+            cpu::embed_tokens(weights_.token_embedding, batch.token_ids.data() + b, e - b,
+                              x_.data() + b * h);
+        });
+    } else {
+        std::memcpy(x_.data(), hidden_in, x_.size() * sizeof(float));
+    }
+
+    const int64_t half = config_.head_dim / 2;
+    cos_.resize(static_cast<size_t>(num_tokens * half));
+    sin_.resize(static_cast<size_t>(num_tokens * half));
+    cpu::rope_angles(rope_, batch.positions.data(), num_tokens, cos_.data(), sin_.data());
+
+    for (int64_t l = first_layer_; l < last_layer_; ++l) run_layer(l, batch);
+
+    if (is_last_stage()) {
+        compute_logits(batch, *logits);
+    } else {
+        hidden_out->assign(x_.begin(), x_.end());
+    }
+    return {};
+}
+
+void cpu_executor::run_layer(int64_t layer, const forward_batch& batch) {
+    const layer_weights& w = weights_.layers[static_cast<size_t>(layer)];
+    const int64_t local = layer - first_layer_;
+    const layer_params& p = params_[static_cast<size_t>(local)];
+    const int64_t num_tokens = batch.num_tokens();
+    const int64_t h = config_.hidden_size, f = config_.intermediate_size, hd = config_.head_dim;
+    const int64_t nh = config_.num_heads, nkv = config_.num_kv_heads;
+    const int64_t q_dim = nh * hd, kv_dim = nkv * hd, half = hd / 2;
+    const float eps = config_.rms_norm_eps;
+    cpu::thread_pool& pool = *pool_;
+
+    xn_.resize(static_cast<size_t>(num_tokens * h));
+    q_.resize(static_cast<size_t>(num_tokens * q_dim));
+    k_.resize(static_cast<size_t>(num_tokens * kv_dim));
+    v_.resize(static_cast<size_t>(num_tokens * kv_dim));
+    attn_.resize(static_cast<size_t>(num_tokens * q_dim));
+    delta_.resize(static_cast<size_t>(num_tokens * h));
+    gate_.resize(static_cast<size_t>(num_tokens * f));
+    up_.resize(static_cast<size_t>(num_tokens * f));
+
+    // ---- attention block ----
+    for_rows(num_tokens, h, [&](int64_t b, int64_t e) {
+        for (int64_t t = b; t < e; ++t)
+            cpu::rmsnorm(x_.data() + t * h, p.attn_norm.data(), xn_.data() + t * h, h, eps);
+    });
+    cpu::matmul(w.wq, xn_.data(), num_tokens, q_.data(), pool);
+    cpu::matmul(w.wk, xn_.data(), num_tokens, k_.data(), pool);
+    cpu::matmul(w.wv, xn_.data(), num_tokens, v_.data(), pool);
+    for_rows(num_tokens, q_dim + 2 * kv_dim, [&](int64_t b, int64_t e) {
+        for (int64_t t = b; t < e; ++t) {
+            float* q = q_.data() + t * q_dim;
+            float* k = k_.data() + t * kv_dim;
+            float* v = v_.data() + t * kv_dim;
+            if (config_.attention_bias) {
+                add_into(q, p.bq.data(), q_dim);
+                add_into(k, p.bk.data(), kv_dim);
+                add_into(v, p.bv.data(), kv_dim);
+            }
+            if (config_.qk_norm) {
+                cpu::rmsnorm_rows(q, p.q_norm.data(), nh, hd, eps);
+                cpu::rmsnorm_rows(k, p.k_norm.data(), nkv, hd, eps);
+            }
+            cpu::apply_rope(rope_, q, nh, cos_.data() + t * half, sin_.data() + t * half);
+            cpu::apply_rope(rope_, k, nkv, cos_.data() + t * half, sin_.data() + t * half);
+            kv_.write(local, batch.slot_mapping[static_cast<size_t>(t)], k, v);
+        }
+    });
+    run_attention(local, batch);
+    cpu::matmul(w.wo, attn_.data(), num_tokens, delta_.data(), pool);
+
+    // ---- MLP block ----
+    for_rows(num_tokens, h, [&](int64_t b, int64_t e) {
+        for (int64_t t = b; t < e; ++t) {
+            add_into(x_.data() + t * h, delta_.data() + t * h, h);
+            cpu::rmsnorm(x_.data() + t * h, p.ffn_norm.data(), xn_.data() + t * h, h, eps);
+        }
+    });
+    cpu::matmul(w.w_gate, xn_.data(), num_tokens, gate_.data(), pool);
+    cpu::matmul(w.w_up, xn_.data(), num_tokens, up_.data(), pool);
+    for_rows(num_tokens, f, [&](int64_t b, int64_t e) {
+        cpu::silu_mul(gate_.data() + b * f, up_.data() + b * f, gate_.data() + b * f, (e - b) * f);
+    });
+    cpu::matmul(w.w_down, gate_.data(), num_tokens, delta_.data(), pool);
+    for_rows(num_tokens, h, [&](int64_t b, int64_t e) {
+        add_into(x_.data() + b * h, delta_.data() + b * h, (e - b) * h);
+    });
+}
+
+void cpu_executor::run_attention(int64_t local_layer, const forward_batch& batch) {
+    struct work_item {
+        int32_t seq, head, token_begin, token_end;
+        int64_t cost;  // ~ query tokens x attended positions
+    };
+    const int32_t nh = static_cast<int32_t>(config_.num_heads);
+    const int64_t q_dim = config_.num_heads * config_.head_dim;
+    std::vector<work_item> items;
+    for (int32_t s = 0; s < batch.num_seqs(); ++s) {
+        const int32_t begin = batch.query_start_loc[static_cast<size_t>(s)];
+        const int32_t end = batch.query_start_loc[static_cast<size_t>(s) + 1];
+        for (int32_t c = begin; c < end; c += static_cast<int32_t>(k_attention_chunk)) {
+            const int32_t ce = std::min(end, c + static_cast<int32_t>(k_attention_chunk));
+            const int64_t cost = static_cast<int64_t>(ce - c) *
+                                 (batch.positions[static_cast<size_t>(ce) - 1] + 1);
+            for (int32_t hh = 0; hh < nh; ++hh) items.push_back({s, hh, c, ce, cost});
+        }
+    }
+    // Largest first, then taken dynamically: a long prefill chunk never ends up
+    // as the last item of one thread while the other idles.
+    std::stable_sort(items.begin(), items.end(),
+                     [](const work_item& a, const work_item& b) { return a.cost > b.cost; });
+
+    const cpu::paged_kv_layer kv = kv_.layer_view(local_layer);
+    const float scale = 1.0f / std::sqrt(static_cast<float>(config_.head_dim));
+    auto run_item = [&](const work_item& it) {
+        cpu::attention_query q;
+        q.q = q_.data() + static_cast<int64_t>(it.token_begin) * q_dim;
+        q.q_stride = q_dim;
+        q.positions = batch.positions.data() + it.token_begin;
+        q.num_tokens = it.token_end - it.token_begin;
+        q.block_table = batch.block_tables.data() + static_cast<int64_t>(it.seq) * batch.max_blocks_per_seq;
+        q.out = attn_.data() + static_cast<int64_t>(it.token_begin) * q_dim;
+        q.out_stride = q_dim;
+        cpu::paged_attention_head(kv, q, nh, it.head, scale);
+    };
+    int64_t total_cost = 0;
+    for (const work_item& it : items) total_cost += it.cost;
+    if (pool_->size() == 1 || total_cost * config_.head_dim < k_min_parallel_elems) {
+        for (const work_item& it : items) run_item(it);
+        return;
+    }
+    std::atomic<size_t> next{0};
+    pool_->parallel_for(pool_->size(), [&](int64_t, int64_t) {
+        for (size_t i = next.fetch_add(1, std::memory_order_relaxed); i < items.size();
+             i = next.fetch_add(1, std::memory_order_relaxed))
+            run_item(items[i]);
+    });
+}
+
+void cpu_executor::compute_logits(const forward_batch& batch, std::vector<float>& logits) {
+    const int64_t h = config_.hidden_size;
+    const int64_t n = static_cast<int64_t>(batch.logits_indices.size());
+    logits.resize(static_cast<size_t>(n * config_.vocab_size));
+    if (n == 0) return;
+    xn_.resize(static_cast<size_t>(n * h));
+    for (int64_t i = 0; i < n; ++i)
+        cpu::rmsnorm(x_.data() + static_cast<int64_t>(batch.logits_indices[static_cast<size_t>(i)]) * h,
+                     output_norm_.data(), xn_.data() + i * h, h, config_.rms_norm_eps);
+    cpu::matmul(weights_.lm_head, xn_.data(), n, logits.data(), *pool_);
+}
+
+}  // namespace actorlm

@@ -1,0 +1,88 @@
+// cpu_executor: the CPU backend's model_executor for Llama / Mistral / Qwen2 /
+// Qwen3. One call runs a flattened mixed batch (prefill chunks and decode tokens
+// of many sequences) through the layers [first_layer, last_layer) it owns,
+// writing K/V into the paged cache and attending through block tables.
+// Not thread-safe: one forward at a time (its kernels use the executor's pool).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <vector>
+
+#include "cpu/rope.hpp"
+#include "cpu/thread_pool.hpp"
+#include "model/kv_cache_storage.hpp"
+#include "model/model_executor.hpp"
+#include "model/model_weights.hpp"
+
+namespace actorlm {
+
+/// Threads and the pipeline-stage layer range of a cpu_executor.
+struct cpu_executor_options {
+    int num_threads = 0;       // 0: one per hardware thread
+    int64_t first_layer = 0;   // first layer this stage runs
+    int64_t last_layer = -1;   // one past the last layer; -1 means config.num_layers
+};
+
+class cpu_executor final : public model_executor {
+public:
+    /// Validates the weights against the config (shapes, required tensors for the
+    /// layer range and stage role), converts norms and biases to F32, and allocates
+    /// the KV cache for the owned layers. Errors name the offending tensor or field.
+    static result<std::unique_ptr<cpu_executor>> create(model_config config, model_weights weights,
+                                                        const kv_cache_spec& kv_spec,
+                                                        const cpu_executor_options& options);
+
+    const model_config& config() const override { return config_; }
+    const kv_cache_spec& kv_spec() const override { return kv_spec_; }
+
+    /// Whole model in one process: fails unless this executor owns every layer.
+    status forward(const forward_batch& batch, std::vector<float>& logits) override;
+
+    /// Runs this stage's layers. `hidden_in` ([num_tokens][hidden] floats) must be null
+    /// on the first stage (token_ids are embedded) and set otherwise. Non-last stages
+    /// write the residual stream to `hidden_out` ([num_tokens][hidden]); the last stage
+    /// writes logits for batch.logits_indices to `logits` ([indices][vocab]).
+    status forward_stage(const forward_batch& batch, const float* hidden_in,
+                         std::vector<float>* hidden_out, std::vector<float>* logits);
+
+    int64_t first_layer() const { return first_layer_; }
+    int64_t last_layer() const { return last_layer_; }
+    bool is_first_stage() const { return first_layer_ == 0; }
+    bool is_last_stage() const { return last_layer_ == config_.num_layers; }
+    /// Bytes of the KV cache this executor allocated.
+    size_t kv_cache_bytes() const { return kv_.num_bytes(); }
+
+private:
+    // Norm weights and biases of one layer, converted to F32 once.
+    struct layer_params {
+        std::vector<float> attn_norm, ffn_norm, q_norm, k_norm, bq, bk, bv;
+    };
+
+    cpu_executor(model_config config, model_weights weights, const kv_cache_spec& kv_spec,
+                 kv_cache_storage kv, int64_t first_layer, int64_t last_layer, int num_threads);
+
+    status check_batch(const forward_batch& batch) const;
+    void run_layer(int64_t layer, const forward_batch& batch);
+    void run_attention(int64_t local_layer, const forward_batch& batch);
+    void compute_logits(const forward_batch& batch, std::vector<float>& logits);
+    // Runs fn over [0, n) rows on the pool, or inline when the work is small.
+    void for_rows(int64_t n, int64_t elems_per_row, const std::function<void(int64_t, int64_t)>& fn);
+
+    model_config config_;
+    model_weights weights_;
+    kv_cache_spec kv_spec_;
+    kv_cache_storage kv_;
+    int64_t first_layer_ = 0;
+    int64_t last_layer_ = 0;
+    std::unique_ptr<cpu::thread_pool> pool_;
+    cpu::rope_table rope_;
+    std::vector<layer_params> params_;  // indexed by layer - first_layer
+    std::vector<float> output_norm_;
+
+    // Scratch, resized per call: residual stream, normed input, projections, MLP.
+    std::vector<float> x_, xn_, q_, k_, v_, attn_, delta_, gate_, up_, cos_, sin_;
+};
+
+}  // namespace actorlm

@@ -1,0 +1,79 @@
+// Allocation and row writes of the paged KV storage. One contiguous buffer keeps
+// every layer's K then V; F16 rows are rounded to nearest-even as ggml does.
+#include "model/kv_cache_storage.hpp"
+
+#include <cstring>
+#include <limits>
+#include <new>
+
+#include "cpu/half.hpp"
+
+namespace actorlm {
+
+result<kv_cache_storage> kv_cache_storage::create(const kv_cache_spec& spec, int64_t num_layers,
+                                                  int64_t num_kv_heads, int64_t head_dim) {
+    if (spec.type != dtype::f32 && spec.type != dtype::f16)
+        return make_error("KV cache type %s is not supported on the CPU (use F32 or F16)",
+                          dtype_name(spec.type));
+    if (spec.num_blocks <= 0 || spec.block_size <= 0)
+        return make_error("KV cache needs positive num_blocks and block_size (got %d and %d)",
+                          spec.num_blocks, spec.block_size);
+    if (num_layers < 0 || num_kv_heads <= 0 || head_dim <= 0)
+        return make_error("KV cache shape is invalid: %lld layers, %lld KV heads, head_dim %lld",
+                          static_cast<long long>(num_layers), static_cast<long long>(num_kv_heads),
+                          static_cast<long long>(head_dim));
+    kv_cache_storage s;
+    s.spec_ = spec;
+    s.num_layers_ = num_layers;
+    s.num_kv_heads_ = num_kv_heads;
+    s.head_dim_ = head_dim;
+    s.row_elems_ = num_kv_heads * head_dim;
+    s.num_slots_ = static_cast<int64_t>(spec.num_blocks) * spec.block_size;
+    const double total = 2.0 * static_cast<double>(num_layers) * static_cast<double>(s.num_slots_) *
+                         static_cast<double>(s.row_elems_) * static_cast<double>(dtype_block_bytes(spec.type));
+    if (total > static_cast<double>(std::numeric_limits<size_t>::max() / 2))
+        return make_error("KV cache of %.0f bytes is too large", total);
+    s.layer_bytes_ = static_cast<size_t>(s.num_slots_) * static_cast<size_t>(s.row_elems_) *
+                     dtype_block_bytes(spec.type);
+    s.num_bytes_ = 2 * static_cast<size_t>(num_layers) * s.layer_bytes_;
+    s.data_.reset(new (std::nothrow) uint8_t[s.num_bytes_ > 0 ? s.num_bytes_ : 1]);
+    if (!s.data_)
+        return make_error("cannot allocate a KV cache of %zu bytes (%d blocks of %d tokens)",
+                          s.num_bytes_, spec.num_blocks, spec.block_size);
+    // Zeroed so that a stale read (a bug) yields finite numbers, never NaN garbage.
+    std::memset(s.data_.get(), 0, s.num_bytes_);
+    return s;
+}
+
+void kv_cache_storage::write(int64_t layer, int64_t slot, const float* k, const float* v) {
+    ACTORLM_CHECK(layer >= 0 && layer < num_layers_ && slot >= 0 && slot < num_slots_,
+                  "KV write out of range: layer %lld slot %lld", static_cast<long long>(layer),
+                  static_cast<long long>(slot));
+    uint8_t* k_layer = data_.get() + static_cast<size_t>(2 * layer) * layer_bytes_;
+    uint8_t* v_layer = k_layer + layer_bytes_;
+    const size_t row_bytes = static_cast<size_t>(row_elems_) * dtype_block_bytes(spec_.type);
+    const size_t off = static_cast<size_t>(slot) * row_bytes;
+    if (spec_.type == dtype::f32) {
+        std::memcpy(k_layer + off, k, row_bytes);
+        std::memcpy(v_layer + off, v, row_bytes);
+    } else {
+        cpu::fp32_to_fp16_row(k, reinterpret_cast<uint16_t*>(k_layer + off), row_elems_);
+        cpu::fp32_to_fp16_row(v, reinterpret_cast<uint16_t*>(v_layer + off), row_elems_);
+    }
+}
+
+cpu::paged_kv_layer kv_cache_storage::layer_view(int64_t layer) const {
+    ACTORLM_CHECK(layer >= 0 && layer < num_layers_, "KV layer %lld out of range",
+                  static_cast<long long>(layer));
+    const uint8_t* k_layer = data_.get() + static_cast<size_t>(2 * layer) * layer_bytes_;
+    cpu::paged_kv_layer view;
+    view.k = k_layer;
+    view.v = k_layer + layer_bytes_;
+    view.type = spec_.type;
+    view.block_size = spec_.block_size;
+    view.num_kv_heads = static_cast<int32_t>(num_kv_heads_);
+    view.head_dim = static_cast<int32_t>(head_dim_);
+    return view;
+}
+
+}  // namespace actorlm

@@ -1,0 +1,48 @@
+// kv_cache_storage: the CPU executor's paged K/V tensors for the layers it runs.
+// Per layer, K and V are separate [num_blocks][block_size][num_kv_heads][head_dim]
+// arrays of F32 or F16. Block accounting lives in the scheduler; this class only
+// stores rows at the slots it is told. Writes to distinct slots may run in parallel.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "cpu/attention.hpp"
+#include "model/model_executor.hpp"
+#include "util/result.hpp"
+
+namespace actorlm {
+
+class kv_cache_storage {
+public:
+    /// Allocates (zeroed) storage for `num_layers` layers; fails on an unsupported
+    /// dtype, a non-positive shape, or a size that does not fit in memory.
+    static result<kv_cache_storage> create(const kv_cache_spec& spec, int64_t num_layers,
+                                           int64_t num_kv_heads, int64_t head_dim);
+
+    /// Stores one token's K and V rows (each [num_kv_heads * head_dim] floats) at `slot`
+    /// (block_id * block_size + offset) of local layer `layer`, converting to the cache type.
+    void write(int64_t layer, int64_t slot, const float* k, const float* v);
+
+    /// Read view of one local layer for the attention kernel.
+    cpu::paged_kv_layer layer_view(int64_t layer) const;
+
+    /// Number of slots (num_blocks * block_size).
+    int64_t num_slots() const { return num_slots_; }
+    /// Bytes held by all layers, K and V.
+    size_t num_bytes() const { return num_bytes_; }
+
+private:
+    kv_cache_spec spec_;
+    int64_t num_layers_ = 0;
+    int64_t row_elems_ = 0;  // num_kv_heads * head_dim
+    int64_t num_kv_heads_ = 0;
+    int64_t head_dim_ = 0;
+    int64_t num_slots_ = 0;
+    size_t layer_bytes_ = 0;  // bytes of one of K or V for one layer
+    size_t num_bytes_ = 0;
+    std::unique_ptr<uint8_t[]> data_;  // [layer][K|V][slot][row_elems]
+};
+
+}  // namespace actorlm

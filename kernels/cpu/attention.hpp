@@ -1,0 +1,46 @@
+// Causal attention over a paged KV cache: the query tokens of one sequence, one
+// query head at a time, read their context through the sequence's block table
+// (vLLM's PagedAttention on the CPU). The caller spreads (sequence, head) pairs
+// over the thread pool; each call writes only its head's columns of `out` and
+// uses a thread-local score buffer.
+#pragma once
+
+#include <cstdint>
+
+#include "model/dtype.hpp"
+
+namespace actorlm::cpu {
+
+/// One layer of the paged cache: K and V each [num_blocks][block_size][num_kv_heads][head_dim].
+struct paged_kv_layer {
+    const void* k = nullptr;
+    const void* v = nullptr;
+    dtype type = dtype::f32;  // f32 or f16
+    int32_t block_size = 0;
+    int32_t num_kv_heads = 0;
+    int32_t head_dim = 0;
+};
+
+/// The query tokens of one sequence and where their outputs go.
+struct attention_query {
+    const float* q = nullptr;          // token t, head h at q + t * q_stride + h * head_dim
+    int64_t q_stride = 0;              // floats between consecutive tokens
+    const int32_t* positions = nullptr;  // [num_tokens]; token t attends to context [0, positions[t]]
+    int64_t num_tokens = 0;
+    const int32_t* block_table = nullptr;  // the sequence's blocks, covering every attended position
+    float* out = nullptr;              // same layout as q, with out_stride
+    int64_t out_stride = 0;
+};
+
+/// Computes softmax(q k^T * scale) v for query head `head` of every token in `query`.
+/// GQA: the head reads KV head head / (num_heads / num_kv_heads).
+/// The K/V of every attended position must already be in the cache.
+void paged_attention_head(const paged_kv_layer& kv, const attention_query& query,
+                          int32_t num_heads, int32_t head, float scale);
+
+namespace detail {
+void paged_attention_head_avx512(const paged_kv_layer& kv, const attention_query& query,
+                                 int32_t num_heads, int32_t head, float scale);
+}  // namespace detail
+
+}  // namespace actorlm::cpu

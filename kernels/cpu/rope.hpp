@@ -1,0 +1,36 @@
+// Rotary position embedding (RoPE) for Llama / Mistral / Qwen heads. The
+// per-pair inverse frequencies (with linear or Llama-3 scaling) are computed once
+// per model; angles are computed once per token and shared by every layer.
+// Stateless functions, safe to call from any thread on disjoint rows.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "model/model_config.hpp"
+
+namespace actorlm::cpu {
+
+/// Inverse frequency of every rotated pair, scaling applied; built once per model.
+struct rope_table {
+    int64_t head_dim = 0;
+    bool neox = false;                // pair layout: (i, i + d/2) when true, (2i, 2i+1) when false
+    std::vector<double> inv_freq;     // [head_dim / 2]
+};
+
+/// Builds the table for `head_dim` (even) with base `theta` and the given scaling:
+/// linear divides every frequency by factor; llama3 follows HF's
+/// `_compute_llama3_parameters` (long wavelengths scaled, short kept, smooth between).
+rope_table make_rope_table(int64_t head_dim, double theta, bool neox, const rope_scaling& scaling);
+
+/// Writes cos and sin of position * inv_freq for `num_tokens` positions:
+/// cos_out / sin_out are [num_tokens][head_dim / 2].
+void rope_angles(const rope_table& table, const int32_t* positions, int64_t num_tokens,
+                 float* cos_out, float* sin_out);
+
+/// Rotates `num_heads` consecutive heads of one token in place (x is
+/// [num_heads][head_dim]) with that token's cos / sin rows ([head_dim / 2]).
+void apply_rope(const rope_table& table, float* x, int64_t num_heads, const float* cos_row,
+                const float* sin_row);
+
+}  // namespace actorlm::cpu

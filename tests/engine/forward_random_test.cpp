@@ -1,0 +1,215 @@
+// cpu_executor on random models of every supported family against the dense
+// double-precision reference: mixed batches (chunked prefill + decode of several
+// sequences, shuffled non-contiguous blocks) must reproduce every position's logits.
+#include <doctest/doctest.h>
+
+#include <cmath>
+
+#include "forward_driver.hpp"
+#include "forward_reference.hpp"
+
+using namespace actorlm;
+using namespace actorlm::test;
+
+namespace {
+
+std::vector<int32_t> random_tokens(int n, int64_t vocab, uint32_t seed) {
+    std::mt19937 rng(seed);
+    std::vector<int32_t> t(static_cast<size_t>(n));
+    for (int32_t& x : t) x = static_cast<int32_t>(rng() % static_cast<uint32_t>(vocab));
+    return t;
+}
+
+std::unique_ptr<cpu_executor> make_executor(const model_config& c, const model_weights& w,
+                                            kv_cache_spec spec, int threads = 2) {
+    cpu_executor_options opt;
+    opt.num_threads = threads;
+    auto ex = cpu_executor::create(c, w, spec, opt);
+    REQUIRE_MESSAGE(ex.ok(), (ex.ok() ? std::string() : ex.message()));
+    return std::move(ex.value());
+}
+
+// Runs three sequences through two mixed steps and checks all logits against the reference.
+double max_error_vs_reference(const model_config& c, dtype kv_type, int32_t block_size) {
+    const model_weights w = random_weights(c, 1234);
+    auto ex = make_executor(c, w, {64, block_size, kv_type});
+    block_allocator alloc(64, 99);
+    const std::vector<int> lens = {13, 7, 40};
+    std::vector<test_sequence> seqs(3);
+    std::vector<std::vector<double>> want;
+    for (size_t i = 0; i < 3; ++i) {
+        seqs[i].tokens = random_tokens(lens[i], c.vocab_size, static_cast<uint32_t>(i + 7));
+        want.push_back(reference_forward(c, w, seqs[i].tokens));
+    }
+    // Step 1: a prefill chunk of A, all of B, a chunk of C. Step 2: the rest of A
+    // (3 tokens, as if decoding several), the rest of C.
+    const std::vector<std::vector<step_work>> steps = {
+        {{&seqs[0], 10}, {&seqs[1], 7}, {&seqs[2], 5}},
+        {{&seqs[2], 35}, {&seqs[0], 3}},
+    };
+    double max_err = 0;
+    std::vector<float> logits;
+    for (const auto& step : steps) {
+        const forward_batch b = make_batch(step, block_size, alloc, true);
+        const status st = ex->forward(b, logits);
+        REQUIRE_MESSAGE(st.ok(), st.message());
+        REQUIRE(logits.size() == static_cast<size_t>(b.num_tokens() * c.vocab_size));
+        int64_t row = 0;
+        for (const step_work& sw : step) {
+            const size_t idx = static_cast<size_t>(sw.seq - seqs.data());
+            for (int32_t i = 0; i < sw.num_tokens; ++i, ++row) {
+                const int64_t pos = sw.seq->num_computed + i;
+                for (int64_t v = 0; v < c.vocab_size; ++v)
+                    max_err = std::max(max_err, std::abs(logits[row * c.vocab_size + v] -
+                                                         want[idx][pos * c.vocab_size + v]));
+            }
+        }
+        for (const step_work& sw : step) sw.seq->num_computed += sw.num_tokens;
+    }
+    return max_err;
+}
+
+}  // namespace
+
+TEST_CASE("forward: every architecture matches the dense reference within 1e-4") {
+    const std::pair<model_arch, int> cases[] = {
+        {model_arch::llama, 0}, {model_arch::llama, 1}, {model_arch::qwen2, 0},
+        {model_arch::qwen2, 1}, {model_arch::qwen3, 0},
+    };
+    for (const auto& [arch, variant] : cases) {
+        CAPTURE(static_cast<int>(arch));
+        CAPTURE(variant);
+        CHECK(max_error_vs_reference(tiny_config(arch, variant), dtype::f32, 4) < 1e-4);
+    }
+}
+
+TEST_CASE("forward: block size does not change the result") {
+    for (int32_t bs : {1, 3, 16, 64}) {
+        CAPTURE(bs);
+        CHECK(max_error_vs_reference(tiny_config(model_arch::llama), dtype::f32, bs) < 1e-4);
+    }
+}
+
+TEST_CASE("forward: F16 KV cache stays close to the reference") {
+    const double err = max_error_vs_reference(tiny_config(model_arch::qwen3), dtype::f16, 8);
+    CHECK(err < 5e-3);
+    CHECK(err > 0.0);  // the cache really is F16
+}
+
+TEST_CASE("forward: one thread and two threads give identical logits") {
+    const model_config c = tiny_config(model_arch::qwen2);
+    const model_weights w = random_weights(c, 5);
+    std::vector<float> l1, l2;
+    for (int threads : {1, 2}) {
+        auto ex = make_executor(c, w, {16, 16, dtype::f32}, threads);
+        block_allocator alloc(16, 3);
+        test_sequence s;
+        s.tokens = random_tokens(70, c.vocab_size, 11);
+        const forward_batch b = make_batch({{&s, 70}}, 16, alloc, true);
+        REQUIRE(ex->forward(b, threads == 1 ? l1 : l2).ok());
+    }
+    CHECK(l1 == l2);
+}
+
+TEST_CASE("forward: pipeline stages chained equal the whole model") {
+    model_config c = tiny_config(model_arch::llama);
+    c.num_layers = 3;
+    const model_weights w = random_weights(c, 77);
+    const kv_cache_spec spec{16, 8, dtype::f32};
+    auto whole = make_executor(c, w, spec);
+    cpu_executor_options o1, o2;
+    o1.num_threads = o2.num_threads = 2;
+    o1.last_layer = 1;
+    o2.first_layer = 1;
+    auto s1 = cpu_executor::create(c, w, spec, o1);
+    auto s2 = cpu_executor::create(c, w, spec, o2);
+    REQUIRE(s1.ok());
+    REQUIRE(s2.ok());
+    CHECK(s1.value()->is_first_stage());
+    CHECK_FALSE(s1.value()->is_last_stage());
+    CHECK(s2.value()->is_last_stage());
+    CHECK(s2.value()->kv_cache_bytes() == 2 * whole->kv_cache_bytes() / 3);
+
+    test_sequence s;
+    s.tokens = random_tokens(20, c.vocab_size, 4);
+    block_allocator alloc(16, 8);
+    const forward_batch b = make_batch({{&s, 20}}, 8, alloc, true);
+    std::vector<float> want, hidden, got;
+    REQUIRE(whole->forward(b, want).ok());
+    REQUIRE(s1.value()->forward_stage(b, nullptr, &hidden, nullptr).ok());
+    CHECK(hidden.size() == static_cast<size_t>(20 * c.hidden_size));
+    REQUIRE(s2.value()->forward_stage(b, hidden.data(), nullptr, &got).ok());
+    CHECK(got == want);
+
+    // Misuse is an error value, not a crash.
+    std::vector<float> ignored;
+    CHECK_FALSE(s1.value()->forward(b, ignored).ok());
+    CHECK_FALSE(s2.value()->forward_stage(b, nullptr, nullptr, &got).ok());
+    CHECK_FALSE(s1.value()->forward_stage(b, nullptr, nullptr, nullptr).ok());
+}
+
+TEST_CASE("forward: malformed batches are rejected with a message") {
+    const model_config c = tiny_config(model_arch::llama);
+    const model_weights w = random_weights(c, 1);
+    auto ex = make_executor(c, w, {8, 4, dtype::f32});
+    block_allocator alloc(8, 2);
+    test_sequence s;
+    s.tokens = {5, 6, 7, 8, 9};
+    const forward_batch good = make_batch({{&s, 5}}, 4, alloc);
+    std::vector<float> logits;
+    REQUIRE(ex->forward(good, logits).ok());
+    CHECK(logits.size() == static_cast<size_t>(c.vocab_size));
+
+    auto expect_error = [&](forward_batch b, const char* needle) {
+        const status st = ex->forward(b, logits);
+        REQUIRE_FALSE(st.ok());
+        CHECK_MESSAGE(st.message().find(needle) != std::string::npos, st.message());
+    };
+    forward_batch b = good;
+    b.token_ids[2] = 1000;
+    expect_error(b, "vocabulary");
+    b = good;
+    b.slot_mapping[1] += 1;
+    expect_error(b, "slot");
+    b = good;
+    b.block_tables[0] = 8;
+    expect_error(b, "outside the cache");
+    b = good;
+    b.positions[4] = 5;
+    expect_error(b, "position");
+    b = good;
+    b.logits_indices = {5};
+    expect_error(b, "logits index");
+    b = good;
+    b.query_start_loc = {0, 3};
+    expect_error(b, "query_start_loc");
+    b = good;
+    b.positions.pop_back();
+    expect_error(b, "positions");
+    expect_error(forward_batch{}, "no tokens");
+}
+
+TEST_CASE("forward: weights that do not match the config are rejected at creation") {
+    const model_config c = tiny_config(model_arch::qwen2);
+    model_weights w = random_weights(c, 1);
+    w.layers[1].wk.shape = {c.hidden_size, c.hidden_size};
+    auto ex = cpu_executor::create(c, w, {8, 16, dtype::f32}, {});
+    REQUIRE_FALSE(ex.ok());
+    CHECK(ex.message().find("blk.1.attn_k") != std::string::npos);
+
+    w = random_weights(c, 1);
+    w.layers[0].bq = tensor{};
+    ex = cpu_executor::create(c, w, {8, 16, dtype::f32}, {});
+    REQUIRE_FALSE(ex.ok());
+    CHECK(ex.message().find("attn_q.bias") != std::string::npos);
+
+    ex = cpu_executor::create(c, random_weights(c, 1), {8, 16, dtype::q8_0}, {});
+    REQUIRE_FALSE(ex.ok());
+    CHECK(ex.message().find("KV cache type") != std::string::npos);
+
+    cpu_executor_options bad_range;
+    bad_range.first_layer = 2;
+    ex = cpu_executor::create(c, random_weights(c, 1), {8, 16, dtype::f32}, bad_range);
+    REQUIRE_FALSE(ex.ok());
+    CHECK(ex.message().find("layer range") != std::string::npos);
+}

@@ -1,0 +1,153 @@
+// Paged attention against a dense double-precision softmax(q k^T / sqrt(d)) v:
+// shuffled block tables, GQA groups, causal positions, head sizes off the
+// 16-lane grid, F32 and F16 caches, portable and AVX-512 variants.
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <random>
+#include <vector>
+
+#include "cpu/attention.hpp"
+#include "cpu/cpu_features.hpp"
+#include "cpu/half.hpp"
+
+using namespace actorlm;
+using namespace actorlm::cpu;
+
+namespace {
+
+struct attention_case {
+    int32_t num_heads, num_kv_heads, head_dim, block_size, context, num_queries;
+    dtype type;
+};
+
+// Returns the largest |paged - dense| over every head and query token.
+double run_case(const attention_case& c, uint32_t seed) {
+    std::mt19937 rng(seed);
+    std::uniform_real_distribution<float> dist(-1.5f, 1.5f);
+    const int32_t num_blocks = (c.context + c.block_size - 1) / c.block_size + 3;
+    std::vector<int32_t> table(static_cast<size_t>(num_blocks));
+    for (int32_t i = 0; i < num_blocks; ++i) table[i] = i;
+    std::shuffle(table.begin(), table.end(), rng);
+
+    const int64_t row = static_cast<int64_t>(c.num_kv_heads) * c.head_dim;
+    const size_t cache_elems = static_cast<size_t>(num_blocks) * c.block_size * row;
+    std::vector<float> k32(cache_elems), v32(cache_elems);
+    std::vector<uint16_t> k16(cache_elems), v16(cache_elems);
+    // Dense copies of what the cache holds (after F16 rounding), by position.
+    std::vector<double> kd(static_cast<size_t>(c.context * row)), vd(kd.size());
+    for (int32_t pos = 0; pos < c.context; ++pos) {
+        const int64_t slot = static_cast<int64_t>(table[pos / c.block_size]) * c.block_size + pos % c.block_size;
+        for (int64_t i = 0; i < row; ++i) {
+            float kv = dist(rng), vv = dist(rng);
+            if (c.type == dtype::f16) {
+                k16[slot * row + i] = fp32_to_fp16(kv);
+                v16[slot * row + i] = fp32_to_fp16(vv);
+                kv = fp16_to_fp32(k16[slot * row + i]);
+                vv = fp16_to_fp32(v16[slot * row + i]);
+            }
+            k32[slot * row + i] = kv;
+            v32[slot * row + i] = vv;
+            kd[pos * row + i] = kv;
+            vd[pos * row + i] = vv;
+        }
+    }
+    paged_kv_layer kv;
+    kv.k = c.type == dtype::f16 ? static_cast<const void*>(k16.data()) : k32.data();
+    kv.v = c.type == dtype::f16 ? static_cast<const void*>(v16.data()) : v32.data();
+    kv.type = c.type;
+    kv.block_size = c.block_size;
+    kv.num_kv_heads = c.num_kv_heads;
+    kv.head_dim = c.head_dim;
+
+    // The query tokens are the last num_queries positions of the context.
+    const int64_t q_dim = static_cast<int64_t>(c.num_heads) * c.head_dim;
+    std::vector<float> q(static_cast<size_t>(c.num_queries * q_dim));
+    for (float& x : q) x = dist(rng);
+    std::vector<int32_t> positions(static_cast<size_t>(c.num_queries));
+    for (int32_t t = 0; t < c.num_queries; ++t) positions[t] = c.context - c.num_queries + t;
+    std::vector<float> out(q.size(), -7.0f);
+    attention_query query{q.data(), q_dim, positions.data(), c.num_queries, table.data(), out.data(), q_dim};
+    const float scale = 1.0f / std::sqrt(static_cast<float>(c.head_dim));
+    for (int32_t h = 0; h < c.num_heads; ++h) paged_attention_head(kv, query, c.num_heads, h, scale);
+
+    double max_err = 0;
+    const int32_t group = c.num_heads / c.num_kv_heads;
+    for (int32_t t = 0; t < c.num_queries; ++t)
+        for (int32_t h = 0; h < c.num_heads; ++h) {
+            const int64_t kvh = h / group;
+            const int32_t n = positions[t] + 1;
+            std::vector<double> s(static_cast<size_t>(n));
+            double mx = -1e300, sum = 0;
+            for (int32_t j = 0; j < n; ++j) {
+                double d = 0;
+                for (int32_t i = 0; i < c.head_dim; ++i)
+                    d += q[t * q_dim + h * c.head_dim + i] * kd[j * row + kvh * c.head_dim + i];
+                s[j] = d / std::sqrt(static_cast<double>(c.head_dim));
+                mx = std::max(mx, s[j]);
+            }
+            for (double& e : s) sum += (e = std::exp(e - mx));
+            for (int32_t i = 0; i < c.head_dim; ++i) {
+                double o = 0;
+                for (int32_t j = 0; j < n; ++j) o += s[j] / sum * vd[j * row + kvh * c.head_dim + i];
+                max_err = std::max(max_err, std::abs(o - out[t * q_dim + h * c.head_dim + i]));
+            }
+        }
+    return max_err;
+}
+
+std::vector<cpu_level> levels() {
+    std::vector<cpu_level> out = {cpu_level::portable};
+    if (best_supported_level() == cpu_level::avx512) out.push_back(cpu_level::avx512);
+    return out;
+}
+
+}  // namespace
+
+TEST_CASE("attention: paged result equals dense softmax attention") {
+    const cpu_level saved = active_cpu_level();
+    const attention_case cases[] = {
+        {8, 4, 8, 16, 1, 1, dtype::f32},      // first token: attends to itself only
+        {8, 4, 8, 16, 37, 37, dtype::f32},    // whole prefill, causal
+        {9, 3, 64, 16, 300, 5, dtype::f32},   // SmolLM2 shape, chunk at the end
+        {4, 1, 24, 8, 50, 3, dtype::f32},     // head_dim off the 16-lane grid, MQA
+        {4, 4, 128, 32, 129, 2, dtype::f32},  // MHA, block boundary + 1
+        {8, 2, 64, 16, 200, 4, dtype::f16},
+        {4, 2, 40, 8, 33, 33, dtype::f16},
+    };
+    for (cpu_level level : levels()) {
+        REQUIRE(set_cpu_level(level).ok());
+        uint32_t seed = 1;
+        for (const attention_case& c : cases) {
+            CAPTURE(static_cast<int>(level));
+            CAPTURE(c.head_dim);
+            CAPTURE(c.context);
+            CHECK(run_case(c, seed++) < 2e-6);
+        }
+    }
+    REQUIRE(set_cpu_level(saved).ok());
+}
+
+TEST_CASE("attention: a query never sees positions after its own") {
+    // Changing the cache beyond a query's position must not change its output.
+    const int32_t hd = 16, bs = 4, ctx = 12;
+    std::vector<float> k(static_cast<size_t>(4 * bs * hd)), v(k.size());
+    for (size_t i = 0; i < k.size(); ++i) {
+        k[i] = static_cast<float>(i % 7) * 0.1f;
+        v[i] = static_cast<float>(i % 5);
+    }
+    std::vector<int32_t> table = {2, 0, 3, 1};
+    paged_kv_layer kv{k.data(), v.data(), dtype::f32, bs, 1, hd};
+    std::vector<float> q(hd, 0.3f), out1(hd), out2(hd);
+    const int32_t pos = 5;
+    attention_query query{q.data(), hd, &pos, 1, table.data(), out1.data(), hd};
+    paged_attention_head(kv, query, 1, 0, 0.25f);
+    for (int32_t p = pos + 1; p < ctx; ++p) {
+        const int64_t slot = table[p / bs] * bs + p % bs;
+        for (int32_t i = 0; i < hd; ++i) v[slot * hd + i] = 1000.0f;
+    }
+    query.out = out2.data();
+    paged_attention_head(kv, query, 1, 0, 0.25f);
+    CHECK(out1 == out2);
+}
