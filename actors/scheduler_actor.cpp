@@ -309,8 +309,11 @@ scheduler_actor::behavior_type scheduler_impl(self_ptr self, scheduler_actor_con
 scheduler_actor spawn_scheduler(caf::actor_system& sys, scheduler_actor_config cfg,
                                 std::vector<worker_actor> stages, kv_cache_actor kv,
                                 connector_actor connector) {
-    return sys.spawn<caf::detached>(scheduler_impl, std::move(cfg), std::move(stages),
-                                    std::move(kv), std::move(connector));
+    // Scheduled, not detached: its handlers are short (the forward pass runs in
+    // the workers), and a detached actor that a remote worker node still holds a
+    // proxy of would keep ~actor_system() waiting for its thread forever.
+    return sys.spawn(scheduler_impl, std::move(cfg), std::move(stages), std::move(kv),
+                     std::move(connector));
 }
 
 std::string setup_workers(caf::actor_system& sys, const std::vector<worker_actor>& stages,

@@ -1,7 +1,7 @@
-// scheduler actor: the engine core's step loop (vLLM's EngineCore). Detached:
-// it owns a thread and runs schedule -> worker stages -> update_from_output,
-// re-sending itself `step` while work remains, so new requests and aborts
-// interleave between steps. It owns core::scheduler (and with it the KV-cache
+// scheduler actor: the engine core's step loop (vLLM's EngineCore). It runs
+// schedule -> worker stages -> update_from_output, re-sending itself `step`
+// while work remains, so new requests and aborts interleave between steps.
+// Scheduled on the pool: the forward pass runs in the (detached) workers. It owns core::scheduler (and with it the KV-cache
 // manager's block tables); after every step it sends one kv_step_report to the
 // KV-cache actor and the token outputs to the detokenizer that submitted them.
 // It monitors every worker: a dead or silent worker fails the in-flight

@@ -8,6 +8,9 @@
 
 #include "core/model_runner.hpp"
 #include "model/executor_factory.hpp"
+#ifdef ACTORLM_WITH_CUDA
+#include "cuda/cuda_executor.hpp"
+#endif
 
 namespace actorlm::actors {
 
@@ -94,6 +97,19 @@ worker_actor spawn_worker(caf::actor_system& sys, std::shared_ptr<const loaded_m
                           std::string device) {
     auto build = [model, device](const worker_setup& setup)
         -> result<std::unique_ptr<model_executor>> {
+#ifdef ACTORLM_WITH_CUDA
+        if (device == "cuda") {
+            // One GPU per worker; the CUDA backend runs whole models (no stage split yet).
+            if (setup.first_layer != 0 || setup.last_layer != model->config.num_layers)
+                return make_error("the CUDA worker runs whole models; use one worker per model");
+            cuda::cuda_executor_options opts;
+            opts.kv_num_blocks = setup.num_blocks;
+            opts.kv_block_size = setup.block_size;
+            auto exec = cuda::cuda_executor::create(model->config, model->weights, opts);
+            if (!exec) return exec.err();
+            return std::unique_ptr<model_executor>(std::move(exec.value()));
+        }
+#endif
         executor_request req;
         req.device = device;
         req.first_layer = setup.first_layer;
