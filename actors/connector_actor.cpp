@@ -44,14 +44,24 @@ connector_actor::behavior_type connector_impl(
             auto i = static_cast<size_t>(index);
             if (i >= st.addresses.size() || !st.scheduler) return;
             const auto& a = st.addresses[i];
-            auto w = self->system().middleman().remote_actor<worker_actor>(a.host, a.port);
-            auto sched = caf::actor_cast<scheduler_actor>(st.scheduler);
-            if (w) {
-                self->send(sched, worker_atom_v, index, *w);
-            } else {
+            // The middleman's asynchronous connect: this actor never blocks, so it
+            // can always take its exit message (a blocking remote_actor to a half-
+            // alive peer could hold engine shutdown).
+            auto mm = self->system().middleman().actor_handle();
+            auto retry = [self, index] {
                 // Not back yet: try again in a second (the scheduler stays unhealthy).
                 self->delayed_send(self, std::chrono::seconds(1), worker_atom_v, index);
-            }
+            };
+            self->request(mm, std::chrono::seconds(3), caf::connect_atom::value, a.host, a.port)
+                .then(
+                    [self, index, retry](const caf::node_id&, caf::strong_actor_ptr& ptr,
+                                         const std::set<std::string>&) {
+                        if (!ptr) return retry();
+                        auto sched = caf::actor_cast<scheduler_actor>(self->state.scheduler);
+                        self->send(sched, worker_atom_v, index,
+                                   caf::actor_cast<worker_actor>(std::move(ptr)));
+                    },
+                    [retry](caf::error&) { retry(); });
         },
     };
 }
@@ -59,7 +69,7 @@ connector_actor::behavior_type connector_impl(
 }  // namespace
 
 connector_actor spawn_connector(caf::actor_system& sys, std::vector<worker_address> addresses) {
-    return sys.spawn<caf::detached>(connector_impl, std::move(addresses));
+    return sys.spawn(connector_impl, std::move(addresses));
 }
 
 }  // namespace actorlm::actors

@@ -1,8 +1,8 @@
 // connector actor: brings remote workers (`actorlm worker --listen`) back.
 // The scheduler sends it worker_atom(index) after a loss; it retries
 // remote_actor(host, port) once a second until the worker answers, then tells
-// the scheduler worker_atom(index, handle). Detached, because remote_actor
-// blocks (bounded by middleman.connection-timeout).
+// the scheduler worker_atom(index, handle). Scheduled: it uses the
+// middleman's asynchronous connect, so it never blocks a pool thread.
 #pragma once
 
 #include <string>
