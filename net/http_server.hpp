@@ -2,7 +2,9 @@
 // connections, hands each to an http_session (keep-alive, body limit, SSE
 // streaming, disconnect detection) and drains gracefully on shutdown: stop
 // accepting, close idle connections, let in-flight responses finish, then stop.
-// start()/request_shutdown() are thread-safe; run() blocks the calling thread.
+// start()/request_shutdown() are thread-safe; wait() blocks the calling thread.
+// Lifetime: connections stay alive while the backend holds their callbacks, so stop
+// the backend (destroy the engine) after wait() and before destroying the server.
 #pragma once
 
 #include <cstdint>

@@ -28,27 +28,35 @@ using actorlm::test::scripted_backend;
 
 namespace {
 
+// Server + scripted backend. Teardown mirrors `actorlm serve`: drain, stop the backend
+// (its callbacks hold connections), then destroy the server and its io_context.
 struct live_server {
     explicit live_server(server_options opts = {}, std::string api_key = {},
                          std::chrono::microseconds step = std::chrono::microseconds(200))
-        : backend(step),
+        : backend_ptr(std::make_unique<scripted_backend>(step)),
+          backend(*backend_ptr),
           metrics("scripted"),
-          router(backend, metrics, {std::move(api_key), {"scripted"}, ""}),
-          server((opts.port = 0, opts), router) {
-        const auto st = server.start();
+          router(backend, metrics, {std::move(api_key), {"scripted"}, ""}) {
+        opts.port = 0;
+        server_ptr = std::make_unique<http_server>(opts, router);
+        const auto st = server_ptr->start();
         INFO(st.message());
         REQUIRE(st.ok());
     }
     ~live_server() {
-        server.request_shutdown();
-        server.wait();
+        server_ptr->request_shutdown();
+        server_ptr->wait();
+        backend_ptr.reset();
+        server_ptr.reset();
     }
-    uint16_t port() const { return server.port(); }
+    uint16_t port() const { return server_ptr->port(); }
+    http_server& server() { return *server_ptr; }
 
-    scripted_backend backend;
+    std::unique_ptr<scripted_backend> backend_ptr;
+    scripted_backend& backend;
     server_metrics metrics;
     api_router router;
-    http_server server;
+    std::unique_ptr<http_server> server_ptr;
 };
 
 std::string expected_text(int32_t n) {
@@ -106,7 +114,7 @@ TEST_CASE("http server: keep-alive serves several requests on one connection") {
         CHECK(r->headers["connection"] == "keep-alive");
         CHECK(r->body.find(expected_text(2)) != std::string::npos);
     }
-    CHECK(s.server.num_connections() == 1);
+    CHECK(s.server().num_connections() == 1);
 }
 
 TEST_CASE("http server: pipelined requests are answered in order") {
@@ -225,9 +233,9 @@ TEST_CASE("http server: a client disconnecting mid-stream aborts its request") {
         std::this_thread::sleep_for(std::chrono::milliseconds(10));
     CHECK(s.backend.num_aborts() == 1);
     CHECK(s.backend.num_active() == 0);
-    for (int i = 0; i < 200 && s.server.num_connections() > 0; ++i)
+    for (int i = 0; i < 200 && s.server().num_connections() > 0; ++i)
         std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    CHECK(s.server.num_connections() == 0);
+    CHECK(s.server().num_connections() == 0);
 }
 
 TEST_CASE("http server: a non-streamed request is aborted when its client leaves") {
@@ -268,14 +276,8 @@ TEST_CASE("http server: 512 concurrent streams") {
 }
 
 TEST_CASE("http server: graceful shutdown finishes in-flight streams, refuses new connections") {
-    scripted_backend backend(std::chrono::milliseconds(3));
-    server_metrics metrics("m");
-    api_router router(backend, metrics, {"", {"m"}, ""});
-    server_options opts;
-    opts.port = 0;
-    http_server server(opts, router);
-    REQUIRE(server.start().ok());
-    const uint16_t port = server.port();
+    live_server s({}, {}, std::chrono::milliseconds(3));
+    const uint16_t port = s.port();
     std::promise<void> first_event;
     auto stream = std::async(std::launch::async, [&] {
         http_client client("127.0.0.1", port);
@@ -295,8 +297,8 @@ TEST_CASE("http server: graceful shutdown finishes in-flight streams, refuses ne
         return std::make_pair(r.ok(), events);
     });
     first_event.get_future().wait();
-    server.request_shutdown();
-    server.wait();  // returns only after the stream completed
+    s.server().request_shutdown();
+    s.server().wait();  // returns only after the stream completed
     const auto [ok, events] = stream.get();
     CHECK(ok);
     REQUIRE(events.size() == 61);
@@ -306,21 +308,16 @@ TEST_CASE("http server: graceful shutdown finishes in-flight streams, refuses ne
 }
 
 TEST_CASE("http server: SIGTERM drains and stops the server") {
-    scripted_backend backend(std::chrono::milliseconds(2));
-    server_metrics metrics("m");
-    api_router router(backend, metrics, {"", {"m"}, ""});
     server_options opts;
-    opts.port = 0;
     opts.handle_signals = true;
-    http_server server(opts, router);
-    REQUIRE(server.start().ok());
+    live_server s(opts, {}, std::chrono::milliseconds(2));
     auto stream = std::async(std::launch::async, [&] {
-        http_client client("127.0.0.1", server.port());
+        http_client client("127.0.0.1", s.port());
         return client.request("POST", "/v1/completions", R"({"prompt":"a","max_tokens":40})");
     });
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
     std::raise(SIGTERM);
-    server.wait();
+    s.server().wait();
     auto r = stream.get();
     REQUIRE(r.ok());
     CHECK(r->status == 200);

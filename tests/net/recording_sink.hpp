@@ -25,6 +25,7 @@ public:
         content_type = std::string(ct);
         body = std::move(b);
         done = true;
+        disconnect_fn = nullptr;  // as the session: the hook ends with the exchange
         cv_.notify_all();
     }
     void start_stream(std::string_view ct) override {
@@ -40,6 +41,7 @@ public:
     void end_stream() override {
         std::lock_guard lock(mu_);
         done = true;
+        disconnect_fn = nullptr;
         cv_.notify_all();
     }
     void on_disconnect(std::function<void()> fn) override {

@@ -1,0 +1,113 @@
+// The `actorlm bench-serve` and `actorlm serve` commands as a user runs them:
+// bench-serve against a live server (scripted backend) writing vLLM's result
+// JSON, and clear errors for bad flags. Skips when the CLI is not built.
+#include <doctest/doctest.h>
+#include <simdjson.h>
+
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "net/http_server.hpp"
+#include "tests/net/scripted_backend.hpp"
+
+using namespace actorlm;
+using namespace actorlm::net;
+
+namespace {
+
+const std::string k_cli = std::string(ACTORLM_BINARY_DIR) + "/actorlm";
+
+// Runs a shell command, returning its exit status and combined output.
+int run_command(const std::string& cmd, std::string* output) {
+    FILE* pipe = popen((cmd + " 2>&1").c_str(), "r");
+    REQUIRE(pipe != nullptr);
+    char buf[4096];
+    size_t n = 0;
+    while ((n = fread(buf, 1, sizeof(buf), pipe)) > 0) output->append(buf, n);
+    const int status = pclose(pipe);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+}  // namespace
+
+TEST_CASE("cli: bench-serve measures a live server and writes vLLM's result keys") {
+    if (!std::filesystem::exists(k_cli)) {
+        MESSAGE("skipped: " << k_cli << " is not built");
+        return;
+    }
+    auto backend = std::make_unique<test::scripted_backend>(std::chrono::microseconds(500));
+    server_metrics metrics("scripted");
+    api_router router(*backend, metrics, {"k", {"scripted"}, ""});
+    server_options opts;
+    opts.port = 0;
+    auto server = std::make_unique<http_server>(opts, router);
+    REQUIRE(server->start().ok());
+    const std::string result_file =
+        (std::filesystem::temp_directory_path() / ("bench_serve_" + std::to_string(getpid()) + ".json"))
+            .string();
+    std::string out;
+    const int rc = run_command(k_cli + " bench-serve --base-url http://127.0.0.1:" +
+                                   std::to_string(server->port()) +
+                                   " --model scripted --api-key k --input-len 8 --output-len 6"
+                                   " --num-prompts 20 --max-concurrency 4 --request-rate 200"
+                                   " --token-id-range 1:200 --goodput ttft:10000 --result-file " +
+                                   result_file,
+                               &out);
+    server->request_shutdown();
+    server->wait();
+    backend.reset();
+    server.reset();
+    INFO(out);
+    CHECK(rc == 0);
+    CHECK(out.find("Successful requests:                    20") != std::string::npos);
+    std::ifstream f(result_file);
+    std::stringstream ss;
+    ss << f.rdbuf();
+    std::filesystem::remove(result_file);
+    simdjson::dom::parser parser;
+    simdjson::dom::element doc;
+    REQUIRE(parser.parse(ss.str()).get(doc) == simdjson::SUCCESS);
+    CHECK(doc["completed"].get_int64().value() == 20);
+    CHECK(doc["failed"].get_int64().value() == 0);
+    CHECK(doc["total_input_tokens"].get_int64().value() == 160);
+    CHECK(doc["total_output_tokens"].get_int64().value() == 120);
+    CHECK(doc["max_concurrent_requests"].get_double().value() <= 4.0);
+    CHECK(doc["mean_ttft_ms"].get_double().value() > 0.0);
+    CHECK(doc["request_goodput"].get_double().value() ==
+          doctest::Approx(doc["request_throughput"].get_double().value()));
+}
+
+TEST_CASE("cli: bad flags get a clear message and a non-zero exit") {
+    if (!std::filesystem::exists(k_cli)) {
+        MESSAGE("skipped: " << k_cli << " is not built");
+        return;
+    }
+    struct bad {
+        std::string args;
+        std::string says;
+    };
+    const bad cases[] = {
+        {"bench-serve --request-rate -2", "--request-rate"},
+        {"bench-serve --goodput ttft", "invalid SLO"},
+        {"bench-serve --base-url https://x:1", "http://"},
+        {"bench-serve --token-id-range 5:5", "--token-id-range"},
+        {"bench-serve --dataset sharegpt", "--dataset"},
+        {"serve --block-size 7 --model m", "--block-size"},
+        {"serve --device tpu --model m", "--device"},
+        {"serve --model m --worker nocolon", "HOST:PORT"},
+        {"serve --model m --kv-cache-memory lots", "--kv-cache-memory"},
+        {"serve", "model"},
+    };
+    for (const auto& c : cases) {
+        std::string out;
+        const int rc = run_command(k_cli + " " + c.args, &out);
+        INFO(c.args << " -> " << out);
+        CHECK(rc != 0);
+        CHECK(out.find(c.says) != std::string::npos);
+    }
+}
