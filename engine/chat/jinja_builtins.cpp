@@ -191,8 +191,9 @@ value get_item(const value& obj, const value& key) {
 
 value get_slice(const value& obj, const value& start_v, const value& stop_v, const value& step_v) {
     obj.require_defined();
-    if (!obj.is_string() && !obj.is_list())
-        return value::undefined("'" + object_desc(obj) + "' cannot be sliced");
+    // Jinja compiles a slice to a plain Python subscript (no sandbox fallback to Undefined).
+    if (obj.is_dict()) fail("unhashable type: 'slice'");
+    if (!obj.is_string() && !obj.is_list()) fail("'%s' object is not subscriptable", type_name(obj));
     std::int64_t step = step_v.is_none() ? 1 : slice_index(step_v, "step");
     if (step == 0) fail("slice step cannot be zero");
     std::int64_t n = length(obj);
@@ -300,7 +301,10 @@ std::string percent_format(const std::string& fmt, const value& args) {
                 fail("unsupported format character '%c'", type);
         }
     }
-    if (!mapping && next < list.size()) fail("not all arguments converted during string formatting");
+    // Python only checks leftovers for tuples and plain values; a list or dict argument
+    // is "mapping-like" and may go unused.
+    bool mapping_like = args.is_dict() || (args.is_list() && !args.as_list().tuple);
+    if (!mapping_like && next < list.size()) fail("not all arguments converted during string formatting");
     return out;
 }
 

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -25,6 +26,11 @@ value get_slice(const value& obj, const value& start, const value& stop, const v
 
 /// A bound method of a str, dict or list (Undefined if the type has no such method).
 value get_method(const value& obj, const std::string& name);
+
+/// A filter: (renderer, input, arguments) -> output.
+using filter_fn = value (*)(renderer&, const value&, call_args&);
+/// Adds the sequence filters (jinja_sequence_filters.cpp) to the filter table.
+void add_sequence_filters(std::map<std::string, filter_fn>& table);
 
 /// Applies filter `name`; raises jinja_error for an unknown filter or bad arguments.
 value apply_filter(renderer& r, const std::string& name, const value& input, call_args& args);

@@ -1,6 +1,7 @@
-// Jinja2's built-in filters as chat templates use them, with HF transformers' `tojson`
-// (json.dumps(x, ensure_ascii=False, indent=None, separators=None, sort_keys=False),
-// in that positional order). Stateless; safe from any thread.
+// Jinja2's built-in filters on single values (strings, numbers, JSON), with HF
+// transformers' `tojson` (json.dumps(x, ensure_ascii=False, indent=None, separators=None,
+// sort_keys=False), in that positional order); the table of all filters.
+// Sequence filters live in jinja_sequence_filters.cpp. Stateless; safe from any thread.
 #include <algorithm>
 #include <cerrno>
 #include <cmath>
@@ -18,28 +19,6 @@
 namespace actorlm::jinja {
 
 namespace {
-
-using filter_fn = value (*)(renderer&, const value&, call_args&);
-
-// Jinja's make_attrgetter: dotted path, integer parts index sequences.
-value attribute_path(const value& item, const std::string& path) {
-    value v = item;
-    std::size_t start = 0;
-    while (start <= path.size()) {
-        std::size_t dot = path.find('.', start);
-        std::string part = path.substr(start, dot == std::string::npos ? std::string::npos : dot - start);
-        bool digits = !part.empty() && std::all_of(part.begin(), part.end(), ::isdigit);
-        v = digits ? get_item(v, value(static_cast<std::int64_t>(std::stoll(part)))) : get_item(v, value(part));
-        if (dot == std::string::npos) break;
-        start = dot + 1;
-    }
-    return v;
-}
-
-value sort_key(const value& v, bool case_sensitive) {
-    if (!case_sensitive && v.is_string()) return value(py_lower(v.str()));
-    return v;
-}
 
 std::vector<std::u32string> split_lines(const std::u32string& s) {
     std::vector<std::u32string> lines;
@@ -87,15 +66,6 @@ value f_tojson(renderer&, const value& v, call_args& args) {
     return value(to_json(v, o));
 }
 
-value f_items(renderer&, const value& v, call_args& args) {
-    arg_reader("items", args).finish();
-    if (v.is_undefined()) return value::list({});
-    if (!v.is_dict()) fail("Can only get item pairs from a mapping.");
-    std::vector<value> out;
-    for (const auto& [k, x] : v.as_dict().items) out.push_back(value::list({k, x}, true));
-    return value::list(std::move(out));
-}
-
 value f_length(renderer&, const value& v, call_args& args) {
     arg_reader("length", args).finish();
     return value(length(v));
@@ -104,39 +74,6 @@ value f_length(renderer&, const value& v, call_args& args) {
 value f_string(renderer&, const value& v, call_args& args) {
     arg_reader("string", args).finish();
     return value(to_str(v));
-}
-
-value f_list(renderer&, const value& v, call_args& args) {
-    arg_reader("list", args).finish();
-    if (v.is_none() || v.is_number()) fail("'%s' object is not iterable", type_name(v));
-    return value::list(iterate(v));
-}
-
-value f_first(renderer&, const value& v, call_args& args) {
-    arg_reader("first", args).finish();
-    auto items = iterate(v);
-    return items.empty() ? value::undefined("No first item, sequence was empty.") : items.front();
-}
-
-value f_last(renderer&, const value& v, call_args& args) {
-    arg_reader("last", args).finish();
-    auto items = iterate(v);
-    return items.empty() ? value::undefined("No last item, sequence was empty.") : items.back();
-}
-
-value f_join(renderer&, const value& v, call_args& args) {
-    arg_reader r("join", args);
-    value sep = r.get(0, "d", value(""));
-    value attr = r.get(1, "attribute", value::none());
-    r.finish();
-    std::string out;
-    bool first = true;
-    for (const auto& item : iterate(v)) {
-        if (!first) out += to_str(sep);
-        first = false;
-        out += to_str(attr.is_none() ? item : attribute_path(item, to_str(attr)));
-    }
-    return value(std::move(out));
 }
 
 value f_default(renderer&, const value& v, call_args& args) {
@@ -150,7 +87,6 @@ value f_default(renderer&, const value& v, call_args& args) {
 
 value string_filter(const char* name, const value& v, call_args& args) {
     arg_reader(name, args).finish();
-    v.require_defined();
     std::string s = to_str(v);
     std::string n = name;
     if (n == "upper") return value(py_upper(s));
@@ -183,7 +119,6 @@ value f_trim(renderer&, const value& v, call_args& args) {
     arg_reader r("trim", args);
     value chars = r.get(0, "chars", value::none());
     r.finish();
-    v.require_defined();
     return value(py_strip(to_str(v), chars, true, true));
 }
 
@@ -191,7 +126,6 @@ value f_replace(renderer&, const value& v, call_args& args) {
     arg_reader r("replace", args);
     value old = r.get(0, "old"), repl = r.get(1, "new"), count = r.get(2, "count", value::none());
     r.finish();
-    v.require_defined();
     return value(py_replace(to_str(v), to_str(old), to_str(repl), count.is_none() ? -1 : count.as_int()));
 }
 
@@ -200,6 +134,7 @@ value f_int(renderer&, const value& v, call_args& args) {
     value fallback = r.get(0, "default", value(0));
     value base = r.get(1, "base", value(10));
     r.finish();
+    v.require_defined();
     if (v.is_bool() || v.is_int()) return value(v.as_int());
     if (v.is_float()) return std::isfinite(v.as_double()) ? value(static_cast<std::int64_t>(v.as_double())) : fallback;
     if (v.is_string()) {
@@ -221,6 +156,7 @@ value f_float(renderer&, const value& v, call_args& args) {
     arg_reader r("float", args);
     value fallback = r.get(0, "default", value(0.0));
     r.finish();
+    v.require_defined();
     if (v.is_number()) return value(v.as_double());
     if (v.is_string()) {
         std::string s = py_strip(v.str(), value::none(), true, true);
@@ -260,6 +196,10 @@ value f_indent(renderer&, const value& v, call_args& args) {
     value first = r.get(1, "first", value(false));
     value blank = r.get(2, "blank", value(false));
     r.finish();
+    if (!v.is_string()) {  // Jinja's indent appends to its input, which must be a str
+        v.require_defined();
+        fail("indent: expected a string, got %s", type_name(v));
+    }
     std::string pad = width.is_string() ? width.str()
                                         : std::string(static_cast<std::size_t>(std::max<std::int64_t>(0, width.as_int())), ' ');
     auto lines = split_lines(utf8_decode(to_str(v) + "\n"));
@@ -309,95 +249,6 @@ value f_wordcount(renderer&, const value& v, call_args& args) {
     return value(n);
 }
 
-value f_reverse(renderer&, const value& v, call_args& args) {
-    arg_reader("reverse", args).finish();
-    if (v.is_string()) {
-        std::u32string u = utf8_decode(v.str());
-        std::reverse(u.begin(), u.end());
-        return value(utf8_encode(u));
-    }
-    auto items = iterate(v);
-    std::reverse(items.begin(), items.end());
-    return value::list(std::move(items));
-}
-
-value f_sort(renderer&, const value& v, call_args& args) {
-    arg_reader r("sort", args);
-    bool reverse = truthy(r.get(0, "reverse", value(false)));
-    bool case_sensitive = truthy(r.get(1, "case_sensitive", value(false)));
-    value attr = r.get(2, "attribute", value::none());
-    r.finish();
-    auto items = iterate(v);
-    auto key = [&](const value& x) {
-        return sort_key(attr.is_none() ? x : attribute_path(x, to_str(attr)), case_sensitive);
-    };
-    std::stable_sort(items.begin(), items.end(), [&](const value& a, const value& b) {
-        return reverse ? less_than(key(b), key(a)) : less_than(key(a), key(b));
-    });
-    return value::list(std::move(items));
-}
-
-value f_dictsort(renderer&, const value& v, call_args& args) {
-    arg_reader r("dictsort", args);
-    bool case_sensitive = truthy(r.get(0, "case_sensitive", value(false)));
-    std::string by = to_str(r.get(1, "by", value("key")));
-    bool reverse = truthy(r.get(2, "reverse", value(false)));
-    r.finish();
-    if (!v.is_dict()) fail("dictsort: expected a mapping, got %s", type_name(v));
-    std::vector<value> items;
-    for (const auto& [k, x] : v.as_dict().items) items.push_back(value::list({k, x}, true));
-    std::size_t pos = by == "value" ? 1 : 0;
-    std::stable_sort(items.begin(), items.end(), [&](const value& a, const value& b) {
-        value ka = sort_key(a.as_list().items[pos], case_sensitive);
-        value kb = sort_key(b.as_list().items[pos], case_sensitive);
-        return reverse ? less_than(kb, ka) : less_than(ka, kb);
-    });
-    return value::list(std::move(items));
-}
-
-value f_unique(renderer&, const value& v, call_args& args) {
-    arg_reader r("unique", args);
-    bool case_sensitive = truthy(r.get(0, "case_sensitive", value(false)));
-    value attr = r.get(1, "attribute", value::none());
-    r.finish();
-    std::vector<value> out, seen;
-    for (const auto& x : iterate(v)) {
-        value k = sort_key(attr.is_none() ? x : attribute_path(x, to_str(attr)), case_sensitive);
-        if (std::any_of(seen.begin(), seen.end(), [&](const value& s) { return equals(s, k); })) continue;
-        seen.push_back(k);
-        out.push_back(x);
-    }
-    return value::list(std::move(out));
-}
-
-value min_max(const value& v, call_args& args, bool want_max) {
-    arg_reader r(want_max ? "max" : "min", args);
-    bool case_sensitive = truthy(r.get(0, "case_sensitive", value(false)));
-    value attr = r.get(1, "attribute", value::none());
-    r.finish();
-    auto items = iterate(v);
-    if (items.empty()) return value::undefined("No aggregated item, sequence was empty.");
-    std::size_t best = 0;
-    auto key = [&](const value& x) { return sort_key(attr.is_none() ? x : attribute_path(x, to_str(attr)), case_sensitive); };
-    for (std::size_t i = 1; i < items.size(); ++i)
-        if (want_max ? less_than(key(items[best]), key(items[i])) : less_than(key(items[i]), key(items[best]))) best = i;
-    return items[best];
-}
-value f_min(renderer&, const value& v, call_args& a) { return min_max(v, a, false); }
-value f_max(renderer&, const value& v, call_args& a) { return min_max(v, a, true); }
-
-value f_sum(renderer&, const value& v, call_args& args) {
-    arg_reader r("sum", args);
-    value attr = r.get(0, "attribute", value::none());
-    value total = r.get(1, "start", value(0));
-    r.finish();
-    for (const auto& x : iterate(v)) {
-        value y = attr.is_none() ? x : attribute_path(x, to_str(attr));
-        total = add(total, y);
-    }
-    return total;
-}
-
 value f_attr(renderer&, const value& v, call_args& args) {
     arg_reader r("attr", args);
     value name = r.get(0, "name");
@@ -414,29 +265,6 @@ value f_format(renderer&, const value& v, call_args& args) {
     return value(percent_format(to_str(v), value::list(args.positional, true)));
 }
 
-value f_batch(renderer&, const value& v, call_args& args) {
-    arg_reader r("batch", args);
-    value count = r.get(0, "linecount");
-    value fill = r.get(1, "fill_with", value::none());
-    r.finish();
-    if (!count.is_int() || count.as_int() <= 0) fail("batch: linecount must be a positive integer");
-    auto n = static_cast<std::size_t>(count.as_int());
-    std::vector<value> out, cur;
-    for (const auto& x : iterate(v)) {
-        cur.push_back(x);
-        if (cur.size() == n) {
-            out.push_back(value::list(std::move(cur)));
-            cur.clear();
-        }
-    }
-    if (!cur.empty()) {
-        if (!fill.is_none())
-            while (cur.size() < n) cur.push_back(fill);
-        out.push_back(value::list(std::move(cur)));
-    }
-    return value::list(std::move(out));
-}
-
 value f_center(renderer& rd, const value& v, call_args& args) {
     arg_reader r("center", args);
     value width = r.get(0, "width", value(80));
@@ -446,87 +274,19 @@ value f_center(renderer& rd, const value& v, call_args& args) {
     return rd.call(get_method(value(to_str(v)), "center"), inner);
 }
 
-// select / reject / selectattr / rejectattr share Jinja's prepare_select_or_reject.
-value select_common(renderer& rd, const value& v, call_args& args, bool with_attr, bool keep_when) {
-    std::vector<value> rest = args.positional;
-    std::string attr;
-    if (with_attr) {
-        if (rest.empty()) fail("selectattr/rejectattr: missing attribute name");
-        attr = to_str(rest.front());
-        rest.erase(rest.begin());
-    }
-    std::string test;
-    if (!rest.empty()) {
-        test = to_str(rest.front());
-        rest.erase(rest.begin());
-    }
-    std::vector<value> out;
-    for (const auto& item : iterate(v)) {
-        value x = with_attr ? attribute_path(item, attr) : item;
-        bool ok;
-        if (test.empty()) {
-            ok = truthy(x);
-        } else {
-            call_args targs;
-            targs.positional = rest;
-            targs.keywords = args.keywords;
-            ok = apply_test(rd, test, x, targs);
-        }
-        if (ok == keep_when) out.push_back(item);
-    }
-    return value::list(std::move(out));
-}
-value f_select(renderer& r, const value& v, call_args& a) { return select_common(r, v, a, false, true); }
-value f_reject(renderer& r, const value& v, call_args& a) { return select_common(r, v, a, false, false); }
-value f_selectattr(renderer& r, const value& v, call_args& a) { return select_common(r, v, a, true, true); }
-value f_rejectattr(renderer& r, const value& v, call_args& a) { return select_common(r, v, a, true, false); }
-
-value f_map(renderer& rd, const value& v, call_args& args) {
-    std::vector<value> out;
-    value attribute, fallback;
-    bool by_attr = false;
-    for (auto& [k, x] : args.keywords) {
-        if (k == "attribute") {
-            attribute = x;
-            by_attr = true;
-        } else if (k == "default") {
-            fallback = x;
-        }
-    }
-    if (by_attr) {
-        if (!args.positional.empty()) fail("map: positional arguments with attribute= are not allowed");
-        for (const auto& item : iterate(v)) {
-            value x = attribute_path(item, to_str(attribute));
-            out.push_back(x.is_undefined() && !fallback.is_undefined() ? fallback : x);
-        }
-        return value::list(std::move(out));
-    }
-    if (args.positional.empty()) fail("map: expected a filter name or attribute=");
-    std::string filter = to_str(args.positional.front());
-    call_args rest;
-    rest.positional.assign(args.positional.begin() + 1, args.positional.end());
-    rest.keywords = args.keywords;
-    for (const auto& item : iterate(v)) {
-        call_args a = rest;
-        out.push_back(apply_filter(rd, filter, item, a));
-    }
-    return value::list(std::move(out));
-}
-
 const std::map<std::string, filter_fn>& filters() {
-    static const std::map<std::string, filter_fn> table = {
-        {"abs", f_abs}, {"attr", f_attr}, {"batch", f_batch}, {"center", f_center}, {"capitalize", f_capitalize}, {"count", f_length},
-        {"d", f_default}, {"default", f_default}, {"dictsort", f_dictsort}, {"e", f_escape},
-        {"escape", f_escape}, {"first", f_first}, {"float", f_float}, {"format", f_format},
-        {"indent", f_indent}, {"int", f_int}, {"items", f_items}, {"join", f_join},
-        {"last", f_last}, {"length", f_length}, {"list", f_list}, {"lower", f_lower},
-        {"map", f_map}, {"max", f_max}, {"min", f_min}, {"reject", f_reject},
-        {"rejectattr", f_rejectattr}, {"replace", f_replace}, {"reverse", f_reverse},
-        {"round", f_round}, {"safe", f_safe}, {"select", f_select}, {"selectattr", f_selectattr},
-        {"sort", f_sort}, {"string", f_string}, {"sum", f_sum}, {"title", f_title},
-        {"tojson", f_tojson}, {"trim", f_trim}, {"unique", f_unique}, {"upper", f_upper},
-        {"wordcount", f_wordcount},
-    };
+    static const std::map<std::string, filter_fn> table = [] {
+        std::map<std::string, filter_fn> t = {
+            {"abs", f_abs}, {"attr", f_attr}, {"capitalize", f_capitalize}, {"center", f_center},
+            {"count", f_length}, {"d", f_default}, {"default", f_default}, {"e", f_escape},
+            {"escape", f_escape}, {"float", f_float}, {"format", f_format}, {"indent", f_indent},
+            {"int", f_int}, {"length", f_length}, {"lower", f_lower}, {"replace", f_replace},
+            {"round", f_round}, {"safe", f_safe}, {"string", f_string}, {"title", f_title},
+            {"tojson", f_tojson}, {"trim", f_trim}, {"upper", f_upper}, {"wordcount", f_wordcount},
+        };
+        add_sequence_filters(t);
+        return t;
+    }();
     return table;
 }
 

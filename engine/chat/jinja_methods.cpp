@@ -272,7 +272,8 @@ value str_method(const value& self, const std::string& name, call_args& args) {
     }
     if (name == "format") return value(brace_format(s, args));
     if (name == "removeprefix" || name == "removesuffix") {
-        const std::string& x = need_str(r.get(0, "affix"), name.c_str());
+        value affix = r.get(0, "affix");
+        const std::string& x = need_str(affix, name.c_str());
         r.finish();
         if (name == "removeprefix" && s.compare(0, x.size(), x) == 0) return value(s.substr(x.size()));
         if (name == "removesuffix" && x.size() <= s.size() && s.compare(s.size() - x.size(), x.size(), x) == 0)
@@ -323,7 +324,8 @@ value str_method(const value& self, const std::string& name, call_args& args) {
         return value(utf8_encode(u));
     }
     if (name == "partition" || name == "rpartition") {
-        const std::string& sep = need_str(r.get(0, "sep"), "separator");
+        value sep_arg = r.get(0, "sep");
+        const std::string& sep = need_str(sep_arg, "separator");
         r.finish();
         if (sep.empty()) fail("empty separator");
         std::size_t hit = name == "partition" ? s.find(sep) : s.rfind(sep);

@@ -1,11 +1,13 @@
 // Statement execution and expression evaluation for one render. Scoping follows
-// Jinja2: `for`, macros, `with` and call blocks open a scope; `if` does not; `set`
-// writes the innermost scope; names fall back to the context, then to the globals.
+// Jinja2: `for`, macros, `with` and call blocks open a scope (a loop's is reset every
+// iteration); `if` does not; `set` writes the innermost scope; macros close over the
+// scopes they are defined in; names fall back to the context, then to the globals.
 // One thread per renderer; the syntax tree is only read.
 #include "chat/jinja_renderer.hpp"
 
 #include <algorithm>
 #include <cmath>
+#include <optional>
 
 #include "chat/jinja_builtins.hpp"
 
@@ -56,7 +58,7 @@ renderer::~renderer() {
 }
 
 std::string renderer::render(const stmt_list& body) {
-    frames_.assign(1, scope{});
+    frames_.assign(1, std::make_shared<scope>());
     std::string out;
     try {
         exec(body, out);
@@ -102,23 +104,21 @@ renderer::flow renderer::exec_stmt(const stmt& s, std::string& out) {
             define_macro(s);
             return flow::normal;
         case stmt_kind::call_block: {
-            // `caller()` renders the block body in a copy of the scopes around it.
-            auto frames = std::make_shared<std::vector<scope>>(frames_);
+            // `caller()` renders the block body in the scopes around the call block.
+            scope_chain chain = capture();
             const stmt* block = &s;
-            value caller = value::function("caller", [frames, block](renderer& r, call_args& args) {
-                std::vector<scope> saved = std::move(r.frames_);
-                r.frames_ = *frames;
-                r.frames_.emplace_back();
-                arg_reader reader("caller", args);
-                for (std::size_t i = 0; i < block->params.size(); ++i) {
-                    const auto& p = block->params[i];
-                    value fallback = p.default_value ? r.eval(*p.default_value) : value();
-                    r.frames_.back().emplace_back(p.name, reader.get(i, p.name.c_str(), fallback));
-                }
-                reader.finish();
+            value caller = value::function("caller", [chain, block](renderer& r, call_args& args) {
                 std::string text;
-                r.exec(block->body, text);
-                r.frames_ = std::move(saved);
+                r.with_closure(chain, [&] {
+                    arg_reader reader("caller", args);
+                    for (std::size_t i = 0; i < block->params.size(); ++i) {
+                        const auto& p = block->params[i];
+                        value fallback = p.default_value ? r.eval(*p.default_value) : value();
+                        r.frames_.back()->emplace_back(p.name, reader.get(i, p.name.c_str(), fallback));
+                    }
+                    reader.finish();
+                    r.exec(block->body, text);
+                });
                 return value(std::move(text));
             });
             const expr& call_expr = *s.value;
@@ -129,7 +129,7 @@ renderer::flow renderer::exec_stmt(const stmt& s, std::string& out) {
             return flow::normal;
         }
         case stmt_kind::filter_block: {
-            frames_.emplace_back();
+            frames_.push_back(std::make_shared<scope>());
             std::string text;
             exec(s.body, text);
             frames_.pop_back();
@@ -137,10 +137,9 @@ renderer::flow renderer::exec_stmt(const stmt& s, std::string& out) {
             return flow::normal;
         }
         case stmt_kind::with: {
-            scope fresh;
             std::vector<std::pair<const expr*, value>> values;
             for (const auto& [target, val] : s.assignments) values.emplace_back(target.get(), eval(*val));
-            frames_.emplace_back();
+            frames_.push_back(std::make_shared<scope>());
             for (const auto& [target, v] : values) assign_target(*target, v);
             flow f = exec(s.body, out);
             frames_.pop_back();
@@ -161,7 +160,7 @@ renderer::flow renderer::exec_for(const stmt& s, std::string& out) {
     if (iterable.is_none() || iterable.is_number())
         fail("'%s' object is not iterable", type_name(iterable));
     std::vector<value> items = iterate(iterable);
-    frames_.emplace_back();
+    frames_.push_back(std::make_shared<scope>());
     if (s.cond) {  // `for x in xs if cond`: the loop sees only the items that pass
         std::vector<value> kept;
         for (auto& item : items) {
@@ -171,11 +170,20 @@ renderer::flow renderer::exec_for(const stmt& s, std::string& out) {
         items = std::move(kept);
     }
     const auto n = static_cast<std::int64_t>(items.size());
+    // loop.changed(*args): true on the first call and whenever the arguments differ from
+    // the previous call's, for the whole loop.
+    auto last_changed = std::make_shared<std::optional<value>>();
+    value changed = value::function("changed", [last_changed](renderer&, call_args& a) {
+        value now = value::list(a.positional);
+        bool differs = !last_changed->has_value() || !equals(**last_changed, now);
+        *last_changed = now;
+        return value(differs);
+    });
     for (std::int64_t i = 0; i < n; ++i) {
         const auto idx = static_cast<std::size_t>(i);
         // Jinja2 re-initializes the body's variables on every iteration: a `set` in one
         // iteration is not visible at the start of the next.
-        frames_.back().clear();
+        frames_.back()->clear();
         assign_target(*s.target, items[idx]);
         dict_t loop;
         loop.items.emplace_back(value("index"), value(i + 1));
@@ -195,6 +203,7 @@ renderer::flow renderer::exec_for(const stmt& s, std::string& out) {
             if (a.positional.empty()) fail("no items for cycling given");
             return a.positional[static_cast<std::size_t>(i) % a.positional.size()];
         }));
+        loop.items.emplace_back(value("changed"), changed);
         assign("loop", value(std::move(loop)));
         flow f = exec(s.body, out);
         if (f == flow::break_loop) break;
@@ -229,7 +238,7 @@ void renderer::assign_target(const expr& target, const value& v) {
 }
 
 void renderer::assign(const std::string& name, value v) {
-    scope& top = frames_.back();
+    scope& top = *frames_.back();
     for (auto& [k, slot] : top)
         if (k == name) {
             slot = std::move(v);
@@ -240,7 +249,7 @@ void renderer::assign(const std::string& name, value v) {
 
 const value* renderer::lookup(const std::string& name) const {
     for (auto f = frames_.rbegin(); f != frames_.rend(); ++f)
-        for (auto it = f->rbegin(); it != f->rend(); ++it)
+        for (auto it = (*f)->rbegin(); it != (*f)->rend(); ++it)
             if (it->first == name) return &it->second;
     return context_.variables.find(name);
 }
@@ -254,9 +263,36 @@ std::string renderer::apply_block_filters(const std::vector<expr_ptr>& filters, 
     return to_str(v);
 }
 
+renderer::scope_chain renderer::capture() const {
+    scope_chain chain;
+    for (const auto& f : frames_) chain.push_back(f);
+    return chain;
+}
+
+template <class F>
+void renderer::with_closure(const scope_chain& chain, F&& fn) {
+    std::vector<scope_ptr> saved = std::move(frames_);
+    frames_.clear();
+    for (const auto& weak : chain)
+        if (auto f = weak.lock()) frames_.push_back(std::move(f));
+    if (frames_.empty()) frames_.push_back(saved.front());
+    frames_.push_back(std::make_shared<scope>());
+    try {
+        fn();
+    } catch (...) {
+        frames_ = std::move(saved);
+        throw;
+    }
+    frames_ = std::move(saved);
+}
+
+// A macro closes over the scopes where it is defined (a macro inside a loop sees `loop`
+// and the loop's variables as they are when it is called), as Jinja2's compiled
+// closures do; it does not see the caller's locals.
 void renderer::define_macro(const stmt& s) {
     const stmt* macro = &s;
-    assign(s.text, value::function(s.text, [macro](renderer& r, call_args& args) {
+    scope_chain chain = capture();
+    assign(s.text, value::function(s.text, [macro, chain](renderer& r, call_args& args) {
         value caller;
         for (auto it = args.keywords.begin(); it != args.keywords.end(); ++it)
             if (it->first == "caller") {
@@ -264,11 +300,12 @@ void renderer::define_macro(const stmt& s) {
                 args.keywords.erase(it);
                 break;
             }
-        return r.call_macro(*macro, args, caller);
+        return r.call_macro(*macro, chain, args, caller);
     }));
 }
 
-value renderer::call_macro(const stmt& macro, call_args& args, const value& caller) {
+value renderer::call_macro(const stmt& macro, const scope_chain& chain, call_args& args,
+                           const value& caller) {
     constexpr int k_max_macro_depth = 256;
     if (macro_depth_ >= k_max_macro_depth)
         fail("maximum recursion depth exceeded in macro '%s'", macro.text.c_str());
@@ -276,46 +313,44 @@ value renderer::call_macro(const stmt& macro, call_args& args, const value& call
         int& d;
         ~depth_guard() { --d; }
     } guard{++macro_depth_};
-    // A macro sees the template's top level and its own scope, not the caller's locals.
-    std::vector<scope> saved(std::make_move_iterator(frames_.begin() + 1),
-                             std::make_move_iterator(frames_.end()));
-    frames_.resize(1);
-    frames_.emplace_back();
-    std::size_t npos = args.positional.size();
-    for (std::size_t i = 0; i < macro.params.size(); ++i) {
-        const auto& p = macro.params[i];
-        value v;
-        bool found = false;
-        if (i < npos) {
-            v = args.positional[i];
-            found = true;
-        }
-        for (auto it = args.keywords.begin(); it != args.keywords.end(); ++it)
-            if (it->first == p.name) {
-                if (found) fail("macro '%s' got multiple values for argument '%s'", macro.text.c_str(), p.name.c_str());
-                v = it->second;
-                found = true;
-                args.keywords.erase(it);
-                break;
-            }
-        if (!found)
-            v = p.default_value ? eval(*p.default_value)
-                                : value::undefined("parameter '" + p.name + "' was not provided");
-        frames_.back().emplace_back(p.name, v);
-    }
-    std::vector<value> extra;
-    for (std::size_t i = macro.params.size(); i < npos; ++i) extra.push_back(args.positional[i]);
-    frames_.back().emplace_back("varargs", value::list(std::move(extra), true));
-    dict_t kwargs;
-    for (auto& [k, v] : args.keywords) kwargs.set(value(k), v);
-    frames_.back().emplace_back("kwargs", value(std::move(kwargs)));
-    if (!caller.is_undefined()) frames_.back().emplace_back("caller", caller);
     std::string text;
     int line = line_;
-    exec(macro.body, text);
+    with_closure(chain, [&] {
+        scope& locals = *frames_.back();
+        std::size_t npos = args.positional.size();
+        for (std::size_t i = 0; i < macro.params.size(); ++i) {
+            const auto& p = macro.params[i];
+            value v;
+            bool found = false;
+            if (i < npos) {
+                v = args.positional[i];
+                found = true;
+            }
+            for (auto it = args.keywords.begin(); it != args.keywords.end(); ++it)
+                if (it->first == p.name) {
+                    if (found)
+                        fail("macro '%s' got multiple values for argument '%s'", macro.text.c_str(),
+                             p.name.c_str());
+                    v = it->second;
+                    found = true;
+                    args.keywords.erase(it);
+                    break;
+                }
+            if (!found)
+                v = p.default_value ? eval(*p.default_value)
+                                    : value::undefined("parameter '" + p.name + "' was not provided");
+            locals.emplace_back(p.name, v);
+        }
+        std::vector<value> extra;
+        for (std::size_t i = macro.params.size(); i < npos; ++i) extra.push_back(args.positional[i]);
+        locals.emplace_back("varargs", value::list(std::move(extra), true));
+        dict_t kwargs;
+        for (auto& [k, v] : args.keywords) kwargs.set(value(k), v);
+        locals.emplace_back("kwargs", value(std::move(kwargs)));
+        if (!caller.is_undefined()) locals.emplace_back("caller", caller);
+        exec(macro.body, text);
+    });
     line_ = line;
-    frames_.resize(1);
-    for (auto& f : saved) frames_.push_back(std::move(f));
     return value(std::move(text));
 }
 
@@ -441,21 +476,7 @@ bool renderer::compare(const std::string& op, const value& a, const value& b) {
     if (op == ">") return less_than(b, a);
     if (op == "<=") return less_than(a, b) || equals(a, b);
     if (op == ">=") return less_than(b, a) || equals(a, b);
-    bool found = false;
-    if (b.is_string()) {
-        if (!a.is_string()) {
-            a.require_defined();
-            fail("'in <string>' requires string as left operand, not %s", type_name(a));
-        }
-        found = b.str().find(a.str()) != std::string::npos;
-    } else if (b.is_dict()) {
-        found = b.as_dict().find(a) != nullptr;
-    } else if (b.is_list() || b.is_undefined()) {
-        for (const auto& item : iterate(b))
-            if (equals(item, a)) found = true;
-    } else {
-        fail("argument of type '%s' is not iterable", type_name(b));
-    }
+    bool found = contains(b, a);
     return op == "in" ? found : !found;
 }
 

@@ -44,6 +44,9 @@ public:
 private:
     enum class flow { normal, break_loop, continue_loop };
     using scope = std::vector<std::pair<std::string, value>>;
+    using scope_ptr = std::shared_ptr<scope>;
+    /// The scopes a macro or caller() body closes over (weak: a scope may hold the macro).
+    using scope_chain = std::vector<std::weak_ptr<scope>>;
 
     flow exec(const stmt_list& body, std::string& out);
     flow exec_stmt(const stmt& s, std::string& out);
@@ -59,11 +62,15 @@ private:
     bool compare(const std::string& op, const value& a, const value& b);
     value eval_call(const expr& e);
     call_args eval_args(const expr& e);
-    value call_macro(const stmt& macro, call_args& args, const value& caller);
+    value call_macro(const stmt& macro, const scope_chain& chain, call_args& args, const value& caller);
+    scope_chain capture() const;
+    /// Runs `fn` with the scopes `chain` plus a fresh innermost one, then restores.
+    template <class F>
+    void with_closure(const scope_chain& chain, F&& fn);
 
     const render_context& context_;
     std::time_t now_;
-    std::vector<scope> frames_;  ///< frames_[0] is the template's top level
+    std::vector<scope_ptr> frames_;  ///< frames_[0] is the template's top level
     int line_ = 0;               ///< line of the node being evaluated, for error messages
     int macro_depth_ = 0;
     std::vector<std::weak_ptr<namespace_t>> namespaces_;        ///< nested macro calls, bounded like Python's recursion

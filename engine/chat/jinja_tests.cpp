@@ -33,7 +33,10 @@ bool t_float(const value& v, call_args& a) { no_args("float", a); return v.is_fl
 bool t_number(const value& v, call_args& a) { no_args("number", a); return v.is_number(); }
 bool t_string(const value& v, call_args& a) { no_args("string", a); return v.is_string(); }
 bool t_mapping(const value& v, call_args& a) { no_args("mapping", a); return v.is_dict(); }
-bool t_callable(const value& v, call_args& a) { no_args("callable", a); return v.is_callable(); }
+bool t_callable(const value& v, call_args& a) {
+    no_args("callable", a);
+    return v.is_callable() || v.is_undefined();  // Undefined defines __call__ (which raises)
+}
 bool t_iterable(const value& v, call_args& a) {
     no_args("iterable", a);
     return v.is_string() || v.is_list() || v.is_dict() || v.is_undefined();
@@ -42,24 +45,27 @@ bool t_sequence(const value& v, call_args& a) {
     no_args("sequence", a);
     return v.is_string() || v.is_list() || v.is_dict() || v.is_undefined();
 }
-bool t_lower(const value& v, call_args& a) {
-    no_args("lower", a);
-    return v.is_string() && py_lower(v.str()) == v.str();
+// Jinja's lower/upper tests are str(value).islower()/isupper(): true only when the text
+// has a cased character and none of the other case.
+bool has_case(const value& v, bool lower) {
+    std::string s = to_str(v);
+    std::string other = lower ? py_upper(s) : py_lower(s);
+    std::string same = lower ? py_lower(s) : py_upper(s);
+    return same == s && other != s;
 }
-bool t_upper(const value& v, call_args& a) {
-    no_args("upper", a);
-    return v.is_string() && py_upper(v.str()) == v.str();
-}
+bool t_lower(const value& v, call_args& a) { no_args("lower", a); return has_case(v, true); }
+bool t_upper(const value& v, call_args& a) { no_args("upper", a); return has_case(v, false); }
 bool t_escaped(const value&, call_args& a) { no_args("escaped", a); return false; }
 
 double mod_of(const value& v, double by) {
     v.require_defined();
     if (!v.is_number()) fail("unsupported operand type(s) for %%: '%s' and 'int'", type_name(v));
     double m = std::fmod(v.as_double(), by);
+    if (m != 0 && ((m < 0) != (by < 0))) m += by;  // Python's modulo takes the divisor's sign
     return m;
 }
 bool t_even(const value& v, call_args& a) { no_args("even", a); return mod_of(v, 2) == 0; }
-bool t_odd(const value& v, call_args& a) { no_args("odd", a); return mod_of(v, 2) != 0; }
+bool t_odd(const value& v, call_args& a) { no_args("odd", a); return mod_of(v, 2) == 1; }
 bool t_divisibleby(const value& v, call_args& a) {
     value n = one_arg("divisibleby", a);
     if (!n.is_number() || n.as_double() == 0) fail("divisibleby needs a non-zero number");
@@ -77,16 +83,14 @@ bool t_sameas(const value& v, call_args& a) {
     if (v.is_none() || v.is_bool() || v.is_undefined()) return equals(v, o);
     return equals(v, o) && (v.is_int() || v.is_string());  // small ints and interned strings
 }
-bool t_in(const value& v, call_args& a) {
-    value seq = one_arg("in", a);
-    if (seq.is_string()) return v.is_string() && seq.str().find(v.str()) != std::string::npos;
-    if (seq.is_dict()) return seq.as_dict().find(v) != nullptr;
-    for (const auto& x : iterate(seq))
-        if (equals(x, v)) return true;
-    return false;
+bool t_in(const value& v, call_args& a) { return contains(one_arg("in", a), v); }
+// `x is filter` / `x is test` look the name up in a dict: unhashable values raise.
+bool name_lookup(const value& v, bool (*exists)(const std::string&)) {
+    if (v.is_dict() || (v.is_list() && !v.as_list().tuple)) fail("unhashable type: '%s'", type_name(v));
+    return v.is_string() && exists(v.str());
 }
-bool t_filter(const value& v, call_args& a) { no_args("filter", a); return v.is_string() && filter_exists(v.str()); }
-bool t_test(const value& v, call_args& a) { no_args("test", a); return v.is_string() && test_exists(v.str()); }
+bool t_filter(const value& v, call_args& a) { no_args("filter", a); return name_lookup(v, filter_exists); }
+bool t_test(const value& v, call_args& a) { no_args("test", a); return name_lookup(v, test_exists); }
 
 const std::map<std::string, test_fn>& tests() {
     static const std::map<std::string, test_fn> table = {

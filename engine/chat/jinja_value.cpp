@@ -338,6 +338,25 @@ value add(const value& a, const value& b) {
     fail("unsupported operand type(s) for +: '%s' and '%s'", type_name(a), type_name(b));
 }
 
+bool contains(const value& container, const value& item) {
+    if (container.is_string()) {
+        if (!item.is_string())
+            fail("'in <string>' requires string as left operand, not %s", type_name(item));
+        return container.str().find(item.str()) != std::string::npos;
+    }
+    if (container.is_dict()) {
+        if (item.is_dict() || (item.is_list() && !item.as_list().tuple))
+            fail("unhashable type: '%s'", type_name(item));
+        return container.as_dict().find(item) != nullptr;
+    }
+    if (container.is_list() || container.is_undefined()) {
+        for (const auto& x : iterate(container))
+            if (equals(x, item)) return true;
+        return false;
+    }
+    fail("argument of type '%s' is not iterable", type_name(container));
+}
+
 std::int64_t length(const value& v) {
     if (v.is_string()) {
         std::int64_t n = 0;

@@ -158,6 +158,9 @@ bool equals(const value& a, const value& b);
 bool less_than(const value& a, const value& b);
 /// Python a + b (numbers, str + str, list + list, tuple + tuple); raises otherwise.
 value add(const value& a, const value& b);
+/// Python `item in container` (substring, dict key, list element; Undefined is empty);
+/// raises for a non-str item in a str, an unhashable key, or a non-container.
+bool contains(const value& container, const value& item);
 /// Python len(v); raises for values without a length.
 std::int64_t length(const value& v);
 /// Python iter(v) materialized: list items, dict keys, string characters; Undefined is empty.

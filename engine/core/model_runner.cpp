@@ -52,8 +52,16 @@ status model_runner::apply(const scheduler_output& so) {
 }
 
 result<model_runner_output> model_runner::execute(const scheduler_output& so) {
+    auto r = execute_stage(so, nullptr);
+    if (!r) return r.err();
+    return std::move(r->output);
+}
+
+result<model_runner::stage_output> model_runner::execute_stage(const scheduler_output& so,
+                                                               const float* hidden_in) {
     if (auto st = apply(so); !st) return st.err();
-    model_runner_output out;
+    stage_output result_out;
+    model_runner_output& out = result_out.output;
     const int32_t block_size = exec_.kv_spec().block_size;
     const int64_t vocab = exec_.config().vocab_size;
 
@@ -71,10 +79,15 @@ result<model_runner_output> model_runner::execute(const scheduler_output& so) {
     for (const auto& n : so.scheduled_new_reqs)
         add_row(n.req_id, n.num_computed_tokens, n.num_scheduled_tokens, n.will_sample);
     out.sampled_token_ids.resize(rows.size());
-    if (rows.empty()) return out;
+    if (rows.empty()) return result_out;
 
     built_batch bb = build_forward_batch(rows, block_size);
-    if (auto st = exec_.forward(bb.batch, logits_); !st)
+    if (!exec_.is_last_stage()) {
+        if (auto st = exec_.forward_stage(bb.batch, hidden_in, &result_out.hidden, nullptr); !st)
+            return make_error("forward pass failed: %s", st.message().c_str());
+        return result_out;
+    }
+    if (auto st = exec_.forward_stage(bb.batch, hidden_in, nullptr, &logits_); !st)
         return make_error("forward pass failed: %s", st.message().c_str());
     const auto v = static_cast<size_t>(vocab);
     if (logits_.size() < bb.uses.size() * v)
@@ -130,7 +143,7 @@ result<model_runner_output> model_runner::execute(const scheduler_output& so) {
             out.logprobs[r].push_back(std::move(*sampled[k].logprobs));
         }
     }
-    return out;
+    return result_out;
 }
 
 }  // namespace actorlm::core

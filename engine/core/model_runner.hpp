@@ -30,6 +30,17 @@ public:
     /// the step is simply not done, and the scheduler should fail those requests).
     result<model_runner_output> execute(const scheduler_output& so);
 
+    /// What one pipeline stage produced: the residual stream for the next stage
+    /// (non-last stages) or the sampled output (the last stage).
+    struct stage_output {
+        std::vector<float> hidden;   // [total scheduled tokens][hidden]
+        model_runner_output output;  // req_ids always; tokens only on the last stage
+    };
+    /// execute() for one pipeline stage: `hidden_in` is null on the first stage
+    /// and the previous stage's hidden output otherwise. Every stage applies the
+    /// same scheduler_output, so each keeps its own copy of the request state.
+    result<stage_output> execute_stage(const scheduler_output& so, const float* hidden_in);
+
     /// Requests the runner holds state for.
     size_t num_requests() const { return requests_.size(); }
 

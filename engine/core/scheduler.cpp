@@ -298,4 +298,11 @@ const request* scheduler::find(const std::string& req_id) const {
     return it == requests_.end() ? nullptr : it->second.get();
 }
 
+std::vector<std::string> scheduler::live_request_ids() const {
+    std::vector<std::string> ids;
+    for (const auto& [id, r] : requests_)
+        if (!is_finished(r->status)) ids.push_back(id);
+    return ids;
+}
+
 }  // namespace actorlm::core

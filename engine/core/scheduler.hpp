@@ -87,6 +87,8 @@ public:
     int32_t abort_requests(std::span<const std::string> req_ids);
 
     bool has_unfinished_requests() const { return !running_.empty() || !waiting_.empty(); }
+    /// Ids of every live request (waiting, running or preempted), in no order.
+    std::vector<std::string> live_request_ids() const;
     int32_t num_running() const { return static_cast<int32_t>(running_.size()); }
     int32_t num_waiting() const { return static_cast<int32_t>(waiting_.size()); }
     scheduler_stats stats() const;

@@ -1,5 +1,6 @@
 // The table mirrors ggml's type_traits (block structs in ggml-common.h); ids 4
 // and 5 (Q4_2/Q4_3) and 31..33 (removed packed Q4_0 variants) are undefined.
+// Constant data; any thread.
 #include "model/ggml_types.hpp"
 
 #include <array>

@@ -1,5 +1,6 @@
 // GGUF v3 serialization: header and metadata, tensor infos with offsets laid
 // out back to back at the alignment, padding, then the data.
+// Single-threaded; header() and the data loop must agree on every offset.
 #include "model/gguf_writer.hpp"
 
 #include <cerrno>

@@ -1,5 +1,6 @@
 // mapped_file: open + fstat + mmap; the descriptor is closed right after
 // mapping (the mapping keeps the file alive).
+// The destructor unmaps; views into data() must not outlive the object.
 #include "model/mapped_file.hpp"
 
 #include <cerrno>

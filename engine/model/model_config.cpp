@@ -1,4 +1,6 @@
-// Names of model_config enums (for messages and the CLI).
+// Names of model_config enums, for error messages, logs and the CLI.
+// Pure functions over constant strings; any thread.
+// Invariant: every model_arch value has a name (the switch is exhaustive).
 #include "model/model_config.hpp"
 
 namespace actorlm {

@@ -31,6 +31,22 @@ public:
     /// Runs one forward pass. On success `logits` holds
     /// batch.logits_indices.size() rows of config().vocab_size floats.
     virtual status forward(const forward_batch& batch, std::vector<float>& logits) = 0;
+
+    /// Pipeline parallelism: runs only this executor's layers. `hidden_in`
+    /// ([num_tokens][hidden] floats) is null on the first stage; non-last stages
+    /// fill `hidden_out`, the last fills `logits` as forward() does. Executors
+    /// that always hold the whole model keep this default.
+    virtual status forward_stage(const forward_batch& batch, const float* hidden_in,
+                                 std::vector<float>* hidden_out, std::vector<float>* logits) {
+        (void)hidden_out;
+        if (hidden_in != nullptr || logits == nullptr)
+            return make_error("this executor runs whole models only");
+        return forward(batch, *logits);
+    }
+    virtual bool is_first_stage() const { return true; }
+    virtual bool is_last_stage() const { return true; }
+    /// Bytes of the KV cache this executor allocated (0 if it does not know).
+    virtual size_t kv_cache_bytes() const { return 0; }
 };
 
 }  // namespace actorlm

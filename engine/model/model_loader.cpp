@@ -1,5 +1,6 @@
 // Format detection for load_model, and the GGUF path: GGUF tensor names
 // (token_embd, blk.N.attn_q, ...) bound as zero-copy views into the map.
+// Runs on the caller's thread; the returned model keeps the map alive.
 #include "model/model_loader.hpp"
 
 #include <cstdio>

@@ -1,5 +1,6 @@
 // safetensors parsing with simdjson's DOM (headers are small). Errors name the
 // file and the tensor; offsets are checked with overflow-safe arithmetic.
+// Runs on the opening thread; the result is immutable.
 #include "model/safetensors_file.hpp"
 
 #include <algorithm>

@@ -1,5 +1,6 @@
 // safetensors serialization. The header is padded with spaces so the data
 // section starts 8-byte aligned, as the reference implementation does.
+// Single-threaded; tensor bytes are owned by the writer until write() returns.
 #include "model/safetensors_writer.hpp"
 
 #include <cerrno>

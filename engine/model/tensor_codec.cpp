@@ -1,5 +1,6 @@
 // Block formats (ggml): Q8_0 = f16 d + 32 int8, x = d * q; Q4_0 = f16 d + 16 bytes,
 // low nibbles are elements 0..15 and high nibbles 16..31, x = d * (nibble - 8).
+// Stateless and thread-safe; callers guarantee n is a multiple of the block size.
 #include "model/tensor_codec.hpp"
 
 #include <cmath>

@@ -13,6 +13,10 @@
 
 namespace actorlm::tok {
 
+namespace {
+constexpr std::string_view k_marker = "\xE2\x96\x81";  // U+2581, SentencePiece's space
+}  // namespace
+
 size_t string_hash::operator()(std::string_view s) const {
     return static_cast<size_t>(XXH3_64bits(s.data(), s.size()));
 }
@@ -22,6 +26,18 @@ bpe_model::bpe_model(std::vector<std::string> keys, bpe_options opts)
     key_to_id_.reserve(keys_.size());
     for (size_t id = 0; id < keys_.size(); ++id)
         if (!keys_[id].empty()) key_to_id_.emplace(keys_[id], static_cast<int32_t>(id));
+    if (!opts_.byte_level) {
+        split_at_marker_ = true;
+        for (const std::string& k : keys_) {
+            for (size_t p = k.find(k_marker, 1); p != std::string::npos; p = k.find(k_marker, p + 1)) {
+                if (p < 3 || k.compare(p - 3, 3, k_marker) != 0) {
+                    split_at_marker_ = false;  // a token joins a character and a following ▁
+                    break;
+                }
+            }
+            if (!split_at_marker_) break;
+        }
+    }
     for (int b = 0; b < 256; ++b) {
         if (opts_.byte_level) {
             byte_ids_[b] = find(std::string(1, static_cast<char>(b)));
@@ -72,7 +88,10 @@ void bpe_model::initial_symbols(std::string_view piece, std::vector<int32_t>& id
     size_t pos = 0;
     bool prev_unk = false;
     while (pos < piece.size()) {
-        size_t len = std::min(utf8_seq_len(static_cast<unsigned char>(piece[pos])), piece.size() - pos);
+        // a character only when the bytes form a valid one; an invalid byte stands alone so it
+        // cannot swallow the start of the next character
+        size_t len = valid_seq_len(piece.substr(pos));
+        if (len == 0) len = 1;
         const int32_t id = find(piece.substr(pos, len));
         if (id >= 0) {
             ids.push_back(id);
@@ -158,6 +177,21 @@ void bpe_model::encode_uncached(std::string_view piece, std::vector<int32_t>& ou
 }
 
 void bpe_model::encode(std::string_view piece, std::vector<int32_t>& out) const {
+    if (!split_at_marker_) {
+        encode_piece(piece, out);
+        return;
+    }
+    // cut before each ▁ that follows something other than ▁ ("a▁▁b" -> "a", "▁▁b")
+    size_t begin = 0;
+    for (size_t p = piece.find(k_marker, 1); p != std::string_view::npos; p = piece.find(k_marker, p + 3)) {
+        if (p >= 3 && piece.compare(p - 3, 3, k_marker) == 0) continue;
+        encode_piece(piece.substr(begin, p - begin), out);
+        begin = p;
+    }
+    encode_piece(piece.substr(begin), out);
+}
+
+void bpe_model::encode_piece(std::string_view piece, std::vector<int32_t>& out) const {
     if (piece.empty()) return;
     if (opts_.ignore_merges) {
         const int32_t id = find(piece);

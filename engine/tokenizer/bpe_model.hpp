@@ -67,7 +67,12 @@ public:
     size_t num_merges() const { return pairs_.size(); }
     const bpe_options& options() const { return opts_; }
 
+    /// True when pieces are cut before every "▁" that follows another character (see
+    /// encode()); decided from the vocabulary at construction.
+    bool splits_at_space_marker() const { return split_at_marker_; }
+
 private:
+    void encode_piece(std::string_view piece, std::vector<int32_t>& out) const;
     void encode_uncached(std::string_view piece, std::vector<int32_t>& out) const;
     void initial_symbols(std::string_view piece, std::vector<int32_t>& ids) const;
 
@@ -76,6 +81,10 @@ private:
     pair_table pairs_;
     bpe_options opts_;
     std::array<int32_t, 256> byte_ids_{};  ///< byte-level: byte -> token; else <0xXX> token
+    // SentencePiece vocabularies have no token with "▁" after another character, so no merge
+    // can join across such a point: cutting there gives the same ids and lets the cache work
+    // on text that has no pre-tokenizer (Llama-2 encodes the whole input as one piece).
+    bool split_at_marker_ = false;
 
     // Piece cache: most words repeat, so after warm-up nearly every piece is a lookup.
     static constexpr size_t k_cache_shards = 16;

@@ -3,6 +3,8 @@
 // slides so it holds only the tokens of this step, which keep the next step's context.
 #include "tokenizer/incremental_detokenizer.hpp"
 
+#include <algorithm>
+
 #include "tokenizer/utf8.hpp"
 
 namespace actorlm {
@@ -28,21 +30,19 @@ std::string incremental_detokenizer::push(std::span<const int32_t> ids) {
                                                  opts_.spaces_between_special_tokens);
     const std::string full = tok_.decode_bytes(all, opts_.skip_special_tokens,
                                                opts_.spaces_between_special_tokens);
-    // decoders are prefix-stable (the window's first token is decoded the same way in both)
-    const size_t common = full.compare(0, prefix.size(), prefix) == 0 ? prefix.size() : 0;
+    // decoders are prefix-stable (the window's first token is decoded the same way in both),
+    // so `full` starts with `prefix`; should one not be, text already shown is never repeated
+    const size_t common = static_cast<size_t>(
+        std::mismatch(prefix.begin(), prefix.end(), full.begin(), full.end()).first - prefix.begin());
     pending_.append(full, common, std::string::npos);
 
     std::string out;
-    const size_t held = append_lossy_utf8_hold(out);
+    const size_t held = tok::append_lossy_utf8(out, pending_, /*hold_incomplete=*/true);
     pending_.erase(0, pending_.size() - held);
 
     window_.erase(window_.begin(), window_.begin() + static_cast<std::ptrdiff_t>(read_offset_));
     read_offset_ = window_.size();
     return out;
-}
-
-size_t incremental_detokenizer::append_lossy_utf8_hold(std::string& out) const {
-    return tok::append_lossy_utf8(out, pending_, /*hold_incomplete=*/true);
 }
 
 std::string incremental_detokenizer::finish() {

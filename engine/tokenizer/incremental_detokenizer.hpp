@@ -45,8 +45,6 @@ public:
     size_t window_tokens() const { return window_.size(); }
 
 private:
-    size_t append_lossy_utf8_hold(std::string& out) const;
-
     const tokenizer& tok_;
     detokenizer_options opts_;
     std::vector<int32_t> window_;  ///< tokens of the previous and the current step

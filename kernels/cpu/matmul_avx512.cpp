@@ -2,6 +2,8 @@
 // register tiles of 4 rows x T tokens, so each weight vector loaded (and
 // converted) once serves T tokens. Rows are walked in blocks that stay in L2
 // while every token tile passes over them. Compiled with the avx512 flag set.
+#include <cstring>
+
 #include "cpu/matmul_kernels.hpp"
 #include "cpu/simd_avx512.hpp"
 
@@ -10,6 +12,15 @@ namespace {
 
 constexpr int k_tile_rows = 4;
 constexpr int64_t k_block_rows = 64;  // 4 tiles; 64 x 4096 x 4 B = 1 MiB at most
+
+// Prefetch distance in bytes: whole tiles (the rows of a tile are adjacent in
+// memory), at least k_prefetch_bytes ahead so enough lines are in flight to
+// cover memory latency even for short quantized rows.
+constexpr size_t k_prefetch_bytes = 8192;
+inline size_t prefetch_distance(size_t row_bytes, int rows_per_tile) {
+    const size_t tile = row_bytes * static_cast<size_t>(rows_per_tile);
+    return tile * ((k_prefetch_bytes + tile - 1) / tile);
+}
 
 template <dtype Type>
 inline __m512 load_weights(const uint8_t* row, int64_t c) {
@@ -37,14 +48,17 @@ inline __m512 load_weights_tail(const uint8_t* row, int64_t c, __mmask16 m) {
     }
 }
 
-// y[t][r0..r0+R) for tokens t0..t0+T.
+// y[t][r0..r0+R) for tokens t0..t0+T. With prefetch_next_block (set on the first
+// token tile of a row block) the same rows of the next block are fetched into L2,
+// so the block after this one does not wait on memory.
 template <dtype Type, int R, int T>
-void tile(const matmul_args& a, int64_t r0, int64_t t0) {
+void tile(const matmul_args& a, int64_t r0, int64_t t0, bool prefetch_next_block) {
     __m512 acc[R][T];
     for (int r = 0; r < R; ++r)
         for (int t = 0; t < T; ++t) acc[r][t] = _mm512_setzero_ps();
     const uint8_t* rows[R];
     for (int r = 0; r < R; ++r) rows[r] = a.w + static_cast<size_t>(r0 + r) * a.row_bytes;
+    const size_t pf_dist = prefetch_distance(a.row_bytes, R);
     const float* x = a.x + t0 * a.cols;
     const int64_t full = a.cols / 16 * 16;
     constexpr int64_t elem_bytes = Type == dtype::f32 ? 4 : 2;
@@ -52,12 +66,19 @@ void tile(const matmul_args& a, int64_t r0, int64_t t0) {
     for (int64_t c = 0; c < full; c += 16) {
         if constexpr (T <= 2) {
             // Few tokens: memory bound. Rows are short, so the hardware prefetcher
-            // barely ramps up per tile; fetch the next tile's rows one tile ahead,
-            // one prefetch per cache line.
+            // barely ramps up per tile; fetch the rows of a later tile, one
+            // prefetch per cache line.
             if (c % cols_per_line == 0) {
                 for (int r = 0; r < R; ++r)
-                    _mm_prefetch(reinterpret_cast<const char*>(rows[r] + R * a.row_bytes + c * elem_bytes),
+                    _mm_prefetch(reinterpret_cast<const char*>(rows[r] + pf_dist + c * elem_bytes),
                                  _MM_HINT_T0);
+            }
+        } else {
+            if (prefetch_next_block && c % cols_per_line == 0) {
+                for (int r = 0; r < R; ++r)
+                    _mm_prefetch(reinterpret_cast<const char*>(rows[r] + k_block_rows * a.row_bytes +
+                                                               c * elem_bytes),
+                                 _MM_HINT_T1);
             }
         }
         __m512 w[R];
@@ -78,8 +99,9 @@ void tile(const matmul_args& a, int64_t r0, int64_t t0) {
     }
     for (int t = 0; t < T; ++t) {
         float* y = a.y + (t0 + t) * a.rows + r0;
-        if constexpr (R == 4) {
-            _mm_storeu_ps(y, reduce4_avx512(acc[0][t], acc[1][t], acc[2][t], acc[3][t]));
+        if constexpr (R % 4 == 0) {
+            for (int r = 0; r < R; r += 4)
+                _mm_storeu_ps(y + r, reduce4_avx512(acc[r][t], acc[r + 1][t], acc[r + 2][t], acc[r + 3][t]));
         } else {
             for (int r = 0; r < R; ++r) y[r] = reduce_avx512(acc[r][t]);
         }
@@ -89,8 +111,12 @@ void tile(const matmul_args& a, int64_t r0, int64_t t0) {
 template <dtype Type, int T>
 void token_tile(const matmul_args& a, int64_t r0, int64_t r1, int64_t t0) {
     int64_t r = r0;
-    for (; r + k_tile_rows <= r1; r += k_tile_rows) tile<Type, k_tile_rows, T>(a, r, t0);
-    for (; r < r1; ++r) tile<Type, 1, T>(a, r, t0);
+    if constexpr (T == 1) {
+        // One token: more rows per tile keep more memory streams in flight.
+        for (; r + 2 * k_tile_rows <= r1; r += 2 * k_tile_rows) tile<Type, 2 * k_tile_rows, 1>(a, r, t0, false);
+    }
+    for (; r + k_tile_rows <= r1; r += k_tile_rows) tile<Type, k_tile_rows, T>(a, r, t0, t0 == 0);
+    for (; r < r1; ++r) tile<Type, 1, T>(a, r, t0, t0 == 0);
 }
 
 template <dtype Type>

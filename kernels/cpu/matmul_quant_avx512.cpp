@@ -7,6 +7,8 @@
 // offset's share, offset * sum(x), is subtracted once per token and step.
 #include <cstring>
 
+#include <cstring>
+
 #include "cpu/matmul_kernels.hpp"
 #include "cpu/half.hpp"
 #include "cpu/quant_blocks.hpp"
@@ -22,6 +24,15 @@ constexpr int64_t k_block_rows = 64;
 inline __m512 spread_pair(__m128 v) {
     const __m512i idx = _mm512_set_epi32(1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0);
     return _mm512_permutexvar_ps(idx, _mm512_castps128_ps512(v));
+}
+
+// Prefetch distance in bytes: whole tiles (the rows of a tile are adjacent in
+// memory), at least k_prefetch_bytes ahead so enough lines are in flight to
+// cover memory latency even for short quantized rows.
+constexpr size_t k_prefetch_bytes = 8192;
+inline size_t prefetch_distance(size_t row_bytes, int rows_per_tile) {
+    const size_t tile = row_bytes * static_cast<size_t>(rows_per_tile);
+    return tile * ((k_prefetch_bytes + tile - 1) / tile);
 }
 
 // ---- per-type decoders: prepare(row, group) once per group of steps, then
@@ -159,13 +170,15 @@ struct q6_k_decoder {
 
 // ---- the tile kernel ----
 
+// y[t][r0..r0+R) for tokens t0..t0+T; prefetch_next_block as in matmul_avx512.cpp.
 template <class Decoder, int R, int T>
-void tile(const matmul_args& a, int64_t r0, int64_t t0) {
+void tile(const matmul_args& a, int64_t r0, int64_t t0, bool prefetch_next_block) {
     __m512 acc[R][T];
     for (int r = 0; r < R; ++r)
         for (int t = 0; t < T; ++t) acc[r][t] = _mm512_setzero_ps();
     const uint8_t* rows[R];
     for (int r = 0; r < R; ++r) rows[r] = a.w + static_cast<size_t>(r0 + r) * a.row_bytes;
+    const size_t pf_dist = prefetch_distance(a.row_bytes, R);
     const int64_t nbx = a.cols / 32;  // activation blocks per token
     const int8_t* xq = a.xq.qs + t0 * a.cols;
     const float* xd = a.xq.d + t0 * nbx;
@@ -182,11 +195,18 @@ void tile(const matmul_args& a, int64_t r0, int64_t t0) {
         for (int j = 0; j < Decoder::steps_per_group; ++j) {
             const int64_t s = g * Decoder::steps_per_group + j;
             if constexpr (T <= 2) {
-                // Few tokens: memory bound; fetch the next tile's rows a tile ahead
-                // (short rows give the hardware prefetcher little to go on).
+                // Few tokens: memory bound; fetch the rows of a later tile (short
+                // rows give the hardware prefetcher little to go on).
                 const size_t at = static_cast<size_t>(s) * a.row_bytes * 64 / static_cast<size_t>(a.cols);
                 for (int r = 0; r < R; ++r)
-                    _mm_prefetch(reinterpret_cast<const char*>(rows[r] + R * a.row_bytes + at), _MM_HINT_T0);
+                    _mm_prefetch(reinterpret_cast<const char*>(rows[r] + pf_dist + at), _MM_HINT_T0);
+            } else {
+                if (prefetch_next_block) {
+                    const size_t at = static_cast<size_t>(s) * a.row_bytes * 64 / static_cast<size_t>(a.cols);
+                    for (int r = 0; r < R; ++r)
+                        _mm_prefetch(reinterpret_cast<const char*>(rows[r] + k_block_rows * a.row_bytes + at),
+                                     _MM_HINT_T1);
+                }
             }
             __m512i q[R];
             __m512 ws[R];
@@ -200,8 +220,8 @@ void tile(const matmul_args& a, int64_t r0, int64_t t0) {
                     dx = spread_pair(_mm_load_ss(xd + t * nbx + 2 * s));
                 } else {
                     xv = _mm512_loadu_si512(xq + t * a.cols + 64 * s);
-                    dx = spread_pair(_mm_castpd_ps(
-                        _mm_load_sd(reinterpret_cast<const double*>(xd + t * nbx + 2 * s))));
+                    dx = spread_pair(_mm_castsi128_ps(
+                        _mm_loadl_epi64(reinterpret_cast<const __m128i*>(xd + t * nbx + 2 * s))));
                 }
                 // (q - offset)*x = q*x - offset*x: the second term once per token.
                 __m512i tbase = zero;
@@ -227,8 +247,9 @@ void tile(const matmul_args& a, int64_t r0, int64_t t0) {
     }
     for (int t = 0; t < T; ++t) {
         float* y = a.y + (t0 + t) * a.rows + r0;
-        if constexpr (R == 4) {
-            _mm_storeu_ps(y, reduce4_avx512(acc[0][t], acc[1][t], acc[2][t], acc[3][t]));
+        if constexpr (R % 4 == 0) {
+            for (int r = 0; r < R; r += 4)
+                _mm_storeu_ps(y + r, reduce4_avx512(acc[r][t], acc[r + 1][t], acc[r + 2][t], acc[r + 3][t]));
         } else {
             for (int r = 0; r < R; ++r) y[r] = reduce_avx512(acc[r][t]);
         }
@@ -238,8 +259,12 @@ void tile(const matmul_args& a, int64_t r0, int64_t t0) {
 template <class Decoder, int T>
 void token_tile(const matmul_args& a, int64_t r0, int64_t r1, int64_t t0) {
     int64_t r = r0;
-    for (; r + k_tile_rows <= r1; r += k_tile_rows) tile<Decoder, k_tile_rows, T>(a, r, t0);
-    for (; r < r1; ++r) tile<Decoder, 1, T>(a, r, t0);
+    if constexpr (T == 1) {
+        // One token: more rows per tile keep more memory streams in flight.
+        for (; r + 2 * k_tile_rows <= r1; r += 2 * k_tile_rows) tile<Decoder, 2 * k_tile_rows, 1>(a, r, t0, false);
+    }
+    for (; r + k_tile_rows <= r1; r += k_tile_rows) tile<Decoder, k_tile_rows, T>(a, r, t0, t0 == 0);
+    for (; r < r1; ++r) tile<Decoder, 1, T>(a, r, t0, t0 == 0);
 }
 
 template <class Decoder>

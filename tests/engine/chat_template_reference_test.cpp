@@ -1,7 +1,7 @@
 // Byte-exactness against Python Jinja2: every template in ../shared/templates (and the
 // Llama-3 / Qwen3 tokenizer configs) x a set of conversations, with and without the
-// generation prompt, rendered by tools/render_chat_template.py (HF's environment) and
-// by the C++ engine. A pair passes when the texts are identical, or when both refuse
+// generation prompt, rendered by tools/render_chat_template.py (HF's environment, one
+// batch run) and by the C++ engine. A pair passes when the texts are identical, or when both refuse
 // the conversation (a template's raise_exception, a type error).
 #include <doctest/doctest.h>
 
@@ -11,11 +11,13 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <sstream>
 #include <string>
 #include <vector>
 
 #include "chat/chat_template.hpp"
+#include "chat/jinja_json.hpp"
 #include "support/shared_data.hpp"
 
 namespace fs = std::filesystem;
@@ -27,6 +29,7 @@ struct conversation {
     const char* messages;
     bool with_tools;
     const char* kwargs;
+    const char* documents = nullptr;  ///< JSON list of RAG documents, or none
 };
 
 const char* k_tools = R"([{"type":"function","function":{"name":"get_weather","description":"Get the current weather for a location","parameters":{"type":"object","properties":{"location":{"type":"string","description":"The city name"},"unit":{"type":"string","enum":["celsius","fahrenheit"],"description":"Temperature unit"},"days":{"type":"integer","description":"Forecast days"},"tags":{"type":"array","items":{"type":"string"},"description":"Extra tags"}},"required":["location"]}}},{"type":"function","function":{"name":"search","description":"Search the web","parameters":{"type":"object","properties":{"query":{"type":"string","description":"What to look for"}},"required":["query"]}}}])";
@@ -52,6 +55,15 @@ const conversation k_conversations[] = {
     {"special_text",
      R"([{"role":"system","content":"Keep {{ braces }} and {% tags %} literal.\tTabs\\backslashes\u0001"},{"role":"user","content":"Line one\nLine two\r\n  indented"}])",
      false, ""},
+    {"parallel_tool_calls",
+     R"([{"role":"user","content":"Weather in Oslo and Rome?"},{"role":"assistant","content":"Let me check both.","tool_calls":[{"id":"call00001","type":"function","function":{"name":"get_weather","arguments":{"location":"Oslo"}}},{"id":"call00002","type":"function","function":{"name":"get_weather","arguments":{"location":"Rome","tags":["a","b"]}}}]},{"role":"tool","tool_call_id":"call00001","name":"get_weather","content":"-3"},{"role":"tool","tool_call_id":"call00002","name":"get_weather","content":"18"},{"role":"assistant","content":"Oslo is -3, Rome is 18."}])",
+     true, ""},
+    {"reasoning_content",
+     R"([{"role":"user","content":"Why?"},{"role":"assistant","content":"Because.","reasoning_content":"The user asks why."},{"role":"user","content":"OK"}])",
+     false, ""},
+    {"documents",
+     R"([{"role":"user","content":"Summarize the document."}])", false, "",
+     R"([{"doc_id": 1, "title": "Doc", "text": "Jinja renders templates."}, {"doc_id": "b", "text": "Second."}])"},
     {"content_parts",
      R"([{"role":"user","content":[{"type":"text","text":"Describe this."},{"type":"image"}]}])",
      false, ""},
@@ -115,56 +127,82 @@ TEST_CASE("chat templates render byte-identically to Python Jinja2 (HF environme
 
     fs::path dir = fs::temp_directory_path() / ("actorlm_chat_ref_" + std::to_string(getpid()));
     fs::create_directories(dir);
-    write_file(dir / "tools.json", k_tools);
     const std::time_t now = 1700000000;  // strftime_now's fixed time in both renderers
+    auto quoted = [](const std::string& s) { return actorlm::jinja::to_json(actorlm::jinja::value(s)); };
 
-    int identical = 0, both_refused = 0, total = 0;
+    // One job per template x conversation x generation prompt, rendered by Python in a
+    // single batch (one interpreter start instead of hundreds).
+    struct job {
+        const template_source* src;
+        const conversation* conv;
+        bool gen;
+    };
+    std::vector<job> jobs;
+    std::string batch = "[";
+    for (const auto& src : sources)
+        for (const auto& conv : k_conversations)
+            for (bool gen : {true, false}) {
+                jobs.push_back({&src, &conv, gen});
+                if (batch.size() > 1) batch += ",\n";
+                for (const std::string& part :
+                     {std::string("{"), quoted(src.tokenizer_config ? "tokenizer_config" : "template"),
+                      std::string(": "), quoted(src.path), std::string(", \"messages\": "),
+                      std::string(conv.messages), std::string(", \"tools\": "),
+                      std::string(conv.with_tools ? k_tools : "null"), std::string(", \"documents\": "),
+                      std::string(conv.documents ? conv.documents : "null"), std::string(", \"kwargs\": "),
+                      std::string(*conv.kwargs ? conv.kwargs : "{}"),
+                      std::string(", \"add_generation_prompt\": "), std::string(gen ? "true" : "false"),
+                      std::string(", \"now\": "), std::to_string(now)})
+                    batch += part;
+                if (!src.tokenizer_config) batch += R"(, "bos_token": "<s>", "eos_token": "</s>")";
+                batch += "}";
+            }
+    batch += "]";
+    write_file(dir / "jobs.json", batch);
+    std::string out;
+    int rc = run_capture("/usr/bin/python3 '" + script + "' --batch '" + (dir / "jobs.json").string() + "'", out);
+    REQUIRE(rc == 0);
+    auto expected = actorlm::jinja::value_from_json(out);
+    REQUIRE(expected.ok());
+    REQUIRE(expected->as_list().items.size() == jobs.size());
+
+    std::map<std::string, actorlm::result<actorlm::chat_template>> parsed;
     for (const auto& src : sources) {
         std::string text = read_file(src.path);
         auto tmpl = src.tokenizer_config ? actorlm::chat_template::from_tokenizer_config(text)
                                          : actorlm::chat_template::parse(text);
         REQUIRE_MESSAGE(tmpl.ok(), src.name << ": " << (tmpl.ok() ? "" : tmpl.message()));
-        for (const auto& conv : k_conversations) {
-            write_file(dir / "messages.json", conv.messages);
-            write_file(dir / "kwargs.json", *conv.kwargs ? conv.kwargs : "{}");
-            for (bool gen : {true, false}) {
-                ++total;
-                actorlm::chat_template_inputs in;
-                in.messages_json = conv.messages;
-                if (conv.with_tools) in.tools_json = k_tools;
-                in.add_generation_prompt = gen;
-                in.extra_kwargs_json = conv.kwargs;
-                in.now = now;
-                std::string cmd = "/usr/bin/python3 '" + script + "' " +
-                                  (src.tokenizer_config ? "--tokenizer-config '" : "--template '") +
-                                  src.path + "' --messages '" + (dir / "messages.json").string() +
-                                  "' --kwargs '" + (dir / "kwargs.json").string() + "' --now " +
-                                  std::to_string(now);
-                if (conv.with_tools) cmd += " --tools '" + (dir / "tools.json").string() + "'";
-                if (!gen) cmd += " --no-generation-prompt";
-                if (!src.tokenizer_config) {
-                    in.bos_token = "<s>";
-                    in.eos_token = "</s>";
-                    cmd += " --bos-token '<s>' --eos-token '</s>'";
-                }
-                cmd += " 2>" + (dir / "stderr.txt").string();
-                std::string expected;
-                int rc = run_capture(cmd, expected);
-                auto got = tmpl->render(in);
-                INFO(src.name << " x " << conv.name << (gen ? " (generation prompt)" : ""));
-                if (rc != 0) {
-                    CHECK_MESSAGE(rc == 3, "reference renderer failed: " << read_file((dir / "stderr.txt").string()));
-                    CHECK_MESSAGE(!got.ok(), "Python refused (" << read_file((dir / "stderr.txt").string())
-                                                                 << ") but C++ rendered:\n" << got.value());
-                    if (!got.ok()) ++both_refused;
-                    continue;
-                }
-                CHECK_MESSAGE(got.ok(), (got.ok() ? "" : got.message()));
-                if (!got.ok()) continue;
-                CHECK(got.value() == expected);
-                if (got.value() == expected) ++identical;
-            }
+        parsed.emplace(src.name, std::move(tmpl));
+    }
+    int identical = 0, both_refused = 0;
+    const int total = static_cast<int>(jobs.size());
+    for (std::size_t i = 0; i < jobs.size(); ++i) {
+        const job& j = jobs[i];
+        actorlm::chat_template_inputs in;
+        in.messages_json = j.conv->messages;
+        if (j.conv->with_tools) in.tools_json = k_tools;
+        if (j.conv->documents) in.documents_json = j.conv->documents;
+        in.add_generation_prompt = j.gen;
+        in.extra_kwargs_json = j.conv->kwargs;
+        in.now = now;
+        if (!j.src->tokenizer_config) {
+            in.bos_token = "<s>";
+            in.eos_token = "</s>";
         }
+        auto got = parsed.at(j.src->name)->render(in);
+        const auto& result = expected->as_list().items[i].as_list().items;
+        bool py_ok = result[0].as_bool();
+        const std::string& py_text = result[1].str();
+        INFO(j.src->name << " x " << j.conv->name << (j.gen ? " (generation prompt)" : ""));
+        if (!py_ok) {
+            CHECK_MESSAGE(!got.ok(), "Python refused (" << py_text << ") but C++ rendered:\n" << got.value());
+            if (!got.ok()) ++both_refused;
+            continue;
+        }
+        CHECK_MESSAGE(got.ok(), (got.ok() ? "" : got.message()));
+        if (!got.ok()) continue;
+        CHECK(got.value() == py_text);
+        if (got.value() == py_text) ++identical;
     }
     fs::remove_all(dir);
     MESSAGE(identical << " identical renderings and " << both_refused << " agreed refusals out of "

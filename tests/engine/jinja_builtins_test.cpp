@@ -101,3 +101,12 @@ TEST_CASE("jinja globals: range, dict, namespace, strftime_now") {
     // 1700000000 is 2023-11-14T22:13:20Z; year and month are the same in every time zone.
     CHECK(jinja_render("{{ strftime_now('%Y-%m') }}", "{}", 1700000000) == "2023-11");
 }
+
+TEST_CASE("jinja edge semantics found by differential fuzzing against Python") {
+    CHECK(jinja_render("{{ '' is lower }} {{ 'abc' is lower }} {{ {'k': 'v'} is lower }} {{ 'A1' is upper }}") ==
+          "False True True True");
+    CHECK(jinja_render("{{ 2.5 is odd }} {{ -3 is odd }} {{ -4 is even }} {{ 3.0 is odd }}") == "False True True True");
+    CHECK(jinja_render("{{ 'a' % [] }} {{ missing | upper }}|{{ missing | trim }}|") == "a ||");
+    CHECK(is_error_with(jinja_render("{{ flag[1:] }}", R"({"flag": true})"), "not subscriptable"));
+    CHECK(is_error_with(jinja_render("{{ 1 | indent }}"), "expected a string"));
+}

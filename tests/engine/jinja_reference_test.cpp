@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -37,13 +38,15 @@ TEST_CASE("jinja snippets render like Python Jinja2") {
         return;
     }
     const std::string dir = std::string(ACTORLM_SOURCE_DIR);
-    const std::string file = dir + "/tests/engine/jinja_reference_snippets.txt";
+    // ACTORLM_JINJA_SNIPPETS points the test at another snippet file (e.g. generated ones).
+    const char* override_file = std::getenv("ACTORLM_JINJA_SNIPPETS");
+    const std::string file = override_file ? override_file : dir + "/tests/engine/jinja_reference_snippets.txt";
     std::ifstream in(file, std::ios::binary);
     REQUIRE(in);
     std::ostringstream ss;
     ss << in.rdbuf();
     auto snippets = split_snippets(ss.str());
-    REQUIRE(snippets.size() > 150);
+    if (!override_file) REQUIRE(snippets.size() > 150);
 
     std::string cmd = "/usr/bin/python3 '" + dir + "/tools/render_chat_template.py' --snippets '" + file + "'";
     FILE* p = popen(cmd.c_str(), "r");
@@ -77,8 +80,8 @@ TEST_CASE("jinja snippets render like Python Jinja2") {
             got = t.message();
         }
         INFO("snippet #" << i << ": " << snippets[i]);
-        INFO("python: " << (py_ok ? "" : "(error) ") << py_text);
-        INFO("c++:    " << (ok ? "" : "(error) ") << got);
+        INFO("python: " << std::string(py_ok ? "" : "(error) ") << py_text);
+        INFO("c++:    " << std::string(ok ? "" : "(error) ") << got);
         CHECK(ok == py_ok);
         if (ok && py_ok) CHECK(got == py_text);
         if (ok == py_ok && (!ok || got == py_text)) ++same;

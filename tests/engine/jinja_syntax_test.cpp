@@ -166,3 +166,16 @@ TEST_CASE("jinja bounds value nesting and self-referencing namespaces") {
     CHECK(is_error_with(jinja_render("{% set ns = namespace() %}{% set ns.me = ns %}{{ ns }}"),
                         "maximum recursion depth"));
 }
+
+TEST_CASE("jinja macros close over the scope they are defined in") {
+    CHECK(jinja_render("{% for i in 'ab' %}{% macro m() %}{{ loop.index }}{{ i }}{% endmacro %}{{ m() }} {% endfor %}") ==
+          "1a 2b ");
+    CHECK(jinja_render("{% set x = 'top' %}{% macro m() %}{{ x }}{% endmacro %}{% for i in [1] %}{% set x = 'loop' %}{{ m() }}{% endfor %}") ==
+          "top");
+    CHECK(jinja_render("{% macro m() %}{{ x }}{% endmacro %}{% set x = 'late' %}{{ m() }}") == "late");
+}
+
+TEST_CASE("jinja loop.changed and loop.cycle") {
+    CHECK(jinja_render("{% for x in [1, 1, 2, 2, 1] %}{% if loop.changed(x) %}{{ x }}{% endif %}{% endfor %}") == "121");
+    CHECK(jinja_render("{% for x in range(4) %}{{ loop.cycle('a', 'b', 'c') }}{% endfor %}") == "abca");
+}

@@ -202,3 +202,43 @@ TEST_CASE("sharded HF checkpoints load through model.safetensors.index.json") {
     REQUIRE_FALSE(escape.ok());
     CHECK(escape.message().find("not a plain file name") != std::string::npos);
 }
+
+TEST_CASE("K-quant matrices (Q4_K, Q6_K) load as zero-copy views of their blocks") {
+    scratch_dir dir;
+    test_model_spec spec;
+    spec.hidden_size = 256;
+    spec.intermediate_size = 256;
+    spec.num_heads = 4;
+    spec.num_kv_heads = 4;
+    spec.head_dim = 64;
+    spec.num_layers = 1;
+    auto m = generate_test_model(spec);
+    REQUIRE(m.ok());
+    // Arbitrary block bytes stand in for llama-quantize output: the loader never decodes them.
+    auto fake = [&](dtype t, tensor& dst, std::vector<uint8_t>& buf) {
+        buf.resize(dtype_row_bytes(t, dst.cols()) * size_t(dst.rows()));
+        for (size_t i = 0; i < buf.size(); ++i) buf[i] = uint8_t(i * 31 + 7);
+        dst.type = t;
+        dst.data = buf.data();
+        dst.num_bytes = buf.size();
+    };
+    std::vector<uint8_t> q4k, q6k;
+    fake(dtype::q4_k, m->weights.layers[0].wq, q4k);
+    fake(dtype::q6_k, m->weights.layers[0].w_down, q6k);
+    REQUIRE(write_gguf_model(m->config, m->weights, dir.file("k.gguf")).ok());
+    auto g = load_model(dir.file("k.gguf"));
+    REQUIRE_MESSAGE(g.ok(), (g.ok() ? "" : g.message()));
+    const tensor& wq = g->weights.layers[0].wq;
+    CHECK(wq.type == dtype::q4_k);
+    CHECK(wq.shape == std::vector<int64_t>{256, 256});
+    CHECK(wq.num_bytes == 256 * 144);
+    // llama GGUF rows are permuted by whole rows: row 1 of the file is NeoX row 32.
+    CHECK(std::memcmp(static_cast<const uint8_t*>(wq.data) + 144, q4k.data() + 32 * 144, 144) == 0);
+    const tensor& down = g->weights.layers[0].w_down;
+    CHECK(down.type == dtype::q6_k);
+    CHECK(std::memcmp(down.data, q6k.data(), q6k.size()) == 0);
+    // The HF writer cannot hold K-quants without a conversion it does not implement.
+    status hf = write_hf_model(m->config, m->weights, dir.file("hf"));
+    REQUIRE_FALSE(hf.ok());
+    CHECK(hf.message().find("converting Q4_K to F32 is not supported") != std::string::npos);
+}

@@ -3,9 +3,11 @@
 // and clear errors for files we cannot handle.
 #include <algorithm>
 #include <filesystem>
+#include <random>
 #include <fstream>
 #include <thread>
 
+#include "tokenizer/utf8.hpp"
 #include "tokenizer_vectors.hpp"
 
 using namespace actorlm;
@@ -192,5 +194,22 @@ TEST_CASE("tokenizer_config.json with a 1e30 model_max_length still configures B
         const auto ids = m.encode(c.text, true, false);
         CHECK(ids.front() == 1);
         CHECK_MESSAGE(m.decode(ids, true) == c.text, "round trip of '" << c.text << "'");
+    }
+}
+
+TEST_CASE("tokenizer round-trips arbitrary bytes, invalid UTF-8 included") {
+    ACTORLM_REQUIRE_SHARED("tokenizers/llama3/tokenizer.json");
+    ACTORLM_REQUIRE_SHARED("tokenizers/llama2/tokenizer.json");
+    ACTORLM_REQUIRE_SHARED("tokenizers/gpt2/tokenizer.json");
+    std::mt19937 rng(1234);
+    std::string bytes(20000, '\0');
+    for (char& c : bytes) c = static_cast<char>(rng() & 0xFF);
+    for (const char* path : {"tokenizers/llama3/tokenizer.json", "tokenizers/llama2/tokenizer.json",
+                             "tokenizers/gpt2/tokenizer.json"}) {
+        const tokenizer& t = *cached_tokenizer(path);
+        const auto ids = t.encode(bytes, false, false);
+        CHECK_MESSAGE(t.decode_bytes(ids, false) == bytes, path);  // byte-level / byte fallback keep every byte
+        const std::string text = t.decode(ids, false);
+        CHECK(tok::to_valid_utf8(text) == text);  // decode always yields valid UTF-8
     }
 }

@@ -195,3 +195,23 @@ TEST_CASE("BPE merges lowest rank first, leftmost on ties, and caches pieces") {
     s.encode("abc", out);
     CHECK(out == std::vector<int32_t>{3, 2});
 }
+
+TEST_CASE("SentencePiece pieces are cut before a space marker only when no token spans one") {
+    const std::string sp = "\xE2\x96\x81";
+    // no token joins a character and a following ▁: cutting is allowed and changes nothing
+    bpe_model plain({"a", sp, sp + "a", "a" + sp}, bpe_options{});
+    CHECK_FALSE(plain.splits_at_space_marker());  // "a▁" spans the boundary
+    plain.add_merge(0, 1, 3, 0);                  // a + ▁ -> "a▁" (rank 0)
+    plain.add_merge(1, 0, 2, 1);                  // ▁ + a -> "▁a"
+    std::vector<int32_t> out;
+    plain.encode(sp + "a" + sp + "a", out);  // ▁ a ▁ a: (a ▁) merges first across the boundary
+    CHECK(out == std::vector<int32_t>{1, 3, 0});
+
+    bpe_model split({"a", sp, sp + "a", sp + sp}, bpe_options{});
+    CHECK(split.splits_at_space_marker());
+    split.add_merge(1, 0, 2, 0);
+    split.add_merge(1, 1, 3, 1);
+    out.clear();
+    split.encode("a" + sp + sp + "a" + sp + "a", out);  // a | ▁▁a | ▁a
+    CHECK(out == std::vector<int32_t>{0, 1, 2, 2});
+}

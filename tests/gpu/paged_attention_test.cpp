@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "core/batch_builder.hpp"
 #include "cuda/batch_plan.hpp"
 #include "cuda/paged_attention.cuh"
 #include "gpu_test_support.hpp"
@@ -205,4 +206,35 @@ TEST_CASE("gpu: attention work items cover every token in GQA-sized chunks (host
     CHECK_FALSE(batch_plan::make(bad, c, kv, 2).ok());
     forward_batch empty;
     CHECK_FALSE(batch_plan::make(empty, c, kv, 2).ok());
+}
+
+TEST_CASE("gpu: batches from the engine's batch_builder pass the CUDA batch checks (host)") {
+    // The scheduler side lays out forward_batch; the CUDA executor must accept it as is.
+    const std::vector<int32_t> tokens_a = {1, 5, 9, 2, 7, 3, 3, 8, 1, 4};
+    const std::vector<int32_t> tokens_b = {1, 6, 6};
+    const std::vector<int32_t> blocks_a = {7, 2, 5};
+    const std::vector<int32_t> blocks_b = {0};
+    std::vector<core::batch_row> rows(2);
+    rows[0].token_ids = tokens_a;
+    rows[0].block_ids = blocks_a;
+    rows[0].num_computed_tokens = 6;  // a chunk of a prompt after a cached prefix
+    rows[0].num_scheduled_tokens = 4;
+    rows[0].num_prompt_tokens = 10;
+    rows[0].will_sample = true;
+    rows[1].token_ids = tokens_b;
+    rows[1].block_ids = blocks_b;
+    rows[1].num_computed_tokens = 2;  // a decode step
+    rows[1].num_scheduled_tokens = 1;
+    rows[1].num_prompt_tokens = 2;
+    rows[1].will_sample = true;
+    const core::built_batch built = core::build_forward_batch(rows, 4);
+    model_config c;
+    c.vocab_size = 10;
+    kv_cache_spec kv{8, 4, dtype::bf16};
+    auto plan = batch_plan::make(built.batch, c, kv, 2);
+    REQUIRE_MESSAGE(plan.ok(), (plan.ok() ? "" : plan.message()));
+    CHECK(plan->num_tokens == 5);
+    CHECK(plan->num_logits == 2);
+    CHECK(plan->num_items == 3);  // 4 tokens in items of 2, plus the decode token
+    CHECK(plan->max_keys == 10);
 }

@@ -77,3 +77,20 @@ TEST_CASE("matmul_dispatch_environment_variable_forces_a_level") {
     CHECK(bad.find(std::string("\"level\":\"") + cpu_level_name(best_supported_level())) !=
           std::string::npos);
 }
+
+TEST_CASE("matmul_bench_cli_reports_bad_options_and_prints_json") {
+    const std::string cli = std::string(ACTORLM_BINARY_DIR) + "/actorlm";
+    if (!std::filesystem::exists(cli)) {
+        MESSAGE("actorlm CLI not built: skipped");
+        return;
+    }
+    CHECK(capture(cli + " bench-matmul --type q9_9").find("unknown --type 'q9_9'") != std::string::npos);
+    CHECK(capture(cli + " bench-matmul --type q4_k --cols 576").find("not a multiple of the Q4_K block") !=
+          std::string::npos);
+    CHECK(capture(cli + " bench-matmul --tokens 1,,2").find("bad --tokens") != std::string::npos);
+    const std::string out = capture(cli + " bench-matmul --type f16 --rows 8 --cols 32 --tokens 1,3"
+                                          " --repeat 1 --working-set-mb 1");
+    CHECK(out.find("\"tokens\":1,") != std::string::npos);
+    CHECK(out.find("\"tokens\":3,") != std::string::npos);
+    CHECK(out.find("\"gflops\":") != std::string::npos);
+}

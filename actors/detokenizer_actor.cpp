@@ -1,0 +1,152 @@
+// detokenizer actor implementation: a thin shell over core::prompt_builder
+// (text in) and core::output_processor (text out).
+#include "actors/detokenizer_actor.hpp"
+
+#include <unordered_map>
+
+#include "chat/chat_template.hpp"
+#include "core/output_processor.hpp"
+#include "core/prompt_builder.hpp"
+
+namespace actorlm::actors {
+
+namespace {
+
+struct detokenizer_state {
+    detokenizer_state() = default;  // not an aggregate: CAF probes State(self)
+    std::shared_ptr<const tokenizer> tok;
+    std::shared_ptr<const chat_template> chat;
+    detokenizer_config cfg;
+    scheduler_actor scheduler;
+    std::unique_ptr<core::output_processor> outputs;
+    caf::strong_actor_ptr frontend;
+    struct live_request {
+        uint64_t serial = 0;
+        int32_t n = 1;
+        std::vector<std::string> ids;  // sequences not finished yet
+    };
+    std::unordered_map<std::string, live_request> live;  // by request id
+    uint64_t highest_serial = 0;
+    std::unordered_map<uint64_t, std::string> early_aborts;  // overtook their submission
+    static inline const char* name = "actorlm.detokenizer";
+};
+
+using self_ptr = detokenizer_actor::stateful_pointer<detokenizer_state>;
+
+void to_frontend(self_ptr self, std::vector<output_delta> deltas) {
+    auto& st = self->state;
+    if (deltas.empty() || !st.frontend) return;
+    for (const auto& d : deltas) {
+        if (!d.finished()) continue;
+        auto it = st.live.find(d.request_id);
+        if (it == st.live.end()) continue;
+        auto& ids = it->second.ids;
+        ids.erase(std::remove(ids.begin(), ids.end(),
+                              core::sequence_id(d.request_id, it->second.n, d.index)),
+                  ids.end());
+        if (ids.empty()) st.live.erase(it);
+    }
+    self->send(caf::actor_cast<frontend_actor>(st.frontend), outputs_atom_v,
+               delta_batch{std::move(deltas)});
+}
+
+/// An error delta for a request that never reached the scheduler.
+void reject(self_ptr self, const generate_request& req, const std::string& why) {
+    std::vector<output_delta> deltas;
+    for (int32_t k = 0; k < std::max(req.params.n, 1); ++k) {
+        output_delta d;
+        d.request_id = req.request_id;
+        d.index = k;
+        d.finish = finish_reason::error;
+        d.error = why;
+        deltas.push_back(std::move(d));
+    }
+    auto& st = self->state;
+    if (st.frontend)
+        self->send(caf::actor_cast<frontend_actor>(st.frontend), outputs_atom_v,
+                   delta_batch{std::move(deltas)});
+}
+
+void submit(self_ptr self, uint64_t serial, submission& sub) {
+    auto& st = self->state;
+    st.highest_serial = std::max(st.highest_serial, serial);
+    const generate_request& req = sub.request;
+    if (st.early_aborts.erase(serial) != 0) {
+        output_delta d;
+        d.request_id = req.request_id;
+        d.finish = finish_reason::abort;
+        std::vector<output_delta> ds;
+        for (int32_t k = 0; k < std::max(req.params.n, 1); ++k) {
+            d.index = k;
+            ds.push_back(d);
+        }
+        self->send(caf::actor_cast<frontend_actor>(st.frontend), outputs_atom_v,
+                   delta_batch{std::move(ds)});
+        return;
+    }
+    if (req.params.n < 1) return reject(self, req, "n must be at least 1");
+    auto prompt = core::build_prompt_tokens(req, *st.tok, st.chat.get());
+    if (!prompt) return reject(self, req, prompt.message());
+    auto specs = core::expand_sequences(req, prompt.value(), st.cfg.eos_token_ids);
+    std::vector<std::string> ids;
+    for (size_t k = 0; k < specs.size(); ++k) {
+        st.outputs->add_sequence(req.request_id, static_cast<int32_t>(k), specs[k].req_id,
+                                 req.params, prompt.value());
+        ids.push_back(specs[k].req_id);
+    }
+    st.live[req.request_id] = {serial, static_cast<int32_t>(ids.size()), std::move(ids)};
+    self->send(st.scheduler, submit_atom_v, serial, sequence_specs{std::move(specs)});
+}
+
+void on_outputs(self_ptr self, step_outputs& so) {
+    auto& st = self->state;
+    core::processed_outputs p = st.outputs->process(so.outputs);
+    for (const auto& [child, stop] : p.stopped_by_string)
+        self->send<caf::message_priority::high>(st.scheduler, finish_atom_v, child, stop);
+    for (size_t i = 0; i < so.ended_ids.size(); ++i)
+        if (auto d = st.outputs->finish_sequence(so.ended_ids[i], so.ended_reasons[i],
+                                                 so.ended_errors[i]))
+            p.deltas.push_back(std::move(*d));
+    to_frontend(self, std::move(p.deltas));
+}
+
+detokenizer_actor::behavior_type detokenizer_impl(self_ptr self,
+                                                  std::shared_ptr<const tokenizer> tok,
+                                                  std::shared_ptr<const chat_template> chat,
+                                                  detokenizer_config cfg,
+                                                  scheduler_actor scheduler) {
+    auto& st = self->state;
+    st.tok = std::move(tok);
+    st.chat = std::move(chat);
+    st.cfg = std::move(cfg);
+    st.scheduler = std::move(scheduler);
+    st.outputs = std::make_unique<core::output_processor>(*st.tok);
+    return {
+        [self](submit_atom, uint64_t serial, submission& sub) {
+            if (!self->state.frontend) self->state.frontend = self->current_sender();
+            submit(self, serial, sub);
+        },
+        [self](abort_atom, uint64_t serial, const std::string& request_id) {
+            auto& st = self->state;
+            auto it = st.live.find(request_id);
+            if (it != st.live.end()) {
+                self->send<caf::message_priority::high>(st.scheduler, abort_atom_v,
+                                                        it->second.serial, it->second.ids);
+            } else if (serial > st.highest_serial) {
+                st.early_aborts[serial] = request_id;  // its submission is still queued
+            }
+        },
+        [self](outputs_atom, step_outputs& so) { on_outputs(self, so); },
+    };
+}
+
+}  // namespace
+
+detokenizer_actor spawn_detokenizer(caf::actor_system& sys, std::shared_ptr<const tokenizer> tok,
+                                    std::shared_ptr<const chat_template> chat,
+                                    detokenizer_config cfg, scheduler_actor scheduler) {
+    return sys.spawn(detokenizer_impl, std::move(tok), std::move(chat), std::move(cfg),
+                     std::move(scheduler));
+}
+
+}  // namespace actorlm::actors

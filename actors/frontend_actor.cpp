@@ -1,0 +1,76 @@
+// frontend actor implementation.
+#include "actors/frontend_actor.hpp"
+
+#include <unordered_map>
+
+namespace actorlm::actors {
+
+namespace {
+
+struct frontend_state {
+    frontend_state() = default;  // not an aggregate: CAF probes State(self)
+    struct live_request {
+        uint64_t serial = 0;
+        int32_t remaining = 1;  // sequences not finished yet
+        delta_callback on_delta;
+    };
+    detokenizer_actor detokenizer;
+    std::unordered_map<std::string, live_request> live;
+    uint64_t next_serial = 1;
+    static inline const char* name = "actorlm.frontend";
+};
+
+using self_ptr = frontend_actor::stateful_pointer<frontend_state>;
+
+void deliver(const delta_callback& cb, const output_delta& d) {
+    try {
+        cb(d);
+    } catch (...) {
+        // A throwing callback is the embedder's bug; it must not kill the frontend.
+    }
+}
+
+frontend_actor::behavior_type frontend_impl(self_ptr self, detokenizer_actor detokenizer) {
+    self->state.detokenizer = std::move(detokenizer);
+    return {
+        [self](submit_atom, submission& sub) {
+            auto& st = self->state;
+            const std::string& id = sub.request.request_id;
+            if (st.live.count(id) != 0) {
+                output_delta d;
+                d.request_id = id;
+                d.finish = finish_reason::error;
+                d.error = "request id '" + id + "' is already in use";
+                deliver(sub.on_delta, d);
+                return;
+            }
+            const uint64_t serial = st.next_serial++;
+            st.live[id] = {serial, std::max(sub.request.params.n, 1), sub.on_delta};
+            self->send(st.detokenizer, submit_atom_v, serial, std::move(sub));
+        },
+        [self](abort_atom, const std::string& id) {
+            auto& st = self->state;
+            auto it = st.live.find(id);
+            if (it == st.live.end()) return;  // finished already
+            self->send<caf::message_priority::high>(st.detokenizer, abort_atom_v,
+                                                    it->second.serial, id);
+        },
+        [self](outputs_atom, delta_batch& batch) {
+            auto& st = self->state;
+            for (const auto& d : batch.deltas) {
+                auto it = st.live.find(d.request_id);
+                if (it == st.live.end()) continue;
+                deliver(it->second.on_delta, d);
+                if (d.finished() && --it->second.remaining <= 0) st.live.erase(it);
+            }
+        },
+    };
+}
+
+}  // namespace
+
+frontend_actor spawn_frontend(caf::actor_system& sys, detokenizer_actor detokenizer) {
+    return sys.spawn(frontend_impl, std::move(detokenizer));
+}
+
+}  // namespace actorlm::actors

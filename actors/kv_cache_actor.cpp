@@ -1,0 +1,29 @@
+// KV-cache actor implementation.
+#include "actors/kv_cache_actor.hpp"
+
+namespace actorlm::actors {
+
+namespace {
+
+struct kv_state {
+    kv_state() = default;  // not an aggregate: CAF probes State(self)
+    kv_step_report last;
+    static inline const char* name = "actorlm.kv_cache";
+};
+
+kv_cache_actor::behavior_type kv_impl(kv_cache_actor::stateful_pointer<kv_state> self) {
+    return {
+        [self](kv_atom, const kv_step_report& r) {
+            if (r.step >= self->state.last.step) self->state.last = r;
+        },
+        [self](stats_atom) { return self->state.last; },
+    };
+}
+
+}  // namespace
+
+kv_cache_actor spawn_kv_cache_actor(caf::actor_system& sys) {
+    return sys.spawn(kv_impl);
+}
+
+}  // namespace actorlm::actors

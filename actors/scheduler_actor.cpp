@@ -1,0 +1,332 @@
+// scheduler actor implementation. One step in flight at a time: a step's
+// scheduler_output goes through the stages in order (stage k's activations are
+// passed to stage k+1 by this actor), then update_from_output runs. A step
+// epoch guards against late replies from a worker that was declared lost.
+#include "actors/scheduler_actor.hpp"
+
+#include <unordered_map>
+#include <unordered_set>
+
+#include "core/scheduler.hpp"
+
+namespace actorlm::actors {
+
+namespace {
+
+struct scheduler_state {
+    scheduler_state() = default;  // not an aggregate: CAF probes State(self)
+    scheduler_actor_config cfg;
+    std::unique_ptr<core::scheduler> sched;
+    std::vector<worker_actor> stages;
+    std::vector<bool> stage_up;
+    kv_cache_actor kv;
+    connector_actor connector;
+    caf::strong_actor_ptr detokenizer;  // whoever submits; one per engine
+    bool step_in_flight = false;
+    bool step_queued = false;
+    uint64_t epoch = 0;
+    int64_t num_steps = 0;
+    // Aborts that overtook their (in-flight) submission: serial -> ids.
+    uint64_t highest_serial = 0;
+    std::unordered_map<uint64_t, std::vector<std::string>> early_aborts;
+    // Cumulative counters across scheduler rebuilds (after a worker loss).
+    engine_stats base;
+    std::string health_message;
+    static inline const char* name = "actorlm.scheduler";
+
+    bool healthy() const {
+        for (bool up : stage_up)
+            if (!up) return false;
+        return true;
+    }
+};
+
+using self_ptr = scheduler_actor::stateful_pointer<scheduler_state>;
+
+void send_outputs(self_ptr self, step_outputs out) {
+    if (!self->state.detokenizer) return;
+    if (out.outputs.empty() && out.ended_ids.empty()) return;
+    self->send(caf::actor_cast<detokenizer_actor>(self->state.detokenizer), outputs_atom_v,
+               std::move(out));
+}
+
+void report_kv(self_ptr self) {
+    auto& st = self->state;
+    auto s = st.sched->stats();
+    kv_step_report r;
+    r.step = st.num_steps;
+    r.num_blocks = st.cfg.sched.num_blocks;
+    r.usage = s.kv_cache_usage;
+    r.prefix_queries = st.base.prefix_cache_queries_total + s.prefix_cache.queries;
+    r.prefix_hits = st.base.prefix_cache_hits_total + s.prefix_cache.hits;
+    r.num_preemptions = st.base.num_preemptions_total + s.num_preemptions;
+    if (st.kv) self->send(st.kv, kv_atom_v, r);
+}
+
+void queue_step(self_ptr self) {
+    auto& st = self->state;
+    if (st.step_in_flight || st.step_queued) return;
+    st.step_queued = true;
+    self->send(self, step_atom_v);
+}
+
+/// Ends the given sequences with an error and tells the detokenizer.
+void fail_sequences(self_ptr self, const std::vector<std::string>& ids, const std::string& why) {
+    step_outputs out;
+    for (const auto& id : ids) {
+        if (self->state.sched->finish_request(id, core::request_status::finished_error, why)) {
+            out.ended_ids.push_back(id);
+            out.ended_reasons.push_back(finish_reason::error);
+            out.ended_errors.push_back(why);
+        }
+    }
+    send_outputs(self, std::move(out));
+}
+
+std::vector<std::string> ids_of(const core::scheduler_output& so) {
+    std::vector<std::string> ids;
+    for (const auto& r : so.scheduled_cached_reqs) ids.push_back(r.req_id);
+    for (const auto& r : so.scheduled_new_reqs) ids.push_back(r.req_id);
+    return ids;
+}
+
+/// Fails every live request and rebuilds the scheduler with an empty KV cache:
+/// a lost worker took its KV blocks (and prefix cache) with it.
+void fail_everything(self_ptr self, const std::string& why) {
+    auto& st = self->state;
+    fail_sequences(self, st.sched->live_request_ids(), why);
+    auto s = st.sched->stats();
+    st.base.prefix_cache_queries_total += s.prefix_cache.queries;
+    st.base.prefix_cache_hits_total += s.prefix_cache.hits;
+    st.base.num_preemptions_total += s.num_preemptions;
+    st.base.prompt_tokens_total += s.num_prompt_tokens;
+    st.base.generation_tokens_total += s.num_generation_tokens;
+    auto fresh = core::scheduler::create(st.cfg.sched);
+    if (fresh) st.sched = std::move(fresh.value());
+    ++st.epoch;
+    st.step_in_flight = false;
+}
+
+void lose_stage(self_ptr self, size_t index, const std::string& why) {
+    auto& st = self->state;
+    if (index >= st.stages.size() || !st.stage_up[index]) return;
+    st.stage_up[index] = false;
+    st.health_message = "worker " + std::to_string(index) + " lost: " + why;
+    fail_everything(self, st.health_message);
+    if (st.connector) self->send(st.connector, worker_atom_v, static_cast<int32_t>(index));
+}
+
+void finish_step(self_ptr self, const core::scheduler_output& so,
+                 const core::model_runner_output& out) {
+    auto& st = self->state;
+    step_outputs res;
+    res.outputs = st.sched->update_from_output(so, out);
+    send_outputs(self, std::move(res));
+}
+
+void run_stage(self_ptr self, std::shared_ptr<const core::scheduler_output> so, size_t k,
+               std::vector<char> hidden) {
+    auto& st = self->state;
+    const uint64_t epoch = st.epoch;
+    self->request(st.stages[k], st.cfg.step_timeout, step_atom_v, *so, std::move(hidden))
+        .then(
+            [self, so, k, epoch](stage_result& r) {
+                auto& st = self->state;
+                if (epoch != st.epoch) return;  // a loss ended this step already
+                if (k + 1 < st.stages.size()) {
+                    run_stage(self, so, k + 1, std::move(r.hidden));
+                    return;
+                }
+                finish_step(self, *so, r.output);
+                st.step_in_flight = false;
+                ++st.num_steps;
+                report_kv(self);
+                if (st.sched->has_unfinished_requests()) queue_step(self);
+            },
+            [self, so, k, epoch](caf::error& err) {
+                auto& st = self->state;
+                if (epoch != st.epoch) return;
+                std::string why = self->system().render(err);
+                if (err.category() == caf::atom("engine") &&
+                    err.code() == static_cast<uint8_t>(engine_errc::worker_failed)) {
+                    // The model failed on these inputs; the worker itself is fine.
+                    fail_sequences(self, ids_of(*so), "worker error: " + why);
+                    st.step_in_flight = false;
+                    if (st.sched->has_unfinished_requests()) queue_step(self);
+                    return;
+                }
+                lose_stage(self, k, why);
+            });
+}
+
+void do_step(self_ptr self) {
+    auto& st = self->state;
+    st.step_queued = false;
+    if (st.step_in_flight || !st.healthy()) return;
+    if (!st.sched->has_unfinished_requests()) return;
+    auto so = std::make_shared<const core::scheduler_output>(st.sched->schedule());
+    if (so->empty()) {
+        // Nothing fits this step (all blocks held); finished ids still go out next time.
+        return;
+    }
+    st.step_in_flight = true;
+    run_stage(self, so, 0, {});
+}
+
+void add_specs(self_ptr self, uint64_t serial, sequence_specs& specs) {
+    auto& st = self->state;
+    st.highest_serial = std::max(st.highest_serial, serial);
+    std::vector<std::string> ids;
+    for (const auto& s : specs.specs) ids.push_back(s.req_id);
+    auto early = st.early_aborts.find(serial);
+    if (early != st.early_aborts.end()) {
+        st.early_aborts.erase(early);
+        step_outputs out;
+        for (const auto& id : ids) {
+            out.ended_ids.push_back(id);
+            out.ended_reasons.push_back(finish_reason::abort);
+            out.ended_errors.emplace_back();
+        }
+        send_outputs(self, std::move(out));
+        return;
+    }
+    std::string failure;
+    if (!st.healthy())
+        failure = "engine unhealthy: " + st.health_message;
+    std::vector<std::string> added;
+    for (auto& s : specs.specs) {
+        if (!failure.empty()) break;
+        std::string id = s.req_id;
+        if (auto res = st.sched->add_request(std::move(s)); !res) {
+            failure = res.message();
+            break;
+        }
+        added.push_back(id);
+    }
+    if (!failure.empty()) {
+        for (const auto& id : added) st.sched->abort_request(id);
+        step_outputs out;
+        for (const auto& id : ids) {
+            out.ended_ids.push_back(id);
+            out.ended_reasons.push_back(finish_reason::error);
+            out.ended_errors.push_back(failure);
+        }
+        send_outputs(self, std::move(out));
+        return;
+    }
+    queue_step(self);
+}
+
+scheduler_actor::behavior_type scheduler_impl(self_ptr self, scheduler_actor_config cfg,
+                                              std::vector<worker_actor> stages, kv_cache_actor kv,
+                                              connector_actor connector) {
+    auto& st = self->state;
+    st.cfg = std::move(cfg);
+    // engine_runtime validated this config already; a failure here is a bug.
+    auto sched = core::scheduler::create(st.cfg.sched);
+    ACTORLM_CHECK(sched.ok(), "scheduler config rejected: %s", sched.message().c_str());
+    st.sched = std::move(sched.value());
+    st.stages = std::move(stages);
+    st.stage_up.assign(st.stages.size(), true);
+    st.kv = std::move(kv);
+    st.connector = std::move(connector);
+    for (auto& w : st.stages) self->monitor(w);
+    self->set_down_handler([self](caf::down_msg& dm) {
+        auto& st = self->state;
+        for (size_t i = 0; i < st.stages.size(); ++i)
+            if (st.stages[i] && st.stages[i].address() == dm.source)
+                lose_stage(self, i, self->system().render(dm.reason));
+    });
+    return {
+        [self](submit_atom, uint64_t serial, sequence_specs& specs) {
+            if (!self->state.detokenizer) self->state.detokenizer = self->current_sender();
+            add_specs(self, serial, specs);
+        },
+        [self](abort_atom, uint64_t serial, const std::vector<std::string>& ids) {
+            auto& st = self->state;
+            if (serial > st.highest_serial) {  // its submission is still on the way
+                st.early_aborts[serial] = ids;
+                return;
+            }
+            step_outputs out;
+            for (const auto& id : ids) {
+                if (st.sched->abort_request(id)) {
+                    out.ended_ids.push_back(id);
+                    out.ended_reasons.push_back(finish_reason::abort);
+                    out.ended_errors.emplace_back();
+                }
+            }
+            send_outputs(self, std::move(out));
+        },
+        [self](finish_atom, const std::string& id, const std::string& stop) {
+            self->state.sched->finish_request(id, core::request_status::finished_stopped, stop);
+        },
+        [self](stats_atom) -> engine_stats {
+            auto& st = self->state;
+            auto s = st.sched->stats();
+            engine_stats r = st.base;
+            r.num_requests_running = s.num_running;
+            r.num_requests_waiting = s.num_waiting;
+            r.kv_cache_usage = s.kv_cache_usage;
+            r.prefix_cache_queries_total += s.prefix_cache.queries;
+            r.prefix_cache_hits_total += s.prefix_cache.hits;
+            r.num_preemptions_total += s.num_preemptions;
+            r.prompt_tokens_total += s.num_prompt_tokens;
+            r.generation_tokens_total += s.num_generation_tokens;
+            r.healthy = st.healthy();
+            r.health_message = r.healthy ? "" : st.health_message;
+            return r;
+        },
+        [self](step_atom) { do_step(self); },
+        [self](worker_atom, int32_t index, worker_actor& w) {
+            auto& st = self->state;
+            auto i = static_cast<size_t>(index);
+            if (i >= st.stages.size()) return;
+            self->request(w, st.cfg.reconnect_setup_timeout, setup_atom_v, st.cfg.stages[i])
+                .then(
+                    [self, i, w](const worker_info&) {
+                        auto& st = self->state;
+                        st.stages[i] = w;
+                        st.stage_up[i] = true;
+                        self->monitor(w);
+                        if (st.healthy()) st.health_message.clear();
+                        queue_step(self);
+                    },
+                    [self, i](caf::error& err) {
+                        auto& st = self->state;
+                        st.health_message = "worker " + std::to_string(i) +
+                                            " came back but setup failed: " +
+                                            self->system().render(err);
+                        if (st.connector)
+                            self->send(st.connector, worker_atom_v, static_cast<int32_t>(i));
+                    });
+        },
+    };
+}
+
+}  // namespace
+
+scheduler_actor spawn_scheduler(caf::actor_system& sys, scheduler_actor_config cfg,
+                                std::vector<worker_actor> stages, kv_cache_actor kv,
+                                connector_actor connector) {
+    return sys.spawn<caf::detached>(scheduler_impl, std::move(cfg), std::move(stages),
+                                    std::move(kv), std::move(connector));
+}
+
+std::string setup_workers(caf::actor_system& sys, const std::vector<worker_actor>& stages,
+                          const std::vector<worker_setup>& setups,
+                          std::chrono::milliseconds timeout) {
+    caf::scoped_actor self{sys};
+    std::string failure;
+    for (size_t i = 0; i < stages.size() && failure.empty(); ++i) {
+        self->request(stages[i], timeout, setup_atom_v, setups[i])
+            .receive([](const worker_info&) {},
+                     [&](caf::error& err) {
+                         failure = "worker " + std::to_string(i) + " setup failed: " +
+                                   sys.render(err);
+                     });
+    }
+    return failure;
+}
+
+}  // namespace actorlm::actors

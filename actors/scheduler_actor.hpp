@@ -1,0 +1,42 @@
+// scheduler actor: the engine core's step loop (vLLM's EngineCore). Detached:
+// it owns a thread and runs schedule -> worker stages -> update_from_output,
+// re-sending itself `step` while work remains, so new requests and aborts
+// interleave between steps. It owns core::scheduler (and with it the KV-cache
+// manager's block tables); after every step it sends one kv_step_report to the
+// KV-cache actor and the token outputs to the detokenizer that submitted them.
+// It monitors every worker: a dead or silent worker fails the in-flight
+// requests with an error, marks the engine unhealthy and asks the connector
+// (if any) to bring the worker back; new requests are refused until then.
+#pragma once
+
+#include <chrono>
+#include <vector>
+
+#include "actors/interfaces.hpp"
+#include "core/scheduler_config.hpp"
+
+namespace actorlm::actors {
+
+struct scheduler_actor_config {
+    core::scheduler_config sched;
+    std::vector<worker_setup> stages;           // one per pipeline stage, in order
+    std::chrono::milliseconds step_timeout{60000};
+    std::chrono::milliseconds setup_timeout{60000};
+    /// Setup of a reconnected worker. Short: a handle to a worker that froze
+    /// and resumed can be stale, and the connector retries after this fails.
+    std::chrono::milliseconds reconnect_setup_timeout{5000};
+};
+
+/// Spawns the scheduler. `stages` must be set up already (the facade does it);
+/// `connector` may be invalid for in-process engines.
+scheduler_actor spawn_scheduler(caf::actor_system& sys, scheduler_actor_config cfg,
+                                std::vector<worker_actor> stages, kv_cache_actor kv,
+                                connector_actor connector);
+
+/// Sends setup to each stage and waits for the answers (blocking; for startup).
+/// Returns an error message, or "" on success.
+std::string setup_workers(caf::actor_system& sys, const std::vector<worker_actor>& stages,
+                          const std::vector<worker_setup>& setups,
+                          std::chrono::milliseconds timeout);
+
+}  // namespace actorlm::actors

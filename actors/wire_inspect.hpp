@@ -1,0 +1,87 @@
+// CAF inspect() overloads for the engine structs that cross a process in the
+// worker protocol (scheduler_output in, model_runner_output out). CAF 0.17 has
+// no std::optional support, so optional fields travel as (has, value) pairs
+// rebuilt by a load_callback. Include only from actors/ (CAF headers).
+#pragma once
+
+#include <caf/meta/load_callback.hpp>
+#include <caf/meta/type_name.hpp>
+#include <caf/none.hpp>
+
+#include "actorlm/engine.hpp"
+#include "core/model_runner_output.hpp"
+#include "core/scheduler_output.hpp"
+
+namespace actorlm {
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, sampling_params& x) {
+    bool has_seed = x.seed.has_value();
+    uint64_t seed = x.seed.value_or(0);
+    auto rebuild = caf::meta::load_callback([&]() -> caf::error {
+        x.seed = has_seed ? std::optional<uint64_t>(seed) : std::nullopt;
+        return caf::none;
+    });
+    return f(caf::meta::type_name("sampling_params"), x.n, x.temperature, x.top_p, x.top_k,
+             x.min_p, has_seed, seed, x.presence_penalty, x.frequency_penalty,
+             x.repetition_penalty, x.logit_bias, x.max_tokens, x.min_tokens, x.ignore_eos, x.stop,
+             x.stop_token_ids, x.include_stop_str_in_output, x.skip_special_tokens,
+             x.spaces_between_special_tokens, x.logprobs, x.prompt_logprobs, rebuild);
+}
+
+}  // namespace actorlm
+
+namespace actorlm::core {
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, new_request_data& x) {
+    return f(caf::meta::type_name("new_request_data"), x.req_id, x.prompt_token_ids, x.params,
+             x.eos_token_ids, x.block_ids, x.num_computed_tokens, x.num_scheduled_tokens,
+             x.will_sample);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, cached_request_data& x) {
+    return f(caf::meta::type_name("cached_request_data"), x.req_id, x.resumed_from_preemption,
+             x.new_token_ids, x.new_block_ids, x.num_computed_tokens, x.num_output_tokens,
+             x.num_scheduled_tokens, x.will_sample);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, scheduler_output& x) {
+    return f(caf::meta::type_name("scheduler_output"), x.scheduled_cached_reqs,
+             x.scheduled_new_reqs, x.total_num_scheduled_tokens, x.finished_req_ids,
+             x.preempted_req_ids);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, position_logprobs& x) {
+    return f(caf::meta::type_name("position_logprobs"), x.token_ids, x.logprobs, x.rank);
+}
+
+// prompt_logprobs holds optionals: flattened to (present flags, values) on the wire.
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, model_runner_output& x) {
+    std::vector<std::vector<char>> present;
+    std::vector<std::vector<position_logprobs>> values;
+    for (const auto& row : x.prompt_logprobs) {
+        auto& p = present.emplace_back();
+        auto& v = values.emplace_back();
+        for (const auto& lp : row) {
+            p.push_back(lp.has_value() ? 1 : 0);
+            v.push_back(lp.value_or(position_logprobs{}));
+        }
+    }
+    auto rebuild = caf::meta::load_callback([&]() -> caf::error {
+        x.prompt_logprobs.assign(present.size(), {});
+        for (size_t i = 0; i < present.size() && i < values.size(); ++i)
+            for (size_t j = 0; j < present[i].size() && j < values[i].size(); ++j)
+                x.prompt_logprobs[i].push_back(
+                    present[i][j] ? std::optional<position_logprobs>(values[i][j]) : std::nullopt);
+        return caf::none;
+    });
+    return f(caf::meta::type_name("model_runner_output"), x.req_ids, x.sampled_token_ids,
+             x.logprobs, present, values, rebuild);
+}
+
+}  // namespace actorlm::core

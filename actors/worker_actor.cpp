@@ -1,0 +1,110 @@
+// worker actor implementation: setup builds the stage executor and a
+// model_runner; each step applies the scheduler_output delta and runs the
+// stage. Activations travel as raw bytes (std::vector<char> is memcpy'd by
+// CAF's serializer; vector<float> would be packed element by element).
+#include "actors/worker_actor.hpp"
+
+#include <cstring>
+
+#include "core/model_runner.hpp"
+#include "model/executor_factory.hpp"
+
+namespace actorlm::actors {
+
+namespace {
+
+struct worker_state {
+    worker_state() = default;  // not an aggregate: CAF probes State(self)
+    executor_builder build;
+    std::string device;
+    std::unique_ptr<model_executor> exec;
+    std::unique_ptr<core::model_runner> runner;
+    worker_setup setup;
+    static inline const char* name = "actorlm.worker";
+};
+
+caf::error worker_error(engine_errc code, const std::string& msg) {
+    return caf::make_error(code, msg);
+}
+
+worker_actor::behavior_type worker_impl(worker_actor::stateful_pointer<worker_state> self,
+                                        executor_builder build, std::string device) {
+    self->state.build = std::move(build);
+    self->state.device = std::move(device);
+    return {
+        [self](setup_atom, const worker_setup& setup) -> caf::result<worker_info> {
+            auto& st = self->state;
+            st.runner.reset();  // the runner references the executor: drop it first
+            st.exec.reset();
+            auto exec = st.build(setup);
+            if (!exec) return worker_error(engine_errc::bad_setup, exec.message());
+            st.exec = std::move(exec.value());
+            st.runner = std::make_unique<core::model_runner>(*st.exec, setup.seed);
+            st.setup = setup;
+            const model_config& cfg = st.exec->config();
+            worker_info info;
+            info.model_name = cfg.name;
+            info.num_layers = cfg.num_layers;
+            info.hidden_size = cfg.hidden_size;
+            info.vocab_size = cfg.vocab_size;
+            info.kv_cache_bytes = static_cast<int64_t>(st.exec->kv_cache_bytes());
+            info.device = st.device;
+            return info;
+        },
+        [self](step_atom, const core::scheduler_output& so,
+               const std::vector<char>& hidden_in) -> caf::result<stage_result> {
+            auto& st = self->state;
+            if (!st.runner) return worker_error(engine_errc::bad_setup, "worker is not set up");
+            const size_t hidden_bytes = static_cast<size_t>(so.total_num_scheduled_tokens) *
+                                        static_cast<size_t>(st.exec->config().hidden_size) *
+                                        sizeof(float);
+            const bool first_stage = st.setup.stage_index == 0;
+            if (!first_stage && hidden_in.size() != hidden_bytes)
+                return worker_error(engine_errc::worker_failed,
+                                    "stage " + std::to_string(st.setup.stage_index) +
+                                        " expected " + std::to_string(hidden_bytes) +
+                                        " activation bytes, got " +
+                                        std::to_string(hidden_in.size()));
+            // vector<char> storage is only byte-aligned; copy into floats.
+            std::vector<float> hidden;
+            if (!first_stage) {
+                hidden.resize(hidden_in.size() / sizeof(float));
+                std::memcpy(hidden.data(), hidden_in.data(), hidden_in.size());
+            }
+            auto out = st.runner->execute_stage(so, first_stage ? nullptr : hidden.data());
+            if (!out) return worker_error(engine_errc::worker_failed, out.message());
+            stage_result res;
+            res.output = std::move(out->output);
+            if (!out->hidden.empty()) {
+                res.hidden.resize(out->hidden.size() * sizeof(float));
+                std::memcpy(res.hidden.data(), out->hidden.data(), res.hidden.size());
+            }
+            return res;
+        },
+    };
+}
+
+}  // namespace
+
+worker_actor spawn_worker(caf::actor_system& sys, executor_builder build, std::string device) {
+    return sys.spawn<caf::detached>(worker_impl, std::move(build), std::move(device));
+}
+
+worker_actor spawn_worker(caf::actor_system& sys, std::shared_ptr<const loaded_model> model,
+                          std::string device) {
+    auto build = [model, device](const worker_setup& setup)
+        -> result<std::unique_ptr<model_executor>> {
+        executor_request req;
+        req.device = device;
+        req.first_layer = setup.first_layer;
+        req.last_layer = setup.last_layer;
+        req.num_blocks = setup.num_blocks;
+        req.block_size = setup.block_size;
+        req.kv_dtype = setup.kv_dtype;
+        req.num_threads = setup.num_threads;
+        return make_executor(*model, req);
+    };
+    return spawn_worker(sys, std::move(build), std::move(device));
+}
+
+}  // namespace actorlm::actors

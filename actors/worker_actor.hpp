@@ -1,0 +1,31 @@
+// worker actor: one model worker (a pipeline stage of the model, or all of it)
+// on one device. Detached: it owns a thread, so a long forward pass never
+// blocks the scheduled pool. Interface (messages.hpp, worker_actor):
+//   setup(worker_setup) -> worker_info   builds the executor + KV cache for its layers
+//   step(scheduler_output, hidden bytes) -> stage_result
+// It monitors nobody; the scheduler monitors it and fails its in-flight step
+// when it dies. Errors come back as engine_errc values, never exceptions.
+#pragma once
+
+#include <functional>
+#include <memory>
+
+#include "actors/messages.hpp"
+#include "model/model_executor.hpp"
+#include "model/model_loader.hpp"
+
+namespace actorlm::actors {
+
+/// Builds a worker's executor from its setup (stage range, KV cache).
+using executor_builder =
+    std::function<result<std::unique_ptr<model_executor>>(const worker_setup& setup)>;
+
+/// Spawns a detached worker over an already loaded (memory-mapped) model.
+/// `device` is "cpu" or "cuda".
+worker_actor spawn_worker(caf::actor_system& sys, std::shared_ptr<const loaded_model> model,
+                          std::string device);
+
+/// Spawns a detached worker whose executor `build` makes (benchmarks: a no-op model).
+worker_actor spawn_worker(caf::actor_system& sys, executor_builder build, std::string device);
+
+}  // namespace actorlm::actors

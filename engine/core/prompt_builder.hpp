@@ -1,0 +1,40 @@
+// prompt_builder: from a public generate_request to what the scheduler takes —
+// the prompt's token ids (text, token ids, or chat messages through the model's
+// chat template) and one request_spec per sequence (n > 1 fans out into
+// "<id>#<k>" children that share the prompt's KV blocks via the prefix cache).
+// Pure functions over an immutable tokenizer/template: safe on any thread.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "actorlm/engine.hpp"
+#include "chat/chat_template.hpp"
+#include "core/scheduler.hpp"
+#include "tokenizer/tokenizer.hpp"
+
+namespace actorlm::core {
+
+/// Renders chat messages (and tools) with the template; the tokenizer supplies
+/// bos/eos token strings. Errors name the template problem.
+result<std::string> render_chat_prompt(const chat_template& tmpl, const tokenizer& tok,
+                                       const std::vector<actorlm::chat_message>& messages,
+                                       const std::string& tools_json,
+                                       bool add_generation_prompt);
+
+/// The prompt's token ids. Text from clients is encoded with the model's BOS and
+/// without turning text into control tokens; a rendered chat prompt already has
+/// its special tokens as text, so they are parsed and no BOS is added twice.
+/// `chat` may be null (then messages are an error).
+result<std::vector<int32_t>> build_prompt_tokens(const actorlm::generate_request& req,
+                                                 const tokenizer& tok, const chat_template* chat);
+
+/// The id of sequence k of request `id` with n sequences.
+std::string sequence_id(const std::string& id, int32_t n, int32_t k);
+
+/// One spec per sequence; sequence k of a seeded request draws from seed + k.
+std::vector<request_spec> expand_sequences(const actorlm::generate_request& req,
+                                           const std::vector<int32_t>& prompt,
+                                           const std::vector<int32_t>& eos_token_ids);
+
+}  // namespace actorlm::core

@@ -1,0 +1,115 @@
+// The whole actor runtime in one process (frontend, detokenizer, scheduler,
+// KV-cache and encoder-cache actors, one worker) over the real stories260K
+// model, driven through the public API only.
+#include <doctest/doctest.h>
+
+#include <chrono>
+#include <thread>
+
+#include "engine_fixture.hpp"
+
+using namespace actorlm;
+using namespace actorlm::test;
+
+TEST_CASE("actors: greedy generation through the actor runtime equals the golden ids") {
+    ACTORLM_REQUIRE_SHARED("models/stories260K.gguf");
+    std::string err;
+    auto eng = engine::create(stories_config(), &err);
+    REQUIRE_MESSAGE(eng, err);
+    // All cases at once: they batch together in the scheduler.
+    auto cases = load_stories_golden();
+    std::vector<request_stream> streams;
+    for (const auto& g : cases) streams.push_back(eng->generate(greedy_request(g)));
+    for (size_t i = 0; i < cases.size(); ++i) {
+        collected c = collect(streams[i]);
+        CHECK(c.tokens[0] == cases[i].greedy_ids);
+        CHECK(c.finish[0] != finish_reason::error);
+    }
+    engine_stats s = eng->stats();
+    CHECK(s.healthy);
+    CHECK(s.num_requests_running == 0);
+    CHECK(s.kv_cache_usage == doctest::Approx(0.0));
+    CHECK(s.generation_tokens_total > 0);
+}
+
+TEST_CASE("actors: text prompts stream deltas whose concatenation is the whole text") {
+    ACTORLM_REQUIRE_SHARED("models/stories260K.gguf");
+    std::string err;
+    auto eng = engine::create(stories_config(), &err);
+    REQUIRE_MESSAGE(eng, err);
+    generate_request r;
+    r.prompt = "Once upon a time";
+    r.params.temperature = 0.0f;
+    r.params.max_tokens = 40;
+    auto s = eng->generate(r);
+    collected c = collect(s);
+    CHECK(c.num_deltas > 1);
+    CHECK(c.tokens[0].size() <= 40);
+    CHECK(!c.texts[0].empty());
+    std::string full;
+    CHECK(eng->detokenize(c.tokens[0], &full, &err));
+    CHECK(full.find(c.texts[0].substr(0, 10)) != std::string::npos);
+}
+
+TEST_CASE("actors: an abort ends the request and frees its KV blocks") {
+    ACTORLM_REQUIRE_SHARED("models/stories260K.gguf");
+    std::string err;
+    auto eng = engine::create(stories_config(), &err);
+    REQUIRE_MESSAGE(eng, err);
+    generate_request r;
+    r.prompt = "Once upon a time";
+    r.params.max_tokens = 400;
+    r.params.ignore_eos = true;
+    auto s = eng->generate(r);
+    output_delta d;
+    REQUIRE(s.next(d));  // it is running
+    s.abort();
+    finish_reason last = d.finish;
+    while (s.next(d)) last = d.finish;
+    CHECK(last == finish_reason::abort);
+    engine_stats st = eng->stats();
+    CHECK(st.num_requests_running == 0);
+    CHECK(st.num_requests_waiting == 0);
+    CHECK(st.kv_cache_usage == doctest::Approx(0.0));
+}
+
+TEST_CASE("actors: n=2 sampled sequences both finish and a bad request gets an error") {
+    ACTORLM_REQUIRE_SHARED("models/stories260K.gguf");
+    std::string err;
+    auto eng = engine::create(stories_config(), &err);
+    REQUIRE_MESSAGE(eng, err);
+    generate_request r;
+    r.prompt = "The dog";
+    r.params.n = 2;
+    r.params.temperature = 1.0f;
+    r.params.seed = 7;
+    r.params.max_tokens = 20;
+    auto s = eng->generate(r);
+    collected c = collect(s, 2);
+    CHECK(c.finish[0] != finish_reason::none);
+    CHECK(c.finish[1] != finish_reason::none);
+    CHECK(c.tokens[0] != c.tokens[1]);  // different seeds per sequence
+
+    const int32_t max_len = eng->info().max_model_len;
+    generate_request too_long;
+    too_long.prompt_token_ids.assign(size_t(max_len) + 10, 300);
+    auto bad = eng->generate(too_long);
+    collected e = collect(bad);
+    CHECK(e.finish[0] == finish_reason::error);
+    CHECK(e.errors[0].find(std::to_string(max_len)) != std::string::npos);
+
+    generate_request out_of_vocab;
+    out_of_vocab.prompt_token_ids = {1, 99999};
+    auto bad2 = eng->generate(out_of_vocab);
+    collected e2 = collect(bad2);
+    CHECK(e2.finish[0] == finish_reason::error);
+    CHECK(e2.errors[0].find("vocabulary") != std::string::npos);
+}
+
+TEST_CASE("actors: engine creation errors name the problem") {
+    std::string err;
+    engine_config cfg;
+    cfg.model_path = "/nonexistent/model.gguf";
+    CHECK(engine::create(cfg, &err) == nullptr);
+    CHECK(err.find("/nonexistent/model.gguf") != std::string::npos);
+}
