@@ -122,11 +122,19 @@ std::string percentile_name(double p) {
     return buf;
 }
 
+// "<prefix><name><suffix>" built by appending (GCC 12 warns, wrongly, on `"lit" + str`).
+std::string join3(const std::string& prefix, const char* name, const char* suffix) {
+    std::string out = prefix;
+    out += name;
+    out += suffix;
+    return out;
+}
+
 void write_latency(json_writer& w, const char* name, const latency_stats& l) {
-    const std::string n(name);
-    w.field("mean_" + n + "_ms", l.mean_ms).field("median_" + n + "_ms", l.median_ms);
-    w.field("std_" + n + "_ms", l.std_ms);
-    for (const auto& [p, v] : l.percentiles_ms) w.field("p" + percentile_name(p) + "_" + n + "_ms", v);
+    w.field(join3("mean_", name, "_ms"), l.mean_ms).field(join3("median_", name, "_ms"), l.median_ms);
+    w.field(join3("std_", name, "_ms"), l.std_ms);
+    for (const auto& [p, v] : l.percentiles_ms)
+        w.field(join3(join3("p", percentile_name(p).c_str(), "_"), name, "_ms"), v);
 }
 
 }  // namespace
@@ -174,10 +182,11 @@ std::string summary_table(const bench_summary& s) {
     auto section = [&](const char* title, const char* name, const latency_stats& l) {
         std::snprintf(line, sizeof(line), "%s\n", title);
         out += line;
-        row((std::string("Mean ") + name + " (ms):").c_str(), l.mean_ms, "%-40s%-10.2f\n");
-        row((std::string("Median ") + name + " (ms):").c_str(), l.median_ms, "%-40s%-10.2f\n");
+        row(join3("Mean ", name, " (ms):").c_str(), l.mean_ms, "%-40s%-10.2f\n");
+        row(join3("Median ", name, " (ms):").c_str(), l.median_ms, "%-40s%-10.2f\n");
         for (const auto& [p, v] : l.percentiles_ms)
-            row(("P" + percentile_name(p) + " " + name + " (ms):").c_str(), v, "%-40s%-10.2f\n");
+            row(join3(join3("P", percentile_name(p).c_str(), " "), name, " (ms):").c_str(), v,
+                "%-40s%-10.2f\n");
     };
     section("---------------Time to First Token----------------", "TTFT", s.ttft);
     section("-----Time per Output Token (excl. 1st token)------", "TPOT", s.tpot);

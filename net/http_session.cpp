@@ -98,6 +98,7 @@ void http_session::on_body(beast::error_code ec, size_t) {
     if (ec) return close();
     auto& msg = parser_->get();
     keep_alive_ = msg.keep_alive();
+    http10_ = msg.version() < 11;
     http_request req;
     req.method = std::string(msg.method_string());
     req.target = std::string(msg.target());
@@ -147,17 +148,20 @@ void http_session::send(int status, std::string_view content_type, std::string b
 void http_session::start_stream(std::string_view content_type) {
     if (closed_ || exchange_finished_ || streaming_) return;
     streaming_ = true;
+    if (http10_) close_after_write_ = true;  // the end of the body is the end of the connection
     std::string head = status_line(200);
     head += "Content-Type: ";
     head += content_type;
-    head += "\r\nCache-Control: no-cache\r\nX-Accel-Buffering: no\r\nTransfer-Encoding: chunked\r\n";
-    head += (keep_alive_ && !host_.draining) ? "Connection: keep-alive\r\n\r\n"
-                                             : "Connection: close\r\n\r\n";
+    head += "\r\nCache-Control: no-cache\r\nX-Accel-Buffering: no\r\n";
+    if (!http10_) head += "Transfer-Encoding: chunked\r\n";
+    head += (keep_alive_ && !host_.draining && !http10_) ? "Connection: keep-alive\r\n\r\n"
+                                                         : "Connection: close\r\n\r\n";
     enqueue(std::move(head));
 }
 
 void http_session::write(std::string data) {
     if (closed_ || !streaming_ || exchange_finished_ || data.empty()) return;
+    if (http10_) return enqueue(std::move(data));
     char size_line[24];
     std::snprintf(size_line, sizeof(size_line), "%zx\r\n", data.size());
     std::string chunk(size_line);
@@ -170,6 +174,11 @@ void http_session::end_stream() {
     if (closed_ || !streaming_ || exchange_finished_) return;
     exchange_finished_ = true;
     if (!keep_alive_ || host_.draining) close_after_write_ = true;
+    if (http10_) {
+        // Nothing to append: closing the connection ends the body. An empty write
+        // still runs the completion path (exchange_done -> close).
+        return enqueue(std::string());
+    }
     enqueue("0\r\n\r\n");
 }
 

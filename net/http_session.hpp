@@ -76,6 +76,7 @@ private:
     std::optional<boost::beast::http::request_parser<boost::beast::http::string_body>> parser_;
     phase phase_ = phase::reading;
     bool keep_alive_ = true;
+    bool http10_ = false;              // HTTP/1.0 has no chunked encoding: stream raw, then close
     bool close_after_write_ = false;
     bool exchange_finished_ = false;   // the handler ended its response (send/end_stream)
     bool streaming_ = false;

@@ -143,6 +143,31 @@ TEST_CASE("http server: Expect 100-continue gets an interim response") {
     CHECK(sock.read_until("\r\n\r\n").rfind("HTTP/1.1 200", 0) == 0);
 }
 
+TEST_CASE("http server: HTTP/1.0 clients get an unchunked stream ended by close") {
+    live_server s;
+    raw_socket sock(s.port());
+    const std::string body = R"({"prompt":"a","max_tokens":3,"stream":true})";
+    sock.send("POST /v1/completions HTTP/1.0\r\nContent-Length: " + std::to_string(body.size()) +
+              "\r\n\r\n" + body);
+    std::string all;
+    char tmp[4096];
+    boost::system::error_code ec;
+    for (;;) {
+        const size_t n = sock.socket.read_some(boost::asio::buffer(tmp), ec);
+        all.append(tmp, n);
+        if (ec) break;
+    }
+    CHECK(ec == boost::asio::error::eof);
+    CHECK(all.find("Transfer-Encoding") == std::string::npos);
+    CHECK(all.find("Connection: close") != std::string::npos);
+    const std::string stream_body = all.substr(all.find("\r\n\r\n") + 4);
+    std::vector<std::string> events;
+    sse_decoder dec;
+    dec.feed(stream_body, [&](const std::string& e) { events.push_back(e); });
+    REQUIRE(events.size() == 4);
+    CHECK(events.back() == "[DONE]");
+}
+
 TEST_CASE("http server: oversized bodies get 413 with an OpenAI error") {
     server_options opts;
     opts.body_limit_bytes = 1024;

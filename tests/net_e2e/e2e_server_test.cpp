@@ -197,8 +197,10 @@ TEST_CASE("e2e: logprobs in completions and chat") {
                        R"({"prompt":"Once","max_tokens":5,"temperature":0,"logprobs":3,"ignore_eos":true})").body);
     auto lp = comp.root["choices"].at(0)["logprobs"];
     CHECK(lp["tokens"].get_array().value().size() == 5);
-    for (auto v : lp["token_logprobs"].get_array().value()) CHECK(v.get_double().value() <= 0.0);
-    for (auto top : lp["top_logprobs"].get_array().value()) {
+    const simdjson::dom::array token_logprobs = lp["token_logprobs"].get_array().value();
+    for (auto v : token_logprobs) CHECK(v.get_double().value() <= 0.0);
+    const simdjson::dom::array top_logprobs = lp["top_logprobs"].get_array().value();
+    for (auto top : top_logprobs) {
         const size_t n = top.get_object().value().size();
         CHECK(n >= 1);
         CHECK(n <= 4);  // top 3, plus the sampled token when it is not among them
