@@ -163,7 +163,9 @@ std::unique_ptr<engine_runtime> engine_runtime::create(const engine_config& cfg,
     rt->kv_ = spawn_kv_cache_actor(sys);
     rt->encoder_cache_ = spawn_encoder_cache_actor(sys, k_encoder_cache_entries);
     if (rt->remote_workers_) rt->connector_ = spawn_connector(sys, addresses);
-    rt->scheduler_ = spawn_scheduler(sys, sac, rt->workers_, rt->kv_, rt->connector_);
+    rt->scheduler_ = spawn_scheduler(sys, sac, rt->workers_, rt->kv_, rt->connector_,
+                                     rt->remote_workers_ ? scheduler_threading::scheduled
+                                                         : scheduler_threading::detached);
     detokenizer_config dc;
     dc.eos_token_ids = mc.eos_token_ids;
     for (int32_t id : rt->tok_->eos_ids())

@@ -27,11 +27,15 @@ struct scheduler_actor_config {
     std::chrono::milliseconds reconnect_setup_timeout{5000};
 };
 
+/// detached: its own thread (only when every worker is in this process);
+/// scheduled: on the pool (required with remote workers).
+enum class scheduler_threading { detached, scheduled };
+
 /// Spawns the scheduler. `stages` must be set up already (the facade does it);
 /// `connector` may be invalid for in-process engines.
 scheduler_actor spawn_scheduler(caf::actor_system& sys, scheduler_actor_config cfg,
                                 std::vector<worker_actor> stages, kv_cache_actor kv,
-                                connector_actor connector);
+                                connector_actor connector, scheduler_threading threading);
 
 /// Sends setup to each stage and waits for the answers (blocking; for startup).
 /// Returns an error message, or "" on success.

@@ -131,7 +131,11 @@ double time_actor_steps(caf::actor_system& sys, worker_actor worker, int32_t run
     setup.last_layer = 1;
     sac.stages = {setup};
     if (!setup_workers(sys, {worker}, sac.stages, std::chrono::seconds(10)).empty()) return -1;
-    auto sched = spawn_scheduler(sys, sac, {worker}, kv_cache_actor{}, connector_actor{});
+    // As engine_runtime does: a private thread with local workers, the pool with remote ones.
+    const bool local = worker->node() == sys.node();
+    auto sched = spawn_scheduler(sys, sac, {worker}, kv_cache_actor{}, connector_actor{},
+                                 local ? scheduler_threading::detached
+                                       : scheduler_threading::scheduled);
     auto done = std::make_shared<std::promise<double>>();
     auto result = done->get_future();
     auto clock = sys.spawn(step_clock, sched,
