@@ -66,7 +66,7 @@ const char* k_tokenize_usage =
     "  --pieces prints id<TAB>piece lines instead of one line of ids\n";
 
 const char* k_detokenize_usage =
-    "usage: actorlm detokenize --model M --ids \"1 2 3\" [--skip-special]\n";
+    "usage: actorlm detokenize --model M --ids \"1 2 3\" (or 1,2,3) [--skip-special]\n";
 
 int run_tokenize(const std::vector<std::string>& args) {
     const options o = parse(args, k_tokenize_usage);
@@ -95,7 +95,11 @@ int run_detokenize(const std::vector<std::string>& args) {
         return 1;
     }
     std::vector<int32_t> ids;
-    std::istringstream in(o.ids);
+    // Ids may be separated by spaces or commas ("1 2 3", "1,2,3", "[1, 2, 3]").
+    std::string list = o.ids;
+    for (char& c : list)
+        if (c == ',' || c == '[' || c == ']') c = ' ';
+    std::istringstream in(list);
     long v = 0;
     while (in >> v) {
         if (v < 0 || v >= (*tok)->vocab_size()) {
@@ -104,6 +108,11 @@ int run_detokenize(const std::vector<std::string>& args) {
             return 1;
         }
         ids.push_back(static_cast<int32_t>(v));
+    }
+    if (!in.eof()) {
+        std::fprintf(stderr, "actorlm detokenize: --ids must be integers, got '%s'\n",
+                     o.ids.c_str());
+        return 1;
     }
     std::printf("%s\n", (*tok)->decode(ids, o.skip_special).c_str());
     return 0;
