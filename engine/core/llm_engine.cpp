@@ -2,6 +2,8 @@
 // stop strings fed back to the scheduler, and generate() to completion.
 #include "core/llm_engine.hpp"
 
+#include "core/prompt_builder.hpp"
+
 #include <algorithm>
 #include <map>
 
@@ -62,36 +64,26 @@ result<std::unique_ptr<llm_engine>> llm_engine::create(const llm_engine_config& 
 }
 
 status llm_engine::add_request(actorlm::generate_request req) {
-    std::string id = req.request_id;
-    if (id.empty()) id = join_id("req-", 0, next_id_++);
+    if (req.request_id.empty()) req.request_id = join_id("req-", 0, next_id_++);
+    const std::string& id = req.request_id;
     if (children_.count(id)) return make_error("request id '%s' is already in use", id.c_str());
-    std::vector<int32_t> prompt = std::move(req.prompt_token_ids);
-    if (prompt.empty()) {
-        if (!req.messages.empty())
-            return make_error("request '%s': chat messages must be rendered with the chat template "
-                              "before they reach the engine", id.c_str());
-        prompt = tok_.encode(req.prompt, true, true);
-    }
-    const int32_t n = req.params.n;
-    if (n < 1) return make_error("request '%s': n must be at least 1, got %d", id.c_str(), n);
+    if (req.params.n < 1)
+        return make_error("request '%s': n must be at least 1, got %d", id.c_str(), req.params.n);
+    if (req.prompt_token_ids.empty() && !req.messages.empty())
+        return make_error("request '%s': chat messages must be rendered with the chat template "
+                          "before they reach the engine", id.c_str());
+    // Same prompt rules as the serving path: client text never becomes control tokens.
+    auto prompt = build_prompt_tokens(req, tok_, /*chat=*/nullptr);
+    if (!prompt) return make_error("request '%s': %s", id.c_str(), prompt.message().c_str());
     std::vector<std::string> kids;
-    for (int32_t k = 0; k < n; ++k) {
-        std::string child = n == 1 ? id : join_id(id, '#', k);
-        request_spec spec;
-        spec.req_id = child;
-        spec.prompt_token_ids = prompt;
-        spec.params = req.params;
-        spec.params.n = 1;
-        // vLLM's fan-out: sequence k of a seeded request draws from seed + k.
-        if (spec.params.seed) spec.params.seed = *spec.params.seed + static_cast<uint64_t>(k);
-        spec.eos_token_ids = eos_ids_;
-        spec.priority = req.priority;
-        spec.cache_salt = req.cache_salt;
+    int32_t k = 0;
+    for (request_spec& spec : expand_sequences(req, prompt.value(), eos_ids_)) {
+        std::string child = spec.req_id;
         if (auto st = loop_->add_request(std::move(spec)); !st) {
             for (const auto& c : kids) loop_->abort_request(c);
             return st;
         }
-        outputs_.add_sequence(id, k, child, req.params, prompt);
+        outputs_.add_sequence(id, k++, child, req.params, prompt.value());
         kids.push_back(std::move(child));
     }
     children_[id] = std::move(kids);
