@@ -11,16 +11,6 @@
 
 namespace actorlm {
 
-const char* finish_reason_name(finish_reason r) {
-    switch (r) {
-        case finish_reason::none: return "";
-        case finish_reason::stop: return "stop";
-        case finish_reason::length: return "length";
-        case finish_reason::abort: return "abort";
-        case finish_reason::error: return "error";
-    }
-    return "";
-}
 
 struct engine::impl {
     std::unique_ptr<actors::engine_runtime> rt;

@@ -9,10 +9,11 @@
 #include <string_view>
 #include <vector>
 
+#include "util/json_string.hpp"
+
 namespace actorlm::net {
 
-/// Appends `s` to `out` as a quoted JSON string; invalid UTF-8 becomes U+FFFD.
-void append_json_string(std::string& out, std::string_view s);
+using actorlm::append_json_string;
 
 /// Streaming JSON builder that inserts the commas itself.
 /// Usage: `w.begin_object(); w.key("a"); w.value(1); w.end_object(); w.str()`.

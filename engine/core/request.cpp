@@ -85,3 +85,18 @@ bool check_stop(request& req, int32_t max_model_len) {
 }
 
 }  // namespace actorlm::core
+
+namespace actorlm {
+
+const char* finish_reason_name(finish_reason r) {
+    switch (r) {
+        case finish_reason::none: return "";
+        case finish_reason::stop: return "stop";
+        case finish_reason::length: return "length";
+        case finish_reason::abort: return "abort";
+        case finish_reason::error: return "error";
+    }
+    return "";
+}
+
+}  // namespace actorlm

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "command_registry.hpp"
+#include "util/json_string.hpp"
 #include "core/llm_engine.hpp"
 
 namespace {
@@ -92,39 +93,7 @@ result<options> parse(const std::vector<std::string>& args) {
     return o;
 }
 
-// Local, so the CLI does not depend on the facade that defines finish_reason_name.
-const char* reason_name(finish_reason r) {
-    switch (r) {
-        case finish_reason::stop: return "stop";
-        case finish_reason::length: return "length";
-        case finish_reason::abort: return "abort";
-        case finish_reason::error: return "error";
-        case finish_reason::none: break;
-    }
-    return "";
-}
 
-void append_json_string(std::string& out, std::string_view s) {
-    out += '"';
-    for (unsigned char c : s) {
-        switch (c) {
-            case '"': out += "\\\""; break;
-            case '\\': out += "\\\\"; break;
-            case '\n': out += "\\n"; break;
-            case '\r': out += "\\r"; break;
-            case '\t': out += "\\t"; break;
-            default:
-                if (c < 0x20) {
-                    char buf[8];
-                    std::snprintf(buf, sizeof(buf), "\\u%04x", c);
-                    out += buf;
-                } else {
-                    out += static_cast<char>(c);
-                }
-        }
-    }
-    out += '"';
-}
 
 std::string result_json(const core::completion_result& r, const std::string& prompt) {
     std::string j = "{\"request_id\": ";
@@ -143,7 +112,7 @@ std::string result_json(const core::completion_result& r, const std::string& pro
             j += std::to_string(s.token_ids[t]);
         }
         j += "], \"finish_reason\": ";
-        append_json_string(j, reason_name(s.finish));
+        append_json_string(j, actorlm::finish_reason_name(s.finish));
         j += ", \"stop_reason\": ";
         append_json_string(j, s.stop_reason);
         if (!s.error.empty()) {
