@@ -3,6 +3,7 @@
 #include "actors/engine_runtime.hpp"
 
 #include <algorithm>
+#include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <thread>
@@ -176,8 +177,15 @@ std::unique_ptr<engine_runtime> engine_runtime::create(const engine_config& cfg,
     rt->detokenizer_ = spawn_detokenizer(sys, rt->tok_, rt->chat_, dc, rt->scheduler_);
     rt->frontend_ = spawn_frontend(sys, rt->detokenizer_);
 
-    rt->info_.name = cfg.served_model_name.empty() ? mc.name : cfg.served_model_name;
-    if (rt->info_.name.empty()) rt->info_.name = cfg.model_path;
+    // Default served name: the file's stem or the directory's name ("stories260K"), which
+    // is what clients see in /v1/models; GGUF general.name is often just "llama".
+    rt->info_.name = cfg.served_model_name;
+    if (rt->info_.name.empty()) {
+        std::filesystem::path p(cfg.model_path);
+        if (p.filename().empty()) p = p.parent_path();
+        rt->info_.name = std::filesystem::is_directory(p) ? p.filename().string() : p.stem().string();
+    }
+    if (rt->info_.name.empty()) rt->info_.name = mc.name;
     rt->info_.max_model_len = max_model_len;
     rt->info_.vocab_size = static_cast<int32_t>(mc.vocab_size);
     return rt;

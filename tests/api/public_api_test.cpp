@@ -25,6 +25,7 @@ TEST_CASE("public API: generate with a callback and with a stream, then abort an
     REQUIRE_MESSAGE(eng, err);
     CHECK(eng->info().max_model_len >= 512);  // the GGUF's context_length
     CHECK(eng->info().vocab_size == 512);
+    CHECK(eng->info().name == "stories260K");  // the file stem, as clients see it in /v1/models
 
     // Callback style: the last delta has finished() set.
     std::mutex mu;
