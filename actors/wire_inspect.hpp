@@ -8,6 +8,8 @@
 #include <caf/meta/type_name.hpp>
 #include <caf/none.hpp>
 
+#include <cstring>
+
 #include "actorlm/engine.hpp"
 #include "core/model_runner_output.hpp"
 #include "core/scheduler_output.hpp"
@@ -54,9 +56,18 @@ typename Inspector::result_type inspect(Inspector& f, scheduler_output& x) {
              x.preempted_req_ids);
 }
 
+// Logprob values travel as raw bytes: CAF packs vector<float> element by element
+// (guide §5), a byte vector is one memcpy.
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, position_logprobs& x) {
-    return f(caf::meta::type_name("position_logprobs"), x.token_ids, x.logprobs, x.rank);
+    std::vector<char> bytes(x.logprobs.size() * sizeof(float));
+    if (!bytes.empty()) std::memcpy(bytes.data(), x.logprobs.data(), bytes.size());
+    auto rebuild = caf::meta::load_callback([&]() -> caf::error {
+        x.logprobs.resize(bytes.size() / sizeof(float));
+        if (!x.logprobs.empty()) std::memcpy(x.logprobs.data(), bytes.data(), bytes.size());
+        return caf::none;
+    });
+    return f(caf::meta::type_name("position_logprobs"), x.token_ids, bytes, x.rank, rebuild);
 }
 
 // prompt_logprobs holds optionals: flattened to (present flags, values) on the wire.

@@ -92,6 +92,28 @@ TEST_CASE("actors: two worker processes (pipeline stages) give the in-process gr
     for (const auto& g : cases) streams.push_back(eng->generate(greedy_request(g)));
     for (size_t i = 0; i < cases.size(); ++i) CHECK(collect(streams[i]).tokens[0] == cases[i].greedy_ids);
     CHECK(eng->stats().healthy);
+
+    // Logprobs cross the process boundary (as raw bytes) bit-identical to one process.
+    auto local = engine::create(stories_config(), &err);
+    REQUIRE_MESSAGE(local, err);
+    generate_request r = greedy_request(cases[1]);
+    r.params.max_tokens = 8;
+    r.params.logprobs = 3;
+    auto logprobs_of = [&](engine& e) {
+        std::vector<float> values;
+        auto s = e.generate(r);
+        output_delta d;
+        while (s.next(d))
+            for (const auto& lp : d.logprobs) {
+                values.push_back(lp.logprob);
+                CHECK(lp.top.size() == 3);
+                for (const auto& t : lp.top) values.push_back(t.logprob);
+            }
+        return values;
+    };
+    std::vector<float> remote_lp = logprobs_of(*eng);
+    CHECK(remote_lp.size() == 8 * 4);
+    CHECK(remote_lp == logprobs_of(*local));
 }
 
 TEST_CASE("actors: a killed worker process fails its requests, then the engine recovers") {
