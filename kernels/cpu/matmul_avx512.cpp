@@ -97,15 +97,7 @@ void tile(const matmul_args& a, int64_t r0, int64_t t0, bool prefetch_next_block
             for (int r = 0; r < R; ++r) acc[r][t] = _mm512_fmadd_ps(w[r], xv, acc[r][t]);
         }
     }
-    for (int t = 0; t < T; ++t) {
-        float* y = a.y + (t0 + t) * a.rows + r0;
-        if constexpr (R % 4 == 0) {
-            for (int r = 0; r < R; r += 4)
-                _mm_storeu_ps(y + r, reduce4_avx512(acc[r][t], acc[r + 1][t], acc[r + 2][t], acc[r + 3][t]));
-        } else {
-            for (int r = 0; r < R; ++r) y[r] = reduce_avx512(acc[r][t]);
-        }
-    }
+    store_tile_avx512<R, T>(acc, a.y + t0 * a.rows + r0, a.rows);
 }
 
 template <dtype Type, int T>

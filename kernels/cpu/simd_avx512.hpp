@@ -3,6 +3,8 @@
 // compiled with the avx512 flag set.
 #pragma once
 
+#include <cstdint>
+
 #include "cpu/simd.hpp"
 
 namespace actorlm::cpu::detail {
@@ -26,6 +28,22 @@ inline float reduce_avx512(__m512 v) {
     s = _mm_add_ps(s, _mm_movehl_ps(s, s));
     s = _mm_add_ss(s, _mm_movehdup_ps(s));
     return _mm_cvtss_f32(s);
+}
+
+/// Writes an R rows x T tokens register tile of partial sums to y: token t's
+/// outputs start at y + t * y_stride. Four rows at a time when R allows it.
+template <int R, int T>
+inline void store_tile_avx512(const __m512 (&acc)[R][T], float* y, int64_t y_stride) {
+    for (int t = 0; t < T; ++t) {
+        float* yt = y + t * y_stride;
+        if constexpr (R % 4 == 0) {
+            for (int r = 0; r < R; r += 4)
+                _mm_storeu_ps(yt + r, reduce4_avx512(acc[r][t], acc[r + 1][t], acc[r + 2][t],
+                                                     acc[r + 3][t]));
+        } else {
+            for (int r = 0; r < R; ++r) yt[r] = reduce_avx512(acc[r][t]);
+        }
+    }
 }
 
 }  // namespace actorlm::cpu::detail
