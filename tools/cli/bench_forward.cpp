@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "bench_args.hpp"
 #include "command_registry.hpp"
 #include "model/cpu_executor.hpp"
 #include "model/model_loader.hpp"
@@ -36,13 +37,6 @@ const char* k_usage =
     "         [--batch 1,8,32,64] [--decode-steps N] [--context N] [--repeat N]\n"
     "         [--block-size N] [--kv f32|f16] [--bandwidth-gbps X]\n";
 
-bool parse_int(const std::string& s, int64_t& out) {
-    char* end = nullptr;
-    const long long v = std::strtoll(s.c_str(), &end, 10);
-    if (s.empty() || *end != '\0' || v <= 0) return false;
-    out = v;
-    return true;
-}
 
 result<options> parse(const std::vector<std::string>& args) {
     options o;
@@ -54,22 +48,15 @@ result<options> parse(const std::vector<std::string>& args) {
         if (a == "--model") {
             o.model = v;
         } else if (a == "--batch") {
-            o.batches.clear();
-            for (size_t start = 0; start <= v.size();) {
-                size_t comma = v.find(',', start);
-                if (comma == std::string::npos) comma = v.size();
-                if (!parse_int(v.substr(start, comma - start), n))
-                    return make_error("bad --batch list '%s'", v.c_str());
-                o.batches.push_back(n);
-                start = comma + 1;
-            }
+            if (!cli::parse_positive_int_list(v, o.batches))
+                return make_error("bad --batch list '%s'", v.c_str());
         } else if (a == "--kv") {
             if (v != "f32" && v != "f16") return make_error("--kv must be f32 or f16, not '%s'", v.c_str());
             o.kv_type = v == "f16" ? dtype::f16 : dtype::f32;
         } else if (a == "--bandwidth-gbps") {
             o.bandwidth_gbps = std::atof(v.c_str());
             if (!(o.bandwidth_gbps > 0)) return make_error("bad --bandwidth-gbps '%s'", v.c_str());
-        } else if (!parse_int(v, n)) {
+        } else if (!cli::parse_positive_int(v, n)) {
             return make_error("option %s needs a positive integer, got '%s'", a.c_str(), v.c_str());
         } else if (a == "--threads") {
             o.threads = static_cast<int>(n);

@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "bench_args.hpp"
 #include "command_registry.hpp"
 #include "cpu/cpu_features.hpp"
 #include "cpu/half.hpp"
@@ -37,13 +38,6 @@ const char* k_usage =
     "         [--cols N] [--tokens 1,8,32,512] [--threads N] [--repeat N]\n"
     "         [--working-set-mb N] [--level portable|avx2|avx512]\n";
 
-bool parse_int(const std::string& s, int64_t& out) {
-    char* end = nullptr;
-    const long long v = std::strtoll(s.c_str(), &end, 10);
-    if (s.empty() || *end != '\0' || v < 0) return false;
-    out = v;
-    return true;
-}
 
 result<dtype> parse_type(const std::string& s) {
     for (dtype t : {dtype::f32, dtype::f16, dtype::bf16, dtype::q8_0, dtype::q4_0, dtype::q4_k,
@@ -67,20 +61,13 @@ result<options> parse(const std::vector<std::string>& args) {
             if (!t.ok()) return t.err();
             o.type = *t;
         } else if (a == "--tokens") {
-            o.tokens.clear();
-            size_t start = 0;
-            while (start <= v.size()) {
-                const size_t comma = std::min(v.find(',', start), v.size());
-                if (!parse_int(v.substr(start, comma - start), n) || n == 0)
-                    return make_error("bad --tokens list '%s'", v.c_str());
-                o.tokens.push_back(n);
-                start = comma + 1;
-            }
+            if (!cli::parse_positive_int_list(v, o.tokens))
+                return make_error("bad --tokens list '%s'", v.c_str());
         } else if (a == "--level") {
             auto level = cpu::parse_cpu_level(v);
             if (!level.ok()) return level.err();
             if (auto st = cpu::set_cpu_level(*level); !st.ok()) return st.err();
-        } else if (!parse_int(v, n) || n == 0) {
+        } else if (!cli::parse_positive_int(v, n)) {
             return make_error("option %s needs a positive integer, got '%s'", a.c_str(), v.c_str());
         } else if (a == "--rows") {
             o.rows = n;
