@@ -166,7 +166,10 @@ void do_step(self_ptr self) {
     if (!st.sched->has_unfinished_requests()) return;
     auto so = std::make_shared<const core::scheduler_output>(st.sched->schedule());
     if (so->empty()) {
-        // Nothing fits this step (all blocks held); finished ids still go out next time.
+        // Nothing could be scheduled although requests remain: try again shortly rather
+        // than spin (finished ids still reach the workers with the next step).
+        st.step_queued = true;
+        self->delayed_send(self, std::chrono::milliseconds(1), step_atom_v);
         return;
     }
     st.step_in_flight = true;
