@@ -161,7 +161,7 @@ std::unique_ptr<engine_runtime> engine_runtime::create(const engine_config& cfg,
     if (auto err = setup_workers(sys, rt->workers_, setups, sac.setup_timeout); !err.empty())
         return fail(err);
 
-    rt->kv_ = spawn_kv_cache_actor(sys);
+    rt->kv_ = spawn_kv_cache_actor(sys, num_blocks);
     rt->encoder_cache_ = spawn_encoder_cache_actor(sys, k_encoder_cache_entries);
     if (rt->remote_workers_) rt->connector_ = spawn_connector(sys, addresses);
     rt->scheduler_ = spawn_scheduler(sys, sac, rt->workers_, rt->kv_, rt->connector_,

@@ -11,7 +11,9 @@ struct kv_state {
     static inline const char* name = "actorlm.kv_cache";
 };
 
-kv_cache_actor::behavior_type kv_impl(kv_cache_actor::stateful_pointer<kv_state> self) {
+kv_cache_actor::behavior_type kv_impl(kv_cache_actor::stateful_pointer<kv_state> self,
+                                      int32_t num_blocks) {
+    self->state.last.num_blocks = num_blocks;  // answers queries before the first step
     return {
         [self](kv_atom, const kv_step_report& r) {
             if (r.step >= self->state.last.step) self->state.last = r;
@@ -22,8 +24,10 @@ kv_cache_actor::behavior_type kv_impl(kv_cache_actor::stateful_pointer<kv_state>
 
 }  // namespace
 
-kv_cache_actor spawn_kv_cache_actor(caf::actor_system& sys) {
-    return sys.spawn(kv_impl);
+kv_cache_actor spawn_kv_cache_actor(caf::actor_system& sys, int32_t num_blocks) {
+    // (An argument-less spawn also trips UBSan inside CAF 0.17's init_fun_factory,
+    // which dereferences an empty argument tuple.)
+    return sys.spawn(kv_impl, num_blocks);
 }
 
 }  // namespace actorlm::actors

@@ -10,6 +10,7 @@
 
 namespace actorlm::actors {
 
-kv_cache_actor spawn_kv_cache_actor(caf::actor_system& sys);
+/// `num_blocks`: the KV pool size, reported until the first step's report arrives.
+kv_cache_actor spawn_kv_cache_actor(caf::actor_system& sys, int32_t num_blocks);
 
 }  // namespace actorlm::actors
