@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -29,6 +30,8 @@ public:
         if (pipe(out) != 0) return false;
         pid_ = fork();
         if (pid_ == 0) {
+            // Die with the test: an orphaned worker would keep ctest's output pipe open.
+            prctl(PR_SET_PDEATHSIG, SIGKILL);
             dup2(out[1], STDOUT_FILENO);
             close(out[0]);
             close(out[1]);
