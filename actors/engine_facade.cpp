@@ -13,7 +13,9 @@ namespace actorlm {
 
 
 struct engine::impl {
-    std::unique_ptr<actors::engine_runtime> rt;
+    // Shared so that streams can hold a weak reference: aborting a stream whose
+    // engine is gone is a no-op, not a use-after-free.
+    std::shared_ptr<actors::engine_runtime> rt;
 };
 
 struct request_stream::state {
@@ -58,8 +60,10 @@ request_stream engine::generate(generate_request req) {
         st->cv.notify_all();
     });
     st->request_id = id;
-    actors::engine_runtime* rt = impl_->rt.get();
-    st->abort_fn = [rt, id] { rt->abort(id); };
+    std::weak_ptr<actors::engine_runtime> rt = impl_->rt;
+    st->abort_fn = [rt, id] {
+        if (auto alive = rt.lock()) alive->abort(id);
+    };
     return stream;
 }
 

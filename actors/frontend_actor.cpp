@@ -13,7 +13,11 @@ struct frontend_state {
         uint64_t serial = 0;
         int32_t remaining = 1;  // sequences not finished yet
         delta_callback on_delta;
+        std::vector<char> finished;  // per sequence index
     };
+    // An engine that shuts down with requests in flight still ends every one of
+    // them, so no stream or HTTP connection waits forever.
+    ~frontend_state();
     detokenizer_actor detokenizer;
     std::unordered_map<std::string, live_request> live;
     uint64_t next_serial = 1;
@@ -27,6 +31,20 @@ void deliver(const delta_callback& cb, const output_delta& d) {
         cb(d);
     } catch (...) {
         // A throwing callback is the embedder's bug; it must not kill the frontend.
+    }
+}
+
+frontend_state::~frontend_state() {
+    for (auto& [id, req] : live) {
+        for (size_t i = 0; i < req.finished.size(); ++i) {
+            if (req.finished[i]) continue;
+            output_delta d;
+            d.request_id = id;
+            d.index = static_cast<int32_t>(i);
+            d.finish = finish_reason::error;
+            d.error = "the engine shut down before the request finished";
+            deliver(req.on_delta, d);
+        }
     }
 }
 
@@ -45,7 +63,8 @@ frontend_actor::behavior_type frontend_impl(self_ptr self, detokenizer_actor det
                 return;
             }
             const uint64_t serial = st.next_serial++;
-            st.live[id] = {serial, std::max(sub.request.params.n, 1), sub.on_delta};
+            const int32_t n = std::max(sub.request.params.n, 1);
+            st.live[id] = {serial, n, sub.on_delta, std::vector<char>(static_cast<size_t>(n), 0)};
             self->send(st.detokenizer, submit_atom_v, serial, std::move(sub));
         },
         [self](abort_atom, const std::string& id) {
@@ -61,7 +80,10 @@ frontend_actor::behavior_type frontend_impl(self_ptr self, detokenizer_actor det
                 auto it = st.live.find(d.request_id);
                 if (it == st.live.end()) continue;
                 deliver(it->second.on_delta, d);
-                if (d.finished() && --it->second.remaining <= 0) st.live.erase(it);
+                if (!d.finished()) continue;
+                auto idx = static_cast<size_t>(d.index);
+                if (idx < it->second.finished.size()) it->second.finished[idx] = 1;
+                if (--it->second.remaining <= 0) st.live.erase(it);
             }
         },
     };

@@ -113,3 +113,22 @@ TEST_CASE("actors: engine creation errors name the problem") {
     CHECK(engine::create(cfg, &err) == nullptr);
     CHECK(err.find("/nonexistent/model.gguf") != std::string::npos);
 }
+
+TEST_CASE("actors: destroying the engine ends its in-flight streams with an error") {
+    ACTORLM_REQUIRE_SHARED("models/stories260K.gguf");
+    std::string err;
+    auto eng = engine::create(stories_config(), &err);
+    REQUIRE_MESSAGE(eng, err);
+    generate_request r;
+    r.prompt = "Once upon a time";
+    r.params.max_tokens = 100000;
+    r.params.ignore_eos = true;
+    auto s = eng->generate(r);
+    output_delta d;
+    REQUIRE(s.next(d));
+    eng.reset();  // the stream outlives the engine
+    finish_reason last = d.finish;
+    while (s.next(d)) last = d.finish;  // must not block forever
+    CHECK(last != finish_reason::none);
+    s.abort();  // the engine is gone: a no-op
+}
