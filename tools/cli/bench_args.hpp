@@ -3,7 +3,11 @@
 #pragma once
 
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
+#include <optional>
+#include <type_traits>
+#include <utility>
 #include <string>
 #include <vector>
 
@@ -30,6 +34,27 @@ inline bool parse_positive_int_list(const std::string& s, std::vector<int64_t>& 
         start = comma + 1;
     }
     return true;
+}
+
+/// The shared front of a hand-parsed bench command: `--help` prints `usage` (exit 0),
+/// a parse error prints the message and the usage (exit 2). Returns the options, or
+/// nullopt with *exit_code set. `parse` maps the arguments to a result<Options>.
+template <class Parse>
+auto parse_bench_options(const char* command, const char* usage,
+                         const std::vector<std::string>& args, Parse parse, int* exit_code)
+    -> std::optional<std::decay_t<decltype(*parse(args))>> {
+    if (!args.empty() && (args[0] == "--help" || args[0] == "-h")) {
+        std::fputs(usage, stdout);
+        *exit_code = 0;
+        return std::nullopt;
+    }
+    auto parsed = parse(args);
+    if (!parsed.ok()) {
+        std::fprintf(stderr, "%s: %s\n%s", command, parsed.message().c_str(), usage);
+        *exit_code = 2;
+        return std::nullopt;
+    }
+    return std::move(*parsed);
 }
 
 }  // namespace actorlm::cli

@@ -125,15 +125,9 @@ size_t matmul_weight_bytes(const model_weights& w) {
 }
 
 int run_bench_forward(const std::vector<std::string>& args) {
-    if (!args.empty() && (args[0] == "--help" || args[0] == "-h")) {
-        std::fputs(k_usage, stdout);
-        return 0;
-    }
-    auto parsed = parse(args);
-    if (!parsed.ok()) {
-        std::fprintf(stderr, "bench-forward: %s\n%s", parsed.message().c_str(), k_usage);
-        return 2;
-    }
+    int exit_code = 0;
+    auto parsed = cli::parse_bench_options("bench-forward", k_usage, args, parse, &exit_code);
+    if (!parsed) return exit_code;
     const options& o = *parsed;
     auto model = load_model(o.model);
     if (!model.ok()) {

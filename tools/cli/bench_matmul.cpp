@@ -119,15 +119,9 @@ double process_cpu_seconds() {
 }
 
 int run_bench_matmul(const std::vector<std::string>& args) {
-    if (!args.empty() && (args[0] == "--help" || args[0] == "-h")) {
-        std::fputs(k_usage, stdout);
-        return 0;
-    }
-    auto parsed = parse(args);
-    if (!parsed.ok()) {
-        std::fprintf(stderr, "bench-matmul: %s\n%s", parsed.message().c_str(), k_usage);
-        return 2;
-    }
+    int exit_code = 0;
+    auto parsed = cli::parse_bench_options("bench-matmul", k_usage, args, parse, &exit_code);
+    if (!parsed) return exit_code;
     const options& o = *parsed;
     const size_t matrix_bytes = dtype_row_bytes(o.type, o.cols) * static_cast<size_t>(o.rows);
     const size_t copies = std::max<size_t>(
