@@ -81,4 +81,21 @@ inline engine_config stories_config() {
     return cfg;
 }
 
+/// Starts an engine or fails the test with the engine's own error message.
+inline std::unique_ptr<engine> start_engine(const engine_config& cfg) {
+    std::string err;
+    auto eng = engine::create(cfg, &err);
+    REQUIRE_MESSAGE(eng, err);
+    return eng;
+}
+
+/// A request that keeps generating (until the model length) unless something stops it.
+inline generate_request endless_request() {
+    generate_request r;
+    r.prompt = "Once upon a time";
+    r.params.max_tokens = 100000;
+    r.params.ignore_eos = true;
+    return r;
+}
+
 }  // namespace actorlm::test

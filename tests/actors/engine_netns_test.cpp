@@ -65,9 +65,7 @@ TEST_CASE("actors: a worker in another network namespace (a second host) serves 
     REQUIRE(remote.start());
     engine_config cfg = stories_config();
     cfg.workers = {local.address(), remote.address()};
-    std::string err;
-    auto eng = engine::create(cfg, &err);
-    REQUIRE_MESSAGE(eng, err);
+    auto eng = start_engine(cfg);
     auto cases = load_stories_golden();
     for (const auto& g : cases) {
         auto s = eng->generate(greedy_request(g));

@@ -34,14 +34,9 @@ void check_worker_fault(int sig) {
     REQUIRE(w1.start());
     engine_config cfg = stories_config();
     cfg.workers = {w0.address(), w1.address()};
-    std::string err;
-    auto eng = engine::create(cfg, &err);
-    REQUIRE_MESSAGE(eng, err);
+    auto eng = start_engine(cfg);
 
-    generate_request r;
-    r.prompt = "Once upon a time";
-    r.params.max_tokens = 100000;  // capped by the model length: runs until the fault
-    r.params.ignore_eos = true;
+    generate_request r = endless_request();
     auto s = eng->generate(r);
     output_delta d;
     REQUIRE(s.next(d));
@@ -84,9 +79,7 @@ TEST_CASE("actors: two worker processes (pipeline stages) give the in-process gr
     REQUIRE(w1.start());
     engine_config cfg = stories_config();
     cfg.workers = {w0.address(), w1.address()};
-    std::string err;
-    auto eng = engine::create(cfg, &err);
-    REQUIRE_MESSAGE(eng, err);
+    auto eng = start_engine(cfg);
     auto cases = load_stories_golden();
     std::vector<request_stream> streams;
     for (const auto& g : cases) streams.push_back(eng->generate(greedy_request(g)));
@@ -94,8 +87,7 @@ TEST_CASE("actors: two worker processes (pipeline stages) give the in-process gr
     CHECK(eng->stats().healthy);
 
     // Logprobs cross the process boundary (as raw bytes) bit-identical to one process.
-    auto local = engine::create(stories_config(), &err);
-    REQUIRE_MESSAGE(local, err);
+    auto local = start_engine(stories_config());
     generate_request r = greedy_request(cases[1]);
     r.params.max_tokens = 8;
     r.params.logprobs = 3;
