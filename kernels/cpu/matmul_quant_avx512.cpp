@@ -250,13 +250,9 @@ void tile(const matmul_args& a, int64_t r0, int64_t t0, bool prefetch_next_block
 
 template <class Decoder, int T>
 void token_tile(const matmul_args& a, int64_t r0, int64_t r1, int64_t t0) {
-    int64_t r = r0;
-    if constexpr (T == 1) {
-        // One token: more rows per tile keep more memory streams in flight.
-        for (; r + 2 * k_tile_rows <= r1; r += 2 * k_tile_rows) tile<Decoder, 2 * k_tile_rows, 1>(a, r, t0, false);
-    }
-    for (; r + k_tile_rows <= r1; r += k_tile_rows) tile<Decoder, k_tile_rows, T>(a, r, t0, t0 == 0);
-    for (; r < r1; ++r) tile<Decoder, 1, T>(a, r, t0, t0 == 0);
+    for_each_row_tile<k_tile_rows, T>(r0, r1, t0, [&]<int R>(int64_t r, bool prefetch) {
+        tile<Decoder, R, T>(a, r, t0, prefetch);
+    });
 }
 
 template <class Decoder>

@@ -46,4 +46,19 @@ inline void store_tile_avx512(const __m512 (&acc)[R][T], float* y, int64_t y_str
     }
 }
 
+/// Walks rows [r0, r1) in register tiles: `tile_fn.template operator()<R>(row,
+/// prefetch_next_block)` for tiles of R = TileRows rows (and 2 * TileRows for a single
+/// token, where more rows per tile keep more memory streams in flight), then single rows.
+/// The first token tile (t0 == 0) prefetches the next block of weights.
+template <int TileRows, int T, class TileFn>
+inline void for_each_row_tile(int64_t r0, int64_t r1, int64_t t0, TileFn&& tile_fn) {
+    int64_t r = r0;
+    if constexpr (T == 1) {
+        for (; r + 2 * TileRows <= r1; r += 2 * TileRows)
+            tile_fn.template operator()<2 * TileRows>(r, false);
+    }
+    for (; r + TileRows <= r1; r += TileRows) tile_fn.template operator()<TileRows>(r, t0 == 0);
+    for (; r < r1; ++r) tile_fn.template operator()<1>(r, t0 == 0);
+}
+
 }  // namespace actorlm::cpu::detail
