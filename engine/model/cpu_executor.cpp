@@ -1,6 +1,6 @@
 // cpu_executor's forward pass: embed (first stage) -> per layer [RMSNorm, Q/K/V
 // matmuls, bias / Q-K norm / RoPE / KV write per token, paged attention per
-// (sequence, head, chunk), output matmul + residual, RMSNorm, SwiGLU MLP +
+// (sequence, KV head, chunk), output matmul + residual, RMSNorm, SwiGLU MLP +
 // residual] -> final norm and lm_head only for the requested rows (last stage).
 // Matmuls split over the pool internally; the per-token glue splits by rows.
 #include "model/cpu_executor.hpp"
@@ -156,10 +156,11 @@ void cpu_executor::run_layer(int64_t layer, const forward_batch& batch) {
 
 void cpu_executor::run_attention(int64_t local_layer, const forward_batch& batch) {
     struct work_item {
-        int32_t seq, head, token_begin, token_end;
+        int32_t seq, kv_head, token_begin, token_end;
         int64_t cost;  // ~ query tokens x attended positions
     };
     const int32_t nh = static_cast<int32_t>(config_.num_heads);
+    const int32_t nkv = static_cast<int32_t>(config_.num_kv_heads);
     const int64_t q_dim = config_.num_heads * config_.head_dim;
     std::vector<work_item> items;
     for (int32_t s = 0; s < batch.num_seqs(); ++s) {
@@ -169,7 +170,7 @@ void cpu_executor::run_attention(int64_t local_layer, const forward_batch& batch
             const int32_t ce = std::min(end, c + static_cast<int32_t>(k_attention_chunk));
             const int64_t cost = static_cast<int64_t>(ce - c) *
                                  (batch.positions[static_cast<size_t>(ce) - 1] + 1);
-            for (int32_t hh = 0; hh < nh; ++hh) items.push_back({s, hh, c, ce, cost});
+            for (int32_t g = 0; g < nkv; ++g) items.push_back({s, g, c, ce, cost});
         }
     }
     // Largest first, then taken dynamically: a long prefill chunk never ends up
@@ -188,7 +189,7 @@ void cpu_executor::run_attention(int64_t local_layer, const forward_batch& batch
         q.block_table = batch.block_tables.data() + static_cast<int64_t>(it.seq) * batch.max_blocks_per_seq;
         q.out = attn_.data() + static_cast<int64_t>(it.token_begin) * q_dim;
         q.out_stride = q_dim;
-        cpu::paged_attention_head(kv, q, nh, it.head, scale);
+        cpu::paged_attention_kv_head(kv, q, nh, it.kv_head, scale);
     };
     int64_t total_cost = 0;
     for (const work_item& it : items) total_cost += it.cost;

@@ -44,14 +44,19 @@ struct generic_ops {
 
 }  // namespace
 
-void paged_attention_head(const paged_kv_layer& kv, const attention_query& query,
-                          int32_t num_heads, int32_t head, float scale) {
+void paged_attention_kv_head(const paged_kv_layer& kv, const attention_query& query,
+                             int32_t num_heads, int32_t kv_head, float scale) {
     if (active_cpu_level() == cpu_level::avx512) {
-        detail::paged_attention_head_avx512(kv, query, num_heads, head, scale);
-    } else if (kv.type == dtype::f16) {
-        detail::paged_attention_head_impl<generic_ops, uint16_t>(kv, query, num_heads, head, scale);
-    } else {
-        detail::paged_attention_head_impl<generic_ops, float>(kv, query, num_heads, head, scale);
+        detail::paged_attention_kv_head_avx512(kv, query, num_heads, kv_head, scale);
+        return;
+    }
+    const int32_t group = num_heads / kv.num_kv_heads;
+    for (int32_t h = kv_head * group; h < (kv_head + 1) * group; ++h) {
+        if (kv.type == dtype::f16) {
+            detail::paged_attention_head_impl<generic_ops, uint16_t>(kv, query, num_heads, h, scale);
+        } else {
+            detail::paged_attention_head_impl<generic_ops, float>(kv, query, num_heads, h, scale);
+        }
     }
 }
 

@@ -1,8 +1,8 @@
-// Causal attention over a paged KV cache: the query tokens of one sequence, one
-// query head at a time, read their context through the sequence's block table
-// (vLLM's PagedAttention on the CPU). The caller spreads (sequence, head) pairs
-// over the thread pool; each call writes only its head's columns of `out` and
-// uses a thread-local score buffer.
+// Causal attention over a paged KV cache: the query tokens of one sequence, for
+// one KV head and the query heads that share it (GQA), read their context
+// through the sequence's block table (vLLM's PagedAttention on the CPU). The
+// caller spreads (sequence, KV head) pairs over the thread pool; each call
+// writes only its heads' columns of `out` and uses thread-local score buffers.
 #pragma once
 
 #include <cstdint>
@@ -32,15 +32,17 @@ struct attention_query {
     int64_t out_stride = 0;
 };
 
-/// Computes softmax(q k^T * scale) v for query head `head` of every token in `query`.
-/// GQA: the head reads KV head head / (num_heads / num_kv_heads).
+/// Computes softmax(q k^T * scale) v, for every token in `query`, for the query
+/// heads that read KV head `kv_head`: heads [kv_head * g, (kv_head + 1) * g) with
+/// g = num_heads / num_kv_heads. Reading each K/V row once for the whole group is
+/// what makes decode attention fast: it is bound by the cache reads.
 /// The K/V of every attended position must already be in the cache.
-void paged_attention_head(const paged_kv_layer& kv, const attention_query& query,
-                          int32_t num_heads, int32_t head, float scale);
+void paged_attention_kv_head(const paged_kv_layer& kv, const attention_query& query,
+                             int32_t num_heads, int32_t kv_head, float scale);
 
 namespace detail {
-void paged_attention_head_avx512(const paged_kv_layer& kv, const attention_query& query,
-                                 int32_t num_heads, int32_t head, float scale);
+void paged_attention_kv_head_avx512(const paged_kv_layer& kv, const attention_query& query,
+                                    int32_t num_heads, int32_t kv_head, float scale);
 }  // namespace detail
 
 }  // namespace actorlm::cpu

@@ -1,6 +1,7 @@
 // Paged attention against a dense double-precision softmax(q k^T / sqrt(d)) v:
-// shuffled block tables, GQA groups, causal positions, head sizes off the
-// 16-lane grid, F32 and F16 caches, portable and AVX-512 variants.
+// shuffled block tables, GQA groups, causal positions, every head size the
+// AVX-512 group kernel specializes plus sizes off the 16-lane grid, blocks of
+// 8/16/32 with partial tails, F32 and F16 caches, portable and AVX-512 variants.
 #include <doctest/doctest.h>
 
 #include <algorithm>
@@ -70,7 +71,7 @@ double run_case(const attention_case& c, uint32_t seed) {
     std::vector<float> out(q.size(), -7.0f);
     attention_query query{q.data(), q_dim, positions.data(), c.num_queries, table.data(), out.data(), q_dim};
     const float scale = 1.0f / std::sqrt(static_cast<float>(c.head_dim));
-    for (int32_t h = 0; h < c.num_heads; ++h) paged_attention_head(kv, query, c.num_heads, h, scale);
+    for (int32_t g = 0; g < c.num_kv_heads; ++g) paged_attention_kv_head(kv, query, c.num_heads, g, scale);
 
     double max_err = 0;
     const int32_t group = c.num_heads / c.num_kv_heads;
@@ -115,6 +116,11 @@ TEST_CASE("attention: paged result equals dense softmax attention") {
         {4, 4, 128, 32, 129, 2, dtype::f32},  // MHA, block boundary + 1
         {8, 2, 64, 16, 200, 4, dtype::f16},
         {4, 2, 40, 8, 33, 33, dtype::f16},
+        {32, 8, 128, 16, 70, 3, dtype::f16},  // Llama-3-8B group of 4, partial last block
+        {6, 2, 16, 8, 45, 45, dtype::f32},    // 16-wide head, blocks of 8 (half a key group)
+        {2, 1, 256, 32, 40, 1, dtype::f32},   // 256-wide head, one block with a tail
+        {9, 3, 64, 16, 16, 1, dtype::f16},    // exactly one full block
+        {4, 2, 96, 16, 17, 2, dtype::f32},
     };
     for (cpu_level level : levels()) {
         REQUIRE(set_cpu_level(level).ok());
@@ -142,12 +148,12 @@ TEST_CASE("attention: a query never sees positions after its own") {
     std::vector<float> q(hd, 0.3f), out1(hd), out2(hd);
     const int32_t pos = 5;
     attention_query query{q.data(), hd, &pos, 1, table.data(), out1.data(), hd};
-    paged_attention_head(kv, query, 1, 0, 0.25f);
+    paged_attention_kv_head(kv, query, 1, 0, 0.25f);
     for (int32_t p = pos + 1; p < ctx; ++p) {
         const int64_t slot = table[p / bs] * bs + p % bs;
         for (int32_t i = 0; i < hd; ++i) v[slot * hd + i] = 1000.0f;
     }
     query.out = out2.data();
-    paged_attention_head(kv, query, 1, 0, 0.25f);
+    paged_attention_kv_head(kv, query, 1, 0, 0.25f);
     CHECK(out1 == out2);
 }
