@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "cpu/dequantize.hpp"
+#include "cpu/q8_0_panels.hpp"
 #include "model/cpu_executor.hpp"
 
 namespace actorlm {
@@ -139,7 +140,22 @@ result<std::unique_ptr<cpu_executor>> cpu_executor::create(model_config config, 
                                                       options.num_threads));
     ex->params_ = std::move(params);
     if (ex->is_last_stage()) ex->output_norm_ = to_floats(ex->weights_.output_norm);
+    ex->repack_matrices();
     return ex;
+}
+
+void cpu_executor::repack_matrices() {
+    model_weights& w = weights_;
+    auto repack = [&](tensor& t) {
+        if (cpu::prefers_q8_0_panels(t)) t = cpu::repack_q8_0_panels(t, w.storage);
+    };
+    for (int64_t l = first_layer_; l < last_layer_; ++l) {
+        layer_weights& lw = w.layers[static_cast<size_t>(l)];
+        for (tensor* t : {&lw.wq, &lw.wk, &lw.wv, &lw.wo, &lw.w_gate, &lw.w_up, &lw.w_down}) repack(*t);
+    }
+    // A tied lm_head gets its own panel copy; the embedding keeps the row layout
+    // that token lookups read.
+    if (is_last_stage()) repack(w.lm_head);
 }
 
 cpu_executor::cpu_executor(model_config config, model_weights weights, const kv_cache_spec& kv_spec,

@@ -14,12 +14,17 @@
 
 namespace actorlm {
 
+/// How a matrix's bytes are arranged: ggml's rows of blocks (as in the file), or
+/// a backend's repacked form that only its matmul reads (cpu/q8_0_panels.hpp).
+enum class weight_layout : uint8_t { rows, q8_0_panels };
+
 struct tensor {
     std::string name;
     dtype type = dtype::f32;
     std::vector<int64_t> shape;  // outermost first; empty when the tensor is absent
     const void* data = nullptr;
     size_t num_bytes = 0;
+    weight_layout layout = weight_layout::rows;
 
     bool present() const { return data != nullptr; }
     int64_t rows() const { return shape.size() < 2 ? 1 : shape[0]; }

@@ -19,6 +19,9 @@ struct q8_activations {
     const int8_t* qs = nullptr;    // [num_tokens][cols], 64-byte aligned rows when cols%64==0
     const float* d = nullptr;      // [num_tokens][cols/32]
     const int16_t* sums = nullptr; // [num_tokens][cols/16]
+    // -128 x the sum of each block's 32 quants, [num_tokens][cols/32]; filled only
+    // for weights in the q8_0_panels layout (their quants are stored +128).
+    const int32_t* block_offsets = nullptr;
 };
 
 /// Everything a row-range kernel needs.
@@ -47,6 +50,10 @@ inline constexpr int64_t k_row_tile = 16;
 rows_kernel portable_kernel(dtype type);
 rows_kernel avx2_kernel(dtype type);
 rows_kernel avx512_kernel(dtype type);
+/// Q8_0 weights in the 16-row panel layout (q8_0_panels.hpp); row ranges start
+/// on a panel boundary. The portable one serves every level without AVX-512.
+void q8_0_panels_portable(const matmul_args& args, int64_t row_begin, int64_t row_end);
+void q8_0_panels_avx512(const matmul_args& args, int64_t row_begin, int64_t row_end);
 void quantize_activations_portable(const float* x, int64_t cols, int64_t t_begin, int64_t t_end,
                                    int8_t* qs, float* d, int16_t* sums);
 void quantize_activations_avx512(const float* x, int64_t cols, int64_t t_begin, int64_t t_end,

@@ -9,6 +9,7 @@
 
 #include "cpu/dequantize.hpp"
 #include "cpu/matmul.hpp"
+#include "cpu/q8_0_panels.hpp"
 #include "kernels/level_guard.hpp"
 #include "kernels/random_weights.hpp"
 
@@ -144,6 +145,45 @@ TEST_CASE("matmul_threaded_equals_single_thread") {
             CHECK(run(w.view, x, tokens, one) == run(w.view, x, tokens, three));
         }
     }
+}
+
+TEST_CASE("matmul_q8_0_panels_equal_the_row_layout_at_every_level") {
+    // The panel layout multiplies the same quantized integers as the row layout;
+    // only the order of float additions differs. Rows leave a partial panel, and
+    // the token counts cover every tile width (1-8) plus a remainder after tiles.
+    cpu::thread_pool pool(2);
+    for (int64_t rows : {16, 37, 130}) {
+        for (int64_t cols : {32, 96, 576}) {
+            auto w = test::random_matrix(dtype::q8_0, rows, cols, 17 + static_cast<uint32_t>(rows + cols));
+            std::vector<std::shared_ptr<void>> storage;
+            const tensor packed = cpu::repack_q8_0_panels(w.view, storage);
+            CHECK(packed.layout == weight_layout::q8_0_panels);
+            CHECK(packed.num_bytes == static_cast<size_t>((rows + 15) / 16 * 16 * cols / 32 * 34));
+            for (int64_t tokens : {1, 2, 3, 5, 8, 13, 32}) {
+                const auto x = test::random_activations(tokens * cols, 7 + static_cast<uint32_t>(tokens));
+                const reference ref = reference_product(w.view, x, tokens);
+                for (auto level : test::supported_levels()) {
+                    test::level_guard guard(level);
+                    CAPTURE(rows);
+                    CAPTURE(cols);
+                    CAPTURE(tokens);
+                    CAPTURE(cpu::cpu_level_name(level));
+                    const auto rows_y = run(w.view, x, tokens, pool);
+                    const auto panel_y = run(packed, x, tokens, pool);
+                    for (size_t i = 0; i < panel_y.size(); ++i) {
+                        CAPTURE(i);
+                        REQUIRE(std::fabs(panel_y[i] - ref.y[i]) <= ref.bound[i]);
+                        REQUIRE(std::fabs(panel_y[i] - rows_y[i]) <= 2e-5 * ref.magnitude[i] + 1e-30);
+                    }
+                }
+            }
+        }
+    }
+}
+
+TEST_CASE("matmul_q8_0_panels_refuse_other_types") {
+    auto w = test::random_matrix(dtype::q4_0, 16, 32, 1);
+    CHECK_FALSE(cpu::prefers_q8_0_panels(w.view));
 }
 
 TEST_CASE("matmul_zero_tokens_writes_nothing") {
