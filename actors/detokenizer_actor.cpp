@@ -50,7 +50,8 @@ void to_frontend(self_ptr self, std::vector<output_delta> deltas) {
                delta_batch{std::move(deltas)});
 }
 
-/// An error delta for a request that never reached the scheduler.
+/// An error delta for a request that never reached the scheduler: its prompt
+/// could not be built (template, tokenizer, length), which is the request's fault.
 void reject(self_ptr self, const generate_request& req, const std::string& why) {
     std::vector<output_delta> deltas;
     for (int32_t k = 0; k < std::max(req.params.n, 1); ++k) {
@@ -59,6 +60,7 @@ void reject(self_ptr self, const generate_request& req, const std::string& why) 
         d.index = k;
         d.finish = finish_reason::error;
         d.error = why;
+        d.invalid_request = true;
         deltas.push_back(std::move(d));
     }
     auto& st = self->state;
@@ -103,10 +105,11 @@ void on_outputs(self_ptr self, step_outputs& so) {
     core::processed_outputs p = st.outputs->process(so.outputs);
     for (const auto& [child, stop] : p.stopped_by_string)
         self->send<caf::message_priority::high>(st.scheduler, finish_atom_v, child, stop);
-    for (size_t i = 0; i < so.ended_ids.size(); ++i)
-        if (auto d = st.outputs->finish_sequence(so.ended_ids[i], so.ended_reasons[i],
-                                                 so.ended_errors[i]))
+    for (const ended_sequence& e : so.ended)
+        if (auto d = st.outputs->finish_sequence(e.id, e.reason, e.error)) {
+            d->invalid_request = e.invalid_request;
             p.deltas.push_back(std::move(*d));
+        }
     to_frontend(self, std::move(p.deltas));
 }
 

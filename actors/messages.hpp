@@ -79,13 +79,18 @@ struct submission {
     delta_callback on_delta;
 };
 
+/// A sequence that ended outside a step (abort, worker loss, rejection).
+struct ended_sequence {
+    std::string id;
+    finish_reason reason = finish_reason::abort;
+    std::string error;
+    bool invalid_request = false;  // rejected for the request's own content
+};
+
 /// Token-level results of one step, for the detokenizer.
 struct step_outputs {
     std::vector<core::request_output> outputs;
-    /// Sequences that ended outside a step (abort, worker loss, rejection).
-    std::vector<std::string> ended_ids;
-    std::vector<finish_reason> ended_reasons;
-    std::vector<std::string> ended_errors;
+    std::vector<ended_sequence> ended;
 };
 
 /// A tokenized sequence ready for the scheduler.

@@ -45,7 +45,7 @@ using self_ptr = scheduler_actor::stateful_pointer<scheduler_state>;
 
 void send_outputs(self_ptr self, step_outputs out) {
     if (!self->state.detokenizer) return;
-    if (out.outputs.empty() && out.ended_ids.empty()) return;
+    if (out.outputs.empty() && out.ended.empty()) return;
     self->send(caf::actor_cast<detokenizer_actor>(self->state.detokenizer), outputs_atom_v,
                std::move(out));
 }
@@ -75,9 +75,7 @@ void fail_sequences(self_ptr self, const std::vector<std::string>& ids, const st
     step_outputs out;
     for (const auto& id : ids) {
         if (self->state.sched->finish_request(id, core::request_status::finished_error, why)) {
-            out.ended_ids.push_back(id);
-            out.ended_reasons.push_back(finish_reason::error);
-            out.ended_errors.push_back(why);
+            out.ended.push_back({id, finish_reason::error, why});
         }
     }
     send_outputs(self, std::move(out));
@@ -185,15 +183,12 @@ void add_specs(self_ptr self, uint64_t serial, sequence_specs& specs) {
     if (early != st.early_aborts.end()) {
         st.early_aborts.erase(early);
         step_outputs out;
-        for (const auto& id : ids) {
-            out.ended_ids.push_back(id);
-            out.ended_reasons.push_back(finish_reason::abort);
-            out.ended_errors.emplace_back();
-        }
+        for (const auto& id : ids) out.ended.push_back({id, finish_reason::abort, {}});
         send_outputs(self, std::move(out));
         return;
     }
     std::string failure;
+    bool request_at_fault = false;  // add_request refused its content (not engine health)
     if (!st.healthy())
         failure = "engine unhealthy: " + st.health_message;
     std::vector<std::string> added;
@@ -202,6 +197,7 @@ void add_specs(self_ptr self, uint64_t serial, sequence_specs& specs) {
         std::string id = s.req_id;
         if (auto res = st.sched->add_request(std::move(s)); !res) {
             failure = res.message();
+            request_at_fault = true;
             break;
         }
         added.push_back(id);
@@ -209,11 +205,8 @@ void add_specs(self_ptr self, uint64_t serial, sequence_specs& specs) {
     if (!failure.empty()) {
         for (const auto& id : added) st.sched->abort_request(id);
         step_outputs out;
-        for (const auto& id : ids) {
-            out.ended_ids.push_back(id);
-            out.ended_reasons.push_back(finish_reason::error);
-            out.ended_errors.push_back(failure);
-        }
+        for (const auto& id : ids)
+            out.ended.push_back({id, finish_reason::error, failure, request_at_fault});
         send_outputs(self, std::move(out));
         return;
     }
@@ -253,11 +246,7 @@ scheduler_actor::behavior_type scheduler_impl(self_ptr self, scheduler_actor_con
             }
             step_outputs out;
             for (const auto& id : ids) {
-                if (st.sched->abort_request(id)) {
-                    out.ended_ids.push_back(id);
-                    out.ended_reasons.push_back(finish_reason::abort);
-                    out.ended_errors.emplace_back();
-                }
+                if (st.sched->abort_request(id)) out.ended.push_back({id, finish_reason::abort, {}});
             }
             send_outputs(self, std::move(out));
         },

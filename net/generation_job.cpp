@@ -15,11 +15,12 @@ double seconds_between(std::chrono::steady_clock::time_point a,
     return std::chrono::duration<double>(b - a).count();
 }
 
-// Errors the engine raises before producing anything are the request's fault
-// (prompt too long, token id out of range); later ones are the server's.
+// The engine marks errors caused by the request itself (prompt too long, token
+// id out of range, a template that rejects the messages): 400. Anything else
+// (a lost worker, an unhealthy engine, shutdown) is the server's: 500.
 api_error map_engine_error(const output_delta& d) {
     const std::string msg = d.error.empty() ? "the engine failed the request" : d.error;
-    if (d.invalid_request || d.num_output_tokens == 0) return invalid_request(msg, "", "invalid_request");
+    if (d.invalid_request) return invalid_request(msg, "", "invalid_request");
     return internal_error(msg);
 }
 

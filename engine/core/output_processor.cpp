@@ -51,6 +51,7 @@ processed_outputs output_processor::process(const std::vector<request_output>& o
         d.num_prompt_tokens = o.num_prompt_tokens;
         s.num_output_tokens = o.num_output_tokens;
         d.num_output_tokens = o.num_output_tokens;
+        d.queued_seconds = o.queued_seconds;
         for (const auto& lp : o.logprobs) d.logprobs.push_back(to_public(lp));
         for (const auto& plp : o.prompt_logprobs)
             d.prompt_logprobs.push_back(plp ? std::optional(to_public(*plp)) : std::nullopt);

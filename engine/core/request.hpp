@@ -7,6 +7,7 @@
 
 #include <actorlm/engine.hpp>
 
+#include <chrono>
 #include <cstdint>
 #include <span>
 #include <string>
@@ -60,6 +61,11 @@ public:
     int32_t num_preemptions = 0;
     /// Why it stopped: the stop token id or stop string, as text; empty otherwise.
     std::string stop_reason;
+    /// When it entered the scheduler, and the seconds until it was first scheduled
+    /// (-1 until then); reported once, with its first output (vLLM's queue time).
+    std::chrono::steady_clock::time_point queued_at = std::chrono::steady_clock::now();
+    double queued_seconds = -1.0;
+    bool queue_time_reported = false;
 
     int32_t priority() const { return priority_; }
     double arrival_time() const { return arrival_time_; }

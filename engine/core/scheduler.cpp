@@ -160,6 +160,9 @@ scheduler_output scheduler::schedule() {
             r->num_computed_tokens = hit.num_tokens;
             if (r->num_cached_tokens < 0) r->num_cached_tokens = hit.num_tokens;
             if (!resumed) num_prompt_tokens_ += r->num_prompt_tokens();
+            if (r->queued_seconds < 0.0)
+                r->queued_seconds = std::chrono::duration<double>(
+                    std::chrono::steady_clock::now() - r->queued_at).count();
             r->status = request_status::running;
             running_.push_back(r);
             plan.push_back({r, n, {}, resumed ? planned::resumed : planned::fresh});
@@ -240,6 +243,10 @@ std::vector<request_output> scheduler::update_from_output(const scheduler_output
         ro.num_prompt_tokens = r->num_prompt_tokens();
         ro.num_output_tokens = r->num_output_tokens();
         ro.num_cached_tokens = std::max(r->num_cached_tokens, 0);
+        if (!r->queue_time_reported) {
+            ro.queued_seconds = r->queued_seconds;
+            r->queue_time_reported = true;
+        }
         results.push_back(std::move(ro));
         if (done) stopped.push_back(r);
     }

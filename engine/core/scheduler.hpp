@@ -48,6 +48,7 @@ struct request_output {
     int32_t num_prompt_tokens = 0;
     int32_t num_output_tokens = 0;
     int32_t num_cached_tokens = 0;
+    double queued_seconds = -1.0;  ///< set in the request's first output only
     bool finished() const { return is_finished(status); }
 };
 

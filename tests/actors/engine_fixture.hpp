@@ -47,6 +47,9 @@ struct collected {
     std::vector<std::string> texts;
     std::vector<finish_reason> finish;
     std::vector<std::string> errors;
+    std::vector<char> invalid;             // the error blamed the request
+    std::vector<double> queued_seconds;    // as reported (-1: never)
+    std::vector<int> num_queue_reports;    // deltas that carried a queue time
     size_t num_deltas = 0;
 };
 
@@ -57,6 +60,9 @@ inline collected collect(request_stream& s, int32_t n = 1) {
     c.texts.resize(size_t(n));
     c.finish.resize(size_t(n), finish_reason::none);
     c.errors.resize(size_t(n));
+    c.invalid.resize(size_t(n), 0);
+    c.queued_seconds.resize(size_t(n), -1.0);
+    c.num_queue_reports.resize(size_t(n), 0);
     output_delta d;
     while (s.next(d)) {
         ++c.num_deltas;
@@ -64,9 +70,14 @@ inline collected collect(request_stream& s, int32_t n = 1) {
         if (i >= c.tokens.size()) continue;
         c.tokens[i].insert(c.tokens[i].end(), d.token_ids.begin(), d.token_ids.end());
         c.texts[i] += d.text;
+        if (d.queued_seconds >= 0.0) {
+            c.queued_seconds[i] = d.queued_seconds;
+            ++c.num_queue_reports[i];
+        }
         if (d.finished()) {
             c.finish[i] = d.finish;
             c.errors[i] = d.error;
+            c.invalid[i] = d.invalid_request ? 1 : 0;
         }
     }
     return c;

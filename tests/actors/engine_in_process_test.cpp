@@ -78,6 +78,13 @@ TEST_CASE("actors: n=2 sampled sequences both finish and a bad request gets an e
     CHECK(c.finish[0] != finish_reason::none);
     CHECK(c.finish[1] != finish_reason::none);
     CHECK(c.tokens[0] != c.tokens[1]);  // different seeds per sequence
+    for (int i = 0; i < 2; ++i) {
+        // Each sequence reports how long it waited for its first step, once.
+        CHECK(c.num_queue_reports[size_t(i)] == 1);
+        CHECK(c.queued_seconds[size_t(i)] >= 0.0);
+        CHECK(c.queued_seconds[size_t(i)] < 10.0);
+        CHECK_FALSE(c.invalid[size_t(i)]);
+    }
 
     const int32_t max_len = eng->info().max_model_len;
     generate_request too_long;
@@ -86,6 +93,8 @@ TEST_CASE("actors: n=2 sampled sequences both finish and a bad request gets an e
     collected e = collect(bad);
     CHECK(e.finish[0] == finish_reason::error);
     CHECK(e.errors[0].find(std::to_string(max_len)) != std::string::npos);
+    CHECK(e.invalid[0]);  // the request's fault: a server answers 400, not 500
+    CHECK(e.num_queue_reports[0] == 0);
 
     generate_request out_of_vocab;
     out_of_vocab.prompt_token_ids = {1, 99999};
@@ -93,6 +102,7 @@ TEST_CASE("actors: n=2 sampled sequences both finish and a bad request gets an e
     collected e2 = collect(bad2);
     CHECK(e2.finish[0] == finish_reason::error);
     CHECK(e2.errors[0].find("vocabulary") != std::string::npos);
+    CHECK(e2.invalid[0]);
 }
 
 TEST_CASE("actors: engine creation errors name the problem") {

@@ -56,8 +56,10 @@ TEST_CASE("scheduler: prefill then decode until max_tokens, then blocks are free
     CHECK(outs.size() == 3);
     CHECK(outs[0].new_token_ids == std::vector<int32_t>{7});
     CHECK(s->num_running() == 3);
+    for (const auto& o : outs) CHECK(o.queued_seconds >= 0.0);  // first output: the queue time
 
     outs = step(*s, &so);  // decode: one token each, only the delta travels
+    for (const auto& o : outs) CHECK(o.queued_seconds == -1.0);  // reported once only
     CHECK(so.scheduled_new_reqs.empty());
     REQUIRE(so.scheduled_cached_reqs.size() == 3);
     CHECK(so.total_num_scheduled_tokens == 3);

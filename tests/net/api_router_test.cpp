@@ -254,6 +254,8 @@ TEST_CASE("router: every error case maps to its OpenAI status and code") {
         {"/v1/completions", R"({"prompt":"TOO_LONG","stream":true})", 400, "invalid_request"},
         {"/v1/chat/completions", R"({"messages":[{"role":"user","content":"TOO_LONG"}]})", 400,
          "invalid_request"},
+        // An engine failure before any output is the server's, not the request's.
+        {"/v1/completions", R"({"prompt":"ENGINE_FAIL"})", 500, "internal_error"},
     };
     for (const auto& c : cases) {
         INFO(c.body);

@@ -2,8 +2,9 @@
 // tests, so the HTTP/SSE layer can be exercised without a model. It runs its own
 // worker thread (deltas arrive off the I/O threads, as from the real engine),
 // emits one token per step per sequence, honours max_tokens, n, stop strings,
-// logprobs and abort, and fails prompts containing "TOO_LONG" the way the engine
-// reports a prompt over max_model_len. Tokenizer: one token per byte.
+// logprobs and abort, fails prompts containing "TOO_LONG" the way the engine
+// reports a prompt over max_model_len, and "ENGINE_FAIL" like a lost worker.
+// Tokenizer: one token per byte.
 #pragma once
 
 #include <actorlm/engine.hpp>
@@ -49,6 +50,7 @@ public:
         a.num_prompt_tokens = static_cast<int32_t>(
             req.prompt_token_ids.empty() ? req.prompt.size() : req.prompt_token_ids.size());
         a.fail = req.prompt.find("TOO_LONG") != std::string::npos;
+        a.engine_fail = req.prompt.find("ENGINE_FAIL") != std::string::npos;
         a.req = std::move(req);
         a.on_delta = std::move(on_delta);
         a.seqs.resize(static_cast<size_t>(std::max(1, a.req.params.n)));
@@ -139,6 +141,7 @@ private:
         std::vector<sequence> seqs;
         int32_t num_prompt_tokens = 0;
         bool fail = false;
+        bool engine_fail = false;  // a server-side failure before any output
         bool aborted = false;
     };
 
@@ -179,6 +182,13 @@ private:
                 d.invalid_request = true;
                 d.error = "prompt of " + std::to_string(a.num_prompt_tokens) +
                           " tokens exceeds max_model_len";
+                seq.done = true;
+                out.emplace_back(a.on_delta, std::move(d));
+                continue;
+            }
+            if (a.engine_fail) {
+                d.finish = finish_reason::error;
+                d.error = "worker lost";
                 seq.done = true;
                 out.emplace_back(a.on_delta, std::move(d));
                 continue;

@@ -286,6 +286,8 @@ TEST_CASE("e2e: a client hang-up mid-stream aborts its request; /metrics reflect
     CHECK(text.find("vllm:generation_tokens_total{model_name=\"stories\"} 0.0") == std::string::npos);
     CHECK(text.find("vllm:time_to_first_token_seconds_count{model_name=\"stories\"} 2.0") !=
           std::string::npos);
+    CHECK(text.find("vllm:request_queue_time_seconds_count{model_name=\"stories\"} 2.0") !=
+          std::string::npos);
     CHECK(text.find("vllm:num_requests_running{model_name=\"stories\"} 0.0") != std::string::npos);
 }
 
