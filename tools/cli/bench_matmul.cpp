@@ -19,6 +19,7 @@
 #include "cpu/cpu_features.hpp"
 #include "cpu/half.hpp"
 #include "cpu/matmul.hpp"
+#include "cpu/q8_0_panels.hpp"
 
 namespace {
 
@@ -31,12 +32,13 @@ struct options {
     int threads = 2;
     int repeat = 7;
     int64_t working_set_mb = 256;
+    bool panels = false;  // q8_0 only: the 16-row panel layout cpu_executor uses on avx512
 };
 
 const char* k_usage =
     "usage: actorlm bench-matmul [--type f32|f16|bf16|q8_0|q4_0|q4_k|q6_k] [--rows N]\n"
     "         [--cols N] [--tokens 1,8,32,512] [--threads N] [--repeat N]\n"
-    "         [--working-set-mb N] [--level portable|avx2|avx512]\n";
+    "         [--working-set-mb N] [--level portable|avx2|avx512] [--layout rows|panels]\n";
 
 
 result<dtype> parse_type(const std::string& s) {
@@ -63,6 +65,9 @@ result<options> parse(const std::vector<std::string>& args) {
         } else if (a == "--tokens") {
             if (!cli::parse_positive_int_list(v, o.tokens))
                 return make_error("bad --tokens list '%s'", v.c_str());
+        } else if (a == "--layout") {
+            if (v != "rows" && v != "panels") return make_error("bad --layout '%s' (rows or panels)", v.c_str());
+            o.panels = v == "panels";
         } else if (a == "--level") {
             auto level = cpu::parse_cpu_level(v);
             if (!level.ok()) return level.err();
@@ -87,6 +92,7 @@ result<options> parse(const std::vector<std::string>& args) {
         return make_error("--cols %lld is not a multiple of the %s block size %lld",
                           static_cast<long long>(o.cols), dtype_name(o.type),
                           static_cast<long long>(dtype_block_elems(o.type)));
+    if (o.panels && o.type != dtype::q8_0) return make_error("--layout panels needs --type q8_0");
     return o;
 }
 
@@ -139,6 +145,11 @@ int run_bench_matmul(const std::vector<std::string>& args) {
         views[c].data = &all[c * matrix_bytes];
         views[c].num_bytes = matrix_bytes;
     }
+    std::vector<std::shared_ptr<void>> packed_storage;
+    if (o.panels) {
+        for (tensor& v : views) v = cpu::repack_q8_0_panels(v, packed_storage);
+        std::vector<uint8_t>().swap(all);  // the row copies are no longer read
+    }
     cpu::thread_pool pool(o.threads);
     std::normal_distribution<float> normal(0.0f, 1.0f);
     size_t next = 0;
@@ -169,10 +180,11 @@ int run_bench_matmul(const std::vector<std::string>& args) {
         std::sort(cpu_per_call_s.begin(), cpu_per_call_s.end());
         const double median = per_call_s[per_call_s.size() / 2];
         const double cpu_median = cpu_per_call_s[cpu_per_call_s.size() / 2];
-        std::printf("{\"bench\":\"matmul\",\"type\":\"%s\",\"level\":\"%s\",\"rows\":%lld,\"cols\":%lld,"
+        std::printf("{\"bench\":\"matmul\",\"type\":\"%s\",\"layout\":\"%s\",\"level\":\"%s\",\"rows\":%lld,\"cols\":%lld,"
                     "\"tokens\":%lld,\"threads\":%d,\"us_per_call\":%.2f,\"gflops\":%.2f,"
                     "\"weight_gbps\":%.2f,\"cpu_us_per_call\":%.2f,\"cpu_gflops\":%.2f}\n",
-                    dtype_name(o.type), cpu::cpu_level_name(cpu::active_cpu_level()),
+                    dtype_name(o.type), o.panels ? "panels" : "rows",
+                    cpu::cpu_level_name(cpu::active_cpu_level()),
                     static_cast<long long>(o.rows), static_cast<long long>(o.cols),
                     static_cast<long long>(tokens), pool.size(), median * 1e6,
                     flops_per_call / median * 1e-9, static_cast<double>(matrix_bytes) / median * 1e-9,
