@@ -64,7 +64,7 @@ private:
                  kv_cache_storage kv, int64_t first_layer, int64_t last_layer, int num_threads);
 
     // Replaces matrices by the layout the active cpu level multiplies fastest
-    // (Q8_0 -> 16-row panels on AVX-512 VNNI); done once, at creation.
+    // (Q8_0 and Q4_K -> 16-row panels on AVX-512 VNNI); done once, at creation.
     void repack_matrices();
     status check_batch(const forward_batch& batch) const;
     void run_layer(int64_t layer, const forward_batch& batch);

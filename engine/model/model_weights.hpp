@@ -15,8 +15,8 @@
 namespace actorlm {
 
 /// How a matrix's bytes are arranged: ggml's rows of blocks (as in the file), or
-/// a backend's repacked form that only its matmul reads (cpu/q8_0_panels.hpp).
-enum class weight_layout : uint8_t { rows, q8_0_panels };
+/// a backend's repacked form that only its matmul reads (cpu/weight_panels.hpp).
+enum class weight_layout : uint8_t { rows, panels };
 
 struct tensor {
     std::string name;

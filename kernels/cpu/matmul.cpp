@@ -57,17 +57,22 @@ struct scratch_buffer {
 };
 
 struct activation_scratch {
-    scratch_buffer qs, d, sums, block_offsets;
+    scratch_buffer qs, d, sums, block_offsets, block_scaled_sums;
 };
 
-rows_kernel select_panel_kernel() {
-    return active_cpu_level() == cpu_level::avx512 ? q8_0_panels_avx512 : q8_0_panels_portable;
+rows_kernel select_panel_kernel(dtype type) {
+    return active_cpu_level() == cpu_level::avx512 ? avx512_panel_kernel(type) : portable_panel_kernel(type);
 }
 
-// -128 x each 32-block's quant sum, from the 16-quant sums the quantizer made.
-void compute_block_offsets(const int16_t* sums, int64_t nblocks, int32_t* out) {
-    for (int64_t b = 0; b < nblocks; ++b)
-        out[b] = -128 * (static_cast<int32_t>(sums[2 * b]) + static_cast<int32_t>(sums[2 * b + 1]));
+// Per 32-block, from the 16-quant sums the quantizer made: -128 x the quant sum
+// (Q8_0 panels) and d x the quant sum (Q4_K panels).
+void compute_block_sums(const int16_t* sums, const float* d, int64_t nblocks, int32_t* offsets,
+                        float* scaled) {
+    for (int64_t b = 0; b < nblocks; ++b) {
+        const int32_t s = static_cast<int32_t>(sums[2 * b]) + static_cast<int32_t>(sums[2 * b + 1]);
+        offsets[b] = -128 * s;
+        scaled[b] = d[b] * static_cast<float>(s);
+    }
 }
 
 }  // namespace
@@ -82,7 +87,7 @@ void matmul(const tensor& w, const float* x, int64_t num_tokens, float* y, threa
                   "matmul: weight %s has %lld columns, not a multiple of the %s block (%lld)",
                   w.name.c_str(), static_cast<long long>(cols), dtype_name(w.type),
                   static_cast<long long>(block));
-    ACTORLM_CHECK(w.layout == weight_layout::rows || w.type == dtype::q8_0,
+    ACTORLM_CHECK(w.layout == weight_layout::rows || w.type == dtype::q8_0 || w.type == dtype::q4_k,
                   "matmul: weight %s has a layout its type does not support", w.name.c_str());
     const size_t row_bytes = dtype_row_bytes(w.type, cols);
     ACTORLM_CHECK(w.num_bytes == 0 || w.num_bytes >= row_bytes * static_cast<size_t>(rows),
@@ -116,16 +121,18 @@ void matmul(const tensor& w, const float* x, int64_t num_tokens, float* y, threa
                 quantize(x, cols, t0, t1, qs, d, sums);
             });
         }
-        args.xq = q8_activations{qs, d, sums, nullptr};
-        if (w.layout == weight_layout::q8_0_panels) {
+        args.xq = q8_activations{qs, d, sums, nullptr, nullptr};
+        if (w.layout == weight_layout::panels) {
             auto* offsets = static_cast<int32_t*>(scratch.block_offsets.reserve(n / 32 * sizeof(int32_t)));
-            compute_block_offsets(sums, static_cast<int64_t>(n / 32), offsets);
+            auto* scaled = static_cast<float*>(scratch.block_scaled_sums.reserve(n / 32 * sizeof(float)));
+            compute_block_sums(sums, d, static_cast<int64_t>(n / 32), offsets, scaled);
             args.xq.block_offsets = offsets;
+            args.xq.block_scaled_sums = scaled;
         }
     }
 
     const rows_kernel kernel =
-        w.layout == weight_layout::q8_0_panels ? select_panel_kernel() : select_kernel(w.type);
+        w.layout == weight_layout::panels ? select_panel_kernel(w.type) : select_kernel(w.type);
     const int64_t num_tiles = (rows + k_row_tile - 1) / k_row_tile;
     pool.parallel_for(num_tiles, [&](int64_t tile_begin, int64_t tile_end) {
         const int64_t r1 = tile_end * k_row_tile;

@@ -19,9 +19,11 @@ struct q8_activations {
     const int8_t* qs = nullptr;    // [num_tokens][cols], 64-byte aligned rows when cols%64==0
     const float* d = nullptr;      // [num_tokens][cols/32]
     const int16_t* sums = nullptr; // [num_tokens][cols/16]
-    // -128 x the sum of each block's 32 quants, [num_tokens][cols/32]; filled only
-    // for weights in the q8_0_panels layout (their quants are stored +128).
+    // Filled only for weights in the panel layout, [num_tokens][cols/32] each:
+    // -128 x the sum of each block's 32 quants (Q8_0 panel quants are stored +128),
+    // and d x that sum (the activation side of Q4_K's min term).
     const int32_t* block_offsets = nullptr;
+    const float* block_scaled_sums = nullptr;
 };
 
 /// Everything a row-range kernel needs.
@@ -50,10 +52,10 @@ inline constexpr int64_t k_row_tile = 16;
 rows_kernel portable_kernel(dtype type);
 rows_kernel avx2_kernel(dtype type);
 rows_kernel avx512_kernel(dtype type);
-/// Q8_0 weights in the 16-row panel layout (q8_0_panels.hpp); row ranges start
-/// on a panel boundary. The portable one serves every level without AVX-512.
-void q8_0_panels_portable(const matmul_args& args, int64_t row_begin, int64_t row_end);
-void q8_0_panels_avx512(const matmul_args& args, int64_t row_begin, int64_t row_end);
+/// Weights in the 16-row panel layout (weight_panels.hpp); row ranges start on a
+/// panel boundary. The portable ones serve every level without AVX-512.
+rows_kernel portable_panel_kernel(dtype type);
+rows_kernel avx512_panel_kernel(dtype type);
 void quantize_activations_portable(const float* x, int64_t cols, int64_t t_begin, int64_t t_end,
                                    int8_t* qs, float* d, int16_t* sums);
 void quantize_activations_avx512(const float* x, int64_t cols, int64_t t_begin, int64_t t_end,

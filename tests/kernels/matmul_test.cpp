@@ -9,7 +9,7 @@
 
 #include "cpu/dequantize.hpp"
 #include "cpu/matmul.hpp"
-#include "cpu/q8_0_panels.hpp"
+#include "cpu/weight_panels.hpp"
 #include "kernels/level_guard.hpp"
 #include "kernels/random_weights.hpp"
 
@@ -147,23 +147,35 @@ TEST_CASE("matmul_threaded_equals_single_thread") {
     }
 }
 
-TEST_CASE("matmul_q8_0_panels_equal_the_row_layout_at_every_level") {
-    // The panel layout multiplies the same quantized integers as the row layout;
+TEST_CASE("matmul_panels_equal_the_row_layout_at_every_level") {
+    // The panel layouts multiply the same quantized integers as the row layout;
     // only the order of float additions differs. Rows leave a partial panel, and
     // the token counts cover every tile width (1-8) plus a remainder after tiles.
     cpu::thread_pool pool(2);
-    for (int64_t rows : {16, 37, 130}) {
-        for (int64_t cols : {32, 96, 576}) {
-            auto w = test::random_matrix(dtype::q8_0, rows, cols, 17 + static_cast<uint32_t>(rows + cols));
+    struct shape {
+        dtype type;
+        int64_t cols;
+        size_t panel_block_bytes;  // per 16 rows and one block of the type
+    };
+    const shape shapes[] = {
+        {dtype::q8_0, 32, 544}, {dtype::q8_0, 96, 544}, {dtype::q8_0, 576, 544},
+        {dtype::q4_k, 256, 2368}, {dtype::q4_k, 768, 2368},
+    };
+    for (const shape& sh : shapes) {
+        for (int64_t rows : {16, 37, 130}) {
+            const int64_t cols = sh.cols;
+            auto w = test::random_matrix(sh.type, rows, cols, 17 + static_cast<uint32_t>(rows + cols));
             std::vector<std::shared_ptr<void>> storage;
-            const tensor packed = cpu::repack_q8_0_panels(w.view, storage);
-            CHECK(packed.layout == weight_layout::q8_0_panels);
-            CHECK(packed.num_bytes == static_cast<size_t>((rows + 15) / 16 * 16 * cols / 32 * 34));
+            const tensor packed = cpu::repack_to_panels(w.view, storage);
+            CHECK(packed.layout == weight_layout::panels);
+            CHECK(packed.num_bytes ==
+                  static_cast<size_t>((rows + 15) / 16 * (cols / dtype_block_elems(sh.type))) * sh.panel_block_bytes);
             for (int64_t tokens : {1, 2, 3, 5, 8, 13, 32}) {
                 const auto x = test::random_activations(tokens * cols, 7 + static_cast<uint32_t>(tokens));
                 const reference ref = reference_product(w.view, x, tokens);
                 for (auto level : test::supported_levels()) {
                     test::level_guard guard(level);
+                    CAPTURE(dtype_name(sh.type));
                     CAPTURE(rows);
                     CAPTURE(cols);
                     CAPTURE(tokens);
@@ -181,9 +193,11 @@ TEST_CASE("matmul_q8_0_panels_equal_the_row_layout_at_every_level") {
     }
 }
 
-TEST_CASE("matmul_q8_0_panels_refuse_other_types") {
-    auto w = test::random_matrix(dtype::q4_0, 16, 32, 1);
-    CHECK_FALSE(cpu::prefers_q8_0_panels(w.view));
+TEST_CASE("matmul_panels_only_for_q8_0_and_q4_k") {
+    for (dtype t : {dtype::f32, dtype::f16, dtype::q4_0, dtype::q6_k}) {
+        auto w = test::random_matrix(t, 16, 256, 1);
+        CHECK_FALSE(cpu::prefers_panels(w.view));
+    }
 }
 
 TEST_CASE("matmul_zero_tokens_writes_nothing") {

@@ -19,7 +19,7 @@
 #include "cpu/cpu_features.hpp"
 #include "cpu/half.hpp"
 #include "cpu/matmul.hpp"
-#include "cpu/q8_0_panels.hpp"
+#include "cpu/weight_panels.hpp"
 
 namespace {
 
@@ -32,7 +32,7 @@ struct options {
     int threads = 2;
     int repeat = 7;
     int64_t working_set_mb = 256;
-    bool panels = false;  // q8_0 only: the 16-row panel layout cpu_executor uses on avx512
+    bool panels = false;  // q8_0/q4_k: the 16-row panel layout cpu_executor uses on avx512
 };
 
 const char* k_usage =
@@ -92,7 +92,8 @@ result<options> parse(const std::vector<std::string>& args) {
         return make_error("--cols %lld is not a multiple of the %s block size %lld",
                           static_cast<long long>(o.cols), dtype_name(o.type),
                           static_cast<long long>(dtype_block_elems(o.type)));
-    if (o.panels && o.type != dtype::q8_0) return make_error("--layout panels needs --type q8_0");
+    if (o.panels && o.type != dtype::q8_0 && o.type != dtype::q4_k)
+        return make_error("--layout panels needs --type q8_0 or q4_k");
     return o;
 }
 
@@ -147,7 +148,7 @@ int run_bench_matmul(const std::vector<std::string>& args) {
     }
     std::vector<std::shared_ptr<void>> packed_storage;
     if (o.panels) {
-        for (tensor& v : views) v = cpu::repack_q8_0_panels(v, packed_storage);
+        for (tensor& v : views) v = cpu::repack_to_panels(v, packed_storage);
         std::vector<uint8_t>().swap(all);  // the row copies are no longer read
     }
     cpu::thread_pool pool(o.threads);

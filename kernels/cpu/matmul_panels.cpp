@@ -1,0 +1,92 @@
+// Portable kernels for weights in the 16-row panel layouts: the references the
+// AVX-512 kernels are tested against, and the path for machines (or forced cpu
+// levels) without AVX-512 once weights have been repacked.
+#include "cpu/half.hpp"
+#include "cpu/matmul_kernels.hpp"
+#include "cpu/weight_panels.hpp"
+
+namespace actorlm::cpu::detail {
+
+static_assert(k_row_tile % k_panel_rows == 0, "matmul's row ranges must start on panel boundaries");
+
+namespace {
+
+void store_panel(const matmul_args& a, int64_t p, int64_t t, int64_t r1, const float* acc) {
+    for (int64_t i = 0; i < k_panel_rows; ++i) {
+        const int64_t r = p * k_panel_rows + i;
+        if (r < r1) a.y[t * a.rows + r] = acc[i];
+    }
+}
+
+void q8_0_panels(const matmul_args& a, int64_t r0, int64_t r1) {
+    const int64_t nb = a.cols / 32;
+    for (int64_t p = r0 / k_panel_rows; p * k_panel_rows < r1; ++p) {
+        const uint8_t* panel = a.w + p * nb * k_q8_0_panel_block_bytes;
+        for (int64_t t = 0; t < a.num_tokens; ++t) {
+            const int8_t* x = a.xq.qs + t * a.cols;
+            float acc[k_panel_rows] = {};
+            for (int64_t b = 0; b < nb; ++b) {
+                const uint8_t* blk = panel + b * k_q8_0_panel_block_bytes;
+                const auto* scales = reinterpret_cast<const uint16_t*>(blk);
+                const uint8_t* quads = blk + k_panel_rows * 2;
+                const float dx = a.xq.d[t * nb + b];
+                for (int64_t i = 0; i < k_panel_rows; ++i) {
+                    int32_t dot = a.xq.block_offsets[t * nb + b];
+                    for (int64_t c = 0; c < 32; ++c)
+                        dot += static_cast<int32_t>(quads[(c / 4) * 64 + i * 4 + c % 4]) * x[32 * b + c];
+                    acc[i] += static_cast<float>(dot) * (fp16_to_fp32(scales[i]) * dx);
+                }
+            }
+            store_panel(a, p, t, r1, acc);
+        }
+    }
+}
+
+void q4_k_panels(const matmul_args& a, int64_t r0, int64_t r1) {
+    const int64_t nsb = a.cols / 256, nb = a.cols / 32;
+    for (int64_t p = r0 / k_panel_rows; p * k_panel_rows < r1; ++p) {
+        const uint8_t* panel = a.w + p * nsb * k_q4_k_panel_block_bytes;
+        for (int64_t t = 0; t < a.num_tokens; ++t) {
+            const int8_t* x = a.xq.qs + t * a.cols;
+            float acc[k_panel_rows] = {};
+            for (int64_t s = 0; s < nsb; ++s) {
+                const uint8_t* blk = panel + s * k_q4_k_panel_block_bytes;
+                const auto* d = reinterpret_cast<const uint16_t*>(blk);
+                const auto* dmin = d + k_panel_rows;
+                const uint8_t* sc = blk + 4 * k_panel_rows;
+                const uint8_t* mn = sc + 8 * k_panel_rows;
+                const uint8_t* nibbles = mn + 8 * k_panel_rows;
+                for (int64_t j = 0; j < 8; ++j) {
+                    const int64_t b = s * 8 + j;
+                    const float dx = a.xq.d[t * nb + b];
+                    const float xsum = a.xq.block_scaled_sums[t * nb + b];
+                    for (int64_t i = 0; i < k_panel_rows; ++i) {
+                        int32_t dot = 0;
+                        for (int64_t c = 0; c < 32; ++c) {
+                            const int64_t v = (c / 4) % 4, e = c % 4;
+                            const uint8_t byte = nibbles[(j * 4 + v) * 64 + i * 4 + e];
+                            const int32_t q = c < 16 ? byte & 0xF : byte >> 4;
+                            dot += q * x[32 * b + c];
+                        }
+                        const float scale = fp16_to_fp32(d[i]) * static_cast<float>(sc[j * k_panel_rows + i]);
+                        const float min = fp16_to_fp32(dmin[i]) * static_cast<float>(mn[j * k_panel_rows + i]);
+                        acc[i] += static_cast<float>(dot) * (scale * dx) - min * xsum;
+                    }
+                }
+            }
+            store_panel(a, p, t, r1, acc);
+        }
+    }
+}
+
+}  // namespace
+
+rows_kernel portable_panel_kernel(dtype type) {
+    switch (type) {
+        case dtype::q8_0: return q8_0_panels;
+        case dtype::q4_k: return q4_k_panels;
+        default: return nullptr;
+    }
+}
+
+}  // namespace actorlm::cpu::detail

@@ -1,0 +1,160 @@
+// AVX-512 VNNI kernels for weights in the 16-row panel layouts
+// (weight_panels.hpp): lane i of every vector is row i of the panel. Per block of
+// 32 columns and token, an int32 accumulator takes 8 vpdpbusd (4 columns each,
+// the token's 4 quants broadcast from memory) and one FMA adds it to the float
+// result scaled by row scale x token scale. A tile of T tokens reuses each loaded
+// (and, for Q4_K, unpacked) group of quants T times; with 1-2 tokens the 8
+// products alternate between two accumulators so the dependent chain does not
+// stall a memory-bound decode.
+// GCC 12 flags its own _mm512_undefined_* idiom in avx512fintrin.h (bug 105593).
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#include <immintrin.h>
+
+#include <cstring>
+
+#include "cpu/matmul_kernels.hpp"
+#include "cpu/weight_panels.hpp"
+
+namespace actorlm::cpu::detail {
+namespace {
+
+inline __m512i broadcast_quad(const int8_t* p) {
+    int32_t v;
+    std::memcpy(&v, p, sizeof v);
+    return _mm512_set1_epi32(v);
+}
+
+template <int T>
+inline void store_tile(const matmul_args& a, int64_t panel, int64_t t0, int64_t r1, const __m512 (&acc)[T]) {
+    const int64_t r0 = panel * k_panel_rows;
+    const int64_t valid = r1 - r0 < k_panel_rows ? r1 - r0 : k_panel_rows;
+    const __mmask16 m = static_cast<__mmask16>((1u << valid) - 1);
+    for (int t = 0; t < T; ++t) _mm512_mask_storeu_ps(a.y + (t0 + t) * a.rows + r0, m, acc[t]);
+}
+
+// Q8_0: the accumulator starts at the token's offset term (quants are stored +128).
+template <int T>
+void q8_0_tile(const matmul_args& a, int64_t panel, int64_t t0, int64_t r1) {
+    constexpr int chains = T <= 2 ? 2 : 1;
+    const int64_t nb = a.cols / 32;
+    const uint8_t* base = a.w + panel * nb * k_q8_0_panel_block_bytes;
+    const int8_t* x = a.xq.qs + t0 * a.cols;
+    const float* dx = a.xq.d + t0 * nb;
+    const int32_t* off = a.xq.block_offsets + t0 * nb;
+    __m512 acc[T];
+    for (int t = 0; t < T; ++t) acc[t] = _mm512_setzero_ps();
+    for (int64_t b = 0; b < nb; ++b) {
+        const uint8_t* blk = base + b * k_q8_0_panel_block_bytes;
+        const __m512 ws = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk)));
+        const uint8_t* quads = blk + k_panel_rows * 2;
+        __m512i dot[chains][T];
+        for (int t = 0; t < T; ++t) {
+            dot[0][t] = _mm512_set1_epi32(off[t * nb + b]);
+            if constexpr (chains == 2) dot[1][t] = _mm512_setzero_si512();
+        }
+        for (int k = 0; k < 8; ++k) {
+            const __m512i w = _mm512_loadu_si512(quads + 64 * k);
+            for (int t = 0; t < T; ++t)
+                dot[k % chains][t] =
+                    _mm512_dpbusd_epi32(dot[k % chains][t], w, broadcast_quad(x + t * a.cols + 32 * b + 4 * k));
+        }
+        for (int t = 0; t < T; ++t) {
+            __m512i d = dot[0][t];
+            if constexpr (chains == 2) d = _mm512_add_epi32(d, dot[1][t]);
+            acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(d), _mm512_mul_ps(ws, _mm512_set1_ps(dx[t * nb + b])), acc[t]);
+        }
+    }
+    store_tile<T>(a, panel, t0, r1, acc);
+}
+
+// Q4_K: each 64-byte group of nibbles unpacks into column groups v (low) and
+// v + 4 (high) of a sub-block; the sub-block's min term is one FNMADD per token.
+template <int T>
+void q4_k_tile(const matmul_args& a, int64_t panel, int64_t t0, int64_t r1) {
+    constexpr int chains = T <= 2 ? 2 : 1;
+    const int64_t nsb = a.cols / 256, nb = a.cols / 32;
+    const uint8_t* base = a.w + panel * nsb * k_q4_k_panel_block_bytes;
+    const int8_t* x = a.xq.qs + t0 * a.cols;
+    const float* dx = a.xq.d + t0 * nb;
+    const float* xsum = a.xq.block_scaled_sums + t0 * nb;
+    const __m512i low4 = _mm512_set1_epi8(0x0F);
+    __m512 acc[T];
+    for (int t = 0; t < T; ++t) acc[t] = _mm512_setzero_ps();
+    for (int64_t s = 0; s < nsb; ++s) {
+        const uint8_t* blk = base + s * k_q4_k_panel_block_bytes;
+        const __m512 d = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk)));
+        const __m512 dmin = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk + 32)));
+        const uint8_t* sc = blk + 4 * k_panel_rows;
+        const uint8_t* mn = sc + 8 * k_panel_rows;
+        const uint8_t* nibbles = mn + 8 * k_panel_rows;
+        for (int j = 0; j < 8; ++j) {
+            const int64_t b = s * 8 + j;
+            const __m512 scale = _mm512_mul_ps(
+                _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(sc + 16 * j)))), d);
+            const __m512 min = _mm512_mul_ps(
+                _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(mn + 16 * j)))), dmin);
+            __m512i dot[chains][T];
+            for (int c = 0; c < chains; ++c)
+                for (int t = 0; t < T; ++t) dot[c][t] = _mm512_setzero_si512();
+            for (int v = 0; v < 4; ++v) {
+                const __m512i packed = _mm512_loadu_si512(nibbles + (4 * j + v) * 64);
+                const __m512i lo = _mm512_and_si512(packed, low4);
+                const __m512i hi = _mm512_and_si512(_mm512_srli_epi16(packed, 4), low4);
+                for (int t = 0; t < T; ++t) {
+                    const int8_t* xb = x + t * a.cols + 32 * b + 4 * v;
+                    dot[0][t] = _mm512_dpbusd_epi32(dot[0][t], lo, broadcast_quad(xb));
+                    dot[chains - 1][t] = _mm512_dpbusd_epi32(dot[chains - 1][t], hi, broadcast_quad(xb + 16));
+                }
+            }
+            for (int t = 0; t < T; ++t) {
+                __m512i dsum = dot[0][t];
+                if constexpr (chains == 2) dsum = _mm512_add_epi32(dsum, dot[1][t]);
+                acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dsum), _mm512_mul_ps(scale, _mm512_set1_ps(dx[t * nb + b])),
+                                         acc[t]);
+                acc[t] = _mm512_fnmadd_ps(min, _mm512_set1_ps(xsum[t * nb + b]), acc[t]);
+            }
+        }
+    }
+    store_tile<T>(a, panel, t0, r1, acc);
+}
+
+template <template <int> class Tile>
+void panel_rows(const matmul_args& a, int64_t r0, int64_t r1) {
+    constexpr int T = 8;
+    for (int64_t p = r0 / k_panel_rows; p * k_panel_rows < r1; ++p) {
+        int64_t t = 0;
+        for (; t + T <= a.num_tokens; t += T) Tile<T>::run(a, p, t, r1);
+        switch (a.num_tokens - t) {
+            case 7: Tile<7>::run(a, p, t, r1); break;
+            case 6: Tile<6>::run(a, p, t, r1); break;
+            case 5: Tile<5>::run(a, p, t, r1); break;
+            case 4: Tile<4>::run(a, p, t, r1); break;
+            case 3: Tile<3>::run(a, p, t, r1); break;
+            case 2: Tile<2>::run(a, p, t, r1); break;
+            case 1: Tile<1>::run(a, p, t, r1); break;
+            default: break;
+        }
+    }
+}
+
+template <int T>
+struct q8_0_tiles {
+    static void run(const matmul_args& a, int64_t p, int64_t t0, int64_t r1) { q8_0_tile<T>(a, p, t0, r1); }
+};
+template <int T>
+struct q4_k_tiles {
+    static void run(const matmul_args& a, int64_t p, int64_t t0, int64_t r1) { q4_k_tile<T>(a, p, t0, r1); }
+};
+
+}  // namespace
+
+rows_kernel avx512_panel_kernel(dtype type) {
+    switch (type) {
+        case dtype::q8_0: return panel_rows<q8_0_tiles>;
+        case dtype::q4_k: return panel_rows<q4_k_tiles>;
+        default: return nullptr;
+    }
+}
+
+}  // namespace actorlm::cpu::detail

@@ -1,0 +1,101 @@
+// Repacking Q8_0 / Q4_K rows into 16-row panels (layouts in weight_panels.hpp).
+#include "cpu/weight_panels.hpp"
+
+#include <cstdlib>
+#include <cstring>
+
+#include "cpu/cpu_features.hpp"
+#include "cpu/quant_blocks.hpp"
+#include "util/check.hpp"
+
+namespace actorlm::cpu {
+
+namespace {
+
+bool has_panel_layout(dtype t) { return t == dtype::q8_0 || t == dtype::q4_k; }
+
+void repack_q8_0(const tensor& w, int64_t panels, uint8_t* out) {
+    const int64_t rows = w.rows(), nb = w.cols() / 32;
+    const auto* src = static_cast<const block_q8_0*>(w.data);
+    for (int64_t p = 0; p < panels; ++p)
+        for (int64_t b = 0; b < nb; ++b) {
+            uint8_t* blk = out + (p * nb + b) * k_q8_0_panel_block_bytes;
+            auto* scales = reinterpret_cast<uint16_t*>(blk);
+            uint8_t* quads = blk + k_panel_rows * 2;
+            for (int64_t i = 0; i < k_panel_rows; ++i) {
+                const int64_t r = p * k_panel_rows + i;
+                const block_q8_0* q = r < rows ? &src[r * nb + b] : nullptr;
+                scales[i] = q ? q->d : 0;  // padding rows: zero scale, quants at the zero point
+                for (int64_t c = 0; c < 32; ++c)
+                    quads[(c / 4) * 64 + i * 4 + c % 4] = static_cast<uint8_t>((q ? q->qs[c] : 0) + 128);
+            }
+        }
+}
+
+void repack_q4_k(const tensor& w, int64_t panels, uint8_t* out) {
+    const int64_t rows = w.rows(), nb = w.cols() / 256;
+    const auto* src = static_cast<const block_q4_k*>(w.data);
+    for (int64_t p = 0; p < panels; ++p)
+        for (int64_t b = 0; b < nb; ++b) {
+            uint8_t* blk = out + (p * nb + b) * k_q4_k_panel_block_bytes;
+            auto* d = reinterpret_cast<uint16_t*>(blk);
+            auto* dmin = d + k_panel_rows;
+            uint8_t* sc = blk + 4 * k_panel_rows;
+            uint8_t* mn = sc + 8 * k_panel_rows;
+            uint8_t* nibbles = mn + 8 * k_panel_rows;
+            for (int64_t i = 0; i < k_panel_rows; ++i) {
+                const int64_t r = p * k_panel_rows + i;
+                if (r >= rows) continue;  // padding rows stay all zero
+                const block_q4_k& q = src[r * nb + b];
+                d[i] = q.d;
+                dmin[i] = q.dmin;
+                for (int j = 0; j < 8; ++j) {
+                    q4_k_scale_min(j, q.scales, sc[j * k_panel_rows + i], mn[j * k_panel_rows + i]);
+                    // Column l of sub-block j: byte 32*(j/2) + l, low nibble for even j.
+                    auto quant = [&](int l) {
+                        const uint8_t byte = q.qs[32 * (j / 2) + l];
+                        return static_cast<uint8_t>(j % 2 == 0 ? byte & 0xF : byte >> 4);
+                    };
+                    for (int v = 0; v < 4; ++v)
+                        for (int e = 0; e < 4; ++e)
+                            nibbles[(j * 4 + v) * 64 + i * 4 + e] =
+                                static_cast<uint8_t>(quant(4 * v + e) | (quant(4 * (v + 4) + e) << 4));
+                }
+            }
+        }
+}
+
+}  // namespace
+
+bool prefers_panels(const tensor& w) {
+    return has_panel_layout(w.type) && w.layout == weight_layout::rows && w.shape.size() == 2 &&
+           active_cpu_level() == cpu_level::avx512;
+}
+
+tensor repack_to_panels(const tensor& w, std::vector<std::shared_ptr<void>>& storage) {
+    const int64_t block = dtype_block_elems(w.type);
+    ACTORLM_CHECK(has_panel_layout(w.type) && w.layout == weight_layout::rows && w.shape.size() == 2 &&
+                      w.present() && w.cols() % block == 0,
+                  "repack_to_panels: %s is not a Q8_0 or Q4_K matrix in row layout", w.name.c_str());
+    const int64_t panels = (w.rows() + k_panel_rows - 1) / k_panel_rows;
+    const int64_t block_bytes = w.type == dtype::q8_0 ? k_q8_0_panel_block_bytes : k_q4_k_panel_block_bytes;
+    const size_t bytes = static_cast<size_t>(panels * (w.cols() / block) * block_bytes);
+    std::shared_ptr<void> buffer(std::aligned_alloc(64, (bytes + 63) / 64 * 64), std::free);
+    ACTORLM_CHECK(buffer != nullptr, "repack_to_panels: cannot allocate %zu bytes for %s", bytes,
+                  w.name.c_str());
+    auto* out = static_cast<uint8_t*>(buffer.get());
+    std::memset(out, 0, bytes);
+    if (w.type == dtype::q8_0) {
+        repack_q8_0(w, panels, out);
+    } else {
+        repack_q4_k(w, panels, out);
+    }
+    tensor packed = w;
+    packed.layout = weight_layout::panels;
+    packed.data = out;
+    packed.num_bytes = bytes;
+    storage.push_back(std::move(buffer));
+    return packed;
+}
+
+}  // namespace actorlm::cpu
