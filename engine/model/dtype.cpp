@@ -9,6 +9,7 @@ const char* dtype_name(dtype t) {
         case dtype::f16: return "F16";
         case dtype::bf16: return "BF16";
         case dtype::q4_0: return "Q4_0";
+        case dtype::q5_0: return "Q5_0";
         case dtype::q8_0: return "Q8_0";
         case dtype::q4_k: return "Q4_K";
         case dtype::q6_k: return "Q6_K";
@@ -21,6 +22,7 @@ std::optional<dtype> dtype_from_ggml(uint32_t ggml_type) {
         case 0: return dtype::f32;
         case 1: return dtype::f16;
         case 2: return dtype::q4_0;
+        case 6: return dtype::q5_0;
         case 8: return dtype::q8_0;
         case 12: return dtype::q4_k;
         case 14: return dtype::q6_k;

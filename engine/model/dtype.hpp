@@ -12,6 +12,7 @@ enum class dtype : uint32_t {
     f32 = 0,
     f16 = 1,
     q4_0 = 2,
+    q5_0 = 6,
     q8_0 = 8,
     q4_k = 12,
     q6_k = 14,
@@ -22,7 +23,7 @@ enum class dtype : uint32_t {
 constexpr int64_t dtype_block_elems(dtype t) {
     switch (t) {
         case dtype::f32: case dtype::f16: case dtype::bf16: return 1;
-        case dtype::q4_0: case dtype::q8_0: return 32;
+        case dtype::q4_0: case dtype::q5_0: case dtype::q8_0: return 32;
         case dtype::q4_k: case dtype::q6_k: return 256;
     }
     return 0;
@@ -34,6 +35,7 @@ constexpr size_t dtype_block_bytes(dtype t) {
         case dtype::f32: return 4;
         case dtype::f16: case dtype::bf16: return 2;
         case dtype::q4_0: return 18;   // f16 scale + 16 bytes of nibbles
+        case dtype::q5_0: return 22;   // f16 scale + 4 bytes of 5th bits + 16 bytes of nibbles
         case dtype::q8_0: return 34;   // f16 scale + 32 int8
         case dtype::q4_k: return 144;  // f16 d, dmin + 12 scale bytes + 128 nibble bytes
         case dtype::q6_k: return 210;  // 128 ql + 64 qh + 16 scales + f16 d

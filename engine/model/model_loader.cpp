@@ -44,7 +44,7 @@ result<loaded_model> load_gguf_model(const std::string& path) {
         auto type = dtype_from_ggml(info->ggml_type);
         if (!type)
             return make_error("tensor '%s' has type %s (%u), which is not supported (supported: "
-                              "F32, F16, BF16, Q8_0, Q4_0, Q4_K, Q6_K)", name.c_str(),
+                              "F32, F16, BF16, Q8_0, Q4_0, Q5_0, Q4_K, Q6_K)", name.c_str(),
                               ggml_type_name(info->ggml_type), info->ggml_type);
         t.type = *type;
         t.shape = info->shape;

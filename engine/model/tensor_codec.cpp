@@ -1,5 +1,6 @@
 // Block formats (ggml): Q8_0 = f16 d + 32 int8, x = d * q; Q4_0 = f16 d + 16 bytes,
-// low nibbles are elements 0..15 and high nibbles 16..31, x = d * (nibble - 8).
+// low nibbles are elements 0..15 and high nibbles 16..31, x = d * (nibble - 8);
+// Q5_0 = f16 d + 32 bits of 5th bits (bit j: element j) + Q4_0's nibbles, x = d * (q5 - 16).
 // Stateless and thread-safe; callers guarantee n is a multiple of the block size.
 #include "model/tensor_codec.hpp"
 
@@ -13,7 +14,7 @@ namespace actorlm {
 
 bool can_decode(dtype t) {
     return t == dtype::f32 || t == dtype::f16 || t == dtype::bf16 || t == dtype::q8_0 ||
-           t == dtype::q4_0;
+           t == dtype::q4_0 || t == dtype::q5_0;
 }
 
 bool can_encode(dtype t) {
@@ -49,6 +50,20 @@ void decode_f32(dtype t, const void* src, int64_t n, float* dst) {
                 for (int j = 0; j < 16; ++j) {
                     dst[b * 32 + j] = d * float((p[2 + j] & 0x0f) - 8);
                     dst[b * 32 + j + 16] = d * float((p[2 + j] >> 4) - 8);
+                }
+            }
+            return;
+        case dtype::q5_0:
+            for (int64_t b = 0; b < n / 32; ++b, p += 22) {
+                uint16_t dh;
+                uint32_t qh;
+                std::memcpy(&dh, p, 2);
+                std::memcpy(&qh, p + 2, 4);
+                const float d = float_bits::from_f16(dh);
+                for (int j = 0; j < 16; ++j) {
+                    const uint8_t q = p[6 + j];
+                    dst[b * 32 + j] = d * float(int((q & 0x0f) | (((qh >> j) & 1u) << 4)) - 16);
+                    dst[b * 32 + j + 16] = d * float(int((q >> 4) | (((qh >> (j + 16)) & 1u) << 4)) - 16);
                 }
             }
             return;

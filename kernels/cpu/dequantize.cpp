@@ -29,6 +29,20 @@ void dequantize_q4_0(const block_q4_0* b, float* y, int64_t num_blocks) {
     }
 }
 
+void dequantize_q5_0(const block_q5_0* b, float* y, int64_t num_blocks) {
+    for (int64_t i = 0; i < num_blocks; ++i, y += 32) {
+        const float d = fp16_to_fp32(b[i].d);
+        uint32_t qh;
+        std::memcpy(&qh, b[i].qh, 4);
+        for (int j = 0; j < 16; ++j) {
+            const int lo = (b[i].qs[j] & 0xF) | static_cast<int>(((qh >> j) & 1u) << 4);
+            const int hi = (b[i].qs[j] >> 4) | static_cast<int>(((qh >> (j + 16)) & 1u) << 4);
+            y[j] = static_cast<float>(lo - 16) * d;
+            y[j + 16] = static_cast<float>(hi - 16) * d;
+        }
+    }
+}
+
 void dequantize_q4_k(const block_q4_k* b, float* y, int64_t num_blocks) {
     for (int64_t i = 0; i < num_blocks; ++i) {
         const float d = fp16_to_fp32(b[i].d);
@@ -87,6 +101,9 @@ void dequantize_row(dtype type, const void* src, float* dst, int64_t n) {
             return;
         case dtype::q4_0:
             dequantize_q4_0(static_cast<const block_q4_0*>(src), dst, num_blocks);
+            return;
+        case dtype::q5_0:
+            dequantize_q5_0(static_cast<const block_q5_0*>(src), dst, num_blocks);
             return;
         case dtype::q4_k:
             dequantize_q4_k(static_cast<const block_q4_k*>(src), dst, num_blocks);

@@ -103,6 +103,32 @@ struct q4_0_dec {
     }
 };
 
+// Byte j is 0xFF where bit j of `bits` is set.
+inline __m256i bits_to_bytes(uint32_t bits) {
+    const __m256i pick = _mm256_setr_epi64x(0, 0x0101010101010101, 0x0202020202020202, 0x0303030303030303);
+    const __m256i v = _mm256_shuffle_epi8(_mm256_set1_epi32(static_cast<int>(bits)), pick);
+    // Every bit but bit (j % 8) set in byte j: the OR is all ones iff that bit is set.
+    const __m256i all_but = _mm256_set1_epi64x(0x7fbfdfeff7fbfdfe);
+    return _mm256_cmpeq_epi8(_mm256_or_si256(v, all_but), _mm256_set1_epi64x(-1));
+}
+
+struct q5_0_dec {
+    static constexpr int steps_per_group = 1, x_offset = 16;
+    static constexpr bool is_signed = false, has_mins = false;
+    const block_q5_0* b;
+    void prepare(const uint8_t* row, int64_t g) { b = reinterpret_cast<const block_q5_0*>(row) + g; }
+    void decode(int, __m256i& q, __m256& scale) const {
+        const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(b->qs));
+        const __m128i m = _mm_set1_epi8(0x0F);
+        const __m256i nibbles = _mm256_inserti128_si256(_mm256_castsi128_si256(_mm_and_si128(v, m)),
+                                                        _mm_and_si128(_mm_srli_epi16(v, 4), m), 1);
+        uint32_t qh;
+        std::memcpy(&qh, b->qh, 4);
+        q = _mm256_or_si256(nibbles, _mm256_and_si256(bits_to_bytes(qh), _mm256_set1_epi8(0x10)));
+        scale = _mm256_set1_ps(fp16(b->d));
+    }
+};
+
 struct q4_k_dec {
     static constexpr int steps_per_group = 8, x_offset = 0;
     static constexpr bool is_signed = false, has_mins = true;
@@ -256,6 +282,7 @@ rows_kernel avx2_kernel(dtype type) {
         case dtype::bf16: return float_rows<dtype::bf16>;
         case dtype::q8_0: return quant_rows<q8_0_dec>;
         case dtype::q4_0: return quant_rows<q4_0_dec>;
+        case dtype::q5_0: return quant_rows<q5_0_dec>;
         case dtype::q4_k: return quant_rows<q4_k_dec>;
         case dtype::q6_k: return quant_rows<q6_k_dec>;
     }

@@ -3,6 +3,7 @@
 // block dots are exact; float sums use 8 partial accumulators. Also holds the
 // portable activation quantizer, whose rounding the vector one reproduces.
 #include <cmath>
+#include <cstring>
 #include <vector>
 
 #include "cpu/dequantize.hpp"
@@ -89,6 +90,29 @@ void q4_0_rows(const matmul_args& a, int64_t r0, int64_t r1) {
     });
 }
 
+void q5_0_rows(const matmul_args& a, int64_t r0, int64_t r1) {
+    const int64_t nb = a.cols / 32;
+    for_rows_tokens(a, r0, r1, [nb](const uint8_t* row, const int8_t* qs, const float* d,
+                                    const int16_t* sums) {
+        const auto* b = reinterpret_cast<const block_q5_0*>(row);
+        float acc = 0;
+        for (int64_t i = 0; i < nb; ++i) {
+            const int8_t* x = qs + i * 32;
+            uint32_t qh;
+            std::memcpy(&qh, b[i].qh, 4);
+            int32_t s = 0;
+            for (int j = 0; j < 16; ++j) {
+                const int32_t lo = (b[i].qs[j] & 0xF) | static_cast<int32_t>(((qh >> j) & 1u) << 4);
+                const int32_t hi = (b[i].qs[j] >> 4) | static_cast<int32_t>(((qh >> (j + 16)) & 1u) << 4);
+                s += lo * x[j] + hi * x[j + 16];
+            }
+            s -= 16 * (sums[2 * i] + sums[2 * i + 1]);
+            acc += static_cast<float>(s) * (fp16_to_fp32(b[i].d) * d[i]);
+        }
+        return acc;
+    });
+}
+
 void q4_k_rows(const matmul_args& a, int64_t r0, int64_t r1) {
     const int64_t nb = a.cols / 256;
     for_rows_tokens(a, r0, r1, [nb](const uint8_t* row, const int8_t* qs, const float* d,
@@ -157,6 +181,7 @@ rows_kernel portable_kernel(dtype type) {
         case dtype::bf16: return bf16_rows;
         case dtype::q8_0: return q8_0_rows;
         case dtype::q4_0: return q4_0_rows;
+        case dtype::q5_0: return q5_0_rows;
         case dtype::q4_k: return q4_k_rows;
         case dtype::q6_k: return q6_k_rows;
     }

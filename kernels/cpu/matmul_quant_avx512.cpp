@@ -7,8 +7,6 @@
 // offset's share, offset * sum(x), is subtracted once per token and step.
 #include <cstring>
 
-#include <cstring>
-
 #include "cpu/matmul_kernels.hpp"
 #include "cpu/half.hpp"
 #include "cpu/quant_blocks.hpp"
@@ -90,6 +88,41 @@ struct q4_0_decoder {
         // fp16 scales: words 0 and 9 of the pair (see q8_0_decoder).
         const __m256i words = _mm256_maskz_loadu_epi16(half ? 0x1u : 0x201u, b);
         const __m256i idx = _mm256_set_epi16(9, 9, 9, 9, 9, 9, 9, 9, 0, 0, 0, 0, 0, 0, 0, 0);
+        scale = _mm512_cvtph_ps(_mm256_permutexvar_epi16(idx, words));
+    }
+};
+
+// Q5_0: Q4_0's nibbles plus a 5th bit per weight from qh (bit j: weight j),
+// spread to bytes with a mask move.
+struct q5_0_decoder {
+    static constexpr int steps_per_group = 1;
+    static constexpr int x_offset = 16;
+    static constexpr bool has_mins = false;
+    const block_q5_0* b = nullptr;
+    bool half = false;
+
+    void prepare(const uint8_t* row, int64_t group, bool half_step) {
+        b = reinterpret_cast<const block_q5_0*>(row) + 2 * group;
+        half = half_step;
+    }
+    void decode(int, __m512i& q, __m512& scale) const {
+        const __m128i v0 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(b[0].qs));
+        const __m128i v1 = half ? _mm_setzero_si128()
+                                : _mm_loadu_si128(reinterpret_cast<const __m128i*>(b[1].qs));
+        const __m256i v = _mm256_inserti128_si256(_mm256_castsi128_si256(v0), v1, 1);
+        const __m256i mask = _mm256_set1_epi8(0x0F);
+        const __m256i lo = _mm256_and_si256(v, mask);                          // b0lo b1lo
+        const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), mask);   // b0hi b1hi
+        const __m512i z = _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1);
+        const __m512i nibbles = _mm512_shuffle_i64x2(z, z, _MM_SHUFFLE(3, 1, 2, 0));  // b0lo b0hi b1lo b1hi
+        uint32_t h0, h1 = 0;
+        std::memcpy(&h0, b[0].qh, 4);
+        if (!half) std::memcpy(&h1, b[1].qh, 4);
+        const __mmask64 bits = static_cast<__mmask64>(h0) | (static_cast<__mmask64>(h1) << 32);
+        q = _mm512_or_si512(nibbles, _mm512_maskz_mov_epi8(bits, _mm512_set1_epi8(0x10)));
+        // fp16 scales: words 0 and 11 of the pair (22-byte blocks).
+        const __m256i words = _mm256_maskz_loadu_epi16(half ? 0x1u : 0x801u, b);
+        const __m256i idx = _mm256_set_epi16(11, 11, 11, 11, 11, 11, 11, 11, 0, 0, 0, 0, 0, 0, 0, 0);
         scale = _mm512_cvtph_ps(_mm256_permutexvar_epi16(idx, words));
     }
 };
@@ -277,6 +310,7 @@ rows_kernel avx512_quant_kernel(dtype type) {
     switch (type) {
         case dtype::q8_0: return quant_rows<q8_0_decoder>;
         case dtype::q4_0: return quant_rows<q4_0_decoder>;
+        case dtype::q5_0: return quant_rows<q5_0_decoder>;
         case dtype::q4_k: return quant_rows<q4_k_decoder>;
         case dtype::q6_k: return quant_rows<q6_k_decoder>;
         default: return nullptr;

@@ -22,6 +22,13 @@ struct block_q4_0 {
     uint8_t qs[16];
 };
 
+/// Q5_0: 32 weights = d * (q5 - 16); q5 = nibble | (bit << 4), byte j of qs
+/// holding weights j (low) and j+16 (high), bit j of qh the 5th bit of weight j.
+struct block_q5_0 {
+    uint16_t d;  // fp16
+    uint8_t qh[4];
+    uint8_t qs[16];
+};
 /// Q4_K: 256 weights in 8 sub-blocks of 32, each with a 6-bit scale and min:
 /// w = d * sc * nibble - dmin * m. Bytes 32k..32k+31 hold sub-blocks 2k (low
 /// nibbles) and 2k+1 (high nibbles).
@@ -43,6 +50,7 @@ struct block_q6_k {
 
 static_assert(sizeof(block_q8_0) == dtype_block_bytes(dtype::q8_0));
 static_assert(sizeof(block_q4_0) == dtype_block_bytes(dtype::q4_0));
+static_assert(sizeof(block_q5_0) == dtype_block_bytes(dtype::q5_0));
 static_assert(sizeof(block_q4_k) == dtype_block_bytes(dtype::q4_k));
 static_assert(sizeof(block_q6_k) == dtype_block_bytes(dtype::q6_k));
 

@@ -73,7 +73,7 @@ std::vector<float> run(const tensor& w, const std::vector<float>& x, int64_t tok
 }
 
 const dtype k_all_types[] = {dtype::f32, dtype::f16, dtype::bf16, dtype::q8_0,
-                             dtype::q4_0, dtype::q4_k, dtype::q6_k};
+                             dtype::q4_0, dtype::q5_0, dtype::q4_k, dtype::q6_k};
 
 }  // namespace
 
@@ -194,7 +194,7 @@ TEST_CASE("matmul_panels_equal_the_row_layout_at_every_level") {
 }
 
 TEST_CASE("matmul_panels_only_for_q8_0_and_q4_k") {
-    for (dtype t : {dtype::f32, dtype::f16, dtype::q4_0, dtype::q6_k}) {
+    for (dtype t : {dtype::f32, dtype::f16, dtype::q4_0, dtype::q5_0, dtype::q6_k}) {
         auto w = test::random_matrix(t, 16, 256, 1);
         CHECK_FALSE(cpu::prefers_panels(w.view));
     }

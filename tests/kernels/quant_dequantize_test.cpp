@@ -57,6 +57,30 @@ TEST_CASE("quant_dequantize_q8_0_and_q4_0") {
     require_same_bits(got, want4);
 }
 
+TEST_CASE("quant_dequantize_q5_0_joins_nibbles_and_fifth_bits") {
+    // Weight j takes its low 4 bits from nibble j%16 of qs (high nibble for j >= 16)
+    // and its 5th bit from bit j of qh: x = d * (q5 - 16).
+    std::mt19937 rng(2);
+    std::vector<block_q5_0> q5(3);
+    std::vector<float> want;
+    for (int b = 0; b < 3; ++b) {
+        const float d = fp16_to_fp32(fp32_to_fp16(0.02f * static_cast<float>(b + 1)));
+        q5[b].d = fp32_to_fp16(d);
+        int v[32];
+        uint32_t qh = 0;
+        for (int j = 0; j < 32; ++j) {
+            v[j] = static_cast<int>(rng() % 32);
+            if (v[j] & 16) qh |= 1u << j;
+            want.push_back(static_cast<float>(v[j] - 16) * d);
+        }
+        for (int j = 0; j < 16; ++j) q5[b].qs[j] = static_cast<uint8_t>((v[j] & 15) | ((v[j + 16] & 15) << 4));
+        std::memcpy(q5[b].qh, &qh, 4);
+    }
+    std::vector<float> got(96);
+    dequantize_row(dtype::q5_0, q5.data(), got.data(), 96);
+    require_same_bits(got, want);
+}
+
 TEST_CASE("quant_dequantize_q4_k_unpacks_6bit_scales_and_mins") {
     std::mt19937 rng(2);
     block_q4_k b{};

@@ -49,7 +49,7 @@ inline owned_tensor random_matrix(dtype type, int64_t rows, int64_t cols, uint32
             const size_t block_bytes = dtype_block_bytes(type);
             for (size_t at = 0; at < t.bytes.size(); at += block_bytes) {
                 const uint16_t scale = cpu::fp32_to_fp16(0.002f + 0.02f * (uni(rng) + 1.0f));
-                if (type == dtype::q8_0 || type == dtype::q4_0) {
+                if (type == dtype::q8_0 || type == dtype::q4_0 || type == dtype::q5_0) {
                     put16(at, scale);
                 } else if (type == dtype::q4_k) {
                     put16(at, scale);

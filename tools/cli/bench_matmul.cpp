@@ -36,13 +36,13 @@ struct options {
 };
 
 const char* k_usage =
-    "usage: actorlm bench-matmul [--type f32|f16|bf16|q8_0|q4_0|q4_k|q6_k] [--rows N]\n"
+    "usage: actorlm bench-matmul [--type f32|f16|bf16|q8_0|q4_0|q5_0|q4_k|q6_k] [--rows N]\n"
     "         [--cols N] [--tokens 1,8,32,512] [--threads N] [--repeat N]\n"
     "         [--working-set-mb N] [--level portable|avx2|avx512] [--layout rows|panels]\n";
 
 
 result<dtype> parse_type(const std::string& s) {
-    for (dtype t : {dtype::f32, dtype::f16, dtype::bf16, dtype::q8_0, dtype::q4_0, dtype::q4_k,
+    for (dtype t : {dtype::f32, dtype::f16, dtype::bf16, dtype::q8_0, dtype::q4_0, dtype::q5_0, dtype::q4_k,
                     dtype::q6_k}) {
         std::string name = dtype_name(t);
         std::transform(name.begin(), name.end(), name.begin(), ::tolower);
