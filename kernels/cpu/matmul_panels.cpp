@@ -42,6 +42,36 @@ void q8_0_panels(const matmul_args& a, int64_t r0, int64_t r1) {
     }
 }
 
+void q5_0_panels(const matmul_args& a, int64_t r0, int64_t r1) {
+    const int64_t nb = a.cols / 32;
+    for (int64_t p = r0 / k_panel_rows; p * k_panel_rows < r1; ++p) {
+        const uint8_t* panel = a.w + p * nb * k_q5_0_panel_block_bytes;
+        for (int64_t t = 0; t < a.num_tokens; ++t) {
+            const int8_t* x = a.xq.qs + t * a.cols;
+            float acc[k_panel_rows] = {};
+            for (int64_t b = 0; b < nb; ++b) {
+                const uint8_t* blk = panel + b * k_q5_0_panel_block_bytes;
+                const auto* scales = reinterpret_cast<const uint16_t*>(blk);
+                const uint8_t* masks = blk + k_panel_rows * 2;
+                const uint8_t* nibbles = masks + 8 * 8;
+                const float dx = a.xq.d[t * nb + b];
+                for (int64_t i = 0; i < k_panel_rows; ++i) {
+                    int32_t dot = a.xq.block_offsets[t * nb + b] / 8;  // -16 x the quant sum
+                    for (int64_t c = 0; c < 32; ++c) {
+                        const int64_t g = c / 4, e = c % 4, bit = i * 4 + e;
+                        const uint8_t byte = nibbles[(g % 4) * 64 + i * 4 + e];
+                        const int32_t low = g < 4 ? byte & 0xF : byte >> 4;
+                        const int32_t high = (masks[g * 8 + bit / 8] >> (bit % 8)) & 1;
+                        dot += (low | (high << 4)) * x[32 * b + c];
+                    }
+                    acc[i] += static_cast<float>(dot) * (fp16_to_fp32(scales[i]) * dx);
+                }
+            }
+            store_panel(a, p, t, r1, acc);
+        }
+    }
+}
+
 void q4_k_panels(const matmul_args& a, int64_t r0, int64_t r1) {
     const int64_t nsb = a.cols / 256, nb = a.cols / 32;
     for (int64_t p = r0 / k_panel_rows; p * k_panel_rows < r1; ++p) {
@@ -84,6 +114,7 @@ void q4_k_panels(const matmul_args& a, int64_t r0, int64_t r1) {
 rows_kernel portable_panel_kernel(dtype type) {
     switch (type) {
         case dtype::q8_0: return q8_0_panels;
+        case dtype::q5_0: return q5_0_panels;
         case dtype::q4_k: return q4_k_panels;
         default: return nullptr;
     }

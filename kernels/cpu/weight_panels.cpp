@@ -1,4 +1,4 @@
-// Repacking Q8_0 / Q4_K rows into 16-row panels (layouts in weight_panels.hpp).
+// Repacking Q8_0 / Q5_0 / Q4_K rows into 16-row panels (layouts in weight_panels.hpp).
 #include "cpu/weight_panels.hpp"
 
 #include <cstdlib>
@@ -12,7 +12,7 @@ namespace actorlm::cpu {
 
 namespace {
 
-bool has_panel_layout(dtype t) { return t == dtype::q8_0 || t == dtype::q4_k; }
+bool has_panel_layout(dtype t) { return t == dtype::q8_0 || t == dtype::q5_0 || t == dtype::q4_k; }
 
 void repack_q8_0(const tensor& w, int64_t panels, uint8_t* out) {
     const int64_t rows = w.rows(), nb = w.cols() / 32;
@@ -28,6 +28,42 @@ void repack_q8_0(const tensor& w, int64_t panels, uint8_t* out) {
                 scales[i] = q ? q->d : 0;  // padding rows: zero scale, quants at the zero point
                 for (int64_t c = 0; c < 32; ++c)
                     quads[(c / 4) * 64 + i * 4 + c % 4] = static_cast<uint8_t>((q ? q->qs[c] : 0) + 128);
+            }
+        }
+}
+
+void repack_q5_0(const tensor& w, int64_t panels, uint8_t* out) {
+    const int64_t rows = w.rows(), nb = w.cols() / 32;
+    const auto* src = static_cast<const block_q5_0*>(w.data);
+    for (int64_t p = 0; p < panels; ++p)
+        for (int64_t b = 0; b < nb; ++b) {
+            uint8_t* blk = out + (p * nb + b) * k_q5_0_panel_block_bytes;
+            auto* scales = reinterpret_cast<uint16_t*>(blk);
+            uint8_t* masks = blk + k_panel_rows * 2;  // 8 little-endian 64-bit masks
+            uint8_t* nibbles = masks + 8 * 8;
+            for (int64_t i = 0; i < k_panel_rows; ++i) {
+                const int64_t r = p * k_panel_rows + i;
+                // Padding rows: zero scale, quants at the +16 zero point (5th bit set, nibble 0).
+                uint8_t q5[32];
+                if (r < rows) {
+                    const block_q5_0& q = src[r * nb + b];
+                    scales[i] = q.d;
+                    uint32_t qh;
+                    std::memcpy(&qh, q.qh, 4);
+                    for (int c = 0; c < 16; ++c) {
+                        q5[c] = static_cast<uint8_t>((q.qs[c] & 0xF) | (((qh >> c) & 1u) << 4));
+                        q5[c + 16] = static_cast<uint8_t>((q.qs[c] >> 4) | (((qh >> (c + 16)) & 1u) << 4));
+                    }
+                } else {
+                    for (uint8_t& v : q5) v = 16;
+                }
+                for (int c = 0; c < 32; ++c) {
+                    const int g = c / 4, e = c % 4, bit = static_cast<int>(i) * 4 + e;
+                    if (q5[c] & 16) masks[g * 8 + bit / 8] |= static_cast<uint8_t>(1u << (bit % 8));
+                    const int v = g % 4;
+                    uint8_t& byte = nibbles[v * 64 + i * 4 + e];
+                    byte = static_cast<uint8_t>(byte | ((q5[c] & 0xF) << (g < 4 ? 0 : 4)));
+                }
             }
         }
 }
@@ -76,19 +112,21 @@ tensor repack_to_panels(const tensor& w, std::vector<std::shared_ptr<void>>& sto
     const int64_t block = dtype_block_elems(w.type);
     ACTORLM_CHECK(has_panel_layout(w.type) && w.layout == weight_layout::rows && w.shape.size() == 2 &&
                       w.present() && w.cols() % block == 0,
-                  "repack_to_panels: %s is not a Q8_0 or Q4_K matrix in row layout", w.name.c_str());
+                  "repack_to_panels: %s is not a Q8_0, Q5_0 or Q4_K matrix in row layout", w.name.c_str());
     const int64_t panels = (w.rows() + k_panel_rows - 1) / k_panel_rows;
-    const int64_t block_bytes = w.type == dtype::q8_0 ? k_q8_0_panel_block_bytes : k_q4_k_panel_block_bytes;
+    const int64_t block_bytes = w.type == dtype::q8_0   ? k_q8_0_panel_block_bytes
+                                : w.type == dtype::q5_0 ? k_q5_0_panel_block_bytes
+                                                        : k_q4_k_panel_block_bytes;
     const size_t bytes = static_cast<size_t>(panels * (w.cols() / block) * block_bytes);
     std::shared_ptr<void> buffer(std::aligned_alloc(64, (bytes + 63) / 64 * 64), std::free);
     ACTORLM_CHECK(buffer != nullptr, "repack_to_panels: cannot allocate %zu bytes for %s", bytes,
                   w.name.c_str());
     auto* out = static_cast<uint8_t*>(buffer.get());
     std::memset(out, 0, bytes);
-    if (w.type == dtype::q8_0) {
-        repack_q8_0(w, panels, out);
-    } else {
-        repack_q4_k(w, panels, out);
+    switch (w.type) {
+        case dtype::q8_0: repack_q8_0(w, panels, out); break;
+        case dtype::q5_0: repack_q5_0(w, panels, out); break;
+        default: repack_q4_k(w, panels, out); break;
     }
     tensor packed = w;
     packed.layout = weight_layout::panels;
