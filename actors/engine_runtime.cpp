@@ -101,7 +101,7 @@ std::unique_ptr<engine_runtime> engine_runtime::create(const engine_config& cfg,
                         " exceeds the model's context length " + std::to_string(mc.max_position));
         max_model_len = cfg.max_model_len;
     }
-    auto kv_type = parse_kv_dtype(cfg.kv_cache_dtype);
+    auto kv_type = resolve_kv_dtype(cfg.kv_cache_dtype, rt->model_->weights);
     if (!kv_type) return fail(kv_type.message());
     auto blocks = cfg.kv_cache_memory_bytes > 0
                       ? core::kv_blocks_for_budget(mc, cfg.block_size, kv_type.value(),
@@ -151,7 +151,7 @@ std::unique_ptr<engine_runtime> engine_runtime::create(const engine_config& cfg,
         s.last_layer = ranges[i].second;
         s.num_blocks = num_blocks;
         s.block_size = cfg.block_size;
-        s.kv_dtype = cfg.kv_cache_dtype == "auto" ? "f32" : cfg.kv_cache_dtype;
+        s.kv_dtype = kv_type.value() == dtype::f16 ? "f16" : "f32";
         s.num_threads = threads;
         setups.push_back(s);
     }

@@ -25,7 +25,7 @@ struct llm_engine_config {
     int32_t num_threads = 0;                  ///< CPU threads; 0 = all cores
     int64_t kv_cache_memory_bytes = 0;        ///< 0: kv_cache_memory_fraction of MemAvailable
     double kv_cache_memory_fraction = 0.2;
-    std::string kv_cache_dtype = "auto";      ///< auto (= f32 on the CPU), f32, f16
+    std::string kv_cache_dtype = "auto";      ///< auto (F32 for F32 weights, else F16), f32, f16
     int32_t block_size = 16;
     int32_t max_model_len = 0;                ///< 0 = the model's context length
     int32_t max_num_seqs = 256;

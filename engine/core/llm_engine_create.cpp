@@ -7,6 +7,7 @@
 #include "core/kv_cache_sizing.hpp"
 #include "core/llm_engine.hpp"
 #include "model/cpu_executor.hpp"
+#include "model/executor_factory.hpp"
 #include "model/model_loader.hpp"
 
 namespace actorlm::core {
@@ -18,11 +19,9 @@ result<std::unique_ptr<llm_engine>> llm_engine::create(const llm_engine_config& 
     auto tok = load_tokenizer_for_model(cfg.model_path);
     if (!tok) return make_error("%s: tokenizer: %s", cfg.model_path.c_str(), tok.message().c_str());
 
-    dtype kv_type = dtype::f32;
-    if (cfg.kv_cache_dtype == "f16")
-        kv_type = dtype::f16;
-    else if (cfg.kv_cache_dtype != "auto" && cfg.kv_cache_dtype != "f32")
-        return make_error("kv cache dtype '%s' is not auto, f32 or f16", cfg.kv_cache_dtype.c_str());
+    auto resolved = resolve_kv_dtype(cfg.kv_cache_dtype, model->weights);
+    if (!resolved) return resolved.err();
+    const dtype kv_type = resolved.value();
     if (cfg.block_size <= 0) return make_error("block_size must be positive, got %d", cfg.block_size);
     const model_config& mc = model->config;
     const int64_t model_len = cfg.max_model_len > 0 ? cfg.max_model_len : mc.max_position;

@@ -12,6 +12,12 @@ result<dtype> parse_kv_dtype(const std::string& name) {
     return make_error("unknown KV cache dtype '%s' (use f32 or f16)", name.c_str());
 }
 
+result<dtype> resolve_kv_dtype(const std::string& name, const model_weights& weights) {
+    if (name != "auto") return parse_kv_dtype(name);
+    const bool float32_model = weights.layers.empty() || weights.layers.front().wq.type == dtype::f32;
+    return float32_model ? dtype::f32 : dtype::f16;
+}
+
 result<std::unique_ptr<model_executor>> make_executor(const loaded_model& model,
                                                       const executor_request& req) {
     if (req.device != "cpu")

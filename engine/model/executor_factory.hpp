@@ -28,7 +28,14 @@ struct executor_request {
 result<std::unique_ptr<model_executor>> make_executor(const loaded_model& model,
                                                       const executor_request& req);
 
-/// Parses "f32"/"f16" (and "auto" = f32 on the CPU).
+/// Parses "f32"/"f16"; "auto" resolves to F32 (callers that know the model use
+/// resolve_kv_dtype instead).
 result<dtype> parse_kv_dtype(const std::string& name);
+
+/// The KV cache type for `name` and a model: "auto" is F32 for F32 weights (so a
+/// full-precision model runs at full precision) and F16 otherwise, as llama.cpp
+/// defaults: decode attention is bound by reading the cache, and F16 halves both
+/// that traffic and the memory per token.
+result<dtype> resolve_kv_dtype(const std::string& name, const model_weights& weights);
 
 }  // namespace actorlm

@@ -7,6 +7,7 @@
 
 #include "forward_driver.hpp"
 #include "forward_reference.hpp"
+#include "model/executor_factory.hpp"
 
 using namespace actorlm;
 using namespace actorlm::test;
@@ -212,4 +213,17 @@ TEST_CASE("forward: weights that do not match the config are rejected at creatio
     ex = cpu_executor::create(c, random_weights(c, 1), {8, 16, dtype::f32}, bad_range);
     REQUIRE_FALSE(ex.ok());
     CHECK(ex.message().find("layer range") != std::string::npos);
+}
+
+TEST_CASE("KV cache dtype: auto keeps F32 for F32 weights and uses F16 otherwise") {
+    const model_config c = tiny_config(model_arch::llama);
+    model_weights w = random_weights(c, 7);
+    CHECK(resolve_kv_dtype("auto", w).value() == dtype::f32);
+    CHECK(resolve_kv_dtype("f16", w).value() == dtype::f16);
+    for (auto& layer : w.layers) layer.wq.type = dtype::q8_0;  // only the type is consulted
+    CHECK(resolve_kv_dtype("auto", w).value() == dtype::f16);
+    CHECK(resolve_kv_dtype("f32", w).value() == dtype::f32);
+    auto bad = resolve_kv_dtype("fp8", w);
+    REQUIRE_FALSE(bad.ok());
+    CHECK(bad.message().find("fp8") != std::string::npos);
 }

@@ -81,7 +81,7 @@ int run_serve(const std::vector<std::string>& args) {
     app.add_option("--kv-cache-memory", kv_memory, "KV cache size in bytes (e.g. 2GiB)");
     app.add_option("--block-size", cfg.block_size, "tokens per KV block")
         ->check(CLI::IsMember({1, 8, 16, 32, 64, 128}))->capture_default_str();
-    app.add_option("--kv-cache-dtype", cfg.kv_cache_dtype, "auto, f32 or f16")
+    app.add_option("--kv-cache-dtype", cfg.kv_cache_dtype, "auto (F32 for F32 weights, else F16), f32 or f16")
         ->check(CLI::IsMember({"auto", "f32", "f16"}))->capture_default_str();
     app.add_option("--threads", cfg.num_threads, "CPU threads (0 = all cores)")
         ->check(CLI::NonNegativeNumber);
