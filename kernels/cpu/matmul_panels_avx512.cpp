@@ -33,6 +33,29 @@ inline void store_tile(const matmul_args& a, int64_t panel, int64_t t0, int64_t 
     for (int t = 0; t < T; ++t) _mm512_mask_storeu_ps(a.y + (t0 + t) * a.rows + r0, m, acc[t]);
 }
 
+// Per block: the int32 accumulators of T tokens start at their offset terms
+// (-128 x the block's quant sum, divided by `offset_divisor` for quants stored
+// with a smaller offset), and after the products one FMA per token adds the
+// block to its float result, scaled by row scales x the token's scale.
+template <int Chains, int T>
+inline void start_block(__m512i (&dot)[Chains][T], const int32_t* off, int64_t nb, int64_t b,
+                        int32_t offset_divisor) {
+    for (int t = 0; t < T; ++t) {
+        dot[0][t] = _mm512_set1_epi32(off[t * nb + b] / offset_divisor);
+        if constexpr (Chains == 2) dot[1][t] = _mm512_setzero_si512();
+    }
+}
+
+template <int Chains, int T>
+inline void finish_block(__m512 (&acc)[T], const __m512i (&dot)[Chains][T], __m512 ws, const float* dx,
+                         int64_t nb, int64_t b) {
+    for (int t = 0; t < T; ++t) {
+        __m512i d = dot[0][t];
+        if constexpr (Chains == 2) d = _mm512_add_epi32(d, dot[1][t]);
+        acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(d), _mm512_mul_ps(ws, _mm512_set1_ps(dx[t * nb + b])), acc[t]);
+    }
+}
+
 // Q8_0: the accumulator starts at the token's offset term (quants are stored +128).
 template <int T>
 void q8_0_tile(const matmul_args& a, int64_t panel, int64_t t0, int64_t r1) {
@@ -49,21 +72,14 @@ void q8_0_tile(const matmul_args& a, int64_t panel, int64_t t0, int64_t r1) {
         const __m512 ws = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk)));
         const uint8_t* quads = blk + k_panel_rows * 2;
         __m512i dot[chains][T];
-        for (int t = 0; t < T; ++t) {
-            dot[0][t] = _mm512_set1_epi32(off[t * nb + b]);
-            if constexpr (chains == 2) dot[1][t] = _mm512_setzero_si512();
-        }
+        start_block(dot, off, nb, b, 1);
         for (int k = 0; k < 8; ++k) {
             const __m512i w = _mm512_loadu_si512(quads + 64 * k);
             for (int t = 0; t < T; ++t)
                 dot[k % chains][t] =
                     _mm512_dpbusd_epi32(dot[k % chains][t], w, broadcast_quad(x + t * a.cols + 32 * b + 4 * k));
         }
-        for (int t = 0; t < T; ++t) {
-            __m512i d = dot[0][t];
-            if constexpr (chains == 2) d = _mm512_add_epi32(d, dot[1][t]);
-            acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(d), _mm512_mul_ps(ws, _mm512_set1_ps(dx[t * nb + b])), acc[t]);
-        }
+        finish_block(acc, dot, ws, dx, nb, b);
     }
     store_tile<T>(a, panel, t0, r1, acc);
 }
@@ -88,10 +104,7 @@ void q5_0_tile(const matmul_args& a, int64_t panel, int64_t t0, int64_t r1) {
         const uint8_t* masks = blk + k_panel_rows * 2;
         const uint8_t* nibbles = masks + 8 * 8;
         __m512i dot[chains][T];
-        for (int t = 0; t < T; ++t) {
-            dot[0][t] = _mm512_set1_epi32(off[t * nb + b] / 8);  // -16 x the quant sum
-            if constexpr (chains == 2) dot[1][t] = _mm512_setzero_si512();
-        }
+        start_block(dot, off, nb, b, 8);  // quants stored +16: -16 x the quant sum
         for (int v = 0; v < 4; ++v) {
             uint64_t m_lo, m_hi;
             std::memcpy(&m_lo, masks + 8 * v, 8);
@@ -107,11 +120,7 @@ void q5_0_tile(const matmul_args& a, int64_t panel, int64_t t0, int64_t r1) {
                 dot[chains - 1][t] = _mm512_dpbusd_epi32(dot[chains - 1][t], hi, broadcast_quad(xb + 16));
             }
         }
-        for (int t = 0; t < T; ++t) {
-            __m512i d = dot[0][t];
-            if constexpr (chains == 2) d = _mm512_add_epi32(d, dot[1][t]);
-            acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(d), _mm512_mul_ps(ws, _mm512_set1_ps(dx[t * nb + b])), acc[t]);
-        }
+        finish_block(acc, dot, ws, dx, nb, b);
     }
     store_tile<T>(a, panel, t0, r1, acc);
 }
@@ -155,13 +164,8 @@ void q4_k_tile(const matmul_args& a, int64_t panel, int64_t t0, int64_t r1) {
                     dot[chains - 1][t] = _mm512_dpbusd_epi32(dot[chains - 1][t], hi, broadcast_quad(xb + 16));
                 }
             }
-            for (int t = 0; t < T; ++t) {
-                __m512i dsum = dot[0][t];
-                if constexpr (chains == 2) dsum = _mm512_add_epi32(dsum, dot[1][t]);
-                acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dsum), _mm512_mul_ps(scale, _mm512_set1_ps(dx[t * nb + b])),
-                                         acc[t]);
-                acc[t] = _mm512_fnmadd_ps(min, _mm512_set1_ps(xsum[t * nb + b]), acc[t]);
-            }
+            finish_block(acc, dot, scale, dx, nb, b);
+            for (int t = 0; t < T; ++t) acc[t] = _mm512_fnmadd_ps(min, _mm512_set1_ps(xsum[t * nb + b]), acc[t]);
         }
     }
     store_tile<T>(a, panel, t0, r1, acc);

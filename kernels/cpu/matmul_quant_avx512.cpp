@@ -64,6 +64,29 @@ struct q8_0_decoder {
     }
 };
 
+// The 16 nibble bytes of two 32-weight blocks (the second absent for a half
+// step) as 64 bytes in weight order: block 0 weights 0-15, 16-31, then block 1's.
+inline __m512i unpack_nibble_pair(const uint8_t* qs0, const uint8_t* qs1, bool half) {
+    const __m128i v0 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(qs0));
+    const __m128i v1 = half ? _mm_setzero_si128() : _mm_loadu_si128(reinterpret_cast<const __m128i*>(qs1));
+    const __m256i v = _mm256_inserti128_si256(_mm256_castsi128_si256(v0), v1, 1);
+    const __m256i mask = _mm256_set1_epi8(0x0F);
+    const __m256i lo = _mm256_and_si256(v, mask);                          // b0lo b1lo
+    const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), mask);   // b0hi b1hi
+    const __m512i z = _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1);
+    return _mm512_shuffle_i64x2(z, z, _MM_SHUFFLE(3, 1, 2, 0));           // b0lo b0hi b1lo b1hi
+}
+
+// The fp16 scales of a block pair whose second scale is 16-bit word `Second`
+// (the block size in words): lanes 0-7 block 0, lanes 8-15 block 1 (0 if half).
+template <int Second>
+inline __m512 pair_scales(const void* blocks, bool half) {
+    const __m256i words = _mm256_maskz_loadu_epi16(half ? 0x1u : (0x1u | (1u << Second)), blocks);
+    const __m256i idx = _mm256_set_epi16(Second, Second, Second, Second, Second, Second, Second, Second,
+                                         0, 0, 0, 0, 0, 0, 0, 0);
+    return _mm512_cvtph_ps(_mm256_permutexvar_epi16(idx, words));
+}
+
 struct q4_0_decoder {
     static constexpr int steps_per_group = 1;
     static constexpr int x_offset = 8;
@@ -76,19 +99,8 @@ struct q4_0_decoder {
         half = half_step;
     }
     void decode(int, __m512i& q, __m512& scale) const {
-        const __m128i v0 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(b[0].qs));
-        const __m128i v1 = half ? _mm_setzero_si128()
-                                : _mm_loadu_si128(reinterpret_cast<const __m128i*>(b[1].qs));
-        const __m256i v = _mm256_inserti128_si256(_mm256_castsi128_si256(v0), v1, 1);
-        const __m256i mask = _mm256_set1_epi8(0x0F);
-        const __m256i lo = _mm256_and_si256(v, mask);                          // b0lo b1lo
-        const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), mask);   // b0hi b1hi
-        const __m512i z = _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1);
-        q = _mm512_shuffle_i64x2(z, z, _MM_SHUFFLE(3, 1, 2, 0));              // b0lo b0hi b1lo b1hi
-        // fp16 scales: words 0 and 9 of the pair (see q8_0_decoder).
-        const __m256i words = _mm256_maskz_loadu_epi16(half ? 0x1u : 0x201u, b);
-        const __m256i idx = _mm256_set_epi16(9, 9, 9, 9, 9, 9, 9, 9, 0, 0, 0, 0, 0, 0, 0, 0);
-        scale = _mm512_cvtph_ps(_mm256_permutexvar_epi16(idx, words));
+        q = unpack_nibble_pair(b[0].qs, b[1].qs, half);
+        scale = pair_scales<sizeof(block_q4_0) / 2>(b, half);
     }
 };
 
@@ -106,24 +118,13 @@ struct q5_0_decoder {
         half = half_step;
     }
     void decode(int, __m512i& q, __m512& scale) const {
-        const __m128i v0 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(b[0].qs));
-        const __m128i v1 = half ? _mm_setzero_si128()
-                                : _mm_loadu_si128(reinterpret_cast<const __m128i*>(b[1].qs));
-        const __m256i v = _mm256_inserti128_si256(_mm256_castsi128_si256(v0), v1, 1);
-        const __m256i mask = _mm256_set1_epi8(0x0F);
-        const __m256i lo = _mm256_and_si256(v, mask);                          // b0lo b1lo
-        const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), mask);   // b0hi b1hi
-        const __m512i z = _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1);
-        const __m512i nibbles = _mm512_shuffle_i64x2(z, z, _MM_SHUFFLE(3, 1, 2, 0));  // b0lo b0hi b1lo b1hi
         uint32_t h0, h1 = 0;
         std::memcpy(&h0, b[0].qh, 4);
         if (!half) std::memcpy(&h1, b[1].qh, 4);
         const __mmask64 bits = static_cast<__mmask64>(h0) | (static_cast<__mmask64>(h1) << 32);
-        q = _mm512_or_si512(nibbles, _mm512_maskz_mov_epi8(bits, _mm512_set1_epi8(0x10)));
-        // fp16 scales: words 0 and 11 of the pair (22-byte blocks).
-        const __m256i words = _mm256_maskz_loadu_epi16(half ? 0x1u : 0x801u, b);
-        const __m256i idx = _mm256_set_epi16(11, 11, 11, 11, 11, 11, 11, 11, 0, 0, 0, 0, 0, 0, 0, 0);
-        scale = _mm512_cvtph_ps(_mm256_permutexvar_epi16(idx, words));
+        q = _mm512_or_si512(unpack_nibble_pair(b[0].qs, b[1].qs, half),
+                            _mm512_maskz_mov_epi8(bits, _mm512_set1_epi8(0x10)));
+        scale = pair_scales<sizeof(block_q5_0) / 2>(b, half);
     }
 };
 

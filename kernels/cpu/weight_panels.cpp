@@ -14,91 +14,84 @@ namespace {
 
 bool has_panel_layout(dtype t) { return t == dtype::q8_0 || t == dtype::q5_0 || t == dtype::q4_k; }
 
-void repack_q8_0(const tensor& w, int64_t panels, uint8_t* out) {
-    const int64_t rows = w.rows(), nb = w.cols() / 32;
-    const auto* src = static_cast<const block_q8_0*>(w.data);
+// Calls fill(panel_block, row_block, i) for every block of every panel and each
+// of its 16 rows i; row_block is the row layout's block of that row, or null for
+// the padding rows of the last panel.
+template <class Block, class Fill>
+void for_each_panel_row_block(const tensor& w, int64_t panels, int64_t block_bytes, uint8_t* out, Fill fill) {
+    const int64_t rows = w.rows(), nb = w.cols() / dtype_block_elems(w.type);
+    const auto* src = static_cast<const Block*>(w.data);
     for (int64_t p = 0; p < panels; ++p)
-        for (int64_t b = 0; b < nb; ++b) {
-            uint8_t* blk = out + (p * nb + b) * k_q8_0_panel_block_bytes;
-            auto* scales = reinterpret_cast<uint16_t*>(blk);
-            uint8_t* quads = blk + k_panel_rows * 2;
+        for (int64_t b = 0; b < nb; ++b)
             for (int64_t i = 0; i < k_panel_rows; ++i) {
                 const int64_t r = p * k_panel_rows + i;
-                const block_q8_0* q = r < rows ? &src[r * nb + b] : nullptr;
-                scales[i] = q ? q->d : 0;  // padding rows: zero scale, quants at the zero point
-                for (int64_t c = 0; c < 32; ++c)
-                    quads[(c / 4) * 64 + i * 4 + c % 4] = static_cast<uint8_t>((q ? q->qs[c] : 0) + 128);
+                fill(out + (p * nb + b) * block_bytes, r < rows ? &src[r * nb + b] : nullptr, i);
             }
-        }
+}
+
+void repack_q8_0(const tensor& w, int64_t panels, uint8_t* out) {
+    for_each_panel_row_block<block_q8_0>(w, panels, k_q8_0_panel_block_bytes, out,
+                                         [](uint8_t* blk, const block_q8_0* q, int64_t i) {
+        auto* scales = reinterpret_cast<uint16_t*>(blk);
+        uint8_t* quads = blk + k_panel_rows * 2;
+        scales[i] = q ? q->d : 0;  // padding rows: zero scale, quants at the zero point
+        for (int64_t c = 0; c < 32; ++c)
+            quads[(c / 4) * 64 + i * 4 + c % 4] = static_cast<uint8_t>((q ? q->qs[c] : 0) + 128);
+    });
 }
 
 void repack_q5_0(const tensor& w, int64_t panels, uint8_t* out) {
-    const int64_t rows = w.rows(), nb = w.cols() / 32;
-    const auto* src = static_cast<const block_q5_0*>(w.data);
-    for (int64_t p = 0; p < panels; ++p)
-        for (int64_t b = 0; b < nb; ++b) {
-            uint8_t* blk = out + (p * nb + b) * k_q5_0_panel_block_bytes;
-            auto* scales = reinterpret_cast<uint16_t*>(blk);
-            uint8_t* masks = blk + k_panel_rows * 2;  // 8 little-endian 64-bit masks
-            uint8_t* nibbles = masks + 8 * 8;
-            for (int64_t i = 0; i < k_panel_rows; ++i) {
-                const int64_t r = p * k_panel_rows + i;
-                // Padding rows: zero scale, quants at the +16 zero point (5th bit set, nibble 0).
-                uint8_t q5[32];
-                if (r < rows) {
-                    const block_q5_0& q = src[r * nb + b];
-                    scales[i] = q.d;
-                    uint32_t qh;
-                    std::memcpy(&qh, q.qh, 4);
-                    for (int c = 0; c < 16; ++c) {
-                        q5[c] = static_cast<uint8_t>((q.qs[c] & 0xF) | (((qh >> c) & 1u) << 4));
-                        q5[c + 16] = static_cast<uint8_t>((q.qs[c] >> 4) | (((qh >> (c + 16)) & 1u) << 4));
-                    }
-                } else {
-                    for (uint8_t& v : q5) v = 16;
-                }
-                for (int c = 0; c < 32; ++c) {
-                    const int g = c / 4, e = c % 4, bit = static_cast<int>(i) * 4 + e;
-                    if (q5[c] & 16) masks[g * 8 + bit / 8] |= static_cast<uint8_t>(1u << (bit % 8));
-                    const int v = g % 4;
-                    uint8_t& byte = nibbles[v * 64 + i * 4 + e];
-                    byte = static_cast<uint8_t>(byte | ((q5[c] & 0xF) << (g < 4 ? 0 : 4)));
-                }
+    for_each_panel_row_block<block_q5_0>(w, panels, k_q5_0_panel_block_bytes, out,
+                                         [](uint8_t* blk, const block_q5_0* q, int64_t i) {
+        auto* scales = reinterpret_cast<uint16_t*>(blk);
+        uint8_t* masks = blk + k_panel_rows * 2;  // 8 little-endian 64-bit masks
+        uint8_t* nibbles = masks + 8 * 8;
+        // Padding rows: zero scale, quants at the +16 zero point (5th bit set, nibble 0).
+        uint8_t q5[32];
+        if (q) {
+            scales[i] = q->d;
+            uint32_t qh;
+            std::memcpy(&qh, q->qh, 4);
+            for (int c = 0; c < 16; ++c) {
+                q5[c] = static_cast<uint8_t>((q->qs[c] & 0xF) | (((qh >> c) & 1u) << 4));
+                q5[c + 16] = static_cast<uint8_t>((q->qs[c] >> 4) | (((qh >> (c + 16)) & 1u) << 4));
             }
+        } else {
+            for (uint8_t& v : q5) v = 16;
         }
+        for (int c = 0; c < 32; ++c) {
+            const int g = c / 4, e = c % 4, bit = static_cast<int>(i) * 4 + e;
+            if (q5[c] & 16) masks[g * 8 + bit / 8] |= static_cast<uint8_t>(1u << (bit % 8));
+            uint8_t& byte = nibbles[(g % 4) * 64 + i * 4 + e];
+            byte = static_cast<uint8_t>(byte | ((q5[c] & 0xF) << (g < 4 ? 0 : 4)));
+        }
+    });
 }
 
 void repack_q4_k(const tensor& w, int64_t panels, uint8_t* out) {
-    const int64_t rows = w.rows(), nb = w.cols() / 256;
-    const auto* src = static_cast<const block_q4_k*>(w.data);
-    for (int64_t p = 0; p < panels; ++p)
-        for (int64_t b = 0; b < nb; ++b) {
-            uint8_t* blk = out + (p * nb + b) * k_q4_k_panel_block_bytes;
-            auto* d = reinterpret_cast<uint16_t*>(blk);
-            auto* dmin = d + k_panel_rows;
-            uint8_t* sc = blk + 4 * k_panel_rows;
-            uint8_t* mn = sc + 8 * k_panel_rows;
-            uint8_t* nibbles = mn + 8 * k_panel_rows;
-            for (int64_t i = 0; i < k_panel_rows; ++i) {
-                const int64_t r = p * k_panel_rows + i;
-                if (r >= rows) continue;  // padding rows stay all zero
-                const block_q4_k& q = src[r * nb + b];
-                d[i] = q.d;
-                dmin[i] = q.dmin;
-                for (int j = 0; j < 8; ++j) {
-                    q4_k_scale_min(j, q.scales, sc[j * k_panel_rows + i], mn[j * k_panel_rows + i]);
-                    // Column l of sub-block j: byte 32*(j/2) + l, low nibble for even j.
-                    auto quant = [&](int l) {
-                        const uint8_t byte = q.qs[32 * (j / 2) + l];
-                        return static_cast<uint8_t>(j % 2 == 0 ? byte & 0xF : byte >> 4);
-                    };
-                    for (int v = 0; v < 4; ++v)
-                        for (int e = 0; e < 4; ++e)
-                            nibbles[(j * 4 + v) * 64 + i * 4 + e] =
-                                static_cast<uint8_t>(quant(4 * v + e) | (quant(4 * (v + 4) + e) << 4));
-                }
-            }
+    for_each_panel_row_block<block_q4_k>(w, panels, k_q4_k_panel_block_bytes, out,
+                                         [](uint8_t* blk, const block_q4_k* q, int64_t i) {
+        if (!q) return;  // padding rows stay all zero
+        auto* d = reinterpret_cast<uint16_t*>(blk);
+        auto* dmin = d + k_panel_rows;
+        uint8_t* sc = blk + 4 * k_panel_rows;
+        uint8_t* mn = sc + 8 * k_panel_rows;
+        uint8_t* nibbles = mn + 8 * k_panel_rows;
+        d[i] = q->d;
+        dmin[i] = q->dmin;
+        for (int j = 0; j < 8; ++j) {
+            q4_k_scale_min(j, q->scales, sc[j * k_panel_rows + i], mn[j * k_panel_rows + i]);
+            // Column l of sub-block j: byte 32*(j/2) + l, low nibble for even j.
+            auto quant = [&](int l) {
+                const uint8_t byte = q->qs[32 * (j / 2) + l];
+                return static_cast<uint8_t>(j % 2 == 0 ? byte & 0xF : byte >> 4);
+            };
+            for (int v = 0; v < 4; ++v)
+                for (int e = 0; e < 4; ++e)
+                    nibbles[(j * 4 + v) * 64 + i * 4 + e] =
+                        static_cast<uint8_t>(quant(4 * v + e) | (quant(4 * (v + 4) + e) << 4));
         }
+    });
 }
 
 }  // namespace
