@@ -51,6 +51,17 @@ inline __m512 transpose_sum16(const __m512 (&v)[16]) {
     return _mm512_add_ps(_mm512_shuffle_f32x4(z0, z1, 0x88), _mm512_shuffle_f32x4(z0, z1, 0xdd));
 }
 
+// Asks for the rows of the next cache block of this KV head: blocks sit anywhere
+// in the pool, so the hardware prefetcher cannot guess the jump between them.
+template <class T>
+inline void prefetch_rows(const T* base, int64_t block_offset, int64_t rows, int64_t slot_stride, int64_t hd) {
+    const char* p = reinterpret_cast<const char*>(base + block_offset);
+    const int64_t row_bytes = hd * static_cast<int64_t>(sizeof(T));
+    for (int64_t r = 0; r < rows; ++r)
+        for (int64_t at = 0; at < row_bytes; at += 64)
+            _mm_prefetch(p + r * slot_stride * static_cast<int64_t>(sizeof(T)) + at, _MM_HINT_T0);
+}
+
 // Per-head views of one query token, shared by the score and value passes.
 struct group_token {
     const float* q;       // head h0's query; head i at q + i * head_dim
@@ -74,9 +85,11 @@ void score_pass(const paged_kv_layer& kv, const int32_t* block_table, const T* k
         for (int64_t j0 = 0; j0 < tok.n; j0 += bs) {
             const T* kb = k_base + static_cast<int64_t>(block_table[j0 / bs]) * block_stride;
             const int64_t in_block = std::min(bs, tok.n - j0);
+            if (i == 0 && j0 + bs < tok.n) prefetch_rows(k_base, block_table[j0 / bs + 1] * block_stride, bs, slot_stride, hd);
             for (int64_t o0 = 0; o0 < in_block; o0 += 16) {
                 const int64_t cnt = std::min<int64_t>(16, in_block - o0);
                 __m512 acc[16];
+#pragma GCC unroll 16
                 for (int o = 0; o < 16; ++o) {
                     // Keys past the end repeat the last valid row; their lanes are dropped below.
                     const T* k = kb + (o0 + std::min<int64_t>(o, cnt - 1)) * slot_stride;
@@ -154,6 +167,7 @@ void value_pass(const paged_kv_layer& kv, const int32_t* block_table, const T* v
         for (int64_t j0 = 0; j0 < tok.n; j0 += bs) {
             const T* vb = v_base + static_cast<int64_t>(block_table[j0 / bs]) * block_stride;
             const int64_t in_block = std::min(bs, tok.n - j0);
+            if (i == 0 && j0 + bs < tok.n) prefetch_rows(v_base, block_table[j0 / bs + 1] * block_stride, bs, slot_stride, hd);
             for (int64_t o = 0; o < in_block; ++o) {
                 const __m512 w = _mm512_set1_ps(p[j0 + o]);
                 const T* v = vb + o * slot_stride;
