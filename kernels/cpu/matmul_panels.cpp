@@ -48,22 +48,24 @@ void q8_0_panels(const matmul_args& a, int64_t r0, int64_t r1) {
     });
 }
 
-void q5_0_panels(const matmul_args& a, int64_t r0, int64_t r1) {
+// Q4_0 and Q5_0 panels: nibble groups, plus the 5th-bit masks for Q5_0.
+template <bool FifthBit>
+void nibble_panels(const matmul_args& a, int64_t r0, int64_t r1) {
     const int64_t nb = a.cols / 32;
-    for_each_panel_block(a, r0, r1, 32, k_q5_0_panel_block_bytes,
+    for_each_panel_block(a, r0, r1, 32, FifthBit ? k_q5_0_panel_block_bytes : k_q4_0_panel_block_bytes,
                          [&](const uint8_t* blk, int64_t t, int64_t b, float* acc) {
         const auto* scales = reinterpret_cast<const uint16_t*>(blk);
         const uint8_t* masks = blk + k_panel_rows * 2;
-        const uint8_t* nibbles = masks + 8 * 8;
+        const uint8_t* nibbles = masks + (FifthBit ? 8 * 8 : 0);
         const int8_t* x = a.xq.qs + t * a.cols + 32 * b;
         const float dx = a.xq.d[t * nb + b];
         for (int64_t i = 0; i < k_panel_rows; ++i) {
-            int32_t dot = a.xq.block_offsets[t * nb + b] / 8;  // -16 x the quant sum
+            int32_t dot = a.xq.block_offsets[t * nb + b] / (FifthBit ? 8 : 16);  // -16 / -8 x the quant sum
             for (int64_t c = 0; c < 32; ++c) {
                 const int64_t g = c / 4, e = c % 4, bit = i * 4 + e;
                 const uint8_t byte = nibbles[(g % 4) * 64 + i * 4 + e];
                 const int32_t low = g < 4 ? byte & 0xF : byte >> 4;
-                const int32_t high = (masks[g * 8 + bit / 8] >> (bit % 8)) & 1;
+                const int32_t high = FifthBit ? (masks[g * 8 + bit / 8] >> (bit % 8)) & 1 : 0;
                 dot += (low | (high << 4)) * x[c];
             }
             acc[i] += static_cast<float>(dot) * (fp16_to_fp32(scales[i]) * dx);
@@ -105,7 +107,8 @@ void q4_k_panels(const matmul_args& a, int64_t r0, int64_t r1) {
 rows_kernel portable_panel_kernel(dtype type) {
     switch (type) {
         case dtype::q8_0: return q8_0_panels;
-        case dtype::q5_0: return q5_0_panels;
+        case dtype::q4_0: return nibble_panels<false>;
+        case dtype::q5_0: return nibble_panels<true>;
         case dtype::q4_k: return q4_k_panels;
         default: return nullptr;
     }

@@ -84,14 +84,15 @@ void q8_0_tile(const matmul_args& a, int64_t panel, int64_t t0, int64_t r1) {
     store_tile<T>(a, panel, t0, r1, acc);
 }
 
-// Q5_0: like Q4_K's nibble groups, with each group's 5th bits OR-ed in from a
-// 64-bit mask (one bit per byte of the unpacked vector); the accumulator starts
-// at the token's offset term (quants are stored +16).
-template <int T>
-void q5_0_tile(const matmul_args& a, int64_t panel, int64_t t0, int64_t r1) {
+// Q4_0 / Q5_0: Q4_K's nibble groups; for Q5_0 each group's 5th bits are OR-ed
+// in from a 64-bit mask (one bit per byte of the unpacked vector). The
+// accumulator starts at the token's offset term (quants are stored +8 / +16).
+template <int T, bool FifthBit>
+void nibble_tile(const matmul_args& a, int64_t panel, int64_t t0, int64_t r1) {
     constexpr int chains = T <= 2 ? 2 : 1;
+    constexpr int64_t block_bytes = FifthBit ? k_q5_0_panel_block_bytes : k_q4_0_panel_block_bytes;
     const int64_t nb = a.cols / 32;
-    const uint8_t* base = a.w + panel * nb * k_q5_0_panel_block_bytes;
+    const uint8_t* base = a.w + panel * nb * block_bytes;
     const int8_t* x = a.xq.qs + t0 * a.cols;
     const float* dx = a.xq.d + t0 * nb;
     const int32_t* off = a.xq.block_offsets + t0 * nb;
@@ -99,21 +100,23 @@ void q5_0_tile(const matmul_args& a, int64_t panel, int64_t t0, int64_t r1) {
     __m512 acc[T];
     for (int t = 0; t < T; ++t) acc[t] = _mm512_setzero_ps();
     for (int64_t b = 0; b < nb; ++b) {
-        const uint8_t* blk = base + b * k_q5_0_panel_block_bytes;
+        const uint8_t* blk = base + b * block_bytes;
         const __m512 ws = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk)));
         const uint8_t* masks = blk + k_panel_rows * 2;
-        const uint8_t* nibbles = masks + 8 * 8;
+        const uint8_t* nibbles = masks + (FifthBit ? 8 * 8 : 0);
         __m512i dot[chains][T];
-        start_block(dot, off, nb, b, 8);  // quants stored +16: -16 x the quant sum
+        start_block(dot, off, nb, b, FifthBit ? 8 : 16);  // -16 / -8 x the quant sum
         for (int v = 0; v < 4; ++v) {
-            uint64_t m_lo, m_hi;
-            std::memcpy(&m_lo, masks + 8 * v, 8);
-            std::memcpy(&m_hi, masks + 8 * (v + 4), 8);
             const __m512i packed = _mm512_loadu_si512(nibbles + 64 * v);
-            const __m512i lo = _mm512_or_si512(_mm512_and_si512(packed, low4),
-                                               _mm512_maskz_mov_epi8(_cvtu64_mask64(m_lo), bit4));
-            const __m512i hi = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(packed, 4), low4),
-                                               _mm512_maskz_mov_epi8(_cvtu64_mask64(m_hi), bit4));
+            __m512i lo = _mm512_and_si512(packed, low4);
+            __m512i hi = _mm512_and_si512(_mm512_srli_epi16(packed, 4), low4);
+            if constexpr (FifthBit) {
+                uint64_t m_lo, m_hi;
+                std::memcpy(&m_lo, masks + 8 * v, 8);
+                std::memcpy(&m_hi, masks + 8 * (v + 4), 8);
+                lo = _mm512_or_si512(lo, _mm512_maskz_mov_epi8(_cvtu64_mask64(m_lo), bit4));
+                hi = _mm512_or_si512(hi, _mm512_maskz_mov_epi8(_cvtu64_mask64(m_hi), bit4));
+            }
             for (int t = 0; t < T; ++t) {
                 const int8_t* xb = x + t * a.cols + 32 * b + 4 * v;
                 dot[0][t] = _mm512_dpbusd_epi32(dot[0][t], lo, broadcast_quad(xb));
@@ -195,8 +198,12 @@ struct q8_0_tiles {
     static void run(const matmul_args& a, int64_t p, int64_t t0, int64_t r1) { q8_0_tile<T>(a, p, t0, r1); }
 };
 template <int T>
+struct q4_0_tiles {
+    static void run(const matmul_args& a, int64_t p, int64_t t0, int64_t r1) { nibble_tile<T, false>(a, p, t0, r1); }
+};
+template <int T>
 struct q5_0_tiles {
-    static void run(const matmul_args& a, int64_t p, int64_t t0, int64_t r1) { q5_0_tile<T>(a, p, t0, r1); }
+    static void run(const matmul_args& a, int64_t p, int64_t t0, int64_t r1) { nibble_tile<T, true>(a, p, t0, r1); }
 };
 template <int T>
 struct q4_k_tiles {
@@ -208,6 +215,7 @@ struct q4_k_tiles {
 rows_kernel avx512_panel_kernel(dtype type) {
     switch (type) {
         case dtype::q8_0: return panel_rows<q8_0_tiles>;
+        case dtype::q4_0: return panel_rows<q4_0_tiles>;
         case dtype::q5_0: return panel_rows<q5_0_tiles>;
         case dtype::q4_k: return panel_rows<q4_k_tiles>;
         default: return nullptr;

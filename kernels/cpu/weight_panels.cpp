@@ -1,4 +1,4 @@
-// Repacking Q8_0 / Q5_0 / Q4_K rows into 16-row panels (layouts in weight_panels.hpp).
+// Repacking Q8_0 / Q4_0 / Q5_0 / Q4_K rows into 16-row panels (layouts in weight_panels.hpp).
 #include "cpu/weight_panels.hpp"
 
 #include <cstdlib>
@@ -12,7 +12,9 @@ namespace actorlm::cpu {
 
 namespace {
 
-bool has_panel_layout(dtype t) { return t == dtype::q8_0 || t == dtype::q5_0 || t == dtype::q4_k; }
+bool has_panel_layout(dtype t) {
+    return t == dtype::q8_0 || t == dtype::q4_0 || t == dtype::q5_0 || t == dtype::q4_k;
+}
 
 // Calls fill(panel_block, row_block, i) for every block of every panel and each
 // of its 16 rows i; row_block is the row layout's block of that row, or null for
@@ -40,6 +42,27 @@ void repack_q8_0(const tensor& w, int64_t panels, uint8_t* out) {
     });
 }
 
+// The nibble groups of Q4_0 and Q5_0 panels: column c of row i goes to vector
+// (c / 4) % 4, byte 4i + c % 4, low nibble for c < 16.
+inline void put_nibble(uint8_t* nibbles, int64_t i, int c, uint8_t value) {
+    const int g = c / 4;
+    uint8_t& byte = nibbles[(g % 4) * 64 + i * 4 + c % 4];
+    byte = static_cast<uint8_t>(byte | ((value & 0xF) << (g < 4 ? 0 : 4)));
+}
+
+void repack_q4_0(const tensor& w, int64_t panels, uint8_t* out) {
+    for_each_panel_row_block<block_q4_0>(w, panels, k_q4_0_panel_block_bytes, out,
+                                         [](uint8_t* blk, const block_q4_0* q, int64_t i) {
+        auto* scales = reinterpret_cast<uint16_t*>(blk);
+        uint8_t* nibbles = blk + k_panel_rows * 2;
+        scales[i] = q ? q->d : 0;  // padding rows: zero scale, quants at the zero point 8
+        for (int c = 0; c < 16; ++c) {
+            put_nibble(nibbles, i, c, q ? q->qs[c] & 0xF : 8);
+            put_nibble(nibbles, i, c + 16, q ? q->qs[c] >> 4 : 8);
+        }
+    });
+}
+
 void repack_q5_0(const tensor& w, int64_t panels, uint8_t* out) {
     for_each_panel_row_block<block_q5_0>(w, panels, k_q5_0_panel_block_bytes, out,
                                          [](uint8_t* blk, const block_q5_0* q, int64_t i) {
@@ -60,10 +83,9 @@ void repack_q5_0(const tensor& w, int64_t panels, uint8_t* out) {
             for (uint8_t& v : q5) v = 16;
         }
         for (int c = 0; c < 32; ++c) {
-            const int g = c / 4, e = c % 4, bit = static_cast<int>(i) * 4 + e;
+            const int g = c / 4, bit = static_cast<int>(i) * 4 + c % 4;
             if (q5[c] & 16) masks[g * 8 + bit / 8] |= static_cast<uint8_t>(1u << (bit % 8));
-            uint8_t& byte = nibbles[(g % 4) * 64 + i * 4 + e];
-            byte = static_cast<uint8_t>(byte | ((q5[c] & 0xF) << (g < 4 ? 0 : 4)));
+            put_nibble(nibbles, i, c, q5[c]);
         }
     });
 }
@@ -105,9 +127,10 @@ tensor repack_to_panels(const tensor& w, std::vector<std::shared_ptr<void>>& sto
     const int64_t block = dtype_block_elems(w.type);
     ACTORLM_CHECK(has_panel_layout(w.type) && w.layout == weight_layout::rows && w.shape.size() == 2 &&
                       w.present() && w.cols() % block == 0,
-                  "repack_to_panels: %s is not a Q8_0, Q5_0 or Q4_K matrix in row layout", w.name.c_str());
+                  "repack_to_panels: %s is not a Q8_0, Q4_0, Q5_0 or Q4_K matrix in row layout", w.name.c_str());
     const int64_t panels = (w.rows() + k_panel_rows - 1) / k_panel_rows;
     const int64_t block_bytes = w.type == dtype::q8_0   ? k_q8_0_panel_block_bytes
+                                : w.type == dtype::q4_0 ? k_q4_0_panel_block_bytes
                                 : w.type == dtype::q5_0 ? k_q5_0_panel_block_bytes
                                                         : k_q4_k_panel_block_bytes;
     const size_t bytes = static_cast<size_t>(panels * (w.cols() / block) * block_bytes);
@@ -118,6 +141,7 @@ tensor repack_to_panels(const tensor& w, std::vector<std::shared_ptr<void>>& sto
     std::memset(out, 0, bytes);
     switch (w.type) {
         case dtype::q8_0: repack_q8_0(w, panels, out); break;
+        case dtype::q4_0: repack_q4_0(w, panels, out); break;
         case dtype::q5_0: repack_q5_0(w, panels, out); break;
         default: repack_q4_k(w, panels, out); break;
     }

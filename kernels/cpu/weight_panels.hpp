@@ -10,6 +10,9 @@
 // Q8_0 panels, per block of 32 columns (544 bytes, the row layout's size):
 //   [16 fp16 row scales][8 x (16 rows x 4 quants)], quants stored +128 (unsigned,
 //   as vpdpbusd wants); the matmul removes the offset with the activations' block sums.
+// Q4_0 panels, per block of 32 columns (288 bytes, the row layout's size):
+//   [16 fp16 row scales][4 x 64 bytes of nibbles as in Q5_0 panels], quants as
+//   stored (0..15, i.e. +8); the offset is removed like Q8_0's.
 // Q5_0 panels, per block of 32 columns (352 bytes, the row layout's size):
 //   [16 fp16 row scales][8 x 64-bit masks: bit 4i+e of mask g = 5th bit of row i,
 //   column 4g+e][4 x 64 bytes of nibbles: vector v holds, for lane i, the low 4 bits
@@ -34,16 +37,18 @@ namespace actorlm::cpu {
 inline constexpr int64_t k_panel_rows = 16;
 /// Bytes of one Q8_0 panel block (32 columns).
 inline constexpr int64_t k_q8_0_panel_block_bytes = k_panel_rows * 2 + k_panel_rows * 32;
+/// Bytes of one Q4_0 panel block (32 columns).
+inline constexpr int64_t k_q4_0_panel_block_bytes = k_panel_rows * 2 + k_panel_rows * 16;
 /// Bytes of one Q5_0 panel block (32 columns).
 inline constexpr int64_t k_q5_0_panel_block_bytes = k_panel_rows * 2 + 8 * 8 + k_panel_rows * 16;
 /// Bytes of one Q4_K panel super-block (256 columns).
 inline constexpr int64_t k_q4_k_panel_block_bytes = k_panel_rows * (2 + 2 + 8 + 8) + k_panel_rows * 128;
 
-/// Whether matmul at the active cpu level runs `w` faster as panels (Q8_0, Q5_0
-/// and Q4_K matrices on AVX-512 VNNI).
+/// Whether matmul at the active cpu level runs `w` faster as panels (Q8_0, Q4_0,
+/// Q5_0 and Q4_K matrices on AVX-512 VNNI).
 bool prefers_panels(const tensor& w);
 
-/// A copy of `w` (a Q8_0, Q5_0 or Q4_K matrix in row layout) in its panel layout; its
+/// A copy of `w` (a Q8_0, Q4_0, Q5_0 or Q4_K matrix in row layout) in its panel layout; its
 /// bytes are owned by an entry appended to `storage`.
 tensor repack_to_panels(const tensor& w, std::vector<std::shared_ptr<void>>& storage);
 

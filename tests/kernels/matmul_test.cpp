@@ -159,6 +159,7 @@ TEST_CASE("matmul_panels_equal_the_row_layout_at_every_level") {
     };
     const shape shapes[] = {
         {dtype::q8_0, 32, 544}, {dtype::q8_0, 96, 544}, {dtype::q8_0, 576, 544},
+        {dtype::q4_0, 32, 288}, {dtype::q4_0, 96, 288}, {dtype::q4_0, 576, 288},
         {dtype::q5_0, 32, 352}, {dtype::q5_0, 96, 352}, {dtype::q5_0, 576, 352},
         {dtype::q4_k, 256, 2368}, {dtype::q4_k, 768, 2368},
     };
@@ -194,8 +195,8 @@ TEST_CASE("matmul_panels_equal_the_row_layout_at_every_level") {
     }
 }
 
-TEST_CASE("matmul_panels_only_for_q8_0_q5_0_and_q4_k") {
-    for (dtype t : {dtype::f32, dtype::f16, dtype::q4_0, dtype::q6_k}) {
+TEST_CASE("matmul_panels_only_for_q8_0_q4_0_q5_0_and_q4_k") {
+    for (dtype t : {dtype::f32, dtype::f16, dtype::bf16, dtype::q6_k}) {
         auto w = test::random_matrix(t, 16, 256, 1);
         CHECK_FALSE(cpu::prefers_panels(w.view));
     }
