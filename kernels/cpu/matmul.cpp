@@ -88,7 +88,7 @@ void matmul(const tensor& w, const float* x, int64_t num_tokens, float* y, threa
                   w.name.c_str(), static_cast<long long>(cols), dtype_name(w.type),
                   static_cast<long long>(block));
     ACTORLM_CHECK(w.layout == weight_layout::rows || w.type == dtype::q8_0 || w.type == dtype::q4_0 ||
-                      w.type == dtype::q5_0 || w.type == dtype::q4_k,
+                      w.type == dtype::q5_0 || w.type == dtype::q4_k || w.type == dtype::q6_k,
                   "matmul: weight %s has a layout its type does not support", w.name.c_str());
     const size_t row_bytes = dtype_row_bytes(w.type, cols);
     ACTORLM_CHECK(w.num_bytes == 0 || w.num_bytes >= row_bytes * static_cast<size_t>(rows),

@@ -102,6 +102,37 @@ void q4_k_panels(const matmul_args& a, int64_t r0, int64_t r1) {
     });
 }
 
+void q6_k_panels(const matmul_args& a, int64_t r0, int64_t r1) {
+    const int64_t nb = a.cols / 32, n16 = a.cols / 16;
+    for_each_panel_block(a, r0, r1, 256, k_q6_k_panel_block_bytes,
+                         [&](const uint8_t* blk, int64_t t, int64_t s, float* acc) {
+        const auto* d = reinterpret_cast<const uint16_t*>(blk);
+        const auto* sc = reinterpret_cast<const int8_t*>(blk + 2 * k_panel_rows);
+        const uint8_t* units = blk + 2 * k_panel_rows + 16 * k_panel_rows;
+        for (int64_t u = 0; u < 8; ++u) {
+            const int64_t b = s * 8 + u;
+            const uint8_t* nibbles = units + u * 6 * 64;
+            const uint8_t* tops = nibbles + 4 * 64;
+            const int8_t* x = a.xq.qs + t * a.cols + 32 * b;
+            const float dx = a.xq.d[t * nb + b];
+            for (int64_t i = 0; i < k_panel_rows; ++i) {
+                for (int64_t half = 0; half < 2; ++half) {  // the unit's two 16-column sub-blocks
+                    int32_t dot = -32 * a.xq.sums[t * n16 + 2 * b + half];
+                    for (int64_t c = 16 * half; c < 16 * half + 16; ++c) {
+                        const int64_t g = c / 4, e = c % 4;
+                        const uint8_t nib = nibbles[(g % 4) * 64 + i * 4 + e];
+                        const int32_t low = g < 4 ? nib & 0xF : nib >> 4;
+                        const int32_t top = (tops[(g / 4) * 64 + i * 4 + e] >> (2 * (g % 4))) & 3;
+                        dot += (low | (top << 4)) * x[c];
+                    }
+                    const float scale = fp16_to_fp32(d[i]) * static_cast<float>(sc[(2 * u + half) * k_panel_rows + i]);
+                    acc[i] += static_cast<float>(dot) * (scale * dx);
+                }
+            }
+        }
+    });
+}
+
 }  // namespace
 
 rows_kernel portable_panel_kernel(dtype type) {
@@ -110,6 +141,7 @@ rows_kernel portable_panel_kernel(dtype type) {
         case dtype::q4_0: return nibble_panels<false>;
         case dtype::q5_0: return nibble_panels<true>;
         case dtype::q4_k: return q4_k_panels;
+        case dtype::q6_k: return q6_k_panels;
         default: return nullptr;
     }
 }

@@ -174,15 +174,76 @@ void q4_k_tile(const matmul_args& a, int64_t panel, int64_t t0, int64_t r1) {
     store_tile<T>(a, panel, t0, r1, acc);
 }
 
-template <template <int> class Tile>
+// Q6_K: per 32-column unit, nibble group v (low nibbles: sub-block A, high:
+// sub-block B) gets its top 2 bits from the unit's two top-bit vectors, shifted
+// to bits 4-5 (16-bit shifts move no bit across the byte that keeps it). The two
+// 16-column sub-blocks have their own scales and accumulators, each starting at
+// -32 x the token's quant sum over those 16 columns.
+template <int T>
+void q6_k_tile(const matmul_args& a, int64_t panel, int64_t t0, int64_t r1) {
+    const int64_t nsb = a.cols / 256, nb = a.cols / 32, n16 = a.cols / 16;
+    const uint8_t* base = a.w + panel * nsb * k_q6_k_panel_block_bytes;
+    const int8_t* x = a.xq.qs + t0 * a.cols;
+    const float* dx = a.xq.d + t0 * nb;
+    const int16_t* sums = a.xq.sums + t0 * n16;
+    const __m512i low4 = _mm512_set1_epi8(0x0F), top2 = _mm512_set1_epi8(0x30);
+    __m512 acc[T];
+    for (int t = 0; t < T; ++t) acc[t] = _mm512_setzero_ps();
+    for (int64_t s = 0; s < nsb; ++s) {
+        const uint8_t* blk = base + s * k_q6_k_panel_block_bytes;
+        const __m512 d = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk)));
+        const int8_t* sc = reinterpret_cast<const int8_t*>(blk + 2 * k_panel_rows);
+        const uint8_t* units = blk + 2 * k_panel_rows + 16 * k_panel_rows;
+        for (int u = 0; u < 8; ++u) {
+            const int64_t b = s * 8 + u;
+            const uint8_t* nibbles = units + u * 6 * 64;
+            const __m512i top_a = _mm512_loadu_si512(nibbles + 4 * 64);
+            const __m512i top_b = _mm512_loadu_si512(nibbles + 5 * 64);
+            __m512i dot_a[T], dot_b[T];
+            for (int t = 0; t < T; ++t) {
+                dot_a[t] = _mm512_set1_epi32(-32 * sums[t * n16 + 2 * b]);
+                dot_b[t] = _mm512_set1_epi32(-32 * sums[t * n16 + 2 * b + 1]);
+            }
+            for (int v = 0; v < 4; ++v) {
+                const __m512i packed = _mm512_loadu_si512(nibbles + 64 * v);
+                // Bits 2v..2v+1 of the top-bit bytes moved to bits 4-5.
+                auto tops = [v, top2](__m512i h) {
+                    const __m512i moved = v == 3 ? _mm512_srli_epi16(h, 2) : _mm512_slli_epi16(h, 4 - 2 * v);
+                    return _mm512_and_si512(moved, top2);
+                };
+                const __m512i lo = _mm512_or_si512(_mm512_and_si512(packed, low4), tops(top_a));
+                const __m512i hi = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(packed, 4), low4), tops(top_b));
+                for (int t = 0; t < T; ++t) {
+                    const int8_t* xb = x + t * a.cols + 32 * b + 4 * v;
+                    dot_a[t] = _mm512_dpbusd_epi32(dot_a[t], lo, broadcast_quad(xb));
+                    dot_b[t] = _mm512_dpbusd_epi32(dot_b[t], hi, broadcast_quad(xb + 16));
+                }
+            }
+            const __m512 scale_a = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(
+                _mm_loadu_si128(reinterpret_cast<const __m128i*>(sc + 2 * u * k_panel_rows)))), d);
+            const __m512 scale_b = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(
+                _mm_loadu_si128(reinterpret_cast<const __m128i*>(sc + (2 * u + 1) * k_panel_rows)))), d);
+            for (int t = 0; t < T; ++t) {
+                const __m512 xs = _mm512_set1_ps(dx[t * nb + b]);
+                acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot_a[t]), _mm512_mul_ps(scale_a, xs), acc[t]);
+                acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot_b[t]), _mm512_mul_ps(scale_b, xs), acc[t]);
+            }
+        }
+    }
+    store_tile<T>(a, panel, t0, r1, acc);
+}
+
+// Tiles of `Width` tokens (fewer for the last), panel by panel; Q6_K's two
+// accumulator sets per token leave registers for 6.
+template <template <int> class Tile, int Width = 8>
 void panel_rows(const matmul_args& a, int64_t r0, int64_t r1) {
-    constexpr int T = 8;
+    constexpr int T = Width;
     for (int64_t p = r0 / k_panel_rows; p * k_panel_rows < r1; ++p) {
         int64_t t = 0;
         for (; t + T <= a.num_tokens; t += T) Tile<T>::run(a, p, t, r1);
         switch (a.num_tokens - t) {
-            case 7: Tile<7>::run(a, p, t, r1); break;
-            case 6: Tile<6>::run(a, p, t, r1); break;
+            case 7: if constexpr (Width > 7) Tile<7>::run(a, p, t, r1); break;
+            case 6: if constexpr (Width > 6) Tile<6>::run(a, p, t, r1); break;
             case 5: Tile<5>::run(a, p, t, r1); break;
             case 4: Tile<4>::run(a, p, t, r1); break;
             case 3: Tile<3>::run(a, p, t, r1); break;
@@ -206,6 +267,10 @@ struct q5_0_tiles {
     static void run(const matmul_args& a, int64_t p, int64_t t0, int64_t r1) { nibble_tile<T, true>(a, p, t0, r1); }
 };
 template <int T>
+struct q6_k_tiles {
+    static void run(const matmul_args& a, int64_t p, int64_t t0, int64_t r1) { q6_k_tile<T>(a, p, t0, r1); }
+};
+template <int T>
 struct q4_k_tiles {
     static void run(const matmul_args& a, int64_t p, int64_t t0, int64_t r1) { q4_k_tile<T>(a, p, t0, r1); }
 };
@@ -218,6 +283,7 @@ rows_kernel avx512_panel_kernel(dtype type) {
         case dtype::q4_0: return panel_rows<q4_0_tiles>;
         case dtype::q5_0: return panel_rows<q5_0_tiles>;
         case dtype::q4_k: return panel_rows<q4_k_tiles>;
+        case dtype::q6_k: return panel_rows<q6_k_tiles, 6>;
         default: return nullptr;
     }
 }

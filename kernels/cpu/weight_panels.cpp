@@ -1,4 +1,4 @@
-// Repacking Q8_0 / Q4_0 / Q5_0 / Q4_K rows into 16-row panels (layouts in weight_panels.hpp).
+// Repacking Q8_0 / Q4_0 / Q5_0 / Q4_K / Q6_K rows into 16-row panels (layouts in weight_panels.hpp).
 #include "cpu/weight_panels.hpp"
 
 #include <cstdlib>
@@ -13,7 +13,8 @@ namespace actorlm::cpu {
 namespace {
 
 bool has_panel_layout(dtype t) {
-    return t == dtype::q8_0 || t == dtype::q4_0 || t == dtype::q5_0 || t == dtype::q4_k;
+    return t == dtype::q8_0 || t == dtype::q4_0 || t == dtype::q5_0 || t == dtype::q4_k ||
+           t == dtype::q6_k;
 }
 
 // Calls fill(panel_block, row_block, i) for every block of every panel and each
@@ -116,6 +117,36 @@ void repack_q4_k(const tensor& w, int64_t panels, uint8_t* out) {
     });
 }
 
+// Column c (0..255) of a Q6_K block as its unsigned 6-bit quant (value + 32).
+inline uint8_t q6_k_quant(const block_q6_k& q, int c) {
+    const int h = c / 128, k = (c % 128) / 32, l = c % 32;
+    const uint8_t low = q.ql[64 * h + l + (k % 2) * 32];
+    return static_cast<uint8_t>((k < 2 ? low & 0xF : low >> 4) | (((q.qh[32 * h + l] >> (2 * k)) & 3) << 4));
+}
+
+void repack_q6_k(const tensor& w, int64_t panels, uint8_t* out) {
+    for_each_panel_row_block<block_q6_k>(w, panels, k_q6_k_panel_block_bytes, out,
+                                         [](uint8_t* blk, const block_q6_k* q, int64_t i) {
+        auto* d = reinterpret_cast<uint16_t*>(blk);
+        auto* sc = reinterpret_cast<int8_t*>(blk + 2 * k_panel_rows);
+        uint8_t* units = blk + 2 * k_panel_rows + 16 * k_panel_rows;
+        d[i] = q ? q->d : 0;  // padding rows: zero scales, quants at the +32 zero point
+        for (int s = 0; s < 16; ++s) sc[s * k_panel_rows + i] = q ? q->scales[s] : 0;
+        for (int u = 0; u < 8; ++u) {
+            uint8_t* nibbles = units + u * 6 * 64;
+            uint8_t* tops = nibbles + 4 * 64;
+            for (int c = 0; c < 32; ++c) {
+                const uint8_t v = q ? q6_k_quant(*q, 32 * u + c) : 32;
+                const int g = c / 4, e = c % 4;
+                uint8_t& nib = nibbles[(g % 4) * 64 + i * 4 + e];
+                nib = static_cast<uint8_t>(nib | ((v & 0xF) << (g < 4 ? 0 : 4)));
+                uint8_t& top = tops[(g / 4) * 64 + i * 4 + e];
+                top = static_cast<uint8_t>(top | ((v >> 4) << (2 * (g % 4))));
+            }
+        }
+    });
+}
+
 }  // namespace
 
 bool prefers_panels(const tensor& w) {
@@ -127,11 +158,12 @@ tensor repack_to_panels(const tensor& w, std::vector<std::shared_ptr<void>>& sto
     const int64_t block = dtype_block_elems(w.type);
     ACTORLM_CHECK(has_panel_layout(w.type) && w.layout == weight_layout::rows && w.shape.size() == 2 &&
                       w.present() && w.cols() % block == 0,
-                  "repack_to_panels: %s is not a Q8_0, Q4_0, Q5_0 or Q4_K matrix in row layout", w.name.c_str());
+                  "repack_to_panels: %s is not a Q8_0, Q4_0, Q5_0, Q4_K or Q6_K matrix in row layout", w.name.c_str());
     const int64_t panels = (w.rows() + k_panel_rows - 1) / k_panel_rows;
     const int64_t block_bytes = w.type == dtype::q8_0   ? k_q8_0_panel_block_bytes
                                 : w.type == dtype::q4_0 ? k_q4_0_panel_block_bytes
                                 : w.type == dtype::q5_0 ? k_q5_0_panel_block_bytes
+                                : w.type == dtype::q6_k ? k_q6_k_panel_block_bytes
                                                         : k_q4_k_panel_block_bytes;
     const size_t bytes = static_cast<size_t>(panels * (w.cols() / block) * block_bytes);
     std::shared_ptr<void> buffer(std::aligned_alloc(64, (bytes + 63) / 64 * 64), std::free);
@@ -143,6 +175,7 @@ tensor repack_to_panels(const tensor& w, std::vector<std::shared_ptr<void>>& sto
         case dtype::q8_0: repack_q8_0(w, panels, out); break;
         case dtype::q4_0: repack_q4_0(w, panels, out); break;
         case dtype::q5_0: repack_q5_0(w, panels, out); break;
+        case dtype::q6_k: repack_q6_k(w, panels, out); break;
         default: repack_q4_k(w, panels, out); break;
     }
     tensor packed = w;

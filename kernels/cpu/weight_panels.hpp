@@ -24,6 +24,12 @@
 //   lane i, the 4 nibbles of column group v (low) and of group v + 4 (high) of row i.
 //   A weight is d*sc_j*q - dmin*m_j: the scale multiplies the integer dot, the min
 //   term is subtracted with the activations' scaled block sums.
+// Q6_K panels, per super-block of 256 columns (3360 bytes, the row layout's size):
+//   [16 fp16 d][16 sub-blocks x 16 rows int8 scales] then per 32-column unit
+//   4 vectors of nibbles (Q4_0's grouping) and 2 vectors of top bits: byte 4i+e
+//   of vector h holds, at bits 2k..2k+1, the top 2 bits of column 16h + 4k + e of
+//   the unit for row i. Quants are stored +32; each 16-column sub-block has its
+//   own scale and its offset is removed with the activations' 16-column sums.
 #pragma once
 
 #include <cstdint>
@@ -41,14 +47,16 @@ inline constexpr int64_t k_q8_0_panel_block_bytes = k_panel_rows * 2 + k_panel_r
 inline constexpr int64_t k_q4_0_panel_block_bytes = k_panel_rows * 2 + k_panel_rows * 16;
 /// Bytes of one Q5_0 panel block (32 columns).
 inline constexpr int64_t k_q5_0_panel_block_bytes = k_panel_rows * 2 + 8 * 8 + k_panel_rows * 16;
+/// Bytes of one Q6_K panel super-block (256 columns).
+inline constexpr int64_t k_q6_k_panel_block_bytes = k_panel_rows * 2 + 16 * k_panel_rows + 8 * 6 * 64;
 /// Bytes of one Q4_K panel super-block (256 columns).
 inline constexpr int64_t k_q4_k_panel_block_bytes = k_panel_rows * (2 + 2 + 8 + 8) + k_panel_rows * 128;
 
 /// Whether matmul at the active cpu level runs `w` faster as panels (Q8_0, Q4_0,
-/// Q5_0 and Q4_K matrices on AVX-512 VNNI).
+/// Q5_0, Q4_K and Q6_K matrices on AVX-512 VNNI).
 bool prefers_panels(const tensor& w);
 
-/// A copy of `w` (a Q8_0, Q4_0, Q5_0 or Q4_K matrix in row layout) in its panel layout; its
+/// A copy of `w` (a Q8_0, Q4_0, Q5_0, Q4_K or Q6_K matrix in row layout) in its panel layout; its
 /// bytes are owned by an entry appended to `storage`.
 tensor repack_to_panels(const tensor& w, std::vector<std::shared_ptr<void>>& storage);
 

@@ -162,6 +162,7 @@ TEST_CASE("matmul_panels_equal_the_row_layout_at_every_level") {
         {dtype::q4_0, 32, 288}, {dtype::q4_0, 96, 288}, {dtype::q4_0, 576, 288},
         {dtype::q5_0, 32, 352}, {dtype::q5_0, 96, 352}, {dtype::q5_0, 576, 352},
         {dtype::q4_k, 256, 2368}, {dtype::q4_k, 768, 2368},
+        {dtype::q6_k, 256, 3360}, {dtype::q6_k, 768, 3360},
     };
     for (const shape& sh : shapes) {
         for (int64_t rows : {16, 37, 130}) {
@@ -195,8 +196,8 @@ TEST_CASE("matmul_panels_equal_the_row_layout_at_every_level") {
     }
 }
 
-TEST_CASE("matmul_panels_only_for_q8_0_q4_0_q5_0_and_q4_k") {
-    for (dtype t : {dtype::f32, dtype::f16, dtype::bf16, dtype::q6_k}) {
+TEST_CASE("matmul_panels_only_for_quantized_types") {
+    for (dtype t : {dtype::f32, dtype::f16, dtype::bf16}) {
         auto w = test::random_matrix(t, 16, 256, 1);
         CHECK_FALSE(cpu::prefers_panels(w.view));
     }

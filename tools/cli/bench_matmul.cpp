@@ -32,7 +32,7 @@ struct options {
     int threads = 2;
     int repeat = 7;
     int64_t working_set_mb = 256;
-    bool panels = false;  // q8_0/q4_0/q5_0/q4_k: the 16-row panel layout cpu_executor uses on avx512
+    bool panels = false;  // quantized types: the 16-row panel layout cpu_executor uses on avx512
 };
 
 const char* k_usage =
@@ -92,9 +92,8 @@ result<options> parse(const std::vector<std::string>& args) {
         return make_error("--cols %lld is not a multiple of the %s block size %lld",
                           static_cast<long long>(o.cols), dtype_name(o.type),
                           static_cast<long long>(dtype_block_elems(o.type)));
-    if (o.panels && o.type != dtype::q8_0 && o.type != dtype::q4_0 && o.type != dtype::q5_0 &&
-        o.type != dtype::q4_k)
-        return make_error("--layout panels needs --type q8_0, q4_0, q5_0 or q4_k");
+    if (o.panels && dtype_block_elems(o.type) == 1)
+        return make_error("--layout panels needs a quantized --type");
     return o;
 }
 
