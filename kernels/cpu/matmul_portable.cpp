@@ -73,40 +73,32 @@ void q8_0_rows(const matmul_args& a, int64_t r0, int64_t r1) {
     });
 }
 
-void q4_0_rows(const matmul_args& a, int64_t r0, int64_t r1) {
-    const int64_t nb = a.cols / 32;
-    for_rows_tokens(a, r0, r1, [nb](const uint8_t* row, const int8_t* qs, const float* d,
-                                    const int16_t* sums) {
-        const auto* b = reinterpret_cast<const block_q4_0*>(row);
-        float acc = 0;
-        for (int64_t i = 0; i < nb; ++i) {
-            const int8_t* x = qs + i * 32;
-            int32_t s = 0;
-            for (int j = 0; j < 16; ++j) s += (b[i].qs[j] & 0xF) * x[j] + (b[i].qs[j] >> 4) * x[j + 16];
-            s -= 8 * (sums[2 * i] + sums[2 * i + 1]);
-            acc += static_cast<float>(s) * (fp16_to_fp32(b[i].d) * d[i]);
-        }
-        return acc;
-    });
+// The 5th bits of a block's 32 weights (bit j: weight j); Q4_0 has none.
+inline uint32_t fifth_bits(const block_q4_0&) { return 0; }
+inline uint32_t fifth_bits(const block_q5_0& b) {
+    uint32_t qh;
+    std::memcpy(&qh, b.qh, 4);
+    return qh;
 }
 
-void q5_0_rows(const matmul_args& a, int64_t r0, int64_t r1) {
+// Q4_0 (offset 8) and Q5_0 (offset 16): byte j of qs holds weights j and j + 16.
+template <class Block, int Offset>
+void nibble_rows(const matmul_args& a, int64_t r0, int64_t r1) {
     const int64_t nb = a.cols / 32;
     for_rows_tokens(a, r0, r1, [nb](const uint8_t* row, const int8_t* qs, const float* d,
                                     const int16_t* sums) {
-        const auto* b = reinterpret_cast<const block_q5_0*>(row);
+        const auto* b = reinterpret_cast<const Block*>(row);
         float acc = 0;
         for (int64_t i = 0; i < nb; ++i) {
             const int8_t* x = qs + i * 32;
-            uint32_t qh;
-            std::memcpy(&qh, b[i].qh, 4);
+            const uint32_t qh = fifth_bits(b[i]);
             int32_t s = 0;
             for (int j = 0; j < 16; ++j) {
                 const int32_t lo = (b[i].qs[j] & 0xF) | static_cast<int32_t>(((qh >> j) & 1u) << 4);
                 const int32_t hi = (b[i].qs[j] >> 4) | static_cast<int32_t>(((qh >> (j + 16)) & 1u) << 4);
                 s += lo * x[j] + hi * x[j + 16];
             }
-            s -= 16 * (sums[2 * i] + sums[2 * i + 1]);
+            s -= Offset * (sums[2 * i] + sums[2 * i + 1]);
             acc += static_cast<float>(s) * (fp16_to_fp32(b[i].d) * d[i]);
         }
         return acc;
@@ -180,8 +172,8 @@ rows_kernel portable_kernel(dtype type) {
         case dtype::f16: return f16_rows;
         case dtype::bf16: return bf16_rows;
         case dtype::q8_0: return q8_0_rows;
-        case dtype::q4_0: return q4_0_rows;
-        case dtype::q5_0: return q5_0_rows;
+        case dtype::q4_0: return nibble_rows<block_q4_0, 8>;
+        case dtype::q5_0: return nibble_rows<block_q5_0, 16>;
         case dtype::q4_k: return q4_k_rows;
         case dtype::q6_k: return q6_k_rows;
     }
