@@ -1,9 +1,10 @@
 // matmul: y = x · Wᵀ for a weight matrix of any supported type, the one dense
 // product of the forward pass. Float weights (f32/f16/bf16) multiply fp32
-// activations; quantized weights (q8_0/q4_0/q4_k/q6_k) multiply activations
-// quantized once per call to 8-bit blocks of 32 (like ggml's q8_0), using
-// integer dot products. Rows are split over the pool; results do not depend on
-// the number of threads.
+// activations; quantized weights (q8_0/q4_0/q5_0/q4_k/q6_k, in ggml's row layout
+// or repacked as panels, see weight_panels.hpp) multiply activations quantized
+// once per call to 8-bit blocks of 32 (like ggml's q8_0), using integer dot
+// products. Rows are split over the pool; results do not depend on the number
+// of threads.
 #pragma once
 
 #include <cstdint>
