@@ -52,3 +52,16 @@ TEST_CASE("cli: bad input gets a message naming the problem and a non-zero exit"
     CHECK(rc != 0);
     CHECK(out.find("unknown command") != std::string::npos);
 }
+
+TEST_CASE("cli: `actorlm bench serve` is vLLM's spelling of `actorlm bench-serve`") {
+    int rc = -1;
+    std::string out = run_cli("bench serve --help", &rc);
+    CHECK(rc == 0);
+    CHECK(out.find("actorlm bench-serve") != std::string::npos);
+    out = run_cli("bench serve --num-prompts 0", &rc);  // the same parser, the same checks
+    CHECK(rc != 0);
+    CHECK(out.find("num-prompts") != std::string::npos);
+    out = run_cli("bench no-such-bench", &rc);
+    CHECK(rc != 0);
+    CHECK(out.find("unknown command 'bench-no-such-bench'") != std::string::npos);
+}

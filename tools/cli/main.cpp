@@ -1,5 +1,6 @@
 // actorlm CLI entry point: dispatches `actorlm <command> [args]` to the
-// registered subcommands (see command_registry.hpp).
+// registered subcommands (see command_registry.hpp); `actorlm bench <name>` is
+// accepted for `actorlm bench-<name>`, as `vllm bench serve` users type it.
 #include <cstdio>
 #include <string>
 #include <vector>
@@ -28,12 +29,19 @@ int main(int argc, char** argv) {
         return argc < 2 ? 1 : 0;
     }
     auto& table = actorlm::cli::command_table();
-    auto it = table.find(argv[1]);
+    std::string name = argv[1];
+    int first_arg = 2;
+    // `actorlm bench serve` (vLLM's spelling) is `actorlm bench-serve`, and so on.
+    if (name == "bench" && argc >= 3 && argv[2][0] != '-') {
+        name = "bench-" + std::string(argv[2]);
+        first_arg = 3;
+    }
+    auto it = table.find(name);
     if (it == table.end()) {
-        std::fprintf(stderr, "actorlm: unknown command '%s'\n\n", argv[1]);
+        std::fprintf(stderr, "actorlm: unknown command '%s'\n\n", name.c_str());
         print_usage();
         return 1;
     }
-    std::vector<std::string> args(argv + 2, argv + argc);
+    std::vector<std::string> args(argv + first_arg, argv + argc);
     return it->second.run(args);
 }
