@@ -109,19 +109,9 @@ void token_tile(const matmul_args& a, int64_t r0, int64_t r1, int64_t t0) {
 
 template <dtype Type>
 void float_rows(const matmul_args& a, int64_t r0, int64_t r1) {
-    constexpr int T = 6;
     for (int64_t b0 = r0; b0 < r1; b0 += k_block_rows) {
         const int64_t b1 = b0 + k_block_rows < r1 ? b0 + k_block_rows : r1;
-        int64_t t = 0;
-        for (; t + T <= a.num_tokens; t += T) token_tile<Type, T>(a, b0, b1, t);
-        switch (a.num_tokens - t) {
-            case 5: token_tile<Type, 5>(a, b0, b1, t); break;
-            case 4: token_tile<Type, 4>(a, b0, b1, t); break;
-            case 3: token_tile<Type, 3>(a, b0, b1, t); break;
-            case 2: token_tile<Type, 2>(a, b0, b1, t); break;
-            case 1: token_tile<Type, 1>(a, b0, b1, t); break;
-            default: break;
-        }
+        for_each_token_tile<6>(a.num_tokens, [&]<int T>(int64_t t) { token_tile<Type, T>(a, b0, b1, t); });
     }
 }
 

@@ -14,6 +14,7 @@
 #include <cstring>
 
 #include "cpu/matmul_kernels.hpp"
+#include "cpu/simd_avx512.hpp"
 #include "cpu/weight_panels.hpp"
 
 namespace actorlm::cpu::detail {
@@ -237,21 +238,8 @@ void q6_k_tile(const matmul_args& a, int64_t panel, int64_t t0, int64_t r1) {
 // accumulator sets per token leave registers for 6.
 template <template <int> class Tile, int Width = 8>
 void panel_rows(const matmul_args& a, int64_t r0, int64_t r1) {
-    constexpr int T = Width;
-    for (int64_t p = r0 / k_panel_rows; p * k_panel_rows < r1; ++p) {
-        int64_t t = 0;
-        for (; t + T <= a.num_tokens; t += T) Tile<T>::run(a, p, t, r1);
-        switch (a.num_tokens - t) {
-            case 7: if constexpr (Width > 7) Tile<7>::run(a, p, t, r1); break;
-            case 6: if constexpr (Width > 6) Tile<6>::run(a, p, t, r1); break;
-            case 5: Tile<5>::run(a, p, t, r1); break;
-            case 4: Tile<4>::run(a, p, t, r1); break;
-            case 3: Tile<3>::run(a, p, t, r1); break;
-            case 2: Tile<2>::run(a, p, t, r1); break;
-            case 1: Tile<1>::run(a, p, t, r1); break;
-            default: break;
-        }
-    }
+    for (int64_t p = r0 / k_panel_rows; p * k_panel_rows < r1; ++p)
+        for_each_token_tile<Width>(a.num_tokens, [&]<int T>(int64_t t) { Tile<T>::run(a, p, t, r1); });
 }
 
 template <int T>

@@ -291,17 +291,9 @@ void token_tile(const matmul_args& a, int64_t r0, int64_t r1, int64_t t0) {
 
 template <class Decoder>
 void quant_rows(const matmul_args& a, int64_t r0, int64_t r1) {
-    constexpr int T = 4;
     for (int64_t b0 = r0; b0 < r1; b0 += k_block_rows) {
         const int64_t b1 = b0 + k_block_rows < r1 ? b0 + k_block_rows : r1;
-        int64_t t = 0;
-        for (; t + T <= a.num_tokens; t += T) token_tile<Decoder, T>(a, b0, b1, t);
-        switch (a.num_tokens - t) {
-            case 3: token_tile<Decoder, 3>(a, b0, b1, t); break;
-            case 2: token_tile<Decoder, 2>(a, b0, b1, t); break;
-            case 1: token_tile<Decoder, 1>(a, b0, b1, t); break;
-            default: break;
-        }
+        for_each_token_tile<4>(a.num_tokens, [&]<int T>(int64_t t) { token_tile<Decoder, T>(a, b0, b1, t); });
     }
 }
 

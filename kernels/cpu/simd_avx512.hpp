@@ -1,6 +1,6 @@
 // simd_avx512: small AVX-512 helpers shared by the avx512 kernel files
-// (horizontal sums, the 4-rows-at-once reduction). Include only from files
-// compiled with the avx512 flag set.
+// (horizontal sums, the 4-rows-at-once reduction, the row- and token-tile walks).
+// Include only from files compiled with the avx512 flag set.
 #pragma once
 
 #include <cstdint>
@@ -59,6 +59,26 @@ inline void for_each_row_tile(int64_t r0, int64_t r1, int64_t t0, TileFn&& tile_
     }
     for (; r + TileRows <= r1; r += TileRows) tile_fn.template operator()<TileRows>(r, t0 == 0);
     for (; r < r1; ++r) tile_fn.template operator()<1>(r, t0 == 0);
+}
+
+namespace token_tiles {
+template <int R, class TileFn>
+inline void remainder(int64_t rest, int64_t t, TileFn& tile_fn) {
+    if constexpr (R > 0) {
+        if (rest == R) return tile_fn.template operator()<R>(t);
+        remainder<R - 1>(rest, t, tile_fn);
+    }
+}
+}  // namespace token_tiles
+
+/// Walks tokens [0, num_tokens) in register tiles: `tile_fn.template
+/// operator()<W>(t0)` for every whole tile of W tokens, then once
+/// `operator()<R>(t0)` for the R < W tokens left (R a compile-time width too).
+template <int W, class TileFn>
+inline void for_each_token_tile(int64_t num_tokens, TileFn&& tile_fn) {
+    int64_t t = 0;
+    for (; t + W <= num_tokens; t += W) tile_fn.template operator()<W>(t);
+    token_tiles::remainder<W - 1>(num_tokens - t, t, tile_fn);
 }
 
 }  // namespace actorlm::cpu::detail
