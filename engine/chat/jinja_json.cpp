@@ -9,6 +9,8 @@
 #include <cmath>
 #include <cstdio>
 
+#include "util/json_string.hpp"
+
 namespace actorlm::jinja {
 
 namespace {
@@ -16,33 +18,19 @@ namespace {
 void append_json_string(std::string& out, const std::string& s, bool ensure_ascii) {
     out += '"';
     for (char32_t c : utf8_decode(s)) {
-        switch (c) {
-            case '"': out += "\\\""; break;
-            case '\\': out += "\\\\"; break;
-            case '\n': out += "\\n"; break;
-            case '\r': out += "\\r"; break;
-            case '\t': out += "\\t"; break;
-            case '\b': out += "\\b"; break;
-            case '\f': out += "\\f"; break;
-            default: {
-                char buf[16];
-                if (c < 0x20) {
-                    std::snprintf(buf, sizeof(buf), "\\u%04x", static_cast<unsigned>(c));
-                    out += buf;
-                } else if (ensure_ascii && c > 0x7e) {
-                    if (c >= 0x10000) {  // a surrogate pair, as Python writes it
-                        char32_t v = c - 0x10000;
-                        std::snprintf(buf, sizeof(buf), "\\u%04x\\u%04x",
-                                      static_cast<unsigned>(0xD800 + (v >> 10)),
-                                      static_cast<unsigned>(0xDC00 + (v & 0x3FF)));
-                    } else {
-                        std::snprintf(buf, sizeof(buf), "\\u%04x", static_cast<unsigned>(c));
-                    }
-                    out += buf;
-                } else {
-                    utf8_append(out, c);
-                }
+        if (append_json_escape(out, c)) continue;
+        if (ensure_ascii && c > 0x7e) {
+            char buf[16];
+            if (c >= 0x10000) {  // a surrogate pair, as Python writes it
+                const char32_t v = c - 0x10000;
+                std::snprintf(buf, sizeof(buf), "\\u%04x\\u%04x", static_cast<unsigned>(0xD800 + (v >> 10)),
+                              static_cast<unsigned>(0xDC00 + (v & 0x3FF)));
+            } else {
+                std::snprintf(buf, sizeof(buf), "\\u%04x", static_cast<unsigned>(c));
             }
+            out += buf;
+        } else {
+            utf8_append(out, c);
         }
     }
     out += '"';

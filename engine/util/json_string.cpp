@@ -40,6 +40,24 @@ size_t utf8_sequence_length(std::string_view s, size_t i) {
 
 }  // namespace
 
+bool append_json_escape(std::string& out, char32_t c) {
+    switch (c) {
+        case '"': out += "\\\""; return true;
+        case '\\': out += "\\\\"; return true;
+        case '\n': out += "\\n"; return true;
+        case '\r': out += "\\r"; return true;
+        case '\t': out += "\\t"; return true;
+        case '\b': out += "\\b"; return true;
+        case '\f': out += "\\f"; return true;
+        default:
+            if (c >= 0x20) return false;
+            char buf[8];
+            std::snprintf(buf, sizeof(buf), "\\u%04x", static_cast<unsigned>(c));
+            out += buf;
+            return true;
+    }
+}
+
 void append_json_string(std::string& out, std::string_view s) {
     out.push_back('"');
     size_t i = 0;
@@ -56,23 +74,7 @@ void append_json_string(std::string& out, std::string_view s) {
             }
             continue;
         }
-        switch (c) {
-            case '"': out += "\\\""; break;
-            case '\\': out += "\\\\"; break;
-            case '\n': out += "\\n"; break;
-            case '\r': out += "\\r"; break;
-            case '\t': out += "\\t"; break;
-            case '\b': out += "\\b"; break;
-            case '\f': out += "\\f"; break;
-            default:
-                if (c < 0x20) {
-                    char buf[8];
-                    std::snprintf(buf, sizeof(buf), "\\u%04x", c);
-                    out += buf;
-                } else {
-                    out.push_back(static_cast<char>(c));
-                }
-        }
+        if (!append_json_escape(out, c)) out.push_back(static_cast<char>(c));
         ++i;
     }
     out.push_back('"');
