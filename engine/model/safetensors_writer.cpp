@@ -9,29 +9,9 @@
 
 #include "model/safetensors_file.hpp"
 #include "util/check.hpp"
+#include "util/json_string.hpp"
 
 namespace actorlm {
-
-namespace {
-
-std::string json_quote(const std::string& s) {
-    std::string out = "\"";
-    for (char c : s) {
-        if (c == '"' || c == '\\') {
-            out += '\\';
-            out += c;
-        } else if (static_cast<unsigned char>(c) < 0x20) {
-            char buf[8];
-            std::snprintf(buf, sizeof(buf), "\\u%04x", c);
-            out += buf;
-        } else {
-            out += c;
-        }
-    }
-    return out + "\"";
-}
-
-}  // namespace
 
 void safetensors_writer::add_tensor(const std::string& name, const std::string& dtype,
                                     std::vector<int64_t> shape, std::vector<uint8_t> bytes) {
@@ -54,7 +34,7 @@ std::vector<uint8_t> safetensors_writer::header() const {
         json += "\"__metadata__\":{";
         for (size_t i = 0; i < metadata_.size(); ++i) {
             if (i) json += ",";
-            json += json_quote(metadata_[i].first) + ":" + json_quote(metadata_[i].second);
+            json += json_quoted(metadata_[i].first) + ":" + json_quoted(metadata_[i].second);
         }
         json += "}";
         first = false;
@@ -63,7 +43,7 @@ std::vector<uint8_t> safetensors_writer::header() const {
     for (const pending_tensor& t : tensors_) {
         if (!first) json += ",";
         first = false;
-        json += json_quote(t.name) + ":{\"dtype\":" + json_quote(t.dtype) + ",\"shape\":[";
+        json += json_quoted(t.name) + ":{\"dtype\":" + json_quoted(t.dtype) + ",\"shape\":[";
         for (size_t d = 0; d < t.shape.size(); ++d) {
             if (d) json += ",";
             json += std::to_string(t.shape[d]);

@@ -9,6 +9,8 @@
 #include <sstream>
 #include <unordered_set>
 
+#include "util/json_string.hpp"
+
 namespace actorlm {
 
 const char* const k_test_chat_template =
@@ -178,27 +180,6 @@ result<test_vocab> make_test_vocab(int64_t vocab_size, uint64_t seed) {
     return v;
 }
 
-std::string json_quoted(const std::string& s) {
-    std::string out = "\"";
-    for (char c : s) {
-        switch (c) {
-            case '"': out += "\\\""; break;
-            case '\\': out += "\\\\"; break;
-            case '\n': out += "\\n"; break;
-            case '\t': out += "\\t"; break;
-            case '\r': out += "\\r"; break;
-            default:
-                if (uint8_t(c) < 0x20) {
-                    char buf[8];
-                    std::snprintf(buf, sizeof(buf), "\\u%04x", c);
-                    out += buf;
-                } else {
-                    out += c;
-                }
-        }
-    }
-    return out + "\"";
-}
 
 std::string test_vocab_tokenizer_json(const test_vocab& v) {
     std::string j = "{\n  \"version\": \"1.0\",\n  \"truncation\": null,\n  \"padding\": null,\n";

@@ -39,7 +39,4 @@ std::string test_vocab_tokenizer_json(const test_vocab& v);
 /// The matching tokenizer_config.json (special tokens, chat template, no BOS added).
 std::string test_vocab_tokenizer_config_json(const test_vocab& v, int64_t max_length);
 
-/// `s` as a JSON string literal (quotes and escapes included).
-std::string json_quoted(const std::string& s);
-
 }  // namespace actorlm

@@ -58,6 +58,12 @@ bool append_json_escape(std::string& out, char32_t c) {
     }
 }
 
+std::string json_quoted(std::string_view s) {
+    std::string out;
+    append_json_string(out, s);
+    return out;
+}
+
 void append_json_string(std::string& out, std::string_view s) {
     out.push_back('"');
     size_t i = 0;
