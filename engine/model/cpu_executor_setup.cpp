@@ -147,7 +147,7 @@ result<std::unique_ptr<cpu_executor>> cpu_executor::create(model_config config, 
 void cpu_executor::repack_matrices() {
     model_weights& w = weights_;
     auto repack = [&](tensor& t) {
-        if (cpu::prefers_panels(t)) t = cpu::repack_to_panels(t, w.storage);
+        if (cpu::prefers_panels(t)) t = cpu::repack_to_panels(t, w.storage, *pool_);
     };
     for (int64_t l = first_layer_; l < last_layer_; ++l) {
         layer_weights& lw = w.layers[static_cast<size_t>(l)];

@@ -17,23 +17,28 @@ bool has_panel_layout(dtype t) {
            t == dtype::q6_k;
 }
 
-// Calls fill(panel_block, row_block, i) for every block of every panel and each
-// of its 16 rows i; row_block is the row layout's block of that row, or null for
-// the padding rows of the last panel.
+// Zeroes each panel, then calls fill(panel_block, row_block, i) for each of its
+// blocks and 16 rows i; row_block is the row layout's block of that row, or null
+// for the padding rows of the last panel. Panels are split over the pool (each
+// writes only its own bytes): repacking a multi-GB model is start-up time.
 template <class Block, class Fill>
-void for_each_panel_row_block(const tensor& w, int64_t panels, int64_t block_bytes, uint8_t* out, Fill fill) {
+void for_each_panel_row_block(const tensor& w, int64_t panels, int64_t block_bytes, uint8_t* out,
+                              thread_pool& pool, Fill fill) {
     const int64_t rows = w.rows(), nb = w.cols() / dtype_block_elems(w.type);
     const auto* src = static_cast<const Block*>(w.data);
-    for (int64_t p = 0; p < panels; ++p)
-        for (int64_t b = 0; b < nb; ++b)
-            for (int64_t i = 0; i < k_panel_rows; ++i) {
-                const int64_t r = p * k_panel_rows + i;
-                fill(out + (p * nb + b) * block_bytes, r < rows ? &src[r * nb + b] : nullptr, i);
-            }
+    pool.parallel_for(panels, [&](int64_t p0, int64_t p1) {
+        std::memset(out + p0 * nb * block_bytes, 0, static_cast<size_t>((p1 - p0) * nb * block_bytes));
+        for (int64_t p = p0; p < p1; ++p)
+            for (int64_t b = 0; b < nb; ++b)
+                for (int64_t i = 0; i < k_panel_rows; ++i) {
+                    const int64_t r = p * k_panel_rows + i;
+                    fill(out + (p * nb + b) * block_bytes, r < rows ? &src[r * nb + b] : nullptr, i);
+                }
+    });
 }
 
-void repack_q8_0(const tensor& w, int64_t panels, uint8_t* out) {
-    for_each_panel_row_block<block_q8_0>(w, panels, k_q8_0_panel_block_bytes, out,
+void repack_q8_0(const tensor& w, int64_t panels, uint8_t* out, thread_pool& pool) {
+    for_each_panel_row_block<block_q8_0>(w, panels, k_q8_0_panel_block_bytes, out, pool,
                                          [](uint8_t* blk, const block_q8_0* q, int64_t i) {
         auto* scales = reinterpret_cast<uint16_t*>(blk);
         uint8_t* quads = blk + k_panel_rows * 2;
@@ -51,8 +56,8 @@ inline void put_nibble(uint8_t* nibbles, int64_t i, int c, uint8_t value) {
     byte = static_cast<uint8_t>(byte | ((value & 0xF) << (g < 4 ? 0 : 4)));
 }
 
-void repack_q4_0(const tensor& w, int64_t panels, uint8_t* out) {
-    for_each_panel_row_block<block_q4_0>(w, panels, k_q4_0_panel_block_bytes, out,
+void repack_q4_0(const tensor& w, int64_t panels, uint8_t* out, thread_pool& pool) {
+    for_each_panel_row_block<block_q4_0>(w, panels, k_q4_0_panel_block_bytes, out, pool,
                                          [](uint8_t* blk, const block_q4_0* q, int64_t i) {
         auto* scales = reinterpret_cast<uint16_t*>(blk);
         uint8_t* nibbles = blk + k_panel_rows * 2;
@@ -64,8 +69,8 @@ void repack_q4_0(const tensor& w, int64_t panels, uint8_t* out) {
     });
 }
 
-void repack_q5_0(const tensor& w, int64_t panels, uint8_t* out) {
-    for_each_panel_row_block<block_q5_0>(w, panels, k_q5_0_panel_block_bytes, out,
+void repack_q5_0(const tensor& w, int64_t panels, uint8_t* out, thread_pool& pool) {
+    for_each_panel_row_block<block_q5_0>(w, panels, k_q5_0_panel_block_bytes, out, pool,
                                          [](uint8_t* blk, const block_q5_0* q, int64_t i) {
         auto* scales = reinterpret_cast<uint16_t*>(blk);
         uint8_t* masks = blk + k_panel_rows * 2;  // 8 little-endian 64-bit masks
@@ -91,8 +96,8 @@ void repack_q5_0(const tensor& w, int64_t panels, uint8_t* out) {
     });
 }
 
-void repack_q4_k(const tensor& w, int64_t panels, uint8_t* out) {
-    for_each_panel_row_block<block_q4_k>(w, panels, k_q4_k_panel_block_bytes, out,
+void repack_q4_k(const tensor& w, int64_t panels, uint8_t* out, thread_pool& pool) {
+    for_each_panel_row_block<block_q4_k>(w, panels, k_q4_k_panel_block_bytes, out, pool,
                                          [](uint8_t* blk, const block_q4_k* q, int64_t i) {
         if (!q) return;  // padding rows stay all zero
         auto* d = reinterpret_cast<uint16_t*>(blk);
@@ -124,8 +129,8 @@ inline uint8_t q6_k_quant(const block_q6_k& q, int c) {
     return static_cast<uint8_t>((k < 2 ? low & 0xF : low >> 4) | (((q.qh[32 * h + l] >> (2 * k)) & 3) << 4));
 }
 
-void repack_q6_k(const tensor& w, int64_t panels, uint8_t* out) {
-    for_each_panel_row_block<block_q6_k>(w, panels, k_q6_k_panel_block_bytes, out,
+void repack_q6_k(const tensor& w, int64_t panels, uint8_t* out, thread_pool& pool) {
+    for_each_panel_row_block<block_q6_k>(w, panels, k_q6_k_panel_block_bytes, out, pool,
                                          [](uint8_t* blk, const block_q6_k* q, int64_t i) {
         auto* d = reinterpret_cast<uint16_t*>(blk);
         auto* sc = reinterpret_cast<int8_t*>(blk + 2 * k_panel_rows);
@@ -154,7 +159,7 @@ bool prefers_panels(const tensor& w) {
            active_cpu_level() == cpu_level::avx512;
 }
 
-tensor repack_to_panels(const tensor& w, std::vector<std::shared_ptr<void>>& storage) {
+tensor repack_to_panels(const tensor& w, std::vector<std::shared_ptr<void>>& storage, thread_pool& pool) {
     const int64_t block = dtype_block_elems(w.type);
     ACTORLM_CHECK(has_panel_layout(w.type) && w.layout == weight_layout::rows && w.shape.size() == 2 &&
                       w.present() && w.cols() % block == 0,
@@ -170,13 +175,12 @@ tensor repack_to_panels(const tensor& w, std::vector<std::shared_ptr<void>>& sto
     ACTORLM_CHECK(buffer != nullptr, "repack_to_panels: cannot allocate %zu bytes for %s", bytes,
                   w.name.c_str());
     auto* out = static_cast<uint8_t*>(buffer.get());
-    std::memset(out, 0, bytes);
     switch (w.type) {
-        case dtype::q8_0: repack_q8_0(w, panels, out); break;
-        case dtype::q4_0: repack_q4_0(w, panels, out); break;
-        case dtype::q5_0: repack_q5_0(w, panels, out); break;
-        case dtype::q6_k: repack_q6_k(w, panels, out); break;
-        default: repack_q4_k(w, panels, out); break;
+        case dtype::q8_0: repack_q8_0(w, panels, out, pool); break;
+        case dtype::q4_0: repack_q4_0(w, panels, out, pool); break;
+        case dtype::q5_0: repack_q5_0(w, panels, out, pool); break;
+        case dtype::q6_k: repack_q6_k(w, panels, out, pool); break;
+        default: repack_q4_k(w, panels, out, pool); break;
     }
     tensor packed = w;
     packed.layout = weight_layout::panels;

@@ -36,6 +36,7 @@
 #include <memory>
 #include <vector>
 
+#include "cpu/thread_pool.hpp"
 #include "model/model_weights.hpp"
 
 namespace actorlm::cpu {
@@ -57,7 +58,7 @@ inline constexpr int64_t k_q4_k_panel_block_bytes = k_panel_rows * (2 + 2 + 8 + 
 bool prefers_panels(const tensor& w);
 
 /// A copy of `w` (a Q8_0, Q4_0, Q5_0, Q4_K or Q6_K matrix in row layout) in its panel layout; its
-/// bytes are owned by an entry appended to `storage`.
-tensor repack_to_panels(const tensor& w, std::vector<std::shared_ptr<void>>& storage);
+/// bytes are owned by an entry appended to `storage`. Panels are split over `pool`.
+tensor repack_to_panels(const tensor& w, std::vector<std::shared_ptr<void>>& storage, thread_pool& pool);
 
 }  // namespace actorlm::cpu

@@ -169,7 +169,7 @@ TEST_CASE("matmul_panels_equal_the_row_layout_at_every_level") {
             const int64_t cols = sh.cols;
             auto w = test::random_matrix(sh.type, rows, cols, 17 + static_cast<uint32_t>(rows + cols));
             std::vector<std::shared_ptr<void>> storage;
-            const tensor packed = cpu::repack_to_panels(w.view, storage);
+            const tensor packed = cpu::repack_to_panels(w.view, storage, pool);
             CHECK(packed.layout == weight_layout::panels);
             CHECK(packed.num_bytes ==
                   static_cast<size_t>((rows + 15) / 16 * (cols / dtype_block_elems(sh.type))) * sh.panel_block_bytes);

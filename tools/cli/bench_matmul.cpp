@@ -146,12 +146,12 @@ int run_bench_matmul(const std::vector<std::string>& args) {
         views[c].data = &all[c * matrix_bytes];
         views[c].num_bytes = matrix_bytes;
     }
+    cpu::thread_pool pool(o.threads);
     std::vector<std::shared_ptr<void>> packed_storage;
     if (o.panels) {
-        for (tensor& v : views) v = cpu::repack_to_panels(v, packed_storage);
+        for (tensor& v : views) v = cpu::repack_to_panels(v, packed_storage, pool);
         std::vector<uint8_t>().swap(all);  // the row copies are no longer read
     }
-    cpu::thread_pool pool(o.threads);
     std::normal_distribution<float> normal(0.0f, 1.0f);
     size_t next = 0;
     for (int64_t tokens : o.tokens) {
