@@ -48,8 +48,9 @@ void repack_q8_0(const tensor& w, int64_t panels, uint8_t* out, thread_pool& poo
     });
 }
 
-// The nibble groups of Q4_0 and Q5_0 panels: column c of row i goes to vector
-// (c / 4) % 4, byte 4i + c % 4, low nibble for c < 16.
+// The nibble groups of Q4_0, Q5_0, Q4_K and Q6_K panels (per 32 columns): the
+// low 4 bits of column c of row i go to vector (c / 4) % 4, byte 4i + c % 4, in
+// its low nibble for c < 16 and its high nibble otherwise.
 inline void put_nibble(uint8_t* nibbles, int64_t i, int c, uint8_t value) {
     const int g = c / 4;
     uint8_t& byte = nibbles[(g % 4) * 64 + i * 4 + c % 4];
@@ -110,14 +111,10 @@ void repack_q4_k(const tensor& w, int64_t panels, uint8_t* out, thread_pool& poo
         for (int j = 0; j < 8; ++j) {
             q4_k_scale_min(j, q->scales, sc[j * k_panel_rows + i], mn[j * k_panel_rows + i]);
             // Column l of sub-block j: byte 32*(j/2) + l, low nibble for even j.
-            auto quant = [&](int l) {
+            for (int l = 0; l < 32; ++l) {
                 const uint8_t byte = q->qs[32 * (j / 2) + l];
-                return static_cast<uint8_t>(j % 2 == 0 ? byte & 0xF : byte >> 4);
-            };
-            for (int v = 0; v < 4; ++v)
-                for (int e = 0; e < 4; ++e)
-                    nibbles[(j * 4 + v) * 64 + i * 4 + e] =
-                        static_cast<uint8_t>(quant(4 * v + e) | (quant(4 * (v + 4) + e) << 4));
+                put_nibble(nibbles + j * 4 * 64, i, l, j % 2 == 0 ? byte & 0xF : byte >> 4);
+            }
         }
     });
 }
@@ -143,8 +140,7 @@ void repack_q6_k(const tensor& w, int64_t panels, uint8_t* out, thread_pool& poo
             for (int c = 0; c < 32; ++c) {
                 const uint8_t v = q ? q6_k_quant(*q, 32 * u + c) : 32;
                 const int g = c / 4, e = c % 4;
-                uint8_t& nib = nibbles[(g % 4) * 64 + i * 4 + e];
-                nib = static_cast<uint8_t>(nib | ((v & 0xF) << (g < 4 ? 0 : 4)));
+                put_nibble(nibbles, i, c, v);
                 uint8_t& top = tops[(g / 4) * 64 + i * 4 + e];
                 top = static_cast<uint8_t>(top | ((v >> 4) << (2 * (g % 4))));
             }
