@@ -60,7 +60,7 @@ void reject(self_ptr self, const generate_request& req, const std::string& why) 
         d.index = k;
         d.finish = finish_reason::error;
         d.error = why;
-        d.invalid_request = true;
+        d.error_kind = error_kind::invalid_argument;
         deltas.push_back(std::move(d));
     }
     auto& st = self->state;
@@ -107,7 +107,7 @@ void on_outputs(self_ptr self, step_outputs& so) {
         self->send<caf::message_priority::high>(st.scheduler, finish_atom_v, child, stop);
     for (const ended_sequence& e : so.ended)
         if (auto d = st.outputs->finish_sequence(e.id, e.reason, e.error)) {
-            d->invalid_request = e.invalid_request;
+            if (e.reason == finish_reason::error) d->error_kind = e.kind;
             p.deltas.push_back(std::move(*d));
         }
     to_frontend(self, std::move(p.deltas));

@@ -3,38 +3,13 @@
 #include "actors/engine_runtime.hpp"
 
 #include <algorithm>
-#include <filesystem>
-#include <fstream>
-#include <iterator>
 #include <thread>
 
-#include "core/kv_cache_sizing.hpp"
-#include "core/prompt_builder.hpp"
-#include "model/executor_factory.hpp"
 #include "actors/worker_actor.hpp"
 
 namespace actorlm::actors {
 
 namespace {
-
-constexpr double k_default_kv_memory_fraction = 0.2;
-constexpr size_t k_encoder_cache_entries = 64;
-
-core::scheduler_config scheduler_config_for(const engine_config& cfg, const model_config& mc,
-                                            int32_t max_model_len, int32_t num_blocks) {
-    core::scheduler_config sc;
-    sc.num_blocks = num_blocks;
-    sc.block_size = cfg.block_size;
-    sc.max_model_len = max_model_len;
-    sc.max_num_seqs = cfg.max_num_seqs;
-    sc.max_num_batched_tokens = cfg.max_num_batched_tokens;
-    sc.long_prefill_token_threshold = cfg.long_prefill_token_threshold;
-    sc.enable_prefix_caching = cfg.enable_prefix_caching;
-    sc.policy = cfg.scheduling_policy == "priority" ? core::scheduling_policy::priority
-                                                     : core::scheduling_policy::fcfs;
-    sc.vocab_size = mc.vocab_size;
-    return sc;
-}
 
 /// Splits `num_layers` into `n` contiguous stages as evenly as possible.
 std::vector<std::pair<int64_t, int64_t>> split_layers(int64_t num_layers, size_t n) {
@@ -49,6 +24,33 @@ std::vector<std::pair<int64_t, int64_t>> split_layers(int64_t num_layers, size_t
     return out;
 }
 
+/// One setup per stage: its layer range and the plan's KV request (num_blocks 0:
+/// each worker's backend sizes the cache from its own device memory).
+std::vector<worker_setup> stage_setups(const core::engine_plan& plan, size_t num_stages) {
+    const executor_request& ex = plan.executor;
+    const int32_t threads = ex.num_threads > 0
+                                ? ex.num_threads
+                                : static_cast<int32_t>(std::thread::hardware_concurrency());
+    std::vector<worker_setup> setups;
+    auto ranges = split_layers(plan.model->config.num_layers, num_stages);
+    for (size_t i = 0; i < num_stages; ++i) {
+        worker_setup s;
+        s.stage_index = static_cast<int32_t>(i);
+        s.num_stages = static_cast<int32_t>(num_stages);
+        s.first_layer = ranges[i].first;
+        s.last_layer = ranges[i].second;
+        s.num_blocks = ex.num_blocks;
+        s.kv_cache_memory_bytes = ex.kv_cache_memory_bytes;
+        s.max_num_blocks = ex.max_num_blocks;
+        s.block_size = ex.block_size;
+        s.kv_cache_dtype = ex.kv_cache_dtype;
+        s.num_threads = threads;
+        s.seed = plan.seed;
+        setups.push_back(s);
+    }
+    return setups;
+}
+
 }  // namespace
 
 std::unique_ptr<engine_runtime> engine_runtime::create(const engine_config& cfg,
@@ -57,63 +59,12 @@ std::unique_ptr<engine_runtime> engine_runtime::create(const engine_config& cfg,
         if (error) *error = msg;
         return nullptr;
     };
-    if (cfg.model_path.empty()) return fail("no model given (model_path is empty)");
-    if (cfg.block_size <= 0 || cfg.block_size > 1024)
-        return fail("block_size must be in 1..1024, got " + std::to_string(cfg.block_size));
-    if (cfg.max_num_seqs <= 0) return fail("max_num_seqs must be positive");
-    if (cfg.scheduling_policy != "fcfs" && cfg.scheduling_policy != "priority")
-        return fail("scheduling_policy must be fcfs or priority, got '" + cfg.scheduling_policy + "'");
-
+    auto plan = core::make_engine_plan(cfg);
+    if (!plan) return fail(plan.message());
     std::unique_ptr<engine_runtime> rt(new engine_runtime());
-    auto model = load_model(cfg.model_path);
-    if (!model) return fail(model.message());
-    rt->model_ = std::make_shared<const loaded_model>(std::move(model.value()));
-    const model_config& mc = rt->model_->config;
-
-    auto tok = load_tokenizer_for_model(cfg.model_path);
-    if (!tok) return fail("tokenizer: " + tok.message());
-    rt->tok_ = std::shared_ptr<const tokenizer>(std::move(tok.value()));
-    std::string template_text = rt->tok_->chat_template();
-    if (!cfg.chat_template.empty()) {
-        // A path to a .jinja file, or the template itself (vllm serve --chat-template).
-        std::ifstream in(cfg.chat_template, std::ios::binary);
-        if (in) {
-            template_text.assign(std::istreambuf_iterator<char>(in), {});
-        } else if (cfg.chat_template.find("{{") != std::string::npos ||
-                   cfg.chat_template.find("{%") != std::string::npos) {
-            template_text = cfg.chat_template;
-        } else {
-            return fail("chat template '" + cfg.chat_template + "' is neither a readable file "
-                        "nor a Jinja template");
-        }
-    }
-    if (!template_text.empty()) {
-        auto chat = chat_template::parse(template_text);
-        if (chat) rt->chat_ = std::make_shared<const chat_template>(std::move(chat.value()));
-        else if (!cfg.chat_template.empty()) return fail("chat template: " + chat.message());
-        else rt->chat_error_ = chat.message();
-    }
-
-    int32_t max_model_len = static_cast<int32_t>(mc.max_position);
-    if (cfg.max_model_len > 0) {
-        if (cfg.max_model_len > mc.max_position)
-            return fail("max_model_len " + std::to_string(cfg.max_model_len) +
-                        " exceeds the model's context length " + std::to_string(mc.max_position));
-        max_model_len = cfg.max_model_len;
-    }
-    auto kv_type = resolve_kv_dtype(cfg.kv_cache_dtype, rt->model_->weights);
-    if (!kv_type) return fail(kv_type.message());
-    auto blocks = cfg.kv_cache_memory_bytes > 0
-                      ? core::kv_blocks_for_budget(mc, cfg.block_size, kv_type.value(),
-                                                   cfg.kv_cache_memory_bytes)
-                      : core::kv_blocks_for_free_memory(mc, cfg.block_size, kv_type.value(),
-                                                        k_default_kv_memory_fraction);
-    if (!blocks) return fail("KV cache: " + blocks.message());
-    // More blocks than max_num_seqs full-length sequences can use would only waste memory.
-    const int64_t useful = static_cast<int64_t>(cfg.max_num_seqs) *
-                               ((max_model_len + cfg.block_size - 1) / cfg.block_size) + 1;
-    const int32_t num_blocks =
-        static_cast<int32_t>(std::min<int64_t>(blocks.value(), useful));
+    rt->plan_ = std::make_shared<const core::engine_plan>(std::move(plan).value());
+    const core::engine_plan& p = *rt->plan_;
+    const model_config& mc = p.model->config;
 
     rt->cfg_ = std::make_unique<runtime_config>();
     rt->sys_ = std::make_unique<caf::actor_system>(*rt->cfg_);
@@ -122,7 +73,7 @@ std::unique_ptr<engine_runtime> engine_runtime::create(const engine_config& cfg,
     // Workers: one local stage, or one remote stage per --worker.
     std::vector<worker_address> addresses;
     if (cfg.workers.empty()) {
-        rt->workers_.push_back(spawn_worker(sys, rt->model_, cfg.device));
+        rt->workers_.push_back(spawn_worker(sys, p.model, cfg.device));
     } else {
         rt->remote_workers_ = true;
         for (const auto& w : cfg.workers) {
@@ -138,55 +89,42 @@ std::unique_ptr<engine_runtime> engine_runtime::create(const engine_config& cfg,
     }
     if (static_cast<int64_t>(rt->workers_.size()) > mc.num_layers)
         return fail("more workers than model layers");
-    std::vector<worker_setup> setups;
-    auto ranges = split_layers(mc.num_layers, rt->workers_.size());
-    const int32_t threads = cfg.num_threads > 0
-                                ? cfg.num_threads
-                                : static_cast<int32_t>(std::thread::hardware_concurrency());
-    for (size_t i = 0; i < rt->workers_.size(); ++i) {
-        worker_setup s;
-        s.stage_index = static_cast<int32_t>(i);
-        s.num_stages = static_cast<int32_t>(rt->workers_.size());
-        s.first_layer = ranges[i].first;
-        s.last_layer = ranges[i].second;
-        s.num_blocks = num_blocks;
-        s.block_size = cfg.block_size;
-        s.kv_dtype = kv_type.value() == dtype::f16 ? "f16" : "f32";
-        s.num_threads = threads;
-        setups.push_back(s);
-    }
+
+    // Each stage sizes its KV cache from its own device; the engine uses the smallest
+    // count, and stages that allocated more are set up again with exactly that count
+    // (so a reconnected worker is also given a fixed count).
     scheduler_actor_config sac;
-    sac.sched = scheduler_config_for(cfg, mc, max_model_len, num_blocks);
-    sac.stages = setups;
-    if (auto err = setup_workers(sys, rt->workers_, setups, sac.setup_timeout); !err.empty())
+    sac.stages = stage_setups(p, rt->workers_.size());
+    std::vector<worker_info> infos;
+    if (auto err = setup_workers(sys, rt->workers_, sac.stages, sac.setup_timeout, &infos);
+        !err.empty())
         return fail(err);
+    int32_t num_blocks = infos.front().num_blocks;
+    for (const auto& info : infos) num_blocks = std::min(num_blocks, info.num_blocks);
+    if (num_blocks <= 0) return fail("a worker allocated no KV-cache blocks");
+    for (auto& s : sac.stages) s.num_blocks = num_blocks;
+    for (size_t i = 0; i < infos.size(); ++i) {
+        if (infos[i].num_blocks == num_blocks) continue;
+        if (auto err = setup_workers(sys, {rt->workers_[i]}, {sac.stages[i]}, sac.setup_timeout);
+            !err.empty())
+            return fail(err);
+    }
+    sac.sched = p.sched;
+    sac.sched.num_blocks = num_blocks;
 
     rt->kv_ = spawn_kv_cache_actor(sys, num_blocks);
-    rt->encoder_cache_ = spawn_encoder_cache_actor(sys, k_encoder_cache_entries);
     if (rt->remote_workers_) rt->connector_ = spawn_connector(sys, addresses);
     rt->scheduler_ = spawn_scheduler(sys, sac, rt->workers_, rt->kv_, rt->connector_,
                                      rt->remote_workers_ ? scheduler_threading::scheduled
                                                          : scheduler_threading::detached);
     detokenizer_config dc;
-    dc.eos_token_ids = mc.eos_token_ids;
-    for (int32_t id : rt->tok_->eos_ids())
-        if (std::find(dc.eos_token_ids.begin(), dc.eos_token_ids.end(), id) ==
-            dc.eos_token_ids.end())
-            dc.eos_token_ids.push_back(id);
-    dc.max_model_len = max_model_len;
-    rt->detokenizer_ = spawn_detokenizer(sys, rt->tok_, rt->chat_, dc, rt->scheduler_);
+    dc.eos_token_ids = p.eos_token_ids;
+    dc.max_model_len = p.sched.max_model_len;
+    rt->detokenizer_ = spawn_detokenizer(sys, p.tok, p.chat, dc, rt->scheduler_);
     rt->frontend_ = spawn_frontend(sys, rt->detokenizer_);
 
-    // Default served name: the file's stem or the directory's name ("stories260K"), which
-    // is what clients see in /v1/models; GGUF general.name is often just "llama".
-    rt->info_.name = cfg.served_model_name;
-    if (rt->info_.name.empty()) {
-        std::filesystem::path p(cfg.model_path);
-        if (p.filename().empty()) p = p.parent_path();
-        rt->info_.name = std::filesystem::is_directory(p) ? p.filename().string() : p.stem().string();
-    }
-    if (rt->info_.name.empty()) rt->info_.name = mc.name;
-    rt->info_.max_model_len = max_model_len;
+    rt->info_.name = p.served_model_name;
+    rt->info_.max_model_len = p.sched.max_model_len;
     rt->info_.vocab_size = static_cast<int32_t>(mc.vocab_size);
     return rt;
 }
@@ -200,7 +138,6 @@ engine_runtime::~engine_runtime() {
     stop(detokenizer_);
     stop(scheduler_);
     stop(kv_);
-    stop(encoder_cache_);
     stop(connector_);
     if (!remote_workers_)
         for (const auto& w : workers_) stop(w);
@@ -209,7 +146,6 @@ engine_runtime::~engine_runtime() {
     detokenizer_ = nullptr;
     scheduler_ = nullptr;
     kv_ = nullptr;
-    encoder_cache_ = nullptr;
     connector_ = nullptr;
     sys_.reset();
 }
@@ -229,11 +165,12 @@ void engine_runtime::abort(const std::string& request_id) {
 engine_stats engine_runtime::stats() const {
     engine_stats out;
     caf::scoped_actor self{*sys_, true};
-    self->request(scheduler_, std::chrono::seconds(5), stats_atom_v)
+    // The KV-cache actor answers from the scheduler's last report: never behind a step.
+    self->request(kv_, std::chrono::seconds(5), stats_atom_v)
         .receive([&](engine_stats& s) { out = std::move(s); },
                  [&](caf::error& err) {
                      out.healthy = false;
-                     out.health_message = "scheduler did not answer: " + sys_->render(err);
+                     out.health_message = "KV-cache actor did not answer: " + sys_->render(err);
                  });
     return out;
 }
@@ -241,7 +178,7 @@ engine_stats engine_runtime::stats() const {
 kv_step_report engine_runtime::kv_report() const {
     kv_step_report out;
     caf::scoped_actor self{*sys_, true};
-    self->request(kv_, std::chrono::seconds(5), stats_atom_v)
+    self->request(kv_, std::chrono::seconds(5), kv_atom_v)
         .receive([&](kv_step_report& r) { out = r; }, [](caf::error&) {});
     return out;
 }

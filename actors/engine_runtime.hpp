@@ -1,6 +1,7 @@
-// engine_runtime: builds and owns one engine's actor system — loads the model
-// and tokenizer, sizes the KV cache, sets up local or remote workers (one
-// pipeline stage each), and spawns the scheduler, KV-cache, encoder-cache,
+// engine_runtime: builds and owns one engine's actor system from the engine
+// plan (core/engine_plan: model, tokenizer, chat template, scheduler and KV
+// request): sets up local or remote workers (one pipeline stage each, each
+// sizing its KV cache on its own device), and spawns the scheduler, KV-cache,
 // detokenizer and frontend actors. The public actorlm::engine facade is a
 // pimpl over this; tests use it to reach the actors directly.
 #pragma once
@@ -13,14 +14,11 @@
 #include "actorlm/engine.hpp"
 #include "actors/connector_actor.hpp"
 #include "actors/detokenizer_actor.hpp"
-#include "actors/encoder_cache_actor.hpp"
 #include "actors/frontend_actor.hpp"
 #include "actors/kv_cache_actor.hpp"
 #include "actors/runtime_config.hpp"
 #include "actors/scheduler_actor.hpp"
-#include "chat/chat_template.hpp"
-#include "model/model_loader.hpp"
-#include "tokenizer/tokenizer.hpp"
+#include "core/engine_plan.hpp"
 
 namespace actorlm::actors {
 
@@ -37,27 +35,22 @@ public:
     kv_step_report kv_report() const;
     model_info info() const { return info_; }
 
-    const tokenizer& tok() const { return *tok_; }
-    const chat_template* chat() const { return chat_.get(); }
-    const std::string& chat_error() const { return chat_error_; }
+    const tokenizer& tok() const { return *plan_->tok; }
+    const chat_template* chat() const { return plan_->chat.get(); }
+    const std::string& chat_error() const { return plan_->chat_error; }
     caf::actor_system& system() { return *sys_; }
     scheduler_actor scheduler() const { return scheduler_; }
-    encoder_cache_actor encoder_cache() const { return encoder_cache_; }
 
 private:
     engine_runtime() = default;
 
     std::unique_ptr<runtime_config> cfg_;
     std::unique_ptr<caf::actor_system> sys_;
-    std::shared_ptr<const loaded_model> model_;
-    std::shared_ptr<const tokenizer> tok_;
-    std::shared_ptr<const chat_template> chat_;
-    std::string chat_error_;
+    std::shared_ptr<const core::engine_plan> plan_;
     std::vector<worker_actor> workers_;
     bool remote_workers_ = false;
     scheduler_actor scheduler_;
     kv_cache_actor kv_;
-    encoder_cache_actor encoder_cache_;
     detokenizer_actor detokenizer_;
     frontend_actor frontend_;
     connector_actor connector_;

@@ -59,7 +59,7 @@ frontend_actor::behavior_type frontend_impl(self_ptr self, detokenizer_actor det
                 d.request_id = id;
                 d.finish = finish_reason::error;
                 d.error = "request id '" + id + "' is already in use";
-                d.invalid_request = true;
+                d.error_kind = error_kind::invalid_argument;
                 deliver(sub.on_delta, d);
                 return;
             }

@@ -1,8 +1,10 @@
-// KV-cache actor: the KV-cache manager's public face. The block tables live
-// with the scheduler (vLLM keeps them together too: a hop per allocation would
-// cost 1 µs-0.1 ms each, CAF guide §5/§12); the scheduler sends this actor one
-// kv_step_report per step — never per request — and it answers stats queries
-// from metrics and admin callers without touching the scheduler's hot loop.
+// KV-cache actor: the KV-cache manager's public face and the place every state
+// query goes. The block tables live with the scheduler (vLLM keeps them together
+// too: a hop per allocation would cost 1 µs-0.1 ms each, CAF guide §5/§12); the
+// scheduler sends this actor a kv_step_report after every step and every change
+// between steps (submissions, aborts, health), and it answers /metrics, /health
+// and admin callers from the last report, so no caller ever waits for a step.
+// It is where the KV tiers and connectors of later work live.
 // Scheduled; holds only the last report.
 #pragma once
 
@@ -10,7 +12,10 @@
 
 namespace actorlm::actors {
 
-/// `num_blocks`: the KV pool size, reported until the first step's report arrives.
+/// `num_blocks`: the KV pool size, reported until the scheduler's first report arrives.
 kv_cache_actor spawn_kv_cache_actor(caf::actor_system& sys, int32_t num_blocks);
+
+/// The public stats a report stands for.
+engine_stats stats_of(const kv_step_report& r);
 
 }  // namespace actorlm::actors

@@ -23,15 +23,19 @@ namespace actorlm::actors {
 // -- worker protocol (crosses processes) --------------------------------------
 
 /// What the scheduler tells a worker once it is connected: its pipeline stage
-/// and the KV cache to allocate (block ids are global across stages).
+/// and the KV cache to allocate (block ids are global across stages). With
+/// num_blocks 0 the worker's backend sizes the cache from its own device memory
+/// (or kv_cache_memory_bytes) and reports the count in worker_info.
 struct worker_setup {
     int32_t stage_index = 0;
     int32_t num_stages = 1;
     int64_t first_layer = 0;
     int64_t last_layer = 0;      // one past the last
     int32_t num_blocks = 0;
+    int64_t kv_cache_memory_bytes = 0;
+    int32_t max_num_blocks = 0;  // 0 = no cap
     int32_t block_size = 16;
-    std::string kv_dtype = "f32";
+    std::string kv_cache_dtype = "auto";
     int32_t num_threads = 0;
     uint64_t seed = 0;           // for unseeded sampling on the last stage
 };
@@ -43,6 +47,7 @@ struct worker_info {
     int64_t hidden_size = 0;
     int64_t vocab_size = 0;
     int64_t kv_cache_bytes = 0;
+    int32_t num_blocks = 0;      // KV blocks the worker allocated
     std::string device;
 };
 
@@ -56,12 +61,13 @@ struct stage_result {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, worker_setup& x) {
     return f(caf::meta::type_name("worker_setup"), x.stage_index, x.num_stages, x.first_layer,
-             x.last_layer, x.num_blocks, x.block_size, x.kv_dtype, x.num_threads, x.seed);
+             x.last_layer, x.num_blocks, x.kv_cache_memory_bytes, x.max_num_blocks, x.block_size,
+             x.kv_cache_dtype, x.num_threads, x.seed);
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, worker_info& x) {
     return f(caf::meta::type_name("worker_info"), x.model_name, x.num_layers, x.hidden_size,
-             x.vocab_size, x.kv_cache_bytes, x.device);
+             x.vocab_size, x.kv_cache_bytes, x.num_blocks, x.device);
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, stage_result& x) {
@@ -84,7 +90,7 @@ struct ended_sequence {
     std::string id;
     finish_reason reason = finish_reason::abort;
     std::string error;
-    bool invalid_request = false;  // rejected for the request's own content
+    error_kind kind = error_kind::internal;  // with reason == error
 };
 
 /// Token-level results of one step, for the detokenizer.
@@ -102,21 +108,30 @@ struct delta_batch {
     std::vector<output_delta> deltas;
 };
 
-/// The KV-cache manager's state after one step, sent once per step (never per
-/// request) to the KV-cache actor that serves it to metrics and admin callers.
+/// The engine core's state (KV-cache usage, prefix-cache counters, queue sizes,
+/// health), sent by the scheduler to the KV-cache actor after every step and every
+/// change between steps, never on request: whoever asks for stats asks the
+/// KV-cache actor and never waits for a step. Counters are cumulative.
 struct kv_step_report {
     int64_t step = 0;
     int32_t num_blocks = 0;
     double usage = 0.0;
-    int64_t prefix_queries = 0;   // tokens looked up in the prefix cache, cumulative
-    int64_t prefix_hits = 0;      // tokens found, cumulative
-    int64_t num_preemptions = 0;  // cumulative
+    int64_t prefix_queries = 0;   // tokens looked up in the prefix cache
+    int64_t prefix_hits = 0;      // tokens found
+    int64_t num_preemptions = 0;
+    int64_t num_running = 0;
+    int64_t num_waiting = 0;
+    int64_t prompt_tokens = 0;
+    int64_t generation_tokens = 0;
+    bool healthy = true;
+    std::string health_message;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, kv_step_report& x) {
     return f(caf::meta::type_name("kv_step_report"), x.step, x.num_blocks, x.usage,
-             x.prefix_queries, x.prefix_hits, x.num_preemptions);
+             x.prefix_queries, x.prefix_hits, x.num_preemptions, x.num_running, x.num_waiting,
+             x.prompt_tokens, x.generation_tokens, x.healthy, x.health_message);
 }
 
 }  // namespace actorlm::actors

@@ -50,8 +50,11 @@ void send_outputs(self_ptr self, step_outputs out) {
                std::move(out));
 }
 
-void report_kv(self_ptr self) {
+/// Tells the KV-cache actor the core's state; called after every step and every
+/// change between steps, so its answers are never more than one change behind.
+void report_state(self_ptr self) {
     auto& st = self->state;
+    if (!st.kv) return;
     auto s = st.sched->stats();
     kv_step_report r;
     r.step = st.num_steps;
@@ -60,7 +63,13 @@ void report_kv(self_ptr self) {
     r.prefix_queries = st.base.prefix_cache_queries_total + s.prefix_cache.queries;
     r.prefix_hits = st.base.prefix_cache_hits_total + s.prefix_cache.hits;
     r.num_preemptions = st.base.num_preemptions_total + s.num_preemptions;
-    if (st.kv) self->send(st.kv, kv_atom_v, r);
+    r.num_running = s.num_running;
+    r.num_waiting = s.num_waiting;
+    r.prompt_tokens = st.base.prompt_tokens_total + s.num_prompt_tokens;
+    r.generation_tokens = st.base.generation_tokens_total + s.num_generation_tokens;
+    r.healthy = st.healthy();
+    r.health_message = r.healthy ? "" : st.health_message;
+    self->send(st.kv, kv_atom_v, std::move(r));
 }
 
 void queue_step(self_ptr self) {
@@ -111,6 +120,7 @@ void lose_stage(self_ptr self, size_t index, const std::string& why) {
     st.stage_up[index] = false;
     st.health_message = "worker " + std::to_string(index) + " lost: " + why;
     fail_everything(self, st.health_message);
+    report_state(self);
     if (st.connector) self->send(st.connector, worker_atom_v, static_cast<int32_t>(index));
 }
 
@@ -138,7 +148,7 @@ void run_stage(self_ptr self, std::shared_ptr<const core::scheduler_output> so, 
                 finish_step(self, *so, r.output);
                 st.step_in_flight = false;
                 ++st.num_steps;
-                report_kv(self);
+                report_state(self);
                 if (st.sched->has_unfinished_requests()) queue_step(self);
             },
             [self, so, k, epoch](caf::error& err) {
@@ -150,6 +160,7 @@ void run_stage(self_ptr self, std::shared_ptr<const core::scheduler_output> so, 
                     // The model failed on these inputs; the worker itself is fine.
                     fail_sequences(self, ids_of(*so), "worker error: " + why);
                     st.step_in_flight = false;
+                    report_state(self);
                     if (st.sched->has_unfinished_requests()) queue_step(self);
                     return;
                 }
@@ -188,7 +199,7 @@ void add_specs(self_ptr self, uint64_t serial, sequence_specs& specs) {
         return;
     }
     std::string failure;
-    bool request_at_fault = false;  // add_request refused its content (not engine health)
+    error_kind kind = error_kind::unavailable;
     if (!st.healthy())
         failure = "engine unhealthy: " + st.health_message;
     std::vector<std::string> added;
@@ -197,7 +208,7 @@ void add_specs(self_ptr self, uint64_t serial, sequence_specs& specs) {
         std::string id = s.req_id;
         if (auto res = st.sched->add_request(std::move(s)); !res) {
             failure = res.message();
-            request_at_fault = true;
+            kind = res.kind();  // the scheduler marks what the request got wrong
             break;
         }
         added.push_back(id);
@@ -206,10 +217,11 @@ void add_specs(self_ptr self, uint64_t serial, sequence_specs& specs) {
         for (const auto& id : added) st.sched->abort_request(id);
         step_outputs out;
         for (const auto& id : ids)
-            out.ended.push_back({id, finish_reason::error, failure, request_at_fault});
+            out.ended.push_back({id, finish_reason::error, failure, kind});
         send_outputs(self, std::move(out));
         return;
     }
+    report_state(self);
     queue_step(self);
 }
 
@@ -248,26 +260,11 @@ scheduler_actor::behavior_type scheduler_impl(self_ptr self, scheduler_actor_con
             for (const auto& id : ids) {
                 if (st.sched->abort_request(id)) out.ended.push_back({id, finish_reason::abort, {}});
             }
+            if (!out.ended.empty()) report_state(self);
             send_outputs(self, std::move(out));
         },
         [self](finish_atom, const std::string& id, const std::string& stop) {
             self->state.sched->finish_request(id, core::request_status::finished_stopped, stop);
-        },
-        [self](stats_atom) -> engine_stats {
-            auto& st = self->state;
-            auto s = st.sched->stats();
-            engine_stats r = st.base;
-            r.num_requests_running = s.num_running;
-            r.num_requests_waiting = s.num_waiting;
-            r.kv_cache_usage = s.kv_cache_usage;
-            r.prefix_cache_queries_total += s.prefix_cache.queries;
-            r.prefix_cache_hits_total += s.prefix_cache.hits;
-            r.num_preemptions_total += s.num_preemptions;
-            r.prompt_tokens_total += s.num_prompt_tokens;
-            r.generation_tokens_total += s.num_generation_tokens;
-            r.healthy = st.healthy();
-            r.health_message = r.healthy ? "" : st.health_message;
-            return r;
         },
         [self](step_atom) { do_step(self); },
         [self](worker_atom, int32_t index, worker_actor& w) {
@@ -282,6 +279,7 @@ scheduler_actor::behavior_type scheduler_impl(self_ptr self, scheduler_actor_con
                         st.stage_up[i] = true;
                         self->monitor(w);
                         if (st.healthy()) st.health_message.clear();
+                        report_state(self);
                         queue_step(self);
                     },
                     [self, i](caf::error& err) {
@@ -314,12 +312,15 @@ scheduler_actor spawn_scheduler(caf::actor_system& sys, scheduler_actor_config c
 
 std::string setup_workers(caf::actor_system& sys, const std::vector<worker_actor>& stages,
                           const std::vector<worker_setup>& setups,
-                          std::chrono::milliseconds timeout) {
+                          std::chrono::milliseconds timeout, std::vector<worker_info>* infos) {
     caf::scoped_actor self{sys};
     std::string failure;
+    if (infos) infos->clear();
     for (size_t i = 0; i < stages.size() && failure.empty(); ++i) {
         self->request(stages[i], timeout, setup_atom_v, setups[i])
-            .receive([](const worker_info&) {},
+            .receive([&](const worker_info& info) {
+                         if (infos) infos->push_back(info);
+                     },
                      [&](caf::error& err) {
                          failure = "worker " + std::to_string(i) + " setup failed: " +
                                    sys.render(err);

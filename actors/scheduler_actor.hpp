@@ -1,9 +1,12 @@
 // scheduler actor: the engine core's step loop (vLLM's EngineCore). It runs
 // schedule -> worker stages -> update_from_output, re-sending itself `step`
 // while work remains, so new requests and aborts interleave between steps.
-// Scheduled on the pool: the forward pass runs in the (detached) workers. It owns core::scheduler (and with it the KV-cache
-// manager's block tables); after every step it sends one kv_step_report to the
-// KV-cache actor and the token outputs to the detokenizer that submitted them.
+// Detached (its own thread) when every worker is in this process, scheduled on
+// the pool with remote workers; the forward pass runs in the (detached) workers.
+// It owns core::scheduler (and with it the KV-cache manager's block tables);
+// after every step and every change between steps it sends one kv_step_report
+// to the KV-cache actor, which answers all state queries, and the token outputs
+// to the detokenizer that submitted them.
 // It monitors every worker: a dead or silent worker fails the in-flight
 // requests with an error, marks the engine unhealthy and asks the connector
 // (if any) to bring the worker back; new requests are refused until then.
@@ -38,9 +41,10 @@ scheduler_actor spawn_scheduler(caf::actor_system& sys, scheduler_actor_config c
                                 connector_actor connector, scheduler_threading threading);
 
 /// Sends setup to each stage and waits for the answers (blocking; for startup).
-/// Returns an error message, or "" on success.
+/// Returns an error message, or "" on success; `infos` (if given) gets the answers.
 std::string setup_workers(caf::actor_system& sys, const std::vector<worker_actor>& stages,
                           const std::vector<worker_setup>& setups,
-                          std::chrono::milliseconds timeout);
+                          std::chrono::milliseconds timeout,
+                          std::vector<worker_info>* infos = nullptr);
 
 }  // namespace actorlm::actors

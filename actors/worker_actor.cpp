@@ -7,10 +7,7 @@
 #include <cstring>
 
 #include "core/model_runner.hpp"
-#include "model/executor_factory.hpp"
-#ifdef ACTORLM_WITH_CUDA
-#include "cuda/cuda_executor.hpp"
-#endif
+#include "backends/backend.hpp"
 
 namespace actorlm::actors {
 
@@ -51,6 +48,7 @@ worker_actor::behavior_type worker_impl(worker_actor::stateful_pointer<worker_st
             info.hidden_size = cfg.hidden_size;
             info.vocab_size = cfg.vocab_size;
             info.kv_cache_bytes = static_cast<int64_t>(st.exec->kv_cache_bytes());
+            info.num_blocks = st.exec->kv_spec().num_blocks;
             info.device = st.device;
             return info;
         },
@@ -97,26 +95,15 @@ worker_actor spawn_worker(caf::actor_system& sys, std::shared_ptr<const loaded_m
                           std::string device) {
     auto build = [model, device](const worker_setup& setup)
         -> result<std::unique_ptr<model_executor>> {
-#ifdef ACTORLM_WITH_CUDA
-        if (device == "cuda") {
-            // One GPU per worker; the CUDA backend runs whole models (no stage split yet).
-            if (setup.first_layer != 0 || setup.last_layer != model->config.num_layers)
-                return make_error("the CUDA worker runs whole models; use one worker per model");
-            cuda::cuda_executor_options opts;
-            opts.kv_num_blocks = setup.num_blocks;
-            opts.kv_block_size = setup.block_size;
-            auto exec = cuda::cuda_executor::create(model->config, model->weights, opts);
-            if (!exec) return exec.err();
-            return std::unique_ptr<model_executor>(std::move(exec.value()));
-        }
-#endif
         executor_request req;
         req.device = device;
         req.first_layer = setup.first_layer;
         req.last_layer = setup.last_layer;
         req.num_blocks = setup.num_blocks;
+        req.kv_cache_memory_bytes = setup.kv_cache_memory_bytes;
+        req.max_num_blocks = setup.max_num_blocks;
         req.block_size = setup.block_size;
-        req.kv_dtype = setup.kv_dtype;
+        req.kv_cache_dtype = setup.kv_cache_dtype;
         req.num_threads = setup.num_threads;
         return make_executor(*model, req);
     };

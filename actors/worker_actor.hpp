@@ -21,7 +21,7 @@ using executor_builder =
     std::function<result<std::unique_ptr<model_executor>>(const worker_setup& setup)>;
 
 /// Spawns a detached worker over an already loaded (memory-mapped) model.
-/// `device` is "cpu" or "cuda".
+/// `device` names a registered backend ("cpu", "cuda").
 worker_actor spawn_worker(caf::actor_system& sys, std::shared_ptr<const loaded_model> model,
                           std::string device);
 

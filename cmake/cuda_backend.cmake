@@ -41,7 +41,6 @@ if(ACTORLM_HAVE_CUDA AND ACTORLM_CUDA_SOURCES)
     target_compile_options(actorlm_cuda PRIVATE
         $<$<COMPILE_LANGUAGE:CUDA>:--expt-relaxed-constexpr -Xcompiler=-Wall,-Wextra>
         $<$<COMPILE_LANGUAGE:CXX>:-Wall -Wextra -Wno-missing-field-initializers>)
-    target_compile_definitions(actorlm_cuda PUBLIC ACTORLM_WITH_CUDA=1)
     target_link_libraries(actorlm_cuda PUBLIC actorlm_engine CUDA::cudart CUDA::cublas CUDA::cublasLt)
     find_library(NCCL_LIBRARY nccl HINTS /usr/local/cuda/lib64 /usr/lib/x86_64-linux-gnu)
     find_path(NCCL_INCLUDE_DIR nccl.h HINTS /usr/local/cuda/include /usr/include)
@@ -54,6 +53,25 @@ if(ACTORLM_HAVE_CUDA AND ACTORLM_CUDA_SOURCES)
     message(STATUS "actorlm: CUDA backend enabled (${CMAKE_CUDA_COMPILER}, archs ${CMAKE_CUDA_ARCHITECTURES})")
 endif()
 
+# The CUDA backend's host code (executor, weights upload, batch planning): registers
+# the "cuda" device with the engine's backend registry from a static initialiser.
+file(GLOB ACTORLM_BACKEND_CUDA_SOURCES CONFIGURE_DEPENDS
+     ${CMAKE_CURRENT_SOURCE_DIR}/engine/backends/cuda/*.cpp)
+if(TARGET actorlm_cuda)
+    add_library(actorlm_backend_cuda STATIC ${ACTORLM_BACKEND_CUDA_SOURCES})
+    target_link_libraries(actorlm_backend_cuda PUBLIC actorlm_engine actorlm_cuda)
+    actorlm_warnings(actorlm_backend_cuda)
+endif()
+
+# actorlm_backends: the engine with every backend this build has. The CUDA backend
+# is linked whole so its registration is not dropped by the static link.
+add_library(actorlm_backends INTERFACE)
+target_link_libraries(actorlm_backends INTERFACE actorlm_engine)
+if(TARGET actorlm_backend_cuda)
+    target_link_libraries(actorlm_backends INTERFACE
+        "$<LINK_LIBRARY:WHOLE_ARCHIVE,actorlm_backend_cuda>")
+endif()
+
 # actorlm-gpu: the CLI with only the CUDA subcommands (bench-gpu), so tools/gpu-check
 # builds it on a GPU machine without compiling the actor and server layers.
 if(TARGET actorlm_cuda)
@@ -61,6 +79,7 @@ if(TARGET actorlm_cuda)
                    ${CMAKE_CURRENT_SOURCE_DIR}/tools/cli/version.cpp
                    ${CMAKE_CURRENT_SOURCE_DIR}/tools/cli/bench_gpu.cpp)
     target_include_directories(actorlm-gpu PRIVATE ${CMAKE_CURRENT_SOURCE_DIR}/tools/cli)
-    target_link_libraries(actorlm-gpu PRIVATE actorlm_cuda)
+    target_link_libraries(actorlm-gpu PRIVATE actorlm_backends)
+    target_compile_definitions(actorlm-gpu PRIVATE ACTORLM_WITH_CUDA=1)
     actorlm_warnings(actorlm-gpu)
 endif()

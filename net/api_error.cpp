@@ -52,6 +52,10 @@ api_error internal_error(std::string message) {
     return api_error{500, std::move(message), "server_error", "", "internal_error"};
 }
 
+api_error too_many_requests(std::string message) {
+    return api_error{429, std::move(message), "rate_limit_error", "", "rate_limit_exceeded"};
+}
+
 api_error service_unavailable(std::string message) {
     return api_error{503, std::move(message), "server_error", "", "service_unavailable"};
 }

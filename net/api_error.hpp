@@ -33,6 +33,9 @@ api_error method_not_allowed(const std::string& method, const std::string& path)
 api_error body_too_large(size_t limit_bytes);
 /// 500 server_error (an engine failure the client did not cause).
 api_error internal_error(std::string message);
+/// 429 when the engine has no capacity for the request now (vLLM's and OpenAI's
+/// rate-limit shape: type "rate_limit_error").
+api_error too_many_requests(std::string message);
 /// 503 while the engine is unhealthy or the server is shutting down.
 api_error service_unavailable(std::string message);
 

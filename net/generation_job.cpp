@@ -15,12 +15,18 @@ double seconds_between(std::chrono::steady_clock::time_point a,
     return std::chrono::duration<double>(b - a).count();
 }
 
-// The engine marks errors caused by the request itself (prompt too long, token
-// id out of range, a template that rejects the messages): 400. Anything else
-// (a lost worker, an unhealthy engine, shutdown) is the server's: 500.
+// The engine says whose fault a failure was: the request's own (prompt too long,
+// token id out of range): 400; capacity: 429; an engine that cannot serve now
+// (unhealthy, shutting down): 503; anything else (a worker error): 500.
 api_error map_engine_error(const output_delta& d) {
     const std::string msg = d.error.empty() ? "the engine failed the request" : d.error;
-    if (d.invalid_request) return invalid_request(msg, "", "invalid_request");
+    switch (d.error_kind) {
+        case error_kind::invalid_argument: return invalid_request(msg, "", "invalid_request");
+        case error_kind::resource_exhausted: return too_many_requests(msg);
+        case error_kind::unavailable: return service_unavailable(msg);
+        case error_kind::none:
+        case error_kind::internal: break;
+    }
     return internal_error(msg);
 }
 

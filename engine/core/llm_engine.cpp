@@ -2,6 +2,7 @@
 // stop strings fed back to the scheduler, and generate() to completion.
 #include "core/llm_engine.hpp"
 
+#include "core/engine_plan.hpp"
 #include "core/prompt_builder.hpp"
 
 #include <algorithm>
@@ -30,36 +31,15 @@ llm_engine::~llm_engine() {
     loop_.reset();
 }
 
-result<std::unique_ptr<llm_engine>> llm_engine::create(const llm_engine_config& cfg,
+result<std::unique_ptr<llm_engine>> llm_engine::create(const actorlm::engine_config& cfg,
                                                        const tokenizer& tok, model_executor& exec) {
-    scheduler_config sc;
-    sc.block_size = exec.kv_spec().block_size;
-    sc.num_blocks = exec.kv_spec().num_blocks;
-    const auto model_len = static_cast<int32_t>(std::min<int64_t>(exec.config().max_position, 1 << 30));
-    if (cfg.max_model_len < 0) return make_error("max_model_len must be >= 0, got %d", cfg.max_model_len);
-    if (cfg.max_model_len > model_len)
-        return make_error("max_model_len %d exceeds the model's context length of %d tokens",
-                          cfg.max_model_len, model_len);
-    sc.max_model_len = cfg.max_model_len > 0 ? cfg.max_model_len : model_len;
-    sc.max_num_seqs = cfg.max_num_seqs;
-    sc.max_num_batched_tokens = cfg.max_num_batched_tokens;
-    sc.long_prefill_token_threshold = cfg.long_prefill_token_threshold;
-    sc.enable_prefix_caching = cfg.enable_prefix_caching;
-    if (cfg.scheduling_policy == "fcfs")
-        sc.policy = scheduling_policy::fcfs;
-    else if (cfg.scheduling_policy == "priority")
-        sc.policy = scheduling_policy::priority;
-    else
-        return make_error("scheduling policy '%s' is not 'fcfs' or 'priority'",
-                          cfg.scheduling_policy.c_str());
-    sc.vocab_size = exec.config().vocab_size;
-    auto loop = engine_loop::create(sc, exec, cfg.seed);
+    auto sc = make_scheduler_config(cfg, exec.config(), exec.kv_spec().num_blocks,
+                                    exec.kv_spec().block_size);
+    if (!sc) return sc.err();
+    auto loop = engine_loop::create(*sc, exec, cfg.seed);
     if (!loop) return loop.err();
     auto eng = std::unique_ptr<llm_engine>(new llm_engine(nullptr, tok, std::move(loop).value()));
-    eng->eos_ids_ = exec.config().eos_token_ids;
-    for (int32_t id : tok.eos_ids())
-        if (std::find(eng->eos_ids_.begin(), eng->eos_ids_.end(), id) == eng->eos_ids_.end())
-            eng->eos_ids_.push_back(id);
+    eng->eos_ids_ = merge_eos_ids(exec.config(), tok);
     return eng;
 }
 

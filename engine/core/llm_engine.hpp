@@ -2,8 +2,8 @@
 // tokenizes prompts, fans a request with n > 1 out into n sequences that share
 // the prompt's KV blocks through the prefix cache, drives engine_loop steps over
 // any model_executor, and turns token outputs into output_delta values (text,
-// stop strings, logprobs). create() loads a model file and builds the CPU
-// executor with a KV cache sized from a byte budget or from free memory.
+// stop strings, logprobs). create() assembles it from an engine_config through
+// make_engine_plan, as the actor runtime does, on any registered backend.
 // Single-threaded: the caller's thread runs every step.
 #pragma once
 
@@ -19,22 +19,6 @@
 #include "tokenizer/tokenizer.hpp"
 
 namespace actorlm::core {
-
-struct llm_engine_config {
-    std::string model_path;                   ///< GGUF file or Hugging Face directory
-    int32_t num_threads = 0;                  ///< CPU threads; 0 = all cores
-    int64_t kv_cache_memory_bytes = 0;        ///< 0: kv_cache_memory_fraction of MemAvailable
-    double kv_cache_memory_fraction = 0.2;
-    std::string kv_cache_dtype = "auto";      ///< auto (F32 for F32 weights, else F16), f32, f16
-    int32_t block_size = 16;
-    int32_t max_model_len = 0;                ///< 0 = the model's context length
-    int32_t max_num_seqs = 256;
-    int32_t max_num_batched_tokens = 2048;
-    int32_t long_prefill_token_threshold = 0;
-    bool enable_prefix_caching = true;
-    std::string scheduling_policy = "fcfs";   ///< fcfs or priority
-    uint64_t seed = 0;                        ///< for requests without their own seed
-};
 
 /// The finished result of one request (generate()).
 struct completion_result {
@@ -55,11 +39,11 @@ struct completion_result {
 
 class llm_engine {
 public:
-    /// Loads the model and tokenizer at cfg.model_path and builds a CPU engine.
-    static result<std::unique_ptr<llm_engine>> create(const llm_engine_config& cfg);
+    /// Builds the engine make_engine_plan(cfg) describes, on cfg.device's backend.
+    static result<std::unique_ptr<llm_engine>> create(const actorlm::engine_config& cfg);
     /// An engine over a given tokenizer and executor (both must outlive it); the
-    /// scheduler uses the executor's KV cache shape.
-    static result<std::unique_ptr<llm_engine>> create(const llm_engine_config& cfg,
+    /// scheduler uses the executor's KV cache shape, cfg the rest of its options.
+    static result<std::unique_ptr<llm_engine>> create(const actorlm::engine_config& cfg,
                                                       const tokenizer& tok, model_executor& exec);
     ~llm_engine();
 

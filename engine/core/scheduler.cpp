@@ -41,23 +41,23 @@ scheduler::scheduler(const scheduler_config& cfg)
       waiting_(cfg.policy) {}
 
 status scheduler::add_request(request_spec spec) {
-    if (spec.req_id.empty()) return make_error("request id is empty");
+    if (spec.req_id.empty()) return make_error(error_kind::invalid_argument, "request id is empty");
     if (requests_.count(spec.req_id))
-        return make_error("request id '%s' is already in use", spec.req_id.c_str());
+        return make_error(error_kind::invalid_argument, "request id '%s' is already in use", spec.req_id.c_str());
     const auto len = static_cast<int64_t>(spec.prompt_token_ids.size());
-    if (len == 0) return make_error("request '%s': the prompt is empty", spec.req_id.c_str());
+    if (len == 0) return make_error(error_kind::invalid_argument, "request '%s': the prompt is empty", spec.req_id.c_str());
     if (len > cfg_.max_model_len)
-        return make_error("request '%s': the prompt (%lld tokens) is longer than the maximum "
+        return make_error(error_kind::invalid_argument, "request '%s': the prompt (%lld tokens) is longer than the maximum "
                           "model length of %d tokens",
                           spec.req_id.c_str(), static_cast<long long>(len), cfg_.max_model_len);
     if (cfg_.vocab_size > 0)
         for (int32_t t : spec.prompt_token_ids)
             if (t < 0 || t >= cfg_.vocab_size)
-                return make_error("request '%s': prompt token id %d is outside the vocabulary "
+                return make_error(error_kind::invalid_argument, "request '%s': prompt token id %d is outside the vocabulary "
                                   "[0, %lld)",
                                   spec.req_id.c_str(), t, static_cast<long long>(cfg_.vocab_size));
     if (auto st = validate_sampling_params(spec.params, cfg_.vocab_size); !st)
-        return make_error("request '%s': %s", spec.req_id.c_str(), st.message().c_str());
+        return make_error(error_kind::invalid_argument, "request '%s': %s", spec.req_id.c_str(), st.message().c_str());
     const double arrival = spec.arrival_time >= 0.0 ? spec.arrival_time : next_arrival_;
     next_arrival_ = std::max(next_arrival_, arrival) + 1.0;
     auto req = std::make_unique<request>(

@@ -9,13 +9,16 @@
 #include <utility>
 #include <variant>
 
+#include "actorlm/error_kind.hpp"
 #include "util/check.hpp"
 
 namespace actorlm {
 
-/// An error that names the problem in words a user can act on.
+/// An error that names the problem in words a user can act on, and its kind (the
+/// server's status code; internal unless the origin knows better).
 struct error {
     std::string message;
+    error_kind kind = error_kind::internal;
 };
 
 /// printf-style error constructor: `return make_error("tensor %s: unknown type %u", n, t);`
@@ -26,6 +29,16 @@ struct error {
     std::vsnprintf(buf, sizeof(buf), fmt, args);
     va_end(args);
     return error{buf};
+}
+
+/// The same with a kind: `make_error(error_kind::invalid_argument, "prompt too long")`.
+[[gnu::format(printf, 2, 3)]] inline error make_error(error_kind kind, const char* fmt, ...) {
+    char buf[1024];
+    va_list args;
+    va_start(args, fmt);
+    std::vsnprintf(buf, sizeof(buf), fmt, args);
+    va_end(args);
+    return error{buf, kind};
 }
 
 /// Holds either a T or an error. Check ok() before value().
@@ -60,6 +73,7 @@ public:
         return std::get<1>(data_);
     }
     const std::string& message() const { return err().message; }
+    error_kind kind() const { return err().kind; }
 
 private:
     std::variant<T, error> data_;
@@ -76,6 +90,7 @@ public:
     explicit operator bool() const { return ok(); }
     const error& err() const { return err_; }
     const std::string& message() const { return err_.message; }
+    error_kind kind() const { return failed_ ? err_.kind : error_kind::none; }
 
 private:
     error err_;
@@ -83,3 +98,11 @@ private:
 };
 
 }  // namespace actorlm
+
+/// Propagates a failed status/result from a nested call.
+#define ACTORLM_TRY(expr)                                  \
+    do {                                                   \
+        auto actorlm_try_st_ = (expr);                     \
+        if (!actorlm_try_st_.ok()) [[unlikely]]            \
+            return actorlm_try_st_.err();                  \
+    } while (0)

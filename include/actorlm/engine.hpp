@@ -23,6 +23,8 @@
 #include <utility>
 #include <vector>
 
+#include "actorlm/error_kind.hpp"
+
 namespace actorlm {
 
 /// Sampling and stopping controls of one request (OpenAI + vLLM fields).
@@ -100,8 +102,8 @@ struct output_delta {
     int32_t num_output_tokens = 0;     // so far, for this sequence
     std::vector<int32_t> prompt_token_ids;  // first delta only
     double queued_seconds = -1.0;      // first delta: arrival to first scheduling; -1 unknown
-    bool invalid_request = false;      // with finish == error: the request was at fault
-                                       // (prompt too long, bad token id), not the engine
+    // With finish == error: whose fault it was (the server's status code).
+    actorlm::error_kind error_kind = actorlm::error_kind::none;
     bool finished() const { return finish != finish_reason::none; }
 };
 
@@ -111,18 +113,19 @@ struct engine_config {
     std::string model_path;            // GGUF file or Hugging Face directory
     std::string served_model_name;     // defaults to the model's name
     std::string chat_template;         // Jinja file path or inline template; empty = the model's
-    std::string device = "cpu";        // "cpu" or "cuda"
+    std::string device = "cpu";        // a registered backend: "cpu", "cuda" (CUDA builds)
     std::vector<std::string> workers;  // "host:port" of remote `actorlm worker`s; empty = local
     int32_t num_threads = 0;           // CPU threads; 0 = all cores
     int64_t kv_cache_memory_bytes = 0; // 0 = a default fraction of free memory
     int32_t block_size = 16;
-    std::string kv_cache_dtype = "auto";  // auto (F32 for F32 weights, else F16), f32, f16
+    std::string kv_cache_dtype = "auto";  // auto (the device's default), f32, f16, bf16
     int32_t max_num_seqs = 256;
     int32_t max_num_batched_tokens = 2048;
     int32_t max_model_len = 0;         // 0 = the model's own
     int32_t long_prefill_token_threshold = 0;
     bool enable_prefix_caching = true;
     std::string scheduling_policy = "fcfs";  // fcfs or priority
+    uint64_t seed = 0;                 // sampling seed of requests without their own
 };
 
 struct engine_stats {

@@ -41,10 +41,3 @@ inline error cublas_error(cublasStatus_t s, const char* expr, const char* file, 
                                                  __LINE__);                          \
     } while (0)
 
-/// Propagates a failed status/result from a nested call.
-#define ACTORLM_TRY(expr)                                  \
-    do {                                                   \
-        auto actorlm_try_st_ = (expr);                     \
-        if (!actorlm_try_st_.ok()) [[unlikely]]            \
-            return ::actorlm::error{actorlm_try_st_.message()}; \
-    } while (0)

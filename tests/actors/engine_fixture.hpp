@@ -77,7 +77,7 @@ inline collected collect(request_stream& s, int32_t n = 1) {
         if (d.finished()) {
             c.finish[i] = d.finish;
             c.errors[i] = d.error;
-            c.invalid[i] = d.invalid_request ? 1 : 0;
+            c.invalid[i] = d.error_kind == error_kind::invalid_argument ? 1 : 0;
         }
     }
     return c;

@@ -24,7 +24,7 @@ bool make_fixture(fixture& f, int32_t num_blocks = 256) {
     REQUIRE_MESSAGE(tok.ok(), (tok.ok() ? "" : tok.message()));
     f.tok = std::move(tok).value();
     f.exec = std::make_unique<actorlm::test::paged_hash_executor>(num_blocks, 16, f.tok->vocab_size());
-    llm_engine_config cfg;
+    actorlm::engine_config cfg;
     cfg.max_model_len = 512;
     auto eng = llm_engine::create(cfg, *f.tok, *f.exec);
     REQUIRE_MESSAGE(eng.ok(), (eng.ok() ? "" : eng.message()));
@@ -161,7 +161,7 @@ TEST_CASE("engine_loop: llm_engine refuses bad requests and configurations") {
     while (f.eng->has_unfinished_requests()) f.eng->step();
     CHECK(f.eng->sched().kv().num_free_blocks() == 256);
 
-    llm_engine_config cfg;
+    actorlm::engine_config cfg;
     cfg.scheduling_policy = "lottery";
     CHECK(llm_engine::create(cfg, *f.tok, *f.exec).message().find("lottery") != std::string::npos);
     cfg.scheduling_policy = "fcfs";

@@ -12,7 +12,7 @@
 #include "core/engine_loop.hpp"
 #include "core/kv_invariants.hpp"
 #include "core/llm_engine.hpp"
-#include "model/cpu_executor.hpp"
+#include "backends/cpu/cpu_executor.hpp"
 #include "model/model_loader.hpp"
 #include "support/shared_data.hpp"
 
@@ -148,7 +148,7 @@ TEST_CASE("engine_loop: stories260K seeded sampling does not depend on the batch
 TEST_CASE("engine_loop: llm_engine over stories260K writes the golden completion text") {
     ACTORLM_REQUIRE_SHARED("models/stories260K-hf");
     const auto cases = load_golden();
-    llm_engine_config cfg;
+    actorlm::engine_config cfg;
     cfg.model_path = actorlm::test::shared_path("models/stories260K-hf");
     cfg.kv_cache_memory_bytes = 8 << 20;
     cfg.max_num_seqs = 8;
@@ -172,7 +172,7 @@ TEST_CASE("engine_loop: llm_engine over stories260K writes the golden completion
         CHECK(r.outputs[0].text == cases[i].completion_text);
         CHECK(r.outputs[0].finish == actorlm::finish_reason::length);
     }
-    auto bad = llm_engine_config{};
+    auto bad = actorlm::engine_config{};
     bad.model_path = "/nonexistent/model.gguf";
     auto e2 = llm_engine::create(bad);
     REQUIRE_FALSE(e2.ok());

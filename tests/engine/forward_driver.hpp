@@ -10,7 +10,7 @@
 #include <random>
 #include <vector>
 
-#include "model/cpu_executor.hpp"
+#include "backends/cpu/cpu_executor.hpp"
 
 namespace actorlm::test {
 

@@ -7,7 +7,7 @@
 
 #include "forward_driver.hpp"
 #include "forward_reference.hpp"
-#include "model/executor_factory.hpp"
+#include "backends/backend.hpp"
 
 using namespace actorlm;
 using namespace actorlm::test;
@@ -215,15 +215,21 @@ TEST_CASE("forward: weights that do not match the config are rejected at creatio
     CHECK(ex.message().find("layer range") != std::string::npos);
 }
 
-TEST_CASE("KV cache dtype: auto keeps F32 for F32 weights and uses F16 otherwise") {
-    const model_config c = tiny_config(model_arch::llama);
-    model_weights w = random_weights(c, 7);
-    CHECK(resolve_kv_dtype("auto", w).value() == dtype::f32);
-    CHECK(resolve_kv_dtype("f16", w).value() == dtype::f16);
-    for (auto& layer : w.layers) layer.wq.type = dtype::q8_0;  // only the type is consulted
-    CHECK(resolve_kv_dtype("auto", w).value() == dtype::f16);
-    CHECK(resolve_kv_dtype("f32", w).value() == dtype::f32);
-    auto bad = resolve_kv_dtype("fp8", w);
+TEST_CASE("KV cache dtype: the cpu device keeps F32 for F32 weights, F16 otherwise, no bf16") {
+    loaded_model m;
+    m.config = tiny_config(model_arch::llama);
+    m.weights = random_weights(m.config, 7);
+    auto cpu = find_backend("cpu");
+    REQUIRE(cpu.ok());
+    CHECK((*cpu)->resolve_kv_dtype("auto", m).value() == dtype::f32);
+    CHECK((*cpu)->resolve_kv_dtype("f16", m).value() == dtype::f16);
+    for (auto& layer : m.weights.layers) layer.wq.type = dtype::q8_0;  // only the type is read
+    CHECK((*cpu)->resolve_kv_dtype("auto", m).value() == dtype::f16);
+    CHECK((*cpu)->resolve_kv_dtype("f32", m).value() == dtype::f32);
+    auto bad = (*cpu)->resolve_kv_dtype("fp8", m);
     REQUIRE_FALSE(bad.ok());
     CHECK(bad.message().find("fp8") != std::string::npos);
+    auto bf16 = (*cpu)->resolve_kv_dtype("bf16", m);
+    REQUIRE_FALSE(bf16.ok());
+    CHECK(bf16.message().find("f32 or f16") != std::string::npos);
 }

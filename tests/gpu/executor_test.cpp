@@ -8,8 +8,8 @@
 #include <algorithm>
 #include <thread>
 
-#include "cuda/cuda_executor.hpp"
-#include "cuda/cuda_weights.hpp"
+#include "backends/cuda/cuda_executor.hpp"
+#include "backends/cuda/cuda_weights.hpp"
 #include "cuda/nccl_comm.hpp"
 #include "gpu_test_support.hpp"
 #include "reference_model.hpp"

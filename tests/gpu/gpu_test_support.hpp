@@ -12,7 +12,7 @@
 
 #include <cuda_runtime_api.h>
 
-#include "cuda/cuda_executor.hpp"
+#include "backends/cuda/cuda_executor.hpp"
 #include "model/dtype.hpp"
 
 /// Skips the test case (with a message, counted as passed) when no CUDA device exists.

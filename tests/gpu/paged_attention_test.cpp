@@ -8,7 +8,7 @@
 #include <cmath>
 
 #include "core/batch_builder.hpp"
-#include "cuda/batch_plan.hpp"
+#include "backends/cuda/batch_plan.hpp"
 #include "cuda/paged_attention.cuh"
 #include "gpu_test_support.hpp"
 

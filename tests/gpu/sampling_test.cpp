@@ -9,7 +9,7 @@
 
 #include "cuda/philox.hpp"
 #include "cuda/sampling.cuh"
-#include "cuda/sampling_bridge.hpp"
+#include "backends/cuda/sampling_bridge.hpp"
 #include "gpu_test_support.hpp"
 
 using namespace actorlm;

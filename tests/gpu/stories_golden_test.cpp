@@ -9,8 +9,8 @@
 #include <algorithm>
 #include <string>
 
-#include "cuda/cuda_executor.hpp"
-#include "cuda/cuda_weights.hpp"
+#include "backends/cuda/cuda_executor.hpp"
+#include "backends/cuda/cuda_weights.hpp"
 #include "cuda/paged_attention.cuh"
 #include "gpu_test_support.hpp"
 #include "model/model_loader.hpp"

@@ -179,7 +179,7 @@ private:
             d.num_prompt_tokens = a.num_prompt_tokens;
             if (a.fail) {
                 d.finish = finish_reason::error;
-                d.invalid_request = true;
+                d.error_kind = error_kind::invalid_argument;
                 d.error = "prompt of " + std::to_string(a.num_prompt_tokens) +
                           " tokens exceeds max_model_len";
                 seq.done = true;

@@ -12,7 +12,7 @@
 
 #include "bench_args.hpp"
 #include "command_registry.hpp"
-#include "model/cpu_executor.hpp"
+#include "backends/cpu/cpu_executor.hpp"
 #include "model/model_loader.hpp"
 
 namespace {

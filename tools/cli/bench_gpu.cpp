@@ -15,7 +15,7 @@
 #include <vector>
 
 #include "command_registry.hpp"
-#include "cuda/cuda_executor.hpp"
+#include "backends/cuda/cuda_executor.hpp"
 
 namespace {
 

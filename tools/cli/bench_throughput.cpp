@@ -23,7 +23,7 @@ const char* k_usage =
     "         [--kv-cache-bytes N] [--seed N]\n";
 
 int run(const std::vector<std::string>& args) {
-    core::llm_engine_config cfg;
+    actorlm::engine_config cfg;
     cfg.max_num_seqs = 64;
     int64_t num_prompts = 64, input_len = 128, output_len = 128, seed = 0;
     for (size_t i = 0; i < args.size(); ++i) {

@@ -28,7 +28,7 @@ const char* k_usage =
     "         [--kv-cache-bytes N] [--threads N] [--block-size N] [--no-prefix-caching]\n";
 
 struct options {
-    core::llm_engine_config engine;
+    actorlm::engine_config engine;
     std::string prompt, prompts_file, output;
     bool have_prompt = false;
     sampling_params params;

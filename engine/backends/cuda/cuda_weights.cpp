@@ -2,7 +2,7 @@
 // (a column slice of a row-parallel matrix is a pitched 2-D copy) and converted
 // on the device when the host type differs from the compute type. Upload is a
 // one-time, synchronous step: the staging buffer is reused after each sync.
-#include "cuda/cuda_weights.hpp"
+#include "backends/cuda/cuda_weights.hpp"
 
 #include <cmath>
 #include <string>

@@ -8,7 +8,7 @@
 #include <cstring>
 
 #include "cuda/activation.cuh"
-#include "cuda/cuda_executor_impl.hpp"
+#include "backends/cuda/cuda_executor_impl.hpp"
 #include "cuda/gather.cuh"
 #include "cuda/kv_cache.cuh"
 #include "cuda/paged_attention.cuh"

@@ -6,7 +6,7 @@
 
 #include "cpu/dequantize.hpp"
 #include "cpu/weight_panels.hpp"
-#include "model/cpu_executor.hpp"
+#include "backends/cpu/cpu_executor.hpp"
 
 namespace actorlm {
 

@@ -3,7 +3,7 @@
 // (sequence, KV head, chunk), output matmul + residual, RMSNorm, SwiGLU MLP +
 // residual] -> final norm and lm_head only for the requested rows (last stage).
 // Matmuls split over the pool internally; the per-token glue splits by rows.
-#include "model/cpu_executor.hpp"
+#include "backends/cpu/cpu_executor.hpp"
 
 #include <algorithm>
 #include <atomic>

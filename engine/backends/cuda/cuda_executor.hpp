@@ -22,6 +22,7 @@ struct cuda_executor_options {
     int32_t kv_num_blocks = 0;          // 0: fill kv_memory_fraction of the free memory
     int32_t kv_block_size = 16;         // tokens per KV block
     float kv_memory_fraction = 0.85f;   // of free memory after weights and workspaces
+    int32_t kv_max_blocks = 0;          // cap on the blocks kv_num_blocks = 0 fills; 0 = none
     int32_t max_num_tokens = 2048;      // largest forward_batch (tokens per step)
     int32_t max_num_logits = 256;       // largest logits_indices per step
     int32_t tp_rank = 0;

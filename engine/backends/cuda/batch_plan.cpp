@@ -1,7 +1,7 @@
 // batch_plan: validation and packing of a forward_batch (see batch_plan.hpp).
 // Every index the kernels dereference is checked here, so a bad batch from the
 // scheduler becomes an error value instead of an out-of-bounds device access.
-#include "cuda/batch_plan.hpp"
+#include "backends/cuda/batch_plan.hpp"
 
 #include <algorithm>
 #include <cstring>

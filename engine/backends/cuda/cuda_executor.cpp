@@ -2,13 +2,13 @@
 // layer loop itself is in cuda_forward.cpp. Every CUDA failure becomes a status;
 // the executor stays usable after a failed step only if the error was a bad
 // batch (found before anything was enqueued).
-#include "cuda/cuda_executor.hpp"
+#include "backends/cuda/cuda_executor.hpp"
 
 #include <algorithm>
 #include <cmath>
 #include <cstring>
 
-#include "cuda/cuda_executor_impl.hpp"
+#include "backends/cuda/cuda_executor_impl.hpp"
 #include "cuda/rope.cuh"
 
 namespace actorlm::cuda {
@@ -96,6 +96,7 @@ status cuda_executor::impl::allocate_runtime() {
             return make_error("no device memory left for the KV cache (%zu bytes free)",
                               free_bytes);
         kv.num_blocks = static_cast<int32_t>(std::min(blocks, 2.0e9));
+        if (opts.kv_max_blocks > 0) kv.num_blocks = std::min(kv.num_blocks, opts.kv_max_blocks);
     }
     kv_half_bytes = static_cast<size_t>(kv.num_blocks) * block_bytes;
     ACTORLM_TRY(kv_cache.allocate(2 * static_cast<size_t>(config.num_layers) * kv_half_bytes));

@@ -1,5 +1,5 @@
 // sampling_params -> gpu_sampling_params (see sampling_bridge.hpp).
-#include "cuda/sampling_bridge.hpp"
+#include "backends/cuda/sampling_bridge.hpp"
 
 namespace actorlm::cuda {
 

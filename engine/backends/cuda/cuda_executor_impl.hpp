@@ -5,9 +5,9 @@
 
 #include <memory>
 
-#include "cuda/batch_plan.hpp"
-#include "cuda/cuda_executor.hpp"
-#include "cuda/cuda_weights.hpp"
+#include "backends/cuda/batch_plan.hpp"
+#include "backends/cuda/cuda_executor.hpp"
+#include "backends/cuda/cuda_weights.hpp"
 #include "cuda/device_buffer.hpp"
 #include "cuda/gemm.hpp"
 #include "cuda/nccl_comm.hpp"

@@ -3,7 +3,7 @@
 // block id would otherwise write or read outside the KV cache).
 #include <string>
 
-#include "model/cpu_executor.hpp"
+#include "backends/cpu/cpu_executor.hpp"
 
 namespace actorlm {
 

@@ -1,0 +1,77 @@
+// The CPU backend: cpu_executor over the host's cores, its KV cache sized from a
+// share of the host's MemAvailable (or the caller's byte budget), stored as F32
+// or F16. Registered by the registry on first use (see backend_registry.cpp).
+#include <algorithm>
+
+#include "backends/backend.hpp"
+#include "backends/cpu/cpu_executor.hpp"
+#include "core/kv_cache_sizing.hpp"
+
+namespace actorlm {
+
+namespace {
+
+/// Share of MemAvailable the KV cache takes when no budget is given: the weights are
+/// memory-mapped and share the same memory, so the default stays modest.
+constexpr double k_default_host_memory_fraction = 0.2;
+
+class cpu_backend final : public backend {
+public:
+    const char* name() const override { return "cpu"; }
+
+    result<dtype> resolve_kv_dtype(const std::string& requested,
+                                   const loaded_model& model) const override {
+        if (requested == "auto") {
+            // F32 weights keep a full-precision cache; otherwise F16 halves the memory per
+            // token and the bytes decode attention reads, as llama.cpp defaults.
+            const auto& layers = model.weights.layers;
+            const bool float32_model = layers.empty() || layers.front().wq.type == dtype::f32;
+            return float32_model ? dtype::f32 : dtype::f16;
+        }
+        auto t = parse_kv_dtype(requested);
+        if (!t) return t.err();
+        if (*t != dtype::f32 && *t != dtype::f16)
+            return make_error("the cpu device stores the KV cache as f32 or f16, not %s",
+                              requested.c_str());
+        return t;
+    }
+
+    result<std::unique_ptr<model_executor>> make_executor(
+        const loaded_model& model, const executor_request& req) const override {
+        auto kv_type = resolve_kv_dtype(req.kv_cache_dtype, model);
+        if (!kv_type) return kv_type.err();
+        const model_config& mc = model.config;
+        const int64_t last = req.last_layer < 0 ? mc.num_layers : req.last_layer;
+        const int64_t stage_layers = std::max<int64_t>(last - req.first_layer, 0);
+        // A block holds K and V of block_size tokens for this stage's layers only.
+        const int64_t block_bytes = mc.num_layers > 0
+            ? core::kv_block_bytes(mc, req.block_size, *kv_type) / mc.num_layers * stage_layers
+            : 0;
+        int64_t available = 0;
+        if (req.num_blocks == 0 && req.kv_cache_memory_bytes == 0) {
+            auto mem = core::read_mem_available_bytes();
+            if (!mem) return mem.err();
+            available = static_cast<int64_t>(static_cast<double>(*mem) *
+                                             k_default_host_memory_fraction);
+        }
+        auto blocks = plan_kv_blocks(req, block_bytes, available);
+        if (!blocks) return make_error("KV cache: %s", blocks.message().c_str());
+        kv_cache_spec spec;
+        spec.num_blocks = *blocks;
+        spec.block_size = req.block_size;
+        spec.type = *kv_type;
+        cpu_executor_options opts;
+        opts.num_threads = req.num_threads;
+        opts.first_layer = req.first_layer;
+        opts.last_layer = req.last_layer;
+        auto exec = cpu_executor::create(mc, model.weights, spec, opts);
+        if (!exec) return exec.err();
+        return std::unique_ptr<model_executor>(std::move(exec.value()));
+    }
+};
+
+}  // namespace
+
+void register_cpu_backend() { register_backend(std::make_unique<cpu_backend>()); }
+
+}  // namespace actorlm

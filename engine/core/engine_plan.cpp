@@ -1,0 +1,154 @@
+// engine_plan implementation: option checks first (cheap, before any file is
+// opened), then model, tokenizer, chat template, backend and KV dtype.
+#include "core/engine_plan.hpp"
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+
+#include "model/model_loader.hpp"
+
+namespace actorlm::core {
+
+namespace {
+
+constexpr int32_t k_max_block_size = 1024;
+
+/// Checks of the options that do not depend on the model.
+status check_options(const actorlm::engine_config& cfg) {
+    if (cfg.block_size <= 0 || cfg.block_size > k_max_block_size)
+        return make_error("block_size must be in 1..%d, got %d", k_max_block_size, cfg.block_size);
+    if (cfg.max_num_seqs <= 0)
+        return make_error("max_num_seqs must be positive, got %d", cfg.max_num_seqs);
+    if (cfg.max_num_batched_tokens <= 0)
+        return make_error("max_num_batched_tokens must be positive, got %d",
+                          cfg.max_num_batched_tokens);
+    if (cfg.max_model_len < 0)
+        return make_error("max_model_len must be >= 0 (0 = the model's), got %d",
+                          cfg.max_model_len);
+    if (cfg.long_prefill_token_threshold < 0)
+        return make_error("long_prefill_token_threshold must be >= 0, got %d",
+                          cfg.long_prefill_token_threshold);
+    if (cfg.kv_cache_memory_bytes < 0)
+        return make_error("kv_cache_memory_bytes must be >= 0, got %lld",
+                          static_cast<long long>(cfg.kv_cache_memory_bytes));
+    if (cfg.num_threads < 0)
+        return make_error("num_threads must be >= 0 (0 = all cores), got %d", cfg.num_threads);
+    return {};
+}
+
+/// The template text: --chat-template as a file or inline Jinja, else the tokenizer's.
+result<std::string> chat_template_text(const actorlm::engine_config& cfg, const tokenizer& tok) {
+    if (cfg.chat_template.empty()) return tok.chat_template();
+    std::ifstream in(cfg.chat_template, std::ios::binary);
+    if (in) return std::string(std::istreambuf_iterator<char>(in), {});
+    if (cfg.chat_template.find("{{") != std::string::npos ||
+        cfg.chat_template.find("{%") != std::string::npos)
+        return cfg.chat_template;
+    return make_error("chat template '%s' is neither a readable file nor a Jinja template",
+                      cfg.chat_template.c_str());
+}
+
+/// The file's stem or the directory's name ("stories260K"): what clients see in
+/// /v1/models. GGUF general.name is often just "llama".
+std::string default_served_name(const std::string& model_path, const model_config& mc) {
+    std::filesystem::path p(model_path);
+    if (p.filename().empty()) p = p.parent_path();
+    std::error_code ec;
+    std::string name = std::filesystem::is_directory(p, ec) ? p.filename().string()
+                                                            : p.stem().string();
+    return name.empty() ? mc.name : name;
+}
+
+}  // namespace
+
+result<scheduler_config> make_scheduler_config(const actorlm::engine_config& cfg,
+                                               const model_config& model, int32_t num_blocks,
+                                               int32_t block_size) {
+    ACTORLM_TRY(check_options(cfg));
+    const auto model_len = static_cast<int32_t>(std::min<int64_t>(model.max_position, 1 << 30));
+    if (cfg.max_model_len > model_len)
+        return make_error("max_model_len %d exceeds the model's context length of %d tokens",
+                          cfg.max_model_len, model_len);
+    scheduler_config sc;
+    sc.num_blocks = num_blocks;
+    sc.block_size = block_size;
+    sc.max_model_len = cfg.max_model_len > 0 ? cfg.max_model_len : model_len;
+    sc.max_num_seqs = cfg.max_num_seqs;
+    sc.max_num_batched_tokens = cfg.max_num_batched_tokens;
+    sc.long_prefill_token_threshold = cfg.long_prefill_token_threshold;
+    sc.enable_prefix_caching = cfg.enable_prefix_caching;
+    if (cfg.scheduling_policy == "fcfs")
+        sc.policy = scheduling_policy::fcfs;
+    else if (cfg.scheduling_policy == "priority")
+        sc.policy = scheduling_policy::priority;
+    else
+        return make_error("scheduling_policy must be 'fcfs' or 'priority', got '%s'",
+                          cfg.scheduling_policy.c_str());
+    sc.vocab_size = model.vocab_size;
+    return sc;
+}
+
+std::vector<int32_t> merge_eos_ids(const model_config& model, const tokenizer& tok) {
+    std::vector<int32_t> ids = model.eos_token_ids;
+    for (int32_t id : tok.eos_ids())
+        if (std::find(ids.begin(), ids.end(), id) == ids.end()) ids.push_back(id);
+    return ids;
+}
+
+result<engine_plan> make_engine_plan(const actorlm::engine_config& cfg) {
+    if (cfg.model_path.empty()) return make_error("no model given (model_path is empty)");
+    ACTORLM_TRY(check_options(cfg));
+    auto device = find_backend(cfg.device);
+    if (!device) return device.err();
+
+    engine_plan plan;
+    plan.device = *device;
+    auto model = load_model(cfg.model_path);
+    if (!model) return model.err();
+    plan.model = std::make_shared<const loaded_model>(std::move(model).value());
+    const model_config& mc = plan.model->config;
+
+    auto tok = load_tokenizer_for_model(cfg.model_path);
+    if (!tok) return make_error("%s: tokenizer: %s", cfg.model_path.c_str(), tok.message().c_str());
+    plan.tok = std::shared_ptr<const tokenizer>(std::move(tok).value());
+
+    auto text = chat_template_text(cfg, *plan.tok);
+    if (!text) return text.err();
+    if (!text->empty()) {
+        auto chat = chat_template::parse(*text);
+        if (chat)
+            plan.chat = std::make_shared<const chat_template>(std::move(chat).value());
+        else if (!cfg.chat_template.empty())
+            return make_error("chat template: %s", chat.message().c_str());
+        else
+            plan.chat_error = chat.message();  // the model's own: serve without chat
+    }
+
+    auto sched = make_scheduler_config(cfg, mc, 0, cfg.block_size);
+    if (!sched) return sched.err();
+    plan.sched = *sched;
+
+    auto kv_type = plan.device->resolve_kv_dtype(cfg.kv_cache_dtype, *plan.model);
+    if (!kv_type) return kv_type.err();
+    plan.kv_dtype = *kv_type;
+    plan.executor.device = cfg.device;
+    plan.executor.block_size = cfg.block_size;
+    plan.executor.kv_cache_dtype = cfg.kv_cache_dtype;
+    plan.executor.kv_cache_memory_bytes = cfg.kv_cache_memory_bytes;
+    plan.executor.num_threads = cfg.num_threads;
+    // More blocks than max_num_seqs full-length sequences can use would only waste memory.
+    const int64_t blocks_per_seq = (plan.sched.max_model_len + cfg.block_size - 1) / cfg.block_size;
+    plan.executor.max_num_blocks = static_cast<int32_t>(
+        std::min<int64_t>(static_cast<int64_t>(cfg.max_num_seqs) * blocks_per_seq, INT32_MAX));
+
+    plan.eos_token_ids = merge_eos_ids(mc, *plan.tok);
+    plan.served_model_name = cfg.served_model_name.empty()
+                                 ? default_served_name(cfg.model_path, mc)
+                                 : cfg.served_model_name;
+    plan.seed = cfg.seed;
+    return plan;
+}
+
+}  // namespace actorlm::core

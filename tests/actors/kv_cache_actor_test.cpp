@@ -1,0 +1,105 @@
+// The KV-cache actor answers every state query (what /metrics and /health ask)
+// from the scheduler's last report: while a deliberately slow step is in flight
+// it answers at once, and submissions made during the step already show in the
+// queue counts. The scheduler itself is never asked.
+#include <doctest/doctest.h>
+
+#include <chrono>
+#include <thread>
+
+#include "actors/kv_cache_actor.hpp"
+#include "actors/runtime_config.hpp"
+#include "actors/scheduler_actor.hpp"
+#include "actors/worker_actor.hpp"
+#include "model/noop_executor.hpp"
+
+using namespace actorlm;
+using namespace actorlm::actors;
+
+namespace {
+
+constexpr int64_t k_vocab = 64;
+constexpr auto k_slow_step = std::chrono::milliseconds(1500);
+
+/// A model whose every forward pass takes k_slow_step.
+class slow_executor final : public model_executor {
+public:
+    explicit slow_executor(kv_cache_spec spec) : inner_(k_vocab, spec) {}
+    const model_config& config() const override { return inner_.config(); }
+    const kv_cache_spec& kv_spec() const override { return inner_.kv_spec(); }
+    status forward(const forward_batch& batch, std::vector<float>& logits) override {
+        std::this_thread::sleep_for(k_slow_step);
+        return inner_.forward(batch, logits);
+    }
+
+private:
+    noop_executor inner_;
+};
+
+core::request_spec spec_of(const std::string& id) {
+    core::request_spec s;
+    s.req_id = id;
+    s.prompt_token_ids = {1, 2, 3, 4};
+    s.params.temperature = 0.0f;
+    s.params.max_tokens = 2;
+    s.params.ignore_eos = true;
+    return s;
+}
+
+}  // namespace
+
+TEST_CASE("KV-cache actor: answers stats at once during a slow step, with submissions counted") {
+    runtime_config cfg;
+    caf::actor_system sys{cfg};
+    auto worker = spawn_worker(
+        sys,
+        [](const worker_setup& setup) -> result<std::unique_ptr<model_executor>> {
+            kv_cache_spec spec;
+            spec.num_blocks = setup.num_blocks;
+            spec.block_size = setup.block_size;
+            return std::unique_ptr<model_executor>(std::make_unique<slow_executor>(spec));
+        },
+        "cpu");
+    scheduler_actor_config sac;
+    sac.sched.num_blocks = 64;
+    sac.sched.block_size = 16;
+    sac.sched.max_model_len = 256;
+    sac.sched.vocab_size = k_vocab;
+    worker_setup setup;
+    setup.num_blocks = 64;
+    setup.block_size = 16;
+    setup.last_layer = 1;
+    sac.stages = {setup};
+    REQUIRE(setup_workers(sys, {worker}, sac.stages, std::chrono::seconds(10)).empty());
+    auto kv = spawn_kv_cache_actor(sys, 64);
+    auto sched = spawn_scheduler(sys, sac, {worker}, kv, connector_actor{},
+                                 scheduler_threading::detached);
+
+    caf::scoped_actor client{sys};  // receives the scheduler's outputs (unread here)
+    auto stats = [&] {
+        engine_stats out;
+        out.healthy = false;
+        client->request(kv, std::chrono::seconds(5), stats_atom_v)
+            .receive([&](engine_stats& s) { out = std::move(s); }, [](caf::error&) {});
+        return out;
+    };
+    client->send(sched, submit_atom_v, uint64_t{1}, sequence_specs{{spec_of("a")}});
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));  // the step is running now
+    client->send(sched, submit_atom_v, uint64_t{2}, sequence_specs{{spec_of("b")}});
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+
+    const auto begin = std::chrono::steady_clock::now();
+    engine_stats s;
+    for (int i = 0; i < 10; ++i) s = stats();
+    const auto took = std::chrono::steady_clock::now() - begin;
+    // Ten answers well inside the one step still in flight (it ends at ~1.5 s).
+    CHECK(took < std::chrono::milliseconds(500));
+    CHECK(s.healthy);
+    CHECK(s.num_requests_running == 1);  // "a", in the slow step
+    CHECK(s.num_requests_waiting == 1);  // "b", submitted during the step
+    CHECK(s.kv_cache_usage > 0.0);
+
+    caf::anon_send_exit(sched, caf::exit_reason::user_shutdown);
+    caf::anon_send_exit(kv, caf::exit_reason::user_shutdown);
+    caf::anon_send_exit(worker, caf::exit_reason::user_shutdown);
+}
