@@ -85,7 +85,8 @@ inline void for_each_piece(const int32_t* block_table, int64_t bs, int64_t block
         const int64_t off = j % bs;
         const int64_t count = std::min(bs - off, end - j);
         if (prefetch_base && j + count < end)
-            prefetch_rows(prefetch_base, block_table[j / bs + 1] * block_stride, bs, slot_stride, hd);
+            prefetch_rows(prefetch_base, block_table[j / bs + 1] * block_stride, bs, slot_stride,
+                          hd);
         body(static_cast<int64_t>(block_table[j / bs]) * block_stride + off * slot_stride,
              j - tok.first, count);
         j += count;

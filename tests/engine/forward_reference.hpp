@@ -212,7 +212,8 @@ inline std::vector<double> reference_forward(const model_config& c, const model_
                     s[j] = d / std::sqrt(static_cast<double>(hd));
                     mx = std::max(mx, s[j]);
                 }
-                for (int64_t j = 0; j <= t; ++j) sum += (s[j] = seen(j) ? std::exp(s[j] - mx) : 0.0);
+                for (int64_t j = 0; j <= t; ++j)
+                    sum += (s[j] = seen(j) ? std::exp(s[j] - mx) : 0.0);
                 for (int64_t j = 0; j <= t; ++j)
                     for (int64_t i = 0; i < hd; ++i) att[hh * hd + i] += s[j] / sum * v[j][kh * hd + i];
             }

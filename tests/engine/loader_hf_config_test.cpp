@@ -194,7 +194,8 @@ TEST_CASE("hf config refuses RoPE it does not implement, by name") {
     // Sliding and full layers with different RoPE would need two tables.
     CHECK(parse_error(small_config("mistral", R"("sliding_window": 16, "layer_types":
         ["full_attention", "sliding_attention", "full_attention"], "rope_parameters": {
-        "full_attention": {"rope_theta": 1000000.0}, "sliding_attention": {"rope_theta": 10000.0}})"))
+        "full_attention": {"rope_theta": 1000000.0},
+        "sliding_attention": {"rope_theta": 10000.0}})"))
               .find("differ between full_attention and sliding_attention") != std::string::npos);
     CHECK(parse_error(small_config("llama", R"("rope_theta": 40000.0,
         "rope_parameters": {"rope_type": "default", "rope_theta": 50000.0},

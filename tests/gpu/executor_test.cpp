@@ -135,7 +135,8 @@ TEST_CASE("gpu: executor honours sliding windows (all layers, some layers) like 
             auto ex = cuda_executor::create(c, w, small_options(dtype::f32));
             REQUIRE_MESSAGE(ex.ok(), ex.message());
             auto [worst, agree] = compare_schedule(**ex, c, w, 46);
-            CHECK_MESSAGE(worst < 1e-9, arch_name(arch) << " pattern " << pattern << " nmse " << worst);
+            CHECK_MESSAGE(worst < 1e-9,
+                          arch_name(arch) << " pattern " << pattern << " nmse " << worst);
             CHECK(agree == 1.0);
         }
     }

@@ -97,7 +97,8 @@ void run_case(const attention_case& c, std::mt19937& rng) {
                     mx = std::max(mx, sc[j]);
                 }
                 double sum = 0;
-                for (int32_t j = 0; j < keys; ++j) sum += (sc[j] = seen(j) ? std::exp(sc[j] - mx) : 0.0);
+                for (int32_t j = 0; j < keys; ++j)
+                    sum += (sc[j] = seen(j) ? std::exp(sc[j] - mx) : 0.0);
                 for (int32_t j = 0; j < keys; ++j) {
                     const int64_t slot = static_cast<int64_t>(b.block_tables[s * max_blocks + j / c.block_size]) *
                                              c.block_size + j % c.block_size;

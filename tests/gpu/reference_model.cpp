@@ -153,7 +153,8 @@ std::vector<std::vector<double>> reference_logits(const model_config& c, const m
                     mx = std::max(mx, s[j]);
                 }
                 double sum = 0;
-                for (int64_t j = 0; j <= t; ++j) sum += (s[j] = seen(j) ? std::exp(s[j] - mx) : 0.0);
+                for (int64_t j = 0; j <= t; ++j)
+                    sum += (s[j] = seen(j) ? std::exp(s[j] - mx) : 0.0);
                 for (int64_t j = 0; j <= t; ++j)
                     for (int64_t d = 0; d < hd; ++d) att[hh * hd + d] += s[j] / sum * v[j][kvh * hd + d];
             }
