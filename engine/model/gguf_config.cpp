@@ -4,6 +4,7 @@
 #include "model/gguf_config.hpp"
 
 #include <algorithm>
+#include <climits>
 #include <cmath>
 #include <cstring>
 #include <string>
@@ -140,6 +141,19 @@ result<model_config> config_from_gguf(const gguf_file& f) {
     c.max_position = f.get_int(p + "context_length").value_or(c.max_position);
     c.rope_theta = float(f.get_float(p + "rope.freq_base").value_or(10000.0));
     c.rms_norm_eps = float(f.get_float(p + "attention.layer_norm_rms_epsilon").value_or(1e-5));
+    // llama.cpp's sliding window (LLAMA_SWA_TYPE_STANDARD when set on every layer); 0 = none.
+    // A per-layer pattern (Gemma's sliding_window_pattern) or chunked attention we do not run.
+    if (f.has(p + "attention.sliding_window")) {
+        auto w = f.get_int(p + "attention.sliding_window");
+        if (!w || *w < 0 || *w > INT32_MAX)
+            return make_error("%s: %sattention.sliding_window must be an integer in [0, 2^31)",
+                              f.path().c_str(), p.c_str());
+        c.sliding_window = int32_t(*w);
+    }
+    for (const char* key : {"attention.sliding_window_pattern", "attention.chunk_size"})
+        if (f.has(p + key))
+            return make_error("%s: %s%s (a per-layer or chunked attention window) is not "
+                              "supported", f.path().c_str(), p.c_str(), key);
 
     std::string scaling = f.get_string(p + "rope.scaling.type").value_or("none");
     if (scaling == "linear") {

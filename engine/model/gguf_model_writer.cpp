@@ -91,6 +91,12 @@ status write_gguf_model(const model_config& c, const model_weights& weights,
     }
     w.set_f32(p + "rope.freq_base", c.rope_theta);
     w.set_f32(p + "attention.layer_norm_rms_epsilon", c.rms_norm_eps);
+    if (c.sliding_window > 0) {
+        if (!c.sliding_layers.empty())
+            return make_error("GGUF writer: GGUF has no key for a sliding window on only some "
+                              "layers");
+        w.set_u32(p + "attention.sliding_window", uint32_t(c.sliding_window));
+    }
     if (c.rope_scaling.type == rope_scaling_type::linear) {
         w.set_string(p + "rope.scaling.type", "linear");
         w.set_f32(p + "rope.scaling.factor", c.rope_scaling.factor);

@@ -1,11 +1,14 @@
 // config.json -> model_config. Defaults follow transformers' LlamaConfig /
 // Qwen2Config / Qwen3Config where a key is optional (num_key_value_heads,
-// head_dim, rope_theta, rms_norm_eps, tie_word_embeddings).
+// head_dim, rope_theta, rms_norm_eps, tie_word_embeddings). RoPE is read from
+// transformers 4's layout (rope_theta + rope_scaling) and 5's (rope_parameters,
+// flat or keyed by layer type); the sliding window as each config class sets it.
 #include "model/hf_config.hpp"
 
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <sstream>
 
 #include <simdjson.h>
@@ -69,34 +72,200 @@ status add_ids(object o, const char* key, const char* file, std::vector<int32_t>
     return status::success();
 }
 
-status parse_rope_scaling(object o, model_config& c) {
-    if (is_null(o, "rope_scaling")) return status::success();
-    object rs;
-    if (o["rope_scaling"].get(rs)) return make_error("config.json: 'rope_scaling' must be an object");
-    std::string_view type;
-    if (rs["rope_type"].get(type) && rs["type"].get(type))
-        return make_error("config.json: rope_scaling has no 'rope_type'");
+// One RoPE parameter set: transformers 4's `rope_scaling` object or one transformers 5
+// `rope_parameters` entry. Fields a set does not name keep the caller's values.
+struct rope_settings {
+    float theta = 10000.0f;
+    rope_scaling scaling;
+
+    bool operator==(const rope_settings& o) const {
+        return theta == o.theta && scaling.type == o.scaling.type &&
+               scaling.factor == o.scaling.factor &&
+               scaling.low_freq_factor == o.scaling.low_freq_factor &&
+               scaling.high_freq_factor == o.scaling.high_freq_factor &&
+               scaling.original_max_position == o.scaling.original_max_position;
+    }
+};
+
+// Reads one set named `where` (for messages). transformers 5 fills a missing rope_type
+// with "default" and a missing llama3 original_max_position_embeddings with
+// max_position_embeddings (RotaryEmbeddingConfigMixin.standardize_rope_params);
+// transformers 4's rope_scaling always names its type, so there a missing type is refused.
+result<rope_settings> parse_rope_set(object rs, const std::string& where, rope_settings base,
+                                     bool type_required, int64_t max_position) {
+    const char* w = where.c_str();
+    std::string_view type = "default";
+    if (rs["rope_type"].get(type) && rs["type"].get(type) && type_required)
+        return make_error("config.json: %s has no 'rope_type'", w);
+    auto theta = get_number(rs, "rope_theta", base.theta);
+    if (!theta) return theta.err();
+    if (!(*theta > 0)) return make_error("config.json: %s rope_theta must be > 0", w);
+    base.theta = float(*theta);
+    auto partial = get_number(rs, "partial_rotary_factor", 1.0);
+    if (!partial) return partial.err();
+    if (*partial != 1.0)
+        return make_error("config.json: %s partial_rotary_factor %g is not supported (RoPE over "
+                          "the whole head only)", w, *partial);
+    rope_scaling& sc = base.scaling;
+    sc = rope_scaling{};
+    if (type == "default") return base;
     auto factor = get_number(rs, "factor", 1.0);
     if (!factor) return factor.err();
-    c.rope_scaling.factor = float(*factor);
-    if (type == "default") {
-        c.rope_scaling.type = rope_scaling_type::none;
-    } else if (type == "linear") {
-        c.rope_scaling.type = rope_scaling_type::linear;
+    if (!(*factor > 0)) return make_error("config.json: %s factor must be > 0", w);
+    sc.factor = float(*factor);
+    if (type == "linear") {
+        sc.type = rope_scaling_type::linear;
     } else if (type == "llama3") {
-        c.rope_scaling.type = rope_scaling_type::llama3;
+        sc.type = rope_scaling_type::llama3;
         auto lo = get_number(rs, "low_freq_factor", 1.0);
         auto hi = get_number(rs, "high_freq_factor", 4.0);
-        auto orig = get_number(rs, "original_max_position_embeddings", 8192.0);
-        if (!lo || !hi || !orig) return make_error("config.json: bad llama3 rope_scaling");
-        c.rope_scaling.low_freq_factor = float(*lo);
-        c.rope_scaling.high_freq_factor = float(*hi);
-        c.rope_scaling.original_max_position = int64_t(*orig);
+        auto orig = get_number(rs, "original_max_position_embeddings", double(max_position));
+        if (!lo || !hi || !orig || !(*orig > 0) || !(*hi > *lo))
+            return make_error("config.json: bad llama3 %s", w);
+        sc.low_freq_factor = float(*lo);
+        sc.high_freq_factor = float(*hi);
+        sc.original_max_position = int64_t(*orig);
     } else {
-        return make_error("config.json: rope_scaling type '%.*s' is not supported (supported: "
-                          "linear, llama3)", int(type.size()), type.data());
+        return make_error("config.json: %s type '%.*s' is not supported (supported: default, "
+                          "linear, llama3)", w, int(type.size()), type.data());
     }
-    if (c.rope_scaling.factor <= 0) return make_error("config.json: rope_scaling factor must be > 0");
+    return base;
+}
+
+// transformers' attention layer types; the only two our kernels run.
+constexpr const char* k_full = "full_attention";
+constexpr const char* k_sliding = "sliding_attention";
+
+// Per layer: does it use the sliding window? From `layer_types` when present (transformers
+// >= 4.53 and 5 write it), else derived as the model's config class does: Mistral slides
+// every layer when sliding_window is set; Qwen2/Qwen3 only with use_sliding_window, and then
+// the layers from max_window_layers on. Llama has no window (transformers ignores the key).
+result<std::vector<bool>> parse_layer_types(object o, std::string_view model_type,
+                                            int64_t num_layers, bool has_window) {
+    std::vector<bool> sliding(static_cast<size_t>(num_layers), false);
+    if (!is_null(o, "layer_types")) {
+        simdjson::dom::array arr;
+        if (o["layer_types"].get(arr) || int64_t(arr.size()) != num_layers)
+            return make_error("config.json: 'layer_types' must be a list of %lld strings",
+                              (long long)num_layers);
+        size_t i = 0;
+        for (element e : arr) {
+            std::string_view t;
+            if (e.get(t)) return make_error("config.json: 'layer_types' must hold strings");
+            if (t == k_sliding) {
+                sliding[i] = true;
+            } else if (t != k_full) {
+                return make_error("config.json: layer type '%.*s' (layer %zu) is not supported "
+                                  "(supported: full_attention, sliding_attention)",
+                                  int(t.size()), t.data(), i);
+            }
+            ++i;
+        }
+        return sliding;
+    }
+    if (!has_window) return sliding;
+    if (model_type == "mistral") {
+        sliding.assign(sliding.size(), true);
+    } else if (model_type == "qwen2" || model_type == "qwen3") {
+        auto first = get_number(o, "max_window_layers", 28.0);
+        if (!first) return first.err();
+        for (int64_t l = 0; l < num_layers; ++l) sliding[size_t(l)] = double(l) >= *first;
+    }
+    return sliding;
+}
+
+// sliding_window + use_sliding_window + max_window_layers / layer_types -> the config's
+// window. Qwen2/Qwen3 configs carry a sliding_window value even when use_sliding_window is
+// false; then there is no window (their config classes set it to None).
+status parse_sliding_window(object o, std::string_view model_type, model_config& c) {
+    int64_t window = 0;
+    const bool qwen = model_type == "qwen2" || model_type == "qwen3";
+    auto use = get_flag(o, "use_sliding_window", false);
+    if (!use) return use.err();
+    if (model_type != "llama" && !is_null(o, "sliding_window") && (!qwen || *use)) {
+        auto v = get_int(o, "sliding_window");
+        if (!v) return v.err();
+        if (*v <= 0 || *v > INT32_MAX)
+            return make_error("config.json: sliding_window %lld must be in [1, 2^31)",
+                              (long long)*v);
+        window = *v;
+    }
+    auto sliding = parse_layer_types(o, model_type, c.num_layers, window > 0);
+    if (!sliding) return sliding.err();
+    const auto n = std::count(sliding->begin(), sliding->end(), true);
+    if (window == 0 || n == 0) return status::success();  // sliding layers without a window: full
+    c.sliding_window = int32_t(window);
+    if (n != c.num_layers) c.sliding_layers = std::move(*sliding);
+    return status::success();
+}
+
+// The RoPE settings, from either layout:
+//  transformers 4: top-level rope_theta + rope_scaling {rope_type|type, factor, ...};
+//  transformers 5: rope_parameters {rope_type, rope_theta, factor, ...}, or keyed by layer
+//  type ({"full_attention": {...}, "sliding_attention": {...}}) for models whose layers differ.
+// Every layer type the model uses must have an entry, and (one RoPE table per model) the
+// entries in use must agree. A config carrying both layouts must say the same in both.
+status parse_rope(object o, model_config& c) {
+    rope_settings base;
+    auto theta = get_number(o, "rope_theta", 10000.0);
+    if (!theta) return theta.err();
+    if (!(*theta > 0)) return make_error("config.json: rope_theta must be > 0");
+    base.theta = float(*theta);
+    std::optional<rope_settings> v4, v5;
+    if (!is_null(o, "rope_scaling")) {
+        object rs;
+        if (o["rope_scaling"].get(rs))
+            return make_error("config.json: 'rope_scaling' must be an object");
+        auto r = parse_rope_set(rs, "rope_scaling", base, true, c.max_position);
+        if (!r) return r.err();
+        v4 = *r;
+    }
+    if (!is_null(o, "rope_parameters")) {
+        object rp;
+        if (o["rope_parameters"].get(rp))
+            return make_error("config.json: 'rope_parameters' must be an object");
+        bool per_type = rp.size() > 0;
+        for (auto field : rp) per_type = per_type && field.value.is_object();
+        if (!per_type) {
+            auto r = parse_rope_set(rp, "rope_parameters", base, false, c.max_position);
+            if (!r) return r.err();
+            v5 = *r;
+        } else {
+            bool uses_full = false, uses_sliding = c.sliding_window > 0;
+            for (int64_t l = 0; l < c.num_layers; ++l)
+                uses_full = uses_full || layer_attention_window(c, l) == 0;
+            for (auto field : rp) {
+                const std::string key(field.key);
+                if (key != k_full && key != k_sliding)
+                    return make_error("config.json: rope_parameters for layer type '%s' are not "
+                                      "supported (supported: full_attention, sliding_attention)",
+                                      key.c_str());
+                if (!(key == k_full ? uses_full : uses_sliding)) continue;
+                object entry;
+                if (field.value.get(entry))
+                    return make_error("config.json: rope_parameters.%s must be an object",
+                                      key.c_str());
+                auto r = parse_rope_set(entry, "rope_parameters." + key, base, false,
+                                        c.max_position);
+                if (!r) return r.err();
+                if (v5 && !(*v5 == *r))
+                    return make_error("config.json: rope_parameters differ between full_attention "
+                                      "and sliding_attention layers (not supported)");
+                v5 = *r;
+            }
+            for (auto [used, key] : {std::pair{uses_full, k_full}, {uses_sliding, k_sliding}}) {
+                object entry;
+                if (used && rp[key].get(entry))
+                    return make_error("config.json: rope_parameters has no '%s' entry for the "
+                                      "model's %s layers", key, key);
+            }
+        }
+    }
+    if (v4 && v5 && !(*v4 == *v5))
+        return make_error("config.json: rope_scaling and rope_parameters disagree");
+    const rope_settings& r = v5 ? *v5 : v4 ? *v4 : base;
+    c.rope_theta = r.theta;
+    c.rope_scaling = r.scaling;
     return status::success();
 }
 
@@ -168,12 +337,10 @@ result<model_config> parse_hf_config(std::string_view config_json,
         c.max_position = *v;
     }
     auto eps = get_number(o, "rms_norm_eps", 1e-6);
-    auto theta = get_number(o, "rope_theta", 10000.0);
     if (!eps) return eps.err();
-    if (!theta) return theta.err();
     c.rms_norm_eps = float(*eps);
-    c.rope_theta = float(*theta);
-    if (status s = parse_rope_scaling(o, c); !s) return s.err();
+    if (status s = parse_sliding_window(o, model_type, c); !s) return s.err();
+    if (status s = parse_rope(o, c); !s) return s.err();
     auto tie = get_flag(o, "tie_word_embeddings", false);
     if (!tie) return tie.err();
     c.tie_word_embeddings = *tie;

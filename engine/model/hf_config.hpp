@@ -12,8 +12,11 @@
 namespace actorlm {
 
 /// Parses config.json text, and generation_config.json text when non-empty (its eos ids are
-/// added to the config's). Errors name the key: a missing or non-integer size, an unknown
-/// model_type, an unsupported rope_scaling type, inconsistent head counts.
+/// added to the config's). RoPE comes from transformers 4's rope_theta + rope_scaling or 5's
+/// rope_parameters (flat or keyed by layer type); the sliding window from sliding_window /
+/// use_sliding_window / max_window_layers / layer_types as the model type's config class
+/// reads them. Errors name the key: a missing or non-integer size, an unknown model_type, an
+/// unsupported RoPE type or layer type, inconsistent head counts.
 result<model_config> parse_hf_config(std::string_view config_json,
                                      std::string_view generation_config_json = {});
 

@@ -1,6 +1,7 @@
 // write_hf_model: a transformers-style checkpoint directory. All tensors share one
 // dtype (torch_dtype); Q/K rows are written in NeoX order, un-permuting weights
-// that came from a llama GGUF.
+// that came from a llama GGUF. config.json states RoPE in transformers 4's or 5's
+// layout and the sliding window the way the model type's config class reads it.
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -52,7 +53,82 @@ std::string ids_json(const std::vector<int32_t>& ids) {
     return s + "]";
 }
 
-std::string config_json(const model_config& c, const std::string& model_type, dtype t) {
+// The members of one RoPE parameter set ({rope_type, [rope_theta,] factor, ...}).
+std::string rope_members(const model_config& c, bool with_theta) {
+    const rope_scaling& rs = c.rope_scaling;
+    const char* type = rs.type == rope_scaling_type::linear   ? "linear"
+                       : rs.type == rope_scaling_type::llama3 ? "llama3"
+                                                              : "default";
+    std::string j = "\"rope_type\": \"" + std::string(type) + "\"";
+    if (with_theta) j += ", \"rope_theta\": " + float_text(c.rope_theta);
+    if (rs.type != rope_scaling_type::none) j += ", \"factor\": " + float_text(rs.factor);
+    if (rs.type == rope_scaling_type::llama3)
+        j += ", \"low_freq_factor\": " + float_text(rs.low_freq_factor) +
+             ", \"high_freq_factor\": " + float_text(rs.high_freq_factor) +
+             ", \"original_max_position_embeddings\": " +
+             std::to_string(rs.original_max_position);
+    return j;
+}
+
+std::string rope_json(const model_config& c, hf_rope_layout layout) {
+    std::string j;
+    switch (layout) {
+        case hf_rope_layout::transformers4:
+            j += "  \"rope_theta\": " + float_text(c.rope_theta) + ",\n  \"rope_scaling\": ";
+            if (c.rope_scaling.type == rope_scaling_type::none) {
+                j += "null";
+            } else {
+                j += '{';
+                j += rope_members(c, false);
+                j += '}';
+            }
+            break;
+        case hf_rope_layout::transformers5:
+            j += "  \"rope_parameters\": {";
+            j += rope_members(c, true);
+            j += '}';
+            break;
+        case hf_rope_layout::transformers5_by_layer_type:
+            j += "  \"rope_parameters\": {\"full_attention\": {";
+            j += rope_members(c, true);
+            j += "}, \"sliding_attention\": {";
+            j += rope_members(c, true);
+            j += "}}";
+            break;
+    }
+    return j + ",\n";
+}
+
+// The window as the model type's config class reads it back (see hf_config.cpp): Mistral's
+// sliding_window, Qwen's use_sliding_window + sliding_window + max_window_layers; layer_types
+// whenever the window is on only some layers or the layout is keyed by layer type.
+std::string window_json(const model_config& c, const std::string& model_type,
+                        hf_rope_layout layout) {
+    std::string j;
+    const bool qwen = c.arch == model_arch::qwen2 || c.arch == model_arch::qwen3;
+    const std::string window = c.sliding_window > 0 ? std::to_string(c.sliding_window) : "null";
+    if (model_type == "mistral") j += "  \"sliding_window\": " + window + ",\n";
+    if (qwen) {
+        j += std::string("  \"use_sliding_window\": ") +
+             (c.sliding_window > 0 ? "true" : "false") + ",\n";
+        j += "  \"sliding_window\": " + window + ",\n";
+        j += "  \"max_window_layers\": " +
+             std::to_string(c.sliding_window > 0 && c.sliding_layers.empty() ? 0 : c.num_layers) +
+             ",\n";
+    }
+    if (!c.sliding_layers.empty() || layout == hf_rope_layout::transformers5_by_layer_type) {
+        j += "  \"layer_types\": [";
+        for (int64_t l = 0; l < c.num_layers; ++l)
+            j += std::string(l ? ", " : "") +
+                 (layer_attention_window(c, l) > 0 ? "\"sliding_attention\""
+                                                   : "\"full_attention\"");
+        j += "],\n";
+    }
+    return j;
+}
+
+std::string config_json(const model_config& c, const std::string& model_type, dtype t,
+                        hf_rope_layout layout) {
     const char* arch = model_type == "mistral" ? "MistralForCausalLM"
                        : c.arch == model_arch::qwen2 ? "Qwen2ForCausalLM"
                        : c.arch == model_arch::qwen3 ? "Qwen3ForCausalLM"
@@ -69,19 +145,8 @@ std::string config_json(const model_config& c, const std::string& model_type, dt
     j += "  \"vocab_size\": " + n(c.vocab_size) + ",\n";
     j += "  \"max_position_embeddings\": " + n(c.max_position) + ",\n";
     j += "  \"rms_norm_eps\": " + float_text(c.rms_norm_eps) + ",\n";
-    j += "  \"rope_theta\": " + float_text(c.rope_theta) + ",\n";
-    const rope_scaling& rs = c.rope_scaling;
-    if (rs.type == rope_scaling_type::linear) {
-        j += "  \"rope_scaling\": {\"rope_type\": \"linear\", \"factor\": " +
-             float_text(rs.factor) + "},\n";
-    } else if (rs.type == rope_scaling_type::llama3) {
-        j += "  \"rope_scaling\": {\"rope_type\": \"llama3\", \"factor\": " +
-             float_text(rs.factor) + ", \"low_freq_factor\": " + float_text(rs.low_freq_factor) +
-             ", \"high_freq_factor\": " + float_text(rs.high_freq_factor) +
-             ", \"original_max_position_embeddings\": " + n(rs.original_max_position) + "},\n";
-    } else {
-        j += "  \"rope_scaling\": null,\n";
-    }
+    j += rope_json(c, layout);
+    j += window_json(c, model_type, layout);
     j += "  \"hidden_act\": \"silu\",\n";
     if (c.arch != model_arch::qwen2)
         j += std::string("  \"attention_bias\": ") + (c.attention_bias ? "true" : "false") + ",\n";
@@ -104,6 +169,11 @@ status write_hf_model(const model_config& c, const model_weights& weights, const
                           "(choose a matrix type)", dtype_name(t));
     if (c.arch == model_arch::qwen2 && !c.attention_bias)
         return make_error("a qwen2 checkpoint always has attention biases");
+    const std::string model_type =
+        opt.hf_model_type.empty() ? model_arch_name(c.arch) : opt.hf_model_type;
+    if (c.sliding_window > 0 && model_type == "llama")
+        return make_error("a llama config.json has no sliding window (transformers ignores it); "
+                          "write the model as mistral");
     std::error_code ec;
     fs::create_directories(dir, ec);
     if (ec) return make_error("cannot create %s: %s", dir.c_str(), ec.message().c_str());
@@ -140,8 +210,8 @@ status write_hf_model(const model_config& c, const model_weights& weights, const
     const fs::path d(dir);
     if (status s = sw.write((d / "model.safetensors").string()); !s) return s;
 
-    std::string model_type = opt.hf_model_type.empty() ? model_arch_name(c.arch) : opt.hf_model_type;
-    if (status s = write_text(d / "config.json", config_json(c, model_type, t)); !s) return s;
+    if (status s = write_text(d / "config.json", config_json(c, model_type, t, opt.hf_rope)); !s)
+        return s;
     std::string gen = "{\n";
     if (c.bos_token_id >= 0) gen += "  \"bos_token_id\": " + std::to_string(c.bos_token_id) + ",\n";
     if (!c.eos_token_ids.empty()) gen += "  \"eos_token_id\": " + ids_json(c.eos_token_ids) + ",\n";

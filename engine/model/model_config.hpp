@@ -17,6 +17,11 @@ enum class model_arch {
 
 const char* model_arch_name(model_arch a);
 
+struct model_config;
+/// The attention window of global layer `layer`: config.sliding_window when that layer
+/// slides, 0 (full causal attention) otherwise.
+int32_t layer_attention_window(const model_config& config, int64_t layer);
+
 enum class rope_scaling_type { none, linear, llama3 };
 
 struct rope_scaling {
@@ -44,6 +49,17 @@ struct model_config {
     // true: NeoX halves (i, i + head_dim/2) — HF checkpoints and GGUF qwen2/qwen3.
     bool rope_neox = false;
     struct rope_scaling rope_scaling;
+    /// Sliding-window attention (Mistral, Qwen2/Qwen3 with use_sliding_window, GGUF
+    /// `<arch>.attention.sliding_window`): a query at position p attends to the keys at
+    /// positions k with 0 <= p - k < sliding_window, i.e. itself and the sliding_window - 1
+    /// tokens before it. This is transformers' sliding_window_overlay (kv_idx > q_idx - window),
+    /// vLLM's window of (window - 1, 0) and llama.cpp's LLAMA_SWA_TYPE_STANDARD
+    /// (masked when p - k >= n_swa). 0: full causal attention. Only masks; the KV cache
+    /// still holds every position.
+    int32_t sliding_window = 0;
+    /// Which layers use sliding_window (transformers' layer_types "sliding_attention"; Qwen2
+    /// puts it on layers >= max_window_layers). Empty: every layer. Size num_layers otherwise.
+    std::vector<bool> sliding_layers;
     bool tie_word_embeddings = false;
     bool attention_bias = false;  // Q/K/V biases (qwen2)
     bool qk_norm = false;         // per-head RMSNorm on Q and K before RoPE (qwen3)

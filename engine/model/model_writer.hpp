@@ -17,6 +17,12 @@
 
 namespace actorlm {
 
+/// How config.json states RoPE. transformers 4: top-level rope_theta + rope_scaling.
+/// transformers 5: rope_parameters {rope_type, rope_theta, ...}; by_layer_type: keyed by
+/// attention type ({"full_attention": {...}, "sliding_attention": {...}}) with layer_types,
+/// as transformers 5 writes models whose layers differ.
+enum class hf_rope_layout { transformers4, transformers5, transformers5_by_layer_type };
+
 struct model_write_options {
     /// Type of every 2-D weight; nullopt keeps each tensor's type. GGUF: F32, F16, BF16, Q8_0
     /// (or any type when kept); HF: F32, F16, BF16 (also used for the 1-D tensors).
@@ -27,6 +33,8 @@ struct model_write_options {
     const gguf_file* tokenizer_source = nullptr;
     /// HF config.json model_type; empty: the arch name ("mistral" is a llama).
     std::string hf_model_type;
+    /// HF config.json RoPE layout.
+    hf_rope_layout hf_rope = hf_rope_layout::transformers4;
     /// general.description (GGUF).
     std::string description;
 };

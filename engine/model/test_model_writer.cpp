@@ -94,6 +94,8 @@ result<test_model> generate_test_model(const test_model_spec& s) {
         return make_error("head count %lld is not a multiple of KV head count %lld",
                           (long long)s.num_heads, (long long)s.num_kv_heads);
     if (s.head_dim % 2 != 0) return make_error("head dim %lld must be even", (long long)s.head_dim);
+    if (s.sliding_window < 0)
+        return make_error("sliding window %d must not be negative", int(s.sliding_window));
     if (!can_encode(s.weight_type))
         return make_error("weight type %s is not supported (F32, F16, BF16, Q8_0)",
                           dtype_name(s.weight_type));
@@ -118,6 +120,7 @@ result<test_model> generate_test_model(const test_model_spec& s) {
     c.rope_theta = s.rope_theta;
     c.rope_neox = true;
     c.tie_word_embeddings = s.tie_word_embeddings;
+    c.sliding_window = s.sliding_window;
     c.attention_bias = c.arch == model_arch::qwen2;
     c.qk_norm = c.arch == model_arch::qwen3;
     c.bos_token_id = m.vocab.bos_token_id;

@@ -30,6 +30,7 @@ struct test_model_spec {
     float rope_theta = 10000.0f;
     float rms_norm_eps = 1e-5f;
     bool tie_word_embeddings = true;
+    int32_t sliding_window = 0;       // every layer's attention window; 0: full attention
     uint64_t seed = 1234;
     float init_std = 0.02f;           // std of matrix and bias values (normal distribution)
     dtype weight_type = dtype::f32;   // F32, F16, BF16 or Q8_0 (GGUF; HF then gets F32)

@@ -1,6 +1,7 @@
 // Causal attention over a paged KV cache: the query tokens of one sequence, for
 // one KV head and the query heads that share it (GQA), read their context
-// through the sequence's block table (vLLM's PagedAttention on the CPU). The
+// (optionally only a sliding window of it) through the sequence's block table
+// (vLLM's PagedAttention on the CPU). The
 // caller spreads (sequence, KV head) pairs over the thread pool; each call
 // writes only its heads' columns of `out` and uses thread-local score buffers.
 #pragma once
@@ -30,7 +31,17 @@ struct attention_query {
     const int32_t* block_table = nullptr;  // the sequence's blocks, covering every attended position
     float* out = nullptr;              // same layout as q, with out_stride
     int64_t out_stride = 0;
+    /// Sliding window: token t attends only to [positions[t] - sliding_window + 1, positions[t]]
+    /// (itself and the sliding_window - 1 positions before it; transformers, vLLM and
+    /// llama.cpp's standard SWA). 0: the whole causal context.
+    int32_t sliding_window = 0;
 };
+
+/// The first position a query at `position` attends to under `sliding_window` (0 = none).
+inline int64_t attention_first_key(int64_t position, int32_t sliding_window) {
+    const int64_t first = sliding_window > 0 ? position - sliding_window + 1 : 0;
+    return first > 0 ? first : 0;
+}
 
 /// Computes softmax(q k^T * scale) v, for every token in `query`, for the query
 /// heads that read KV head `kv_head`: heads [kv_head * g, (kv_head + 1) * g) with

@@ -5,7 +5,8 @@
 // step there). Scores are formed 16 keys at a time: 16 partial-sum vectors are
 // folded into one vector of 16 dot products by a transpose-add tree, so the
 // horizontal reduction costs ~3 instructions per key instead of ~10. The
-// weighted sum of V keeps the head's output in registers across all keys.
+// weighted sum of V keeps the head's output in registers across all keys. A
+// sliding window only moves the first key: the walk then starts mid-block.
 // Head sizes that are not a multiple of 16 (or above 256) take the per-head
 // path from attention_impl.hpp. Compiled with -mavx512f/bw/vl.
 // GCC 12 flags its own _mm512_undefined_* idiom in avx512fintrin.h (bug 105593).
@@ -68,8 +69,29 @@ struct group_token {
     float* out;           // same layout as q
     float* scores;        // head i's scores at scores + i * stride
     int64_t stride;       // floats between heads' score rows (n rounded up to 16)
-    int64_t n;            // attended positions
+    int64_t first;        // first attended position (> 0 under a sliding window)
+    int64_t n;            // attended positions [first, first + n); score i is position first + i
 };
+
+// Calls body(block_offset, score_index, count) for each piece of [tok.first, tok.first + tok.n)
+// that lies in one cache block (a sliding window may start mid-block), and prefetches the next
+// block's rows when `prefetch_base` is set.
+template <class T, class Body>
+inline void for_each_piece(const int32_t* block_table, int64_t bs, int64_t block_stride,
+                           int64_t slot_stride, int64_t hd, const group_token& tok,
+                           const T* prefetch_base, Body&& body) {
+    const int64_t end = tok.first + tok.n;
+    for (int64_t j = tok.first; j < end;) {
+        const int64_t off = j % bs;
+        const int64_t count = std::min(bs - off, end - j);
+        if (prefetch_base && j + count < end)
+            prefetch_rows(prefetch_base, block_table[j / bs + 1] * block_stride, bs, slot_stride,
+                          hd);
+        body(static_cast<int64_t>(block_table[j / bs]) * block_stride + off * slot_stride,
+             j - tok.first, count);
+        j += count;
+    }
+}
 
 template <int NV, class T>
 void score_pass(const paged_kv_layer& kv, const int32_t* block_table, const T* k_base,
@@ -82,10 +104,9 @@ void score_pass(const paged_kv_layer& kv, const int32_t* block_table, const T* k
         for (int c = 0; c < NV; ++c) qv[c] = _mm512_mul_ps(_mm512_loadu_ps(tok.q + i * hd + 16 * c), _mm512_set1_ps(scale));
         float* s = tok.scores + i * tok.stride;
         __m512 vmax = _mm512_set1_ps(-std::numeric_limits<float>::infinity());
-        for (int64_t j0 = 0; j0 < tok.n; j0 += bs) {
-            const T* kb = k_base + static_cast<int64_t>(block_table[j0 / bs]) * block_stride;
-            const int64_t in_block = std::min(bs, tok.n - j0);
-            if (i == 0 && j0 + bs < tok.n) prefetch_rows(k_base, block_table[j0 / bs + 1] * block_stride, bs, slot_stride, hd);
+        for_each_piece(block_table, bs, block_stride, slot_stride, hd, tok,
+                       i == 0 ? k_base : nullptr, [&](int64_t at, int64_t si, int64_t in_block) {
+            const T* kb = k_base + at;
             for (int64_t o0 = 0; o0 < in_block; o0 += 16) {
                 const int64_t cnt = std::min<int64_t>(16, in_block - o0);
                 __m512 acc[16];
@@ -99,10 +120,10 @@ void score_pass(const paged_kv_layer& kv, const int32_t* block_table, const T* k
                 }
                 const __mmask16 m = tail_mask(static_cast<long>(cnt));
                 const __m512 r = transpose_sum16(acc);
-                _mm512_mask_storeu_ps(s + j0 + o0, m, r);
+                _mm512_mask_storeu_ps(s + si + o0, m, r);
                 vmax = _mm512_mask_max_ps(vmax, m, vmax, r);
             }
-        }
+        });
         max_out[i] = _mm512_reduce_max_ps(vmax);
     }
 }
@@ -164,16 +185,15 @@ void value_pass(const paged_kv_layer& kv, const int32_t* block_table, const T* v
         const float* p = tok.scores + i * tok.stride;
         __m512 acc[NV];
         for (int c = 0; c < NV; ++c) acc[c] = _mm512_setzero_ps();
-        for (int64_t j0 = 0; j0 < tok.n; j0 += bs) {
-            const T* vb = v_base + static_cast<int64_t>(block_table[j0 / bs]) * block_stride;
-            const int64_t in_block = std::min(bs, tok.n - j0);
-            if (i == 0 && j0 + bs < tok.n) prefetch_rows(v_base, block_table[j0 / bs + 1] * block_stride, bs, slot_stride, hd);
+        for_each_piece(block_table, bs, block_stride, slot_stride, hd, tok,
+                       i == 0 ? v_base : nullptr, [&](int64_t at, int64_t si, int64_t in_block) {
+            const T* vb = v_base + at;
             for (int64_t o = 0; o < in_block; ++o) {
-                const __m512 w = _mm512_set1_ps(p[j0 + o]);
+                const __m512 w = _mm512_set1_ps(p[si + o]);
                 const T* v = vb + o * slot_stride;
                 for (int c = 0; c < NV; ++c) acc[c] = _mm512_fmadd_ps(w, load16(v + 16 * c), acc[c]);
             }
-        }
+        });
         const __m512 norm = _mm512_set1_ps(inv_sum[i]);
         for (int c = 0; c < NV; ++c) _mm512_storeu_ps(tok.out + i * hd + 16 * c, _mm512_mul_ps(acc[c], norm));
     }
@@ -193,7 +213,8 @@ void group_attention(const paged_kv_layer& kv, const attention_query& query, int
 
     for (int64_t t = 0; t < query.num_tokens; ++t) {
         group_token tok;
-        tok.n = static_cast<int64_t>(query.positions[t]) + 1;
+        tok.first = attention_first_key(query.positions[t], query.sliding_window);
+        tok.n = static_cast<int64_t>(query.positions[t]) + 1 - tok.first;
         tok.stride = (tok.n + 15) / 16 * 16;
         if (scores.size() < static_cast<size_t>(tok.stride * group))
             scores.resize(static_cast<size_t>(tok.stride * group));

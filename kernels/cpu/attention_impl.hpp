@@ -1,8 +1,9 @@
 // The paged attention algorithm, written once and instantiated per instruction
 // set: `Ops` supplies dot / axpy / exp-sum over head_dim floats for a cache
 // element type T (float or fp16 bits). Include only from attention*.cpp.
-// Two passes per query token: scores (and their max), then exp and the weighted
-// sum of V; the score buffer is thread-local, so calls on disjoint heads may run in parallel.
+// Two passes per query token over its keys (the causal context or its sliding
+// window): scores (and their max), then exp and the weighted sum of V; the score
+// buffer is thread-local, so calls on disjoint heads may run in parallel.
 #pragma once
 
 #include <algorithm>
@@ -29,28 +30,37 @@ void paged_attention_head_impl(const paged_kv_layer& kv, const attention_query& 
     for (int64_t t = 0; t < query.num_tokens; ++t) {
         const float* q = query.q + t * query.q_stride + head * hd;
         float* out = query.out + t * query.out_stride + head * hd;
-        const int64_t n = static_cast<int64_t>(query.positions[t]) + 1;
+        // Keys [first, end): the causal context, cut to the sliding window when there is one.
+        const int64_t end = static_cast<int64_t>(query.positions[t]) + 1;
+        const int64_t first = attention_first_key(end - 1, query.sliding_window);
+        const int64_t n = end - first;
         if (static_cast<int64_t>(scores.size()) < n) scores.resize(static_cast<size_t>(n));
         float* s = scores.data();
 
+        // Walks [first, end) one block piece at a time (a window may start mid-block).
+        auto for_each_piece = [&](const T* base, auto&& body) {
+            for (int64_t j = first; j < end;) {
+                const int64_t off = j % bs;
+                const int64_t count = std::min(bs - off, end - j);
+                body(base + query.block_table[j / bs] * block_stride + off * slot_stride,
+                     j - first, count);
+                j += count;
+            }
+        };
         float max_score = -std::numeric_limits<float>::infinity();
-        for (int64_t j0 = 0; j0 < n; j0 += bs) {
-            const T* k = k_base + query.block_table[j0 / bs] * block_stride;
-            const int64_t count = std::min(bs, n - j0);
+        for_each_piece(k_base, [&](const T* k, int64_t at, int64_t count) {
             for (int64_t o = 0; o < count; ++o) {
                 const float v = Ops::dot(q, k + o * slot_stride, hd) * scale;
-                s[j0 + o] = v;
+                s[at + o] = v;
                 max_score = std::max(max_score, v);
             }
-        }
+        });
         const float inv_sum = 1.0f / Ops::exp_shift_sum(s, n, max_score);
 
         Ops::zero(out, hd);
-        for (int64_t j0 = 0; j0 < n; j0 += bs) {
-            const T* v = v_base + query.block_table[j0 / bs] * block_stride;
-            const int64_t count = std::min(bs, n - j0);
-            for (int64_t o = 0; o < count; ++o) Ops::axpy(out, s[j0 + o], v + o * slot_stride, hd);
-        }
+        for_each_piece(v_base, [&](const T* v, int64_t at, int64_t count) {
+            for (int64_t o = 0; o < count; ++o) Ops::axpy(out, s[at + o], v + o * slot_stride, hd);
+        });
         Ops::scale(out, inv_sum, hd);
     }
 }

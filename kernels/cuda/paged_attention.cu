@@ -1,4 +1,6 @@
 // Paged attention kernel. Block = (work item, KV head, key split), 4 warps.
+// A sliding window masks each row's keys below position + 1 - window, and the
+// item's tiles start at the first tile any of its rows reads.
 // Shared memory holds the item's 16 query rows (pre-scaled, FP32) and one tile of
 // 32 keys and values converted to FP32. Warp w owns query rows w, w+4, w+8, w+12
 // (strided, so a decode item's few rows still spread over all warps): for the
@@ -28,20 +30,20 @@ size_t smem_bytes(int hd) {
 }
 
 // Converts the tile's 32 keys and values (slots looked up through the block
-// table; keys past num_keys read as 0) to FP32 in shared memory, 8 elements per
+// table; keys outside [key_begin, num_keys) read as 0) to FP32 in shared memory, 8 elements per
 // 16-byte load. Needs a 16-bit cache and head_dim % 8 == 0 (then every head row
 // starts 16-byte aligned).
 template <class T>
 __device__ __forceinline__ void load_kv_tile_vec8(const T* kc, const T* vc, float* k_s,
                                                   float* v_s, const int32_t* table, int key0,
-                                                  int num_keys, int block_size,
+                                                  int key_begin, int num_keys, int block_size,
                                                   int64_t slot_stride, int64_t head_off, int hd) {
     static_assert(sizeof(T) == 2, "8 elements per 16-byte load");
     const int chunks = hd / 8;
     for (int idx = threadIdx.x; idx < k_attention_tile_keys * chunks; idx += k_threads) {
         const int j = idx / chunks, d0 = (idx % chunks) * 8, key = key0 + j;
         float kf[8], vf[8];
-        if (key < num_keys) {
+        if (key >= key_begin && key < num_keys) {
             const int64_t block = table[key / block_size];
             const int64_t off =
                 (block * block_size + key % block_size) * slot_stride + head_off + d0;
@@ -69,20 +71,20 @@ __device__ __forceinline__ void load_kv_tile_vec8(const T* kc, const T* vc, floa
 // Same, one element per load: FP32 caches and head dims that are not a multiple of 8.
 template <class T>
 __device__ __forceinline__ void load_kv_tile(const T* kc, const T* vc, float* k_s, float* v_s,
-                                             const int32_t* table, int key0, int num_keys,
-                                             int block_size, int64_t slot_stride,
+                                             const int32_t* table, int key0, int key_begin,
+                                             int num_keys, int block_size, int64_t slot_stride,
                                              int64_t head_off, int hd) {
     if constexpr (sizeof(T) == 2) {
         if (hd % 8 == 0) {
-            load_kv_tile_vec8(kc, vc, k_s, v_s, table, key0, num_keys, block_size, slot_stride,
-                              head_off, hd);
+            load_kv_tile_vec8(kc, vc, k_s, v_s, table, key0, key_begin, num_keys, block_size,
+                              slot_stride, head_off, hd);
             return;
         }
     }
     for (int idx = threadIdx.x; idx < k_attention_tile_keys * hd; idx += k_threads) {
         const int j = idx / hd, d = idx % hd, key = key0 + j;
         float kv = 0.0f, vv = 0.0f;
-        if (key < num_keys) {
+        if (key >= key_begin && key < num_keys) {
             const int64_t block = table[key / block_size];
             const int64_t off = (block * block_size + key % block_size) * slot_stride + head_off + d;
             kv = to_float(kc[off]);
@@ -96,7 +98,8 @@ __device__ __forceinline__ void load_kv_tile(const T* kc, const T* vc, float* k_
 template <class T>
 __global__ void __launch_bounds__(k_threads) paged_attention_kernel(paged_attention_args a) {
     extern __shared__ float smem[];
-    __shared__ int32_t limit_s[k_attention_item_rows];
+    __shared__ int32_t limit_s[k_attention_item_rows];  // row r attends keys [first_s, limit_s)
+    __shared__ int32_t first_s[k_attention_item_rows];
     const int hd = a.head_dim;
     float* q_s = smem;
     float* k_s = q_s + k_attention_item_rows * hd;
@@ -120,13 +123,26 @@ __global__ void __launch_bounds__(k_threads) paged_attention_kernel(paged_attent
         }
         q_s[idx] = v;
     }
-    if (threadIdx.x < k_attention_item_rows)
-        limit_s[threadIdx.x] =
+    if (threadIdx.x < k_attention_item_rows) {
+        const int limit =
             threadIdx.x < rows ? a.positions[item.first_token + threadIdx.x / group] + 1 : 0;
+        limit_s[threadIdx.x] = limit;
+        first_s[threadIdx.x] = a.sliding_window > 0 ? max(0, limit - a.sliding_window) : 0;
+    }
+    // Under a sliding window no row of the item reads a key before the smallest window start,
+    // so the tiles (and the key splits) begin there. Every thread computes it (<= 16 reads).
+    int key_begin = 0;
+    if (a.sliding_window > 0) {
+        key_begin = item.num_keys;
+        for (int i = 0; i < item.num_tokens; ++i)
+            key_begin = min(key_begin, max(0, a.positions[item.first_token + i] + 1 -
+                                                  a.sliding_window));
+    }
 
+    const int first_tile = key_begin / k_attention_tile_keys;
     const int num_tiles = (item.num_keys + k_attention_tile_keys - 1) / k_attention_tile_keys;
-    const int tiles_per_split = (num_tiles + a.num_splits - 1) / a.num_splits;
-    const int tile_begin = split * tiles_per_split;
+    const int tiles_per_split = (num_tiles - first_tile + a.num_splits - 1) / a.num_splits;
+    const int tile_begin = first_tile + split * tiles_per_split;
     const int tile_end = min(num_tiles, tile_begin + tiles_per_split);
     const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
     const int32_t* table = a.block_tables + static_cast<int64_t>(item.seq) * a.max_blocks_per_seq;
@@ -144,20 +160,23 @@ __global__ void __launch_bounds__(k_threads) paged_attention_kernel(paged_attent
     for (int tile = tile_begin; tile < tile_end; ++tile) {
         const int key0 = tile * k_attention_tile_keys;
         __syncthreads();  // the previous tile is consumed; q_s/limit_s are visible
-        load_kv_tile(kc, vc, k_s, v_s, table, key0, item.num_keys, a.block_size, slot_stride,
-                     static_cast<int64_t>(kvh) * hd, hd);
+        load_kv_tile(kc, vc, k_s, v_s, table, key0, key_begin, item.num_keys, a.block_size,
+                     slot_stride, static_cast<int64_t>(kvh) * hd, hd);
         __syncthreads();
 #pragma unroll
         for (int rr = 0; rr < k_rows_per_warp; ++rr) {
             const int r = rr * k_warps + warp;
             if (r >= rows) continue;  // warp-uniform
-            const int limit = limit_s[r];
+            const int limit = limit_s[r], first = first_s[r];
             if (key0 >= limit) continue;  // causal: this whole tile is in the row's future
+            // Wholly before the row's window. Otherwise the tile holds >= 1 key the row
+            // attends (first < limit), so new_m below stays finite.
+            if (key0 + k_attention_tile_keys <= first) continue;
             const float* qr = q_s + r * hd;
             const float* kr = k_s + lane * (hd + 1);
             float s = 0.0f;
             for (int d = 0; d < hd; ++d) s += qr[d] * kr[d];
-            const bool valid = key0 + lane < limit;
+            const bool valid = key0 + lane < limit && key0 + lane >= first;
             s = valid ? s : -INFINITY;
             const float new_m = fmaxf(m[rr], warp_max(s));
             const float p = valid ? expf(s - new_m) : 0.0f;

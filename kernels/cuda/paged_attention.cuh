@@ -1,6 +1,7 @@
 // Paged attention over the KV cache for decode tokens and prefill chunks in one
 // launch: every query token attends causally to keys [0, position] of its own
-// sequence, read through the sequence's block table. GQA: one work item holds
+// sequence (or, with a sliding window, to its last sliding_window keys), read
+// through the sequence's block table. GQA: one work item holds
 // the query heads of one KV head for up to tokens_per_item tokens, so each K/V
 // tile is read once per item. FP32 online softmax; optional split over the keys
 // (flash-decoding) when there are too few items to fill the GPU.
@@ -57,6 +58,9 @@ struct paged_attention_args {
     int32_t num_kv_heads = 0;
     int32_t head_dim = 0;
     float scale = 1.0f;              // usually 1 / sqrt(head_dim)
+    /// Sliding window: a token at position p attends to keys [p - sliding_window + 1, p]
+    /// (transformers / vLLM / llama.cpp standard SWA); 0 = the whole causal context.
+    int32_t sliding_window = 0;
     int32_t num_splits = 1;          // key splits; > 1 needs split_workspace
     float* split_workspace = nullptr;  // num_tokens * num_heads * num_splits * (head_dim + 2)
 };

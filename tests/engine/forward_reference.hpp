@@ -1,6 +1,7 @@
 // Test-only dense reference forward pass: one sequence, no paging, no batching,
 // every value in double, written from the model definitions (Llama / Qwen2 bias /
-// Qwen3 Q-K norm; interleaved or NeoX RoPE with linear / Llama-3 scaling) and
+// Qwen3 Q-K norm; interleaved or NeoX RoPE with linear / Llama-3 scaling; full or
+// sliding-window causal mask per layer) and
 // independent of the kernels under test. Also builds random F32 models in memory.
 #pragma once
 
@@ -172,7 +173,10 @@ inline std::vector<double> reference_forward(const model_config& c, const model_
     std::vector<std::vector<double>> x(static_cast<size_t>(n));
     for (int64_t t = 0; t < n; ++t)
         x[t].assign(ref::f32(w.token_embedding) + tokens[t] * h, ref::f32(w.token_embedding) + (tokens[t] + 1) * h);
-    for (const layer_weights& lw : w.layers) {
+    for (size_t layer = 0; layer < w.layers.size(); ++layer) {
+        const layer_weights& lw = w.layers[layer];
+        // Sliding window: position t sees keys j with t - j < window (transformers' mask).
+        const int64_t window = layer_attention_window(c, static_cast<int64_t>(layer));
         std::vector<std::vector<double>> q(n), k(n), v(n);
         for (int64_t t = 0; t < n; ++t) {
             std::vector<double> xn = x[t];
@@ -200,13 +204,16 @@ inline std::vector<double> reference_forward(const model_config& c, const model_
                 const int64_t kh = hh / group;
                 std::vector<double> s(static_cast<size_t>(t + 1));
                 double mx = -1e300, sum = 0;
+                auto seen = [&](int64_t j) { return window == 0 || t - j < window; };
                 for (int64_t j = 0; j <= t; ++j) {
+                    if (!seen(j)) continue;
                     double d = 0;
                     for (int64_t i = 0; i < hd; ++i) d += q[t][hh * hd + i] * k[j][kh * hd + i];
                     s[j] = d / std::sqrt(static_cast<double>(hd));
                     mx = std::max(mx, s[j]);
                 }
-                for (double& e : s) sum += (e = std::exp(e - mx));
+                for (int64_t j = 0; j <= t; ++j)
+                    sum += (s[j] = seen(j) ? std::exp(s[j] - mx) : 0.0);
                 for (int64_t j = 0; j <= t; ++j)
                     for (int64_t i = 0; i < hd; ++i) att[hh * hd + i] += s[j] / sum * v[j][kh * hd + i];
             }

@@ -1,8 +1,17 @@
 // config.json parsing: defaults, Qwen specifics, eos lists from
-// generation_config.json, rope scaling, and errors that name the bad key.
+// generation_config.json, rope scaling in transformers 4's and 5's layouts, the
+// sliding window, and errors that name the bad key; plus written models that load
+// back with the same logits (both RoPE layouts; windows through HF and GGUF).
 #include <doctest/doctest.h>
 
+#include <random>
+
+#include "forward_driver.hpp"
+#include "loader_test_support.hpp"
 #include "model/hf_config.hpp"
+#include "model/model_loader.hpp"
+#include "model/model_writer.hpp"
+#include "model/test_model_writer.hpp"
 
 using namespace actorlm;
 
@@ -94,4 +103,240 @@ TEST_CASE("hf config errors name the problem") {
                   "num_hidden_layers": 1, "num_attention_heads": 4, "vocab_size": 1,
                   "rope_scaling": {"rope_type": "yarn", "factor": 4.0}})")
               .find("rope_scaling type 'yarn' is not supported") != std::string::npos);
+}
+
+namespace {
+
+// A small config.json of `model_type` with `extra` members spliced in.
+std::string small_config(const std::string& model_type, const std::string& extra) {
+    return R"({"model_type": ")" + model_type + R"(", "hidden_size": 64, "intermediate_size": 128,
+        "num_hidden_layers": 3, "num_attention_heads": 4, "vocab_size": 100,
+        "max_position_embeddings": 4096)" + (extra.empty() ? "" : ", " + extra) + "}";
+}
+
+model_config parse_ok(const std::string& json) {
+    auto c = parse_hf_config(json);
+    REQUIRE_MESSAGE(c.ok(), (c.ok() ? "" : c.message()));
+    return *c;
+}
+
+std::string parse_error(const std::string& json) {
+    auto c = parse_hf_config(json);
+    REQUIRE_FALSE(c.ok());
+    return c.message();
+}
+
+}  // namespace
+
+TEST_CASE("hf config reads transformers 5 rope_parameters, flat and keyed by layer type") {
+    // Qwen3 saved by transformers 5: no top-level rope_theta.
+    auto q3 = parse_ok(small_config("qwen3", R"("rope_parameters": {"rope_theta": 1000000.0,
+        "rope_type": "default"}, "layer_types": ["full_attention", "full_attention",
+        "full_attention"], "use_sliding_window": false, "sliding_window": null)"));
+    CHECK(q3.rope_theta == 1000000.0f);
+    CHECK(q3.rope_scaling.type == rope_scaling_type::none);
+    CHECK(q3.sliding_window == 0);
+
+    auto l3 = parse_ok(small_config("llama", R"("rope_parameters": {"rope_type": "llama3",
+        "rope_theta": 500000.0, "factor": 8.0, "low_freq_factor": 1.0, "high_freq_factor": 4.0,
+        "original_max_position_embeddings": 8192})"));
+    CHECK(l3.rope_theta == 500000.0f);
+    CHECK(l3.rope_scaling.type == rope_scaling_type::llama3);
+    CHECK(l3.rope_scaling.factor == 8.0f);
+    CHECK(l3.rope_scaling.original_max_position == 8192);
+
+    // transformers 5 fills a missing original_max_position_embeddings from the config's.
+    auto l3d = parse_ok(small_config("llama", R"("rope_parameters": {"rope_type": "llama3",
+        "factor": 2.0})"));
+    CHECK(l3d.rope_scaling.original_max_position == 4096);
+    CHECK(l3d.rope_theta == 10000.0f);  // theta absent everywhere: transformers' default
+
+    // The legacy "type" key and a top-level theta that rope_parameters does not repeat.
+    auto lin = parse_ok(small_config("mistral", R"("rope_theta": 20000.0,
+        "rope_parameters": {"type": "linear", "factor": 2.0})"));
+    CHECK(lin.rope_theta == 20000.0f);
+    CHECK(lin.rope_scaling.type == rope_scaling_type::linear);
+
+    // Keyed by layer type: only full-attention layers here, so only that entry is read.
+    auto keyed = parse_ok(small_config("qwen2", R"("rope_parameters": {
+        "full_attention": {"rope_type": "linear", "factor": 4.0, "rope_theta": 1000000.0},
+        "sliding_attention": {"rope_type": "default", "rope_theta": 10000.0}})"));
+    CHECK(keyed.rope_theta == 1000000.0f);
+    CHECK(keyed.rope_scaling.type == rope_scaling_type::linear);
+    CHECK(keyed.rope_scaling.factor == 4.0f);
+
+    // Both layouts in one file are accepted when they agree.
+    auto both = parse_ok(small_config("llama", R"("rope_theta": 40000.0,
+        "rope_scaling": {"rope_type": "linear", "factor": 2.0},
+        "rope_parameters": {"rope_type": "linear", "factor": 2.0, "rope_theta": 40000.0})"));
+    CHECK(both.rope_theta == 40000.0f);
+}
+
+TEST_CASE("hf config refuses RoPE it does not implement, by name") {
+    CHECK(parse_error(small_config("qwen3", R"("rope_parameters": {"rope_type": "yarn",
+        "factor": 4.0, "rope_theta": 1000000.0, "original_max_position_embeddings": 32768})"))
+              .find("rope_parameters type 'yarn' is not supported (supported: default, linear, "
+                    "llama3)") != std::string::npos);
+    CHECK(parse_error(small_config("llama", R"("rope_scaling": {"type": "dynamic", "factor": 2})"))
+              .find("rope_scaling type 'dynamic' is not supported") != std::string::npos);
+    CHECK(parse_error(small_config("llama", R"("rope_parameters": {
+        "full_attention": {"rope_type": "longrope", "factor": 2.0}})"))
+              .find("rope_parameters.full_attention type 'longrope'") != std::string::npos);
+    CHECK(parse_error(small_config("llama", R"("rope_parameters": {"rope_type": "default",
+        "partial_rotary_factor": 0.5})"))
+              .find("partial_rotary_factor 0.5 is not supported") != std::string::npos);
+    CHECK(parse_error(small_config("llama", R"("rope_parameters": {
+        "chunked_attention": {"rope_type": "default"}})"))
+              .find("layer type 'chunked_attention' are not supported") != std::string::npos);
+    CHECK(parse_error(small_config("llama", R"("rope_parameters": {
+        "sliding_attention": {"rope_type": "default"}})"))
+              .find("no 'full_attention' entry") != std::string::npos);
+    // Sliding and full layers with different RoPE would need two tables.
+    CHECK(parse_error(small_config("mistral", R"("sliding_window": 16, "layer_types":
+        ["full_attention", "sliding_attention", "full_attention"], "rope_parameters": {
+        "full_attention": {"rope_theta": 1000000.0},
+        "sliding_attention": {"rope_theta": 10000.0}})"))
+              .find("differ between full_attention and sliding_attention") != std::string::npos);
+    CHECK(parse_error(small_config("llama", R"("rope_theta": 40000.0,
+        "rope_parameters": {"rope_type": "default", "rope_theta": 50000.0},
+        "rope_scaling": {"rope_type": "linear", "factor": 2.0})"))
+              .find("rope_scaling and rope_parameters disagree") != std::string::npos);
+}
+
+TEST_CASE("hf config reads the sliding window as each model type's config class does") {
+    CHECK(parse_ok(small_config("mistral", R"("sliding_window": 32)")).sliding_window == 32);
+    CHECK(parse_ok(small_config("mistral", R"("sliding_window": 32)")).sliding_layers.empty());
+    CHECK(parse_ok(small_config("mistral", R"("sliding_window": null)")).sliding_window == 0);
+    CHECK(parse_ok(small_config("mistral", "")).sliding_window == 0);
+    // Llama has no window; transformers ignores the key.
+    CHECK(parse_ok(small_config("llama", R"("sliding_window": 32)")).sliding_window == 0);
+    // Qwen2.5 ships use_sliding_window false with a window value: no window.
+    CHECK(parse_ok(small_config("qwen2", R"("use_sliding_window": false, "sliding_window": 131072,
+        "max_window_layers": 1)")).sliding_window == 0);
+    // With use_sliding_window, layers from max_window_layers on slide.
+    auto q2 = parse_ok(small_config("qwen2", R"("use_sliding_window": true, "sliding_window": 8,
+        "max_window_layers": 1)"));
+    CHECK(q2.sliding_window == 8);
+    CHECK(q2.sliding_layers == std::vector<bool>{false, true, true});
+    CHECK(layer_attention_window(q2, 0) == 0);
+    CHECK(layer_attention_window(q2, 2) == 8);
+    auto all = parse_ok(small_config("qwen3", R"("use_sliding_window": true, "sliding_window": 8,
+        "max_window_layers": 0)"));
+    CHECK(all.sliding_window == 8);
+    CHECK(all.sliding_layers.empty());
+    CHECK(parse_ok(small_config("qwen3", R"("use_sliding_window": true, "sliding_window": 8,
+        "max_window_layers": 28)")).sliding_window == 0);  // no layer from 28 on
+    // layer_types, when present, decides.
+    auto typed = parse_ok(small_config("mistral", R"("sliding_window": 4, "layer_types":
+        ["sliding_attention", "full_attention", "sliding_attention"])"));
+    CHECK(typed.sliding_layers == std::vector<bool>{true, false, true});
+
+    CHECK(parse_error(small_config("mistral", R"("sliding_window": 0)"))
+              .find("sliding_window 0 must be in [1, 2^31)") != std::string::npos);
+    CHECK(parse_error(small_config("mistral", R"("sliding_window": 8, "layer_types":
+        ["chunked_attention", "full_attention", "full_attention"])"))
+              .find("layer type 'chunked_attention' (layer 0) is not supported") !=
+          std::string::npos);
+    CHECK(parse_error(small_config("qwen2", R"("layer_types": ["full_attention"])"))
+              .find("'layer_types' must be a list of 3 strings") != std::string::npos);
+}
+
+namespace {
+
+// Logits of every position of `tokens` (one sequence, one prefill step) on the CPU.
+std::vector<float> all_logits(const loaded_model& m, const std::vector<int32_t>& tokens) {
+    auto ex = cpu_executor::create(m.config, m.weights, {16, 4, dtype::f32}, {});
+    REQUIRE_MESSAGE(ex.ok(), (ex.ok() ? "" : ex.message()));
+    test::block_allocator alloc(16, 3);
+    test::test_sequence s;
+    s.tokens = tokens;
+    std::vector<float> logits;
+    const status st =
+        (*ex)->forward(test::make_batch({{&s, int32_t(tokens.size())}}, 4, alloc, true), logits);
+    REQUIRE_MESSAGE(st.ok(), st.message());
+    return logits;
+}
+
+std::vector<int32_t> some_tokens(int n, int64_t vocab) {
+    std::mt19937 rng(77);
+    std::vector<int32_t> t(static_cast<size_t>(n));
+    for (int32_t& x : t) x = static_cast<int32_t>(rng() % static_cast<uint32_t>(vocab));
+    return t;
+}
+
+}  // namespace
+
+TEST_CASE("a tiny random model saved in transformers 4 and 5 RoPE layouts gives identical logits") {
+    test::scratch_dir dir;
+    for (int variant = 0; variant < 2; ++variant) {
+        test_model_spec spec;
+        spec.arch = variant == 0 ? "qwen3" : "llama";
+        spec.rope_theta = variant == 0 ? 1000000.0f : 500000.0f;
+        spec.vocab_size = 300;
+        auto m = generate_test_model(spec);
+        REQUIRE(m.ok());
+        if (variant == 1) {  // Llama 3.1 scaling, with a short original context so it bites
+            m->config.rope_scaling.type = rope_scaling_type::llama3;
+            m->config.rope_scaling.factor = 8.0f;
+            m->config.rope_scaling.original_max_position = 64;
+        }
+        const std::vector<int32_t> tokens = some_tokens(24, spec.vocab_size);
+        std::vector<std::vector<float>> logits;
+        for (hf_rope_layout layout : {hf_rope_layout::transformers4, hf_rope_layout::transformers5,
+                                      hf_rope_layout::transformers5_by_layer_type}) {
+            CAPTURE(variant);
+            CAPTURE(static_cast<int>(layout));
+            model_write_options opt;
+            opt.hf_rope = layout;
+            const std::string d = dir.file(spec.arch + std::to_string(static_cast<int>(layout)));
+            REQUIRE(write_hf_model(m->config, m->weights, d, opt).ok());
+            const std::vector<uint8_t> bytes = test::read_bytes(d + "/config.json");
+            const std::string json(bytes.begin(), bytes.end());
+            CHECK((json.find("rope_parameters") != std::string::npos) ==
+                  (layout != hf_rope_layout::transformers4));
+            auto loaded = load_model(d);
+            REQUIRE_MESSAGE(loaded.ok(), (loaded.ok() ? "" : loaded.message()));
+            CHECK(loaded->config.rope_theta == spec.rope_theta);
+            CHECK(loaded->config.rope_scaling.type == m->config.rope_scaling.type);
+            logits.push_back(all_logits(*loaded, tokens));
+        }
+        CHECK(logits[1] == logits[0]);
+        CHECK(logits[2] == logits[0]);
+    }
+}
+
+TEST_CASE("a sliding window survives HF and GGUF files and masks only past the window") {
+    test::scratch_dir dir;
+    test_model_spec spec;
+    spec.arch = "mistral";
+    spec.vocab_size = 300;
+    spec.sliding_window = 8;
+    REQUIRE(write_test_model_hf(spec, dir.file("hf")).ok());
+    REQUIRE(write_test_model_gguf(spec, dir.file("m.gguf")).ok());
+    spec.sliding_window = 0;
+    REQUIRE(write_test_model_hf(spec, dir.file("full")).ok());
+    auto hf = load_model(dir.file("hf"));
+    auto gg = load_model(dir.file("m.gguf"));
+    auto full = load_model(dir.file("full"));
+    REQUIRE(hf.ok());
+    REQUIRE_MESSAGE(gg.ok(), (gg.ok() ? "" : gg.message()));
+    REQUIRE(full.ok());
+    CHECK(hf->config.sliding_window == 8);
+    CHECK(gg->config.sliding_window == 8);
+    CHECK(full->config.sliding_window == 0);
+
+    const int n = 20;
+    const std::vector<int32_t> tokens = some_tokens(n, spec.vocab_size);
+    const std::vector<float> a = all_logits(*hf, tokens), b = all_logits(*gg, tokens),
+                             f = all_logits(*full, tokens);
+    const size_t vocab = size_t(spec.vocab_size);
+    double hf_vs_gguf = 0, before = 0, after = 0;
+    for (size_t i = 0; i < a.size(); ++i) {
+        hf_vs_gguf = std::max(hf_vs_gguf, double(std::abs(a[i] - b[i])));
+        (i / vocab < 8 ? before : after) =
+            std::max(i / vocab < 8 ? before : after, double(std::abs(a[i] - f[i])));
+    }
+    CHECK(hf_vs_gguf < 1e-4);  // GGUF's interleaved Q/K rows: same model up to rounding
+    CHECK(before == 0.0);      // positions 0..7 see their whole context either way
+    CHECK(after > 1e-4);       // position 8 on loses key 0
 }

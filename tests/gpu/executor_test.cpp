@@ -120,6 +120,28 @@ TEST_CASE("gpu: executor FP32 mode matches the double reference on every archite
     }
 }
 
+TEST_CASE("gpu: executor honours sliding windows (all layers, some layers) like the reference") {
+    ACTORLM_REQUIRE_GPU();
+    // The schedule's prompts (20, 12, 9 tokens, chunked) run far past windows of 3 and 6.
+    for (model_arch arch : {model_arch::llama, model_arch::qwen2, model_arch::qwen3}) {
+        model_config c = tiny_config(arch);
+        c.sliding_window = 3;
+        const model_weights w = random_model(c, 45);
+        for (int pattern = 0; pattern < 2; ++pattern) {
+            if (pattern == 1) {
+                c.sliding_window = 6;
+                c.sliding_layers = {false, true};
+            }
+            auto ex = cuda_executor::create(c, w, small_options(dtype::f32));
+            REQUIRE_MESSAGE(ex.ok(), ex.message());
+            auto [worst, agree] = compare_schedule(**ex, c, w, 46);
+            CHECK_MESSAGE(worst < 1e-9,
+                          arch_name(arch) << " pattern " << pattern << " nmse " << worst);
+            CHECK(agree == 1.0);
+        }
+    }
+}
+
 TEST_CASE("gpu: executor BF16 and F16 modes stay within tolerance of the reference") {
     ACTORLM_REQUIRE_GPU();
     // Stated tolerance: 16-bit weights and activations with FP32 accumulation keep

@@ -1,7 +1,8 @@
 // Paged attention against a double-precision reference: decode tokens and
 // prefill chunks of several sequences in one batch, K/V scattered over shuffled
 // cache blocks, GQA groups 1..8, head dims 8..256, odd block sizes, with and
-// without key splits. Also checks the host work-item plan (batch_plan) without a GPU.
+// without key splits, with and without a sliding window. Also checks the host
+// work-item plan (batch_plan) without a GPU.
 #include <doctest/doctest.h>
 
 #include <algorithm>
@@ -23,6 +24,7 @@ struct attention_case {
     int32_t head_dim, num_heads, num_kv_heads, block_size;
     std::vector<int32_t> context;  // per sequence: tokens after this step
     std::vector<int32_t> queries;  // per sequence: tokens computed this step (the last ones)
+    int32_t window = 0;            // sliding window; 0: full causal attention
 };
 
 void run_case(const attention_case& c, std::mt19937& rng) {
@@ -79,9 +81,12 @@ void run_case(const attention_case& c, std::mt19937& rng) {
         for (int32_t t = b.query_start_loc[s]; t < b.query_start_loc[s + 1]; ++t)
             for (int32_t h = 0; h < c.num_heads; ++h) {
                 const int32_t kvh = h / group, keys = b.positions[t] + 1;
+                // Key j is seen iff p - j < window (transformers' sliding_window_overlay).
+                auto seen = [&](int32_t j) { return c.window == 0 || keys - 1 - j < c.window; };
                 std::vector<double> sc(static_cast<size_t>(keys));
                 double mx = -1e300;
                 for (int32_t j = 0; j < keys; ++j) {
+                    if (!seen(j)) continue;
                     const int64_t slot = static_cast<int64_t>(b.block_tables[s * max_blocks + j / c.block_size]) *
                                              c.block_size + j % c.block_size;
                     double dot = 0;
@@ -92,7 +97,8 @@ void run_case(const attention_case& c, std::mt19937& rng) {
                     mx = std::max(mx, sc[j]);
                 }
                 double sum = 0;
-                for (double& v : sc) sum += (v = std::exp(v - mx));
+                for (int32_t j = 0; j < keys; ++j)
+                    sum += (sc[j] = seen(j) ? std::exp(sc[j] - mx) : 0.0);
                 for (int32_t j = 0; j < keys; ++j) {
                     const int64_t slot = static_cast<int64_t>(b.block_tables[s * max_blocks + j / c.block_size]) *
                                              c.block_size + j % c.block_size;
@@ -127,12 +133,13 @@ void run_case(const attention_case& c, std::mt19937& rng) {
         a.scale = scale;
         a.num_splits = splits;
         a.split_workspace = d_ws.as<float>();
+        a.sliding_window = c.window;
         REQUIRE(paged_attention(a, nullptr).ok());
         auto out = decode(c.type, d_out.read<uint8_t>());
         const double e = nmse(out, ref);
         CHECK_MESSAGE(e < nmse_bound(c.type), dtype_name(c.type) << " hd=" << hd << " heads="
                       << c.num_heads << "/" << c.num_kv_heads << " bs=" << c.block_size
-                      << " splits=" << splits << " nmse=" << e);
+                      << " splits=" << splits << " window=" << c.window << " nmse=" << e);
     }
 }
 
@@ -154,6 +161,25 @@ TEST_CASE("gpu: paged attention matches the reference on mixed decode/prefill ba
         run_case({t, 72, 16, 1, 8, {50, 21}, {50, 1}}, rng);
         // head_dim not a multiple of 8: the element-wise K/V tile load.
         run_case({t, 20, 4, 2, 16, {33, 5}, {3, 5}}, rng);
+    }
+}
+
+TEST_CASE("gpu: paged attention honours a sliding window (decode, prefill chunks, splits)") {
+    ACTORLM_REQUIRE_GPU();
+    std::mt19937 rng(12);
+    for (dtype t : k_float_types) {
+        // Decode far past the window; windows shorter than a tile, a tile, odd sizes.
+        run_case({t, 128, 32, 8, 16, {1, 17, 300, 1025}, {1, 1, 1, 1}, 5}, rng);
+        run_case({t, 128, 32, 8, 16, {40, 300, 1025}, {1, 1, 1}, 32}, rng);
+        run_case({t, 128, 32, 8, 16, {40, 300, 1025}, {1, 1, 1}, 100}, rng);
+        // Prefill chunks that start past the window, odd block size; window 1 (itself only).
+        run_case({t, 64, 8, 8, 5, {40, 7, 1, 100}, {40, 3, 1, 33}, 9}, rng);
+        run_case({t, 64, 8, 8, 5, {40, 100}, {40, 33}, 1}, rng);
+        // Items of 16 tokens whose rows start in different tiles; element-wise K/V loads.
+        run_case({t, 16, 4, 4, 16, {200}, {64}, 37}, rng);
+        run_case({t, 20, 4, 2, 16, {70, 5}, {30, 5}, 11}, rng);
+        // Window longer than every context: the same as no window.
+        run_case({t, 64, 8, 2, 16, {50, 21}, {50, 1}, 4096}, rng);
     }
 }
 

@@ -117,7 +117,10 @@ std::vector<std::vector<double>> reference_logits(const model_config& c, const m
     std::vector<std::vector<double>> x(static_cast<size_t>(n), std::vector<double>(static_cast<size_t>(h)));
     for (int64_t t = 0; t < n; ++t)
         for (int64_t i = 0; i < h; ++i) x[t][i] = f32(w.token_embedding)[tokens[t] * h + i];
-    for (const layer_weights& L : w.layers) {
+    for (size_t layer = 0; layer < w.layers.size(); ++layer) {
+        const layer_weights& L = w.layers[layer];
+        // Sliding window: position t sees keys j with t - j < window (transformers' mask).
+        const int64_t window = layer_attention_window(c, static_cast<int64_t>(layer));
         std::vector<std::vector<double>> q(n), k(n), v(n);
         for (int64_t t = 0; t < n; ++t) {
             std::vector<double> xn = x[t];
@@ -141,14 +144,17 @@ std::vector<std::vector<double>> reference_logits(const model_config& c, const m
                 const int64_t kvh = hh / group;
                 std::vector<double> s(static_cast<size_t>(t + 1));
                 double mx = -1e300;
+                auto seen = [&](int64_t j) { return window == 0 || t - j < window; };
                 for (int64_t j = 0; j <= t; ++j) {
+                    if (!seen(j)) continue;
                     double dot = 0;
                     for (int64_t d = 0; d < hd; ++d) dot += q[t][hh * hd + d] * k[j][kvh * hd + d];
                     s[j] = dot / std::sqrt(double(hd));
                     mx = std::max(mx, s[j]);
                 }
                 double sum = 0;
-                for (double& e : s) sum += (e = std::exp(e - mx));
+                for (int64_t j = 0; j <= t; ++j)
+                    sum += (s[j] = seen(j) ? std::exp(s[j] - mx) : 0.0);
                 for (int64_t j = 0; j <= t; ++j)
                     for (int64_t d = 0; d < hd; ++d) att[hh * hd + d] += s[j] / sum * v[j][kvh * hd + d];
             }

@@ -1,7 +1,8 @@
 // Paged attention against a dense double-precision softmax(q k^T / sqrt(d)) v:
 // shuffled block tables, GQA groups, causal positions, every head size the
 // AVX-512 group kernel specializes plus sizes off the 16-lane grid, blocks of
-// 8/16/32 with partial tails, F32 and F16 caches, portable and AVX-512 variants.
+// 8/16/32 with partial tails, F32 and F16 caches, portable and AVX-512 variants,
+// with and without a sliding window (the dense reference applies the same mask).
 #include <doctest/doctest.h>
 
 #include <algorithm>
@@ -21,6 +22,7 @@ namespace {
 struct attention_case {
     int32_t num_heads, num_kv_heads, head_dim, block_size, context, num_queries;
     dtype type;
+    int32_t window = 0;  // sliding window; 0: full causal attention
 };
 
 // Returns the largest |paged - dense| over every head and query token.
@@ -70,6 +72,7 @@ double run_case(const attention_case& c, uint32_t seed) {
     for (int32_t t = 0; t < c.num_queries; ++t) positions[t] = c.context - c.num_queries + t;
     std::vector<float> out(q.size(), -7.0f);
     attention_query query{q.data(), q_dim, positions.data(), c.num_queries, table.data(), out.data(), q_dim};
+    query.sliding_window = c.window;
     const float scale = 1.0f / std::sqrt(static_cast<float>(c.head_dim));
     for (int32_t g = 0; g < c.num_kv_heads; ++g) paged_attention_kv_head(kv, query, c.num_heads, g, scale);
 
@@ -79,16 +82,20 @@ double run_case(const attention_case& c, uint32_t seed) {
         for (int32_t h = 0; h < c.num_heads; ++h) {
             const int64_t kvh = h / group;
             const int32_t n = positions[t] + 1;
+            // Dense mask, written from the definition: key j is seen iff j <= p and
+            // p - j < window (transformers' kv_idx > q_idx - sliding_window).
+            auto seen = [&](int32_t j) { return c.window == 0 || positions[t] - j < c.window; };
             std::vector<double> s(static_cast<size_t>(n));
             double mx = -1e300, sum = 0;
             for (int32_t j = 0; j < n; ++j) {
+                if (!seen(j)) continue;
                 double d = 0;
                 for (int32_t i = 0; i < c.head_dim; ++i)
                     d += q[t * q_dim + h * c.head_dim + i] * kd[j * row + kvh * c.head_dim + i];
                 s[j] = d / std::sqrt(static_cast<double>(c.head_dim));
                 mx = std::max(mx, s[j]);
             }
-            for (double& e : s) sum += (e = std::exp(e - mx));
+            for (int32_t j = 0; j < n; ++j) sum += (s[j] = seen(j) ? std::exp(s[j] - mx) : 0.0);
             for (int32_t i = 0; i < c.head_dim; ++i) {
                 double o = 0;
                 for (int32_t j = 0; j < n; ++j) o += s[j] / sum * vd[j * row + kvh * c.head_dim + i];
@@ -131,6 +138,66 @@ TEST_CASE("attention: paged result equals dense softmax attention") {
             CAPTURE(c.context);
             CHECK(run_case(c, seed++) < 2e-6);
         }
+    }
+    REQUIRE(set_cpu_level(saved).ok());
+}
+
+TEST_CASE("attention: a sliding window equals dense attention under the same mask") {
+    const cpu_level saved = active_cpu_level();
+    const attention_case cases[] = {
+        {8, 4, 8, 16, 37, 37, dtype::f32, 1},    // window 1: each token sees only itself
+        {8, 4, 8, 16, 37, 37, dtype::f32, 5},    // window inside one block, prefill
+        {9, 3, 64, 16, 300, 5, dtype::f32, 40},  // group kernel, window starts mid-block
+        {4, 1, 24, 8, 50, 50, dtype::f32, 13},   // head_dim off the 16-lane grid (tail ops)
+        {4, 4, 128, 32, 129, 2, dtype::f32, 32}, // window = block size, unaligned start
+        {8, 2, 64, 16, 200, 4, dtype::f16, 17},  // window = block + 1
+        {32, 8, 128, 16, 70, 3, dtype::f16, 64},
+        {6, 2, 16, 8, 45, 45, dtype::f32, 16},   // window = two blocks of 8
+        {2, 1, 256, 32, 40, 1, dtype::f32, 7},
+        {4, 2, 96, 16, 17, 2, dtype::f32, 100},  // window longer than the context: no effect
+        {4, 2, 16, 4, 64, 64, dtype::f32, 3},    // tiny blocks, every token crosses blocks
+    };
+    for (cpu_level level : levels()) {
+        REQUIRE(set_cpu_level(level).ok());
+        uint32_t seed = 100;
+        for (const attention_case& c : cases) {
+            CAPTURE(static_cast<int>(level));
+            CAPTURE(c.head_dim);
+            CAPTURE(c.context);
+            CAPTURE(c.window);
+            CHECK(run_case(c, seed++) < 2e-6);
+        }
+    }
+    REQUIRE(set_cpu_level(saved).ok());
+}
+
+TEST_CASE("attention: a windowed query never reads keys older than its window") {
+    // Keys before the window are poisoned (NaN): the output must stay finite and equal the
+    // output with ordinary values there, on every CPU level.
+    const cpu_level saved = active_cpu_level();
+    const int32_t hd = 32, bs = 4, window = 6;
+    std::vector<float> k(static_cast<size_t>(5 * bs * hd)), v(k.size());
+    for (size_t i = 0; i < k.size(); ++i) {
+        k[i] = static_cast<float>(i % 7) * 0.1f;
+        v[i] = static_cast<float>(i % 5);
+    }
+    const std::vector<int32_t> table = {3, 0, 4, 1, 2};
+    const int32_t pos = 17;  // attends 12..17
+    std::vector<float> q(hd, 0.3f), clean(hd), poisoned(hd);
+    for (cpu_level level : levels()) {
+        REQUIRE(set_cpu_level(level).ok());
+        std::vector<float> kk = k, vv = v;
+        paged_kv_layer kv{kk.data(), vv.data(), dtype::f32, bs, 1, hd};
+        attention_query query{q.data(), hd, &pos, 1, table.data(), clean.data(), hd};
+        query.sliding_window = window;
+        paged_attention_kv_head(kv, query, 1, 0, 0.25f);
+        for (int32_t p = 0; p <= pos - window; ++p) {
+            const int64_t slot = table[p / bs] * bs + p % bs;
+            for (int32_t i = 0; i < hd; ++i) kk[slot * hd + i] = vv[slot * hd + i] = NAN;
+        }
+        query.out = poisoned.data();
+        paged_attention_kv_head(kv, query, 1, 0, 0.25f);
+        CHECK(clean == poisoned);
     }
     REQUIRE(set_cpu_level(saved).ok());
 }

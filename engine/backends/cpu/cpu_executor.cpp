@@ -162,14 +162,16 @@ void cpu_executor::run_attention(int64_t local_layer, const forward_batch& batch
     const int32_t nh = static_cast<int32_t>(config_.num_heads);
     const int32_t nkv = static_cast<int32_t>(config_.num_kv_heads);
     const int64_t q_dim = config_.num_heads * config_.head_dim;
+    const int32_t window = layer_attention_window(config_, first_layer_ + local_layer);
     std::vector<work_item> items;
     for (int32_t s = 0; s < batch.num_seqs(); ++s) {
         const int32_t begin = batch.query_start_loc[static_cast<size_t>(s)];
         const int32_t end = batch.query_start_loc[static_cast<size_t>(s) + 1];
         for (int32_t c = begin; c < end; c += static_cast<int32_t>(k_attention_chunk)) {
             const int32_t ce = std::min(end, c + static_cast<int32_t>(k_attention_chunk));
+            const int64_t last = batch.positions[static_cast<size_t>(ce) - 1];
             const int64_t cost = static_cast<int64_t>(ce - c) *
-                                 (batch.positions[static_cast<size_t>(ce) - 1] + 1);
+                                 (last + 1 - cpu::attention_first_key(last, window));
             for (int32_t g = 0; g < nkv; ++g) items.push_back({s, g, c, ce, cost});
         }
     }
@@ -189,6 +191,7 @@ void cpu_executor::run_attention(int64_t local_layer, const forward_batch& batch
         q.block_table = batch.block_tables.data() + static_cast<int64_t>(it.seq) * batch.max_blocks_per_seq;
         q.out = attn_.data() + static_cast<int64_t>(it.token_begin) * q_dim;
         q.out_stride = q_dim;
+        q.sliding_window = window;
         cpu::paged_attention_kv_head(kv, q, nh, it.kv_head, scale);
     };
     int64_t total_cost = 0;

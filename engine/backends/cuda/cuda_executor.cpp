@@ -129,6 +129,12 @@ result<std::unique_ptr<cuda_executor::impl>> prepare(const model_config& config,
         return make_error("vocab size %lld and layer count %lld must be positive",
                           static_cast<long long>(config.vocab_size),
                           static_cast<long long>(config.num_layers));
+    if (config.sliding_window < 0 ||
+        (!config.sliding_layers.empty() &&
+         static_cast<int64_t>(config.sliding_layers.size()) != config.num_layers))
+        return make_error("sliding window %d on %zu of %lld layers is not a valid window",
+                          config.sliding_window, config.sliding_layers.size(),
+                          static_cast<long long>(config.num_layers));
     auto plan = tensor_parallel_plan::make(config, o.tp_size);
     if (!plan.ok()) return plan.err();
     auto dev = query_device(o.device);

@@ -181,6 +181,7 @@ status cuda_executor::impl::enqueue_forward(const batch_plan& plan, int32_t spli
         pa.num_kv_heads = kv_heads;
         pa.head_dim = hd;
         pa.scale = 1.0f / std::sqrt(static_cast<float>(hd));
+        pa.sliding_window = layer_attention_window(config, layer);
         pa.num_splits = splits;
         pa.split_workspace = split_ws.as<float>();
         pa.max_blocks_per_seq = plan.max_blocks_per_seq;
