@@ -63,9 +63,10 @@ void clean_and_pad(std::string& text, const bert_normalizer_options& o) {
 
 void strip_accents(std::string& text) {
     utf8proc_uint8_t* nfd = nullptr;
-    const auto n = utf8proc_map(reinterpret_cast<const utf8proc_uint8_t*>(text.data()),
-                                static_cast<utf8proc_ssize_t>(text.size()), &nfd,
-                                static_cast<utf8proc_option_t>(UTF8PROC_DECOMPOSE | UTF8PROC_STABLE));
+    const auto n =
+        utf8proc_map(reinterpret_cast<const utf8proc_uint8_t*>(text.data()),
+                     static_cast<utf8proc_ssize_t>(text.size()), &nfd,
+                     static_cast<utf8proc_option_t>(UTF8PROC_DECOMPOSE | UTF8PROC_STABLE));
     std::string_view src = text;
     std::string decomposed;
     if (n >= 0 && nfd != nullptr) {
@@ -95,7 +96,8 @@ void lowercase(std::string& text) {
             out.append("i\xCC\x87");
             continue;
         }
-        append_utf8(out, static_cast<uint32_t>(utf8proc_tolower(static_cast<utf8proc_int32_t>(cp))));
+        append_utf8(out,
+                    static_cast<uint32_t>(utf8proc_tolower(static_cast<utf8proc_int32_t>(cp))));
     }
     text.swap(out);
 }
@@ -106,8 +108,10 @@ void normalize_ascii(std::string& text, const bert_normalizer_options& o) {
         auto c = static_cast<unsigned char>(ch);
         if (o.clean_text) {
             // \t \n \r are whitespace; every other C0 control (\v and \f too) and DEL is Cc
-            if (c == '\t' || c == '\n' || c == '\r') c = ' ';
-            else if (c < 0x20 || c == 0x7F) continue;
+            if (c == '\t' || c == '\n' || c == '\r')
+                c = ' ';
+            else if (c < 0x20 || c == 0x7F)
+                continue;
         }
         if (o.lowercase && c >= 'A' && c <= 'Z') c = static_cast<unsigned char>(c + 32);
         text[w++] = static_cast<char>(c);
@@ -120,8 +124,8 @@ void normalize_ascii(std::string& text, const bert_normalizer_options& o) {
 bool bert_is_whitespace(uint32_t cp) {
     if (cp == ' ' || (cp >= 0x09 && cp <= 0x0D)) return true;
     if (cp < 0x85) return false;
-    return cp == 0x85 || cp == 0xA0 || cp == 0x1680 || (cp >= 0x2000 && cp <= 0x200A) || cp == 0x2028 ||
-           cp == 0x2029 || cp == 0x202F || cp == 0x205F || cp == 0x3000;
+    return cp == 0x85 || cp == 0xA0 || cp == 0x1680 || (cp >= 0x2000 && cp <= 0x200A) ||
+           cp == 0x2028 || cp == 0x2029 || cp == 0x202F || cp == 0x205F || cp == 0x3000;
 }
 
 bool bert_is_punctuation(uint32_t cp) {
@@ -141,9 +145,10 @@ bool bert_is_punctuation(uint32_t cp) {
 }
 
 bool bert_is_chinese_char(uint32_t cp) {
-    return (cp >= 0x4E00 && cp <= 0x9FFF) || (cp >= 0x3400 && cp <= 0x4DBF) || (cp >= 0x20000 && cp <= 0x2A6DF) ||
-           (cp >= 0x2A700 && cp <= 0x2B73F) || (cp >= 0x2B740 && cp <= 0x2B81F) ||
-           (cp >= 0x2B920 && cp <= 0x2CEAF) || (cp >= 0xF900 && cp <= 0xFAFF) || (cp >= 0x2F800 && cp <= 0x2FA1F);
+    return (cp >= 0x4E00 && cp <= 0x9FFF) || (cp >= 0x3400 && cp <= 0x4DBF) ||
+           (cp >= 0x20000 && cp <= 0x2A6DF) || (cp >= 0x2A700 && cp <= 0x2B73F) ||
+           (cp >= 0x2B740 && cp <= 0x2B81F) || (cp >= 0x2B920 && cp <= 0x2CEAF) ||
+           (cp >= 0xF900 && cp <= 0xFAFF) || (cp >= 0x2F800 && cp <= 0x2FA1F);
 }
 
 void bert_normalize(std::string& text, const bert_normalizer_options& o) {

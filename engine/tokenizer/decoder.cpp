@@ -35,9 +35,9 @@ void strip_chars(std::string& s, const std::string& c, size_t start, size_t stop
 // HF's WordPiece cleanup, applied to each token after its separating space is added
 void wordpiece_cleanup(std::string& s) {
     static constexpr std::string_view k_rules[][2] = {
-        {" .", "."},     {" ?", "?"},     {" !", "!"},         {" ,", ","},     {" ' ", "'"},
-        {" n't", "n't"}, {" 'm", "'m"},   {" do not", " don't"}, {" 's", "'s"}, {" 've", "'ve"},
-        {" 're", "'re"},
+        {" .", "."},   {" ?", "?"},     {" !", "!"},     {" ,", ","},
+        {" ' ", "'"},  {" n't", "n't"}, {" 'm", "'m"},   {" do not", " don't"},
+        {" 's", "'s"}, {" 've", "'ve"}, {" 're", "'re"},
     };
     for (const auto& r : k_rules) replace_all(s, r[0], r[1]);
 }
@@ -112,8 +112,10 @@ std::string decoder::decode(std::vector<decode_piece> pieces, bool positional) c
                         if (starts_with(p.text, st.replacement))
                             p.text.replace(0, st.replacement.size(), first ? "" : " ");
                     } else if (!first) {  // HF: "##" marks a continuation; special tokens are words
-                        if (starts_with(p.text, st.pattern)) p.text.erase(0, st.pattern.size());
-                        else p.text.insert(p.text.begin(), ' ');
+                        if (starts_with(p.text, st.pattern))
+                            p.text.erase(0, st.pattern.size());
+                        else
+                            p.text.insert(p.text.begin(), ' ');
                     }
                     if (st.cleanup) wordpiece_cleanup(p.text);
                 }

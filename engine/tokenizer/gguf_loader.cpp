@@ -37,8 +37,9 @@ result<std::unique_ptr<tokenizer>> tokenizer::from_gguf(const gguf_file& f) {
     const bool spm = *model_name == "llama";
     const bool bert = *model_name == "bert";
     if (!spm && !bert && *model_name != "gpt2")
-        return make_error("%s: unsupported GGUF tokenizer model '%s' (supported: llama, gpt2, bert)",
-                          f.path().c_str(), model_name->c_str());
+        return make_error(
+            "%s: unsupported GGUF tokenizer model '%s' (supported: llama, gpt2, bert)",
+            f.path().c_str(), model_name->c_str());
     std::vector<std::string> tokens = f.get_string_array("tokenizer.ggml.tokens");
     if (tokens.empty()) return make_error("%s: tokenizer.ggml.tokens is missing or empty", f.path().c_str());
     const size_t n = tokens.size();
@@ -159,13 +160,14 @@ result<std::unique_ptr<tokenizer>> tokenizer::from_gguf(const gguf_file& f) {
             byte_level_to_bytes(std::string_view(m).substr(0, sp), l);
             byte_level_to_bytes(std::string_view(m).substr(sp + 1), r);
             const int32_t li = model->find(l), ri = model->find(r), ji = model->find(l + r);
-            if (li >= 0 && ri >= 0 && ji >= 0) model->add_merge(li, ri, ji, rank);  // llama.cpp skips others too
+            if (li >= 0 && ri >= 0 && ji >= 0)
+                model->add_merge(li, ri, ji, rank);  // llama.cpp skips others too
             ++rank;
         }
         parts.dec.add({decoder_step::kind::byte_level});
-        parts.description = "GGUF gpt2 (byte-level BPE, pre '" + pre_name + (spec.known ? "'" : "' unknown: default") +
-                            ", " + std::to_string(n) + " tokens, " + std::to_string(model->num_merges()) +
-                            " merges)";
+        parts.description = "GGUF gpt2 (byte-level BPE, pre '" + pre_name +
+                            (spec.known ? "'" : "' unknown: default") + ", " + std::to_string(n) +
+                            " tokens, " + std::to_string(model->num_merges()) + " merges)";
         parts.model = std::move(model);
     }
     add_bos = f.get_bool("tokenizer.ggml.add_bos_token").value_or(add_bos);

@@ -14,11 +14,13 @@ constexpr std::string_view k_marker = "\xE2\x96\x81";  // U+2581: a word starts 
 
 std::string wordpiece_key_from_gguf(std::string_view token) {
     if (token.size() >= 2 && token.front() == '[' && token.back() == ']') return std::string(token);
-    if (token.substr(0, k_marker.size()) == k_marker) return std::string(token.substr(k_marker.size()));
+    if (token.substr(0, k_marker.size()) == k_marker)
+        return std::string(token.substr(k_marker.size()));
     return token.empty() ? std::string() : "##" + std::string(token);
 }
 
-void set_gguf_wordpiece_stages(tokenizer_parts& parts, const std::vector<std::string>& keys, int32_t unk_id) {
+void set_gguf_wordpiece_stages(tokenizer_parts& parts, const std::vector<std::string>& keys,
+                               int32_t unk_id) {
     wordpiece_options o;
     o.unk_id = unk_id;
     parts.model = std::make_unique<wordpiece_model>(keys, o);

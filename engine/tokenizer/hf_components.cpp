@@ -169,7 +169,8 @@ status build_normalizer(element json, normalizer& out) {
         s.bert.clean_text = json_bool(json, "clean_text", true);
         s.bert.handle_chinese_chars = json_bool(json, "handle_chinese_chars", true);
         s.bert.lowercase = json_bool(json, "lowercase", true);
-        s.bert.strip_accents = json_bool(json, "strip_accents", s.bert.lowercase);  // null: as lowercase
+        s.bert.strip_accents =
+            json_bool(json, "strip_accents", s.bert.lowercase);  // null: as lowercase
     } else {
         return make_error("tokenizer.json: unsupported normalizer type '%s'", type.c_str());
     }

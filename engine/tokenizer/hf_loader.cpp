@@ -54,7 +54,8 @@ struct model_summary {
 
 // A WordPiece model: {"vocab": {"[PAD]": 0, ...}, "unk_token", "continuing_subword_prefix",
 // "max_input_chars_per_word"}. The vocabulary's spellings are the model's keys.
-status read_wordpiece(element model, tokenizer_parts& parts, const std::string& path, model_summary& sum) {
+status read_wordpiece(element model, tokenizer_parts& parts, const std::string& path,
+                      model_summary& sum) {
     simdjson::dom::object vocab;
     if (model["vocab"].get_object().get(vocab) != simdjson::SUCCESS)
         return make_error("%s: WordPiece model.vocab is missing or not an object", path.c_str());
@@ -62,20 +63,23 @@ status read_wordpiece(element model, tokenizer_parts& parts, const std::string& 
         int64_t id = -1;
         if (field.value.get_int64().get(id) != simdjson::SUCCESS || id < 0 || id > (1 << 24))
             return make_error("%s: WordPiece vocab entry has a bad id", path.c_str());
-        if (static_cast<size_t>(id) >= parts.id_to_text.size()) parts.id_to_text.resize(static_cast<size_t>(id) + 1);
+        if (static_cast<size_t>(id) >= parts.id_to_text.size())
+            parts.id_to_text.resize(static_cast<size_t>(id) + 1);
         parts.id_to_text[static_cast<size_t>(id)] = std::string(field.key);
     }
     wordpiece_options opts;
     opts.continuing_prefix = json_string(model, "continuing_subword_prefix", "##");
     int64_t max_chars = 100;
-    if (model["max_input_chars_per_word"].get_int64().get(max_chars) == simdjson::SUCCESS && max_chars < 0)
+    if (model["max_input_chars_per_word"].get_int64().get(max_chars) == simdjson::SUCCESS &&
+        max_chars < 0)
         return make_error("%s: WordPiece max_input_chars_per_word is negative", path.c_str());
     opts.max_input_chars_per_word = static_cast<size_t>(max_chars);
     // HF fails on the first unknown word when unk_token is missing; refuse the file up front
     const std::string unk = json_string(model, "unk_token", "[UNK]");
     auto it = std::find(parts.id_to_text.begin(), parts.id_to_text.end(), unk);
     if (it == parts.id_to_text.end())
-        return make_error("%s: WordPiece unk_token '%s' is not in the vocabulary", path.c_str(), unk.c_str());
+        return make_error("%s: WordPiece unk_token '%s' is not in the vocabulary", path.c_str(),
+                          unk.c_str());
     opts.unk_id = static_cast<int32_t>(it - parts.id_to_text.begin());
     sum.unk_id = opts.unk_id;
     sum.wordpiece = true;
@@ -83,12 +87,13 @@ status read_wordpiece(element model, tokenizer_parts& parts, const std::string& 
     return {};
 }
 
-status read_model(element model, tokenizer_parts& parts, const std::string& path, model_summary& sum) {
+status read_model(element model, tokenizer_parts& parts, const std::string& path,
+                  model_summary& sum) {
     const std::string type = json_string(model, "type", "BPE");
     if (type == "WordPiece") return read_wordpiece(model, parts, path, sum);
     if (type != "BPE")
-        return make_error("%s: unsupported tokenizer model type '%s' (BPE and WordPiece are)", path.c_str(),
-                          type.c_str());
+        return make_error("%s: unsupported tokenizer model type '%s' (BPE and WordPiece are)",
+                          path.c_str(), type.c_str());
     if (!json_string(model, "continuing_subword_prefix").empty() || !json_string(model, "end_of_word_suffix").empty())
         return make_error("%s: BPE continuing_subword_prefix/end_of_word_suffix are not supported", path.c_str());
     simdjson::dom::object vocab;
@@ -298,9 +303,10 @@ result<std::unique_ptr<tokenizer>> tokenizer::from_hf(const std::string& path) {
     if (model_sum.wordpiece)
         parts.description = "tokenizer.json WordPiece (" + num_tokens + ")";
     else
-        parts.description = "tokenizer.json BPE (" +
-                            std::string(parts.pre.byte_level() ? "byte-level" : "sentencepiece-style") + ", " +
-                            num_tokens + ", " + std::to_string(model_sum.num_merges) + " merges)";
+        parts.description =
+            "tokenizer.json BPE (" +
+            std::string(parts.pre.byte_level() ? "byte-level" : "sentencepiece-style") + ", " +
+            num_tokens + ", " + std::to_string(model_sum.num_merges) + " merges)";
     return std::make_unique<tokenizer>(std::move(parts));
 }
 

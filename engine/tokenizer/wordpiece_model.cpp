@@ -12,7 +12,8 @@ namespace {
 bool is_continuation_byte(char c) { return (static_cast<unsigned char>(c) & 0xC0) == 0x80; }
 
 size_t count_chars(std::string_view s) {
-    return static_cast<size_t>(std::count_if(s.begin(), s.end(), [](char c) { return !is_continuation_byte(c); }));
+    return static_cast<size_t>(
+        std::count_if(s.begin(), s.end(), [](char c) { return !is_continuation_byte(c); }));
 }
 
 }  // namespace

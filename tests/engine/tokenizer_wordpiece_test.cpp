@@ -17,21 +17,26 @@ using namespace actorlm::test;
 
 namespace {
 
-std::string data_path(const std::string& rel) { return std::string(ACTORLM_SOURCE_DIR) + "/tests/data/" + rel; }
+std::string data_path(const std::string& rel) {
+    return std::string(ACTORLM_SOURCE_DIR) + "/tests/data/" + rel;
+}
 
-#define REQUIRE_REPO_DATA(rel)                                                                  \
-    do {                                                                                        \
-        if (!std::filesystem::exists(data_path(rel))) {                                         \
-            MESSAGE("skipped: " << data_path(rel) << " is absent (see tests/data/"              \
-                                                     "tokenizer-vectors/README.md)");          \
-            return;                                                                             \
-        }                                                                                       \
+#define REQUIRE_REPO_DATA(rel)                                                                     \
+    do {                                                                                           \
+        if (!std::filesystem::exists(data_path(rel))) {                                            \
+            MESSAGE("skipped: " << data_path(rel)                                                  \
+                                << " is absent (see tests/data/"                                   \
+                                   "tokenizer-vectors/README.md)");                                \
+            return;                                                                                \
+        }                                                                                          \
     } while (0)
 
 const char* const k_vocab = "tokenizer-vectors/bert-base-uncased-vocab.json";
 const char* const k_vectors = "tokenizer-vectors/ggml-vocab-bert-bge.gguf";
 
-bool is_bracketed(const std::string& t) { return t.size() >= 2 && t.front() == '[' && t.back() == ']'; }
+bool is_bracketed(const std::string& t) {
+    return t.size() >= 2 && t.front() == '[' && t.back() == ']';
+}
 
 // The vocabulary in GGUF (phantom space) spelling, id 1 restored to [unused0] (README.md).
 std::vector<std::string> gguf_vocab() {
@@ -107,24 +112,28 @@ std::string bert_json(const std::vector<std::string>& vocab, const std::string& 
     std::string added = "[";
     for (const char* t : {"[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"}) {
         if (added.size() > 1) added += ",";
-        added += std::string(R"({"id":)") + id_of(t) + R"(,"content":")" + t +
-                 R"(","single_word":false,"lstrip":false,"rstrip":false,"normalized":false,"special":true})";
+        added += std::string(R"({"id":)") + id_of(t) + R"(,"content":")" + t + R"(",)";
+        added += R"("single_word":false,"lstrip":false,"rstrip":false,"normalized":false,)";
+        added += R"("special":true})";
     }
     added += "]";
+    const std::string cls = id_of("[CLS]"), sep = id_of("[SEP]");
+    std::string post = R"({"type":"TemplateProcessing","single":[)";
+    post += R"({"SpecialToken":{"id":"[CLS]","type_id":0}},{"Sequence":{"id":"A","type_id":0}},)";
+    post += R"({"SpecialToken":{"id":"[SEP]","type_id":0}}],"special_tokens":{)";
+    post += R"("[CLS]":{"id":"[CLS]","ids":[)" + cls + R"(],"tokens":["[CLS]"]},)";
+    post += R"("[SEP]":{"id":"[SEP]","ids":[)" + sep + R"(],"tokens":["[SEP]"]}}})";
+    std::string model = R"({"type":"WordPiece","unk_token":"[UNK]",)";
+    model += R"("continuing_subword_prefix":"##","max_input_chars_per_word":)";
+    model += std::to_string(max_chars) + R"(,"vocab":)" + v + "}";
     return R"({"version":"1.0","added_tokens":)" + added + R"(,"normalizer":)" + normalizer +
-           R"(,"pre_tokenizer":{"type":"BertPreTokenizer"},
-           "post_processor":{"type":"TemplateProcessing",
-             "single":[{"SpecialToken":{"id":"[CLS]","type_id":0}},{"Sequence":{"id":"A","type_id":0}},
-                       {"SpecialToken":{"id":"[SEP]","type_id":0}}],
-             "special_tokens":{"[CLS]":{"id":"[CLS]","ids":[)" + id_of("[CLS]") + R"(],"tokens":["[CLS]"]},
-                               "[SEP]":{"id":"[SEP]","ids":[)" + id_of("[SEP]") + R"(],"tokens":["[SEP]"]}}},
-           "decoder":{"type":"WordPiece","prefix":"##","cleanup":true},
-           "model":{"type":"WordPiece","unk_token":"[UNK]","continuing_subword_prefix":"##",
-                    "max_input_chars_per_word":)" + std::to_string(max_chars) + R"(,"vocab":)" + v + "}}";
+           R"(,"pre_tokenizer":{"type":"BertPreTokenizer"},"post_processor":)" + post +
+           R"(,"decoder":{"type":"WordPiece","prefix":"##","cleanup":true},"model":)" + model + "}";
 }
 
 const char* const k_bert_normalizer =
-    R"({"type":"BertNormalizer","clean_text":true,"handle_chinese_chars":true,"strip_accents":null,"lowercase":true})";
+    R"({"type":"BertNormalizer","clean_text":true,"handle_chinese_chars":true,)"
+    R"("strip_accents":null,"lowercase":true})";
 
 const tokenizer& bge_json() {
     static std::unique_ptr<tokenizer> tok = [] {
@@ -135,7 +144,8 @@ const tokenizer& bge_json() {
     return *tok;
 }
 
-std::string stream(const tokenizer& t, const std::vector<int32_t>& ids, detokenizer_options opts = {}) {
+std::string stream(const tokenizer& t, const std::vector<int32_t>& ids,
+                   detokenizer_options opts = {}) {
     incremental_detokenizer d(t, opts);
     std::string all;
     for (int32_t id : ids) all += d.push(id);
@@ -206,10 +216,13 @@ TEST_CASE("a small WordPiece tokenizer.json: accents, CJK, punctuation, [UNK], l
         vocab.emplace_back(1, c);
         vocab.push_back(std::string("##") + c);
     }
-    for (const char* w : {"hello", "world", "un", "##aff", "##able", "cafe", "naive", "!", ",", ".", "'", "?",
-                          "(", ")", "\xE6\x88\x91" /* 我 */, "\xE6\x83\xB3" /* 想 */, "caf", "##\xC3\xA9" /* ##é */,
-                          "C", "##\xC3\xAF" /* ##ï */, "\xC2\xBF" /* ¿ */})
+    // words, continuations, punctuation, 我 想 ¿, and pieces for the cased variant (##é ##ï)
+    // clang-format off
+    for (const char* w : {"hello", "world", "un", "##aff", "##able", "cafe", "naive", "!", ",", ".",
+                          "'", "?", "(", ")", "\xE6\x88\x91", "\xE6\x83\xB3", "\xC2\xBF", "caf",
+                          "##\xC3\xA9", "C", "##\xC3\xAF"})
         vocab.emplace_back(w);
+    // clang-format on
     auto id = [&](const std::string& t) {
         return static_cast<int32_t>(std::find(vocab.begin(), vocab.end(), t) - vocab.begin());
     };
@@ -221,24 +234,28 @@ TEST_CASE("a small WordPiece tokenizer.json: accents, CJK, punctuation, [UNK], l
     CHECK(t.encode("Café NAÏVE", false, false) == std::vector<int32_t>{id("cafe"), id("naive")});
     // punctuation is split off, Unicode punctuation too; whitespace of any kind separates
     CHECK(t.encode("hello,world!\t\xC2\xBFhello\xC2\xA0world", false, false) ==
-          std::vector<int32_t>{id("hello"), id(","), id("world"), id("!"), id("\xC2\xBF"), id("hello"), id("world")});
+          std::vector<int32_t>{id("hello"), id(","), id("world"), id("!"), id("\xC2\xBF"),
+                               id("hello"), id("world")});
     // CJK ideographs become words of their own, even inside a word
     CHECK(t.encode("hello\xE6\x88\x91\xE6\x83\xB3world", false, false) ==
           std::vector<int32_t>{id("hello"), id("\xE6\x88\x91"), id("\xE6\x83\xB3"), id("world")});
     // greedy longest match with ## continuations
-    CHECK(t.encode("unaffable", false, false) == std::vector<int32_t>{id("un"), id("##aff"), id("##able")});
+    CHECK(t.encode("unaffable", false, false) ==
+          std::vector<int32_t>{id("un"), id("##aff"), id("##able")});
     CHECK(t.encode("helloo", false, false) == std::vector<int32_t>{id("hello"), id("##o")});
     // a word with a character that no piece covers is one [UNK], not a partial match
-    CHECK(t.encode("hello\xC3\x9F world", false, false) == std::vector<int32_t>{id("[UNK]"), id("world")});
+    CHECK(t.encode("hello\xC3\x9F world", false, false) ==
+          std::vector<int32_t>{id("[UNK]"), id("world")});
     // control characters are dropped (zero-width space is Cf), so the word stays whole
     CHECK(t.encode("hel\xE2\x80\x8Blo\x01", false, false) == std::vector<int32_t>{id("hello")});
     // max_input_chars_per_word = 10: 10 characters are split, 11 are [UNK]
-    CHECK(t.encode("helloworld", false, false) == std::vector<int32_t>{id("hello"), id("##w"), id("##o"),
-                                                                        id("##r"), id("##l"), id("##d")});
+    CHECK(t.encode("helloworld", false, false) ==
+          std::vector<int32_t>{id("hello"), id("##w"), id("##o"), id("##r"), id("##l"), id("##d")});
     CHECK(t.encode("helloworlds", false, false) == std::vector<int32_t>{id("[UNK]")});
     CHECK(t.encode("", false, false).empty());
     // TemplateProcessing: [CLS] x [SEP]
-    CHECK(t.encode("hello", true, false) == std::vector<int32_t>{id("[CLS]"), id("hello"), id("[SEP]")});
+    CHECK(t.encode("hello", true, false) ==
+          std::vector<int32_t>{id("[CLS]"), id("hello"), id("[SEP]")});
     CHECK(t.encode("", true, false) == std::vector<int32_t>{id("[CLS]"), id("[SEP]")});
     // decode joins ## pieces, spaces words, and cleans the space before punctuation
     const auto ids = t.encode("Hello, unaffable world (hello) ?", false, false);
@@ -248,27 +265,33 @@ TEST_CASE("a small WordPiece tokenizer.json: accents, CJK, punctuation, [UNK], l
     auto cased = load_json("cased", bert_json(vocab, R"({"type":"BertNormalizer","clean_text":true,
         "handle_chinese_chars":true,"strip_accents":false,"lowercase":false})"));
     REQUIRE_MESSAGE(cased.ok(), (cased.ok() ? std::string() : cased.message()));
-    CHECK((*cased)->encode("Café", false, false) == std::vector<int32_t>{id("C"), id("##a"), id("##f"), id("##\xC3\xA9")});
+    CHECK((*cased)->encode("Café", false, false) ==
+          std::vector<int32_t>{id("C"), id("##a"), id("##f"), id("##\xC3\xA9")});
     CHECK((*cased)->encode("naïve", false, false) ==
           std::vector<int32_t>{id("n"), id("##a"), id("##\xC3\xAF"), id("##v"), id("##e")});
     // handle_chinese_chars off: the ideographs stay inside the word (and make it unknown)
-    auto no_cjk = load_json("no_cjk", bert_json(vocab, R"({"type":"BertNormalizer","clean_text":true,
+    auto no_cjk =
+        load_json("no_cjk", bert_json(vocab, R"({"type":"BertNormalizer","clean_text":true,
         "handle_chinese_chars":false,"strip_accents":null,"lowercase":true})"));
     REQUIRE(no_cjk.ok());
-    CHECK((*no_cjk)->encode("hello\xE6\x88\x91", false, false) == std::vector<int32_t>{id("[UNK]")});
+    CHECK((*no_cjk)->encode("hello\xE6\x88\x91", false, false) ==
+          std::vector<int32_t>{id("[UNK]")});
 }
 
 TEST_CASE("WordPiece tokenizer.json: BertProcessing and missing [UNK]") {
-    auto t = load_json("bert_processing", R"({"normalizer":null,"pre_tokenizer":{"type":"BertPreTokenizer"},
+    auto t = load_json("bert_processing",
+                       R"({"normalizer":null,"pre_tokenizer":{"type":"BertPreTokenizer"},
         "post_processor":{"type":"BertProcessing","sep":["[SEP]",1],"cls":["[CLS]",0]},
         "decoder":{"type":"WordPiece","prefix":"##","cleanup":false},
-        "model":{"type":"WordPiece","unk_token":"[UNK]","vocab":{"[CLS]":0,"[SEP]":1,"[UNK]":2,"Hi":3,"##!":4,"!":5}}})");
+        "model":{"type":"WordPiece","unk_token":"[UNK]",
+                 "vocab":{"[CLS]":0,"[SEP]":1,"[UNK]":2,"Hi":3,"##!":4,"!":5}}})");
     REQUIRE_MESSAGE(t.ok(), (t.ok() ? std::string() : t.message()));
     // no normalizer: case is kept, and "hi" is unknown
     CHECK((*t)->encode("Hi hi !", true, false) == std::vector<int32_t>{0, 3, 2, 5, 1});
     CHECK((*t)->decode(std::vector<int32_t>{3, 5, 3, 4}, true) == "Hi ! Hi!");  // no cleanup
 
-    auto no_unk = load_json("no_unk", R"({"model":{"type":"WordPiece","unk_token":"[UNK]","vocab":{"a":0}}})");
+    auto no_unk = load_json(
+        "no_unk", R"({"model":{"type":"WordPiece","unk_token":"[UNK]","vocab":{"a":0}}})");
     REQUIRE_FALSE(no_unk.ok());
     CHECK(no_unk.message().find("[UNK]") != std::string::npos);
 }
@@ -278,14 +301,21 @@ TEST_CASE("a GGUF bert vocabulary built in memory: phantom spelling, defaults an
     // vocabulary names them through the id keys instead
     gguf_writer w;
     w.set_string("tokenizer.ggml.model", "bert");
-    w.set_string_array("tokenizer.ggml.tokens",
-                       {"[PAD]", "[UNK]", "[CLS]", "[SEP]", "\xE2\x96\x81" "hello", "lo", "\xE2\x96\x81" "hel",
-                        "\xE2\x96\x81" "!", "\xE2\x96\x81"});
+    w.set_string_array("tokenizer.ggml.tokens", {"[PAD]", "[UNK]", "[CLS]", "[SEP]",
+                                                 "\xE2\x96\x81"
+                                                 "hello",
+                                                 "lo",
+                                                 "\xE2\x96\x81"
+                                                 "hel",
+                                                 "\xE2\x96\x81"
+                                                 "!",
+                                                 "\xE2\x96\x81"});
     w.set_i32_array("tokenizer.ggml.token_type", {3, 3, 3, 3, 1, 1, 1, 1, 1});
     w.set_u32("tokenizer.ggml.unknown_token_id", 1);
     w.set_u32("tokenizer.ggml.bos_token_id", 2);
     w.set_u32("tokenizer.ggml.seperator_token_id", 3);
-    const std::string path = (std::filesystem::temp_directory_path() / "actorlm_tok_tiny_bert.gguf").string();
+    const std::string path =
+        (std::filesystem::temp_directory_path() / "actorlm_tok_tiny_bert.gguf").string();
     REQUIRE(w.write(path).ok());
     auto t = load_tokenizer_for_model(path);
     REQUIRE_MESSAGE(t.ok(), (t.ok() ? "" : t.message()));
