@@ -104,10 +104,11 @@ std::string decoder::decode(std::vector<decode_piece> pieces, bool positional) c
                 break;
             case decoder_step::kind::wordpiece:
                 // a word gets a space before it unless it opens the text; a continuation piece
-                // joins its word. A token spelled alone (not positional) keeps its space.
+                // joins its word. A token spelled alone (not positional) keeps its space, except
+                // a special token, which is spelled as written (as llama.cpp does).
                 for (size_t i = 0; i < pieces.size(); ++i) {
                     auto& p = pieces[i];
-                    const bool first = positional && i == 0;
+                    const bool first = positional ? i == 0 : p.raw;
                     if (!st.replacement.empty() && !p.raw) {  // GGUF: "▁" marks a word start
                         if (starts_with(p.text, st.replacement))
                             p.text.replace(0, st.replacement.size(), first ? "" : " ");

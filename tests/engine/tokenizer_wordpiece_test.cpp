@@ -186,6 +186,7 @@ TEST_CASE("BGE from GGUF and from tokenizer.json: [CLS] x [SEP], decode and toke
         CHECK(t->is_special(102));
         CHECK(t->token_to_piece(7592) == " hello");
         CHECK(t->token_to_piece(20961) == "ffa");
+        CHECK(t->token_to_piece(101) == "[CLS]");
         // special tokens in client text are plain text; parsed only when asked
         CHECK(t->encode("[SEP]", false, false) == std::vector<int32_t>{1031, 19802, 1033});
         CHECK(t->encode("a [SEP]", false, true) == std::vector<int32_t>{1037, 102});
