@@ -19,15 +19,9 @@
 #include <vector>
 
 #include "tokenizer/pair_table.hpp"
+#include "tokenizer/token_model.hpp"
 
 namespace actorlm::tok {
-
-/// Hash for heterogeneous string lookups (find(string_view) without a copy).
-struct string_hash {
-    using is_transparent = void;
-    size_t operator()(std::string_view s) const;
-};
-using string_id_map = std::unordered_map<std::string, int32_t, string_hash, std::equal_to<>>;
 
 /// Options of the BPE model (HF `model` fields).
 struct bpe_options {
@@ -39,7 +33,7 @@ struct bpe_options {
 };
 
 /// BPE merge engine with a piece -> ids cache.
-class bpe_model {
+class bpe_model final : public token_model {
 public:
     /// `keys[id]` is the model-space spelling of each token (raw bytes when byte_level);
     /// an empty key marks an id the model never produces (e.g. an added token).
@@ -62,7 +56,7 @@ public:
     }
 
     /// Encodes one pre-token and appends its ids to `out`.
-    void encode(std::string_view piece, std::vector<int32_t>& out) const;
+    void encode(std::string_view piece, std::vector<int32_t>& out) const override;
 
     size_t num_merges() const { return pairs_.size(); }
     const bpe_options& options() const { return opts_; }

@@ -32,7 +32,27 @@ void strip_chars(std::string& s, const std::string& c, size_t start, size_t stop
     s = s.substr(begin, end - begin);
 }
 
+// HF's WordPiece cleanup, applied to each token after its separating space is added
+void wordpiece_cleanup(std::string& s) {
+    static constexpr std::string_view k_rules[][2] = {
+        {" .", "."},   {" ?", "?"},     {" !", "!"},     {" ,", ","},
+        {" ' ", "'"},  {" n't", "n't"}, {" 'm", "'m"},   {" do not", " don't"},
+        {" 's", "'s"}, {" 've", "'ve"}, {" 're", "'re"},
+    };
+    for (const auto& r : k_rules) replace_all(s, r[0], r[1]);
+}
+
+bool starts_with(const std::string& s, const std::string& prefix) {
+    return !prefix.empty() && s.compare(0, prefix.size(), prefix) == 0;
+}
+
 }  // namespace
+
+bool decoder::spaces_words() const {
+    for (const decoder_step& st : steps_)
+        if (st.what == decoder_step::kind::wordpiece) return true;
+    return false;
+}
 
 std::string decoder::decode(std::vector<decode_piece> pieces, bool positional) const {
     for (const decoder_step& st : steps_) {
@@ -81,6 +101,25 @@ std::string decoder::decode(std::vector<decode_piece> pieces, bool positional) c
             case decoder_step::kind::strip:
                 if (!positional) break;
                 for (auto& p : pieces) strip_chars(p.text, st.content, st.strip_start, st.strip_stop);
+                break;
+            case decoder_step::kind::wordpiece:
+                // a word gets a space before it unless it opens the text; a continuation piece
+                // joins its word. A token spelled alone (not positional) keeps its space, except
+                // a special token, which is spelled as written (as llama.cpp does).
+                for (size_t i = 0; i < pieces.size(); ++i) {
+                    auto& p = pieces[i];
+                    const bool first = positional ? i == 0 : p.raw;
+                    if (!st.replacement.empty() && !p.raw) {  // GGUF: "▁" marks a word start
+                        if (starts_with(p.text, st.replacement))
+                            p.text.replace(0, st.replacement.size(), first ? "" : " ");
+                    } else if (!first) {  // HF: "##" marks a continuation; special tokens are words
+                        if (starts_with(p.text, st.pattern))
+                            p.text.erase(0, st.pattern.size());
+                        else
+                            p.text.insert(p.text.begin(), ' ');
+                    }
+                    if (st.cleanup) wordpiece_cleanup(p.text);
+                }
                 break;
         }
     }

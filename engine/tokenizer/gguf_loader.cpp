@@ -1,12 +1,14 @@
 // tokenizer::from_gguf: builds a tokenizer from a GGUF file's tokenizer.ggml.* metadata.
 // "llama" vocabularies become SentencePiece-style BPE ranked by token score with byte
 // fallback; "gpt2" vocabularies become byte-level BPE with the merges list and the regex set
-// of their tokenizer.ggml.pre family. Defaults follow llama.cpp where a key is absent.
+// of their tokenizer.ggml.pre family; "bert" vocabularies become WordPiece ([CLS] x [SEP]).
+// Defaults follow llama.cpp where a key is absent.
 // Runs on the loading thread; the result is immutable.
 #include <algorithm>
 
 #include "model/gguf_file.hpp"
 #include "tokenizer/gguf_pre.hpp"
+#include "tokenizer/gguf_wordpiece.hpp"
 #include "tokenizer/tokenizer.hpp"
 #include "tokenizer/utf8.hpp"
 
@@ -33,9 +35,11 @@ result<std::unique_ptr<tokenizer>> tokenizer::from_gguf(const gguf_file& f) {
     const auto model_name = f.get_string("tokenizer.ggml.model");
     if (!model_name) return make_error("%s: no tokenizer.ggml.model key (no vocabulary)", f.path().c_str());
     const bool spm = *model_name == "llama";
-    if (!spm && *model_name != "gpt2")
-        return make_error("%s: unsupported GGUF tokenizer model '%s' (supported: llama, gpt2)", f.path().c_str(),
-                          model_name->c_str());
+    const bool bert = *model_name == "bert";
+    if (!spm && !bert && *model_name != "gpt2")
+        return make_error(
+            "%s: unsupported GGUF tokenizer model '%s' (supported: llama, gpt2, bert)",
+            f.path().c_str(), model_name->c_str());
     std::vector<std::string> tokens = f.get_string_array("tokenizer.ggml.tokens");
     if (tokens.empty()) return make_error("%s: tokenizer.ggml.tokens is missing or empty", f.path().c_str());
     const size_t n = tokens.size();
@@ -78,23 +82,27 @@ result<std::unique_ptr<tokenizer>> tokenizer::from_gguf(const gguf_file& f) {
             keys[id] = tokens[id];
         } else if (spm) {
             keys[id] = tokens[id];
+        } else if (bert) {
+            keys[id] = wordpiece_key_from_gguf(tokens[id]);
         } else {
             byte_level_to_bytes(tokens[id], keys[id]);
         }
     }
 
-    const int32_t unk = id_or(f, "tokenizer.ggml.unknown_token_id", spm ? 0 : -1, n);
-    const int32_t bos = id_or(f, "tokenizer.ggml.bos_token_id", spm ? 1 : 11, n);
-    const int32_t eos = id_or(f, "tokenizer.ggml.eos_token_id", spm ? 2 : 11, n);
-    bool add_bos = spm;
+    // llama.cpp's bert defaults: [UNK] 100, [CLS] 101 as BOS, no EOS, [SEP] 102 appended
+    const int32_t unk = id_or(f, "tokenizer.ggml.unknown_token_id", spm ? 0 : bert ? 100 : -1, n);
+    const int32_t bos = id_or(f, "tokenizer.ggml.bos_token_id", spm ? 1 : bert ? 101 : 11, n);
+    const int32_t eos = id_or(f, "tokenizer.ggml.eos_token_id", spm ? 2 : bert ? -1 : 11, n);
+    bool add_bos = spm || bert;
     const auto pre_name = f.get_string("tokenizer.ggml.pre").value_or("");
     if (spm) {
         bpe_options o;
         o.byte_fallback = true;
         o.unk_id = unk;
-        parts.model = std::make_unique<bpe_model>(keys, o);
+        auto model = std::make_unique<bpe_model>(keys, o);
         if (scores.empty()) scores.assign(n, 0.0f);
-        parts.model->merges_from_scores(scores);
+        model->merges_from_scores(scores);
+        parts.model = std::move(model);
         const bool space_prefix = f.get_bool("tokenizer.ggml.add_space_prefix").value_or(true);
         if (space_prefix) parts.norm.add({normalizer_step::kind::prepend, k_space_marker, {}, nullptr});
         parts.norm.add({normalizer_step::kind::replace, " ", k_space_marker, nullptr});
@@ -113,6 +121,13 @@ result<std::unique_ptr<tokenizer>> tokenizer::from_gguf(const gguf_file& f) {
             parts.dec.add(strip);
         }
         parts.description = "GGUF llama (SentencePiece-style BPE, " + std::to_string(n) + " tokens)";
+    } else if (bert) {
+        set_gguf_wordpiece_stages(parts, keys, unk);
+        if (unk >= 0) parts.attrs[static_cast<size_t>(unk)] |= attr_unknown;
+        const int32_t sep = id_or(f, "tokenizer.ggml.seperator_token_id", 102, n);  // sic
+        if (f.get_bool("tokenizer.ggml.add_sep_token").value_or(true) && sep >= 0)
+            parts.suffix_ids.push_back(sep);
+        parts.description = "GGUF bert (WordPiece, " + std::to_string(n) + " tokens)";
     } else {
         const gguf_pre_spec spec = gguf_pre_for(pre_name);
         add_bos = spec.add_bos;
@@ -130,10 +145,10 @@ result<std::unique_ptr<tokenizer>> tokenizer::from_gguf(const gguf_file& f) {
         o.byte_level = true;
         o.ignore_merges = spec.ignore_merges;
         o.unk_id = unk;
-        parts.model = std::make_unique<bpe_model>(keys, o);
+        auto model = std::make_unique<bpe_model>(keys, o);
         const std::vector<std::string> merges = f.get_string_array("tokenizer.ggml.merges");
         if (merges.empty()) return make_error("%s: gpt2 vocabulary without tokenizer.ggml.merges", f.path().c_str());
-        parts.model->reserve_merges(merges.size());
+        model->reserve_merges(merges.size());
         int32_t rank = 0;
         std::string l, r;
         for (const std::string& m : merges) {
@@ -144,14 +159,16 @@ result<std::unique_ptr<tokenizer>> tokenizer::from_gguf(const gguf_file& f) {
             r.clear();
             byte_level_to_bytes(std::string_view(m).substr(0, sp), l);
             byte_level_to_bytes(std::string_view(m).substr(sp + 1), r);
-            const int32_t li = parts.model->find(l), ri = parts.model->find(r), ji = parts.model->find(l + r);
-            if (li >= 0 && ri >= 0 && ji >= 0) parts.model->add_merge(li, ri, ji, rank);  // llama.cpp skips others too
+            const int32_t li = model->find(l), ri = model->find(r), ji = model->find(l + r);
+            if (li >= 0 && ri >= 0 && ji >= 0)
+                model->add_merge(li, ri, ji, rank);  // llama.cpp skips others too
             ++rank;
         }
         parts.dec.add({decoder_step::kind::byte_level});
-        parts.description = "GGUF gpt2 (byte-level BPE, pre '" + pre_name + (spec.known ? "'" : "' unknown: default") +
-                            ", " + std::to_string(n) + " tokens, " + std::to_string(parts.model->num_merges()) +
-                            " merges)";
+        parts.description = "GGUF gpt2 (byte-level BPE, pre '" + pre_name +
+                            (spec.known ? "'" : "' unknown: default") + ", " + std::to_string(n) +
+                            " tokens, " + std::to_string(model->num_merges()) + " merges)";
+        parts.model = std::move(model);
     }
     add_bos = f.get_bool("tokenizer.ggml.add_bos_token").value_or(add_bos);
     const bool add_eos = f.get_bool("tokenizer.ggml.add_eos_token").value_or(false);

@@ -164,6 +164,13 @@ status build_normalizer(element json, normalizer& out) {
         s.what = normalizer_step::kind::strip;
         s.strip_left = json_bool(json, "strip_left", true);
         s.strip_right = json_bool(json, "strip_right", true);
+    } else if (type == "BertNormalizer") {
+        s.what = normalizer_step::kind::bert;
+        s.bert.clean_text = json_bool(json, "clean_text", true);
+        s.bert.handle_chinese_chars = json_bool(json, "handle_chinese_chars", true);
+        s.bert.lowercase = json_bool(json, "lowercase", true);
+        s.bert.strip_accents =
+            json_bool(json, "strip_accents", s.bert.lowercase);  // null: as lowercase
     } else {
         return make_error("tokenizer.json: unsupported normalizer type '%s'", type.c_str());
     }
@@ -232,8 +239,10 @@ status build_pre_tokenizer(element json, pre_tokenizer& out) {
         return add_regex_split(out, "\\w+|[^\\w\\s]+", split_behaviour::removed, true);
     if (type == "WhitespaceSplit") return add_regex_split(out, "\\s+", split_behaviour::removed, false);
     if (type == "BertPreTokenizer") {
-        if (auto st = add_regex_split(out, "\\s+", split_behaviour::removed, false); !st) return st;
-        return add_regex_split(out, "[\\p{P}!-/:-@\\[-`{-~]", split_behaviour::isolated, false);
+        pre_tokenizer_step s;
+        s.what = pre_tokenizer_step::kind::bert;
+        out.add(std::move(s));
+        return {};
     }
     return make_error("tokenizer.json: unsupported pre_tokenizer type '%s'", type.c_str());
 }
@@ -272,6 +281,10 @@ status build_decoder(element json, decoder& out) {
         s.content = json_string(json, "content", " ");
         s.strip_start = static_cast<size_t>(json_int(json, "start", 0));
         s.strip_stop = static_cast<size_t>(json_int(json, "stop", 0));
+    } else if (type == "WordPiece") {
+        s.what = decoder_step::kind::wordpiece;
+        s.pattern = json_string(json, "prefix", "##");
+        s.cleanup = json_bool(json, "cleanup", true);
     } else {
         return make_error("tokenizer.json: unsupported decoder type '%s'", type.c_str());
     }

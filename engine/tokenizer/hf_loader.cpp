@@ -11,6 +11,7 @@
 #include "tokenizer/hf_components.hpp"
 #include "tokenizer/tokenizer.hpp"
 #include "tokenizer/utf8.hpp"
+#include "tokenizer/wordpiece_model.hpp"
 
 namespace actorlm {
 
@@ -43,10 +44,56 @@ std::string read_text_file(const std::filesystem::path& p) {
     return ss.str();
 }
 
-status read_model(element model, tokenizer_parts& parts, const std::string& path) {
+// What from_hf needs to know about the model once it is built.
+struct model_summary {
+    bool wordpiece = false;
+    size_t num_merges = 0;
+    bool byte_fallback = false;
+    int32_t unk_id = -1;
+};
+
+// A WordPiece model: {"vocab": {"[PAD]": 0, ...}, "unk_token", "continuing_subword_prefix",
+// "max_input_chars_per_word"}. The vocabulary's spellings are the model's keys.
+status read_wordpiece(element model, tokenizer_parts& parts, const std::string& path,
+                      model_summary& sum) {
+    simdjson::dom::object vocab;
+    if (model["vocab"].get_object().get(vocab) != simdjson::SUCCESS)
+        return make_error("%s: WordPiece model.vocab is missing or not an object", path.c_str());
+    for (auto field : vocab) {
+        int64_t id = -1;
+        if (field.value.get_int64().get(id) != simdjson::SUCCESS || id < 0 || id > (1 << 24))
+            return make_error("%s: WordPiece vocab entry has a bad id", path.c_str());
+        if (static_cast<size_t>(id) >= parts.id_to_text.size())
+            parts.id_to_text.resize(static_cast<size_t>(id) + 1);
+        parts.id_to_text[static_cast<size_t>(id)] = std::string(field.key);
+    }
+    wordpiece_options opts;
+    opts.continuing_prefix = json_string(model, "continuing_subword_prefix", "##");
+    int64_t max_chars = 100;
+    if (model["max_input_chars_per_word"].get_int64().get(max_chars) == simdjson::SUCCESS &&
+        max_chars < 0)
+        return make_error("%s: WordPiece max_input_chars_per_word is negative", path.c_str());
+    opts.max_input_chars_per_word = static_cast<size_t>(max_chars);
+    // HF fails on the first unknown word when unk_token is missing; refuse the file up front
+    const std::string unk = json_string(model, "unk_token", "[UNK]");
+    auto it = std::find(parts.id_to_text.begin(), parts.id_to_text.end(), unk);
+    if (it == parts.id_to_text.end())
+        return make_error("%s: WordPiece unk_token '%s' is not in the vocabulary", path.c_str(),
+                          unk.c_str());
+    opts.unk_id = static_cast<int32_t>(it - parts.id_to_text.begin());
+    sum.unk_id = opts.unk_id;
+    sum.wordpiece = true;
+    parts.model = std::make_unique<wordpiece_model>(parts.id_to_text, opts);
+    return {};
+}
+
+status read_model(element model, tokenizer_parts& parts, const std::string& path,
+                  model_summary& sum) {
     const std::string type = json_string(model, "type", "BPE");
+    if (type == "WordPiece") return read_wordpiece(model, parts, path, sum);
     if (type != "BPE")
-        return make_error("%s: unsupported tokenizer model type '%s' (only BPE)", path.c_str(), type.c_str());
+        return make_error("%s: unsupported tokenizer model type '%s' (BPE and WordPiece are)",
+                          path.c_str(), type.c_str());
     if (!json_string(model, "continuing_subword_prefix").empty() || !json_string(model, "end_of_word_suffix").empty())
         return make_error("%s: BPE continuing_subword_prefix/end_of_word_suffix are not supported", path.c_str());
     simdjson::dom::object vocab;
@@ -119,6 +166,9 @@ status read_model(element model, tokenizer_parts& parts, const std::string& path
             return make_error("%s: merge %d uses a token missing from the vocabulary", path.c_str(), rank);
         m->add_merge(li, ri, ji, rank++);
     }
+    sum.num_merges = m->num_merges();
+    sum.byte_fallback = opts.byte_fallback;
+    sum.unk_id = opts.unk_id;
     parts.model = std::move(m);
     return {};
 }
@@ -145,14 +195,15 @@ result<std::unique_ptr<tokenizer>> tokenizer::from_hf(const std::string& path) {
         post = *p;
     }
     if (doc["model"].get(e) != simdjson::SUCCESS) return make_error("%s: no model section", path.c_str());
-    if (auto st = read_model(e, parts, path); !st) return st.err();
+    model_summary model_sum;
+    if (auto st = read_model(e, parts, path, model_sum); !st) return st.err();
     parts.attrs.assign(parts.id_to_text.size(), attr_normal);
-    if (parts.model->options().byte_fallback)
+    if (model_sum.byte_fallback)
         for (size_t id = 0; id < parts.id_to_text.size(); ++id) {
             const auto& t = parts.id_to_text[id];
             if (t.size() == 6 && t.compare(0, 3, "<0x") == 0 && t[5] == '>') parts.attrs[id] |= attr_byte;
         }
-    if (parts.model->options().unk_id >= 0) parts.attrs[static_cast<size_t>(parts.model->options().unk_id)] |= attr_unknown;
+    if (model_sum.unk_id >= 0) parts.attrs[static_cast<size_t>(model_sum.unk_id)] |= attr_unknown;
 
     simdjson::dom::array added;
     if (doc["added_tokens"].get_array().get(added) == simdjson::SUCCESS) {
@@ -248,9 +299,14 @@ result<std::unique_ptr<tokenizer>> tokenizer::from_hf(const std::string& path) {
             one >= 0 && one < static_cast<int64_t>(parts.id_to_text.size()))
             parts.bos_id = static_cast<int32_t>(one);
     }
-    parts.description = "tokenizer.json BPE (" + std::string(parts.pre.byte_level() ? "byte-level" : "sentencepiece-style") +
-                        ", " + std::to_string(parts.id_to_text.size()) + " tokens, " +
-                        std::to_string(parts.model->num_merges()) + " merges)";
+    const std::string num_tokens = std::to_string(parts.id_to_text.size()) + " tokens";
+    if (model_sum.wordpiece)
+        parts.description = "tokenizer.json WordPiece (" + num_tokens + ")";
+    else
+        parts.description =
+            "tokenizer.json BPE (" +
+            std::string(parts.pre.byte_level() ? "byte-level" : "sentencepiece-style") + ", " +
+            num_tokens + ", " + std::to_string(model_sum.num_merges) + " merges)";
     return std::make_unique<tokenizer>(std::move(parts));
 }
 

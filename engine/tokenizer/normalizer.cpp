@@ -133,6 +133,7 @@ void normalizer::apply(std::string& text) const {
                 break;
             case normalizer_step::kind::lowercase: lowercase(text); break;
             case normalizer_step::kind::strip: strip(text, s.strip_left, s.strip_right); break;
+            case normalizer_step::kind::bert: bert_normalize(text, s.bert); break;
         }
     }
 }

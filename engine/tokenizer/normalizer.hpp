@@ -1,5 +1,6 @@
 // Text normalizers applied before pre-tokenization (HF `normalizer`): Prepend, Replace,
-// Unicode normal forms, Lowercase, Strip, and Sequence (flattened into the step list).
+// Unicode normal forms, Lowercase, Strip, BertNormalizer, and Sequence (flattened into the
+// step list).
 // Immutable after construction; apply() is const and thread-safe.
 #pragma once
 
@@ -7,18 +8,20 @@
 #include <string>
 #include <vector>
 
+#include "tokenizer/bert_text.hpp"
 #include "tokenizer/regex.hpp"
 
 namespace actorlm::tok {
 
 /// One normalization step.
 struct normalizer_step {
-    enum class kind { prepend, replace, nfc, nfkc, nfd, nfkd, lowercase, strip };
+    enum class kind { prepend, replace, nfc, nfkc, nfd, nfkd, lowercase, strip, bert };
     kind what = kind::nfc;
     std::string text;                    ///< prepend: the prefix; replace: the literal pattern
     std::string content;                 ///< replace: the replacement
     std::shared_ptr<const regex> re;     ///< replace with a Regex pattern (else literal `text`)
     bool strip_left = false, strip_right = false;  ///< strip
+    bert_normalizer_options bert;                  ///< bert
 };
 
 /// An ordered list of normalization steps; empty means "no normalizer".

@@ -2,6 +2,7 @@
 // callbacks, so the common Split + ByteLevel chain makes no copies of the text.
 #include "tokenizer/pre_tokenizer.hpp"
 
+#include "tokenizer/bert_text.hpp"
 #include "util/check.hpp"
 
 namespace actorlm::tok {
@@ -173,6 +174,13 @@ void pre_tokenizer::step(size_t i, std::string_view text, bool at_start, sink ou
                 pos = v.find(s.replacement, pos + s.replacement.size());
             }
             step(i + 1, v.substr(piece), at_start && piece == 0, out);
+            return;
+        }
+        case pre_tokenizer_step::kind::bert: {
+            auto next = [&](std::string_view piece) {
+                step(i + 1, piece, at_start && piece.data() == text.data(), out);
+            };
+            bert_pre_tokenize(text, sink(next));
             return;
         }
     }

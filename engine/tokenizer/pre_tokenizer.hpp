@@ -37,7 +37,7 @@ enum class prepend_scheme { always, first, never };
 
 /// One pre-tokenization step.
 struct pre_tokenizer_step {
-    enum class kind { split, byte_level, metaspace };
+    enum class kind { split, byte_level, metaspace, bert };
     kind what = kind::split;
     std::shared_ptr<const regex> re;  ///< split pattern; byte_level: its own regex or null
     split_behaviour behaviour = split_behaviour::isolated;

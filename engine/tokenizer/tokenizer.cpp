@@ -53,7 +53,9 @@ std::string tokenizer::decode_bytes(std::span<const int32_t> ids, bool skip_spec
         if (skip_special && special) continue;
         // only control tokens get the spaces: a non-special added token such as Qwen3's
         // <think> must come out exactly as the model wrote it
-        if (spaces_between_special && !pieces.empty() && (special || prev_special))
+        // (a WordPiece decoder spaces every word itself, special tokens included)
+        if (spaces_between_special && !parts_.dec.spaces_words() && !pieces.empty() &&
+            (special || prev_special))
             pieces.push_back({" ", true});
         pieces.push_back({parts_.id_to_text[static_cast<size_t>(id)], (a & (attr_special | attr_added)) != 0});
         prev_special = special;

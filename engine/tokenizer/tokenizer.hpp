@@ -1,8 +1,8 @@
 // tokenizer: text <-> token ids for the model families actorlm serves, loaded from a Hugging
 // Face tokenizer.json (+ tokenizer_config.json) or from a GGUF vocabulary. Supports
-// SentencePiece-style BPE with byte fallback (Llama-2, Mistral) and byte-level BPE (GPT-2,
-// Llama-3, Qwen2/3, SmolLM, Falcon, Phi-3...). Immutable after loading: every method is const
-// and may be called from several threads at once.
+// SentencePiece-style BPE with byte fallback (Llama-2, Mistral), byte-level BPE (GPT-2,
+// Llama-3, Qwen2/3, SmolLM, Falcon, Phi-3...) and WordPiece (BERT, BGE). Immutable after
+// loading: every method is const and may be called from several threads at once.
 #pragma once
 
 #include <cstdint>
@@ -28,7 +28,8 @@ public:
     static result<std::unique_ptr<tokenizer>> from_hf(const std::string& tokenizer_json_path);
 
     /// Builds the tokenizer stored in a GGUF file's tokenizer.ggml.* metadata
-    /// (models "llama" and "gpt2"; the gpt2 pre-tokenizer is chosen by tokenizer.ggml.pre).
+    /// (models "llama", "gpt2" and "bert"; the gpt2 pre-tokenizer is chosen by
+    /// tokenizer.ggml.pre).
     static result<std::unique_ptr<tokenizer>> from_gguf(const gguf_file& file);
 
     explicit tokenizer(tok::tokenizer_parts parts);

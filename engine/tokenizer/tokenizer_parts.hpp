@@ -13,6 +13,7 @@
 #include "tokenizer/decoder.hpp"
 #include "tokenizer/normalizer.hpp"
 #include "tokenizer/pre_tokenizer.hpp"
+#include "tokenizer/token_model.hpp"
 
 namespace actorlm::tok {
 
@@ -33,7 +34,7 @@ struct tokenizer_parts {
     std::vector<uint8_t> attrs;           ///< token_attr bits per id
     normalizer norm;
     pre_tokenizer pre;
-    std::unique_ptr<bpe_model> model;
+    std::unique_ptr<token_model> model;  ///< bpe_model or wordpiece_model
     decoder dec;
     added_token_matcher added;
     std::vector<int32_t> prefix_ids;  ///< added by encode(add_special=true) before the text

@@ -129,14 +129,18 @@ TEST_CASE("tokenizer loading errors name the problem") {
     auto bad_json = load_json("bad_json", "{\"model\": ");
     REQUIRE_FALSE(bad_json.ok());
 
+    auto unigram = load_json("unigram", R"({"model": {"type": "Unigram", "vocab": []}})");
+    REQUIRE_FALSE(unigram.ok());
+    CHECK(unigram.message().find("Unigram") != std::string::npos);
+
     auto wordpiece = load_json("wordpiece", R"({"model": {"type": "WordPiece", "vocab": {}}})");
-    REQUIRE_FALSE(wordpiece.ok());
+    REQUIRE_FALSE(wordpiece.ok());  // no [UNK] in the vocabulary
     CHECK(wordpiece.message().find("WordPiece") != std::string::npos);
 
-    auto bert_norm = load_json("bert_norm", R"({"normalizer": {"type": "BertNormalizer"},
+    auto precompiled = load_json("precompiled", R"({"normalizer": {"type": "Precompiled"},
         "model": {"type": "BPE", "vocab": {"a": 0}, "merges": []}})");
-    REQUIRE_FALSE(bert_norm.ok());
-    CHECK(bert_norm.message().find("BertNormalizer") != std::string::npos);
+    REQUIRE_FALSE(precompiled.ok());
+    CHECK(precompiled.message().find("Precompiled") != std::string::npos);
 
     auto bad_regex = load_json("bad_regex", R"({"pre_tokenizer": {"type": "Split",
         "pattern": {"Regex": "(unclosed"}, "behavior": "Isolated", "invert": false},

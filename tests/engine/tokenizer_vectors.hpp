@@ -29,10 +29,10 @@ inline std::string read_file(const std::string& path) {
     return ss.str();
 }
 
-/// Reads `<base>.inp` / `<base>.out` (base relative to ../shared).
-inline std::vector<vector_case> read_vectors(const std::string& base) {
-    const std::string inp = read_file(shared_path(base + ".inp"));
-    const std::string out = read_file(shared_path(base + ".out"));
+/// Reads `<path>.inp` / `<path>.out` (`path` as given, e.g. under tests/data).
+inline std::vector<vector_case> read_vectors_at(const std::string& path) {
+    const std::string inp = read_file(path + ".inp");
+    const std::string out = read_file(path + ".out");
     std::vector<vector_case> cases;
     const std::string sep = "\n__ggml_vocab_test__\n";
     size_t pos = 0;
@@ -51,6 +51,11 @@ inline std::vector<vector_case> read_vectors(const std::string& base) {
         while (ids >> id) c.ids.push_back(id);
     }
     return cases;
+}
+
+/// Reads `<base>.inp` / `<base>.out` (base relative to ../shared).
+inline std::vector<vector_case> read_vectors(const std::string& base) {
+    return read_vectors_at(shared_path(base));
 }
 
 /// A tokenizer loaded once per process (loading Llama-3's 9 MB file takes a moment).
