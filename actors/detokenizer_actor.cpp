@@ -20,12 +20,9 @@ struct detokenizer_state {
     scheduler_actor scheduler;
     std::unique_ptr<core::output_processor> outputs;
     caf::strong_actor_ptr frontend;
-    struct live_request {
-        uint64_t serial = 0;
-        int32_t n = 1;
-        std::vector<std::string> ids;  // sequences not finished yet
-    };
-    std::unordered_map<std::string, live_request> live;  // by request id
+    // Serial of each request the output processor still knows (which owns the
+    // request's parent_request and with it the ids of its running sequences).
+    std::unordered_map<std::string, uint64_t> serials;  // by request id
     uint64_t highest_serial = 0;
     std::unordered_map<uint64_t, std::string> early_aborts;  // overtook their submission
     static inline const char* name = "actorlm.detokenizer";
@@ -36,16 +33,8 @@ using self_ptr = detokenizer_actor::stateful_pointer<detokenizer_state>;
 void to_frontend(self_ptr self, std::vector<output_delta> deltas) {
     auto& st = self->state;
     if (deltas.empty() || !st.frontend) return;
-    for (const auto& d : deltas) {
-        if (!d.finished()) continue;
-        auto it = st.live.find(d.request_id);
-        if (it == st.live.end()) continue;
-        auto& ids = it->second.ids;
-        ids.erase(std::remove(ids.begin(), ids.end(),
-                              core::sequence_id(d.request_id, it->second.n, d.index)),
-                  ids.end());
-        if (ids.empty()) st.live.erase(it);
-    }
+    for (const auto& d : deltas)
+        if (d.finished() && !st.outputs->has_request(d.request_id)) st.serials.erase(d.request_id);
     self->send(caf::actor_cast<frontend_actor>(st.frontend), outputs_atom_v,
                delta_batch{std::move(deltas)});
 }
@@ -89,14 +78,13 @@ void submit(self_ptr self, uint64_t serial, submission& sub) {
     if (req.params.n < 1) return reject(self, req, "n must be at least 1");
     auto prompt = core::build_prompt_tokens(req, *st.tok, st.chat.get());
     if (!prompt) return reject(self, req, prompt.message());
-    auto specs = core::expand_sequences(req, prompt.value(), st.cfg.eos_token_ids);
-    std::vector<std::string> ids;
-    for (size_t k = 0; k < specs.size(); ++k) {
-        st.outputs->add_sequence(req.request_id, static_cast<int32_t>(k), specs[k].req_id,
-                                 req.params, prompt.value());
-        ids.push_back(specs[k].req_id);
-    }
-    st.live[req.request_id] = {serial, static_cast<int32_t>(ids.size()), std::move(ids)};
+    const core::parent_request parent(req.request_id, req.params);
+    // The frontend refuses ids in use, so a live id here is an engine bug; refuse it
+    // rather than mix two requests' sequences.
+    if (!st.outputs->add_request(parent, prompt.value()))
+        return reject(self, req, "request id '" + req.request_id + "' is already in use");
+    auto specs = core::expand_sequences(parent, req, prompt.value(), st.cfg.eos_token_ids);
+    st.serials[req.request_id] = serial;
     self->send(st.scheduler, submit_atom_v, serial, sequence_specs{std::move(specs)});
 }
 
@@ -131,10 +119,10 @@ detokenizer_actor::behavior_type detokenizer_impl(self_ptr self,
         },
         [self](abort_atom, uint64_t serial, const std::string& request_id) {
             auto& st = self->state;
-            auto it = st.live.find(request_id);
-            if (it != st.live.end()) {
-                self->send<caf::message_priority::high>(st.scheduler, abort_atom_v,
-                                                        it->second.serial, it->second.ids);
+            auto it = st.serials.find(request_id);
+            if (it != st.serials.end()) {
+                self->send<caf::message_priority::high>(st.scheduler, abort_atom_v, it->second,
+                                                        st.outputs->running_children(request_id));
             } else if (serial > st.highest_serial) {
                 st.early_aborts[serial] = request_id;  // its submission is still queued
             }

@@ -3,6 +3,8 @@
 
 #include <unordered_map>
 
+#include "core/parent_request.hpp"
+
 namespace actorlm::actors {
 
 namespace {
@@ -11,9 +13,8 @@ struct frontend_state {
     frontend_state() = default;  // not an aggregate: CAF probes State(self)
     struct live_request {
         uint64_t serial = 0;
-        int32_t remaining = 1;  // sequences not finished yet
         delta_callback on_delta;
-        std::vector<char> finished;  // per sequence index
+        core::parent_request parent;  // which of the n sequences still run
     };
     // An engine that shuts down with requests in flight still ends every one of
     // them, so no stream or HTTP connection waits forever.
@@ -36,11 +37,10 @@ void deliver(const delta_callback& cb, const output_delta& d) {
 
 frontend_state::~frontend_state() {
     for (auto& [id, req] : live) {
-        for (size_t i = 0; i < req.finished.size(); ++i) {
-            if (req.finished[i]) continue;
+        for (int32_t i : req.parent.running_indices()) {
             output_delta d;
             d.request_id = id;
-            d.index = static_cast<int32_t>(i);
+            d.index = i;
             d.finish = finish_reason::error;
             d.error = "the engine shut down before the request finished";
             deliver(req.on_delta, d);
@@ -64,8 +64,9 @@ frontend_actor::behavior_type frontend_impl(self_ptr self, detokenizer_actor det
                 return;
             }
             const uint64_t serial = st.next_serial++;
-            const int32_t n = std::max(sub.request.params.n, 1);
-            st.live[id] = {serial, n, sub.on_delta, std::vector<char>(static_cast<size_t>(n), 0)};
+            st.live.emplace(id, frontend_state::live_request{
+                                    serial, sub.on_delta,
+                                    core::parent_request(id, sub.request.params)});
             self->send(st.detokenizer, submit_atom_v, serial, std::move(sub));
         },
         [self](abort_atom, const std::string& id) {
@@ -80,11 +81,13 @@ frontend_actor::behavior_type frontend_impl(self_ptr self, detokenizer_actor det
             for (const auto& d : batch.deltas) {
                 auto it = st.live.find(d.request_id);
                 if (it == st.live.end()) continue;
+                auto& parent = it->second.parent;
+                // One final delta per sequence reaches the callback; anything for a
+                // sequence that already ended (a late duplicate) is dropped.
+                if (!parent.running(d.index)) continue;
                 deliver(it->second.on_delta, d);
-                if (!d.finished()) continue;
-                auto idx = static_cast<size_t>(d.index);
-                if (idx < it->second.finished.size()) it->second.finished[idx] = 1;
-                if (--it->second.remaining <= 0) st.live.erase(it);
+                if (d.finished() && parent.finish_child(d.index) && parent.finished())
+                    st.live.erase(it);
             }
         },
     };

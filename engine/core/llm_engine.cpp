@@ -46,7 +46,11 @@ result<std::unique_ptr<llm_engine>> llm_engine::create(const actorlm::engine_con
 status llm_engine::add_request(actorlm::generate_request req) {
     if (req.request_id.empty()) req.request_id = join_id("req-", 0, next_id_++);
     const std::string& id = req.request_id;
-    if (children_.count(id)) return make_error("request id '%s' is already in use", id.c_str());
+    const bool pending =
+        std::any_of(pending_.begin(), pending_.end(),
+                    [&](const actorlm::output_delta& d) { return d.request_id == id; });
+    if (outputs_.has_request(id) || pending)
+        return make_error("request id '%s' is already in use", id.c_str());
     if (req.params.n < 1)
         return make_error("request '%s': n must be at least 1, got %d", id.c_str(), req.params.n);
     if (req.prompt_token_ids.empty() && !req.messages.empty())
@@ -55,18 +59,17 @@ status llm_engine::add_request(actorlm::generate_request req) {
     // Same prompt rules as the serving path: client text never becomes control tokens.
     auto prompt = build_prompt_tokens(req, tok_, /*chat=*/nullptr);
     if (!prompt) return make_error("request '%s': %s", id.c_str(), prompt.message().c_str());
-    std::vector<std::string> kids;
-    int32_t k = 0;
-    for (request_spec& spec : expand_sequences(req, prompt.value(), eos_ids_)) {
+    const parent_request parent(id, req.params);
+    std::vector<std::string> added;
+    for (request_spec& spec : expand_sequences(parent, req, prompt.value(), eos_ids_)) {
         std::string child = spec.req_id;
         if (auto st = loop_->add_request(std::move(spec)); !st) {
-            for (const auto& c : kids) loop_->abort_request(c);
+            for (const auto& c : added) loop_->abort_request(c);
             return st;
         }
-        outputs_.add_sequence(id, k++, child, req.params, prompt.value());
-        kids.push_back(std::move(child));
+        added.push_back(std::move(child));
     }
-    children_[id] = std::move(kids);
+    outputs_.add_request(parent, prompt.value());
     return status::success();
 }
 
@@ -79,28 +82,14 @@ std::vector<actorlm::output_delta> llm_engine::step() {
             loop_->sched().finish_request(child, request_status::finished_stopped, stop);
         for (auto& d : p.deltas) deltas.push_back(std::move(d));
     }
-    for (const auto& d : deltas) {
-        if (!d.finished()) continue;
-        auto it = children_.find(d.request_id);
-        if (it == children_.end()) continue;
-        auto& kids = it->second;
-        const std::string child =
-            kids.size() == 1 && d.index == 0 ? d.request_id
-                                             : join_id(d.request_id, '#', d.index);
-        kids.erase(std::remove(kids.begin(), kids.end(), child), kids.end());
-        if (kids.empty()) children_.erase(it);
-    }
     return deltas;
 }
 
 bool llm_engine::abort_request(const std::string& request_id) {
-    auto it = children_.find(request_id);
-    if (it == children_.end()) return false;
-    for (const auto& child : it->second) {
-        loop_->abort_request(child);
-        if (auto d = outputs_.finish_sequence(child, actorlm::finish_reason::abort))
-            pending_.push_back(std::move(*d));
-    }
+    if (!outputs_.has_request(request_id)) return false;
+    for (const auto& child : outputs_.running_children(request_id)) loop_->abort_request(child);
+    for (auto& d : outputs_.finish_request(request_id, actorlm::finish_reason::abort))
+        pending_.push_back(std::move(d));
     return true;
 }
 

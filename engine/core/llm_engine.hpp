@@ -1,6 +1,7 @@
 // llm_engine: the offline text-in, text-out engine (vLLM's LLMEngine / LLM):
-// tokenizes prompts, fans a request with n > 1 out into n sequences that share
-// the prompt's KV blocks through the prefix cache, drives engine_loop steps over
+// tokenizes prompts, fans a request with n > 1 out into n sequences (a
+// parent_request, owned by the output processor) that share the prompt's KV
+// blocks through the prefix cache, drives engine_loop steps over
 // any model_executor, and turns token outputs into output_delta values (text,
 // stop strings, logprobs). create() assembles it from an engine_config through
 // make_engine_plan, as the actor runtime does, on any registered backend.
@@ -11,7 +12,6 @@
 
 #include <memory>
 #include <string>
-#include <unordered_map>
 #include <vector>
 
 #include "core/engine_loop.hpp"
@@ -48,7 +48,8 @@ public:
     ~llm_engine();
 
     /// Queues a request (text prompt, or prompt_token_ids when set). Chat messages
-    /// are rendered by the serving layer, not here. Errors name the problem.
+    /// are rendered by the serving layer, not here. Errors name the problem. An id
+    /// is in use until step() has returned the final deltas of all its sequences.
     status add_request(actorlm::generate_request req);
     /// One engine step; the deltas it produced (a sequence's last has finished()).
     std::vector<actorlm::output_delta> step();
@@ -75,7 +76,6 @@ private:
     const tokenizer& tok_;
     std::unique_ptr<engine_loop> loop_;
     output_processor outputs_;
-    std::unordered_map<std::string, std::vector<std::string>> children_;  // parent -> child ids
     std::vector<actorlm::output_delta> pending_;  // final deltas of aborted sequences
     std::vector<int32_t> eos_ids_;
     int64_t next_id_ = 0;

@@ -1,29 +1,47 @@
 // output_processor implementation. Text flows detokenizer -> stop matcher ->
 // delta; when the scheduler ends a sequence by token, the held-back text of
-// both is flushed into that last delta.
+// both is flushed into that last delta. A sequence's final delta ends it in its
+// parent_request; the request is forgotten with its last one.
 #include "core/output_processor.hpp"
 
 namespace actorlm::core {
 
-void output_processor::add_sequence(const std::string& parent_id, int32_t index,
-                                    const std::string& child_id,
-                                    const actorlm::sampling_params& params,
-                                    const std::vector<int32_t>& prompt_token_ids) {
-    sequence s;
-    s.parent_id = parent_id;
-    s.index = index;
-    s.params = params;
-    s.prompt_token_ids = prompt_token_ids;
+bool output_processor::add_request(const parent_request& parent,
+                                   const std::vector<int32_t>& prompt_token_ids) {
+    if (parents_.count(parent.request_id()) != 0) return false;
+    const actorlm::sampling_params& params = parent.params();
     detokenizer_options o;
     o.skip_special_tokens = params.skip_special_tokens;
     o.spaces_between_special_tokens = params.spaces_between_special_tokens;
     // The prompt's last tokens give the first output token its leading-space context.
     const size_t ctx = std::min<size_t>(prompt_token_ids.size(), 4);
-    s.detok = std::make_unique<incremental_detokenizer>(
-        tok_, o,
-        std::span<const int32_t>(prompt_token_ids).subspan(prompt_token_ids.size() - ctx));
-    s.stops = std::make_unique<stop_matcher>(params.stop, params.include_stop_str_in_output);
-    seqs_[child_id] = std::move(s);
+    const auto tail =
+        std::span<const int32_t>(prompt_token_ids).subspan(prompt_token_ids.size() - ctx);
+    for (int32_t k = 0; k < parent.n(); ++k) {
+        sequence s;
+        s.parent_id = parent.request_id();
+        s.index = k;
+        s.detok = std::make_unique<incremental_detokenizer>(tok_, o, tail);
+        s.stops = std::make_unique<stop_matcher>(params.stop, params.include_stop_str_in_output);
+        seqs_[parent.child_id(k)] = std::move(s);
+    }
+    parents_.emplace(parent.request_id(), live_request{parent, prompt_token_ids});
+    return true;
+}
+
+std::vector<std::string> output_processor::running_children(const std::string& request_id) const {
+    auto it = parents_.find(request_id);
+    if (it == parents_.end()) return {};
+    return it->second.parent.running_child_ids();
+}
+
+void output_processor::end_sequence(sequence_map::iterator it) {
+    auto p = parents_.find(it->second.parent_id);
+    if (p != parents_.end()) {
+        p->second.parent.finish_child(it->second.index);
+        if (p->second.parent.finished()) parents_.erase(p);
+    }
+    seqs_.erase(it);
 }
 
 actorlm::token_logprob output_processor::to_public(const position_logprobs& lp) const {
@@ -56,7 +74,8 @@ processed_outputs output_processor::process(const std::vector<request_output>& o
         for (const auto& plp : o.prompt_logprobs)
             d.prompt_logprobs.push_back(plp ? std::optional(to_public(*plp)) : std::nullopt);
         if (s.first) {
-            d.prompt_token_ids = s.prompt_token_ids;
+            if (auto p = parents_.find(s.parent_id); p != parents_.end())
+                d.prompt_token_ids = p->second.prompt_token_ids;
             s.first = false;
         }
         std::string text = s.detok->push(o.new_token_ids);
@@ -76,7 +95,7 @@ processed_outputs output_processor::process(const std::vector<request_output>& o
             if (o.status == request_status::finished_error) d.error = o.stop_reason;
         }
         res.deltas.push_back(std::move(d));
-        if (done) seqs_.erase(it);
+        if (done) end_sequence(it);
     }
     return res;
 }
@@ -90,10 +109,19 @@ std::optional<actorlm::output_delta> output_processor::finish_sequence(
     d.index = it->second.index;
     d.finish = reason;
     d.error = error;
-    d.num_prompt_tokens = static_cast<int32_t>(it->second.prompt_token_ids.size());
+    if (auto p = parents_.find(it->second.parent_id); p != parents_.end())
+        d.num_prompt_tokens = static_cast<int32_t>(p->second.prompt_token_ids.size());
     d.num_output_tokens = it->second.num_output_tokens;
-    seqs_.erase(it);
+    end_sequence(it);
     return d;
+}
+
+std::vector<actorlm::output_delta> output_processor::finish_request(
+    const std::string& request_id, actorlm::finish_reason reason, const std::string& error) {
+    std::vector<actorlm::output_delta> out;
+    for (const std::string& child : running_children(request_id))
+        if (auto d = finish_sequence(child, reason, error)) out.push_back(std::move(*d));
+    return out;
 }
 
 }  // namespace actorlm::core

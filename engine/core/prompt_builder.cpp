@@ -68,22 +68,16 @@ result<std::vector<int32_t>> build_prompt_tokens(const actorlm::generate_request
     return ids;
 }
 
-std::string sequence_id(const std::string& id, int32_t n, int32_t k) {
-    return n == 1 ? id : id + "#" + std::to_string(k);
-}
-
-std::vector<request_spec> expand_sequences(const actorlm::generate_request& req,
+std::vector<request_spec> expand_sequences(const parent_request& parent,
+                                           const actorlm::generate_request& req,
                                            const std::vector<int32_t>& prompt,
                                            const std::vector<int32_t>& eos_token_ids) {
-    const int32_t n = std::max(req.params.n, 1);
     std::vector<request_spec> specs;
-    for (int32_t k = 0; k < n; ++k) {
+    for (int32_t k = 0; k < parent.n(); ++k) {
         request_spec spec;
-        spec.req_id = sequence_id(req.request_id, n, k);
+        spec.req_id = parent.child_id(k);
         spec.prompt_token_ids = prompt;
-        spec.params = req.params;
-        spec.params.n = 1;
-        if (spec.params.seed) spec.params.seed = *spec.params.seed + static_cast<uint64_t>(k);
+        spec.params = parent.child_params(k);
         spec.eos_token_ids = eos_token_ids;
         spec.priority = req.priority;
         spec.cache_salt = req.cache_salt;

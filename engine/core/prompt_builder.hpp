@@ -1,7 +1,7 @@
 // prompt_builder: from a public generate_request to what the scheduler takes —
 // the prompt's token ids (text, token ids, or chat messages through the model's
-// chat template) and one request_spec per sequence (n > 1 fans out into
-// "<id>#<k>" children that share the prompt's KV blocks via the prefix cache).
+// chat template) and one request_spec per sequence of a parent_request (its
+// children share the prompt's KV blocks via the prefix cache).
 // Pure functions over an immutable tokenizer/template: safe on any thread.
 #pragma once
 
@@ -10,6 +10,7 @@
 
 #include "actorlm/engine.hpp"
 #include "chat/chat_template.hpp"
+#include "core/parent_request.hpp"
 #include "core/scheduler.hpp"
 #include "tokenizer/tokenizer.hpp"
 
@@ -29,11 +30,10 @@ result<std::string> render_chat_prompt(const chat_template& tmpl, const tokenize
 result<std::vector<int32_t>> build_prompt_tokens(const actorlm::generate_request& req,
                                                  const tokenizer& tok, const chat_template* chat);
 
-/// The id of sequence k of request `id` with n sequences.
-std::string sequence_id(const std::string& id, int32_t n, int32_t k);
-
-/// One spec per sequence; sequence k of a seeded request draws from seed + k.
-std::vector<request_spec> expand_sequences(const actorlm::generate_request& req,
+/// One spec per sequence of `parent`, with its child id and child params
+/// (sequence k of a seeded request draws from seed + k).
+std::vector<request_spec> expand_sequences(const parent_request& parent,
+                                           const actorlm::generate_request& req,
                                            const std::vector<int32_t>& prompt,
                                            const std::vector<int32_t>& eos_token_ids);
 

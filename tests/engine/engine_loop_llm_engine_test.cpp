@@ -1,11 +1,16 @@
 // llm_engine over the real stories260K tokenizer and the paged test executor:
 // text equals the decode of the tokens, n > 1 fans out into sequences sharing
 // the prompt's blocks, stop strings end a sequence mid-stream (with or without
-// the string), aborts produce a final delta, and bad requests are refused.
+// the string), aborts produce a final delta, and bad requests are refused. The
+// n > 1 sequences are made to end in a chosen order (support/finish_order.hpp)
+// to check the id is freed whatever the order.
 #include <doctest/doctest.h>
+
+#include <algorithm>
 
 #include "core/llm_engine.hpp"
 #include "engine_loop_paged_executor.hpp"
+#include "support/finish_order.hpp"
 #include "support/shared_data.hpp"
 
 using namespace actorlm;
@@ -168,4 +173,108 @@ TEST_CASE("engine_loop: llm_engine refuses bad requests and configurations") {
     cfg.max_model_len = 0;  // the executor's context (2^20) cannot fit its 256 blocks
     CHECK(llm_engine::create(cfg, *f.tok, *f.exec).message().find("cannot hold one sequence") !=
           std::string::npos);
+}
+
+namespace {
+
+/// Steps `eng` to the end, checking one final delta per sequence; returns the
+/// sequence indices of `id` in the order they finished, and their tokens.
+std::vector<int32_t> run_to_end(llm_engine& eng, const std::string& id,
+                                std::vector<std::vector<int32_t>>& tokens) {
+    std::vector<int32_t> finished;
+    while (eng.has_unfinished_requests())
+        for (const auto& d : eng.step()) {
+            REQUIRE(d.request_id == id);
+            auto k = static_cast<size_t>(d.index);
+            REQUIRE(k < tokens.size());
+            CHECK(std::find(finished.begin(), finished.end(), d.index) == finished.end());
+            tokens[k].insert(tokens[k].end(), d.token_ids.begin(), d.token_ids.end());
+            if (d.finished()) finished.push_back(d.index);
+        }
+    return finished;
+}
+
+}  // namespace
+
+TEST_CASE("engine_loop: llm_engine frees an n > 1 request id whatever order its sequences end in") {
+    ACTORLM_REQUIRE_SHARED("models/stories260K-hf");
+    fixture f;
+    make_fixture(f);
+    const int32_t max_tokens = 24;
+    auto probe = greedy("probe", "Once upon a time", max_tokens);
+    probe.params.n = 3;
+    probe.params.temperature = 1.0f;
+    probe.params.seed = 11;
+    auto base = f.eng->generate({probe});
+    REQUIRE(base.ok());
+    std::vector<std::vector<int32_t>> seqs;
+    for (const auto& o : (*base)[0].outputs) seqs.push_back(o.token_ids);
+
+    // Reverse, then interleaved, under one request id: each run must free it.
+    for (const std::vector<int32_t>& order : {std::vector<int32_t>{2, 1, 0},
+                                              std::vector<int32_t>{1, 0, 2},
+                                              std::vector<int32_t>{0, 2, 1}}) {
+        CAPTURE(order[0]);
+        CAPTURE(order[1]);
+        const auto stops = actorlm::test::stop_tokens_for_order(seqs, order);
+        REQUIRE_FALSE(stops.empty());
+        auto r = probe;
+        r.request_id = "same-id";
+        r.params.stop_token_ids = stops;
+        REQUIRE(f.eng->add_request(r).ok());
+        CHECK(f.eng->add_request(r).message().find("already in use") != std::string::npos);
+        std::vector<std::vector<int32_t>> got(3);
+        CHECK(run_to_end(*f.eng, "same-id", got) == order);
+        for (size_t k = 0; k < 3; ++k) {
+            REQUIRE(got[k].size() <= seqs[k].size());
+            CHECK(std::equal(got[k].begin(), got[k].end(), seqs[k].begin()));
+        }
+        CHECK(f.eng->sched().kv().num_free_blocks() == 256);
+    }
+    // The id is free again for the next request.
+    auto again = greedy("same-id", "hi", 2);
+    CHECK(f.eng->add_request(again).ok());
+    while (f.eng->has_unfinished_requests()) f.eng->step();
+}
+
+TEST_CASE("engine_loop: llm_engine abort after some sequences ended finishes only the rest") {
+    ACTORLM_REQUIRE_SHARED("models/stories260K-hf");
+    fixture f;
+    make_fixture(f);
+    auto probe = greedy("probe", "Once upon a time", 24);
+    probe.params.n = 3;
+    probe.params.temperature = 1.0f;
+    probe.params.seed = 11;
+    auto base = f.eng->generate({probe});
+    REQUIRE(base.ok());
+    std::vector<std::vector<int32_t>> seqs;
+    for (const auto& o : (*base)[0].outputs) seqs.push_back(o.token_ids);
+    // Sequence 2 ends first by a stop token; then the request is aborted.
+    const auto stops = actorlm::test::stop_tokens_for_order(seqs, {2, 1, 0});
+    REQUIRE_FALSE(stops.empty());
+    auto r = probe;
+    r.request_id = "ab";
+    r.params.stop_token_ids = {stops[0]};
+    REQUIRE(f.eng->add_request(r).ok());
+    std::vector<int32_t> finals;
+    while (finals.empty())
+        for (const auto& d : f.eng->step())
+            if (d.finished()) finals.push_back(d.index);
+    REQUIRE(finals == std::vector<int32_t>{2});
+    REQUIRE(f.eng->abort_request("ab"));
+    // Until the abort's final deltas are out, the id is still in use.
+    CHECK(f.eng->add_request(r).message().find("already in use") != std::string::npos);
+    std::vector<actorlm::finish_reason> reasons(3, actorlm::finish_reason::none);
+    while (f.eng->has_unfinished_requests())
+        for (const auto& d : f.eng->step())
+            if (d.finished()) {
+                finals.push_back(d.index);
+                reasons[static_cast<size_t>(d.index)] = d.finish;
+            }
+    CHECK(finals == std::vector<int32_t>{2, 0, 1});
+    CHECK(reasons[0] == actorlm::finish_reason::abort);
+    CHECK(reasons[1] == actorlm::finish_reason::abort);
+    CHECK_FALSE(f.eng->abort_request("ab"));
+    CHECK(f.eng->sched().kv().num_free_blocks() == 256);
+    CHECK(f.eng->add_request(greedy("ab", "hi", 1)).ok());
 }
