@@ -75,7 +75,26 @@ model_info engine::info() const { return impl_->rt->info(); }
 bool engine::tokenize(const std::string& text, bool add_special, std::vector<int32_t>* ids,
                       std::string* error) const {
     (void)error;
-    *ids = impl_->rt->tok().encode(text, add_special, /*parse_special=*/false);
+    *ids = impl_->rt->tok().encode(text, add_special, /*parse_special=*/true);
+    return true;
+}
+
+bool engine::tokenize_prompt(const generate_request& req, std::vector<int32_t>* ids,
+                             std::string* error) const {
+    // The same function the tokenizer actor runs on submission, so /tokenize and the
+    // prompt a generation runs cannot drift apart.
+    const chat_template* chat = impl_->rt->chat();
+    if (chat == nullptr && !req.messages.empty() && req.prompt_token_ids.empty() &&
+        !impl_->rt->chat_error().empty()) {
+        if (error) *error = "the model's chat template does not parse: " + impl_->rt->chat_error();
+        return false;
+    }
+    auto prompt = core::build_prompt_tokens(req, impl_->rt->tok(), chat);
+    if (!prompt) {
+        if (error) *error = prompt.message();
+        return false;
+    }
+    *ids = std::move(prompt.value());
     return true;
 }
 

@@ -3,6 +3,8 @@
 #include "net/api_router.hpp"
 
 #include <chrono>
+#include <optional>
+#include <string_view>
 
 #include "net/generation_job.hpp"
 #include "net/json_writer.hpp"
@@ -20,6 +22,52 @@ int64_t unix_seconds() {
     return std::chrono::duration_cast<std::chrono::seconds>(
                std::chrono::system_clock::now().time_since_epoch())
         .count();
+}
+
+// %XX escapes of a path segment; a malformed escape stays as written.
+std::string percent_decode(std::string_view s) {
+    auto hex = [](char c) -> int {
+        if (c >= '0' && c <= '9') return c - '0';
+        if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+        if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+        return -1;
+    };
+    std::string out;
+    out.reserve(s.size());
+    for (size_t i = 0; i < s.size(); ++i) {
+        if (s[i] == '%' && i + 2 < s.size() && hex(s[i + 1]) >= 0 && hex(s[i + 2]) >= 0) {
+            out.push_back(static_cast<char>(hex(s[i + 1]) * 16 + hex(s[i + 2])));
+            i += 2;
+        } else {
+            out.push_back(s[i]);
+        }
+    }
+    return out;
+}
+
+// vLLM's check (serving_engine's _validate_input), worded as vLLM and OpenAI word it:
+// an explicit max_tokens must fit beside the prompt; without one the prompt must leave
+// room for at least one token and the engine generates up to the model length.
+std::optional<api_error> check_context_length(size_t num_prompt_tokens, bool max_tokens_set,
+                                              int32_t max_tokens, int32_t max_model_len) {
+    if (max_model_len <= 0) return std::nullopt;
+    const auto prompt = static_cast<int64_t>(num_prompt_tokens);
+    const std::string limit = "This model's maximum context length is " +
+                              std::to_string(max_model_len) + " tokens. However, you requested ";
+    if (!max_tokens_set || max_tokens < 0) {
+        if (prompt < max_model_len) return std::nullopt;
+        return invalid_request(limit + std::to_string(prompt) +
+                                   " tokens in the messages, Please reduce the length of the "
+                                   "messages.",
+                               "messages", "context_length_exceeded");
+    }
+    if (prompt + max_tokens <= max_model_len) return std::nullopt;
+    return invalid_request(limit + std::to_string(prompt + max_tokens) + " tokens (" +
+                               std::to_string(prompt) + " in the messages, " +
+                               std::to_string(max_tokens) +
+                               " in the completion). Please reduce the length of the messages "
+                               "or completion.",
+                           "messages", "context_length_exceeded");
 }
 
 // Constant-time comparison so response timing does not leak the key's prefix.
@@ -67,6 +115,13 @@ void api_router::handle(const http_request& req, const std::shared_ptr<response_
                                    {"/v1/models", false},     {"/health", false},
                                    {"/version", false},       {"/metrics", false},
                                    {"/tokenize", true},       {"/detokenize", true}};
+    // GET /v1/models/{id} (the SDK's models.retrieve); ids may hold '/' ("org/name").
+    const std::string_view models_prefix = "/v1/models/";
+    if (path.size() > models_prefix.size() && path.rfind(models_prefix, 0) == 0) {
+        if (!get) return send_error(*sink, method_not_allowed(req.method, path));
+        return handle_model(percent_decode(std::string_view(path).substr(models_prefix.size())),
+                            *sink);
+    }
     for (const auto& r : routes) {
         if (path != r.path) continue;
         if (r.is_post ? !post : !get) return send_error(*sink, method_not_allowed(req.method, path));
@@ -104,6 +159,20 @@ void api_router::handle_generation(const http_request& req,
     if (!backend_.stats().healthy)
         return send_error(*sink, service_unavailable("The engine is unhealthy: " +
                                                      backend_.stats().health_message));
+    // Tokenize here, as vLLM's API server does: the context check needs the prompt's length
+    // and must answer 400 before anything is submitted or any stream begins. The engine then
+    // runs exactly these ids (the text stays for echo).
+    for (auto& p : parsed.prompts) {
+        std::vector<int32_t> ids;
+        std::string error;
+        if (!backend_.tokenize_prompt(p, &ids, &error))
+            return send_error(*sink, invalid_request(error, chat ? "messages" : "prompt",
+                                                     "invalid_request"));
+        if (auto err = check_context_length(ids.size(), parsed.max_tokens_set,
+                                            p.params.max_tokens, info.max_model_len))
+            return send_error(*sink, *err);
+        p.prompt_token_ids = std::move(ids);
+    }
     response_context ctx;
     ctx.kind = parsed.kind;
     ctx.id = make_response_id(chat ? "chatcmpl-" : "cmpl-");
@@ -123,15 +192,13 @@ void api_router::handle_tokenize(const http_request& req, response_sink& sink) {
     tokenize_request parsed;
     if (auto err = parse_tokenize_request(req.body, parsed)) return send_error(sink, *err);
     if (!known_model(parsed.model)) return send_error(sink, model_not_found(parsed.model));
-    std::string text = parsed.prompt;
-    std::string error;
-    if (!parsed.messages.empty() &&
-        !backend_.apply_chat_template(parsed.messages, parsed.tools_json,
-                                      parsed.add_generation_prompt, &text, &error))
-        return send_error(sink, invalid_request("Chat template failed: " + error, "messages"));
+    // The very function generation uses, so the count equals usage.prompt_tokens.
     std::vector<int32_t> ids;
-    if (!backend_.tokenize(text, parsed.add_special_tokens, &ids, &error))
-        return send_error(sink, invalid_request("Tokenization failed: " + error, "prompt"));
+    std::string error;
+    if (!backend_.tokenize_prompt(parsed.prompt, &ids, &error))
+        return send_error(sink, invalid_request("Tokenization failed: " + error,
+                                                parsed.prompt.messages.empty() ? "prompt"
+                                                                               : "messages"));
     json_writer w;
     w.begin_object().key("tokens").begin_array();
     for (int32_t id : ids) w.value(id);
@@ -154,20 +221,32 @@ void api_router::handle_detokenize(const http_request& req, response_sink& sink)
     sink.send(200, "application/json", w.take());
 }
 
+void api_router::write_model_card(json_writer& w, const std::string& name, int64_t created,
+                                  int32_t max_model_len) const {
+    w.begin_object().field("id", name).field("object", "model").field("created", created);
+    w.field("owned_by", "actorlm");
+    w.field("root", options_.model_root.empty() ? name : options_.model_root);
+    w.key("parent").null();
+    w.field("max_model_len", max_model_len);
+    w.end_object();
+}
+
 void api_router::handle_models(response_sink& sink) {
     const model_info info = backend_.info();
     const int64_t created = unix_seconds();
     json_writer w;
     w.begin_object().field("object", "list").key("data").begin_array();
-    for (const auto& name : options_.model_names) {
-        w.begin_object().field("id", name).field("object", "model").field("created", created);
-        w.field("owned_by", "actorlm");
-        w.field("root", options_.model_root.empty() ? name : options_.model_root);
-        w.key("parent").null();
-        w.field("max_model_len", info.max_model_len);
-        w.end_object();
-    }
+    for (const auto& name : options_.model_names)
+        write_model_card(w, name, created, info.max_model_len);
     w.end_array().end_object();
+    sink.send(200, "application/json", w.take());
+}
+
+void api_router::handle_model(const std::string& id, response_sink& sink) {
+    // Unlike a generation request, an empty id names no model here.
+    if (id.empty() || !known_model(id)) return send_error(sink, model_not_found(id));
+    json_writer w;
+    write_model_card(w, id, unix_seconds(), backend_.info().max_model_len);
     sink.send(200, "application/json", w.take());
 }
 

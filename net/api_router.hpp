@@ -1,8 +1,9 @@
 // api_router: maps one HTTP request to its endpoint (OpenAI /v1/*, vLLM's
 // /tokenize, /detokenize, /health, /version, /metrics), checks the API key and
-// the model name, and answers through a response_sink. Generation requests
-// become a generation_job. Called on the connection's strand; the router itself
-// is immutable after construction and shared by all connections.
+// the model name, and answers through a response_sink. Generation requests are
+// tokenized and checked against the context here, then become a generation_job.
+// Called on the connection's strand; the router itself is immutable after
+// construction and shared by all connections.
 #pragma once
 
 #include <memory>
@@ -10,6 +11,7 @@
 #include <vector>
 
 #include "net/inference_backend.hpp"
+#include "net/json_writer.hpp"
 #include "net/response_sink.hpp"
 #include "net/server_metrics.hpp"
 
@@ -45,6 +47,9 @@ private:
     void handle_tokenize(const http_request& req, response_sink& sink);
     void handle_detokenize(const http_request& req, response_sink& sink);
     void handle_models(response_sink& sink);
+    void handle_model(const std::string& id, response_sink& sink);
+    void write_model_card(json_writer& w, const std::string& name, int64_t created,
+                          int32_t max_model_len) const;
     void handle_health(response_sink& sink);
     bool known_model(const std::string& name) const;
 

@@ -61,6 +61,8 @@ maybe_error parse_chat_messages(json::element v, std::vector<chat_message>& out)
         if (item.get_object().get(obj)) return json::type_error(name, "an object", item);
         chat_message msg;
         bool have_role = false;
+        bool have_content = false;  // a non-null content ("" counts)
+        bool have_tool_calls = false;
         for (auto field : obj) {
             const std::string_view key = field.key;
             if (json::is_null(field.value) && key != "content") continue;
@@ -71,6 +73,7 @@ maybe_error parse_chat_messages(json::element v, std::vector<chat_message>& out)
                 have_role = true;
             } else if (key == "content") {
                 ACTORLM_NET_TRY(read_content(field.value, name + ".content", msg.content));
+                have_content = !json::is_null(field.value);
             } else if (key == "name") {
                 ACTORLM_NET_TRY(json::get_string(field.value, name + ".name", msg.name));
             } else if (key == "tool_call_id") {
@@ -80,11 +83,16 @@ maybe_error parse_chat_messages(json::element v, std::vector<chat_message>& out)
                 if (field.value.type() != element_type::ARRAY)
                     return json::type_error(name + ".tool_calls", "an array", field.value);
                 msg.tool_calls_json = simdjson::minify(field.value);
+                have_tool_calls = true;
             }
         }
         if (!have_role)
             return invalid_request("Missing required parameter: '" + name + ".role'.",
                                    name + ".role", "missing_required_parameter");
+        // OpenAI and vLLM: only an assistant turn that calls tools may omit its content.
+        if (!have_content && !(have_tool_calls && msg.role == "assistant"))
+            return invalid_request("Missing required parameter: '" + name + ".content'.",
+                                   name + ".content", "missing_required_parameter");
         out.push_back(std::move(msg));
     }
     if (out.empty()) return json::value_error("messages", "must contain at least one message");

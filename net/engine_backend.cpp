@@ -17,19 +17,13 @@ public:
     void abort(const std::string& request_id) override { engine_->abort(request_id); }
     engine_stats stats() const override { return engine_->stats(); }
     model_info info() const override { return engine_->info(); }
-    bool tokenize(const std::string& text, bool add_special, std::vector<int32_t>* ids,
-                  std::string* error) const override {
-        return engine_->tokenize(text, add_special, ids, error);
+    bool tokenize_prompt(const generate_request& req, std::vector<int32_t>* ids,
+                         std::string* error) const override {
+        return engine_->tokenize_prompt(req, ids, error);
     }
     bool detokenize(const std::vector<int32_t>& ids, std::string* text,
                     std::string* error) const override {
         return engine_->detokenize(ids, text, error);
-    }
-    bool apply_chat_template(const std::vector<chat_message>& messages, const std::string& tools_json,
-                             bool add_generation_prompt, std::string* prompt,
-                             std::string* error) const override {
-        return engine_->apply_chat_template(messages, tools_json, add_generation_prompt, prompt,
-                                            error);
     }
 
 private:

@@ -44,7 +44,8 @@ generation_job::generation_job(inference_backend& backend, server_metrics& metri
 
 std::string generation_job::echo_text_for(const generate_request& req) {
     if (!request_.echo) return {};
-    if (req.prompt_token_ids.empty()) return req.prompt;
+    // A text prompt echoes as written (the router also fills in its token ids).
+    if (!req.prompt.empty() || req.prompt_token_ids.empty()) return req.prompt;
     std::string text, error;
     if (!backend_.detokenize(req.prompt_token_ids, &text, &error)) return {};
     return text;

@@ -1,5 +1,5 @@
 // inference_backend: the slice of actorlm::engine the HTTP layer calls
-// (generate with a delta callback, abort, stats, info, tokenizer access).
+// (generate with a delta callback, abort, stats, info, prompt tokenization).
 // The server is written against this interface so that its transport can be
 // tested without a model; engine_backend.cpp adapts the real actorlm::engine.
 // Implementations must be thread-safe; on_delta may run on any thread.
@@ -26,13 +26,12 @@ public:
     virtual void abort(const std::string& request_id) = 0;
     virtual engine_stats stats() const = 0;
     virtual model_info info() const = 0;
-    virtual bool tokenize(const std::string& text, bool add_special, std::vector<int32_t>* ids,
-                          std::string* error) const = 0;
+    /// The token ids generate() would run for `req` (engine::tokenize_prompt): what
+    /// /tokenize reports and what the server checks against the context before submitting.
+    virtual bool tokenize_prompt(const generate_request& req, std::vector<int32_t>* ids,
+                                 std::string* error) const = 0;
     virtual bool detokenize(const std::vector<int32_t>& ids, std::string* text,
                             std::string* error) const = 0;
-    virtual bool apply_chat_template(const std::vector<chat_message>& messages,
-                                     const std::string& tools_json, bool add_generation_prompt,
-                                     std::string* prompt, std::string* error) const = 0;
 };
 
 /// Adapts a running engine. Defined in engine_backend.cpp, which needs the engine facade

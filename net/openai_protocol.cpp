@@ -61,10 +61,12 @@ maybe_error finish_generation_request(const common_fields& f, openai_request& ou
     out.user = f.user;
     out.stream = f.stream;
     out.include_usage = f.include_usage;
+    out.max_tokens_set = f.max_tokens_set;
     for (auto& req : out.prompts) {
         req.params = f.params;
         req.priority = f.priority;
         req.cache_salt = f.cache_salt;
+        req.add_special_tokens = f.add_special_tokens;
     }
     return std::nullopt;
 }
@@ -123,7 +125,7 @@ maybe_error parse_tokenize_request(std::string_view body, tokenize_request& out)
     ACTORLM_NET_TRY(json::parse_object(thread_parser(), body, obj));
     bool have_prompt = false;
     bool have_messages = false;
-    bool add_special_set = false;
+    generate_request& req = out.prompt;
     for (auto field : obj) {
         const std::string_view key = field.key;
         const json::element v = field.value;
@@ -131,26 +133,25 @@ maybe_error parse_tokenize_request(std::string_view body, tokenize_request& out)
         if (key == "model") {
             ACTORLM_NET_TRY(json::get_string(v, key, out.model));
         } else if (key == "prompt") {
-            ACTORLM_NET_TRY(json::get_string(v, key, out.prompt));
+            ACTORLM_NET_TRY(json::get_string(v, key, req.prompt));
             have_prompt = true;
         } else if (key == "messages") {
-            ACTORLM_NET_TRY(parse_chat_messages(v, out.messages));
+            ACTORLM_NET_TRY(parse_chat_messages(v, req.messages));
             have_messages = true;
         } else if (key == "tools") {
             if (v.type() != element_type::ARRAY) return json::type_error(key, "an array", v);
-            out.tools_json = simdjson::minify(v);
+            req.tools_json = simdjson::minify(v);
         } else if (key == "add_special_tokens") {
-            ACTORLM_NET_TRY(json::get_bool(v, key, out.add_special_tokens));
-            add_special_set = true;
+            bool add = true;
+            ACTORLM_NET_TRY(json::get_bool(v, key, add));
+            req.add_special_tokens = add;
         } else if (key == "add_generation_prompt") {
-            ACTORLM_NET_TRY(json::get_bool(v, key, out.add_generation_prompt));
+            ACTORLM_NET_TRY(json::get_bool(v, key, req.add_generation_prompt));
         }
     }
     if (have_prompt == have_messages)
         return invalid_request("Exactly one of 'prompt' and 'messages' is required.", "prompt",
                                "missing_required_parameter");
-    // The chat template already places BOS; vLLM defaults add_special_tokens off for chat.
-    if (have_messages && !add_special_set) out.add_special_tokens = false;
     return std::nullopt;
 }
 

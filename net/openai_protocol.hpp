@@ -31,6 +31,7 @@ struct openai_request {
     std::vector<generate_request> prompts;   // params, priority, cache_salt filled in each
     bool stream = false;
     bool include_usage = false;              // stream_options.include_usage
+    bool max_tokens_set = false;             // max_tokens / max_completion_tokens was sent
     bool echo = false;                       // completions: prepend the prompt to the text
     bool want_logprobs = false;              // completions: logprobs set; chat: logprobs true
     int32_t top_logprobs = 0;                // alternatives per position in the response
@@ -42,14 +43,12 @@ std::optional<api_error> parse_completion_request(std::string_view body, openai_
 /// Parses a /v1/chat/completions body.
 std::optional<api_error> parse_chat_request(std::string_view body, openai_request& out);
 
-/// vLLM's /tokenize body: {model?, prompt | messages, add_special_tokens?, add_generation_prompt?}.
+/// vLLM's /tokenize body: {model?, prompt | messages, tools?, add_special_tokens?,
+/// add_generation_prompt?}, read into the generate_request whose prompt it measures
+/// (add_special_tokens unset: true for a prompt, false for messages, as in vLLM).
 struct tokenize_request {
     std::string model;
-    std::string prompt;
-    std::vector<chat_message> messages;      // non-empty: render with the chat template first
-    std::string tools_json;
-    bool add_special_tokens = true;          // default false when messages are given
-    bool add_generation_prompt = true;
+    generate_request prompt;
 };
 std::optional<api_error> parse_tokenize_request(std::string_view body, tokenize_request& out);
 

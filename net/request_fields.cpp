@@ -83,6 +83,12 @@ maybe_error read_field(std::string_view key, json::element v, common_fields& f, 
         return std::nullopt;
     }
     if (key == "stream") return json::get_bool(v, key, f.stream);
+    if (key == "add_special_tokens") {
+        bool add = true;
+        ACTORLM_NET_TRY(json::get_bool(v, key, add));
+        f.add_special_tokens = add;
+        return std::nullopt;
+    }
     if (key == "stream_options") return read_stream_options(v, f);
     known = false;
     return std::nullopt;

@@ -5,6 +5,7 @@
 
 #include <actorlm/engine.hpp>
 
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -17,6 +18,7 @@ namespace actorlm::net {
 struct common_fields {
     sampling_params params;
     bool max_tokens_set = false;
+    std::optional<bool> add_special_tokens;  // unset: the endpoint's default
     std::string model;
     std::string user;
     std::string cache_salt;

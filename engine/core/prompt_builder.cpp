@@ -61,9 +61,12 @@ result<std::vector<int32_t>> build_prompt_tokens(const actorlm::generate_request
         auto text = render_chat_prompt(*chat, tok, req.messages, req.tools_json,
                                        req.add_generation_prompt);
         if (!text) return make_error("chat template: %s", text.message().c_str());
-        return tok.encode(text.value(), /*add_special=*/false, /*parse_special=*/true);
+        // The template writes the control tokens as text, so they are always parsed.
+        return tok.encode(text.value(), req.add_special_tokens.value_or(false),
+                          /*parse_special=*/true);
     }
-    std::vector<int32_t> ids = tok.encode(req.prompt, /*add_special=*/true, /*parse_special=*/false);
+    std::vector<int32_t> ids =
+        tok.encode(req.prompt, req.add_special_tokens.value_or(true), req.parse_special_tokens);
     if (ids.empty()) return make_error("the prompt is empty");
     return ids;
 }

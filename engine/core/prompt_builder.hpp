@@ -23,9 +23,11 @@ result<std::string> render_chat_prompt(const chat_template& tmpl, const tokenize
                                        const std::string& tools_json,
                                        bool add_generation_prompt);
 
-/// The prompt's token ids. Text from clients is encoded with the model's BOS and
-/// without turning text into control tokens; a rendered chat prompt already has
-/// its special tokens as text, so they are parsed and no BOS is added twice.
+/// The prompt's token ids. Prompt text is encoded as HF tokenizers (and so vLLM)
+/// encode it: special tokens written in it are parsed (unless
+/// req.parse_special_tokens is false) and BOS is added unless
+/// req.add_special_tokens says no. A rendered chat prompt already has its special
+/// tokens as text, so they are always parsed and BOS is added only on request.
 /// `chat` may be null (then messages are an error).
 result<std::vector<int32_t>> build_prompt_tokens(const actorlm::generate_request& req,
                                                  const tokenizer& tok, const chat_template* chat);

@@ -61,11 +61,18 @@ struct chat_message {
 
 struct generate_request {
     std::string request_id;            // empty: the engine assigns one
-    std::string prompt;                // one of prompt, prompt_token_ids, messages
-    std::vector<int32_t> prompt_token_ids;
+    std::string prompt;                // one of prompt, prompt_token_ids, messages; when
+    std::vector<int32_t> prompt_token_ids;  // prompt_token_ids is set it is what runs
     std::vector<chat_message> messages;
     std::string tools_json;            // JSON array of tool definitions, or empty
     bool add_generation_prompt = true;
+    // Add the model's BOS/EOS around the encoded text (HF's add_special_tokens). Unset: yes
+    // for `prompt`, no for `messages`, whose template already writes BOS (vLLM's defaults).
+    std::optional<bool> add_special_tokens;
+    // Special tokens written in `prompt` ("<|eot_id|>") become those tokens, as HF tokenizers
+    // and vLLM encode; false keeps them literal text (HF's split_special_tokens). vLLM has no
+    // request field for this, so the server leaves it on; it is here for embedders.
+    bool parse_special_tokens = true;
     sampling_params params;
     int32_t priority = 0;              // lower value runs first (vLLM's convention)
     std::string cache_salt;            // isolates prefix-cache hits between tenants
@@ -164,9 +171,15 @@ public:
     engine_stats stats() const;
     model_info info() const;
 
-    /// Tokenizer access for /tokenize, /detokenize and chat rendering.
+    /// Tokenizer access for /tokenize, /detokenize and chat rendering. tokenize() parses
+    /// special tokens written in `text`, as HF tokenizers do.
     bool tokenize(const std::string& text, bool add_special, std::vector<int32_t>* ids,
                   std::string* error) const;
+    /// The prompt token ids generate() would run for `req` (its prompt, token ids or
+    /// messages, with its add_special_tokens / parse_special_tokens); false with *error
+    /// set when generate() would reject the prompt (no template, bad id, empty prompt).
+    bool tokenize_prompt(const generate_request& req, std::vector<int32_t>* ids,
+                         std::string* error) const;
     bool detokenize(const std::vector<int32_t>& ids, std::string* text, std::string* error) const;
     bool apply_chat_template(const std::vector<chat_message>& messages, const std::string& tools_json,
                              bool add_generation_prompt, std::string* prompt,

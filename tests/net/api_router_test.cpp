@@ -135,7 +135,7 @@ TEST_CASE("router: completion returns a text_completion with n choices and usage
     CHECK(str(choices.at(0)["text"]) == expected_text(3, 0));
     CHECK(str(choices.at(1)["text"]) == expected_text(3, 1));
     CHECK(str(choices.at(1)["finish_reason"]) == "length");
-    CHECK(doc["usage"]["prompt_tokens"].get_int64().value() == 4);
+    CHECK(doc["usage"]["prompt_tokens"].get_int64().value() == 5);  // BOS + 4 bytes
     CHECK(doc["usage"]["completion_tokens"].get_int64().value() == 6);
 }
 
@@ -273,7 +273,7 @@ TEST_CASE("router: a client hang-up aborts the engine request") {
     server_metrics metrics("m");
     api_router router(backend, metrics, {"", {"m"}, ""});
     auto sink = std::make_shared<recording_sink>();
-    router.handle({"POST", "/v1/completions", "", R"({"prompt":"a","max_tokens":100000,"stream":true})"},
+    router.handle({"POST", "/v1/completions", "", R"({"prompt":"a","max_tokens":4000,"stream":true})"},
                   sink);
     std::this_thread::sleep_for(std::chrono::milliseconds(30));
     sink->hang_up();
@@ -301,5 +301,135 @@ TEST_CASE("router: metrics after traffic") {
           std::string::npos);  // 3 gaps + 1 gap
     CHECK(text.find("vllm:e2e_request_latency_seconds_count{model_name=\"scripted\"} 2.0") !=
           std::string::npos);
-    CHECK(text.find("vllm:prompt_tokens_total{model_name=\"scripted\"} 4.0") != std::string::npos);
+    CHECK(text.find("vllm:prompt_tokens_total{model_name=\"scripted\"} 6.0") != std::string::npos);
+}
+
+TEST_CASE("router: GET /v1/models/{id} retrieves one model; an unknown id is OpenAI's 404") {
+    fixture f;
+    simdjson::dom::parser parser;
+    auto found = f.call("GET", "/v1/models/alias");
+    CHECK(found->status == 200);
+    auto card = parse_json(parser, found->body);
+    CHECK(str(card["id"]) == "alias");
+    CHECK(str(card["object"]) == "model");
+    CHECK(str(card["owned_by"]) == "actorlm");
+    CHECK(str(card["root"]) == "/models/x.gguf");
+    CHECK(card["max_model_len"].get_int64().value() == 4096);
+    CHECK(card["created"].get_int64().value() > 0);
+    for (const char* target : {"/v1/models/gpt-4", "/v1/models/scripted/extra"}) {
+        INFO(target);
+        auto missing = f.call("GET", target);
+        CHECK(missing->status == 404);
+        auto err = parse_json(parser, missing->body)["error"];
+        CHECK(str(err["type"]) == "invalid_request_error");
+        CHECK(str(err["param"]) == "model");
+        CHECK(str(err["code"]) == "model_not_found");
+        CHECK(str(err["message"]).find(std::string(target).substr(11)) != std::string::npos);
+    }
+    CHECK(f.call("POST", "/v1/models/alias")->status == 405);
+
+    // Hugging Face style names hold a '/', sent raw by the SDK or percent-encoded.
+    scripted_backend backend;
+    server_metrics metrics("m");
+    api_router router(backend, metrics, {"", {"org/model"}, ""});
+    for (const char* target : {"/v1/models/org/model", "/v1/models/org%2Fmodel"}) {
+        INFO(target);
+        auto sink = std::make_shared<recording_sink>();
+        router.handle({"GET", target, "", ""}, sink);
+        REQUIRE(sink->wait_done());
+        CHECK(sink->status == 200);
+        CHECK(str(parse_json(parser, sink->body)["id"]) == "org/model");
+    }
+}
+
+TEST_CASE("router: add_special_tokens is honoured; /tokenize counts what generation runs") {
+    fixture f;
+    simdjson::dom::parser parser;
+    auto usage = [&](const std::string& path, const std::string& body) {
+        auto sink = f.call("POST", path, body);
+        INFO(sink->body);
+        REQUIRE(sink->status == 200);
+        return parse_json(parser, sink->body)["usage"]["prompt_tokens"].get_int64().value();
+    };
+    auto count = [&](const std::string& body) {
+        auto sink = f.call("POST", "/tokenize", body);
+        INFO(sink->body);
+        REQUIRE(sink->status == 200);
+        return parse_json(parser, sink->body)["count"].get_int64().value();
+    };
+    // completions: BOS by default, none when the client says so
+    CHECK(usage("/v1/completions", R"({"prompt":"abcd","max_tokens":1})") == 5);
+    CHECK(usage("/v1/completions", R"({"prompt":"abcd","max_tokens":1,"add_special_tokens":false})") == 4);
+    CHECK(count(R"({"prompt":"abcd","add_special_tokens":false})") == 4);
+    // chat: the template carries BOS, so none by default; a client may still ask for one
+    const std::string msgs = R"("messages":[{"role":"user","content":"q"}])";
+    CHECK(usage("/v1/chat/completions", "{" + msgs + R"(,"max_tokens":1})") == count("{" + msgs + "}"));
+    CHECK(usage("/v1/chat/completions", "{" + msgs + R"(,"max_tokens":1,"add_special_tokens":true})") ==
+          count("{" + msgs + R"(,"add_special_tokens":true})"));
+    CHECK(count("{" + msgs + R"(,"add_special_tokens":true})") == count("{" + msgs + "}") + 1);
+    CHECK(count("{" + msgs + R"(,"add_generation_prompt":false})") == 10);  // "<|user|>q\n"
+    // a template that fails is a 400 naming the messages, before anything streams
+    for (const char* stream : {"false", "true"}) {
+        auto bad = f.call("POST", "/v1/chat/completions",
+                          std::string(R"({"messages":[{"role":"user","content":"TEMPLATE_FAIL"}],"stream":)") +
+                              stream + "}");
+        CHECK(bad->status == 400);
+        CHECK_FALSE(bad->streamed);
+        CHECK(str(parse_json(parser, bad->body)["error"]["param"]) == "messages");
+    }
+}
+
+TEST_CASE("router: max_tokens beyond the context is vLLM's 400, streamed or not") {
+    fixture f;  // max_model_len 4096; the prompt "abcd" is 5 tokens with BOS
+    simdjson::dom::parser parser;
+    struct over {
+        const char* path;
+        std::string body;
+        const char* message;
+    };
+    const std::string chat = R"("messages":[{"role":"user","content":"q"}])";  // 23 tokens
+    const std::string huge(4096, 'x');
+    const over cases[] = {
+        {"/v1/completions", R"({"prompt":"abcd","max_tokens":4092)",
+         "This model's maximum context length is 4096 tokens. However, you requested 4097 tokens "
+         "(5 in the messages, 4092 in the completion). Please reduce the length of the messages "
+         "or completion."},
+        {"/v1/chat/completions", "{" + chat + R"(,"max_tokens":4074)",
+         "This model's maximum context length is 4096 tokens. However, you requested 4097 tokens "
+         "(23 in the messages, 4074 in the completion). Please reduce the length of the messages "
+         "or completion."},
+        {"/v1/chat/completions", "{" + chat + R"(,"max_completion_tokens":5000)",
+         "This model's maximum context length is 4096 tokens. However, you requested 5023 tokens "
+         "(23 in the messages, 5000 in the completion). Please reduce the length of the messages "
+         "or completion."},
+        // without max_tokens the prompt alone must leave room for a token
+        {"/v1/completions", R"({"prompt":")" + huge + R"(")",
+         "This model's maximum context length is 4096 tokens. However, you requested 4097 tokens "
+         "in the messages, Please reduce the length of the messages."},
+        // one prompt of a list over the limit fails the whole request before any stream
+        {"/v1/completions", R"({"prompt":["a",")" + huge.substr(100) + R"("],"max_tokens":200)",
+         "This model's maximum context length is 4096 tokens. However, you requested 4197 tokens "
+         "(3997 in the messages, 200 in the completion). Please reduce the length of the messages "
+         "or completion."},
+    };
+    for (const auto& c : cases) {
+        for (const char* stream : {"}", R"(,"stream":true})"}) {
+            INFO(c.body.substr(0, 80) << stream);
+            auto sink = f.call("POST", c.path, c.body + stream);
+            CHECK(sink->status == 400);
+            CHECK_FALSE(sink->streamed);
+            CHECK(sink->content_type == "application/json");
+            auto err = parse_json(parser, sink->body)["error"];
+            CHECK(str(err["message"]) == c.message);
+            CHECK(str(err["type"]) == "invalid_request_error");
+            CHECK(str(err["code"]) == "context_length_exceeded");
+        }
+    }
+    // exactly full is fine, and without max_tokens the rest of the context is used
+    auto fits = f.call("POST", "/v1/completions", R"({"prompt":"abcd","max_tokens":4091,"stop":" w2"})");
+    CHECK(fits->status == 200);
+    auto open = f.call("POST", "/v1/chat/completions", "{" + chat + "}");
+    CHECK(open->status == 200);
+    CHECK(f.call("POST", "/v1/completions", R"({"prompt":")" + huge.substr(2) + R"("})")->status ==
+          200);
 }

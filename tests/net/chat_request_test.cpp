@@ -110,3 +110,33 @@ TEST_CASE("chat request: errors name the field") {
         CHECK(e->code == c.code);
     }
 }
+
+TEST_CASE("chat request: a message needs content unless it is an assistant calling tools") {
+    const char* missing[] = {
+        R"({"messages":[{"role":"user"}]})",
+        R"({"messages":[{"role":"user","content":null}]})",
+        R"({"messages":[{"role":"system","content":"s"},{"role":"tool","tool_call_id":"c1"}]})",
+        R"({"messages":[{"role":"assistant"}]})",
+        R"({"messages":[{"role":"user","tool_calls":[]}]})",
+    };
+    for (const char* body : missing) {
+        openai_request r;
+        const auto e = parse(body, r);
+        REQUIRE(e.has_value());
+        CHECK(e->http_status == 400);
+        CHECK(e->code == "missing_required_parameter");
+        CHECK(e->param.find(".content") != std::string::npos);
+        CHECK(e->message.find("content") != std::string::npos);
+    }
+    const char* fine[] = {
+        R"({"messages":[{"role":"user","content":""}]})",
+        R"({"messages":[{"role":"assistant","tool_calls":[{"id":"c","type":"function",
+            "function":{"name":"f","arguments":"{}"}}]}]})",
+        R"({"messages":[{"role":"assistant","content":null,"tool_calls":[]}]})",
+        R"({"messages":[{"role":"user","content":[{"type":"text","text":"a"}]}]})",
+    };
+    for (const char* body : fine) {
+        openai_request r;
+        CHECK_FALSE(parse(body, r).has_value());
+    }
+}

@@ -234,16 +234,17 @@ TEST_CASE("completion request: temperature 0 (greedy) and top_k -1 are valid") {
 TEST_CASE("tokenize and detokenize requests") {
     tokenize_request t;
     REQUIRE_FALSE(parse_tokenize_request(R"({"model":"m","prompt":"hey"})", t).has_value());
-    CHECK(t.prompt == "hey");
-    CHECK(t.add_special_tokens);
+    CHECK(t.prompt.prompt == "hey");
+    CHECK_FALSE(t.prompt.add_special_tokens.has_value());  // the engine's default: BOS
     REQUIRE_FALSE(parse_tokenize_request(
                       R"({"messages":[{"role":"user","content":"q"}],"add_generation_prompt":false})", t)
                       .has_value());
-    CHECK(t.messages.size() == 1);
-    CHECK_FALSE(t.add_special_tokens);  // the template already holds BOS
-    CHECK_FALSE(t.add_generation_prompt);
+    CHECK(t.prompt.messages.size() == 1);
+    CHECK_FALSE(t.prompt.add_special_tokens.has_value());  // for messages: no BOS
+    CHECK_FALSE(t.prompt.add_generation_prompt);
     REQUIRE_FALSE(parse_tokenize_request(R"({"prompt":"a","add_special_tokens":false})", t).has_value());
-    CHECK_FALSE(t.add_special_tokens);
+    REQUIRE(t.prompt.add_special_tokens.has_value());
+    CHECK_FALSE(*t.prompt.add_special_tokens);
     CHECK(parse_tokenize_request(R"({"model":"m"})", t)->code == "missing_required_parameter");
     CHECK(parse_tokenize_request(R"({"prompt":1})", t)->param == "prompt");
 
@@ -252,4 +253,26 @@ TEST_CASE("tokenize and detokenize requests") {
     CHECK(d.tokens == std::vector<int32_t>{1, 2, 300});
     CHECK(parse_detokenize_request(R"({})", d)->param == "tokens");
     CHECK(parse_detokenize_request(R"({"tokens":["a"]})", d)->param == "tokens");
+}
+
+TEST_CASE("completion and chat requests carry add_special_tokens when sent") {
+    const auto plain = parse_ok(R"({"prompt":"x"})");
+    CHECK_FALSE(plain.prompts[0].add_special_tokens.has_value());
+    CHECK_FALSE(plain.max_tokens_set);
+    const auto off = parse_ok(R"({"prompt":["x","y"],"add_special_tokens":false,"max_tokens":3})");
+    for (const auto& p : off.prompts) {
+        REQUIRE(p.add_special_tokens.has_value());
+        CHECK_FALSE(*p.add_special_tokens);
+    }
+    CHECK(off.max_tokens_set);
+    openai_request chat;
+    REQUIRE_FALSE(parse_chat_request(R"({"messages":[{"role":"user","content":"q"}],
+                                         "add_special_tokens":true,"max_completion_tokens":5})",
+                                     chat)
+                      .has_value());
+    REQUIRE(chat.prompts[0].add_special_tokens.has_value());
+    CHECK(*chat.prompts[0].add_special_tokens);
+    CHECK(chat.max_tokens_set);
+    CHECK(parse_completion_request(R"({"prompt":"x","add_special_tokens":1})", chat)->param ==
+          "add_special_tokens");
 }

@@ -247,7 +247,7 @@ TEST_CASE("http server: a client disconnecting mid-stream aborts its request") {
         int events = 0;
         sse_decoder dec;
         auto r = client.stream("POST", "/v1/completions",
-                               R"({"prompt":"a","max_tokens":100000,"stream":true})",
+                               R"({"prompt":"a","max_tokens":4000,"stream":true})",
                                [&](std::string_view bytes) {
                                    dec.feed(bytes, [&](const std::string&) { ++events; });
                                    return events < 3;  // hang up after three events
@@ -267,7 +267,7 @@ TEST_CASE("http server: a non-streamed request is aborted when its client leaves
     live_server s({}, {}, std::chrono::milliseconds(2));
     {
         raw_socket sock(s.port());
-        sock.send(completion_request(R"({"prompt":"a","max_tokens":100000})"));
+        sock.send(completion_request(R"({"prompt":"a","max_tokens":4000})"));
         std::this_thread::sleep_for(std::chrono::milliseconds(50));
     }  // closes the socket
     for (int i = 0; i < 500 && s.backend.num_active() > 0; ++i)

@@ -4,7 +4,8 @@
 // emits one token per step per sequence, honours max_tokens, n, stop strings,
 // logprobs and abort, fails prompts containing "TOO_LONG" the way the engine
 // reports a prompt over max_model_len, and "ENGINE_FAIL" like a lost worker.
-// Tokenizer: one token per byte.
+// Tokenizer: BOS (id 1), then one token per byte; a first message "TEMPLATE_FAIL"
+// fails to render, like a template that raises.
 #pragma once
 
 #include <actorlm/engine.hpp>
@@ -42,11 +43,7 @@ public:
         std::lock_guard lock(mu_);
         active a;
         a.id = req.request_id.empty() ? "req-" + std::to_string(next_id_++) : req.request_id;
-        if (!req.messages.empty()) {
-            std::string error;
-            apply_chat_template(req.messages, req.tools_json, req.add_generation_prompt,
-                                &req.prompt, &error);
-        }
+        if (!req.messages.empty()) req.prompt = render(req.messages, req.add_generation_prompt);
         a.num_prompt_tokens = static_cast<int32_t>(
             req.prompt_token_ids.empty() ? req.prompt.size() : req.prompt_token_ids.size());
         a.fail = req.prompt.find("TOO_LONG") != std::string::npos;
@@ -82,10 +79,22 @@ public:
 
     model_info info() const override { return {"scripted", 4096, 256}; }
 
-    bool tokenize(const std::string& text, bool add_special, std::vector<int32_t>* ids,
-                  std::string*) const override {
+    /// BOS (id 1) per add_special_tokens (default: yes for a prompt, no for messages),
+    /// then one id per byte of the prompt or of the rendered messages.
+    bool tokenize_prompt(const generate_request& req, std::vector<int32_t>* ids,
+                         std::string* error) const override {
+        if (!req.prompt_token_ids.empty()) {
+            *ids = req.prompt_token_ids;
+            return true;
+        }
+        const bool chat = !req.messages.empty();
+        if (chat && req.messages.front().content == "TEMPLATE_FAIL") {
+            *error = "the template rejected the messages";
+            return false;
+        }
+        const std::string text = chat ? render(req.messages, req.add_generation_prompt) : req.prompt;
         ids->clear();
-        if (add_special) ids->push_back(1);
+        if (req.add_special_tokens.value_or(!chat)) ids->push_back(1);
         for (unsigned char c : text) ids->push_back(c);
         return true;
     }
@@ -103,13 +112,13 @@ public:
         return true;
     }
 
-    bool apply_chat_template(const std::vector<chat_message>& messages, const std::string&,
-                             bool add_generation_prompt, std::string* prompt,
-                             std::string*) const override {
-        prompt->clear();
-        for (const auto& m : messages) *prompt += "<|" + m.role + "|>" + m.content + "\n";
-        if (add_generation_prompt) *prompt += "<|assistant|>";
-        return true;
+    /// The scripted chat template: "<|role|>content\n" per message, then "<|assistant|>".
+    static std::string render(const std::vector<chat_message>& messages,
+                              bool add_generation_prompt) {
+        std::string prompt;
+        for (const auto& m : messages) prompt += "<|" + m.role + "|>" + m.content + "\n";
+        if (add_generation_prompt) prompt += "<|assistant|>";
+        return prompt;
     }
 
     int64_t num_aborts() const {

@@ -7,6 +7,7 @@
 #include <doctest/doctest.h>
 #include <simdjson.h>
 
+#include <algorithm>
 #include <csignal>
 #include <future>
 #include <thread>
@@ -26,10 +27,11 @@ namespace {
 constexpr int32_t k_max_model_len = 256;
 
 struct e2e_server {
-    explicit e2e_server(std::string api_key = {}, bool handle_signals = false) {
+    explicit e2e_server(std::string api_key = {}, bool handle_signals = false,
+                        const std::string& chat_template = "templates/Qwen-Qwen2.5-7B-Instruct.jinja") {
         engine_config cfg;
         cfg.model_path = test::shared_path("models/stories260K.gguf");
-        cfg.chat_template = test::shared_path("templates/Qwen-Qwen2.5-7B-Instruct.jinja");
+        cfg.chat_template = test::shared_path(chat_template);
         cfg.served_model_name = "stories";
         cfg.num_threads = 2;
         cfg.max_model_len = k_max_model_len;
@@ -238,7 +240,9 @@ TEST_CASE("e2e: every error case") {
         {"/v1/completions", R"({"prompt":"x","max_tokens":0})", 400, "invalid_value"},
         {"/v1/completions", R"({"max_tokens":3})", 400, "missing_required_parameter"},
         {"/v1/completions", R"({"prompt":[1,100000]})", 400, "invalid_value"},
-        {"/v1/completions", too_long, 400, "invalid_request"},
+        {"/v1/completions", too_long, 400, "context_length_exceeded"},
+        {"/v1/chat/completions", R"({"messages":[{"role":"user"}]})", 400,
+         "missing_required_parameter"},
         {"/v1/chat/completions", R"({"messages":[]})", 400, "invalid_value"},
         {"/v1/chat/completions", R"({"messages":[{"role":"user","content":"x"}],"top_logprobs":2})",
          400, "invalid_value"},
@@ -255,6 +259,14 @@ TEST_CASE("e2e: every error case") {
     CHECK(post(c, "/v1/completions", R"({"prompt":"x"})", {{"Authorization", "Bearer no"}}).status == 401);
     CHECK(c.request("GET", "/v1/completions", {}, auth)->status == 405);
     CHECK(c.request("GET", "/nope")->status == 404);
+    auto model = c.request("GET", "/v1/models/stories", {}, auth);
+    REQUIRE(model.ok());
+    CHECK(model->status == 200);
+    CHECK(str(json_doc(model->body).root["id"]) == "stories");
+    auto unknown = c.request("GET", "/v1/models/gpt-4", {}, auth);
+    REQUIRE(unknown.ok());
+    CHECK(unknown->status == 404);
+    CHECK(str(json_doc(unknown->body).root["error"]["code"]) == "model_not_found");
     CHECK(c.request("GET", "/health")->status == 200);
 }
 
@@ -340,4 +352,96 @@ TEST_CASE("e2e: SIGTERM finishes the in-flight stream, then the server stops") {
     CHECK(events.back() == "[DONE]");
     // The fixture's destructor releases the engine (and the callbacks that hold the
     // connections) before the server, as http_server.hpp requires.
+}
+
+namespace {
+
+std::vector<int64_t> tokenize(http_client& c, const std::string& body) {
+    auto r = post(c, "/tokenize", body);
+    CHECK(r.status == 200);
+    json_doc doc(r.body);
+    std::vector<int64_t> ids;
+    const simdjson::dom::array tokens = doc.root["tokens"].get_array().value();
+    for (auto id : tokens) ids.push_back(id.get_int64().value());
+    CHECK(doc.root["count"].get_int64().value() == static_cast<int64_t>(ids.size()));
+    return ids;
+}
+
+int64_t prompt_tokens(http_client& c, const std::string& path, const std::string& body) {
+    auto r = post(c, path, body);
+    CHECK(r.status == 200);
+    return json_doc(r.body).root["usage"]["prompt_tokens"].get_int64().value();
+}
+
+}  // namespace
+
+TEST_CASE("e2e: /tokenize counts what generation runs: special tokens, BOS, templates") {
+    ACTORLM_REQUIRE_SHARED("models/stories260K.gguf");
+    ACTORLM_REQUIRE_SHARED("templates/google-gemma-2-2b-it.jinja");
+    // Gemma's template writes {{ bos_token }} ("<s>" for stories260K) as text.
+    e2e_server s({}, false, "templates/google-gemma-2-2b-it.jinja");
+    auto c = s.client();
+    const auto plain = tokenize(c, R"({"prompt":"Once"})");
+    REQUIRE(plain.size() >= 2);
+    const int64_t bos = plain.front();
+
+    // A special token written in a prompt is that token (HF, vLLM), in /tokenize and in
+    // the prompt a completion runs.
+    const auto written = tokenize(c, R"({"prompt":"<s>Once"})");
+    CHECK(written == std::vector<int64_t>{bos, bos, plain[1]});
+    CHECK(prompt_tokens(c, "/v1/completions", R"({"prompt":"<s>Once","max_tokens":1})") == 3);
+
+    // add_special_tokens: false drops BOS from completions and /tokenize alike.
+    CHECK(tokenize(c, R"({"prompt":"Once","add_special_tokens":false})").front() != bos);
+    const int64_t with_bos =
+        prompt_tokens(c, "/v1/completions", R"({"prompt":"Once upon a time","max_tokens":1})");
+    CHECK(prompt_tokens(c, "/v1/completions",
+                        R"({"prompt":"Once upon a time","max_tokens":1,"add_special_tokens":false})") ==
+          with_bos - 1);
+
+    // /tokenize with messages renders and parses like /v1/chat/completions: one BOS,
+    // from the template, and the same count as usage.prompt_tokens.
+    const std::string msgs = R"("messages":[{"role":"user","content":"Lily had a cat."}])";
+    const auto chat_ids = tokenize(c, "{" + msgs + "}");
+    CHECK(chat_ids.front() == bos);
+    CHECK(std::count(chat_ids.begin(), chat_ids.end(), bos) == 1);
+    CHECK(prompt_tokens(c, "/v1/chat/completions", "{" + msgs + R"(,"max_tokens":2})") ==
+          static_cast<int64_t>(chat_ids.size()));
+    CHECK(tokenize(c, "{" + msgs + R"(,"add_special_tokens":true})").size() == chat_ids.size() + 1);
+}
+
+TEST_CASE("e2e: max_tokens beyond the context is a 400 naming the limit, streamed or not") {
+    ACTORLM_REQUIRE_SHARED("models/stories260K.gguf");
+    e2e_server s;
+    auto c = s.client();
+    const auto n = static_cast<int64_t>(tokenize(c, R"({"prompt":"Once upon a time"})").size());
+    const std::string expected =
+        "This model's maximum context length is 256 tokens. However, you requested " +
+        std::to_string(n + 256) + " tokens (" + std::to_string(n) +
+        " in the messages, 256 in the completion). Please reduce the length of the messages or "
+        "completion.";
+    for (const char* stream : {"false", "true"}) {
+        INFO("stream " << stream);
+        auto r = post(c, "/v1/completions",
+                      std::string(R"({"prompt":"Once upon a time","max_tokens":256,"stream":)") +
+                          stream + "}");
+        CHECK(r.status == 400);
+        json_doc doc(r.body);
+        CHECK(str(doc.root["error"]["message"]) == expected);
+        CHECK(str(doc.root["error"]["code"]) == "context_length_exceeded");
+        auto chat = post(c, "/v1/chat/completions",
+                         std::string(R"({"messages":[{"role":"user","content":"hi"}],)"
+                                     R"("max_completion_tokens":300,"stream":)") +
+                             stream + "}");
+        CHECK(chat.status == 400);
+        CHECK(str(json_doc(chat.body).root["error"]["code"]) == "context_length_exceeded");
+    }
+    // The exact rest of the context is allowed and generated in full.
+    auto fits = post(c, "/v1/completions",
+                     R"({"prompt":"Once upon a time","temperature":0,"ignore_eos":true,"max_tokens":)" +
+                         std::to_string(256 - n) + "}");
+    CHECK(fits.status == 200);
+    json_doc doc(fits.body);
+    CHECK(doc.root["usage"]["completion_tokens"].get_int64().value() == 256 - n);
+    CHECK(str(doc.root["choices"].at(0)["finish_reason"]) == "length");
 }
