@@ -176,11 +176,16 @@ TEST_CASE("cli: every command prints --help to stdout and rejects bad options wi
     CHECK(numeric_checked >= 40);  // the help parser found the options it should
 }
 
-TEST_CASE("cli: one spelling per concept: the old flag spellings are unknown everywhere") {
+TEST_CASE("cli: one spelling per concept: the old flag spellings are gone") {
+    // Each of these once named the same thing as an engine flag (or --dtype, --model)
+    // in some command; the commands that take a model or a type accept only the new names.
     const char* old_spellings[] = {"--kv-cache-bytes 1", "--kv-cache-memory 1GiB",
                                    "--no-prefix-caching", "--kv f16", "--type f16",
                                    "--tokenizer t.json"};
-    for (const std::string& name : registered_commands()) {
+    const char* commands[] = {"serve",         "generate",        "worker",
+                              "bench-forward", "bench-throughput", "bench-matmul",
+                              "bench-tokenizer", "make-test-model"};
+    for (const std::string name : commands) {
         for (const char* old : old_spellings) {
             const cli_run r = run_cli_split(name + " " + old);
             CAPTURE(name);
