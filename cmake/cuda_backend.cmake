@@ -77,8 +77,11 @@ endif()
 if(TARGET actorlm_cuda)
     add_executable(actorlm-gpu ${CMAKE_CURRENT_SOURCE_DIR}/tools/cli/main.cpp
                    ${CMAKE_CURRENT_SOURCE_DIR}/tools/cli/version.cpp
-                   ${CMAKE_CURRENT_SOURCE_DIR}/tools/cli/bench_gpu.cpp)
-    target_include_directories(actorlm-gpu PRIVATE ${CMAKE_CURRENT_SOURCE_DIR}/tools/cli)
+                   ${CMAKE_CURRENT_SOURCE_DIR}/tools/cli/bench_gpu.cpp
+                   ${CMAKE_CURRENT_SOURCE_DIR}/tools/cli/cli_values.cpp
+                   ${CMAKE_CURRENT_SOURCE_DIR}/net/json_writer.cpp)  # the CLI's one JSON writer
+    target_include_directories(actorlm-gpu PRIVATE ${CMAKE_CURRENT_SOURCE_DIR}/tools/cli
+                               ${CMAKE_CURRENT_SOURCE_DIR})
     target_link_libraries(actorlm-gpu PRIVATE actorlm_backends)
     target_compile_definitions(actorlm-gpu PRIVATE ACTORLM_WITH_CUDA=1)
     actorlm_warnings(actorlm-gpu)

@@ -100,7 +100,7 @@ TEST_CASE("cli: bad flags get a clear message and a non-zero exit") {
         {"serve --block-size 7 --model m", "--block-size"},
         {"serve --device tpu --model m", "--device"},
         {"serve --model m --worker nocolon", "HOST:PORT"},
-        {"serve --model m --kv-cache-memory lots", "--kv-cache-memory"},
+        {"serve --model m --kv-cache-memory-bytes lots", "--kv-cache-memory-bytes"},
         {"serve", "model"},
     };
     for (const auto& c : cases) {

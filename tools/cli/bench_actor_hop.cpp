@@ -11,10 +11,12 @@
 #include <chrono>
 #include <cstdio>
 #include <future>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "command_registry.hpp"
+#include "json_output.hpp"
 
 #ifdef ACTORLM_WITH_ENGINE
 #include "actors/interfaces.hpp"
@@ -26,6 +28,13 @@
 #endif
 
 namespace {
+
+struct options {
+    std::vector<int32_t> running{1, 256};
+    int32_t steps = 500;
+    int32_t warmup = 50;
+    bool remote = true;
+};
 
 #ifdef ACTORLM_WITH_ENGINE
 using namespace actorlm;
@@ -171,22 +180,10 @@ pid_t fork_noop_worker(uint16_t port) {
     return pid;
 }
 
-int run_bench(const std::vector<std::string>& args) {
-    CLI::App app{"Actor-hop cost per engine step with a no-op model", "actorlm bench-actor-hop"};
-    std::vector<int32_t> running{1, 256};
-    int32_t steps = 500;
-    int32_t warmup = 50;
-    bool remote = true;
-    app.add_option("--running", running, "running requests per measurement")->delimiter(',');
-    app.add_option("--steps", steps, "timed steps")->check(CLI::Range(10, 100000));
-    app.add_option("--warmup", warmup, "untimed steps first")->check(CLI::Range(2, 10000));
-    app.add_flag("!--no-remote", remote, "skip the cross-process measurement");
-    std::vector<std::string> reversed(args.rbegin(), args.rend());
-    try {
-        app.parse(reversed);
-    } catch (const CLI::ParseError& e) {
-        return app.exit(e);
-    }
+int run_bench(const options& o) {
+    const std::vector<int32_t>& running = o.running;
+    const int32_t steps = o.steps, warmup = o.warmup;
+    const bool remote = o.remote;
     const uint16_t port = static_cast<uint16_t>(23000 + getpid() % 1000);
     pid_t child = remote ? fork_noop_worker(port) : -1;
     if (remote && child < 0) {
@@ -207,11 +204,17 @@ int run_bench(const std::vector<std::string>& args) {
             auto w = sys.middleman().remote_actor<worker_actor>("127.0.0.1", port);
             if (w) remote_us = time_actor_steps(sys, *w, n, warmup, steps);
         }
-        std::printf("  {\"running\": %d, \"core_loop_us_per_step\": %.1f, "
-                    "\"in_process_us_per_step\": %.1f, \"in_process_overhead_us\": %.1f, "
-                    "\"cross_process_us_per_step\": %.1f, \"cross_process_overhead_us\": %.1f}%s\n",
-                    n, core_us, local_us, local_us - core_us, remote_us,
-                    remote_us < 0 ? -1.0 : remote_us - core_us, i + 1 < running.size() ? "," : "");
+        net::json_writer w;
+        w.begin_object().field("running", n);
+        w.field("core_loop_us_per_step", cli::rounded(core_us, 1));
+        w.field("in_process_us_per_step", cli::rounded(local_us, 1));
+        w.field("in_process_overhead_us", cli::rounded(local_us - core_us, 1));
+        w.field("cross_process_us_per_step", cli::rounded(remote_us, 1));
+        w.field("cross_process_overhead_us",
+                cli::rounded(remote_us < 0 ? -1.0 : remote_us - core_us, 1));
+        w.end_object();
+        // One array, printed element by element as the measurements finish.
+        std::printf("  %s%s\n", w.str().c_str(), i + 1 < running.size() ? "," : "");
         std::fflush(stdout);
     }
     std::printf("]\n");
@@ -222,13 +225,24 @@ int run_bench(const std::vector<std::string>& args) {
     return 0;
 }
 #else
-int run_bench(const std::vector<std::string>&) {
+int run_bench(const options&) {
     std::fprintf(stderr, "bench-actor-hop: this build has no actor runtime\n");
     return 1;
 }
 #endif
 
+actorlm::cli::command_action setup(CLI::App& app) {
+    auto o = std::make_shared<options>();
+    app.add_option("--running", o->running, "running requests per measurement")
+        ->delimiter(',')
+        ->check(CLI::Range(1, 1 << 16));
+    app.add_option("--steps", o->steps, "timed steps")->check(CLI::Range(10, 100000));
+    app.add_option("--warmup", o->warmup, "untimed steps first")->check(CLI::Range(2, 10000));
+    app.add_flag("!--no-remote", o->remote, "skip the cross-process measurement");
+    return [o] { return run_bench(*o); };
+}
+
 actorlm::cli::command_registration reg("bench-actor-hop",
-                                       "actor-hop cost per engine step (no-op model)", run_bench);
+                                       "actor-hop cost per engine step (no-op model)", setup);
 
 }  // namespace

@@ -1,17 +1,22 @@
 // `actorlm bench-forward`: times cpu_executor on a model file: prefill tokens/s
 // of one prompt of --prompt-len tokens, then decode tokens/s at each --batch
 // size (every sequence first given --context tokens of context). Prints one JSON
-// object with medians and the weight-streaming bound of batch-1 decode.
+// object with medians and the weight-streaming bound of batch-1 decode. --model,
+// --threads, --block-size and --kv-cache-dtype are the shared engine flags.
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <memory>
 #include <random>
 #include <string>
 #include <vector>
 
-#include "bench_args.hpp"
+#include "cli_values.hpp"
 #include "command_registry.hpp"
+#include "engine_options.hpp"
+#include "json_output.hpp"
+#include "backends/backend.hpp"
 #include "backends/cpu/cpu_executor.hpp"
 #include "model/model_loader.hpp"
 
@@ -20,63 +25,14 @@ namespace {
 using namespace actorlm;
 
 struct options {
-    std::string model;
-    int threads = 2;
+    engine_config engine;  // model, threads, block size, KV cache dtype
     int64_t prompt_len = 512;
-    std::vector<int64_t> batches = {1, 8, 32, 64};
+    std::string batches = "1,8,32,64";
     int64_t decode_steps = 32;
     int64_t context = 128;
     int64_t repeat = 3;
-    int32_t block_size = 16;
-    dtype kv_type = dtype::f32;
     double bandwidth_gbps = 65.0;
 };
-
-const char* k_usage =
-    "usage: actorlm bench-forward --model PATH [--threads N] [--prompt-len N]\n"
-    "         [--batch 1,8,32,64] [--decode-steps N] [--context N] [--repeat N]\n"
-    "         [--block-size N] [--kv f32|f16] [--bandwidth-gbps X]\n";
-
-
-result<options> parse(const std::vector<std::string>& args) {
-    options o;
-    for (size_t i = 0; i < args.size(); ++i) {
-        const std::string& a = args[i];
-        if (i + 1 >= args.size()) return make_error("option %s needs a value", a.c_str());
-        const std::string& v = args[++i];
-        int64_t n = 0;
-        if (a == "--model") {
-            o.model = v;
-        } else if (a == "--batch") {
-            if (!cli::parse_positive_int_list(v, o.batches))
-                return make_error("bad --batch list '%s'", v.c_str());
-        } else if (a == "--kv") {
-            if (v != "f32" && v != "f16") return make_error("--kv must be f32 or f16, not '%s'", v.c_str());
-            o.kv_type = v == "f16" ? dtype::f16 : dtype::f32;
-        } else if (a == "--bandwidth-gbps") {
-            o.bandwidth_gbps = std::atof(v.c_str());
-            if (!(o.bandwidth_gbps > 0)) return make_error("bad --bandwidth-gbps '%s'", v.c_str());
-        } else if (!cli::parse_positive_int(v, n)) {
-            return make_error("option %s needs a positive integer, got '%s'", a.c_str(), v.c_str());
-        } else if (a == "--threads") {
-            o.threads = static_cast<int>(n);
-        } else if (a == "--prompt-len") {
-            o.prompt_len = n;
-        } else if (a == "--decode-steps") {
-            o.decode_steps = n;
-        } else if (a == "--context") {
-            o.context = n;
-        } else if (a == "--repeat") {
-            o.repeat = n;
-        } else if (a == "--block-size") {
-            o.block_size = static_cast<int32_t>(n);
-        } else {
-            return make_error("unknown option %s", a.c_str());
-        }
-    }
-    if (o.model.empty()) return make_error("--model is required");
-    return o;
-}
 
 double seconds_since(std::chrono::steady_clock::time_point t0) {
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
@@ -124,28 +80,34 @@ size_t matmul_weight_bytes(const model_weights& w) {
     return bytes;
 }
 
-int run_bench_forward(const std::vector<std::string>& args) {
-    int exit_code = 0;
-    auto parsed = cli::parse_bench_options("bench-forward", k_usage, args, parse, &exit_code);
-    if (!parsed) return exit_code;
-    const options& o = *parsed;
-    auto model = load_model(o.model);
+int run_bench_forward(const options& o) {
+    const std::string& model_path = o.engine.model_path;
+    const int threads = o.engine.num_threads;
+    const int32_t block_size = o.engine.block_size;
+    const std::vector<int64_t> batches = cli::parse_positive_int_list(o.batches).value();
+    auto model = load_model(model_path);
     if (!model.ok()) {
         std::fprintf(stderr, "bench-forward: %s\n", model.message().c_str());
         return 1;
     }
-    const int64_t max_batch = *std::max_element(o.batches.begin(), o.batches.end());
+    auto kv = resolve_kv_dtype(o.engine.kv_cache_dtype, model->weights);
+    if (!kv.ok()) {
+        std::fprintf(stderr, "bench-forward: %s\n", kv.message().c_str());
+        return 1;
+    }
+    const dtype kv_type = *kv;
+    const int64_t max_batch = *std::max_element(batches.begin(), batches.end());
     // The prompt and the decode sequences reuse the same blocks (the prompt's K/V
     // is not needed once its timing is done).
-    const int32_t prompt_blocks = static_cast<int32_t>((o.prompt_len + o.block_size - 1) / o.block_size);
+    const int32_t prompt_blocks = static_cast<int32_t>((o.prompt_len + block_size - 1) / block_size);
     const int32_t blocks_per_seq =
-        static_cast<int32_t>((o.context + o.decode_steps + o.block_size - 1) / o.block_size);
+        static_cast<int32_t>((o.context + o.decode_steps + block_size - 1) / block_size);
     const kv_cache_spec spec{std::max(prompt_blocks, static_cast<int32_t>(max_batch) * blocks_per_seq),
-                             o.block_size, o.kv_type};
+                             block_size, kv_type};
     const std::string weight_type = model->weights.layers.empty() ? "?" : dtype_name(model->weights.layers[0].w_up.type);
     const size_t weight_bytes = matmul_weight_bytes(model->weights);
     cpu_executor_options eo;
-    eo.num_threads = o.threads;
+    eo.num_threads = threads;
     auto ex = cpu_executor::create(model->config, model->weights, spec, eo);
     if (!ex.ok()) {
         std::fprintf(stderr, "bench-forward: %s\n", ex.message().c_str());
@@ -153,8 +115,8 @@ int run_bench_forward(const std::vector<std::string>& args) {
     }
     cpu_executor& exe = *ex.value();
     const int64_t vocab = exe.config().vocab_size;
-    const bench_batch_builder builder{o.block_size, blocks_per_seq};
-    const bench_batch_builder prompt_builder{o.block_size, prompt_blocks};
+    const bench_batch_builder builder{block_size, blocks_per_seq};
+    const bench_batch_builder prompt_builder{block_size, prompt_blocks};
     std::mt19937 rng(7);
     std::vector<float> logits;
     auto run = [&](const forward_batch& b) {
@@ -175,8 +137,9 @@ int run_bench_forward(const std::vector<std::string>& args) {
     }
     const double prefill_tps = static_cast<double>(o.prompt_len) / median(prefill_s);
 
-    std::string decode_json;
-    for (int64_t batch : o.batches) {
+    net::json_writer decode;
+    decode.begin_array();
+    for (int64_t batch : batches) {
         // Give every sequence its context (untimed), in steps of at most 512 tokens.
         const int64_t per_step = std::max<int64_t>(1, 512 / o.context);
         for (int64_t s0 = 0; s0 < batch; s0 += per_step) {
@@ -188,7 +151,7 @@ int run_bench_forward(const std::vector<std::string>& args) {
             forward_batch b = builder.build(starts, counts, rng, vocab);
             // Sequences s0.. use block ranges s0..: shift their tables and slots.
             for (int32_t& id : b.block_tables) id += static_cast<int32_t>(s0) * blocks_per_seq;
-            for (int64_t& slot : b.slot_mapping) slot += s0 * blocks_per_seq * o.block_size;
+            for (int64_t& slot : b.slot_mapping) slot += s0 * blocks_per_seq * block_size;
             run(b);
         }
         std::vector<double> step_s;
@@ -201,24 +164,57 @@ int run_bench_forward(const std::vector<std::string>& args) {
             step_s.push_back(seconds_since(t0));
         }
         const double ms = median(step_s) * 1e3;
-        char buf[256];
-        std::snprintf(buf, sizeof buf, "%s{\"batch\":%lld,\"context\":%lld,\"steps\":%lld,\"ms_per_step\":%.3f,"
-                      "\"tokens_per_s\":%.2f}", decode_json.empty() ? "" : ",", static_cast<long long>(batch),
-                      static_cast<long long>(o.context), static_cast<long long>(o.decode_steps), ms,
-                      static_cast<double>(batch) / ms * 1e3);
-        decode_json += buf;
+        decode.begin_object().field("batch", batch).field("context", o.context);
+        decode.field("steps", o.decode_steps).field("ms_per_step", cli::rounded(ms, 3));
+        decode.field("tokens_per_s", cli::rounded(static_cast<double>(batch) / ms * 1e3, 2));
+        decode.end_object();
     }
     const double bound_tps = o.bandwidth_gbps * 1e9 / static_cast<double>(weight_bytes);
-    std::printf("{\"bench\":\"forward\",\"model\":\"%s\",\"weights\":\"%s\",\"kv\":\"%s\",\"threads\":%d,"
-                "\"prefill\":{\"tokens\":%lld,\"tokens_per_s\":%.2f},\"decode\":[%s],"
-                "\"weight_bytes_per_token\":%zu,\"bandwidth_gbps\":%.1f,\"bandwidth_bound_tokens_per_s\":%.2f}\n",
-                o.model.c_str(), weight_type.c_str(), dtype_name(o.kv_type), o.threads,
-                static_cast<long long>(o.prompt_len), prefill_tps, decode_json.c_str(), weight_bytes,
-                o.bandwidth_gbps, bound_tps);
+    decode.end_array();
+    net::json_writer w;
+    w.begin_object().field("bench", "forward").field("model", model_path);
+    w.field("weights", weight_type).field("kv", dtype_name(kv_type)).field("threads", threads);
+    w.key("prefill").begin_object().field("tokens", o.prompt_len);
+    w.field("tokens_per_s", cli::rounded(prefill_tps, 2)).end_object();
+    w.key("decode").raw(decode.str());
+    w.field("weight_bytes_per_token", static_cast<uint64_t>(weight_bytes));
+    w.field("bandwidth_gbps", o.bandwidth_gbps);
+    w.field("bandwidth_bound_tokens_per_s", cli::rounded(bound_tps, 2)).end_object();
+    cli::print_json_line(w);
     return 0;
 }
 
-actorlm::cli::command_registration reg("bench-forward", "time the CPU forward pass: prefill and batched decode (JSON)",
-                                       run_bench_forward);
+cli::command_action setup(CLI::App& app) {
+    auto o = std::make_shared<options>();
+    o->engine.num_threads = 2;
+    o->engine.kv_cache_dtype = "f32";
+    cli::add_engine_options(app, o->engine,
+                            cli::engine_flags::model | cli::engine_flags::threads |
+                                cli::engine_flags::kv_layout);
+    app.add_option("--prompt-len", o->prompt_len, "prefill tokens")
+        ->check(actorlm::cli::positive())
+        ->capture_default_str();
+    app.add_option("--batch", o->batches, "decode batch sizes")
+        ->type_name("LIST")
+        ->check(cli::positive_int_list())
+        ->capture_default_str();
+    app.add_option("--decode-steps", o->decode_steps, "timed decode steps per batch size")
+        ->check(actorlm::cli::positive())
+        ->capture_default_str();
+    app.add_option("--context", o->context, "tokens of context before decoding")
+        ->check(actorlm::cli::positive())
+        ->capture_default_str();
+    app.add_option("--repeat", o->repeat, "timed prefill runs")
+        ->check(actorlm::cli::positive())
+        ->capture_default_str();
+    app.add_option("--bandwidth-gbps", o->bandwidth_gbps, "memory bandwidth for the bound")
+        ->check(actorlm::cli::positive())
+        ->capture_default_str();
+    return [o] { return run_bench_forward(*o); };
+}
+
+cli::command_registration reg("bench-forward",
+                              "time the CPU forward pass: prefill and batched decode (JSON)",
+                              setup);
 
 }  // namespace

@@ -8,14 +8,15 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
-#include <cstdlib>
 #include <fstream>
-#include <sstream>
+#include <memory>
 #include <string>
 #include <vector>
 
+#include "cli_values.hpp"
 #include "command_registry.hpp"
 #include "backends/cuda/cuda_executor.hpp"
+#include "json_output.hpp"
 
 namespace {
 
@@ -23,14 +24,14 @@ using namespace actorlm;
 using namespace actorlm::cuda;
 
 struct bench_options {
-    std::vector<int32_t> batches = {1, 8, 64, 256};
+    std::string batches = "1,8,64,256";
     int32_t context = 512;       // tokens already in each sequence's cache at decode
     int32_t steps = 32;          // timed decode steps per batch size
     int32_t prefill_tokens = 1024;
     int32_t prefill_runs = 3;
-    int32_t device = 0;
-    dtype type = dtype::bf16;
-    bool gemv = true;            // small-batch GEMMs through our gemv (else cuBLAS)
+    int32_t cuda_device = 0;
+    std::string type = "bf16";
+    std::string gemv = "on";     // small-batch GEMMs through our gemv (else cuBLAS)
     std::string json_path;
 };
 
@@ -78,61 +79,24 @@ double seconds_since(std::chrono::steady_clock::time_point t0) {
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
 
-bool parse(const std::vector<std::string>& args, bench_options& o) {
-    for (size_t i = 0; i < args.size(); ++i) {
-        const std::string& a = args[i];
-        auto next = [&]() -> const char* { return i + 1 < args.size() ? args[++i].c_str() : nullptr; };
-        const char* v = nullptr;
-        if (a == "--help" || a == "-h") return false;
-        if (!(v = next())) {
-            std::fprintf(stderr, "bench-gpu: %s needs a value\n", a.c_str());
-            return false;
-        }
-        if (a == "--batches") {
-            o.batches.clear();
-            std::stringstream ss(v);
-            for (std::string item; std::getline(ss, item, ',');) o.batches.push_back(std::atoi(item.c_str()));
-        } else if (a == "--context") o.context = std::atoi(v);
-        else if (a == "--steps") o.steps = std::atoi(v);
-        else if (a == "--prefill") o.prefill_tokens = std::atoi(v);
-        else if (a == "--device") o.device = std::atoi(v);
-        else if (a == "--json") o.json_path = v;
-        else if (a == "--gemv") {
-            const std::string g = v;
-            if (g != "on" && g != "off") {
-                std::fprintf(stderr, "bench-gpu: --gemv must be on or off\n");
-                return false;
-            }
-            o.gemv = g == "on";
-        }
-        else if (a == "--dtype") {
-            const std::string t = v;
-            if (t == "bf16") o.type = dtype::bf16;
-            else if (t == "f16") o.type = dtype::f16;
-            else if (t == "f32") o.type = dtype::f32;
-            else {
-                std::fprintf(stderr, "bench-gpu: --dtype must be bf16, f16 or f32\n");
-                return false;
-            }
-        } else {
-            std::fprintf(stderr, "bench-gpu: unknown option %s\n", a.c_str());
-            return false;
-        }
-    }
-    for (int32_t b : o.batches)
-        if (b <= 0) return false;
-    return !o.batches.empty() && o.context > 0 && o.steps > 0 && o.prefill_tokens > 0;
-}
-
-int run_bench_gpu(const std::vector<std::string>& args) {
-    bench_options o;
-    if (!parse(args, o)) {
-        std::fprintf(stderr,
-                     "usage: actorlm bench-gpu [--batches 1,8,64,256] [--context 512] [--steps 32]\n"
-                     "                         [--prefill 1024] [--dtype bf16|f16|f32] [--device 0]\n"
-                     "                         [--gemv on|off] [--json out.json]\n");
-        return 2;
-    }
+int run_bench_gpu(const bench_options& opts) {
+    struct resolved {
+        std::vector<int32_t> batches;
+        int32_t context, steps, prefill_tokens, prefill_runs, device;
+        dtype type;
+        bool gemv;
+        std::string json_path;
+    } o;
+    const std::vector<int64_t> batches = cli::parse_positive_int_list(opts.batches).value();
+    for (int64_t b : batches) o.batches.push_back(static_cast<int32_t>(b));
+    o.context = opts.context;
+    o.steps = opts.steps;
+    o.prefill_tokens = opts.prefill_tokens;
+    o.prefill_runs = opts.prefill_runs;
+    o.device = opts.cuda_device;
+    o.type = opts.type == "f16" ? dtype::f16 : opts.type == "f32" ? dtype::f32 : dtype::bf16;
+    o.gemv = opts.gemv == "on";
+    o.json_path = opts.json_path;
     if (cuda_device_count() == 0) {
         std::fprintf(stderr, "bench-gpu: no CUDA device\n");
         return 1;
@@ -216,18 +180,21 @@ int run_bench_gpu(const std::vector<std::string>& args) {
     std::printf("batch-1 bound     %.1f tok/s; measured %.1f tok/s = %.1f%% (goal >= 70%%)\n",
                 bound_tps, b1_tps, pct);
 
-    std::ostringstream js;
-    js << "{\"device\":\"" << dev.name << "\",\"dtype\":\"" << dtype_name(o.type)
-       << "\",\"model\":\"" << c.name << "\",\"gemv\":" << (o.gemv ? "true" : "false")
-       << ",\"context\":" << o.context << ",\"decode\":[";
-    for (size_t i = 0; i < decode.size(); ++i)
-        js << (i ? "," : "") << "{\"batch\":" << decode[i].batch << ",\"tokens_per_s\":"
-           << decode[i].tokens_per_s << ",\"ms_per_step\":" << decode[i].step_ms << "}";
-    js << "],\"prefill\":{\"tokens\":" << o.prefill_tokens << ",\"tokens_per_s\":" << prefill_tps
-       << "},\"weight_bytes_per_step\":" << bytes << ",\"peak_bandwidth_bytes_per_s\":"
-       << dev.peak_bandwidth_bytes_per_s << ",\"batch1_bound_tokens_per_s\":" << bound_tps
-       << ",\"batch1_percent_of_bound\":" << pct << "}";
-    std::printf("%s\n", js.str().c_str());
+    net::json_writer js;
+    js.begin_object().field("device", dev.name).field("dtype", dtype_name(o.type));
+    js.field("model", c.name).field("gemv", o.gemv).field("context", o.context);
+    js.key("decode").begin_array();
+    for (const auto& d : decode)
+        js.begin_object().field("batch", d.batch).field("tokens_per_s", d.tokens_per_s)
+            .field("ms_per_step", d.step_ms).end_object();
+    js.end_array();
+    js.key("prefill").begin_object().field("tokens", o.prefill_tokens);
+    js.field("tokens_per_s", prefill_tps).end_object();
+    js.field("weight_bytes_per_step", bytes);
+    js.field("peak_bandwidth_bytes_per_s", dev.peak_bandwidth_bytes_per_s);
+    js.field("batch1_bound_tokens_per_s", bound_tps).field("batch1_percent_of_bound", pct);
+    js.end_object();
+    cli::print_json_line(js);
     if (!o.json_path.empty()) {
         std::ofstream f(o.json_path);
         f << js.str() << "\n";
@@ -239,9 +206,36 @@ int run_bench_gpu(const std::vector<std::string>& args) {
     return 0;
 }
 
-actorlm::cli::command_registration reg("bench-gpu",
-                                       "CUDA decode/prefill throughput on a synthetic Llama-3-8B",
-                                       run_bench_gpu);
+cli::command_action setup(CLI::App& app) {
+    auto o = std::make_shared<bench_options>();
+    app.add_option("--batches", o->batches, "decode batch sizes")
+        ->type_name("LIST")
+        ->check(cli::positive_int_list())
+        ->capture_default_str();
+    app.add_option("--context", o->context, "cached tokens per sequence at decode")
+        ->check(actorlm::cli::positive())
+        ->capture_default_str();
+    app.add_option("--steps", o->steps, "timed decode steps per batch size")
+        ->check(actorlm::cli::positive())
+        ->capture_default_str();
+    app.add_option("--prefill", o->prefill_tokens, "prefill tokens")
+        ->check(actorlm::cli::positive())
+        ->capture_default_str();
+    app.add_option("--dtype", o->type, "weight and activation type")
+        ->check(CLI::IsMember({"bf16", "f16", "f32"}))
+        ->capture_default_str();
+    app.add_option("--cuda-device", o->cuda_device, "CUDA device index")
+        ->check(actorlm::cli::non_negative())
+        ->capture_default_str();
+    app.add_option("--gemv", o->gemv, "small-batch GEMMs through actorlm's gemv (on) or cuBLAS")
+        ->check(CLI::IsMember({"on", "off"}))
+        ->capture_default_str();
+    app.add_option("--json", o->json_path, "also write the JSON here");
+    return [o] { return run_bench_gpu(*o); };
+}
+
+cli::command_registration reg("bench-gpu",
+                              "CUDA decode/prefill throughput on a synthetic Llama-3-8B", setup);
 
 }  // namespace
 

@@ -10,12 +10,14 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <memory>
 #include <random>
 #include <string>
 #include <vector>
 
-#include "bench_args.hpp"
+#include "cli_values.hpp"
 #include "command_registry.hpp"
+#include "json_output.hpp"
 #include "cpu/cpu_features.hpp"
 #include "cpu/half.hpp"
 #include "cpu/matmul.hpp"
@@ -26,75 +28,43 @@ namespace {
 using namespace actorlm;
 
 struct options {
-    dtype type = dtype::f32;
+    std::string type_name = "f32";
     int64_t rows = 1536, cols = 576;
-    std::vector<int64_t> tokens = {1, 8, 32, 512};
+    std::string tokens = "1,8,32,512";
     int threads = 2;
     int repeat = 7;
     int64_t working_set_mb = 256;
-    bool panels = false;  // quantized types: the 16-row panel layout cpu_executor uses on avx512
+    std::string level;             // empty: the detected (or ACTORLM_CPU) level
+    std::string layout = "rows";   // panels: the 16-row layout cpu_executor uses on avx512
 };
 
-const char* k_usage =
-    "usage: actorlm bench-matmul [--type f32|f16|bf16|q8_0|q4_0|q5_0|q4_k|q6_k] [--rows N]\n"
-    "         [--cols N] [--tokens 1,8,32,512] [--threads N] [--repeat N]\n"
-    "         [--working-set-mb N] [--level portable|avx2|avx512] [--layout rows|panels]\n";
+const std::vector<dtype> k_types = {dtype::f32,  dtype::f16,  dtype::bf16, dtype::q8_0,
+                                    dtype::q4_0, dtype::q5_0, dtype::q4_k, dtype::q6_k};
 
-
-result<dtype> parse_type(const std::string& s) {
-    for (dtype t : {dtype::f32, dtype::f16, dtype::bf16, dtype::q8_0, dtype::q4_0, dtype::q5_0, dtype::q4_k,
-                    dtype::q6_k}) {
-        std::string name = dtype_name(t);
-        std::transform(name.begin(), name.end(), name.begin(), ::tolower);
-        if (name == s) return t;
-    }
-    return make_error("unknown --type '%s'", s.c_str());
+std::string lower_name(dtype t) {
+    std::string name = dtype_name(t);
+    std::transform(name.begin(), name.end(), name.begin(), ::tolower);
+    return name;
 }
 
-result<options> parse(const std::vector<std::string>& args) {
-    options o;
-    for (size_t i = 0; i < args.size(); ++i) {
-        const std::string& a = args[i];
-        if (i + 1 >= args.size()) return make_error("option %s needs a value", a.c_str());
-        const std::string& v = args[++i];
-        int64_t n = 0;
-        if (a == "--type") {
-            auto t = parse_type(v);
-            if (!t.ok()) return t.err();
-            o.type = *t;
-        } else if (a == "--tokens") {
-            if (!cli::parse_positive_int_list(v, o.tokens))
-                return make_error("bad --tokens list '%s'", v.c_str());
-        } else if (a == "--layout") {
-            if (v != "rows" && v != "panels") return make_error("bad --layout '%s' (rows or panels)", v.c_str());
-            o.panels = v == "panels";
-        } else if (a == "--level") {
-            auto level = cpu::parse_cpu_level(v);
-            if (!level.ok()) return level.err();
-            if (auto st = cpu::set_cpu_level(*level); !st.ok()) return st.err();
-        } else if (!cli::parse_positive_int(v, n)) {
-            return make_error("option %s needs a positive integer, got '%s'", a.c_str(), v.c_str());
-        } else if (a == "--rows") {
-            o.rows = n;
-        } else if (a == "--cols") {
-            o.cols = n;
-        } else if (a == "--threads") {
-            o.threads = static_cast<int>(n);
-        } else if (a == "--repeat") {
-            o.repeat = static_cast<int>(n);
-        } else if (a == "--working-set-mb") {
-            o.working_set_mb = n;
-        } else {
-            return make_error("unknown option %s", a.c_str());
-        }
-    }
-    if (o.cols % dtype_block_elems(o.type) != 0)
+// Checks the options that depend on each other; errors name the option.
+result<dtype> check_options(const options& o) {
+    dtype type = dtype::f32;
+    for (dtype t : k_types)
+        if (lower_name(t) == o.type_name) type = t;
+    if (o.cols % dtype_block_elems(type) != 0)
         return make_error("--cols %lld is not a multiple of the %s block size %lld",
-                          static_cast<long long>(o.cols), dtype_name(o.type),
-                          static_cast<long long>(dtype_block_elems(o.type)));
-    if (o.panels && dtype_block_elems(o.type) == 1)
-        return make_error("--layout panels needs a quantized --type");
-    return o;
+                          static_cast<long long>(o.cols), dtype_name(type),
+                          static_cast<long long>(dtype_block_elems(type)));
+    if (o.layout == "panels" && dtype_block_elems(type) == 1)
+        return make_error("--layout panels needs a quantized --dtype");
+    if (!o.level.empty()) {
+        auto level = cpu::parse_cpu_level(o.level);
+        if (!level.ok()) return make_error("--level: %s", level.message().c_str());
+        if (auto st = cpu::set_cpu_level(*level); !st.ok())
+            return make_error("--level: %s", st.message().c_str());
+    }
+    return type;
 }
 
 // Random weights: floats in [-1, 1]; quantized blocks get random quants and small scales.
@@ -125,36 +95,40 @@ double process_cpu_seconds() {
     return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
 }
 
-int run_bench_matmul(const std::vector<std::string>& args) {
-    int exit_code = 0;
-    auto parsed = cli::parse_bench_options("bench-matmul", k_usage, args, parse, &exit_code);
-    if (!parsed) return exit_code;
-    const options& o = *parsed;
-    const size_t matrix_bytes = dtype_row_bytes(o.type, o.cols) * static_cast<size_t>(o.rows);
+int run_bench_matmul(const options& o) {
+    auto checked = check_options(o);
+    if (!checked.ok()) {
+        std::fprintf(stderr, "bench-matmul: %s\n", checked.message().c_str());
+        return cli::k_usage_error;
+    }
+    const dtype type = *checked;
+    const bool panels = o.layout == "panels";
+    const std::vector<int64_t> token_counts = cli::parse_positive_int_list(o.tokens).value();
+    const size_t matrix_bytes = dtype_row_bytes(type, o.cols) * static_cast<size_t>(o.rows);
     const size_t copies = std::max<size_t>(
         1, static_cast<size_t>(o.working_set_mb) * 1024 * 1024 / matrix_bytes);
     std::mt19937 rng(1);
-    const std::vector<uint8_t> first = random_weights(o.type, matrix_bytes, rng);
+    const std::vector<uint8_t> first = random_weights(type, matrix_bytes, rng);
     std::vector<uint8_t> all(matrix_bytes * copies);
     for (size_t c = 0; c < copies; ++c) std::memcpy(&all[c * matrix_bytes], first.data(), matrix_bytes);
 
     std::vector<tensor> views(copies);
     for (size_t c = 0; c < copies; ++c) {
         views[c].name = "bench";
-        views[c].type = o.type;
+        views[c].type = type;
         views[c].shape = {o.rows, o.cols};
         views[c].data = &all[c * matrix_bytes];
         views[c].num_bytes = matrix_bytes;
     }
     cpu::thread_pool pool(o.threads);
     std::vector<std::shared_ptr<void>> packed_storage;
-    if (o.panels) {
+    if (panels) {
         for (tensor& v : views) v = cpu::repack_to_panels(v, packed_storage, pool);
         std::vector<uint8_t>().swap(all);  // the row copies are no longer read
     }
     std::normal_distribution<float> normal(0.0f, 1.0f);
     size_t next = 0;
-    for (int64_t tokens : o.tokens) {
+    for (int64_t tokens : token_counts) {
         std::vector<float> x(static_cast<size_t>(tokens * o.cols));
         for (float& v : x) v = normal(rng);
         std::vector<float> y(static_cast<size_t>(tokens * o.rows));
@@ -181,21 +155,55 @@ int run_bench_matmul(const std::vector<std::string>& args) {
         std::sort(cpu_per_call_s.begin(), cpu_per_call_s.end());
         const double median = per_call_s[per_call_s.size() / 2];
         const double cpu_median = cpu_per_call_s[cpu_per_call_s.size() / 2];
-        std::printf("{\"bench\":\"matmul\",\"type\":\"%s\",\"layout\":\"%s\",\"level\":\"%s\",\"rows\":%lld,\"cols\":%lld,"
-                    "\"tokens\":%lld,\"threads\":%d,\"us_per_call\":%.2f,\"gflops\":%.2f,"
-                    "\"weight_gbps\":%.2f,\"cpu_us_per_call\":%.2f,\"cpu_gflops\":%.2f}\n",
-                    dtype_name(o.type), o.panels ? "panels" : "rows",
-                    cpu::cpu_level_name(cpu::active_cpu_level()),
-                    static_cast<long long>(o.rows), static_cast<long long>(o.cols),
-                    static_cast<long long>(tokens), pool.size(), median * 1e6,
-                    flops_per_call / median * 1e-9, static_cast<double>(matrix_bytes) / median * 1e-9,
-                    cpu_median * 1e6, flops_per_call / cpu_median * 1e-9);
-        std::fflush(stdout);
+        net::json_writer w;
+        w.begin_object().field("bench", "matmul").field("type", dtype_name(type));
+        w.field("layout", o.layout).field("level", cpu::cpu_level_name(cpu::active_cpu_level()));
+        w.field("rows", o.rows).field("cols", o.cols).field("tokens", tokens);
+        w.field("threads", pool.size()).field("us_per_call", cli::rounded(median * 1e6, 2));
+        w.field("gflops", cli::rounded(flops_per_call / median * 1e-9, 2));
+        w.field("weight_gbps",
+                cli::rounded(static_cast<double>(matrix_bytes) / median * 1e-9, 2));
+        w.field("cpu_us_per_call", cli::rounded(cpu_median * 1e6, 2));
+        w.field("cpu_gflops", cli::rounded(flops_per_call / cpu_median * 1e-9, 2));
+        cli::print_json_line(w.end_object());
     }
     return 0;
 }
 
-actorlm::cli::command_registration reg("bench-matmul", "time cpu matmul kernels (JSON)",
-                                       run_bench_matmul);
+cli::command_action setup(CLI::App& app) {
+    auto o = std::make_shared<options>();
+    std::vector<std::string> type_names;
+    for (dtype t : k_types) type_names.push_back(lower_name(t));
+    app.add_option("--dtype", o->type_name, "weight type")
+        ->check(CLI::IsMember(type_names))
+        ->capture_default_str();
+    app.add_option("--rows", o->rows, "output features")
+        ->check(actorlm::cli::positive())
+        ->capture_default_str();
+    app.add_option("--cols", o->cols, "input features")
+        ->check(actorlm::cli::positive())
+        ->capture_default_str();
+    app.add_option("--tokens", o->tokens, "token counts to time")
+        ->type_name("LIST")
+        ->check(cli::positive_int_list())
+        ->capture_default_str();
+    app.add_option("--threads", o->threads, "worker threads")
+        ->check(actorlm::cli::positive())
+        ->capture_default_str();
+    app.add_option("--repeat", o->repeat, "timed runs (the median is printed)")
+        ->check(actorlm::cli::positive())
+        ->capture_default_str();
+    app.add_option("--working-set-mb", o->working_set_mb, "weight copies spread over this much")
+        ->check(actorlm::cli::positive())
+        ->capture_default_str();
+    app.add_option("--level", o->level, "kernel level: portable, avx2 or avx512")
+        ->check(CLI::IsMember({"portable", "avx2", "avx512"}));
+    app.add_option("--layout", o->layout, "rows, or panels (quantized types)")
+        ->check(CLI::IsMember({"rows", "panels"}))
+        ->capture_default_str();
+    return [o] { return run_bench_matmul(*o); };
+}
+
+cli::command_registration reg("bench-matmul", "time cpu matmul kernels (JSON)", setup);
 
 }  // namespace

@@ -6,13 +6,15 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
-#include <cstdlib>
+#include <memory>
 #include <ctime>
 #include <string>
 #include <vector>
 
+#include "cli_values.hpp"
 #include "command_registry.hpp"
 #include "core/scheduler.hpp"
+#include "json_output.hpp"
 
 namespace {
 
@@ -26,29 +28,6 @@ struct options {
     int64_t steps = 2000;
     int64_t block_size = 16;
 };
-
-const char* k_usage =
-    "usage: actorlm bench-scheduler [--running N] [--prompt-len N] [--steps N] [--block-size N]\n";
-
-result<options> parse(const std::vector<std::string>& args) {
-    options o;
-    for (size_t i = 0; i < args.size(); ++i) {
-        const std::string& a = args[i];
-        if (a == "--help" || a == "-h") return make_error("%s", k_usage);
-        if (i + 1 >= args.size()) return make_error("option %s needs a value\n%s", a.c_str(), k_usage);
-        const std::string& v = args[++i];
-        char* end = nullptr;
-        const long long n = std::strtoll(v.c_str(), &end, 10);
-        if (v.empty() || *end != '\0' || n <= 0)
-            return make_error("option %s needs a positive integer, got '%s'", a.c_str(), v.c_str());
-        if (a == "--running") o.running = n;
-        else if (a == "--prompt-len") o.prompt_len = n;
-        else if (a == "--steps") o.steps = n;
-        else if (a == "--block-size") o.block_size = n;
-        else return make_error("unknown option %s\n%s", a.c_str(), k_usage);
-    }
-    return o;
-}
 
 model_runner_output fabricate(const scheduler_output& so) {
     model_runner_output out;
@@ -74,13 +53,7 @@ double percentile(std::vector<double> v, double q) {
     return v[static_cast<size_t>(q * static_cast<double>(v.size() - 1))];
 }
 
-int run(const std::vector<std::string>& args) {
-    auto opts = parse(args);
-    if (!opts) {
-        std::fprintf(stderr, "%s\n", opts.message().c_str());
-        return 2;
-    }
-    const options& o = *opts;
+int run(const options& o) {
     scheduler_config cfg;
     cfg.block_size = static_cast<int32_t>(o.block_size);
     cfg.max_model_len = static_cast<int32_t>(o.prompt_len + o.steps + 16);
@@ -142,19 +115,38 @@ int run(const std::vector<std::string>& args) {
     double mean = 0;
     for (double x : total_us) mean += x;
     mean /= static_cast<double>(total_us.size());
-    std::printf("{\"bench\": \"scheduler\", \"running\": %lld, \"prompt_len\": %lld, \"steps\": %lld, "
-                "\"block_size\": %lld, \"step_us_mean\": %.2f, \"step_us_p50\": %.2f, "
-                "\"step_us_p99\": %.2f, \"schedule_us_p50\": %.2f, \"update_us_p50\": %.2f, "
-                "\"step_cpu_us_mean\": %.2f, \"goal_us\": 100}\n",
-                static_cast<long long>(o.running), static_cast<long long>(o.prompt_len),
-                static_cast<long long>(o.steps), static_cast<long long>(o.block_size), mean,
-                percentile(total_us, 0.5), percentile(total_us, 0.99), percentile(sched_us, 0.5),
-                percentile(update_us, 0.5), cpu_us / static_cast<double>(o.steps));
+    net::json_writer w;
+    w.begin_object().field("bench", "scheduler").field("running", o.running);
+    w.field("prompt_len", o.prompt_len).field("steps", o.steps).field("block_size", o.block_size);
+    w.field("step_us_mean", cli::rounded(mean, 2));
+    w.field("step_us_p50", cli::rounded(percentile(total_us, 0.5), 2));
+    w.field("step_us_p99", cli::rounded(percentile(total_us, 0.99), 2));
+    w.field("schedule_us_p50", cli::rounded(percentile(sched_us, 0.5), 2));
+    w.field("update_us_p50", cli::rounded(percentile(update_us, 0.5), 2));
+    w.field("step_cpu_us_mean", cli::rounded(cpu_us / static_cast<double>(o.steps), 2));
+    w.field("goal_us", 100);
+    cli::print_json_line(w.end_object());
     return 0;
 }
 
-actorlm::cli::command_registration reg("bench-scheduler",
-                                       "time schedule() + update_from_output() per step, no model",
-                                       run);
+cli::command_action setup(CLI::App& app) {
+    auto o = std::make_shared<options>();
+    app.add_option("--running", o->running, "running decode requests")
+        ->check(actorlm::cli::positive())
+        ->capture_default_str();
+    app.add_option("--prompt-len", o->prompt_len, "prompt tokens per request")
+        ->check(actorlm::cli::positive())
+        ->capture_default_str();
+    app.add_option("--steps", o->steps, "timed steps")
+        ->check(actorlm::cli::positive())
+        ->capture_default_str();
+    app.add_option("--block-size", o->block_size, "tokens per KV block")
+        ->check(CLI::IsMember({1, 8, 16, 32, 64, 128}))
+        ->capture_default_str();
+    return [o] { return run(*o); };
+}
+
+cli::command_registration reg("bench-scheduler",
+                              "time schedule() + update_from_output() per step, no model", setup);
 
 }  // namespace

@@ -6,12 +6,16 @@
 #include <CLI/CLI.hpp>
 
 #include <cmath>
+#include <cstdlib>
 #include <cstdio>
 #include <fstream>
+#include <limits>
+#include <memory>
 #include <random>
 #include <string>
 #include <vector>
 
+#include "cli_values.hpp"
 #include "command_registry.hpp"
 #include "net/bench_summary.hpp"
 #include "net/json_writer.hpp"
@@ -43,32 +47,74 @@ struct bench_args {
     int32_t timeout_s = 600;
 };
 
-// "http://host:port" -> host, port.
-bool parse_base_url(const std::string& url, std::string& host, uint16_t& port, std::string* error) {
+// "http://host[:port][/path]" -> host and port (80 when absent).
+actorlm::result<actorlm::cli::host_port> parse_base_url(const std::string& url) {
     std::string rest = url;
     if (rest.rfind("http://", 0) == 0) rest = rest.substr(7);
-    else if (rest.find("://") != std::string::npos) {
-        *error = "only http:// base URLs are supported, got '" + url + "'";
-        return false;
-    }
+    else if (rest.find("://") != std::string::npos)
+        return actorlm::make_error("only http:// base URLs are supported, got '%s'", url.c_str());
     if (const size_t slash = rest.find('/'); slash != std::string::npos) rest.resize(slash);
-    const size_t colon = rest.rfind(':');
-    host = rest.substr(0, colon);
-    port = 80;
-    if (colon != std::string::npos) {
+    const bool has_port = rest.rfind(':') != std::string::npos &&
+                          (rest.front() != '[' || rest.back() != ']');
+    if (has_port) return actorlm::cli::parse_host_port(rest);
+    if (rest.empty()) return actorlm::make_error("no host in base URL '%s'", url.c_str());
+    if (rest.front() == '[') rest = rest.substr(1, rest.size() - 2);
+    return actorlm::cli::host_port{rest, 80};
+}
+
+// "inf" or a positive number of requests per second.
+actorlm::result<double> parse_request_rate(const std::string& text) {
+    if (text == "inf") return std::numeric_limits<double>::infinity();
+    char* end = nullptr;
+    const double rate = std::strtod(text.c_str(), &end);
+    if (text.empty() || *end != '\0' || !(rate > 0) || !std::isfinite(rate))
+        return actorlm::make_error("must be 'inf' or a positive number, got '%s'", text.c_str());
+    return rate;
+}
+
+// "50,90,99" -> {50, 90, 99}, each in [0, 100].
+actorlm::result<std::vector<double>> parse_percentiles(const std::string& text) {
+    std::vector<double> out;
+    for (size_t start = 0; start <= text.size();) {
+        const size_t comma = std::min(text.find(',', start), text.size());
+        const std::string item = text.substr(start, comma - start);
         char* end = nullptr;
-        const long p = std::strtol(rest.c_str() + colon + 1, &end, 10);
-        if (*end != '\0' || p <= 0 || p > 65535) {
-            *error = "invalid port in base URL '" + url + "'";
-            return false;
-        }
-        port = static_cast<uint16_t>(p);
+        const double p = std::strtod(item.c_str(), &end);
+        if (item.empty() || *end != '\0' || !(p >= 0 && p <= 100))
+            return actorlm::make_error("'%s' is not in [0, 100]", item.c_str());
+        out.push_back(p);
+        start = comma + 1;
     }
-    if (host.empty()) {
-        *error = "no host in base URL '" + url + "'";
-        return false;
+    return out;
+}
+
+// "LO:HI" with 0 <= LO < HI.
+actorlm::result<std::pair<int32_t, int32_t>> parse_token_range(const std::string& text) {
+    const size_t colon = text.find(':');
+    int64_t bounds[2] = {-1, -1};
+    bool ok = colon != std::string::npos;
+    for (int i = 0; ok && i < 2; ++i) {
+        const std::string part = i == 0 ? text.substr(0, colon) : text.substr(colon + 1);
+        char* end = nullptr;
+        const long long v = std::strtoll(part.c_str(), &end, 10);
+        ok = !part.empty() && *end == '\0' && v >= 0 && v <= INT32_MAX;
+        bounds[i] = v;
     }
-    return true;
+    if (!ok || bounds[1] <= bounds[0])
+        return actorlm::make_error("must be LO:HI with 0 <= LO < HI, got '%s'", text.c_str());
+    return std::pair<int32_t, int32_t>{static_cast<int32_t>(bounds[0]),
+                                       static_cast<int32_t>(bounds[1])};
+}
+
+// A CLI11 check from one of the parsers above (the option keeps its text).
+template <class Parse>
+CLI::Validator checked_by(Parse parse) {
+    return CLI::Validator(
+        [parse](std::string& text) -> std::string {
+            auto r = parse(text);
+            return r ? std::string() : r.message();
+        },
+        "", "");
 }
 
 const char* k_words[] = {"the", "cat", "sat", "on", "a", "mat", "and", "dog", "ran", "to",
@@ -120,88 +166,19 @@ std::vector<load_request> build_requests(const bench_args& a, int32_t token_lo, 
     return out;
 }
 
-int run_bench_serve(const std::vector<std::string>& args) {
-    CLI::App app{"Benchmark an OpenAI-compatible server (vllm bench serve's metrics)",
-                 "actorlm bench-serve"};
-    bench_args a;
-    app.add_option("--base-url", a.base_url, "server URL")->capture_default_str();
-    app.add_option("--endpoint", a.endpoint, "/v1/completions or /v1/chat/completions")
-        ->capture_default_str();
-    app.add_option("--model", a.model, "model name sent in requests");
-    app.add_option("--dataset,--dataset-name", a.dataset, "random (token ids) or random-words")
-        ->check(CLI::IsMember({"random", "random-words"}))->capture_default_str();
-    app.add_option("--input-len,--random-input-len", a.input_len, "prompt tokens")
-        ->check(CLI::Range(1, 1 << 20))->capture_default_str();
-    app.add_option("--output-len,--random-output-len", a.output_len, "max output tokens")
-        ->check(CLI::Range(1, 1 << 20))->capture_default_str();
-    app.add_option("--random-range-ratio", a.range_ratio, "prompt length spread")
-        ->check(CLI::Range(0.0, 1.0));
-    app.add_option("--num-prompts", a.num_prompts, "requests to send")
-        ->check(CLI::Range(1, 10000000))->capture_default_str();
-    app.add_option("--request-rate", a.request_rate, "requests/s, or inf")->capture_default_str();
-    app.add_option("--burstiness", a.burstiness, "gamma shape of arrivals (1 = Poisson)")
-        ->check(CLI::PositiveNumber);
-    app.add_option("--max-concurrency", a.max_concurrency, "requests in flight at most (0 = no cap)")
-        ->check(CLI::NonNegativeNumber);
-    app.add_flag("--ignore-eos", a.ignore_eos, "generate exactly --output-len tokens");
-    app.add_option("--goodput", a.goodput, "SLOs, e.g. ttft:200 tpot:50 e2el:5000 (ms)");
-    app.add_option("--metric-percentiles", a.percentiles, "comma-separated, e.g. 50,90,99")
-        ->capture_default_str();
-    app.add_option("--token-id-range", a.token_range, "LO:HI range of random prompt token ids")
-        ->capture_default_str();
-    app.add_option("--seed", a.seed, "dataset and arrival seed");
-    app.add_option("--api-key", a.api_key, "sent as Authorization: Bearer");
-    app.add_option("--result-file", a.result_file, "write the results as JSON here");
-    app.add_option("--timeout", a.timeout_s, "per-request timeout in seconds")->check(CLI::PositiveNumber);
-    try {
-        std::vector<std::string> reversed(args.rbegin(), args.rend());
-        app.parse(reversed);
-    } catch (const CLI::ParseError& e) {
-        return app.exit(e);
-    }
-
-    std::string error;
+int run_bench_serve(const bench_args& a) {
+    // Every value below was checked while the options parsed.
     load_options lo;
-    if (!parse_base_url(a.base_url, lo.host, lo.port, &error)) {
-        std::fprintf(stderr, "bench-serve: %s\n", error.c_str());
-        return 2;
-    }
-    if (a.request_rate != "inf") {
-        char* end = nullptr;
-        lo.request_rate = std::strtod(a.request_rate.c_str(), &end);
-        if (*end != '\0' || !(lo.request_rate > 0)) {
-            std::fprintf(stderr, "bench-serve: --request-rate must be 'inf' or a positive number, got '%s'\n",
-                         a.request_rate.c_str());
-            return 2;
-        }
-    }
+    const auto address = parse_base_url(a.base_url).value();
+    lo.host = address.host;
+    lo.port = address.port;
+    const double rate = parse_request_rate(a.request_rate).value();
+    if (std::isfinite(rate)) lo.request_rate = rate;
     slo_targets slo;
-    for (const auto& item : a.goodput) {
-        if (!parse_slo(item, slo, &error)) {
-            std::fprintf(stderr, "bench-serve: --goodput: %s\n", error.c_str());
-            return 2;
-        }
-    }
-    std::vector<double> percentiles;
-    for (size_t start = 0; start <= a.percentiles.size();) {
-        const size_t comma = std::min(a.percentiles.find(',', start), a.percentiles.size());
-        const std::string item = a.percentiles.substr(start, comma - start);
-        char* end = nullptr;
-        const double p = std::strtod(item.c_str(), &end);
-        if (item.empty() || *end != '\0' || p < 0 || p > 100) {
-            std::fprintf(stderr, "bench-serve: --metric-percentiles: '%s' is not in [0, 100]\n", item.c_str());
-            return 2;
-        }
-        percentiles.push_back(p);
-        start = comma + 1;
-    }
-    int32_t token_lo = 0, token_hi = 0;
-    if (std::sscanf(a.token_range.c_str(), "%d:%d", &token_lo, &token_hi) != 2 || token_lo < 0 ||
-        token_hi <= token_lo) {
-        std::fprintf(stderr, "bench-serve: --token-id-range must be LO:HI with 0 <= LO < HI, got '%s'\n",
-                     a.token_range.c_str());
-        return 2;
-    }
+    std::string error;
+    for (const auto& item : a.goodput) parse_slo(item, slo, &error);
+    const std::vector<double> percentiles = parse_percentiles(a.percentiles).value();
+    const auto [token_lo, token_hi] = parse_token_range(a.token_range).value();
     lo.api_key = a.api_key;
     lo.max_concurrency = a.max_concurrency;
     lo.burstiness = a.burstiness;
@@ -237,8 +214,61 @@ int run_bench_serve(const std::vector<std::string>& args) {
     return summary.completed > 0 ? 0 : 1;
 }
 
-actorlm::cli::command_registration reg("bench-serve",
-                                       "benchmark an OpenAI-compatible server (TTFT, TPOT, ITL, goodput)",
-                                       run_bench_serve);
+actorlm::cli::command_action setup(CLI::App& app) {
+    auto o = std::make_shared<bench_args>();
+    bench_args& a = *o;
+    app.add_option("--base-url", a.base_url, "server URL (http://HOST[:PORT])")
+        ->check(checked_by(parse_base_url))
+        ->capture_default_str();
+    app.add_option("--endpoint", a.endpoint, "/v1/completions or /v1/chat/completions")
+        ->capture_default_str();
+    app.add_option("--model", a.model, "model name sent in requests");
+    app.add_option("--dataset,--dataset-name", a.dataset, "random (token ids) or random-words")
+        ->check(CLI::IsMember({"random", "random-words"}))
+        ->capture_default_str();
+    app.add_option("--input-len,--random-input-len", a.input_len, "prompt tokens")
+        ->check(CLI::Range(1, 1 << 20))
+        ->capture_default_str();
+    app.add_option("--output-len,--random-output-len", a.output_len, "max output tokens")
+        ->check(CLI::Range(1, 1 << 20))
+        ->capture_default_str();
+    app.add_option("--random-range-ratio", a.range_ratio, "prompt length spread")
+        ->check(CLI::Range(0.0, 1.0));
+    app.add_option("--num-prompts", a.num_prompts, "requests to send")
+        ->check(CLI::Range(1, 10000000))
+        ->capture_default_str();
+    app.add_option("--request-rate", a.request_rate, "requests/s, or inf")
+        ->check(checked_by(parse_request_rate))
+        ->capture_default_str();
+    app.add_option("--burstiness", a.burstiness, "gamma shape of arrivals (1 = Poisson)")
+        ->check(actorlm::cli::positive());
+    app.add_option("--max-concurrency", a.max_concurrency,
+                   "requests in flight at most (0 = no cap)")
+        ->check(actorlm::cli::non_negative());
+    app.add_flag("--ignore-eos", a.ignore_eos, "generate exactly --output-len tokens");
+    app.add_option("--goodput", a.goodput, "SLOs, e.g. ttft:200 tpot:50 e2el:5000 (ms)")
+        ->check(CLI::Validator(
+            [](std::string& text) -> std::string {
+                slo_targets slo;
+                std::string error;
+                return parse_slo(text, slo, &error) ? std::string() : error;
+            },
+            "", "SLO"));
+    app.add_option("--metric-percentiles", a.percentiles, "comma-separated, e.g. 50,90,99")
+        ->check(checked_by(parse_percentiles))
+        ->capture_default_str();
+    app.add_option("--token-id-range", a.token_range, "LO:HI range of random prompt token ids")
+        ->check(checked_by(parse_token_range))
+        ->capture_default_str();
+    app.add_option("--seed", a.seed, "dataset and arrival seed");
+    app.add_option("--api-key", a.api_key, "sent as Authorization: Bearer");
+    app.add_option("--result-file", a.result_file, "write the results as JSON here");
+    app.add_option("--timeout", a.timeout_s, "per-request timeout in seconds")
+        ->check(actorlm::cli::positive());
+    return [o] { return run_bench_serve(*o); };
+}
+
+actorlm::cli::command_registration reg(
+    "bench-serve", "benchmark an OpenAI-compatible server (TTFT, TPOT, ITL, goodput)", setup);
 
 }  // namespace

@@ -2,72 +2,41 @@
 // with the random dataset: N prompts of exactly --input-len random token ids,
 // each generating exactly --output-len tokens (ignore_eos, temperature 1.0,
 // top_p 1.0), all submitted at once to the engine core; prints one JSON object
-// (requests/s, total and output tokens/s).
+// (requests/s, total and output tokens/s). Engine flags: engine_options.hpp;
+// --max-model-len 0 (the default) means input-len + output-len.
 #include <chrono>
 #include <cstdio>
-#include <cstdlib>
 #include <random>
 #include <string>
 #include <vector>
 
+#include "cli_values.hpp"
 #include "command_registry.hpp"
 #include "core/llm_engine.hpp"
+#include "engine_options.hpp"
+#include "json_output.hpp"
 
 namespace {
 
 using namespace actorlm;
 
-const char* k_usage =
-    "usage: actorlm bench-throughput --model PATH [--num-prompts N] [--input-len N]\n"
-    "         [--output-len N] [--max-num-seqs N] [--max-num-batched-tokens N] [--threads N]\n"
-    "         [--kv-cache-bytes N] [--seed N]\n";
+struct options {
+    engine_config engine;
+    int64_t num_prompts = 64, input_len = 128, output_len = 128;
+    uint64_t seed = 0;
+};
 
-int run(const std::vector<std::string>& args) {
-    actorlm::engine_config cfg;
-    cfg.max_num_seqs = 64;
-    int64_t num_prompts = 64, input_len = 128, output_len = 128, seed = 0;
-    for (size_t i = 0; i < args.size(); ++i) {
-        const std::string& a = args[i];
-        if (a == "--help" || a == "-h" || i + 1 >= args.size()) {
-            std::fprintf(stderr, "%s", k_usage);
-            return a == "--help" || a == "-h" ? 0 : 2;
-        }
-        const std::string& v = args[++i];
-        char* end = nullptr;
-        const long long n = std::strtoll(v.c_str(), &end, 10);
-        const bool is_int = !v.empty() && *end == '\0' && n >= 0;
-        if (a == "--model") { cfg.model_path = v; continue; }
-        if (!is_int) {
-            std::fprintf(stderr, "actorlm bench-throughput: %s needs a non-negative integer, got '%s'\n",
-                         a.c_str(), v.c_str());
-            return 2;
-        }
-        if (a == "--num-prompts") num_prompts = n;
-        else if (a == "--input-len") input_len = n;
-        else if (a == "--output-len") output_len = n;
-        else if (a == "--max-num-seqs") cfg.max_num_seqs = static_cast<int32_t>(n);
-        else if (a == "--max-num-batched-tokens") cfg.max_num_batched_tokens = static_cast<int32_t>(n);
-        else if (a == "--threads") cfg.num_threads = static_cast<int32_t>(n);
-        else if (a == "--kv-cache-bytes") cfg.kv_cache_memory_bytes = n;
-        else if (a == "--seed") seed = n;
-        else {
-            std::fprintf(stderr, "actorlm bench-throughput: unknown option %s\n%s", a.c_str(), k_usage);
-            return 2;
-        }
-    }
-    if (cfg.model_path.empty() || num_prompts < 1 || input_len < 1 || output_len < 1) {
-        std::fprintf(stderr, "actorlm bench-throughput: --model and positive sizes are required\n%s",
-                     k_usage);
-        return 2;
-    }
-    cfg.max_model_len = static_cast<int32_t>(input_len + output_len);
+int run(const options& o) {
+    engine_config cfg = o.engine;
+    const int64_t num_prompts = o.num_prompts, input_len = o.input_len, output_len = o.output_len;
+    if (cfg.max_model_len == 0) cfg.max_model_len = static_cast<int32_t>(input_len + output_len);
     auto eng = core::llm_engine::create(cfg);
     if (!eng) {
         std::fprintf(stderr, "actorlm bench-throughput: %s\n", eng.message().c_str());
         return 1;
     }
     const int32_t vocab = (*eng)->tok().vocab_size();
-    std::mt19937_64 rng(static_cast<uint64_t>(seed));
+    std::mt19937_64 rng(o.seed);
     std::vector<generate_request> reqs;
     for (int64_t i = 0; i < num_prompts; ++i) {
         generate_request r;
@@ -94,20 +63,37 @@ int run(const std::vector<std::string>& args) {
         for (const auto& s : r.outputs) out_tokens += static_cast<int64_t>(s.token_ids.size());
     const int64_t total = out_tokens + num_prompts * input_len;
     const auto st = (*eng)->stats();
-    std::printf("{\"bench\": \"throughput\", \"model\": \"%s\", \"num_prompts\": %lld, "
-                "\"input_len\": %lld, \"output_len\": %lld, \"max_num_seqs\": %d, "
-                "\"elapsed_s\": %.3f, \"requests_per_s\": %.3f, \"total_tokens_per_s\": %.1f, "
-                "\"output_tokens_per_s\": %.1f, \"preemptions\": %lld}\n",
-                cfg.model_path.c_str(), static_cast<long long>(num_prompts),
-                static_cast<long long>(input_len), static_cast<long long>(output_len),
-                cfg.max_num_seqs, secs, static_cast<double>(num_prompts) / secs,
-                static_cast<double>(total) / secs, static_cast<double>(out_tokens) / secs,
-                static_cast<long long>(st.num_preemptions_total));
+    net::json_writer w;
+    w.begin_object().field("bench", "throughput").field("model", cfg.model_path);
+    w.field("num_prompts", num_prompts).field("input_len", input_len);
+    w.field("output_len", output_len).field("max_num_seqs", cfg.max_num_seqs);
+    w.field("elapsed_s", cli::rounded(secs, 3));
+    w.field("requests_per_s", cli::rounded(static_cast<double>(num_prompts) / secs, 3));
+    w.field("total_tokens_per_s", cli::rounded(static_cast<double>(total) / secs, 1));
+    w.field("output_tokens_per_s", cli::rounded(static_cast<double>(out_tokens) / secs, 1));
+    w.field("preemptions", st.num_preemptions_total).end_object();
+    cli::print_json_line(w);
     return 0;
 }
 
-actorlm::cli::command_registration reg("bench-throughput",
-                                       "offline throughput of the engine (vllm bench throughput)",
-                                       run);
+cli::command_action setup(CLI::App& app) {
+    auto o = std::make_shared<options>();
+    o->engine.max_num_seqs = 64;
+    cli::add_engine_options(app, o->engine, cli::k_offline_engine_flags);
+    app.add_option("--num-prompts", o->num_prompts, "prompts submitted at once")
+        ->check(actorlm::cli::positive())
+        ->capture_default_str();
+    app.add_option("--input-len", o->input_len, "prompt tokens (random ids)")
+        ->check(actorlm::cli::positive())
+        ->capture_default_str();
+    app.add_option("--output-len", o->output_len, "generated tokens per prompt")
+        ->check(actorlm::cli::positive())
+        ->capture_default_str();
+    app.add_option("--seed", o->seed, "seed of the random prompts");
+    return [o] { return run(*o); };
+}
+
+cli::command_registration reg("bench-throughput",
+                              "offline throughput of the engine (vllm bench throughput)", setup);
 
 }  // namespace

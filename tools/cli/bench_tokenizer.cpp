@@ -6,44 +6,36 @@
 #include <chrono>
 #include <cstdio>
 #include <fstream>
+#include <memory>
 #include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "cli_values.hpp"
 #include "command_registry.hpp"
+#include "json_output.hpp"
 #include "tokenizer/tokenizer.hpp"
 
 namespace {
 
-const char* k_usage =
-    "usage: actorlm bench-tokenizer --tokenizer PATH --file TEXT [--threads N] [--runs R] [--cold]\n"
-    "  PATH: tokenizer.json, HF model directory or .gguf\n";
+using actorlm::cli::rounded;
+
+struct options {
+    std::string tok_path, file;
+    int threads = 1, runs = 5;
+    bool cold = false;
+};
 
 double seconds_since(std::chrono::steady_clock::time_point t0) {
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
 
-int run_bench(const std::vector<std::string>& args) {
-    std::string tok_path, file;
-    int threads = 1, runs = 5;
-    bool cold = false;
-    for (size_t i = 0; i < args.size(); ++i) {
-        const bool has_value = i + 1 < args.size();
-        if (args[i] == "--tokenizer" && has_value) tok_path = args[++i];
-        else if (args[i] == "--file" && has_value) file = args[++i];
-        else if (args[i] == "--threads" && has_value) threads = std::max(1, std::atoi(args[++i].c_str()));
-        else if (args[i] == "--runs" && has_value) runs = std::max(1, std::atoi(args[++i].c_str()));
-        else if (args[i] == "--cold") cold = true;
-        else {
-            std::fprintf(stderr, "%s", k_usage);
-            return 2;
-        }
-    }
-    if (tok_path.empty() || file.empty()) {
-        std::fprintf(stderr, "%s", k_usage);
-        return 2;
-    }
+int run_bench(const options& o) {
+    const std::string& tok_path = o.tok_path;
+    const std::string& file = o.file;
+    const int threads = o.threads, runs = o.runs;
+    const bool cold = o.cold;
     std::ifstream in(file, std::ios::binary);
     if (!in) {
         std::fprintf(stderr, "bench-tokenizer: cannot read %s\n", file.c_str());
@@ -95,15 +87,34 @@ int run_bench(const std::vector<std::string>& args) {
     const double first = times.front();
     std::sort(times.begin(), times.end());
     const double median = times[times.size() / 2];
-    std::printf("{\"tokenizer\": \"%s\", \"file\": \"%s\", \"bytes\": %zu, \"tokens\": %zu, \"threads\": %d, "
-                "\"runs\": %d, \"cold\": %s, \"load_s\": %.3f, \"first_run_s\": %.4f, \"median_s\": %.4f, "
-                "\"mb_per_s\": %.2f, \"first_run_mb_per_s\": %.2f}\n",
-                tok_path.c_str(), file.c_str(), text.size(), num_tokens, threads, runs, cold ? "true" : "false",
-                load_s, first, median, static_cast<double>(text.size()) / 1e6 / median,
-                static_cast<double>(text.size()) / 1e6 / first);
+    actorlm::net::json_writer w;
+    w.begin_object().field("tokenizer", tok_path).field("file", file);
+    w.field("bytes", static_cast<uint64_t>(text.size()));
+    w.field("tokens", static_cast<uint64_t>(num_tokens)).field("threads", threads);
+    w.field("runs", runs).field("cold", cold).field("load_s", rounded(load_s, 3));
+    w.field("first_run_s", rounded(first, 4)).field("median_s", rounded(median, 4));
+    w.field("mb_per_s", rounded(static_cast<double>(text.size()) / 1e6 / median, 2));
+    w.field("first_run_mb_per_s", rounded(static_cast<double>(text.size()) / 1e6 / first, 2));
+    actorlm::cli::print_json_line(w.end_object());
     return 0;
 }
 
-actorlm::cli::command_registration reg("bench-tokenizer", "tokenizer encoding throughput (JSON, MB/s)", run_bench);
+actorlm::cli::command_action setup(CLI::App& app) {
+    auto o = std::make_shared<options>();
+    app.add_option("--model", o->tok_path, "tokenizer.json, HF model directory or .gguf")
+        ->required();
+    app.add_option("--file", o->file, "text to encode")->required();
+    app.add_option("--threads", o->threads, "parts encoded concurrently")
+        ->check(actorlm::cli::positive())
+        ->capture_default_str();
+    app.add_option("--runs", o->runs, "timed runs (the median is printed)")
+        ->check(actorlm::cli::positive())
+        ->capture_default_str();
+    app.add_flag("--cold", o->cold, "reload the tokenizer before every run (empty piece cache)");
+    return [o] { return run_bench(*o); };
+}
+
+actorlm::cli::command_registration reg("bench-tokenizer",
+                                       "tokenizer encoding throughput (JSON, MB/s)", setup);
 
 }  // namespace

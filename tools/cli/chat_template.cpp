@@ -3,19 +3,20 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <memory>
 #include <sstream>
 
 #include "chat/chat_template.hpp"
+#include "cli_values.hpp"
 #include "command_registry.hpp"
 
 namespace {
 
-const char* k_usage =
-    "usage: actorlm chat-template (--model DIR|tokenizer_config.json | --template FILE.jinja)\n"
-    "           --messages conv.json [--tools tools.json] [--documents docs.json]\n"
-    "           [--kwargs vars.json] [--no-generation-prompt] [--bos-token T] [--eos-token T]\n"
-    "           [--now UNIX_SECONDS]\n"
-    "Prints the rendered prompt to stdout (no newline added).\n";
+struct options {
+    std::string model, template_path, messages_path, tools_path, documents_path, kwargs_path;
+    actorlm::chat_template_inputs inputs;
+    int64_t now = 0;
+};
 
 bool read_file(const std::string& path, std::string& out) {
     std::ifstream in(path, std::ios::binary);
@@ -26,44 +27,12 @@ bool read_file(const std::string& path, std::string& out) {
     return true;
 }
 
-int run_chat_template(const std::vector<std::string>& args) {
-    std::string model, template_path, messages_path, tools_path, documents_path, kwargs_path;
-    actorlm::chat_template_inputs inputs;
-    for (std::size_t i = 0; i < args.size(); ++i) {
-        const std::string& a = args[i];
-        auto next = [&](std::string& dst) {
-            if (i + 1 >= args.size()) {
-                std::fprintf(stderr, "chat-template: %s needs a value\n", a.c_str());
-                return false;
-            }
-            dst = args[++i];
-            return true;
-        };
-        std::string tmp;
-        bool ok = true;
-        if (a == "--help" || a == "-h") {
-            std::fputs(k_usage, stdout);
-            return 0;
-        } else if (a == "--model") ok = next(model);
-        else if (a == "--template") ok = next(template_path);
-        else if (a == "--messages") ok = next(messages_path);
-        else if (a == "--tools") ok = next(tools_path);
-        else if (a == "--documents") ok = next(documents_path);
-        else if (a == "--kwargs") ok = next(kwargs_path);
-        else if (a == "--no-generation-prompt") inputs.add_generation_prompt = false;
-        else if (a == "--bos-token") { ok = next(tmp); inputs.bos_token = tmp; }
-        else if (a == "--eos-token") { ok = next(tmp); inputs.eos_token = tmp; }
-        else if (a == "--now") { ok = next(tmp); inputs.now = static_cast<std::time_t>(std::stoll(tmp)); }
-        else {
-            std::fprintf(stderr, "chat-template: unknown option '%s'\n%s", a.c_str(), k_usage);
-            return 2;
-        }
-        if (!ok) return 2;
-    }
-    if ((model.empty() == template_path.empty()) || messages_path.empty()) {
-        std::fputs(k_usage, stderr);
-        return 2;
-    }
+int run_chat_template(const options& o) {
+    const std::string &model = o.model, &template_path = o.template_path;
+    const std::string &messages_path = o.messages_path, &tools_path = o.tools_path;
+    const std::string &documents_path = o.documents_path, &kwargs_path = o.kwargs_path;
+    actorlm::chat_template_inputs inputs = o.inputs;
+    inputs.now = static_cast<std::time_t>(o.now);
     auto load = [](const std::string& path, std::string& out) {
         if (read_file(path, out)) return true;
         std::fprintf(stderr, "chat-template: cannot read %s\n", path.c_str());
@@ -104,8 +73,28 @@ int run_chat_template(const std::vector<std::string>& args) {
     return 0;
 }
 
+actorlm::cli::command_action setup(CLI::App& app) {
+    auto o = std::make_shared<options>();
+    app.footer("Prints the rendered prompt to stdout (no newline added).");
+    CLI::App* source = app.add_option_group("Template", "give exactly one of these");
+    source->add_option("--model", o->model, "model directory or its tokenizer_config.json");
+    source->add_option("--template", o->template_path, "a .jinja file");
+    source->require_option(1);
+    app.add_option("--messages", o->messages_path, "conversation (JSON array)")->required();
+    app.add_option("--tools", o->tools_path, "tool definitions (JSON array)");
+    app.add_option("--documents", o->documents_path, "documents (JSON array)");
+    app.add_option("--kwargs", o->kwargs_path, "extra template variables (JSON object)");
+    app.add_flag("!--no-generation-prompt", o->inputs.add_generation_prompt,
+                 "do not open the assistant's turn");
+    app.add_option("--bos-token", o->inputs.bos_token, "bos_token (overrides the model's)");
+    app.add_option("--eos-token", o->inputs.eos_token, "eos_token (overrides the model's)");
+    app.add_option("--now", o->now, "strftime_now's time in UNIX seconds (0 = the clock)")
+        ->check(actorlm::cli::non_negative());
+    return [o] { return run_chat_template(*o); };
+}
+
 actorlm::cli::command_registration reg("chat-template",
                                        "render a conversation with a model's chat template",
-                                       run_chat_template);
+                                       setup);
 
 }  // namespace

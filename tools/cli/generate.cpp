@@ -2,126 +2,49 @@
 // One --prompt prints its completion on stdout; --prompts-file reads JSONL
 // ({"prompt": ..., optional "request_id", "max_tokens", "temperature", "top_p",
 // "top_k", "min_p", "seed", "n", "stop", "ignore_eos"}) and writes one JSON result per
-// line, in input order. Engine statistics go to stderr.
+// line, in input order. Engine statistics go to stderr. Engine and sampling flags
+// are the shared groups of engine_options.hpp.
 #include <simdjson.h>
 
 #include <chrono>
 #include <cstdio>
-#include <cstdlib>
 #include <fstream>
 #include <string>
 #include <vector>
 
 #include "command_registry.hpp"
-#include "util/json_string.hpp"
 #include "core/llm_engine.hpp"
+#include "engine_options.hpp"
+#include "net/json_writer.hpp"
 
 namespace {
 
 using namespace actorlm;
 
-const char* k_usage =
-    "usage: actorlm generate --model PATH (--prompt TEXT | --prompts-file FILE.jsonl)\n"
-    "         [--output FILE.jsonl] [--max-tokens N] [--temperature T] [--top-p P] [--top-k K]\n"
-    "         [--min-p P] [--seed S] [--n N] [--stop STR]... [--ignore-eos]\n"
-    "         [--max-model-len N] [--max-num-seqs N] [--max-num-batched-tokens N]\n"
-    "         [--kv-cache-bytes N] [--threads N] [--block-size N] [--no-prefix-caching]\n";
-
 struct options {
-    actorlm::engine_config engine;
+    engine_config engine;
     std::string prompt, prompts_file, output;
-    bool have_prompt = false;
     sampling_params params;
 };
 
-bool to_int(const std::string& s, long long& out) {
-    char* end = nullptr;
-    out = std::strtoll(s.c_str(), &end, 10);
-    return !s.empty() && *end == '\0';
-}
-bool to_float(const std::string& s, float& out) {
-    char* end = nullptr;
-    out = std::strtof(s.c_str(), &end);
-    return !s.empty() && *end == '\0';
-}
-
-result<options> parse(const std::vector<std::string>& args) {
-    options o;
-    o.params.max_tokens = 64;
-    for (size_t i = 0; i < args.size(); ++i) {
-        const std::string& a = args[i];
-        if (a == "--help" || a == "-h") return make_error("%s", k_usage);
-        if (a == "--ignore-eos") { o.params.ignore_eos = true; continue; }
-        if (a == "--no-prefix-caching") { o.engine.enable_prefix_caching = false; continue; }
-        if (i + 1 >= args.size()) return make_error("option %s needs a value\n%s", a.c_str(), k_usage);
-        const std::string& v = args[++i];
-        long long n = 0;
-        float f = 0;
-        auto need_int = [&]() -> status {
-            if (!to_int(v, n)) return make_error("option %s needs an integer, got '%s'", a.c_str(), v.c_str());
-            return status::success();
-        };
-        auto need_float = [&]() -> status {
-            if (!to_float(v, f)) return make_error("option %s needs a number, got '%s'", a.c_str(), v.c_str());
-            return status::success();
-        };
-        status st;
-        if (a == "--model") o.engine.model_path = v;
-        else if (a == "--prompt") { o.prompt = v; o.have_prompt = true; }
-        else if (a == "--prompts-file") o.prompts_file = v;
-        else if (a == "--output") o.output = v;
-        else if (a == "--stop") o.params.stop.push_back(v);
-        else if (a == "--max-tokens") { if ((st = need_int())) o.params.max_tokens = static_cast<int32_t>(n); }
-        else if (a == "--temperature") { if ((st = need_float())) o.params.temperature = f; }
-        else if (a == "--top-p") { if ((st = need_float())) o.params.top_p = f; }
-        else if (a == "--top-k") { if ((st = need_int())) o.params.top_k = static_cast<int32_t>(n); }
-        else if (a == "--min-p") { if ((st = need_float())) o.params.min_p = f; }
-        else if (a == "--seed") { if ((st = need_int())) o.params.seed = static_cast<uint64_t>(n); }
-        else if (a == "--n") { if ((st = need_int())) o.params.n = static_cast<int32_t>(n); }
-        else if (a == "--max-model-len") { if ((st = need_int())) o.engine.max_model_len = static_cast<int32_t>(n); }
-        else if (a == "--max-num-seqs") { if ((st = need_int())) o.engine.max_num_seqs = static_cast<int32_t>(n); }
-        else if (a == "--max-num-batched-tokens") { if ((st = need_int())) o.engine.max_num_batched_tokens = static_cast<int32_t>(n); }
-        else if (a == "--kv-cache-bytes") { if ((st = need_int())) o.engine.kv_cache_memory_bytes = n; }
-        else if (a == "--threads") { if ((st = need_int())) o.engine.num_threads = static_cast<int32_t>(n); }
-        else if (a == "--block-size") { if ((st = need_int())) o.engine.block_size = static_cast<int32_t>(n); }
-        else return make_error("unknown option %s\n%s", a.c_str(), k_usage);
-        if (!st) return st.err();
-    }
-    if (o.engine.model_path.empty()) return make_error("--model is required\n%s", k_usage);
-    if (o.have_prompt == !o.prompts_file.empty())
-        return make_error("give exactly one of --prompt and --prompts-file\n%s", k_usage);
-    return o;
-}
-
-
-
+// One result as a JSON line: request_id, prompt, num_prompt_tokens and the outputs.
 std::string result_json(const core::completion_result& r, const std::string& prompt) {
-    std::string j = "{\"request_id\": ";
-    append_json_string(j, r.request_id);
-    j += ", \"prompt\": ";
-    append_json_string(j, prompt);
-    j += ", \"num_prompt_tokens\": " + std::to_string(r.prompt_token_ids.size()) + ", \"outputs\": [";
-    for (size_t k = 0; k < r.outputs.size(); ++k) {
-        const auto& s = r.outputs[k];
-        if (k) j += ", ";
-        j += "{\"index\": " + std::to_string(s.index) + ", \"text\": ";
-        append_json_string(j, s.text);
-        j += ", \"token_ids\": [";
-        for (size_t t = 0; t < s.token_ids.size(); ++t) {
-            if (t) j += ", ";
-            j += std::to_string(s.token_ids[t]);
-        }
-        j += "], \"finish_reason\": ";
-        append_json_string(j, actorlm::finish_reason_name(s.finish));
-        j += ", \"stop_reason\": ";
-        append_json_string(j, s.stop_reason);
-        if (!s.error.empty()) {
-            j += ", \"error\": ";
-            append_json_string(j, s.error);
-        }
-        j += "}";
+    net::json_writer w;
+    w.begin_object().field("request_id", r.request_id).field("prompt", prompt);
+    w.field("num_prompt_tokens", static_cast<int64_t>(r.prompt_token_ids.size()));
+    w.key("outputs").begin_array();
+    for (const auto& s : r.outputs) {
+        w.begin_object().field("index", s.index).field("text", s.text);
+        w.key("token_ids").begin_array();
+        for (int32_t id : s.token_ids) w.value(id);
+        w.end_array();
+        w.field("finish_reason", actorlm::finish_reason_name(s.finish));
+        w.field("stop_reason", s.stop_reason);
+        if (!s.error.empty()) w.field("error", s.error);
+        w.end_object();
     }
-    return j + "]}";
+    w.end_array().end_object();
+    return w.take();
 }
 
 result<std::vector<generate_request>> read_prompts(const std::string& path,
@@ -167,21 +90,17 @@ result<std::vector<generate_request>> read_prompts(const std::string& path,
     return out;
 }
 
-int run(const std::vector<std::string>& args) {
-    auto opts = parse(args);
-    if (!opts) {
-        std::fprintf(stderr, "actorlm generate: %s\n", opts.message().c_str());
-        return 2;
-    }
+int run(const options& o) {
+    const bool have_prompt = o.prompts_file.empty();
     std::vector<generate_request> reqs;
-    if (opts->have_prompt) {
+    if (have_prompt) {
         generate_request r;
         r.request_id = "prompt";
-        r.prompt = opts->prompt;
-        r.params = opts->params;
+        r.prompt = o.prompt;
+        r.params = o.params;
         reqs.push_back(std::move(r));
     } else {
-        auto rs = read_prompts(opts->prompts_file, opts->params);
+        auto rs = read_prompts(o.prompts_file, o.params);
         if (!rs) {
             std::fprintf(stderr, "actorlm generate: %s\n", rs.message().c_str());
             return 1;
@@ -190,7 +109,7 @@ int run(const std::vector<std::string>& args) {
     }
     std::vector<std::string> prompts;
     for (const auto& r : reqs) prompts.push_back(r.prompt);
-    auto eng = core::llm_engine::create(opts->engine);
+    auto eng = core::llm_engine::create(o.engine);
     if (!eng) {
         std::fprintf(stderr, "actorlm generate: %s\n", eng.message().c_str());
         return 1;
@@ -202,12 +121,12 @@ int run(const std::vector<std::string>& args) {
         std::fprintf(stderr, "actorlm generate: %s\n", res.message().c_str());
         return 1;
     }
-    if (opts->have_prompt) {
+    if (have_prompt) {
         for (const auto& s : (*res)[0].outputs) std::printf("%s\n", s.text.c_str());
     } else {
-        std::FILE* out = opts->output.empty() ? stdout : std::fopen(opts->output.c_str(), "w");
+        std::FILE* out = o.output.empty() ? stdout : std::fopen(o.output.c_str(), "w");
         if (!out) {
-            std::fprintf(stderr, "actorlm generate: cannot write %s\n", opts->output.c_str());
+            std::fprintf(stderr, "actorlm generate: cannot write %s\n", o.output.c_str());
             return 1;
         }
         for (size_t i = 0; i < res->size(); ++i)
@@ -230,6 +149,23 @@ int run(const std::vector<std::string>& args) {
     return 0;
 }
 
-actorlm::cli::command_registration reg("generate", "offline text generation (prompt or JSONL file)", run);
+cli::command_action setup(CLI::App& app) {
+    auto o = std::make_shared<options>();
+    o->params.max_tokens = 64;
+    cli::add_engine_options(app, o->engine, cli::k_offline_engine_flags);
+    cli::add_sampling_options(app, o->params);
+    // Exactly one prompt source.
+    CLI::App* source = app.add_option_group("Prompt", "give exactly one of these");
+    source->add_option("--prompt", o->prompt, "one prompt; its completion goes to stdout");
+    source->add_option("--prompts-file", o->prompts_file,
+                       "JSONL prompts; one JSON result per line, in input order")
+        ->check(CLI::ExistingFile);
+    source->require_option(1);
+    app.add_option("--output", o->output, "write the JSONL results here instead of stdout");
+    return [o] { return run(*o); };
+}
+
+cli::command_registration reg("generate", "offline text generation (prompt or JSONL file)",
+                              setup);
 
 }  // namespace

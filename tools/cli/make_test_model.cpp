@@ -5,53 +5,33 @@
 
 #include <chrono>
 #include <cstdio>
+#include <memory>
+#include <optional>
 
+#include "cli_values.hpp"
 #include "command_registry.hpp"
 #include "model/test_model_writer.hpp"
 
 namespace {
 
-int run_make_test_model(const std::vector<std::string>& args) {
-    CLI::App app{"Write a deterministic random-weight test model", "actorlm make-test-model"};
+struct options {
     std::string out, format = "gguf", preset = "tiny", type = "f32";
-    app.add_option("-o,--out", out, "output .gguf file or HF directory")->required();
-    app.add_option("--format", format, "gguf or hf")->check(CLI::IsMember({"gguf", "hf"}));
-    app.add_option("--preset", preset, "tiny or smollm2-135m (other options override it)")
-        ->check(CLI::IsMember(actorlm::test_model_preset_names()));
-    app.add_option("--type", type, "matrix type: f32, f16, bf16, q8_0 (GGUF only)")
-        ->check(CLI::IsMember({"f32", "f16", "bf16", "q8_0"}));
     std::string arch;
     std::optional<int64_t> vocab, hidden, ffn, layers, heads, kv_heads, head_dim, ctx;
     std::optional<uint64_t> seed;
     std::optional<float> theta, std_dev;
     bool untied = false;
     std::string name;
-    app.add_option("--arch", arch, "llama, mistral, qwen2 or qwen3 (default llama)")
-        ->check(CLI::IsMember({"llama", "mistral", "qwen2", "qwen3"}));
-    app.add_option("--vocab", vocab, "vocabulary size");
-    app.add_option("--hidden", hidden, "hidden size");
-    app.add_option("--ffn", ffn, "FFN (intermediate) size");
-    app.add_option("--layers", layers, "number of layers");
-    app.add_option("--heads", heads, "attention heads");
-    app.add_option("--kv-heads", kv_heads, "KV heads");
-    app.add_option("--head-dim", head_dim, "head dimension");
-    app.add_option("--ctx", ctx, "context length");
-    app.add_option("--rope-theta", theta, "RoPE base");
-    app.add_option("--seed", seed, "random seed (default 1234)");
-    app.add_option("--std", std_dev, "weight std (default 0.02)");
-    app.add_option("--name", name, "general.name");
-    app.add_flag("--untied", untied, "write a separate output / lm_head matrix");
+};
 
-    std::vector<std::string> argv_s = {"actorlm make-test-model"};
-    argv_s.insert(argv_s.end(), args.begin(), args.end());
-    std::vector<char*> argv;
-    for (std::string& a : argv_s) argv.push_back(a.data());
-    try {
-        app.parse(int(argv.size()), argv.data());
-    } catch (const CLI::ParseError& e) {
-        return app.exit(e);
-    }
-
+int run_make_test_model(const options& o) {
+    const std::string &out = o.out, &format = o.format, &preset = o.preset, &type = o.type;
+    const std::string &arch = o.arch, &name = o.name;
+    const auto &vocab = o.vocab, &hidden = o.hidden, &ffn = o.ffn, &layers = o.layers;
+    const auto &heads = o.heads, &kv_heads = o.kv_heads, &head_dim = o.head_dim, &ctx = o.ctx;
+    const auto &seed = o.seed;
+    const auto &theta = o.theta, &std_dev = o.std_dev;
+    const bool untied = o.untied;
     auto spec = actorlm::test_model_preset(preset);
     if (!spec) {
         std::fprintf(stderr, "make-test-model: %s\n", spec.message().c_str());
@@ -97,8 +77,38 @@ int run_make_test_model(const std::vector<std::string>& args) {
     return 0;
 }
 
+actorlm::cli::command_action setup(CLI::App& app) {
+    auto o = std::make_shared<options>();
+    app.add_option("-o,--out", o->out, "output .gguf file or HF directory")->required();
+    app.add_option("--format", o->format, "gguf or hf")
+        ->check(CLI::IsMember({"gguf", "hf"}))
+        ->capture_default_str();
+    app.add_option("--preset", o->preset, "tiny or smollm2-135m (other options override it)")
+        ->check(CLI::IsMember(actorlm::test_model_preset_names()))
+        ->capture_default_str();
+    app.add_option("--dtype", o->type, "matrix type: f32, f16, bf16, q8_0 (GGUF only)")
+        ->check(CLI::IsMember({"f32", "f16", "bf16", "q8_0"}))
+        ->capture_default_str();
+    app.add_option("--arch", o->arch, "llama, mistral, qwen2 or qwen3 (default llama)")
+        ->check(CLI::IsMember({"llama", "mistral", "qwen2", "qwen3"}));
+    app.add_option("--vocab", o->vocab, "vocabulary size")->check(actorlm::cli::positive());
+    app.add_option("--hidden", o->hidden, "hidden size")->check(actorlm::cli::positive());
+    app.add_option("--ffn", o->ffn, "FFN (intermediate) size")->check(actorlm::cli::positive());
+    app.add_option("--layers", o->layers, "number of layers")->check(actorlm::cli::positive());
+    app.add_option("--heads", o->heads, "attention heads")->check(actorlm::cli::positive());
+    app.add_option("--kv-heads", o->kv_heads, "KV heads")->check(actorlm::cli::positive());
+    app.add_option("--head-dim", o->head_dim, "head dimension")->check(actorlm::cli::positive());
+    app.add_option("--ctx", o->ctx, "context length")->check(actorlm::cli::positive());
+    app.add_option("--rope-theta", o->theta, "RoPE base")->check(actorlm::cli::positive());
+    app.add_option("--seed", o->seed, "random seed (default 1234)");
+    app.add_option("--std", o->std_dev, "weight std (default 0.02)")->check(actorlm::cli::positive());
+    app.add_option("--name", o->name, "general.name");
+    app.add_flag("--untied", o->untied, "write a separate output / lm_head matrix");
+    return [o] { return run_make_test_model(*o); };
+}
+
 actorlm::cli::command_registration reg("make-test-model",
                                        "write a deterministic random-weight GGUF / HF test model",
-                                       run_make_test_model);
+                                       setup);
 
 }  // namespace

@@ -5,7 +5,7 @@
 
 namespace {
 
-int run_version(const std::vector<std::string>&) {
+int run_version() {
 #ifdef ACTORLM_WITH_CUDA
     const char* cuda = "yes";
 #else
@@ -15,6 +15,9 @@ int run_version(const std::vector<std::string>&) {
     return 0;
 }
 
-actorlm::cli::command_registration reg("version", "print the version and backends", run_version);
+actorlm::cli::command_registration reg("version", "print the version and backends",
+                                       [](CLI::App&) -> actorlm::cli::command_action {
+                                           return run_version;
+                                       });
 
 }  // namespace

@@ -11,7 +11,9 @@
 #include <thread>
 #include <vector>
 
+#include "cli_values.hpp"
 #include "command_registry.hpp"
+#include "engine_options.hpp"
 
 #ifdef ACTORLM_WITH_ENGINE
 #include "actors/connector_actor.hpp"
@@ -26,29 +28,21 @@ volatile std::sig_atomic_t g_stop = 0;
 void on_signal(int) { g_stop = 1; }
 #endif
 
-int run_worker(const std::vector<std::string>& args) {
-    CLI::App app{"Run a model worker that an `actorlm serve --worker` engine drives",
-                 "actorlm worker"};
+struct worker_options {
     std::string listen;
-    std::string model_path;
-    std::string device = "cpu";
-    app.add_option("--listen", listen, "HOST:PORT to publish the worker on")->required();
-    app.add_option("--model", model_path, "GGUF file or Hugging Face directory (the same model "
-                                          "the engine serves)")->required();
-    app.add_option("--device", device, "cpu or cuda")->check(CLI::IsMember({"cpu", "cuda"}));
-    std::vector<std::string> reversed(args.rbegin(), args.rend());
-    try {
-        app.parse(reversed);
-    } catch (const CLI::ParseError& e) {
-        return app.exit(e);
-    }
+    actorlm::engine_config cfg;
+};
+
+int run_worker(const worker_options& o) {
+    const std::string& listen = o.listen;
+    const std::string& model_path = o.cfg.model_path;
+    const std::string& device = o.cfg.device;
 #ifdef ACTORLM_WITH_ENGINE
     using namespace actorlm::actors;
-    worker_address addr;
-    std::string err;
-    if (!parse_worker_address(listen, &addr, &err)) {
-        std::fprintf(stderr, "actorlm worker: %s\n", err.c_str());
-        return 1;
+    auto addr = actorlm::cli::parse_host_port(listen);  // checked while parsing
+    if (!addr) {
+        std::fprintf(stderr, "actorlm worker: --listen %s\n", addr.message().c_str());
+        return 2;
     }
     auto model = actorlm::load_model(model_path);
     if (!model) {
@@ -59,7 +53,7 @@ int run_worker(const std::vector<std::string>& args) {
     caf::actor_system sys{cfg};
     auto shared = std::make_shared<const actorlm::loaded_model>(std::move(model.value()));
     auto worker = spawn_worker(sys, shared, device);
-    auto port = sys.middleman().publish(worker, addr.port, addr.host.c_str(), true);
+    auto port = sys.middleman().publish(worker, addr->port, addr->host.c_str(), true);
     if (!port) {
         std::fprintf(stderr, "actorlm worker: cannot listen on %s: %s\n", listen.c_str(),
                      sys.render(port.error()).c_str());
@@ -68,7 +62,7 @@ int run_worker(const std::vector<std::string>& args) {
     }
     std::printf("actorlm worker: %s (%lld layers) listening on %s:%u\n",
                 shared->config.name.c_str(), static_cast<long long>(shared->config.num_layers),
-                addr.host.c_str(), static_cast<unsigned>(*port));
+                addr->host.c_str(), static_cast<unsigned>(*port));
     std::fflush(stdout);
     std::signal(SIGTERM, on_signal);
     std::signal(SIGINT, on_signal);
@@ -76,12 +70,27 @@ int run_worker(const std::vector<std::string>& args) {
     caf::anon_send_exit(worker, caf::exit_reason::user_shutdown);
     return 0;
 #else
+    (void)listen;
+    (void)model_path;
+    (void)device;
     std::fprintf(stderr, "actorlm worker: this build has no actor runtime\n");
     return 1;
 #endif
 }
 
+actorlm::cli::command_action setup_worker(CLI::App& app) {
+    using actorlm::cli::engine_flags;
+    auto o = std::make_shared<worker_options>();
+    app.add_option("--listen", o->listen, "HOST:PORT to publish the worker on")
+        ->required()
+        ->type_name("HOST:PORT")
+        ->check(actorlm::cli::host_port_text());
+    // The same model the engine serves; the engine tells the worker its layers.
+    actorlm::cli::add_engine_options(app, o->cfg, engine_flags::model | engine_flags::device);
+    return [o] { return run_worker(*o); };
+}
+
 actorlm::cli::command_registration reg("worker", "run a model worker for a remote engine",
-                                       run_worker);
+                                       setup_worker);
 
 }  // namespace

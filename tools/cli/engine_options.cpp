@@ -1,0 +1,116 @@
+// The shared engine and sampling option groups (see engine_options.hpp). Names
+// and ranges follow vLLM's EngineArgs / SamplingParams where one exists.
+#include "engine_options.hpp"
+
+#include "cli_values.hpp"
+
+namespace actorlm::cli {
+
+namespace {
+
+constexpr const char* k_engine_group = "Engine options";
+constexpr const char* k_sampling_group = "Sampling options";
+
+}  // namespace
+
+void add_engine_options(CLI::App& app, engine_config& cfg, engine_flags which,
+                        std::vector<std::string>* served_model_names) {
+    auto group = [](CLI::Option* o) { return o->group(k_engine_group); };
+    if (has(which, engine_flags::model)) {
+        const char* names = has(which, engine_flags::model_tag) ? "model_tag,--model" : "--model";
+        group(app.add_option(names, cfg.model_path, "GGUF file or Hugging Face directory"))
+            ->required();
+    }
+    if (has(which, engine_flags::serving)) {
+        group(app.add_option_function<std::vector<std::string>>(
+            "--served-model-name",
+            [&cfg, served_model_names](const std::vector<std::string>& names) {
+                if (served_model_names) *served_model_names = names;
+                if (!names.empty()) cfg.served_model_name = names.front();
+            },
+            "model name(s) the API accepts (default: the model's name)"));
+        group(app.add_option("--chat-template", cfg.chat_template,
+                             "Jinja chat template (file or inline) instead of the model's"));
+    }
+    if (has(which, engine_flags::device))
+        group(app.add_option("--device", cfg.device, "cpu or cuda"))
+            ->check(CLI::IsMember({"cpu", "cuda"}))
+            ->capture_default_str();
+    if (has(which, engine_flags::workers))
+        group(app.add_option("--worker", cfg.workers,
+                             "HOST:PORT of a remote `actorlm worker` (repeatable)"))
+            ->type_name("HOST:PORT")
+            ->check(host_port_text());
+    if (has(which, engine_flags::threads))
+        group(app.add_option("--threads", cfg.num_threads, "CPU threads (0 = all cores)"))
+            ->check(actorlm::cli::non_negative())
+            ->capture_default_str();
+    if (has(which, engine_flags::kv_layout)) {
+        group(app.add_option("--block-size", cfg.block_size, "tokens per KV block"))
+            ->check(CLI::IsMember({1, 8, 16, 32, 64, 128}))
+            ->capture_default_str();
+        group(app.add_option("--kv-cache-dtype", cfg.kv_cache_dtype,
+                             "KV cache type: auto (F32 for F32 weights, else F16), f32 or f16"))
+            ->check(CLI::IsMember({"auto", "f32", "f16"}))
+            ->capture_default_str();
+    }
+    if (has(which, engine_flags::kv_memory))
+        group(app.add_option("--kv-cache-memory-bytes", cfg.kv_cache_memory_bytes,
+                             "KV cache size, e.g. 2GiB, 512MiB, 2e9 (default: a share of "
+                             "free memory)"))
+            ->type_name("SIZE")
+            ->transform(byte_size());
+    if (has(which, engine_flags::scheduler)) {
+        group(app.add_option("--max-num-seqs", cfg.max_num_seqs, "sequences per batch"))
+            ->check(CLI::Range(1, 1 << 20))
+            ->capture_default_str();
+        group(app.add_option("--max-num-batched-tokens", cfg.max_num_batched_tokens,
+                             "tokens per step"))
+            ->check(CLI::Range(1, 1 << 24))
+            ->capture_default_str();
+        group(app.add_option("--max-model-len", cfg.max_model_len,
+                             "context length (0 = the model's)"))
+            ->check(actorlm::cli::non_negative());
+        group(app.add_option("--long-prefill-token-threshold", cfg.long_prefill_token_threshold,
+                             "prefill chunk cap when several prompts wait (0 = off)"))
+            ->check(actorlm::cli::non_negative());
+        group(app.add_flag("--enable-prefix-caching,!--no-enable-prefix-caching",
+                           cfg.enable_prefix_caching, "reuse cached KV blocks of shared prefixes "
+                                                      "(on by default)"));
+        group(app.add_option("--scheduling-policy", cfg.scheduling_policy, "fcfs or priority"))
+            ->check(CLI::IsMember({"fcfs", "priority"}))
+            ->capture_default_str();
+    }
+}
+
+void add_sampling_options(CLI::App& app, sampling_params& params) {
+    auto group = [](CLI::Option* o) { return o->group(k_sampling_group); };
+    group(app.add_option("--max-tokens", params.max_tokens,
+                         "tokens to generate at most (-1 = up to the model length)"))
+        ->check(CLI::Range(-1, 1 << 30))
+        ->capture_default_str();
+    group(app.add_option("--min-tokens", params.min_tokens, "tokens to generate at least"))
+        ->check(actorlm::cli::non_negative());
+    group(app.add_option("--n", params.n, "sequences per prompt"))->check(CLI::Range(1, 1024));
+    group(app.add_option("--temperature", params.temperature, "0 = greedy"))
+        ->check(CLI::Range(0.0f, 1e6f))
+        ->capture_default_str();
+    group(app.add_option("--top-p", params.top_p, "nucleus sampling mass"))
+        ->check(CLI::Range(0.0f, 1.0f))
+        ->capture_default_str();
+    group(app.add_option("--top-k", params.top_k, "top-k sampling (0 or -1 = off)"))
+        ->check(CLI::Range(-1, 1 << 30));
+    group(app.add_option("--min-p", params.min_p, "min-p sampling"))
+        ->check(CLI::Range(0.0f, 1.0f));
+    group(app.add_option("--presence-penalty", params.presence_penalty, "in [-2, 2]"))
+        ->check(CLI::Range(-2.0f, 2.0f));
+    group(app.add_option("--frequency-penalty", params.frequency_penalty, "in [-2, 2]"))
+        ->check(CLI::Range(-2.0f, 2.0f));
+    group(app.add_option("--repetition-penalty", params.repetition_penalty, "> 0, 1 = off"))
+        ->check(actorlm::cli::positive());
+    group(app.add_option("--seed", params.seed, "per-request RNG seed"));
+    group(app.add_option("--stop", params.stop, "stop string (repeatable)"));
+    group(app.add_flag("--ignore-eos", params.ignore_eos, "keep generating past EOS"));
+}
+
+}  // namespace actorlm::cli
