@@ -16,7 +16,7 @@
 #include "core/sampler.hpp"
 #include "core/scheduler_output.hpp"
 #include "model/model_executor.hpp"
-#include "util/result.hpp"
+#include "base/result.hpp"
 
 namespace actorlm::core {
 

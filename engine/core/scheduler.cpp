@@ -7,7 +7,7 @@
 #include <algorithm>
 
 #include "core/sampling_params_check.hpp"
-#include "util/check.hpp"
+#include "base/check.hpp"
 
 namespace actorlm::core {
 

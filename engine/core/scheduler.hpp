@@ -22,7 +22,7 @@
 #include "core/request_queue.hpp"
 #include "core/scheduler_config.hpp"
 #include "core/scheduler_output.hpp"
-#include "util/result.hpp"
+#include "base/result.hpp"
 
 namespace actorlm::core {
 

@@ -10,7 +10,7 @@
 
 #include "cpu/attention.hpp"
 #include "model/model_executor.hpp"
-#include "util/result.hpp"
+#include "base/result.hpp"
 
 namespace actorlm {
 

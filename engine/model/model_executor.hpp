@@ -7,10 +7,10 @@
 #include <cstdint>
 #include <vector>
 
-#include "model/dtype.hpp"
+#include "base/dtype.hpp"
 #include "model/forward_batch.hpp"
 #include "model/model_config.hpp"
-#include "util/result.hpp"
+#include "base/result.hpp"
 
 namespace actorlm {
 

@@ -6,7 +6,7 @@
 #include <cstring>
 #include <vector>
 
-#include "model/float_bits.hpp"
+#include "base/float_bits.hpp"
 
 namespace actorlm {
 

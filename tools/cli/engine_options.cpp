@@ -50,8 +50,9 @@ void add_engine_options(CLI::App& app, engine_config& cfg, engine_flags which,
             ->check(CLI::IsMember({1, 8, 16, 32, 64, 128}))
             ->capture_default_str();
         group(app.add_option("--kv-cache-dtype", cfg.kv_cache_dtype,
-                             "KV cache type: auto (F32 for F32 weights, else F16), f32 or f16"))
-            ->check(CLI::IsMember({"auto", "f32", "f16"}))
+                             "KV cache type: auto (the device's default: on cpu F32 for F32 "
+                             "weights, else F16; on cuda bf16), f32, f16 or bf16 (cuda)"))
+            ->check(CLI::IsMember({"auto", "f32", "f16", "bf16"}))
             ->capture_default_str();
     }
     if (has(which, engine_flags::kv_memory))
