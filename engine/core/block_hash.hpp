@@ -42,7 +42,7 @@ block_hash root_block_hash();
 struct model_identity {
     std::string weights_fingerprint;  ///< model_weights_fingerprint (or any stable digest)
     std::string architecture;         ///< model config fields that shape the KV
-    std::string weights_dtype;
+    std::string weights_dtype;        ///< optional: the fingerprint covers tensor dtypes
     std::string kv_dtype;             ///< the cache's element type (f32, f16, ...)
     int32_t block_size = 0;
     std::string tokenizer_fingerprint;

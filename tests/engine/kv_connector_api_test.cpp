@@ -264,6 +264,7 @@ namespace {
 struct scripted_connector final : kv::kv_connector_scheduler {
     int32_t offer = 0;
     bool async = true;
+    bool delay_free = false;
     std::vector<std::string> allocated;
     std::vector<std::string> finished;
     match get_num_new_matched_tokens(const request&, int32_t) override {
@@ -278,7 +279,7 @@ struct scripted_connector final : kv::kv_connector_scheduler {
     }
     bool request_finished(const request& r, std::span<const int32_t>) override {
         finished.push_back(r.id());
-        return false;
+        return delay_free;
     }
 };
 
@@ -361,5 +362,50 @@ TEST_CASE("kv_connector: a failed block load is recomputed; an abort while loadi
     REQUIRE(so.scheduled_new_reqs.size() == 1);
     CHECK(so.scheduled_new_reqs[0].num_computed_tokens == 16);
     CHECK(so.scheduled_new_reqs[0].num_scheduled_tokens == 44);
+    REQUIRE(check_kv_invariants(*s).ok());
+}
+
+TEST_CASE("kv_connector: a synchronous load counts as computed in the admitting step") {
+    auto s = test::make_scheduler(test::small_config(32));
+    auto owned = std::make_unique<scripted_connector>();
+    scripted_connector* conn = owned.get();
+    s->set_kv_connector(std::move(owned));
+    conn->offer = 32;
+    conn->async = false;
+    REQUIRE(s->add_request(test::make_spec("A", test::iota_tokens(40, 100), 2)).ok());
+    auto so = s->schedule();
+    REQUIRE(so.scheduled_new_reqs.size() == 1);
+    CHECK(so.scheduled_new_reqs[0].num_computed_tokens == 32);  // loaded before the forward
+    CHECK(so.scheduled_new_reqs[0].num_scheduled_tokens == 8);
+    CHECK(so.scheduled_new_reqs[0].block_ids.size() == 3);
+    CHECK(conn->allocated == std::vector<std::string>{"A:32"});
+    CHECK(s->num_waiting_for_remote_kvs() == 0);
+    CHECK(s->find("A")->num_cached_tokens == 32);
+    REQUIRE(check_kv_invariants(*s).ok());
+}
+
+TEST_CASE("kv_connector: request_finished can hold blocks until the save is reported") {
+    auto s = test::make_scheduler(test::small_config(32));
+    auto owned = std::make_unique<scripted_connector>();
+    scripted_connector* conn = owned.get();
+    s->set_kv_connector(std::move(owned));
+    conn->delay_free = true;
+    REQUIRE(s->add_request(test::make_spec("A", test::iota_tokens(40, 100), 1)).ok());
+    const int32_t all_free = s->kv().num_free_blocks();
+    auto so = s->schedule();
+    s->update_from_output(so, test::fabricate_output(so));  // one token: done
+    CHECK(s->find("A") == nullptr);
+    CHECK(s->holds_deferred_blocks("A"));
+    CHECK(s->kv().num_free_blocks() == all_free - 3);
+    CHECK(s->has_unfinished_requests());  // the loop must run until the save is reported
+    CHECK_FALSE(s->add_request(test::make_spec("A", test::iota_tokens(8), 1)).ok());
+    REQUIRE(check_kv_invariants(*s).ok());
+    so = s->schedule();
+    model_runner_output out;
+    out.kv_connector_output.finished_sending = {"A"};
+    s->update_from_output(so, out);
+    CHECK_FALSE(s->holds_deferred_blocks("A"));
+    CHECK(s->kv().num_free_blocks() == all_free);
+    CHECK_FALSE(s->has_unfinished_requests());
     REQUIRE(check_kv_invariants(*s).ok());
 }
