@@ -93,7 +93,7 @@ void add_engine_options(CLI::App& app, engine_config& cfg, engine_flags which,
                     auto cfg = actorlm::kv::parse_and_validate_kv_transfer_config(text);
                     return cfg ? std::string() : cfg.message();
                 },
-                "JSON"));
+                ""));
 }
 
 void add_sampling_options(CLI::App& app, sampling_params& params) {
