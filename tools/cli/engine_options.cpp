@@ -3,6 +3,7 @@
 #include "engine_options.hpp"
 
 #include "cli_values.hpp"
+#include "kv/kv_transfer_config.hpp"
 
 namespace actorlm::cli {
 
@@ -82,6 +83,18 @@ void add_engine_options(CLI::App& app, engine_config& cfg, engine_flags which,
             ->check(CLI::IsMember({"fcfs", "priority"}))
             ->capture_default_str();
     }
+    if (has(which, engine_flags::kv_transfer))
+        group(app.add_option("--kv-transfer-config", cfg.kv_transfer_config,
+                             "KV connector as JSON, e.g. {\"kv_connector\":"
+                             "\"OffloadingConnector\",\"kv_connector_extra_config\":"
+                             "{\"disk_path\":\"DIR\"}}"))
+            ->type_name("JSON")
+            ->check(CLI::Validator(
+                [](std::string& text) -> std::string {
+                    auto cfg = actorlm::kv::parse_and_validate_kv_transfer_config(text);
+                    return cfg ? std::string() : cfg.message();
+                },
+                ""));
 }
 
 void add_sampling_options(CLI::App& app, sampling_params& params) {
