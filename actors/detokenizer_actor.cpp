@@ -106,12 +106,12 @@ detokenizer_actor::behavior_type detokenizer_impl(self_ptr self,
                                                   std::shared_ptr<const chat_template> chat,
                                                   detokenizer_config cfg,
                                                   scheduler_actor scheduler) {
-    auto& st = self->state;
-    st.tok = std::move(tok);
-    st.chat = std::move(chat);
-    st.cfg = std::move(cfg);
-    st.scheduler = std::move(scheduler);
-    st.outputs = std::make_unique<core::output_processor>(*st.tok);
+    auto& init = self->state;  // (lambdas below take their own reference)
+    init.tok = std::move(tok);
+    init.chat = std::move(chat);
+    init.cfg = std::move(cfg);
+    init.scheduler = std::move(scheduler);
+    init.outputs = std::make_unique<core::output_processor>(*init.tok);
     return {
         [self](submit_atom, uint64_t serial, submission& sub) {
             if (!self->state.frontend) self->state.frontend = self->current_sender();

@@ -134,9 +134,9 @@ void finish_step(self_ptr self, const core::scheduler_output& so,
 
 void run_stage(self_ptr self, std::shared_ptr<const core::scheduler_output> so, size_t k,
                std::vector<char> hidden) {
-    auto& st = self->state;
-    const uint64_t epoch = st.epoch;
-    self->request(st.stages[k], st.cfg.step_timeout, step_atom_v, *so, std::move(hidden))
+    auto& state = self->state;  // (lambdas below take their own reference)
+    const uint64_t epoch = state.epoch;
+    self->request(state.stages[k], state.cfg.step_timeout, step_atom_v, *so, std::move(hidden))
         .then(
             [self, so, k, epoch](stage_result& r) {
                 auto& st = self->state;
@@ -228,17 +228,17 @@ void add_specs(self_ptr self, uint64_t serial, sequence_specs& specs) {
 scheduler_actor::behavior_type scheduler_impl(self_ptr self, scheduler_actor_config cfg,
                                               std::vector<worker_actor> stages, kv_cache_actor kv,
                                               connector_actor connector) {
-    auto& st = self->state;
-    st.cfg = std::move(cfg);
+    auto& init = self->state;  // (lambdas below take their own reference)
+    init.cfg = std::move(cfg);
     // engine_runtime validated this config already; a failure here is a bug.
-    auto sched = core::scheduler::create(st.cfg.sched);
+    auto sched = core::scheduler::create(init.cfg.sched);
     ACTORLM_CHECK(sched.ok(), "scheduler config rejected: %s", sched.message().c_str());
-    st.sched = std::move(sched.value());
-    st.stages = std::move(stages);
-    st.stage_up.assign(st.stages.size(), true);
-    st.kv = std::move(kv);
-    st.connector = std::move(connector);
-    for (auto& w : st.stages) self->monitor(w);
+    init.sched = std::move(sched.value());
+    init.stages = std::move(stages);
+    init.stage_up.assign(init.stages.size(), true);
+    init.kv = std::move(kv);
+    init.connector = std::move(connector);
+    for (auto& w : init.stages) self->monitor(w);
     self->set_down_handler([self](caf::down_msg& dm) {
         auto& st = self->state;
         for (size_t i = 0; i < st.stages.size(); ++i)

@@ -6,8 +6,8 @@
 
 #include "net/api_router.hpp"
 #include "net/sse.hpp"
-#include "tests/net/recording_sink.hpp"
-#include "tests/net/scripted_backend.hpp"
+#include "recording_sink.hpp"
+#include "scripted_backend.hpp"
 
 using namespace actorlm;
 using namespace actorlm::net;

@@ -13,7 +13,7 @@
 #include <sstream>
 
 #include "net/http_server.hpp"
-#include "tests/net/scripted_backend.hpp"
+#include "scripted_backend.hpp"
 
 using namespace actorlm;
 using namespace actorlm::net;

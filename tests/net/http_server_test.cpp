@@ -20,7 +20,7 @@
 #include "net/http_server.hpp"
 #include "bench/load_generator.hpp"
 #include "net/sse.hpp"
-#include "tests/net/scripted_backend.hpp"
+#include "scripted_backend.hpp"
 
 using namespace actorlm;
 using namespace actorlm::net;

@@ -91,8 +91,8 @@ void add_engine_options(CLI::App& app, engine_config& cfg, engine_flags which,
             ->type_name("JSON")
             ->check(CLI::Validator(
                 [](std::string& text) -> std::string {
-                    auto cfg = actorlm::kv::parse_and_validate_kv_transfer_config(text);
-                    return cfg ? std::string() : cfg.message();
+                    auto parsed = actorlm::kv::parse_and_validate_kv_transfer_config(text);
+                    return parsed ? std::string() : parsed.message();
                 },
                 ""));
 }
