@@ -90,7 +90,12 @@ int run_bench_forward(const options& o) {
         std::fprintf(stderr, "bench-forward: %s\n", model.message().c_str());
         return 1;
     }
-    auto kv = resolve_kv_dtype(o.engine.kv_cache_dtype, model->weights);
+    auto cpu = find_backend("cpu");
+    if (!cpu.ok()) {
+        std::fprintf(stderr, "bench-forward: %s\n", cpu.message().c_str());
+        return 1;
+    }
+    auto kv = (*cpu)->resolve_kv_dtype(o.engine.kv_cache_dtype, *model);
     if (!kv.ok()) {
         std::fprintf(stderr, "bench-forward: %s\n", kv.message().c_str());
         return 1;
