@@ -61,6 +61,11 @@ std::unique_ptr<engine_runtime> engine_runtime::create(const engine_config& cfg,
     };
     auto plan = core::make_engine_plan(cfg);
     if (!plan) return fail(plan.message());
+    // The KV-cache actor does not own connectors yet (issue 13, phase 2): refuse
+    // rather than serve without the tier the user asked for.
+    if (!cfg.kv_transfer_config.empty())
+        return fail("kv_transfer_config is supported by the offline engine only for now "
+                    "(actorlm generate / bench-throughput), not by the server runtime");
     std::unique_ptr<engine_runtime> rt(new engine_runtime());
     rt->plan_ = std::make_shared<const core::engine_plan>(std::move(plan).value());
     const core::engine_plan& p = *rt->plan_;

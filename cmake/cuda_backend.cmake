@@ -35,13 +35,14 @@ if(ACTORLM_HAVE_CUDA AND ACTORLM_CUDA_SOURCES)
     set(CMAKE_CUDA_STANDARD_REQUIRED ON)
     find_package(CUDAToolkit REQUIRED)
     add_library(actorlm_cuda STATIC ${ACTORLM_CUDA_SOURCES})
-    target_include_directories(actorlm_cuda PUBLIC ${CMAKE_CURRENT_SOURCE_DIR}/kernels)
+    actorlm_include_root(kernels_cuda_root kernels_cuda kernels/cuda)
+    target_include_directories(actorlm_cuda PUBLIC ${kernels_cuda_root})
     # Kernels use plain float math (no --use_fast_math): the FP32 mode must match
     # the CPU reference's greedy ids.
     target_compile_options(actorlm_cuda PRIVATE
         $<$<COMPILE_LANGUAGE:CUDA>:--expt-relaxed-constexpr -Xcompiler=-Wall,-Wextra>
         $<$<COMPILE_LANGUAGE:CXX>:-Wall -Wextra -Wno-missing-field-initializers>)
-    target_link_libraries(actorlm_cuda PUBLIC actorlm_engine CUDA::cudart CUDA::cublas CUDA::cublasLt)
+    target_link_libraries(actorlm_cuda PUBLIC actorlm_base CUDA::cudart CUDA::cublas CUDA::cublasLt)
     find_library(NCCL_LIBRARY nccl HINTS /usr/local/cuda/lib64 /usr/lib/x86_64-linux-gnu)
     find_path(NCCL_INCLUDE_DIR nccl.h HINTS /usr/local/cuda/include /usr/include)
     if(NCCL_LIBRARY AND NCCL_INCLUDE_DIR)
@@ -80,8 +81,9 @@ if(TARGET actorlm_cuda)
                    ${CMAKE_CURRENT_SOURCE_DIR}/tools/cli/bench_gpu.cpp
                    ${CMAKE_CURRENT_SOURCE_DIR}/tools/cli/cli_values.cpp
                    ${CMAKE_CURRENT_SOURCE_DIR}/net/json_writer.cpp)  # the CLI's one JSON writer
+    actorlm_include_root(gpu_cli_net_root net net)
     target_include_directories(actorlm-gpu PRIVATE ${CMAKE_CURRENT_SOURCE_DIR}/tools/cli
-                               ${CMAKE_CURRENT_SOURCE_DIR})
+                               ${gpu_cli_net_root})
     target_link_libraries(actorlm-gpu PRIVATE actorlm_backends)
     target_compile_definitions(actorlm-gpu PRIVATE ACTORLM_WITH_CUDA=1)
     actorlm_warnings(actorlm-gpu)

@@ -11,7 +11,7 @@
 #include <memory>
 #include <string>
 
-#include "util/result.hpp"
+#include "base/result.hpp"
 #include "net/api_router.hpp"
 
 namespace actorlm::net {

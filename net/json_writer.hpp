@@ -9,7 +9,7 @@
 #include <string_view>
 #include <vector>
 
-#include "util/json_string.hpp"
+#include "base/json_string.hpp"
 
 namespace actorlm::net {
 

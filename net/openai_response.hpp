@@ -53,7 +53,8 @@ std::string full_response_json(const response_context& ctx, const std::vector<ch
 
 /// One streamed chunk for choice `index`: `text` is the new text, `logprobs` its tokens.
 /// `first` puts `role: assistant` into a chat delta; `text_offset` is where `text` starts in
-/// the choice's whole output (completions logprobs). `usage` adds continuous usage when set.
+/// the choice's whole output (completions logprobs). Usage goes in a separate final chunk
+/// (usage_chunk_json), never in these.
 std::string chunk_json(const response_context& ctx, int32_t index, const std::string& text,
                        const std::vector<token_logprob>& logprobs, size_t text_offset, bool first,
                        finish_reason finish, const std::string& stop_reason);

@@ -9,7 +9,7 @@
 #include <string>
 
 #include "chat/jinja_template.hpp"
-#include "util/result.hpp"
+#include "base/result.hpp"
 
 namespace actorlm {
 

@@ -9,7 +9,7 @@
 #include <cmath>
 #include <cstdio>
 
-#include "util/json_string.hpp"
+#include "base/json_string.hpp"
 
 namespace actorlm::jinja {
 

@@ -8,7 +8,7 @@
 #include <string_view>
 
 #include "chat/jinja_value.hpp"
-#include "util/result.hpp"
+#include "base/result.hpp"
 
 namespace actorlm::jinja {
 

@@ -8,7 +8,7 @@
 #include <string>
 
 #include "chat/jinja_renderer.hpp"
-#include "util/result.hpp"
+#include "base/result.hpp"
 
 namespace actorlm::jinja {
 

@@ -5,7 +5,7 @@
 
 #include <algorithm>
 
-#include "util/check.hpp"
+#include "base/check.hpp"
 
 namespace actorlm::core {
 

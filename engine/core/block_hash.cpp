@@ -5,10 +5,17 @@
 
 #include <xxhash.h>
 
+#include <bit>
+#include <cstdio>
 #include <cstring>
 
 namespace actorlm::core {
 namespace {
+
+// Token ids, lengths and parent digests are hashed as their in-memory bytes; the
+// hashes are the same on every platform only because every platform we build for
+// is little-endian. A big-endian port must byte-swap here first.
+static_assert(std::endian::native == std::endian::little, "block hashes assume little-endian");
 
 void update_with_string(XXH3_state_t* st, uint8_t tag, std::string_view s) {
     const uint64_t n = s.size();
@@ -26,6 +33,32 @@ block_hash root_block_hash() {
         return block_hash{h.low64, h.high64};
     }();
     return root;
+}
+
+block_hash model_root_block_hash(const model_identity& id) {
+    XXH3_state_t* st = XXH3_createState();
+    XXH3_128bits_reset(st);
+    const block_hash base = root_block_hash();
+    XXH3_128bits_update(st, &base, sizeof(base));
+    update_with_string(st, 'w', id.weights_fingerprint);
+    update_with_string(st, 'a', id.architecture);
+    update_with_string(st, 'd', id.weights_dtype);
+    update_with_string(st, 'k', id.kv_dtype);
+    const int64_t bs = id.block_size;
+    const uint8_t tag = 'b';
+    XXH3_128bits_update(st, &tag, 1);
+    XXH3_128bits_update(st, &bs, sizeof(bs));
+    update_with_string(st, 't', id.tokenizer_fingerprint);
+    XXH128_hash_t h = XXH3_128bits_digest(st);
+    XXH3_freeState(st);
+    return block_hash{h.low64, h.high64};
+}
+
+std::string to_hex(const block_hash& h) {
+    char buf[33];
+    std::snprintf(buf, sizeof(buf), "%016llx%016llx", static_cast<unsigned long long>(h.high),
+                  static_cast<unsigned long long>(h.low));
+    return std::string(buf, 32);
 }
 
 block_hash hash_block_tokens(const block_hash& parent, std::span<const int32_t> tokens,
@@ -53,14 +86,14 @@ block_hash hash_block_tokens(const block_hash& parent, std::span<const int32_t> 
 
 void extend_block_hashes(std::vector<block_hash>& hashes, std::span<const int32_t> tokens,
                          int32_t block_size, std::string_view cache_salt,
-                         std::string_view lora_name) {
+                         std::string_view lora_name, const block_hash& root) {
     const size_t num_full = tokens.size() / static_cast<size_t>(block_size);
     while (hashes.size() < num_full) {
         const size_t i = hashes.size();
         block_hash_extra extra;
         if (i == 0) extra.cache_salt = cache_salt;
         extra.lora_name = lora_name;
-        const block_hash& parent = i == 0 ? root_block_hash() : hashes[i - 1];
+        const block_hash& parent = i == 0 ? root : hashes[i - 1];
         hashes.push_back(hash_block_tokens(
             parent, tokens.subspan(i * static_cast<size_t>(block_size),
                                    static_cast<size_t>(block_size)),

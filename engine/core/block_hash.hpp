@@ -2,7 +2,9 @@
 // (vLLM's kv_cache_utils.hash_block_tokens). A block's hash chains its parent's
 // hash, its token ids and extra keys (cache_salt on the first block; LoRA and
 // multimodal keys have room in block_hash_extra), so equal hashes mean equal prefixes.
-// Pure functions and plain data; no threads.
+// The chain starts at a root that covers the model's identity, so hashes are
+// stable across processes and restarts (XXH3-128, seedless, little-endian input)
+// and never collide between models. Pure functions and plain data; no threads.
 #pragma once
 
 #include <cstddef>
@@ -31,8 +33,26 @@ struct block_hash_extra {
 };
 
 /// The parent hash of a request's first block (vLLM's NONE_HASH), fixed so hashes
-/// are reproducible across runs and processes.
+/// are reproducible across runs and processes. Model-independent: engines that
+/// share blocks outside one process use model_root_block_hash instead.
 block_hash root_block_hash();
+
+/// What makes KV bytes of equal tokens equal: two engines may share a block only
+/// when every field matches.
+struct model_identity {
+    std::string weights_fingerprint;  ///< model_weights_fingerprint (or any stable digest)
+    std::string architecture;         ///< model config fields that shape the KV
+    std::string weights_dtype;        ///< optional: the fingerprint covers tensor dtypes
+    std::string kv_dtype;             ///< the cache's element type (f32, f16, ...)
+    int32_t block_size = 0;
+    std::string tokenizer_fingerprint;
+};
+
+/// The chain root for `id`: H(root_block_hash(), every field of `id`, length-prefixed).
+block_hash model_root_block_hash(const model_identity& id);
+
+/// 32 lower-case hex digits (high then low 64 bits): file names, logs.
+std::string to_hex(const block_hash& h);
 
 /// Hash of one full block: H(parent, tokens, extra).
 block_hash hash_block_tokens(const block_hash& parent, std::span<const int32_t> tokens,
@@ -40,10 +60,12 @@ block_hash hash_block_tokens(const block_hash& parent, std::span<const int32_t> 
 
 /// Extends `hashes` with the hashes of every newly full block of `tokens`
 /// (blocks [hashes.size(), tokens.size() / block_size)). Called as tokens arrive,
-/// so each block is hashed once. `cache_salt` goes into the first block only.
+/// so each block is hashed once. `cache_salt` goes into the first block only,
+/// whose parent is `root`.
 void extend_block_hashes(std::vector<block_hash>& hashes, std::span<const int32_t> tokens,
                          int32_t block_size, std::string_view cache_salt = {},
-                         std::string_view lora_name = {});
+                         std::string_view lora_name = {},
+                         const block_hash& root = root_block_hash());
 
 struct block_hash_hasher {
     size_t operator()(const block_hash& h) const noexcept {

@@ -3,7 +3,7 @@
 // alive longer (vLLM appends every freed block at the back).
 #include "core/block_pool.hpp"
 
-#include "util/check.hpp"
+#include "base/check.hpp"
 
 namespace actorlm::core {
 

@@ -14,7 +14,7 @@
 #include <unordered_set>
 #include <vector>
 
-#include "util/result.hpp"
+#include "base/result.hpp"
 
 namespace actorlm {
 

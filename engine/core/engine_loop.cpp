@@ -1,10 +1,14 @@
 // engine_loop implementation.
 #include "core/engine_loop.hpp"
 
+#include <chrono>
+#include <thread>
+
 namespace actorlm::core {
 
 result<std::unique_ptr<engine_loop>> engine_loop::create(const scheduler_config& cfg,
-                                                         model_executor& exec, uint64_t seed) {
+                                                         model_executor& exec, uint64_t seed,
+                                                         kv::kv_connector_pair connector) {
     const kv_cache_spec& kv = exec.kv_spec();
     if (kv.block_size != cfg.block_size)
         return make_error("scheduler block_size %d differs from the executor's KV block size %d",
@@ -16,12 +20,18 @@ result<std::unique_ptr<engine_loop>> engine_loop::create(const scheduler_config&
     if (c.vocab_size == 0) c.vocab_size = exec.config().vocab_size;
     auto s = scheduler::create(c);
     if (!s) return s.err();
-    return std::unique_ptr<engine_loop>(new engine_loop(std::move(s).value(), exec, seed));
+    auto loop = std::unique_ptr<engine_loop>(new engine_loop(std::move(s).value(), exec, seed));
+    if (connector.scheduler) loop->sched_->set_kv_connector(std::move(connector.scheduler));
+    if (connector.worker) loop->runner_.set_kv_connector(std::move(connector.worker));
+    return loop;
 }
 
 std::vector<request_output> engine_loop::step() {
     ++num_steps_;
     scheduler_output so = sched_->schedule();
+    if (so.empty() && !so.kv_connector_metadata && sched_->kv_connector() != nullptr)
+        // Only connector loads in flight: do not spin the core at full speed.
+        std::this_thread::sleep_for(std::chrono::microseconds(200));
     auto out = runner_.execute(so);
     if (out) return sched_->update_from_output(so, *out);
     std::vector<request_output> failed;

@@ -16,8 +16,10 @@ class engine_loop {
 public:
     /// `exec` must outlive the loop. The scheduler's block_size must match the
     /// executor's KV cache and num_blocks must not exceed it.
+    /// `connector`, when given, is split between the scheduler and the runner.
     static result<std::unique_ptr<engine_loop>> create(const scheduler_config& cfg,
-                                                       model_executor& exec, uint64_t seed = 0);
+                                                       model_executor& exec, uint64_t seed = 0,
+                                                       kv::kv_connector_pair connector = {});
 
     status add_request(request_spec spec) { return sched_->add_request(std::move(spec)); }
     bool abort_request(const std::string& id) { return sched_->abort_request(id); }

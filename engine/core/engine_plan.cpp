@@ -7,6 +7,8 @@
 #include <fstream>
 #include <iterator>
 
+#include "kv/kv_model_identity.hpp"
+#include "kv/kv_transfer_config.hpp"
 #include "model/model_loader.hpp"
 
 namespace actorlm::core {
@@ -35,6 +37,13 @@ status check_options(const actorlm::engine_config& cfg) {
                           static_cast<long long>(cfg.kv_cache_memory_bytes));
     if (cfg.num_threads < 0)
         return make_error("num_threads must be >= 0 (0 = all cores), got %d", cfg.num_threads);
+    if (!cfg.kv_transfer_config.empty()) {
+        auto kv = kv::parse_and_validate_kv_transfer_config(cfg.kv_transfer_config);
+        if (!kv) return kv.err();
+        if (!cfg.enable_prefix_caching)
+            return make_error("kv_transfer_config needs prefix caching (blocks are found by "
+                              "their hashes); do not disable it");
+    }
     return {};
 }
 
@@ -133,6 +142,11 @@ result<engine_plan> make_engine_plan(const actorlm::engine_config& cfg) {
     auto kv_type = plan.device->resolve_kv_dtype(cfg.kv_cache_dtype, *plan.model);
     if (!kv_type) return kv_type.err();
     plan.kv_dtype = *kv_type;
+    kv_cache_spec kv_shape;
+    kv_shape.block_size = cfg.block_size;
+    kv_shape.type = plan.kv_dtype;
+    plan.sched.hash_root = model_root_block_hash(kv::make_model_identity(
+        mc, kv::model_weights_fingerprint(plan.model->weights), kv_shape, *plan.tok));
     plan.executor.device = cfg.device;
     plan.executor.block_size = cfg.block_size;
     plan.executor.kv_cache_dtype = cfg.kv_cache_dtype;

@@ -2,7 +2,7 @@
 // sentinel, so the list is circular and has no null checks.
 #include "core/free_block_queue.hpp"
 
-#include "util/check.hpp"
+#include "base/check.hpp"
 
 namespace actorlm::core {
 

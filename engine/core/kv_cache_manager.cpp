@@ -6,7 +6,7 @@
 
 #include <algorithm>
 
-#include "util/check.hpp"
+#include "base/check.hpp"
 
 namespace actorlm::core {
 
@@ -34,7 +34,7 @@ computed_blocks kv_cache_manager::get_computed_blocks(const request& req) {
 
 std::optional<std::vector<int32_t>> kv_cache_manager::allocate_slots(
     const request& req, int32_t num_new_tokens, const computed_blocks* new_computed,
-    int32_t num_lookahead_tokens) {
+    int32_t num_lookahead_tokens, bool delay_cache_blocks) {
     ACTORLM_CHECK(num_new_tokens >= 0 && num_lookahead_tokens >= 0,
                   "allocate_slots(%d, lookahead %d)", num_new_tokens, num_lookahead_tokens);
     auto it = tables_.find(req.id());
@@ -74,19 +74,26 @@ std::optional<std::vector<int32_t>> kv_cache_manager::allocate_slots(
         fresh = pool_.get_new_blocks(to_allocate);
         t.block_ids.insert(t.block_ids.end(), fresh.begin(), fresh.end());
     }
-    if (pool_.caching_enabled()) {
-        // Only blocks whose tokens are all known can be named by their content.
-        const int32_t num_known = std::min(num_computed + num_new_tokens, req.num_tokens());
-        const auto num_full = std::min(static_cast<size_t>(num_known / block_size_),
-                                       req.block_hashes().size());
-        if (static_cast<int32_t>(num_full) > t.num_cached_blocks) {
-            pool_.cache_full_blocks(t.block_ids,
-                                    std::span(req.block_hashes()).first(num_full),
-                                    t.num_cached_blocks);
-            t.num_cached_blocks = static_cast<int32_t>(num_full);
-        }
-    }
+    if (!delay_cache_blocks) cache_table_blocks(req, t, num_computed + num_new_tokens);
     return fresh;
+}
+
+void kv_cache_manager::cache_table_blocks(const request& req, table& t, int32_t num_tokens) {
+    if (!pool_.caching_enabled()) return;
+    // Only blocks whose tokens are all known can be named by their content.
+    const int32_t num_known = std::min(num_tokens, req.num_tokens());
+    const auto num_full = std::min({static_cast<size_t>(num_known / block_size_),
+                                    req.block_hashes().size(), t.block_ids.size()});
+    if (static_cast<int32_t>(num_full) > t.num_cached_blocks) {
+        pool_.cache_full_blocks(t.block_ids, std::span(req.block_hashes()).first(num_full),
+                                t.num_cached_blocks);
+        t.num_cached_blocks = static_cast<int32_t>(num_full);
+    }
+}
+
+void kv_cache_manager::cache_blocks(const request& req, int32_t num_computed_tokens) {
+    auto it = tables_.find(req.id());
+    if (it != tables_.end()) cache_table_blocks(req, it->second, num_computed_tokens);
 }
 
 void kv_cache_manager::free(const request& req) {

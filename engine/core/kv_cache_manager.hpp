@@ -47,10 +47,16 @@ public:
     /// and the `new_computed` prefix hit) plus `num_lookahead_tokens`. Returns the
     /// newly allocated block ids (possibly none), or std::nullopt if the pool cannot
     /// supply them, in which case nothing changed. Registers newly full blocks in the
-    /// prefix cache.
+    /// prefix cache unless `delay_cache_blocks` (their content is still loading from
+    /// a KV connector: cache_blocks registers them once it is there).
     std::optional<std::vector<int32_t>> allocate_slots(const request& req, int32_t num_new_tokens,
                                                        const computed_blocks* new_computed = nullptr,
-                                                       int32_t num_lookahead_tokens = 0);
+                                                       int32_t num_lookahead_tokens = 0,
+                                                       bool delay_cache_blocks = false);
+
+    /// Registers the full blocks among `req`'s first `num_computed_tokens` tokens in
+    /// the prefix cache (after an asynchronous load filled them).
+    void cache_blocks(const request& req, int32_t num_computed_tokens);
 
     /// Releases every block of `req` (tail first, so its tail is evicted first);
     /// cached ones stay prefix hits until evicted. No-op if it holds none.
@@ -79,6 +85,7 @@ private:
         std::vector<int32_t> block_ids;
         int32_t num_cached_blocks = 0;  // leading blocks already registered in the cache
     };
+    void cache_table_blocks(const request& req, table& t, int32_t num_tokens);
 
     block_pool pool_;
     int32_t block_size_;

@@ -7,9 +7,9 @@
 #include <cstdint>
 #include <string>
 
-#include "model/dtype.hpp"
+#include "base/dtype.hpp"
 #include "model/model_config.hpp"
-#include "util/result.hpp"
+#include "base/result.hpp"
 
 namespace actorlm::core {
 

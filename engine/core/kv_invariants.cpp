@@ -11,12 +11,17 @@ status check_kv_invariants(const scheduler& s) {
     const block_pool& pool = kv.pool();
     std::vector<int32_t> refs(static_cast<size_t>(pool.num_blocks()), 0);
     int32_t num_tables = 0;
+    int32_t num_deferred = 0;
     status bad;
     kv.for_each_table([&](const std::string& id, std::span<const int32_t> blocks) {
         ++num_tables;
+        if (s.holds_deferred_blocks(id)) {  // finished; a KV connector still uses its blocks
+            ++num_deferred;
+        } else {
         const request* r = s.find(id);
         if (!r && bad) bad = make_error("block table of unknown request '%s'", id.c_str());
-        if (r && r->status != request_status::running && bad)
+        // With a KV connector, waiting requests hold blocks while (and after) they load.
+        if (r && r->status != request_status::running && s.kv_connector() == nullptr && bad)
             bad = make_error("request '%s' is %s yet holds %zu blocks", id.c_str(),
                              request_status_name(r->status), blocks.size());
         if (r && bad) {
@@ -24,6 +29,7 @@ status check_kv_invariants(const scheduler& s) {
             if (static_cast<int32_t>(blocks.size()) < need)
                 bad = make_error("request '%s' has %d computed tokens but only %zu blocks",
                                  id.c_str(), r->num_computed_tokens, blocks.size());
+        }
         }
         for (int32_t b : blocks) {
             if (b < 0 || b >= pool.num_blocks()) {
@@ -34,7 +40,9 @@ status check_kv_invariants(const scheduler& s) {
         }
     });
     if (!bad) return bad;
-    if (num_tables > s.num_running())
+    const int32_t may_hold =
+        s.num_running() + num_deferred + (s.kv_connector() != nullptr ? s.num_waiting() : 0);
+    if (num_tables > may_hold)
         return make_error("%d block tables for %d running requests", num_tables, s.num_running());
     int32_t num_free = 0;
     for (int32_t b = 0; b < pool.num_blocks(); ++b) {

@@ -6,7 +6,7 @@
 #pragma once
 
 #include "core/scheduler.hpp"
-#include "util/result.hpp"
+#include "base/result.hpp"
 
 namespace actorlm::core {
 

@@ -4,6 +4,8 @@
 
 #include "core/engine_plan.hpp"
 #include "core/prompt_builder.hpp"
+#include "kv/kv_connector_registry.hpp"
+#include "kv/kv_model_identity.hpp"
 
 #include <algorithm>
 #include <map>
@@ -32,11 +34,26 @@ llm_engine::~llm_engine() {
 }
 
 result<std::unique_ptr<llm_engine>> llm_engine::create(const actorlm::engine_config& cfg,
-                                                       const tokenizer& tok, model_executor& exec) {
+                                                       const tokenizer& tok, model_executor& exec,
+                                                       const std::string& weights_fingerprint) {
     auto sc = make_scheduler_config(cfg, exec.config(), exec.kv_spec().num_blocks,
                                     exec.kv_spec().block_size);
     if (!sc) return sc.err();
-    auto loop = engine_loop::create(*sc, exec, cfg.seed);
+    sc->hash_root = model_root_block_hash(
+        kv::make_model_identity(exec.config(), weights_fingerprint, exec.kv_spec(), tok));
+    kv::kv_connector_pair connector;
+    if (!cfg.kv_transfer_config.empty()) {
+        auto kc = kv::parse_and_validate_kv_transfer_config(cfg.kv_transfer_config);
+        if (!kc) return kc.err();
+        kv::kv_connector_context ctx;
+        ctx.block_size = exec.kv_spec().block_size;
+        ctx.caches = exec.kv_blocks();
+        ctx.model_tag = exec.config().name;
+        auto made = kv::make_kv_connector(*kc, ctx);
+        if (!made) return made.err();
+        connector = std::move(made).value();
+    }
+    auto loop = engine_loop::create(*sc, exec, cfg.seed, std::move(connector));
     if (!loop) return loop.err();
     auto eng = std::unique_ptr<llm_engine>(new llm_engine(nullptr, tok, std::move(loop).value()));
     eng->eos_ids_ = merge_eos_ids(exec.config(), tok);
@@ -150,6 +167,17 @@ actorlm::engine_stats llm_engine::stats() const {
     e.prefix_cache_queries_total = s.prefix_cache.queries;
     e.prefix_cache_hits_total = s.prefix_cache.hits;
     e.num_preemptions_total = s.num_preemptions;
+    const kv::kv_connector_stats& k = s.kv_connector;
+    e.external_prefix_cache_queries_total = k.queries;
+    e.external_prefix_cache_hits_total = k.hits;
+    e.kv_connector_blocks_loaded_total = k.blocks_loaded;
+    e.kv_connector_bytes_loaded_total = k.bytes_loaded;
+    e.kv_connector_blocks_saved_total = k.blocks_saved;
+    e.kv_connector_bytes_saved_total = k.bytes_saved;
+    e.kv_connector_load_errors_total = k.load_errors;
+    e.kv_connector_save_errors_total = k.save_errors;
+    e.kv_connector_load_seconds_total = k.load_seconds;
+    e.kv_connector_save_seconds_total = k.save_seconds;
     return e;
 }
 

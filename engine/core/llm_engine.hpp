@@ -43,8 +43,11 @@ public:
     static result<std::unique_ptr<llm_engine>> create(const actorlm::engine_config& cfg);
     /// An engine over a given tokenizer and executor (both must outlive it); the
     /// scheduler uses the executor's KV cache shape, cfg the rest of its options.
+    /// `weights_fingerprint` (kv::model_weights_fingerprint) goes into the block
+    /// hashes' model root, with the executor's config, KV dtype and the tokenizer.
     static result<std::unique_ptr<llm_engine>> create(const actorlm::engine_config& cfg,
-                                                      const tokenizer& tok, model_executor& exec);
+                                                      const tokenizer& tok, model_executor& exec,
+                                                      const std::string& weights_fingerprint = {});
     ~llm_engine();
 
     /// Queues a request (text prompt, or prompt_token_ids when set). Chat messages

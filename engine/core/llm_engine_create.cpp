@@ -3,6 +3,7 @@
 // cfg.device names. Runs once on the caller's thread.
 #include "core/engine_plan.hpp"
 #include "core/llm_engine.hpp"
+#include "kv/kv_model_identity.hpp"
 
 namespace actorlm::core {
 
@@ -19,7 +20,8 @@ result<std::unique_ptr<llm_engine>> llm_engine::create(const actorlm::engine_con
     auto own = std::make_unique<holder>();
     own->plan = std::move(plan).value();
     own->exec = std::move(exec).value();
-    auto eng = create(cfg, *own->plan.tok, *own->exec);
+    auto eng = create(cfg, *own->plan.tok, *own->exec,
+                      kv::model_weights_fingerprint(own->plan.model->weights));
     if (!eng) return eng.err();
     (*eng)->own_ = std::move(own);
     return eng;

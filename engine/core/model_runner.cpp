@@ -60,6 +60,23 @@ result<model_runner_output> model_runner::execute(const scheduler_output& so) {
 result<model_runner::stage_output> model_runner::execute_stage(const scheduler_output& so,
                                                                const float* hidden_in) {
     if (auto st = apply(so); !st) return st.err();
+    if (!connector_) return run_stage(so, hidden_in);
+    const int64_t num_layers = exec_.kv_blocks() ? exec_.kv_blocks()->num_kv_layers() : 0;
+    connector_->bind_connector_metadata(so.kv_connector_metadata);
+    connector_->start_load_kv();
+    for (int64_t l = 0; l < num_layers; ++l) connector_->wait_for_layer_load(l);
+    auto r = run_stage(so, hidden_in);
+    if (r) {
+        for (int64_t l = 0; l < num_layers; ++l) connector_->save_kv_layer(l);
+        connector_->wait_for_save();
+        r->output.kv_connector_output = connector_->get_finished(so.finished_req_ids);
+    }
+    connector_->clear_connector_metadata();
+    return r;
+}
+
+result<model_runner::stage_output> model_runner::run_stage(const scheduler_output& so,
+                                                           const float* hidden_in) {
     stage_output result_out;
     model_runner_output& out = result_out.output;
     const int32_t block_size = exec_.kv_spec().block_size;

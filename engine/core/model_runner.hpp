@@ -3,6 +3,9 @@
 // from scheduler_output deltas; builds the forward_batch, runs the
 // model_executor, samples, and returns a model_runner_output. It never reads
 // scheduler state, so it can live in another actor or process.
+// With a KV connector's worker side it also runs the connector's step hooks
+// around the forward pass (loads before, saves after; per-layer hooks are called
+// for every layer around the whole pass until the executors call them per layer).
 // Single-threaded. Invariant: holds state exactly for requests not yet reported
 // in finished_req_ids.
 #pragma once
@@ -15,8 +18,9 @@
 #include "core/model_runner_output.hpp"
 #include "core/sampler.hpp"
 #include "core/scheduler_output.hpp"
+#include "kv/kv_connector.hpp"
 #include "model/model_executor.hpp"
-#include "util/result.hpp"
+#include "base/result.hpp"
 
 namespace actorlm::core {
 
@@ -44,6 +48,9 @@ public:
     /// Requests the runner holds state for.
     size_t num_requests() const { return requests_.size(); }
 
+    /// Sets the worker side of a KV connector (registered with the executor's cache).
+    void set_kv_connector(std::unique_ptr<kv::kv_connector_worker> c) { connector_ = std::move(c); }
+
 private:
     struct state {
         std::vector<int32_t> token_ids;  // known tokens by position
@@ -53,8 +60,10 @@ private:
         std::vector<int32_t> block_ids;
     };
     status apply(const scheduler_output& so);
+    result<stage_output> run_stage(const scheduler_output& so, const float* hidden_in);
 
     model_executor& exec_;
+    std::unique_ptr<kv::kv_connector_worker> connector_;
     sampler sampler_;
     std::unordered_map<std::string, state> requests_;
     std::vector<float> logits_;

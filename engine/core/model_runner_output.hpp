@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "kv/kv_connector_output.hpp"
+
 namespace actorlm::core {
 
 /// Logprobs at one position: the chosen token first, then the top-k by logprob.
@@ -26,6 +28,8 @@ struct model_runner_output {
     /// Per request: entries for the prompt positions this step computed (the very
     /// first prompt token has none: std::nullopt), or empty when off.
     std::vector<std::vector<std::optional<position_logprobs>>> prompt_logprobs;
+    /// The KV connector's completed loads and saves (empty without a connector).
+    kv::kv_connector_output kv_connector_output;
 };
 
 }  // namespace actorlm::core

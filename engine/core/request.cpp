@@ -10,6 +10,7 @@ const char* request_status_name(request_status s) {
         case request_status::waiting: return "waiting";
         case request_status::running: return "running";
         case request_status::preempted: return "preempted";
+        case request_status::waiting_for_remote_kvs: return "waiting_for_remote_kvs";
         case request_status::finished_stopped: return "finished_stopped";
         case request_status::finished_length_capped: return "finished_length_capped";
         case request_status::finished_aborted: return "finished_aborted";
@@ -33,7 +34,7 @@ actorlm::finish_reason to_finish_reason(request_status s) {
 request::request(std::string request_id, std::vector<int32_t> prompt_token_ids,
                  actorlm::sampling_params params, std::vector<int32_t> eos_token_ids,
                  int32_t block_size, int32_t priority, double arrival_time,
-                 std::string cache_salt)
+                 std::string cache_salt, block_hash hash_root)
     : id_(std::move(request_id)),
       all_token_ids_(std::move(prompt_token_ids)),
       num_prompt_tokens_(static_cast<int32_t>(all_token_ids_.size())),
@@ -42,9 +43,11 @@ request::request(std::string request_id, std::vector<int32_t> prompt_token_ids,
       block_size_(block_size),
       priority_(priority),
       arrival_time_(arrival_time),
-      cache_salt_(std::move(cache_salt)) {
+      cache_salt_(std::move(cache_salt)),
+      hash_root_(hash_root) {
     if (block_size_ > 0)
-        extend_block_hashes(block_hashes_, all_token_ids_, block_size_, cache_salt_);
+        extend_block_hashes(block_hashes_, all_token_ids_, block_size_, cache_salt_, {},
+                            hash_root_);
 }
 
 int32_t request::max_tokens() const {
@@ -54,7 +57,8 @@ int32_t request::max_tokens() const {
 void request::append_output_tokens(std::span<const int32_t> tokens) {
     all_token_ids_.insert(all_token_ids_.end(), tokens.begin(), tokens.end());
     if (block_size_ > 0)
-        extend_block_hashes(block_hashes_, all_token_ids_, block_size_, cache_salt_);
+        extend_block_hashes(block_hashes_, all_token_ids_, block_size_, cache_salt_, {},
+                            hash_root_);
 }
 
 }  // namespace actorlm::core

@@ -21,6 +21,9 @@ enum class request_status {
     waiting,
     running,
     preempted,
+    /// Admitted with blocks allocated; a KV connector is loading part of its
+    /// prefix asynchronously (vLLM's WAITING_FOR_REMOTE_KVS). Not scheduled until done.
+    waiting_for_remote_kvs,
     finished_stopped,         ///< EOS, a stop token, or a stop string (finish_request)
     finished_length_capped,   ///< max_tokens or max_model_len reached
     finished_aborted,
@@ -35,11 +38,12 @@ actorlm::finish_reason to_finish_reason(request_status s);
 
 class request {
 public:
-    /// `block_size` > 0 turns on block hashing (for prefix caching).
+    /// `block_size` > 0 turns on block hashing (for prefix caching); the first
+    /// block's parent is `hash_root` (the model's, see model_root_block_hash).
     request(std::string request_id, std::vector<int32_t> prompt_token_ids,
             actorlm::sampling_params params, std::vector<int32_t> eos_token_ids,
             int32_t block_size, int32_t priority = 0, double arrival_time = 0.0,
-            std::string cache_salt = {});
+            std::string cache_salt = {}, block_hash hash_root = root_block_hash());
 
     const std::string& id() const { return id_; }
     std::span<const int32_t> prompt_token_ids() const {
@@ -89,6 +93,7 @@ private:
     int32_t priority_;
     double arrival_time_;
     std::string cache_salt_;
+    block_hash hash_root_;
     std::vector<block_hash> block_hashes_;
 };
 

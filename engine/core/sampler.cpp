@@ -3,7 +3,7 @@
 
 #include "core/logits_processors.hpp"
 #include "core/logprobs.hpp"
-#include "util/check.hpp"
+#include "base/check.hpp"
 
 namespace actorlm::core {
 namespace {

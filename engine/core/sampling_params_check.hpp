@@ -7,7 +7,7 @@
 
 #include <cstdint>
 
-#include "util/result.hpp"
+#include "base/result.hpp"
 
 namespace actorlm::core {
 

@@ -7,7 +7,7 @@
 #include <algorithm>
 
 #include "core/sampling_params_check.hpp"
-#include "util/check.hpp"
+#include "base/check.hpp"
 
 namespace actorlm::core {
 
@@ -42,7 +42,7 @@ scheduler::scheduler(const scheduler_config& cfg)
 
 status scheduler::add_request(request_spec spec) {
     if (spec.req_id.empty()) return make_error(error_kind::invalid_argument, "request id is empty");
-    if (requests_.count(spec.req_id))
+    if (requests_.count(spec.req_id) || deferred_free_.count(spec.req_id))
         return make_error(error_kind::invalid_argument, "request id '%s' is already in use", spec.req_id.c_str());
     const auto len = static_cast<int64_t>(spec.prompt_token_ids.size());
     if (len == 0) return make_error(error_kind::invalid_argument, "request '%s': the prompt is empty", spec.req_id.c_str());
@@ -63,7 +63,7 @@ status scheduler::add_request(request_spec spec) {
     auto req = std::make_unique<request>(
         spec.req_id, std::move(spec.prompt_token_ids), std::move(spec.params),
         std::move(spec.eos_token_ids), cfg_.enable_prefix_caching ? cfg_.block_size : 0,
-        spec.priority, arrival, std::move(spec.cache_salt));
+        spec.priority, arrival, std::move(spec.cache_salt), cfg_.hash_root);
     waiting_.push(req.get());
     requests_.emplace(req->id(), std::move(req));
     return status::success();
@@ -147,18 +147,53 @@ scheduler_output scheduler::schedule() {
         while (!waiting_.empty() && budget > 0 &&
                static_cast<int32_t>(running_.size()) < cfg_.max_num_seqs) {
             request* r = waiting_.peek();
-            computed_blocks hit = kv_.get_computed_blocks(*r);
-            int32_t n = r->num_tokens() - hit.num_tokens;
+            // Back from an asynchronous load: it holds its blocks and computed tokens.
+            const bool loaded = !kv_.block_ids(r->id()).empty();
+            computed_blocks hit;
+            kv::kv_connector_scheduler::match ext;
+            if (!loaded) {
+                hit = kv_.get_computed_blocks(*r);
+                if (connector_) {
+                    ext = connector_->get_num_new_matched_tokens(*r, hit.num_tokens);
+                    // The last token is always computed: its logits are needed.
+                    if (ext.num_tokens <= 0 || hit.num_tokens + ext.num_tokens >= r->num_tokens())
+                        ext = {};
+                }
+            }
+            if (ext.load_async) {
+                // Blocks for the loaded prefix now; the request waits, others go on.
+                auto blocks = kv_.allocate_slots(*r, ext.num_tokens, &hit, 0,
+                                                 /*delay_cache_blocks=*/true);
+                if (!blocks) break;
+                waiting_.pop();
+                r->num_computed_tokens = hit.num_tokens;
+                connector_->update_state_after_alloc(*r, kv_.block_ids(r->id()), ext.num_tokens);
+                remote_loads_[r->id()] = {hit.num_tokens / cfg_.block_size,
+                                          ext.num_tokens / cfg_.block_size,
+                                          r->status == request_status::preempted};
+                r->status = request_status::waiting_for_remote_kvs;
+                remote_waiting_.push_back(r);
+                continue;
+            }
+            const int32_t base = loaded ? r->num_computed_tokens : hit.num_tokens + ext.num_tokens;
+            int32_t n = r->num_tokens() - base;
             if (cfg_.long_prefill_token_threshold > 0)
                 n = std::min(n, cfg_.long_prefill_token_threshold);
             if (!cfg_.enable_chunked_prefill && n > budget) break;
             n = std::min(n, budget);
-            auto blocks = kv_.allocate_slots(*r, n, &hit);
+            auto blocks = loaded ? kv_.allocate_slots(*r, n)
+                                 : kv_.allocate_slots(*r, n + ext.num_tokens, &hit);
             if (!blocks) break;
             waiting_.pop();
             const bool resumed = r->status == request_status::preempted;
-            r->num_computed_tokens = hit.num_tokens;
-            if (r->num_cached_tokens < 0) r->num_cached_tokens = hit.num_tokens;
+            if (!loaded) {
+                r->num_computed_tokens = hit.num_tokens;
+                if (connector_)
+                    connector_->update_state_after_alloc(*r, kv_.block_ids(r->id()),
+                                                         ext.num_tokens);
+                r->num_computed_tokens += ext.num_tokens;  // loaded synchronously this step
+            }
+            if (r->num_cached_tokens < 0) r->num_cached_tokens = r->num_computed_tokens;
             if (!resumed) num_prompt_tokens_ += r->num_prompt_tokens();
             if (r->queued_seconds < 0.0)
                 r->queued_seconds = std::chrono::duration<double>(
@@ -207,12 +242,17 @@ scheduler_output scheduler::schedule() {
     }
     out.finished_req_ids = std::move(finished_since_schedule_);
     finished_since_schedule_.clear();
+    if (connector_) out.kv_connector_metadata = connector_->build_connector_meta(out);
     return out;
 }
 
 std::vector<request_output> scheduler::update_from_output(const scheduler_output& sched,
                                                           const model_runner_output& out) {
     (void)sched;  // the runner output names its requests; kept for vLLM's signature
+    if (connector_) {
+        connector_->update_connector_output(out.kv_connector_output);
+        apply_kv_connector_output(out.kv_connector_output);
+    }
     std::vector<request_output> results;
     std::vector<request*> stopped;
     for (size_t k = 0; k < out.req_ids.size(); ++k) {
@@ -259,10 +299,56 @@ std::vector<request_output> scheduler::update_from_output(const scheduler_output
     return results;
 }
 
+void scheduler::apply_kv_connector_output(const kv::kv_connector_output& out) {
+    auto release = [&](const std::string& id) {
+        auto d = deferred_free_.find(id);
+        if (d == deferred_free_.end()) return false;
+        kv_.free(*d->second);
+        deferred_free_.erase(d);
+        return true;
+    };
+    for (const auto& id : out.finished_recving) {
+        auto load = remote_loads_.find(id);
+        if (load == remote_loads_.end()) {
+            release(id);  // aborted while loading
+            continue;
+        }
+        const remote_load rl = load->second;
+        remote_loads_.erase(load);
+        if (release(id)) continue;
+        auto it = std::find_if(remote_waiting_.begin(), remote_waiting_.end(),
+                               [&](const request* r) { return r->id() == id; });
+        if (it == remote_waiting_.end()) continue;
+        request* r = *it;
+        remote_waiting_.erase(it);
+        // Computed up to the first block that failed to load; the rest is recomputed.
+        const auto table = kv_.block_ids(id);
+        int32_t ok = 0;
+        while (ok < rl.num_blocks &&
+               std::find(out.invalid_block_ids.begin(), out.invalid_block_ids.end(),
+                         table[static_cast<size_t>(rl.first_block + ok)]) ==
+                   out.invalid_block_ids.end())
+            ++ok;
+        r->num_computed_tokens = (rl.first_block + ok) * cfg_.block_size;
+        kv_.cache_blocks(*r, r->num_computed_tokens);
+        r->status = rl.was_preempted ? request_status::preempted : request_status::waiting;
+        waiting_.push_front(r);
+    }
+    for (const auto& id : out.finished_sending) release(id);
+}
+
 void scheduler::finish(request* r) {
-    kv_.free(*r);
     finished_since_schedule_.push_back(r->id());
-    requests_.erase(r->id());
+    // Its blocks must outlive a load still writing into them or a save reading them.
+    bool defer = remote_loads_.count(r->id()) != 0;
+    if (connector_ && connector_->request_finished(*r, kv_.block_ids(r->id()))) defer = true;
+    auto it = requests_.find(r->id());
+    if (defer) {
+        deferred_free_[r->id()] = std::move(it->second);
+    } else {
+        kv_.free(*r);
+    }
+    requests_.erase(it);
 }
 
 bool scheduler::finish_request(const std::string& req_id, request_status st,
@@ -274,6 +360,8 @@ bool scheduler::finish_request(const std::string& req_id, request_status st,
     request* r = it->second.get();
     if (r->status == request_status::running)
         running_.erase(std::find(running_.begin(), running_.end(), r));
+    else if (r->status == request_status::waiting_for_remote_kvs)
+        remote_waiting_.erase(std::find(remote_waiting_.begin(), remote_waiting_.end(), r));
     else
         waiting_.remove(r);
     r->status = st;
@@ -297,6 +385,8 @@ scheduler_stats scheduler::stats() const {
     s.num_preemptions = num_preemptions_;
     s.num_prompt_tokens = num_prompt_tokens_;
     s.num_generation_tokens = num_generation_tokens_;
+    s.num_waiting_for_remote_kvs = num_waiting_for_remote_kvs();
+    if (connector_) s.kv_connector = connector_->stats();
     return s;
 }
 

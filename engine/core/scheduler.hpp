@@ -5,7 +5,11 @@
 // priority, latest arrival), frees its blocks and queues it at the front to be
 // recomputed. schedule() -> scheduler_output; update_from_output() appends the
 // sampled tokens and applies the stop rules. Single-threaded, deterministic:
-// the same calls give the same outputs. Owns the requests and the KV manager.
+// the same calls give the same outputs. Owns the requests and the KV manager, and
+// the scheduler side of a KV connector when one is set: a request whose prefix a
+// connector loads asynchronously waits in waiting_for_remote_kvs (holding its
+// blocks) while the others keep running; a finished request whose blocks a
+// connector still reads or writes is freed when the worker reports it done.
 #pragma once
 
 #include <cstdint>
@@ -22,7 +26,8 @@
 #include "core/request_queue.hpp"
 #include "core/scheduler_config.hpp"
 #include "core/scheduler_output.hpp"
-#include "util/result.hpp"
+#include "kv/kv_connector.hpp"
+#include "base/result.hpp"
 
 namespace actorlm::core {
 
@@ -60,6 +65,8 @@ struct scheduler_stats {
     int64_t num_preemptions = 0;
     int64_t num_prompt_tokens = 0;      ///< prompt tokens admitted (computed or cached)
     int64_t num_generation_tokens = 0;  ///< tokens sampled
+    int32_t num_waiting_for_remote_kvs = 0;
+    kv::kv_connector_stats kv_connector;  ///< zeros without a connector
 };
 
 class scheduler {
@@ -87,11 +94,27 @@ public:
     /// Aborts each id; returns how many were live.
     int32_t abort_requests(std::span<const std::string> req_ids);
 
-    bool has_unfinished_requests() const { return !running_.empty() || !waiting_.empty(); }
+    /// Also true while a connector still loads into (or saves from) a finished
+    /// request's blocks: steps must go on until the worker reports them.
+    bool has_unfinished_requests() const {
+        return !running_.empty() || !waiting_.empty() || !remote_waiting_.empty() ||
+               !deferred_free_.empty();
+    }
     /// Ids of every live request (waiting, running or preempted), in no order.
     std::vector<std::string> live_request_ids() const;
     int32_t num_running() const { return static_cast<int32_t>(running_.size()); }
-    int32_t num_waiting() const { return static_cast<int32_t>(waiting_.size()); }
+    int32_t num_waiting() const {
+        return static_cast<int32_t>(waiting_.size() + remote_waiting_.size());
+    }
+    int32_t num_waiting_for_remote_kvs() const { return static_cast<int32_t>(remote_waiting_.size()); }
+
+    /// Sets the scheduler side of a KV connector (before the first request).
+    void set_kv_connector(std::unique_ptr<kv::kv_connector_scheduler> c) { connector_ = std::move(c); }
+    kv::kv_connector_scheduler* kv_connector() const { return connector_.get(); }
+    /// Whether `req_id` finished but its blocks wait for the connector (invariant checks).
+    bool holds_deferred_blocks(const std::string& req_id) const {
+        return deferred_free_.count(req_id) != 0;
+    }
     scheduler_stats stats() const;
 
     /// A live request, or nullptr.
@@ -105,6 +128,16 @@ private:
     explicit scheduler(const scheduler_config& cfg);
     void preempt(request* r);
     void finish(request* r);
+    /// Applies the worker's connector report: loaded requests rejoin the waiting
+    /// queue (computed up to their first invalid block), deferred frees happen.
+    void apply_kv_connector_output(const kv::kv_connector_output& out);
+
+    /// An asynchronous load in flight: blocks [first_block, + num_blocks) of the table.
+    struct remote_load {
+        int32_t first_block = 0;
+        int32_t num_blocks = 0;
+        bool was_preempted = false;
+    };
 
     scheduler_config cfg_;
     kv_cache_manager kv_;
@@ -112,6 +145,11 @@ private:
     waiting_queue waiting_;
     std::vector<request*> running_;
     std::vector<std::string> finished_since_schedule_;
+    std::unique_ptr<kv::kv_connector_scheduler> connector_;
+    std::vector<request*> remote_waiting_;  // waiting_for_remote_kvs, in admission order
+    std::unordered_map<std::string, remote_load> remote_loads_;
+    // Finished, blocks still held until the connector reports the request done.
+    std::unordered_map<std::string, std::unique_ptr<request>> deferred_free_;
     double next_arrival_ = 0.0;
     int64_t num_preemptions_ = 0;
     int64_t num_prompt_tokens_ = 0;

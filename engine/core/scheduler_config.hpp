@@ -4,6 +4,7 @@
 
 #include <cstdint>
 
+#include "core/block_hash.hpp"
 #include "core/request_queue.hpp"
 
 namespace actorlm::core {
@@ -21,6 +22,9 @@ struct scheduler_config {
     bool enable_prefix_caching = true;
     scheduling_policy policy = scheduling_policy::fcfs;
     int64_t vocab_size = 0;                  ///< for validating token ids; 0 = unknown
+    /// Parent of every request's first block hash: the model's identity, so blocks
+    /// offloaded by one model are never served to another (model_root_block_hash).
+    block_hash hash_root = root_block_hash();
 };
 
 }  // namespace actorlm::core

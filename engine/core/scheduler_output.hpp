@@ -7,8 +7,13 @@
 #include <actorlm/engine.hpp>
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
+
+namespace actorlm::kv {
+struct kv_connector_metadata;
+}  // namespace actorlm::kv
 
 namespace actorlm::core {
 
@@ -46,6 +51,8 @@ struct scheduler_output {
     std::vector<std::string> finished_req_ids;
     /// Preempted by this schedule(): their blocks are gone; they rerun later.
     std::vector<std::string> preempted_req_ids;
+    /// What the workers' KV connector loads and saves this step (null: nothing).
+    std::shared_ptr<const kv::kv_connector_metadata> kv_connector_metadata;
 
     int32_t num_scheduled_reqs() const {
         return static_cast<int32_t>(scheduled_cached_reqs.size() + scheduled_new_reqs.size());

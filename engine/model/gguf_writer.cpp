@@ -8,7 +8,7 @@
 #include <cstring>
 
 #include "model/ggml_types.hpp"
-#include "util/check.hpp"
+#include "base/check.hpp"
 
 namespace actorlm {
 

@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "model/gguf_file.hpp"
-#include "util/result.hpp"
+#include "base/result.hpp"
 
 namespace actorlm {
 

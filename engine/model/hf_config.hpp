@@ -7,7 +7,7 @@
 #include <string_view>
 
 #include "model/model_config.hpp"
-#include "util/result.hpp"
+#include "base/result.hpp"
 
 namespace actorlm {
 

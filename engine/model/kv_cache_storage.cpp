@@ -76,4 +76,35 @@ cpu::paged_kv_layer kv_cache_storage::layer_view(int64_t layer) const {
     return view;
 }
 
+size_t kv_cache_storage::block_layer_bytes() const {
+    return 2 * static_cast<size_t>(spec_.block_size) * static_cast<size_t>(row_elems_) *
+           dtype_block_bytes(spec_.type);
+}
+
+void kv_cache_storage::read_block_layer(int64_t layer, int32_t block,
+                                        std::span<uint8_t> dst) const {
+    ACTORLM_CHECK(layer >= 0 && layer < num_layers_ && block >= 0 && block < spec_.num_blocks &&
+                      dst.size() == block_layer_bytes(),
+                  "KV block read out of range: layer %lld block %d (%zu bytes)",
+                  static_cast<long long>(layer), block, dst.size());
+    const size_t half = dst.size() / 2;  // K rows, then V rows
+    const uint8_t* k_layer = data_.get() + static_cast<size_t>(2 * layer) * layer_bytes_;
+    const size_t off = static_cast<size_t>(block) * half;
+    std::memcpy(dst.data(), k_layer + off, half);
+    std::memcpy(dst.data() + half, k_layer + layer_bytes_ + off, half);
+}
+
+void kv_cache_storage::write_block_layer(int64_t layer, int32_t block,
+                                         std::span<const uint8_t> src) {
+    ACTORLM_CHECK(layer >= 0 && layer < num_layers_ && block >= 0 && block < spec_.num_blocks &&
+                      src.size() == block_layer_bytes(),
+                  "KV block write out of range: layer %lld block %d (%zu bytes)",
+                  static_cast<long long>(layer), block, src.size());
+    const size_t half = src.size() / 2;
+    uint8_t* k_layer = data_.get() + static_cast<size_t>(2 * layer) * layer_bytes_;
+    const size_t off = static_cast<size_t>(block) * half;
+    std::memcpy(k_layer + off, src.data(), half);
+    std::memcpy(k_layer + layer_bytes_ + off, src.data() + half, half);
+}
+
 }  // namespace actorlm

@@ -9,12 +9,13 @@
 #include <vector>
 
 #include "cpu/attention.hpp"
+#include "kv/kv_block_io.hpp"
 #include "model/model_executor.hpp"
-#include "util/result.hpp"
+#include "base/result.hpp"
 
 namespace actorlm {
 
-class kv_cache_storage {
+class kv_cache_storage final : public kv_block_io {
 public:
     /// Allocates (zeroed) storage for `num_layers` layers; fails on an unsupported
     /// dtype, a non-positive shape, or a size that does not fit in memory.
@@ -32,6 +33,13 @@ public:
     int64_t num_slots() const { return num_slots_; }
     /// Bytes held by all layers, K and V.
     size_t num_bytes() const { return num_bytes_; }
+
+    // kv_block_io (the KV connectors' block copies; see kv/kv_block_io.hpp).
+    int64_t num_kv_layers() const override { return num_layers_; }
+    int32_t num_kv_blocks() const override { return spec_.num_blocks; }
+    size_t block_layer_bytes() const override;
+    void read_block_layer(int64_t layer, int32_t block, std::span<uint8_t> dst) const override;
+    void write_block_layer(int64_t layer, int32_t block, std::span<const uint8_t> src) override;
 
 private:
     kv_cache_spec spec_;

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "base/rope_scaling.hpp"
 #include "model/model_recipe.hpp"
 
 namespace actorlm {
@@ -28,16 +29,6 @@ struct model_config;
 /// The attention window of global layer `layer`: config.sliding_window when that layer
 /// slides, 0 (full causal attention) otherwise.
 int32_t layer_attention_window(const model_config& config, int64_t layer);
-
-enum class rope_scaling_type { none, linear, llama3 };
-
-struct rope_scaling {
-    rope_scaling_type type = rope_scaling_type::none;
-    float factor = 1.0f;
-    float low_freq_factor = 1.0f;               // llama3
-    float high_freq_factor = 4.0f;              // llama3
-    int64_t original_max_position = 8192;       // llama3
-};
 
 struct model_config {
     model_arch arch = model_arch::llama;

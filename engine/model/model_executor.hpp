@@ -7,10 +7,11 @@
 #include <cstdint>
 #include <vector>
 
-#include "model/dtype.hpp"
+#include "kv/kv_block_io.hpp"
+#include "base/dtype.hpp"
 #include "model/forward_batch.hpp"
 #include "model/model_config.hpp"
-#include "util/result.hpp"
+#include "base/result.hpp"
 
 namespace actorlm {
 
@@ -47,6 +48,9 @@ public:
     virtual bool is_last_stage() const { return true; }
     /// Bytes of the KV cache this executor allocated (0 if it does not know).
     virtual size_t kv_cache_bytes() const { return 0; }
+    /// Block-level byte access to the KV cache for KV connectors; null when this
+    /// backend does not offer it (connectors are then refused at start-up).
+    virtual kv_block_io* kv_blocks() { return nullptr; }
 };
 
 }  // namespace actorlm

@@ -8,7 +8,7 @@
 
 #include <cstdint>
 
-#include "util/result.hpp"
+#include "base/result.hpp"
 
 namespace actorlm {
 

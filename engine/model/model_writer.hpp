@@ -8,12 +8,12 @@
 #include <optional>
 #include <string>
 
-#include "model/dtype.hpp"
+#include "base/dtype.hpp"
 #include "model/gguf_file.hpp"
 #include "model/model_config.hpp"
 #include "model/model_weights.hpp"
 #include "model/test_model_vocab.hpp"
-#include "util/result.hpp"
+#include "base/result.hpp"
 
 namespace actorlm {
 

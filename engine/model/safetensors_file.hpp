@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "model/mapped_file.hpp"
-#include "util/result.hpp"
+#include "base/result.hpp"
 
 namespace actorlm {
 

@@ -8,8 +8,8 @@
 #include <cstring>
 
 #include "model/safetensors_file.hpp"
-#include "util/check.hpp"
-#include "util/json_string.hpp"
+#include "base/check.hpp"
+#include "base/json_string.hpp"
 
 namespace actorlm {
 

@@ -8,7 +8,7 @@
 #include <utility>
 #include <vector>
 
-#include "util/result.hpp"
+#include "base/result.hpp"
 
 namespace actorlm {
 

@@ -7,8 +7,8 @@
 #include <cmath>
 #include <cstring>
 
-#include "model/float_bits.hpp"
-#include "util/check.hpp"
+#include "base/float_bits.hpp"
+#include "base/check.hpp"
 
 namespace actorlm {
 

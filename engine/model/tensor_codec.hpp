@@ -7,9 +7,9 @@
 #include <cstdint>
 #include <vector>
 
-#include "model/dtype.hpp"
+#include "base/dtype.hpp"
 #include "model/model_weights.hpp"
-#include "util/result.hpp"
+#include "base/result.hpp"
 
 namespace actorlm {
 

@@ -9,7 +9,7 @@
 #include <sstream>
 #include <unordered_set>
 
-#include "util/json_string.hpp"
+#include "base/json_string.hpp"
 
 namespace actorlm {
 

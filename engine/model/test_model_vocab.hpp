@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "util/result.hpp"
+#include "base/result.hpp"
 
 namespace actorlm {
 

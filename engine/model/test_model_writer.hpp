@@ -8,11 +8,11 @@
 #include <string>
 #include <vector>
 
-#include "model/dtype.hpp"
+#include "base/dtype.hpp"
 #include "model/model_config.hpp"
 #include "model/model_weights.hpp"
 #include "model/test_model_vocab.hpp"
-#include "util/result.hpp"
+#include "base/result.hpp"
 
 namespace actorlm {
 

@@ -6,8 +6,8 @@
 #include <cstring>
 #include <vector>
 
+#include "base/float_bits.hpp"
 #include "model/architecture.hpp"
-#include "model/float_bits.hpp"
 
 namespace actorlm {
 

@@ -10,7 +10,7 @@
 
 #include "model/model_config.hpp"
 #include "model/model_weights.hpp"
-#include "util/result.hpp"
+#include "base/result.hpp"
 
 namespace actorlm {
 

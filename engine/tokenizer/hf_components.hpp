@@ -11,7 +11,7 @@
 #include "tokenizer/decoder.hpp"
 #include "tokenizer/normalizer.hpp"
 #include "tokenizer/pre_tokenizer.hpp"
-#include "util/result.hpp"
+#include "base/result.hpp"
 
 namespace actorlm::tok {
 

@@ -3,7 +3,7 @@
 #include "tokenizer/pre_tokenizer.hpp"
 
 #include "tokenizer/bert_text.hpp"
-#include "util/check.hpp"
+#include "base/check.hpp"
 
 namespace actorlm::tok {
 

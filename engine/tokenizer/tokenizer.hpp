@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "tokenizer/tokenizer_parts.hpp"
-#include "util/result.hpp"
+#include "base/result.hpp"
 
 namespace actorlm {
 

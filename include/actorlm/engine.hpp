@@ -133,6 +133,10 @@ struct engine_config {
     bool enable_prefix_caching = true;
     std::string scheduling_policy = "fcfs";  // fcfs or priority
     uint64_t seed = 0;                 // sampling seed of requests without their own
+    // KV connector (vLLM's --kv-transfer-config), JSON; empty = none. Example:
+    // {"kv_connector":"OffloadingConnector","kv_role":"kv_both",
+    //  "kv_connector_extra_config":{"disk_path":"/tmp/kv","disk_capacity_bytes":"8GiB"}}
+    std::string kv_transfer_config;
 };
 
 struct engine_stats {
@@ -144,6 +148,17 @@ struct engine_stats {
     int64_t prefix_cache_queries_total = 0;
     int64_t prefix_cache_hits_total = 0;
     int64_t num_preemptions_total = 0;
+    // KV connector (external prefix cache) counters; zeros without a connector.
+    int64_t external_prefix_cache_queries_total = 0;  // tokens
+    int64_t external_prefix_cache_hits_total = 0;     // tokens
+    int64_t kv_connector_blocks_loaded_total = 0;
+    int64_t kv_connector_bytes_loaded_total = 0;
+    int64_t kv_connector_blocks_saved_total = 0;
+    int64_t kv_connector_bytes_saved_total = 0;
+    int64_t kv_connector_load_errors_total = 0;
+    int64_t kv_connector_save_errors_total = 0;
+    double kv_connector_load_seconds_total = 0.0;
+    double kv_connector_save_seconds_total = 0.0;
     bool healthy = true;
     std::string health_message;
 };

@@ -8,7 +8,7 @@
 
 #include <cstdint>
 
-#include "model/dtype.hpp"
+#include "base/dtype.hpp"
 
 namespace actorlm::cpu {
 

@@ -7,7 +7,7 @@
 
 #include <string_view>
 
-#include "util/result.hpp"
+#include "base/result.hpp"
 
 namespace actorlm::cpu {
 

@@ -5,7 +5,7 @@
 
 #include "cpu/half.hpp"
 #include "cpu/quant_blocks.hpp"
-#include "util/check.hpp"
+#include "base/check.hpp"
 
 #include <cstring>
 

@@ -5,7 +5,7 @@
 
 #include <cstdint>
 
-#include "model/dtype.hpp"
+#include "base/dtype.hpp"
 
 namespace actorlm::cpu {
 

@@ -5,7 +5,7 @@
 
 #include <cstdint>
 
-#include "model/model_weights.hpp"
+#include "base/tensor.hpp"
 
 namespace actorlm::cpu {
 

@@ -8,7 +8,7 @@
 #include <memory>
 
 #include "cpu/matmul_kernels.hpp"
-#include "util/check.hpp"
+#include "base/check.hpp"
 
 namespace actorlm::cpu {
 namespace {

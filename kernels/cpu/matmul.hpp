@@ -10,7 +10,7 @@
 #include <cstdint>
 
 #include "cpu/thread_pool.hpp"
-#include "model/model_weights.hpp"
+#include "base/tensor.hpp"
 
 namespace actorlm::cpu {
 

@@ -8,7 +8,7 @@
 #include <cstdint>
 
 #include "cpu/cpu_features.hpp"
-#include "model/dtype.hpp"
+#include "base/dtype.hpp"
 
 namespace actorlm::cpu::detail {
 

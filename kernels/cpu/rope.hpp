@@ -7,7 +7,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "model/model_config.hpp"
+#include "base/rope_scaling.hpp"
 
 namespace actorlm::cpu {
 

@@ -6,7 +6,7 @@
 
 #include "cpu/cpu_features.hpp"
 #include "cpu/quant_blocks.hpp"
-#include "util/check.hpp"
+#include "base/check.hpp"
 
 namespace actorlm::cpu {
 

@@ -37,7 +37,7 @@
 #include <vector>
 
 #include "cpu/thread_pool.hpp"
-#include "model/model_weights.hpp"
+#include "base/tensor.hpp"
 
 namespace actorlm::cpu {
 

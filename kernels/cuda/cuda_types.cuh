@@ -9,7 +9,7 @@
 #include <cfloat>
 #include <cstdint>
 
-#include "model/dtype.hpp"
+#include "base/dtype.hpp"
 
 namespace actorlm::cuda {
 

@@ -10,8 +10,8 @@
 #include <cublas_v2.h>
 #include <cuda_runtime_api.h>
 
-#include "model/dtype.hpp"
-#include "util/result.hpp"
+#include "base/dtype.hpp"
+#include "base/result.hpp"
 
 namespace actorlm::cuda {
 

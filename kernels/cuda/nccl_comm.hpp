@@ -11,7 +11,7 @@
 
 #include <cuda_runtime_api.h>
 
-#include "util/result.hpp"
+#include "base/result.hpp"
 
 namespace actorlm::cuda {
 

@@ -7,8 +7,8 @@
 
 #include <cuda_runtime_api.h>
 
-#include "model/dtype.hpp"
-#include "util/result.hpp"
+#include "base/dtype.hpp"
+#include "base/result.hpp"
 
 namespace actorlm::cuda {
 

@@ -10,31 +10,10 @@
 
 namespace actorlm::cuda {
 
-std::vector<float> rope_inv_freq(const model_config& config) {
-    const int64_t half = config.head_dim / 2;
-    std::vector<float> out(static_cast<size_t>(half));
-    const rope_scaling& s = config.rope_scaling;
-    const double pi = 3.14159265358979323846;
-    for (int64_t i = 0; i < half; ++i) {
-        double f = std::pow(static_cast<double>(config.rope_theta),
-                            -2.0 * static_cast<double>(i) / static_cast<double>(config.head_dim));
-        if (s.type == rope_scaling_type::linear && s.factor > 0) {
-            f /= s.factor;
-        } else if (s.type == rope_scaling_type::llama3 && s.factor > 0) {
-            const double old_len = static_cast<double>(s.original_max_position);
-            const double low_wavelen = old_len / s.low_freq_factor;
-            const double high_wavelen = old_len / s.high_freq_factor;
-            const double wavelen = 2.0 * pi / f;
-            if (wavelen > low_wavelen) {
-                f /= s.factor;
-            } else if (wavelen >= high_wavelen) {
-                const double smooth = (old_len / wavelen - s.low_freq_factor) /
-                                      (s.high_freq_factor - s.low_freq_factor);
-                f = (1.0 - smooth) * f / s.factor + smooth * f;
-            }
-        }
-        out[static_cast<size_t>(i)] = static_cast<float>(f);
-    }
+std::vector<float> rope_inv_freq(int64_t head_dim, double theta, const rope_scaling& scaling) {
+    std::vector<float> out;
+    for (double f : rope_inverse_frequencies(head_dim, theta, scaling))
+        out.push_back(static_cast<float>(f));
     return out;
 }
 

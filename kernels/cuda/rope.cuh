@@ -9,16 +9,14 @@
 
 #include <cuda_runtime_api.h>
 
-#include "model/dtype.hpp"
-#include "model/model_config.hpp"
-#include "util/result.hpp"
+#include "base/dtype.hpp"
+#include "base/rope_scaling.hpp"
+#include "base/result.hpp"
 
 namespace actorlm::cuda {
 
-/// head_dim/2 inverse frequencies theta^(-2i/head_dim), with config.rope_scaling
-/// applied (linear: divided by factor; llama3: the smoothed wavelength split of
-/// Meta's reference). Computed in double, returned as float.
-std::vector<float> rope_inv_freq(const model_config& config);
+/// rope_inverse_frequencies (base/rope_scaling.hpp) as the float table the kernel reads.
+std::vector<float> rope_inv_freq(int64_t head_dim, double theta, const rope_scaling& scaling);
 
 /// Shape of the fused QKV rows RoPE works on.
 struct rope_args {

@@ -18,6 +18,7 @@
 
 #include "actors/detokenizer_actor.hpp"
 #include "actors/frontend_actor.hpp"
+#include "actors/kv_cache_actor.hpp"
 #include "actors/scheduler_actor.hpp"
 #include "core/model_runner.hpp"
 #include "engine/engine_loop_paged_executor.hpp"
@@ -138,6 +139,7 @@ struct fixture {
         dynamic_cast<caf::scheduler::test_coordinator&>(sys.scheduler())};
     caf::scoped_actor self{sys, true};
     worker_actor worker;
+    kv_cache_actor kv;
     scheduler_actor scheduler;
     detokenizer_actor detokenizer;
     frontend_actor frontend;
@@ -156,7 +158,8 @@ struct fixture {
         sac.sched.max_num_seqs = 16;
         sac.sched.vocab_size = tok->vocab_size();
         sac.stages.push_back(worker_setup{});
-        scheduler = spawn_scheduler(sys, sac, {worker}, kv_cache_actor{}, connector_actor{},
+        kv = spawn_kv_cache_actor(sys, k_num_blocks);
+        scheduler = spawn_scheduler(sys, sac, {worker}, kv, connector_actor{},
                                     scheduler_threading::scheduled);
         detokenizer_config dc;
         dc.eos_token_ids = tok->eos_ids();
@@ -173,6 +176,7 @@ struct fixture {
         stop(frontend);
         stop(detokenizer);
         stop(scheduler);
+        stop(kv);
         stop(worker);
         sched.run();
     }
@@ -189,8 +193,10 @@ struct fixture {
         return sched.run_jobs_filtered([skip](caf::resumable* r) { return r != skip; });
     }
 
+    /// What the KV-cache actor (where every state query goes) reports after all work ran.
     engine_stats stats() {
-        self->send(scheduler, stats_atom_v);
+        sched.run();
+        self->send(kv, stats_atom_v);
         sched.run();
         engine_stats s;
         bool got = false;
@@ -417,7 +423,7 @@ TEST_CASE_FIXTURE(fixture,
     sched.run();
     CHECK(recorded_log.submits.size() == 1);
     REQUIRE_FALSE(log.deltas.empty());
-    CHECK(log.deltas.back().invalid_request);
+    CHECK(log.deltas.back().error_kind == error_kind::invalid_argument);
     CHECK(log.deltas.back().error.find("already in use") != std::string::npos);
     abort("x");
     sched.run();
@@ -425,7 +431,7 @@ TEST_CASE_FIXTURE(fixture,
     outputs({delta(0, finish_reason::abort)});
     std::vector<int32_t> order;
     for (const auto& d : log.finals("x"))
-        if (!d.invalid_request) order.push_back(d.index);
+        if (d.error_kind != error_kind::invalid_argument) order.push_back(d.index);
     CHECK(order == std::vector<int32_t>{2, 1, 0});
     submit(r);  // every sequence ended: the id is free
     sched.run();

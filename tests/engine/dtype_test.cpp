@@ -1,7 +1,7 @@
 // dtype sizes must equal ggml's block layouts, or every quantized row is misread.
 #include <doctest/doctest.h>
 
-#include "model/dtype.hpp"
+#include "base/dtype.hpp"
 
 using namespace actorlm;
 

@@ -6,7 +6,7 @@
 #include <cstring>
 #include <limits>
 
-#include "model/float_bits.hpp"
+#include "base/float_bits.hpp"
 #include "model/tensor_codec.hpp"
 
 using namespace actorlm;

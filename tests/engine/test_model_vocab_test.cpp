@@ -6,7 +6,7 @@
 #include <unordered_map>
 
 #include "model/test_model_vocab.hpp"
-#include "util/json_string.hpp"
+#include "base/json_string.hpp"
 
 using namespace actorlm;
 

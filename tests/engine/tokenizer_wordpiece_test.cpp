@@ -10,7 +10,7 @@
 #include "model/gguf_writer.hpp"
 #include "tokenizer/incremental_detokenizer.hpp"
 #include "tokenizer_vectors.hpp"
-#include "util/json_string.hpp"
+#include "base/json_string.hpp"
 
 using namespace actorlm;
 using namespace actorlm::test;

@@ -13,7 +13,7 @@
 #include <cuda_runtime_api.h>
 
 #include "backends/cuda/cuda_executor.hpp"
-#include "model/dtype.hpp"
+#include "base/dtype.hpp"
 
 /// Skips the test case (with a message, counted as passed) when no CUDA device exists.
 #define ACTORLM_REQUIRE_GPU()                                                              \

@@ -100,16 +100,16 @@ TEST_CASE("gpu: rope inverse frequencies follow the scaling rules (host)") {
     model_config c;
     c.head_dim = 128;
     c.rope_theta = 500000.0f;
-    auto base = rope_inv_freq(c);
+    auto base = rope_inv_freq(c.head_dim, c.rope_theta, c.rope_scaling);
     REQUIRE(base.size() == 64);
     CHECK(base[0] == doctest::Approx(1.0));
     CHECK(base[10] == doctest::Approx(std::pow(500000.0, -20.0 / 128)).epsilon(1e-6));
     c.rope_scaling.type = rope_scaling_type::linear;
     c.rope_scaling.factor = 4.0f;
-    auto lin = rope_inv_freq(c);
+    auto lin = rope_inv_freq(c.head_dim, c.rope_theta, c.rope_scaling);
     for (size_t i = 0; i < 64; ++i) CHECK(lin[i] == doctest::Approx(base[i] / 4.0).epsilon(1e-6));
     c.rope_scaling = {rope_scaling_type::llama3, 8.0f, 1.0f, 4.0f, 8192};
-    auto l3 = rope_inv_freq(c);
+    auto l3 = rope_inv_freq(c.head_dim, c.rope_theta, c.rope_scaling);
     CHECK(l3[0] == base[0]);                                             // short wavelength kept
     CHECK(l3[63] == doctest::Approx(base[63] / 8.0).epsilon(1e-6));      // long wavelength / 8
     for (size_t i = 0; i < 64; ++i) {  // the smooth band lies between the two
@@ -128,7 +128,7 @@ TEST_CASE("gpu: rope rotates Q and K heads (interleaved and NeoX), V untouched")
                 model_config c;
                 c.head_dim = hd;
                 c.rope_theta = 10000.0f;
-                auto inv = rope_inv_freq(c);
+                auto inv = rope_inv_freq(c.head_dim, c.rope_theta, c.rope_scaling);
                 std::vector<int32_t> pos = {0, 1, 2, 17, 300, 4095, 4999};
                 auto x = random_floats(rng, static_cast<size_t>(tokens) * stride);
                 for (float& v : x) v = round_to(t, v);

@@ -3,7 +3,7 @@
 #include <doctest/doctest.h>
 #include <simdjson.h>
 
-#include "net/bench_summary.hpp"
+#include "bench/bench_summary.hpp"
 
 using namespace actorlm::net;
 

@@ -16,9 +16,9 @@
 #include <future>
 #include <thread>
 
-#include "net/http_client.hpp"
+#include "bench/http_client.hpp"
 #include "net/http_server.hpp"
-#include "net/load_generator.hpp"
+#include "bench/load_generator.hpp"
 #include "net/sse.hpp"
 #include "tests/net/scripted_backend.hpp"
 

@@ -12,10 +12,10 @@
 #include <future>
 #include <thread>
 
-#include "net/http_client.hpp"
+#include "bench/http_client.hpp"
 #include "net/http_server.hpp"
 #include "net/inference_backend.hpp"
-#include "net/load_generator.hpp"
+#include "bench/load_generator.hpp"
 #include "net/sse.hpp"
 #include "support/shared_data.hpp"
 

@@ -18,14 +18,12 @@
 #include "command_registry.hpp"
 #include "json_output.hpp"
 
-#ifdef ACTORLM_WITH_ENGINE
 #include "actors/interfaces.hpp"
 #include "actors/runtime_config.hpp"
 #include "actors/scheduler_actor.hpp"
 #include "actors/worker_actor.hpp"
 #include "core/engine_loop.hpp"
 #include "model/noop_executor.hpp"
-#endif
 
 namespace {
 
@@ -36,7 +34,6 @@ struct options {
     bool remote = true;
 };
 
-#ifdef ACTORLM_WITH_ENGINE
 using namespace actorlm;
 using namespace actorlm::actors;
 using clock_type = std::chrono::steady_clock;
@@ -224,12 +221,6 @@ int run_bench(const options& o) {
     }
     return 0;
 }
-#else
-int run_bench(const options&) {
-    std::fprintf(stderr, "bench-actor-hop: this build has no actor runtime\n");
-    return 1;
-}
-#endif
 
 actorlm::cli::command_action setup(CLI::App& app) {
     auto o = std::make_shared<options>();

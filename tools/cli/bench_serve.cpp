@@ -17,9 +17,9 @@
 
 #include "cli_values.hpp"
 #include "command_registry.hpp"
-#include "net/bench_summary.hpp"
+#include "bench/bench_summary.hpp"
 #include "net/json_writer.hpp"
-#include "net/load_generator.hpp"
+#include "bench/load_generator.hpp"
 
 namespace {
 

@@ -12,7 +12,7 @@
 #include <string_view>
 #include <vector>
 
-#include "util/result.hpp"
+#include "base/result.hpp"
 
 namespace actorlm::cli {
 

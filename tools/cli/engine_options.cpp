@@ -3,6 +3,7 @@
 #include "engine_options.hpp"
 
 #include "cli_values.hpp"
+#include "kv/kv_transfer_config.hpp"
 
 namespace actorlm::cli {
 
@@ -50,8 +51,9 @@ void add_engine_options(CLI::App& app, engine_config& cfg, engine_flags which,
             ->check(CLI::IsMember({1, 8, 16, 32, 64, 128}))
             ->capture_default_str();
         group(app.add_option("--kv-cache-dtype", cfg.kv_cache_dtype,
-                             "KV cache type: auto (F32 for F32 weights, else F16), f32 or f16"))
-            ->check(CLI::IsMember({"auto", "f32", "f16"}))
+                             "KV cache type: auto (the device's default: on cpu F32 for F32 "
+                             "weights, else F16; on cuda bf16), f32, f16 or bf16 (cuda)"))
+            ->check(CLI::IsMember({"auto", "f32", "f16", "bf16"}))
             ->capture_default_str();
     }
     if (has(which, engine_flags::kv_memory))
@@ -81,6 +83,18 @@ void add_engine_options(CLI::App& app, engine_config& cfg, engine_flags which,
             ->check(CLI::IsMember({"fcfs", "priority"}))
             ->capture_default_str();
     }
+    if (has(which, engine_flags::kv_transfer))
+        group(app.add_option("--kv-transfer-config", cfg.kv_transfer_config,
+                             "KV connector as JSON, e.g. {\"kv_connector\":"
+                             "\"OffloadingConnector\",\"kv_connector_extra_config\":"
+                             "{\"disk_path\":\"DIR\"}}"))
+            ->type_name("JSON")
+            ->check(CLI::Validator(
+                [](std::string& text) -> std::string {
+                    auto cfg = actorlm::kv::parse_and_validate_kv_transfer_config(text);
+                    return cfg ? std::string() : cfg.message();
+                },
+                ""));
 }
 
 void add_sampling_options(CLI::App& app, sampling_params& params) {

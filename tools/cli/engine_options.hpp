@@ -31,6 +31,7 @@ enum class engine_flags : uint32_t {
     scheduler = 1u << 8,   ///< --max-num-seqs, --max-num-batched-tokens, --max-model-len,
                            ///< --long-prefill-token-threshold, --[no-]enable-prefix-caching,
                            ///< --scheduling-policy
+    kv_transfer = 1u << 9, ///< --kv-transfer-config JSON (KV connectors; offline engine only)
 };
 
 constexpr engine_flags operator|(engine_flags a, engine_flags b) {
@@ -43,7 +44,8 @@ constexpr bool has(engine_flags set, engine_flags f) {
 /// What the offline engine (core::llm_engine: generate, bench-throughput) honours.
 inline constexpr engine_flags k_offline_engine_flags =
     engine_flags::model | engine_flags::device | engine_flags::threads |
-    engine_flags::kv_layout | engine_flags::kv_memory | engine_flags::scheduler;
+    engine_flags::kv_layout | engine_flags::kv_memory | engine_flags::scheduler |
+    engine_flags::kv_transfer;
 
 /// Adds the `which` engine options to `app`, bound to `cfg` (whose current values
 /// are the defaults shown in --help). With engine_flags::serving,

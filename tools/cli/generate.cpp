@@ -143,6 +143,16 @@ int run(const options& o) {
                  static_cast<long long>(st.prefix_cache_hits_total),
                  static_cast<long long>(st.prefix_cache_queries_total),
                  static_cast<long long>(st.num_preemptions_total));
+    if (!o.engine.kv_transfer_config.empty())
+        std::fprintf(stderr,
+                     "generate: KV connector: external hits %lld/%lld tokens, %lld blocks "
+                     "loaded, %lld saved, %lld load errors, %lld save errors\n",
+                     static_cast<long long>(st.external_prefix_cache_hits_total),
+                     static_cast<long long>(st.external_prefix_cache_queries_total),
+                     static_cast<long long>(st.kv_connector_blocks_loaded_total),
+                     static_cast<long long>(st.kv_connector_blocks_saved_total),
+                     static_cast<long long>(st.kv_connector_load_errors_total),
+                     static_cast<long long>(st.kv_connector_save_errors_total));
     for (const auto& r : *res)
         for (const auto& s : r.outputs)
             if (s.finish == finish_reason::error) return 1;

@@ -20,14 +20,11 @@
 #include "command_registry.hpp"
 #include "engine_options.hpp"
 
-#ifdef ACTORLM_WITH_ENGINE
 #include "net/http_server.hpp"
 #include "net/inference_backend.hpp"
-#endif
 
 namespace {
 
-#ifdef ACTORLM_WITH_ENGINE
 // 512 streams need 512 sockets; lift the soft descriptor limit to the hard one.
 void raise_fd_limit() {
     rlimit lim{};
@@ -36,7 +33,6 @@ void raise_fd_limit() {
         setrlimit(RLIMIT_NOFILE, &lim);
     }
 }
-#endif
 
 struct serve_options {
     actorlm::engine_config cfg;
@@ -83,18 +79,6 @@ int run_serve(serve_options& o) {
     const std::string& api_key = o.api_key;
     const int32_t io_threads = o.io_threads;
     const int64_t max_body_bytes = o.max_body_bytes;
-#ifndef ACTORLM_WITH_ENGINE
-    (void)cfg;
-    (void)served_names;
-    (void)host;
-    (void)port;
-    (void)api_key;
-    (void)io_threads;
-    (void)max_body_bytes;
-    std::fprintf(stderr, "actorlm serve: this build has no engine (the actors/ facade is not "
-                         "compiled in); rebuild with actors/ present\n");
-    return 1;
-#else
     raise_fd_limit();
     std::string error;
     std::shared_ptr<actorlm::engine> engine = actorlm::engine::create(cfg, &error);
@@ -131,7 +115,6 @@ int run_serve(serve_options& o) {
     }
     std::fprintf(stderr, "actorlm serve: shut down\n");
     return rc;
-#endif
 }
 
 actorlm::cli::command_registration reg("serve", "serve a model over the OpenAI API (flags as vllm serve)",

@@ -15,18 +15,14 @@
 #include "command_registry.hpp"
 #include "engine_options.hpp"
 
-#ifdef ACTORLM_WITH_ENGINE
 #include "actors/connector_actor.hpp"
 #include "actors/runtime_config.hpp"
 #include "actors/worker_actor.hpp"
-#endif
 
 namespace {
 
-#ifdef ACTORLM_WITH_ENGINE
 volatile std::sig_atomic_t g_stop = 0;
 void on_signal(int) { g_stop = 1; }
-#endif
 
 struct worker_options {
     std::string listen;
@@ -37,7 +33,6 @@ int run_worker(const worker_options& o) {
     const std::string& listen = o.listen;
     const std::string& model_path = o.cfg.model_path;
     const std::string& device = o.cfg.device;
-#ifdef ACTORLM_WITH_ENGINE
     using namespace actorlm::actors;
     auto addr = actorlm::cli::parse_host_port(listen);  // checked while parsing
     if (!addr) {
@@ -69,13 +64,6 @@ int run_worker(const worker_options& o) {
     while (!g_stop) std::this_thread::sleep_for(std::chrono::milliseconds(100));
     caf::anon_send_exit(worker, caf::exit_reason::user_shutdown);
     return 0;
-#else
-    (void)listen;
-    (void)model_path;
-    (void)device;
-    std::fprintf(stderr, "actorlm worker: this build has no actor runtime\n");
-    return 1;
-#endif
 }
 
 actorlm::cli::command_action setup_worker(CLI::App& app) {

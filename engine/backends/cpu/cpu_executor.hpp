@@ -55,6 +55,8 @@ public:
     bool is_last_stage() const { return last_layer_ == config_.num_layers; }
     /// Bytes of the KV cache this executor allocated.
     size_t kv_cache_bytes() const { return kv_.num_bytes(); }
+    /// The paged cache's block bytes (KV connectors).
+    kv_block_io* kv_blocks() override { return &kv_; }
 
 private:
     // Norm weights and biases of one layer, converted to F32 once.

@@ -12,7 +12,7 @@
 #include "model/forward_batch.hpp"
 #include "model/model_config.hpp"
 #include "model/model_executor.hpp"
-#include "util/result.hpp"
+#include "base/result.hpp"
 
 namespace actorlm::cuda {
 

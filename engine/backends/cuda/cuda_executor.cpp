@@ -63,7 +63,7 @@ status cuda_executor::impl::allocate_runtime() {
     const size_t r = static_cast<size_t>(opts.max_num_logits);
     const size_t h = static_cast<size_t>(config.hidden_size);
     const size_t hd = static_cast<size_t>(config.head_dim);
-    auto inv = rope_inv_freq(config);
+    auto inv = rope_inv_freq(config.head_dim, config.rope_theta, config.rope_scaling);
     ACTORLM_TRY(inv_freq.allocate(inv.size() * sizeof(float)));
     ACTORLM_CUDA_CHECK(cudaMemcpyAsync(inv_freq.get(), inv.data(), inv.size() * sizeof(float),
                                        cudaMemcpyHostToDevice, stream));

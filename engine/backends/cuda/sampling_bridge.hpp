@@ -1,7 +1,8 @@
 // Maps a request's public sampling_params onto the device sampler's per-row
-// settings. Requests that need host-side logits processing (penalties, logit
-// bias, logprobs, min_tokens' EOS suppression) are not device-samplable: the
-// worker then fetches their logits with forward() and uses the host sampler.
+// settings, for `actorlm bench-gpu`'s device-sampling mode only: the serving path
+// fetches logits with forward() and samples on the host (docs/cuda.md). Requests
+// that need host-side logits processing (penalties, logit bias, logprobs,
+// min_tokens' EOS suppression) are not device-samplable (nullopt).
 #pragma once
 
 #include <cstdint>

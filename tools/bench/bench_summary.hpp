@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "net/load_generator.hpp"
+#include "bench/load_generator.hpp"
 
 namespace actorlm::net {
 

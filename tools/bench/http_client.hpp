@@ -11,7 +11,7 @@
 #include <string>
 #include <string_view>
 
-#include "util/result.hpp"
+#include "base/result.hpp"
 
 namespace actorlm::net {
 

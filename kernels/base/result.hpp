@@ -10,7 +10,7 @@
 #include <variant>
 
 #include "actorlm/error_kind.hpp"
-#include "util/check.hpp"
+#include "base/check.hpp"
 
 namespace actorlm {
 

@@ -1,5 +1,5 @@
 // append_json_string implementation.
-#include "util/json_string.hpp"
+#include "base/json_string.hpp"
 
 #include <cstdint>
 #include <cstdio>

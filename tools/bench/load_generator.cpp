@@ -2,7 +2,7 @@
 // load_generator.hpp). Each call is a small state machine: connect, write,
 // read the header, then read body pieces into an SSE decoder until the stream
 // ends. A dispatcher releases requests at their arrival times when a slot is free.
-#include "net/load_generator.hpp"
+#include "bench/load_generator.hpp"
 
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>

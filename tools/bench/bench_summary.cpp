@@ -1,6 +1,6 @@
 // bench_summary: latency statistics and goodput as vLLM's benchmark_serving
 // computes them (TPOT per request excludes the first token; ITL pools every gap).
-#include "net/bench_summary.hpp"
+#include "bench/bench_summary.hpp"
 
 #include <algorithm>
 #include <cmath>

@@ -1,6 +1,6 @@
 // http_client: blocking Beast client (see http_client.hpp). Streams are read
 // with a buffer_body parser so chunked SSE bodies arrive piece by piece.
-#include "net/http_client.hpp"
+#include "bench/http_client.hpp"
 
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>

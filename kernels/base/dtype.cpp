@@ -1,5 +1,5 @@
 // Names and ggml-id mapping for dtype.
-#include "model/dtype.hpp"
+#include "base/dtype.hpp"
 
 namespace actorlm {
 

@@ -1,0 +1,108 @@
+// disk_kv_store: the local disk tier of KV blocks. One file per block, named by its
+// hash, holding a header (magic, hash, payload size, XXH3-64 checksum) and the
+// block's bytes for every layer. The directory is the index: open() rescans it, so
+// a restarted engine finds every block an earlier one saved (oldest file first in
+// the LRU). Capacity-bounded with LRU eviction; a block whose size or checksum is
+// wrong is a miss (counted, deleted), never loaded; a failed write stops saving
+// with one warning and serving continues. All file I/O runs on the store's own
+// thread, in submission order; the other methods are thread-safe and never block
+// on I/O.
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <list>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include "core/block_hash.hpp"
+#include "kv/kv_block_io.hpp"
+#include "kv/kv_connector.hpp"
+#include "base/result.hpp"
+
+namespace actorlm::kv {
+
+class disk_kv_store {
+public:
+    struct options {
+        std::string dir;              ///< created if missing
+        int64_t capacity_bytes = 0;   ///< files (header + payload) at most this many bytes
+        size_t layer_bytes = 0;       ///< one block's bytes in one layer (kv_block_io)
+        int64_t num_layers = 0;
+    };
+    /// Opens (creating) `dir` and indexes the valid block files in it.
+    static result<std::shared_ptr<disk_kv_store>> open(const options& opts);
+    /// Finishes queued saves and loads, then stops the I/O thread.
+    ~disk_kv_store();
+    disk_kv_store(const disk_kv_store&) = delete;
+    disk_kv_store& operator=(const disk_kv_store&) = delete;
+
+    /// Whether a block file for `h` is indexed (loadable).
+    bool contains(const core::block_hash& h) const;
+    /// Marks `h` as about to be saved unless it is indexed or already pending; true
+    /// if the caller should save it (then it must call save_async or cancel_save).
+    bool reserve_save(const core::block_hash& h);
+    void cancel_save(const core::block_hash& h);
+    /// Writes one block (num_layers * layer_bytes bytes) on the I/O thread.
+    void save_async(const core::block_hash& h, std::vector<uint8_t> payload);
+
+    struct load_block {
+        core::block_hash hash;
+        int32_t block_id = 0;
+    };
+    struct load_result {
+        std::string req_id;
+        std::vector<int32_t> invalid_block_ids;  ///< failed blocks and every one after them
+    };
+    /// Reads the blocks into `io` on the I/O thread; the result appears in
+    /// take_finished_loads(). `io` must outlive the load.
+    void load_async(std::string req_id, std::vector<load_block> blocks, kv_block_io* io);
+    std::vector<load_result> take_finished_loads();
+
+    /// Waits until every queued job is done (tests; shutdown).
+    void flush();
+    kv_connector_stats stats() const;
+    std::vector<kv_event> take_events();
+    size_t payload_bytes() const { return opts_.layer_bytes * static_cast<size_t>(opts_.num_layers); }
+    /// Bytes of one block file (header + payload).
+    size_t file_bytes() const;
+    const std::string& dir() const { return opts_.dir; }
+
+private:
+    explicit disk_kv_store(const options& opts);
+    void run();
+    void submit(std::function<void()> job);
+    std::string path_of(const core::block_hash& h) const;
+    // I/O thread only:
+    void do_save(const core::block_hash& h, const std::vector<uint8_t>& payload);
+    bool read_block(const core::block_hash& h, std::vector<uint8_t>& buf);
+    // Under mu_:
+    void index_insert_locked(const core::block_hash& h);
+    void index_erase_locked(const core::block_hash& h, bool evicted);
+
+    options opts_;
+    mutable std::mutex mu_;
+    std::condition_variable cv_;       // jobs queued / stop
+    std::condition_variable idle_cv_;  // queue drained
+    std::deque<std::function<void()>> jobs_;
+    bool busy_ = false;
+    bool stop_ = false;
+    bool saving_stopped_ = false;
+    std::list<core::block_hash> lru_;  // front = least recently used
+    std::unordered_map<core::block_hash, std::list<core::block_hash>::iterator,
+                       core::block_hash_hasher> index_;
+    std::unordered_set<core::block_hash, core::block_hash_hasher> pending_;
+    std::vector<load_result> finished_loads_;
+    std::vector<kv_event> events_;
+    kv_connector_stats stats_;
+    std::thread thread_;
+};
+
+}  // namespace actorlm::kv

@@ -1,0 +1,251 @@
+// offloading_connector implementation: the two sides share the disk_kv_store;
+// the metadata of a step lists the (hash, block) pairs to load per request and
+// to save. Block tables are tracked from the scheduler_output deltas, as the
+// worker's model_runner tracks them.
+#include "kv/offloading_connector.hpp"
+
+#include <algorithm>
+#include <filesystem>
+#include <unordered_map>
+
+#include "core/request.hpp"
+#include "core/scheduler_output.hpp"
+#include "kv/disk_kv_store.hpp"
+
+namespace actorlm::kv {
+namespace {
+
+struct offload_metadata final : kv_connector_metadata {
+    struct load {
+        std::string req_id;
+        std::vector<disk_kv_store::load_block> blocks;
+    };
+    std::vector<load> loads;
+    std::vector<disk_kv_store::load_block> saves;
+};
+
+class offloading_scheduler final : public kv_connector_scheduler {
+public:
+    offloading_scheduler(std::shared_ptr<disk_kv_store> store, int32_t block_size,
+                         kv_transfer_config cfg)
+        : store_(std::move(store)), block_size_(block_size), cfg_(std::move(cfg)) {}
+
+    match get_num_new_matched_tokens(const core::request& req,
+                                     int32_t num_computed_tokens) override {
+        match m;
+        // Prompt logprobs need every prompt position computed, as for the device cache.
+        if (!cfg_.can_load() || req.params().prompt_logprobs >= 0) return m;
+        const auto& hashes = req.block_hashes();
+        const int32_t first = num_computed_tokens / block_size_;
+        const int32_t limit = std::min<int32_t>((req.num_tokens() - 1) / block_size_,
+                                                static_cast<int32_t>(hashes.size()));
+        int32_t n = 0;
+        for (int32_t b = first; b < limit; ++b, ++n)
+            if (!store_->contains(hashes[static_cast<size_t>(b)])) break;
+        m.num_tokens = n * block_size_;
+        m.load_async = n > 0;
+        return m;
+    }
+
+    void update_state_after_alloc(const core::request& req, std::span<const int32_t> block_ids,
+                                  int32_t num_external_tokens) override {
+        tracked& t = requests_[req.id()];
+        t.req = &req;
+        t.block_ids.assign(block_ids.begin(), block_ids.end());
+        t.num_saved_blocks = 0;
+        queries_ += req.num_tokens();
+        hits_ += num_external_tokens;
+        if (num_external_tokens <= 0) return;
+        const int32_t first = req.num_computed_tokens / block_size_;
+        const int32_t n = num_external_tokens / block_size_;
+        offload_metadata::load l;
+        l.req_id = req.id();
+        for (int32_t b = first; b < first + n; ++b)
+            l.blocks.push_back({req.block_hashes()[static_cast<size_t>(b)],
+                                block_ids[static_cast<size_t>(b)]});
+        pending_loads_.push_back(std::move(l));
+    }
+
+    std::shared_ptr<const kv_connector_metadata> build_connector_meta(
+        const core::scheduler_output& so) override {
+        auto meta = std::make_shared<offload_metadata>();
+        meta->loads = std::exchange(pending_loads_, {});
+        auto plan_saves = [&](const std::string& id, int32_t end_tokens) {
+            auto it = requests_.find(id);
+            if (it == requests_.end() || !cfg_.can_save()) return;
+            tracked& t = it->second;
+            const auto& hashes = t.req->block_hashes();
+            const int32_t full = std::min<int32_t>(
+                {end_tokens / block_size_, static_cast<int32_t>(hashes.size()),
+                 static_cast<int32_t>(t.block_ids.size())});
+            for (int32_t b = t.num_saved_blocks; b < full; ++b)
+                if (store_->reserve_save(hashes[static_cast<size_t>(b)]))
+                    meta->saves.push_back({hashes[static_cast<size_t>(b)],
+                                           t.block_ids[static_cast<size_t>(b)]});
+            t.num_saved_blocks = std::max(t.num_saved_blocks, full);
+        };
+        for (const auto& n : so.scheduled_new_reqs) {
+            auto it = requests_.find(n.req_id);
+            if (it != requests_.end()) it->second.block_ids = n.block_ids;
+            plan_saves(n.req_id, n.num_computed_tokens + n.num_scheduled_tokens);
+        }
+        for (const auto& c : so.scheduled_cached_reqs) {
+            auto it = requests_.find(c.req_id);
+            if (it == requests_.end()) continue;
+            if (c.resumed_from_preemption)
+                it->second.block_ids = c.new_block_ids;
+            else
+                it->second.block_ids.insert(it->second.block_ids.end(), c.new_block_ids.begin(),
+                                            c.new_block_ids.end());
+            plan_saves(c.req_id, c.num_computed_tokens + c.num_scheduled_tokens);
+        }
+        if (meta->loads.empty() && meta->saves.empty()) return nullptr;
+        return meta;
+    }
+
+    bool request_finished(const core::request& req, std::span<const int32_t>) override {
+        requests_.erase(req.id());
+        return false;  // saves copy the bytes within the step: freeing never waits
+    }
+
+    std::vector<kv_event> take_events() override { return store_->take_events(); }
+
+    kv_connector_stats stats() const override {
+        kv_connector_stats s = store_->stats();
+        s.queries = queries_;
+        s.hits = hits_;
+        return s;
+    }
+
+private:
+    struct tracked {
+        const core::request* req = nullptr;
+        std::vector<int32_t> block_ids;
+        int32_t num_saved_blocks = 0;  // leading blocks already considered for saving
+    };
+
+    std::shared_ptr<disk_kv_store> store_;
+    int32_t block_size_;
+    kv_transfer_config cfg_;
+    std::unordered_map<std::string, tracked> requests_;
+    std::vector<offload_metadata::load> pending_loads_;
+    int64_t queries_ = 0;
+    int64_t hits_ = 0;
+};
+
+class offloading_worker final : public kv_connector_worker {
+public:
+    explicit offloading_worker(std::shared_ptr<disk_kv_store> store) : store_(std::move(store)) {}
+
+    status register_kv_caches(kv_block_io& caches) override {
+        if (caches.block_layer_bytes() * static_cast<size_t>(caches.num_kv_layers()) !=
+            store_->payload_bytes())
+            return make_error("disk KV tier: block size mismatch (%zu bytes per block, the tier "
+                              "holds %zu)",
+                              caches.block_layer_bytes() *
+                                  static_cast<size_t>(caches.num_kv_layers()),
+                              store_->payload_bytes());
+        io_ = &caches;
+        return {};
+    }
+
+    void start_load_kv() override {
+        const auto* m = meta();
+        if (!m) return;
+        for (const auto& l : m->loads) store_->load_async(l.req_id, l.blocks, io_);
+    }
+
+    // Loads are asynchronous into blocks no scheduled request reads: nothing to wait for.
+    void wait_for_layer_load(int64_t) override {}
+
+    void save_kv_layer(int64_t layer) override {
+        const auto* m = meta();
+        if (!m || m->saves.empty()) return;
+        const size_t lb = io_->block_layer_bytes();
+        staged_.resize(m->saves.size());
+        for (size_t i = 0; i < m->saves.size(); ++i) {
+            staged_[i].resize(store_->payload_bytes());
+            io_->read_block_layer(
+                layer, m->saves[i].block_id,
+                std::span<uint8_t>(staged_[i]).subspan(static_cast<size_t>(layer) * lb, lb));
+        }
+    }
+
+    void wait_for_save() override {
+        const auto* m = meta();
+        if (!m) return;
+        for (size_t i = 0; i < m->saves.size() && i < staged_.size(); ++i)
+            store_->save_async(m->saves[i].hash, std::move(staged_[i]));
+        staged_.clear();
+        saves_submitted_ = true;
+    }
+
+    void clear_connector_metadata() override {
+        // A step that failed before saving: release the reservations it made.
+        if (const auto* m = meta(); m && !saves_submitted_)
+            for (const auto& sv : m->saves) store_->cancel_save(sv.hash);
+        staged_.clear();
+        saves_submitted_ = false;
+        meta_.reset();
+    }
+
+    kv_connector_output get_finished(std::span<const std::string>) override {
+        kv_connector_output out;
+        for (auto& r : store_->take_finished_loads()) {
+            out.finished_recving.push_back(std::move(r.req_id));
+            out.invalid_block_ids.insert(out.invalid_block_ids.end(), r.invalid_block_ids.begin(),
+                                         r.invalid_block_ids.end());
+        }
+        return out;
+    }
+
+private:
+    const offload_metadata* meta() const {
+        return static_cast<const offload_metadata*>(meta_.get());
+    }
+
+    std::shared_ptr<disk_kv_store> store_;
+    kv_block_io* io_ = nullptr;
+    std::vector<std::vector<uint8_t>> staged_;
+    bool saves_submitted_ = false;
+};
+
+}  // namespace
+
+std::vector<std::string> offloading_connector_extra_keys() {
+    return {"disk_path", "disk_capacity_bytes"};
+}
+
+result<kv_connector_pair> make_offloading_connector(const kv_transfer_config& cfg,
+                                                    const kv_connector_context& ctx) {
+    disk_kv_store::options o;
+    auto path = cfg.extra.find("disk_path");
+    if (path == cfg.extra.end() || path->second.empty())
+        return make_error("kv_transfer_config: OffloadingConnector needs "
+                          "kv_connector_extra_config key 'disk_path'");
+    o.dir = path->second;
+    o.capacity_bytes = int64_t{1} << 30;
+    if (auto cap = cfg.extra.find("disk_capacity_bytes"); cap != cfg.extra.end()) {
+        auto n = parse_byte_size("disk_capacity_bytes", cap->second);
+        if (!n) return n.err();
+        if (*n <= 0)
+            return make_error("kv_transfer_config: 'disk_capacity_bytes' must be positive");
+        o.capacity_bytes = *n;
+    }
+    o.layer_bytes = ctx.caches->block_layer_bytes();
+    o.num_layers = ctx.caches->num_kv_layers();
+    // One subdirectory per block shape: engines with other shapes share disk_path
+    // without ever seeing (or deleting as truncated) each other's files. Equal
+    // shapes of different models are kept apart by the hashes' model root.
+    o.dir = (std::filesystem::path(o.dir) /
+             ("blocks-" + std::to_string(o.num_layers) + "x" + std::to_string(o.layer_bytes)))
+                .string();
+    auto store = disk_kv_store::open(o);
+    if (!store) return store.err();
+    kv_connector_pair p;
+    p.scheduler = std::make_unique<offloading_scheduler>(*store, ctx.block_size, cfg);
+    p.worker = std::make_unique<offloading_worker>(*store);
+    return p;
+}
+
+}  // namespace actorlm::kv

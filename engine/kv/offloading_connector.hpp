@@ -1,0 +1,26 @@
+// offloading_connector: vLLM's OffloadingConnector with a local disk tier
+// (disk_kv_store). Scheduler side: a request's blocks beyond the device prefix hit
+// that the tier holds load asynchronously (the request waits in
+// waiting_for_remote_kvs); every block that becomes full is saved once ("offload
+// on save", so an eviction from the device pool never loses computed KV). Worker
+// side: loads run on the tier's I/O thread straight into the blocks the scheduler
+// allocated; saves copy the block bytes out during the step (so freeing never has
+// to wait) and write them on the I/O thread.
+// extra config: disk_path (required), disk_capacity_bytes (default 1GiB).
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "kv/kv_connector_registry.hpp"
+
+namespace actorlm::kv {
+
+/// kv_connector_extra_config keys OffloadingConnector accepts.
+std::vector<std::string> offloading_connector_extra_keys();
+
+/// Builds both sides over one disk_kv_store (the registry's factory).
+result<kv_connector_pair> make_offloading_connector(const kv_transfer_config& cfg,
+                                                    const kv_connector_context& ctx);
+
+}  // namespace actorlm::kv

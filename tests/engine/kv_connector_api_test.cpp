@@ -1,0 +1,411 @@
+// KV connector API without a model: --kv-transfer-config parsing and the errors
+// that name the bad key, the registry, block hashes pinned to fixed values (stable
+// across processes and builds) and rooted in the model identity, the disk tier
+// (restart index, checksums, truncation, capacity LRU) over an in-memory cache, and
+// the scheduler's waiting_for_remote_kvs state driven by a scripted connector.
+#include <doctest/doctest.h>
+
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <random>
+
+#include <unistd.h>
+
+#include "core/engine_plan.hpp"
+#include "core/kv_invariants.hpp"
+#include "kv/disk_kv_store.hpp"
+#include "kv/kv_connector_registry.hpp"
+#include "kv/kv_transfer_config.hpp"
+#include "scheduler_factories.hpp"
+
+using namespace actorlm;
+using namespace actorlm::core;
+namespace fs = std::filesystem;
+
+// Pinned digests (see the block-hash test).
+#define ROOT_HEX "c989197ef2f06387199dd338dcb8744a"
+#define MODEL_ROOT_HEX "69890e0b6c9c06bbbd5148373669b585"
+#define CHAIN_HEX "aa4818e8f6921475f48a082c74f0ce74"
+
+namespace {
+
+/// A KV cache in plain memory: [block][layer][bytes].
+class memory_kv final : public kv_block_io {
+public:
+    memory_kv(int64_t layers, int32_t blocks, size_t bytes)
+        : layers_(layers), blocks_(blocks), bytes_(bytes),
+          data_(static_cast<size_t>(layers * blocks) * bytes) {}
+    int64_t num_kv_layers() const override { return layers_; }
+    int32_t num_kv_blocks() const override { return blocks_; }
+    size_t block_layer_bytes() const override { return bytes_; }
+    void read_block_layer(int64_t l, int32_t b, std::span<uint8_t> dst) const override {
+        std::memcpy(dst.data(), at(l, b), bytes_);
+    }
+    void write_block_layer(int64_t l, int32_t b, std::span<const uint8_t> src) override {
+        std::memcpy(at(l, b), src.data(), bytes_);
+    }
+    uint8_t* at(int64_t l, int32_t b) {
+        return data_.data() + (static_cast<size_t>(b) * static_cast<size_t>(layers_) +
+                               static_cast<size_t>(l)) * bytes_;
+    }
+    const uint8_t* at(int64_t l, int32_t b) const {
+        return const_cast<memory_kv*>(this)->at(l, b);
+    }
+    std::vector<uint8_t> block(int32_t b) const {
+        std::vector<uint8_t> v(static_cast<size_t>(layers_) * bytes_);
+        for (int64_t l = 0; l < layers_; ++l)
+            std::memcpy(v.data() + static_cast<size_t>(l) * bytes_, at(l, b), bytes_);
+        return v;
+    }
+
+private:
+    int64_t layers_;
+    int32_t blocks_;
+    size_t bytes_;
+    std::vector<uint8_t> data_;
+};
+
+fs::path fresh_dir(const std::string& name) {
+    fs::path p = fs::temp_directory_path() / ("actorlm-kvapi-" + name + "-" +
+                                              std::to_string(::getpid()));
+    fs::remove_all(p);
+    return p;
+}
+
+std::shared_ptr<kv::disk_kv_store> open_store(const fs::path& dir, int64_t capacity,
+                                              const memory_kv& kv) {
+    kv::disk_kv_store::options o;
+    o.dir = dir.string();
+    o.capacity_bytes = capacity;
+    o.layer_bytes = kv.block_layer_bytes();
+    o.num_layers = kv.num_kv_layers();
+    auto s = kv::disk_kv_store::open(o);
+    REQUIRE_MESSAGE(s.ok(), (s.ok() ? "" : s.message()));
+    return *s;
+}
+
+}  // namespace
+
+TEST_CASE("kv_connector: --kv-transfer-config parses and names every bad key") {
+    auto ok = kv::parse_and_validate_kv_transfer_config(
+        R"({"kv_connector":"OffloadingConnector","kv_role":"kv_both",
+            "kv_connector_extra_config":{"disk_path":"/tmp/x","disk_capacity_bytes":"2GiB"}})");
+    REQUIRE_MESSAGE(ok.ok(), (ok.ok() ? "" : ok.message()));
+    CHECK(ok->kv_connector == "OffloadingConnector");
+    CHECK(ok->role == kv::kv_role::both);
+    CHECK(ok->extra.at("disk_path") == "/tmp/x");
+    CHECK(*kv::parse_byte_size("k", ok->extra.at("disk_capacity_bytes")) == (int64_t{2} << 30));
+    CHECK(*kv::parse_byte_size("k", "4096") == 4096);
+    CHECK_FALSE(kv::parse_byte_size("disk_capacity_bytes", "lots").ok());
+
+    auto err = [](const char* json) {
+        auto r = kv::parse_and_validate_kv_transfer_config(json);
+        REQUIRE_FALSE(r.ok());
+        return r.message();
+    };
+    CHECK(err(R"({"kv_conector":"OffloadingConnector"})").find("'kv_conector'") !=
+          std::string::npos);
+    CHECK(err(R"({"kv_connector":"OffloadingConnector","kv_role":"both"})").find("kv_role") !=
+          std::string::npos);
+    CHECK(err(R"({"kv_connector":"NoSuchConnector"})").find("'NoSuchConnector'") !=
+          std::string::npos);
+    CHECK(err(R"({"kv_connector":"OffloadingConnector",
+                  "kv_connector_extra_config":{"disk_pth":"/tmp"}})")
+              .find("'disk_pth'") != std::string::npos);
+    CHECK(err(R"({"kv_connector":"OffloadingConnector","kv_connector_extra_config":[1]})")
+              .find("kv_connector_extra_config") != std::string::npos);
+    CHECK(err(R"({"kv_role":"kv_both"})").find("'kv_connector' is required") != std::string::npos);
+    CHECK(err("[1,2]").find("object") != std::string::npos);
+    CHECK(err("{not json").find("not valid JSON") != std::string::npos);
+
+    // The engine refuses it before loading anything.
+    actorlm::engine_config cfg;
+    cfg.model_path = "/nonexistent/model.gguf";
+    cfg.kv_transfer_config = R"({"kv_connector":"OffloadingConnector","bogus":1})";
+    auto plan = make_engine_plan(cfg);
+    REQUIRE_FALSE(plan.ok());
+    CHECK(plan.message().find("'bogus'") != std::string::npos);
+}
+
+TEST_CASE("kv_connector: block hashes are pinned, seedless and rooted in the model identity") {
+    // Fixed values: the same on every run, process and machine (a seeded or
+    // per-process hash would change them and break disk tiers across restarts).
+    CHECK(to_hex(root_block_hash()) == ROOT_HEX);
+    model_identity id;
+    id.weights_fingerprint = "w";
+    id.architecture = "llama";
+    id.kv_dtype = "f16";
+    id.block_size = 16;
+    id.tokenizer_fingerprint = "t";
+    const block_hash root = model_root_block_hash(id);
+    CHECK(to_hex(root) == MODEL_ROOT_HEX);
+    std::vector<block_hash> chain;
+    extend_block_hashes(chain, test::iota_tokens(32, 5), 16, "", "", root);
+    REQUIRE(chain.size() == 2);
+    CHECK(to_hex(chain[1]) == CHAIN_HEX);
+
+    // Every identity field separates models, so their blocks never match.
+    auto differs = [&](auto edit) {
+        model_identity o = id;
+        edit(o);
+        return model_root_block_hash(o) != root;
+    };
+    CHECK(differs([](model_identity& o) { o.weights_fingerprint = "w2"; }));
+    CHECK(differs([](model_identity& o) { o.architecture = "qwen2"; }));
+    CHECK(differs([](model_identity& o) { o.weights_dtype = "q8_0"; }));
+    CHECK(differs([](model_identity& o) { o.kv_dtype = "f32"; }));
+    CHECK(differs([](model_identity& o) { o.block_size = 32; }));
+    CHECK(differs([](model_identity& o) { o.tokenizer_fingerprint = "t2"; }));
+    // Length prefixes: moving a character between fields is a different identity.
+    CHECK(differs([](model_identity& o) {
+        o.weights_fingerprint = "wl";
+        o.architecture = "lama";
+    }));
+    // The cache salt still separates tenants under one model root.
+    std::vector<block_hash> salted;
+    extend_block_hashes(salted, test::iota_tokens(32, 5), 16, "tenant", "", root);
+    CHECK(salted[0] != chain[0]);
+}
+
+TEST_CASE("kv_connector: disk tier survives a restart, rejects corrupt and truncated blocks") {
+    const fs::path dir = fresh_dir("store");
+    memory_kv kv(3, 8, 256);
+    std::mt19937 rng(7);
+    for (int32_t b = 0; b < 8; ++b)
+        for (int64_t l = 0; l < 3; ++l)
+            for (size_t i = 0; i < 256; ++i) kv.at(l, b)[i] = static_cast<uint8_t>(rng());
+    std::vector<block_hash> hashes;
+    extend_block_hashes(hashes, test::iota_tokens(4 * 16, 100), 16);
+    {
+        auto store = open_store(dir, 1 << 20, kv);
+        for (int32_t b = 0; b < 4; ++b) {
+            REQUIRE(store->reserve_save(hashes[static_cast<size_t>(b)]));
+            CHECK_FALSE(store->reserve_save(hashes[static_cast<size_t>(b)]));  // pending
+            store->save_async(hashes[static_cast<size_t>(b)], kv.block(b));
+        }
+        store->flush();
+        CHECK(store->stats().blocks_saved == 4);
+        CHECK(store->contains(hashes[3]));
+        CHECK(store->take_events().size() == 4);
+    }
+    // Restart: the directory is the index. Corrupt block 1's last byte, truncate block 2.
+    auto file_of = [&](const block_hash& h) { return dir / (to_hex(h) + ".kvb"); };
+    {
+        std::fstream f(file_of(hashes[1]), std::ios::in | std::ios::out | std::ios::binary);
+        f.seekp(-1, std::ios::end);
+        f.put('\x5a' ^ static_cast<char>(kv.at(2, 1)[255]));
+    }
+    fs::resize_file(file_of(hashes[2]), fs::file_size(file_of(hashes[2])) - 10);
+    auto store = open_store(dir, 1 << 20, kv);
+    CHECK(store->stats().load_errors == 1);  // the truncated file
+    CHECK(store->contains(hashes[0]));
+    CHECK(store->contains(hashes[1]));
+    CHECK_FALSE(store->contains(hashes[2]));
+    CHECK(store->contains(hashes[3]));
+
+    memory_kv dst(3, 8, 256);
+    store->load_async("a", {{hashes[0], 5}, {hashes[1], 6}, {hashes[3], 7}}, &dst);
+    store->flush();
+    auto done = store->take_finished_loads();
+    REQUIRE(done.size() == 1);
+    CHECK(done[0].req_id == "a");
+    CHECK(done[0].invalid_block_ids == std::vector<int32_t>{6, 7});  // from the corrupt one on
+    CHECK(dst.block(5) == kv.block(0));
+    CHECK(dst.block(6) == std::vector<uint8_t>(3 * 256, 0));  // never loaded
+    CHECK(store->stats().load_errors == 2);
+    CHECK(store->stats().blocks_loaded == 1);
+    CHECK_FALSE(store->contains(hashes[1]));  // dropped
+    fs::remove_all(dir);
+}
+
+TEST_CASE("kv_connector: disk tier capacity evicts least recently used; too small saves nothing") {
+    const fs::path dir = fresh_dir("cap");
+    memory_kv kv(1, 8, 1000);
+    std::vector<block_hash> hashes;
+    extend_block_hashes(hashes, test::iota_tokens(5 * 16, 300), 16);
+    auto store = open_store(dir, 3 * (1000 + 64), kv);  // room for three blocks
+    for (int32_t b = 0; b < 3; ++b) {
+        REQUIRE(store->reserve_save(hashes[static_cast<size_t>(b)]));
+        store->save_async(hashes[static_cast<size_t>(b)], kv.block(b));
+    }
+    store->flush();
+    memory_kv dst(1, 8, 1000);
+    store->load_async("touch", {{hashes[0], 0}}, &dst);  // block 0 becomes most recent
+    for (int32_t b = 3; b < 5; ++b) {
+        REQUIRE(store->reserve_save(hashes[static_cast<size_t>(b)]));
+        store->save_async(hashes[static_cast<size_t>(b)], kv.block(b));
+    }
+    store->flush();
+    CHECK(store->contains(hashes[0]));
+    CHECK_FALSE(store->contains(hashes[1]));
+    CHECK_FALSE(store->contains(hashes[2]));
+    CHECK(store->contains(hashes[3]));
+    CHECK(store->contains(hashes[4]));
+    const auto st = store->stats();
+    CHECK(st.evictions == 2);
+    CHECK(st.blocks_stored == 3);
+    CHECK(st.bytes_stored <= 3 * (1000 + 64));
+    int files = 0;
+    for (const auto& e : fs::directory_iterator(dir)) files += e.path().extension() == ".kvb";
+    CHECK(files == 3);
+
+    auto tiny = open_store(fresh_dir("tiny"), 500, kv);  // smaller than one block
+    CHECK_FALSE(tiny->reserve_save(hashes[0]));
+    CHECK(tiny->stats().saves_skipped == 1);
+    fs::remove_all(dir);
+    fs::remove_all(tiny->dir());
+}
+
+namespace {
+
+/// A scheduler-side connector scripted by the test: it offers `offer` tokens of
+/// every request asynchronously (or synchronously) and records the calls.
+struct scripted_connector final : kv::kv_connector_scheduler {
+    int32_t offer = 0;
+    bool async = true;
+    bool delay_free = false;
+    std::vector<std::string> allocated;
+    std::vector<std::string> finished;
+    match get_num_new_matched_tokens(const request&, int32_t) override {
+        return {offer, async && offer > 0};
+    }
+    void update_state_after_alloc(const request& r, std::span<const int32_t>, int32_t n) override {
+        allocated.push_back(r.id() + ":" + std::to_string(n));
+    }
+    std::shared_ptr<const kv::kv_connector_metadata> build_connector_meta(
+        const scheduler_output&) override {
+        return nullptr;
+    }
+    bool request_finished(const request& r, std::span<const int32_t>) override {
+        finished.push_back(r.id());
+        return delay_free;
+    }
+};
+
+}  // namespace
+
+TEST_CASE("kv_connector: an asynchronously loading request waits while others run") {
+    auto s = test::make_scheduler(test::small_config(32));
+    auto owned = std::make_unique<scripted_connector>();
+    scripted_connector* conn = owned.get();
+    s->set_kv_connector(std::move(owned));
+    conn->offer = 32;  // two blocks of "A"
+    REQUIRE(s->add_request(test::make_spec("A", test::iota_tokens(40, 100), 2)).ok());
+    auto so = s->schedule();
+    CHECK(so.empty());
+    CHECK(s->find("A")->status == request_status::waiting_for_remote_kvs);
+    CHECK(s->kv().block_ids("A").size() == 2);  // blocks for the loaded prefix only
+    CHECK(conn->allocated == std::vector<std::string>{"A:32"});
+    REQUIRE(check_kv_invariants(*s).ok());
+
+    conn->offer = 0;  // B has nothing external: it runs while A still loads
+    REQUIRE(s->add_request(test::make_spec("B", test::iota_tokens(20, 500), 2)).ok());
+    so = s->schedule();
+    REQUIRE(so.scheduled_new_reqs.size() == 1);
+    CHECK(so.scheduled_new_reqs[0].req_id == "B");
+    auto out = test::fabricate_output(so);
+    s->update_from_output(so, out);
+    CHECK(s->find("A")->status == request_status::waiting_for_remote_kvs);
+
+    // The worker reports A loaded: it is scheduled from token 32 on.
+    so = s->schedule();
+    out = test::fabricate_output(so);
+    out.kv_connector_output.finished_recving = {"A"};
+    s->update_from_output(so, out);
+    CHECK(s->find("A")->status == request_status::waiting);
+    CHECK(s->find("A")->num_computed_tokens == 32);
+    so = s->schedule();
+    bool found = false;
+    for (const auto& n : so.scheduled_new_reqs)
+        if (n.req_id == "A") {
+            found = true;
+            CHECK(n.num_computed_tokens == 32);
+            CHECK(n.num_scheduled_tokens == 8);
+            CHECK(n.block_ids.size() == 3);
+        }
+    CHECK(found);
+    CHECK(s->kv().stats().hits == 0);  // external tokens are not device prefix hits
+    REQUIRE(check_kv_invariants(*s).ok());
+}
+
+TEST_CASE("kv_connector: a failed block load is recomputed; an abort while loading waits") {
+    auto s = test::make_scheduler(test::small_config(32));
+    auto owned = std::make_unique<scripted_connector>();
+    scripted_connector* conn = owned.get();
+    s->set_kv_connector(std::move(owned));
+    conn->offer = 48;
+    REQUIRE(s->add_request(test::make_spec("A", test::iota_tokens(60, 100), 2)).ok());
+    REQUIRE(s->add_request(test::make_spec("C", test::iota_tokens(60, 900), 2)).ok());
+    auto so = s->schedule();
+    CHECK(s->num_waiting_for_remote_kvs() == 2);
+    const auto table = std::vector<int32_t>(s->kv().block_ids("A").begin(),
+                                            s->kv().block_ids("A").end());
+    REQUIRE(table.size() == 3);
+    const int32_t free_before = s->kv().num_free_blocks();
+
+    // C is aborted mid-load: its blocks stay until the worker says the load ended.
+    CHECK(s->abort_request("C"));
+    CHECK(s->kv().num_free_blocks() == free_before);
+    CHECK(s->has_unfinished_requests());
+    REQUIRE(check_kv_invariants(*s).ok());
+
+    so = s->schedule();
+    model_runner_output out;
+    out.kv_connector_output.finished_recving = {"A", "C"};
+    out.kv_connector_output.invalid_block_ids = {table[1]};  // A's second block is bad
+    s->update_from_output(so, out);
+    CHECK(s->find("A")->num_computed_tokens == 16);  // only the first block counts
+    CHECK(s->kv().num_free_blocks() == free_before + 3);  // C's blocks are back
+    CHECK(std::find(conn->finished.begin(), conn->finished.end(), "C") != conn->finished.end());
+    so = s->schedule();
+    REQUIRE(so.scheduled_new_reqs.size() == 1);
+    CHECK(so.scheduled_new_reqs[0].num_computed_tokens == 16);
+    CHECK(so.scheduled_new_reqs[0].num_scheduled_tokens == 44);
+    REQUIRE(check_kv_invariants(*s).ok());
+}
+
+TEST_CASE("kv_connector: a synchronous load counts as computed in the admitting step") {
+    auto s = test::make_scheduler(test::small_config(32));
+    auto owned = std::make_unique<scripted_connector>();
+    scripted_connector* conn = owned.get();
+    s->set_kv_connector(std::move(owned));
+    conn->offer = 32;
+    conn->async = false;
+    REQUIRE(s->add_request(test::make_spec("A", test::iota_tokens(40, 100), 2)).ok());
+    auto so = s->schedule();
+    REQUIRE(so.scheduled_new_reqs.size() == 1);
+    CHECK(so.scheduled_new_reqs[0].num_computed_tokens == 32);  // loaded before the forward
+    CHECK(so.scheduled_new_reqs[0].num_scheduled_tokens == 8);
+    CHECK(so.scheduled_new_reqs[0].block_ids.size() == 3);
+    CHECK(conn->allocated == std::vector<std::string>{"A:32"});
+    CHECK(s->num_waiting_for_remote_kvs() == 0);
+    CHECK(s->find("A")->num_cached_tokens == 32);
+    REQUIRE(check_kv_invariants(*s).ok());
+}
+
+TEST_CASE("kv_connector: request_finished can hold blocks until the save is reported") {
+    auto s = test::make_scheduler(test::small_config(32));
+    auto owned = std::make_unique<scripted_connector>();
+    scripted_connector* conn = owned.get();
+    s->set_kv_connector(std::move(owned));
+    conn->delay_free = true;
+    REQUIRE(s->add_request(test::make_spec("A", test::iota_tokens(40, 100), 1)).ok());
+    const int32_t all_free = s->kv().num_free_blocks();
+    auto so = s->schedule();
+    s->update_from_output(so, test::fabricate_output(so));  // one token: done
+    CHECK(s->find("A") == nullptr);
+    CHECK(s->holds_deferred_blocks("A"));
+    CHECK(s->kv().num_free_blocks() == all_free - 3);
+    CHECK(s->has_unfinished_requests());  // the loop must run until the save is reported
+    CHECK_FALSE(s->add_request(test::make_spec("A", test::iota_tokens(8), 1)).ok());
+    REQUIRE(check_kv_invariants(*s).ok());
+    so = s->schedule();
+    model_runner_output out;
+    out.kv_connector_output.finished_sending = {"A"};
+    s->update_from_output(so, out);
+    CHECK_FALSE(s->holds_deferred_blocks("A"));
+    CHECK(s->kv().num_free_blocks() == all_free);
+    CHECK_FALSE(s->has_unfinished_requests());
+    REQUIRE(check_kv_invariants(*s).ok());
+}
