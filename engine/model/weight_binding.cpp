@@ -97,6 +97,8 @@ const char* hf_layer_suffix(weight_role r) {
         case weight_role::q_norm: suffix = "self_attn.q_norm.weight"; break;
         case weight_role::k_norm: suffix = "self_attn.k_norm.weight"; break;
         case weight_role::ffn_norm: suffix = "post_attention_layernorm.weight"; break;
+        // Gemma 2/3 and OLMo 2 call it post_attention_layernorm, Llama's ffn_norm name:
+        // such an architecture renames both in its table entry (architecture.cpp).
         case weight_role::post_attn_norm: suffix = "post_attn_norm.weight"; break;
         case weight_role::post_ffn_norm: suffix = "post_feedforward_layernorm.weight"; break;
         case weight_role::w_gate: suffix = "mlp.gate_proj.weight"; break;
