@@ -78,15 +78,19 @@ core::model_identity make_model_identity(const model_config& mc,
     char arch[512];
     std::snprintf(arch, sizeof(arch),
                   "arch=%d vocab=%lld hidden=%lld ffn=%lld layers=%lld heads=%lld kv_heads=%lld "
-                  "head_dim=%lld eps=%a theta=%a neox=%d bias=%d qk_norm=%d name=%s",
+                  "head_dim=%lld eps=%a theta=%a neox=%d bias=%d qk_norm=%d recipe=%u "
+                  "scales=%a,%a,%a,%a name=%s",
                   static_cast<int>(mc.arch), static_cast<long long>(mc.vocab_size),
                   static_cast<long long>(mc.hidden_size),
                   static_cast<long long>(mc.intermediate_size),
                   static_cast<long long>(mc.num_layers), static_cast<long long>(mc.num_heads),
                   static_cast<long long>(mc.num_kv_heads), static_cast<long long>(mc.head_dim),
                   static_cast<double>(mc.rms_norm_eps), static_cast<double>(mc.rope_theta),
-                  mc.rope_neox ? 1 : 0, mc.attention_bias ? 1 : 0, mc.qk_norm ? 1 : 0,
-                  mc.name.c_str());
+                  mc.rope_neox ? 1 : 0, mc.recipe.qkv_bias ? 1 : 0, mc.recipe.qk_norm ? 1 : 0,
+                  recipe_features(mc.recipe), static_cast<double>(mc.recipe.embedding_scale),
+                  static_cast<double>(mc.recipe.attention_scale),
+                  static_cast<double>(mc.recipe.attention_softcap),
+                  static_cast<double>(mc.recipe.final_logit_softcap), mc.name.c_str());
     id.architecture = arch;
     id.kv_dtype = dtype_name(kv.type);
     id.block_size = kv.block_size;

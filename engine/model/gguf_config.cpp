@@ -1,6 +1,6 @@
-// GGUF metadata -> model_config. llama.cpp's converter permutes llama Q/K rows
-// into interleaved-pair RoPE order, so `llama` GGUFs get rope_neox = false; the
-// qwen2/qwen3 converters do not permute, so those get rope_neox = true.
+// GGUF metadata -> model_config. The architecture table says per general.architecture
+// which recipe applies and whether llama.cpp's converter permuted Q/K rows into
+// interleaved-pair RoPE order (`llama`: rope_neox = false; qwen2/qwen3: NeoX halves).
 #include "model/gguf_config.hpp"
 
 #include <algorithm>
@@ -9,6 +9,7 @@
 #include <cstring>
 #include <string>
 
+#include "model/architecture.hpp"
 #include "model/ggml_types.hpp"
 
 namespace actorlm {
@@ -96,21 +97,15 @@ result<model_config> config_from_gguf(const gguf_file& f) {
     model_config c;
     auto arch = f.get_string("general.architecture");
     if (!arch) return make_error("%s: missing general.architecture", f.path().c_str());
-    if (*arch == "llama") {
-        c.arch = model_arch::llama;
-        c.rope_neox = false;
-    } else if (*arch == "qwen2") {
-        c.arch = model_arch::qwen2;
-        c.rope_neox = true;
-        c.attention_bias = true;
-    } else if (*arch == "qwen3") {
-        c.arch = model_arch::qwen3;
-        c.rope_neox = true;
-        c.qk_norm = true;
-    } else {
-        return make_error("%s: architecture '%s' is not supported (supported: llama, qwen2, "
-                          "qwen3)", f.path().c_str(), arch->c_str());
-    }
+    const architecture_info* info = find_gguf_architecture(*arch);
+    if (!info)
+        return make_error("%s: architecture '%s' is not supported (supported: %s)",
+                          f.path().c_str(), arch->c_str(), gguf_architecture_names().c_str());
+    c.arch = info->arch;
+    c.rope_neox = info->gguf_rope_neox;
+    c.recipe = info->recipe;
+    if (info->gguf_bias_when_present && f.find_tensor("blk.0.attn_q.bias"))
+        c.recipe.qkv_bias = true;  // llama.cpp loads llama Q/K/V biases when present
     const std::string p = *arch + ".";
     auto need = [&](const char* key, int64_t& dst) -> status {
         auto v = f.get_int(p + key);

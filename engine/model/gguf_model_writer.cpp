@@ -6,6 +6,7 @@
 
 #include "model/gguf_config.hpp"
 #include "model/gguf_writer.hpp"
+#include "model/architecture.hpp"
 #include "model/model_writer.hpp"
 #include "model/tensor_codec.hpp"
 #include "model/weight_binding.hpp"
@@ -70,8 +71,15 @@ status write_gguf_model(const model_config& c, const model_weights& weights,
     if (status s = validate_weights(c, weights); !s) return s;
     if (opt.matrix_type && !can_encode(*opt.matrix_type))
         return make_error("GGUF writer: cannot encode %s weights", dtype_name(*opt.matrix_type));
+    // The loader derives the recipe again from general.architecture: it must come out equal.
+    const architecture_info& info = architecture(c.arch);
+    model_recipe derived = info.recipe;
+    if (info.gguf_bias_when_present) derived.qkv_bias = c.recipe.qkv_bias;
+    if (recipe_features(derived) != recipe_features(c.recipe))
+        return make_error("GGUF writer: a %s GGUF cannot hold this model's recipe (features "
+                          "differ from the architecture's)", info.name);
     gguf_writer w;
-    const std::string arch = model_arch_name(c.arch);
+    const std::string arch = info.name;
     const std::string p = arch + ".";
     w.set_string("general.architecture", arch);
     w.set_string("general.name", c.name.empty() ? "model" : c.name);
@@ -114,7 +122,7 @@ status write_gguf_model(const model_config& c, const model_weights& weights,
     }
 
     // GGUF llama stores Q/K interleaved; qwen2/qwen3 keep HF's NeoX order.
-    const bool target_neox = c.arch != model_arch::llama;
+    const bool target_neox = architecture(c.arch).gguf_rope_neox;
     const bool permute = c.rope_neox != target_neox;
     auto add = [&](const std::string& name, const tensor& t, bool matrix,
                    int64_t rope_heads) -> status {
@@ -129,7 +137,7 @@ status write_gguf_model(const model_config& c, const model_weights& weights,
         w.add_tensor(name, uint32_t(target), std::move(shape), std::move(*bytes));
         return status::success();
     };
-    const weight_names names = gguf_weight_names();
+    const weight_names names = gguf_weight_names(c.arch);
     if (status s = add(names.token_embedding, weights.token_embedding, true, 0); !s) return s;
     if (status s = add(names.output_norm, weights.output_norm, false, 0); !s) return s;
     if (!c.tie_word_embeddings)

@@ -1,6 +1,7 @@
-// config.json -> model_config. Defaults follow transformers' LlamaConfig /
-// Qwen2Config / Qwen3Config where a key is optional (num_key_value_heads,
-// head_dim, rope_theta, rms_norm_eps, tie_word_embeddings). RoPE is read from
+// config.json -> model_config; model_type picks the architecture table's entry (recipe,
+// window keys). Defaults follow transformers' LlamaConfig / Qwen2Config / Qwen3Config
+// where a key is optional (num_key_value_heads, head_dim, rope_theta, rms_norm_eps,
+// tie_word_embeddings). RoPE is read from
 // transformers 4's layout (rope_theta + rope_scaling) and 5's (rope_parameters,
 // flat or keyed by layer type); the sliding window as each config class sets it.
 #include "model/hf_config.hpp"
@@ -12,6 +13,8 @@
 #include <sstream>
 
 #include <simdjson.h>
+
+#include "model/architecture.hpp"
 
 namespace actorlm {
 
@@ -140,8 +143,8 @@ constexpr const char* k_sliding = "sliding_attention";
 // >= 4.53 and 5 write it), else derived as the model's config class does: Mistral slides
 // every layer when sliding_window is set; Qwen2/Qwen3 only with use_sliding_window, and then
 // the layers from max_window_layers on. Llama has no window (transformers ignores the key).
-result<std::vector<bool>> parse_layer_types(object o, std::string_view model_type,
-                                            int64_t num_layers, bool has_window) {
+result<std::vector<bool>> parse_layer_types(object o, hf_window_keys keys, int64_t num_layers,
+                                            bool has_window) {
     std::vector<bool> sliding(static_cast<size_t>(num_layers), false);
     if (!is_null(o, "layer_types")) {
         simdjson::dom::array arr;
@@ -164,9 +167,9 @@ result<std::vector<bool>> parse_layer_types(object o, std::string_view model_typ
         return sliding;
     }
     if (!has_window) return sliding;
-    if (model_type == "mistral") {
+    if (keys == hf_window_keys::plain) {
         sliding.assign(sliding.size(), true);
-    } else if (model_type == "qwen2" || model_type == "qwen3") {
+    } else if (keys == hf_window_keys::qwen) {
         auto first = get_number(o, "max_window_layers", 28.0);
         if (!first) return first.err();
         for (int64_t l = 0; l < num_layers; ++l) sliding[size_t(l)] = double(l) >= *first;
@@ -177,12 +180,12 @@ result<std::vector<bool>> parse_layer_types(object o, std::string_view model_typ
 // sliding_window + use_sliding_window + max_window_layers / layer_types -> the config's
 // window. Qwen2/Qwen3 configs carry a sliding_window value even when use_sliding_window is
 // false; then there is no window (their config classes set it to None).
-status parse_sliding_window(object o, std::string_view model_type, model_config& c) {
+status parse_sliding_window(object o, hf_window_keys keys, model_config& c) {
     int64_t window = 0;
-    const bool qwen = model_type == "qwen2" || model_type == "qwen3";
+    const bool qwen = keys == hf_window_keys::qwen;
     auto use = get_flag(o, "use_sliding_window", false);
     if (!use) return use.err();
-    if (model_type != "llama" && !is_null(o, "sliding_window") && (!qwen || *use)) {
+    if (keys != hf_window_keys::none && !is_null(o, "sliding_window") && (!qwen || *use)) {
         auto v = get_int(o, "sliding_window");
         if (!v) return v.err();
         if (*v <= 0 || *v > INT32_MAX)
@@ -190,7 +193,7 @@ status parse_sliding_window(object o, std::string_view model_type, model_config&
                               (long long)*v);
         window = *v;
     }
-    auto sliding = parse_layer_types(o, model_type, c.num_layers, window > 0);
+    auto sliding = parse_layer_types(o, keys, c.num_layers, window > 0);
     if (!sliding) return sliding.err();
     const auto n = std::count(sliding->begin(), sliding->end(), true);
     if (window == 0 || n == 0) return status::success();  // sliding layers without a window: full
@@ -288,18 +291,13 @@ result<model_config> parse_hf_config(std::string_view config_json,
     model_config c;
     std::string_view model_type;
     if (o["model_type"].get(model_type)) return make_error("config.json: missing 'model_type'");
-    if (model_type == "llama" || model_type == "mistral") {
-        c.arch = model_arch::llama;
-    } else if (model_type == "qwen2") {
-        c.arch = model_arch::qwen2;
-        c.attention_bias = true;  // Qwen2 always has Q/K/V biases (no config key)
-    } else if (model_type == "qwen3") {
-        c.arch = model_arch::qwen3;
-        c.qk_norm = true;
-    } else {
-        return make_error("config.json: model_type '%.*s' is not supported (supported: llama, "
-                          "mistral, qwen2, qwen3)", int(model_type.size()), model_type.data());
-    }
+    const auto [info, hf_type] = find_hf_model_type(model_type);
+    if (!info)
+        return make_error("config.json: model_type '%.*s' is not supported (supported: %s)",
+                          int(model_type.size()), model_type.data(),
+                          hf_model_type_names().c_str());
+    c.arch = info->arch;
+    c.recipe = info->recipe;
     for (auto [key, dst] : {std::pair{"hidden_size", &c.hidden_size},
                             {"intermediate_size", &c.intermediate_size},
                             {"num_hidden_layers", &c.num_layers},
@@ -339,15 +337,15 @@ result<model_config> parse_hf_config(std::string_view config_json,
     auto eps = get_number(o, "rms_norm_eps", 1e-6);
     if (!eps) return eps.err();
     c.rms_norm_eps = float(*eps);
-    if (status s = parse_sliding_window(o, model_type, c); !s) return s.err();
+    if (status s = parse_sliding_window(o, hf_type->window_keys, c); !s) return s.err();
     if (status s = parse_rope(o, c); !s) return s.err();
     auto tie = get_flag(o, "tie_word_embeddings", false);
     if (!tie) return tie.err();
     c.tie_word_embeddings = *tie;
-    if (c.arch == model_arch::llama) {
+    if (info->hf_attention_bias_key) {
         auto bias = get_flag(o, "attention_bias", false);
         if (!bias) return bias.err();
-        c.attention_bias = *bias;
+        c.recipe.qkv_bias = *bias;
     }
     c.rope_neox = true;
     std::vector<int32_t> bos;

@@ -72,7 +72,7 @@ result<loaded_model> load_hf_model(const std::string& dir) {
     // A checkpoint without lm_head.weight ties it to the embedding.
     if (!by_name.count("lm_head.weight")) config->tie_word_embeddings = true;
 
-    weight_names names = hf_weight_names();
+    weight_names names = hf_weight_names(config->arch);
     tensor_lookup lookup = [&by_name](const std::string& name) -> result<tensor> {
         tensor t;
         auto it = by_name.find(name);

@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "model/architecture.hpp"
 #include "model/model_writer.hpp"
 #include "model/safetensors_writer.hpp"
 #include "model/tensor_codec.hpp"
@@ -102,12 +103,13 @@ std::string rope_json(const model_config& c, hf_rope_layout layout) {
 // The window as the model type's config class reads it back (see hf_config.cpp): Mistral's
 // sliding_window, Qwen's use_sliding_window + sliding_window + max_window_layers; layer_types
 // whenever the window is on only some layers or the layout is keyed by layer type.
-std::string window_json(const model_config& c, const std::string& model_type,
+std::string window_json(const model_config& c, const hf_model_type& type,
                         hf_rope_layout layout) {
     std::string j;
-    const bool qwen = c.arch == model_arch::qwen2 || c.arch == model_arch::qwen3;
+    const hf_window_keys keys = type.window_keys;
+    const bool qwen = keys == hf_window_keys::qwen;
     const std::string window = c.sliding_window > 0 ? std::to_string(c.sliding_window) : "null";
-    if (model_type == "mistral") j += "  \"sliding_window\": " + window + ",\n";
+    if (keys == hf_window_keys::plain) j += "  \"sliding_window\": " + window + ",\n";
     if (qwen) {
         j += std::string("  \"use_sliding_window\": ") +
              (c.sliding_window > 0 ? "true" : "false") + ",\n";
@@ -127,15 +129,11 @@ std::string window_json(const model_config& c, const std::string& model_type,
     return j;
 }
 
-std::string config_json(const model_config& c, const std::string& model_type, dtype t,
+std::string config_json(const model_config& c, const hf_model_type& type, dtype t,
                         hf_rope_layout layout) {
-    const char* arch = model_type == "mistral" ? "MistralForCausalLM"
-                       : c.arch == model_arch::qwen2 ? "Qwen2ForCausalLM"
-                       : c.arch == model_arch::qwen3 ? "Qwen3ForCausalLM"
-                                                     : "LlamaForCausalLM";
     auto n = [](int64_t v) { return std::to_string(v); };
-    std::string j = "{\n  \"architectures\": [\"" + std::string(arch) + "\"],\n";
-    j += "  \"model_type\": \"" + model_type + "\",\n";
+    std::string j = "{\n  \"architectures\": [\"" + std::string(type.class_name) + "\"],\n";
+    j += "  \"model_type\": \"" + std::string(type.model_type) + "\",\n";
     j += "  \"hidden_size\": " + n(c.hidden_size) + ",\n";
     j += "  \"intermediate_size\": " + n(c.intermediate_size) + ",\n";
     j += "  \"num_hidden_layers\": " + n(c.num_layers) + ",\n";
@@ -146,10 +144,11 @@ std::string config_json(const model_config& c, const std::string& model_type, dt
     j += "  \"max_position_embeddings\": " + n(c.max_position) + ",\n";
     j += "  \"rms_norm_eps\": " + float_text(c.rms_norm_eps) + ",\n";
     j += rope_json(c, layout);
-    j += window_json(c, model_type, layout);
+    j += window_json(c, type, layout);
     j += "  \"hidden_act\": \"silu\",\n";
-    if (c.arch != model_arch::qwen2)
-        j += std::string("  \"attention_bias\": ") + (c.attention_bias ? "true" : "false") + ",\n";
+    if (architecture(c.arch).hf_attention_bias_key)
+        j += std::string("  \"attention_bias\": ") + (c.recipe.qkv_bias ? "true" : "false") +
+             ",\n";
     j += std::string("  \"tie_word_embeddings\": ") + (c.tie_word_embeddings ? "true" : "false") +
          ",\n";
     if (c.bos_token_id >= 0) j += "  \"bos_token_id\": " + n(c.bos_token_id) + ",\n";
@@ -167,13 +166,27 @@ status write_hf_model(const model_config& c, const model_weights& weights, const
     if (t != dtype::f32 && t != dtype::f16 && t != dtype::bf16)
         return make_error("Hugging Face checkpoints hold F32, F16 or BF16 weights, not %s "
                           "(choose a matrix type)", dtype_name(t));
-    if (c.arch == model_arch::qwen2 && !c.attention_bias)
-        return make_error("a qwen2 checkpoint always has attention biases");
-    const std::string model_type =
-        opt.hf_model_type.empty() ? model_arch_name(c.arch) : opt.hf_model_type;
-    if (c.sliding_window > 0 && model_type == "llama")
-        return make_error("a llama config.json has no sliding window (transformers ignores it); "
-                          "write the model as mistral");
+    const architecture_info& arch = architecture(c.arch);
+    // The model type's config class derives the recipe again on load: it must come out equal.
+    model_recipe derived = arch.recipe;
+    if (arch.hf_attention_bias_key) derived.qkv_bias = c.recipe.qkv_bias;
+    if (recipe_features(derived) != recipe_features(c.recipe))
+        return make_error("a %s checkpoint cannot hold this model's recipe (%s)", arch.name,
+                          c.recipe.qkv_bias != derived.qkv_bias
+                              ? (derived.qkv_bias ? "it always has attention biases"
+                                                  : "it has no attention biases")
+                              : "features differ from the architecture's");
+    const hf_model_type* type = &arch.hf_types.front();
+    if (!opt.hf_model_type.empty()) {
+        auto [found_arch, found] = find_hf_model_type(opt.hf_model_type);
+        if (found_arch != &arch)
+            return make_error("model_type '%s' is not a %s model type", opt.hf_model_type.c_str(),
+                              arch.name);
+        type = found;
+    }
+    if (c.sliding_window > 0 && type->window_keys == hf_window_keys::none)
+        return make_error("a %s config.json has no sliding window (transformers ignores it); "
+                          "write the model as mistral", type->model_type);
     std::error_code ec;
     fs::create_directories(dir, ec);
     if (ec) return make_error("cannot create %s: %s", dir.c_str(), ec.message().c_str());
@@ -191,7 +204,7 @@ status write_hf_model(const model_config& c, const model_weights& weights, const
         sw.add_tensor(name, safetensors_dtype(t), src.shape, std::move(*bytes));
         return status::success();
     };
-    const weight_names names = hf_weight_names();
+    const weight_names names = hf_weight_names(c.arch);
     if (status s = add(names.token_embedding, weights.token_embedding, 0); !s) return s;
     for (size_t i = 0; i < weights.layers.size(); ++i) {
         for (weight_role r : all_weight_roles) {
@@ -210,7 +223,7 @@ status write_hf_model(const model_config& c, const model_weights& weights, const
     const fs::path d(dir);
     if (status s = sw.write((d / "model.safetensors").string()); !s) return s;
 
-    if (status s = write_text(d / "config.json", config_json(c, model_type, t, opt.hf_rope)); !s)
+    if (status s = write_text(d / "config.json", config_json(c, *type, t, opt.hf_rope)); !s)
         return s;
     std::string gen = "{\n";
     if (c.bos_token_id >= 0) gen += "  \"bos_token_id\": " + std::to_string(c.bos_token_id) + ",\n";

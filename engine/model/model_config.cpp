@@ -1,18 +1,8 @@
-// Names of model_config enums, for error messages, logs and the CLI, and the
-// per-layer attention window. Pure functions; any thread.
-// Invariant: every model_arch value has a name (the switch is exhaustive).
+// The per-layer attention window of a model_config. Pure function; any thread.
+// (model_arch_name is defined with the architecture table, architecture.cpp.)
 #include "model/model_config.hpp"
 
 namespace actorlm {
-
-const char* model_arch_name(model_arch a) {
-    switch (a) {
-        case model_arch::llama: return "llama";
-        case model_arch::qwen2: return "qwen2";
-        case model_arch::qwen3: return "qwen3";
-    }
-    return "?";
-}
 
 int32_t layer_attention_window(const model_config& config, int64_t layer) {
     if (config.sliding_window <= 0) return 0;

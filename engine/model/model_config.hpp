@@ -1,6 +1,8 @@
 // model_config: the one description of a decoder-only transformer that both
 // GGUF metadata and Hugging Face config.json map into. Everything downstream
-// (forward, KV cache sizing, CUDA workers) reads only this type.
+// (forward, KV cache sizing, CUDA workers) reads only this type; what a layer
+// computes is its `recipe` (model_recipe.hpp), filled from the architecture table
+// (architecture.hpp), so executors never branch on `arch`.
 #pragma once
 
 #include <cstdint>
@@ -8,15 +10,19 @@
 #include <vector>
 
 #include "base/rope_scaling.hpp"
+#include "model/model_recipe.hpp"
 
 namespace actorlm {
 
+/// The architecture family: names the file formats use and the default recipe
+/// (architecture.hpp has one table entry per value).
 enum class model_arch {
     llama,  // Llama 1/2/3 and Mistral
     qwen2,  // Llama + QKV bias, NeoX RoPE
     qwen3,  // Llama + per-head Q/K RMSNorm, NeoX RoPE
 };
 
+/// The architecture's name (GGUF general.architecture), from the architecture table.
 const char* model_arch_name(model_arch a);
 
 struct model_config;
@@ -53,8 +59,8 @@ struct model_config {
     /// puts it on layers >= max_window_layers). Empty: every layer. Size num_layers otherwise.
     std::vector<bool> sliding_layers;
     bool tie_word_embeddings = false;
-    bool attention_bias = false;  // Q/K/V biases (qwen2)
-    bool qk_norm = false;         // per-head RMSNorm on Q and K before RoPE (qwen3)
+    /// What every layer computes (biases, Q/K norm, norm form, activation, scales, caps).
+    model_recipe recipe;
     int32_t bos_token_id = -1;
     std::vector<int32_t> eos_token_ids;
     std::string name;  // general.name or the directory name

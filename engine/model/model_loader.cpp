@@ -32,11 +32,7 @@ result<loaded_model> load_gguf_model(const std::string& path) {
     const gguf_file& g = **file;
     auto config = config_from_gguf(g);
     if (!config) return config.err();
-    // llama GGUFs may carry Q/K/V biases (llama.cpp loads them when present).
-    if (config->arch == model_arch::llama && g.find_tensor("blk.0.attn_q.bias"))
-        config->attention_bias = true;
-
-    weight_names names = gguf_weight_names();
+    weight_names names = gguf_weight_names(config->arch);
     tensor_lookup lookup = [&g](const std::string& name) -> result<tensor> {
         const gguf_tensor_info* info = g.find_tensor(name);
         tensor t;

@@ -8,6 +8,7 @@
 #include <cmath>
 #include <memory>
 
+#include "model/architecture.hpp"
 #include "model/model_writer.hpp"
 #include "model/tensor_codec.hpp"
 #include "model/weight_binding.hpp"
@@ -79,12 +80,12 @@ result<test_model_spec> test_model_preset(const std::string& name) {
 result<test_model> generate_test_model(const test_model_spec& s) {
     test_model m;
     model_config& c = m.config;
-    if (s.arch == "llama" || s.arch == "mistral") c.arch = model_arch::llama;
-    else if (s.arch == "qwen2") c.arch = model_arch::qwen2;
-    else if (s.arch == "qwen3") c.arch = model_arch::qwen3;
-    else
-        return make_error("unknown architecture '%s' (known: llama, mistral, qwen2, qwen3)",
-                          s.arch.c_str());
+    const architecture_info* arch = find_hf_model_type(s.arch).first;
+    if (!arch)
+        return make_error("unknown architecture '%s' (known: %s)", s.arch.c_str(),
+                          hf_model_type_names().c_str());
+    c.arch = arch->arch;
+    c.recipe = arch->recipe;
     for (auto [v, what] : {std::pair{s.vocab_size, "vocab size"}, {s.hidden_size, "hidden size"},
                            {s.intermediate_size, "FFN size"}, {s.num_layers, "layer count"},
                            {s.num_heads, "head count"}, {s.num_kv_heads, "KV head count"},
@@ -121,8 +122,6 @@ result<test_model> generate_test_model(const test_model_spec& s) {
     c.rope_neox = true;
     c.tie_word_embeddings = s.tie_word_embeddings;
     c.sliding_window = s.sliding_window;
-    c.attention_bias = c.arch == model_arch::qwen2;
-    c.qk_norm = c.arch == model_arch::qwen3;
     c.bos_token_id = m.vocab.bos_token_id;
     c.eos_token_ids = {m.vocab.eos_token_id};
     c.name = s.name.empty() ? s.arch + "-test" : s.name;
@@ -157,22 +156,24 @@ result<test_model> generate_test_model(const test_model_spec& s) {
         l.wk = make({kv, h}, false);
         l.wv = make({kv, h}, false);
         l.wo = make({h, q}, false);
-        if (c.attention_bias) {
+        if (c.recipe.qkv_bias) {
             l.bq = make({q}, false);
             l.bk = make({kv}, false);
             l.bv = make({kv}, false);
         }
-        if (c.qk_norm) {
+        if (c.recipe.qk_norm) {
             l.q_norm = make({c.head_dim}, true);
             l.k_norm = make({c.head_dim}, true);
         }
         l.ffn_norm = make({h}, true);
+        if (c.recipe.post_attention_norm) l.post_attn_norm = make({h}, true);
+        if (c.recipe.post_ffn_norm) l.post_ffn_norm = make({h}, true);
         l.w_gate = make({c.intermediate_size, h}, false);
         l.w_up = make({c.intermediate_size, h}, false);
         l.w_down = make({h, c.intermediate_size}, false);
         w.layers.push_back(std::move(l));
     }
-    const weight_names names = hf_weight_names();
+    const weight_names names = hf_weight_names(c.arch);
     w.token_embedding.name = names.token_embedding;
     w.output_norm.name = names.output_norm;
     w.lm_head.name = c.tie_word_embeddings ? names.token_embedding : names.lm_head;

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "base/float_bits.hpp"
+#include "model/architecture.hpp"
 
 namespace actorlm {
 
@@ -59,7 +60,7 @@ status check(const tensor& t, const char* what, std::vector<int64_t> expect, boo
     return status::success();
 }
 
-std::string gguf_layer_name(int64_t i, weight_role r) {
+const char* gguf_layer_suffix(weight_role r) {
     const char* suffix = "";
     switch (r) {
         case weight_role::attn_norm: suffix = "attn_norm.weight"; break;
@@ -73,14 +74,16 @@ std::string gguf_layer_name(int64_t i, weight_role r) {
         case weight_role::q_norm: suffix = "attn_q_norm.weight"; break;
         case weight_role::k_norm: suffix = "attn_k_norm.weight"; break;
         case weight_role::ffn_norm: suffix = "ffn_norm.weight"; break;
+        case weight_role::post_attn_norm: suffix = "post_attention_norm.weight"; break;
+        case weight_role::post_ffn_norm: suffix = "post_ffw_norm.weight"; break;
         case weight_role::w_gate: suffix = "ffn_gate.weight"; break;
         case weight_role::w_up: suffix = "ffn_up.weight"; break;
         case weight_role::w_down: suffix = "ffn_down.weight"; break;
     }
-    return "blk." + std::to_string(i) + "." + suffix;
+    return suffix;
 }
 
-std::string hf_layer_name(int64_t i, weight_role r) {
+const char* hf_layer_suffix(weight_role r) {
     const char* suffix = "";
     switch (r) {
         case weight_role::attn_norm: suffix = "input_layernorm.weight"; break;
@@ -94,27 +97,56 @@ std::string hf_layer_name(int64_t i, weight_role r) {
         case weight_role::q_norm: suffix = "self_attn.q_norm.weight"; break;
         case weight_role::k_norm: suffix = "self_attn.k_norm.weight"; break;
         case weight_role::ffn_norm: suffix = "post_attention_layernorm.weight"; break;
+        // Gemma 2/3 and OLMo 2 call it post_attention_layernorm, Llama's ffn_norm name:
+        // such an architecture renames both in its table entry (architecture.cpp).
+        case weight_role::post_attn_norm: suffix = "post_attn_norm.weight"; break;
+        case weight_role::post_ffn_norm: suffix = "post_feedforward_layernorm.weight"; break;
         case weight_role::w_gate: suffix = "mlp.gate_proj.weight"; break;
         case weight_role::w_up: suffix = "mlp.up_proj.weight"; break;
         case weight_role::w_down: suffix = "mlp.down_proj.weight"; break;
     }
-    return "model.layers." + std::to_string(i) + "." + suffix;
+    return suffix;
+}
+
+// The architecture's name for `r` where it differs from the common one.
+const char* suffix_for(const std::vector<std::pair<weight_role, const char*>>& overrides,
+                       weight_role r, const char* common) {
+    for (const auto& [role, name] : overrides)
+        if (role == r) return name;
+    return common;
 }
 
 }  // namespace
 
-weight_names gguf_weight_names() {
-    return {"token_embd.weight", "output_norm.weight", "output.weight", gguf_layer_name};
+weight_names gguf_weight_names(model_arch arch) {
+    const architecture_info* a = &architecture(arch);
+    return {"token_embd.weight", "output_norm.weight", "output.weight",
+            [a](int64_t i, weight_role r) {
+                return "blk." + std::to_string(i) + "." +
+                       suffix_for(a->gguf_names, r, gguf_layer_suffix(r));
+            }};
 }
 
-weight_names hf_weight_names() {
-    return {"model.embed_tokens.weight", "model.norm.weight", "lm_head.weight", hf_layer_name};
+weight_names hf_weight_names(model_arch arch) {
+    const architecture_info* a = &architecture(arch);
+    return {"model.embed_tokens.weight", "model.norm.weight", "lm_head.weight",
+            [a](int64_t i, weight_role r) {
+                return "model.layers." + std::to_string(i) + "." +
+                       suffix_for(a->hf_names, r, hf_layer_suffix(r));
+            }};
 }
 
 bool role_used(const model_config& c, weight_role r) {
-    bool bias = r == weight_role::bq || r == weight_role::bk || r == weight_role::bv;
-    bool norm = r == weight_role::q_norm || r == weight_role::k_norm;
-    return !(bias && !c.attention_bias) && !(norm && !c.qk_norm);
+    switch (r) {
+        case weight_role::bq:
+        case weight_role::bk:
+        case weight_role::bv: return c.recipe.qkv_bias;
+        case weight_role::q_norm:
+        case weight_role::k_norm: return c.recipe.qk_norm;
+        case weight_role::post_attn_norm: return c.recipe.post_attention_norm;
+        case weight_role::post_ffn_norm: return c.recipe.post_ffn_norm;
+        default: return true;
+    }
 }
 
 const tensor& layer_tensor(const layer_weights& l, weight_role r) {
@@ -130,6 +162,8 @@ const tensor& layer_tensor(const layer_weights& l, weight_role r) {
         case weight_role::q_norm: return l.q_norm;
         case weight_role::k_norm: return l.k_norm;
         case weight_role::ffn_norm: return l.ffn_norm;
+        case weight_role::post_attn_norm: return l.post_attn_norm;
+        case weight_role::post_ffn_norm: return l.post_ffn_norm;
         case weight_role::w_gate: return l.w_gate;
         case weight_role::w_up: return l.w_up;
         case weight_role::w_down: return l.w_down;
@@ -159,15 +193,18 @@ status validate_weights(const model_config& c, const model_weights& w) {
             {l.w_up, "ffn up", {c.intermediate_size, h}, true},
             {l.w_down, "ffn down", {h, c.intermediate_size}, true},
         };
-        if (c.attention_bias) {
+        if (c.recipe.qkv_bias) {
             items.push_back({l.bq, "query bias", {q}, false});
             items.push_back({l.bk, "key bias", {kv}, false});
             items.push_back({l.bv, "value bias", {kv}, false});
         }
-        if (c.qk_norm) {
+        if (c.recipe.qk_norm) {
             items.push_back({l.q_norm, "query norm", {c.head_dim}, false});
             items.push_back({l.k_norm, "key norm", {c.head_dim}, false});
         }
+        if (c.recipe.post_attention_norm)
+            items.push_back({l.post_attn_norm, "post-attention norm", {h}, false});
+        if (c.recipe.post_ffn_norm) items.push_back({l.post_ffn_norm, "post-FFN norm", {h}, false});
         for (const item& it : items)
             if (status s = check(it.t, it.what, it.shape, it.matrix); !s) return s;
     }

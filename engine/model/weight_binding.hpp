@@ -16,17 +16,20 @@ namespace actorlm {
 
 /// Tensors of one transformer block, in the order bind_weights asks for them.
 enum class weight_role {
-    attn_norm, wq, wk, wv, wo, bq, bk, bv, q_norm, k_norm, ffn_norm, w_gate, w_up, w_down,
+    attn_norm, wq, wk, wv, wo, bq, bk, bv, q_norm, k_norm, ffn_norm, post_attn_norm,
+    post_ffn_norm, w_gate, w_up, w_down,
 };
 
 /// Every role, in binding and writing order.
 inline constexpr weight_role all_weight_roles[] = {
     weight_role::attn_norm, weight_role::wq, weight_role::wk, weight_role::wv, weight_role::wo,
     weight_role::bq, weight_role::bk, weight_role::bv, weight_role::q_norm, weight_role::k_norm,
-    weight_role::ffn_norm, weight_role::w_gate, weight_role::w_up, weight_role::w_down,
+    weight_role::ffn_norm, weight_role::post_attn_norm, weight_role::post_ffn_norm,
+    weight_role::w_gate, weight_role::w_up, weight_role::w_down,
 };
 
-/// Whether `config` has a tensor for role `r` (biases and Q/K norms are optional).
+/// Whether `config` has a tensor for role `r` (biases, Q/K norms and post-norms follow
+/// config.recipe).
 bool role_used(const model_config& config, weight_role r);
 
 /// The tensor of role `r` in layer `l`.
@@ -39,10 +42,11 @@ struct weight_names {
     std::function<std::string(int64_t layer, weight_role role)> layer;
 };
 
-/// GGUF names (token_embd.weight, blk.N.attn_q.weight, ...).
-weight_names gguf_weight_names();
-/// Hugging Face names (model.embed_tokens.weight, model.layers.N.self_attn.q_proj.weight, ...).
-weight_names hf_weight_names();
+/// GGUF names (token_embd.weight, blk.N.attn_q.weight, ...) of architecture `arch`.
+weight_names gguf_weight_names(model_arch arch);
+/// Hugging Face names (model.embed_tokens.weight, model.layers.N.self_attn.q_proj.weight,
+/// ...) of architecture `arch`.
+weight_names hf_weight_names(model_arch arch);
 
 /// A format's lookup: the view of `name` (type already mapped to a dtype), a view with
 /// data == nullptr when absent, or an error when the tensor exists with an unsupported type.

@@ -6,7 +6,7 @@
 #include <algorithm>
 
 #include "backends/backend.hpp"
-#include "forward_reference.hpp"
+#include "support/reference_model.hpp"
 
 using namespace actorlm;
 using namespace actorlm::test;

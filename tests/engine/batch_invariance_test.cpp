@@ -4,7 +4,7 @@
 #include <doctest/doctest.h>
 
 #include "forward_driver.hpp"
-#include "forward_reference.hpp"
+#include "support/reference_model.hpp"
 #include "model/model_loader.hpp"
 #include "support/shared_data.hpp"
 

@@ -7,7 +7,7 @@
 #include <cmath>
 
 #include "forward_driver.hpp"
-#include "forward_reference.hpp"
+#include "support/reference_model.hpp"
 #include "backends/backend.hpp"
 
 using namespace actorlm;
@@ -298,4 +298,76 @@ TEST_CASE("KV cache dtype: the cpu device keeps F32 for F32 weights, F16 otherwi
     auto bf16 = (*cpu)->resolve_kv_dtype("bf16", m);
     REQUIRE_FALSE(bf16.ok());
     CHECK(bf16.message().find("f32 or f16") != std::string::npos);
+}
+
+TEST_CASE("forward: Gemma-style recipe features match the reference, alone and together") {
+    // Each feature alone localizes a failure; the last case combines them all on top of
+    // Qwen3's Q/K norm (the norm form applies to every norm, Q/K norms included).
+    auto gemma = [](model_recipe& r, float hidden) {
+        r.norm_weight = norm_weight_kind::one_plus;
+        r.activation = ffn_activation::gelu_tanh;
+        r.post_attention_norm = true;
+        r.post_ffn_norm = true;
+        r.embedding_scale = std::sqrt(hidden);
+        r.attention_scale = 0.125f;
+        r.final_logit_softcap = 3.0f;
+    };
+    const std::pair<const char*, void (*)(model_recipe&)> features[] = {
+        {"(1 + w) norms", [](model_recipe& r) { r.norm_weight = norm_weight_kind::one_plus; }},
+        {"gelu-tanh", [](model_recipe& r) { r.activation = ffn_activation::gelu_tanh; }},
+        {"post-attention norm", [](model_recipe& r) { r.post_attention_norm = true; }},
+        {"post-ffn norm", [](model_recipe& r) { r.post_ffn_norm = true; }},
+        {"embedding scale", [](model_recipe& r) { r.embedding_scale = 2.5f; }},
+        {"attention scale", [](model_recipe& r) { r.attention_scale = 0.4f; }},
+        {"final soft-cap", [](model_recipe& r) { r.final_logit_softcap = 2.0f; }},
+    };
+    for (const auto& [name, apply] : features) {
+        const std::string feature = name;
+        CAPTURE(feature);
+        model_config c = tiny_config(model_arch::llama, 1);
+        apply(c.recipe);
+        CHECK(max_error_vs_reference(c, dtype::f32, 4) < 1e-4);
+    }
+    model_config all = tiny_config(model_arch::qwen3);
+    gemma(all.recipe, static_cast<float>(all.hidden_size));
+    all.sliding_window = 6;
+    all.sliding_layers = {true, false};  // Gemma alternates local and global layers
+    CHECK(max_error_vs_reference(all, dtype::f32, 4) < 1e-4);
+    CHECK(max_error_vs_reference(all, dtype::f16, 8) < 5e-3);
+}
+
+TEST_CASE("forward: the reference notices each recipe feature (the checks above can fail)") {
+    const model_config base = tiny_config(model_arch::llama, 1);
+    const std::vector<int32_t> tokens = random_tokens(9, base.vocab_size, 3);
+    model_config gelu = base;
+    gelu.recipe.activation = ffn_activation::gelu_tanh;
+    model_config one_plus = base;
+    one_plus.recipe.norm_weight = norm_weight_kind::one_plus;
+    model_config capped = base;
+    capped.recipe.final_logit_softcap = 2.0f;
+    const model_weights w = random_weights(base, 5);
+    const std::vector<double> plain = reference_forward(base, w, tokens);
+    for (const model_config* c : {&gelu, &one_plus, &capped}) {
+        const std::vector<double> other = reference_forward(*c, w, tokens);
+        double diff = 0;
+        for (size_t i = 0; i < plain.size(); ++i) diff = std::max(diff, std::abs(plain[i] - other[i]));
+        CHECK(diff > 1e-2);
+    }
+    for (double l : reference_forward(capped, w, tokens)) CHECK(std::abs(l) < 2.0);
+}
+
+TEST_CASE("forward: the CPU executor refuses a recipe feature it lacks, naming it") {
+    model_config c = tiny_config(model_arch::qwen2);
+    c.recipe.attention_softcap = 50.0f;
+    auto ex = cpu_executor::create(c, random_weights(c, 1), {8, 16, dtype::f32}, {});
+    REQUIRE_FALSE(ex.ok());
+    CHECK(ex.message().find("CPU backend") != std::string::npos);
+    CHECK(ex.message().find("attention logit soft-capping") != std::string::npos);
+    // A recipe that asks for post-norms needs their tensors.
+    c = tiny_config(model_arch::llama);
+    model_weights w = random_weights(c, 1);
+    c.recipe.post_ffn_norm = true;
+    ex = cpu_executor::create(c, w, {8, 16, dtype::f32}, {});
+    REQUIRE_FALSE(ex.ok());
+    CHECK(ex.message().find("post_ffw_norm") != std::string::npos);
 }

@@ -43,7 +43,7 @@ TEST_CASE("hf config maps a Llama-3.1 config.json") {
     CHECK(c->bos_token_id == 128000);
     CHECK(c->eos_token_ids == std::vector<int32_t>{128001, 128008, 128009});
     CHECK_FALSE(c->tie_word_embeddings);
-    CHECK_FALSE(c->attention_bias);
+    CHECK_FALSE(c->recipe.qkv_bias);
 }
 
 TEST_CASE("hf config maps qwen2 (biases) and qwen3 (q/k norm, explicit head_dim)") {
@@ -54,7 +54,7 @@ TEST_CASE("hf config maps qwen2 (biases) and qwen3 (q/k norm, explicit head_dim)
                               R"({"eos_token_id": [151645, 151643], "bos_token_id": 151643})");
     REQUIRE_MESSAGE(q2.ok(), (q2.ok() ? "" : q2.message()));
     CHECK(q2->arch == model_arch::qwen2);
-    CHECK(q2->attention_bias);
+    CHECK(q2->recipe.qkv_bias);
     CHECK(q2->head_dim == 64);
     CHECK(q2->tie_word_embeddings);
     CHECK(q2->eos_token_ids == std::vector<int32_t>{151643, 151645});
@@ -67,8 +67,8 @@ TEST_CASE("hf config maps qwen2 (biases) and qwen3 (q/k norm, explicit head_dim)
         "attention_bias": false})");
     REQUIRE(q3.ok());
     CHECK(q3->arch == model_arch::qwen3);
-    CHECK(q3->qk_norm);
-    CHECK_FALSE(q3->attention_bias);
+    CHECK(q3->recipe.qk_norm);
+    CHECK_FALSE(q3->recipe.qkv_bias);
     CHECK(q3->head_dim == 128);
     CHECK(q3->num_kv_heads == 8);
 

@@ -27,8 +27,8 @@ void check_stories_config(const model_config& c) {
     CHECK(c.rope_theta == doctest::Approx(10000.0));
     CHECK(c.bos_token_id == 1);
     CHECK(c.eos_token_ids == std::vector<int32_t>{2});
-    CHECK_FALSE(c.attention_bias);
-    CHECK_FALSE(c.qk_norm);
+    CHECK_FALSE(c.recipe.qkv_bias);
+    CHECK_FALSE(c.recipe.qk_norm);
 }
 
 const float* f32(const tensor& t) { return static_cast<const float*>(t.data); }

@@ -41,8 +41,8 @@ void check_config(const model_config& c, const test_model_spec& s) {
     CHECK(c.rope_theta == s.rope_theta);
     CHECK(c.rms_norm_eps == s.rms_norm_eps);
     CHECK(c.tie_word_embeddings == s.tie_word_embeddings);
-    CHECK(c.attention_bias == (s.arch == "qwen2"));
-    CHECK(c.qk_norm == (s.arch == "qwen3"));
+    CHECK(c.recipe.qkv_bias == (s.arch == "qwen2"));
+    CHECK(c.recipe.qk_norm == (s.arch == "qwen3"));
     CHECK(c.bos_token_id == 0);
     CHECK(c.eos_token_ids == std::vector<int32_t>{0});
 }

@@ -12,7 +12,8 @@
 #include "backends/cuda/cuda_weights.hpp"
 #include "cuda/nccl_comm.hpp"
 #include "gpu_test_support.hpp"
-#include "reference_model.hpp"
+#include "paged_sequences.hpp"
+#include "support/reference_model.hpp"
 
 using namespace actorlm;
 using namespace actorlm::cuda;
@@ -20,7 +21,8 @@ using namespace actorlm::test;
 
 namespace {
 
-model_config tiny_config(model_arch arch) {
+// Wider than the engine's tiny_config (hidden 64, FFN 160), default RoPE.
+model_config gpu_config(model_arch arch) {
     model_config c;
     c.arch = arch;
     c.vocab_size = 97;
@@ -33,14 +35,17 @@ model_config tiny_config(model_arch arch) {
     c.rms_norm_eps = 1e-5f;
     c.rope_theta = 10000.0f;
     c.rope_neox = arch != model_arch::llama;
-    c.attention_bias = arch == model_arch::qwen2;
-    c.qk_norm = arch == model_arch::qwen3;
+    c.recipe.qkv_bias = arch == model_arch::qwen2;
+    c.recipe.qk_norm = arch == model_arch::qwen3;
     c.tie_word_embeddings = arch == model_arch::qwen3;
     return c;
 }
 
-const char* arch_name(model_arch a) {
-    return a == model_arch::llama ? "llama" : (a == model_arch::qwen2 ? "qwen2" : "qwen3");
+const char* arch_name(model_arch a) { return model_arch_name(a); }
+
+// Matrices of variance 1 / fan_in, small biases, Q/K norms near 1.
+model_weights random_model(const model_config& c, uint32_t seed) {
+    return random_weights(c, seed, {std::sqrt(3.0f), 0.2f, 0.2f});
 }
 
 cuda_executor_options small_options(dtype t) {
@@ -106,7 +111,7 @@ std::pair<double, double> compare_schedule(cuda_executor& ex, const model_config
 TEST_CASE("gpu: executor FP32 mode matches the double reference on every architecture") {
     ACTORLM_REQUIRE_GPU();
     for (model_arch arch : {model_arch::llama, model_arch::qwen2, model_arch::qwen3}) {
-        const model_config c = tiny_config(arch);
+        const model_config c = gpu_config(arch);
         const model_weights w = random_model(c, 41);
         for (bool graphs : {true, false}) {  // captured graphs replay like eager launches
             auto o = small_options(dtype::f32);
@@ -124,7 +129,7 @@ TEST_CASE("gpu: executor honours sliding windows (all layers, some layers) like 
     ACTORLM_REQUIRE_GPU();
     // The schedule's prompts (20, 12, 9 tokens, chunked) run far past windows of 3 and 6.
     for (model_arch arch : {model_arch::llama, model_arch::qwen2, model_arch::qwen3}) {
-        model_config c = tiny_config(arch);
+        model_config c = gpu_config(arch);
         c.sliding_window = 3;
         const model_weights w = random_model(c, 45);
         for (int pattern = 0; pattern < 2; ++pattern) {
@@ -148,7 +153,7 @@ TEST_CASE("gpu: executor BF16 and F16 modes stay within tolerance of the referen
     // every logits row within NMSE 5e-3 (bf16) / 5e-4 (f16) of the FP64 reference.
     for (dtype t : {dtype::bf16, dtype::f16})
         for (model_arch arch : {model_arch::llama, model_arch::qwen2, model_arch::qwen3}) {
-            const model_config c = tiny_config(arch);
+            const model_config c = gpu_config(arch);
             const model_weights w = random_model(c, 43);
             auto ex = cuda_executor::create(c, w, small_options(t));
             REQUIRE_MESSAGE(ex.ok(), ex.message());
@@ -161,7 +166,7 @@ TEST_CASE("gpu: executor BF16 and F16 modes stay within tolerance of the referen
 
 TEST_CASE("gpu: greedy generation on the device equals the reference's ids (FP32)") {
     ACTORLM_REQUIRE_GPU();
-    const model_config c = tiny_config(model_arch::llama);
+    const model_config c = gpu_config(model_arch::llama);
     const model_weights w = random_model(c, 45);
     auto ex = cuda_executor::create(c, w, small_options(dtype::f32));
     REQUIRE_MESSAGE(ex.ok(), ex.message());
@@ -185,7 +190,7 @@ TEST_CASE("gpu: greedy generation on the device equals the reference's ids (FP32
 
 TEST_CASE("gpu: executor rejects bad batches and keeps working") {
     ACTORLM_REQUIRE_GPU();
-    const model_config c = tiny_config(model_arch::llama);
+    const model_config c = gpu_config(model_arch::llama);
     const model_weights w = random_model(c, 47);
     auto ex = cuda_executor::create(c, w, small_options(dtype::bf16));
     REQUIRE_MESSAGE(ex.ok(), ex.message());
@@ -207,7 +212,7 @@ TEST_CASE("gpu: executor rejects bad batches and keeps working") {
 
 TEST_CASE("gpu: synthetic weights build any shape and run a step") {
     ACTORLM_REQUIRE_GPU();
-    model_config c = tiny_config(model_arch::llama);
+    model_config c = gpu_config(model_arch::llama);
     c.vocab_size = 1000;
     c.num_layers = 3;
     auto o = small_options(dtype::bf16);
@@ -228,7 +233,7 @@ TEST_CASE("gpu: tensor parallel TP=2 logits equal TP=1 (needs two GPUs)") {
         MESSAGE("skipped: tensor parallelism needs 2 CUDA devices, found " << cuda_device_count());
         return;
     }
-    const model_config c = tiny_config(model_arch::llama);
+    const model_config c = gpu_config(model_arch::llama);
     const model_weights w = random_model(c, 49);
     auto single = cuda_executor::create(c, w, small_options(dtype::f32));
     REQUIRE_MESSAGE(single.ok(), single.message());
@@ -265,7 +270,7 @@ TEST_CASE("gpu: tensor parallel TP=2 logits equal TP=1 (needs two GPUs)") {
 }
 
 TEST_CASE("gpu: weight checks name the offending tensor (host)") {
-    const model_config c = tiny_config(model_arch::qwen2);
+    const model_config c = gpu_config(model_arch::qwen2);
     model_weights w = random_model(c, 51);
     CHECK(check_weights(c, w).ok());
     model_weights missing = w;
@@ -284,8 +289,23 @@ TEST_CASE("gpu: weight checks name the offending tensor (host)") {
     CHECK(check_weights(c, layers).message().find("layers") != std::string::npos);
 }
 
+TEST_CASE("gpu: executor refuses recipe features it does not implement (host)") {
+    model_config c = gpu_config(model_arch::llama);
+    c.recipe.activation = ffn_activation::gelu_tanh;
+    c.recipe.final_logit_softcap = 30.0f;
+    const std::string m = cuda_executor::create_synthetic(c, 1, small_options(dtype::bf16)).message();
+    CHECK(m.find("CUDA backend") != std::string::npos);
+    CHECK(m.find("GeGLU") != std::string::npos);
+    CHECK(m.find("final logit soft-capping") != std::string::npos);
+    c = gpu_config(model_arch::qwen2);
+    c.recipe.norm_weight = norm_weight_kind::one_plus;
+    const model_weights w = random_model(c, 51);
+    CHECK(cuda_executor::create(c, w, small_options(dtype::bf16)).message().find("(1 + w)") !=
+          std::string::npos);
+}
+
 TEST_CASE("gpu: executor options are checked before the device is touched (host)") {
-    const model_config c = tiny_config(model_arch::llama);
+    const model_config c = gpu_config(model_arch::llama);
     auto o = small_options(dtype::q8_0);
     CHECK(cuda_executor::create_synthetic(c, 1, o).message().find("compute type") != std::string::npos);
     o = small_options(dtype::bf16);
@@ -315,7 +335,7 @@ TEST_CASE("gpu: executor options are checked before the device is touched (host)
 
 TEST_CASE("gpu: kv_num_blocks = 0 sizes the cache from free memory") {
     ACTORLM_REQUIRE_GPU();
-    const model_config c = tiny_config(model_arch::llama);
+    const model_config c = gpu_config(model_arch::llama);
     auto o = small_options(dtype::bf16);
     o.kv_num_blocks = 0;
     o.kv_memory_fraction = 0.01f;

@@ -14,7 +14,8 @@
 #include "cuda/paged_attention.cuh"
 #include "gpu_test_support.hpp"
 #include "model/model_loader.hpp"
-#include "reference_model.hpp"
+#include "paged_sequences.hpp"
+#include "support/reference_model.hpp"
 #include "support/shared_data.hpp"
 
 

@@ -10,6 +10,7 @@
 
 #include "cli_values.hpp"
 #include "command_registry.hpp"
+#include "model/architecture.hpp"
 #include "model/test_model_writer.hpp"
 
 namespace {
@@ -89,8 +90,8 @@ actorlm::cli::command_action setup(CLI::App& app) {
     app.add_option("--dtype", o->type, "matrix type: f32, f16, bf16, q8_0 (GGUF only)")
         ->check(CLI::IsMember({"f32", "f16", "bf16", "q8_0"}))
         ->capture_default_str();
-    app.add_option("--arch", o->arch, "llama, mistral, qwen2 or qwen3 (default llama)")
-        ->check(CLI::IsMember({"llama", "mistral", "qwen2", "qwen3"}));
+    app.add_option("--arch", o->arch, actorlm::hf_model_type_names() + " (default llama)")
+        ->check(CLI::IsMember(actorlm::hf_model_type_list()));
     app.add_option("--vocab", o->vocab, "vocabulary size")->check(actorlm::cli::positive());
     app.add_option("--hidden", o->hidden, "hidden size")->check(actorlm::cli::positive());
     app.add_option("--ffn", o->ffn, "FFN (intermediate) size")->check(actorlm::cli::positive());

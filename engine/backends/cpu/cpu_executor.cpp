@@ -1,8 +1,9 @@
-// cpu_executor's forward pass: embed (first stage) -> per layer [RMSNorm, Q/K/V
-// matmuls, bias / Q-K norm / RoPE / KV write per token, paged attention per
-// (sequence, KV head, chunk), output matmul + residual, RMSNorm, SwiGLU MLP +
-// residual] -> final norm and lm_head only for the requested rows (last stage).
-// Matmuls split over the pool internally; the per-token glue splits by rows.
+// cpu_executor's forward pass: embed (+ scale) (first stage) -> per layer [RMSNorm,
+// Q/K/V matmuls, bias / Q-K norm / RoPE / KV write per token, paged attention per
+// (sequence, KV head, chunk), output matmul (+ post-norm) + residual, RMSNorm, gated
+// SiLU/GELU MLP (+ post-norm) + residual] -> final norm, lm_head (+ soft-cap) only for
+// the requested rows (last stage). The recipe picks the steps once per call, never per
+// element. Matmuls split over the pool internally; the per-token glue splits by rows.
 #include "backends/cpu/cpu_executor.hpp"
 
 #include <algorithm>
@@ -28,6 +29,24 @@ constexpr int64_t k_attention_chunk = 32;
 
 void add_into(float* x, const float* d, int64_t n) {
     for (int64_t i = 0; i < n; ++i) x[i] += d[i];
+}
+
+void scale_into(float* x, float s, int64_t n) {
+    for (int64_t i = 0; i < n; ++i) x[i] *= s;
+}
+
+// GeGLU with transformers' gelu_pytorch_tanh: out = gelu_tanh(gate) * up; out may alias gate.
+void gelu_tanh_mul(const float* gate, const float* up, float* out, int64_t n) {
+    constexpr float k_sqrt_2_over_pi = 0.7978845608028654f;
+    for (int64_t i = 0; i < n; ++i) {
+        const float g = gate[i];
+        const float inner = k_sqrt_2_over_pi * (g + 0.044715f * g * g * g);
+        out[i] = 0.5f * g * (1.0f + std::tanh(inner)) * up[i];
+    }
+}
+
+void softcap_into(float* x, float cap, int64_t n) {
+    for (int64_t i = 0; i < n; ++i) x[i] = cap * std::tanh(x[i] / cap);
 }
 
 }  // namespace
@@ -67,6 +86,10 @@ status cpu_executor::forward_stage(const forward_batch& batch, const float* hidd
             cpu::embed_tokens(weights_.token_embedding, batch.token_ids.data() + b, e - b,
                               x_.data() + b * h);
         });
+        if (config_.recipe.embedding_scale != 1.0f)
+            for_rows(num_tokens, h, [&](int64_t b, int64_t e) {
+                scale_into(x_.data() + b * h, config_.recipe.embedding_scale, (e - b) * h);
+            });
     } else {
         std::memcpy(x_.data(), hidden_in, x_.size() * sizeof(float));
     }
@@ -95,6 +118,7 @@ void cpu_executor::run_layer(int64_t layer, const forward_batch& batch) {
     const int64_t nh = config_.num_heads, nkv = config_.num_kv_heads;
     const int64_t q_dim = nh * hd, kv_dim = nkv * hd, half = hd / 2;
     const float eps = config_.rms_norm_eps;
+    const model_recipe& recipe = config_.recipe;
     cpu::thread_pool& pool = *pool_;
 
     xn_.resize(static_cast<size_t>(num_tokens * h));
@@ -119,12 +143,12 @@ void cpu_executor::run_layer(int64_t layer, const forward_batch& batch) {
             float* q = q_.data() + t * q_dim;
             float* k = k_.data() + t * kv_dim;
             float* v = v_.data() + t * kv_dim;
-            if (config_.attention_bias) {
+            if (recipe.qkv_bias) {
                 add_into(q, p.bq.data(), q_dim);
                 add_into(k, p.bk.data(), kv_dim);
                 add_into(v, p.bv.data(), kv_dim);
             }
-            if (config_.qk_norm) {
+            if (recipe.qk_norm) {
                 cpu::rmsnorm_rows(q, p.q_norm.data(), nh, hd, eps);
                 cpu::rmsnorm_rows(k, p.k_norm.data(), nkv, hd, eps);
             }
@@ -137,19 +161,31 @@ void cpu_executor::run_layer(int64_t layer, const forward_batch& batch) {
     cpu::matmul(w.wo, attn_.data(), num_tokens, delta_.data(), pool);
 
     // ---- MLP block ----
+    const float* post_attn = recipe.post_attention_norm ? p.post_attn_norm.data() : nullptr;
     for_rows(num_tokens, h, [&](int64_t b, int64_t e) {
         for (int64_t t = b; t < e; ++t) {
+            if (post_attn) cpu::rmsnorm_rows(delta_.data() + t * h, post_attn, 1, h, eps);
             add_into(x_.data() + t * h, delta_.data() + t * h, h);
             cpu::rmsnorm(x_.data() + t * h, p.ffn_norm.data(), xn_.data() + t * h, h, eps);
         }
     });
     cpu::matmul(w.w_gate, xn_.data(), num_tokens, gate_.data(), pool);
     cpu::matmul(w.w_up, xn_.data(), num_tokens, up_.data(), pool);
-    for_rows(num_tokens, f, [&](int64_t b, int64_t e) {
-        cpu::silu_mul(gate_.data() + b * f, up_.data() + b * f, gate_.data() + b * f, (e - b) * f);
-    });
+    if (recipe.activation == ffn_activation::gelu_tanh) {
+        for_rows(num_tokens, f, [&](int64_t b, int64_t e) {
+            gelu_tanh_mul(gate_.data() + b * f, up_.data() + b * f, gate_.data() + b * f,
+                          (e - b) * f);
+        });
+    } else {
+        for_rows(num_tokens, f, [&](int64_t b, int64_t e) {
+            cpu::silu_mul(gate_.data() + b * f, up_.data() + b * f, gate_.data() + b * f,
+                          (e - b) * f);
+        });
+    }
     cpu::matmul(w.w_down, gate_.data(), num_tokens, delta_.data(), pool);
+    const float* post_ffn = recipe.post_ffn_norm ? p.post_ffn_norm.data() : nullptr;
     for_rows(num_tokens, h, [&](int64_t b, int64_t e) {
+        if (post_ffn) cpu::rmsnorm_rows(delta_.data() + b * h, post_ffn, e - b, h, eps);
         add_into(x_.data() + b * h, delta_.data() + b * h, (e - b) * h);
     });
 }
@@ -181,7 +217,7 @@ void cpu_executor::run_attention(int64_t local_layer, const forward_batch& batch
                      [](const work_item& a, const work_item& b) { return a.cost > b.cost; });
 
     const cpu::paged_kv_layer kv = kv_.layer_view(local_layer);
-    const float scale = 1.0f / std::sqrt(static_cast<float>(config_.head_dim));
+    const float scale = attention_score_scale(config_.recipe, config_.head_dim);
     auto run_item = [&](const work_item& it) {
         cpu::attention_query q;
         q.q = q_.data() + static_cast<int64_t>(it.token_begin) * q_dim;
@@ -218,6 +254,11 @@ void cpu_executor::compute_logits(const forward_batch& batch, std::vector<float>
         cpu::rmsnorm(x_.data() + static_cast<int64_t>(batch.logits_indices[static_cast<size_t>(i)]) * h,
                      output_norm_.data(), xn_.data() + i * h, h, config_.rms_norm_eps);
     cpu::matmul(weights_.lm_head, xn_.data(), n, logits.data(), *pool_);
+    if (const float cap = config_.recipe.final_logit_softcap; cap > 0.0f)
+        for_rows(n, config_.vocab_size, [&](int64_t b, int64_t e) {
+            softcap_into(logits.data() + b * config_.vocab_size, cap,
+                         (e - b) * config_.vocab_size);
+        });
 }
 
 }  // namespace actorlm

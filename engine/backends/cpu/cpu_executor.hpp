@@ -1,5 +1,6 @@
-// cpu_executor: the CPU backend's model_executor for Llama / Mistral / Qwen2 /
-// Qwen3. One call runs a flattened mixed batch (prefill chunks and decode tokens
+// cpu_executor: the CPU backend's model_executor for every dense decoder whose
+// model_recipe it implements (Llama / Mistral / Qwen2 / Qwen3, and the Gemma-style
+// norm, GeGLU, post-norm, scale and final soft-cap features). One call runs a flattened mixed batch (prefill chunks and decode tokens
 // of many sequences) through the layers [first_layer, last_layer) it owns,
 // writing K/V into the paged cache and attending through block tables.
 // Not thread-safe: one forward at a time (its kernels use the executor's pool).
@@ -28,7 +29,8 @@ struct cpu_executor_options {
 class cpu_executor final : public model_executor {
 public:
     /// Validates the weights against the config (shapes, required tensors for the
-    /// layer range and stage role), converts norms and biases to F32, and allocates
+    /// layer range and stage role), refuses a recipe feature it does not implement
+    /// (naming it), converts norms and biases to F32, and allocates
     /// the KV cache for the owned layers. Errors name the offending tensor or field.
     static result<std::unique_ptr<cpu_executor>> create(model_config config, model_weights weights,
                                                         const kv_cache_spec& kv_spec,
@@ -60,6 +62,7 @@ private:
     // Norm weights and biases of one layer, converted to F32 once.
     struct layer_params {
         std::vector<float> attn_norm, ffn_norm, q_norm, k_norm, bq, bk, bv;
+        std::vector<float> post_attn_norm, post_ffn_norm;
     };
 
     cpu_executor(model_config config, model_weights weights, const kv_cache_spec& kv_spec,

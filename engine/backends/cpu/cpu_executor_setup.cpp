@@ -1,7 +1,8 @@
 // cpu_executor construction: checks that the loaded weights match the config
 // for this stage's layer range (a wrong shape would otherwise read out of
-// bounds inside a kernel), converts norm weights and biases to F32, and sizes the
-// KV cache for the owned layers only.
+// bounds inside a kernel), refuses recipe features the layer loop lacks, converts
+// norm weights (folding a (1 + w) recipe in) and biases to F32, and sizes the KV
+// cache for the owned layers only.
 #include <cstring>
 
 #include "cpu/dequantize.hpp"
@@ -51,6 +52,21 @@ std::vector<float> to_floats(const tensor& t) {
     return out;
 }
 
+// A norm weight as the kernels apply it (y = x / rms * w): a (1 + w) recipe adds the 1
+// here, once, so the hot loop is the same for every recipe.
+std::vector<float> norm_floats(const tensor& t, const model_recipe& r) {
+    std::vector<float> out = to_floats(t);
+    if (r.norm_weight == norm_weight_kind::one_plus)
+        for (float& v : out) v += 1.0f;
+    return out;
+}
+
+// Every recipe feature the layer loop in cpu_executor.cpp implements.
+constexpr uint32_t k_supported_features =
+    recipe_qkv_bias | recipe_qk_norm | recipe_norm_one_plus | recipe_gelu_tanh |
+    recipe_post_attention_norm | recipe_post_ffn_norm | recipe_embedding_scale |
+    recipe_attention_scale | recipe_final_logit_softcap;
+
 status check_config(const model_config& c) {
     if (c.vocab_size <= 0 || c.hidden_size <= 0 || c.intermediate_size <= 0 || c.num_layers <= 0 ||
         c.num_heads <= 0 || c.num_kv_heads <= 0 || c.head_dim <= 0)
@@ -81,6 +97,9 @@ result<std::unique_ptr<cpu_executor>> cpu_executor::create(model_config config, 
                                                            const kv_cache_spec& kv_spec,
                                                            const cpu_executor_options& options) {
     if (status st = check_config(config); !st.ok()) return st.err();
+    if (status st = require_recipe_features(config.recipe, k_supported_features, "the CPU backend");
+        !st.ok())
+        return st.err();
     const int64_t first = options.first_layer;
     const int64_t last = options.last_layer < 0 ? config.num_layers : options.last_layer;
     if (first < 0 || first >= last || last > config.num_layers)
@@ -118,9 +137,10 @@ result<std::unique_ptr<cpu_executor>> cpu_executor::create(model_config config, 
         for (const auto& [t, spec] : checks)
             if (status st = check_tensor(*t, p + spec.first, spec.second); !st.ok()) return st.err();
         layer_params lp;
-        lp.attn_norm = to_floats(w.attn_norm);
-        lp.ffn_norm = to_floats(w.ffn_norm);
-        if (config.attention_bias) {
+        const model_recipe& r = config.recipe;
+        lp.attn_norm = norm_floats(w.attn_norm, r);
+        lp.ffn_norm = norm_floats(w.ffn_norm, r);
+        if (r.qkv_bias) {
             if (status st = check_tensor(w.bq, p + "attn_q.bias", {q_dim}); !st.ok()) return st.err();
             if (status st = check_tensor(w.bk, p + "attn_k.bias", {kv_dim}); !st.ok()) return st.err();
             if (status st = check_tensor(w.bv, p + "attn_v.bias", {kv_dim}); !st.ok()) return st.err();
@@ -128,11 +148,21 @@ result<std::unique_ptr<cpu_executor>> cpu_executor::create(model_config config, 
             lp.bk = to_floats(w.bk);
             lp.bv = to_floats(w.bv);
         }
-        if (config.qk_norm) {
+        if (r.qk_norm) {
             if (status st = check_tensor(w.q_norm, p + "attn_q_norm", {hd}); !st.ok()) return st.err();
             if (status st = check_tensor(w.k_norm, p + "attn_k_norm", {hd}); !st.ok()) return st.err();
-            lp.q_norm = to_floats(w.q_norm);
-            lp.k_norm = to_floats(w.k_norm);
+            lp.q_norm = norm_floats(w.q_norm, r);
+            lp.k_norm = norm_floats(w.k_norm, r);
+        }
+        if (r.post_attention_norm) {
+            if (status st = check_tensor(w.post_attn_norm, p + "post_attention_norm", {h}); !st.ok())
+                return st.err();
+            lp.post_attn_norm = norm_floats(w.post_attn_norm, r);
+        }
+        if (r.post_ffn_norm) {
+            if (status st = check_tensor(w.post_ffn_norm, p + "post_ffw_norm", {h}); !st.ok())
+                return st.err();
+            lp.post_ffn_norm = norm_floats(w.post_ffn_norm, r);
         }
         params.push_back(std::move(lp));
     }
@@ -143,7 +173,8 @@ result<std::unique_ptr<cpu_executor>> cpu_executor::create(model_config config, 
                                                       std::move(kv.value()), first, last,
                                                       options.num_threads));
     ex->params_ = std::move(params);
-    if (ex->is_last_stage()) ex->output_norm_ = to_floats(ex->weights_.output_norm);
+    if (ex->is_last_stage())
+        ex->output_norm_ = norm_floats(ex->weights_.output_norm, ex->config_.recipe);
     ex->repack_matrices();
     return ex;
 }

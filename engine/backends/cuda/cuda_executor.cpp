@@ -108,9 +108,15 @@ status cuda_executor::impl::allocate_runtime() {
 
 namespace {
 
+// Every recipe feature the layer loop in cuda_forward.cpp implements. The others
+// (Gemma-style norms, GeGLU, post-norms, scales, soft-caps) are refused at creation.
+constexpr uint32_t k_supported_features = recipe_qkv_bias | recipe_qk_norm;
+
 // Everything of create/create_synthetic before the weights.
 result<std::unique_ptr<cuda_executor::impl>> prepare(const model_config& config,
                                                      const cuda_executor_options& o) {
+    ACTORLM_TRY(require_recipe_features(config.recipe, k_supported_features,
+                                        "the CUDA backend"));
     if (o.compute_type != dtype::bf16 && o.compute_type != dtype::f16 &&
         o.compute_type != dtype::f32)
         return make_error("CUDA compute type must be bf16, f16 or f32, not %s",
@@ -177,7 +183,10 @@ cuda_executor::~cuda_executor() = default;
 result<std::unique_ptr<cuda_executor>> cuda_executor::create(
     const model_config& config, const model_weights& weights,
     const cuda_executor_options& options) {
-    ACTORLM_TRY(check_weights(config, weights));  // before touching the device
+    // Before touching the device: an unsupported recipe, then the tensors.
+    ACTORLM_TRY(require_recipe_features(config.recipe, k_supported_features,
+                                        "the CUDA backend"));
+    ACTORLM_TRY(check_weights(config, weights));
     auto p = prepare(config, options);
     if (!p.ok()) return p.err();
     auto w = upload_weights(config, weights, (*p)->shard, options.compute_type, (*p)->stream);

@@ -180,7 +180,7 @@ status cuda_executor::impl::enqueue_forward(const batch_plan& plan, int32_t spli
         pa.num_heads = q_heads;
         pa.num_kv_heads = kv_heads;
         pa.head_dim = hd;
-        pa.scale = 1.0f / std::sqrt(static_cast<float>(hd));
+        pa.scale = attention_score_scale(config.recipe, hd);
         pa.sliding_window = layer_attention_window(config, layer);
         pa.num_splits = splits;
         pa.split_workspace = split_ws.as<float>();

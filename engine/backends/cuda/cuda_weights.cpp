@@ -109,12 +109,12 @@ status check_weights(const model_config& c, const model_weights& host) {
         ACTORLM_TRY(check_tensor(l.w_gate, "ffn_gate", c.intermediate_size, h));
         ACTORLM_TRY(check_tensor(l.w_up, "ffn_up", c.intermediate_size, h));
         ACTORLM_TRY(check_tensor(l.w_down, "ffn_down", h, c.intermediate_size));
-        if (c.attention_bias) {
+        if (c.recipe.qkv_bias) {
             ACTORLM_TRY(check_tensor(l.bq, "attn_q.bias", 1, c.num_heads * hd));
             ACTORLM_TRY(check_tensor(l.bk, "attn_k.bias", 1, c.num_kv_heads * hd));
             ACTORLM_TRY(check_tensor(l.bv, "attn_v.bias", 1, c.num_kv_heads * hd));
         }
-        if (c.qk_norm) {
+        if (c.recipe.qk_norm) {
             ACTORLM_TRY(check_tensor(l.q_norm, "attn_q_norm", 1, hd));
             ACTORLM_TRY(check_tensor(l.k_norm, "attn_k_norm", 1, hd));
         }
@@ -159,7 +159,7 @@ result<device_weights> upload_weights(const model_config& c, const model_weights
         ACTORLM_TRY(up.copy(l.wk, s.wk_rows, all_h, at_row(d.wqkv, q_rows, h, type), type));
         ACTORLM_TRY(up.copy(l.wv, s.wk_rows, all_h, at_row(d.wqkv, q_rows + kv_rows, h, type),
                             type));
-        if (c.attention_bias) {
+        if (c.recipe.qkv_bias) {
             ACTORLM_TRY(alloc(d.bqkv, q_rows + 2 * kv_rows, dtype::f32, w));
             ACTORLM_TRY(up.copy(l.bq, {0, 1}, s.wq_rows, d.bqkv.get(), dtype::f32));
             ACTORLM_TRY(up.copy(l.bk, {0, 1}, s.wk_rows, at_row(d.bqkv, q_rows, 1, dtype::f32),
@@ -167,7 +167,7 @@ result<device_weights> upload_weights(const model_config& c, const model_weights
             ACTORLM_TRY(up.copy(l.bv, {0, 1}, s.wk_rows,
                                 at_row(d.bqkv, q_rows + kv_rows, 1, dtype::f32), dtype::f32));
         }
-        if (c.qk_norm) {
+        if (c.recipe.qk_norm) {
             ACTORLM_TRY(alloc(d.q_norm, hd, dtype::f32, w));
             ACTORLM_TRY(up.copy(l.q_norm, {0, 1}, {0, hd}, d.q_norm.get(), dtype::f32));
             ACTORLM_TRY(alloc(d.k_norm, hd, dtype::f32, w));
@@ -220,12 +220,12 @@ result<device_weights> synthetic_weights(const model_config& c, const tp_shard& 
         ACTORLM_TRY(ones(d.attn_norm, h));
         ACTORLM_TRY(ones(d.ffn_norm, h));
         ACTORLM_TRY(matrix(d.wqkv, q_rows + 2 * kv_rows, h));
-        if (c.attention_bias) {
+        if (c.recipe.qkv_bias) {
             ACTORLM_TRY(alloc(d.bqkv, q_rows + 2 * kv_rows, dtype::f32, w));
             ACTORLM_TRY(fill_uniform(d.bqkv.get(), dtype::f32, q_rows + 2 * kv_rows, ++tensor_id,
                                      0.1f, stream));
         }
-        if (c.qk_norm) {
+        if (c.recipe.qk_norm) {
             ACTORLM_TRY(ones(d.q_norm, hd));
             ACTORLM_TRY(ones(d.k_norm, hd));
         }

@@ -21,8 +21,8 @@ struct device_layer_weights {
     device_buffer attn_norm;   // f32 [hidden]
     device_buffer ffn_norm;    // f32 [hidden]
     device_buffer wqkv;        // [q_rows + 2 * kv_rows, hidden]: this rank's wq, wk, wv rows
-    device_buffer bqkv;        // f32 [q_rows + 2 * kv_rows]; empty unless attention_bias
-    device_buffer q_norm;      // f32 [head_dim]; empty unless qk_norm
+    device_buffer bqkv;        // f32 [q_rows + 2 * kv_rows]; empty unless recipe.qkv_bias
+    device_buffer q_norm;      // f32 [head_dim]; empty unless recipe.qk_norm
     device_buffer k_norm;      // f32 [head_dim]
     device_buffer wo;          // [hidden, q_rows]: this rank's columns of wo
     device_buffer w_gate_up;   // [2 * ffn_rows, hidden]: gate rows then up rows

@@ -1,27 +1,17 @@
-// Test-side CPU reference of the whole decoder in double precision (F32 host
-// weights), random host models of any config, and a tiny paged-sequence
-// bookkeeper that builds forward_batch steps the way the scheduler does.
+// Test-side paged-sequence bookkeeper for the GPU suite: builds forward_batch steps
+// the way the scheduler does, with blocks from a shuffled free list so that block
+// tables are scattered like a long-running server's. The double reference model is
+// tests/support/reference_model.hpp. Single-threaded test code.
 #pragma once
 
 #include <cstdint>
 #include <random>
+#include <utility>
 #include <vector>
 
 #include "model/forward_batch.hpp"
-#include "model/model_config.hpp"
-#include "model/model_weights.hpp"
 
 namespace actorlm::test {
-
-/// F32 host weights of `config`'s shape, uniform with variance ~1/in_features;
-/// norms near 1, biases and Q/K norms present when the config asks for them.
-model_weights random_model(const model_config& config, uint32_t seed);
-
-/// Logits of every position of `tokens` (one sequence from position 0), computed
-/// from scratch in double.
-std::vector<std::vector<double>> reference_logits(const model_config& config,
-                                                  const model_weights& weights,
-                                                  const std::vector<int32_t>& tokens);
 
 /// Sequences in a paged KV cache: blocks come from a shuffled free list, so
 /// block tables are scattered like a long-running server's.

@@ -1,24 +1,30 @@
-// Test-only dense reference forward pass: one sequence, no paging, no batching,
-// every value in double, written from the model definitions (Llama / Qwen2 bias /
-// Qwen3 Q-K norm; interleaved or NeoX RoPE with linear / Llama-3 scaling; full or
-// sliding-window causal mask per layer) and
-// independent of the kernels under test. Also builds random F32 models in memory.
+// Test-only dense reference forward pass shared by the engine and GPU suites: one
+// sequence, no paging, no batching, every value in double, written from the model
+// definitions and independent of the kernels under test. It follows config.recipe
+// (biases, Q/K norm, plain or (1 + w) norms, SiLU or gelu-tanh gating, post-norms,
+// embedding and attention scales, attention and final soft-caps), interleaved or NeoX
+// RoPE with linear / Llama-3 scaling and a full or sliding-window causal mask per
+// layer. Also builds random F32 models of any config in memory. Header-only.
 #pragma once
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <memory>
 #include <numbers>
 #include <random>
+#include <string>
 #include <vector>
 
 #include "model/model_config.hpp"
 #include "model/model_weights.hpp"
+#include "model/weight_binding.hpp"
 
 namespace actorlm::test {
 
 /// A small config of the given family; `variant` picks a second flavour
-/// (llama: Mistral-style NeoX + Llama-3 scaling instead of GGUF interleaved).
+/// (llama: Mistral-style NeoX + Llama-3 scaling instead of GGUF interleaved;
+/// qwen2: linear RoPE scaling).
 inline model_config tiny_config(model_arch arch, int variant = 0) {
     model_config c;
     c.arch = arch;
@@ -48,7 +54,7 @@ inline model_config tiny_config(model_arch arch, int variant = 0) {
         case model_arch::qwen2:
             c.rope_neox = true;
             c.rope_theta = 1000000.0f;
-            c.attention_bias = true;
+            c.recipe.qkv_bias = true;
             c.num_kv_heads = 1;
             if (variant != 0) {
                 c.rope_scaling.type = rope_scaling_type::linear;
@@ -58,19 +64,29 @@ inline model_config tiny_config(model_arch arch, int variant = 0) {
         case model_arch::qwen3:
             c.rope_neox = true;
             c.rope_theta = 1000000.0f;
-            c.qk_norm = true;
+            c.recipe.qk_norm = true;
             c.tie_word_embeddings = true;
             break;
     }
     return c;
 }
 
-/// Random F32 weights for `c`, owned by the returned weights' storage. Matrices are
-/// uniform in +-1/sqrt(fan_in) so that activations stay O(1); norms near 1.
-inline model_weights random_weights(const model_config& c, uint32_t seed) {
+/// Value ranges of random_weights. The defaults keep activations O(1) in the small
+/// engine models; the GPU suite uses wider matrices (variance 1 / fan_in).
+struct random_weight_ranges {
+    float matrix = 1.0f;   // matrices uniform in +-matrix / sqrt(fan_in)
+    float bias = 0.5f;     // biases uniform in +-bias
+    float qk_norm = 0.5f;  // Q/K norm weights uniform in 1 +- qk_norm
+};
+
+/// Random F32 weights for `c` (every tensor its recipe needs, with GGUF names), owned by
+/// the returned weights' storage. Norms are near 1 as applied: near 0 when the recipe
+/// stores w - 1.
+inline model_weights random_weights(const model_config& c, uint32_t seed,
+                                    const random_weight_ranges& ranges = {}) {
     model_weights w;
     std::mt19937 rng(seed);
-    auto make = [&](const char* name, std::vector<int64_t> shape, float lo, float hi) {
+    auto make = [&](const std::string& name, std::vector<int64_t> shape, float lo, float hi) {
         int64_t n = 1;
         for (int64_t d : shape) n *= d;
         auto buf = std::make_shared<std::vector<float>>(static_cast<size_t>(n));
@@ -85,35 +101,45 @@ inline model_weights random_weights(const model_config& c, uint32_t seed) {
         w.storage.push_back(buf);
         return t;
     };
-    auto matrix = [&](const char* name, int64_t rows, int64_t cols) {
-        const float a = 1.0f / std::sqrt(static_cast<float>(cols));
+    auto matrix = [&](const std::string& name, int64_t rows, int64_t cols) {
+        const float a = ranges.matrix / std::sqrt(static_cast<float>(cols));
         return make(name, {rows, cols}, -a, a);
+    };
+    const float base = c.recipe.norm_weight == norm_weight_kind::one_plus ? 0.0f : 1.0f;
+    auto norm = [&](const std::string& name, int64_t n, float spread) {
+        return make(name, {n}, base - spread, base + spread);
     };
     const int64_t h = c.hidden_size, f = c.intermediate_size;
     const int64_t q_dim = c.num_heads * c.head_dim, kv_dim = c.num_kv_heads * c.head_dim;
-    w.token_embedding = make("token_embd", {c.vocab_size, h}, -1.0f, 1.0f);
-    w.output_norm = make("output_norm", {h}, 0.8f, 1.2f);
-    w.lm_head = c.tie_word_embeddings ? w.token_embedding : matrix("output", c.vocab_size, h);
+    const weight_names names = gguf_weight_names(c.arch);
+    w.token_embedding = make(names.token_embedding, {c.vocab_size, h}, -1.0f, 1.0f);
+    w.output_norm = norm(names.output_norm, h, 0.2f);
+    w.lm_head = c.tie_word_embeddings ? w.token_embedding : matrix(names.lm_head, c.vocab_size, h);
     for (int64_t l = 0; l < c.num_layers; ++l) {
+        auto name = [&](weight_role r) { return names.layer(l, r); };
         layer_weights lw;
-        lw.attn_norm = make("attn_norm", {h}, 0.8f, 1.2f);
-        lw.wq = matrix("wq", q_dim, h);
-        lw.wk = matrix("wk", kv_dim, h);
-        lw.wv = matrix("wv", kv_dim, h);
-        lw.wo = matrix("wo", h, q_dim);
-        if (c.attention_bias) {
-            lw.bq = make("bq", {q_dim}, -0.5f, 0.5f);
-            lw.bk = make("bk", {kv_dim}, -0.5f, 0.5f);
-            lw.bv = make("bv", {kv_dim}, -0.5f, 0.5f);
+        lw.attn_norm = norm(name(weight_role::attn_norm), h, 0.2f);
+        lw.wq = matrix(name(weight_role::wq), q_dim, h);
+        lw.wk = matrix(name(weight_role::wk), kv_dim, h);
+        lw.wv = matrix(name(weight_role::wv), kv_dim, h);
+        lw.wo = matrix(name(weight_role::wo), h, q_dim);
+        if (c.recipe.qkv_bias) {
+            lw.bq = make(name(weight_role::bq), {q_dim}, -ranges.bias, ranges.bias);
+            lw.bk = make(name(weight_role::bk), {kv_dim}, -ranges.bias, ranges.bias);
+            lw.bv = make(name(weight_role::bv), {kv_dim}, -ranges.bias, ranges.bias);
         }
-        if (c.qk_norm) {
-            lw.q_norm = make("q_norm", {c.head_dim}, 0.5f, 1.5f);
-            lw.k_norm = make("k_norm", {c.head_dim}, 0.5f, 1.5f);
+        if (c.recipe.qk_norm) {
+            lw.q_norm = norm(name(weight_role::q_norm), c.head_dim, ranges.qk_norm);
+            lw.k_norm = norm(name(weight_role::k_norm), c.head_dim, ranges.qk_norm);
         }
-        lw.ffn_norm = make("ffn_norm", {h}, 0.8f, 1.2f);
-        lw.w_gate = matrix("w_gate", f, h);
-        lw.w_up = matrix("w_up", f, h);
-        lw.w_down = matrix("w_down", h, f);
+        lw.ffn_norm = norm(name(weight_role::ffn_norm), h, 0.2f);
+        if (c.recipe.post_attention_norm)
+            lw.post_attn_norm = norm(name(weight_role::post_attn_norm), h, 0.2f);
+        if (c.recipe.post_ffn_norm)
+            lw.post_ffn_norm = norm(name(weight_role::post_ffn_norm), h, 0.2f);
+        lw.w_gate = matrix(name(weight_role::w_gate), f, h);
+        lw.w_up = matrix(name(weight_role::w_up), f, h);
+        lw.w_down = matrix(name(weight_role::w_down), h, f);
         w.layers.push_back(lw);
     }
     return w;
@@ -130,11 +156,23 @@ inline std::vector<double> matvec(const tensor& w, const std::vector<double>& x)
     return y;
 }
 
-inline void rmsnorm(double* x, const float* w, int64_t n, double eps) {
+/// x / rms(x) * w, or * (1 + w) when the recipe stores w - 1.
+inline void rmsnorm(const model_config& c, double* x, const float* w, int64_t n) {
+    const double one = c.recipe.norm_weight == norm_weight_kind::one_plus ? 1.0 : 0.0;
     double ss = 0;
     for (int64_t i = 0; i < n; ++i) ss += x[i] * x[i];
-    const double inv = 1.0 / std::sqrt(ss / n + eps);
-    for (int64_t i = 0; i < n; ++i) x[i] = x[i] * inv * w[i];
+    const double inv = 1.0 / std::sqrt(ss / n + c.rms_norm_eps);
+    for (int64_t i = 0; i < n; ++i) x[i] = x[i] * inv * (one + w[i]);
+}
+
+inline double softcap(double x, double cap) { return cap > 0 ? cap * std::tanh(x / cap) : x; }
+
+inline double activation(const model_config& c, double g) {
+    if (c.recipe.activation == ffn_activation::gelu_tanh) {
+        const double inner = std::sqrt(2.0 / std::numbers::pi) * (g + 0.044715 * g * g * g);
+        return 0.5 * g * (1 + std::tanh(inner));
+    }
+    return g / (1 + std::exp(-g));
 }
 
 inline double inv_freq(const model_config& c, int64_t i) {
@@ -168,11 +206,17 @@ inline void rope(const model_config& c, double* head, int64_t pos) {
 /// Logits ([tokens.size()][vocab]) of every position of one sequence.
 inline std::vector<double> reference_forward(const model_config& c, const model_weights& w,
                                              const std::vector<int32_t>& tokens) {
+    const model_recipe& r = c.recipe;
     const int64_t n = static_cast<int64_t>(tokens.size()), h = c.hidden_size, hd = c.head_dim;
     const int64_t nh = c.num_heads, nkv = c.num_kv_heads, group = nh / nkv;
+    const double scale = r.attention_scale != 0.0f ? static_cast<double>(r.attention_scale)
+                                                   : 1.0 / std::sqrt(static_cast<double>(hd));
     std::vector<std::vector<double>> x(static_cast<size_t>(n));
-    for (int64_t t = 0; t < n; ++t)
-        x[t].assign(ref::f32(w.token_embedding) + tokens[t] * h, ref::f32(w.token_embedding) + (tokens[t] + 1) * h);
+    for (int64_t t = 0; t < n; ++t) {
+        const float* row = ref::f32(w.token_embedding) + tokens[t] * h;
+        x[t].assign(row, row + h);
+        for (double& v : x[t]) v *= r.embedding_scale;
+    }
     for (size_t layer = 0; layer < w.layers.size(); ++layer) {
         const layer_weights& lw = w.layers[layer];
         // Sliding window: position t sees keys j with t - j < window (transformers' mask).
@@ -180,21 +224,21 @@ inline std::vector<double> reference_forward(const model_config& c, const model_
         std::vector<std::vector<double>> q(n), k(n), v(n);
         for (int64_t t = 0; t < n; ++t) {
             std::vector<double> xn = x[t];
-            ref::rmsnorm(xn.data(), ref::f32(lw.attn_norm), h, c.rms_norm_eps);
+            ref::rmsnorm(c, xn.data(), ref::f32(lw.attn_norm), h);
             q[t] = ref::matvec(lw.wq, xn);
             k[t] = ref::matvec(lw.wk, xn);
             v[t] = ref::matvec(lw.wv, xn);
-            if (c.attention_bias) {
+            if (r.qkv_bias) {
                 for (size_t i = 0; i < q[t].size(); ++i) q[t][i] += ref::f32(lw.bq)[i];
                 for (size_t i = 0; i < k[t].size(); ++i) k[t][i] += ref::f32(lw.bk)[i];
                 for (size_t i = 0; i < v[t].size(); ++i) v[t][i] += ref::f32(lw.bv)[i];
             }
             for (int64_t hh = 0; hh < nh; ++hh) {
-                if (c.qk_norm) ref::rmsnorm(&q[t][hh * hd], ref::f32(lw.q_norm), hd, c.rms_norm_eps);
+                if (r.qk_norm) ref::rmsnorm(c, &q[t][hh * hd], ref::f32(lw.q_norm), hd);
                 ref::rope(c, &q[t][hh * hd], t);
             }
             for (int64_t hh = 0; hh < nkv; ++hh) {
-                if (c.qk_norm) ref::rmsnorm(&k[t][hh * hd], ref::f32(lw.k_norm), hd, c.rms_norm_eps);
+                if (r.qk_norm) ref::rmsnorm(c, &k[t][hh * hd], ref::f32(lw.k_norm), hd);
                 ref::rope(c, &k[t][hh * hd], t);
             }
         }
@@ -209,7 +253,7 @@ inline std::vector<double> reference_forward(const model_config& c, const model_
                     if (!seen(j)) continue;
                     double d = 0;
                     for (int64_t i = 0; i < hd; ++i) d += q[t][hh * hd + i] * k[j][kh * hd + i];
-                    s[j] = d / std::sqrt(static_cast<double>(hd));
+                    s[j] = ref::softcap(d * scale, r.attention_softcap);
                     mx = std::max(mx, s[j]);
                 }
                 for (int64_t j = 0; j <= t; ++j)
@@ -217,24 +261,37 @@ inline std::vector<double> reference_forward(const model_config& c, const model_
                 for (int64_t j = 0; j <= t; ++j)
                     for (int64_t i = 0; i < hd; ++i) att[hh * hd + i] += s[j] / sum * v[j][kh * hd + i];
             }
-            const std::vector<double> o = ref::matvec(lw.wo, att);
+            std::vector<double> o = ref::matvec(lw.wo, att);
+            if (r.post_attention_norm) ref::rmsnorm(c, o.data(), ref::f32(lw.post_attn_norm), h);
             for (int64_t i = 0; i < h; ++i) x[t][i] += o[i];
             std::vector<double> xn = x[t];
-            ref::rmsnorm(xn.data(), ref::f32(lw.ffn_norm), h, c.rms_norm_eps);
+            ref::rmsnorm(c, xn.data(), ref::f32(lw.ffn_norm), h);
             std::vector<double> g = ref::matvec(lw.w_gate, xn), u = ref::matvec(lw.w_up, xn);
-            for (size_t i = 0; i < g.size(); ++i) g[i] = g[i] / (1 + std::exp(-g[i])) * u[i];
-            const std::vector<double> d = ref::matvec(lw.w_down, g);
+            for (size_t i = 0; i < g.size(); ++i) g[i] = ref::activation(c, g[i]) * u[i];
+            std::vector<double> d = ref::matvec(lw.w_down, g);
+            if (r.post_ffn_norm) ref::rmsnorm(c, d.data(), ref::f32(lw.post_ffn_norm), h);
             for (int64_t i = 0; i < h; ++i) x[t][i] += d[i];
         }
     }
     std::vector<double> logits;
     for (int64_t t = 0; t < n; ++t) {
         std::vector<double> xn = x[t];
-        ref::rmsnorm(xn.data(), ref::f32(w.output_norm), h, c.rms_norm_eps);
-        const std::vector<double> l = ref::matvec(w.lm_head, xn);
-        logits.insert(logits.end(), l.begin(), l.end());
+        ref::rmsnorm(c, xn.data(), ref::f32(w.output_norm), h);
+        for (double l : ref::matvec(w.lm_head, xn)) logits.push_back(ref::softcap(l, r.final_logit_softcap));
     }
     return logits;
+}
+
+/// reference_forward split into one logits row per position.
+inline std::vector<std::vector<double>> reference_logits(const model_config& c,
+                                                         const model_weights& w,
+                                                         const std::vector<int32_t>& tokens) {
+    const std::vector<double> flat = reference_forward(c, w, tokens);
+    const size_t v = static_cast<size_t>(c.vocab_size);
+    std::vector<std::vector<double>> rows;
+    for (size_t i = 0; i + v <= flat.size(); i += v)
+        rows.emplace_back(flat.begin() + static_cast<long>(i), flat.begin() + static_cast<long>(i + v));
+    return rows;
 }
 
 }  // namespace actorlm::test

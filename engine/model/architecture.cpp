@@ -1,0 +1,85 @@
+// The architecture table: one entry per supported decoder family. Adding a dense
+// variant whose recipe features the backends already run is one model_arch value
+// (model_config.hpp) plus one entry here (docs/DEVELOPING.md, "Adding an architecture").
+// Immutable after static initialization; any thread.
+#include "model/architecture.hpp"
+
+namespace actorlm {
+
+namespace {
+
+std::vector<architecture_info> make_table() {
+    std::vector<architecture_info> t;
+    {
+        architecture_info a{model_arch::llama, "llama", {}};
+        a.hf_types = {{"llama", "LlamaForCausalLM", hf_window_keys::none},
+                      {"mistral", "MistralForCausalLM", hf_window_keys::plain}};
+        a.gguf_rope_neox = false;  // llama.cpp's converter interleaves Q/K rows
+        a.hf_attention_bias_key = true;
+        a.gguf_bias_when_present = true;
+        t.push_back(std::move(a));
+    }
+    {
+        architecture_info a{model_arch::qwen2, "qwen2", {}};
+        a.hf_types = {{"qwen2", "Qwen2ForCausalLM", hf_window_keys::qwen}};
+        a.recipe.qkv_bias = true;  // always, without a config key
+        t.push_back(std::move(a));
+    }
+    {
+        architecture_info a{model_arch::qwen3, "qwen3", {}};
+        a.hf_types = {{"qwen3", "Qwen3ForCausalLM", hf_window_keys::qwen}};
+        a.recipe.qk_norm = true;
+        t.push_back(std::move(a));
+    }
+    return t;
+}
+
+const std::vector<architecture_info>& table() {
+    static const std::vector<architecture_info> t = make_table();
+    return t;
+}
+
+}  // namespace
+
+const architecture_info& architecture(model_arch a) {
+    for (const architecture_info& e : table())
+        if (e.arch == a) return e;
+    return table().front();  // unreachable: every value has an entry (see the invariant)
+}
+
+const char* model_arch_name(model_arch a) { return architecture(a).name; }
+
+const architecture_info* find_gguf_architecture(std::string_view name) {
+    for (const architecture_info& e : table())
+        if (name == e.name) return &e;
+    return nullptr;
+}
+
+std::pair<const architecture_info*, const hf_model_type*> find_hf_model_type(
+    std::string_view model_type) {
+    for (const architecture_info& e : table())
+        for (const hf_model_type& h : e.hf_types)
+            if (model_type == h.model_type) return {&e, &h};
+    return {nullptr, nullptr};
+}
+
+std::string gguf_architecture_names() {
+    std::string s;
+    for (const architecture_info& e : table()) s += (s.empty() ? "" : ", ") + std::string(e.name);
+    return s;
+}
+
+std::vector<std::string> hf_model_type_list() {
+    std::vector<std::string> v;
+    for (const architecture_info& e : table())
+        for (const hf_model_type& h : e.hf_types) v.emplace_back(h.model_type);
+    return v;
+}
+
+std::string hf_model_type_names() {
+    std::string s;
+    for (const std::string& t : hf_model_type_list()) s += (s.empty() ? "" : ", ") + t;
+    return s;
+}
+
+}  // namespace actorlm

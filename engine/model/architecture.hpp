@@ -1,0 +1,62 @@
+// architecture: the one table of supported decoder architectures. Each entry says how the
+// architecture is named in each format (GGUF general.architecture, config.json model_type
+// and class), how its files differ from the common layout (GGUF Q/K row order, config keys,
+// tensor names) and its model_recipe. Loaders, writers and weight binding look entries up
+// here instead of testing model_arch. Immutable static data; any thread.
+// Invariant: every model_arch value has exactly one entry.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "model/model_config.hpp"
+#include "model/weight_binding.hpp"
+
+namespace actorlm {
+
+/// How a config.json model type spells a sliding window (see hf_config.cpp).
+enum class hf_window_keys : uint8_t {
+    none,   // no window key is read (Llama's config class ignores sliding_window)
+    plain,  // sliding_window (Mistral)
+    qwen,   // use_sliding_window + sliding_window + max_window_layers (Qwen2/Qwen3)
+};
+
+/// One config.json model_type that maps to an architecture.
+struct hf_model_type {
+    const char* model_type;  // config.json "model_type"
+    const char* class_name;  // config.json "architectures"[0] when writing
+    hf_window_keys window_keys;
+};
+
+struct architecture_info {
+    model_arch arch;
+    const char* name;  // actorlm's name, also GGUF general.architecture and key prefix
+    std::vector<hf_model_type> hf_types;  // the first is the default when writing
+    /// GGUF stores Q/K rows in NeoX order (llama.cpp's converter permutes only `llama`).
+    bool gguf_rope_neox = true;
+    /// config.json's attention_bias key switches the Q/K/V biases on (Llama's config class).
+    bool hf_attention_bias_key = false;
+    /// A GGUF with blk.0.attn_q.bias has Q/K/V biases though the recipe has none (llama.cpp).
+    bool gguf_bias_when_present = false;
+    /// Layer tensor names that differ from the common ones (weight_binding.cpp).
+    std::vector<std::pair<weight_role, const char*>> gguf_names, hf_names;
+    /// What every layer computes; a format may refine it (attention_bias above).
+    model_recipe recipe;
+};
+
+/// The entry of `a`.
+const architecture_info& architecture(model_arch a);
+/// The entry whose GGUF name is `name`, or null.
+const architecture_info* find_gguf_architecture(std::string_view name);
+/// The entry and model-type row for config.json's `model_type`, or nulls.
+std::pair<const architecture_info*, const hf_model_type*> find_hf_model_type(
+    std::string_view model_type);
+/// Every config.json model_type of the table, in table order (CLI choices).
+std::vector<std::string> hf_model_type_list();
+/// "llama, qwen2, qwen3" / "llama, mistral, qwen2, qwen3", for error messages.
+std::string gguf_architecture_names();
+std::string hf_model_type_names();
+
+}  // namespace actorlm
