@@ -182,6 +182,7 @@ void do_step(self_ptr self) {
         return;
     }
     st.step_in_flight = true;
+    report_state(self);  // scheduling moved requests from waiting to running
     run_stage(self, so, 0, {});
 }
 
@@ -268,10 +269,10 @@ scheduler_actor::behavior_type scheduler_impl(self_ptr self, scheduler_actor_con
         },
         [self](step_atom) { do_step(self); },
         [self](worker_atom, int32_t index, worker_actor& w) {
-            auto& st = self->state;
+            const auto& setup = self->state.cfg;
             auto i = static_cast<size_t>(index);
-            if (i >= st.stages.size()) return;
-            self->request(w, st.cfg.reconnect_setup_timeout, setup_atom_v, st.cfg.stages[i])
+            if (i >= self->state.stages.size()) return;
+            self->request(w, setup.reconnect_setup_timeout, setup_atom_v, setup.stages[i])
                 .then(
                     [self, i, w](const worker_info&) {
                         auto& st = self->state;

@@ -10,7 +10,12 @@
 namespace actorlm::test {
 
 inline std::string shared_path(const std::string& rel) {
-    return std::string(ACTORLM_SHARED_DIR) + "/" + rel;
+    // Built by appending: g++ 12 warns (-Warray-bounds, a false positive) on
+    // std::string(literal) + "/" + rel once inlined.
+    std::string path = ACTORLM_SHARED_DIR;
+    path += '/';
+    path += rel;
+    return path;
 }
 
 }  // namespace actorlm::test
