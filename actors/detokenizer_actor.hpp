@@ -25,8 +25,7 @@ struct detokenizer_config {
     int32_t max_model_len = 0;
 };
 
-detokenizer_actor spawn_detokenizer(caf::actor_system& sys,
-                                    std::shared_ptr<const tokenizer> tok,
+detokenizer_actor spawn_detokenizer(caf::actor_system& sys, std::shared_ptr<const tokenizer> tok,
                                     std::shared_ptr<const chat_template> chat,
                                     detokenizer_config cfg, scheduler_actor scheduler);
 

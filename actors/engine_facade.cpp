@@ -11,7 +11,6 @@
 
 namespace actorlm {
 
-
 struct engine::impl {
     // Shared so that streams can hold a weak reference: aborting a stream whose
     // engine is gone is a no-op, not a use-after-free.

@@ -64,8 +64,9 @@ std::unique_ptr<engine_runtime> engine_runtime::create(const engine_config& cfg,
     // The KV-cache actor does not own connectors yet (issue 13, phase 2): refuse
     // rather than serve without the tier the user asked for.
     if (!cfg.kv_transfer_config.empty())
-        return fail("kv_transfer_config is supported by the offline engine only for now "
-                    "(actorlm generate / bench-throughput), not by the server runtime");
+        return fail(
+            "kv_transfer_config is supported by the offline engine only for now "
+            "(actorlm generate / bench-throughput), not by the server runtime");
     std::unique_ptr<engine_runtime> rt(new engine_runtime());
     rt->plan_ = std::make_shared<const core::engine_plan>(std::move(plan).value());
     const core::engine_plan& p = *rt->plan_;
@@ -119,9 +120,9 @@ std::unique_ptr<engine_runtime> engine_runtime::create(const engine_config& cfg,
 
     rt->kv_ = spawn_kv_cache_actor(sys, num_blocks);
     if (rt->remote_workers_) rt->connector_ = spawn_connector(sys, addresses);
-    rt->scheduler_ = spawn_scheduler(sys, sac, rt->workers_, rt->kv_, rt->connector_,
-                                     rt->remote_workers_ ? scheduler_threading::scheduled
-                                                         : scheduler_threading::detached);
+    rt->scheduler_ = spawn_scheduler(
+        sys, sac, rt->workers_, rt->kv_, rt->connector_,
+        rt->remote_workers_ ? scheduler_threading::scheduled : scheduler_threading::detached);
     detokenizer_config dc;
     dc.eos_token_ids = p.eos_token_ids;
     dc.max_model_len = p.sched.max_model_len;
@@ -156,8 +157,7 @@ engine_runtime::~engine_runtime() {
 }
 
 std::string engine_runtime::submit(generate_request req, delta_callback on_delta) {
-    if (req.request_id.empty())
-        req.request_id = "req-" + std::to_string(next_id_.fetch_add(1));
+    if (req.request_id.empty()) req.request_id = "req-" + std::to_string(next_id_.fetch_add(1));
     std::string id = req.request_id;
     caf::anon_send(frontend_, submit_atom_v, submission{std::move(req), std::move(on_delta)});
     return id;

@@ -64,17 +64,17 @@ frontend_actor::behavior_type frontend_impl(self_ptr self, detokenizer_actor det
                 return;
             }
             const uint64_t serial = st.next_serial++;
-            st.live.emplace(id, frontend_state::live_request{
-                                    serial, sub.on_delta,
-                                    core::parent_request(id, sub.request.params)});
+            st.live.emplace(
+                id, frontend_state::live_request{serial, sub.on_delta,
+                                                 core::parent_request(id, sub.request.params)});
             self->send(st.detokenizer, submit_atom_v, serial, std::move(sub));
         },
         [self](abort_atom, const std::string& id) {
             auto& st = self->state;
             auto it = st.live.find(id);
             if (it == st.live.end()) return;  // finished already
-            self->send<caf::message_priority::high>(st.detokenizer, abort_atom_v,
-                                                    it->second.serial, id);
+            self->send<caf::message_priority::high>(st.detokenizer, abort_atom_v, it->second.serial,
+                                                    id);
         },
         [self](outputs_atom, delta_batch& batch) {
             auto& st = self->state;

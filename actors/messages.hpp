@@ -30,14 +30,14 @@ struct worker_setup {
     int32_t stage_index = 0;
     int32_t num_stages = 1;
     int64_t first_layer = 0;
-    int64_t last_layer = 0;      // one past the last
+    int64_t last_layer = 0;  // one past the last
     int32_t num_blocks = 0;
     int64_t kv_cache_memory_bytes = 0;
     int32_t max_num_blocks = 0;  // 0 = no cap
     int32_t block_size = 16;
     std::string kv_cache_dtype = "auto";
     int32_t num_threads = 0;
-    uint64_t seed = 0;           // for unseeded sampling on the last stage
+    uint64_t seed = 0;  // for unseeded sampling on the last stage
 };
 
 /// A worker's answer to setup.
@@ -47,7 +47,7 @@ struct worker_info {
     int64_t hidden_size = 0;
     int64_t vocab_size = 0;
     int64_t kv_cache_bytes = 0;
-    int32_t num_blocks = 0;      // KV blocks the worker allocated
+    int32_t num_blocks = 0;  // KV blocks the worker allocated
     std::string device;
 };
 
@@ -116,8 +116,8 @@ struct kv_step_report {
     int64_t step = 0;
     int32_t num_blocks = 0;
     double usage = 0.0;
-    int64_t prefix_queries = 0;   // tokens looked up in the prefix cache
-    int64_t prefix_hits = 0;      // tokens found
+    int64_t prefix_queries = 0;  // tokens looked up in the prefix cache
+    int64_t prefix_hits = 0;     // tokens found
     int64_t num_preemptions = 0;
     int64_t num_running = 0;
     int64_t num_waiting = 0;
@@ -137,22 +137,22 @@ typename Inspector::result_type inspect(Inspector& f, kv_step_report& x) {
 }  // namespace actorlm::actors
 
 CAF_BEGIN_TYPE_ID_BLOCK(actorlm, caf::first_custom_type_id)
-  CAF_ADD_TYPE_ID(actorlm, (actorlm::actors::worker_setup))
-  CAF_ADD_TYPE_ID(actorlm, (actorlm::actors::worker_info))
-  CAF_ADD_TYPE_ID(actorlm, (actorlm::actors::stage_result))
-  CAF_ADD_TYPE_ID(actorlm, (actorlm::core::scheduler_output))
-  CAF_ADD_TYPE_ID(actorlm, (actorlm::actors::kv_step_report))
-  CAF_ADD_ATOM(actorlm, actorlm::actors, setup_atom, "setup")
-  CAF_ADD_ATOM(actorlm, actorlm::actors, step_atom, "step")
-  CAF_ADD_ATOM(actorlm, actorlm::actors, submit_atom, "submit")
-  CAF_ADD_ATOM(actorlm, actorlm::actors, abort_atom, "abort")
-  CAF_ADD_ATOM(actorlm, actorlm::actors, finish_atom, "finish")
-  CAF_ADD_ATOM(actorlm, actorlm::actors, outputs_atom, "outputs")
-  CAF_ADD_ATOM(actorlm, actorlm::actors, stats_atom, "stats")
-  CAF_ADD_ATOM(actorlm, actorlm::actors, worker_atom, "worker")
-  CAF_ADD_ATOM(actorlm, actorlm::actors, kv_atom, "kv")
-  CAF_ADD_ATOM(actorlm, actorlm::actors, insert_atom, "insert")
-  CAF_ADD_ATOM(actorlm, actorlm::actors, release_atom, "release")
+CAF_ADD_TYPE_ID(actorlm, (actorlm::actors::worker_setup))
+CAF_ADD_TYPE_ID(actorlm, (actorlm::actors::worker_info))
+CAF_ADD_TYPE_ID(actorlm, (actorlm::actors::stage_result))
+CAF_ADD_TYPE_ID(actorlm, (actorlm::core::scheduler_output))
+CAF_ADD_TYPE_ID(actorlm, (actorlm::actors::kv_step_report))
+CAF_ADD_ATOM(actorlm, actorlm::actors, setup_atom, "setup")
+CAF_ADD_ATOM(actorlm, actorlm::actors, step_atom, "step")
+CAF_ADD_ATOM(actorlm, actorlm::actors, submit_atom, "submit")
+CAF_ADD_ATOM(actorlm, actorlm::actors, abort_atom, "abort")
+CAF_ADD_ATOM(actorlm, actorlm::actors, finish_atom, "finish")
+CAF_ADD_ATOM(actorlm, actorlm::actors, outputs_atom, "outputs")
+CAF_ADD_ATOM(actorlm, actorlm::actors, stats_atom, "stats")
+CAF_ADD_ATOM(actorlm, actorlm::actors, worker_atom, "worker")
+CAF_ADD_ATOM(actorlm, actorlm::actors, kv_atom, "kv")
+CAF_ADD_ATOM(actorlm, actorlm::actors, insert_atom, "insert")
+CAF_ADD_ATOM(actorlm, actorlm::actors, release_atom, "release")
 CAF_END_TYPE_ID_BLOCK(actorlm)
 
 // Local-only payloads: callbacks and engine objects never cross a process.

@@ -14,9 +14,9 @@ class runtime_config : public caf::actor_system_config {
 public:
     /// `heartbeat` and `connection_timeout` apply to remote connections: a peer
     /// that stops answering (SIGSTOP, host gone) is declared down after the timeout.
-    explicit runtime_config(std::chrono::milliseconds heartbeat = std::chrono::milliseconds(200),
-                            std::chrono::milliseconds connection_timeout =
-                                std::chrono::milliseconds(2000));
+    explicit runtime_config(
+        std::chrono::milliseconds heartbeat = std::chrono::milliseconds(200),
+        std::chrono::milliseconds connection_timeout = std::chrono::milliseconds(2000));
 };
 
 }  // namespace actorlm::actors

@@ -201,8 +201,7 @@ void add_specs(self_ptr self, uint64_t serial, sequence_specs& specs) {
     }
     std::string failure;
     error_kind kind = error_kind::unavailable;
-    if (!st.healthy())
-        failure = "engine unhealthy: " + st.health_message;
+    if (!st.healthy()) failure = "engine unhealthy: " + st.health_message;
     std::vector<std::string> added;
     for (auto& s : specs.specs) {
         if (!failure.empty()) break;
@@ -217,8 +216,7 @@ void add_specs(self_ptr self, uint64_t serial, sequence_specs& specs) {
     if (!failure.empty()) {
         for (const auto& id : added) st.sched->abort_request(id);
         step_outputs out;
-        for (const auto& id : ids)
-            out.ended.push_back({id, finish_reason::error, failure, kind});
+        for (const auto& id : ids) out.ended.push_back({id, finish_reason::error, failure, kind});
         send_outputs(self, std::move(out));
         return;
     }
@@ -259,7 +257,8 @@ scheduler_actor::behavior_type scheduler_impl(self_ptr self, scheduler_actor_con
             }
             step_outputs out;
             for (const auto& id : ids) {
-                if (st.sched->abort_request(id)) out.ended.push_back({id, finish_reason::abort, {}});
+                if (st.sched->abort_request(id))
+                    out.ended.push_back({id, finish_reason::abort, {}});
             }
             if (!out.ended.empty()) report_state(self);
             send_outputs(self, std::move(out));
@@ -285,9 +284,9 @@ scheduler_actor::behavior_type scheduler_impl(self_ptr self, scheduler_actor_con
                     },
                     [self, i](caf::error& err) {
                         auto& st = self->state;
-                        st.health_message = "worker " + std::to_string(i) +
-                                            " came back but setup failed: " +
-                                            self->system().render(err);
+                        st.health_message =
+                            "worker " + std::to_string(i) +
+                            " came back but setup failed: " + self->system().render(err);
                         if (st.connector)
                             self->send(st.connector, worker_atom_v, static_cast<int32_t>(i));
                     });
@@ -319,13 +318,13 @@ std::string setup_workers(caf::actor_system& sys, const std::vector<worker_actor
     if (infos) infos->clear();
     for (size_t i = 0; i < stages.size() && failure.empty(); ++i) {
         self->request(stages[i], timeout, setup_atom_v, setups[i])
-            .receive([&](const worker_info& info) {
-                         if (infos) infos->push_back(info);
-                     },
-                     [&](caf::error& err) {
-                         failure = "worker " + std::to_string(i) + " setup failed: " +
-                                   sys.render(err);
-                     });
+            .receive(
+                [&](const worker_info& info) {
+                    if (infos) infos->push_back(info);
+                },
+                [&](caf::error& err) {
+                    failure = "worker " + std::to_string(i) + " setup failed: " + sys.render(err);
+                });
     }
     return failure;
 }

@@ -22,7 +22,7 @@ namespace actorlm::actors {
 
 struct scheduler_actor_config {
     core::scheduler_config sched;
-    std::vector<worker_setup> stages;           // one per pipeline stage, in order
+    std::vector<worker_setup> stages;  // one per pipeline stage, in order
     std::chrono::milliseconds step_timeout{60000};
     std::chrono::milliseconds setup_timeout{60000};
     /// Setup of a reconnected worker. Short: a handle to a worker that froze

@@ -24,11 +24,11 @@ typename Inspector::result_type inspect(Inspector& f, sampling_params& x) {
         x.seed = has_seed ? std::optional<uint64_t>(seed) : std::nullopt;
         return caf::none;
     });
-    return f(caf::meta::type_name("sampling_params"), x.n, x.temperature, x.top_p, x.top_k,
-             x.min_p, has_seed, seed, x.presence_penalty, x.frequency_penalty,
-             x.repetition_penalty, x.logit_bias, x.max_tokens, x.min_tokens, x.ignore_eos, x.stop,
-             x.stop_token_ids, x.include_stop_str_in_output, x.skip_special_tokens,
-             x.spaces_between_special_tokens, x.logprobs, x.prompt_logprobs, rebuild);
+    return f(caf::meta::type_name("sampling_params"), x.n, x.temperature, x.top_p, x.top_k, x.min_p,
+             has_seed, seed, x.presence_penalty, x.frequency_penalty, x.repetition_penalty,
+             x.logit_bias, x.max_tokens, x.min_tokens, x.ignore_eos, x.stop, x.stop_token_ids,
+             x.include_stop_str_in_output, x.skip_special_tokens, x.spaces_between_special_tokens,
+             x.logprobs, x.prompt_logprobs, rebuild);
 }
 
 }  // namespace actorlm

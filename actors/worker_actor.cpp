@@ -62,9 +62,8 @@ worker_actor::behavior_type worker_impl(worker_actor::stateful_pointer<worker_st
             const bool first_stage = st.setup.stage_index == 0;
             if (!first_stage && hidden_in.size() != hidden_bytes)
                 return worker_error(engine_errc::worker_failed,
-                                    "stage " + std::to_string(st.setup.stage_index) +
-                                        " expected " + std::to_string(hidden_bytes) +
-                                        " activation bytes, got " +
+                                    "stage " + std::to_string(st.setup.stage_index) + " expected " +
+                                        std::to_string(hidden_bytes) + " activation bytes, got " +
                                         std::to_string(hidden_in.size()));
             // vector<char> storage is only byte-aligned; copy into floats.
             std::vector<float> hidden;
@@ -93,8 +92,8 @@ worker_actor spawn_worker(caf::actor_system& sys, executor_builder build, std::s
 
 worker_actor spawn_worker(caf::actor_system& sys, std::shared_ptr<const loaded_model> model,
                           std::string device) {
-    auto build = [model, device](const worker_setup& setup)
-        -> result<std::unique_ptr<model_executor>> {
+    auto build = [model,
+                  device](const worker_setup& setup) -> result<std::unique_ptr<model_executor>> {
         executor_request req;
         req.device = device;
         req.first_layer = setup.first_layer;

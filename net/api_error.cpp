@@ -10,9 +10,15 @@ std::string api_error::to_json() const {
     w.begin_object().key("error").begin_object();
     w.field("message", message).field("type", type);
     w.key("param");
-    if (param.empty()) w.null(); else w.value(param);
+    if (param.empty())
+        w.null();
+    else
+        w.value(param);
     w.key("code");
-    if (code.empty()) w.null(); else w.value(code);
+    if (code.empty())
+        w.null();
+    else
+        w.value(code);
     w.end_object().end_object();
     return w.take();
 }
@@ -43,9 +49,10 @@ api_error method_not_allowed(const std::string& method, const std::string& path)
 }
 
 api_error body_too_large(size_t limit_bytes) {
-    return api_error{413, "Request body exceeds the server's limit of " +
-                              std::to_string(limit_bytes) + " bytes.",
-                     "invalid_request_error", "", "request_too_large"};
+    return api_error{
+        413,
+        "Request body exceeds the server's limit of " + std::to_string(limit_bytes) + " bytes.",
+        "invalid_request_error", "", "request_too_large"};
 }
 
 api_error internal_error(std::string message) {

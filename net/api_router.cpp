@@ -124,12 +124,14 @@ void api_router::handle(const http_request& req, const std::shared_ptr<response_
     }
     for (const auto& r : routes) {
         if (path != r.path) continue;
-        if (r.is_post ? !post : !get) return send_error(*sink, method_not_allowed(req.method, path));
+        if (r.is_post ? !post : !get)
+            return send_error(*sink, method_not_allowed(req.method, path));
         if (path == "/v1/completions") return handle_generation(req, sink, false);
         if (path == "/v1/chat/completions") return handle_generation(req, sink, true);
         if (path == "/v1/models") return handle_models(*sink);
         if (path == "/health") return handle_health(*sink);
-        if (path == "/version") return sink->send(200, "application/json", "{\"version\":\"0.1.0\"}");
+        if (path == "/version")
+            return sink->send(200, "application/json", "{\"version\":\"0.1.0\"}");
         if (path == "/metrics")
             return sink->send(200, "text/plain; version=0.0.4; charset=utf-8",
                               metrics_.exposition(backend_.stats()));
@@ -166,10 +168,10 @@ void api_router::handle_generation(const http_request& req,
         std::vector<int32_t> ids;
         std::string error;
         if (!backend_.tokenize_prompt(p, &ids, &error))
-            return send_error(*sink, invalid_request(error, chat ? "messages" : "prompt",
-                                                     "invalid_request"));
-        if (auto err = check_context_length(ids.size(), parsed.max_tokens_set,
-                                            p.params.max_tokens, info.max_model_len))
+            return send_error(
+                *sink, invalid_request(error, chat ? "messages" : "prompt", "invalid_request"));
+        if (auto err = check_context_length(ids.size(), parsed.max_tokens_set, p.params.max_tokens,
+                                            info.max_model_len))
             return send_error(*sink, *err);
         p.prompt_token_ids = std::move(ids);
     }
@@ -196,9 +198,9 @@ void api_router::handle_tokenize(const http_request& req, response_sink& sink) {
     std::vector<int32_t> ids;
     std::string error;
     if (!backend_.tokenize_prompt(parsed.prompt, &ids, &error))
-        return send_error(sink, invalid_request("Tokenization failed: " + error,
-                                                parsed.prompt.messages.empty() ? "prompt"
-                                                                               : "messages"));
+        return send_error(sink,
+                          invalid_request("Tokenization failed: " + error,
+                                          parsed.prompt.messages.empty() ? "prompt" : "messages"));
     json_writer w;
     w.begin_object().key("tokens").begin_array();
     for (int32_t id : ids) w.value(id);

@@ -34,9 +34,9 @@ maybe_error read_content(json::element v, const std::string& name, std::string& 
             return invalid_request("Missing required parameter: '" + name + "[].type'.", name,
                                    "missing_required_parameter");
         if (type != "text")
-            return invalid_request("Content part type '" + std::string(type) +
-                                       "' is not supported; only 'text' is.",
-                                   name, "unsupported_content_type");
+            return invalid_request(
+                "Content part type '" + std::string(type) + "' is not supported; only 'text' is.",
+                name, "unsupported_content_type");
         std::string_view text;
         if (obj["text"].get_string().get(text))
             return invalid_request("Missing required parameter: '" + name + "[].text'.", name,
@@ -134,8 +134,8 @@ maybe_error parse_chat_request(std::string_view body, openai_request& out) {
         } else if (key == "max_completion_tokens") {
             ACTORLM_NET_TRY(json::get_int32(v, key, max_completion_tokens));
             if (max_completion_tokens < 1)
-                return json::value_error(key, "must be at least 1, got " +
-                                                  std::to_string(max_completion_tokens));
+                return json::value_error(
+                    key, "must be at least 1, got " + std::to_string(max_completion_tokens));
         } else if (key == "add_generation_prompt") {
             ACTORLM_NET_TRY(json::get_bool(v, key, req.add_generation_prompt));
         }

@@ -55,8 +55,7 @@ void generation_job::start() {
     const auto n = static_cast<size_t>(request_.prompts.front().params.n);
     prompts_.resize(request_.prompts.size());
     choices_.resize(request_.prompts.size() * n);
-    for (size_t i = 0; i < choices_.size(); ++i)
-        choices_[i].out.index = static_cast<int32_t>(i);
+    for (size_t i = 0; i < choices_.size(); ++i) choices_[i].out.index = static_cast<int32_t>(i);
     num_unfinished_ = choices_.size();
     for (size_t p = 0; p < request_.prompts.size(); ++p) {
         prompts_[p].echo_text = echo_text_for(request_.prompts[p]);
@@ -113,7 +112,8 @@ void generation_job::on_delta(size_t prompt_index, const output_delta& d) {
         c.out.stop_reason = d.stop_reason;
         metrics_.count_finished(d.finish);
         --num_unfinished_;
-        if (--prompt.num_unfinished == 0) metrics_.observe_e2e_latency(seconds_between(arrival_, now));
+        if (--prompt.num_unfinished == 0)
+            metrics_.observe_e2e_latency(seconds_between(arrival_, now));
     }
     if (request_.stream) stream_delta(c, d);
     if (num_unfinished_ == 0) finish_all();
@@ -130,8 +130,8 @@ void generation_job::stream_delta(choice_state& c, const output_delta& d) {
         // Chat opens every choice with a role-only delta, as OpenAI does; completions put
         // the echoed prompt in front of the first text.
         if (context_.kind == endpoint_kind::chat)
-            sink_->write(sse_event(chunk_json(context_, c.out.index, "", {}, 0, true,
-                                              finish_reason::none, "")));
+            sink_->write(sse_event(
+                chunk_json(context_, c.out.index, "", {}, 0, true, finish_reason::none, "")));
         text = c.out.text.substr(0, c.out.echo_length) + text;
     }
     if (text.empty() && d.logprobs.empty() && !d.finished()) return;

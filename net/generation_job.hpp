@@ -33,8 +33,8 @@ private:
     struct choice_state {
         choice_output out;
         bool finished = false;
-        bool sent_first = false;          // streaming: role/echo chunk sent
-        size_t streamed_bytes = 0;        // streaming: text offset for completions logprobs
+        bool sent_first = false;    // streaming: role/echo chunk sent
+        size_t streamed_bytes = 0;  // streaming: text offset for completions logprobs
         clock::time_point last_token_time;
         bool has_tokens = false;
     };

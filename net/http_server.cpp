@@ -47,18 +47,18 @@ struct http_server::impl {
     uint16_t bound_port = 0;
 
     void accept() {
-        acceptor.async_accept(asio::make_strand(ioc), [this](boost::system::error_code ec,
-                                                              tcp::socket socket) {
-            if (ec == asio::error::operation_aborted || !acceptor.is_open()) return;
-            if (!ec) {
-                boost::system::error_code ignored;
-                socket.set_option(tcp::no_delay(true), ignored);  // SSE chunks go out at once
-                auto session = std::make_shared<http_session>(std::move(socket), host);
-                remember(session);
-                session->run();
-            }
-            accept();
-        });
+        acceptor.async_accept(
+            asio::make_strand(ioc), [this](boost::system::error_code ec, tcp::socket socket) {
+                if (ec == asio::error::operation_aborted || !acceptor.is_open()) return;
+                if (!ec) {
+                    boost::system::error_code ignored;
+                    socket.set_option(tcp::no_delay(true), ignored);  // SSE chunks go out at once
+                    auto session = std::make_shared<http_session>(std::move(socket), host);
+                    remember(session);
+                    session->run();
+                }
+                accept();
+            });
     }
 
     void remember(const std::shared_ptr<http_session>& session) {

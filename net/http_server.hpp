@@ -18,12 +18,12 @@ namespace actorlm::net {
 
 struct server_options {
     std::string host = "127.0.0.1";
-    uint16_t port = 8000;                  // 0: any free port (see http_server::port())
+    uint16_t port = 8000;  // 0: any free port (see http_server::port())
     int32_t io_threads = 2;
-    size_t body_limit_bytes = 8u << 20;    // larger bodies get 413
-    int32_t idle_timeout_s = 60;           // keep-alive connections idle longer are closed
-    int32_t drain_timeout_s = 60;          // shutdown waits this long for in-flight requests
-    bool handle_signals = false;           // SIGTERM/SIGINT start a graceful shutdown
+    size_t body_limit_bytes = 8u << 20;  // larger bodies get 413
+    int32_t idle_timeout_s = 60;         // keep-alive connections idle longer are closed
+    int32_t drain_timeout_s = 60;        // shutdown waits this long for in-flight requests
+    bool handle_signals = false;         // SIGTERM/SIGINT start a graceful shutdown
 };
 
 class http_server {

@@ -68,8 +68,9 @@ void http_session::read_header() {
     parser_->header_limit(k_header_limit_bytes);
     parser_->body_limit(host_.options.body_limit_bytes);
     stream_.expires_after(std::chrono::seconds(host_.options.idle_timeout_s));
-    http::async_read_header(stream_, buffer_, *parser_,
-                            beast::bind_front_handler(&http_session::on_header, shared_from_this()));
+    http::async_read_header(
+        stream_, buffer_, *parser_,
+        beast::bind_front_handler(&http_session::on_header, shared_from_this()));
 }
 
 void http_session::on_header(beast::error_code ec, size_t) {

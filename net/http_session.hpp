@@ -34,8 +34,7 @@ struct session_host {
     std::function<void()> on_session_closed;  // called from the session's destructor
 };
 
-class http_session final : public response_sink,
-                           public std::enable_shared_from_this<http_session> {
+class http_session final : public response_sink, public std::enable_shared_from_this<http_session> {
 public:
     http_session(boost::asio::ip::tcp::socket socket, session_host& host);
     ~http_session() override;
@@ -76,12 +75,12 @@ private:
     std::optional<boost::beast::http::request_parser<boost::beast::http::string_body>> parser_;
     phase phase_ = phase::reading;
     bool keep_alive_ = true;
-    bool http10_ = false;              // HTTP/1.0 has no chunked encoding: stream raw, then close
+    bool http10_ = false;  // HTTP/1.0 has no chunked encoding: stream raw, then close
     bool close_after_write_ = false;
-    bool exchange_finished_ = false;   // the handler ended its response (send/end_stream)
+    bool exchange_finished_ = false;  // the handler ended its response (send/end_stream)
     bool streaming_ = false;
-    bool watching_ = false;            // a hang-up watch read is outstanding
-    bool read_after_watch_ = false;    // next request is read once the watch completes
+    bool watching_ = false;          // a hang-up watch read is outstanding
+    bool read_after_watch_ = false;  // next request is read once the watch completes
     bool closed_ = false;
     std::function<void()> on_disconnect_;
     std::deque<std::string> pending_;  // bytes not yet handed to the socket

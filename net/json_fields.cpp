@@ -26,8 +26,7 @@ const char* type_name(element e) {
 
 api_error type_error(std::string_view name, std::string_view expected, element got) {
     return invalid_request("Invalid type for '" + std::string(name) + "': expected " +
-                               std::string(expected) + ", but got " + type_name(got) +
-                               " instead.",
+                               std::string(expected) + ", but got " + type_name(got) + " instead.",
                            std::string(name), "invalid_type");
 }
 
@@ -48,7 +47,8 @@ maybe_error get_int64(element e, std::string_view name, int64_t& out) {
         case element_type::UINT64: return value_error(name, "integer is too large");
         case element_type::DOUBLE: {
             const double d = e.get_double().value_unsafe();
-            if (std::floor(d) != d || std::fabs(d) > 9.0e15) return type_error(name, "an integer", e);
+            if (std::floor(d) != d || std::fabs(d) > 9.0e15)
+                return type_error(name, "an integer", e);
             out = static_cast<int64_t>(d);
             return std::nullopt;
         }
@@ -137,9 +137,9 @@ maybe_error parse_object(simdjson::dom::parser& parser, std::string_view body,
                          simdjson::dom::object& out) {
     element root;
     if (auto err = parser.parse(body.data(), body.size(), true).get(root)) {
-        return invalid_request(std::string("Request body is not valid JSON: ") +
-                                   simdjson::error_message(err),
-                               "", "invalid_json");
+        return invalid_request(
+            std::string("Request body is not valid JSON: ") + simdjson::error_message(err), "",
+            "invalid_json");
     }
     if (root.type() != element_type::OBJECT)
         return invalid_request("Request body must be a JSON object.", "", "invalid_json");

@@ -20,8 +20,8 @@ using simdjson::dom::element;
 using maybe_error = std::optional<api_error>;
 
 /// Returns early from the enclosing function when `expr` yields an error.
-#define ACTORLM_NET_TRY(expr)                      \
-    do {                                           \
+#define ACTORLM_NET_TRY(expr)                                \
+    do {                                                     \
         if (auto actorlm_err_ = (expr)) return actorlm_err_; \
     } while (0)
 

@@ -36,8 +36,9 @@ maybe_error read_prompt(json::element v, std::vector<generate_request>& prompts)
     }
     for (json::element item : items) {
         if (item.type() != first)
-            return json::value_error("prompt", "array elements must all be strings or all be "
-                                               "token-id arrays");
+            return json::value_error("prompt",
+                                     "array elements must all be strings or all be "
+                                     "token-id arrays");
         auto& req = prompts.emplace_back();
         if (first == element_type::STRING) {
             req.prompt = std::string(item.get_string().value_unsafe());

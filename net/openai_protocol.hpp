@@ -27,14 +27,14 @@ enum class endpoint_kind { completion, chat };
 /// engine request (choice index = prompt index * n + sequence index); chat has one.
 struct openai_request {
     endpoint_kind kind = endpoint_kind::completion;
-    std::string model;                       // empty: the served model
-    std::vector<generate_request> prompts;   // params, priority, cache_salt filled in each
+    std::string model;                      // empty: the served model
+    std::vector<generate_request> prompts;  // params, priority, cache_salt filled in each
     bool stream = false;
-    bool include_usage = false;              // stream_options.include_usage
-    bool max_tokens_set = false;             // max_tokens / max_completion_tokens was sent
-    bool echo = false;                       // completions: prepend the prompt to the text
-    bool want_logprobs = false;              // completions: logprobs set; chat: logprobs true
-    int32_t top_logprobs = 0;                // alternatives per position in the response
+    bool include_usage = false;   // stream_options.include_usage
+    bool max_tokens_set = false;  // max_tokens / max_completion_tokens was sent
+    bool echo = false;            // completions: prepend the prompt to the text
+    bool want_logprobs = false;   // completions: logprobs set; chat: logprobs true
+    int32_t top_logprobs = 0;     // alternatives per position in the response
     std::string user;
 };
 

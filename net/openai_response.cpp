@@ -36,8 +36,10 @@ void write_completion_logprobs(json_writer& w,
     w.end_array();
     w.key("token_logprobs").begin_array();
     for (const auto* t : all) {
-        if (t) w.value(t->logprob);
-        else w.null();  // the first prompt token has no logprob
+        if (t)
+            w.value(t->logprob);
+        else
+            w.null();  // the first prompt token has no logprob
     }
     w.end_array();
     w.key("tokens").begin_array();
@@ -93,11 +95,15 @@ void write_usage(json_writer& w, const usage_counts& u) {
 
 void write_finish(json_writer& w, finish_reason finish, const std::string& stop_reason) {
     w.key("finish_reason");
-    if (const char* f = finish_reason_json(finish)) w.value(f);
-    else w.null();
+    if (const char* f = finish_reason_json(finish))
+        w.value(f);
+    else
+        w.null();
     w.key("stop_reason");
-    if (stop_reason.empty()) w.null();
-    else w.value(stop_reason);
+    if (stop_reason.empty())
+        w.null();
+    else
+        w.value(stop_reason);
 }
 
 }  // namespace
@@ -121,7 +127,8 @@ const char* finish_reason_json(finish_reason r) {
     return nullptr;
 }
 
-std::string full_response_json(const response_context& ctx, const std::vector<choice_output>& choices,
+std::string full_response_json(const response_context& ctx,
+                               const std::vector<choice_output>& choices,
                                const usage_counts& usage) {
     const bool chat = ctx.kind == endpoint_kind::chat;
     json_writer w;
@@ -138,9 +145,12 @@ std::string full_response_json(const response_context& ctx, const std::vector<ch
             w.field("text", c.text);
         }
         w.key("logprobs");
-        if (!ctx.want_logprobs) w.null();
-        else if (chat) write_chat_logprobs(w, c.logprobs, ctx.top_logprobs);
-        else write_completion_logprobs(w, c.prompt_logprobs, c.logprobs, 0);
+        if (!ctx.want_logprobs)
+            w.null();
+        else if (chat)
+            write_chat_logprobs(w, c.logprobs, ctx.top_logprobs);
+        else
+            write_completion_logprobs(w, c.prompt_logprobs, c.logprobs, 0);
         write_finish(w, c.finish, c.stop_reason);
         w.end_object();
     }
@@ -167,9 +177,12 @@ std::string chunk_json(const response_context& ctx, int32_t index, const std::st
         w.field("text", text);
     }
     w.key("logprobs");
-    if (!ctx.want_logprobs) w.null();
-    else if (chat) write_chat_logprobs(w, logprobs, ctx.top_logprobs);
-    else write_completion_logprobs(w, {}, logprobs, text_offset);
+    if (!ctx.want_logprobs)
+        w.null();
+    else if (chat)
+        write_chat_logprobs(w, logprobs, ctx.top_logprobs);
+    else
+        write_completion_logprobs(w, {}, logprobs, text_offset);
     write_finish(w, finish, stop_reason);
     w.end_object().end_array();
     w.end_object();

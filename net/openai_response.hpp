@@ -18,8 +18,8 @@ namespace actorlm::net {
 /// What every object of one response shares.
 struct response_context {
     endpoint_kind kind = endpoint_kind::completion;
-    std::string id;        // cmpl-... or chatcmpl-...
-    int64_t created = 0;   // unix seconds
+    std::string id;       // cmpl-... or chatcmpl-...
+    int64_t created = 0;  // unix seconds
     std::string model;
     bool want_logprobs = false;
     int32_t top_logprobs = 0;
@@ -28,8 +28,8 @@ struct response_context {
 /// One choice as accumulated from the engine's deltas.
 struct choice_output {
     int32_t index = 0;
-    std::string text;                        // echoed prompt (if any) + generated text
-    size_t echo_length = 0;                  // bytes of `text` that are the echoed prompt
+    std::string text;        // echoed prompt (if any) + generated text
+    size_t echo_length = 0;  // bytes of `text` that are the echoed prompt
     std::vector<std::optional<token_logprob>> prompt_logprobs;  // echo + logprobs only
     std::vector<token_logprob> logprobs;
     finish_reason finish = finish_reason::none;
@@ -48,7 +48,8 @@ std::string make_response_id(const char* prefix);
 const char* finish_reason_json(finish_reason r);
 
 /// The complete (non-streamed) text_completion or chat.completion object.
-std::string full_response_json(const response_context& ctx, const std::vector<choice_output>& choices,
+std::string full_response_json(const response_context& ctx,
+                               const std::vector<choice_output>& choices,
                                const usage_counts& usage);
 
 /// One streamed chunk for choice `index`: `text` is the new text, `logprobs` its tokens.

@@ -77,29 +77,29 @@ void histogram::write(std::string& out, const std::string& name, const std::stri
     for (size_t i = 0; i <= bounds_.size(); ++i) {
         cumulative += counts_[i];
         const std::string le = i < bounds_.size() ? format_number(bounds_[i]) : "+Inf";
-        sample(out, name + "_bucket", "le=\"" + le + "\"," + labels, static_cast<double>(cumulative));
+        sample(out, name + "_bucket", "le=\"" + le + "\"," + labels,
+               static_cast<double>(cumulative));
     }
     sample(out, name + "_count", labels, static_cast<double>(count_));
     sample(out, name + "_sum", labels, sum_);
 }
 
 const std::vector<double>& ttft_buckets() {
-    static const std::vector<double> b = {0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1,
-                                          0.25,  0.5,   0.75, 1.0,  2.5,  5.0,  7.5,  10.0,
+    static const std::vector<double> b = {0.001, 0.005, 0.01, 0.02,  0.04,  0.06,  0.08, 0.1,
+                                          0.25,  0.5,   0.75, 1.0,   2.5,   5.0,   7.5,  10.0,
                                           20.0,  40.0,  80.0, 160.0, 640.0, 2560.0};
     return b;
 }
 
 const std::vector<double>& inter_token_buckets() {
-    static const std::vector<double> b = {0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2,
-                                          0.3,  0.4,   0.5,  0.75,  1.0, 2.5,  5.0,
-                                          7.5,  10.0,  20.0, 40.0,  80.0};
+    static const std::vector<double> b = {0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2,  0.3,  0.4, 0.5,
+                                          0.75, 1.0,   2.5,  5.0,   7.5, 10.0, 20.0, 40.0, 80.0};
     return b;
 }
 
 const std::vector<double>& request_latency_buckets() {
-    static const std::vector<double> b = {0.3,  0.5,  0.8,  1.0,   1.5,   2.0,   2.5,
-                                          5.0,  10.0, 15.0, 20.0,  30.0,  40.0,  50.0,
+    static const std::vector<double> b = {0.3,  0.5,   0.8,   1.0,   1.5,   2.0,    2.5,
+                                          5.0,  10.0,  15.0,  20.0,  30.0,  40.0,   50.0,
                                           60.0, 120.0, 240.0, 480.0, 960.0, 1920.0, 7680.0};
     return b;
 }
@@ -145,9 +145,11 @@ std::string server_metrics::exposition(const engine_stats& s) const {
     const std::string& l = model_label_;
     std::string out;
     out.reserve(16384);
-    header(out, "vllm:num_requests_running", "gauge", "Number of requests in model execution batches.");
+    header(out, "vllm:num_requests_running", "gauge",
+           "Number of requests in model execution batches.");
     sample(out, "vllm:num_requests_running", l, static_cast<double>(s.num_requests_running));
-    header(out, "vllm:num_requests_waiting", "gauge", "Number of requests waiting to be processed.");
+    header(out, "vllm:num_requests_waiting", "gauge",
+           "Number of requests waiting to be processed.");
     sample(out, "vllm:num_requests_waiting", l, static_cast<double>(s.num_requests_waiting));
     header(out, "vllm:kv_cache_usage_perc", "gauge", "KV-cache usage. 1 means 100 percent usage.");
     sample(out, "vllm:kv_cache_usage_perc", l, s.kv_cache_usage);
@@ -162,7 +164,8 @@ std::string server_metrics::exposition(const engine_stats& s) const {
     header(out, "vllm:prefix_cache_hits", "counter",
            "Prefix cache hits, in terms of number of cached tokens.");
     sample(out, "vllm:prefix_cache_hits_total", l, static_cast<double>(s.prefix_cache_hits_total));
-    header(out, "vllm:num_preemptions", "counter", "Cumulative number of preemption from the engine.");
+    header(out, "vllm:num_preemptions", "counter",
+           "Cumulative number of preemption from the engine.");
     sample(out, "vllm:num_preemptions_total", l, static_cast<double>(s.num_preemptions_total));
 
     std::lock_guard lock(mu_);

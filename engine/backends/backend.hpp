@@ -21,15 +21,15 @@ namespace actorlm {
 struct executor_request {
     std::string device = "cpu";
     int64_t first_layer = 0;
-    int64_t last_layer = -1;          // one past the last; -1 = all layers
+    int64_t last_layer = -1;  // one past the last; -1 = all layers
     /// KV blocks to allocate; 0 = as many as kv_cache_memory_bytes (or, when that is 0,
     /// the backend's default share of its device memory) holds, capped at max_num_blocks.
     int32_t num_blocks = 0;
     int64_t kv_cache_memory_bytes = 0;
-    int32_t max_num_blocks = 0;       // 0 = no cap (the plan sets what max_num_seqs can use)
+    int32_t max_num_blocks = 0;  // 0 = no cap (the plan sets what max_num_seqs can use)
     int32_t block_size = 16;
     std::string kv_cache_dtype = "auto";
-    int32_t num_threads = 0;          // CPU threads; 0 = all cores
+    int32_t num_threads = 0;  // CPU threads; 0 = all cores
 };
 
 class backend {

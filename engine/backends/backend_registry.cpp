@@ -78,17 +78,19 @@ result<dtype> parse_kv_dtype(const std::string& name) {
 
 result<int32_t> plan_kv_blocks(const executor_request& req, int64_t block_bytes,
                                int64_t available_bytes) {
-    if (req.block_size <= 0) return make_error("block_size must be positive, got %d", req.block_size);
+    if (req.block_size <= 0)
+        return make_error("block_size must be positive, got %d", req.block_size);
     if (req.num_blocks < 0) return make_error("num_blocks must be >= 0, got %d", req.num_blocks);
     if (req.num_blocks > 0) return req.num_blocks;
     if (block_bytes <= 0) return make_error("the model has no KV cache to size");
-    const int64_t budget = req.kv_cache_memory_bytes > 0 ? req.kv_cache_memory_bytes : available_bytes;
+    const int64_t budget =
+        req.kv_cache_memory_bytes > 0 ? req.kv_cache_memory_bytes : available_bytes;
     int64_t n = budget / block_bytes;
     if (n < 1)
-        return make_error("a KV cache budget of %lld bytes holds no block (one block of %d tokens "
-                          "needs %lld bytes)",
-                          static_cast<long long>(budget), req.block_size,
-                          static_cast<long long>(block_bytes));
+        return make_error(
+            "a KV cache budget of %lld bytes holds no block (one block of %d tokens "
+            "needs %lld bytes)",
+            static_cast<long long>(budget), req.block_size, static_cast<long long>(block_bytes));
     if (req.max_num_blocks > 0) n = std::min<int64_t>(n, req.max_num_blocks);
     return static_cast<int32_t>(std::min<int64_t>(n, std::numeric_limits<int32_t>::max()));
 }

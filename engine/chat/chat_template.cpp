@@ -25,7 +25,8 @@ std::optional<std::string> token_text(const jinja::dict_t& config, const char* k
     if (!v) return std::nullopt;
     if (v->is_string()) return v->str();
     if (v->is_dict())
-        if (const value* c = v->as_dict().find(std::string("content")); c && c->is_string()) return c->str();
+        if (const value* c = v->as_dict().find(std::string("content")); c && c->is_string())
+            return c->str();
     return std::nullopt;
 }
 
@@ -49,7 +50,8 @@ result<chat_template> chat_template::from_tokenizer_config(const std::string& co
             if (name && text && name->is_string() && text->is_string() && name->str() == "default")
                 source = text->str();
         }
-        if (source.empty()) return make_error("tokenizer_config.json: no chat_template named 'default'");
+        if (source.empty())
+            return make_error("tokenizer_config.json: no chat_template named 'default'");
     } else {
         return make_error("tokenizer_config.json: chat_template must be a string or a list");
     }
@@ -65,7 +67,8 @@ result<std::string> chat_template::render(const chat_template_inputs& inputs) co
     ctx.now = inputs.now;
     auto messages = jinja::value_from_json(inputs.messages_json);
     if (!messages.ok()) return make_error("messages: %s", messages.message().c_str());
-    if (!messages->is_list()) return make_error("messages: expected a JSON list of message objects");
+    if (!messages->is_list())
+        return make_error("messages: expected a JSON list of message objects");
     for (const auto& m : messages->as_list().items)
         if (!m.is_dict()) return make_error("messages: every message must be a JSON object");
     ctx.variables.set(value("messages"), messages.value());
@@ -73,7 +76,8 @@ result<std::string> chat_template::render(const chat_template_inputs& inputs) co
     if (inputs.tools_json) {
         auto t = jinja::value_from_json(*inputs.tools_json);
         if (!t.ok()) return make_error("tools: %s", t.message().c_str());
-        if (!t->is_list() && !t->is_none()) return make_error("tools: expected a JSON list of tool schemas");
+        if (!t->is_list() && !t->is_none())
+            return make_error("tools: expected a JSON list of tool schemas");
         tools = t.value();
     }
     ctx.variables.set(value("tools"), tools);

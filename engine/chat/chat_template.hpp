@@ -15,15 +15,15 @@ namespace actorlm {
 
 /// What a chat template is rendered with. JSON fields are text, parsed on render.
 struct chat_template_inputs {
-    std::string messages_json = "[]";          ///< list of {role, content, tool_calls, ...}
-    std::optional<std::string> tools_json;     ///< list of tool schemas; absent = None
-    std::optional<std::string> documents_json; ///< RAG documents; absent = None
+    std::string messages_json = "[]";           ///< list of {role, content, tool_calls, ...}
+    std::optional<std::string> tools_json;      ///< list of tool schemas; absent = None
+    std::optional<std::string> documents_json;  ///< RAG documents; absent = None
     bool add_generation_prompt = true;
-    std::optional<std::string> bos_token;      ///< absent = undefined in the template
+    std::optional<std::string> bos_token;  ///< absent = undefined in the template
     std::optional<std::string> eos_token;
-    std::string extra_kwargs_json;             ///< optional JSON object of more variables
-                                               ///< (enable_thinking, date_string, ...)
-    std::time_t now = 0;                       ///< strftime_now's time; 0 = the clock
+    std::string extra_kwargs_json;  ///< optional JSON object of more variables
+                                    ///< (enable_thinking, date_string, ...)
+    std::time_t now = 0;            ///< strftime_now's time; 0 = the clock
 };
 
 /// A parsed chat template with the special tokens its tokenizer declares.

@@ -13,21 +13,21 @@
 namespace actorlm::jinja {
 
 enum class expr_kind {
-    literal,   ///< constant (literal)
-    name,      ///< variable lookup (name)
-    list,      ///< [items...]
-    tuple,     ///< (items...) or a bare `a, b`
-    dict,      ///< {items[0]: items[1], ...}
-    getattr,   ///< a.name
-    getitem,   ///< a[b]
-    slice,     ///< a[items[0]:items[1]:items[2]] (each may be null)
-    call,      ///< a(items..., kwargs...)
-    filter,    ///< a | name(items..., kwargs...); a is null inside `{% filter %}`
-    test,      ///< a is [not] name(items...)
-    unary,     ///< name in {"not", "-", "+"} applied to a
-    binary,    ///< a name b, name an operator ("+", "and", "~", ...)
-    compare,   ///< a op1 x1 op2 x2 ...: Python's chained comparison; kwargs = (op, x)
-    cond,      ///< b if a else c (c may be null)
+    literal,  ///< constant (literal)
+    name,     ///< variable lookup (name)
+    list,     ///< [items...]
+    tuple,    ///< (items...) or a bare `a, b`
+    dict,     ///< {items[0]: items[1], ...}
+    getattr,  ///< a.name
+    getitem,  ///< a[b]
+    slice,    ///< a[items[0]:items[1]:items[2]] (each may be null)
+    call,     ///< a(items..., kwargs...)
+    filter,   ///< a | name(items..., kwargs...); a is null inside `{% filter %}`
+    test,     ///< a is [not] name(items...)
+    unary,    ///< name in {"not", "-", "+"} applied to a
+    binary,   ///< a name b, name an operator ("+", "and", "~", ...)
+    compare,  ///< a op1 x1 op2 x2 ...: Python's chained comparison; kwargs = (op, x)
+    cond,     ///< b if a else c (c may be null)
 };
 
 struct expr;
@@ -60,7 +60,7 @@ enum class stmt_kind {
     with,          ///< with assignments body
     break_loop,
     continue_loop,
-    scoped_body,   ///< a body run in place (HF's {% generation %})
+    scoped_body,  ///< a body run in place (HF's {% generation %})
 };
 
 struct stmt;

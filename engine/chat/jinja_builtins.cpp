@@ -23,8 +23,8 @@ constexpr std::int64_t k_max_range = 100000;  // jinja2.sandbox.MAX_RANGE
 
 bool is_unsafe_method(const value& obj, const std::string& name) {
     static const char* const dict_mut[] = {"clear", "pop", "popitem", "setdefault", "update"};
-    static const char* const list_mut[] = {"append", "clear", "extend", "insert", "pop",
-                                           "remove", "reverse", "sort"};
+    static const char* const list_mut[] = {"append", "clear",  "extend",  "insert",
+                                           "pop",    "remove", "reverse", "sort"};
     if (obj.is_dict()) {
         for (const char* m : dict_mut)
             if (name == m) return true;
@@ -37,7 +37,8 @@ bool is_unsafe_method(const value& obj, const std::string& name) {
 
 value unsafe(const value& obj, const std::string& name) {
     if (obj.is_list() && (name == "pop" || name == "clear"))  // Jinja2's sandbox allows these two
-        return value::undefined("list." + name + "() mutates a list; this interpreter keeps values "
+        return value::undefined("list." + name +
+                                "() mutates a list; this interpreter keeps values "
                                 "immutable and does not support it");
     return value::undefined("access to attribute '" + name + "' of '" + type_name(obj) +
                             "' object is unsafe (the chat-template sandbox is immutable)");
@@ -58,7 +59,8 @@ value range_fn(renderer&, call_args& args) {
     r.finish();
     std::int64_t start = 0, stop = 0, step = 1;
     auto as_int = [](const value& v) {
-        if (!v.is_int() && !v.is_bool()) fail("'%s' object cannot be interpreted as an integer", type_name(v));
+        if (!v.is_int() && !v.is_bool())
+            fail("'%s' object cannot be interpreted as an integer", type_name(v));
         return v.as_int();
     };
     if (a.is_undefined()) fail("range expected at least 1 argument, got 0");
@@ -82,7 +84,8 @@ value range_fn(renderer&, call_args& args) {
 
 value dict_fn(renderer&, call_args& args) {
     dict_t d;
-    if (args.positional.size() > 1) fail("dict expected at most 1 argument, got %zu", args.positional.size());
+    if (args.positional.size() > 1)
+        fail("dict expected at most 1 argument, got %zu", args.positional.size());
     if (!args.positional.empty()) {
         const value& src = args.positional[0];
         if (src.is_dict()) {
@@ -90,7 +93,9 @@ value dict_fn(renderer&, call_args& args) {
         } else {
             for (const auto& pair : iterate(src)) {
                 auto kv = iterate(pair);
-                if (kv.size() != 2) fail("dictionary update sequence element has length %zu; 2 is required", kv.size());
+                if (kv.size() != 2)
+                    fail("dictionary update sequence element has length %zu; 2 is required",
+                         kv.size());
                 d.set(kv[0], kv[1]);
             }
         }
@@ -103,11 +108,14 @@ value namespace_fn(renderer& r, call_args& args) {
     auto ns = std::make_shared<namespace_t>();
     r.track(ns);
     auto put = [&](const std::string& k, const value& v) {
-        if (value* slot = ns->find(k)) *slot = v;
-        else ns->attrs.emplace_back(k, v);
+        if (value* slot = ns->find(k))
+            *slot = v;
+        else
+            ns->attrs.emplace_back(k, v);
     };
     for (const auto& p : args.positional) {
-        if (!p.is_dict()) fail("namespace() positional argument must be a mapping, not %s", type_name(p));
+        if (!p.is_dict())
+            fail("namespace() positional argument must be a mapping, not %s", type_name(p));
         for (const auto& [k, v] : p.as_dict().items) put(to_str(k), v);
     }
     for (auto& [k, v] : args.keywords) put(k, v);
@@ -193,7 +201,8 @@ value get_slice(const value& obj, const value& start_v, const value& stop_v, con
     obj.require_defined();
     // Jinja compiles a slice to a plain Python subscript (no sandbox fallback to Undefined).
     if (obj.is_dict()) fail("unhashable type: 'slice'");
-    if (!obj.is_string() && !obj.is_list()) fail("'%s' object is not subscriptable", type_name(obj));
+    if (!obj.is_string() && !obj.is_list())
+        fail("'%s' object is not subscriptable", type_name(obj));
     std::int64_t step = step_v.is_none() ? 1 : slice_index(step_v, "step");
     if (step == 0) fail("slice step cannot be zero");
     std::int64_t n = length(obj);
@@ -247,9 +256,12 @@ void arg_reader::finish() {
 std::string percent_format(const std::string& fmt, const value& args) {
     std::vector<value> list;
     const dict_t* mapping = nullptr;
-    if (args.is_list() && args.as_list().tuple) list = args.as_list().items;
-    else if (args.is_dict()) mapping = &args.as_dict();
-    else list.push_back(args);
+    if (args.is_list() && args.as_list().tuple)
+        list = args.as_list().items;
+    else if (args.is_dict())
+        mapping = &args.as_dict();
+    else
+        list.push_back(args);
     std::size_t next = 0;
     std::string out;
     for (std::size_t i = 0; i < fmt.size(); ++i) {
@@ -267,7 +279,8 @@ std::string percent_format(const std::string& fmt, const value& args) {
             i = close + 1;
         }
         std::string spec = "%";
-        while (i < fmt.size() && std::string("-+ #0123456789.").find(fmt[i]) != std::string::npos) spec += fmt[i++];
+        while (i < fmt.size() && std::string("-+ #0123456789.").find(fmt[i]) != std::string::npos)
+            spec += fmt[i++];
         if (i >= fmt.size()) fail("incomplete format");
         char type = fmt[i];
         if (type == '%') {
@@ -280,31 +293,45 @@ std::string percent_format(const std::string& fmt, const value& args) {
         }
         char buf[512];
         switch (type) {
-            case 's': case 'r': {
+            case 's':
+            case 'r': {
                 std::string s = type == 's' ? to_str(*arg) : to_repr(*arg);
                 std::snprintf(buf, sizeof(buf), (spec + "s").c_str(), s.c_str());
                 out += (spec == "%") ? s : std::string(buf);
                 break;
             }
-            case 'd': case 'i': case 'x': case 'X': case 'o': case 'c':
-                if (!arg->is_number()) fail("%%%c format: a number is required, not %s", type, type_name(*arg));
+            case 'd':
+            case 'i':
+            case 'x':
+            case 'X':
+            case 'o':
+            case 'c':
+                if (!arg->is_number())
+                    fail("%%%c format: a number is required, not %s", type, type_name(*arg));
                 std::snprintf(buf, sizeof(buf), (spec + "ll" + (type == 'i' ? 'd' : type)).c_str(),
-                              static_cast<long long>(arg->is_float() ? static_cast<std::int64_t>(arg->as_double()) : arg->as_int()));
+                              static_cast<long long>(
+                                  arg->is_float() ? static_cast<std::int64_t>(arg->as_double())
+                                                  : arg->as_int()));
                 out += buf;
                 break;
-            case 'f': case 'F': case 'e': case 'E': case 'g': case 'G':
+            case 'f':
+            case 'F':
+            case 'e':
+            case 'E':
+            case 'g':
+            case 'G':
                 if (!arg->is_number()) fail("must be real number, not %s", type_name(*arg));
                 std::snprintf(buf, sizeof(buf), (spec + type).c_str(), arg->as_double());
                 out += buf;
                 break;
-            default:
-                fail("unsupported format character '%c'", type);
+            default: fail("unsupported format character '%c'", type);
         }
     }
     // Python only checks leftovers for tuples and plain values; a list or dict argument
     // is "mapping-like" and may go unused.
     bool mapping_like = args.is_dict() || (args.is_list() && !args.as_list().tuple);
-    if (!mapping_like && next < list.size()) fail("not all arguments converted during string formatting");
+    if (!mapping_like && next < list.size())
+        fail("not all arguments converted during string formatting");
     return out;
 }
 
@@ -313,7 +340,7 @@ std::string brace_format(const std::string& fmt, const call_args& args) {
     std::size_t auto_index = 0;
     for (std::size_t i = 0; i < fmt.size(); ++i) {
         char c = fmt[i];
-        if (c == '}' ) {
+        if (c == '}') {
             if (i + 1 < fmt.size() && fmt[i + 1] == '}') ++i;
             out += '}';
             continue;
@@ -335,10 +362,12 @@ std::string brace_format(const std::string& fmt, const call_args& args) {
             repr = field.back() == 'r';
             field.resize(field.size() - 2);
         }
-        if (field.find(':') != std::string::npos) fail("format specs in str.format are not supported");
+        if (field.find(':') != std::string::npos)
+            fail("format specs in str.format are not supported");
         const value* arg = nullptr;
         if (field.empty()) {
-            if (auto_index >= args.positional.size()) fail("Replacement index %zu out of range", auto_index);
+            if (auto_index >= args.positional.size())
+                fail("Replacement index %zu out of range", auto_index);
             arg = &args.positional[auto_index++];
         } else if (std::isdigit(static_cast<unsigned char>(field[0]))) {
             std::size_t k = std::stoul(field);

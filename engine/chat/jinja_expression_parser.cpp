@@ -5,7 +5,6 @@
 
 namespace actorlm::jinja::detail {
 
-
 // A bare comma list is a tuple: `{{ a, b }}`, `{% set x = 1, 2 %}`.
 expr_ptr parser::parse_tuple(bool with_condexpr, bool explicit_parens) {
     const token& at = cur();
@@ -176,9 +175,12 @@ expr_ptr parser::parse_primary() {
         case token_kind::name: {
             advance();
             auto e = node(expr_kind::literal, t);
-            if (t.value == "true" || t.value == "True") e->literal = value(true);
-            else if (t.value == "false" || t.value == "False") e->literal = value(false);
-            else if (t.value == "none" || t.value == "None") e->literal = value::none();
+            if (t.value == "true" || t.value == "True")
+                e->literal = value(true);
+            else if (t.value == "false" || t.value == "False")
+                e->literal = value(false);
+            else if (t.value == "none" || t.value == "None")
+                e->literal = value::none();
             else {
                 e->kind = expr_kind::name;
                 e->name = t.value;
@@ -205,7 +207,8 @@ expr_ptr parser::parse_primary() {
         case token_kind::floating: {
             advance();
             auto e = node(expr_kind::literal, t);
-            e->literal = value(std::strtod(t.value.c_str(), nullptr));  // overflow -> inf, as Python
+            e->literal =
+                value(std::strtod(t.value.c_str(), nullptr));  // overflow -> inf, as Python
             return e;
         }
         case token_kind::op:
@@ -240,8 +243,7 @@ expr_ptr parser::parse_primary() {
                 return e;
             }
             break;
-        default:
-            break;
+        default: break;
     }
     error("expected an expression, got " + describe(t));
 }
@@ -293,7 +295,8 @@ expr_ptr parser::parse_subscript(expr_ptr obj, const token& at) {
             tuple_items.push_back(std::move(parts[0]));
             continue;
         }
-        if (parts[static_cast<std::size_t>(part)]) error("expected ']' or ':', got " + describe(cur()));
+        if (parts[static_cast<std::size_t>(part)])
+            error("expected ']' or ':', got " + describe(cur()));
         parts[static_cast<std::size_t>(part)] = parse_expression(true);
     }
     advance();

@@ -49,12 +49,13 @@ value f_tojson(renderer&, const value& v, call_args& args) {
     json_options o;
     o.ensure_ascii = truthy(ensure_ascii);
     o.sort_keys = truthy(sort_keys);
-    if (indent.is_string()) o.indent = indent.str();
+    if (indent.is_string())
+        o.indent = indent.str();
     else if (indent.is_int()) {
         o.indent.emplace();
         for (std::int64_t i = 0; i < indent.as_int(); ++i) o.indent->push_back(' ');
-    }
-    else if (!indent.is_none()) fail("tojson: indent must be an integer or a string, not %s", type_name(indent));
+    } else if (!indent.is_none())
+        fail("tojson: indent must be an integer or a string, not %s", type_name(indent));
     if (o.indent) o.item_separator = ",";
     if (!separators.is_none()) {
         auto parts = iterate(separators);
@@ -112,7 +113,9 @@ value string_filter(const char* name, const value& v, call_args& args) {
 
 value f_upper(renderer&, const value& v, call_args& a) { return string_filter("upper", v, a); }
 value f_lower(renderer&, const value& v, call_args& a) { return string_filter("lower", v, a); }
-value f_capitalize(renderer&, const value& v, call_args& a) { return string_filter("capitalize", v, a); }
+value f_capitalize(renderer&, const value& v, call_args& a) {
+    return string_filter("capitalize", v, a);
+}
 value f_title(renderer&, const value& v, call_args& a) { return string_filter("title", v, a); }
 
 value f_trim(renderer&, const value& v, call_args& args) {
@@ -126,7 +129,8 @@ value f_replace(renderer&, const value& v, call_args& args) {
     arg_reader r("replace", args);
     value old = r.get(0, "old"), repl = r.get(1, "new"), count = r.get(2, "count", value::none());
     r.finish();
-    return value(py_replace(to_str(v), to_str(old), to_str(repl), count.is_none() ? -1 : count.as_int()));
+    return value(
+        py_replace(to_str(v), to_str(old), to_str(repl), count.is_none() ? -1 : count.as_int()));
 }
 
 value f_int(renderer&, const value& v, call_args& args) {
@@ -136,7 +140,9 @@ value f_int(renderer&, const value& v, call_args& args) {
     r.finish();
     v.require_defined();
     if (v.is_bool() || v.is_int()) return value(v.as_int());
-    if (v.is_float()) return std::isfinite(v.as_double()) ? value(static_cast<std::int64_t>(v.as_double())) : fallback;
+    if (v.is_float())
+        return std::isfinite(v.as_double()) ? value(static_cast<std::int64_t>(v.as_double()))
+                                            : fallback;
     if (v.is_string()) {
         std::string s = py_strip(v.str(), value::none(), true, true);
         std::string digits;
@@ -145,9 +151,11 @@ value f_int(renderer&, const value& v, call_args& args) {
         char* end = nullptr;
         errno = 0;
         long long i = std::strtoll(digits.c_str(), &end, static_cast<int>(base.as_int()));
-        if (!digits.empty() && *end == '\0' && errno == 0) return value(static_cast<std::int64_t>(i));
+        if (!digits.empty() && *end == '\0' && errno == 0)
+            return value(static_cast<std::int64_t>(i));
         double d = std::strtod(s.c_str(), &end);
-        if (!s.empty() && *end == '\0' && std::isfinite(d)) return value(static_cast<std::int64_t>(d));
+        if (!s.empty() && *end == '\0' && std::isfinite(d))
+            return value(static_cast<std::int64_t>(d));
     }
     return fallback;
 }
@@ -185,8 +193,10 @@ value f_round(renderer&, const value& v, call_args& args) {
     if (m == "common" && !v.is_float()) return value(v.as_int());  // round(int, n) stays an int
     double scale = std::pow(10.0, static_cast<double>(precision.as_int()));
     double x = v.as_double() * scale;
-    double rounded = m == "common" ? std::nearbyint(x) : m == "ceil" ? std::ceil(x)
-                   : m == "floor" ? std::floor(x) : (fail("method must be common, ceil or floor"), 0.0);
+    double rounded = m == "common"  ? std::nearbyint(x)
+                     : m == "ceil"  ? std::ceil(x)
+                     : m == "floor" ? std::floor(x)
+                                    : (fail("method must be common, ceil or floor"), 0.0);
     return value(rounded / scale);
 }
 
@@ -200,8 +210,10 @@ value f_indent(renderer&, const value& v, call_args& args) {
         v.require_defined();
         fail("indent: expected a string, got %s", type_name(v));
     }
-    std::string pad = width.is_string() ? width.str()
-                                        : std::string(static_cast<std::size_t>(std::max<std::int64_t>(0, width.as_int())), ' ');
+    std::string pad =
+        width.is_string()
+            ? width.str()
+            : std::string(static_cast<std::size_t>(std::max<std::int64_t>(0, width.as_int())), ' ');
     auto lines = split_lines(utf8_decode(to_str(v) + "\n"));
     std::string out;
     for (std::size_t i = 0; i < lines.size(); ++i) {
@@ -277,12 +289,14 @@ value f_center(renderer& rd, const value& v, call_args& args) {
 const std::map<std::string, filter_fn>& filters() {
     static const std::map<std::string, filter_fn> table = [] {
         std::map<std::string, filter_fn> t = {
-            {"abs", f_abs}, {"attr", f_attr}, {"capitalize", f_capitalize}, {"center", f_center},
-            {"count", f_length}, {"d", f_default}, {"default", f_default}, {"e", f_escape},
-            {"escape", f_escape}, {"float", f_float}, {"format", f_format}, {"indent", f_indent},
-            {"int", f_int}, {"length", f_length}, {"lower", f_lower}, {"replace", f_replace},
-            {"round", f_round}, {"safe", f_safe}, {"string", f_string}, {"title", f_title},
-            {"tojson", f_tojson}, {"trim", f_trim}, {"upper", f_upper}, {"wordcount", f_wordcount},
+            {"abs", f_abs},         {"attr", f_attr},     {"capitalize", f_capitalize},
+            {"center", f_center},   {"count", f_length},  {"d", f_default},
+            {"default", f_default}, {"e", f_escape},      {"escape", f_escape},
+            {"float", f_float},     {"format", f_format}, {"indent", f_indent},
+            {"int", f_int},         {"length", f_length}, {"lower", f_lower},
+            {"replace", f_replace}, {"round", f_round},   {"safe", f_safe},
+            {"string", f_string},   {"title", f_title},   {"tojson", f_tojson},
+            {"trim", f_trim},       {"upper", f_upper},   {"wordcount", f_wordcount},
         };
         add_sequence_filters(t);
         return t;

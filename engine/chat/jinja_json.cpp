@@ -23,7 +23,8 @@ void append_json_string(std::string& out, const std::string& s, bool ensure_asci
             char buf[16];
             if (c >= 0x10000) {  // a surrogate pair, as Python writes it
                 const char32_t v = c - 0x10000;
-                std::snprintf(buf, sizeof(buf), "\\u%04x\\u%04x", static_cast<unsigned>(0xD800 + (v >> 10)),
+                std::snprintf(buf, sizeof(buf), "\\u%04x\\u%04x",
+                              static_cast<unsigned>(0xD800 + (v >> 10)),
                               static_cast<unsigned>(0xDC00 + (v & 0x3FF)));
             } else {
                 std::snprintf(buf, sizeof(buf), "\\u%04x", static_cast<unsigned>(c));
@@ -103,8 +104,7 @@ void dump(std::string& out, const value& v, const json_options& o, int level) {
             out += '}';
             return;
         }
-        default:
-            fail("Object of type %s is not JSON serializable", type_name(v));
+        default: fail("Object of type %s is not JSON serializable", type_name(v));
     }
 }
 
@@ -155,13 +155,16 @@ std::string widen_big_integers(std::string_view text) {
         char c = text[i];
         if (in_string) {
             out += c;
-            if (c == '\\' && i + 1 < text.size()) out += text[++i];
-            else if (c == '"') in_string = false;
+            if (c == '\\' && i + 1 < text.size())
+                out += text[++i];
+            else if (c == '"')
+                in_string = false;
             continue;
         }
         if (c == '"') in_string = true;
         bool starts_number = (c == '-' || (c >= '0' && c <= '9')) &&
-                             (i == 0 || !(std::isalnum(static_cast<unsigned char>(text[i - 1])) || text[i - 1] == '.'));
+                             (i == 0 || !(std::isalnum(static_cast<unsigned char>(text[i - 1])) ||
+                                          text[i - 1] == '.'));
         if (!starts_number) {
             out += c;
             continue;

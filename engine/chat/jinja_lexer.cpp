@@ -13,7 +13,9 @@ namespace actorlm::jinja {
 
 namespace {
 
-bool is_ws(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v'; }
+bool is_ws(char c) {
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
+}
 
 class lexer {
 public:
@@ -69,7 +71,10 @@ private:
         std::size_t lo = 0, hi = line_starts_.size();
         while (hi - lo > 1) {
             std::size_t mid = (lo + hi) / 2;
-            if (line_starts_[mid] <= offset) lo = mid; else hi = mid;
+            if (line_starts_[mid] <= offset)
+                lo = mid;
+            else
+                hi = mid;
         }
         t.line = static_cast<int>(lo) + 1;
         t.col = static_cast<int>(offset - line_starts_[lo]) + 1;
@@ -143,7 +148,8 @@ private:
         std::size_t body = q + 2;
         if (src_[q - 1] == '-')
             while (body < src_.size() && is_ws(src_[body])) ++body;
-        for (std::size_t s = src_.find("{%", body); s != std::string::npos; s = src_.find("{%", s + 2)) {
+        for (std::size_t s = src_.find("{%", body); s != std::string::npos;
+             s = src_.find("{%", s + 2)) {
             std::size_t r = s + 2;
             char sign = r < src_.size() && (src_[r] == '-' || src_[r] == '+') ? src_[r] : 0;
             if (sign) ++r;
@@ -178,7 +184,8 @@ private:
                 std::size_t q = p;
                 if (src_[q] == '-' || (block && src_[q] == '+')) sign = src_[q++];
                 if (src_.compare(q, 2, end) == 0) {
-                    out_.push_back(make(block ? token_kind::block_end : token_kind::var_end, end, p));
+                    out_.push_back(
+                        make(block ? token_kind::block_end : token_kind::var_end, end, p));
                     if (!block) {
                         std::size_t r = q + 2;
                         if (sign == '-')
@@ -198,7 +205,8 @@ private:
         if (std::isdigit(static_cast<unsigned char>(c))) return lex_number(p);
         if (std::isalpha(static_cast<unsigned char>(c)) || c == '_') {
             std::size_t q = p;
-            while (q < n && (std::isalnum(static_cast<unsigned char>(src_[q])) || src_[q] == '_')) ++q;
+            while (q < n && (std::isalnum(static_cast<unsigned char>(src_[q])) || src_[q] == '_'))
+                ++q;
             out_.push_back(make(token_kind::name, src_.substr(p, q - p), p));
             return q;
         }
@@ -227,7 +235,8 @@ private:
     std::size_t lex_number(std::size_t p) {
         const std::size_t n = src_.size();
         auto digits = [&](std::size_t q, auto pred) {
-            while (q < n && (pred(src_[q]) || (src_[q] == '_' && q + 1 < n && pred(src_[q + 1])))) ++q;
+            while (q < n && (pred(src_[q]) || (src_[q] == '_' && q + 1 < n && pred(src_[q + 1]))))
+                ++q;
             return q;
         };
         auto dec = [](char ch) { return std::isdigit(static_cast<unsigned char>(ch)) != 0; };
@@ -316,7 +325,8 @@ private:
                 default:
                     if (e >= '0' && e <= '7') {
                         unsigned v = static_cast<unsigned>(e - '0');
-                        for (int k = 0; k < 2 && i + 1 < s.size() && s[i + 1] >= '0' && s[i + 1] <= '7'; ++k)
+                        for (int k = 0;
+                             k < 2 && i + 1 < s.size() && s[i + 1] >= '0' && s[i + 1] <= '7'; ++k)
                             v = v * 8 + static_cast<unsigned>(s[++i] - '0');
                         utf8_append(out, static_cast<char32_t>(v));
                     } else {
@@ -349,7 +359,8 @@ std::string describe(const token& t) {
         case token_kind::block_end: return "end of statement block '%}'";
         case token_kind::name: return "'" + t.value + "'";
         case token_kind::string: return "string literal";
-        case token_kind::integer: case token_kind::floating: return "number " + t.value;
+        case token_kind::integer:
+        case token_kind::floating: return "number " + t.value;
         case token_kind::op: return "'" + t.value + "'";
         case token_kind::eof: return "end of template";
     }

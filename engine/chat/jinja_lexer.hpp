@@ -17,10 +17,10 @@ enum class token_kind {
     block_begin,  ///< {%
     block_end,    ///< %}
     name,
-    string,       ///< value = the unescaped string
+    string,  ///< value = the unescaped string
     integer,
     floating,
-    op,           ///< value = the operator text ("==", "(", "|", ...)
+    op,  ///< value = the operator text ("==", "(", "|", ...)
     eof,
 };
 

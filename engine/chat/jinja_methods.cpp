@@ -14,12 +14,19 @@ namespace {
 
 using method_fn = value (*)(const value& self, call_args& args);
 
-char32_t upper_cp(char32_t c) { return static_cast<char32_t>(utf8proc_toupper(static_cast<utf8proc_int32_t>(c))); }
-char32_t lower_cp(char32_t c) { return static_cast<char32_t>(utf8proc_tolower(static_cast<utf8proc_int32_t>(c))); }
-char32_t title_cp(char32_t c) { return static_cast<char32_t>(utf8proc_totitle(static_cast<utf8proc_int32_t>(c))); }
+char32_t upper_cp(char32_t c) {
+    return static_cast<char32_t>(utf8proc_toupper(static_cast<utf8proc_int32_t>(c)));
+}
+char32_t lower_cp(char32_t c) {
+    return static_cast<char32_t>(utf8proc_tolower(static_cast<utf8proc_int32_t>(c)));
+}
+char32_t title_cp(char32_t c) {
+    return static_cast<char32_t>(utf8proc_totitle(static_cast<utf8proc_int32_t>(c)));
+}
 bool is_cased(char32_t c) {
     auto cat = utf8proc_category(static_cast<utf8proc_int32_t>(c));
-    return cat == UTF8PROC_CATEGORY_LU || cat == UTF8PROC_CATEGORY_LL || cat == UTF8PROC_CATEGORY_LT;
+    return cat == UTF8PROC_CATEGORY_LU || cat == UTF8PROC_CATEGORY_LL ||
+           cat == UTF8PROC_CATEGORY_LT;
 }
 
 const std::string& need_str(const value& v, const char* what) {
@@ -34,7 +41,9 @@ std::string py_strip(const std::string& s, const value& chars, bool left, bool r
     std::u32string set;
     bool ws = chars.is_none() || chars.is_undefined();
     if (!ws) set = utf8_decode(need_str(chars, "strip arg"));
-    auto strip_it = [&](char32_t c) { return ws ? is_py_space(c) : set.find(c) != std::u32string::npos; };
+    auto strip_it = [&](char32_t c) {
+        return ws ? is_py_space(c) : set.find(c) != std::u32string::npos;
+    };
     std::size_t b = 0, e = u.size();
     if (left)
         while (b < e && strip_it(u[b])) ++b;
@@ -47,13 +56,14 @@ std::string py_strip(const std::string& s, const value& chars, bool left, bool r
 // only one-to-one ones, so the ones that occur in text are spelled out here.
 static const char32_t* special_upper(char32_t c) {
     switch (c) {
-        case 0x00DF: return U"SS";   // ß
+        case 0x00DF: return U"SS";  // ß
         case 0xFB00: return U"FF";
         case 0xFB01: return U"FI";
         case 0xFB02: return U"FL";
         case 0xFB03: return U"FFI";
         case 0xFB04: return U"FFL";
-        case 0xFB05: case 0xFB06: return U"ST";
+        case 0xFB05:
+        case 0xFB06: return U"ST";
         case 0x0149: return U"\u02BCN";  // ŉ
         default: return nullptr;
     }
@@ -62,8 +72,10 @@ static const char32_t* special_upper(char32_t c) {
 std::string py_upper(const std::string& s) {
     std::u32string out;
     for (char32_t c : utf8_decode(s)) {
-        if (const char32_t* sp = special_upper(c)) out += sp;
-        else out += upper_cp(c);
+        if (const char32_t* sp = special_upper(c))
+            out += sp;
+        else
+            out += upper_cp(c);
     }
     return utf8_encode(out);
 }
@@ -71,8 +83,10 @@ std::string py_upper(const std::string& s) {
 std::string py_lower(const std::string& s) {
     std::u32string out;
     for (char32_t c : utf8_decode(s)) {
-        if (c == 0x0130) out += U"i\u0307";  // İ lower-cases to two code points
-        else out += lower_cp(c);
+        if (c == 0x0130)
+            out += U"i\u0307";  // İ lower-cases to two code points
+        else
+            out += lower_cp(c);
     }
     return utf8_encode(out);
 }
@@ -93,7 +107,8 @@ std::string py_capitalize(const std::string& s) {
     return utf8_encode(u);
 }
 
-std::string py_replace(const std::string& s, const std::string& old, const std::string& repl, std::int64_t count) {
+std::string py_replace(const std::string& s, const std::string& old, const std::string& repl,
+                       std::int64_t count) {
     std::string out;
     if (old.empty()) {  // Python inserts `repl` around every character
         std::u32string u = utf8_decode(s);
@@ -172,7 +187,8 @@ bool affix_match(const value& self, call_args& args, bool prefix) {
     auto test = [&](const value& a) {
         const std::string& x = need_str(a, prefix ? "startswith arg" : "endswith arg");
         if (x.size() > s.size()) return false;
-        return prefix ? s.compare(0, x.size(), x) == 0 : s.compare(s.size() - x.size(), x.size(), x) == 0;
+        return prefix ? s.compare(0, x.size(), x) == 0
+                      : s.compare(s.size() - x.size(), x.size(), x) == 0;
     };
     if (what.is_list() && what.as_list().tuple) {
         for (const auto& a : what.as_list().items)
@@ -200,7 +216,8 @@ value str_method(const value& self, const std::string& name, call_args& args) {
             std::reverse(u.begin(), u.end());
             std::u32string d = sep.is_none() ? U"" : utf8_decode(need_str(sep, "separator"));
             std::reverse(d.begin(), d.end());
-            auto parts = py_split(utf8_encode(u), sep.is_none() ? sep : value(utf8_encode(d)), maxsplit.as_int());
+            auto parts = py_split(utf8_encode(u), sep.is_none() ? sep : value(utf8_encode(d)),
+                                  maxsplit.as_int());
             std::reverse(parts.begin(), parts.end());
             for (auto& p : parts) {
                 std::u32string x = utf8_decode(p.str());
@@ -227,8 +244,10 @@ value str_method(const value& self, const std::string& name, call_args& args) {
         if (start < s.size()) lines.emplace_back(s.substr(start));
         return value::list(std::move(lines));
     }
-    if (name == "startswith" || name == "endswith") return value(affix_match(self, args, name == "startswith"));
-    if (name == "upper" || name == "lower" || name == "title" || name == "capitalize" || name == "casefold") {
+    if (name == "startswith" || name == "endswith")
+        return value(affix_match(self, args, name == "startswith"));
+    if (name == "upper" || name == "lower" || name == "title" || name == "capitalize" ||
+        name == "casefold") {
         r.finish();
         if (name == "upper") return value(py_upper(s));
         if (name == "title") return value(py_title(s));
@@ -238,16 +257,19 @@ value str_method(const value& self, const std::string& name, call_args& args) {
     if (name == "replace") {
         value old = r.get(0, "old"), repl = r.get(1, "new"), count = r.get(2, "count", value(-1));
         r.finish();
-        return value(py_replace(s, need_str(old, "replace arg"), need_str(repl, "replace arg"), count.as_int()));
+        return value(py_replace(s, need_str(old, "replace arg"), need_str(repl, "replace arg"),
+                                count.as_int()));
     }
-    if (name == "find" || name == "rfind" || name == "index" || name == "rindex" || name == "count") {
+    if (name == "find" || name == "rfind" || name == "index" || name == "rindex" ||
+        name == "count") {
         value sub = r.get(0, "sub");
         r.finish();
         const std::string& x = need_str(sub, "substring");
         if (name == "count") {
             if (x.empty()) return value(length(self) + 1);
             std::int64_t n = 0;
-            for (std::size_t p = s.find(x); p != std::string::npos; p = s.find(x, p + x.size())) ++n;
+            for (std::size_t p = s.find(x); p != std::string::npos; p = s.find(x, p + x.size()))
+                ++n;
             return value(n);
         }
         std::size_t hit = name[0] == 'r' ? s.rfind(x) : s.find(x);
@@ -263,7 +285,8 @@ value str_method(const value& self, const std::string& name, call_args& args) {
         std::string out;
         bool first = true;
         for (const auto& v : iterate(items)) {
-            if (!v.is_string()) fail("sequence item: expected str instance, %s found", type_name(v));
+            if (!v.is_string())
+                fail("sequence item: expected str instance, %s found", type_name(v));
             if (!first) out += s;
             first = false;
             out += v.str();
@@ -275,8 +298,10 @@ value str_method(const value& self, const std::string& name, call_args& args) {
         value affix = r.get(0, "affix");
         const std::string& x = need_str(affix, name.c_str());
         r.finish();
-        if (name == "removeprefix" && s.compare(0, x.size(), x) == 0) return value(s.substr(x.size()));
-        if (name == "removesuffix" && x.size() <= s.size() && s.compare(s.size() - x.size(), x.size(), x) == 0)
+        if (name == "removeprefix" && s.compare(0, x.size(), x) == 0)
+            return value(s.substr(x.size()));
+        if (name == "removesuffix" && x.size() <= s.size() &&
+            s.compare(s.size() - x.size(), x.size(), x) == 0)
             return value(s.substr(0, s.size() - x.size()));
         return self;
     }
@@ -290,12 +315,21 @@ value str_method(const value& self, const std::string& name, call_args& args) {
             auto cat = utf8proc_category(static_cast<utf8proc_int32_t>(c));
             bool digit = cat == UTF8PROC_CATEGORY_ND;
             bool alpha = cat >= UTF8PROC_CATEGORY_LU && cat <= UTF8PROC_CATEGORY_LO;
-            if (name == "isdigit" || name == "isnumeric" || name == "isdecimal") { if (!digit) return value(false); }
-            else if (name == "isalpha") { if (!alpha) return value(false); }
-            else if (name == "isalnum") { if (!alpha && !digit) return value(false); }
-            else if (name == "isspace") { if (!is_py_space(c)) return value(false); }
-            else if (name == "isupper") { if (cat == UTF8PROC_CATEGORY_LL) return value(false); any_cased |= cat == UTF8PROC_CATEGORY_LU; }
-            else if (name == "islower") { if (cat == UTF8PROC_CATEGORY_LU) return value(false); any_cased |= cat == UTF8PROC_CATEGORY_LL; }
+            if (name == "isdigit" || name == "isnumeric" || name == "isdecimal") {
+                if (!digit) return value(false);
+            } else if (name == "isalpha") {
+                if (!alpha) return value(false);
+            } else if (name == "isalnum") {
+                if (!alpha && !digit) return value(false);
+            } else if (name == "isspace") {
+                if (!is_py_space(c)) return value(false);
+            } else if (name == "isupper") {
+                if (cat == UTF8PROC_CATEGORY_LL) return value(false);
+                any_cased |= cat == UTF8PROC_CATEGORY_LU;
+            } else if (name == "islower") {
+                if (cat == UTF8PROC_CATEGORY_LU) return value(false);
+                any_cased |= cat == UTF8PROC_CATEGORY_LL;
+            }
         }
         return value(name == "isupper" || name == "islower" ? any_cased : true);
     }
@@ -305,7 +339,8 @@ value str_method(const value& self, const std::string& name, call_args& args) {
         r.finish();
         std::u32string u = utf8_decode(s);
         std::u32string f = utf8_decode(need_str(fill, "fillchar"));
-        if (!width.is_int() || f.size() != 1) fail("%s() needs an integer width and a one-character fill", name.c_str());
+        if (!width.is_int() || f.size() != 1)
+            fail("%s() needs an integer width and a one-character fill", name.c_str());
         auto w = static_cast<std::size_t>(std::max<std::int64_t>(0, width.as_int()));
         if (u.size() >= w) return self;
         std::size_t pad = w - u.size();
@@ -332,18 +367,21 @@ value str_method(const value& self, const std::string& name, call_args& args) {
         if (hit == std::string::npos)
             return name == "partition" ? value::list({value(s), value(""), value("")}, true)
                                        : value::list({value(""), value(""), value(s)}, true);
-        return value::list({value(s.substr(0, hit)), value(sep), value(s.substr(hit + sep.size()))}, true);
+        return value::list({value(s.substr(0, hit)), value(sep), value(s.substr(hit + sep.size()))},
+                           true);
     }
     return value();
 }
 
 bool is_str_method(const std::string& n) {
     static const char* const names[] = {
-        "strip", "lstrip", "rstrip", "split", "rsplit", "splitlines", "startswith", "endswith",
-        "upper", "lower", "title", "capitalize", "casefold", "replace", "find", "rfind", "index",
-        "rindex", "count", "join", "format", "removeprefix", "removesuffix", "isdigit", "isalpha",
-        "isalnum", "isspace", "isupper", "islower", "isnumeric", "isdecimal", "zfill", "center",
-        "ljust", "rjust", "partition", "rpartition"};
+        "strip",      "lstrip",   "rstrip",  "split",        "rsplit",       "splitlines",
+        "startswith", "endswith", "upper",   "lower",        "title",        "capitalize",
+        "casefold",   "replace",  "find",    "rfind",        "index",        "rindex",
+        "count",      "join",     "format",  "removeprefix", "removesuffix", "isdigit",
+        "isalpha",    "isalnum",  "isspace", "isupper",      "islower",      "isnumeric",
+        "isdecimal",  "zfill",    "center",  "ljust",        "rjust",        "partition",
+        "rpartition"};
     for (const char* x : names)
         if (n == x) return true;
     return false;
@@ -362,8 +400,10 @@ value dict_method(const value& self, const std::string& name, call_args& args) {
     if (name == "copy") return self;
     std::vector<value> out;
     for (const auto& [k, v] : d.items) {
-        if (name == "items") out.push_back(value::list({k, v}, true));
-        else out.push_back(name == "keys" ? k : v);
+        if (name == "items")
+            out.push_back(value::list({k, v}, true));
+        else
+            out.push_back(name == "keys" ? k : v);
     }
     return value::list(std::move(out));
 }
@@ -391,9 +431,14 @@ value list_method(const value& self, const std::string& name, call_args& args) {
 
 value get_method(const value& obj, const std::string& name) {
     std::string kind;
-    if (obj.is_string() && is_str_method(name)) kind = "str";
-    else if (obj.is_dict() && (name == "get" || name == "items" || name == "keys" || name == "values" || name == "copy")) kind = "dict";
-    else if (obj.is_list() && (name == "count" || name == "index" || (name == "copy" && !obj.as_list().tuple))) kind = "list";
+    if (obj.is_string() && is_str_method(name))
+        kind = "str";
+    else if (obj.is_dict() && (name == "get" || name == "items" || name == "keys" ||
+                               name == "values" || name == "copy"))
+        kind = "dict";
+    else if (obj.is_list() &&
+             (name == "count" || name == "index" || (name == "copy" && !obj.as_list().tuple)))
+        kind = "list";
     if (kind.empty()) return value();
     return value::function(kind + "." + name, [obj, name, kind](renderer&, call_args& args) {
         if (kind == "str") return str_method(obj, name, args);

@@ -9,7 +9,6 @@ namespace actorlm::jinja {
 
 namespace detail {
 
-
 // Parses until a `{% name %}` with name in `end_tags` (left unconsumed: cur() is that
 // name) or the end of the template.
 stmt_list parser::parse_body(std::initializer_list<const char*> end_tags) {
@@ -19,7 +18,8 @@ stmt_list parser::parse_body(std::initializer_list<const char*> end_tags) {
         if (t.kind == token_kind::eof) {
             if (end_tags.size() == 0) return body;
             std::string want;
-            for (const char* e : end_tags) want += (want.empty() ? "'" : " or '") + std::string(e) + "'";
+            for (const char* e : end_tags)
+                want += (want.empty() ? "'" : " or '") + std::string(e) + "'";
             error("unexpected end of template: expected " + want + " to close the block");
         }
         if (t.kind == token_kind::text) {
@@ -257,6 +257,8 @@ expr_ptr parser::parse_target_name() {
 
 }  // namespace detail
 
-stmt_list parse_template(const std::vector<token>& tokens) { return detail::parser(tokens).parse_all(); }
+stmt_list parse_template(const std::vector<token>& tokens) {
+    return detail::parser(tokens).parse_all();
+}
 
 }  // namespace actorlm::jinja

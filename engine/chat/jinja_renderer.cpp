@@ -32,10 +32,12 @@ std::int64_t py_mod(std::int64_t a, std::int64_t b) {
 }
 
 value repeat(const value& seq, std::int64_t times) {
-    constexpr std::int64_t k_max_items = std::int64_t{1} << 26;  // refuse runaway * before allocating
+    constexpr std::int64_t k_max_items = std::int64_t{1}
+                                         << 26;  // refuse runaway * before allocating
     std::int64_t n = std::max<std::int64_t>(1, length(seq));
-    if (times > k_max_items / n) fail("repetition result too large (%lld x %lld)",
-                                      static_cast<long long>(n), static_cast<long long>(times));
+    if (times > k_max_items / n)
+        fail("repetition result too large (%lld x %lld)", static_cast<long long>(n),
+             static_cast<long long>(times));
     if (seq.is_string()) {
         std::string out;
         for (std::int64_t i = 0; i < times; ++i) out += seq.str();
@@ -79,30 +81,21 @@ renderer::flow renderer::exec(const stmt_list& body, std::string& out) {
 renderer::flow renderer::exec_stmt(const stmt& s, std::string& out) {
     line_ = s.line;
     switch (s.kind) {
-        case stmt_kind::text:
-            out += s.text;
-            return flow::normal;
-        case stmt_kind::output:
-            out += to_str(eval(*s.value));
-            return flow::normal;
+        case stmt_kind::text: out += s.text; return flow::normal;
+        case stmt_kind::output: out += to_str(eval(*s.value)); return flow::normal;
         case stmt_kind::if_chain:
             for (const auto& [cond, body] : s.branches)
                 if (truthy(eval(*cond))) return exec(body, out);
             return exec(s.else_body, out);
-        case stmt_kind::for_loop:
-            return exec_for(s, out);
-        case stmt_kind::set:
-            exec_set(s);
-            return flow::normal;
+        case stmt_kind::for_loop: return exec_for(s, out);
+        case stmt_kind::set: exec_set(s); return flow::normal;
         case stmt_kind::set_block: {
             std::string text;
             exec(s.body, text);
             assign_target(*s.target, value(apply_block_filters(s.filters, std::move(text))));
             return flow::normal;
         }
-        case stmt_kind::macro:
-            define_macro(s);
-            return flow::normal;
+        case stmt_kind::macro: define_macro(s); return flow::normal;
         case stmt_kind::call_block: {
             // `caller()` renders the block body in the scopes around the call block.
             scope_chain chain = capture();
@@ -114,7 +107,8 @@ renderer::flow renderer::exec_stmt(const stmt& s, std::string& out) {
                     for (std::size_t i = 0; i < block->params.size(); ++i) {
                         const auto& p = block->params[i];
                         value fallback = p.default_value ? r.eval(*p.default_value) : value();
-                        r.frames_.back()->emplace_back(p.name, reader.get(i, p.name.c_str(), fallback));
+                        r.frames_.back()->emplace_back(p.name,
+                                                       reader.get(i, p.name.c_str(), fallback));
                     }
                     reader.finish();
                     r.exec(block->body, text);
@@ -138,19 +132,17 @@ renderer::flow renderer::exec_stmt(const stmt& s, std::string& out) {
         }
         case stmt_kind::with: {
             std::vector<std::pair<const expr*, value>> values;
-            for (const auto& [target, val] : s.assignments) values.emplace_back(target.get(), eval(*val));
+            for (const auto& [target, val] : s.assignments)
+                values.emplace_back(target.get(), eval(*val));
             frames_.push_back(std::make_shared<scope>());
             for (const auto& [target, v] : values) assign_target(*target, v);
             flow f = exec(s.body, out);
             frames_.pop_back();
             return f;
         }
-        case stmt_kind::break_loop:
-            return flow::break_loop;
-        case stmt_kind::continue_loop:
-            return flow::continue_loop;
-        case stmt_kind::scoped_body:
-            return exec(s.body, out);
+        case stmt_kind::break_loop: return flow::break_loop;
+        case stmt_kind::continue_loop: return flow::continue_loop;
+        case stmt_kind::scoped_body: return exec(s.body, out);
     }
     return flow::normal;
 }
@@ -195,14 +187,17 @@ renderer::flow renderer::exec_for(const stmt& s, std::string& out) {
         loop.items.emplace_back(value("length"), value(n));
         loop.items.emplace_back(value("depth"), value(1));
         loop.items.emplace_back(value("depth0"), value(0));
-        loop.items.emplace_back(value("previtem"), i > 0 ? items[idx - 1]
-                                                         : value::undefined("there is no previous item"));
-        loop.items.emplace_back(value("nextitem"), i + 1 < n ? items[idx + 1]
-                                                             : value::undefined("there is no next item"));
-        loop.items.emplace_back(value("cycle"), value::function("cycle", [i](renderer&, call_args& a) {
-            if (a.positional.empty()) fail("no items for cycling given");
-            return a.positional[static_cast<std::size_t>(i) % a.positional.size()];
-        }));
+        loop.items.emplace_back(
+            value("previtem"),
+            i > 0 ? items[idx - 1] : value::undefined("there is no previous item"));
+        loop.items.emplace_back(value("nextitem"), i + 1 < n
+                                                       ? items[idx + 1]
+                                                       : value::undefined("there is no next item"));
+        loop.items.emplace_back(
+            value("cycle"), value::function("cycle", [i](renderer&, call_args& a) {
+                if (a.positional.empty()) fail("no items for cycling given");
+                return a.positional[static_cast<std::size_t>(i) % a.positional.size()];
+            }));
         loop.items.emplace_back(value("changed"), changed);
         assign("loop", value(std::move(loop)));
         flow f = exec(s.body, out);
@@ -230,8 +225,10 @@ void renderer::assign_target(const expr& target, const value& v) {
         const value* obj = lookup(target.a->name);
         if (!obj || !obj->is_namespace()) fail("cannot assign attribute on non-namespace object");
         namespace_t& ns = obj->as_namespace();
-        if (value* slot = ns.find(target.name)) *slot = v;
-        else ns.attrs.emplace_back(target.name, v);
+        if (value* slot = ns.find(target.name))
+            *slot = v;
+        else
+            ns.attrs.emplace_back(target.name, v);
     } else {
         fail("cannot assign to this expression");
     }
@@ -293,15 +290,15 @@ void renderer::define_macro(const stmt& s) {
     const stmt* macro = &s;
     scope_chain chain = capture();
     assign(s.text, value::function(s.text, [macro, chain](renderer& r, call_args& args) {
-        value caller;
-        for (auto it = args.keywords.begin(); it != args.keywords.end(); ++it)
-            if (it->first == "caller") {
-                caller = it->second;
-                args.keywords.erase(it);
-                break;
-            }
-        return r.call_macro(*macro, chain, args, caller);
-    }));
+               value caller;
+               for (auto it = args.keywords.begin(); it != args.keywords.end(); ++it)
+                   if (it->first == "caller") {
+                       caller = it->second;
+                       args.keywords.erase(it);
+                       break;
+                   }
+               return r.call_macro(*macro, chain, args, caller);
+           }));
 }
 
 value renderer::call_macro(const stmt& macro, const scope_chain& chain, call_args& args,
@@ -337,12 +334,14 @@ value renderer::call_macro(const stmt& macro, const scope_chain& chain, call_arg
                     break;
                 }
             if (!found)
-                v = p.default_value ? eval(*p.default_value)
-                                    : value::undefined("parameter '" + p.name + "' was not provided");
+                v = p.default_value
+                        ? eval(*p.default_value)
+                        : value::undefined("parameter '" + p.name + "' was not provided");
             locals.emplace_back(p.name, v);
         }
         std::vector<value> extra;
-        for (std::size_t i = macro.params.size(); i < npos; ++i) extra.push_back(args.positional[i]);
+        for (std::size_t i = macro.params.size(); i < npos; ++i)
+            extra.push_back(args.positional[i]);
         locals.emplace_back("varargs", value::list(std::move(extra), true));
         dict_t kwargs;
         for (auto& [k, v] : args.keywords) kwargs.set(value(k), v);
@@ -388,8 +387,7 @@ value renderer::eval_call(const expr& e) {
 value renderer::eval(const expr& e) {
     line_ = e.line;
     switch (e.kind) {
-        case expr_kind::literal:
-            return e.literal;
+        case expr_kind::literal: return e.literal;
         case expr_kind::name: {
             if (const value* v = lookup(e.name)) return *v;
             value g = builtin_global(e.name);
@@ -412,8 +410,7 @@ value renderer::eval(const expr& e) {
             }
             return value(std::move(d));
         }
-        case expr_kind::getattr:
-            return get_attr(eval(*e.a), e.name);
+        case expr_kind::getattr: return get_attr(eval(*e.a), e.name);
         case expr_kind::getitem: {
             value obj = eval(*e.a);
             return get_item(obj, eval(*e.b));
@@ -422,12 +419,12 @@ value renderer::eval(const expr& e) {
             value obj = eval(*e.a);
             value parts[3];
             for (int i = 0; i < 3; ++i)
-                parts[i] = e.items[static_cast<std::size_t>(i)] ? eval(*e.items[static_cast<std::size_t>(i)])
-                                                                : value::none();
+                parts[i] = e.items[static_cast<std::size_t>(i)]
+                               ? eval(*e.items[static_cast<std::size_t>(i)])
+                               : value::none();
             return get_slice(obj, parts[0], parts[1], parts[2]);
         }
-        case expr_kind::call:
-            return eval_call(e);
+        case expr_kind::call: return eval_call(e);
         case expr_kind::filter: {
             value input = eval(*e.a);
             call_args args = eval_args(e);
@@ -448,8 +445,7 @@ value renderer::eval(const expr& e) {
             if (v.is_number()) return value(e.name == "-" ? -v.as_int() : v.as_int());
             fail("bad operand type for unary %s: '%s'", e.name.c_str(), type_name(v));
         }
-        case expr_kind::binary:
-            return eval_binary(e);
+        case expr_kind::binary: return eval_binary(e);
         case expr_kind::compare: {
             value left = eval(*e.a);
             for (const auto& [op, operand] : e.kwargs) {
@@ -500,21 +496,27 @@ value renderer::eval_binary(const expr& e) {
             if (a.is_float() || b.is_float()) return value(a.as_double() * b.as_double());
             return value(a.as_int() * b.as_int());
         }
-        if ((a.is_string() || a.is_list()) && (b.is_int() || b.is_bool())) return repeat(a, b.as_int());
-        if ((b.is_string() || b.is_list()) && (a.is_int() || a.is_bool())) return repeat(b, a.as_int());
+        if ((a.is_string() || a.is_list()) && (b.is_int() || b.is_bool()))
+            return repeat(a, b.as_int());
+        if ((b.is_string() || b.is_list()) && (a.is_int() || a.is_bool()))
+            return repeat(b, a.as_int());
         bad_operands("*", a, b);
     }
     if (op == "%" && a.is_string()) return value(percent_format(a.str(), b));
     if (!a.is_number() || !b.is_number()) bad_operands(op.c_str(), a, b);
     bool floats = a.is_float() || b.is_float();
-    if (op == "-") return floats ? value(a.as_double() - b.as_double()) : value(a.as_int() - b.as_int());
+    if (op == "-")
+        return floats ? value(a.as_double() - b.as_double()) : value(a.as_int() - b.as_int());
     if (op == "/") {
         if (b.as_double() == 0.0) fail("division by zero");
         return value(a.as_double() / b.as_double());
     }
     if (op == "//" || op == "%") {
-        if (b.as_double() == 0.0) fail(op == "//" ? "integer division or modulo by zero" : "modulo by zero");
-        if (!floats) return value(op == "//" ? floor_div(a.as_int(), b.as_int()) : py_mod(a.as_int(), b.as_int()));
+        if (b.as_double() == 0.0)
+            fail(op == "//" ? "integer division or modulo by zero" : "modulo by zero");
+        if (!floats)
+            return value(op == "//" ? floor_div(a.as_int(), b.as_int())
+                                    : py_mod(a.as_int(), b.as_int()));
         double x = a.as_double(), y = b.as_double();
         double m = std::fmod(x, y);
         if (m != 0.0 && ((m < 0) != (y < 0))) m += y;

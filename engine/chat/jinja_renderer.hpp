@@ -17,8 +17,8 @@ namespace actorlm::jinja {
 
 /// Variables visible to a render (the context) and the clock strftime_now reads.
 struct render_context {
-    dict_t variables;                ///< top-level names: messages, tools, bos_token, ...
-    std::time_t now = 0;             ///< strftime_now's time (local time zone); 0 = the clock
+    dict_t variables;     ///< top-level names: messages, tools, bos_token, ...
+    std::time_t now = 0;  ///< strftime_now's time (local time zone); 0 = the clock
 };
 
 class renderer {
@@ -62,7 +62,8 @@ private:
     bool compare(const std::string& op, const value& a, const value& b);
     value eval_call(const expr& e);
     call_args eval_args(const expr& e);
-    value call_macro(const stmt& macro, const scope_chain& chain, call_args& args, const value& caller);
+    value call_macro(const stmt& macro, const scope_chain& chain, call_args& args,
+                     const value& caller);
     scope_chain capture() const;
     /// Runs `fn` with the scopes `chain` plus a fresh innermost one, then restores.
     template <class F>
@@ -71,9 +72,10 @@ private:
     const render_context& context_;
     std::time_t now_;
     std::vector<scope_ptr> frames_;  ///< frames_[0] is the template's top level
-    int line_ = 0;               ///< line of the node being evaluated, for error messages
+    int line_ = 0;                   ///< line of the node being evaluated, for error messages
     int macro_depth_ = 0;
-    std::vector<std::weak_ptr<namespace_t>> namespaces_;        ///< nested macro calls, bounded like Python's recursion
+    std::vector<std::weak_ptr<namespace_t>>
+        namespaces_;  ///< nested macro calls, bounded like Python's recursion
 };
 
 }  // namespace actorlm::jinja

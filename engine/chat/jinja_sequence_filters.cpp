@@ -16,9 +16,11 @@ value attribute_path(const value& item, const std::string& path) {
     std::size_t start = 0;
     while (start <= path.size()) {
         std::size_t dot = path.find('.', start);
-        std::string part = path.substr(start, dot == std::string::npos ? std::string::npos : dot - start);
+        std::string part =
+            path.substr(start, dot == std::string::npos ? std::string::npos : dot - start);
         bool digits = !part.empty() && std::all_of(part.begin(), part.end(), ::isdigit);
-        v = digits ? get_item(v, value(static_cast<std::int64_t>(std::stoll(part)))) : get_item(v, value(part));
+        v = digits ? get_item(v, value(static_cast<std::int64_t>(std::stoll(part))))
+                   : get_item(v, value(part));
         if (dot == std::string::npos) break;
         start = dot + 1;
     }
@@ -98,7 +100,8 @@ value f_sort(renderer&, const value& v, call_args& args) {
         std::string a = to_str(attr);
         for (std::size_t start = 0;;) {
             std::size_t comma = a.find(',', start);
-            parts.push_back(a.substr(start, comma == std::string::npos ? std::string::npos : comma - start));
+            parts.push_back(
+                a.substr(start, comma == std::string::npos ? std::string::npos : comma - start));
             if (comma == std::string::npos) break;
             start = comma + 1;
         }
@@ -145,8 +148,10 @@ value f_unique(renderer&, const value& v, call_args& args) {
     std::vector<value> out, seen;
     for (const auto& x : iterate(v)) {
         value k = sort_key(attr.is_none() ? x : attribute_path(x, to_str(attr)), case_sensitive);
-        if (k.is_dict() || (k.is_list() && !k.as_list().tuple)) fail("unhashable type: '%s'", type_name(k));
-        if (std::any_of(seen.begin(), seen.end(), [&](const value& s) { return equals(s, k); })) continue;
+        if (k.is_dict() || (k.is_list() && !k.as_list().tuple))
+            fail("unhashable type: '%s'", type_name(k));
+        if (std::any_of(seen.begin(), seen.end(), [&](const value& s) { return equals(s, k); }))
+            continue;
         seen.push_back(k);
         out.push_back(x);
     }
@@ -161,9 +166,13 @@ value min_max(const value& v, call_args& args, bool want_max) {
     auto items = iterate(v);
     if (items.empty()) return value::undefined("No aggregated item, sequence was empty.");
     std::size_t best = 0;
-    auto key = [&](const value& x) { return sort_key(attr.is_none() ? x : attribute_path(x, to_str(attr)), case_sensitive); };
+    auto key = [&](const value& x) {
+        return sort_key(attr.is_none() ? x : attribute_path(x, to_str(attr)), case_sensitive);
+    };
     for (std::size_t i = 1; i < items.size(); ++i)
-        if (want_max ? less_than(key(items[best]), key(items[i])) : less_than(key(items[i]), key(items[best]))) best = i;
+        if (want_max ? less_than(key(items[best]), key(items[i]))
+                     : less_than(key(items[i]), key(items[best])))
+            best = i;
     return items[best];
 }
 value f_min(renderer&, const value& v, call_args& a) { return min_max(v, a, false); }
@@ -235,10 +244,18 @@ value select_common(renderer& rd, const value& v, call_args& args, bool with_att
     }
     return value::list(std::move(out));
 }
-value f_select(renderer& r, const value& v, call_args& a) { return select_common(r, v, a, false, true); }
-value f_reject(renderer& r, const value& v, call_args& a) { return select_common(r, v, a, false, false); }
-value f_selectattr(renderer& r, const value& v, call_args& a) { return select_common(r, v, a, true, true); }
-value f_rejectattr(renderer& r, const value& v, call_args& a) { return select_common(r, v, a, true, false); }
+value f_select(renderer& r, const value& v, call_args& a) {
+    return select_common(r, v, a, false, true);
+}
+value f_reject(renderer& r, const value& v, call_args& a) {
+    return select_common(r, v, a, false, false);
+}
+value f_selectattr(renderer& r, const value& v, call_args& a) {
+    return select_common(r, v, a, true, true);
+}
+value f_rejectattr(renderer& r, const value& v, call_args& a) {
+    return select_common(r, v, a, true, false);
+}
 
 value f_map(renderer& rd, const value& v, call_args& args) {
     std::vector<value> out;
@@ -254,7 +271,8 @@ value f_map(renderer& rd, const value& v, call_args& args) {
     }
     if (!truthy(v)) return value::list({});  // Jinja guards with `if value:`
     if (by_attr) {
-        if (!args.positional.empty()) fail("map: positional arguments with attribute= are not allowed");
+        if (!args.positional.empty())
+            fail("map: positional arguments with attribute= are not allowed");
         for (const auto& item : iterate(v)) {
             value x = attribute_path(item, to_str(attribute));
             out.push_back(x.is_undefined() && !fallback.is_undefined() ? fallback : x);
@@ -277,11 +295,24 @@ value f_map(renderer& rd, const value& v, call_args& args) {
 
 void add_sequence_filters(std::map<std::string, filter_fn>& table) {
     table.insert({
-        {"batch", f_batch}, {"dictsort", f_dictsort}, {"first", f_first}, {"items", f_items},
-        {"join", f_join}, {"last", f_last}, {"list", f_list}, {"map", f_map}, {"max", f_max},
-        {"min", f_min}, {"reject", f_reject}, {"rejectattr", f_rejectattr},
-        {"reverse", f_reverse}, {"select", f_select}, {"selectattr", f_selectattr},
-        {"sort", f_sort}, {"sum", f_sum}, {"unique", f_unique},
+        {"batch", f_batch},
+        {"dictsort", f_dictsort},
+        {"first", f_first},
+        {"items", f_items},
+        {"join", f_join},
+        {"last", f_last},
+        {"list", f_list},
+        {"map", f_map},
+        {"max", f_max},
+        {"min", f_min},
+        {"reject", f_reject},
+        {"rejectattr", f_rejectattr},
+        {"reverse", f_reverse},
+        {"select", f_select},
+        {"selectattr", f_selectattr},
+        {"sort", f_sort},
+        {"sum", f_sum},
+        {"unique", f_unique},
     });
 }
 

@@ -113,7 +113,8 @@ const char* type_name(const value& v) {
 
 bool truthy(const value& v) {
     switch (v.data().index()) {
-        case 0: case 1: return false;
+        case 0:
+        case 1: return false;
         case 2: return v.as_bool();
         case 3: return v.as_int() != 0;
         case 4: return v.as_double() != 0.0;
@@ -174,12 +175,15 @@ static bool py_printable(char32_t c) {
     if (c < 0x7f) return true;
     auto cat = utf8proc_category(static_cast<utf8proc_int32_t>(c));
     switch (cat) {
-        case UTF8PROC_CATEGORY_CC: case UTF8PROC_CATEGORY_CF: case UTF8PROC_CATEGORY_CS:
-        case UTF8PROC_CATEGORY_CO: case UTF8PROC_CATEGORY_CN: case UTF8PROC_CATEGORY_ZL:
-        case UTF8PROC_CATEGORY_ZP: case UTF8PROC_CATEGORY_ZS:
-            return false;
-        default:
-            return true;
+        case UTF8PROC_CATEGORY_CC:
+        case UTF8PROC_CATEGORY_CF:
+        case UTF8PROC_CATEGORY_CS:
+        case UTF8PROC_CATEGORY_CO:
+        case UTF8PROC_CATEGORY_CN:
+        case UTF8PROC_CATEGORY_ZL:
+        case UTF8PROC_CATEGORY_ZP:
+        case UTF8PROC_CATEGORY_ZS: return false;
+        default: return true;
     }
 }
 
@@ -202,9 +206,12 @@ static std::string repr_string(const std::string& s) {
             utf8_append(out, c);
         } else {
             char buf[16];
-            if (c < 0x100) std::snprintf(buf, sizeof(buf), "\\x%02x", static_cast<unsigned>(c));
-            else if (c < 0x10000) std::snprintf(buf, sizeof(buf), "\\u%04x", static_cast<unsigned>(c));
-            else std::snprintf(buf, sizeof(buf), "\\U%08x", static_cast<unsigned>(c));
+            if (c < 0x100)
+                std::snprintf(buf, sizeof(buf), "\\x%02x", static_cast<unsigned>(c));
+            else if (c < 0x10000)
+                std::snprintf(buf, sizeof(buf), "\\u%04x", static_cast<unsigned>(c));
+            else
+                std::snprintf(buf, sizeof(buf), "\\U%08x", static_cast<unsigned>(c));
             out += buf;
         }
     }
@@ -224,7 +231,9 @@ std::string to_repr(const value& v) {
                 fail("maximum recursion depth exceeded while getting the repr of a value");
             }
         }
-        ~guard() { if (repr_depth > 0) --repr_depth; }
+        ~guard() {
+            if (repr_depth > 0) --repr_depth;
+        }
     } g;
     if (v.is_undefined()) return "Undefined";
     if (v.is_list()) {
@@ -258,7 +267,8 @@ std::string to_str(const value& v) {
         case 3: return std::to_string(v.as_int());
         case 4: return format_float(v.as_double());
         case 5: return v.str();
-        case 6: case 7: return to_repr(v);
+        case 6:
+        case 7: return to_repr(v);
         case 8: {
             dict_t d;
             for (const auto& [k, val] : v.as_namespace().attrs) d.items.emplace_back(k, val);
@@ -275,7 +285,8 @@ bool equals(const value& a, const value& b) {
     }
     if (a.data().index() != b.data().index()) return false;
     switch (a.data().index()) {
-        case 0: case 1: return true;
+        case 0:
+        case 1: return true;
         case 5: return a.str() == b.str();
         case 6: {
             const auto& x = a.as_list();
@@ -414,15 +425,23 @@ std::u32string utf8_decode(const std::string& s) {
     std::size_t i = 0;
     while (i < s.size()) {
         auto c = static_cast<unsigned char>(s[i]);
-        int extra = c < 0x80 ? 0 : (c >> 5) == 0x6 ? 1 : (c >> 4) == 0xE ? 2 : (c >> 3) == 0x1E ? 3 : -1;
+        int extra = c < 0x80           ? 0
+                    : (c >> 5) == 0x6  ? 1
+                    : (c >> 4) == 0xE  ? 2
+                    : (c >> 3) == 0x1E ? 3
+                                       : -1;
         if (extra < 0 || (extra > 0 && i + static_cast<std::size_t>(extra) >= s.size())) {
             out += U'\uFFFD';  // invalid byte: keep going, as a replacement character
             ++i;
             continue;
         }
-        char32_t cp = extra == 0 ? c : extra == 1 ? (c & 0x1F) : extra == 2 ? (c & 0x0F) : (c & 0x07);
+        char32_t cp = extra == 0   ? c
+                      : extra == 1 ? (c & 0x1F)
+                      : extra == 2 ? (c & 0x0F)
+                                   : (c & 0x07);
         for (int k = 1; k <= extra; ++k)
-            cp = (cp << 6) | (static_cast<unsigned char>(s[i + static_cast<std::size_t>(k)]) & 0x3F);
+            cp =
+                (cp << 6) | (static_cast<unsigned char>(s[i + static_cast<std::size_t>(k)]) & 0x3F);
         out += cp;
         i += static_cast<std::size_t>(extra) + 1;
     }

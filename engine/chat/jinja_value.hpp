@@ -114,7 +114,7 @@ public:
     bool is_undefined() const { return data_.index() == 0; }
     bool is_none() const { return data_.index() == 1; }
     bool is_bool() const { return data_.index() == 2; }
-    bool is_int() const { return data_.index() == 3; }   ///< int proper, not bool
+    bool is_int() const { return data_.index() == 3; }  ///< int proper, not bool
     bool is_float() const { return data_.index() == 4; }
     bool is_number() const { return is_bool() || is_int() || is_float(); }  ///< Python Number
     bool is_string() const { return data_.index() == 5; }

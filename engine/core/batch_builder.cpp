@@ -51,8 +51,9 @@ built_batch build_forward_batch(std::span<const batch_row> rows, int32_t block_s
         }
         b.query_start_loc.push_back(static_cast<int32_t>(b.token_ids.size()));
         b.seq_lens.push_back(end);
-        std::copy(r.block_ids.begin(), r.block_ids.end(),
-                  b.block_tables.begin() + static_cast<std::ptrdiff_t>(s * static_cast<size_t>(width)));
+        std::copy(
+            r.block_ids.begin(), r.block_ids.end(),
+            b.block_tables.begin() + static_cast<std::ptrdiff_t>(s * static_cast<size_t>(width)));
     }
     return out;
 }

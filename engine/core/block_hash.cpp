@@ -95,8 +95,8 @@ void extend_block_hashes(std::vector<block_hash>& hashes, std::span<const int32_
         extra.lora_name = lora_name;
         const block_hash& parent = i == 0 ? root : hashes[i - 1];
         hashes.push_back(hash_block_tokens(
-            parent, tokens.subspan(i * static_cast<size_t>(block_size),
-                                   static_cast<size_t>(block_size)),
+            parent,
+            tokens.subspan(i * static_cast<size_t>(block_size), static_cast<size_t>(block_size)),
             extra));
     }
 }

@@ -41,8 +41,8 @@ public:
     void free_blocks(std::span<const int32_t> block_ids);
     /// Registers blocks [num_cached, hashes.size()) of a block table under their
     /// hashes. A block whose content is already cached elsewhere stays unregistered.
-    void cache_full_blocks(std::span<const int32_t> block_ids,
-                           std::span<const block_hash> hashes, int32_t num_cached);
+    void cache_full_blocks(std::span<const int32_t> block_ids, std::span<const block_hash> hashes,
+                           int32_t num_cached);
     /// Forgets every cached hash; only when no block is referenced. False otherwise.
     bool reset_prefix_cache();
 

@@ -27,8 +27,7 @@ status encoder_cache::insert(const content_hash& hash, const std::string& reques
                              payload data) {
     if (entries_.count(hash) != 0)
         return make_error("encoder cache: entry %s is already present", hash.c_str());
-    if (!can_insert())
-        return make_error("encoder cache: all %zu entries are in use", capacity_);
+    if (!can_insert()) return make_error("encoder cache: all %zu entries are in use", capacity_);
     if (entries_.size() >= capacity_) {
         entries_.erase(evictable_.front());
         evictable_.pop_front();

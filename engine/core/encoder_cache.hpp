@@ -56,8 +56,8 @@ public:
 private:
     struct entry {
         payload data;
-        std::unordered_set<std::string> holders;        // request ids referencing it
-        std::list<content_hash>::iterator lru_position; // valid while holders is empty
+        std::unordered_set<std::string> holders;         // request ids referencing it
+        std::list<content_hash>::iterator lru_position;  // valid while holders is empty
     };
 
     void make_evictable(const content_hash& hash, entry& e);

@@ -41,8 +41,9 @@ status check_options(const actorlm::engine_config& cfg) {
         auto kv = kv::parse_and_validate_kv_transfer_config(cfg.kv_transfer_config);
         if (!kv) return kv.err();
         if (!cfg.enable_prefix_caching)
-            return make_error("kv_transfer_config needs prefix caching (blocks are found by "
-                              "their hashes); do not disable it");
+            return make_error(
+                "kv_transfer_config needs prefix caching (blocks are found by "
+                "their hashes); do not disable it");
     }
     return {};
 }
@@ -65,8 +66,8 @@ std::string default_served_name(const std::string& model_path, const model_confi
     std::filesystem::path p(model_path);
     if (p.filename().empty()) p = p.parent_path();
     std::error_code ec;
-    std::string name = std::filesystem::is_directory(p, ec) ? p.filename().string()
-                                                            : p.stem().string();
+    std::string name =
+        std::filesystem::is_directory(p, ec) ? p.filename().string() : p.stem().string();
     return name.empty() ? mc.name : name;
 }
 
@@ -158,9 +159,8 @@ result<engine_plan> make_engine_plan(const actorlm::engine_config& cfg) {
         std::min<int64_t>(static_cast<int64_t>(cfg.max_num_seqs) * blocks_per_seq, INT32_MAX));
 
     plan.eos_token_ids = merge_eos_ids(mc, *plan.tok);
-    plan.served_model_name = cfg.served_model_name.empty()
-                                 ? default_served_name(cfg.model_path, mc)
-                                 : cfg.served_model_name;
+    plan.served_model_name = cfg.served_model_name.empty() ? default_served_name(cfg.model_path, mc)
+                                                           : cfg.served_model_name;
     plan.seed = cfg.seed;
     return plan;
 }

@@ -38,7 +38,8 @@ std::optional<std::vector<int32_t>> kv_cache_manager::allocate_slots(
     ACTORLM_CHECK(num_new_tokens >= 0 && num_lookahead_tokens >= 0,
                   "allocate_slots(%d, lookahead %d)", num_new_tokens, num_lookahead_tokens);
     auto it = tables_.find(req.id());
-    const int32_t held = it == tables_.end() ? 0 : static_cast<int32_t>(it->second.block_ids.size());
+    const int32_t held =
+        it == tables_.end() ? 0 : static_cast<int32_t>(it->second.block_ids.size());
     const int32_t num_hit_blocks =
         new_computed ? static_cast<int32_t>(new_computed->block_ids.size()) : 0;
     const int32_t num_hit_tokens = new_computed ? new_computed->num_tokens : 0;
@@ -67,7 +68,8 @@ std::optional<std::vector<int32_t>> kv_cache_manager::allocate_slots(
         t.block_ids.insert(t.block_ids.end(), new_computed->block_ids.begin(),
                            new_computed->block_ids.end());
         // Hit blocks are registered already.
-        t.num_cached_blocks = std::max(t.num_cached_blocks, static_cast<int32_t>(t.block_ids.size()));
+        t.num_cached_blocks =
+            std::max(t.num_cached_blocks, static_cast<int32_t>(t.block_ids.size()));
     }
     std::vector<int32_t> fresh;
     if (to_allocate > 0) {

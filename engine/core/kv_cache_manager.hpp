@@ -49,10 +49,9 @@ public:
     /// supply them, in which case nothing changed. Registers newly full blocks in the
     /// prefix cache unless `delay_cache_blocks` (their content is still loading from
     /// a KV connector: cache_blocks registers them once it is there).
-    std::optional<std::vector<int32_t>> allocate_slots(const request& req, int32_t num_new_tokens,
-                                                       const computed_blocks* new_computed = nullptr,
-                                                       int32_t num_lookahead_tokens = 0,
-                                                       bool delay_cache_blocks = false);
+    std::optional<std::vector<int32_t>> allocate_slots(
+        const request& req, int32_t num_new_tokens, const computed_blocks* new_computed = nullptr,
+        int32_t num_lookahead_tokens = 0, bool delay_cache_blocks = false);
 
     /// Registers the full blocks among `req`'s first `num_computed_tokens` tokens in
     /// the prefix cache (after an asynchronous load filled them).

@@ -21,15 +21,17 @@ result<int32_t> kv_blocks_for_budget(const model_config& cfg, int32_t block_size
                           static_cast<long long>(cfg.num_layers),
                           static_cast<long long>(cfg.num_kv_heads),
                           static_cast<long long>(cfg.head_dim));
-    if (block_size <= 0) return make_error("kv cache sizing: block_size %d must be positive", block_size);
+    if (block_size <= 0)
+        return make_error("kv cache sizing: block_size %d must be positive", block_size);
     if (kv_dtype != dtype::f32 && kv_dtype != dtype::f16 && kv_dtype != dtype::bf16)
         return make_error("kv cache sizing: kv cache dtype %s is not f32, f16 or bf16",
                           dtype_name(kv_dtype));
     const int64_t per_block = kv_block_bytes(cfg, block_size, kv_dtype);
     const int64_t n = budget_bytes / per_block;
     if (n < 1)
-        return make_error("kv cache budget of %lld bytes holds no block (one block needs %lld bytes)",
-                          static_cast<long long>(budget_bytes), static_cast<long long>(per_block));
+        return make_error(
+            "kv cache budget of %lld bytes holds no block (one block needs %lld bytes)",
+            static_cast<long long>(budget_bytes), static_cast<long long>(per_block));
     return static_cast<int32_t>(std::min<int64_t>(n, std::numeric_limits<int32_t>::max()));
 }
 

@@ -18,22 +18,24 @@ status check_kv_invariants(const scheduler& s) {
         if (s.holds_deferred_blocks(id)) {  // finished; a KV connector still uses its blocks
             ++num_deferred;
         } else {
-        const request* r = s.find(id);
-        if (!r && bad) bad = make_error("block table of unknown request '%s'", id.c_str());
-        // With a KV connector, waiting requests hold blocks while (and after) they load.
-        if (r && r->status != request_status::running && s.kv_connector() == nullptr && bad)
-            bad = make_error("request '%s' is %s yet holds %zu blocks", id.c_str(),
-                             request_status_name(r->status), blocks.size());
-        if (r && bad) {
-            const int32_t need = (r->num_computed_tokens + kv.block_size() - 1) / kv.block_size();
-            if (static_cast<int32_t>(blocks.size()) < need)
-                bad = make_error("request '%s' has %d computed tokens but only %zu blocks",
-                                 id.c_str(), r->num_computed_tokens, blocks.size());
-        }
+            const request* r = s.find(id);
+            if (!r && bad) bad = make_error("block table of unknown request '%s'", id.c_str());
+            // With a KV connector, waiting requests hold blocks while (and after) they load.
+            if (r && r->status != request_status::running && s.kv_connector() == nullptr && bad)
+                bad = make_error("request '%s' is %s yet holds %zu blocks", id.c_str(),
+                                 request_status_name(r->status), blocks.size());
+            if (r && bad) {
+                const int32_t need =
+                    (r->num_computed_tokens + kv.block_size() - 1) / kv.block_size();
+                if (static_cast<int32_t>(blocks.size()) < need)
+                    bad = make_error("request '%s' has %d computed tokens but only %zu blocks",
+                                     id.c_str(), r->num_computed_tokens, blocks.size());
+            }
         }
         for (int32_t b : blocks) {
             if (b < 0 || b >= pool.num_blocks()) {
-                if (bad) bad = make_error("request '%s' holds block id %d out of range", id.c_str(), b);
+                if (bad)
+                    bad = make_error("request '%s' holds block id %d out of range", id.c_str(), b);
                 continue;
             }
             ++refs[static_cast<size_t>(b)];

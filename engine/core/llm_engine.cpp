@@ -71,8 +71,10 @@ status llm_engine::add_request(actorlm::generate_request req) {
     if (req.params.n < 1)
         return make_error("request '%s': n must be at least 1, got %d", id.c_str(), req.params.n);
     if (req.prompt_token_ids.empty() && !req.messages.empty())
-        return make_error("request '%s': chat messages must be rendered with the chat template "
-                          "before they reach the engine", id.c_str());
+        return make_error(
+            "request '%s': chat messages must be rendered with the chat template "
+            "before they reach the engine",
+            id.c_str());
     // Same prompt rules as the serving path: client text never becomes control tokens.
     auto prompt = build_prompt_tokens(req, tok_, /*chat=*/nullptr);
     if (!prompt) return make_error("request '%s': %s", id.c_str(), prompt.message().c_str());

@@ -106,7 +106,8 @@ void apply_top_k_top_p(std::span<float> logits, int32_t top_k, float top_p) {
     });
     const double mx = logits[static_cast<size_t>(idx[0])];
     double total = 0.0;
-    for (int32_t i : idx) total += std::exp(static_cast<double>(logits[static_cast<size_t>(i)]) - mx);
+    for (int32_t i : idx)
+        total += std::exp(static_cast<double>(logits[static_cast<size_t>(i)]) - mx);
     const double need = static_cast<double>(top_p) * total;
     double acc = 0.0;
     size_t keep = 0;

@@ -18,7 +18,8 @@ void log_softmax(std::span<const float> logits, std::vector<float>& out) {
         out[i] = static_cast<float>(static_cast<double>(logits[i]) - lse);
 }
 
-position_logprobs gather_logprobs(std::span<const float> logprobs, int32_t token_id, int32_t top_k) {
+position_logprobs gather_logprobs(std::span<const float> logprobs, int32_t token_id,
+                                  int32_t top_k) {
     position_logprobs r;
     const float lp = logprobs[static_cast<size_t>(token_id)];
     r.token_ids.push_back(token_id);
@@ -26,7 +27,8 @@ position_logprobs gather_logprobs(std::span<const float> logprobs, int32_t token
     int32_t greater = 0;
     for (float x : logprobs) greater += x > lp;
     r.rank = greater + 1;
-    const auto k = static_cast<size_t>(std::clamp<int64_t>(top_k, 0, static_cast<int64_t>(logprobs.size())));
+    const auto k =
+        static_cast<size_t>(std::clamp<int64_t>(top_k, 0, static_cast<int64_t>(logprobs.size())));
     if (k > 0) {
         std::vector<int32_t> idx(logprobs.size());
         std::iota(idx.begin(), idx.end(), 0);

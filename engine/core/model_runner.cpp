@@ -40,8 +40,8 @@ status model_runner::apply(const scheduler_output& so) {
                               c.req_id.c_str());
         state& st = it->second;
         // Tokens beyond the scheduled ones are stale after a preemption; drop them.
-        st.token_ids.resize(static_cast<size_t>(
-            std::max(st.num_prompt_tokens, c.num_computed_tokens)));
+        st.token_ids.resize(
+            static_cast<size_t>(std::max(st.num_prompt_tokens, c.num_computed_tokens)));
         write_tokens(st.token_ids, c.num_computed_tokens, c.new_token_ids);
         if (c.resumed_from_preemption)
             st.block_ids = c.new_block_ids;
@@ -139,17 +139,16 @@ result<model_runner::stage_output> model_runner::run_stage(const scheduler_outpu
         const state& st = *states[static_cast<size_t>(use.row)];
         const auto seq_len = static_cast<size_t>(use.position + 1);
         std::span<const int32_t> all(st.token_ids.data(), seq_len);
-        srows.push_back(sampling_row{&st.params,
-                                     all.first(static_cast<size_t>(st.num_prompt_tokens)),
-                                     all.subspan(static_cast<size_t>(st.num_prompt_tokens)),
-                                     st.eos_token_ids});
+        srows.push_back(
+            sampling_row{&st.params, all.first(static_cast<size_t>(st.num_prompt_tokens)),
+                         all.subspan(static_cast<size_t>(st.num_prompt_tokens)), st.eos_token_ids});
         srow_req.push_back(use.row);
         if (!all_sample)
             slogits.insert(slogits.end(), logits_.begin() + static_cast<std::ptrdiff_t>(u * v),
                            logits_.begin() + static_cast<std::ptrdiff_t>((u + 1) * v));
     }
-    auto sampled = sampler_.sample(all_sample ? std::span<float>(logits_) : std::span<float>(slogits),
-                                   vocab, srows);
+    auto sampled = sampler_.sample(
+        all_sample ? std::span<float>(logits_) : std::span<float>(slogits), vocab, srows);
     bool any_lp = false;
     for (size_t k = 0; k < sampled.size(); ++k) {
         const auto r = static_cast<size_t>(srow_req[k]);

@@ -17,7 +17,7 @@ namespace actorlm::core {
 struct position_logprobs {
     std::vector<int32_t> token_ids;  ///< [0] = sampled (or prompt) token, then top-k
     std::vector<float> logprobs;
-    int32_t rank = 0;                ///< 1-based rank of token_ids[0] in the vocabulary
+    int32_t rank = 0;  ///< 1-based rank of token_ids[0] in the vocabulary
 };
 
 struct model_runner_output {

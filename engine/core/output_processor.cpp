@@ -50,9 +50,8 @@ actorlm::token_logprob output_processor::to_public(const position_logprobs& lp) 
     t.text = tok_.token_to_piece(lp.token_ids[0]);
     t.logprob = lp.logprobs[0];
     for (size_t i = 1; i < lp.token_ids.size(); ++i)
-        t.top.push_back(actorlm::top_logprob{
-            lp.token_ids[i], tok_.token_to_piece(lp.token_ids[i]),
-            lp.logprobs[i]});
+        t.top.push_back(actorlm::top_logprob{lp.token_ids[i], tok_.token_to_piece(lp.token_ids[i]),
+                                             lp.logprobs[i]});
     return t;
 }
 
@@ -116,8 +115,9 @@ std::optional<actorlm::output_delta> output_processor::finish_sequence(
     return d;
 }
 
-std::vector<actorlm::output_delta> output_processor::finish_request(
-    const std::string& request_id, actorlm::finish_reason reason, const std::string& error) {
+std::vector<actorlm::output_delta> output_processor::finish_request(const std::string& request_id,
+                                                                    actorlm::finish_reason reason,
+                                                                    const std::string& error) {
     std::vector<actorlm::output_delta> out;
     for (const std::string& child : running_children(request_id))
         if (auto d = finish_sequence(child, reason, error)) out.push_back(std::move(*d));

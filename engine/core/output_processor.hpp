@@ -85,7 +85,7 @@ private:
 
     const tokenizer& tok_;
     std::unordered_map<std::string, live_request> parents_;  // by request id
-    sequence_map seqs_;                                       // by child id
+    sequence_map seqs_;                                      // by child id
 };
 
 }  // namespace actorlm::core

@@ -32,8 +32,7 @@ result<std::string> messages_to_json(const std::vector<actorlm::chat_message>& m
 
 result<std::string> render_chat_prompt(const chat_template& tmpl, const tokenizer& tok,
                                        const std::vector<actorlm::chat_message>& messages,
-                                       const std::string& tools_json,
-                                       bool add_generation_prompt) {
+                                       const std::string& tools_json, bool add_generation_prompt) {
     if (messages.empty()) return make_error("'messages' must not be empty");
     auto json = messages_to_json(messages);
     if (!json) return json.err();
@@ -58,8 +57,8 @@ result<std::vector<int32_t>> build_prompt_tokens(const actorlm::generate_request
     if (!req.messages.empty()) {
         if (chat == nullptr)
             return make_error("this model has no chat template; send a plain prompt instead");
-        auto text = render_chat_prompt(*chat, tok, req.messages, req.tools_json,
-                                       req.add_generation_prompt);
+        auto text =
+            render_chat_prompt(*chat, tok, req.messages, req.tools_json, req.add_generation_prompt);
         if (!text) return make_error("chat template: %s", text.message().c_str());
         // The template writes the control tokens as text, so they are always parsed.
         return tok.encode(text.value(), req.add_special_tokens.value_or(false),

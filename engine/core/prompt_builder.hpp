@@ -20,8 +20,7 @@ namespace actorlm::core {
 /// bos/eos token strings. Errors name the template problem.
 result<std::string> render_chat_prompt(const chat_template& tmpl, const tokenizer& tok,
                                        const std::vector<actorlm::chat_message>& messages,
-                                       const std::string& tools_json,
-                                       bool add_generation_prompt);
+                                       const std::string& tools_json, bool add_generation_prompt);
 
 /// The prompt's token ids. Prompt text is encoded as HF tokenizers (and so vLLM)
 /// encode it: special tokens written in it are parsed (unless

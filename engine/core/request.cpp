@@ -33,8 +33,8 @@ actorlm::finish_reason to_finish_reason(request_status s) {
 
 request::request(std::string request_id, std::vector<int32_t> prompt_token_ids,
                  actorlm::sampling_params params, std::vector<int32_t> eos_token_ids,
-                 int32_t block_size, int32_t priority, double arrival_time,
-                 std::string cache_salt, block_hash hash_root)
+                 int32_t block_size, int32_t priority, double arrival_time, std::string cache_salt,
+                 block_hash hash_root)
     : id_(std::move(request_id)),
       all_token_ids_(std::move(prompt_token_ids)),
       num_prompt_tokens_(static_cast<int32_t>(all_token_ids_.size())),

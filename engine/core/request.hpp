@@ -24,11 +24,11 @@ enum class request_status {
     /// Admitted with blocks allocated; a KV connector is loading part of its
     /// prefix asynchronously (vLLM's WAITING_FOR_REMOTE_KVS). Not scheduled until done.
     waiting_for_remote_kvs,
-    finished_stopped,         ///< EOS, a stop token, or a stop string (finish_request)
-    finished_length_capped,   ///< max_tokens or max_model_len reached
+    finished_stopped,        ///< EOS, a stop token, or a stop string (finish_request)
+    finished_length_capped,  ///< max_tokens or max_model_len reached
     finished_aborted,
-    finished_ignored,         ///< rejected (never ran)
-    finished_error,           ///< the worker failed while running it
+    finished_ignored,  ///< rejected (never ran)
+    finished_error,    ///< the worker failed while running it
 };
 
 const char* request_status_name(request_status s);
@@ -41,16 +41,17 @@ public:
     /// `block_size` > 0 turns on block hashing (for prefix caching); the first
     /// block's parent is `hash_root` (the model's, see model_root_block_hash).
     request(std::string request_id, std::vector<int32_t> prompt_token_ids,
-            actorlm::sampling_params params, std::vector<int32_t> eos_token_ids,
-            int32_t block_size, int32_t priority = 0, double arrival_time = 0.0,
-            std::string cache_salt = {}, block_hash hash_root = root_block_hash());
+            actorlm::sampling_params params, std::vector<int32_t> eos_token_ids, int32_t block_size,
+            int32_t priority = 0, double arrival_time = 0.0, std::string cache_salt = {},
+            block_hash hash_root = root_block_hash());
 
     const std::string& id() const { return id_; }
     std::span<const int32_t> prompt_token_ids() const {
         return {all_token_ids_.data(), static_cast<size_t>(num_prompt_tokens_)};
     }
     std::span<const int32_t> output_token_ids() const {
-        return std::span<const int32_t>(all_token_ids_).subspan(static_cast<size_t>(num_prompt_tokens_));
+        return std::span<const int32_t>(all_token_ids_)
+            .subspan(static_cast<size_t>(num_prompt_tokens_));
     }
     std::span<const int32_t> all_token_ids() const { return all_token_ids_; }
     int32_t num_prompt_tokens() const { return num_prompt_tokens_; }

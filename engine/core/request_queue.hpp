@@ -71,13 +71,27 @@ private:
 class waiting_queue {
 public:
     explicit waiting_queue(scheduling_policy p);
-    void push(request* r) { std::visit([&](auto& q) { q.push(r); }, q_); }
-    void push_front(request* r) { std::visit([&](auto& q) { q.push_front(r); }, q_); }
-    request* peek() const { return std::visit([](const auto& q) { return q.peek(); }, q_); }
-    request* pop() { return std::visit([](auto& q) { return q.pop(); }, q_); }
-    bool remove(request* r) { return std::visit([&](auto& q) { return q.remove(r); }, q_); }
-    bool empty() const { return std::visit([](const auto& q) { return q.empty(); }, q_); }
-    size_t size() const { return std::visit([](const auto& q) { return q.size(); }, q_); }
+    void push(request* r) {
+        std::visit([&](auto& q) { q.push(r); }, q_);
+    }
+    void push_front(request* r) {
+        std::visit([&](auto& q) { q.push_front(r); }, q_);
+    }
+    request* peek() const {
+        return std::visit([](const auto& q) { return q.peek(); }, q_);
+    }
+    request* pop() {
+        return std::visit([](auto& q) { return q.pop(); }, q_);
+    }
+    bool remove(request* r) {
+        return std::visit([&](auto& q) { return q.remove(r); }, q_);
+    }
+    bool empty() const {
+        return std::visit([](const auto& q) { return q.empty(); }, q_);
+    }
+    size_t size() const {
+        return std::visit([](const auto& q) { return q.size(); }, q_);
+    }
 
 private:
     std::variant<fcfs_queue, priority_queue> q_;

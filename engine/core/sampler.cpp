@@ -48,8 +48,7 @@ std::vector<sample_result> sampler::sample(std::span<float> logits, int64_t voca
             apply_temperature(l, p.temperature);
             apply_min_p(l, p.min_p);
             apply_top_k_top_p(l, p.top_k, p.top_p);
-            const double u = p.seed ? seeded_uniform(*p.seed, num_out)
-                                    : to_unit(rng_());
+            const double u = p.seed ? seeded_uniform(*p.seed, num_out) : to_unit(rng_());
             tok = sample_from_logits(l, u);
         }
         out[r].token_id = tok;

@@ -12,13 +12,17 @@
 namespace actorlm::core {
 
 result<std::unique_ptr<scheduler>> scheduler::create(const scheduler_config& cfg) {
-    if (cfg.block_size <= 0) return make_error("block_size must be positive, got %d", cfg.block_size);
-    if (cfg.num_blocks <= 0) return make_error("num_blocks must be positive, got %d", cfg.num_blocks);
+    if (cfg.block_size <= 0)
+        return make_error("block_size must be positive, got %d", cfg.block_size);
+    if (cfg.num_blocks <= 0)
+        return make_error("num_blocks must be positive, got %d", cfg.num_blocks);
     if (cfg.max_model_len <= 0)
         return make_error("max_model_len must be positive, got %d", cfg.max_model_len);
-    if (cfg.max_num_seqs <= 0) return make_error("max_num_seqs must be positive, got %d", cfg.max_num_seqs);
+    if (cfg.max_num_seqs <= 0)
+        return make_error("max_num_seqs must be positive, got %d", cfg.max_num_seqs);
     if (cfg.max_num_batched_tokens <= 0)
-        return make_error("max_num_batched_tokens must be positive, got %d", cfg.max_num_batched_tokens);
+        return make_error("max_num_batched_tokens must be positive, got %d",
+                          cfg.max_num_batched_tokens);
     if (cfg.long_prefill_token_threshold < 0)
         return make_error("long_prefill_token_threshold must be >= 0, got %d",
                           cfg.long_prefill_token_threshold);
@@ -26,12 +30,13 @@ result<std::unique_ptr<scheduler>> scheduler::create(const scheduler_config& cfg
         return make_error(
             "the KV cache (%d blocks of %d tokens = %lld tokens) cannot hold one sequence of "
             "max_model_len %d tokens; give it more memory or lower max_model_len",
-            cfg.num_blocks, cfg.block_size,
-            static_cast<long long>(cfg.num_blocks) * cfg.block_size, cfg.max_model_len);
+            cfg.num_blocks, cfg.block_size, static_cast<long long>(cfg.num_blocks) * cfg.block_size,
+            cfg.max_model_len);
     if (!cfg.enable_chunked_prefill && cfg.max_num_batched_tokens < cfg.max_model_len)
-        return make_error("without chunked prefill max_num_batched_tokens (%d) must be >= "
-                          "max_model_len (%d) or long prompts could never run",
-                          cfg.max_num_batched_tokens, cfg.max_model_len);
+        return make_error(
+            "without chunked prefill max_num_batched_tokens (%d) must be >= "
+            "max_model_len (%d) or long prompts could never run",
+            cfg.max_num_batched_tokens, cfg.max_model_len);
     return std::unique_ptr<scheduler>(new scheduler(cfg));
 }
 
@@ -43,21 +48,27 @@ scheduler::scheduler(const scheduler_config& cfg)
 status scheduler::add_request(request_spec spec) {
     if (spec.req_id.empty()) return make_error(error_kind::invalid_argument, "request id is empty");
     if (requests_.count(spec.req_id) || deferred_free_.count(spec.req_id))
-        return make_error(error_kind::invalid_argument, "request id '%s' is already in use", spec.req_id.c_str());
+        return make_error(error_kind::invalid_argument, "request id '%s' is already in use",
+                          spec.req_id.c_str());
     const auto len = static_cast<int64_t>(spec.prompt_token_ids.size());
-    if (len == 0) return make_error(error_kind::invalid_argument, "request '%s': the prompt is empty", spec.req_id.c_str());
+    if (len == 0)
+        return make_error(error_kind::invalid_argument, "request '%s': the prompt is empty",
+                          spec.req_id.c_str());
     if (len > cfg_.max_model_len)
-        return make_error(error_kind::invalid_argument, "request '%s': the prompt (%lld tokens) is longer than the maximum "
+        return make_error(error_kind::invalid_argument,
+                          "request '%s': the prompt (%lld tokens) is longer than the maximum "
                           "model length of %d tokens",
                           spec.req_id.c_str(), static_cast<long long>(len), cfg_.max_model_len);
     if (cfg_.vocab_size > 0)
         for (int32_t t : spec.prompt_token_ids)
             if (t < 0 || t >= cfg_.vocab_size)
-                return make_error(error_kind::invalid_argument, "request '%s': prompt token id %d is outside the vocabulary "
+                return make_error(error_kind::invalid_argument,
+                                  "request '%s': prompt token id %d is outside the vocabulary "
                                   "[0, %lld)",
                                   spec.req_id.c_str(), t, static_cast<long long>(cfg_.vocab_size));
     if (auto st = validate_sampling_params(spec.params, cfg_.vocab_size); !st)
-        return make_error(error_kind::invalid_argument, "request '%s': %s", spec.req_id.c_str(), st.message().c_str());
+        return make_error(error_kind::invalid_argument, "request '%s': %s", spec.req_id.c_str(),
+                          st.message().c_str());
     const double arrival = spec.arrival_time >= 0.0 ? spec.arrival_time : next_arrival_;
     next_arrival_ = std::max(next_arrival_, arrival) + 1.0;
     auto req = std::make_unique<request>(
@@ -101,7 +112,8 @@ scheduler_output scheduler::schedule() {
     while (i < running_.size() && budget > 0) {
         request* r = running_[i];
         int32_t n = r->num_tokens() - r->num_computed_tokens;
-        if (cfg_.long_prefill_token_threshold > 0) n = std::min(n, cfg_.long_prefill_token_threshold);
+        if (cfg_.long_prefill_token_threshold > 0)
+            n = std::min(n, cfg_.long_prefill_token_threshold);
         n = std::min({n, budget, cfg_.max_model_len - r->num_computed_tokens});
         if (n <= 0) {
             ++i;
@@ -196,8 +208,9 @@ scheduler_output scheduler::schedule() {
             if (r->num_cached_tokens < 0) r->num_cached_tokens = r->num_computed_tokens;
             if (!resumed) num_prompt_tokens_ += r->num_prompt_tokens();
             if (r->queued_seconds < 0.0)
-                r->queued_seconds = std::chrono::duration<double>(
-                    std::chrono::steady_clock::now() - r->queued_at).count();
+                r->queued_seconds =
+                    std::chrono::duration<double>(std::chrono::steady_clock::now() - r->queued_at)
+                        .count();
             r->status = request_status::running;
             running_.push_back(r);
             plan.push_back({r, n, {}, resumed ? planned::resumed : planned::fresh});
@@ -216,8 +229,7 @@ scheduler_output scheduler::schedule() {
                 r->id(),
                 std::vector<int32_t>(r->prompt_token_ids().begin(), r->prompt_token_ids().end()),
                 r->params(), r->eos_token_ids(), std::vector<int32_t>(table.begin(), table.end()),
-                nc, p.num_tokens,
-                will_sample});
+                nc, p.num_tokens, will_sample});
         } else {
             cached_request_data c;
             c.req_id = r->id();

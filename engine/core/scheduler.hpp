@@ -106,10 +106,14 @@ public:
     int32_t num_waiting() const {
         return static_cast<int32_t>(waiting_.size() + remote_waiting_.size());
     }
-    int32_t num_waiting_for_remote_kvs() const { return static_cast<int32_t>(remote_waiting_.size()); }
+    int32_t num_waiting_for_remote_kvs() const {
+        return static_cast<int32_t>(remote_waiting_.size());
+    }
 
     /// Sets the scheduler side of a KV connector (before the first request).
-    void set_kv_connector(std::unique_ptr<kv::kv_connector_scheduler> c) { connector_ = std::move(c); }
+    void set_kv_connector(std::unique_ptr<kv::kv_connector_scheduler> c) {
+        connector_ = std::move(c);
+    }
     kv::kv_connector_scheduler* kv_connector() const { return connector_.get(); }
     /// Whether `req_id` finished but its blocks wait for the connector (invariant checks).
     bool holds_deferred_blocks(const std::string& req_id) const {

@@ -10,18 +10,18 @@
 namespace actorlm::core {
 
 struct scheduler_config {
-    int32_t num_blocks = 0;                  ///< KV blocks in the pool
-    int32_t block_size = 16;                 ///< tokens per block
-    int32_t max_model_len = 2048;            ///< prompt + output tokens per sequence
-    int32_t max_num_seqs = 256;              ///< running requests at most
-    int32_t max_num_batched_tokens = 2048;   ///< tokens per step (the unified budget)
+    int32_t num_blocks = 0;                 ///< KV blocks in the pool
+    int32_t block_size = 16;                ///< tokens per block
+    int32_t max_model_len = 2048;           ///< prompt + output tokens per sequence
+    int32_t max_num_seqs = 256;             ///< running requests at most
+    int32_t max_num_batched_tokens = 2048;  ///< tokens per step (the unified budget)
     /// A prefill takes at most this many tokens per step (0 = no limit), so long
     /// prompts do not crowd out short ones.
     int32_t long_prefill_token_threshold = 0;
     bool enable_chunked_prefill = true;
     bool enable_prefix_caching = true;
     scheduling_policy policy = scheduling_policy::fcfs;
-    int64_t vocab_size = 0;                  ///< for validating token ids; 0 = unknown
+    int64_t vocab_size = 0;  ///< for validating token ids; 0 = unknown
     /// Parent of every request's first block hash: the model's identity, so blocks
     /// offloaded by one model are never served to another (model_root_block_hash).
     block_hash hash_root = root_block_hash();

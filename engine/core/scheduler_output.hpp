@@ -23,10 +23,10 @@ struct new_request_data {
     std::vector<int32_t> prompt_token_ids;
     actorlm::sampling_params params;
     std::vector<int32_t> eos_token_ids;  ///< masked by the sampler while under min_tokens
-    std::vector<int32_t> block_ids;    ///< the whole block table
-    int32_t num_computed_tokens = 0;   ///< prefix-cache hit; the step starts at this position
+    std::vector<int32_t> block_ids;      ///< the whole block table
+    int32_t num_computed_tokens = 0;     ///< prefix-cache hit; the step starts at this position
     int32_t num_scheduled_tokens = 0;
-    bool will_sample = false;          ///< this step reaches the end of the prompt
+    bool will_sample = false;  ///< this step reaches the end of the prompt
 };
 
 /// A request the worker has seen before: only the change.

@@ -37,9 +37,12 @@ bool parse_hex_hash(const std::string& s, core::block_hash& h) {
     for (size_t i = 0; i < 32; ++i) {
         const char c = s[i];
         uint64_t d;
-        if (c >= '0' && c <= '9') d = static_cast<uint64_t>(c - '0');
-        else if (c >= 'a' && c <= 'f') d = static_cast<uint64_t>(c - 'a' + 10);
-        else return false;
+        if (c >= '0' && c <= '9')
+            d = static_cast<uint64_t>(c - '0');
+        else if (c >= 'a' && c <= 'f')
+            d = static_cast<uint64_t>(c - 'a' + 10);
+        else
+            return false;
         parts[i / 16] = (parts[i / 16] << 4) | d;
     }
     h = core::block_hash{parts[1], parts[0]};
@@ -298,8 +301,8 @@ void disk_kv_store::load_async(std::string req_id, std::vector<load_block> block
             for (int64_t l = 0; l < opts_.num_layers; ++l)
                 io->write_block_layer(
                     l, blocks[i].block_id,
-                    std::span<const uint8_t>(buf).subspan(static_cast<size_t>(l) * opts_.layer_bytes,
-                                                          opts_.layer_bytes));
+                    std::span<const uint8_t>(buf).subspan(
+                        static_cast<size_t>(l) * opts_.layer_bytes, opts_.layer_bytes));
             ++loaded;
         }
         for (; i < blocks.size(); ++i) res.invalid_block_ids.push_back(blocks[i].block_id);

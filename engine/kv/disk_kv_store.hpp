@@ -32,9 +32,9 @@ namespace actorlm::kv {
 class disk_kv_store {
 public:
     struct options {
-        std::string dir;              ///< created if missing
-        int64_t capacity_bytes = 0;   ///< files (header + payload) at most this many bytes
-        size_t layer_bytes = 0;       ///< one block's bytes in one layer (kv_block_io)
+        std::string dir;             ///< created if missing
+        int64_t capacity_bytes = 0;  ///< files (header + payload) at most this many bytes
+        size_t layer_bytes = 0;      ///< one block's bytes in one layer (kv_block_io)
         int64_t num_layers = 0;
     };
     /// Opens (creating) `dir` and indexes the valid block files in it.
@@ -70,7 +70,9 @@ public:
     void flush();
     kv_connector_stats stats() const;
     std::vector<kv_event> take_events();
-    size_t payload_bytes() const { return opts_.layer_bytes * static_cast<size_t>(opts_.num_layers); }
+    size_t payload_bytes() const {
+        return opts_.layer_bytes * static_cast<size_t>(opts_.num_layers);
+    }
     /// Bytes of one block file (header + payload).
     size_t file_bytes() const;
     const std::string& dir() const { return opts_.dir; }
@@ -97,7 +99,8 @@ private:
     bool saving_stopped_ = false;
     std::list<core::block_hash> lru_;  // front = least recently used
     std::unordered_map<core::block_hash, std::list<core::block_hash>::iterator,
-                       core::block_hash_hasher> index_;
+                       core::block_hash_hasher>
+        index_;
     std::unordered_set<core::block_hash, core::block_hash_hasher> pending_;
     std::vector<load_result> finished_loads_;
     std::vector<kv_event> events_;

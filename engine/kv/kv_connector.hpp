@@ -44,8 +44,8 @@ struct kv_event {
 /// Counters of one connector (exposed in engine stats, Prometheus-style names in
 /// docs/kv-connectors.md). Tokens for queries/hits, as vLLM's external prefix cache.
 struct kv_connector_stats {
-    int64_t queries = 0;        ///< tokens of requests looked up
-    int64_t hits = 0;           ///< tokens found externally beyond the device hit
+    int64_t queries = 0;  ///< tokens of requests looked up
+    int64_t hits = 0;     ///< tokens found externally beyond the device hit
     int64_t blocks_loaded = 0;
     int64_t bytes_loaded = 0;
     int64_t blocks_saved = 0;
@@ -66,8 +66,8 @@ public:
     virtual ~kv_connector_scheduler() = default;
 
     struct match {
-        int32_t num_tokens = 0;  ///< tokens available beyond num_computed_tokens (whole blocks)
-        bool load_async = false; ///< true: the request waits in waiting_for_remote_kvs
+        int32_t num_tokens = 0;   ///< tokens available beyond num_computed_tokens (whole blocks)
+        bool load_async = false;  ///< true: the request waits in waiting_for_remote_kvs
     };
     /// Tokens of `req` the connector can supply beyond the `num_computed_tokens`
     /// the device prefix cache already has. Must leave the last prompt token to
@@ -87,8 +87,7 @@ public:
     virtual void update_connector_output(const kv_connector_output& out) { (void)out; }
     /// `req` finished; true if its blocks must stay allocated until a save
     /// completes (the request then appears in a later finished_sending).
-    virtual bool request_finished(const core::request& req,
-                                  std::span<const int32_t> block_ids) = 0;
+    virtual bool request_finished(const core::request& req, std::span<const int32_t> block_ids) = 0;
     /// Events since the last call.
     virtual std::vector<kv_event> take_events() { return {}; }
     virtual kv_connector_stats stats() const { return {}; }

@@ -64,9 +64,10 @@ status validate_kv_connector_config(const kv_transfer_config& cfg) {
         if (std::find(keys.begin(), keys.end(), k) == keys.end()) {
             std::string known;
             for (const auto& n : keys) known += (known.empty() ? "" : ", ") + n;
-            return make_error("kv_transfer_config: %s does not accept kv_connector_extra_config "
-                              "key '%s' (known: %s)",
-                              cfg.kv_connector.c_str(), k.c_str(), known.c_str());
+            return make_error(
+                "kv_transfer_config: %s does not accept kv_connector_extra_config "
+                "key '%s' (known: %s)",
+                cfg.kv_connector.c_str(), k.c_str(), known.c_str());
         }
     return {};
 }
@@ -75,8 +76,9 @@ result<kv_connector_pair> make_kv_connector(const kv_transfer_config& cfg,
                                             const kv_connector_context& ctx) {
     ACTORLM_TRY(validate_kv_connector_config(cfg));
     if (ctx.caches == nullptr)
-        return make_error("kv_transfer_config: this backend offers no block access to its KV "
-                          "cache, so KV connectors cannot run on it");
+        return make_error(
+            "kv_transfer_config: this backend offers no block access to its KV "
+            "cache, so KV connectors cannot run on it");
     kv_connector_factory factory;
     {
         registry& r = get_registry();

@@ -21,8 +21,8 @@ struct kv_connector_context {
     std::string model_tag;          ///< a short name for logs
 };
 
-using kv_connector_factory =
-    std::function<result<kv_connector_pair>(const kv_transfer_config&, const kv_connector_context&)>;
+using kv_connector_factory = std::function<result<kv_connector_pair>(const kv_transfer_config&,
+                                                                     const kv_connector_context&)>;
 
 /// Adds (or replaces) a connector; `extra_keys` are the kv_connector_extra_config keys it accepts.
 void register_kv_connector(const std::string& name, std::vector<std::string> extra_keys,

@@ -18,8 +18,7 @@ result<kv_transfer_config> parse_kv_transfer_config(std::string_view json) {
     if (auto err = parser.parse(padded).get(doc); err)
         return make_error("kv_transfer_config is not valid JSON: %s", simdjson::error_message(err));
     simdjson::dom::object obj;
-    if (doc.get_object().get(obj))
-        return make_error("kv_transfer_config must be a JSON object");
+    if (doc.get_object().get(obj)) return make_error("kv_transfer_config must be a JSON object");
     kv_transfer_config cfg;
     bool have_connector = false;
     for (auto field : obj) {
@@ -41,9 +40,10 @@ result<kv_transfer_config> parse_kv_transfer_config(std::string_view json) {
             else if (s == "kv_consumer")
                 cfg.role = kv_role::consumer;
             else
-                return make_error("kv_transfer_config: 'kv_role' must be 'kv_both', "
-                                  "'kv_producer' or 'kv_consumer', got '%.*s'",
-                                  static_cast<int>(s.size()), s.data());
+                return make_error(
+                    "kv_transfer_config: 'kv_role' must be 'kv_both', "
+                    "'kv_producer' or 'kv_consumer', got '%.*s'",
+                    static_cast<int>(s.size()), s.data());
         } else if (key == "kv_connector_extra_config") {
             simdjson::dom::object extra;
             if (field.value.get_object().get(extra))
@@ -59,20 +59,20 @@ result<kv_transfer_config> parse_kv_transfer_config(std::string_view json) {
                     case simdjson::dom::element_type::INT64:
                     case simdjson::dom::element_type::UINT64:
                     case simdjson::dom::element_type::DOUBLE:
-                    case simdjson::dom::element_type::BOOL:
-                        v = simdjson::minify(e.value);
-                        break;
+                    case simdjson::dom::element_type::BOOL: v = simdjson::minify(e.value); break;
                     default:
-                        return make_error("kv_transfer_config: kv_connector_extra_config key '%s' "
-                                          "must be a string, number or boolean",
-                                          ek.c_str());
+                        return make_error(
+                            "kv_transfer_config: kv_connector_extra_config key '%s' "
+                            "must be a string, number or boolean",
+                            ek.c_str());
                 }
                 cfg.extra[ek] = std::move(v);
             }
         } else {
-            return make_error("kv_transfer_config: unknown key '%s' (known: kv_connector, "
-                              "kv_role, kv_connector_extra_config)",
-                              key.c_str());
+            return make_error(
+                "kv_transfer_config: unknown key '%s' (known: kv_connector, "
+                "kv_role, kv_connector_extra_config)",
+                key.c_str());
         }
     }
     if (!have_connector) return make_error("kv_transfer_config: 'kv_connector' is required");
@@ -96,21 +96,30 @@ result<int64_t> parse_byte_size(std::string_view key, std::string_view text) {
     char* end = nullptr;
     const double v = num.empty() ? -1.0 : std::strtod(num.c_str(), &end);
     double mul = -1.0;
-    if (unit.empty() || unit == "b") mul = 1.0;
-    else if (unit == "k" || unit == "kb") mul = 1e3;
-    else if (unit == "kib") mul = 1024.0;
-    else if (unit == "m" || unit == "mb") mul = 1e6;
-    else if (unit == "mib") mul = 1024.0 * 1024.0;
-    else if (unit == "g" || unit == "gb") mul = 1e9;
-    else if (unit == "gib") mul = 1024.0 * 1024.0 * 1024.0;
-    else if (unit == "t" || unit == "tb") mul = 1e12;
-    else if (unit == "tib") mul = 1024.0 * 1024.0 * 1024.0 * 1024.0;
+    if (unit.empty() || unit == "b")
+        mul = 1.0;
+    else if (unit == "k" || unit == "kb")
+        mul = 1e3;
+    else if (unit == "kib")
+        mul = 1024.0;
+    else if (unit == "m" || unit == "mb")
+        mul = 1e6;
+    else if (unit == "mib")
+        mul = 1024.0 * 1024.0;
+    else if (unit == "g" || unit == "gb")
+        mul = 1e9;
+    else if (unit == "gib")
+        mul = 1024.0 * 1024.0 * 1024.0;
+    else if (unit == "t" || unit == "tb")
+        mul = 1e12;
+    else if (unit == "tib")
+        mul = 1024.0 * 1024.0 * 1024.0 * 1024.0;
     if (v < 0.0 || mul < 0.0 || end == nullptr || *end != '\0' || !std::isfinite(v * mul) ||
         v * mul > 9.0e18)
-        return make_error("kv_transfer_config: '%.*s' must be a byte size such as 1073741824 or "
-                          "\"64GiB\", got '%.*s'",
-                          static_cast<int>(key.size()), key.data(),
-                          static_cast<int>(text.size()), text.data());
+        return make_error(
+            "kv_transfer_config: '%.*s' must be a byte size such as 1073741824 or "
+            "\"64GiB\", got '%.*s'",
+            static_cast<int>(key.size()), key.data(), static_cast<int>(text.size()), text.data());
     return static_cast<int64_t>(v * mul);
 }
 

@@ -61,8 +61,8 @@ public:
         offload_metadata::load l;
         l.req_id = req.id();
         for (int32_t b = first; b < first + n; ++b)
-            l.blocks.push_back({req.block_hashes()[static_cast<size_t>(b)],
-                                block_ids[static_cast<size_t>(b)]});
+            l.blocks.push_back(
+                {req.block_hashes()[static_cast<size_t>(b)], block_ids[static_cast<size_t>(b)]});
         pending_loads_.push_back(std::move(l));
     }
 
@@ -75,13 +75,13 @@ public:
             if (it == requests_.end() || !cfg_.can_save()) return;
             tracked& t = it->second;
             const auto& hashes = t.req->block_hashes();
-            const int32_t full = std::min<int32_t>(
-                {end_tokens / block_size_, static_cast<int32_t>(hashes.size()),
-                 static_cast<int32_t>(t.block_ids.size())});
+            const int32_t full =
+                std::min<int32_t>({end_tokens / block_size_, static_cast<int32_t>(hashes.size()),
+                                   static_cast<int32_t>(t.block_ids.size())});
             for (int32_t b = t.num_saved_blocks; b < full; ++b)
                 if (store_->reserve_save(hashes[static_cast<size_t>(b)]))
-                    meta->saves.push_back({hashes[static_cast<size_t>(b)],
-                                           t.block_ids[static_cast<size_t>(b)]});
+                    meta->saves.push_back(
+                        {hashes[static_cast<size_t>(b)], t.block_ids[static_cast<size_t>(b)]});
             t.num_saved_blocks = std::max(t.num_saved_blocks, full);
         };
         for (const auto& n : so.scheduled_new_reqs) {
@@ -140,11 +140,11 @@ public:
     status register_kv_caches(kv_block_io& caches) override {
         if (caches.block_layer_bytes() * static_cast<size_t>(caches.num_kv_layers()) !=
             store_->payload_bytes())
-            return make_error("disk KV tier: block size mismatch (%zu bytes per block, the tier "
-                              "holds %zu)",
-                              caches.block_layer_bytes() *
-                                  static_cast<size_t>(caches.num_kv_layers()),
-                              store_->payload_bytes());
+            return make_error(
+                "disk KV tier: block size mismatch (%zu bytes per block, the tier "
+                "holds %zu)",
+                caches.block_layer_bytes() * static_cast<size_t>(caches.num_kv_layers()),
+                store_->payload_bytes());
         io_ = &caches;
         return {};
     }
@@ -221,8 +221,9 @@ result<kv_connector_pair> make_offloading_connector(const kv_transfer_config& cf
     disk_kv_store::options o;
     auto path = cfg.extra.find("disk_path");
     if (path == cfg.extra.end() || path->second.empty())
-        return make_error("kv_transfer_config: OffloadingConnector needs "
-                          "kv_connector_extra_config key 'disk_path'");
+        return make_error(
+            "kv_transfer_config: OffloadingConnector needs "
+            "kv_connector_extra_config key 'disk_path'");
     o.dir = path->second;
     o.capacity_bytes = int64_t{1} << 30;
     if (auto cap = cfg.extra.find("disk_capacity_bytes"); cap != cfg.extra.end()) {

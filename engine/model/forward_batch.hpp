@@ -18,7 +18,7 @@ struct forward_batch {
     std::vector<int64_t> slot_mapping;     // [num_tokens]
     std::vector<int32_t> block_tables;     // [num_seqs * max_blocks_per_seq], row-major
     int32_t max_blocks_per_seq = 0;
-    std::vector<int32_t> logits_indices;   // token indices whose logits are returned, in order
+    std::vector<int32_t> logits_indices;  // token indices whose logits are returned, in order
 
     int32_t num_tokens() const { return static_cast<int32_t>(token_ids.size()); }
     int32_t num_seqs() const { return static_cast<int32_t>(seq_lens.size()); }

@@ -55,19 +55,26 @@ status rope_from_freqs(const gguf_tensor_info& t, model_config& c) {
     rs.type = rope_scaling_type::llama3;
     rs.factor = factor;
     if (reproduces(c, d)) return status::success();
-    struct point { double wavelen, smooth; };
+    struct point {
+        double wavelen, smooth;
+    };
     std::vector<point> pts;
     double max_one = 0, min_full = 1e300;
     for (size_t i = 0; i < d.size(); ++i) {
-        double wavelen = 2.0 * M_PI / std::pow(double(c.rope_theta), -2.0 * double(i) / double(c.head_dim));
-        if (d[i] <= 1.0f + 1e-6f) max_one = std::max(max_one, wavelen);
-        else if (d[i] >= factor - 1e-6f) min_full = std::min(min_full, wavelen);
-        else pts.push_back({wavelen, (1.0 / d[i] - 1.0 / factor) / (1.0 - 1.0 / factor)});
+        double wavelen =
+            2.0 * M_PI / std::pow(double(c.rope_theta), -2.0 * double(i) / double(c.head_dim));
+        if (d[i] <= 1.0f + 1e-6f)
+            max_one = std::max(max_one, wavelen);
+        else if (d[i] >= factor - 1e-6f)
+            min_full = std::min(min_full, wavelen);
+        else
+            pts.push_back({wavelen, (1.0 / d[i] - 1.0 / factor) / (1.0 - 1.0 / factor)});
     }
     rs.low_freq_factor = 1.0f;
     rs.high_freq_factor = 4.0f;
     double orig = 0;
-    if (pts.size() >= 2) {  // smooth = a / wavelen + b, with a = orig / (high - low), b = -low / (high - low)
+    if (pts.size() >=
+        2) {  // smooth = a / wavelen + b, with a = orig / (high - low), b = -low / (high - low)
         double x0 = 1.0 / pts.front().wavelen, x1 = 1.0 / pts.back().wavelen;
         double a = (pts.back().smooth - pts.front().smooth) / (x1 - x0);
         double b = pts.front().smooth - a * x0;
@@ -77,7 +84,8 @@ status rope_from_freqs(const gguf_tensor_info& t, model_config& c) {
         }
     } else if (pts.size() == 1) {  // smooth = (orig / wavelen - 1) / 3
         orig = pts[0].wavelen * (3.0 * pts[0].smooth + 1.0);
-    } else {  // no band: orig/4 above the longest unscaled wavelength, orig below the shortest scaled
+    } else {  // no band: orig/4 above the longest unscaled wavelength, orig below the shortest
+              // scaled
         orig = (4.0 * max_one + min_full) / 2.0;
     }
     rs.original_max_position = int64_t(std::llround(orig));
@@ -147,8 +155,10 @@ result<model_config> config_from_gguf(const gguf_file& f) {
     }
     for (const char* key : {"attention.sliding_window_pattern", "attention.chunk_size"})
         if (f.has(p + key))
-            return make_error("%s: %s%s (a per-layer or chunked attention window) is not "
-                              "supported", f.path().c_str(), p.c_str(), key);
+            return make_error(
+                "%s: %s%s (a per-layer or chunked attention window) is not "
+                "supported",
+                f.path().c_str(), p.c_str(), key);
 
     std::string scaling = f.get_string(p + "rope.scaling.type").value_or("none");
     if (scaling == "linear") {
@@ -157,12 +167,15 @@ result<model_config> config_from_gguf(const gguf_file& f) {
         if (c.rope_scaling.factor <= 0)
             return make_error("%s: rope.scaling.factor must be > 0", f.path().c_str());
     } else if (scaling != "none") {
-        return make_error("%s: rope scaling type '%s' is not supported (supported: none, linear, "
-                          "llama3 via rope_freqs)", f.path().c_str(), scaling.c_str());
+        return make_error(
+            "%s: rope scaling type '%s' is not supported (supported: none, linear, "
+            "llama3 via rope_freqs)",
+            f.path().c_str(), scaling.c_str());
     }
     if (const gguf_tensor_info* t = f.find_tensor("rope_freqs.weight")) {
         if (c.rope_scaling.type != rope_scaling_type::none)
-            return make_error("%s: both rope.scaling.type and rope_freqs are set", f.path().c_str());
+            return make_error("%s: both rope.scaling.type and rope_freqs are set",
+                              f.path().c_str());
         if (status s = rope_from_freqs(*t, c); !s)
             return make_error("%s: %s", f.path().c_str(), s.message().c_str());
     }
@@ -179,9 +192,9 @@ result<model_config> config_from_gguf(const gguf_file& f) {
     // Tied when output.weight is absent, or a byte-identical copy of the embedding (llama2.c
     // exports such as stories260K store the shared classifier twice).
     const gguf_tensor_info* out = f.find_tensor("output.weight");
-    c.tie_word_embeddings = out == nullptr ||
-                            (out->ggml_type == emb->ggml_type && out->shape == emb->shape &&
-                             std::memcmp(out->data, emb->data, emb->num_bytes) == 0);
+    c.tie_word_embeddings =
+        out == nullptr || (out->ggml_type == emb->ggml_type && out->shape == emb->shape &&
+                           std::memcmp(out->data, emb->data, emb->num_bytes) == 0);
     c.bos_token_id = int32_t(f.get_int("tokenizer.ggml.bos_token_id").value_or(-1));
     // llama.cpp also stops at end-of-turn / end-of-message tokens (Llama 3 chat).
     for (const char* key : {"tokenizer.ggml.eos_token_id", "tokenizer.ggml.eot_token_id",

@@ -20,11 +20,19 @@ constexpr uint32_t k_max_dims = 4;  // GGML_MAX_DIMS
 /// Size of a fixed-size value type; 0 for string/array (variable) and unknown types.
 size_t scalar_size(uint32_t t) {
     switch (static_cast<gguf_type>(t)) {
-        case gguf_type::uint8: case gguf_type::int8: case gguf_type::boolean: return 1;
-        case gguf_type::uint16: case gguf_type::int16: return 2;
-        case gguf_type::uint32: case gguf_type::int32: case gguf_type::float32: return 4;
-        case gguf_type::uint64: case gguf_type::int64: case gguf_type::float64: return 8;
-        case gguf_type::string: case gguf_type::array: return 0;
+        case gguf_type::uint8:
+        case gguf_type::int8:
+        case gguf_type::boolean: return 1;
+        case gguf_type::uint16:
+        case gguf_type::int16: return 2;
+        case gguf_type::uint32:
+        case gguf_type::int32:
+        case gguf_type::float32: return 4;
+        case gguf_type::uint64:
+        case gguf_type::int64:
+        case gguf_type::float64: return 8;
+        case gguf_type::string:
+        case gguf_type::array: return 0;
     }
     return 0;
 }
@@ -75,8 +83,10 @@ private:
     }
     bool need(size_t n, const char* what) {
         if (left() >= n) return true;
-        return fail(make_error("truncated file: %s needs %zu bytes at offset %zu but the file "
-                               "has %zu", what, n, pos_, size_));
+        return fail(
+            make_error("truncated file: %s needs %zu bytes at offset %zu but the file "
+                       "has %zu",
+                       what, n, pos_, size_));
     }
     template <class T>
     bool read(T& v, const char* what) {
@@ -89,9 +99,10 @@ private:
         uint64_t len = 0;
         if (!read(len, what)) return false;
         if (len > left())
-            return fail(make_error("corrupt file: %s has length %llu at offset %zu but only %zu "
-                                   "bytes remain", what, static_cast<unsigned long long>(len),
-                                   pos_ - 8, left()));
+            return fail(
+                make_error("corrupt file: %s has length %llu at offset %zu but only %zu "
+                           "bytes remain",
+                           what, static_cast<unsigned long long>(len), pos_ - 8, left()));
         s = std::string_view(reinterpret_cast<const char*>(data_ + pos_), len);
         pos_ += len;
         return true;
@@ -167,20 +178,20 @@ bool gguf_file::parser::read_kv() {
     e.type = static_cast<gguf_type>(type);
     if (e.type == gguf_type::array) {
         uint32_t elem = 0;
-        if (!read(elem, "an array element type") || !read(e.count, "an array length"))
-            return false;
+        if (!read(elem, "an array element type") || !read(e.count, "an array length")) return false;
         if (!valid_type(elem))
             return fail(make_error("metadata key '%s': array of unknown type %u", k.c_str(), elem));
         e.elem_type = static_cast<gguf_type>(elem);
         if (e.elem_type == gguf_type::array)
-            return fail(make_error("metadata key '%s': nested arrays are not supported",
-                                   k.c_str()));
+            return fail(
+                make_error("metadata key '%s': nested arrays are not supported", k.c_str()));
         e.value_offset = pos_;
         size_t elem_size = e.elem_type == gguf_type::string ? 8 : scalar_size(elem);
         if (e.count > left() / elem_size)
-            return fail(make_error("corrupt file: metadata key '%s' claims %llu elements but "
-                                   "only %zu bytes remain", k.c_str(),
-                                   static_cast<unsigned long long>(e.count), left()));
+            return fail(
+                make_error("corrupt file: metadata key '%s' claims %llu elements but "
+                           "only %zu bytes remain",
+                           k.c_str(), static_cast<unsigned long long>(e.count), left()));
         if (e.elem_type == gguf_type::string) {
             std::string_view s;
             std::string what = "an element of '" + k + "'";
@@ -215,8 +226,8 @@ bool gguf_file::parser::read_tensor_info() {
     gguf_tensor_info t;
     t.name = std::string(name);
     if (n_dims > k_max_dims)
-        return fail(make_error("tensor '%s' has %u dimensions (at most %u)", t.name.c_str(),
-                               n_dims, k_max_dims));
+        return fail(make_error("tensor '%s' has %u dimensions (at most %u)", t.name.c_str(), n_dims,
+                               k_max_dims));
     std::vector<int64_t> ne(n_dims);
     for (uint32_t d = 0; d < n_dims; ++d) {
         uint64_t v = 0;
@@ -233,16 +244,18 @@ bool gguf_file::parser::read_tensor_info() {
     // Bytes = blocks per row * block bytes * number of rows, each step overflow-checked.
     int64_t row = n_dims ? ne[0] : 1;
     if (row % info->block_elems != 0)
-        return fail(make_error("tensor '%s': row length %lld is not a multiple of %s's block "
-                               "size %lld", t.name.c_str(), static_cast<long long>(row),
-                               info->name, static_cast<long long>(info->block_elems)));
+        return fail(
+            make_error("tensor '%s': row length %lld is not a multiple of %s's block "
+                       "size %lld",
+                       t.name.c_str(), static_cast<long long>(row), info->name,
+                       static_cast<long long>(info->block_elems)));
     uint64_t bytes = static_cast<uint64_t>(row / info->block_elems) * info->block_bytes;
     for (uint32_t d = 1; d < n_dims; ++d)
         if (__builtin_mul_overflow(bytes, static_cast<uint64_t>(ne[d]), &bytes))
             return fail(make_error("tensor '%s': size overflows", t.name.c_str()));
     if (bytes > size_)
-        return fail(make_error("tensor '%s' needs %llu bytes but the file has %zu",
-                               t.name.c_str(), static_cast<unsigned long long>(bytes), size_));
+        return fail(make_error("tensor '%s' needs %llu bytes but the file has %zu", t.name.c_str(),
+                               static_cast<unsigned long long>(bytes), size_));
     t.num_bytes = static_cast<size_t>(bytes);
     t.shape.assign(ne.rbegin(), ne.rend());
     if (!f_.tensor_index_.emplace(t.name, f_.tensors_.size()).second)
@@ -256,15 +269,16 @@ bool gguf_file::parser::place_tensors() {
     size_t data_start = (pos_ + align - 1) / align * align;
     for (gguf_tensor_info& t : f_.tensors_) {
         if (t.offset % align != 0)
-            return fail(make_error("tensor '%s': offset %llu is not a multiple of the alignment "
-                                   "%zu", t.name.c_str(),
-                                   static_cast<unsigned long long>(t.offset), align));
+            return fail(
+                make_error("tensor '%s': offset %llu is not a multiple of the alignment "
+                           "%zu",
+                           t.name.c_str(), static_cast<unsigned long long>(t.offset), align));
         if (data_start > size_ || t.offset > size_ - data_start ||
             t.num_bytes > size_ - data_start - t.offset)
-            return fail(make_error("truncated file: tensor '%s' (%zu bytes at data offset %llu) "
-                                   "extends past the end of the file (%zu bytes)",
-                                   t.name.c_str(), t.num_bytes,
-                                   static_cast<unsigned long long>(t.offset), size_));
+            return fail(make_error(
+                "truncated file: tensor '%s' (%zu bytes at data offset %llu) "
+                "extends past the end of the file (%zu bytes)",
+                t.name.c_str(), t.num_bytes, static_cast<unsigned long long>(t.offset), size_));
         t.data = data_ + data_start + t.offset;
     }
     return true;

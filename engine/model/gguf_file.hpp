@@ -20,8 +20,19 @@ namespace actorlm {
 
 /// GGUF metadata value types (values as in the GGUF specification).
 enum class gguf_type : uint32_t {
-    uint8 = 0, int8 = 1, uint16 = 2, int16 = 3, uint32 = 4, int32 = 5, float32 = 6,
-    boolean = 7, string = 8, array = 9, uint64 = 10, int64 = 11, float64 = 12,
+    uint8 = 0,
+    int8 = 1,
+    uint16 = 2,
+    int16 = 3,
+    uint32 = 4,
+    int32 = 5,
+    float32 = 6,
+    boolean = 7,
+    string = 8,
+    array = 9,
+    uint64 = 10,
+    int64 = 11,
+    float64 = 12,
 };
 
 /// GGUF's name for a value type ("uint32", "array", ...).
@@ -30,11 +41,11 @@ const char* gguf_type_name(gguf_type t);
 /// One tensor of the file. `data` points into the mapping, which lives as long as the gguf_file.
 struct gguf_tensor_info {
     std::string name;
-    uint32_t ggml_type = 0;        // ggml type id (see ggml_types.hpp, dtype.hpp)
-    std::vector<int64_t> shape;    // outermost first (ggml's ne reversed): {rows, cols}
+    uint32_t ggml_type = 0;      // ggml type id (see ggml_types.hpp, dtype.hpp)
+    std::vector<int64_t> shape;  // outermost first (ggml's ne reversed): {rows, cols}
     const uint8_t* data = nullptr;
     size_t num_bytes = 0;
-    uint64_t offset = 0;           // relative to the start of the tensor data section
+    uint64_t offset = 0;  // relative to the start of the tensor data section
 
     int64_t num_elements() const {
         int64_t n = 1;
@@ -68,7 +79,8 @@ public:
 
     /// String value; nullopt when absent or of another type.
     std::optional<std::string> get_string(std::string_view key) const;
-    /// Any integer type (and bool); nullopt when absent, not an integer, or a uint64 above INT64_MAX.
+    /// Any integer type (and bool); nullopt when absent, not an integer, or a uint64 above
+    /// INT64_MAX.
     std::optional<int64_t> get_int(std::string_view key) const;
     /// float32/float64 (integers convert too); nullopt when absent or not numeric.
     std::optional<double> get_float(std::string_view key) const;

@@ -25,7 +25,8 @@ void copy_key(gguf_writer& w, const gguf_file& src, const std::string& key) {
         case gguf_type::float64: w.set_f32(key, float(*src.get_float(key))); return;
         case gguf_type::array: {
             gguf_type e = src.array_info(key)->first;
-            if (e == gguf_type::string) w.set_string_array(key, src.get_string_array(key));
+            if (e == gguf_type::string)
+                w.set_string_array(key, src.get_string_array(key));
             else if (e == gguf_type::float32 || e == gguf_type::float64)
                 w.set_f32_array(key, src.get_float_array(key));
             else
@@ -35,8 +36,10 @@ void copy_key(gguf_writer& w, const gguf_file& src, const std::string& key) {
         default: {
             auto v = src.get_int(key);
             if (!v) return;
-            if (*v >= 0 && *v <= std::numeric_limits<uint32_t>::max()) w.set_u32(key, uint32_t(*v));
-            else w.set_i32(key, int32_t(*v));
+            if (*v >= 0 && *v <= std::numeric_limits<uint32_t>::max())
+                w.set_u32(key, uint32_t(*v));
+            else
+                w.set_i32(key, int32_t(*v));
         }
     }
 }
@@ -76,8 +79,10 @@ status write_gguf_model(const model_config& c, const model_weights& weights,
     model_recipe derived = info.recipe;
     if (info.gguf_bias_when_present) derived.qkv_bias = c.recipe.qkv_bias;
     if (recipe_features(derived) != recipe_features(c.recipe))
-        return make_error("GGUF writer: a %s GGUF cannot hold this model's recipe (features "
-                          "differ from the architecture's)", info.name);
+        return make_error(
+            "GGUF writer: a %s GGUF cannot hold this model's recipe (features "
+            "differ from the architecture's)",
+            info.name);
     gguf_writer w;
     const std::string arch = info.name;
     const std::string p = arch + ".";
@@ -85,13 +90,15 @@ status write_gguf_model(const model_config& c, const model_weights& weights,
     w.set_string("general.name", c.name.empty() ? "model" : c.name);
     if (!opt.description.empty()) w.set_string("general.description", opt.description);
     for (auto [key, v] : {std::pair<const char*, int64_t>{"context_length", c.max_position},
-                          {"embedding_length", c.hidden_size}, {"block_count", c.num_layers},
+                          {"embedding_length", c.hidden_size},
+                          {"block_count", c.num_layers},
                           {"feed_forward_length", c.intermediate_size},
                           {"attention.head_count", c.num_heads},
                           {"attention.head_count_kv", c.num_kv_heads},
                           {"attention.key_length", c.head_dim},
                           {"attention.value_length", c.head_dim},
-                          {"rope.dimension_count", c.head_dim}, {"vocab_size", c.vocab_size}}) {
+                          {"rope.dimension_count", c.head_dim},
+                          {"vocab_size", c.vocab_size}}) {
         if (v < 0 || v > std::numeric_limits<uint32_t>::max())
             return make_error("GGUF writer: %s%s = %lld does not fit uint32", p.c_str(), key,
                               (long long)v);
@@ -101,8 +108,9 @@ status write_gguf_model(const model_config& c, const model_weights& weights,
     w.set_f32(p + "attention.layer_norm_rms_epsilon", c.rms_norm_eps);
     if (c.sliding_window > 0) {
         if (!c.sliding_layers.empty())
-            return make_error("GGUF writer: GGUF has no key for a sliding window on only some "
-                              "layers");
+            return make_error(
+                "GGUF writer: GGUF has no key for a sliding window on only some "
+                "layers");
         w.set_u32(p + "attention.sliding_window", uint32_t(c.sliding_window));
     }
     if (c.rope_scaling.type == rope_scaling_type::linear) {

@@ -107,8 +107,10 @@ result<rope_settings> parse_rope_set(object rs, const std::string& where, rope_s
     auto partial = get_number(rs, "partial_rotary_factor", 1.0);
     if (!partial) return partial.err();
     if (*partial != 1.0)
-        return make_error("config.json: %s partial_rotary_factor %g is not supported (RoPE over "
-                          "the whole head only)", w, *partial);
+        return make_error(
+            "config.json: %s partial_rotary_factor %g is not supported (RoPE over "
+            "the whole head only)",
+            w, *partial);
     rope_scaling& sc = base.scaling;
     sc = rope_scaling{};
     if (type == "default") return base;
@@ -129,8 +131,10 @@ result<rope_settings> parse_rope_set(object rs, const std::string& where, rope_s
         sc.high_freq_factor = float(*hi);
         sc.original_max_position = int64_t(*orig);
     } else {
-        return make_error("config.json: %s type '%.*s' is not supported (supported: default, "
-                          "linear, llama3)", w, int(type.size()), type.data());
+        return make_error(
+            "config.json: %s type '%.*s' is not supported (supported: default, "
+            "linear, llama3)",
+            w, int(type.size()), type.data());
     }
     return base;
 }
@@ -158,9 +162,10 @@ result<std::vector<bool>> parse_layer_types(object o, hf_window_keys keys, int64
             if (t == k_sliding) {
                 sliding[i] = true;
             } else if (t != k_full) {
-                return make_error("config.json: layer type '%.*s' (layer %zu) is not supported "
-                                  "(supported: full_attention, sliding_attention)",
-                                  int(t.size()), t.data(), i);
+                return make_error(
+                    "config.json: layer type '%.*s' (layer %zu) is not supported "
+                    "(supported: full_attention, sliding_attention)",
+                    int(t.size()), t.data(), i);
             }
             ++i;
         }
@@ -240,27 +245,31 @@ status parse_rope(object o, model_config& c) {
             for (auto field : rp) {
                 const std::string key(field.key);
                 if (key != k_full && key != k_sliding)
-                    return make_error("config.json: rope_parameters for layer type '%s' are not "
-                                      "supported (supported: full_attention, sliding_attention)",
-                                      key.c_str());
+                    return make_error(
+                        "config.json: rope_parameters for layer type '%s' are not "
+                        "supported (supported: full_attention, sliding_attention)",
+                        key.c_str());
                 if (!(key == k_full ? uses_full : uses_sliding)) continue;
                 object entry;
                 if (field.value.get(entry))
                     return make_error("config.json: rope_parameters.%s must be an object",
                                       key.c_str());
-                auto r = parse_rope_set(entry, "rope_parameters." + key, base, false,
-                                        c.max_position);
+                auto r =
+                    parse_rope_set(entry, "rope_parameters." + key, base, false, c.max_position);
                 if (!r) return r.err();
                 if (v5 && !(*v5 == *r))
-                    return make_error("config.json: rope_parameters differ between full_attention "
-                                      "and sliding_attention layers (not supported)");
+                    return make_error(
+                        "config.json: rope_parameters differ between full_attention "
+                        "and sliding_attention layers (not supported)");
                 v5 = *r;
             }
             for (auto [used, key] : {std::pair{uses_full, k_full}, {uses_sliding, k_sliding}}) {
                 object entry;
                 if (used && rp[key].get(entry))
-                    return make_error("config.json: rope_parameters has no '%s' entry for the "
-                                      "model's %s layers", key, key);
+                    return make_error(
+                        "config.json: rope_parameters has no '%s' entry for the "
+                        "model's %s layers",
+                        key, key);
             }
         }
     }
@@ -294,8 +303,7 @@ result<model_config> parse_hf_config(std::string_view config_json,
     const auto [info, hf_type] = find_hf_model_type(model_type);
     if (!info)
         return make_error("config.json: model_type '%.*s' is not supported (supported: %s)",
-                          int(model_type.size()), model_type.data(),
-                          hf_model_type_names().c_str());
+                          int(model_type.size()), model_type.data(), hf_model_type_names().c_str());
     c.arch = info->arch;
     c.recipe = info->recipe;
     for (auto [key, dst] : {std::pair{"hidden_size", &c.hidden_size},
@@ -317,9 +325,10 @@ result<model_config> parse_hf_config(std::string_view config_json,
         c.num_kv_heads = *v;
     }
     if (c.num_kv_heads <= 0 || c.num_heads % c.num_kv_heads != 0)
-        return make_error("config.json: num_attention_heads %lld is not a multiple of "
-                          "num_key_value_heads %lld", (long long)c.num_heads,
-                          (long long)c.num_kv_heads);
+        return make_error(
+            "config.json: num_attention_heads %lld is not a multiple of "
+            "num_key_value_heads %lld",
+            (long long)c.num_heads, (long long)c.num_kv_heads);
     c.head_dim = c.hidden_size / c.num_heads;
     if (!is_null(o, "head_dim")) {
         auto v = get_int(o, "head_dim");

@@ -24,7 +24,8 @@ namespace fs = std::filesystem;
 result<std::vector<std::string>> shard_files(const fs::path& dir) {
     fs::path index = dir / "model.safetensors.index.json";
     if (!fs::exists(index)) {
-        if (fs::exists(dir / "model.safetensors")) return std::vector<std::string>{"model.safetensors"};
+        if (fs::exists(dir / "model.safetensors"))
+            return std::vector<std::string>{"model.safetensors"};
         return make_error("%s: no model.safetensors or model.safetensors.index.json",
                           dir.string().c_str());
     }
@@ -78,12 +79,17 @@ result<loaded_model> load_hf_model(const std::string& dir) {
         auto it = by_name.find(name);
         if (it == by_name.end()) return t;
         const safetensors_tensor_info& info = *it->second;
-        if (info.dtype == "F32") t.type = dtype::f32;
-        else if (info.dtype == "F16") t.type = dtype::f16;
-        else if (info.dtype == "BF16") t.type = dtype::bf16;
+        if (info.dtype == "F32")
+            t.type = dtype::f32;
+        else if (info.dtype == "F16")
+            t.type = dtype::f16;
+        else if (info.dtype == "BF16")
+            t.type = dtype::bf16;
         else
-            return make_error("tensor '%s' has dtype %s, which is not supported (supported: F32, "
-                              "F16, BF16)", name.c_str(), info.dtype.c_str());
+            return make_error(
+                "tensor '%s' has dtype %s, which is not supported (supported: F32, "
+                "F16, BF16)",
+                name.c_str(), info.dtype.c_str());
         t.shape = info.shape;
         t.data = info.data;
         t.num_bytes = info.num_bytes;

@@ -66,8 +66,7 @@ std::string rope_members(const model_config& c, bool with_theta) {
     if (rs.type == rope_scaling_type::llama3)
         j += ", \"low_freq_factor\": " + float_text(rs.low_freq_factor) +
              ", \"high_freq_factor\": " + float_text(rs.high_freq_factor) +
-             ", \"original_max_position_embeddings\": " +
-             std::to_string(rs.original_max_position);
+             ", \"original_max_position_embeddings\": " + std::to_string(rs.original_max_position);
     return j;
 }
 
@@ -103,16 +102,15 @@ std::string rope_json(const model_config& c, hf_rope_layout layout) {
 // The window as the model type's config class reads it back (see hf_config.cpp): Mistral's
 // sliding_window, Qwen's use_sliding_window + sliding_window + max_window_layers; layer_types
 // whenever the window is on only some layers or the layout is keyed by layer type.
-std::string window_json(const model_config& c, const hf_model_type& type,
-                        hf_rope_layout layout) {
+std::string window_json(const model_config& c, const hf_model_type& type, hf_rope_layout layout) {
     std::string j;
     const hf_window_keys keys = type.window_keys;
     const bool qwen = keys == hf_window_keys::qwen;
     const std::string window = c.sliding_window > 0 ? std::to_string(c.sliding_window) : "null";
     if (keys == hf_window_keys::plain) j += "  \"sliding_window\": " + window + ",\n";
     if (qwen) {
-        j += std::string("  \"use_sliding_window\": ") +
-             (c.sliding_window > 0 ? "true" : "false") + ",\n";
+        j += std::string("  \"use_sliding_window\": ") + (c.sliding_window > 0 ? "true" : "false") +
+             ",\n";
         j += "  \"sliding_window\": " + window + ",\n";
         j += "  \"max_window_layers\": " +
              std::to_string(c.sliding_window > 0 && c.sliding_layers.empty() ? 0 : c.num_layers) +
@@ -121,9 +119,9 @@ std::string window_json(const model_config& c, const hf_model_type& type,
     if (!c.sliding_layers.empty() || layout == hf_rope_layout::transformers5_by_layer_type) {
         j += "  \"layer_types\": [";
         for (int64_t l = 0; l < c.num_layers; ++l)
-            j += std::string(l ? ", " : "") +
-                 (layer_attention_window(c, l) > 0 ? "\"sliding_attention\""
-                                                   : "\"full_attention\"");
+            j +=
+                std::string(l ? ", " : "") +
+                (layer_attention_window(c, l) > 0 ? "\"sliding_attention\"" : "\"full_attention\"");
         j += "],\n";
     }
     return j;
@@ -147,8 +145,7 @@ std::string config_json(const model_config& c, const hf_model_type& type, dtype 
     j += window_json(c, type, layout);
     j += "  \"hidden_act\": \"silu\",\n";
     if (architecture(c.arch).hf_attention_bias_key)
-        j += std::string("  \"attention_bias\": ") + (c.recipe.qkv_bias ? "true" : "false") +
-             ",\n";
+        j += std::string("  \"attention_bias\": ") + (c.recipe.qkv_bias ? "true" : "false") + ",\n";
     j += std::string("  \"tie_word_embeddings\": ") + (c.tie_word_embeddings ? "true" : "false") +
          ",\n";
     if (c.bos_token_id >= 0) j += "  \"bos_token_id\": " + n(c.bos_token_id) + ",\n";
@@ -164,8 +161,10 @@ status write_hf_model(const model_config& c, const model_weights& weights, const
     if (status s = validate_weights(c, weights); !s) return s;
     const dtype t = opt.matrix_type.value_or(weights.token_embedding.type);
     if (t != dtype::f32 && t != dtype::f16 && t != dtype::bf16)
-        return make_error("Hugging Face checkpoints hold F32, F16 or BF16 weights, not %s "
-                          "(choose a matrix type)", dtype_name(t));
+        return make_error(
+            "Hugging Face checkpoints hold F32, F16 or BF16 weights, not %s "
+            "(choose a matrix type)",
+            dtype_name(t));
     const architecture_info& arch = architecture(c.arch);
     // The model type's config class derives the recipe again on load: it must come out equal.
     model_recipe derived = arch.recipe;
@@ -185,8 +184,10 @@ status write_hf_model(const model_config& c, const model_weights& weights, const
         type = found;
     }
     if (c.sliding_window > 0 && type->window_keys == hf_window_keys::none)
-        return make_error("a %s config.json has no sliding window (transformers ignores it); "
-                          "write the model as mistral", type->model_type);
+        return make_error(
+            "a %s config.json has no sliding window (transformers ignores it); "
+            "write the model as mistral",
+            type->model_type);
     std::error_code ec;
     fs::create_directories(dir, ec);
     if (ec) return make_error("cannot create %s: %s", dir.c_str(), ec.message().c_str());
@@ -198,7 +199,8 @@ status write_hf_model(const model_config& c, const model_weights& weights, const
         auto bytes = convert_tensor(src, t);
         if (!bytes) return bytes.err();
         if (permute && rope_heads > 0) {
-            size_t row = src.shape.size() == 2 ? dtype_row_bytes(t, src.cols()) : dtype_block_bytes(t);
+            size_t row =
+                src.shape.size() == 2 ? dtype_row_bytes(t, src.cols()) : dtype_block_bytes(t);
             *bytes = permute_rope_rows(*bytes, rope_heads, c.head_dim, row, false);
         }
         sw.add_tensor(name, safetensors_dtype(t), src.shape, std::move(*bytes));
@@ -212,7 +214,8 @@ status write_hf_model(const model_config& c, const model_weights& weights, const
             int64_t heads = r == weight_role::wq || r == weight_role::bq   ? c.num_heads
                             : r == weight_role::wk || r == weight_role::bk ? c.num_kv_heads
                                                                            : 0;
-            if (status s = add(names.layer(int64_t(i), r), layer_tensor(weights.layers[i], r), heads);
+            if (status s =
+                    add(names.layer(int64_t(i), r), layer_tensor(weights.layers[i], r), heads);
                 !s)
                 return s;
         }

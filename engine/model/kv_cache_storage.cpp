@@ -30,7 +30,8 @@ result<kv_cache_storage> kv_cache_storage::create(const kv_cache_spec& spec, int
     s.row_elems_ = num_kv_heads * head_dim;
     s.num_slots_ = static_cast<int64_t>(spec.num_blocks) * spec.block_size;
     const double total = 2.0 * static_cast<double>(num_layers) * static_cast<double>(s.num_slots_) *
-                         static_cast<double>(s.row_elems_) * static_cast<double>(dtype_block_bytes(spec.type));
+                         static_cast<double>(s.row_elems_) *
+                         static_cast<double>(dtype_block_bytes(spec.type));
     if (total > static_cast<double>(std::numeric_limits<size_t>::max() / 2))
         return make_error("KV cache of %.0f bytes is too large", total);
     s.layer_bytes_ = static_cast<size_t>(s.num_slots_) * static_cast<size_t>(s.row_elems_) *

@@ -18,8 +18,8 @@ namespace actorlm {
 /// Shape of the paged KV cache a backend allocates.
 struct kv_cache_spec {
     int32_t num_blocks = 0;
-    int32_t block_size = 16;        // tokens per block
-    dtype type = dtype::f32;        // f32 or f16 on the CPU; f16/bf16 on CUDA
+    int32_t block_size = 16;  // tokens per block
+    dtype type = dtype::f32;  // f32 or f16 on the CPU; f16/bf16 on CUDA
 };
 
 class model_executor {

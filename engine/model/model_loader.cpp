@@ -39,9 +39,10 @@ result<loaded_model> load_gguf_model(const std::string& path) {
         if (!info) return t;
         auto type = dtype_from_ggml(info->ggml_type);
         if (!type)
-            return make_error("tensor '%s' has type %s (%u), which is not supported (supported: "
-                              "F32, F16, BF16, Q8_0, Q4_0, Q5_0, Q4_K, Q6_K)", name.c_str(),
-                              ggml_type_name(info->ggml_type), info->ggml_type);
+            return make_error(
+                "tensor '%s' has type %s (%u), which is not supported (supported: "
+                "F32, F16, BF16, Q8_0, Q4_0, Q5_0, Q4_K, Q6_K)",
+                name.c_str(), ggml_type_name(info->ggml_type), info->ggml_type);
         t.type = *type;
         t.shape = info->shape;
         t.data = info->data;
@@ -67,8 +68,7 @@ result<loaded_model> load_model(const std::string& path) {
     if (p.filename() == "config.json" || p.extension() == ".safetensors" ||
         p.filename() == "model.safetensors.index.json")
         return load_hf_model(p.parent_path().empty() ? "." : p.parent_path().string());
-    return make_error("%s is neither a GGUF file nor a Hugging Face model directory",
-                      path.c_str());
+    return make_error("%s is neither a GGUF file nor a Hugging Face model directory", path.c_str());
 }
 
 }  // namespace actorlm

@@ -15,14 +15,14 @@
 namespace actorlm {
 
 struct layer_weights {
-    tensor attn_norm;            // {hidden}
-    tensor wq, wk, wv, wo;       // {heads*head_dim, hidden}, {kv*hd, hidden} x2, {hidden, heads*hd}
-    tensor bq, bk, bv;           // biases, present only when config.recipe.qkv_bias
-    tensor q_norm, k_norm;       // {head_dim}, present only when config.recipe.qk_norm
-    tensor ffn_norm;             // {hidden}
-    tensor post_attn_norm;       // {hidden}, only when config.recipe.post_attention_norm
-    tensor post_ffn_norm;        // {hidden}, only when config.recipe.post_ffn_norm
-    tensor w_gate, w_up, w_down; // {ffn, hidden} x2, {hidden, ffn}
+    tensor attn_norm;       // {hidden}
+    tensor wq, wk, wv, wo;  // {heads*head_dim, hidden}, {kv*hd, hidden} x2, {hidden, heads*hd}
+    tensor bq, bk, bv;      // biases, present only when config.recipe.qkv_bias
+    tensor q_norm, k_norm;  // {head_dim}, present only when config.recipe.qk_norm
+    tensor ffn_norm;        // {hidden}
+    tensor post_attn_norm;  // {hidden}, only when config.recipe.post_attention_norm
+    tensor post_ffn_norm;   // {hidden}, only when config.recipe.post_ffn_norm
+    tensor w_gate, w_up, w_down;  // {ffn, hidden} x2, {hidden, ffn}
 };
 
 struct model_weights {

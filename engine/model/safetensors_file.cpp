@@ -30,7 +30,8 @@ result<std::shared_ptr<safetensors_file>> safetensors_file::open(const std::stri
 status safetensors_file::parse() {
     const uint8_t* base = map_->data();
     const size_t size = map_->size();
-    if (size < 8) return make_error("truncated safetensors file (%zu bytes, no header length)", size);
+    if (size < 8)
+        return make_error("truncated safetensors file (%zu bytes, no header length)", size);
     uint64_t header_len = 0;
     std::memcpy(&header_len, base, 8);
     if (header_len > k_max_header_bytes)
@@ -92,12 +93,14 @@ status safetensors_file::parse() {
                 return make_error("tensor '%s': data_offsets must be two integers", name.c_str());
             ++n;
         }
-        if (n != 2) return make_error("tensor '%s': data_offsets must be two integers", name.c_str());
+        if (n != 2)
+            return make_error("tensor '%s': data_offsets must be two integers", name.c_str());
         if (range[0] > range[1] || range[1] > data_bytes)
-            return make_error("tensor '%s': data_offsets [%llu, %llu] are outside the %zu data "
-                              "bytes (truncated or corrupt file)", name.c_str(),
-                              static_cast<unsigned long long>(range[0]),
-                              static_cast<unsigned long long>(range[1]), data_bytes);
+            return make_error(
+                "tensor '%s': data_offsets [%llu, %llu] are outside the %zu data "
+                "bytes (truncated or corrupt file)",
+                name.c_str(), static_cast<unsigned long long>(range[0]),
+                static_cast<unsigned long long>(range[1]), data_bytes);
         if (range[1] - range[0] != bytes)
             return make_error("tensor '%s': %llu data bytes but dtype %s and its shape need %llu",
                               name.c_str(), static_cast<unsigned long long>(range[1] - range[0]),

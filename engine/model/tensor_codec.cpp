@@ -63,7 +63,8 @@ void decode_f32(dtype t, const void* src, int64_t n, float* dst) {
                 for (int j = 0; j < 16; ++j) {
                     const uint8_t q = p[6 + j];
                     dst[b * 32 + j] = d * float(int((q & 0x0f) | (((qh >> j) & 1u) << 4)) - 16);
-                    dst[b * 32 + j + 16] = d * float(int((q >> 4) | (((qh >> (j + 16)) & 1u) << 4)) - 16);
+                    dst[b * 32 + j + 16] =
+                        d * float(int((q >> 4) | (((qh >> (j + 16)) & 1u) << 4)) - 16);
                 }
             }
             return;
@@ -82,7 +83,8 @@ std::vector<uint8_t> encode_f32(dtype t, const float* src, int64_t n) {
         case dtype::f16:
         case dtype::bf16:
             for (int64_t i = 0; i < n; ++i) {
-                uint16_t h = t == dtype::f16 ? float_bits::to_f16(src[i]) : float_bits::to_bf16(src[i]);
+                uint16_t h =
+                    t == dtype::f16 ? float_bits::to_f16(src[i]) : float_bits::to_bf16(src[i]);
                 std::memcpy(p + 2 * i, &h, 2);
             }
             break;

@@ -16,17 +16,15 @@ index_range even_part(int64_t total, int32_t rank, int32_t size) {
 
 result<tensor_parallel_plan> tensor_parallel_plan::make(const model_config& config,
                                                         int32_t tp_size) {
-    if (tp_size < 1)
-        return make_error("tensor parallel size must be at least 1, got %d", tp_size);
+    if (tp_size < 1) return make_error("tensor parallel size must be at least 1, got %d", tp_size);
     if (config.num_heads <= 0 || config.num_kv_heads <= 0 || config.head_dim <= 0 ||
         config.hidden_size <= 0 || config.intermediate_size <= 0)
-        return make_error("model config has a non-positive dimension (heads %lld, kv_heads "
-                          "%lld, head_dim %lld, hidden %lld, intermediate %lld)",
-                          static_cast<long long>(config.num_heads),
-                          static_cast<long long>(config.num_kv_heads),
-                          static_cast<long long>(config.head_dim),
-                          static_cast<long long>(config.hidden_size),
-                          static_cast<long long>(config.intermediate_size));
+        return make_error(
+            "model config has a non-positive dimension (heads %lld, kv_heads "
+            "%lld, head_dim %lld, hidden %lld, intermediate %lld)",
+            static_cast<long long>(config.num_heads), static_cast<long long>(config.num_kv_heads),
+            static_cast<long long>(config.head_dim), static_cast<long long>(config.hidden_size),
+            static_cast<long long>(config.intermediate_size));
     if (config.num_heads % config.num_kv_heads != 0)
         return make_error("num_heads %lld is not a multiple of num_kv_heads %lld",
                           static_cast<long long>(config.num_heads),
@@ -37,11 +35,11 @@ result<tensor_parallel_plan> tensor_parallel_plan::make(const model_config& conf
     // Replicating KV heads (vLLM does when tp > kv_heads) would double the cache;
     // we ask for a tensor parallel size that divides them instead.
     if (config.num_kv_heads % tp_size != 0)
-        return make_error("tensor parallel size %d does not divide num_kv_heads %lld",
-                          tp_size, static_cast<long long>(config.num_kv_heads));
+        return make_error("tensor parallel size %d does not divide num_kv_heads %lld", tp_size,
+                          static_cast<long long>(config.num_kv_heads));
     if (config.intermediate_size % tp_size != 0)
-        return make_error("tensor parallel size %d does not divide intermediate_size %lld",
-                          tp_size, static_cast<long long>(config.intermediate_size));
+        return make_error("tensor parallel size %d does not divide intermediate_size %lld", tp_size,
+                          static_cast<long long>(config.intermediate_size));
 
     tensor_parallel_plan plan;
     plan.shards_.reserve(static_cast<size_t>(tp_size));

@@ -25,13 +25,13 @@ struct index_range {
 struct tp_shard {
     int32_t rank = 0;
     int32_t size = 1;
-    index_range q_heads;       // attention heads computed on this rank
-    index_range kv_heads;      // KV heads stored in this rank's cache
-    index_range wq_rows;       // rows of wq (= q_heads * head_dim); also bq
-    index_range wk_rows;       // rows of wk and wv (= kv_heads * head_dim); also bk, bv
-    index_range wo_cols;       // columns of wo (same range as wq_rows)
-    index_range ffn_rows;      // rows of w_gate and w_up
-    index_range w_down_cols;   // columns of w_down (same range as ffn_rows)
+    index_range q_heads;      // attention heads computed on this rank
+    index_range kv_heads;     // KV heads stored in this rank's cache
+    index_range wq_rows;      // rows of wq (= q_heads * head_dim); also bq
+    index_range wk_rows;      // rows of wk and wv (= kv_heads * head_dim); also bk, bv
+    index_range wo_cols;      // columns of wo (same range as wq_rows)
+    index_range ffn_rows;     // rows of w_gate and w_up
+    index_range w_down_cols;  // columns of w_down (same range as ffn_rows)
     /// True when this rank adds the residual stream into its row-parallel
     /// output, so that the all-reduce sum counts the residual exactly once.
     bool adds_residual() const { return rank == 0; }

@@ -21,9 +21,9 @@ const char* const k_test_chat_template =
 namespace {
 
 const char* const k_specials[] = {
-    "<|endoftext|>", "<|im_start|>", "<|im_end|>", "<repo_name>", "<reponame>", "<file_sep>",
-    "<filename>", "<gh_stars>", "<issue_start>", "<issue_comment>", "<issue_closed>",
-    "<jupyter_start>", "<jupyter_text>", "<jupyter_code>", "<jupyter_output>",
+    "<|endoftext|>",    "<|im_start|>",    "<|im_end|>",     "<repo_name>",    "<reponame>",
+    "<file_sep>",       "<filename>",      "<gh_stars>",     "<issue_start>",  "<issue_comment>",
+    "<issue_closed>",   "<jupyter_start>", "<jupyter_text>", "<jupyter_code>", "<jupyter_output>",
     "<jupyter_script>", "<empty_output>"};
 
 const char* const k_common_words =
@@ -151,13 +151,14 @@ result<test_vocab> make_test_vocab(int64_t vocab_size, uint64_t seed) {
     bool ok = true;
     for (const std::string& w : words)
         if (ok && chars_of(w).size() > 1) ok = add_word(w);
-    static const char* const onsets[] = {"", "b", "c", "d", "f", "g", "h", "j", "k", "l", "m",
-        "n", "p", "r", "s", "t", "v", "w", "y", "z", "br", "ch", "cl", "cr", "dr", "fl", "fr",
-        "gr", "pl", "pr", "sh", "sl", "sp", "st", "str", "th", "tr", "wh"};
-    static const char* const nuclei[] = {"a", "e", "i", "o", "u", "ai", "ea", "ee", "io", "oo",
-                                         "ou", "y"};
-    static const char* const codas[] = {"", "", "", "n", "r", "s", "t", "l", "m", "nd", "ng",
-                                        "nt", "rs", "st", "ck", "x"};
+    static const char* const onsets[] = {
+        "",   "b",  "c",  "d",  "f",  "g",  "h",  "j",  "k",   "l",  "m",  "n",  "p",
+        "r",  "s",  "t",  "v",  "w",  "y",  "z",  "br", "ch",  "cl", "cr", "dr", "fl",
+        "fr", "gr", "pl", "pr", "sh", "sl", "sp", "st", "str", "th", "tr", "wh"};
+    static const char* const nuclei[] = {"a",  "e",  "i",  "o",  "u",  "ai",
+                                         "ea", "ee", "io", "oo", "ou", "y"};
+    static const char* const codas[] = {"",  "",   "",   "n",  "r",  "s",  "t",  "l",
+                                        "m", "nd", "ng", "nt", "rs", "st", "ck", "x"};
     lcg rng(seed);
     // Pseudo-words: the space of distinct words is far larger than any vocab we make, but
     // bound the attempts so a pathological request cannot loop forever.
@@ -180,13 +181,13 @@ result<test_vocab> make_test_vocab(int64_t vocab_size, uint64_t seed) {
     return v;
 }
 
-
 std::string test_vocab_tokenizer_json(const test_vocab& v) {
     std::string j = "{\n  \"version\": \"1.0\",\n  \"truncation\": null,\n  \"padding\": null,\n";
     j += "  \"added_tokens\": [";
     for (int64_t i = 0; i < v.num_specials; ++i) {
         j += i ? ",\n    " : "\n    ";
-        j += "{\"id\": " + std::to_string(i) + ", \"content\": " + json_quoted(v.tokens[size_t(i)]) +
+        j += "{\"id\": " + std::to_string(i) +
+             ", \"content\": " + json_quoted(v.tokens[size_t(i)]) +
              ", \"single_word\": false, \"lstrip\": false, \"rstrip\": false, "
              "\"normalized\": false, \"special\": true}";
     }

@@ -86,11 +86,16 @@ result<test_model> generate_test_model(const test_model_spec& s) {
                           hf_model_type_names().c_str());
     c.arch = arch->arch;
     c.recipe = arch->recipe;
-    for (auto [v, what] : {std::pair{s.vocab_size, "vocab size"}, {s.hidden_size, "hidden size"},
-                           {s.intermediate_size, "FFN size"}, {s.num_layers, "layer count"},
-                           {s.num_heads, "head count"}, {s.num_kv_heads, "KV head count"},
-                           {s.head_dim, "head dim"}, {s.max_position, "context length"}})
-        if (v <= 0 || v > (int64_t(1) << 24)) return make_error("%s %lld is out of range", what, (long long)v);
+    for (auto [v, what] : {std::pair{s.vocab_size, "vocab size"},
+                           {s.hidden_size, "hidden size"},
+                           {s.intermediate_size, "FFN size"},
+                           {s.num_layers, "layer count"},
+                           {s.num_heads, "head count"},
+                           {s.num_kv_heads, "KV head count"},
+                           {s.head_dim, "head dim"},
+                           {s.max_position, "context length"}})
+        if (v <= 0 || v > (int64_t(1) << 24))
+            return make_error("%s %lld is out of range", what, (long long)v);
     if (s.num_heads % s.num_kv_heads != 0)
         return make_error("head count %lld is not a multiple of KV head count %lld",
                           (long long)s.num_heads, (long long)s.num_kv_heads);

@@ -18,7 +18,8 @@ namespace actorlm {
 
 /// Shape and contents of a generated model.
 struct test_model_spec {
-    std::string arch = "llama";  // llama | mistral (a llama) | qwen2 (QKV biases) | qwen3 (Q/K norms)
+    std::string arch =
+        "llama";  // llama | mistral (a llama) | qwen2 (QKV biases) | qwen3 (Q/K norms)
     int64_t vocab_size = 512;
     int64_t hidden_size = 64;
     int64_t intermediate_size = 128;
@@ -30,11 +31,11 @@ struct test_model_spec {
     float rope_theta = 10000.0f;
     float rms_norm_eps = 1e-5f;
     bool tie_word_embeddings = true;
-    int32_t sliding_window = 0;       // every layer's attention window; 0: full attention
+    int32_t sliding_window = 0;  // every layer's attention window; 0: full attention
     uint64_t seed = 1234;
-    float init_std = 0.02f;           // std of matrix and bias values (normal distribution)
-    dtype weight_type = dtype::f32;   // F32, F16, BF16 or Q8_0 (GGUF; HF then gets F32)
-    std::string name;                 // general.name; empty: "<preset or arch>-test"
+    float init_std = 0.02f;          // std of matrix and bias values (normal distribution)
+    dtype weight_type = dtype::f32;  // F32, F16, BF16 or Q8_0 (GGUF; HF then gets F32)
+    std::string name;                // general.name; empty: "<preset or arch>-test"
 };
 
 /// Named shapes: "tiny" (the defaults above) and "smollm2-135m" (hidden 576, 30 layers,

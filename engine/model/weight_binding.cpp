@@ -177,18 +177,27 @@ tensor& layer_tensor(layer_weights& l, weight_role r) {
 
 status validate_weights(const model_config& c, const model_weights& w) {
     const int64_t h = c.hidden_size, q = c.num_heads * c.head_dim, kv = c.num_kv_heads * c.head_dim;
-    if (status s = check(w.token_embedding, "token embedding", {c.vocab_size, h}, true); !s) return s;
+    if (status s = check(w.token_embedding, "token embedding", {c.vocab_size, h}, true); !s)
+        return s;
     if (status s = check(w.output_norm, "output norm", {h}, false); !s) return s;
     if (status s = check(w.lm_head, "lm head", {c.vocab_size, h}, true); !s) return s;
     if (int64_t(w.layers.size()) != c.num_layers)
         return make_error("%zu layers bound, config has %lld", w.layers.size(),
                           (long long)c.num_layers);
     for (const layer_weights& l : w.layers) {
-        struct item { const tensor& t; const char* what; std::vector<int64_t> shape; bool matrix; };
+        struct item {
+            const tensor& t;
+            const char* what;
+            std::vector<int64_t> shape;
+            bool matrix;
+        };
         std::vector<item> items = {
-            {l.attn_norm, "attention norm", {h}, false}, {l.wq, "query", {q, h}, true},
-            {l.wk, "key", {kv, h}, true}, {l.wv, "value", {kv, h}, true},
-            {l.wo, "attention output", {h, q}, true}, {l.ffn_norm, "ffn norm", {h}, false},
+            {l.attn_norm, "attention norm", {h}, false},
+            {l.wq, "query", {q, h}, true},
+            {l.wk, "key", {kv, h}, true},
+            {l.wv, "value", {kv, h}, true},
+            {l.wo, "attention output", {h, q}, true},
+            {l.ffn_norm, "ffn norm", {h}, false},
             {l.w_gate, "ffn gate", {c.intermediate_size, h}, true},
             {l.w_up, "ffn up", {c.intermediate_size, h}, true},
             {l.w_down, "ffn down", {h, c.intermediate_size}, true},

@@ -16,16 +16,42 @@ namespace actorlm {
 
 /// Tensors of one transformer block, in the order bind_weights asks for them.
 enum class weight_role {
-    attn_norm, wq, wk, wv, wo, bq, bk, bv, q_norm, k_norm, ffn_norm, post_attn_norm,
-    post_ffn_norm, w_gate, w_up, w_down,
+    attn_norm,
+    wq,
+    wk,
+    wv,
+    wo,
+    bq,
+    bk,
+    bv,
+    q_norm,
+    k_norm,
+    ffn_norm,
+    post_attn_norm,
+    post_ffn_norm,
+    w_gate,
+    w_up,
+    w_down,
 };
 
 /// Every role, in binding and writing order.
 inline constexpr weight_role all_weight_roles[] = {
-    weight_role::attn_norm, weight_role::wq, weight_role::wk, weight_role::wv, weight_role::wo,
-    weight_role::bq, weight_role::bk, weight_role::bv, weight_role::q_norm, weight_role::k_norm,
-    weight_role::ffn_norm, weight_role::post_attn_norm, weight_role::post_ffn_norm,
-    weight_role::w_gate, weight_role::w_up, weight_role::w_down,
+    weight_role::attn_norm,
+    weight_role::wq,
+    weight_role::wk,
+    weight_role::wv,
+    weight_role::wo,
+    weight_role::bq,
+    weight_role::bk,
+    weight_role::bv,
+    weight_role::q_norm,
+    weight_role::k_norm,
+    weight_role::ffn_norm,
+    weight_role::post_attn_norm,
+    weight_role::post_ffn_norm,
+    weight_role::w_gate,
+    weight_role::w_up,
+    weight_role::w_down,
 };
 
 /// Whether `config` has a tensor for role `r` (biases, Q/K norms and post-norms follow

@@ -24,7 +24,9 @@ void added_token_matcher::add(added_token t) {
 
 namespace {
 
-bool is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v'; }
+bool is_space(char c) {
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
+}
 
 // Is the code point ending just before `pos` (or starting at `pos`) a word character?
 bool word_char_at(std::string_view text, size_t pos) {
@@ -46,7 +48,8 @@ bool word_char_before(std::string_view text, size_t pos) {
 
 }  // namespace
 
-std::vector<text_fragment> added_token_matcher::split(std::string_view text, bool parse_special) const {
+std::vector<text_fragment> added_token_matcher::split(std::string_view text,
+                                                      bool parse_special) const {
     std::vector<text_fragment> out;
     if (tokens_.empty() || (!parse_special && !any_non_special_)) {
         if (!text.empty()) out.push_back({text, -1, 0});
@@ -61,9 +64,9 @@ std::vector<text_fragment> added_token_matcher::split(std::string_view text, boo
             const added_token& t = tokens_[idx];
             if (t.special && !parse_special) continue;
             if (text.compare(pos, t.content.size(), t.content) != 0) continue;
-            if (t.single_word && (word_char_before(text, pos) ||
-                                  (pos + t.content.size() < text.size() &&
-                                   word_char_at(text, pos + t.content.size()))))
+            if (t.single_word &&
+                (word_char_before(text, pos) || (pos + t.content.size() < text.size() &&
+                                                 word_char_at(text, pos + t.content.size()))))
                 continue;
             hit = &t;
             break;
@@ -77,7 +80,8 @@ std::vector<text_fragment> added_token_matcher::split(std::string_view text, boo
             while (begin > plain_begin && is_space(text[begin - 1])) --begin;
         if (hit->rstrip)
             while (end < text.size() && is_space(text[end])) ++end;
-        if (begin > plain_begin) out.push_back({text.substr(plain_begin, begin - plain_begin), -1, plain_begin});
+        if (begin > plain_begin)
+            out.push_back({text.substr(plain_begin, begin - plain_begin), -1, plain_begin});
         out.push_back({std::string_view(), hit->id, begin});
         pos = plain_begin = end;
     }

@@ -29,7 +29,8 @@ bpe_model::bpe_model(std::vector<std::string> keys, bpe_options opts)
     if (!opts_.byte_level) {
         split_at_marker_ = true;
         for (const std::string& k : keys_) {
-            for (size_t p = k.find(k_marker, 1); p != std::string::npos; p = k.find(k_marker, p + 1)) {
+            for (size_t p = k.find(k_marker, 1); p != std::string::npos;
+                 p = k.find(k_marker, p + 1)) {
                 if (p < 3 || k.compare(p - 3, 3, k_marker) != 0) {
                     split_at_marker_ = false;  // a token joins a character and a following ▁
                     break;
@@ -68,7 +69,8 @@ void bpe_model::merges_from_scores(const std::vector<float>& scores) {
             const int32_t r = l >= 0 ? find(std::string_view(k).substr(cut)) : -1;
             if (l >= 0 && r >= 0) {
                 const merge_rule old = pairs_.find(l, r);
-                if (old.rank < 0 || rank < old.rank) pairs_.insert(l, r, {rank, static_cast<int32_t>(id)});
+                if (old.rank < 0 || rank < old.rank)
+                    pairs_.insert(l, r, {rank, static_cast<int32_t>(id)});
             }
             cut += utf8_seq_len(static_cast<unsigned char>(k[cut]));
         }
@@ -80,8 +82,10 @@ void bpe_model::initial_symbols(std::string_view piece, std::vector<int32_t>& id
     if (opts_.byte_level) {
         for (char c : piece) {
             const int32_t id = byte_ids_[static_cast<unsigned char>(c)];
-            if (id >= 0) ids.push_back(id);
-            else if (opts_.unk_id >= 0) ids.push_back(opts_.unk_id);
+            if (id >= 0)
+                ids.push_back(id);
+            else if (opts_.unk_id >= 0)
+                ids.push_back(opts_.unk_id);
         }
         return;
     }
@@ -101,7 +105,8 @@ void bpe_model::initial_symbols(std::string_view piece, std::vector<int32_t>& id
             for (size_t k = 0; all_bytes && k < len; ++k)
                 all_bytes = byte_ids_[static_cast<unsigned char>(piece[pos + k])] >= 0;
             if (all_bytes) {
-                for (size_t k = 0; k < len; ++k) ids.push_back(byte_ids_[static_cast<unsigned char>(piece[pos + k])]);
+                for (size_t k = 0; k < len; ++k)
+                    ids.push_back(byte_ids_[static_cast<unsigned char>(piece[pos + k])]);
                 prev_unk = false;
             } else if (opts_.unk_id >= 0 && !(opts_.fuse_unk && prev_unk)) {
                 ids.push_back(opts_.unk_id);
@@ -148,7 +153,8 @@ void bpe_model::encode_uncached(std::string_view piece, std::vector<int32_t>& ou
     s.syms.resize(n);
     s.heap.clear();
     for (size_t i = 0; i < n; ++i)
-        s.syms[i] = {s.ids[i], static_cast<int32_t>(i) - 1, i + 1 < n ? static_cast<int32_t>(i + 1) : -1};
+        s.syms[i] = {s.ids[i], static_cast<int32_t>(i) - 1,
+                     i + 1 < n ? static_cast<int32_t>(i + 1) : -1};
     auto push = [&](int32_t pos) {
         const symbol& a = s.syms[pos];
         if (a.next < 0) return;
@@ -183,7 +189,8 @@ void bpe_model::encode(std::string_view piece, std::vector<int32_t>& out) const 
     }
     // cut before each ▁ that follows something other than ▁ ("a▁▁b" -> "a", "▁▁b")
     size_t begin = 0;
-    for (size_t p = piece.find(k_marker, 1); p != std::string_view::npos; p = piece.find(k_marker, p + 3)) {
+    for (size_t p = piece.find(k_marker, 1); p != std::string_view::npos;
+         p = piece.find(k_marker, p + 3)) {
         if (p >= 3 && piece.compare(p - 3, 3, k_marker) == 0) continue;
         encode_piece(piece.substr(begin, p - begin), out);
         begin = p;

@@ -27,7 +27,8 @@ void strip_chars(std::string& s, const std::string& c, size_t start, size_t stop
     size_t begin = 0;
     for (size_t k = 0; k < start && s.compare(begin, c.size(), c) == 0; ++k) begin += c.size();
     size_t end = s.size();
-    for (size_t k = 0; k < stop && end >= begin + c.size() && s.compare(end - c.size(), c.size(), c) == 0; ++k)
+    for (size_t k = 0;
+         k < stop && end >= begin + c.size() && s.compare(end - c.size(), c.size(), c) == 0; ++k)
         end -= c.size();
     s = s.substr(begin, end - begin);
 }
@@ -100,7 +101,8 @@ std::string decoder::decode(std::vector<decode_piece> pieces, bool positional) c
             }
             case decoder_step::kind::strip:
                 if (!positional) break;
-                for (auto& p : pieces) strip_chars(p.text, st.content, st.strip_start, st.strip_stop);
+                for (auto& p : pieces)
+                    strip_chars(p.text, st.content, st.strip_start, st.strip_stop);
                 break;
             case decoder_step::kind::wordpiece:
                 // a word gets a space before it unless it opens the text; a continuation piece

@@ -19,7 +19,14 @@ using namespace tok;
 namespace {
 
 // GGUF token types (llama.cpp's llama_token_type)
-enum : int32_t { type_normal = 1, type_unknown = 2, type_control = 3, type_user_defined = 4, type_unused = 5, type_byte = 6 };
+enum : int32_t {
+    type_normal = 1,
+    type_unknown = 2,
+    type_control = 3,
+    type_user_defined = 4,
+    type_unused = 5,
+    type_byte = 6
+};
 
 const char* const k_space_marker = "\xE2\x96\x81";  // U+2581, SentencePiece's space
 
@@ -33,7 +40,8 @@ int32_t id_or(const gguf_file& f, const char* key, int32_t fallback, size_t n) {
 
 result<std::unique_ptr<tokenizer>> tokenizer::from_gguf(const gguf_file& f) {
     const auto model_name = f.get_string("tokenizer.ggml.model");
-    if (!model_name) return make_error("%s: no tokenizer.ggml.model key (no vocabulary)", f.path().c_str());
+    if (!model_name)
+        return make_error("%s: no tokenizer.ggml.model key (no vocabulary)", f.path().c_str());
     const bool spm = *model_name == "llama";
     const bool bert = *model_name == "bert";
     if (!spm && !bert && *model_name != "gpt2")
@@ -41,14 +49,17 @@ result<std::unique_ptr<tokenizer>> tokenizer::from_gguf(const gguf_file& f) {
             "%s: unsupported GGUF tokenizer model '%s' (supported: llama, gpt2, bert)",
             f.path().c_str(), model_name->c_str());
     std::vector<std::string> tokens = f.get_string_array("tokenizer.ggml.tokens");
-    if (tokens.empty()) return make_error("%s: tokenizer.ggml.tokens is missing or empty", f.path().c_str());
+    if (tokens.empty())
+        return make_error("%s: tokenizer.ggml.tokens is missing or empty", f.path().c_str());
     const size_t n = tokens.size();
     std::vector<float> scores = f.get_float_array("tokenizer.ggml.scores");
     std::vector<int32_t> types = f.get_int_array("tokenizer.ggml.token_type");
     if (!scores.empty() && scores.size() != n)
-        return make_error("%s: tokenizer.ggml.scores has %zu entries for %zu tokens", f.path().c_str(), scores.size(), n);
+        return make_error("%s: tokenizer.ggml.scores has %zu entries for %zu tokens",
+                          f.path().c_str(), scores.size(), n);
     if (!types.empty() && types.size() != n)
-        return make_error("%s: tokenizer.ggml.token_type has %zu entries for %zu tokens", f.path().c_str(), types.size(), n);
+        return make_error("%s: tokenizer.ggml.token_type has %zu entries for %zu tokens",
+                          f.path().c_str(), types.size(), n);
     if (types.empty()) types.assign(n, type_normal);
 
     tokenizer_parts parts;
@@ -104,7 +115,8 @@ result<std::unique_ptr<tokenizer>> tokenizer::from_gguf(const gguf_file& f) {
         model->merges_from_scores(scores);
         parts.model = std::move(model);
         const bool space_prefix = f.get_bool("tokenizer.ggml.add_space_prefix").value_or(true);
-        if (space_prefix) parts.norm.add({normalizer_step::kind::prepend, k_space_marker, {}, nullptr});
+        if (space_prefix)
+            parts.norm.add({normalizer_step::kind::prepend, k_space_marker, {}, nullptr});
         parts.norm.add({normalizer_step::kind::replace, " ", k_space_marker, nullptr});
         decoder_step rep;
         rep.what = decoder_step::kind::replace;
@@ -120,7 +132,8 @@ result<std::unique_ptr<tokenizer>> tokenizer::from_gguf(const gguf_file& f) {
             strip.strip_start = 1;
             parts.dec.add(strip);
         }
-        parts.description = "GGUF llama (SentencePiece-style BPE, " + std::to_string(n) + " tokens)";
+        parts.description =
+            "GGUF llama (SentencePiece-style BPE, " + std::to_string(n) + " tokens)";
     } else if (bert) {
         set_gguf_wordpiece_stages(parts, keys, unk);
         if (unk >= 0) parts.attrs[static_cast<size_t>(unk)] |= attr_unknown;
@@ -133,7 +146,9 @@ result<std::unique_ptr<tokenizer>> tokenizer::from_gguf(const gguf_file& f) {
         add_bos = spec.add_bos;
         for (const auto& re : spec.regexes) {
             auto r = regex::compile(re);
-            if (!r) return make_error("%s: pre-tokenizer '%s': %s", f.path().c_str(), pre_name.c_str(), r.message().c_str());
+            if (!r)
+                return make_error("%s: pre-tokenizer '%s': %s", f.path().c_str(), pre_name.c_str(),
+                                  r.message().c_str());
             pre_tokenizer_step s;
             s.re = *r;
             parts.pre.add(std::move(s));
@@ -147,14 +162,17 @@ result<std::unique_ptr<tokenizer>> tokenizer::from_gguf(const gguf_file& f) {
         o.unk_id = unk;
         auto model = std::make_unique<bpe_model>(keys, o);
         const std::vector<std::string> merges = f.get_string_array("tokenizer.ggml.merges");
-        if (merges.empty()) return make_error("%s: gpt2 vocabulary without tokenizer.ggml.merges", f.path().c_str());
+        if (merges.empty())
+            return make_error("%s: gpt2 vocabulary without tokenizer.ggml.merges",
+                              f.path().c_str());
         model->reserve_merges(merges.size());
         int32_t rank = 0;
         std::string l, r;
         for (const std::string& m : merges) {
             const size_t sp = m.find(' ', 1);
             if (sp == std::string::npos)
-                return make_error("%s: merge %d '%s' has no space", f.path().c_str(), rank, m.c_str());
+                return make_error("%s: merge %d '%s' has no space", f.path().c_str(), rank,
+                                  m.c_str());
             l.clear();
             r.clear();
             byte_level_to_bytes(std::string_view(m).substr(0, sp), l);
@@ -175,8 +193,10 @@ result<std::unique_ptr<tokenizer>> tokenizer::from_gguf(const gguf_file& f) {
     parts.bos_id = bos;
     if (add_bos && bos >= 0) parts.prefix_ids.push_back(bos);
     if (add_eos && eos >= 0) parts.suffix_ids.push_back(eos);
-    for (int32_t id : {eos, id_or(f, "tokenizer.ggml.eot_token_id", -1, n), id_or(f, "tokenizer.ggml.eom_token_id", -1, n)})
-        if (id >= 0 && std::find(parts.eos_ids.begin(), parts.eos_ids.end(), id) == parts.eos_ids.end())
+    for (int32_t id : {eos, id_or(f, "tokenizer.ggml.eot_token_id", -1, n),
+                       id_or(f, "tokenizer.ggml.eom_token_id", -1, n)})
+        if (id >= 0 &&
+            std::find(parts.eos_ids.begin(), parts.eos_ids.end(), id) == parts.eos_ids.end())
             parts.eos_ids.push_back(id);
     parts.chat_template = f.get_string("tokenizer.chat_template").value_or("");
     return std::make_unique<tokenizer>(std::move(parts));

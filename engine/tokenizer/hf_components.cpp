@@ -30,8 +30,10 @@ std::string widen_big_integers(const std::string& text) {
         const char c = text[i];
         if (in_string) {
             out.push_back(c);
-            if (c == '\\' && i + 1 < text.size()) out.push_back(text[++i]);
-            else if (c == '"') in_string = false;
+            if (c == '\\' && i + 1 < text.size())
+                out.push_back(text[++i]);
+            else if (c == '"')
+                in_string = false;
             continue;
         }
         if (c == '"') in_string = true;
@@ -39,7 +41,8 @@ std::string widen_big_integers(const std::string& text) {
             size_t j = i;
             while (j < text.size() && text[j] >= '0' && text[j] <= '9') ++j;
             out.append(text, i, j - i);
-            const bool fraction = j < text.size() && (text[j] == '.' || text[j] == 'e' || text[j] == 'E');
+            const bool fraction =
+                j < text.size() && (text[j] == '.' || text[j] == 'e' || text[j] == 'E');
             if (j - i >= 19 && !fraction) out.append(".0");
             i = j - 1;
             continue;
@@ -51,7 +54,8 @@ std::string widen_big_integers(const std::string& text) {
 
 }  // namespace
 
-status load_json_file(simdjson::dom::parser& parser, const std::string& path, simdjson::dom::element& doc) {
+status load_json_file(simdjson::dom::parser& parser, const std::string& path,
+                      simdjson::dom::element& doc) {
     simdjson::padded_string text;
     if (auto err = simdjson::padded_string::load(path).get(text); err != simdjson::SUCCESS)
         return make_error("%s: cannot read: %s", path.c_str(), simdjson::error_message(err));
@@ -106,7 +110,8 @@ prepend_scheme read_scheme(element obj) {
     if (s == "first") return prepend_scheme::first;
     if (s == "never") return prepend_scheme::never;
     if (s == "always") return prepend_scheme::always;
-    return json_bool(obj, "add_prefix_space", true) ? prepend_scheme::always : prepend_scheme::never;
+    return json_bool(obj, "add_prefix_space", true) ? prepend_scheme::always
+                                                    : prepend_scheme::never;
 }
 
 status add_regex_split(pre_tokenizer& out, const std::string& re, split_behaviour b, bool invert) {
@@ -187,7 +192,8 @@ status build_pre_tokenizer(element json, pre_tokenizer& out) {
     if (type == "Sequence") {
         simdjson::dom::array list;
         if (json["pretokenizers"].get_array().get(list) != simdjson::SUCCESS)
-            return make_error("tokenizer.json: Sequence pre_tokenizer without a pretokenizers list");
+            return make_error(
+                "tokenizer.json: Sequence pre_tokenizer without a pretokenizers list");
         for (element e : list)
             if (auto st = build_pre_tokenizer(e, out); !st) return st;
         return {};
@@ -228,7 +234,8 @@ status build_pre_tokenizer(element json, pre_tokenizer& out) {
         return {};
     }
     if (type == "Digits")
-        return add_regex_split(out, json_bool(json, "individual_digits", false) ? "\\p{N}" : "\\p{N}+",
+        return add_regex_split(out,
+                               json_bool(json, "individual_digits", false) ? "\\p{N}" : "\\p{N}+",
                                split_behaviour::isolated, false);
     if (type == "Punctuation") {
         auto b = read_behaviour(json);
@@ -237,7 +244,8 @@ status build_pre_tokenizer(element json, pre_tokenizer& out) {
     }
     if (type == "Whitespace")
         return add_regex_split(out, "\\w+|[^\\w\\s]+", split_behaviour::removed, true);
-    if (type == "WhitespaceSplit") return add_regex_split(out, "\\s+", split_behaviour::removed, false);
+    if (type == "WhitespaceSplit")
+        return add_regex_split(out, "\\s+", split_behaviour::removed, false);
     if (type == "BertPreTokenizer") {
         pre_tokenizer_step s;
         s.what = pre_tokenizer_step::kind::bert;
@@ -268,7 +276,9 @@ status build_decoder(element json, decoder& out) {
     } else if (type == "Replace") {
         auto p = read_pattern(json, "Replace decoder");
         if (!p) return p.err();
-        if (p->is_regex) return make_error("tokenizer.json: Replace decoder with a Regex pattern is not supported");
+        if (p->is_regex)
+            return make_error(
+                "tokenizer.json: Replace decoder with a Regex pattern is not supported");
         s.what = decoder_step::kind::replace;
         s.pattern = p->text;
         s.content = json_string(json, "content");
@@ -321,7 +331,8 @@ result<post_template> build_post_processor(element json) {
                 continue;
             }
             if (item["SpecialToken"].get(sp) != simdjson::SUCCESS)
-                return make_error("tokenizer.json: TemplateProcessing item is neither Sequence nor SpecialToken");
+                return make_error(
+                    "tokenizer.json: TemplateProcessing item is neither Sequence nor SpecialToken");
             const std::string name = json_string(sp, "id");
             // the special_tokens map may expand one name into several tokens
             simdjson::dom::array toks;

@@ -35,10 +35,12 @@ result<post_template> build_post_processor(simdjson::dom::element json);
 /// Parses the JSON file at `path` into `doc` (owned by `parser`). Integers too large for
 /// 64 bits (tokenizer_config.json's model_max_length = 1e30) are read as floats instead of
 /// failing the whole document. The error names the file.
-status load_json_file(simdjson::dom::parser& parser, const std::string& path, simdjson::dom::element& doc);
+status load_json_file(simdjson::dom::parser& parser, const std::string& path,
+                      simdjson::dom::element& doc);
 
 /// String field of a JSON object, or `fallback` when absent or not a string.
-std::string json_string(simdjson::dom::element obj, const char* key, const std::string& fallback = {});
+std::string json_string(simdjson::dom::element obj, const char* key,
+                        const std::string& fallback = {});
 /// Boolean field of a JSON object, or `fallback`.
 bool json_bool(simdjson::dom::element obj, const char* key, bool fallback);
 

@@ -94,8 +94,10 @@ status read_model(element model, tokenizer_parts& parts, const std::string& path
     if (type != "BPE")
         return make_error("%s: unsupported tokenizer model type '%s' (BPE and WordPiece are)",
                           path.c_str(), type.c_str());
-    if (!json_string(model, "continuing_subword_prefix").empty() || !json_string(model, "end_of_word_suffix").empty())
-        return make_error("%s: BPE continuing_subword_prefix/end_of_word_suffix are not supported", path.c_str());
+    if (!json_string(model, "continuing_subword_prefix").empty() ||
+        !json_string(model, "end_of_word_suffix").empty())
+        return make_error("%s: BPE continuing_subword_prefix/end_of_word_suffix are not supported",
+                          path.c_str());
     simdjson::dom::object vocab;
     if (model["vocab"].get_object().get(vocab) != simdjson::SUCCESS)
         return make_error("%s: model.vocab is missing or not an object", path.c_str());
@@ -107,7 +109,8 @@ status read_model(element model, tokenizer_parts& parts, const std::string& path
         if (field.value.get_int64().get(id) != simdjson::SUCCESS || id < 0 || id > (1 << 24))
             return make_error("%s: vocab entry has a bad id", path.c_str());
         if (static_cast<size_t>(id) >= keys.size()) keys.resize(static_cast<size_t>(id) + 1);
-        if (static_cast<size_t>(id) >= parts.id_to_text.size()) parts.id_to_text.resize(static_cast<size_t>(id) + 1);
+        if (static_cast<size_t>(id) >= parts.id_to_text.size())
+            parts.id_to_text.resize(static_cast<size_t>(id) + 1);
         parts.id_to_text[static_cast<size_t>(id)] = std::string(field.key);
         if (byte_level) {
             std::string raw;
@@ -126,7 +129,8 @@ status read_model(element model, tokenizer_parts& parts, const std::string& path
     const std::string unk = json_string(model, "unk_token");
     if (!unk.empty()) {
         auto it = std::find(parts.id_to_text.begin(), parts.id_to_text.end(), unk);
-        if (it != parts.id_to_text.end()) opts.unk_id = static_cast<int32_t>(it - parts.id_to_text.begin());
+        if (it != parts.id_to_text.end())
+            opts.unk_id = static_cast<int32_t>(it - parts.id_to_text.begin());
     }
     auto m = std::make_unique<bpe_model>(keys, opts);
 
@@ -141,12 +145,14 @@ status read_model(element model, tokenizer_parts& parts, const std::string& path
         if (e.get_string().get(s) == simdjson::SUCCESS) {  // "a b"
             const size_t sp = s.find(' ', 1);
             if (sp == std::string_view::npos)
-                return make_error("%s: merge %d '%.*s' has no space", path.c_str(), rank, static_cast<int>(s.size()), s.data());
+                return make_error("%s: merge %d '%.*s' has no space", path.c_str(), rank,
+                                  static_cast<int>(s.size()), s.data());
             left = s.substr(0, sp);
             right = s.substr(sp + 1);
         } else {  // ["a", "b"]
             std::string_view a, b;
-            if (e.at(0).get_string().get(a) != simdjson::SUCCESS || e.at(1).get_string().get(b) != simdjson::SUCCESS)
+            if (e.at(0).get_string().get(a) != simdjson::SUCCESS ||
+                e.at(1).get_string().get(b) != simdjson::SUCCESS)
                 return make_error("%s: merge %d is neither \"a b\" nor [a, b]", path.c_str(), rank);
             left = a;
             right = b;
@@ -163,7 +169,8 @@ status read_model(element model, tokenizer_parts& parts, const std::string& path
         }
         const int32_t li = m->find(left), ri = m->find(right), ji = m->find(joined);
         if (li < 0 || ri < 0 || ji < 0)
-            return make_error("%s: merge %d uses a token missing from the vocabulary", path.c_str(), rank);
+            return make_error("%s: merge %d uses a token missing from the vocabulary", path.c_str(),
+                              rank);
         m->add_merge(li, ri, ji, rank++);
     }
     sum.num_merges = m->num_merges();
@@ -183,25 +190,30 @@ result<std::unique_ptr<tokenizer>> tokenizer::from_hf(const std::string& path) {
     tokenizer_parts parts;
     element e;
     if (doc["normalizer"].get(e) == simdjson::SUCCESS)
-        if (auto st = build_normalizer(e, parts.norm); !st) return make_error("%s: %s", path.c_str(), st.message().c_str());
+        if (auto st = build_normalizer(e, parts.norm); !st)
+            return make_error("%s: %s", path.c_str(), st.message().c_str());
     if (doc["pre_tokenizer"].get(e) == simdjson::SUCCESS)
-        if (auto st = build_pre_tokenizer(e, parts.pre); !st) return make_error("%s: %s", path.c_str(), st.message().c_str());
+        if (auto st = build_pre_tokenizer(e, parts.pre); !st)
+            return make_error("%s: %s", path.c_str(), st.message().c_str());
     if (doc["decoder"].get(e) == simdjson::SUCCESS)
-        if (auto st = build_decoder(e, parts.dec); !st) return make_error("%s: %s", path.c_str(), st.message().c_str());
+        if (auto st = build_decoder(e, parts.dec); !st)
+            return make_error("%s: %s", path.c_str(), st.message().c_str());
     post_template post;
     if (doc["post_processor"].get(e) == simdjson::SUCCESS) {
         auto p = build_post_processor(e);
         if (!p) return make_error("%s: %s", path.c_str(), p.message().c_str());
         post = *p;
     }
-    if (doc["model"].get(e) != simdjson::SUCCESS) return make_error("%s: no model section", path.c_str());
+    if (doc["model"].get(e) != simdjson::SUCCESS)
+        return make_error("%s: no model section", path.c_str());
     model_summary model_sum;
     if (auto st = read_model(e, parts, path, model_sum); !st) return st.err();
     parts.attrs.assign(parts.id_to_text.size(), attr_normal);
     if (model_sum.byte_fallback)
         for (size_t id = 0; id < parts.id_to_text.size(); ++id) {
             const auto& t = parts.id_to_text[id];
-            if (t.size() == 6 && t.compare(0, 3, "<0x") == 0 && t[5] == '>') parts.attrs[id] |= attr_byte;
+            if (t.size() == 6 && t.compare(0, 3, "<0x") == 0 && t[5] == '>')
+                parts.attrs[id] |= attr_byte;
         }
     if (model_sum.unk_id >= 0) parts.attrs[static_cast<size_t>(model_sum.unk_id)] |= attr_unknown;
 
@@ -236,45 +248,58 @@ result<std::unique_ptr<tokenizer>> tokenizer::from_hf(const std::string& path) {
         for (const auto& t : parts.added.tokens())
             if (t.content == s) return t.id;
         auto it = std::find(parts.id_to_text.begin(), parts.id_to_text.end(), s);
-        return it == parts.id_to_text.end() ? -1 : static_cast<int32_t>(it - parts.id_to_text.begin());
+        return it == parts.id_to_text.end() ? -1
+                                            : static_cast<int32_t>(it - parts.id_to_text.begin());
     };
     for (const auto& s : post.prefix) {
         const int32_t id = id_of(s);
-        if (id < 0) return make_error("%s: post_processor token '%s' is not in the vocabulary", path.c_str(), s.c_str());
+        if (id < 0)
+            return make_error("%s: post_processor token '%s' is not in the vocabulary",
+                              path.c_str(), s.c_str());
         parts.prefix_ids.push_back(id);
     }
     for (const auto& s : post.suffix) {
         const int32_t id = id_of(s);
-        if (id < 0) return make_error("%s: post_processor token '%s' is not in the vocabulary", path.c_str(), s.c_str());
+        if (id < 0)
+            return make_error("%s: post_processor token '%s' is not in the vocabulary",
+                              path.c_str(), s.c_str());
         parts.suffix_ids.push_back(id);
     }
 
     const std::filesystem::path dir = std::filesystem::path(path).parent_path();
     simdjson::dom::parser cfg_parser;
     element cfg;
-    const bool have_cfg = std::filesystem::exists(dir / "tokenizer_config.json") &&
-                          load_json_file(cfg_parser, (dir / "tokenizer_config.json").string(), cfg).ok();
+    const bool have_cfg =
+        std::filesystem::exists(dir / "tokenizer_config.json") &&
+        load_json_file(cfg_parser, (dir / "tokenizer_config.json").string(), cfg).ok();
     int32_t eos_id = -1;
     if (have_cfg) {
-        const std::string bos = config_token(cfg, "bos_token"), eos = config_token(cfg, "eos_token");
+        const std::string bos = config_token(cfg, "bos_token"),
+                          eos = config_token(cfg, "eos_token");
         if (!bos.empty()) parts.bos_id = id_of(bos);
         if (!eos.empty()) eos_id = id_of(eos);
         // transformers' Llama/GPT tokenizers rebuild the post-processor from these flags
-        const int add_bos = config_flag(cfg, "add_bos_token"), add_eos = config_flag(cfg, "add_eos_token");
+        const int add_bos = config_flag(cfg, "add_bos_token"),
+                  add_eos = config_flag(cfg, "add_eos_token");
         auto& pre = parts.prefix_ids;
         auto& suf = parts.suffix_ids;
-        if (parts.bos_id >= 0 && add_bos == 1 && std::find(pre.begin(), pre.end(), parts.bos_id) == pre.end())
+        if (parts.bos_id >= 0 && add_bos == 1 &&
+            std::find(pre.begin(), pre.end(), parts.bos_id) == pre.end())
             pre.insert(pre.begin(), parts.bos_id);
-        if (parts.bos_id >= 0 && add_bos == 0) pre.erase(std::remove(pre.begin(), pre.end(), parts.bos_id), pre.end());
-        if (eos_id >= 0 && add_eos == 1 && std::find(suf.begin(), suf.end(), eos_id) == suf.end()) suf.push_back(eos_id);
-        if (eos_id >= 0 && add_eos == 0) suf.erase(std::remove(suf.begin(), suf.end(), eos_id), suf.end());
+        if (parts.bos_id >= 0 && add_bos == 0)
+            pre.erase(std::remove(pre.begin(), pre.end(), parts.bos_id), pre.end());
+        if (eos_id >= 0 && add_eos == 1 && std::find(suf.begin(), suf.end(), eos_id) == suf.end())
+            suf.push_back(eos_id);
+        if (eos_id >= 0 && add_eos == 0)
+            suf.erase(std::remove(suf.begin(), suf.end(), eos_id), suf.end());
         std::string_view tmpl;
         simdjson::dom::array tmpls;
         if (cfg["chat_template"].get_string().get(tmpl) == simdjson::SUCCESS) {
             parts.chat_template = std::string(tmpl);
         } else if (cfg["chat_template"].get_array().get(tmpls) == simdjson::SUCCESS) {
             for (element t : tmpls)  // [{"name": "default", "template": "..."}, ...]
-                if (json_string(t, "name") == "default") parts.chat_template = json_string(t, "template");
+                if (json_string(t, "name") == "default")
+                    parts.chat_template = json_string(t, "template");
         }
     }
     if (parts.chat_template.empty() && std::filesystem::exists(dir / "chat_template.jinja"))
@@ -287,7 +312,8 @@ result<std::unique_ptr<tokenizer>> tokenizer::from_hf(const std::string& path) {
         std::vector<int64_t> ids;
         int64_t one = -1;
         simdjson::dom::array many;
-        if (gen["eos_token_id"].get_int64().get(one) == simdjson::SUCCESS) ids.push_back(one);
+        if (gen["eos_token_id"].get_int64().get(one) == simdjson::SUCCESS)
+            ids.push_back(one);
         else if (gen["eos_token_id"].get_array().get(many) == simdjson::SUCCESS)
             for (element x : many)
                 if (x.get_int64().get(one) == simdjson::SUCCESS) ids.push_back(one);

@@ -21,19 +21,21 @@ std::string incremental_detokenizer::push(std::span<const int32_t> ids) {
     num_tokens_ += ids.size();
     const size_t before = window_.size();
     for (int32_t id : ids)  // skipped tokens never enter the window, as in vLLM
-        if (id >= 0 && id < tok_.vocab_size() && !(opts_.skip_special_tokens && tok_.is_special(id)))
+        if (id >= 0 && id < tok_.vocab_size() &&
+            !(opts_.skip_special_tokens && tok_.is_special(id)))
             window_.push_back(id);
     if (window_.size() == before) return {};
 
     const std::span<const int32_t> all(window_);
     const std::string prefix = tok_.decode_bytes(all.first(read_offset_), opts_.skip_special_tokens,
                                                  opts_.spaces_between_special_tokens);
-    const std::string full = tok_.decode_bytes(all, opts_.skip_special_tokens,
-                                               opts_.spaces_between_special_tokens);
+    const std::string full =
+        tok_.decode_bytes(all, opts_.skip_special_tokens, opts_.spaces_between_special_tokens);
     // decoders are prefix-stable (the window's first token is decoded the same way in both),
     // so `full` starts with `prefix`; should one not be, text already shown is never repeated
     const size_t common = static_cast<size_t>(
-        std::mismatch(prefix.begin(), prefix.end(), full.begin(), full.end()).first - prefix.begin());
+        std::mismatch(prefix.begin(), prefix.end(), full.begin(), full.end()).first -
+        prefix.begin());
     pending_.append(full, common, std::string::npos);
 
     std::string out;

@@ -18,8 +18,8 @@ namespace actorlm {
 
 /// Options of one detokenization stream (the sampling parameters of the same names).
 struct detokenizer_options {
-    bool skip_special_tokens = true;             ///< drop control tokens (EOS, <|im_end|>...)
-    bool spaces_between_special_tokens = true;   ///< a space around control tokens (when shown)
+    bool skip_special_tokens = true;            ///< drop control tokens (EOS, <|im_end|>...)
+    bool spaces_between_special_tokens = true;  ///< a space around control tokens (when shown)
 };
 
 /// Streaming detokenizer of one sequence.

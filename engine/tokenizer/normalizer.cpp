@@ -41,7 +41,8 @@ void unicode_form(std::string& text, utf8proc_option_t options) {
     const auto n = utf8proc_map(reinterpret_cast<const utf8proc_uint8_t*>(text.data()),
                                 static_cast<utf8proc_ssize_t>(text.size()), &out,
                                 static_cast<utf8proc_option_t>(options | UTF8PROC_STABLE));
-    if (n >= 0 && out != nullptr) text.assign(reinterpret_cast<const char*>(out), static_cast<size_t>(n));
+    if (n >= 0 && out != nullptr)
+        text.assign(reinterpret_cast<const char*>(out), static_cast<size_t>(n));
     std::free(out);
 }
 
@@ -62,7 +63,8 @@ void lowercase(std::string& text) {
             out.push_back(text[start]);  // keep invalid bytes as they are
             continue;
         }
-        append_utf8(out, static_cast<uint32_t>(utf8proc_tolower(static_cast<utf8proc_int32_t>(cp))));
+        append_utf8(out,
+                    static_cast<uint32_t>(utf8proc_tolower(static_cast<utf8proc_int32_t>(cp))));
     }
     text.swap(out);
 }
@@ -125,11 +127,13 @@ void normalizer::apply(std::string& text) const {
                 break;
             case normalizer_step::kind::nfc: unicode_form(text, UTF8PROC_COMPOSE); break;
             case normalizer_step::kind::nfkc:
-                unicode_form(text, static_cast<utf8proc_option_t>(UTF8PROC_COMPOSE | UTF8PROC_COMPAT));
+                unicode_form(text,
+                             static_cast<utf8proc_option_t>(UTF8PROC_COMPOSE | UTF8PROC_COMPAT));
                 break;
             case normalizer_step::kind::nfd: unicode_form(text, UTF8PROC_DECOMPOSE); break;
             case normalizer_step::kind::nfkd:
-                unicode_form(text, static_cast<utf8proc_option_t>(UTF8PROC_DECOMPOSE | UTF8PROC_COMPAT));
+                unicode_form(text,
+                             static_cast<utf8proc_option_t>(UTF8PROC_DECOMPOSE | UTF8PROC_COMPAT));
                 break;
             case normalizer_step::kind::lowercase: lowercase(text); break;
             case normalizer_step::kind::strip: strip(text, s.strip_left, s.strip_right); break;

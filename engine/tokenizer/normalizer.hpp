@@ -17,9 +17,9 @@ namespace actorlm::tok {
 struct normalizer_step {
     enum class kind { prepend, replace, nfc, nfkc, nfd, nfkd, lowercase, strip, bert };
     kind what = kind::nfc;
-    std::string text;                    ///< prepend: the prefix; replace: the literal pattern
-    std::string content;                 ///< replace: the replacement
-    std::shared_ptr<const regex> re;     ///< replace with a Regex pattern (else literal `text`)
+    std::string text;                 ///< prepend: the prefix; replace: the literal pattern
+    std::string content;              ///< replace: the replacement
+    std::shared_ptr<const regex> re;  ///< replace with a Regex pattern (else literal `text`)
     bool strip_left = false, strip_right = false;  ///< strip
     bert_normalizer_options bert;                  ///< bert
 };

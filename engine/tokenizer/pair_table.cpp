@@ -16,7 +16,9 @@ void pair_table::rehash(size_t capacity) {
     mask_ = capacity - 1;
     size_ = 0;
     for (const slot& s : old)
-        if (s.key != k_empty) insert(static_cast<int32_t>(s.key >> 32), static_cast<int32_t>(s.key & 0xffffffffu), s.rule);
+        if (s.key != k_empty)
+            insert(static_cast<int32_t>(s.key >> 32), static_cast<int32_t>(s.key & 0xffffffffu),
+                   s.rule);
 }
 
 void pair_table::insert(int32_t left, int32_t right, merge_rule rule) {

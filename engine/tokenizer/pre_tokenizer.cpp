@@ -76,7 +76,8 @@ void pre_tokenizer::step(size_t i, std::string_view text, bool at_start, sink ou
             bool open = false;  // a piece [piece_begin, current) waits to be emitted
             auto flush = [&](size_t end) {
                 if (open && end > piece_begin)
-                    step(i + 1, text.substr(piece_begin, end - piece_begin), at_start && piece_begin == 0, out);
+                    step(i + 1, text.substr(piece_begin, end - piece_begin),
+                         at_start && piece_begin == 0, out);
                 open = false;
             };
             for (size_t k = 0; k < segs.size(); ++k) {

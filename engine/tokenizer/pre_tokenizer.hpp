@@ -21,7 +21,8 @@ template <class R, class... A>
 class function_ref<R(A...)> {
 public:
     template <class F>
-    function_ref(F& f) : obj_(&f), call_([](void* o, A... a) -> R { return (*static_cast<F*>(o))(a...); }) {}
+    function_ref(F& f)
+        : obj_(&f), call_([](void* o, A... a) -> R { return (*static_cast<F*>(o))(a...); }) {}
     R operator()(A... a) const { return call_(obj_, a...); }
 
 private:
@@ -30,7 +31,13 @@ private:
 };
 
 /// How a Split keeps its delimiters (HF SplitDelimiterBehavior).
-enum class split_behaviour { removed, isolated, merged_with_previous, merged_with_next, contiguous };
+enum class split_behaviour {
+    removed,
+    isolated,
+    merged_with_previous,
+    merged_with_next,
+    contiguous
+};
 
 /// Metaspace's rule for prepending the replacement character.
 enum class prepend_scheme { always, first, never };
@@ -42,8 +49,8 @@ struct pre_tokenizer_step {
     std::shared_ptr<const regex> re;  ///< split pattern; byte_level: its own regex or null
     split_behaviour behaviour = split_behaviour::isolated;
     bool invert = false;
-    bool add_prefix_space = false;   ///< byte_level
-    std::string replacement;         ///< metaspace (usually U+2581)
+    bool add_prefix_space = false;  ///< byte_level
+    std::string replacement;        ///< metaspace (usually U+2581)
     prepend_scheme scheme = prepend_scheme::always;
     bool metaspace_split = true;
 };

@@ -26,9 +26,9 @@ pcre2_match_data* scratch() {
 result<std::shared_ptr<const regex>> regex::compile(const std::string& pattern) {
     int err = 0;
     PCRE2_SIZE err_off = 0;
-    pcre2_code* code = pcre2_compile(reinterpret_cast<PCRE2_SPTR>(pattern.data()), pattern.size(),
-                                     PCRE2_UTF | PCRE2_UCP | PCRE2_MATCH_INVALID_UTF, &err,
-                                     &err_off, nullptr);
+    pcre2_code* code =
+        pcre2_compile(reinterpret_cast<PCRE2_SPTR>(pattern.data()), pattern.size(),
+                      PCRE2_UTF | PCRE2_UCP | PCRE2_MATCH_INVALID_UTF, &err, &err_off, nullptr);
     if (code == nullptr) {
         PCRE2_UCHAR msg[256];
         pcre2_get_error_message(err, msg, sizeof(msg));
@@ -47,7 +47,8 @@ result<std::shared_ptr<const regex>> regex::literal(const std::string& text) {
     std::string escaped;
     for (char c : text) {
         const auto u = static_cast<unsigned char>(c);
-        if (u < 0x80 && !((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')))
+        if (u < 0x80 &&
+            !((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')))
             escaped.push_back('\\');  // escaping any ASCII non-alnum is always legal in PCRE2
         escaped.push_back(c);
     }

@@ -31,7 +31,8 @@ stop_step stop_matcher::feed(std::string_view delta) {
     for (size_t i = 0; i < stops_.size(); ++i) {
         const size_t pos = held_.find(stops_[i]);
         if (pos == std::string::npos) continue;
-        if (pos < best_pos || (pos == best_pos && stops_[i].size() > stops_[static_cast<size_t>(best)].size())) {
+        if (pos < best_pos ||
+            (pos == best_pos && stops_[i].size() > stops_[static_cast<size_t>(best)].size())) {
             best_pos = pos;
             best = static_cast<int>(i);
         }
@@ -41,7 +42,8 @@ stop_step stop_matcher::feed(std::string_view delta) {
         matched_ = best;
         r.stopped = true;
         r.matched = best;
-        r.text = held_.substr(0, best_pos + (include_ ? stops_[static_cast<size_t>(best)].size() : 0));
+        r.text =
+            held_.substr(0, best_pos + (include_ ? stops_[static_cast<size_t>(best)].size() : 0));
         held_.clear();
         return r;
     }

@@ -13,9 +13,9 @@ namespace actorlm {
 
 /// The outcome of feeding one text delta.
 struct stop_step {
-    std::string text;   ///< text that is now safe to emit
+    std::string text;  ///< text that is now safe to emit
     bool stopped = false;
-    int matched = -1;   ///< index of the stop string that matched, when stopped
+    int matched = -1;  ///< index of the stop string that matched, when stopped
 };
 
 /// Stop-string detector over a stream of text deltas.

@@ -13,12 +13,14 @@ using namespace tok;
 tokenizer::tokenizer(tokenizer_parts parts) : parts_(std::move(parts)) {
     text_to_id_.reserve(parts_.id_to_text.size());
     for (size_t id = 0; id < parts_.id_to_text.size(); ++id)
-        if (!parts_.id_to_text[id].empty()) text_to_id_.emplace(parts_.id_to_text[id], static_cast<int32_t>(id));
+        if (!parts_.id_to_text[id].empty())
+            text_to_id_.emplace(parts_.id_to_text[id], static_cast<int32_t>(id));
     // added tokens win over a vocabulary entry with the same spelling
     for (const auto& t : parts_.added.tokens()) text_to_id_[t.content] = t.id;
 }
 
-std::vector<int32_t> tokenizer::encode(std::string_view text, bool add_special, bool parse_special) const {
+std::vector<int32_t> tokenizer::encode(std::string_view text, bool add_special,
+                                       bool parse_special) const {
     std::vector<int32_t> out;
     out.reserve(text.size() / 3 + 8);
     if (add_special) out = parts_.prefix_ids;
@@ -57,7 +59,8 @@ std::string tokenizer::decode_bytes(std::span<const int32_t> ids, bool skip_spec
         if (spaces_between_special && !parts_.dec.spaces_words() && !pieces.empty() &&
             (special || prev_special))
             pieces.push_back({" ", true});
-        pieces.push_back({parts_.id_to_text[static_cast<size_t>(id)], (a & (attr_special | attr_added)) != 0});
+        pieces.push_back(
+            {parts_.id_to_text[static_cast<size_t>(id)], (a & (attr_special | attr_added)) != 0});
         prev_special = special;
     }
     if (parts_.dec.empty()) {
@@ -75,8 +78,8 @@ std::string tokenizer::decode(std::span<const int32_t> ids, bool skip_special) c
 std::string tokenizer::token_to_piece(int32_t id) const {
     if (id < 0 || id >= vocab_size()) return {};
     const uint8_t a = parts_.attrs[static_cast<size_t>(id)];
-    std::vector<decode_piece> one{{parts_.id_to_text[static_cast<size_t>(id)],
-                                   (a & (attr_special | attr_added)) != 0}};
+    std::vector<decode_piece> one{
+        {parts_.id_to_text[static_cast<size_t>(id)], (a & (attr_special | attr_added)) != 0}};
     if (parts_.dec.empty()) return one[0].text;
     return parts_.dec.decode(std::move(one), /*positional=*/false);
 }
@@ -100,8 +103,8 @@ std::string tokenizer::eos_token() const {
 }
 
 bool tokenizer::add_bos() const {
-    return bos_id() >= 0 && std::find(parts_.prefix_ids.begin(), parts_.prefix_ids.end(), bos_id()) !=
-                                parts_.prefix_ids.end();
+    return bos_id() >= 0 && std::find(parts_.prefix_ids.begin(), parts_.prefix_ids.end(),
+                                      bos_id()) != parts_.prefix_ids.end();
 }
 
 }  // namespace actorlm

@@ -31,13 +31,41 @@ struct second_range {
 };
 
 bool lead_info(unsigned char b, size_t& len, second_range& r) {
-    if (b >= 0xC2 && b <= 0xDF) { len = 2; r = {0x80, 0xBF}; return true; }
-    if (b == 0xE0) { len = 3; r = {0xA0, 0xBF}; return true; }
-    if ((b >= 0xE1 && b <= 0xEC) || b == 0xEE || b == 0xEF) { len = 3; r = {0x80, 0xBF}; return true; }
-    if (b == 0xED) { len = 3; r = {0x80, 0x9F}; return true; }
-    if (b == 0xF0) { len = 4; r = {0x90, 0xBF}; return true; }
-    if (b >= 0xF1 && b <= 0xF3) { len = 4; r = {0x80, 0xBF}; return true; }
-    if (b == 0xF4) { len = 4; r = {0x80, 0x8F}; return true; }
+    if (b >= 0xC2 && b <= 0xDF) {
+        len = 2;
+        r = {0x80, 0xBF};
+        return true;
+    }
+    if (b == 0xE0) {
+        len = 3;
+        r = {0xA0, 0xBF};
+        return true;
+    }
+    if ((b >= 0xE1 && b <= 0xEC) || b == 0xEE || b == 0xEF) {
+        len = 3;
+        r = {0x80, 0xBF};
+        return true;
+    }
+    if (b == 0xED) {
+        len = 3;
+        r = {0x80, 0x9F};
+        return true;
+    }
+    if (b == 0xF0) {
+        len = 4;
+        r = {0x90, 0xBF};
+        return true;
+    }
+    if (b >= 0xF1 && b <= 0xF3) {
+        len = 4;
+        r = {0x80, 0xBF};
+        return true;
+    }
+    if (b == 0xF4) {
+        len = 4;
+        r = {0x80, 0x8F};
+        return true;
+    }
     return false;
 }
 
@@ -45,9 +73,16 @@ bool lead_info(unsigned char b, size_t& len, second_range& r) {
 // sequence, and the full length that sequence needs. prefix == need means complete.
 void scan_seq(std::string_view s, size_t& prefix, size_t& need) {
     const auto b0 = static_cast<unsigned char>(s[0]);
-    if (b0 < 0x80) { prefix = need = 1; return; }
+    if (b0 < 0x80) {
+        prefix = need = 1;
+        return;
+    }
     second_range r;
-    if (!lead_info(b0, need, r)) { prefix = 0; need = 1; return; }
+    if (!lead_info(b0, need, r)) {
+        prefix = 0;
+        need = 1;
+        return;
+    }
     prefix = 1;
     for (size_t i = 1; i < need && i < s.size(); ++i) {
         const auto b = static_cast<unsigned char>(s[i]);
@@ -137,8 +172,8 @@ struct byte_tables {
         from_cp.fill(-1);
         uint32_t extra = 0;
         for (uint32_t b = 0; b < 256; ++b) {
-            const bool printable = (b >= 0x21 && b <= 0x7E) || (b >= 0xA1 && b <= 0xAC) ||
-                                   (b >= 0xAE && b <= 0xFF);
+            const bool printable =
+                (b >= 0x21 && b <= 0x7E) || (b >= 0xA1 && b <= 0xAC) || (b >= 0xAE && b <= 0xFF);
             to_cp[b] = printable ? b : 256 + extra++;
             from_cp[to_cp[b]] = static_cast<int16_t>(b);
         }

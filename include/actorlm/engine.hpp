@@ -29,17 +29,17 @@ namespace actorlm {
 
 /// Sampling and stopping controls of one request (OpenAI + vLLM fields).
 struct sampling_params {
-    int32_t n = 1;                     // sequences per prompt, sharing the prompt's KV blocks
-    float temperature = 1.0f;          // 0 = greedy
+    int32_t n = 1;             // sequences per prompt, sharing the prompt's KV blocks
+    float temperature = 1.0f;  // 0 = greedy
     float top_p = 1.0f;
-    int32_t top_k = 0;                 // 0 or -1 = off
+    int32_t top_k = 0;  // 0 or -1 = off
     float min_p = 0.0f;
-    std::optional<uint64_t> seed;      // per-request RNG seed; same output whatever the batch
+    std::optional<uint64_t> seed;  // per-request RNG seed; same output whatever the batch
     float presence_penalty = 0.0f;
     float frequency_penalty = 0.0f;
     float repetition_penalty = 1.0f;
     std::vector<std::pair<int32_t, float>> logit_bias;
-    int32_t max_tokens = 16;           // -1 = up to the model length
+    int32_t max_tokens = 16;  // -1 = up to the model length
     int32_t min_tokens = 0;
     bool ignore_eos = false;
     std::vector<std::string> stop;
@@ -47,7 +47,7 @@ struct sampling_params {
     bool include_stop_str_in_output = false;
     bool skip_special_tokens = true;
     bool spaces_between_special_tokens = true;
-    int32_t logprobs = -1;             // -1 none; k >= 0: sampled token's logprob + top k (k <= 20)
+    int32_t logprobs = -1;  // -1 none; k >= 0: sampled token's logprob + top k (k <= 20)
     int32_t prompt_logprobs = -1;
 };
 
@@ -56,15 +56,15 @@ struct chat_message {
     std::string content;
     std::string name;
     std::string tool_call_id;
-    std::string tool_calls_json;       // JSON array as sent by the client, or empty
+    std::string tool_calls_json;  // JSON array as sent by the client, or empty
 };
 
 struct generate_request {
-    std::string request_id;            // empty: the engine assigns one
-    std::string prompt;                // one of prompt, prompt_token_ids, messages; when
+    std::string request_id;                 // empty: the engine assigns one
+    std::string prompt;                     // one of prompt, prompt_token_ids, messages; when
     std::vector<int32_t> prompt_token_ids;  // prompt_token_ids is set it is what runs
     std::vector<chat_message> messages;
-    std::string tools_json;            // JSON array of tool definitions, or empty
+    std::string tools_json;  // JSON array of tool definitions, or empty
     bool add_generation_prompt = true;
     // Add the model's BOS/EOS around the encoded text (HF's add_special_tokens). Unset: yes
     // for `prompt`, no for `messages`, whose template already writes BOS (vLLM's defaults).
@@ -74,8 +74,8 @@ struct generate_request {
     // request field for this, so the server leaves it on; it is here for embedders.
     bool parse_special_tokens = true;
     sampling_params params;
-    int32_t priority = 0;              // lower value runs first (vLLM's convention)
-    std::string cache_salt;            // isolates prefix-cache hits between tenants
+    int32_t priority = 0;    // lower value runs first (vLLM's convention)
+    std::string cache_salt;  // isolates prefix-cache hits between tenants
 };
 
 enum class finish_reason { none, stop, length, abort, error };
@@ -97,18 +97,18 @@ struct token_logprob {
 /// What one sequence of a request produced since the last delta.
 struct output_delta {
     std::string request_id;
-    int32_t index = 0;                 // which of the n sequences
-    std::string text;                  // new text (UTF-8 complete, stop strings held back)
-    std::vector<int32_t> token_ids;    // new tokens
+    int32_t index = 0;               // which of the n sequences
+    std::string text;                // new text (UTF-8 complete, stop strings held back)
+    std::vector<int32_t> token_ids;  // new tokens
     std::vector<token_logprob> logprobs;
     std::vector<std::optional<token_logprob>> prompt_logprobs;  // first delta only
     finish_reason finish = finish_reason::none;
-    std::string stop_reason;           // matched stop string, or stop token id as text
-    std::string error;                 // set when finish == error
+    std::string stop_reason;  // matched stop string, or stop token id as text
+    std::string error;        // set when finish == error
     int32_t num_prompt_tokens = 0;
-    int32_t num_output_tokens = 0;     // so far, for this sequence
+    int32_t num_output_tokens = 0;          // so far, for this sequence
     std::vector<int32_t> prompt_token_ids;  // first delta only
-    double queued_seconds = -1.0;      // first delta: arrival to first scheduling; -1 unknown
+    double queued_seconds = -1.0;           // first delta: arrival to first scheduling; -1 unknown
     // With finish == error: whose fault it was (the server's status code).
     actorlm::error_kind error_kind = actorlm::error_kind::none;
     bool finished() const { return finish != finish_reason::none; }
@@ -117,22 +117,22 @@ struct output_delta {
 class request_stream;
 
 struct engine_config {
-    std::string model_path;            // GGUF file or Hugging Face directory
-    std::string served_model_name;     // defaults to the model's name
-    std::string chat_template;         // Jinja file path or inline template; empty = the model's
-    std::string device = "cpu";        // a registered backend: "cpu", "cuda" (CUDA builds)
-    std::vector<std::string> workers;  // "host:port" of remote `actorlm worker`s; empty = local
-    int32_t num_threads = 0;           // CPU threads; 0 = all cores
-    int64_t kv_cache_memory_bytes = 0; // 0 = a default fraction of free memory
+    std::string model_path;             // GGUF file or Hugging Face directory
+    std::string served_model_name;      // defaults to the model's name
+    std::string chat_template;          // Jinja file path or inline template; empty = the model's
+    std::string device = "cpu";         // a registered backend: "cpu", "cuda" (CUDA builds)
+    std::vector<std::string> workers;   // "host:port" of remote `actorlm worker`s; empty = local
+    int32_t num_threads = 0;            // CPU threads; 0 = all cores
+    int64_t kv_cache_memory_bytes = 0;  // 0 = a default fraction of free memory
     int32_t block_size = 16;
     std::string kv_cache_dtype = "auto";  // auto (the device's default), f32, f16, bf16
     int32_t max_num_seqs = 256;
     int32_t max_num_batched_tokens = 2048;
-    int32_t max_model_len = 0;         // 0 = the model's own
+    int32_t max_model_len = 0;  // 0 = the model's own
     int32_t long_prefill_token_threshold = 0;
     bool enable_prefix_caching = true;
     std::string scheduling_policy = "fcfs";  // fcfs or priority
-    uint64_t seed = 0;                 // sampling seed of requests without their own
+    uint64_t seed = 0;                       // sampling seed of requests without their own
     // KV connector (vLLM's --kv-transfer-config), JSON; empty = none. Example:
     // {"kv_connector":"OffloadingConnector","kv_role":"kv_both",
     //  "kv_connector_extra_config":{"disk_path":"/tmp/kv","disk_capacity_bytes":"8GiB"}}
@@ -142,7 +142,7 @@ struct engine_config {
 struct engine_stats {
     int64_t num_requests_running = 0;
     int64_t num_requests_waiting = 0;
-    double kv_cache_usage = 0.0;       // 0..1
+    double kv_cache_usage = 0.0;  // 0..1
     int64_t prompt_tokens_total = 0;
     int64_t generation_tokens_total = 0;
     int64_t prefix_cache_queries_total = 0;
@@ -196,9 +196,9 @@ public:
     bool tokenize_prompt(const generate_request& req, std::vector<int32_t>* ids,
                          std::string* error) const;
     bool detokenize(const std::vector<int32_t>& ids, std::string* text, std::string* error) const;
-    bool apply_chat_template(const std::vector<chat_message>& messages, const std::string& tools_json,
-                             bool add_generation_prompt, std::string* prompt,
-                             std::string* error) const;
+    bool apply_chat_template(const std::vector<chat_message>& messages,
+                             const std::string& tools_json, bool add_generation_prompt,
+                             std::string* prompt, std::string* error) const;
 
     struct impl;
 

@@ -22,9 +22,14 @@ enum class dtype : uint32_t {
 /// Elements per quantization block (1 for plain floats).
 constexpr int64_t dtype_block_elems(dtype t) {
     switch (t) {
-        case dtype::f32: case dtype::f16: case dtype::bf16: return 1;
-        case dtype::q4_0: case dtype::q5_0: case dtype::q8_0: return 32;
-        case dtype::q4_k: case dtype::q6_k: return 256;
+        case dtype::f32:
+        case dtype::f16:
+        case dtype::bf16: return 1;
+        case dtype::q4_0:
+        case dtype::q5_0:
+        case dtype::q8_0: return 32;
+        case dtype::q4_k:
+        case dtype::q6_k: return 256;
     }
     return 0;
 }
@@ -33,7 +38,8 @@ constexpr int64_t dtype_block_elems(dtype t) {
 constexpr size_t dtype_block_bytes(dtype t) {
     switch (t) {
         case dtype::f32: return 4;
-        case dtype::f16: case dtype::bf16: return 2;
+        case dtype::f16:
+        case dtype::bf16: return 2;
         case dtype::q4_0: return 18;   // f16 scale + 16 bytes of nibbles
         case dtype::q5_0: return 22;   // f16 scale + 4 bytes of 5th bits + 16 bytes of nibbles
         case dtype::q8_0: return 34;   // f16 scale + 32 int8

@@ -40,7 +40,7 @@ inline uint16_t to_f16(float f) {
     std::memcpy(&x, &f, 4);
     const uint16_t sign = uint16_t((x >> 16) & 0x8000u);
     const uint32_t abs = x & 0x7fffffffu;
-    if (abs > 0x7f800000u) return uint16_t(sign | 0x7e00u);  // NaN
+    if (abs > 0x7f800000u) return uint16_t(sign | 0x7e00u);   // NaN
     if (abs >= 0x477ff000u) return uint16_t(sign | 0x7c00u);  // rounds to >= 65520: inf
     if (abs < 0x38800000u) {  // below the smallest normal fp16 (2^-14): subnormal or zero
         if (abs < 0x33000000u) return sign;  // below half the smallest subnormal

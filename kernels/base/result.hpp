@@ -100,9 +100,9 @@ private:
 }  // namespace actorlm
 
 /// Propagates a failed status/result from a nested call.
-#define ACTORLM_TRY(expr)                                  \
-    do {                                                   \
-        auto actorlm_try_st_ = (expr);                     \
-        if (!actorlm_try_st_.ok()) [[unlikely]]            \
-            return actorlm_try_st_.err();                  \
+#define ACTORLM_TRY(expr)                       \
+    do {                                        \
+        auto actorlm_try_st_ = (expr);          \
+        if (!actorlm_try_st_.ok()) [[unlikely]] \
+            return actorlm_try_st_.err();       \
     } while (0)

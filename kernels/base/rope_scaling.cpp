@@ -34,7 +34,8 @@ std::vector<double> rope_inverse_frequencies(int64_t head_dim, double theta,
                   static_cast<long long>(head_dim));
     std::vector<double> inv(static_cast<size_t>(head_dim / 2));
     for (int64_t i = 0; i < head_dim / 2; ++i) {
-        double f = 1.0 / std::pow(theta, static_cast<double>(2 * i) / static_cast<double>(head_dim));
+        double f =
+            1.0 / std::pow(theta, static_cast<double>(2 * i) / static_cast<double>(head_dim));
         switch (scaling.type) {
             case rope_scaling_type::none: break;
             case rope_scaling_type::linear: f /= scaling.factor; break;

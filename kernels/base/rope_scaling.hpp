@@ -14,9 +14,9 @@ enum class rope_scaling_type { none, linear, llama3 };
 struct rope_scaling {
     rope_scaling_type type = rope_scaling_type::none;
     float factor = 1.0f;
-    float low_freq_factor = 1.0f;               // llama3
-    float high_freq_factor = 4.0f;              // llama3
-    int64_t original_max_position = 8192;       // llama3
+    float low_freq_factor = 1.0f;          // llama3
+    float high_freq_factor = 4.0f;         // llama3
+    int64_t original_max_position = 8192;  // llama3
 };
 
 /// The head_dim/2 inverse frequencies theta^(-2i/head_dim) of the rotated pairs, with

@@ -53,7 +53,8 @@ void paged_attention_kv_head(const paged_kv_layer& kv, const attention_query& qu
     const int32_t group = num_heads / kv.num_kv_heads;
     for (int32_t h = kv_head * group; h < (kv_head + 1) * group; ++h) {
         if (kv.type == dtype::f16) {
-            detail::paged_attention_head_impl<generic_ops, uint16_t>(kv, query, num_heads, h, scale);
+            detail::paged_attention_head_impl<generic_ops, uint16_t>(kv, query, num_heads, h,
+                                                                     scale);
         } else {
             detail::paged_attention_head_impl<generic_ops, float>(kv, query, num_heads, h, scale);
         }

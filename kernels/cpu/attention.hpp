@@ -24,12 +24,14 @@ struct paged_kv_layer {
 
 /// The query tokens of one sequence and where their outputs go.
 struct attention_query {
-    const float* q = nullptr;          // token t, head h at q + t * q_stride + h * head_dim
-    int64_t q_stride = 0;              // floats between consecutive tokens
-    const int32_t* positions = nullptr;  // [num_tokens]; token t attends to context [0, positions[t]]
+    const float* q = nullptr;  // token t, head h at q + t * q_stride + h * head_dim
+    int64_t q_stride = 0;      // floats between consecutive tokens
+    const int32_t* positions =
+        nullptr;  // [num_tokens]; token t attends to context [0, positions[t]]
     int64_t num_tokens = 0;
-    const int32_t* block_table = nullptr;  // the sequence's blocks, covering every attended position
-    float* out = nullptr;              // same layout as q, with out_stride
+    const int32_t* block_table =
+        nullptr;           // the sequence's blocks, covering every attended position
+    float* out = nullptr;  // same layout as q, with out_stride
     int64_t out_stride = 0;
     /// Sliding window: token t attends only to [positions[t] - sliding_window + 1, positions[t]]
     /// (itself and the sliding_window - 1 positions before it; transformers, vLLM and

@@ -47,15 +47,18 @@ inline __m512 transpose_sum16(const __m512 (&v)[16]) {
                              _mm512_castpd_ps(_mm512_unpackhi_pd(a, b)));
     }
     // Fold the four 128-bit lanes: y[k] lane c holds vectors 4k..4k+3 over chunk c.
-    const __m512 z0 = _mm512_add_ps(_mm512_shuffle_f32x4(y[0], y[1], 0x88), _mm512_shuffle_f32x4(y[0], y[1], 0xdd));
-    const __m512 z1 = _mm512_add_ps(_mm512_shuffle_f32x4(y[2], y[3], 0x88), _mm512_shuffle_f32x4(y[2], y[3], 0xdd));
+    const __m512 z0 = _mm512_add_ps(_mm512_shuffle_f32x4(y[0], y[1], 0x88),
+                                    _mm512_shuffle_f32x4(y[0], y[1], 0xdd));
+    const __m512 z1 = _mm512_add_ps(_mm512_shuffle_f32x4(y[2], y[3], 0x88),
+                                    _mm512_shuffle_f32x4(y[2], y[3], 0xdd));
     return _mm512_add_ps(_mm512_shuffle_f32x4(z0, z1, 0x88), _mm512_shuffle_f32x4(z0, z1, 0xdd));
 }
 
 // Asks for the rows of the next cache block of this KV head: blocks sit anywhere
 // in the pool, so the hardware prefetcher cannot guess the jump between them.
 template <class T>
-inline void prefetch_rows(const T* base, int64_t block_offset, int64_t rows, int64_t slot_stride, int64_t hd) {
+inline void prefetch_rows(const T* base, int64_t block_offset, int64_t rows, int64_t slot_stride,
+                          int64_t hd) {
     const char* p = reinterpret_cast<const char*>(base + block_offset);
     const int64_t row_bytes = hd * static_cast<int64_t>(sizeof(T));
     for (int64_t r = 0; r < rows; ++r)
@@ -65,12 +68,12 @@ inline void prefetch_rows(const T* base, int64_t block_offset, int64_t rows, int
 
 // Per-head views of one query token, shared by the score and value passes.
 struct group_token {
-    const float* q;       // head h0's query; head i at q + i * head_dim
-    float* out;           // same layout as q
-    float* scores;        // head i's scores at scores + i * stride
-    int64_t stride;       // floats between heads' score rows (n rounded up to 16)
-    int64_t first;        // first attended position (> 0 under a sliding window)
-    int64_t n;            // attended positions [first, first + n); score i is position first + i
+    const float* q;  // head h0's query; head i at q + i * head_dim
+    float* out;      // same layout as q
+    float* scores;   // head i's scores at scores + i * stride
+    int64_t stride;  // floats between heads' score rows (n rounded up to 16)
+    int64_t first;   // first attended position (> 0 under a sliding window)
+    int64_t n;       // attended positions [first, first + n); score i is position first + i
 };
 
 // Calls body(block_offset, score_index, count) for each piece of [tok.first, tok.first + tok.n)
@@ -101,29 +104,33 @@ void score_pass(const paged_kv_layer& kv, const int32_t* block_table, const T* k
     const int64_t block_stride = bs * slot_stride;
     for (int32_t i = 0; i < group; ++i) {
         __m512 qv[NV];
-        for (int c = 0; c < NV; ++c) qv[c] = _mm512_mul_ps(_mm512_loadu_ps(tok.q + i * hd + 16 * c), _mm512_set1_ps(scale));
+        for (int c = 0; c < NV; ++c)
+            qv[c] = _mm512_mul_ps(_mm512_loadu_ps(tok.q + i * hd + 16 * c), _mm512_set1_ps(scale));
         float* s = tok.scores + i * tok.stride;
         __m512 vmax = _mm512_set1_ps(-std::numeric_limits<float>::infinity());
         for_each_piece(block_table, bs, block_stride, slot_stride, hd, tok,
                        i == 0 ? k_base : nullptr, [&](int64_t at, int64_t si, int64_t in_block) {
-            const T* kb = k_base + at;
-            for (int64_t o0 = 0; o0 < in_block; o0 += 16) {
-                const int64_t cnt = std::min<int64_t>(16, in_block - o0);
-                __m512 acc[16];
+                           const T* kb = k_base + at;
+                           for (int64_t o0 = 0; o0 < in_block; o0 += 16) {
+                               const int64_t cnt = std::min<int64_t>(16, in_block - o0);
+                               __m512 acc[16];
 #pragma GCC unroll 16
-                for (int o = 0; o < 16; ++o) {
-                    // Keys past the end repeat the last valid row; their lanes are dropped below.
-                    const T* k = kb + (o0 + std::min<int64_t>(o, cnt - 1)) * slot_stride;
-                    __m512 a = _mm512_mul_ps(qv[0], load16(k));
-                    for (int c = 1; c < NV; ++c) a = _mm512_fmadd_ps(qv[c], load16(k + 16 * c), a);
-                    acc[o] = a;
-                }
-                const __mmask16 m = tail_mask(static_cast<long>(cnt));
-                const __m512 r = transpose_sum16(acc);
-                _mm512_mask_storeu_ps(s + si + o0, m, r);
-                vmax = _mm512_mask_max_ps(vmax, m, vmax, r);
-            }
-        });
+                               for (int o = 0; o < 16; ++o) {
+                                   // Keys past the end repeat the last valid row; their lanes are
+                                   // dropped below.
+                                   const T* k =
+                                       kb + (o0 + std::min<int64_t>(o, cnt - 1)) * slot_stride;
+                                   __m512 a = _mm512_mul_ps(qv[0], load16(k));
+                                   for (int c = 1; c < NV; ++c)
+                                       a = _mm512_fmadd_ps(qv[c], load16(k + 16 * c), a);
+                                   acc[o] = a;
+                               }
+                               const __mmask16 m = tail_mask(static_cast<long>(cnt));
+                               const __m512 r = transpose_sum16(acc);
+                               _mm512_mask_storeu_ps(s + si + o0, m, r);
+                               vmax = _mm512_mask_max_ps(vmax, m, vmax, r);
+                           }
+                       });
         max_out[i] = _mm512_reduce_max_ps(vmax);
     }
 }
@@ -161,10 +168,13 @@ struct avx512_tail_ops {
             _mm512_mask_storeu_ps(out + i, m, _mm512_fmadd_ps(av, load16(v + i, m), o));
         }
     }
-    static float exp_shift_sum(float* s, int64_t n, float shift) { return exp_and_sum(s, n, shift); }
+    static float exp_shift_sum(float* s, int64_t n, float shift) {
+        return exp_and_sum(s, n, shift);
+    }
     static void zero(float* out, int64_t n) {
         for (int64_t i = 0; i < n; i += 16)
-            _mm512_mask_storeu_ps(out + i, tail_mask(static_cast<long>(n - i)), _mm512_setzero_ps());
+            _mm512_mask_storeu_ps(out + i, tail_mask(static_cast<long>(n - i)),
+                                  _mm512_setzero_ps());
     }
     static void scale(float* out, float a, int64_t n) {
         const __m512 av = _mm512_set1_ps(a);
@@ -187,15 +197,17 @@ void value_pass(const paged_kv_layer& kv, const int32_t* block_table, const T* v
         for (int c = 0; c < NV; ++c) acc[c] = _mm512_setzero_ps();
         for_each_piece(block_table, bs, block_stride, slot_stride, hd, tok,
                        i == 0 ? v_base : nullptr, [&](int64_t at, int64_t si, int64_t in_block) {
-            const T* vb = v_base + at;
-            for (int64_t o = 0; o < in_block; ++o) {
-                const __m512 w = _mm512_set1_ps(p[si + o]);
-                const T* v = vb + o * slot_stride;
-                for (int c = 0; c < NV; ++c) acc[c] = _mm512_fmadd_ps(w, load16(v + 16 * c), acc[c]);
-            }
-        });
+                           const T* vb = v_base + at;
+                           for (int64_t o = 0; o < in_block; ++o) {
+                               const __m512 w = _mm512_set1_ps(p[si + o]);
+                               const T* v = vb + o * slot_stride;
+                               for (int c = 0; c < NV; ++c)
+                                   acc[c] = _mm512_fmadd_ps(w, load16(v + 16 * c), acc[c]);
+                           }
+                       });
         const __m512 norm = _mm512_set1_ps(inv_sum[i]);
-        for (int c = 0; c < NV; ++c) _mm512_storeu_ps(tok.out + i * hd + 16 * c, _mm512_mul_ps(acc[c], norm));
+        for (int c = 0; c < NV; ++c)
+            _mm512_storeu_ps(tok.out + i * hd + 16 * c, _mm512_mul_ps(acc[c], norm));
     }
 }
 
@@ -225,7 +237,8 @@ void group_attention(const paged_kv_layer& kv, const attention_query& query, int
         score_pass<NV>(kv, query.block_table, k_base, tok, group, scale, head_stats.data());
         for (int32_t i = 0; i < group; ++i)
             head_stats[static_cast<size_t>(i)] =
-                1.0f / exp_and_sum(tok.scores + i * tok.stride, tok.n, head_stats[static_cast<size_t>(i)]);
+                1.0f /
+                exp_and_sum(tok.scores + i * tok.stride, tok.n, head_stats[static_cast<size_t>(i)]);
         value_pass<NV>(kv, query.block_table, v_base, tok, group, head_stats.data());
     }
 }

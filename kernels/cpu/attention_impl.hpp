@@ -42,8 +42,8 @@ void paged_attention_head_impl(const paged_kv_layer& kv, const attention_query& 
             for (int64_t j = first; j < end;) {
                 const int64_t off = j % bs;
                 const int64_t count = std::min(bs - off, end - j);
-                body(base + query.block_table[j / bs] * block_stride + off * slot_stride,
-                     j - first, count);
+                body(base + query.block_table[j / bs] * block_stride + off * slot_stride, j - first,
+                     count);
                 j += count;
             }
         };

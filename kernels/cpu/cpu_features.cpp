@@ -28,8 +28,8 @@ cpu_features probe() {
     const bool avx = (c >> 28) & 1;
     if (!osxsave || !avx) return f;
     const uint64_t xcr0 = read_xcr0();
-    const bool ymm_state = (xcr0 & 0x6) == 0x6;           // SSE + AVX registers saved
-    const bool zmm_state = (xcr0 & 0xe6) == 0xe6;         // + opmask, zmm hi256, hi16
+    const bool ymm_state = (xcr0 & 0x6) == 0x6;    // SSE + AVX registers saved
+    const bool zmm_state = (xcr0 & 0xe6) == 0xe6;  // + opmask, zmm hi256, hi16
     if (!ymm_state) return f;
     f.fma = (c >> 12) & 1;
     f.f16c = (c >> 29) & 1;
@@ -99,8 +99,7 @@ cpu_level active_cpu_level() {
 
 status set_cpu_level(cpu_level level) {
     if (!supports(detected_cpu_features(), level)) {
-        return make_error("cpu level %s is not supported by this processor",
-                          cpu_level_name(level));
+        return make_error("cpu level %s is not supported by this processor", cpu_level_name(level));
     }
     level_slot().store(static_cast<int>(level), std::memory_order_relaxed);
     return {};

@@ -27,8 +27,8 @@ void fp32_to_fp16_row_avx2(const float* src, uint16_t* dst, int64_t n) {
 void bf16_to_fp32_row_avx2(const uint16_t* src, float* dst, int64_t n) {
     int64_t i = 0;
     for (; i + 8 <= n; i += 8) {
-        const __m256i w = _mm256_cvtepu16_epi32(
-            _mm_loadu_si128(reinterpret_cast<const __m128i*>(src + i)));
+        const __m256i w =
+            _mm256_cvtepu16_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(src + i)));
         _mm256_storeu_ps(dst + i, _mm256_castsi256_ps(_mm256_slli_epi32(w, 16)));
     }
     for (; i < n; ++i) dst[i] = bf16_to_fp32(src[i]);

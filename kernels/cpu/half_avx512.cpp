@@ -22,8 +22,8 @@ void fp16_to_fp32_row_avx512(const uint16_t* src, float* dst, int64_t n) {
 void bf16_to_fp32_row_avx512(const uint16_t* src, float* dst, int64_t n) {
     int64_t i = 0;
     for (; i + 16 <= n; i += 16) {
-        const __m512i w = _mm512_cvtepu16_epi32(
-            _mm256_loadu_si256(reinterpret_cast<const __m256i*>(src + i)));
+        const __m512i w =
+            _mm512_cvtepu16_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(src + i)));
         _mm512_storeu_ps(dst + i, _mm512_castsi512_ps(_mm512_slli_epi32(w, 16)));
     }
     if (i < n) {

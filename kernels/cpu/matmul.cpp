@@ -26,8 +26,7 @@ rows_kernel select_kernel(dtype type) {
         case cpu_level::avx2:
             if ((k = avx2_kernel(type))) return k;
             [[fallthrough]];
-        case cpu_level::portable:
-            break;
+        case cpu_level::portable: break;
     }
     return portable_kernel(type);
 }
@@ -61,7 +60,8 @@ struct activation_scratch {
 };
 
 rows_kernel select_panel_kernel(dtype type) {
-    return active_cpu_level() == cpu_level::avx512 ? avx512_panel_kernel(type) : portable_panel_kernel(type);
+    return active_cpu_level() == cpu_level::avx512 ? avx512_panel_kernel(type)
+                                                   : portable_panel_kernel(type);
 }
 
 // Per 32-block, from the 16-quant sums the quantizer made: -128 x the quant sum
@@ -87,8 +87,9 @@ void matmul(const tensor& w, const float* x, int64_t num_tokens, float* y, threa
                   "matmul: weight %s has %lld columns, not a multiple of the %s block (%lld)",
                   w.name.c_str(), static_cast<long long>(cols), dtype_name(w.type),
                   static_cast<long long>(block));
-    ACTORLM_CHECK(w.layout == weight_layout::rows || w.type == dtype::q8_0 || w.type == dtype::q4_0 ||
-                      w.type == dtype::q5_0 || w.type == dtype::q4_k || w.type == dtype::q6_k,
+    ACTORLM_CHECK(w.layout == weight_layout::rows || w.type == dtype::q8_0 ||
+                      w.type == dtype::q4_0 || w.type == dtype::q5_0 || w.type == dtype::q4_k ||
+                      w.type == dtype::q6_k,
                   "matmul: weight %s has a layout its type does not support", w.name.c_str());
     const size_t row_bytes = dtype_row_bytes(w.type, cols);
     ACTORLM_CHECK(w.num_bytes == 0 || w.num_bytes >= row_bytes * static_cast<size_t>(rows),
@@ -124,8 +125,10 @@ void matmul(const tensor& w, const float* x, int64_t num_tokens, float* y, threa
         }
         args.xq = q8_activations{qs, d, sums, nullptr, nullptr};
         if (w.layout == weight_layout::panels) {
-            auto* offsets = static_cast<int32_t*>(scratch.block_offsets.reserve(n / 32 * sizeof(int32_t)));
-            auto* scaled = static_cast<float*>(scratch.block_scaled_sums.reserve(n / 32 * sizeof(float)));
+            auto* offsets =
+                static_cast<int32_t*>(scratch.block_offsets.reserve(n / 32 * sizeof(int32_t)));
+            auto* scaled =
+                static_cast<float*>(scratch.block_scaled_sums.reserve(n / 32 * sizeof(float)));
             compute_block_sums(sums, d, static_cast<int64_t>(n / 32), offsets, scaled);
             args.xq.block_offsets = offsets;
             args.xq.block_scaled_sums = scaled;

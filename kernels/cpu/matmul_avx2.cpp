@@ -35,7 +35,8 @@ inline __m256 load_weights(const uint8_t* row, int64_t c) {
     } else if constexpr (Type == dtype::f16) {
         return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(row + 2 * c)));
     } else {
-        const __m256i w = _mm256_cvtepu16_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(row + 2 * c)));
+        const __m256i w =
+            _mm256_cvtepu16_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(row + 2 * c)));
         return _mm256_castsi256_ps(_mm256_slli_epi32(w, 16));
     }
 }
@@ -43,7 +44,11 @@ inline __m256 load_weights(const uint8_t* row, int64_t c) {
 inline float weight_at(dtype type, const uint8_t* row, int64_t c) {
     uint16_t h;
     switch (type) {
-        case dtype::f32: { float f; std::memcpy(&f, row + 4 * c, 4); return f; }
+        case dtype::f32: {
+            float f;
+            std::memcpy(&f, row + 4 * c, 4);
+            return f;
+        }
         case dtype::f16: std::memcpy(&h, row + 2 * c, 2); return fp16_to_fp32(h);
         default: std::memcpy(&h, row + 2 * c, 2); return bf16_to_fp32(h);
     }
@@ -69,7 +74,8 @@ void float_tile(const matmul_args& a, int64_t r0, int64_t t0) {
     for (int t = 0; t < T; ++t) {
         for (int r = 0; r < R; ++r) {
             float sum = hsum(acc[r][t]);
-            for (int64_t c = full; c < a.cols; ++c) sum += weight_at(Type, rows[r], c) * x[t * a.cols + c];
+            for (int64_t c = full; c < a.cols; ++c)
+                sum += weight_at(Type, rows[r], c) * x[t * a.cols + c];
             a.y[(t0 + t) * a.rows + r0 + r] = sum;
         }
     }
@@ -82,7 +88,9 @@ struct q8_0_dec {
     static constexpr int steps_per_group = 1, x_offset = 0;
     static constexpr bool is_signed = true, has_mins = false;
     const block_q8_0* b;
-    void prepare(const uint8_t* row, int64_t g) { b = reinterpret_cast<const block_q8_0*>(row) + g; }
+    void prepare(const uint8_t* row, int64_t g) {
+        b = reinterpret_cast<const block_q8_0*>(row) + g;
+    }
     void decode(int, __m256i& q, __m256& scale) const {
         q = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b->qs));
         scale = _mm256_set1_ps(fp16(b->d));
@@ -93,7 +101,9 @@ struct q4_0_dec {
     static constexpr int steps_per_group = 1, x_offset = 8;
     static constexpr bool is_signed = false, has_mins = false;
     const block_q4_0* b;
-    void prepare(const uint8_t* row, int64_t g) { b = reinterpret_cast<const block_q4_0*>(row) + g; }
+    void prepare(const uint8_t* row, int64_t g) {
+        b = reinterpret_cast<const block_q4_0*>(row) + g;
+    }
     void decode(int, __m256i& q, __m256& scale) const {
         const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(b->qs));
         const __m128i m = _mm_set1_epi8(0x0F);
@@ -105,7 +115,8 @@ struct q4_0_dec {
 
 // Byte j is 0xFF where bit j of `bits` is set.
 inline __m256i bits_to_bytes(uint32_t bits) {
-    const __m256i pick = _mm256_setr_epi64x(0, 0x0101010101010101, 0x0202020202020202, 0x0303030303030303);
+    const __m256i pick =
+        _mm256_setr_epi64x(0, 0x0101010101010101, 0x0202020202020202, 0x0303030303030303);
     const __m256i v = _mm256_shuffle_epi8(_mm256_set1_epi32(static_cast<int>(bits)), pick);
     // Every bit but bit (j % 8) set in byte j: the OR is all ones iff that bit is set.
     const __m256i all_but = _mm256_set1_epi64x(0x7fbfdfeff7fbfdfe);
@@ -116,7 +127,9 @@ struct q5_0_dec {
     static constexpr int steps_per_group = 1, x_offset = 16;
     static constexpr bool is_signed = false, has_mins = false;
     const block_q5_0* b;
-    void prepare(const uint8_t* row, int64_t g) { b = reinterpret_cast<const block_q5_0*>(row) + g; }
+    void prepare(const uint8_t* row, int64_t g) {
+        b = reinterpret_cast<const block_q5_0*>(row) + g;
+    }
     void decode(int, __m256i& q, __m256& scale) const {
         const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(b->qs));
         const __m128i m = _mm_set1_epi8(0x0F);
@@ -145,7 +158,8 @@ struct q4_k_dec {
         }
     }
     void decode(int j, __m256i& q, __m256& scale) const {
-        const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b->qs + 32 * (j / 2)));
+        const __m256i v =
+            _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b->qs + 32 * (j / 2)));
         q = _mm256_and_si256(j % 2 ? _mm256_srli_epi16(v, 4) : v, _mm256_set1_epi8(0x0F));
         scale = _mm256_set1_ps(sc[j]);
     }
@@ -163,7 +177,8 @@ struct q6_k_dec {
     // Step 4h+k is quarter k of half h (see dequantize_q6_k).
     void decode(int j, __m256i& q, __m256& scale) const {
         const int h = j / 4, k = j % 4;
-        __m256i lo = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b->ql + 64 * h + (k % 2) * 32));
+        __m256i lo =
+            _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b->ql + 64 * h + (k % 2) * 32));
         if (k >= 2) lo = _mm256_srli_epi16(lo, 4);
         const __m256i hi = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b->qh + 32 * h));
         const __m256i hbits = _mm256_slli_epi16(_mm256_srli_epi16(hi, 2 * k), 4);
@@ -203,12 +218,14 @@ void quant_tile(const matmul_args& a, int64_t r0, int64_t t0) {
                 for (int r = 0; r < R; ++r) {
                     __m256i p;
                     if constexpr (Dec::is_signed) {
-                        p = _mm256_maddubs_epi16(_mm256_sign_epi8(q[r], q[r]), _mm256_sign_epi8(xv, q[r]));
+                        p = _mm256_maddubs_epi16(_mm256_sign_epi8(q[r], q[r]),
+                                                 _mm256_sign_epi8(xv, q[r]));
                     } else {
                         p = _mm256_maddubs_epi16(q[r], xv);
                     }
                     const __m256i dot = _mm256_sub_epi32(_mm256_madd_epi16(p, ones16), tbase);
-                    acc[r][t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot), _mm256_mul_ps(ws[r], dx), acc[r][t]);
+                    acc[r][t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot), _mm256_mul_ps(ws[r], dx),
+                                                acc[r][t]);
                 }
             }
         }
@@ -251,7 +268,9 @@ template <dtype Type>
 struct float_tiles {
     template <int R, int T>
     struct tile {
-        static void run(const matmul_args& a, int64_t r, int64_t t) { float_tile<Type, R, T>(a, r, t); }
+        static void run(const matmul_args& a, int64_t r, int64_t t) {
+            float_tile<Type, R, T>(a, r, t);
+        }
     };
 };
 
@@ -259,7 +278,9 @@ template <class Dec>
 struct quant_tiles {
     template <int R, int T>
     struct tile {
-        static void run(const matmul_args& a, int64_t r, int64_t t) { quant_tile<Dec, R, T>(a, r, t); }
+        static void run(const matmul_args& a, int64_t r, int64_t t) {
+            quant_tile<Dec, R, T>(a, r, t);
+        }
     };
 };
 

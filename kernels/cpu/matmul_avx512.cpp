@@ -76,8 +76,8 @@ void tile(const matmul_args& a, int64_t r0, int64_t t0, bool prefetch_next_block
         } else {
             if (prefetch_next_block && c % cols_per_line == 0) {
                 for (int r = 0; r < R; ++r)
-                    _mm_prefetch(reinterpret_cast<const char*>(rows[r] + k_block_rows * a.row_bytes +
-                                                               c * elem_bytes),
+                    _mm_prefetch(reinterpret_cast<const char*>(
+                                     rows[r] + k_block_rows * a.row_bytes + c * elem_bytes),
                                  _MM_HINT_T1);
             }
         }
@@ -102,16 +102,16 @@ void tile(const matmul_args& a, int64_t r0, int64_t t0, bool prefetch_next_block
 
 template <dtype Type, int T>
 void token_tile(const matmul_args& a, int64_t r0, int64_t r1, int64_t t0) {
-    for_each_row_tile<k_tile_rows, T>(r0, r1, t0, [&]<int R>(int64_t r, bool prefetch) {
-        tile<Type, R, T>(a, r, t0, prefetch);
-    });
+    for_each_row_tile<k_tile_rows, T>(
+        r0, r1, t0, [&]<int R>(int64_t r, bool prefetch) { tile<Type, R, T>(a, r, t0, prefetch); });
 }
 
 template <dtype Type>
 void float_rows(const matmul_args& a, int64_t r0, int64_t r1) {
     for (int64_t b0 = r0; b0 < r1; b0 += k_block_rows) {
         const int64_t b1 = b0 + k_block_rows < r1 ? b0 + k_block_rows : r1;
-        for_each_token_tile<6>(a.num_tokens, [&]<int T>(int64_t t) { token_tile<Type, T>(a, b0, b1, t); });
+        for_each_token_tile<6>(a.num_tokens,
+                               [&]<int T>(int64_t t) { token_tile<Type, T>(a, b0, b1, t); });
     }
 }
 

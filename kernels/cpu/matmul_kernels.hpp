@@ -16,9 +16,9 @@ namespace actorlm::cpu::detail {
 /// the sums of every 16 quants (for the offset/min terms of q4_0, q4_k, q6_k).
 /// Bit-identical whichever level produced it: d = amax/127, q = rint(x * (1/d)).
 struct q8_activations {
-    const int8_t* qs = nullptr;    // [num_tokens][cols], 64-byte aligned rows when cols%64==0
-    const float* d = nullptr;      // [num_tokens][cols/32]
-    const int16_t* sums = nullptr; // [num_tokens][cols/16]
+    const int8_t* qs = nullptr;     // [num_tokens][cols], 64-byte aligned rows when cols%64==0
+    const float* d = nullptr;       // [num_tokens][cols/32]
+    const int16_t* sums = nullptr;  // [num_tokens][cols/16]
     // Filled only for weights in the panel layout, [num_tokens][cols/32] each:
     // -128 x the sum of each block's 32 quants (Q8_0 panel quants are stored +128),
     // and d x that sum (the activation side of Q4_K's min term).
@@ -31,9 +31,9 @@ struct matmul_args {
     const uint8_t* w = nullptr;  // row r starts at w + r * row_bytes
     size_t row_bytes = 0;
     int64_t rows = 0, cols = 0, num_tokens = 0;
-    const float* x = nullptr;    // fp32 activations [num_tokens][cols] (float weight types)
-    q8_activations xq;           // quantized activations (quantized weight types)
-    float* y = nullptr;          // [num_tokens][rows]
+    const float* x = nullptr;  // fp32 activations [num_tokens][cols] (float weight types)
+    q8_activations xq;         // quantized activations (quantized weight types)
+    float* y = nullptr;        // [num_tokens][rows]
 };
 
 /// Computes y[t][r] for r in [row_begin, row_end) and every token.

@@ -27,7 +27,8 @@ inline __m512i broadcast_quad(const int8_t* p) {
 }
 
 template <int T>
-inline void store_tile(const matmul_args& a, int64_t panel, int64_t t0, int64_t r1, const __m512 (&acc)[T]) {
+inline void store_tile(const matmul_args& a, int64_t panel, int64_t t0, int64_t r1,
+                       const __m512 (&acc)[T]) {
     const int64_t r0 = panel * k_panel_rows;
     const int64_t valid = r1 - r0 < k_panel_rows ? r1 - r0 : k_panel_rows;
     const __mmask16 m = static_cast<__mmask16>((1u << valid) - 1);
@@ -48,12 +49,13 @@ inline void start_block(__m512i (&dot)[Chains][T], const int32_t* off, int64_t n
 }
 
 template <int Chains, int T>
-inline void finish_block(__m512 (&acc)[T], const __m512i (&dot)[Chains][T], __m512 ws, const float* dx,
-                         int64_t nb, int64_t b) {
+inline void finish_block(__m512 (&acc)[T], const __m512i (&dot)[Chains][T], __m512 ws,
+                         const float* dx, int64_t nb, int64_t b) {
     for (int t = 0; t < T; ++t) {
         __m512i d = dot[0][t];
         if constexpr (Chains == 2) d = _mm512_add_epi32(d, dot[1][t]);
-        acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(d), _mm512_mul_ps(ws, _mm512_set1_ps(dx[t * nb + b])), acc[t]);
+        acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(d),
+                                 _mm512_mul_ps(ws, _mm512_set1_ps(dx[t * nb + b])), acc[t]);
     }
 }
 
@@ -70,15 +72,16 @@ void q8_0_tile(const matmul_args& a, int64_t panel, int64_t t0, int64_t r1) {
     for (int t = 0; t < T; ++t) acc[t] = _mm512_setzero_ps();
     for (int64_t b = 0; b < nb; ++b) {
         const uint8_t* blk = base + b * k_q8_0_panel_block_bytes;
-        const __m512 ws = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk)));
+        const __m512 ws =
+            _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk)));
         const uint8_t* quads = blk + k_panel_rows * 2;
         __m512i dot[chains][T];
         start_block(dot, off, nb, b, 1);
         for (int k = 0; k < 8; ++k) {
             const __m512i w = _mm512_loadu_si512(quads + 64 * k);
             for (int t = 0; t < T; ++t)
-                dot[k % chains][t] =
-                    _mm512_dpbusd_epi32(dot[k % chains][t], w, broadcast_quad(x + t * a.cols + 32 * b + 4 * k));
+                dot[k % chains][t] = _mm512_dpbusd_epi32(
+                    dot[k % chains][t], w, broadcast_quad(x + t * a.cols + 32 * b + 4 * k));
         }
         finish_block(acc, dot, ws, dx, nb, b);
     }
@@ -102,7 +105,8 @@ void nibble_tile(const matmul_args& a, int64_t panel, int64_t t0, int64_t r1) {
     for (int t = 0; t < T; ++t) acc[t] = _mm512_setzero_ps();
     for (int64_t b = 0; b < nb; ++b) {
         const uint8_t* blk = base + b * block_bytes;
-        const __m512 ws = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk)));
+        const __m512 ws =
+            _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk)));
         const uint8_t* masks = blk + k_panel_rows * 2;
         const uint8_t* nibbles = masks + (FifthBit ? 8 * 8 : 0);
         __m512i dot[chains][T];
@@ -121,7 +125,8 @@ void nibble_tile(const matmul_args& a, int64_t panel, int64_t t0, int64_t r1) {
             for (int t = 0; t < T; ++t) {
                 const int8_t* xb = x + t * a.cols + 32 * b + 4 * v;
                 dot[0][t] = _mm512_dpbusd_epi32(dot[0][t], lo, broadcast_quad(xb));
-                dot[chains - 1][t] = _mm512_dpbusd_epi32(dot[chains - 1][t], hi, broadcast_quad(xb + 16));
+                dot[chains - 1][t] =
+                    _mm512_dpbusd_epi32(dot[chains - 1][t], hi, broadcast_quad(xb + 16));
             }
         }
         finish_block(acc, dot, ws, dx, nb, b);
@@ -145,16 +150,21 @@ void q4_k_tile(const matmul_args& a, int64_t panel, int64_t t0, int64_t r1) {
     for (int64_t s = 0; s < nsb; ++s) {
         const uint8_t* blk = base + s * k_q4_k_panel_block_bytes;
         const __m512 d = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk)));
-        const __m512 dmin = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk + 32)));
+        const __m512 dmin =
+            _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk + 32)));
         const uint8_t* sc = blk + 4 * k_panel_rows;
         const uint8_t* mn = sc + 8 * k_panel_rows;
         const uint8_t* nibbles = mn + 8 * k_panel_rows;
         for (int j = 0; j < 8; ++j) {
             const int64_t b = s * 8 + j;
-            const __m512 scale = _mm512_mul_ps(
-                _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(sc + 16 * j)))), d);
-            const __m512 min = _mm512_mul_ps(
-                _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(mn + 16 * j)))), dmin);
+            const __m512 scale =
+                _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(
+                                  _mm_loadu_si128(reinterpret_cast<const __m128i*>(sc + 16 * j)))),
+                              d);
+            const __m512 min =
+                _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(
+                                  _mm_loadu_si128(reinterpret_cast<const __m128i*>(mn + 16 * j)))),
+                              dmin);
             __m512i dot[chains][T];
             for (int c = 0; c < chains; ++c)
                 for (int t = 0; t < T; ++t) dot[c][t] = _mm512_setzero_si512();
@@ -165,11 +175,13 @@ void q4_k_tile(const matmul_args& a, int64_t panel, int64_t t0, int64_t r1) {
                 for (int t = 0; t < T; ++t) {
                     const int8_t* xb = x + t * a.cols + 32 * b + 4 * v;
                     dot[0][t] = _mm512_dpbusd_epi32(dot[0][t], lo, broadcast_quad(xb));
-                    dot[chains - 1][t] = _mm512_dpbusd_epi32(dot[chains - 1][t], hi, broadcast_quad(xb + 16));
+                    dot[chains - 1][t] =
+                        _mm512_dpbusd_epi32(dot[chains - 1][t], hi, broadcast_quad(xb + 16));
                 }
             }
             finish_block(acc, dot, scale, dx, nb, b);
-            for (int t = 0; t < T; ++t) acc[t] = _mm512_fnmadd_ps(min, _mm512_set1_ps(xsum[t * nb + b]), acc[t]);
+            for (int t = 0; t < T; ++t)
+                acc[t] = _mm512_fnmadd_ps(min, _mm512_set1_ps(xsum[t * nb + b]), acc[t]);
         }
     }
     store_tile<T>(a, panel, t0, r1, acc);
@@ -209,25 +221,33 @@ void q6_k_tile(const matmul_args& a, int64_t panel, int64_t t0, int64_t r1) {
                 const __m512i packed = _mm512_loadu_si512(nibbles + 64 * v);
                 // Bits 2v..2v+1 of the top-bit bytes moved to bits 4-5.
                 auto tops = [v, top2](__m512i h) {
-                    const __m512i moved = v == 3 ? _mm512_srli_epi16(h, 2) : _mm512_slli_epi16(h, 4 - 2 * v);
+                    const __m512i moved =
+                        v == 3 ? _mm512_srli_epi16(h, 2) : _mm512_slli_epi16(h, 4 - 2 * v);
                     return _mm512_and_si512(moved, top2);
                 };
                 const __m512i lo = _mm512_or_si512(_mm512_and_si512(packed, low4), tops(top_a));
-                const __m512i hi = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(packed, 4), low4), tops(top_b));
+                const __m512i hi = _mm512_or_si512(
+                    _mm512_and_si512(_mm512_srli_epi16(packed, 4), low4), tops(top_b));
                 for (int t = 0; t < T; ++t) {
                     const int8_t* xb = x + t * a.cols + 32 * b + 4 * v;
                     dot_a[t] = _mm512_dpbusd_epi32(dot_a[t], lo, broadcast_quad(xb));
                     dot_b[t] = _mm512_dpbusd_epi32(dot_b[t], hi, broadcast_quad(xb + 16));
                 }
             }
-            const __m512 scale_a = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(
-                _mm_loadu_si128(reinterpret_cast<const __m128i*>(sc + 2 * u * k_panel_rows)))), d);
-            const __m512 scale_b = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(
-                _mm_loadu_si128(reinterpret_cast<const __m128i*>(sc + (2 * u + 1) * k_panel_rows)))), d);
+            const __m512 scale_a = _mm512_mul_ps(
+                _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(
+                    _mm_loadu_si128(reinterpret_cast<const __m128i*>(sc + 2 * u * k_panel_rows)))),
+                d);
+            const __m512 scale_b = _mm512_mul_ps(
+                _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128(
+                    reinterpret_cast<const __m128i*>(sc + (2 * u + 1) * k_panel_rows)))),
+                d);
             for (int t = 0; t < T; ++t) {
                 const __m512 xs = _mm512_set1_ps(dx[t * nb + b]);
-                acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot_a[t]), _mm512_mul_ps(scale_a, xs), acc[t]);
-                acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot_b[t]), _mm512_mul_ps(scale_b, xs), acc[t]);
+                acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot_a[t]), _mm512_mul_ps(scale_a, xs),
+                                         acc[t]);
+                acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot_b[t]), _mm512_mul_ps(scale_b, xs),
+                                         acc[t]);
             }
         }
     }
@@ -239,28 +259,39 @@ void q6_k_tile(const matmul_args& a, int64_t panel, int64_t t0, int64_t r1) {
 template <template <int> class Tile, int Width = 8>
 void panel_rows(const matmul_args& a, int64_t r0, int64_t r1) {
     for (int64_t p = r0 / k_panel_rows; p * k_panel_rows < r1; ++p)
-        for_each_token_tile<Width>(a.num_tokens, [&]<int T>(int64_t t) { Tile<T>::run(a, p, t, r1); });
+        for_each_token_tile<Width>(a.num_tokens,
+                                   [&]<int T>(int64_t t) { Tile<T>::run(a, p, t, r1); });
 }
 
 template <int T>
 struct q8_0_tiles {
-    static void run(const matmul_args& a, int64_t p, int64_t t0, int64_t r1) { q8_0_tile<T>(a, p, t0, r1); }
+    static void run(const matmul_args& a, int64_t p, int64_t t0, int64_t r1) {
+        q8_0_tile<T>(a, p, t0, r1);
+    }
 };
 template <int T>
 struct q4_0_tiles {
-    static void run(const matmul_args& a, int64_t p, int64_t t0, int64_t r1) { nibble_tile<T, false>(a, p, t0, r1); }
+    static void run(const matmul_args& a, int64_t p, int64_t t0, int64_t r1) {
+        nibble_tile<T, false>(a, p, t0, r1);
+    }
 };
 template <int T>
 struct q5_0_tiles {
-    static void run(const matmul_args& a, int64_t p, int64_t t0, int64_t r1) { nibble_tile<T, true>(a, p, t0, r1); }
+    static void run(const matmul_args& a, int64_t p, int64_t t0, int64_t r1) {
+        nibble_tile<T, true>(a, p, t0, r1);
+    }
 };
 template <int T>
 struct q6_k_tiles {
-    static void run(const matmul_args& a, int64_t p, int64_t t0, int64_t r1) { q6_k_tile<T>(a, p, t0, r1); }
+    static void run(const matmul_args& a, int64_t p, int64_t t0, int64_t r1) {
+        q6_k_tile<T>(a, p, t0, r1);
+    }
 };
 template <int T>
 struct q4_k_tiles {
-    static void run(const matmul_args& a, int64_t p, int64_t t0, int64_t r1) { q4_k_tile<T>(a, p, t0, r1); }
+    static void run(const matmul_args& a, int64_t p, int64_t t0, int64_t r1) {
+        q4_k_tile<T>(a, p, t0, r1);
+    }
 };
 
 }  // namespace

@@ -41,9 +41,7 @@ void float_rows(const matmul_args& a, int64_t r0, int64_t r1, dtype type) {
 
 void f32_rows(const matmul_args& a, int64_t r0, int64_t r1) { float_rows(a, r0, r1, dtype::f32); }
 void f16_rows(const matmul_args& a, int64_t r0, int64_t r1) { float_rows(a, r0, r1, dtype::f16); }
-void bf16_rows(const matmul_args& a, int64_t r0, int64_t r1) {
-    float_rows(a, r0, r1, dtype::bf16);
-}
+void bf16_rows(const matmul_args& a, int64_t r0, int64_t r1) { float_rows(a, r0, r1, dtype::bf16); }
 
 // Calls body(t, row, qs, d, sums) for each row in range and token, where qs/d/sums
 // point at the token's quantized activations; body returns the output value.
@@ -60,17 +58,17 @@ void for_rows_tokens(const matmul_args& a, int64_t r0, int64_t r1, Body body) {
 
 void q8_0_rows(const matmul_args& a, int64_t r0, int64_t r1) {
     const int64_t nb = a.cols / 32;
-    for_rows_tokens(a, r0, r1, [nb](const uint8_t* row, const int8_t* qs, const float* d,
-                                    const int16_t*) {
-        const auto* b = reinterpret_cast<const block_q8_0*>(row);
-        float acc = 0;
-        for (int64_t i = 0; i < nb; ++i) {
-            int32_t s = 0;
-            for (int j = 0; j < 32; ++j) s += b[i].qs[j] * qs[i * 32 + j];
-            acc += static_cast<float>(s) * (fp16_to_fp32(b[i].d) * d[i]);
-        }
-        return acc;
-    });
+    for_rows_tokens(a, r0, r1,
+                    [nb](const uint8_t* row, const int8_t* qs, const float* d, const int16_t*) {
+                        const auto* b = reinterpret_cast<const block_q8_0*>(row);
+                        float acc = 0;
+                        for (int64_t i = 0; i < nb; ++i) {
+                            int32_t s = 0;
+                            for (int j = 0; j < 32; ++j) s += b[i].qs[j] * qs[i * 32 + j];
+                            acc += static_cast<float>(s) * (fp16_to_fp32(b[i].d) * d[i]);
+                        }
+                        return acc;
+                    });
 }
 
 // The 5th bits of a block's 32 weights (bit j: weight j); Q4_0 has none.
@@ -85,83 +83,87 @@ inline uint32_t fifth_bits(const block_q5_0& b) {
 template <class Block, int Offset>
 void nibble_rows(const matmul_args& a, int64_t r0, int64_t r1) {
     const int64_t nb = a.cols / 32;
-    for_rows_tokens(a, r0, r1, [nb](const uint8_t* row, const int8_t* qs, const float* d,
-                                    const int16_t* sums) {
-        const auto* b = reinterpret_cast<const Block*>(row);
-        float acc = 0;
-        for (int64_t i = 0; i < nb; ++i) {
-            const int8_t* x = qs + i * 32;
-            const uint32_t qh = fifth_bits(b[i]);
-            int32_t s = 0;
-            for (int j = 0; j < 16; ++j) {
-                const int32_t lo = (b[i].qs[j] & 0xF) | static_cast<int32_t>(((qh >> j) & 1u) << 4);
-                const int32_t hi = (b[i].qs[j] >> 4) | static_cast<int32_t>(((qh >> (j + 16)) & 1u) << 4);
-                s += lo * x[j] + hi * x[j + 16];
+    for_rows_tokens(
+        a, r0, r1, [nb](const uint8_t* row, const int8_t* qs, const float* d, const int16_t* sums) {
+            const auto* b = reinterpret_cast<const Block*>(row);
+            float acc = 0;
+            for (int64_t i = 0; i < nb; ++i) {
+                const int8_t* x = qs + i * 32;
+                const uint32_t qh = fifth_bits(b[i]);
+                int32_t s = 0;
+                for (int j = 0; j < 16; ++j) {
+                    const int32_t lo =
+                        (b[i].qs[j] & 0xF) | static_cast<int32_t>(((qh >> j) & 1u) << 4);
+                    const int32_t hi =
+                        (b[i].qs[j] >> 4) | static_cast<int32_t>(((qh >> (j + 16)) & 1u) << 4);
+                    s += lo * x[j] + hi * x[j + 16];
+                }
+                s -= Offset * (sums[2 * i] + sums[2 * i + 1]);
+                acc += static_cast<float>(s) * (fp16_to_fp32(b[i].d) * d[i]);
             }
-            s -= Offset * (sums[2 * i] + sums[2 * i + 1]);
-            acc += static_cast<float>(s) * (fp16_to_fp32(b[i].d) * d[i]);
-        }
-        return acc;
-    });
+            return acc;
+        });
 }
 
 void q4_k_rows(const matmul_args& a, int64_t r0, int64_t r1) {
     const int64_t nb = a.cols / 256;
-    for_rows_tokens(a, r0, r1, [nb](const uint8_t* row, const int8_t* qs, const float* d,
-                                    const int16_t* sums) {
-        const auto* b = reinterpret_cast<const block_q4_k*>(row);
-        float acc = 0;
-        for (int64_t i = 0; i < nb; ++i) {
-            const float dd = fp16_to_fp32(b[i].d), dmin = fp16_to_fp32(b[i].dmin);
-            for (int j = 0; j < 8; ++j) {
-                const int64_t xb = i * 8 + j;  // activation block of sub-block j
-                const int8_t* x = qs + xb * 32;
-                const uint8_t* q = b[i].qs + (j / 2) * 32;
-                const int shift = (j % 2) * 4;
-                int32_t s = 0;
-                for (int l = 0; l < 32; ++l) s += ((q[l] >> shift) & 0xF) * x[l];
-                uint8_t sc = 0, m = 0;
-                q4_k_scale_min(j, b[i].scales, sc, m);
-                const int32_t xsum = sums[2 * xb] + sums[2 * xb + 1];
-                acc += d[xb] * (dd * static_cast<float>(sc * s) - dmin * static_cast<float>(m * xsum));
+    for_rows_tokens(
+        a, r0, r1, [nb](const uint8_t* row, const int8_t* qs, const float* d, const int16_t* sums) {
+            const auto* b = reinterpret_cast<const block_q4_k*>(row);
+            float acc = 0;
+            for (int64_t i = 0; i < nb; ++i) {
+                const float dd = fp16_to_fp32(b[i].d), dmin = fp16_to_fp32(b[i].dmin);
+                for (int j = 0; j < 8; ++j) {
+                    const int64_t xb = i * 8 + j;  // activation block of sub-block j
+                    const int8_t* x = qs + xb * 32;
+                    const uint8_t* q = b[i].qs + (j / 2) * 32;
+                    const int shift = (j % 2) * 4;
+                    int32_t s = 0;
+                    for (int l = 0; l < 32; ++l) s += ((q[l] >> shift) & 0xF) * x[l];
+                    uint8_t sc = 0, m = 0;
+                    q4_k_scale_min(j, b[i].scales, sc, m);
+                    const int32_t xsum = sums[2 * xb] + sums[2 * xb + 1];
+                    acc += d[xb] *
+                           (dd * static_cast<float>(sc * s) - dmin * static_cast<float>(m * xsum));
+                }
             }
-        }
-        return acc;
-    });
+            return acc;
+        });
 }
 
 void q6_k_rows(const matmul_args& a, int64_t r0, int64_t r1) {
     const int64_t nb = a.cols / 256;
-    for_rows_tokens(a, r0, r1, [nb](const uint8_t* row, const int8_t* qs, const float* d,
-                                    const int16_t* sums) {
-        const auto* b = reinterpret_cast<const block_q6_k*>(row);
-        float acc = 0;
-        for (int64_t i = 0; i < nb; ++i) {
-            const float dd = fp16_to_fp32(b[i].d);
-            float block_acc = 0;
-            for (int h = 0; h < 2; ++h) {
-                const uint8_t* ql = b[i].ql + 64 * h;
-                const uint8_t* qh = b[i].qh + 32 * h;
-                for (int k = 0; k < 4; ++k) {
-                    const int64_t xb = i * 8 + h * 4 + k;
-                    const int8_t* x = qs + xb * 32;
-                    const uint8_t* lo = ql + (k % 2) * 32;
-                    const int lo_shift = (k / 2) * 4, hi_shift = 2 * k;
-                    int32_t s[2] = {0, 0};
-                    for (int l = 0; l < 32; ++l) {
-                        const int q = ((lo[l] >> lo_shift) & 0xF) | (((qh[l] >> hi_shift) & 3) << 4);
-                        s[l / 16] += q * x[l];
+    for_rows_tokens(
+        a, r0, r1, [nb](const uint8_t* row, const int8_t* qs, const float* d, const int16_t* sums) {
+            const auto* b = reinterpret_cast<const block_q6_k*>(row);
+            float acc = 0;
+            for (int64_t i = 0; i < nb; ++i) {
+                const float dd = fp16_to_fp32(b[i].d);
+                float block_acc = 0;
+                for (int h = 0; h < 2; ++h) {
+                    const uint8_t* ql = b[i].ql + 64 * h;
+                    const uint8_t* qh = b[i].qh + 32 * h;
+                    for (int k = 0; k < 4; ++k) {
+                        const int64_t xb = i * 8 + h * 4 + k;
+                        const int8_t* x = qs + xb * 32;
+                        const uint8_t* lo = ql + (k % 2) * 32;
+                        const int lo_shift = (k / 2) * 4, hi_shift = 2 * k;
+                        int32_t s[2] = {0, 0};
+                        for (int l = 0; l < 32; ++l) {
+                            const int q =
+                                ((lo[l] >> lo_shift) & 0xF) | (((qh[l] >> hi_shift) & 3) << 4);
+                            s[l / 16] += q * x[l];
+                        }
+                        const int8_t* sc = b[i].scales + 8 * h + 2 * k;
+                        const int32_t scaled = sc[0] * (s[0] - 32 * sums[2 * xb]) +
+                                               sc[1] * (s[1] - 32 * sums[2 * xb + 1]);
+                        block_acc += d[xb] * static_cast<float>(scaled);
                     }
-                    const int8_t* sc = b[i].scales + 8 * h + 2 * k;
-                    const int32_t scaled = sc[0] * (s[0] - 32 * sums[2 * xb]) +
-                                           sc[1] * (s[1] - 32 * sums[2 * xb + 1]);
-                    block_acc += d[xb] * static_cast<float>(scaled);
                 }
+                acc += dd * block_acc;
             }
-            acc += dd * block_acc;
-        }
-        return acc;
-    });
+            return acc;
+        });
 }
 
 }  // namespace

@@ -58,8 +58,8 @@ struct q8_0_decoder {
         // The two fp16 scales are words 0 and 17 of the pair; a masked load keeps
         // the vector path (no scalar round trip) and zeroes the missing one.
         const __m512i words = _mm512_maskz_loadu_epi16(half ? 0x1u : 0x20001u, b);
-        const __m512i idx = _mm512_set_epi16(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-                                             17, 17, 17, 17, 17, 17, 17, 17, 0, 0, 0, 0, 0, 0, 0, 0);
+        const __m512i idx = _mm512_set_epi16(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 17, 17,
+                                             17, 17, 17, 17, 17, 17, 0, 0, 0, 0, 0, 0, 0, 0);
         scale = _mm512_cvtph_ps(_mm512_castsi512_si256(_mm512_permutexvar_epi16(idx, words)));
     }
 };
@@ -68,13 +68,14 @@ struct q8_0_decoder {
 // step) as 64 bytes in weight order: block 0 weights 0-15, 16-31, then block 1's.
 inline __m512i unpack_nibble_pair(const uint8_t* qs0, const uint8_t* qs1, bool half) {
     const __m128i v0 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(qs0));
-    const __m128i v1 = half ? _mm_setzero_si128() : _mm_loadu_si128(reinterpret_cast<const __m128i*>(qs1));
+    const __m128i v1 =
+        half ? _mm_setzero_si128() : _mm_loadu_si128(reinterpret_cast<const __m128i*>(qs1));
     const __m256i v = _mm256_inserti128_si256(_mm256_castsi128_si256(v0), v1, 1);
     const __m256i mask = _mm256_set1_epi8(0x0F);
-    const __m256i lo = _mm256_and_si256(v, mask);                          // b0lo b1lo
-    const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), mask);   // b0hi b1hi
+    const __m256i lo = _mm256_and_si256(v, mask);                        // b0lo b1lo
+    const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), mask);  // b0hi b1hi
     const __m512i z = _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1);
-    return _mm512_shuffle_i64x2(z, z, _MM_SHUFFLE(3, 1, 2, 0));           // b0lo b0hi b1lo b1hi
+    return _mm512_shuffle_i64x2(z, z, _MM_SHUFFLE(3, 1, 2, 0));  // b0lo b0hi b1lo b1hi
 }
 
 // The fp16 scales of a block pair whose second scale is 16-bit word `Second`
@@ -82,8 +83,8 @@ inline __m512i unpack_nibble_pair(const uint8_t* qs0, const uint8_t* qs1, bool h
 template <int Second>
 inline __m512 pair_scales(const void* blocks, bool half) {
     const __m256i words = _mm256_maskz_loadu_epi16(half ? 0x1u : (0x1u | (1u << Second)), blocks);
-    const __m256i idx = _mm256_set_epi16(Second, Second, Second, Second, Second, Second, Second, Second,
-                                         0, 0, 0, 0, 0, 0, 0, 0);
+    const __m256i idx = _mm256_set_epi16(Second, Second, Second, Second, Second, Second, Second,
+                                         Second, 0, 0, 0, 0, 0, 0, 0, 0);
     return _mm512_cvtph_ps(_mm256_permutexvar_epi16(idx, words));
 }
 
@@ -158,9 +159,9 @@ struct q4_k_decoder {
         const __m256i mask = _mm256_set1_epi8(0x0F);
         q = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_and_si256(v, mask)),
                                _mm256_and_si256(_mm256_srli_epi16(v, 4), mask), 1);
-        const __m512i idx = _mm512_add_epi32(
-            _mm512_set_epi32(1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0),
-            _mm512_set1_epi32(2 * k));
+        const __m512i idx =
+            _mm512_add_epi32(_mm512_set_epi32(1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0),
+                             _mm512_set1_epi32(2 * k));
         scale = _mm512_permutexvar_ps(idx, scales);
     }
 };
@@ -174,7 +175,8 @@ struct q6_k_decoder {
 
     void prepare(const uint8_t* row, int64_t group, bool) {
         b = reinterpret_cast<const block_q6_k*>(row) + group;
-        const __m512i s = _mm512_cvtepi8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(b->scales)));
+        const __m512i s =
+            _mm512_cvtepi8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(b->scales)));
         scales = _mm512_mul_ps(_mm512_cvtepi32_ps(s), _mm512_set1_ps(fp16_to_fp32(b->d)));
     }
     // Step 2h+part covers weights h*128 + part*64 .. +63: quarters 2part, 2part+1.
@@ -185,7 +187,8 @@ struct q6_k_decoder {
         const __m512i l = _mm512_loadu_si512(b->ql + 64 * h);
         const __m256i hb = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b->qh + 32 * h));
         // hz: quarter 0/2 bits in the low 32 bytes, quarter 1/3 bits (shifted by 2) above.
-        const __m512i hz = _mm512_inserti64x4(_mm512_castsi256_si512(hb), _mm256_srli_epi16(hb, 2), 1);
+        const __m512i hz =
+            _mm512_inserti64x4(_mm512_castsi256_si512(hb), _mm256_srli_epi16(hb, 2), 1);
         const __m512i m0f = _mm512_set1_epi8(0x0F), m30 = _mm512_set1_epi8(0x30);
         if (part == 0) {
             q = _mm512_or_si512(_mm512_and_si512(l, m0f),
@@ -195,9 +198,9 @@ struct q6_k_decoder {
                                 _mm512_and_si512(hz, m30));
         }
         // Lane group g (4 lanes = 16 weights) uses scale 4*step + g.
-        const __m512i idx = _mm512_add_epi32(
-            _mm512_set_epi32(3, 3, 3, 3, 2, 2, 2, 2, 1, 1, 1, 1, 0, 0, 0, 0),
-            _mm512_set1_epi32(4 * step));
+        const __m512i idx =
+            _mm512_add_epi32(_mm512_set_epi32(3, 3, 3, 3, 2, 2, 2, 2, 1, 1, 1, 1, 0, 0, 0, 0),
+                             _mm512_set1_epi32(4 * step));
         scale = _mm512_permutexvar_ps(idx, scales);
     }
 };
@@ -231,14 +234,18 @@ void tile(const matmul_args& a, int64_t r0, int64_t t0, bool prefetch_next_block
             if constexpr (T <= 2) {
                 // Few tokens: memory bound; fetch the rows of a later tile (short
                 // rows give the hardware prefetcher little to go on).
-                const size_t at = static_cast<size_t>(s) * a.row_bytes * 64 / static_cast<size_t>(a.cols);
+                const size_t at =
+                    static_cast<size_t>(s) * a.row_bytes * 64 / static_cast<size_t>(a.cols);
                 for (int r = 0; r < R; ++r)
-                    _mm_prefetch(reinterpret_cast<const char*>(rows[r] + pf_dist + at), _MM_HINT_T0);
+                    _mm_prefetch(reinterpret_cast<const char*>(rows[r] + pf_dist + at),
+                                 _MM_HINT_T0);
             } else {
                 if (prefetch_next_block) {
-                    const size_t at = static_cast<size_t>(s) * a.row_bytes * 64 / static_cast<size_t>(a.cols);
+                    const size_t at =
+                        static_cast<size_t>(s) * a.row_bytes * 64 / static_cast<size_t>(a.cols);
                     for (int r = 0; r < R; ++r)
-                        _mm_prefetch(reinterpret_cast<const char*>(rows[r] + k_block_rows * a.row_bytes + at),
+                        _mm_prefetch(reinterpret_cast<const char*>(rows[r] +
+                                                                   k_block_rows * a.row_bytes + at),
                                      _MM_HINT_T1);
                 }
             }
@@ -249,8 +256,8 @@ void tile(const matmul_args& a, int64_t r0, int64_t t0, bool prefetch_next_block
                 __m512i xv;
                 __m512 dx;
                 if (half) {
-                    xv = _mm512_zextsi256_si512(
-                        _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xq + t * a.cols + 64 * s)));
+                    xv = _mm512_zextsi256_si512(_mm256_loadu_si256(
+                        reinterpret_cast<const __m256i*>(xq + t * a.cols + 64 * s)));
                     dx = spread_pair(_mm_load_ss(xd + t * nbx + 2 * s));
                 } else {
                     xv = _mm512_loadu_si512(xq + t * a.cols + 64 * s);
@@ -263,19 +270,22 @@ void tile(const matmul_args& a, int64_t r0, int64_t t0, bool prefetch_next_block
                     tbase = _mm512_sub_epi32(zero, _mm512_dpbusd_epi32(zero, coff, xv));
                 for (int r = 0; r < R; ++r) {
                     const __m512i dot = _mm512_dpbusd_epi32(tbase, q[r], xv);
-                    acc[r][t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot), _mm512_mul_ps(ws[r], dx), acc[r][t]);
+                    acc[r][t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot), _mm512_mul_ps(ws[r], dx),
+                                                acc[r][t]);
                 }
             }
         }
         if constexpr (Decoder::has_mins) {
             // Q4_K: subtract sum_j dmin*m_j * dx_j * sum(x of sub-block j).
             for (int t = 0; t < T; ++t) {
-                const __m256i s16 = _mm256_loadu_si256(
-                    reinterpret_cast<const __m256i*>(a.xq.sums + (t0 + t) * (a.cols / 16) + 16 * g));
+                const __m256i s16 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(
+                    a.xq.sums + (t0 + t) * (a.cols / 16) + 16 * g));
                 const __m256i s32 = _mm256_madd_epi16(s16, _mm256_set1_epi16(1));
-                const __m256 xs = _mm256_mul_ps(_mm256_cvtepi32_ps(s32), _mm256_loadu_ps(xd + t * nbx + 8 * g));
+                const __m256 xs =
+                    _mm256_mul_ps(_mm256_cvtepi32_ps(s32), _mm256_loadu_ps(xd + t * nbx + 8 * g));
                 const __m512 xs16 = _mm512_zextps256_ps512(xs);
-                for (int r = 0; r < R; ++r) acc[r][t] = _mm512_fnmadd_ps(dec[r].mins, xs16, acc[r][t]);
+                for (int r = 0; r < R; ++r)
+                    acc[r][t] = _mm512_fnmadd_ps(dec[r].mins, xs16, acc[r][t]);
             }
         }
     }
@@ -293,7 +303,8 @@ template <class Decoder>
 void quant_rows(const matmul_args& a, int64_t r0, int64_t r1) {
     for (int64_t b0 = r0; b0 < r1; b0 += k_block_rows) {
         const int64_t b1 = b0 + k_block_rows < r1 ? b0 + k_block_rows : r1;
-        for_each_token_tile<4>(a.num_tokens, [&]<int T>(int64_t t) { token_tile<Decoder, T>(a, b0, b1, t); });
+        for_each_token_tile<4>(a.num_tokens,
+                               [&]<int T>(int64_t t) { token_tile<Decoder, T>(a, b0, b1, t); });
     }
 }
 

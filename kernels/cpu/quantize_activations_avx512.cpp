@@ -35,8 +35,8 @@ void quantize_activations_avx512(const float* x, int64_t cols, int64_t t_begin, 
         for (int64_t b = 0; b < cols / 32; ++b) {
             const float* src = x + t * cols + b * 32;
             const __m512 v0 = _mm512_loadu_ps(src), v1 = _mm512_loadu_ps(src + 16);
-            const __m512 a = _mm512_max_ps(_mm512_and_ps(v0, sign_clear),
-                                           _mm512_and_ps(v1, sign_clear));
+            const __m512 a =
+                _mm512_max_ps(_mm512_and_ps(v0, sign_clear), _mm512_and_ps(v1, sign_clear));
             const float amax = hmax(a);
             const float scale = amax / 127.0f;
             const float inv = scale != 0.0f ? 1.0f / scale : 0.0f;

@@ -14,8 +14,8 @@ namespace actorlm::cpu {
 /// Inverse frequency of every rotated pair, scaling applied; built once per model.
 struct rope_table {
     int64_t head_dim = 0;
-    bool neox = false;                // pair layout: (i, i + d/2) when true, (2i, 2i+1) when false
-    std::vector<double> inv_freq;     // [head_dim / 2]
+    bool neox = false;             // pair layout: (i, i + d/2) when true, (2i, 2i+1) when false
+    std::vector<double> inv_freq;  // [head_dim / 2]
 };
 
 /// Builds the table for `head_dim` (even) with base `theta` and the given scaling:

@@ -38,8 +38,8 @@ inline void store_tile_avx512(const __m512 (&acc)[R][T], float* y, int64_t y_str
         float* yt = y + t * y_stride;
         if constexpr (R % 4 == 0) {
             for (int r = 0; r < R; r += 4)
-                _mm_storeu_ps(yt + r, reduce4_avx512(acc[r][t], acc[r + 1][t], acc[r + 2][t],
-                                                     acc[r + 3][t]));
+                _mm_storeu_ps(
+                    yt + r, reduce4_avx512(acc[r][t], acc[r + 1][t], acc[r + 2][t], acc[r + 3][t]));
         } else {
             for (int r = 0; r < R; ++r) yt[r] = reduce_avx512(acc[r][t]);
         }

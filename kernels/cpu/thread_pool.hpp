@@ -39,7 +39,7 @@ private:
 
     int num_threads_;
     std::vector<std::thread> workers_;
-    std::mutex submit_mutex_;                 // one job at a time
+    std::mutex submit_mutex_;  // one job at a time
     const std::function<void(int64_t, int64_t)>* job_ = nullptr;
     int64_t job_n_ = 0;
     alignas(64) std::atomic<uint32_t> generation_{0};  // bumped per job; workers wait on it

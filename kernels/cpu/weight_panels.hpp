@@ -49,9 +49,11 @@ inline constexpr int64_t k_q4_0_panel_block_bytes = k_panel_rows * 2 + k_panel_r
 /// Bytes of one Q5_0 panel block (32 columns).
 inline constexpr int64_t k_q5_0_panel_block_bytes = k_panel_rows * 2 + 8 * 8 + k_panel_rows * 16;
 /// Bytes of one Q6_K panel super-block (256 columns).
-inline constexpr int64_t k_q6_k_panel_block_bytes = k_panel_rows * 2 + 16 * k_panel_rows + 8 * 6 * 64;
+inline constexpr int64_t k_q6_k_panel_block_bytes =
+    k_panel_rows * 2 + 16 * k_panel_rows + 8 * 6 * 64;
 /// Bytes of one Q4_K panel super-block (256 columns).
-inline constexpr int64_t k_q4_k_panel_block_bytes = k_panel_rows * (2 + 2 + 8 + 8) + k_panel_rows * 128;
+inline constexpr int64_t k_q4_k_panel_block_bytes =
+    k_panel_rows * (2 + 2 + 8 + 8) + k_panel_rows * 128;
 
 /// Whether matmul at the active cpu level runs `w` faster as panels (Q8_0, Q4_0,
 /// Q5_0, Q4_K and Q6_K matrices on AVX-512 VNNI).
@@ -59,6 +61,7 @@ bool prefers_panels(const tensor& w);
 
 /// A copy of `w` (a Q8_0, Q4_0, Q5_0, Q4_K or Q6_K matrix in row layout) in its panel layout; its
 /// bytes are owned by an entry appended to `storage`. Panels are split over `pool`.
-tensor repack_to_panels(const tensor& w, std::vector<std::shared_ptr<void>>& storage, thread_pool& pool);
+tensor repack_to_panels(const tensor& w, std::vector<std::shared_ptr<void>>& storage,
+                        thread_pool& pool);
 
 }  // namespace actorlm::cpu

@@ -36,8 +36,8 @@ int grid_for(int64_t n) {
 
 }  // namespace
 
-status silu_and_mul(const void* gate_up, void* out, dtype type, int32_t num_tokens,
-                    int64_t ffn, cudaStream_t stream) {
+status silu_and_mul(const void* gate_up, void* out, dtype type, int32_t num_tokens, int64_t ffn,
+                    cudaStream_t stream) {
     if (num_tokens <= 0 || ffn <= 0) return {};
     status st = ACTORLM_DISPATCH_FLOAT(type, "silu_and_mul", {
         silu_and_mul_kernel<scalar_t><<<grid_for(num_tokens * ffn), 256, 0, stream>>>(

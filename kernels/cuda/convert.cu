@@ -49,8 +49,8 @@ int grid_for(int64_t n) {
 template <class S>
 status convert_from(const S* src, void* dst, dtype dst_type, int64_t n, cudaStream_t stream) {
     return ACTORLM_DISPATCH_FLOAT(dst_type, "convert_elements", {
-        convert_kernel<S, scalar_t><<<grid_for(n), 256, 0, stream>>>(
-            src, static_cast<scalar_t*>(dst), n);
+        convert_kernel<S, scalar_t>
+            <<<grid_for(n), 256, 0, stream>>>(src, static_cast<scalar_t*>(dst), n);
     });
 }
 
@@ -72,8 +72,8 @@ status fill_uniform(void* dst, dtype type, int64_t n, uint64_t seed, float scale
                     cudaStream_t stream) {
     if (n <= 0) return {};
     status st = ACTORLM_DISPATCH_FLOAT(type, "fill_uniform", {
-        fill_uniform_kernel<scalar_t><<<grid_for(n), 256, 0, stream>>>(
-            static_cast<scalar_t*>(dst), n, seed, scale);
+        fill_uniform_kernel<scalar_t>
+            <<<grid_for(n), 256, 0, stream>>>(static_cast<scalar_t*>(dst), n, seed, scale);
     });
     if (!st.ok()) return st;
     ACTORLM_CUDA_CHECK(cudaGetLastError());
@@ -83,8 +83,8 @@ status fill_uniform(void* dst, dtype type, int64_t n, uint64_t seed, float scale
 status fill_constant(void* dst, dtype type, int64_t n, float value, cudaStream_t stream) {
     if (n <= 0) return {};
     status st = ACTORLM_DISPATCH_FLOAT(type, "fill_constant", {
-        fill_constant_kernel<scalar_t><<<grid_for(n), 256, 0, stream>>>(
-            static_cast<scalar_t*>(dst), n, value);
+        fill_constant_kernel<scalar_t>
+            <<<grid_for(n), 256, 0, stream>>>(static_cast<scalar_t*>(dst), n, value);
     });
     if (!st.ok()) return st;
     ACTORLM_CUDA_CHECK(cudaGetLastError());

@@ -25,19 +25,16 @@ inline error cublas_error(cublasStatus_t s, const char* expr, const char* file, 
 
 }  // namespace actorlm::cuda
 
-#define ACTORLM_CUDA_CHECK(expr)                                                     \
-    do {                                                                             \
-        const cudaError_t actorlm_cuda_err_ = (expr);                                \
-        if (actorlm_cuda_err_ != cudaSuccess) [[unlikely]]                           \
-            return ::actorlm::cuda::cuda_error(actorlm_cuda_err_, #expr, __FILE__,   \
-                                               __LINE__);                            \
+#define ACTORLM_CUDA_CHECK(expr)                                                              \
+    do {                                                                                      \
+        const cudaError_t actorlm_cuda_err_ = (expr);                                         \
+        if (actorlm_cuda_err_ != cudaSuccess) [[unlikely]]                                    \
+            return ::actorlm::cuda::cuda_error(actorlm_cuda_err_, #expr, __FILE__, __LINE__); \
     } while (0)
 
-#define ACTORLM_CUBLAS_CHECK(expr)                                                   \
-    do {                                                                             \
-        const cublasStatus_t actorlm_cublas_st_ = (expr);                            \
-        if (actorlm_cublas_st_ != CUBLAS_STATUS_SUCCESS) [[unlikely]]                \
-            return ::actorlm::cuda::cublas_error(actorlm_cublas_st_, #expr, __FILE__, \
-                                                 __LINE__);                          \
+#define ACTORLM_CUBLAS_CHECK(expr)                                                               \
+    do {                                                                                         \
+        const cublasStatus_t actorlm_cublas_st_ = (expr);                                        \
+        if (actorlm_cublas_st_ != CUBLAS_STATUS_SUCCESS) [[unlikely]]                            \
+            return ::actorlm::cuda::cublas_error(actorlm_cublas_st_, #expr, __FILE__, __LINE__); \
     } while (0)
-

@@ -20,9 +20,13 @@ __device__ __forceinline__ float to_float(__nv_bfloat16 v) { return __bfloat162f
 template <class T>
 __device__ __forceinline__ T from_float(float v);
 template <>
-__device__ __forceinline__ float from_float<float>(float v) { return v; }
+__device__ __forceinline__ float from_float<float>(float v) {
+    return v;
+}
 template <>
-__device__ __forceinline__ __half from_float<__half>(float v) { return __float2half_rn(v); }
+__device__ __forceinline__ __half from_float<__half>(float v) {
+    return __float2half_rn(v);
+}
 template <>
 __device__ __forceinline__ __nv_bfloat16 from_float<__nv_bfloat16>(float v) {
     return __float2bfloat16_rn(v);
@@ -69,18 +73,24 @@ __device__ __forceinline__ float block_max(float v, float* scratch) {
 
 /// Calls `body` with `using scalar_t = float | __half | __nv_bfloat16` chosen by the
 /// runtime dtype `t`; other dtypes return an error naming `what`.
-#define ACTORLM_DISPATCH_FLOAT(t, what, ...)                                              \
-    [&]() -> ::actorlm::status {                                                          \
-        switch (t) {                                                                      \
-            case ::actorlm::dtype::f32: { using scalar_t = float; __VA_ARGS__ } break;    \
-            case ::actorlm::dtype::f16: { using scalar_t = __half; __VA_ARGS__ } break;   \
-            case ::actorlm::dtype::bf16: {                                                \
-                using scalar_t = __nv_bfloat16;                                           \
-                __VA_ARGS__                                                               \
-            } break;                                                                      \
-            default:                                                                      \
-                return ::actorlm::make_error("%s: unsupported element type %s", what,     \
-                                             ::actorlm::dtype_name(t));                   \
-        }                                                                                 \
-        return ::actorlm::status{};                                                       \
+#define ACTORLM_DISPATCH_FLOAT(t, what, ...)                                          \
+    [&]() -> ::actorlm::status {                                                      \
+        switch (t) {                                                                  \
+            case ::actorlm::dtype::f32: {                                             \
+                using scalar_t = float;                                               \
+                __VA_ARGS__                                                           \
+            } break;                                                                  \
+            case ::actorlm::dtype::f16: {                                             \
+                using scalar_t = __half;                                              \
+                __VA_ARGS__                                                           \
+            } break;                                                                  \
+            case ::actorlm::dtype::bf16: {                                            \
+                using scalar_t = __nv_bfloat16;                                       \
+                __VA_ARGS__                                                           \
+            } break;                                                                  \
+            default:                                                                  \
+                return ::actorlm::make_error("%s: unsupported element type %s", what, \
+                                             ::actorlm::dtype_name(t));               \
+        }                                                                             \
+        return ::actorlm::status{};                                                   \
     }()

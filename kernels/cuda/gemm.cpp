@@ -39,12 +39,11 @@ status cublas_gemm::init(cudaStream_t stream) {
     return {};
 }
 
-status cublas_gemm::linear(const void* x, const void* w, dtype in_type, int64_t rows,
-                           int64_t in, int64_t out, void* y, dtype out_type,
-                           float beta) const {
+status cublas_gemm::linear(const void* x, const void* w, dtype in_type, int64_t rows, int64_t in,
+                           int64_t out, void* y, dtype out_type, float beta) const {
     if (out_type != in_type && out_type != dtype::f32)
-        return make_error("GEMM: output %s must be f32 or the input type %s",
-                          dtype_name(out_type), dtype_name(in_type));
+        return make_error("GEMM: output %s must be f32 or the input type %s", dtype_name(out_type),
+                          dtype_name(in_type));
     auto at = cuda_type(in_type);
     if (!at.ok()) return at.err();
     auto ct = cuda_type(out_type);
@@ -61,9 +60,8 @@ status cublas_gemm::linear(const void* x, const void* w, dtype in_type, int64_t 
     const int m = static_cast<int>(out), n = static_cast<int>(rows), k = static_cast<int>(in);
     const cublasComputeType_t compute =
         in_type == dtype::f32 ? CUBLAS_COMPUTE_32F_PEDANTIC : CUBLAS_COMPUTE_32F;
-    ACTORLM_CUBLAS_CHECK(cublasGemmEx(handle_, CUBLAS_OP_T, CUBLAS_OP_N, m, n, k, &alpha, w, *at,
-                                      k, x, *at, k, &beta, y, *ct, m, compute,
-                                      CUBLAS_GEMM_DEFAULT));
+    ACTORLM_CUBLAS_CHECK(cublasGemmEx(handle_, CUBLAS_OP_T, CUBLAS_OP_N, m, n, k, &alpha, w, *at, k,
+                                      x, *at, k, &beta, y, *ct, m, compute, CUBLAS_GEMM_DEFAULT));
     return {};
 }
 

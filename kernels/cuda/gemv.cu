@@ -77,10 +77,18 @@ void launch_rows(const void* x, const void* w, int64_t rows, int64_t in, int64_t
     const T* wt = static_cast<const T*>(w);
     Y* yt = static_cast<Y*>(y);
     switch (rows) {
-        case 1: gemv_kernel<T, 1, Y><<<blocks, k_warps * 32, 0, stream>>>(xt, wt, in, out, yt, beta); break;
-        case 2: gemv_kernel<T, 2, Y><<<blocks, k_warps * 32, 0, stream>>>(xt, wt, in, out, yt, beta); break;
-        case 3: gemv_kernel<T, 3, Y><<<blocks, k_warps * 32, 0, stream>>>(xt, wt, in, out, yt, beta); break;
-        default: gemv_kernel<T, 4, Y><<<blocks, k_warps * 32, 0, stream>>>(xt, wt, in, out, yt, beta); break;
+        case 1:
+            gemv_kernel<T, 1, Y><<<blocks, k_warps * 32, 0, stream>>>(xt, wt, in, out, yt, beta);
+            break;
+        case 2:
+            gemv_kernel<T, 2, Y><<<blocks, k_warps * 32, 0, stream>>>(xt, wt, in, out, yt, beta);
+            break;
+        case 3:
+            gemv_kernel<T, 3, Y><<<blocks, k_warps * 32, 0, stream>>>(xt, wt, in, out, yt, beta);
+            break;
+        default:
+            gemv_kernel<T, 4, Y><<<blocks, k_warps * 32, 0, stream>>>(xt, wt, in, out, yt, beta);
+            break;
     }
 }
 
@@ -103,11 +111,15 @@ status gemv(const void* x, const void* w, dtype in_type, int64_t rows, int64_t i
                           dtype_name(in_type));
     if (out <= 0) return {};
     if (in_type == dtype::bf16) {
-        if (out_type == dtype::f32) launch_rows<__nv_bfloat16, float>(x, w, rows, in, out, y, beta, stream);
-        else launch_rows<__nv_bfloat16, __nv_bfloat16>(x, w, rows, in, out, y, beta, stream);
+        if (out_type == dtype::f32)
+            launch_rows<__nv_bfloat16, float>(x, w, rows, in, out, y, beta, stream);
+        else
+            launch_rows<__nv_bfloat16, __nv_bfloat16>(x, w, rows, in, out, y, beta, stream);
     } else {
-        if (out_type == dtype::f32) launch_rows<__half, float>(x, w, rows, in, out, y, beta, stream);
-        else launch_rows<__half, __half>(x, w, rows, in, out, y, beta, stream);
+        if (out_type == dtype::f32)
+            launch_rows<__half, float>(x, w, rows, in, out, y, beta, stream);
+        else
+            launch_rows<__half, __half>(x, w, rows, in, out, y, beta, stream);
     }
     ACTORLM_CUDA_CHECK(cudaGetLastError());
     return {};

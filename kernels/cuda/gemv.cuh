@@ -22,7 +22,7 @@ bool gemv_supported(const void* x, const void* w, dtype in_type, int64_t rows, i
 
 /// y = x · w^T + beta * y with x [rows, in], w [out, in] of in_type and y [rows, out]
 /// of out_type (in_type or f32); beta is 0 (y not read) or 1.
-status gemv(const void* x, const void* w, dtype in_type, int64_t rows, int64_t in,
-            int64_t out, void* y, dtype out_type, float beta, cudaStream_t stream);
+status gemv(const void* x, const void* w, dtype in_type, int64_t rows, int64_t in, int64_t out,
+            void* y, dtype out_type, float beta, cudaStream_t stream);
 
 }  // namespace actorlm::cuda

@@ -67,8 +67,8 @@ result<std::vector<uint8_t>> nccl_unique_id_bytes() {
 
 nccl_comm::~nccl_comm() = default;
 
-result<std::unique_ptr<nccl_comm>> nccl_comm::init_from_bytes(std::span<const uint8_t>,
-                                                              int32_t, int32_t) {
+result<std::unique_ptr<nccl_comm>> nccl_comm::init_from_bytes(std::span<const uint8_t>, int32_t,
+                                                              int32_t) {
     return make_error("tensor parallelism needs NCCL, which this build does not have");
 }
 

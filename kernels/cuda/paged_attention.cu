@@ -34,10 +34,10 @@ size_t smem_bytes(int hd) {
 // 16-byte load. Needs a 16-bit cache and head_dim % 8 == 0 (then every head row
 // starts 16-byte aligned).
 template <class T>
-__device__ __forceinline__ void load_kv_tile_vec8(const T* kc, const T* vc, float* k_s,
-                                                  float* v_s, const int32_t* table, int key0,
-                                                  int key_begin, int num_keys, int block_size,
-                                                  int64_t slot_stride, int64_t head_off, int hd) {
+__device__ __forceinline__ void load_kv_tile_vec8(const T* kc, const T* vc, float* k_s, float* v_s,
+                                                  const int32_t* table, int key0, int key_begin,
+                                                  int num_keys, int block_size, int64_t slot_stride,
+                                                  int64_t head_off, int hd) {
     static_assert(sizeof(T) == 2, "8 elements per 16-byte load");
     const int chunks = hd / 8;
     for (int idx = threadIdx.x; idx < k_attention_tile_keys * chunks; idx += k_threads) {
@@ -86,7 +86,8 @@ __device__ __forceinline__ void load_kv_tile(const T* kc, const T* vc, float* k_
         float kv = 0.0f, vv = 0.0f;
         if (key >= key_begin && key < num_keys) {
             const int64_t block = table[key / block_size];
-            const int64_t off = (block * block_size + key % block_size) * slot_stride + head_off + d;
+            const int64_t off =
+                (block * block_size + key % block_size) * slot_stride + head_off + d;
             kv = to_float(kc[off]);
             vv = to_float(vc[off]);
         }
@@ -135,8 +136,8 @@ __global__ void __launch_bounds__(k_threads) paged_attention_kernel(paged_attent
     if (a.sliding_window > 0) {
         key_begin = item.num_keys;
         for (int i = 0; i < item.num_tokens; ++i)
-            key_begin = min(key_begin, max(0, a.positions[item.first_token + i] + 1 -
-                                                  a.sliding_window));
+            key_begin =
+                min(key_begin, max(0, a.positions[item.first_token + i] + 1 - a.sliding_window));
     }
 
     const int first_tile = key_begin / k_attention_tile_keys;
@@ -213,8 +214,8 @@ __global__ void __launch_bounds__(k_threads) paged_attention_kernel(paged_attent
                 if (d < hd) o[d] = from_float<T>(acc[rr][j] * inv);
             }
         } else {
-            float* ws = a.split_workspace +
-                        ((t * a.num_heads + h) * a.num_splits + split) * (hd + 2);
+            float* ws =
+                a.split_workspace + ((t * a.num_heads + h) * a.num_splits + split) * (hd + 2);
             if (lane == 0) {
                 ws[0] = m[rr];
                 ws[1] = l[rr];
@@ -283,8 +284,10 @@ status paged_attention(const paged_attention_args& a, cudaStream_t stream) {
         return make_error("paged_attention: head_dim %d outside [1, %d]", a.head_dim,
                           k_attention_max_head_dim);
     if (attention_tokens_per_item(a.num_heads, a.num_kv_heads) == 0)
-        return make_error("paged_attention: %d heads over %d KV heads is not a GQA group of at "
-                          "most %d", a.num_heads, a.num_kv_heads, k_attention_item_rows);
+        return make_error(
+            "paged_attention: %d heads over %d KV heads is not a GQA group of at "
+            "most %d",
+            a.num_heads, a.num_kv_heads, k_attention_item_rows);
     if (a.block_size <= 0) return make_error("paged_attention: block_size must be positive");
     if (a.num_splits < 1 || (a.num_splits > 1 && a.split_workspace == nullptr))
         return make_error("paged_attention: %d splits without a workspace", a.num_splits);

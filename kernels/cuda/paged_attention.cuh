@@ -40,12 +40,12 @@ inline int32_t attention_tokens_per_item(int32_t num_heads, int32_t num_kv_heads
 }
 
 struct paged_attention_args {
-    dtype type = dtype::bf16;        // q, caches and out
-    const void* q = nullptr;         // token t, head h at q + t * q_token_stride + h * head_dim
+    dtype type = dtype::bf16;  // q, caches and out
+    const void* q = nullptr;   // token t, head h at q + t * q_token_stride + h * head_dim
     int64_t q_token_stride = 0;
-    const void* k_cache = nullptr;   // [num_blocks][block_size][num_kv_heads][head_dim]
+    const void* k_cache = nullptr;  // [num_blocks][block_size][num_kv_heads][head_dim]
     const void* v_cache = nullptr;
-    void* out = nullptr;             // token t, head h at out + t * out_token_stride + h * head_dim
+    void* out = nullptr;  // token t, head h at out + t * out_token_stride + h * head_dim
     int64_t out_token_stride = 0;
     const int32_t* positions = nullptr;     // [num_tokens]
     const int32_t* block_tables = nullptr;  // [num_seqs][max_blocks_per_seq]
@@ -57,11 +57,11 @@ struct paged_attention_args {
     int32_t num_heads = 0;
     int32_t num_kv_heads = 0;
     int32_t head_dim = 0;
-    float scale = 1.0f;              // usually 1 / sqrt(head_dim)
+    float scale = 1.0f;  // usually 1 / sqrt(head_dim)
     /// Sliding window: a token at position p attends to keys [p - sliding_window + 1, p]
     /// (transformers / vLLM / llama.cpp standard SWA); 0 = the whole causal context.
     int32_t sliding_window = 0;
-    int32_t num_splits = 1;          // key splits; > 1 needs split_workspace
+    int32_t num_splits = 1;            // key splits; > 1 needs split_workspace
     float* split_workspace = nullptr;  // num_tokens * num_heads * num_splits * (head_dim + 2)
 };
 

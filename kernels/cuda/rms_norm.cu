@@ -32,8 +32,8 @@ __global__ void rms_norm_kernel(const Tin* in, row_layout in_layout, Tout* out,
 }
 
 template <class Tin, class Tout>
-void launch(const void* in, row_layout il, void* out, row_layout ol, const float* w,
-            int32_t rows, int32_t cols, float eps, cudaStream_t stream) {
+void launch(const void* in, row_layout il, void* out, row_layout ol, const float* w, int32_t rows,
+            int32_t cols, float eps, cudaStream_t stream) {
     int threads = ((cols + 3) / 4 + 31) / 32 * 32;
     threads = threads < 32 ? 32 : (threads > 1024 ? 1024 : threads);
     rms_norm_kernel<Tin, Tout><<<rows, threads, 0, stream>>>(
@@ -42,9 +42,9 @@ void launch(const void* in, row_layout il, void* out, row_layout ol, const float
 
 }  // namespace
 
-status rms_norm(const void* in, dtype in_type, row_layout in_layout, void* out,
-                dtype out_type, row_layout out_layout, const float* weight, int32_t rows,
-                int32_t cols, float eps, cudaStream_t stream) {
+status rms_norm(const void* in, dtype in_type, row_layout in_layout, void* out, dtype out_type,
+                row_layout out_layout, const float* weight, int32_t rows, int32_t cols, float eps,
+                cudaStream_t stream) {
     if (rows <= 0) return {};
     if (cols <= 0) return make_error("rms_norm: non-positive row length %d", cols);
     if (in_type != dtype::f32 && in_type != out_type)

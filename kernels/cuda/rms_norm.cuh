@@ -23,8 +23,8 @@ struct row_layout {
 /// Normalizes `rows` rows of `cols` elements from `in` (f32, or out_type) into `out`
 /// (f32/f16/bf16); weight is `cols` floats. in and out may alias when their types
 /// and layouts are equal.
-status rms_norm(const void* in, dtype in_type, row_layout in_layout, void* out,
-                dtype out_type, row_layout out_layout, const float* weight, int32_t rows,
-                int32_t cols, float eps, cudaStream_t stream);
+status rms_norm(const void* in, dtype in_type, row_layout in_layout, void* out, dtype out_type,
+                row_layout out_layout, const float* weight, int32_t rows, int32_t cols, float eps,
+                cudaStream_t stream);
 
 }  // namespace actorlm::cuda

@@ -30,9 +30,9 @@ __global__ void rope_kernel(T* qkv, int64_t token_stride, int64_t k_offset, int3
     T* base = qkv + t * token_stride;
     for (int32_t idx = threadIdx.x; idx < total; idx += blockDim.x) {
         const int32_t head = idx / half, i = idx % half;
-        T* x = head < num_q_heads ? base + static_cast<int64_t>(head) * head_dim
-                                  : base + k_offset +
-                                        static_cast<int64_t>(head - num_q_heads) * head_dim;
+        T* x = head < num_q_heads
+                   ? base + static_cast<int64_t>(head) * head_dim
+                   : base + k_offset + static_cast<int64_t>(head - num_q_heads) * head_dim;
         const int32_t i0 = neox ? i : 2 * i;
         const int32_t i1 = neox ? i + half : 2 * i + 1;
         float s, c;
@@ -54,8 +54,8 @@ status rope_inplace(const rope_args& a, cudaStream_t stream) {
     threads = threads > 512 ? 512 : (threads < 32 ? 32 : threads);
     status st = ACTORLM_DISPATCH_FLOAT(a.type, "rope", {
         rope_kernel<scalar_t><<<a.num_tokens, threads, 0, stream>>>(
-            static_cast<scalar_t*>(a.qkv), a.token_stride, a.k_offset, a.num_q_heads,
-            a.num_k_heads, a.head_dim, a.positions, a.inv_freq, a.neox);
+            static_cast<scalar_t*>(a.qkv), a.token_stride, a.k_offset, a.num_q_heads, a.num_k_heads,
+            a.head_dim, a.positions, a.inv_freq, a.neox);
     });
     if (!st.ok()) return st;
     ACTORLM_CUDA_CHECK(cudaGetLastError());

@@ -20,14 +20,14 @@ std::vector<float> rope_inv_freq(int64_t head_dim, double theta, const rope_scal
 
 /// Shape of the fused QKV rows RoPE works on.
 struct rope_args {
-    void* qkv = nullptr;            // device, element type `type`
+    void* qkv = nullptr;  // device, element type `type`
     dtype type = dtype::bf16;
     int32_t num_tokens = 0;
-    int64_t token_stride = 0;       // elements between consecutive tokens
-    int64_t k_offset = 0;           // elements from a token's first Q head to its first K head
+    int64_t token_stride = 0;  // elements between consecutive tokens
+    int64_t k_offset = 0;      // elements from a token's first Q head to its first K head
     int32_t num_q_heads = 0;
     int32_t num_k_heads = 0;
-    int32_t head_dim = 0;           // even
+    int32_t head_dim = 0;                // even
     const int32_t* positions = nullptr;  // device, [num_tokens]
     const float* inv_freq = nullptr;     // device, [head_dim / 2]
     bool neox = false;

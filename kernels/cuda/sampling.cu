@@ -87,10 +87,9 @@ __device__ unsigned long long block_exclusive_scan_u64(unsigned long long v,
 }
 
 // Largest key K with weight(kept and key >= K) >= target (target <= kept total).
-__device__ uint32_t radix_threshold(const float* row, int vocab, const row_state& s,
-                                    bool by_mass, unsigned long long target,
-                                    unsigned long long* hist, uint32_t* sh_prefix,
-                                    unsigned long long* sh_above) {
+__device__ uint32_t radix_threshold(const float* row, int vocab, const row_state& s, bool by_mass,
+                                    unsigned long long target, unsigned long long* hist,
+                                    uint32_t* sh_prefix, unsigned long long* sh_above) {
     const int lane = threadIdx.x & 31;
     if (threadIdx.x == 0) {
         *sh_prefix = 0;
@@ -197,9 +196,9 @@ __global__ void __launch_bounds__(k_threads)
     row_state s{block_max(local_max, fscratch), 1.0f / p.temperature, p.min_p, 0u};
 
     if (p.top_k > 0 && p.top_k < vocab)
-        s.floor_key = radix_threshold(row, vocab, s, false,
-                                      static_cast<unsigned long long>(p.top_k), hist,
-                                      &sh_prefix, &sh_above);
+        s.floor_key =
+            radix_threshold(row, vocab, s, false, static_cast<unsigned long long>(p.top_k), hist,
+                            &sh_prefix, &sh_above);
     if (p.top_p < 1.0f) {
         unsigned long long kept = 0;
         for (int i = threadIdx.x; i < vocab; i += k_threads) kept += weight_of(row[i], s, true);

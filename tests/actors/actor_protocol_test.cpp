@@ -73,8 +73,7 @@ struct recorded {
     std::vector<std::string> aborts;
 };
 
-detokenizer_actor::behavior_type recording_detokenizer(detokenizer_actor::pointer,
-                                                       recorded* log) {
+detokenizer_actor::behavior_type recording_detokenizer(detokenizer_actor::pointer, recorded* log) {
     return {
         [log](submit_atom, uint64_t, submission& sub) {
             log->submits.push_back(sub.request.request_id);
@@ -268,7 +267,7 @@ TEST_CASE_FIXTURE(fixture, "actor protocol: an abort that overtakes its submissi
         abort("early");
         sched.run();
         check_one_final_each("early", 2, finish_reason::abort);
-        CHECK(log.deltas.size() == 2);  // nothing but the two final deltas
+        CHECK(log.deltas.size() == 2);            // nothing but the two final deltas
         CHECK(stats().prompt_tokens_total == 0);  // the scheduler never saw it
     }
     SUBCASE("at the scheduler") {
@@ -394,8 +393,8 @@ TEST_CASE_FIXTURE(fixture, "actor protocol: n > 1 children finishing in reverse 
     check_id_reusable("rev");
 }
 
-TEST_CASE_FIXTURE(fixture,
-                  "actor protocol: the frontend frees an id after its last sequence, in any order") {
+TEST_CASE_FIXTURE(
+    fixture, "actor protocol: the frontend frees an id after its last sequence, in any order") {
     detokenizer = sys.spawn(recording_detokenizer, &recorded_log);
     frontend = spawn_frontend(sys, detokenizer);
     sched.run();

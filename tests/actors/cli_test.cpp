@@ -118,9 +118,12 @@ std::vector<std::string> registered_commands() {
     std::istringstream in(r.out);
     bool listing = false;
     for (std::string line; std::getline(in, line);) {
-        if (line == "commands:") listing = true;
-        else if (line.empty()) listing = false;
-        else if (listing) names.push_back(split_words(line).at(0));
+        if (line == "commands:")
+            listing = true;
+        else if (line.empty())
+            listing = false;
+        else if (listing)
+            names.push_back(split_words(line).at(0));
     }
     return names;
 }
@@ -134,8 +137,7 @@ std::vector<std::string> numeric_options(const std::string& help) {
         const auto words = split_words(line);
         if (words.size() < 2 || words[0].rfind("-", 0) != 0) continue;
         const std::string& type = words[1];
-        if (type.rfind("INT", 0) != 0 && type.rfind("UINT", 0) != 0 &&
-            type.rfind("FLOAT", 0) != 0)
+        if (type.rfind("INT", 0) != 0 && type.rfind("UINT", 0) != 0 && type.rfind("FLOAT", 0) != 0)
             continue;
         std::istringstream flags(words[0]);
         for (std::string flag; std::getline(flags, flag, ',');)
@@ -179,11 +181,11 @@ TEST_CASE("cli: every command prints --help to stdout and rejects bad options wi
 TEST_CASE("cli: one spelling per concept: the old flag spellings are gone") {
     // Each of these once named the same thing as an engine flag (or --dtype, --model)
     // in some command; the commands that take a model or a type accept only the new names.
-    const char* old_spellings[] = {"--kv-cache-bytes 1", "--kv-cache-memory 1GiB",
-                                   "--no-prefix-caching", "--kv f16", "--type f16",
-                                   "--tokenizer t.json"};
-    const char* commands[] = {"serve",         "generate",        "worker",
-                              "bench-forward", "bench-throughput", "bench-matmul",
+    const char* old_spellings[] = {"--kv-cache-bytes 1",  "--kv-cache-memory 1GiB",
+                                   "--no-prefix-caching", "--kv f16",
+                                   "--type f16",          "--tokenizer t.json"};
+    const char* commands[] = {"serve",           "generate",         "worker",
+                              "bench-forward",   "bench-throughput", "bench-matmul",
                               "bench-tokenizer", "make-test-model"};
     for (const std::string name : commands) {
         for (const char* old : old_spellings) {

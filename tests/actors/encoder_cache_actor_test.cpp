@@ -33,7 +33,7 @@ TEST_CASE("actors: encoder cache actor stores, shares and evicts encoder outputs
     CHECK_FALSE(insert("img-b", "r3", {'c'}));  // the one entry is referenced
     self->send(cache, release_atom_v, std::string("r1"));
     self->send(cache, release_atom_v, std::string("r2"));
-    CHECK(insert("img-b", "r3", {'c'}));        // img-a was evicted for it
+    CHECK(insert("img-b", "r3", {'c'}));  // img-a was evicted for it
     CHECK_FALSE(lookup("img-a", "r4").hit);
     anon_send_exit(cache, caf::exit_reason::user_shutdown);
 }

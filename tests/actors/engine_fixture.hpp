@@ -47,9 +47,9 @@ struct collected {
     std::vector<std::string> texts;
     std::vector<finish_reason> finish;
     std::vector<std::string> errors;
-    std::vector<char> invalid;             // the error blamed the request
-    std::vector<double> queued_seconds;    // as reported (-1: never)
-    std::vector<int> num_queue_reports;    // deltas that carried a queue time
+    std::vector<char> invalid;           // the error blamed the request
+    std::vector<double> queued_seconds;  // as reported (-1: never)
+    std::vector<int> num_queue_reports;  // deltas that carried a queue time
     size_t num_deltas = 0;
 };
 

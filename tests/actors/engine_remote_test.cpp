@@ -83,7 +83,8 @@ TEST_CASE("actors: two worker processes (pipeline stages) give the in-process gr
     auto cases = load_stories_golden();
     std::vector<request_stream> streams;
     for (const auto& g : cases) streams.push_back(eng->generate(greedy_request(g)));
-    for (size_t i = 0; i < cases.size(); ++i) CHECK(collect(streams[i]).tokens[0] == cases[i].greedy_ids);
+    for (size_t i = 0; i < cases.size(); ++i)
+        CHECK(collect(streams[i]).tokens[0] == cases[i].greedy_ids);
     CHECK(eng->stats().healthy);
 
     // Logprobs cross the process boundary (as raw bytes) bit-identical to one process.

@@ -72,8 +72,8 @@ TEST_CASE("KV-cache actor: answers stats at once during a slow step, with submis
     sac.stages = {setup};
     REQUIRE(setup_workers(sys, {worker}, sac.stages, std::chrono::seconds(10)).empty());
     auto kv = spawn_kv_cache_actor(sys, 64);
-    auto sched = spawn_scheduler(sys, sac, {worker}, kv, connector_actor{},
-                                 scheduler_threading::detached);
+    auto sched =
+        spawn_scheduler(sys, sac, {worker}, kv, connector_actor{}, scheduler_threading::detached);
 
     caf::scoped_actor client{sys};  // receives the scheduler's outputs (unread here)
     auto stats = [&] {

@@ -20,7 +20,8 @@ TEST_CASE("architecture: each family is found by its GGUF name and every HF mode
         CHECK(std::string(model_arch_name(a)) == e.name);
         CHECK(find_gguf_architecture(e.name) == &e);
         REQUIRE_FALSE(e.hf_types.empty());
-        for (const hf_model_type& t : e.hf_types) CHECK(find_hf_model_type(t.model_type).first == &e);
+        for (const hf_model_type& t : e.hf_types)
+            CHECK(find_hf_model_type(t.model_type).first == &e);
     }
     CHECK(find_gguf_architecture("gemma") == nullptr);
     CHECK(find_hf_model_type("gemma").first == nullptr);
@@ -56,8 +57,9 @@ TEST_CASE("recipe: a backend's refusal names every missing feature and nothing e
     CHECK(recipe_features(r) == (recipe_qkv_bias | recipe_gelu_tanh | recipe_attention_softcap));
     const status s = require_recipe_features(r, recipe_qkv_bias, "the test backend");
     REQUIRE_FALSE(s.ok());
-    CHECK(s.message() == "the test backend does not implement GeGLU (gelu-tanh) FFN, attention "
-                         "logit soft-capping, which this model needs");
+    CHECK(s.message() ==
+          "the test backend does not implement GeGLU (gelu-tanh) FFN, attention "
+          "logit soft-capping, which this model needs");
     CHECK(require_recipe_features(r, ~0u, "x").ok());
     CHECK(attention_score_scale(r, 16) == doctest::Approx(0.25));
     r.attention_scale = 0.5f;

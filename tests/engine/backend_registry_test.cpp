@@ -27,8 +27,8 @@ TEST_CASE("cpu backend: sizes the KV cache from the budget, capped at max_num_bl
     executor_request req;
     req.kv_cache_dtype = "f32";
     req.block_size = 16;
-    const int64_t block_bytes = 2 * m.config.num_layers * m.config.num_kv_heads *
-                                m.config.head_dim * 4 * 16;
+    const int64_t block_bytes =
+        2 * m.config.num_layers * m.config.num_kv_heads * m.config.head_dim * 4 * 16;
     req.kv_cache_memory_bytes = 10 * block_bytes + block_bytes / 2;
     auto ex = actorlm::make_executor(m, req);
     REQUIRE_MESSAGE(ex.ok(), (ex.ok() ? "" : ex.message()));

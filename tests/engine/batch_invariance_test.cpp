@@ -30,8 +30,8 @@ TEST_CASE("batch_invariance: greedy tokens do not depend on batching, chunking o
     const std::vector<std::vector<int32_t>> prompts = {
         {1, 17, 33, 5, 60, 61, 62, 8, 9, 10, 11, 40, 41},
         {1, 90},
-        {1, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26,
-         27, 28, 29, 30, 31, 32, 33, 34, 35, 36},
+        {1,  3,  4,  5,  6,  7,  8,  9,  10, 11, 12, 13, 14, 15, 16, 17, 18, 19,
+         20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35, 36},
         {1},
     };
     const int32_t max_new = 24;
@@ -54,10 +54,10 @@ TEST_CASE("batch_invariance: greedy tokens do not depend on batching, chunking o
         greedy_schedule sched;
     };
     const variant variants[] = {
-        {16, {}},           // all together
-        {8, {5, 0}},        // 5 prompt tokens per step: prefills cut mid-block
-        {32, {7, 3}},       // staggered starts: prefill chunks next to other decodes
-        {16, {1, 1}},       // one prompt token per step
+        {16, {}},      // all together
+        {8, {5, 0}},   // 5 prompt tokens per step: prefills cut mid-block
+        {32, {7, 3}},  // staggered starts: prefill chunks next to other decodes
+        {16, {1, 1}},  // one prompt token per step
         {8, {13, 0}},
     };
     for (const variant& v : variants) {
@@ -75,12 +75,17 @@ TEST_CASE("batch_invariance: greedy tokens do not depend on batching, chunking o
     }
 }
 
-TEST_CASE("batch_invariance: stories260K greedy ids are the same batched, chunked, any block size, F16 KV") {
+TEST_CASE(
+    "batch_invariance: stories260K greedy ids are the same batched, chunked, any block size, F16 "
+    "KV") {
     ACTORLM_REQUIRE_SHARED("models/stories260K.gguf");
     auto model = load_model(shared_path("models/stories260K.gguf"));
     REQUIRE_MESSAGE(model.ok(), (model.ok() ? std::string() : model.message()));
     const std::vector<std::vector<int32_t>> prompts = {
-        {1}, {1, 403, 407, 261, 378}, {1, 376, 282}, {1, 365, 288, 322, 468, 351, 304, 278, 409, 11, 300},
+        {1},
+        {1, 403, 407, 261, 378},
+        {1, 376, 282},
+        {1, 365, 288, 322, 468, 351, 304, 278, 409, 11, 300},
     };
     const int32_t max_new = 40;
     const std::vector<int32_t> stop = {1, 2};

@@ -32,7 +32,8 @@ struct conversation {
     const char* documents = nullptr;  ///< JSON list of RAG documents, or none
 };
 
-const char* k_tools = R"([{"type":"function","function":{"name":"get_weather","description":"Get the current weather for a location","parameters":{"type":"object","properties":{"location":{"type":"string","description":"The city name"},"unit":{"type":"string","enum":["celsius","fahrenheit"],"description":"Temperature unit"},"days":{"type":"integer","description":"Forecast days"},"tags":{"type":"array","items":{"type":"string"},"description":"Extra tags"}},"required":["location"]}}},{"type":"function","function":{"name":"search","description":"Search the web","parameters":{"type":"object","properties":{"query":{"type":"string","description":"What to look for"}},"required":["query"]}}}])";
+const char* k_tools =
+    R"([{"type":"function","function":{"name":"get_weather","description":"Get the current weather for a location","parameters":{"type":"object","properties":{"location":{"type":"string","description":"The city name"},"unit":{"type":"string","enum":["celsius","fahrenheit"],"description":"Temperature unit"},"days":{"type":"integer","description":"Forecast days"},"tags":{"type":"array","items":{"type":"string"},"description":"Extra tags"}},"required":["location"]}}},{"type":"function","function":{"name":"search","description":"Search the web","parameters":{"type":"object","properties":{"query":{"type":"string","description":"What to look for"}},"required":["query"]}}}])";
 
 const conversation k_conversations[] = {
     {"single_turn", R"([{"role":"user","content":"Hello!"}])", false, ""},
@@ -61,8 +62,7 @@ const conversation k_conversations[] = {
     {"reasoning_content",
      R"([{"role":"user","content":"Why?"},{"role":"assistant","content":"Because.","reasoning_content":"The user asks why."},{"role":"user","content":"OK"}])",
      false, ""},
-    {"documents",
-     R"([{"role":"user","content":"Summarize the document."}])", false, "",
+    {"documents", R"([{"role":"user","content":"Summarize the document."}])", false, "",
      R"([{"doc_id": 1, "title": "Doc", "text": "Jinja renders templates."}, {"doc_id": "b", "text": "Second."}])"},
     {"content_parts",
      R"([{"role":"user","content":[{"type":"text","text":"Describe this."},{"type":"image"}]}])",
@@ -119,8 +119,10 @@ TEST_CASE("chat templates render byte-identically to Python Jinja2 (HF environme
         if (entry.path().extension() == ".jinja")
             sources.push_back({entry.path().filename().string(), entry.path().string(), false});
     for (const char* tok : {"llama3", "qwen3"}) {
-        std::string p = actorlm::test::shared_path(std::string("tokenizers/") + tok + "/tokenizer_config.json");
-        if (fs::exists(p)) sources.push_back({std::string(tok) + "/tokenizer_config.json", p, true});
+        std::string p =
+            actorlm::test::shared_path(std::string("tokenizers/") + tok + "/tokenizer_config.json");
+        if (fs::exists(p))
+            sources.push_back({std::string(tok) + "/tokenizer_config.json", p, true});
     }
     std::sort(sources.begin(), sources.end(), [](auto& a, auto& b) { return a.name < b.name; });
     REQUIRE(sources.size() >= 11);
@@ -128,7 +130,9 @@ TEST_CASE("chat templates render byte-identically to Python Jinja2 (HF environme
     fs::path dir = fs::temp_directory_path() / ("actorlm_chat_ref_" + std::to_string(getpid()));
     fs::create_directories(dir);
     const std::time_t now = 1700000000;  // strftime_now's fixed time in both renderers
-    auto quoted = [](const std::string& s) { return actorlm::jinja::to_json(actorlm::jinja::value(s)); };
+    auto quoted = [](const std::string& s) {
+        return actorlm::jinja::to_json(actorlm::jinja::value(s));
+    };
 
     // One job per template x conversation x generation prompt, rendered by Python in a
     // single batch (one interpreter start instead of hundreds).
@@ -145,14 +149,17 @@ TEST_CASE("chat templates render byte-identically to Python Jinja2 (HF environme
                 jobs.push_back({&src, &conv, gen});
                 if (batch.size() > 1) batch += ",\n";
                 for (const std::string& part :
-                     {std::string("{"), quoted(src.tokenizer_config ? "tokenizer_config" : "template"),
+                     {std::string("{"),
+                      quoted(src.tokenizer_config ? "tokenizer_config" : "template"),
                       std::string(": "), quoted(src.path), std::string(", \"messages\": "),
                       std::string(conv.messages), std::string(", \"tools\": "),
-                      std::string(conv.with_tools ? k_tools : "null"), std::string(", \"documents\": "),
-                      std::string(conv.documents ? conv.documents : "null"), std::string(", \"kwargs\": "),
-                      std::string(*conv.kwargs ? conv.kwargs : "{}"),
-                      std::string(", \"add_generation_prompt\": "), std::string(gen ? "true" : "false"),
-                      std::string(", \"now\": "), std::to_string(now)})
+                      std::string(conv.with_tools ? k_tools : "null"),
+                      std::string(", \"documents\": "),
+                      std::string(conv.documents ? conv.documents : "null"),
+                      std::string(", \"kwargs\": "), std::string(*conv.kwargs ? conv.kwargs : "{}"),
+                      std::string(", \"add_generation_prompt\": "),
+                      std::string(gen ? "true" : "false"), std::string(", \"now\": "),
+                      std::to_string(now)})
                     batch += part;
                 if (!src.tokenizer_config) batch += R"(, "bos_token": "<s>", "eos_token": "</s>")";
                 batch += "}";
@@ -160,7 +167,8 @@ TEST_CASE("chat templates render byte-identically to Python Jinja2 (HF environme
     batch += "]";
     write_file(dir / "jobs.json", batch);
     std::string out;
-    int rc = run_capture("/usr/bin/python3 '" + script + "' --batch '" + (dir / "jobs.json").string() + "'", out);
+    int rc = run_capture(
+        "/usr/bin/python3 '" + script + "' --batch '" + (dir / "jobs.json").string() + "'", out);
     REQUIRE(rc == 0);
     auto expected = actorlm::jinja::value_from_json(out);
     REQUIRE(expected.ok());
@@ -195,7 +203,8 @@ TEST_CASE("chat templates render byte-identically to Python Jinja2 (HF environme
         const std::string& py_text = result[1].str();
         INFO(j.src->name << " x " << j.conv->name << (j.gen ? " (generation prompt)" : ""));
         if (!py_ok) {
-            CHECK_MESSAGE(!got.ok(), "Python refused (" << py_text << ") but C++ rendered:\n" << got.value());
+            CHECK_MESSAGE(!got.ok(), "Python refused (" << py_text << ") but C++ rendered:\n"
+                                                        << got.value());
             if (!got.ok()) ++both_refused;
             continue;
         }

@@ -35,14 +35,16 @@ std::string render(const std::string& tmpl, const chat_template_inputs& in) {
 TEST_CASE("chat_template passes tools and documents as None and special tokens only when known") {
     chat_template_inputs in;
     in.messages_json = R"([{"role":"user","content":"Hi"}])";
-    CHECK(render("{{ tools is none }} {{ documents is none }} {{ bos_token is defined }} {{ add_generation_prompt }}", in) ==
-          "True True False True");
+    CHECK(render("{{ tools is none }} {{ documents is none }} {{ bos_token is defined }} {{ "
+                 "add_generation_prompt }}",
+                 in) == "True True False True");
     in.tools_json = R"([{"type":"function","function":{"name":"f"}}])";
     in.bos_token = "<s>";
     in.add_generation_prompt = false;
     in.extra_kwargs_json = R"({"enable_thinking": false, "custom": [1, 2]})";
-    CHECK(render("{{ tools[0].function.name }} {{ bos_token }} {{ add_generation_prompt }} {{ enable_thinking }} {{ custom }}", in) ==
-          "f <s> False False [1, 2]");
+    CHECK(render("{{ tools[0].function.name }} {{ bos_token }} {{ add_generation_prompt }} {{ "
+                 "enable_thinking }} {{ custom }}",
+                 in) == "f <s> False False [1, 2]");
     CHECK(render("{{ messages[0].content }} {{ messages | length }}", in) == "Hi 1");
 }
 
@@ -84,16 +86,21 @@ TEST_CASE("chat_template renders the shared Qwen3 and Llama-3 templates exactly"
     ACTORLM_REQUIRE_SHARED("tokenizers/qwen3/tokenizer_config.json");
     ACTORLM_REQUIRE_SHARED("tokenizers/llama3/tokenizer_config.json");
     chat_template_inputs in;
-    in.messages_json = R"([{"role":"system","content":"Be brief."},{"role":"user","content":"Hi"}])";
-    auto qwen = chat_template::from_tokenizer_config(read_text(actorlm::test::shared_path("tokenizers/qwen3/tokenizer_config.json")));
+    in.messages_json =
+        R"([{"role":"system","content":"Be brief."},{"role":"user","content":"Hi"}])";
+    auto qwen = chat_template::from_tokenizer_config(
+        read_text(actorlm::test::shared_path("tokenizers/qwen3/tokenizer_config.json")));
     REQUIRE(qwen.ok());
     CHECK(qwen->render(in).value() ==
-          "<|im_start|>system\nBe brief.<|im_end|>\n<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n");
+          "<|im_start|>system\nBe "
+          "brief.<|im_end|>\n<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n");
     in.extra_kwargs_json = R"({"enable_thinking": false})";
     CHECK(qwen->render(in).value() ==
-          "<|im_start|>system\nBe brief.<|im_end|>\n<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n"
+          "<|im_start|>system\nBe "
+          "brief.<|im_end|>\n<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n"
           "<think>\n\n</think>\n\n");
-    auto llama = chat_template::from_tokenizer_config(read_text(actorlm::test::shared_path("tokenizers/llama3/tokenizer_config.json")));
+    auto llama = chat_template::from_tokenizer_config(
+        read_text(actorlm::test::shared_path("tokenizers/llama3/tokenizer_config.json")));
     REQUIRE(llama.ok());
     in.extra_kwargs_json.clear();
     in.add_generation_prompt = false;
@@ -112,8 +119,9 @@ TEST_CASE("actorlm chat-template prints the rendered prompt and rejects bad argu
     namespace fs = std::filesystem;
     fs::path dir = fs::temp_directory_path() / ("actorlm_cli_chat_" + std::to_string(getpid()));
     fs::create_directories(dir);
-    std::ofstream(dir / "t.jinja") << "{% for m in messages %}[{{ m.role }}:{{ m.content }}]{% endfor %}"
-                                      "{% if add_generation_prompt %}>{% endif %}{{ eos_token }}\n";
+    std::ofstream(dir / "t.jinja")
+        << "{% for m in messages %}[{{ m.role }}:{{ m.content }}]{% endfor %}"
+           "{% if add_generation_prompt %}>{% endif %}{{ eos_token }}\n";
     std::ofstream(dir / "m.json") << R"([{"role":"user","content":"héllo"}])";
     auto run = [](const std::string& cmd, std::string& out) {
         FILE* p = popen(cmd.c_str(), "r");
@@ -125,16 +133,18 @@ TEST_CASE("actorlm chat-template prints the rendered prompt and rejects bad argu
         return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
     };
     std::string out;
-    std::string base = bin + " chat-template --template " + (dir / "t.jinja").string() + " --messages " +
-                       (dir / "m.json").string();
+    std::string base = bin + " chat-template --template " + (dir / "t.jinja").string() +
+                       " --messages " + (dir / "m.json").string();
     CHECK(run(base + " --eos-token '</s>'", out) == 0);
     CHECK(out == "[user:héllo]></s>");
     CHECK(run(base + " --no-generation-prompt", out) == 0);
     CHECK(out == "[user:héllo]");
-    CHECK(run(bin + " chat-template --messages " + (dir / "m.json").string() + " 2>/dev/null", out) == 2);
+    CHECK(run(bin + " chat-template --messages " + (dir / "m.json").string() + " 2>/dev/null",
+              out) == 2);
     std::ofstream(dir / "bad.jinja") << "{% for x in y %}";
     CHECK(run(bin + " chat-template --template " + (dir / "bad.jinja").string() + " --messages " +
-                  (dir / "m.json").string() + " 2>&1", out) == 1);
+                  (dir / "m.json").string() + " 2>&1",
+              out) == 1);
     CHECK(out.find("expected 'endfor'") != std::string::npos);
     fs::remove_all(dir);
 }

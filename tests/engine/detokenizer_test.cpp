@@ -14,7 +14,8 @@ namespace {
 
 bool valid_utf8(const std::string& s) { return tok::to_valid_utf8(s) == s; }
 
-std::string stream(const tokenizer& t, const std::vector<int32_t>& ids, detokenizer_options opts = {}) {
+std::string stream(const tokenizer& t, const std::vector<int32_t>& ids,
+                   detokenizer_options opts = {}) {
     incremental_detokenizer d(t, opts);
     std::string all;
     for (int32_t id : ids) {
@@ -43,22 +44,26 @@ void check_stream_equals_decode(const std::string& tok_path, const std::string& 
 
 TEST_CASE("detokenizer deltas add up to decode: Llama-3 (byte-level)") {
     ACTORLM_REQUIRE_SHARED("tokenizers/llama3/tokenizer.json");
-    check_stream_equals_decode("tokenizers/llama3/tokenizer.json", "tokenizers/vectors/ggml-vocab-llama-bpe.gguf");
+    check_stream_equals_decode("tokenizers/llama3/tokenizer.json",
+                               "tokenizers/vectors/ggml-vocab-llama-bpe.gguf");
 }
 
 TEST_CASE("detokenizer deltas add up to decode: Qwen3 (byte-level, NFC)") {
     ACTORLM_REQUIRE_SHARED("tokenizers/qwen3/tokenizer.json");
-    check_stream_equals_decode("tokenizers/qwen3/tokenizer.json", "tokenizers/vectors/ggml-vocab-qwen2.gguf");
+    check_stream_equals_decode("tokenizers/qwen3/tokenizer.json",
+                               "tokenizers/vectors/ggml-vocab-qwen2.gguf");
 }
 
 TEST_CASE("detokenizer deltas add up to decode: Llama-2 (SentencePiece, byte fallback)") {
     ACTORLM_REQUIRE_SHARED("tokenizers/llama2/tokenizer.json");
-    check_stream_equals_decode("tokenizers/llama2/tokenizer.json", "tokenizers/vectors/ggml-vocab-llama-spm.gguf");
+    check_stream_equals_decode("tokenizers/llama2/tokenizer.json",
+                               "tokenizers/vectors/ggml-vocab-llama-spm.gguf");
 }
 
 TEST_CASE("detokenizer deltas add up to decode: GPT-2") {
     ACTORLM_REQUIRE_SHARED("tokenizers/gpt2/tokenizer.json");
-    check_stream_equals_decode("tokenizers/gpt2/tokenizer.json", "tokenizers/vectors/ggml-vocab-gpt-2.gguf");
+    check_stream_equals_decode("tokenizers/gpt2/tokenizer.json",
+                               "tokenizers/vectors/ggml-vocab-gpt-2.gguf");
 }
 
 TEST_CASE("detokenizer holds an incomplete character until its last byte token") {
@@ -80,20 +85,25 @@ TEST_CASE("detokenizer holds an incomplete character until its last byte token")
 TEST_CASE("detokenizer replaces definitively invalid bytes at once and pending ones at finish") {
     ACTORLM_REQUIRE_SHARED("tokenizers/llama2/tokenizer.json");
     const tokenizer& t = *cached_tokenizer("tokenizers/llama2/tokenizer.json");
-    const int32_t b_ff = t.token_id("<0xFF>"), b_e2 = t.token_id("<0xE2>"), b_82 = t.token_id("<0x82>");
+    const int32_t b_ff = t.token_id("<0xFF>"), b_e2 = t.token_id("<0xE2>"),
+                  b_82 = t.token_id("<0x82>");
     const int32_t a = t.token_id("a");
     REQUIRE(b_ff >= 0);
     REQUIRE(b_e2 >= 0);
     incremental_detokenizer d(t);
     CHECK(d.push(a) == "a");
     CHECK(d.push(b_ff) == "\xEF\xBF\xBD");  // 0xFF can never start a character
-    CHECK(d.push(b_e2).empty());             // could still become a 3-byte character
+    CHECK(d.push(b_e2).empty());            // could still become a 3-byte character
     CHECK(d.push(b_82).empty());
-    CHECK(d.push(a) == "\xEF\xBF\xBD" "a");  // E2 82 'a' is invalid: one U+FFFD, then 'a'
+    CHECK(d.push(a) ==
+          "\xEF\xBF\xBD"
+          "a");  // E2 82 'a' is invalid: one U+FFFD, then 'a'
     CHECK(d.push(b_e2).empty());
     CHECK(d.finish() == "\xEF\xBF\xBD");  // the stream ended inside a character
     const std::vector<int32_t> ids{a, b_ff, b_e2, b_82, a, b_e2};
-    CHECK(t.decode(ids, true) == "a\xEF\xBF\xBD\xEF\xBF\xBD" "a\xEF\xBF\xBD");
+    CHECK(t.decode(ids, true) ==
+          "a\xEF\xBF\xBD\xEF\xBF\xBD"
+          "a\xEF\xBF\xBD");
 }
 
 TEST_CASE("detokenizer keeps SentencePiece leading spaces after the first token, or with context") {
@@ -129,7 +139,8 @@ TEST_CASE("detokenizer output of a long text equals decode (window stays small)"
     ACTORLM_REQUIRE_SHARED("tokenizers/war-and-peace.txt");
     ACTORLM_REQUIRE_SHARED("tokenizers/llama3/tokenizer.json");
     const tokenizer& t = *cached_tokenizer("tokenizers/llama3/tokenizer.json");
-    const std::string text = read_file(shared_path("tokenizers/war-and-peace.txt")).substr(0, 20000);
+    const std::string text =
+        read_file(shared_path("tokenizers/war-and-peace.txt")).substr(0, 20000);
     const auto ids = t.encode(text, false, false);
     incremental_detokenizer d(t);
     std::string all;

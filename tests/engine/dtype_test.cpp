@@ -19,6 +19,6 @@ TEST_CASE("ggml type ids map to supported dtypes only") {
     CHECK(dtype_from_ggml(0) == dtype::f32);
     CHECK(dtype_from_ggml(30) == dtype::bf16);
     CHECK(dtype_from_ggml(8) == dtype::q8_0);
-    CHECK_FALSE(dtype_from_ggml(3).has_value());   // Q4_1: not supported
+    CHECK_FALSE(dtype_from_ggml(3).has_value());  // Q4_1: not supported
     CHECK_FALSE(dtype_from_ggml(999).has_value());
 }

@@ -7,9 +7,7 @@
 using namespace actorlm;
 
 namespace {
-encoder_cache::payload bytes(char c) {
-    return std::make_shared<const std::vector<char>>(4, c);
-}
+encoder_cache::payload bytes(char c) { return std::make_shared<const std::vector<char>>(4, c); }
 }  // namespace
 
 TEST_CASE("encoder cache: a second request with the same input hits the first one's entry") {

@@ -28,7 +28,8 @@ bool make_fixture(fixture& f, int32_t num_blocks = 256) {
     auto tok = load_tokenizer_for_model(actorlm::test::shared_path("models/stories260K-hf"));
     REQUIRE_MESSAGE(tok.ok(), (tok.ok() ? "" : tok.message()));
     f.tok = std::move(tok).value();
-    f.exec = std::make_unique<actorlm::test::paged_hash_executor>(num_blocks, 16, f.tok->vocab_size());
+    f.exec =
+        std::make_unique<actorlm::test::paged_hash_executor>(num_blocks, 16, f.tok->vocab_size());
     actorlm::engine_config cfg;
     cfg.max_model_len = 512;
     auto eng = llm_engine::create(cfg, *f.tok, *f.exec);
@@ -37,7 +38,8 @@ bool make_fixture(fixture& f, int32_t num_blocks = 256) {
     return true;
 }
 
-actorlm::generate_request greedy(const std::string& id, const std::string& prompt, int32_t max_tokens) {
+actorlm::generate_request greedy(const std::string& id, const std::string& prompt,
+                                 int32_t max_tokens) {
     actorlm::generate_request r;
     r.request_id = id;
     r.prompt = prompt;
@@ -81,7 +83,8 @@ TEST_CASE("engine_loop: llm_engine text is the decode of its tokens; n > 1 share
     CHECK(b.outputs[0].token_ids != b.outputs[1].token_ids);  // seeds 5, 6, 7
     // Four requests with one prompt: every one after the first hit its full blocks.
     const auto st = f.eng->stats();
-    const int64_t full_block_tokens = static_cast<int64_t>((a.prompt_token_ids.size() - 1) / 16 * 16);
+    const int64_t full_block_tokens =
+        static_cast<int64_t>((a.prompt_token_ids.size() - 1) / 16 * 16);
     CHECK(st.prefix_cache_hits_total == 3 * full_block_tokens);
     CHECK_FALSE(f.eng->has_unfinished_requests());
     CHECK(f.eng->sched().kv().num_free_blocks() == 256);
@@ -211,9 +214,9 @@ TEST_CASE("engine_loop: llm_engine frees an n > 1 request id whatever order its 
     for (const auto& o : (*base)[0].outputs) seqs.push_back(o.token_ids);
 
     // Reverse, then interleaved, under one request id: each run must free it.
-    for (const std::vector<int32_t>& order : {std::vector<int32_t>{2, 1, 0},
-                                              std::vector<int32_t>{1, 0, 2},
-                                              std::vector<int32_t>{0, 2, 1}}) {
+    for (const std::vector<int32_t>& order :
+         {std::vector<int32_t>{2, 1, 0}, std::vector<int32_t>{1, 0, 2},
+          std::vector<int32_t>{0, 2, 1}}) {
         CAPTURE(order[0]);
         CAPTURE(order[1]);
         const auto stops = actorlm::test::stop_tokens_for_order(seqs, order);

@@ -50,8 +50,9 @@ public:
                 const int32_t blk = b.block_tables[static_cast<size_t>(s) *
                                                        static_cast<size_t>(b.max_blocks_per_seq) +
                                                    static_cast<size_t>(p / spec_.block_size)];
-                const int32_t tok = slots_[static_cast<size_t>(blk) * static_cast<size_t>(spec_.block_size) +
-                                           static_cast<size_t>(p % spec_.block_size)];
+                const int32_t tok =
+                    slots_[static_cast<size_t>(blk) * static_cast<size_t>(spec_.block_size) +
+                           static_cast<size_t>(p % spec_.block_size)];
                 h = (h ^ static_cast<uint64_t>(tok + 7)) * 1099511628211ull;
             }
             for (size_t j = 0; j < v; ++j) {

@@ -79,7 +79,8 @@ std::map<std::string, std::vector<int32_t>> run_golden(engine_loop& loop,
     for (int step = 0; step < 5000 && loop.has_unfinished_requests(); ++step) {
         for (auto& o : loop.step()) {
             REQUIRE(o.status != request_status::finished_error);
-            got[o.req_id].insert(got[o.req_id].end(), o.new_token_ids.begin(), o.new_token_ids.end());
+            got[o.req_id].insert(got[o.req_id].end(), o.new_token_ids.begin(),
+                                 o.new_token_ids.end());
         }
         auto inv = check_kv_invariants(loop.sched());
         REQUIRE_MESSAGE(inv.ok(), inv.message());
@@ -101,7 +102,8 @@ TEST_CASE("engine_loop: stories260K greedy equals the golden ids, batched, chunk
         auto loop = engine_loop::create(cfg, *ex);
         REQUIRE(loop.ok());
         auto got = run_golden(**loop, cases);
-        for (size_t i = 0; i < cases.size(); ++i) CHECK(got[std::to_string(i)] == cases[i].greedy_ids);
+        for (size_t i = 0; i < cases.size(); ++i)
+            CHECK(got[std::to_string(i)] == cases[i].greedy_ids);
     }
     {
         // Every case twice (prefix hits) in 20 blocks (320 tokens) for 874 tokens of
@@ -117,11 +119,13 @@ TEST_CASE("engine_loop: stories260K greedy equals the golden ids, batched, chunk
         auto loop = engine_loop::create(cfg, *ex);
         REQUIRE(loop.ok());
         auto got = run_golden(**loop, twice);
-        for (size_t i = 0; i < twice.size(); ++i) CHECK(got[std::to_string(i)] == twice[i].greedy_ids);
+        for (size_t i = 0; i < twice.size(); ++i)
+            CHECK(got[std::to_string(i)] == twice[i].greedy_ids);
         const auto st = (*loop)->sched().stats();
         CHECK(st.num_preemptions > 0);
         CHECK(st.prefix_cache.hits > 0);
-        MESSAGE("preemptions: " << st.num_preemptions << ", prefix-hit tokens " << st.prefix_cache.hits);
+        MESSAGE("preemptions: " << st.num_preemptions << ", prefix-hit tokens "
+                                << st.prefix_cache.hits);
     }
 }
 

@@ -23,7 +23,8 @@ token_map run_all(engine_loop& loop, int max_steps = 10000) {
     token_map got;
     for (int i = 0; i < max_steps && loop.has_unfinished_requests(); ++i) {
         for (auto& o : loop.step())
-            got[o.req_id].insert(got[o.req_id].end(), o.new_token_ids.begin(), o.new_token_ids.end());
+            got[o.req_id].insert(got[o.req_id].end(), o.new_token_ids.begin(),
+                                 o.new_token_ids.end());
         auto inv = check_kv_invariants(loop.sched());
         REQUIRE_MESSAGE(inv.ok(), inv.message());
     }
@@ -59,8 +60,8 @@ TEST_CASE("engine_loop: forward_batch uses vLLM's flattened layout") {
     std::vector<int32_t> b_toks = {1, 2, 3};
     std::vector<int32_t> b_blocks = {0};
     std::vector<batch_row> rows = {
-        {a_toks, a_blocks, 5, 1, 4, true, false},   // decode at position 5
-        {b_toks, b_blocks, 0, 3, 3, true, true},    // prefill with prompt logprobs
+        {a_toks, a_blocks, 5, 1, 4, true, false},  // decode at position 5
+        {b_toks, b_blocks, 0, 3, 3, true, true},   // prefill with prompt logprobs
     };
     auto bb = build_forward_batch(rows, 4);
     const auto& b = bb.batch;
@@ -71,7 +72,8 @@ TEST_CASE("engine_loop: forward_batch uses vLLM's flattened layout") {
     CHECK(b.slot_mapping == std::vector<int64_t>{1 * 4 + 1, 0, 1, 2});
     CHECK(b.max_blocks_per_seq == 2);
     CHECK(b.block_tables == std::vector<int32_t>{3, 1, 0, 0});
-    CHECK(b.logits_indices == std::vector<int32_t>{0, 1, 2, 3});  // b: prompt lp at 0, 1; sample at 2
+    CHECK(b.logits_indices ==
+          std::vector<int32_t>{0, 1, 2, 3});  // b: prompt lp at 0, 1; sample at 2
     REQUIRE(bb.uses.size() == 4);
     CHECK(bb.uses[0].sample);
     CHECK_FALSE(bb.uses[1].sample);

@@ -28,7 +28,9 @@ public:
         free_.pop_back();
         return b;
     }
-    void give_back(const std::vector<int32_t>& blocks) { free_.insert(free_.end(), blocks.begin(), blocks.end()); }
+    void give_back(const std::vector<int32_t>& blocks) {
+        free_.insert(free_.end(), blocks.begin(), blocks.end());
+    }
     size_t num_free() const { return free_.size(); }
 
 private:
@@ -61,7 +63,8 @@ inline forward_batch make_batch(const std::vector<step_work>& work, int32_t bloc
         const int32_t seq_len = w.seq->num_computed + w.num_tokens;
         while (static_cast<int32_t>(w.seq->blocks.size()) * block_size < seq_len)
             w.seq->blocks.push_back(alloc.take());
-        b.max_blocks_per_seq = std::max(b.max_blocks_per_seq, static_cast<int32_t>(w.seq->blocks.size()));
+        b.max_blocks_per_seq =
+            std::max(b.max_blocks_per_seq, static_cast<int32_t>(w.seq->blocks.size()));
     }
     for (const step_work& w : work) {
         const int32_t start = w.seq->num_computed;
@@ -70,8 +73,10 @@ inline forward_batch make_batch(const std::vector<step_work>& work, int32_t bloc
             if (all_logits) b.logits_indices.push_back(b.num_tokens());
             b.token_ids.push_back(w.seq->tokens[static_cast<size_t>(pos)]);
             b.positions.push_back(pos);
-            b.slot_mapping.push_back(static_cast<int64_t>(w.seq->blocks[static_cast<size_t>(pos / block_size)]) *
-                                     block_size + pos % block_size);
+            b.slot_mapping.push_back(
+                static_cast<int64_t>(w.seq->blocks[static_cast<size_t>(pos / block_size)]) *
+                    block_size +
+                pos % block_size);
         }
         if (!all_logits) b.logits_indices.push_back(b.num_tokens() - 1);
         b.query_start_loc.push_back(b.num_tokens());
@@ -118,14 +123,17 @@ inline std::vector<std::vector<int32_t>> greedy_generate(
             test_sequence& s = seqs[i];
             if (s.done || step < static_cast<int32_t>(i) * sched.stagger) continue;
             const int32_t remaining = static_cast<int32_t>(s.tokens.size()) - s.num_computed;
-            const int32_t n = s.num_computed < s.num_prompt ? std::min(remaining, budget) : remaining;
+            const int32_t n =
+                s.num_computed < s.num_prompt ? std::min(remaining, budget) : remaining;
             if (n <= 0) continue;
             if (s.num_computed < s.num_prompt) budget -= n;
             work.push_back({&s, n});
             owners.push_back(i);
         }
         if (work.empty()) {
-            if (std::all_of(seqs.begin(), seqs.end(), [](const test_sequence& s) { return s.done; })) break;
+            if (std::all_of(seqs.begin(), seqs.end(),
+                            [](const test_sequence& s) { return s.done; }))
+                break;
             continue;  // staggered sequences not started yet
         }
         const forward_batch batch = make_batch(work, bs, alloc);
@@ -136,7 +144,8 @@ inline std::vector<std::vector<int32_t>> greedy_generate(
             s.num_computed += work[w].num_tokens;
             if (s.num_computed < static_cast<int32_t>(s.tokens.size())) continue;  // mid-prefill
             const float* row = logits.data() + static_cast<int64_t>(w) * vocab;
-            if (first_logits && s.generated.empty()) (*first_logits)[owners[w]].assign(row, row + vocab);
+            if (first_logits && s.generated.empty())
+                (*first_logits)[owners[w]].assign(row, row + vocab);
             const int32_t next = argmax(row, vocab);
             if (std::find(stop.begin(), stop.end(), next) != stop.end()) {
                 s.done = true;

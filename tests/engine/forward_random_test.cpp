@@ -88,8 +88,8 @@ TEST_CASE("forward: every architecture matches the dense reference within 1e-4")
 TEST_CASE("forward: a sliding window shorter than the prompt matches the masked reference") {
     // Prompts of 13, 7 and 40 tokens in chunks (10 + 3, 7, 5 + 35) against windows of 5 and
     // 6: every chunk after the first starts past the window, over blocks of 4 and 3.
-    for (auto [arch, variant] : {std::pair{model_arch::llama, 1}, {model_arch::qwen2, 0},
-                                 {model_arch::qwen3, 0}}) {
+    for (auto [arch, variant] :
+         {std::pair{model_arch::llama, 1}, {model_arch::qwen2, 0}, {model_arch::qwen3, 0}}) {
         model_config c = tiny_config(arch, variant);
         c.sliding_window = 5;
         CAPTURE(static_cast<int>(arch));
@@ -135,9 +135,8 @@ TEST_CASE("forward: a sliding window stays exact over a reused prefix and in dec
     auto check_rows = [&](int32_t first_pos, int32_t count) {
         for (int32_t i = 0; i < count; ++i)
             for (int64_t v = 0; v < c.vocab_size; ++v)
-                max_err = std::max(max_err,
-                                   std::abs(logits[i * c.vocab_size + v] -
-                                            want[(first_pos + i) * c.vocab_size + v]));
+                max_err = std::max(max_err, std::abs(logits[i * c.vocab_size + v] -
+                                                     want[(first_pos + i) * c.vocab_size + v]));
     };
     REQUIRE(ex->forward(make_batch({{&b, 9}}, bs, alloc, true), logits).ok());  // chunk 12..20
     check_rows(12, 9);
@@ -350,7 +349,8 @@ TEST_CASE("forward: the reference notices each recipe feature (the checks above 
     for (const model_config* c : {&gelu, &one_plus, &capped}) {
         const std::vector<double> other = reference_forward(*c, w, tokens);
         double diff = 0;
-        for (size_t i = 0; i < plain.size(); ++i) diff = std::max(diff, std::abs(plain[i] - other[i]));
+        for (size_t i = 0; i < plain.size(); ++i)
+            diff = std::max(diff, std::abs(plain[i] - other[i]));
         CHECK(diff > 1e-2);
     }
     for (double l : reference_forward(capped, w, tokens)) CHECK(std::abs(l) < 2.0);

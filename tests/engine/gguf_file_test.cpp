@@ -77,7 +77,8 @@ TEST_CASE("gguf reader returns the metadata and tensors that were written") {
     auto tokens = g.get_string_array("tokenizer.ggml.tokens");
     CHECK(tokens == std::vector<std::string>{"<s>", "a", "", "\xc4\xa0hello"});
     CHECK(g.get_int_array("tokenizer.ggml.token_type") == std::vector<int32_t>{3, 1, 1, 1});
-    CHECK(g.get_float_array("tokenizer.ggml.scores") == std::vector<float>{0.5f, -1.0f, 2.0f, 0.0f});
+    CHECK(g.get_float_array("tokenizer.ggml.scores") ==
+          std::vector<float>{0.5f, -1.0f, 2.0f, 0.0f});
     CHECK(g.get_string_array("tokenizer.ggml.scores").empty());
     CHECK(g.get_int_array("tokenizer.ggml.tokens").empty());
     auto info = g.array_info("tokenizer.ggml.tokens");
@@ -152,7 +153,8 @@ TEST_CASE("gguf reader refuses every truncation of a valid file") {
     auto bytes = sample_writer().serialize();
     // Every prefix must fail cleanly: a header cut mid-value, or tensor data past the end.
     for (size_t n = 1; n < bytes.size(); ++n) {
-        test::write_bytes(dir.file("t.gguf"), std::vector<uint8_t>(bytes.begin(), bytes.begin() + long(n)));
+        test::write_bytes(dir.file("t.gguf"),
+                          std::vector<uint8_t>(bytes.begin(), bytes.begin() + long(n)));
         auto f = gguf_file::open(dir.file("t.gguf"));
         // The last tensor's trailing alignment padding is not needed to read it.
         const size_t last_needed = bytes.size() - 32 + 5 * 4;

@@ -30,10 +30,13 @@ std::vector<golden_case> read_golden(const std::string& path) {
     std::vector<golden_case> out;
     for (simdjson::dom::element c : doc["cases"].get_array()) {
         golden_case g;
-        for (int64_t id : c["prompt_ids_with_bos"].get_array()) g.prompt_ids.push_back(static_cast<int32_t>(id));
-        for (int64_t id : c["greedy_ids"].get_array()) g.greedy_ids.push_back(static_cast<int32_t>(id));
+        for (int64_t id : c["prompt_ids_with_bos"].get_array())
+            g.prompt_ids.push_back(static_cast<int32_t>(id));
+        for (int64_t id : c["greedy_ids"].get_array())
+            g.greedy_ids.push_back(static_cast<int32_t>(id));
         int64_t max_new = static_cast<int64_t>(g.greedy_ids.size());
-        if (c["max_new_tokens"].error() == simdjson::SUCCESS) max_new = c["max_new_tokens"].get_int64();
+        if (c["max_new_tokens"].error() == simdjson::SUCCESS)
+            max_new = c["max_new_tokens"].get_int64();
         g.max_new = static_cast<int32_t>(max_new);
         for (simdjson::dom::element step : c["top5_logits_first_4_steps"].get_array()) {
             std::vector<std::pair<int32_t, double>> row;
@@ -59,20 +62,24 @@ std::unique_ptr<cpu_executor> executor_for(const std::string& path, kv_cache_spe
 }
 
 // Logits of the first `steps` greedy steps of one prompt, following the golden ids.
-std::vector<std::vector<float>> teacher_forced_logits(cpu_executor& ex, const golden_case& g, size_t steps) {
+std::vector<std::vector<float>> teacher_forced_logits(cpu_executor& ex, const golden_case& g,
+                                                      size_t steps) {
     std::vector<int32_t> tokens = g.prompt_ids;
-    tokens.insert(tokens.end(), g.greedy_ids.begin(), g.greedy_ids.begin() + static_cast<long>(steps - 1));
+    tokens.insert(tokens.end(), g.greedy_ids.begin(),
+                  g.greedy_ids.begin() + static_cast<long>(steps - 1));
     block_allocator alloc(ex.kv_spec().num_blocks, 5);
     test_sequence s;
     s.tokens = tokens;
-    const forward_batch b = make_batch({{&s, static_cast<int32_t>(tokens.size())}}, ex.kv_spec().block_size, alloc, true);
+    const forward_batch b = make_batch({{&s, static_cast<int32_t>(tokens.size())}},
+                                       ex.kv_spec().block_size, alloc, true);
     std::vector<float> logits;
     REQUIRE(ex.forward(b, logits).ok());
     std::vector<std::vector<float>> out;
     const int64_t v = ex.config().vocab_size;
     for (size_t i = 0; i < steps; ++i) {
         const size_t row = g.prompt_ids.size() - 1 + i;
-        out.emplace_back(logits.begin() + static_cast<long>(row * v), logits.begin() + static_cast<long>((row + 1) * v));
+        out.emplace_back(logits.begin() + static_cast<long>(row * v),
+                         logits.begin() + static_cast<long>((row + 1) * v));
     }
     return out;
 }
@@ -121,8 +128,8 @@ TEST_CASE("golden: llama-2-tiny-random matches logits closely and ids where marg
         // Greedy ids: equal, except that a divergence is allowed where the two
         // candidates' logits (following the golden prefix) are within the tolerance.
         block_allocator alloc(16, 1);
-        const auto ids = greedy_generate(*ex, {g.prompt_ids}, static_cast<int32_t>(g.greedy_ids.size()),
-                                         {1, 2}, {}, alloc);
+        const auto ids = greedy_generate(
+            *ex, {g.prompt_ids}, static_cast<int32_t>(g.greedy_ids.size()), {1, 2}, {}, alloc);
         const size_t n = std::min(ids[0].size(), g.greedy_ids.size());
         size_t first_diff = 0;
         while (first_diff < n && ids[0][first_diff] == g.greedy_ids[first_diff]) ++first_diff;

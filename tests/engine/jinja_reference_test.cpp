@@ -40,7 +40,8 @@ TEST_CASE("jinja snippets render like Python Jinja2") {
     const std::string dir = std::string(ACTORLM_SOURCE_DIR);
     // ACTORLM_JINJA_SNIPPETS points the test at another snippet file (e.g. generated ones).
     const char* override_file = std::getenv("ACTORLM_JINJA_SNIPPETS");
-    const std::string file = override_file ? override_file : dir + "/tests/engine/jinja_reference_snippets.txt";
+    const std::string file =
+        override_file ? override_file : dir + "/tests/engine/jinja_reference_snippets.txt";
     std::ifstream in(file, std::ios::binary);
     REQUIRE(in);
     std::ostringstream ss;
@@ -48,7 +49,8 @@ TEST_CASE("jinja snippets render like Python Jinja2") {
     auto snippets = split_snippets(ss.str());
     if (!override_file) REQUIRE(snippets.size() > 150);
 
-    std::string cmd = "/usr/bin/python3 '" + dir + "/tools/render_chat_template.py' --snippets '" + file + "'";
+    std::string cmd =
+        "/usr/bin/python3 '" + dir + "/tools/render_chat_template.py' --snippets '" + file + "'";
     FILE* p = popen(cmd.c_str(), "r");
     REQUIRE(p);
     std::string out;

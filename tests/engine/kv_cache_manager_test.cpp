@@ -83,12 +83,13 @@ TEST_CASE("kv_cache_manager: allocation that does not fit returns nullopt and ch
     CHECK(kv.allocate_slots(a, 8).has_value());  // fits in block 3
     a.num_computed_tokens = 48;
     CHECK_FALSE(kv.allocate_slots(a, 1, nullptr, 16).has_value());  // 65 slots: 5 blocks
-    CHECK(kv.allocate_slots(a, 1, nullptr, 15).has_value());  // 64 slots: the last free block
+    CHECK(kv.allocate_slots(a, 1, nullptr, 15).has_value());        // 64 slots: the last free block
     a.num_computed_tokens = 49;
     CHECK_FALSE(kv.allocate_slots(a, 32).has_value());
 }
 
-TEST_CASE("kv_cache_manager: prefix hit blocks sitting in the free queue count against free space") {
+TEST_CASE(
+    "kv_cache_manager: prefix hit blocks sitting in the free queue count against free space") {
     kv_cache_manager kv(3, 16, 256);
     auto a = make_req("a", iota_tokens(33));
     auto h = kv.get_computed_blocks(a);
@@ -156,7 +157,8 @@ TEST_CASE("kv_cache_manager: sizing from bytes and from MemAvailable") {
     cfg.head_dim = 64;
     // 2 (K and V) * 30 * 3 * 64 * 2 bytes (f16) * 16 tokens
     CHECK(kv_block_bytes(cfg, 16, dtype::f16) == 2 * 30 * 3 * 64 * 2 * 16);
-    auto n = kv_blocks_for_budget(cfg, 16, dtype::f16, 10 * kv_block_bytes(cfg, 16, dtype::f16) + 5);
+    auto n =
+        kv_blocks_for_budget(cfg, 16, dtype::f16, 10 * kv_block_bytes(cfg, 16, dtype::f16) + 5);
     REQUIRE(n.ok());
     CHECK(*n == 10);
     auto none = kv_blocks_for_budget(cfg, 16, dtype::f32, 100);
@@ -174,7 +176,8 @@ TEST_CASE("kv_cache_manager: sizing from bytes and from MemAvailable") {
     CHECK(*avail == 8000000LL * 1024);
     auto blocks = kv_blocks_for_free_memory(cfg, 16, dtype::f16, 0.5, path.string());
     REQUIRE(blocks.ok());
-    CHECK(*blocks == static_cast<int32_t>(8000000LL * 1024 / 2 / kv_block_bytes(cfg, 16, dtype::f16)));
+    CHECK(*blocks ==
+          static_cast<int32_t>(8000000LL * 1024 / 2 / kv_block_bytes(cfg, 16, dtype::f16)));
     CHECK_FALSE(kv_blocks_for_free_memory(cfg, 16, dtype::f16, 1.5, path.string()).ok());
     std::filesystem::remove(path);
     auto missing = read_mem_available_bytes("/nonexistent/meminfo");

@@ -34,7 +34,9 @@ namespace {
 class memory_kv final : public kv_block_io {
 public:
     memory_kv(int64_t layers, int32_t blocks, size_t bytes)
-        : layers_(layers), blocks_(blocks), bytes_(bytes),
+        : layers_(layers),
+          blocks_(blocks),
+          bytes_(bytes),
           data_(static_cast<size_t>(layers * blocks) * bytes) {}
     int64_t num_kv_layers() const override { return layers_; }
     int32_t num_kv_blocks() const override { return blocks_; }
@@ -46,12 +48,11 @@ public:
         std::memcpy(at(l, b), src.data(), bytes_);
     }
     uint8_t* at(int64_t l, int32_t b) {
-        return data_.data() + (static_cast<size_t>(b) * static_cast<size_t>(layers_) +
-                               static_cast<size_t>(l)) * bytes_;
+        return data_.data() +
+               (static_cast<size_t>(b) * static_cast<size_t>(layers_) + static_cast<size_t>(l)) *
+                   bytes_;
     }
-    const uint8_t* at(int64_t l, int32_t b) const {
-        return const_cast<memory_kv*>(this)->at(l, b);
-    }
+    const uint8_t* at(int64_t l, int32_t b) const { return const_cast<memory_kv*>(this)->at(l, b); }
     std::vector<uint8_t> block(int32_t b) const {
         std::vector<uint8_t> v(static_cast<size_t>(layers_) * bytes_);
         for (int64_t l = 0; l < layers_; ++l)
@@ -67,8 +68,8 @@ private:
 };
 
 fs::path fresh_dir(const std::string& name) {
-    fs::path p = fs::temp_directory_path() / ("actorlm-kvapi-" + name + "-" +
-                                              std::to_string(::getpid()));
+    fs::path p =
+        fs::temp_directory_path() / ("actorlm-kvapi-" + name + "-" + std::to_string(::getpid()));
     fs::remove_all(p);
     return p;
 }
@@ -339,8 +340,8 @@ TEST_CASE("kv_connector: a failed block load is recomputed; an abort while loadi
     REQUIRE(s->add_request(test::make_spec("C", test::iota_tokens(60, 900), 2)).ok());
     auto so = s->schedule();
     CHECK(s->num_waiting_for_remote_kvs() == 2);
-    const auto table = std::vector<int32_t>(s->kv().block_ids("A").begin(),
-                                            s->kv().block_ids("A").end());
+    const auto table =
+        std::vector<int32_t>(s->kv().block_ids("A").begin(), s->kv().block_ids("A").end());
     REQUIRE(table.size() == 3);
     const int32_t free_before = s->kv().num_free_blocks();
 
@@ -355,7 +356,7 @@ TEST_CASE("kv_connector: a failed block load is recomputed; an abort while loadi
     out.kv_connector_output.finished_recving = {"A", "C"};
     out.kv_connector_output.invalid_block_ids = {table[1]};  // A's second block is bad
     s->update_from_output(so, out);
-    CHECK(s->find("A")->num_computed_tokens == 16);  // only the first block counts
+    CHECK(s->find("A")->num_computed_tokens == 16);       // only the first block counts
     CHECK(s->kv().num_free_blocks() == free_before + 3);  // C's blocks are back
     CHECK(std::find(conn->finished.begin(), conn->finished.end(), "C") != conn->finished.end());
     so = s->schedule();

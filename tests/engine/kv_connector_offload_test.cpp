@@ -28,8 +28,8 @@ namespace {
 constexpr const char* k_model = "models/stories260K.gguf";
 
 fs::path fresh_dir(const std::string& name) {
-    fs::path p = fs::temp_directory_path() / ("actorlm-kvoff-" + name + "-" +
-                                              std::to_string(::getpid()));
+    fs::path p =
+        fs::temp_directory_path() / ("actorlm-kvoff-" + name + "-" + std::to_string(::getpid()));
     fs::remove_all(p);
     return p;
 }
@@ -124,8 +124,7 @@ void check_same(const std::vector<run_output>& a, const std::vector<run_output>&
 int count_block_files(const fs::path& dir) {
     int n = 0;
     if (!fs::exists(dir)) return 0;
-    for (const auto& e : fs::recursive_directory_iterator(dir))
-        n += e.path().extension() == ".kvb";
+    for (const auto& e : fs::recursive_directory_iterator(dir)) n += e.path().extension() == ".kvb";
     return n;
 }
 
@@ -258,8 +257,7 @@ TEST_CASE("kv_connector offload: engines of different models never share a block
     REQUIRE(tok.ok());
     const fs::path dir = fresh_dir("models");
     // Same shape, same directory, two weight fingerprints: as two fine-tunes of one base.
-    auto run = [&](const std::string& fingerprint,
-                   const std::vector<std::vector<int32_t>>& ps) {
+    auto run = [&](const std::string& fingerprint, const std::vector<std::vector<int32_t>>& ps) {
         kv_cache_spec spec;
         spec.num_blocks = 64;
         spec.block_size = 16;

@@ -77,6 +77,7 @@ TEST_CASE("randomly corrupted safetensors checkpoints load or fail cleanly") {
     auto good = test::read_bytes(dir.file("hf/model.safetensors"));
     uint64_t header = 0;
     std::memcpy(&header, good.data(), 8);
-    int loaded = mutate_and_load(good, size_t(header) + 8, dir.file("hf/model.safetensors"), 7, 400);
+    int loaded =
+        mutate_and_load(good, size_t(header) + 8, dir.file("hf/model.safetensors"), 7, 400);
     MESSAGE(loaded << " of 400 corrupted safetensors files still loaded");
 }

@@ -45,7 +45,8 @@ TEST_CASE("loader names what is wrong with a GGUF model") {
     b = good;
     // blk.0.attn_k.weight rows 32 -> 16 (ne[1]).
     poke<uint64_t>(b, offset_after(b, "blk.0.attn_k.weight") + 4 + 8, 16);
-    check_error(b, "tensor 'blk.0.attn_k.weight' has shape {16, 64}, but the config needs {32, 64}");
+    check_error(b,
+                "tensor 'blk.0.attn_k.weight' has shape {16, 64}, but the config needs {32, 64}");
     b = good;
     // general.architecture "llama" -> "bloom" (same length).
     size_t arch_at = offset_after(b, "general.architecture") + 4 + 8;
@@ -86,17 +87,19 @@ TEST_CASE("loader names what is wrong with a Hugging Face directory") {
     SUBCASE("unsupported dtype") {
         auto b = weights;
         // The header lists model.embed_tokens.weight first; F32 -> I32 keeps its size.
-        size_t at = offset_after(b, "\"model.embed_tokens.weight\":{\"dtype\":\"") ;
+        size_t at = offset_after(b, "\"model.embed_tokens.weight\":{\"dtype\":\"");
         b[at] = 'I';
         test::write_bytes(dir.file("hf/model.safetensors"), b);
-        CHECK(load_error(dir.file("hf")).find(
-                  "tensor 'model.embed_tokens.weight' has dtype I32, which is not supported") !=
-              std::string::npos);
+        CHECK(
+            load_error(dir.file("hf"))
+                .find("tensor 'model.embed_tokens.weight' has dtype I32, which is not supported") !=
+            std::string::npos);
     }
     SUBCASE("shape mismatch") {
-        test::write_text(dir.file("hf/config.json"),
-                         replace(config, "\"intermediate_size\": 128", "\"intermediate_size\": 100"));
-        CHECK(load_error(dir.file("hf")).find("has shape {128, 64}, but the config needs {100, 64}") !=
+        test::write_text(dir.file("hf/config.json"), replace(config, "\"intermediate_size\": 128",
+                                                             "\"intermediate_size\": 100"));
+        CHECK(load_error(dir.file("hf"))
+                  .find("has shape {128, 64}, but the config needs {100, 64}") !=
               std::string::npos);
     }
     SUBCASE("unknown model type") {
@@ -109,8 +112,9 @@ TEST_CASE("loader names what is wrong with a Hugging Face directory") {
         auto b = weights;
         b[offset_after(b, "model.layers.1.mlp.up_proj.weight") - 1] = 'X';
         test::write_bytes(dir.file("hf/model.safetensors"), b);
-        CHECK(load_error(dir.file("hf")).find("missing tensor 'model.layers.1.mlp.up_proj.weight'") !=
-              std::string::npos);
+        CHECK(
+            load_error(dir.file("hf")).find("missing tensor 'model.layers.1.mlp.up_proj.weight'") !=
+            std::string::npos);
     }
     SUBCASE("missing files") {
         std::filesystem::remove(dir.file("hf/model.safetensors"));

@@ -111,7 +111,8 @@ namespace {
 std::string small_config(const std::string& model_type, const std::string& extra) {
     return R"({"model_type": ")" + model_type + R"(", "hidden_size": 64, "intermediate_size": 128,
         "num_hidden_layers": 3, "num_attention_heads": 4, "vocab_size": 100,
-        "max_position_embeddings": 4096)" + (extra.empty() ? "" : ", " + extra) + "}";
+        "max_position_embeddings": 4096)" +
+           (extra.empty() ? "" : ", " + extra) + "}";
 }
 
 model_config parse_ok(const std::string& json) {
@@ -212,7 +213,8 @@ TEST_CASE("hf config reads the sliding window as each model type's config class 
     CHECK(parse_ok(small_config("llama", R"("sliding_window": 32)")).sliding_window == 0);
     // Qwen2.5 ships use_sliding_window false with a window value: no window.
     CHECK(parse_ok(small_config("qwen2", R"("use_sliding_window": false, "sliding_window": 131072,
-        "max_window_layers": 1)")).sliding_window == 0);
+        "max_window_layers": 1)"))
+              .sliding_window == 0);
     // With use_sliding_window, layers from max_window_layers on slide.
     auto q2 = parse_ok(small_config("qwen2", R"("use_sliding_window": true, "sliding_window": 8,
         "max_window_layers": 1)"));
@@ -225,7 +227,8 @@ TEST_CASE("hf config reads the sliding window as each model type's config class 
     CHECK(all.sliding_window == 8);
     CHECK(all.sliding_layers.empty());
     CHECK(parse_ok(small_config("qwen3", R"("use_sliding_window": true, "sliding_window": 8,
-        "max_window_layers": 28)")).sliding_window == 0);  // no layer from 28 on
+        "max_window_layers": 28)"))
+              .sliding_window == 0);  // no layer from 28 on
     // layer_types, when present, decides.
     auto typed = parse_ok(small_config("mistral", R"("sliding_window": 4, "layer_types":
         ["sliding_attention", "full_attention", "sliding_attention"])"));

@@ -118,7 +118,8 @@ TEST_CASE("rope scaling survives GGUF and HF round trips") {
         std::vector<float> got = llama3_rope_divisors(g->config);
         std::vector<float> want = llama3_rope_divisors(m->config);
         REQUIRE(got.size() == want.size());
-        for (size_t i = 0; i < got.size(); ++i) CHECK(got[i] == doctest::Approx(want[i]).epsilon(1e-3));
+        for (size_t i = 0; i < got.size(); ++i)
+            CHECK(got[i] == doctest::Approx(want[i]).epsilon(1e-3));
         REQUIRE(write_hf_model(m->config, m->weights, dir.file("hf")).ok());
         auto h = load_model(dir.file("hf"));
         REQUIRE(h.ok());
@@ -168,14 +169,16 @@ TEST_CASE("sharded HF checkpoints load through model.safetensors.index.json") {
     // Split the single file into two shards plus an index, as transformers does.
     std::filesystem::create_directories(dir.file("two"));
     for (const char* f : {"config.json", "generation_config.json"})
-        std::filesystem::copy_file(dir.file(std::string("one/") + f), dir.file(std::string("two/") + f));
+        std::filesystem::copy_file(dir.file(std::string("one/") + f),
+                                   dir.file(std::string("two/") + f));
     auto src = safetensors_file::open(dir.file("one/model.safetensors"));
     REQUIRE(src.ok());
     safetensors_writer shard[2];
     std::string index = "{\"metadata\": {}, \"weight_map\": {";
     size_t i = 0;
     for (const auto& t : (*src)->tensors()) {
-        const char* file = i % 2 ? "model-00002-of-00002.safetensors" : "model-00001-of-00002.safetensors";
+        const char* file =
+            i % 2 ? "model-00002-of-00002.safetensors" : "model-00001-of-00002.safetensors";
         shard[i % 2].add_tensor(t.name, t.dtype, t.shape,
                                 std::vector<uint8_t>(t.data, t.data + t.num_bytes));
         index += (i ? ", \"" : "\"") + t.name + "\": \"" + file + "\"";

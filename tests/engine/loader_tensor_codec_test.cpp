@@ -21,10 +21,10 @@ TEST_CASE("fp16 conversion round-trips every half value and rounds to nearest ev
         REQUIRE_MESSAGE(float_bits::to_f16(f) == h, "half 0x" << std::hex << h);
     }
     CHECK(float_bits::from_f16(0x3c00) == 1.0f);
-    CHECK(float_bits::from_f16(0x0001) == std::ldexp(1.0f, -24));  // smallest subnormal
-    CHECK(float_bits::to_f16(1.0f + std::ldexp(1.0f, -11)) == 0x3c00);  // tie -> even
+    CHECK(float_bits::from_f16(0x0001) == std::ldexp(1.0f, -24));           // smallest subnormal
+    CHECK(float_bits::to_f16(1.0f + std::ldexp(1.0f, -11)) == 0x3c00);      // tie -> even
     CHECK(float_bits::to_f16(1.0f + 3 * std::ldexp(1.0f, -11)) == 0x3c02);  // tie -> even (up)
-    CHECK(float_bits::to_f16(65520.0f) == 0x7c00);  // overflow -> inf
+    CHECK(float_bits::to_f16(65520.0f) == 0x7c00);                          // overflow -> inf
     CHECK(float_bits::to_f16(65519.0f) == 0x7bff);
     CHECK(float_bits::to_f16(std::ldexp(1.0f, -25)) == 0);  // half of the smallest subnormal: even
     CHECK(float_bits::to_f16(std::ldexp(1.5f, -25)) == 1);
@@ -35,7 +35,8 @@ TEST_CASE("bf16 conversion keeps the top half and rounds to nearest even") {
     CHECK(float_bits::to_bf16(1.0f) == 0x3f80);
     CHECK(float_bits::to_bf16(1.0f + std::ldexp(1.0f, -8)) == 0x3f80);      // tie -> even
     CHECK(float_bits::to_bf16(1.0f + 3 * std::ldexp(1.0f, -8)) == 0x3f82);  // tie -> even (up)
-    CHECK(std::isnan(float_bits::from_bf16(float_bits::to_bf16(std::numeric_limits<float>::quiet_NaN()))));
+    CHECK(std::isnan(
+        float_bits::from_bf16(float_bits::to_bf16(std::numeric_limits<float>::quiet_NaN()))));
 }
 
 TEST_CASE("Q8_0 encoding follows ggml's reference quantizer") {
@@ -67,9 +68,9 @@ TEST_CASE("Q4_0 decoding puts low nibbles first") {
     for (int j = 0; j < 16; ++j) block[size_t(2 + j)] = uint8_t((15 - j) << 4 | j);
     std::vector<float> y(32);
     decode_f32(dtype::q4_0, block.data(), 32, y.data());
-    CHECK(y[0] == -4.0f);   // (0 - 8) * 0.5
-    CHECK(y[15] == 3.5f);   // (15 - 8) * 0.5
-    CHECK(y[16] == 3.5f);   // high nibble of byte 0 = 15
+    CHECK(y[0] == -4.0f);  // (0 - 8) * 0.5
+    CHECK(y[15] == 3.5f);  // (15 - 8) * 0.5
+    CHECK(y[16] == 3.5f);  // high nibble of byte 0 = 15
     CHECK(y[31] == -4.0f);
 }
 

@@ -80,8 +80,8 @@ TEST_CASE("parallel sampling: the output processor forgets a request with its la
         CHECK(s2.deltas[2].index == 2);
         CHECK(s2.deltas[2].finish == actorlm::finish_reason::length);
         CHECK(out.running_children("r") == std::vector<std::string>{"r#0", "r#1"});
-        auto s3 = out.process(
-            {token("r#0", a, 3), token("r#1", a, 3, request_status::finished_stopped)});
+        auto s3 =
+            out.process({token("r#0", a, 3), token("r#1", a, 3, request_status::finished_stopped)});
         REQUIRE(s3.deltas.size() == 2);
         CHECK(s3.deltas[1].finish == actorlm::finish_reason::stop);
         CHECK(out.running_children("r") == std::vector<std::string>{"r#0"});

@@ -81,10 +81,20 @@ TEST_CASE("safetensors reader rejects corrupt headers and offsets") {
               .find("need 12") != std::string::npos);
     CHECK(open_error(dir, raw_file(R"({"t":{"dtype":"F32","shape":[-1],"data_offsets":[0,8]}})", 8))
               .find("non-negative") != std::string::npos);
-    CHECK(open_error(dir, raw_file(R"({"t":{"dtype":"F32","shape":[4294967296,4294967296,16],"data_offsets":[0,8]}})", 8))
-              .find("overflows") != std::string::npos);
+    CHECK(
+        open_error(
+            dir,
+            raw_file(
+                R"({"t":{"dtype":"F32","shape":[4294967296,4294967296,16],"data_offsets":[0,8]}})",
+                8))
+            .find("overflows") != std::string::npos);
     CHECK(open_error(dir, raw_file(R"({"t":{"dtype":"F32","shape":[2]}})", 8))
               .find("needs dtype, shape and data_offsets") != std::string::npos);
-    CHECK(open_error(dir, raw_file(R"({"t":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"t":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}})", 8))
-              .find("duplicate tensor 't'") != std::string::npos);
+    CHECK(
+        open_error(
+            dir,
+            raw_file(
+                R"({"t":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"t":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}})",
+                8))
+            .find("duplicate tensor 't'") != std::string::npos);
 }

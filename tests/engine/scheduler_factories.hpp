@@ -68,8 +68,9 @@ inline core::model_runner_output fabricate_output(
 }
 
 /// One schedule + fabricated update; checks the invariants after both.
-inline std::vector<core::request_output> step(core::scheduler& s, core::scheduler_output* so_out = nullptr,
-                                              const std::function<int32_t(const std::string&)>& tok = {}) {
+inline std::vector<core::request_output> step(
+    core::scheduler& s, core::scheduler_output* so_out = nullptr,
+    const std::function<int32_t(const std::string&)>& tok = {}) {
     core::scheduler_output so = s.schedule();
     auto inv = core::check_kv_invariants(s);
     REQUIRE_MESSAGE(inv.ok(), inv.message());

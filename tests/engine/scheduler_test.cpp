@@ -45,7 +45,8 @@ TEST_CASE("scheduler: add_request rejects bad input with a message naming the pr
 TEST_CASE("scheduler: prefill then decode until max_tokens, then blocks are freed") {
     auto s = make_scheduler(small_config(64));
     for (int i = 0; i < 3; ++i)
-        REQUIRE(s->add_request(make_spec(std::to_string(100 + i), iota_tokens(20, 100 * i), 3)).ok());
+        REQUIRE(
+            s->add_request(make_spec(std::to_string(100 + i), iota_tokens(20, 100 * i), 3)).ok());
     scheduler_output so;
     auto outs = step(*s, &so);
     CHECK(so.scheduled_new_reqs.size() == 3);

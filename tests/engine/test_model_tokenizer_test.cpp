@@ -47,5 +47,6 @@ TEST_CASE("generated test-model tokenizers load with actorlm's tokenizer") {
     REQUIRE(tokens.size() == 4096);
     for (int32_t id : {0, 1, 2, 100, 1000, 4095}) CHECK((*h)->token_text(id) == tokens[size_t(id)]);
     CHECK((*file)->get_string("tokenizer.ggml.pre") == "gpt-2");
-    CHECK((*file)->get_string_array("tokenizer.ggml.merges").size() == 4096 - 17 - 256);  // 17 specials from 2048 up
+    CHECK((*file)->get_string_array("tokenizer.ggml.merges").size() ==
+          4096 - 17 - 256);  // 17 specials from 2048 up
 }

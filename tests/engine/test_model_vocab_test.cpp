@@ -47,7 +47,8 @@ TEST_CASE("test vocab makes common space-prefixed words single tokens") {
     for (size_t i = 0; i < v->merges.size(); ++i) rank[v->merges[i]] = i;
     REQUIRE(rank.count("\xc4\xa0h e"));
     REQUIRE(rank.count("h e"));
-    CHECK(rank["\xc4\xa0" "h e"] < rank["h e"]);
+    CHECK(rank["\xc4\xa0"
+               "h e"] < rank["h e"]);
 }
 
 TEST_CASE("test vocab is deterministic per seed and rejects impossible sizes") {

@@ -67,7 +67,8 @@ TEST_CASE("test models of every architecture round-trip through GGUF and HF") {
             check_config(g->config, spec);
             check_config(h->config, spec);
             // GGUF llama stores Q/K interleaved (llama.cpp's permutation); the rest NeoX.
-            CHECK(g->config.rope_neox == (std::string(arch) == "qwen2" || std::string(arch) == "qwen3"));
+            CHECK(g->config.rope_neox ==
+                  (std::string(arch) == "qwen2" || std::string(arch) == "qwen3"));
             CHECK(h->config.rope_neox);
             CHECK(g->weights.layers[0].wq.type == type);
             CHECK(h->weights.layers[0].w_down.type == type);
@@ -96,7 +97,9 @@ TEST_CASE("GGUF llama Q/K rows are llama.cpp's permutation of the HF rows") {
     const tensor& gq = g->weights.layers[0].wk;
     const tensor& hq = h->weights.layers[0].wk;
     const int64_t hd = 16, cols = 64;
-    auto row = [&](const tensor& t, int64_t r) { return static_cast<const float*>(t.data) + r * cols; };
+    auto row = [&](const tensor& t, int64_t r) {
+        return static_cast<const float*>(t.data) + r * cols;
+    };
     for (int64_t head = 0; head < 2; ++head)
         for (int64_t i = 0; i < hd / 2; ++i) {
             CHECK(std::equal(row(gq, head * hd + 2 * i), row(gq, head * hd + 2 * i) + cols,
@@ -127,7 +130,8 @@ TEST_CASE("Q8_0 test models quantize like ggml and match the F32 HF copy") {
     const auto* p = static_cast<const uint8_t*>(g->weights.layers[0].wv.data);
     for (size_t b = 0; b < g->weights.layers[0].wv.num_bytes / 34; ++b) {
         int amax = 0;
-        for (int j = 0; j < 32; ++j) amax = std::max(amax, std::abs(int(int8_t(p[b * 34 + 2 + j]))));
+        for (int j = 0; j < 32; ++j)
+            amax = std::max(amax, std::abs(int(int8_t(p[b * 34 + 2 + j]))));
         CHECK(amax == 127);
     }
 }
@@ -179,7 +183,8 @@ TEST_CASE("test model presets and invalid specs") {
 
     test_model_spec bad;
     bad.arch = "gemma";
-    CHECK(generate_test_model(bad).message().find("unknown architecture 'gemma'") != std::string::npos);
+    CHECK(generate_test_model(bad).message().find("unknown architecture 'gemma'") !=
+          std::string::npos);
     bad = {};
     bad.num_kv_heads = 3;
     CHECK(generate_test_model(bad).message().find("not a multiple") != std::string::npos);

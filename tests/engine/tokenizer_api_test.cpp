@@ -109,12 +109,14 @@ TEST_CASE("tokenizer encodes concurrently from several threads") {
     auto fresh = load_tokenizer_for_model(shared_path("tokenizers/llama3/tokenizer.json"));
     REQUIRE(fresh.ok());
     const tokenizer& t = **fresh;  // cold cache: threads fill it concurrently
-    const std::string text = read_file(shared_path("tokenizers/war-and-peace.txt")).substr(0, 400000);
+    const std::string text =
+        read_file(shared_path("tokenizers/war-and-peace.txt")).substr(0, 400000);
     const std::string parts[4] = {text.substr(0, 100000), text.substr(100000, 100000),
                                   text.substr(200000, 100000), text.substr(300000)};
     std::vector<int32_t> got[4];
     std::vector<std::thread> threads;
-    for (int i = 0; i < 4; ++i) threads.emplace_back([&, i] { got[i] = t.encode(parts[i], false, false); });
+    for (int i = 0; i < 4; ++i)
+        threads.emplace_back([&, i] { got[i] = t.encode(parts[i], false, false); });
     for (auto& th : threads) th.join();
     auto reference = load_tokenizer_for_model(shared_path("tokenizers/llama3/tokenizer.json"));
     REQUIRE(reference.ok());
@@ -177,12 +179,15 @@ TEST_CASE("a small tokenizer.json exercises normalizers, Metaspace, merges and d
     REQUIRE_MESSAGE(t.ok(), (t.ok() ? "" : t.message()));
     const tokenizer& k = **t;
     // "ＡB" (full-width A) -> NFKC "AB" -> lowercase "ab" -> "▁ab"
-    CHECK(k.encode("\xEF\xBC\xA1" "B", false, false) == std::vector<int32_t>{5});
+    CHECK(k.encode("\xEF\xBC\xA1"
+                   "B",
+                   false, false) == std::vector<int32_t>{5});
     CHECK(k.encode("ab ca", false, false) == std::vector<int32_t>{5, 1, 6, 2});
-    CHECK(k.encode("ab", true, false) == std::vector<int32_t>{5, 9});  // TemplateProcessing suffix
+    CHECK(k.encode("ab", true, false) == std::vector<int32_t>{5, 9});   // TemplateProcessing suffix
     CHECK(k.encode("zz", false, false) == std::vector<int32_t>{1, 0});  // fused unknowns
     // non-special added token with lstrip/rstrip absorbs the spaces around it
-    CHECK(k.encode("ab [X] ab", false, false) == std::vector<int32_t>{5, 10, 2, 3});  // "first": no ▁ after [X]
+    CHECK(k.encode("ab [X] ab", false, false) ==
+          std::vector<int32_t>{5, 10, 2, 3});  // "first": no ▁ after [X]
     CHECK(k.decode(std::vector<int32_t>{5, 1, 6, 2}, true) == "ab ca");
     CHECK_FALSE(k.add_bos());
 }
@@ -212,7 +217,8 @@ TEST_CASE("tokenizer round-trips arbitrary bytes, invalid UTF-8 included") {
                              "tokenizers/gpt2/tokenizer.json"}) {
         const tokenizer& t = *cached_tokenizer(path);
         const auto ids = t.encode(bytes, false, false);
-        CHECK_MESSAGE(t.decode_bytes(ids, false) == bytes, path);  // byte-level / byte fallback keep every byte
+        CHECK_MESSAGE(t.decode_bytes(ids, false) == bytes,
+                      path);  // byte-level / byte fallback keep every byte
         const std::string text = t.decode(ids, false);
         CHECK(tok::to_valid_utf8(text) == text);  // decode always yields valid UTF-8
     }

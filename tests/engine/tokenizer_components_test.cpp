@@ -17,7 +17,8 @@ using namespace actorlm::tok;
 
 namespace {
 
-std::vector<std::string> pieces(const pre_tokenizer& p, std::string_view text, bool at_start = true) {
+std::vector<std::string> pieces(const pre_tokenizer& p, std::string_view text,
+                                bool at_start = true) {
     std::vector<std::string> out;
     auto sink = [&](std::string_view s) { out.emplace_back(s); };
     p.run(text, at_start, pre_tokenizer::sink(sink));
@@ -41,10 +42,14 @@ using strings = std::vector<std::string>;
 TEST_CASE("split behaviours place the delimiters as HF does") {
     const std::string text = "a-b--c";
     CHECK(pieces(split_on("-", split_behaviour::removed), text) == strings{"a", "b", "c"});
-    CHECK(pieces(split_on("-", split_behaviour::isolated), text) == strings{"a", "-", "b", "-", "-", "c"});
-    CHECK(pieces(split_on("-", split_behaviour::merged_with_previous), text) == strings{"a-", "b-", "-", "c"});
-    CHECK(pieces(split_on("-", split_behaviour::merged_with_next), text) == strings{"a", "-b", "-", "-c"});
-    CHECK(pieces(split_on("-", split_behaviour::contiguous), text) == strings{"a", "-", "b", "--", "c"});
+    CHECK(pieces(split_on("-", split_behaviour::isolated), text) ==
+          strings{"a", "-", "b", "-", "-", "c"});
+    CHECK(pieces(split_on("-", split_behaviour::merged_with_previous), text) ==
+          strings{"a-", "b-", "-", "c"});
+    CHECK(pieces(split_on("-", split_behaviour::merged_with_next), text) ==
+          strings{"a", "-b", "-", "-c"});
+    CHECK(pieces(split_on("-", split_behaviour::contiguous), text) ==
+          strings{"a", "-", "b", "--", "c"});
     // invert: the matches are the content, the rest is the delimiter
     CHECK(pieces(split_on("\\w+|[^\\w\\s]+", split_behaviour::removed, true), "Hey  you!") ==
           strings{"Hey", "you", "!"});
@@ -90,7 +95,9 @@ TEST_CASE("normalizers: prepend, literal and regex replace, NFC/NFKC, lowercase,
     pre.what = normalizer_step::kind::prepend;
     pre.text.assign(1, '_');
     n.add(pre);
-    std::string s = "  \xEF\xBC\xA8\xC3\x89llo \t\n W\xC3\x96rld\xEF\xAC\x81  ";  // full-width H, É, Ö, fi-ligature
+    std::string s =
+        "  \xEF\xBC\xA8\xC3\x89llo \t\n W\xC3\x96rld\xEF\xAC\x81  ";  // full-width H, É, Ö,
+                                                                      // fi-ligature
     n.apply(s);
     CHECK(s == "_h\xC3\xA9llo w\xC3\xB6rldfi");
     std::string empty;
@@ -102,9 +109,13 @@ TEST_CASE("normalizers: prepend, literal and regex replace, NFC/NFKC, lowercase,
     std::string decomposed = "e\xCC\x81";  // e + combining acute
     nfc.apply(decomposed);
     CHECK(decomposed == "\xC3\xA9");
-    std::string invalid = "a\xFF" "b";
+    std::string invalid =
+        "a\xFF"
+        "b";
     nfc.apply(invalid);
-    CHECK(invalid == "a\xFF" "b");  // invalid UTF-8 is left as it is
+    CHECK(invalid ==
+          "a\xFF"
+          "b");  // invalid UTF-8 is left as it is
 }
 
 TEST_CASE("decoders: Replace, ByteFallback, Fuse and Strip as in Llama-2") {
@@ -121,9 +132,11 @@ TEST_CASE("decoders: Replace, ByteFallback, Fuse and Strip as in Llama-2") {
     strip.content = " ";
     strip.strip_start = 1;
     d.add(strip);
-    CHECK(d.decode({{"\xE2\x96\x81Hi", false}, {"<0xC3>", false}, {"<0xA9>", false}}) == "Hi\xC3\xA9");
+    CHECK(d.decode({{"\xE2\x96\x81Hi", false}, {"<0xC3>", false}, {"<0xA9>", false}}) ==
+          "Hi\xC3\xA9");
     CHECK(d.decode({{"\xE2\x96\x81Hi", false}}, /*positional=*/false) == " Hi");
-    CHECK(d.decode({{"<s>", true}, {"\xE2\x96\x81Hi", false}}) == "<s> Hi");  // raw pieces skip Replace
+    CHECK(d.decode({{"<s>", true}, {"\xE2\x96\x81Hi", false}}) ==
+          "<s> Hi");  // raw pieces skip Replace
 }
 
 TEST_CASE("Metaspace decoder drops the replacement chars of the first token only") {
@@ -133,13 +146,22 @@ TEST_CASE("Metaspace decoder drops the replacement chars of the first token only
     m.replacement = "\xE2\x96\x81";
     m.scheme = prepend_scheme::first;
     d.add(m);
-    CHECK(d.decode({{"\xE2\x96\x81" "a\xE2\x96\x81" "b", false}, {"\xE2\x96\x81" "c", false}}) == "ab c");
-    CHECK(d.decode({{"\xE2\x96\x81" "c", false}}, /*positional=*/false) == " c");
+    CHECK(d.decode({{"\xE2\x96\x81"
+                     "a\xE2\x96\x81"
+                     "b",
+                     false},
+                    {"\xE2\x96\x81"
+                     "c",
+                     false}}) == "ab c");
+    CHECK(d.decode({{"\xE2\x96\x81"
+                     "c",
+                     false}},
+                   /*positional=*/false) == " c");
 }
 
 TEST_CASE("UTF-8 repair follows the maximal-subpart rule and holds incomplete tails") {
     CHECK(to_valid_utf8("ok") == "ok");
-    CHECK(to_valid_utf8("\xE2\x82") == "\xEF\xBF\xBD");        // one truncated sequence, one U+FFFD
+    CHECK(to_valid_utf8("\xE2\x82") == "\xEF\xBF\xBD");  // one truncated sequence, one U+FFFD
     CHECK(to_valid_utf8("\xC0\xAF") == "\xEF\xBF\xBD\xEF\xBF\xBD");  // overlong: two
     CHECK(to_valid_utf8("\xED\xA0\x80") == "\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD");  // surrogate
     std::string out;

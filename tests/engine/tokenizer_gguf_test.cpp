@@ -37,7 +37,8 @@ TEST_CASE("GGUF llama-spm vocabulary agrees with Llama-2's tokenizer.json") {
     CHECK(h.is_special(0));
     CHECK(g.token_to_piece(g.token_id("\xE2\x96\x81the")) == " the");
     check_same_ids(g, h, read_file(shared_path("tokenizers/war-and-peace.txt")).substr(0, 300000));
-    for (const auto& c : read_vectors("tokenizers/vectors/ggml-vocab-llama-spm.gguf")) check_same_ids(g, h, c.text);
+    for (const auto& c : read_vectors("tokenizers/vectors/ggml-vocab-llama-spm.gguf"))
+        check_same_ids(g, h, c.text);
     // special tokens written in text are recognized only with parse_special
     CHECK(g.encode("<s>hi", false, true) == h.encode("<s>hi", false, true));
     CHECK(g.encode("<s>hi", false, true).front() == 1);
@@ -52,7 +53,8 @@ TEST_CASE("GGUF gpt-2 vocabulary agrees with GPT-2's tokenizer.json") {
     const tokenizer& h = *cached_tokenizer("tokenizers/gpt2/tokenizer.json");
     CHECK(g.vocab_size() == h.vocab_size());
     CHECK_FALSE(g.add_bos());
-    const std::string text = read_file(shared_path("tokenizers/war-and-peace.txt")).substr(0, 300000);
+    const std::string text =
+        read_file(shared_path("tokenizers/war-and-peace.txt")).substr(0, 300000);
     CHECK(g.encode(text, false, false) == h.encode(text, false, false));
     CHECK(g.decode(g.encode(text, false, false), false) == text);
 }
@@ -65,8 +67,9 @@ TEST_CASE("stories260K GGUF and its Hugging Face directory tokenize alike") {
     CHECK(g.vocab_size() == 512);
     CHECK(g.bos_id() == h.bos_id());
     CHECK(g.add_bos() == h.add_bos());
-    for (const char* text : {"Once upon a time, there was a little girl named Lily.", "Tom said: \"Hi!\"\n\n 12345",
-                             "  leading spaces and \xC3\xA9\xF0\x9F\xA6\x99 bytes"})
+    for (const char* text :
+         {"Once upon a time, there was a little girl named Lily.", "Tom said: \"Hi!\"\n\n 12345",
+          "  leading spaces and \xC3\xA9\xF0\x9F\xA6\x99 bytes"})
         check_same_ids(g, h, text);
 }
 
@@ -75,7 +78,9 @@ TEST_CASE("Llama-2 tiny random GGUF carries the full Llama-2 vocabulary") {
     ACTORLM_REQUIRE_SHARED("tokenizers/llama2/tokenizer.json");
     const tokenizer& g = *cached_tokenizer("models/llama-2-tiny-random.gguf");
     const tokenizer& h = *cached_tokenizer("tokenizers/llama2/tokenizer.json");
-    check_same_ids(g, h, "The quick brown fox jumps over the lazy dog. \xD0\xBD\xD0\xB5\xD1\x89\xD0\xBE 3.14159");
+    check_same_ids(
+        g, h,
+        "The quick brown fox jumps over the lazy dog. \xD0\xBD\xD0\xB5\xD1\x89\xD0\xBE 3.14159");
 }
 
 TEST_CASE("GGUF files without a usable tokenizer give clear errors") {
@@ -124,19 +129,26 @@ TEST_CASE("a GGUF gpt2 vocabulary built in memory follows its pre-tokenizer and 
     gguf_writer w;
     w.set_string("tokenizer.ggml.model", "gpt2");
     w.set_string("tokenizer.ggml.pre", "qwen2");
-    w.set_string_array("tokenizer.ggml.tokens", {"a", "b", "\xC4\xA0", "ab", "\xC4\xA0" "ab", "<|eot|>", "1", "2"});
+    w.set_string_array("tokenizer.ggml.tokens", {"a", "b", "\xC4\xA0", "ab",
+                                                 "\xC4\xA0"
+                                                 "ab",
+                                                 "<|eot|>", "1", "2"});
     w.set_i32_array("tokenizer.ggml.token_type", {1, 1, 1, 1, 1, 3, 1, 1});
-    w.set_string_array("tokenizer.ggml.merges", {"a b", "\xC4\xA0" " ab"});
+    w.set_string_array("tokenizer.ggml.merges", {"a b",
+                                                 "\xC4\xA0"
+                                                 " ab"});
     w.set_u32("tokenizer.ggml.eos_token_id", 5);
     w.set_bool("tokenizer.ggml.add_bos_token", false);
     w.set_string("tokenizer.chat_template", "{{ messages }}");
-    const std::string path = (std::filesystem::temp_directory_path() / "actorlm_tok_tiny_gpt2.gguf").string();
+    const std::string path =
+        (std::filesystem::temp_directory_path() / "actorlm_tok_tiny_gpt2.gguf").string();
     REQUIRE(w.write(path).ok());
     auto t = load_tokenizer_for_model(path);
     REQUIRE_MESSAGE(t.ok(), (t.ok() ? "" : t.message()));
     const tokenizer& k = **t;
     CHECK(k.encode("ab ab", true, false) == std::vector<int32_t>{3, 4});
-    CHECK(k.encode("12", false, false) == std::vector<int32_t>{6, 7});  // qwen2: one digit per piece
+    CHECK(k.encode("12", false, false) ==
+          std::vector<int32_t>{6, 7});  // qwen2: one digit per piece
     CHECK(k.encode("ab<|eot|>", false, true) == std::vector<int32_t>{3, 5});
     CHECK(k.eos_ids() == std::vector<int32_t>{5});
     CHECK(k.is_special(5));

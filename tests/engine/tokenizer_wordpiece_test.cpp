@@ -21,14 +21,14 @@ std::string data_path(const std::string& rel) {
     return std::string(ACTORLM_SOURCE_DIR) + "/tests/data/" + rel;
 }
 
-#define REQUIRE_REPO_DATA(rel)                                                                     \
-    do {                                                                                           \
-        if (!std::filesystem::exists(data_path(rel))) {                                            \
-            MESSAGE("skipped: " << data_path(rel)                                                  \
-                                << " is absent (see tests/data/"                                   \
-                                   "tokenizer-vectors/README.md)");                                \
-            return;                                                                                \
-        }                                                                                          \
+#define REQUIRE_REPO_DATA(rel)                                      \
+    do {                                                            \
+        if (!std::filesystem::exists(data_path(rel))) {             \
+            MESSAGE("skipped: " << data_path(rel)                   \
+                                << " is absent (see tests/data/"    \
+                                   "tokenizer-vectors/README.md)"); \
+            return;                                                 \
+        }                                                           \
     } while (0)
 
 const char* const k_vocab = "tokenizer-vectors/bert-base-uncased-vocab.json";

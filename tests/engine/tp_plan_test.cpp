@@ -104,7 +104,7 @@ TEST_CASE("tp_plan: per-rank weight bytes shrink with tp and sum to the sharded 
     const int64_t half = two->rank_weight_bytes(c, 0, 2);
     CHECK(half == two->rank_weight_bytes(c, 1, 2));
     // Replicated embedding + lm_head + norms are counted on both ranks.
-    const int64_t replicated = 2 * c.vocab_size * c.hidden_size * 2 +
-                               (2 * c.num_layers + 1) * c.hidden_size * 4;
+    const int64_t replicated =
+        2 * c.vocab_size * c.hidden_size * 2 + (2 * c.num_layers + 1) * c.hidden_size * 4;
     CHECK(2 * half - replicated == full);
 }

@@ -49,8 +49,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     simdjson::dom::element doc;
     require(parser.parse(w.str()).get(doc) == simdjson::SUCCESS);
     response_context ctx{endpoint_kind::chat, "chatcmpl-x", 0, std::string(body), true, 1};
-    require(parser.parse(chunk_json(ctx, 0, std::string(body), {}, 0, true,
-                                    actorlm::finish_reason::none, std::string(body)))
+    require(parser
+                .parse(chunk_json(ctx, 0, std::string(body), {}, 0, true,
+                                  actorlm::finish_reason::none, std::string(body)))
                 .get(doc) == simdjson::SUCCESS);
 
     sse_decoder dec;

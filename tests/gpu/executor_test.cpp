@@ -81,8 +81,7 @@ std::pair<double, double> compare_schedule(cuda_executor& ex, const model_config
         {{a, 7}, {b, 5}},          // two prefill chunks
         {{a, 6}, {b, 1}, {d, 1}},  // a continues, b decodes, d starts with one token
         {{a, 1}, {b, 1}, {d, 8}},  // d's prompt rest next to two decodes
-        {{a, 1}, {b, 1}},
-        {{a, 5}, {b, 4}},
+        {{a, 1}, {b, 1}},         {{a, 5}, {b, 4}},
     };
     double worst = 0;
     int agree = 0, rows = 0;
@@ -119,7 +118,8 @@ TEST_CASE("gpu: executor FP32 mode matches the double reference on every archite
             auto ex = cuda_executor::create(c, w, o);
             REQUIRE_MESSAGE(ex.ok(), ex.message());
             auto [worst, agree] = compare_schedule(**ex, c, w, 42);
-            CHECK_MESSAGE(worst < 1e-9, arch_name(arch) << " graphs=" << graphs << " nmse " << worst);
+            CHECK_MESSAGE(worst < 1e-9, arch_name(arch)
+                                            << " graphs=" << graphs << " nmse " << worst);
             CHECK(agree == 1.0);
         }
     }
@@ -140,8 +140,8 @@ TEST_CASE("gpu: executor honours sliding windows (all layers, some layers) like 
             auto ex = cuda_executor::create(c, w, small_options(dtype::f32));
             REQUIRE_MESSAGE(ex.ok(), ex.message());
             auto [worst, agree] = compare_schedule(**ex, c, w, 46);
-            CHECK_MESSAGE(worst < 1e-9,
-                          arch_name(arch) << " pattern " << pattern << " nmse " << worst);
+            CHECK_MESSAGE(worst < 1e-9, arch_name(arch)
+                                            << " pattern " << pattern << " nmse " << worst);
             CHECK(agree == 1.0);
         }
     }
@@ -180,7 +180,8 @@ TEST_CASE("gpu: greedy generation on the device equals the reference's ids (FP32
         auto ids = (*ex)->forward_sample(batch, {gpu_sampling_params{}});
         REQUIRE_MESSAGE(ids.ok(), ids.message());
         const auto ref = reference_logits(c, w, ref_tokens).back();
-        const int32_t expect = static_cast<int32_t>(std::max_element(ref.begin(), ref.end()) - ref.begin());
+        const int32_t expect =
+            static_cast<int32_t>(std::max_element(ref.begin(), ref.end()) - ref.begin());
         REQUIRE((*ids)[0] == expect);
         ps.append(s, expect);
         ref_tokens.push_back(expect);
@@ -293,7 +294,8 @@ TEST_CASE("gpu: executor refuses recipe features it does not implement (host)") 
     model_config c = gpu_config(model_arch::llama);
     c.recipe.activation = ffn_activation::gelu_tanh;
     c.recipe.final_logit_softcap = 30.0f;
-    const std::string m = cuda_executor::create_synthetic(c, 1, small_options(dtype::bf16)).message();
+    const std::string m =
+        cuda_executor::create_synthetic(c, 1, small_options(dtype::bf16)).message();
     CHECK(m.find("CUDA backend") != std::string::npos);
     CHECK(m.find("GeGLU") != std::string::npos);
     CHECK(m.find("final logit soft-capping") != std::string::npos);
@@ -307,10 +309,12 @@ TEST_CASE("gpu: executor refuses recipe features it does not implement (host)") 
 TEST_CASE("gpu: executor options are checked before the device is touched (host)") {
     const model_config c = gpu_config(model_arch::llama);
     auto o = small_options(dtype::q8_0);
-    CHECK(cuda_executor::create_synthetic(c, 1, o).message().find("compute type") != std::string::npos);
+    CHECK(cuda_executor::create_synthetic(c, 1, o).message().find("compute type") !=
+          std::string::npos);
     o = small_options(dtype::bf16);
     o.max_num_tokens = 0;
-    CHECK(cuda_executor::create_synthetic(c, 1, o).message().find("max_num_tokens") != std::string::npos);
+    CHECK(cuda_executor::create_synthetic(c, 1, o).message().find("max_num_tokens") !=
+          std::string::npos);
     o = small_options(dtype::bf16);
     o.tp_rank = 2;
     o.tp_size = 2;
@@ -318,19 +322,23 @@ TEST_CASE("gpu: executor options are checked before the device is touched (host)
     o = small_options(dtype::bf16);
     o.tp_size = 4;  // 2 KV heads cannot split 4 ways
     o.tp_rank = 1;
-    CHECK(cuda_executor::create_synthetic(c, 1, o).message().find("num_kv_heads") != std::string::npos);
+    CHECK(cuda_executor::create_synthetic(c, 1, o).message().find("num_kv_heads") !=
+          std::string::npos);
     model_config odd = c;
     odd.head_dim = 15;
-    CHECK(cuda_executor::create_synthetic(odd, 1, small_options(dtype::bf16)).message().find("head_dim") !=
-          std::string::npos);
+    CHECK(cuda_executor::create_synthetic(odd, 1, small_options(dtype::bf16))
+              .message()
+              .find("head_dim") != std::string::npos);
     model_config mqa = c;
     mqa.num_heads = 34;
     mqa.num_kv_heads = 1;  // a group of 34 query heads exceeds the attention kernel
     mqa.head_dim = 16;
     auto e = cuda_executor::create_synthetic(mqa, 1, small_options(dtype::bf16));
     REQUIRE_FALSE(e.ok());
-    if (cuda_device_count() == 0) CHECK(e.message().find("does not exist") != std::string::npos);
-    else CHECK(e.message().find("query heads per KV head") != std::string::npos);
+    if (cuda_device_count() == 0)
+        CHECK(e.message().find("does not exist") != std::string::npos);
+    else
+        CHECK(e.message().find("query heads per KV head") != std::string::npos);
 }
 
 TEST_CASE("gpu: kv_num_blocks = 0 sizes the cache from free memory") {

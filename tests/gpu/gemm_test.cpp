@@ -19,34 +19,39 @@ TEST_CASE("gpu: cuBLAS linear matches the reference, with and without accumulati
     cublas_gemm gemm;
     REQUIRE(gemm.init(stream).ok());
     for (bool use_gemv : {true, false})  // rows <= 4 of f16/bf16 take the gemv kernel
-    for (dtype t : k_float_types)
-        for (int64_t rows : {1, 2, 3, 4, 7, 64})
-            for (int64_t in : {8, 100, 4096, 4104})
-                for (int64_t out : {3, 257})
-                    for (bool to_f32 : {false, true}) {
-                        gemm.set_small_batch_gemv(use_gemv);
-                        auto x = random_floats(rng, static_cast<size_t>(rows * in));
-                        auto w = random_floats(rng, static_cast<size_t>(out * in));
-                        auto y0 = random_floats(rng, static_cast<size_t>(rows * out));
-                        for (auto* v : {&x, &w}) for (float& e : *v) e = round_to(t, e);
-                        const dtype ot = to_f32 ? dtype::f32 : t;
-                        const float beta = to_f32 ? 1.0f : 0.0f;
-                        for (float& e : y0) e = round_to(ot, e);
-                        device_array dx(encode(t, x)), dw(encode(t, w)), dy(encode(ot, y0));
-                        REQUIRE(gemm.linear(dx.get(), dw.get(), t, rows, in, out, dy.get(), ot, beta).ok());
-                        REQUIRE(cudaStreamSynchronize(stream) == cudaSuccess);
-                        auto y = decode(ot, dy.read<uint8_t>());
-                        std::vector<double> ref(y.size());
-                        for (int64_t r = 0; r < rows; ++r)
-                            for (int64_t o = 0; o < out; ++o) {
-                                double acc = beta * double(y0[r * out + o]);
-                                for (int64_t i = 0; i < in; ++i) acc += double(x[r * in + i]) * w[o * in + i];
-                                ref[r * out + o] = acc;
-                            }
-                        CHECK_MESSAGE(nmse(y, ref) < nmse_bound(ot == dtype::f32 ? t : ot),
-                                      dtype_name(t) << " " << rows << "x" << in << "x" << out
-                                                    << " f32out=" << to_f32 << " gemv=" << use_gemv);
-                    }
+        for (dtype t : k_float_types)
+            for (int64_t rows : {1, 2, 3, 4, 7, 64})
+                for (int64_t in : {8, 100, 4096, 4104})
+                    for (int64_t out : {3, 257})
+                        for (bool to_f32 : {false, true}) {
+                            gemm.set_small_batch_gemv(use_gemv);
+                            auto x = random_floats(rng, static_cast<size_t>(rows * in));
+                            auto w = random_floats(rng, static_cast<size_t>(out * in));
+                            auto y0 = random_floats(rng, static_cast<size_t>(rows * out));
+                            for (auto* v : {&x, &w})
+                                for (float& e : *v) e = round_to(t, e);
+                            const dtype ot = to_f32 ? dtype::f32 : t;
+                            const float beta = to_f32 ? 1.0f : 0.0f;
+                            for (float& e : y0) e = round_to(ot, e);
+                            device_array dx(encode(t, x)), dw(encode(t, w)), dy(encode(ot, y0));
+                            REQUIRE(gemm.linear(dx.get(), dw.get(), t, rows, in, out, dy.get(), ot,
+                                                beta)
+                                        .ok());
+                            REQUIRE(cudaStreamSynchronize(stream) == cudaSuccess);
+                            auto y = decode(ot, dy.read<uint8_t>());
+                            std::vector<double> ref(y.size());
+                            for (int64_t r = 0; r < rows; ++r)
+                                for (int64_t o = 0; o < out; ++o) {
+                                    double acc = beta * double(y0[r * out + o]);
+                                    for (int64_t i = 0; i < in; ++i)
+                                        acc += double(x[r * in + i]) * w[o * in + i];
+                                    ref[r * out + o] = acc;
+                                }
+                            CHECK_MESSAGE(nmse(y, ref) < nmse_bound(ot == dtype::f32 ? t : ot),
+                                          dtype_name(t)
+                                              << " " << rows << "x" << in << "x" << out
+                                              << " f32out=" << to_f32 << " gemv=" << use_gemv);
+                        }
     cudaStreamDestroy(stream);
 }
 

@@ -16,12 +16,12 @@
 #include "base/dtype.hpp"
 
 /// Skips the test case (with a message, counted as passed) when no CUDA device exists.
-#define ACTORLM_REQUIRE_GPU()                                                              \
-    do {                                                                                   \
-        if (actorlm::cuda::cuda_device_count() == 0) {                                     \
-            MESSAGE("skipped: no CUDA device (cudaGetDeviceCount failed or returned 0)");  \
-            return;                                                                        \
-        }                                                                                  \
+#define ACTORLM_REQUIRE_GPU()                                                             \
+    do {                                                                                  \
+        if (actorlm::cuda::cuda_device_count() == 0) {                                    \
+            MESSAGE("skipped: no CUDA device (cudaGetDeviceCount failed or returned 0)"); \
+            return;                                                                       \
+        }                                                                                 \
     } while (0)
 
 namespace actorlm::test {
@@ -118,7 +118,9 @@ public:
     }
     void* get() const { return ptr_; }
     template <class T>
-    T* as() const { return static_cast<T*>(ptr_); }
+    T* as() const {
+        return static_cast<T*>(ptr_);
+    }
 
 private:
     void* ptr_ = nullptr;

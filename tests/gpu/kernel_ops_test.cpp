@@ -56,12 +56,14 @@ TEST_CASE("gpu: rms_norm matches the double reference for every output type") {
                 std::vector<double> ref(y.size());
                 for (int32_t r = 0; r < rows; ++r) {
                     double ss = 0;
-                    for (int32_t c = 0; c < cols; ++c) ss += double(x[r * cols + c]) * x[r * cols + c];
+                    for (int32_t c = 0; c < cols; ++c)
+                        ss += double(x[r * cols + c]) * x[r * cols + c];
                     const double inv = 1.0 / std::sqrt(ss / cols + 1e-5);
                     for (int32_t c = 0; c < cols; ++c)
                         ref[r * cols + c] = x[r * cols + c] * inv * w[c];
                 }
-                CHECK_MESSAGE(nmse(y, ref) < nmse_bound(t), dtype_name(t) << " " << rows << "x" << cols);
+                CHECK_MESSAGE(nmse(y, ref) < nmse_bound(t), dtype_name(t)
+                                                                << " " << rows << "x" << cols);
             }
 }
 
@@ -76,8 +78,8 @@ TEST_CASE("gpu: per-head rms_norm works in place inside the fused QKV rows") {
             auto w = random_floats(rng, static_cast<size_t>(hd), 0.5f, 1.5f);
             device_array d_x(encode(t, x)), d_w(w);
             char* base = d_x.as<char>() + 2 * hd * dtype_block_bytes(t);  // heads 2..4
-            REQUIRE(rms_norm(base, t, {heads, stride}, base, t, {heads, stride},
-                             d_w.as<float>(), tokens * heads, hd, 1e-6f, nullptr)
+            REQUIRE(rms_norm(base, t, {heads, stride}, base, t, {heads, stride}, d_w.as<float>(),
+                             tokens * heads, hd, 1e-6f, nullptr)
                         .ok());
             auto y = decode(t, d_x.read<uint8_t>());
             std::vector<double> ref(x.begin(), x.end());
@@ -92,7 +94,8 @@ TEST_CASE("gpu: per-head rms_norm works in place inside the fused QKV rows") {
             CHECK(nmse(y, ref) < nmse_bound(t));
             for (int32_t tok = 0; tok < tokens; ++tok)  // heads 0, 1, 5, 6 untouched
                 for (int32_t d = 0; d < 2 * hd; ++d)
-                    REQUIRE(y[static_cast<size_t>(tok) * stride + d] == x[static_cast<size_t>(tok) * stride + d]);
+                    REQUIRE(y[static_cast<size_t>(tok) * stride + d] ==
+                            x[static_cast<size_t>(tok) * stride + d]);
         }
 }
 
@@ -110,8 +113,8 @@ TEST_CASE("gpu: rope inverse frequencies follow the scaling rules (host)") {
     for (size_t i = 0; i < 64; ++i) CHECK(lin[i] == doctest::Approx(base[i] / 4.0).epsilon(1e-6));
     c.rope_scaling = {rope_scaling_type::llama3, 8.0f, 1.0f, 4.0f, 8192};
     auto l3 = rope_inv_freq(c.head_dim, c.rope_theta, c.rope_scaling);
-    CHECK(l3[0] == base[0]);                                             // short wavelength kept
-    CHECK(l3[63] == doctest::Approx(base[63] / 8.0).epsilon(1e-6));      // long wavelength / 8
+    CHECK(l3[0] == base[0]);                                         // short wavelength kept
+    CHECK(l3[63] == doctest::Approx(base[63] / 8.0).epsilon(1e-6));  // long wavelength / 8
     for (size_t i = 0; i < 64; ++i) {  // the smooth band lies between the two
         CHECK(l3[i] <= base[i] * (1 + 1e-6));
         CHECK(l3[i] >= base[i] / 8.0 * (1 - 1e-6));
@@ -162,7 +165,8 @@ TEST_CASE("gpu: rope rotates Q and K heads (interleaved and NeoX), V untouched")
                               dtype_name(t) << " neox=" << neox << " hd=" << hd);
                 for (int32_t tok = 0; tok < tokens; ++tok)
                     for (int32_t d = (qh + kh) * hd; d < stride; ++d)
-                        REQUIRE(y[static_cast<size_t>(tok) * stride + d] == x[static_cast<size_t>(tok) * stride + d]);
+                        REQUIRE(y[static_cast<size_t>(tok) * stride + d] ==
+                                x[static_cast<size_t>(tok) * stride + d]);
             }
 }
 
@@ -209,7 +213,8 @@ TEST_CASE("gpu: write_kv_cache stores K/V at their slots and skips padding") {
         for (float& v : x) v = round_to(t, v);
         device_array d_x(encode(t, x)), d_slots(slots);
         const size_t cache_elems = static_cast<size_t>(num_blocks) * block_size * width;
-        device_array d_k(cache_elems * dtype_block_bytes(t)), d_v(cache_elems * dtype_block_bytes(t));
+        device_array d_k(cache_elems * dtype_block_bytes(t)),
+            d_v(cache_elems * dtype_block_bytes(t));
         kv_write_args a;
         a.qkv = d_x.get();
         a.type = t;
@@ -230,7 +235,8 @@ TEST_CASE("gpu: write_kv_cache stores K/V at their slots and skips padding") {
             if (slots[tok] < 0) continue;
             for (int32_t i = 0; i < width; ++i) {
                 ek[slots[tok] * width + i] = x[static_cast<size_t>(tok) * stride + qh * hd + i];
-                ev[slots[tok] * width + i] = x[static_cast<size_t>(tok) * stride + (qh + kvh) * hd + i];
+                ev[slots[tok] * width + i] =
+                    x[static_cast<size_t>(tok) * stride + (qh + kvh) * hd + i];
             }
         }
         CHECK(k == ek);
@@ -245,7 +251,8 @@ TEST_CASE("gpu: gather_rows selects the asked-for rows in order") {
     auto src = random_floats(rng, static_cast<size_t>(10 * cols));
     const std::vector<int32_t> idx = {9, 0, 4, 4};
     device_array d_src(src), d_idx(idx), d_dst(idx.size() * cols * sizeof(float));
-    REQUIRE(gather_rows(d_src.as<float>(), d_idx.as<int32_t>(), 4, cols, d_dst.as<float>(), nullptr).ok());
+    REQUIRE(gather_rows(d_src.as<float>(), d_idx.as<int32_t>(), 4, cols, d_dst.as<float>(), nullptr)
+                .ok());
     auto dst = d_dst.read<float>();
     for (size_t r = 0; r < idx.size(); ++r)
         for (int64_t c = 0; c < cols; ++c) REQUIRE(dst[r * cols + c] == src[idx[r] * cols + c]);

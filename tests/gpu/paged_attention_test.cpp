@@ -46,12 +46,15 @@ void run_case(const attention_case& c, std::mt19937& rng) {
     size_t next_free = 0;
     for (int32_t s = 0; s < seqs; ++s) {
         const int32_t used = (c.context[s] + c.block_size - 1) / c.block_size;
-        for (int32_t k = 0; k < used; ++k) b.block_tables[s * max_blocks + k] = free_blocks[next_free++];
+        for (int32_t k = 0; k < used; ++k)
+            b.block_tables[s * max_blocks + k] = free_blocks[next_free++];
         for (int32_t p = c.context[s] - c.queries[s]; p < c.context[s]; ++p) {
             b.token_ids.push_back(0);
             b.positions.push_back(p);
-            b.slot_mapping.push_back(static_cast<int64_t>(b.block_tables[s * max_blocks + p / c.block_size]) *
-                                         c.block_size + p % c.block_size);
+            b.slot_mapping.push_back(
+                static_cast<int64_t>(b.block_tables[s * max_blocks + p / c.block_size]) *
+                    c.block_size +
+                p % c.block_size);
         }
         b.query_start_loc.push_back(b.num_tokens());
         b.seq_lens.push_back(c.context[s]);
@@ -87,8 +90,10 @@ void run_case(const attention_case& c, std::mt19937& rng) {
                 double mx = -1e300;
                 for (int32_t j = 0; j < keys; ++j) {
                     if (!seen(j)) continue;
-                    const int64_t slot = static_cast<int64_t>(b.block_tables[s * max_blocks + j / c.block_size]) *
-                                             c.block_size + j % c.block_size;
+                    const int64_t slot =
+                        static_cast<int64_t>(b.block_tables[s * max_blocks + j / c.block_size]) *
+                            c.block_size +
+                        j % c.block_size;
                     double dot = 0;
                     for (int32_t d = 0; d < hd; ++d)
                         dot += double(q[(static_cast<size_t>(t) * c.num_heads + h) * hd + d]) *
@@ -100,8 +105,10 @@ void run_case(const attention_case& c, std::mt19937& rng) {
                 for (int32_t j = 0; j < keys; ++j)
                     sum += (sc[j] = seen(j) ? std::exp(sc[j] - mx) : 0.0);
                 for (int32_t j = 0; j < keys; ++j) {
-                    const int64_t slot = static_cast<int64_t>(b.block_tables[s * max_blocks + j / c.block_size]) *
-                                             c.block_size + j % c.block_size;
+                    const int64_t slot =
+                        static_cast<int64_t>(b.block_tables[s * max_blocks + j / c.block_size]) *
+                            c.block_size +
+                        j % c.block_size;
                     for (int32_t d = 0; d < hd; ++d)
                         ref[(static_cast<size_t>(t) * c.num_heads + h) * hd + d] +=
                             sc[j] / sum * vc[(slot * c.num_kv_heads + kvh) * hd + d];
@@ -110,7 +117,8 @@ void run_case(const attention_case& c, std::mt19937& rng) {
 
     for (int32_t splits : {1, 3, 16}) {
         device_array d_out(static_cast<size_t>(n) * c.num_heads * hd * dtype_block_bytes(c.type));
-        device_array d_ws(sizeof(float) * static_cast<size_t>(attention_split_workspace_floats(n, c.num_heads, splits, hd)));
+        device_array d_ws(sizeof(float) * static_cast<size_t>(attention_split_workspace_floats(
+                                              n, c.num_heads, splits, hd)));
         const char* m = d_meta.as<char>();
         paged_attention_args a;
         a.type = c.type;
@@ -137,9 +145,10 @@ void run_case(const attention_case& c, std::mt19937& rng) {
         REQUIRE(paged_attention(a, nullptr).ok());
         auto out = decode(c.type, d_out.read<uint8_t>());
         const double e = nmse(out, ref);
-        CHECK_MESSAGE(e < nmse_bound(c.type), dtype_name(c.type) << " hd=" << hd << " heads="
-                      << c.num_heads << "/" << c.num_kv_heads << " bs=" << c.block_size
-                      << " splits=" << splits << " window=" << c.window << " nmse=" << e);
+        CHECK_MESSAGE(e < nmse_bound(c.type),
+                      dtype_name(c.type) << " hd=" << hd << " heads=" << c.num_heads << "/"
+                                         << c.num_kv_heads << " bs=" << c.block_size << " splits="
+                                         << splits << " window=" << c.window << " nmse=" << e);
     }
 }
 

@@ -40,15 +40,17 @@ forward_batch paged_sequences::step(const std::vector<std::pair<int32_t, int32_t
         for (int32_t p = q.computed; p < q.computed + count; ++p) {
             b.token_ids.push_back(q.tokens[static_cast<size_t>(p)]);
             b.positions.push_back(p);
-            b.slot_mapping.push_back(static_cast<int64_t>(q.blocks[static_cast<size_t>(p / block_size_)]) *
-                                         block_size_ + p % block_size_);
+            b.slot_mapping.push_back(
+                static_cast<int64_t>(q.blocks[static_cast<size_t>(p / block_size_)]) * block_size_ +
+                p % block_size_);
         }
         q.computed += count;
         b.query_start_loc.push_back(b.num_tokens());
         b.seq_lens.push_back(q.computed);
         b.logits_indices.push_back(b.num_tokens() - 1);
         for (int32_t k = 0; k < max_blocks; ++k)
-            b.block_tables.push_back(k < static_cast<int32_t>(q.blocks.size()) ? q.blocks[static_cast<size_t>(k)] : 0);
+            b.block_tables.push_back(
+                k < static_cast<int32_t>(q.blocks.size()) ? q.blocks[static_cast<size_t>(k)] : 0);
     }
     return b;
 }

@@ -28,8 +28,12 @@ public:
     forward_batch step(const std::vector<std::pair<int32_t, int32_t>>& work);
 
     /// Appends a token to a sequence (generation).
-    void append(int32_t seq, int32_t token) { seqs_[static_cast<size_t>(seq)].tokens.push_back(token); }
-    const std::vector<int32_t>& tokens(int32_t seq) const { return seqs_[static_cast<size_t>(seq)].tokens; }
+    void append(int32_t seq, int32_t token) {
+        seqs_[static_cast<size_t>(seq)].tokens.push_back(token);
+    }
+    const std::vector<int32_t>& tokens(int32_t seq) const {
+        return seqs_[static_cast<size_t>(seq)].tokens;
+    }
     int32_t computed(int32_t seq) const { return seqs_[static_cast<size_t>(seq)].computed; }
 
 private:

@@ -89,15 +89,17 @@ TEST_CASE("gpu: sampled frequencies follow softmax(logits / temperature)") {
         for (size_t i = 0; i < p.size(); ++i) {
             const double expect = q[i] / z * draws;
             const double sigma = std::sqrt(expect * (1 - q[i] / z));
-            CHECK_MESSAGE(std::abs(count[i] - expect) < 5 * sigma + 2,
-                          "T=" << temperature << " id " << i << ": " << count[i] << " vs " << expect);
+            CHECK_MESSAGE(std::abs(count[i] - expect) < 5 * sigma + 2, "T=" << temperature << " id "
+                                                                            << i << ": " << count[i]
+                                                                            << " vs " << expect);
         }
     }
 }
 
 TEST_CASE("gpu: top-k, top-p and min-p never sample a filtered token") {
     ACTORLM_REQUIRE_GPU();
-    const std::vector<double> p = {0.05, 0.4, 0.03, 0.3, 0.02, 0.2};  // ids by prob: 1, 3, 5, 0, 2, 4
+    const std::vector<double> p = {0.05, 0.4,  0.03,
+                                   0.3,  0.02, 0.2};  // ids by prob: 1, 3, 5, 0, 2, 4
     auto logits = log_probs(p);
     gpu_sampling_params sp;
     sp.temperature = 1.0f;

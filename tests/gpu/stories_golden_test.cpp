@@ -1,7 +1,8 @@
 // stories260K (GGUF, F32) and llama-2-tiny-random (F16 matrices), loaded by
 // load_model, through the CUDA executor in exact FP32 mode: greedy ids must equal
-// the golden files', and the first step's top-5 logits their values. Later steps are teacher-forced with the golden ids, so one
-// divergence shows as one wrong id rather than a different continuation.
+// the golden files', and the first step's top-5 logits their values. Later steps are teacher-forced
+// with the golden ids, so one divergence shows as one wrong id rather than a different
+// continuation.
 #include <doctest/doctest.h>
 
 #include <simdjson.h>
@@ -17,7 +18,6 @@
 #include "paged_sequences.hpp"
 #include "support/reference_model.hpp"
 #include "support/shared_data.hpp"
-
 
 using namespace actorlm;
 using namespace actorlm::cuda;
@@ -37,7 +37,8 @@ std::vector<golden_case> read_golden(const std::string& path) {
     std::vector<golden_case> out;
     for (simdjson::dom::element c : doc["cases"].get_array()) {
         golden_case g;
-        for (int64_t v : c["prompt_ids_with_bos"].get_array()) g.prompt.push_back(static_cast<int32_t>(v));
+        for (int64_t v : c["prompt_ids_with_bos"].get_array())
+            g.prompt.push_back(static_cast<int32_t>(v));
         for (int64_t v : c["greedy_ids"].get_array()) g.greedy.push_back(static_cast<int32_t>(v));
         simdjson::dom::array steps = c["top5_logits_first_4_steps"].get_array();
         for (simdjson::dom::element pair : steps.at(0).get_array()) {
@@ -68,8 +69,10 @@ void run_cases(const model_config& config, const model_weights& weights,
         // First step through forward() to compare logits, the rest sampled on the device.
         std::vector<float> logits;
         REQUIRE((*ex)->forward(ps.step({{s, static_cast<int32_t>(g.prompt.size())}}), logits).ok());
-        for (auto [id, value] : g.first_top) CHECK(logits[static_cast<size_t>(id)] == doctest::Approx(value).epsilon(1e-4));
-        std::vector<int32_t> generated = {static_cast<int32_t>(std::max_element(logits.begin(), logits.end()) - logits.begin())};
+        for (auto [id, value] : g.first_top)
+            CHECK(logits[static_cast<size_t>(id)] == doctest::Approx(value).epsilon(1e-4));
+        std::vector<int32_t> generated = {
+            static_cast<int32_t>(std::max_element(logits.begin(), logits.end()) - logits.begin())};
         while (generated.size() < g.greedy.size()) {
             auto ids = (*ex)->forward_sample(ps.step({{s, 1}}), {gpu_sampling_params{}});
             REQUIRE_MESSAGE(ids.ok(), ids.message());
@@ -79,7 +82,6 @@ void run_cases(const model_config& config, const model_weights& weights,
         CHECK(generated == g.greedy);
     }
 }
-
 
 }  // namespace
 
@@ -128,6 +130,7 @@ TEST_CASE("gpu: the double reference decoder reproduces the stories260K golden i
         }
         CHECK(mismatches == 0);
         const auto& first = logits[g.prompt.size() - 1];
-        for (auto [id, value] : g.first_top) CHECK(first[static_cast<size_t>(id)] == doctest::Approx(value).epsilon(1e-5));
+        for (auto [id, value] : g.first_top)
+            CHECK(first[static_cast<size_t>(id)] == doctest::Approx(value).epsilon(1e-5));
     }
 }

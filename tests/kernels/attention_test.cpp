@@ -41,7 +41,8 @@ double run_case(const attention_case& c, uint32_t seed) {
     // Dense copies of what the cache holds (after F16 rounding), by position.
     std::vector<double> kd(static_cast<size_t>(c.context * row)), vd(kd.size());
     for (int32_t pos = 0; pos < c.context; ++pos) {
-        const int64_t slot = static_cast<int64_t>(table[pos / c.block_size]) * c.block_size + pos % c.block_size;
+        const int64_t slot =
+            static_cast<int64_t>(table[pos / c.block_size]) * c.block_size + pos % c.block_size;
         for (int64_t i = 0; i < row; ++i) {
             float kv = dist(rng), vv = dist(rng);
             if (c.type == dtype::f16) {
@@ -71,10 +72,12 @@ double run_case(const attention_case& c, uint32_t seed) {
     std::vector<int32_t> positions(static_cast<size_t>(c.num_queries));
     for (int32_t t = 0; t < c.num_queries; ++t) positions[t] = c.context - c.num_queries + t;
     std::vector<float> out(q.size(), -7.0f);
-    attention_query query{q.data(), q_dim, positions.data(), c.num_queries, table.data(), out.data(), q_dim};
+    attention_query query{q.data(),   q_dim, positions.data(), c.num_queries, table.data(),
+                          out.data(), q_dim};
     query.sliding_window = c.window;
     const float scale = 1.0f / std::sqrt(static_cast<float>(c.head_dim));
-    for (int32_t g = 0; g < c.num_kv_heads; ++g) paged_attention_kv_head(kv, query, c.num_heads, g, scale);
+    for (int32_t g = 0; g < c.num_kv_heads; ++g)
+        paged_attention_kv_head(kv, query, c.num_heads, g, scale);
 
     double max_err = 0;
     const int32_t group = c.num_heads / c.num_kv_heads;
@@ -98,7 +101,8 @@ double run_case(const attention_case& c, uint32_t seed) {
             for (int32_t j = 0; j < n; ++j) sum += (s[j] = seen(j) ? std::exp(s[j] - mx) : 0.0);
             for (int32_t i = 0; i < c.head_dim; ++i) {
                 double o = 0;
-                for (int32_t j = 0; j < n; ++j) o += s[j] / sum * vd[j * row + kvh * c.head_dim + i];
+                for (int32_t j = 0; j < n; ++j)
+                    o += s[j] / sum * vd[j * row + kvh * c.head_dim + i];
                 max_err = std::max(max_err, std::abs(o - out[t * q_dim + h * c.head_dim + i]));
             }
         }
@@ -121,8 +125,7 @@ TEST_CASE("attention: paged result equals dense softmax attention") {
         {9, 3, 64, 16, 300, 5, dtype::f32},   // SmolLM2 shape, chunk at the end
         {4, 1, 24, 8, 50, 3, dtype::f32},     // head_dim off the 16-lane grid, MQA
         {4, 4, 128, 32, 129, 2, dtype::f32},  // MHA, block boundary + 1
-        {8, 2, 64, 16, 200, 4, dtype::f16},
-        {4, 2, 40, 8, 33, 33, dtype::f16},
+        {8, 2, 64, 16, 200, 4, dtype::f16},  {4, 2, 40, 8, 33, 33, dtype::f16},
         {32, 8, 128, 16, 70, 3, dtype::f16},  // Llama-3-8B group of 4, partial last block
         {6, 2, 16, 8, 45, 45, dtype::f32},    // 16-wide head, blocks of 8 (half a key group)
         {2, 1, 256, 32, 40, 1, dtype::f32},   // 256-wide head, one block with a tail
@@ -145,14 +148,14 @@ TEST_CASE("attention: paged result equals dense softmax attention") {
 TEST_CASE("attention: a sliding window equals dense attention under the same mask") {
     const cpu_level saved = active_cpu_level();
     const attention_case cases[] = {
-        {8, 4, 8, 16, 37, 37, dtype::f32, 1},    // window 1: each token sees only itself
-        {8, 4, 8, 16, 37, 37, dtype::f32, 5},    // window inside one block, prefill
-        {9, 3, 64, 16, 300, 5, dtype::f32, 40},  // group kernel, window starts mid-block
-        {4, 1, 24, 8, 50, 50, dtype::f32, 13},   // head_dim off the 16-lane grid (tail ops)
-        {4, 4, 128, 32, 129, 2, dtype::f32, 32}, // window = block size, unaligned start
-        {8, 2, 64, 16, 200, 4, dtype::f16, 17},  // window = block + 1
+        {8, 4, 8, 16, 37, 37, dtype::f32, 1},     // window 1: each token sees only itself
+        {8, 4, 8, 16, 37, 37, dtype::f32, 5},     // window inside one block, prefill
+        {9, 3, 64, 16, 300, 5, dtype::f32, 40},   // group kernel, window starts mid-block
+        {4, 1, 24, 8, 50, 50, dtype::f32, 13},    // head_dim off the 16-lane grid (tail ops)
+        {4, 4, 128, 32, 129, 2, dtype::f32, 32},  // window = block size, unaligned start
+        {8, 2, 64, 16, 200, 4, dtype::f16, 17},   // window = block + 1
         {32, 8, 128, 16, 70, 3, dtype::f16, 64},
-        {6, 2, 16, 8, 45, 45, dtype::f32, 16},   // window = two blocks of 8
+        {6, 2, 16, 8, 45, 45, dtype::f32, 16},  // window = two blocks of 8
         {2, 1, 256, 32, 40, 1, dtype::f32, 7},
         {4, 2, 96, 16, 17, 2, dtype::f32, 100},  // window longer than the context: no effect
         {4, 2, 16, 4, 64, 64, dtype::f32, 3},    // tiny blocks, every token crosses blocks

@@ -30,8 +30,10 @@ private:
 inline std::vector<cpu::cpu_level> supported_levels() {
     std::vector<cpu::cpu_level> out;
     for (auto l : {cpu::cpu_level::portable, cpu::cpu_level::avx2, cpu::cpu_level::avx512}) {
-        if (static_cast<int>(l) <= static_cast<int>(cpu::best_supported_level())) out.push_back(l);
-        else MESSAGE("cpu level " << cpu::cpu_level_name(l) << " not supported here: skipped");
+        if (static_cast<int>(l) <= static_cast<int>(cpu::best_supported_level()))
+            out.push_back(l);
+        else
+            MESSAGE("cpu level " << cpu::cpu_level_name(l) << " not supported here: skipped");
     }
     return out;
 }

@@ -18,8 +18,8 @@ using namespace actorlm;
 namespace {
 
 struct reference {
-    std::vector<double> y;      // exact product over dequantized weights
-    std::vector<double> bound;  // allowed |error| per output
+    std::vector<double> y;          // exact product over dequantized weights
+    std::vector<double> bound;      // allowed |error| per output
     std::vector<double> magnitude;  // sum of |x*w| per output: scale of rounding errors
 };
 
@@ -72,7 +72,7 @@ std::vector<float> run(const tensor& w, const std::vector<float>& x, int64_t tok
     return y;
 }
 
-const dtype k_all_types[] = {dtype::f32, dtype::f16, dtype::bf16, dtype::q8_0,
+const dtype k_all_types[] = {dtype::f32,  dtype::f16,  dtype::bf16, dtype::q8_0,
                              dtype::q4_0, dtype::q5_0, dtype::q4_k, dtype::q6_k};
 
 }  // namespace
@@ -80,38 +80,41 @@ const dtype k_all_types[] = {dtype::f32, dtype::f16, dtype::bf16, dtype::q8_0,
 TEST_CASE("matmul_every_type_and_level_matches_reference") {
     cpu::thread_pool pool(2);
     for (dtype type : k_all_types) {
-      const bool k_quant = dtype_block_elems(type) == 256;
-      // 96 = one and a half 64-wide steps; 192 and 256/768 are whole steps.
-      for (int64_t cols : k_quant ? std::vector<int64_t>{256, 768} : std::vector<int64_t>{96, 192}) {
-        const int64_t rows = 37;  // not a multiple of any row tile
-        auto w = test::random_matrix(type, rows, cols, 11 + static_cast<uint32_t>(type));
-        for (int64_t tokens : {1, 3, 17, 64}) {
-            const auto x = test::random_activations(tokens * cols, 5 + static_cast<uint32_t>(tokens));
-            const reference ref = reference_product(w.view, x, tokens);
-            std::vector<float> portable;
-            for (auto level : test::supported_levels()) {
-                test::level_guard guard(level);
-                CAPTURE(dtype_name(type));
-                CAPTURE(tokens);
-                CAPTURE(cpu::cpu_level_name(level));
-                const auto y = run(w.view, x, tokens, pool);
-                for (size_t i = 0; i < y.size(); ++i) {
-                    CAPTURE(i);
-                    REQUIRE(std::fabs(y[i] - ref.y[i]) <= ref.bound[i]);
-                }
-                // Vector levels use the same quantized integers as portable: only
-                // the order of float additions differs.
-                if (level == cpu::cpu_level::portable) {
-                    portable = y;
-                } else {
+        const bool k_quant = dtype_block_elems(type) == 256;
+        // 96 = one and a half 64-wide steps; 192 and 256/768 are whole steps.
+        for (int64_t cols :
+             k_quant ? std::vector<int64_t>{256, 768} : std::vector<int64_t>{96, 192}) {
+            const int64_t rows = 37;  // not a multiple of any row tile
+            auto w = test::random_matrix(type, rows, cols, 11 + static_cast<uint32_t>(type));
+            for (int64_t tokens : {1, 3, 17, 64}) {
+                const auto x =
+                    test::random_activations(tokens * cols, 5 + static_cast<uint32_t>(tokens));
+                const reference ref = reference_product(w.view, x, tokens);
+                std::vector<float> portable;
+                for (auto level : test::supported_levels()) {
+                    test::level_guard guard(level);
+                    CAPTURE(dtype_name(type));
+                    CAPTURE(tokens);
+                    CAPTURE(cpu::cpu_level_name(level));
+                    const auto y = run(w.view, x, tokens, pool);
                     for (size_t i = 0; i < y.size(); ++i) {
                         CAPTURE(i);
-                        REQUIRE(std::fabs(y[i] - portable[i]) <= 2e-5 * ref.magnitude[i] + 1e-30);
+                        REQUIRE(std::fabs(y[i] - ref.y[i]) <= ref.bound[i]);
+                    }
+                    // Vector levels use the same quantized integers as portable: only
+                    // the order of float additions differs.
+                    if (level == cpu::cpu_level::portable) {
+                        portable = y;
+                    } else {
+                        for (size_t i = 0; i < y.size(); ++i) {
+                            CAPTURE(i);
+                            REQUIRE(std::fabs(y[i] - portable[i]) <=
+                                    2e-5 * ref.magnitude[i] + 1e-30);
+                        }
                     }
                 }
             }
         }
-      }
     }
 }
 
@@ -128,7 +131,8 @@ TEST_CASE("matmul_float_types_with_columns_not_a_multiple_of_the_vector_width") 
                 CAPTURE(cols);
                 CAPTURE(cpu::cpu_level_name(level));
                 const auto y = run(w.view, x, 5, pool);
-                for (size_t i = 0; i < y.size(); ++i) REQUIRE(std::fabs(y[i] - ref.y[i]) <= ref.bound[i]);
+                for (size_t i = 0; i < y.size(); ++i)
+                    REQUIRE(std::fabs(y[i] - ref.y[i]) <= ref.bound[i]);
             }
         }
     }
@@ -158,23 +162,26 @@ TEST_CASE("matmul_panels_equal_the_row_layout_at_every_level") {
         size_t panel_block_bytes;  // per 16 rows and one block of the type
     };
     const shape shapes[] = {
-        {dtype::q8_0, 32, 544}, {dtype::q8_0, 96, 544}, {dtype::q8_0, 576, 544},
-        {dtype::q4_0, 32, 288}, {dtype::q4_0, 96, 288}, {dtype::q4_0, 576, 288},
-        {dtype::q5_0, 32, 352}, {dtype::q5_0, 96, 352}, {dtype::q5_0, 576, 352},
-        {dtype::q4_k, 256, 2368}, {dtype::q4_k, 768, 2368},
-        {dtype::q6_k, 256, 3360}, {dtype::q6_k, 768, 3360},
+        {dtype::q8_0, 32, 544},   {dtype::q8_0, 96, 544},   {dtype::q8_0, 576, 544},
+        {dtype::q4_0, 32, 288},   {dtype::q4_0, 96, 288},   {dtype::q4_0, 576, 288},
+        {dtype::q5_0, 32, 352},   {dtype::q5_0, 96, 352},   {dtype::q5_0, 576, 352},
+        {dtype::q4_k, 256, 2368}, {dtype::q4_k, 768, 2368}, {dtype::q6_k, 256, 3360},
+        {dtype::q6_k, 768, 3360},
     };
     for (const shape& sh : shapes) {
         for (int64_t rows : {16, 37, 130}) {
             const int64_t cols = sh.cols;
-            auto w = test::random_matrix(sh.type, rows, cols, 17 + static_cast<uint32_t>(rows + cols));
+            auto w =
+                test::random_matrix(sh.type, rows, cols, 17 + static_cast<uint32_t>(rows + cols));
             std::vector<std::shared_ptr<void>> storage;
             const tensor packed = cpu::repack_to_panels(w.view, storage, pool);
             CHECK(packed.layout == weight_layout::panels);
             CHECK(packed.num_bytes ==
-                  static_cast<size_t>((rows + 15) / 16 * (cols / dtype_block_elems(sh.type))) * sh.panel_block_bytes);
+                  static_cast<size_t>((rows + 15) / 16 * (cols / dtype_block_elems(sh.type))) *
+                      sh.panel_block_bytes);
             for (int64_t tokens : {1, 2, 3, 5, 8, 13, 32}) {
-                const auto x = test::random_activations(tokens * cols, 7 + static_cast<uint32_t>(tokens));
+                const auto x =
+                    test::random_activations(tokens * cols, 7 + static_cast<uint32_t>(tokens));
                 const reference ref = reference_product(w.view, x, tokens);
                 for (auto level : test::supported_levels()) {
                     test::level_guard guard(level);
@@ -188,7 +195,8 @@ TEST_CASE("matmul_panels_equal_the_row_layout_at_every_level") {
                     for (size_t i = 0; i < panel_y.size(); ++i) {
                         CAPTURE(i);
                         REQUIRE(std::fabs(panel_y[i] - ref.y[i]) <= ref.bound[i]);
-                        REQUIRE(std::fabs(panel_y[i] - rows_y[i]) <= 2e-5 * ref.magnitude[i] + 1e-30);
+                        REQUIRE(std::fabs(panel_y[i] - rows_y[i]) <=
+                                2e-5 * ref.magnitude[i] + 1e-30);
                     }
                 }
             }

@@ -48,7 +48,8 @@ TEST_CASE("norm: rmsnorm matches the double formula at every length and cpu leve
             double ss = 0;
             for (float v : x) ss += static_cast<double>(v) * v;
             const double inv = 1.0 / std::sqrt(ss / n + 1e-5);
-            for (int64_t i = 0; i < n; ++i) CHECK(y[i] == doctest::Approx(x[i] * inv * w[i]).epsilon(1e-5));
+            for (int64_t i = 0; i < n; ++i)
+                CHECK(y[i] == doctest::Approx(x[i] * inv * w[i]).epsilon(1e-5));
         }
     }
 }
@@ -57,7 +58,8 @@ TEST_CASE("norm: rmsnorm_rows normalizes each head on its own, in place") {
     const std::vector<float> w = random_vec(16, 3);
     std::vector<float> x = random_vec(48, 4);
     std::vector<float> want(48);
-    for (int64_t r = 0; r < 3; ++r) rmsnorm(x.data() + r * 16, w.data(), want.data() + r * 16, 16, 1e-6f);
+    for (int64_t r = 0; r < 3; ++r)
+        rmsnorm(x.data() + r * 16, w.data(), want.data() + r * 16, 16, 1e-6f);
     rmsnorm_rows(x.data(), w.data(), 3, 16, 1e-6f);
     CHECK(x == want);
 }

@@ -73,7 +73,8 @@ TEST_CASE("quant_dequantize_q5_0_joins_nibbles_and_fifth_bits") {
             if (v[j] & 16) qh |= 1u << j;
             want.push_back(static_cast<float>(v[j] - 16) * d);
         }
-        for (int j = 0; j < 16; ++j) q5[b].qs[j] = static_cast<uint8_t>((v[j] & 15) | ((v[j + 16] & 15) << 4));
+        for (int j = 0; j < 16; ++j)
+            q5[b].qs[j] = static_cast<uint8_t>((v[j] & 15) | ((v[j + 16] & 15) << 4));
         std::memcpy(q5[b].qh, &qh, 4);
     }
     std::vector<float> got(96);
@@ -124,7 +125,8 @@ TEST_CASE("quant_dequantize_q6_k_combines_low_and_high_bits") {
     b.d = fp32_to_fp16(0.0071f);
     int q[256];
     for (int& v : q) v = static_cast<int>(rng() % 64);
-    for (int s = 0; s < 16; ++s) b.scales[s] = static_cast<int8_t>(static_cast<int>(rng() % 256) - 128);
+    for (int s = 0; s < 16; ++s)
+        b.scales[s] = static_cast<int8_t>(static_cast<int>(rng() % 256) - 128);
     // Encoder: weight h*128 + k*32 + l keeps its low nibble in ql[64h + (k%2)*32 + l]
     // (low half for k<2, high half for k>=2) and its top 2 bits at bit 2k of qh[32h + l].
     for (int h = 0; h < 2; ++h)

@@ -27,8 +27,9 @@ double fp16_value(uint16_t h) {
     const int exp = (h >> 10) & 0x1f;
     const int mant = h & 0x3ff;
     if (exp == 0) return sign * std::ldexp(mant, -24);
-    if (exp == 31) return mant ? std::numeric_limits<double>::quiet_NaN()
-                               : sign * std::numeric_limits<double>::infinity();
+    if (exp == 31)
+        return mant ? std::numeric_limits<double>::quiet_NaN()
+                    : sign * std::numeric_limits<double>::infinity();
     return sign * std::ldexp(1024 + mant, exp - 25);
 }
 
@@ -51,13 +52,13 @@ TEST_CASE("quant_fp16_to_fp32_exact_for_all_65536_values") {
 TEST_CASE("quant_fp32_to_fp16_rounds_to_nearest_even") {
     CHECK(cpu::fp32_to_fp16(1.0f) == 0x3c00);
     CHECK(cpu::fp32_to_fp16(65504.0f) == 0x7bff);
-    CHECK(cpu::fp32_to_fp16(65519.0f) == 0x7bff);   // below the halfway point to 65536
-    CHECK(cpu::fp32_to_fp16(65520.0f) == 0x7c00);   // halfway: rounds to even = inf
+    CHECK(cpu::fp32_to_fp16(65519.0f) == 0x7bff);  // below the halfway point to 65536
+    CHECK(cpu::fp32_to_fp16(65520.0f) == 0x7c00);  // halfway: rounds to even = inf
     CHECK(cpu::fp32_to_fp16(1e10f) == 0x7c00);
     CHECK(cpu::fp32_to_fp16(-1e10f) == 0xfc00);
-    CHECK(cpu::fp32_to_fp16(std::ldexp(1.0f, -24)) == 0x0001);  // smallest subnormal
-    CHECK(cpu::fp32_to_fp16(std::ldexp(1.0f, -25)) == 0x0000);  // tie -> even (0)
-    CHECK(cpu::fp32_to_fp16(std::ldexp(3.0f, -25)) == 0x0002);  // 1.5 ulp tie -> 2
+    CHECK(cpu::fp32_to_fp16(std::ldexp(1.0f, -24)) == 0x0001);         // smallest subnormal
+    CHECK(cpu::fp32_to_fp16(std::ldexp(1.0f, -25)) == 0x0000);         // tie -> even (0)
+    CHECK(cpu::fp32_to_fp16(std::ldexp(3.0f, -25)) == 0x0002);         // 1.5 ulp tie -> 2
     CHECK(cpu::fp32_to_fp16(1.0f + std::ldexp(1.0f, -11)) == 0x3c00);  // tie -> even
     CHECK(cpu::fp32_to_fp16(1.0f + std::ldexp(3.0f, -11)) == 0x3c02);  // tie -> even (up)
     CHECK((cpu::fp32_to_fp16(std::numeric_limits<float>::quiet_NaN()) & 0x7fff) > 0x7c00);
@@ -73,7 +74,8 @@ TEST_CASE("quant_fp32_to_fp16_rounds_to_nearest_even") {
             REQUIRE(std::fabs(f) >= 65520.0f);
             continue;
         }
-        const uint16_t other = static_cast<uint16_t>(h + ((std::fabs(got) < std::fabs(f)) ? 1 : -1));
+        const uint16_t other =
+            static_cast<uint16_t>(h + ((std::fabs(got) < std::fabs(f)) ? 1 : -1));
         REQUIRE(std::fabs(got - f) <= std::fabs(fp16_value(other) - f));
     }
 }
@@ -85,7 +87,8 @@ TEST_CASE("quant_bf16_conversions") {
     CHECK(cpu::fp32_to_bf16(1.0f + std::ldexp(1.0f, -8)) == 0x3f80);
     CHECK(cpu::fp32_to_bf16(1.0f + std::ldexp(3.0f, -8)) == 0x3f82);
     CHECK(cpu::fp32_to_bf16(1.0f + std::ldexp(1.0f, -8) + std::ldexp(1.0f, -20)) == 0x3f81);
-    CHECK(std::isnan(cpu::bf16_to_fp32(cpu::fp32_to_bf16(std::numeric_limits<float>::quiet_NaN()))));
+    CHECK(
+        std::isnan(cpu::bf16_to_fp32(cpu::fp32_to_bf16(std::numeric_limits<float>::quiet_NaN()))));
     for (uint32_t h = 0; h < 65536; h += 7) {
         const float f = cpu::bf16_to_fp32(static_cast<uint16_t>(h));
         CHECK(bits_of(f) == h << 16);
@@ -102,23 +105,28 @@ TEST_CASE("quant_bulk_conversions_equal_scalar_at_every_level") {
     for (auto level : test::supported_levels()) {
         test::level_guard guard(level);
         CAPTURE(cpu::cpu_level_name(level));
-        for (int64_t n : {int64_t{0}, int64_t{5}, int64_t{16}, static_cast<int64_t>(halves.size())}) {
+        for (int64_t n :
+             {int64_t{0}, int64_t{5}, int64_t{16}, static_cast<int64_t>(halves.size())}) {
             std::vector<float> out(static_cast<size_t>(n));
             cpu::fp16_to_fp32_row(halves.data(), out.data(), n);
             for (int64_t i = 0; i < n; ++i) {
                 const float want = cpu::fp16_to_fp32(halves[static_cast<size_t>(i)]);
-                REQUIRE((bits_of(out[static_cast<size_t>(i)]) == bits_of(want) || std::isnan(want)));
+                REQUIRE(
+                    (bits_of(out[static_cast<size_t>(i)]) == bits_of(want) || std::isnan(want)));
             }
             cpu::bf16_to_fp32_row(halves.data(), out.data(), n);
             for (int64_t i = 0; i < n; ++i)
-                REQUIRE(bits_of(out[static_cast<size_t>(i)]) == uint32_t{halves[static_cast<size_t>(i)]} << 16);
+                REQUIRE(bits_of(out[static_cast<size_t>(i)]) ==
+                        uint32_t{halves[static_cast<size_t>(i)]} << 16);
             std::vector<uint16_t> back(static_cast<size_t>(n));
             cpu::fp32_to_fp16_row(floats.data(), back.data(), n);
             for (int64_t i = 0; i < n; ++i)
-                REQUIRE(back[static_cast<size_t>(i)] == cpu::fp32_to_fp16(floats[static_cast<size_t>(i)]));
+                REQUIRE(back[static_cast<size_t>(i)] ==
+                        cpu::fp32_to_fp16(floats[static_cast<size_t>(i)]));
             cpu::fp32_to_bf16_row(floats.data(), back.data(), n);
             for (int64_t i = 0; i < n; ++i)
-                REQUIRE(back[static_cast<size_t>(i)] == cpu::fp32_to_bf16(floats[static_cast<size_t>(i)]));
+                REQUIRE(back[static_cast<size_t>(i)] ==
+                        cpu::fp32_to_bf16(floats[static_cast<size_t>(i)]));
         }
     }
 }

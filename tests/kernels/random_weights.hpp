@@ -39,10 +39,12 @@ inline owned_tensor random_matrix(dtype type, int64_t rows, int64_t cols, uint32
             }
             break;
         case dtype::f16:
-            for (int64_t i = 0; i < n; ++i) put16(2 * static_cast<size_t>(i), cpu::fp32_to_fp16(uni(rng)));
+            for (int64_t i = 0; i < n; ++i)
+                put16(2 * static_cast<size_t>(i), cpu::fp32_to_fp16(uni(rng)));
             break;
         case dtype::bf16:
-            for (int64_t i = 0; i < n; ++i) put16(2 * static_cast<size_t>(i), cpu::fp32_to_bf16(uni(rng)));
+            for (int64_t i = 0; i < n; ++i)
+                put16(2 * static_cast<size_t>(i), cpu::fp32_to_bf16(uni(rng)));
             break;
         default: {
             for (auto& b : t.bytes) b = static_cast<uint8_t>(byte(rng));

@@ -43,8 +43,10 @@ TEST_CASE("rope: interleaved pairs rotate by pos * theta^(-2i/d)") {
         for (int64_t i = 0; i < d / 2; ++i) {
             const double a = pos * std::pow(10000.0, -2.0 * i / d);
             const double x0 = x[h * d + 2 * i], x1 = x[h * d + 2 * i + 1];
-            CHECK(y[h * d + 2 * i] == doctest::Approx(x0 * std::cos(a) - x1 * std::sin(a)).epsilon(1e-6));
-            CHECK(y[h * d + 2 * i + 1] == doctest::Approx(x0 * std::sin(a) + x1 * std::cos(a)).epsilon(1e-6));
+            CHECK(y[h * d + 2 * i] ==
+                  doctest::Approx(x0 * std::cos(a) - x1 * std::sin(a)).epsilon(1e-6));
+            CHECK(y[h * d + 2 * i + 1] ==
+                  doctest::Approx(x0 * std::sin(a) + x1 * std::cos(a)).epsilon(1e-6));
         }
 }
 

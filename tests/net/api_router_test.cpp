@@ -109,9 +109,9 @@ TEST_CASE("router: /tokenize and /detokenize in vLLM's shapes") {
     CHECK(tokens.at(1).get_int64().value() == 'a');
     CHECK(tok["count"].get_int64().value() == 3);
     CHECK(tok["max_model_len"].get_int64().value() == 4096);
-    auto chat = parse_json(parser, f.call("POST", "/tokenize",
-                                          R"({"messages":[{"role":"user","content":"q"}]})")
-                                       ->body);
+    auto chat = parse_json(
+        parser,
+        f.call("POST", "/tokenize", R"({"messages":[{"role":"user","content":"q"}]})")->body);
     // "<|user|>q\n<|assistant|>" without BOS: the template owns special tokens.
     CHECK(chat["count"].get_int64().value() == 23);
     auto detok = parse_json(parser, f.call("POST", "/detokenize", R"({"tokens":[104,105]})")->body);
@@ -122,7 +122,8 @@ TEST_CASE("router: /tokenize and /detokenize in vLLM's shapes") {
 
 TEST_CASE("router: completion returns a text_completion with n choices and usage") {
     fixture f;
-    auto sink = f.call("POST", "/v1/completions", R"({"model":"alias","prompt":"abcd","max_tokens":3,"n":2})");
+    auto sink = f.call("POST", "/v1/completions",
+                       R"({"model":"alias","prompt":"abcd","max_tokens":3,"n":2})");
     CHECK(sink->status == 200);
     CHECK(sink->content_type == "application/json");
     simdjson::dom::parser parser;
@@ -141,7 +142,8 @@ TEST_CASE("router: completion returns a text_completion with n choices and usage
 
 TEST_CASE("router: a list of prompts gives choices indexed prompt * n + seq") {
     fixture f;
-    auto sink = f.call("POST", "/v1/completions", R"({"prompt":["a","bb"],"max_tokens":1,"n":2,"echo":true})");
+    auto sink = f.call("POST", "/v1/completions",
+                       R"({"prompt":["a","bb"],"max_tokens":1,"n":2,"echo":true})");
     simdjson::dom::parser parser;
     auto choices = parse_json(parser, sink->body)["choices"].get_array().value();
     REQUIRE(choices.size() == 4);
@@ -152,7 +154,8 @@ TEST_CASE("router: a list of prompts gives choices indexed prompt * n + seq") {
 
 TEST_CASE("router: stop strings end with finish_reason stop") {
     fixture f;
-    auto sink = f.call("POST", "/v1/completions", R"({"prompt":"a","max_tokens":10,"stop":[" w2"]})");
+    auto sink =
+        f.call("POST", "/v1/completions", R"({"prompt":"a","max_tokens":10,"stop":[" w2"]})");
     simdjson::dom::parser parser;
     auto choice = parse_json(parser, sink->body)["choices"].at(0);
     CHECK(str(choice["text"]) == " w0 w1");
@@ -162,7 +165,8 @@ TEST_CASE("router: stop strings end with finish_reason stop") {
 
 TEST_CASE("router: streamed completion concatenates to the non-streamed text") {
     fixture f;
-    auto full = f.call("POST", "/v1/completions", R"({"prompt":"a","max_tokens":5,"temperature":0})");
+    auto full =
+        f.call("POST", "/v1/completions", R"({"prompt":"a","max_tokens":5,"temperature":0})");
     auto streamed = f.call("POST", "/v1/completions",
                            R"({"prompt":"a","max_tokens":5,"temperature":0,"stream":true,
                                "stream_options":{"include_usage":true}})");
@@ -189,8 +193,9 @@ TEST_CASE("router: streamed completion concatenates to the non-streamed text") {
 
 TEST_CASE("router: streamed chat starts with the assistant role, then content") {
     fixture f;
-    auto sink = f.call("POST", "/v1/chat/completions",
-                       R"({"messages":[{"role":"user","content":"hi"}],"max_tokens":2,"stream":true})");
+    auto sink =
+        f.call("POST", "/v1/chat/completions",
+               R"({"messages":[{"role":"user","content":"hi"}],"max_tokens":2,"stream":true})");
     std::vector<std::string> events;
     sse_decoder dec;
     dec.feed(sink->body, [&](const std::string& e) { events.push_back(e); });
@@ -273,8 +278,8 @@ TEST_CASE("router: a client hang-up aborts the engine request") {
     server_metrics metrics("m");
     api_router router(backend, metrics, {"", {"m"}, ""});
     auto sink = std::make_shared<recording_sink>();
-    router.handle({"POST", "/v1/completions", "", R"({"prompt":"a","max_tokens":4000,"stream":true})"},
-                  sink);
+    router.handle(
+        {"POST", "/v1/completions", "", R"({"prompt":"a","max_tokens":4000,"stream":true})"}, sink);
     std::this_thread::sleep_for(std::chrono::milliseconds(30));
     sink->hang_up();
     REQUIRE(sink->wait_done());
@@ -291,9 +296,12 @@ TEST_CASE("router: metrics after traffic") {
     f.call("POST", "/v1/completions", R"({"prompt":"abc","max_tokens":4})");
     f.call("POST", "/v1/completions", R"({"prompt":"a","max_tokens":10,"stop":" w1"})");
     const std::string text = f.call("GET", "/metrics")->body;
-    CHECK(text.find("vllm:request_success_total{finished_reason=\"length\",model_name=\"scripted\"} 1.0") !=
-          std::string::npos);
-    CHECK(text.find("vllm:request_success_total{finished_reason=\"stop\",model_name=\"scripted\"} 1.0") !=
+    CHECK(
+        text.find(
+            "vllm:request_success_total{finished_reason=\"length\",model_name=\"scripted\"} 1.0") !=
+        std::string::npos);
+    CHECK(text.find(
+              "vllm:request_success_total{finished_reason=\"stop\",model_name=\"scripted\"} 1.0") !=
           std::string::npos);
     CHECK(text.find("vllm:time_to_first_token_seconds_count{model_name=\"scripted\"} 2.0") !=
           std::string::npos);
@@ -359,20 +367,24 @@ TEST_CASE("router: add_special_tokens is honoured; /tokenize counts what generat
     };
     // completions: BOS by default, none when the client says so
     CHECK(usage("/v1/completions", R"({"prompt":"abcd","max_tokens":1})") == 5);
-    CHECK(usage("/v1/completions", R"({"prompt":"abcd","max_tokens":1,"add_special_tokens":false})") == 4);
+    CHECK(usage("/v1/completions",
+                R"({"prompt":"abcd","max_tokens":1,"add_special_tokens":false})") == 4);
     CHECK(count(R"({"prompt":"abcd","add_special_tokens":false})") == 4);
     // chat: the template carries BOS, so none by default; a client may still ask for one
     const std::string msgs = R"("messages":[{"role":"user","content":"q"}])";
-    CHECK(usage("/v1/chat/completions", "{" + msgs + R"(,"max_tokens":1})") == count("{" + msgs + "}"));
-    CHECK(usage("/v1/chat/completions", "{" + msgs + R"(,"max_tokens":1,"add_special_tokens":true})") ==
+    CHECK(usage("/v1/chat/completions", "{" + msgs + R"(,"max_tokens":1})") ==
+          count("{" + msgs + "}"));
+    CHECK(usage("/v1/chat/completions",
+                "{" + msgs + R"(,"max_tokens":1,"add_special_tokens":true})") ==
           count("{" + msgs + R"(,"add_special_tokens":true})"));
     CHECK(count("{" + msgs + R"(,"add_special_tokens":true})") == count("{" + msgs + "}") + 1);
     CHECK(count("{" + msgs + R"(,"add_generation_prompt":false})") == 10);  // "<|user|>q\n"
     // a template that fails is a 400 naming the messages, before anything streams
     for (const char* stream : {"false", "true"}) {
-        auto bad = f.call("POST", "/v1/chat/completions",
-                          std::string(R"({"messages":[{"role":"user","content":"TEMPLATE_FAIL"}],"stream":)") +
-                              stream + "}");
+        auto bad = f.call(
+            "POST", "/v1/chat/completions",
+            std::string(R"({"messages":[{"role":"user","content":"TEMPLATE_FAIL"}],"stream":)") +
+                stream + "}");
         CHECK(bad->status == 400);
         CHECK_FALSE(bad->streamed);
         CHECK(str(parse_json(parser, bad->body)["error"]["param"]) == "messages");
@@ -426,7 +438,8 @@ TEST_CASE("router: max_tokens beyond the context is vLLM's 400, streamed or not"
         }
     }
     // exactly full is fine, and without max_tokens the rest of the context is used
-    auto fits = f.call("POST", "/v1/completions", R"({"prompt":"abcd","max_tokens":4091,"stop":" w2"})");
+    auto fits =
+        f.call("POST", "/v1/completions", R"({"prompt":"abcd","max_tokens":4091,"stop":" w2"})");
     CHECK(fits->status == 200);
     auto open = f.call("POST", "/v1/chat/completions", "{" + chat + "}");
     CHECK(open->status == 200);

@@ -50,7 +50,7 @@ TEST_CASE("bench summary: throughput, TPOT, ITL and goodput") {
     std::vector<request_result> results = {
         ok_result(0.0, 0.1, 1.1, 11, {0.1, 0.1}),  // TPOT (1.1-0.1)/10 = 0.1 s
         ok_result(0.5, 0.3, 0.8, 6, {0.2}),        // TPOT 0.5/5 = 0.1 s, TTFT 300 ms
-        request_result{},                           // failed
+        request_result{},                          // failed
     };
     results[2].error = "HTTP 500: boom";
     results[2].start_s = 0.2;

@@ -49,22 +49,26 @@ TEST_CASE("chat request: defaults and max_completion_tokens precedence") {
     CHECK(r.prompts[0].params.max_tokens == -1);  // up to the model length
     CHECK(r.prompts[0].add_generation_prompt);
     REQUIRE_FALSE(parse(R"({"messages":[{"role":"user","content":"hi"}],"max_tokens":5,
-                           "max_completion_tokens":3})", r).has_value());
+                           "max_completion_tokens":3})",
+                        r)
+                      .has_value());
     CHECK(r.prompts[0].params.max_tokens == 3);
 }
 
 TEST_CASE("chat request: logprobs is a boolean with top_logprobs") {
     openai_request r;
     REQUIRE_FALSE(parse(R"({"messages":[{"role":"user","content":"hi"}],"logprobs":true,
-                           "top_logprobs":5})", r).has_value());
+                           "top_logprobs":5})",
+                        r)
+                      .has_value());
     CHECK(r.want_logprobs);
     CHECK(r.top_logprobs == 5);
     CHECK(r.prompts[0].params.logprobs == 5);
-    REQUIRE_FALSE(parse(R"({"messages":[{"role":"user","content":"hi"}],"logprobs":true})", r)
-                      .has_value());
+    REQUIRE_FALSE(
+        parse(R"({"messages":[{"role":"user","content":"hi"}],"logprobs":true})", r).has_value());
     CHECK(r.prompts[0].params.logprobs == 0);
-    REQUIRE_FALSE(parse(R"({"messages":[{"role":"user","content":"hi"}],"logprobs":false})", r)
-                      .has_value());
+    REQUIRE_FALSE(
+        parse(R"({"messages":[{"role":"user","content":"hi"}],"logprobs":false})", r).has_value());
     CHECK(r.prompts[0].params.logprobs == -1);
     CHECK_FALSE(r.want_logprobs);
 }
@@ -90,7 +94,8 @@ TEST_CASE("chat request: errors name the field") {
         {R"({"messages":[{"role":"user","content":"x","tool_calls":{}}]})",
          "messages[0].tool_calls", "invalid_type"},
         {R"({"messages":[{"role":"user","content":"x"}],"tools":{}})", "tools", "invalid_type"},
-        {R"({"messages":[{"role":"user","content":"x"}],"logprobs":1})", "logprobs", "invalid_type"},
+        {R"({"messages":[{"role":"user","content":"x"}],"logprobs":1})", "logprobs",
+         "invalid_type"},
         {R"({"messages":[{"role":"user","content":"x"}],"top_logprobs":2})", "top_logprobs",
          "invalid_value"},
         {R"({"messages":[{"role":"user","content":"x"}],"logprobs":true,"top_logprobs":21})",

@@ -47,17 +47,17 @@ TEST_CASE("cli: bench-serve measures a live server and writes vLLM's result keys
     opts.port = 0;
     auto server = std::make_unique<http_server>(opts, router);
     REQUIRE(server->start().ok());
-    const std::string result_file =
-        (std::filesystem::temp_directory_path() / ("bench_serve_" + std::to_string(getpid()) + ".json"))
-            .string();
+    const std::string result_file = (std::filesystem::temp_directory_path() /
+                                     ("bench_serve_" + std::to_string(getpid()) + ".json"))
+                                        .string();
     std::string out;
-    const int rc = run_command(k_cli + " bench-serve --base-url http://127.0.0.1:" +
-                                   std::to_string(server->port()) +
-                                   " --model scripted --api-key k --input-len 8 --output-len 6"
-                                   " --num-prompts 20 --max-concurrency 4 --request-rate 200"
-                                   " --token-id-range 1:200 --goodput ttft:10000 --result-file " +
-                                   result_file,
-                               &out);
+    const int rc = run_command(
+        k_cli + " bench-serve --base-url http://127.0.0.1:" + std::to_string(server->port()) +
+            " --model scripted --api-key k --input-len 8 --output-len 6"
+            " --num-prompts 20 --max-concurrency 4 --request-rate 200"
+            " --token-id-range 1:200 --goodput ttft:10000 --result-file " +
+            result_file,
+        &out);
     server->request_shutdown();
     server->wait();
     backend.reset();

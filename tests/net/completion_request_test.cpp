@@ -236,13 +236,15 @@ TEST_CASE("tokenize and detokenize requests") {
     REQUIRE_FALSE(parse_tokenize_request(R"({"model":"m","prompt":"hey"})", t).has_value());
     CHECK(t.prompt.prompt == "hey");
     CHECK_FALSE(t.prompt.add_special_tokens.has_value());  // the engine's default: BOS
-    REQUIRE_FALSE(parse_tokenize_request(
-                      R"({"messages":[{"role":"user","content":"q"}],"add_generation_prompt":false})", t)
-                      .has_value());
+    REQUIRE_FALSE(
+        parse_tokenize_request(
+            R"({"messages":[{"role":"user","content":"q"}],"add_generation_prompt":false})", t)
+            .has_value());
     CHECK(t.prompt.messages.size() == 1);
     CHECK_FALSE(t.prompt.add_special_tokens.has_value());  // for messages: no BOS
     CHECK_FALSE(t.prompt.add_generation_prompt);
-    REQUIRE_FALSE(parse_tokenize_request(R"({"prompt":"a","add_special_tokens":false})", t).has_value());
+    REQUIRE_FALSE(
+        parse_tokenize_request(R"({"prompt":"a","add_special_tokens":false})", t).has_value());
     REQUIRE(t.prompt.add_special_tokens.has_value());
     CHECK_FALSE(*t.prompt.add_special_tokens);
     CHECK(parse_tokenize_request(R"({"model":"m"})", t)->code == "missing_required_parameter");

@@ -74,7 +74,8 @@ struct raw_socket {
     void send(const std::string& bytes) { boost::asio::write(socket, boost::asio::buffer(bytes)); }
     std::string read_until(const std::string& delim) {
         boost::system::error_code ec;
-        const size_t n = boost::asio::read_until(socket, boost::asio::dynamic_buffer(buf), delim, ec);
+        const size_t n =
+            boost::asio::read_until(socket, boost::asio::dynamic_buffer(buf), delim, ec);
         REQUIRE_FALSE(ec);
         std::string out = buf.substr(0, n);
         buf.erase(0, n);
@@ -99,7 +100,8 @@ struct raw_socket {
 
 std::string completion_request(const std::string& body) {
     return "POST /v1/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-           "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
+           "Content-Length: " +
+           std::to_string(body.size()) + "\r\n\r\n" + body;
 }
 
 }  // namespace
@@ -136,8 +138,10 @@ TEST_CASE("http server: Expect 100-continue gets an interim response") {
     live_server s;
     raw_socket sock(s.port());
     const std::string body = R"({"prompt":"a","max_tokens":1})";
-    sock.send("POST /v1/completions HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\n"
-              "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n");
+    sock.send(
+        "POST /v1/completions HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\n"
+        "Content-Length: " +
+        std::to_string(body.size()) + "\r\n\r\n");
     CHECK(sock.read_until("\r\n\r\n") == "HTTP/1.1 100 Continue\r\n\r\n");
     sock.send(body);
     CHECK(sock.read_until("\r\n\r\n").rfind("HTTP/1.1 200", 0) == 0);
@@ -184,9 +188,10 @@ TEST_CASE("http server: oversized bodies get 413 with an OpenAI error") {
         REQUIRE(parser.parse(r->body).get(doc) == simdjson::SUCCESS);
         CHECK(std::string(doc["error"]["code"].get_string().value()) == "request_too_large");
     }
-    {   // chunked bodies have no Content-Length: the parser's limit catches them
+    {  // chunked bodies have no Content-Length: the parser's limit catches them
         raw_socket sock(s.port());
-        std::string req = "POST /v1/completions HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n";
+        std::string req =
+            "POST /v1/completions HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n";
         for (int i = 0; i < 4; ++i) req += "400\r\n" + std::string(1024, 'y') + "\r\n";
         req += "0\r\n\r\n";
         sock.send(req);
@@ -214,13 +219,13 @@ TEST_CASE("http server: SSE stream arrives as chunks and ends with [DONE]") {
     std::vector<std::string> events;
     sse_decoder dec;
     int pieces = 0;
-    auto r = client.stream("POST", "/v1/completions",
-                           R"({"prompt":"a","max_tokens":20,"stream":true})",
-                           [&](std::string_view bytes) {
-                               ++pieces;
-                               dec.feed(bytes, [&](const std::string& e) { events.push_back(e); });
-                               return true;
-                           });
+    auto r =
+        client.stream("POST", "/v1/completions", R"({"prompt":"a","max_tokens":20,"stream":true})",
+                      [&](std::string_view bytes) {
+                          ++pieces;
+                          dec.feed(bytes, [&](const std::string& e) { events.push_back(e); });
+                          return true;
+                      });
     REQUIRE(r.ok());
     CHECK(r->status == 200);
     CHECK(r->headers["content-type"] == "text/event-stream");
@@ -282,7 +287,9 @@ TEST_CASE("http server: 512 concurrent streams") {
     live_server s(opts, {}, std::chrono::milliseconds(5));
     const int n = 512;
     std::vector<load_request> requests(n);
-    for (auto& r : requests) r.body = R"({"prompt":"a","max_tokens":40,"stream":true,"stream_options":{"include_usage":true}})";
+    for (auto& r : requests)
+        r.body =
+            R"({"prompt":"a","max_tokens":40,"stream":true,"stream_options":{"include_usage":true}})";
     load_options lo;
     lo.port = s.port();
     lo.max_concurrency = n;
@@ -309,16 +316,16 @@ TEST_CASE("http server: graceful shutdown finishes in-flight streams, refuses ne
         std::vector<std::string> events;
         sse_decoder dec;
         bool signalled = false;
-        auto r = client.stream("POST", "/v1/completions",
-                               R"({"prompt":"a","max_tokens":60,"stream":true})",
-                               [&](std::string_view bytes) {
-                                   dec.feed(bytes, [&](const std::string& e) { events.push_back(e); });
-                                   if (!signalled && !events.empty()) {
-                                       signalled = true;
-                                       first_event.set_value();
-                                   }
-                                   return true;
-                               });
+        auto r = client.stream(
+            "POST", "/v1/completions", R"({"prompt":"a","max_tokens":60,"stream":true})",
+            [&](std::string_view bytes) {
+                dec.feed(bytes, [&](const std::string& e) { events.push_back(e); });
+                if (!signalled && !events.empty()) {
+                    signalled = true;
+                    first_event.set_value();
+                }
+                return true;
+            });
         return std::make_pair(r.ok(), events);
     });
     first_event.get_future().wait();

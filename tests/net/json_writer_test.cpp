@@ -25,7 +25,9 @@ TEST_CASE("json_writer: strings are escaped and invalid UTF-8 becomes U+FFFD") {
     simdjson::dom::element doc;
     REQUIRE(parser.parse(w.str()).get(doc) == simdjson::SUCCESS);
     const std::string back(doc["s"].get_string().value());
-    CHECK(back == "q\"b\\n\n\t\x01 é \xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd" "end");
+    CHECK(back ==
+          "q\"b\\n\n\t\x01 é \xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd"
+          "end");
 }
 
 TEST_CASE("json_writer: numbers, including non-finite logprobs") {

@@ -32,9 +32,10 @@ choice_output make_choice(int32_t index, const std::string& text, finish_reason 
 
 TEST_CASE("text_completion object has OpenAI's fields") {
     response_context ctx{endpoint_kind::completion, "cmpl-abc", 1700000000, "m", false, 0};
-    const std::string json = full_response_json(
-        ctx, {make_choice(0, "hello", finish_reason::length), make_choice(1, "bye", finish_reason::stop)},
-        {5, 7});
+    const std::string json = full_response_json(ctx,
+                                                {make_choice(0, "hello", finish_reason::length),
+                                                 make_choice(1, "bye", finish_reason::stop)},
+                                                {5, 7});
     simdjson::dom::parser parser;
     auto doc = parse_json(parser, json);
     CHECK(str(doc["id"]) == "cmpl-abc");
@@ -112,7 +113,8 @@ TEST_CASE("chat logprobs: content entries with bytes and top_logprobs") {
 TEST_CASE("stream chunks: completion text, chat delta with role first, usage chunk") {
     simdjson::dom::parser parser;
     response_context cctx{endpoint_kind::completion, "cmpl-1", 1, "m", false, 0};
-    auto c = parse_json(parser, chunk_json(cctx, 1, " next", {}, 0, false, finish_reason::none, ""));
+    auto c =
+        parse_json(parser, chunk_json(cctx, 1, " next", {}, 0, false, finish_reason::none, ""));
     CHECK(str(c["object"]) == "text_completion");
     CHECK(str(c["choices"].at(0)["text"]) == " next");
     CHECK(c["choices"].at(0)["index"].get_int64().value() == 1);
@@ -123,7 +125,8 @@ TEST_CASE("stream chunks: completion text, chat delta with role first, usage chu
     CHECK(str(first["object"]) == "chat.completion.chunk");
     CHECK(str(first["choices"].at(0)["delta"]["role"]) == "assistant");
     CHECK(str(first["choices"].at(0)["delta"]["content"]).empty());
-    auto last = parse_json(parser, chunk_json(chat, 0, "", {}, 0, false, finish_reason::stop, "\n"));
+    auto last =
+        parse_json(parser, chunk_json(chat, 0, "", {}, 0, false, finish_reason::stop, "\n"));
     CHECK(last["choices"].at(0)["delta"]["content"].error() == simdjson::NO_SUCH_FIELD);
     CHECK(str(last["choices"].at(0)["finish_reason"]) == "stop");
     CHECK(str(last["choices"].at(0)["stop_reason"]) == "\n");

@@ -92,7 +92,8 @@ public:
             *error = "the template rejected the messages";
             return false;
         }
-        const std::string text = chat ? render(req.messages, req.add_generation_prompt) : req.prompt;
+        const std::string text =
+            chat ? render(req.messages, req.add_generation_prompt) : req.prompt;
         ids->clear();
         if (req.add_special_tokens.value_or(!chat)) ids->push_back(1);
         for (unsigned char c : text) ids->push_back(c);
@@ -211,9 +212,11 @@ private:
             std::string text = token_text(seq.emitted, static_cast<int32_t>(s));
             d.token_ids.push_back(100 + seq.emitted);
             if (p.logprobs >= 0) {
-                token_logprob lp{100 + seq.emitted, text, -0.25f * static_cast<float>(seq.emitted + 1), {}};
+                token_logprob lp{
+                    100 + seq.emitted, text, -0.25f * static_cast<float>(seq.emitted + 1), {}};
                 for (int32_t k = 0; k < p.logprobs; ++k)
-                    lp.top.push_back({k, " alt" + std::to_string(k), -1.0f - static_cast<float>(k)});
+                    lp.top.push_back(
+                        {k, " alt" + std::to_string(k), -1.0f - static_cast<float>(k)});
                 d.logprobs.push_back(lp);
             }
             ++seq.emitted;

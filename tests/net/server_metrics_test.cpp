@@ -41,16 +41,21 @@ TEST_CASE("metrics: engine stats appear under vLLM's names") {
 
 TEST_CASE("metrics: histograms are cumulative with +Inf, count and sum") {
     server_metrics m("m");
-    m.observe_time_to_first_token(0.003);  // bucket le=0.005
-    m.observe_time_to_first_token(0.05);   // bucket le=0.06
-    m.observe_time_to_first_token(5000.0); // only +Inf
+    m.observe_time_to_first_token(0.003);   // bucket le=0.005
+    m.observe_time_to_first_token(0.05);    // bucket le=0.06
+    m.observe_time_to_first_token(5000.0);  // only +Inf
     const std::string text = m.exposition({});
     CHECK(has_line(text, "# TYPE vllm:time_to_first_token_seconds histogram"));
-    CHECK(has_line(text, "vllm:time_to_first_token_seconds_bucket{le=\"0.001\",model_name=\"m\"} 0.0"));
-    CHECK(has_line(text, "vllm:time_to_first_token_seconds_bucket{le=\"0.005\",model_name=\"m\"} 1.0"));
-    CHECK(has_line(text, "vllm:time_to_first_token_seconds_bucket{le=\"0.06\",model_name=\"m\"} 2.0"));
-    CHECK(has_line(text, "vllm:time_to_first_token_seconds_bucket{le=\"2560.0\",model_name=\"m\"} 2.0"));
-    CHECK(has_line(text, "vllm:time_to_first_token_seconds_bucket{le=\"+Inf\",model_name=\"m\"} 3.0"));
+    CHECK(has_line(text,
+                   "vllm:time_to_first_token_seconds_bucket{le=\"0.001\",model_name=\"m\"} 0.0"));
+    CHECK(has_line(text,
+                   "vllm:time_to_first_token_seconds_bucket{le=\"0.005\",model_name=\"m\"} 1.0"));
+    CHECK(has_line(text,
+                   "vllm:time_to_first_token_seconds_bucket{le=\"0.06\",model_name=\"m\"} 2.0"));
+    CHECK(has_line(text,
+                   "vllm:time_to_first_token_seconds_bucket{le=\"2560.0\",model_name=\"m\"} 2.0"));
+    CHECK(has_line(text,
+                   "vllm:time_to_first_token_seconds_bucket{le=\"+Inf\",model_name=\"m\"} 3.0"));
     CHECK(has_line(text, "vllm:time_to_first_token_seconds_count{model_name=\"m\"} 3.0"));
     CHECK(text.find("vllm:time_to_first_token_seconds_sum{model_name=\"m\"} 5000.05") !=
           std::string::npos);
@@ -66,9 +71,12 @@ TEST_CASE("metrics: request_success_total per finished_reason") {
     m.count_finished(finish_reason::length);
     m.count_finished(finish_reason::error);  // not a success
     const std::string text = m.exposition({});
-    CHECK(has_line(text, "vllm:request_success_total{finished_reason=\"stop\",model_name=\"m\"} 2.0"));
-    CHECK(has_line(text, "vllm:request_success_total{finished_reason=\"length\",model_name=\"m\"} 1.0"));
-    CHECK(has_line(text, "vllm:request_success_total{finished_reason=\"abort\",model_name=\"m\"} 0.0"));
+    CHECK(has_line(text,
+                   "vllm:request_success_total{finished_reason=\"stop\",model_name=\"m\"} 2.0"));
+    CHECK(has_line(text,
+                   "vllm:request_success_total{finished_reason=\"length\",model_name=\"m\"} 1.0"));
+    CHECK(has_line(text,
+                   "vllm:request_success_total{finished_reason=\"abort\",model_name=\"m\"} 0.0"));
 }
 
 TEST_CASE("metrics: label values are escaped") {

@@ -27,8 +27,9 @@ namespace {
 constexpr int32_t k_max_model_len = 256;
 
 struct e2e_server {
-    explicit e2e_server(std::string api_key = {}, bool handle_signals = false,
-                        const std::string& chat_template = "templates/Qwen-Qwen2.5-7B-Instruct.jinja") {
+    explicit e2e_server(
+        std::string api_key = {}, bool handle_signals = false,
+        const std::string& chat_template = "templates/Qwen-Qwen2.5-7B-Instruct.jinja") {
         engine_config cfg;
         cfg.model_path = test::shared_path("models/stories260K.gguf");
         cfg.chat_template = test::shared_path(chat_template);
@@ -120,8 +121,8 @@ TEST_CASE("e2e: greedy completion, and the stream concatenates to the same text"
     CHECK(doc.root["usage"]["completion_tokens"].get_int64().value() == 24);
     CHECK(doc.root["usage"]["prompt_tokens"].get_int64().value() > 1);
 
-    const auto events = stream_events(c, "/v1/completions",
-                                      req + R"(,"stream":true,"stream_options":{"include_usage":true}})");
+    const auto events = stream_events(
+        c, "/v1/completions", req + R"(,"stream":true,"stream_options":{"include_usage":true}})");
     REQUIRE(events.size() >= 3);
     CHECK(events.back() == "[DONE]");
     std::string streamed;
@@ -139,7 +140,8 @@ TEST_CASE("e2e: chat through a real template; usage counts the rendered prompt")
     ACTORLM_REQUIRE_SHARED("templates/Qwen-Qwen2.5-7B-Instruct.jinja");
     e2e_server s;
     auto c = s.client();
-    const std::string messages = R"([{"role":"system","content":"Tell stories."},{"role":"user","content":"Lily had a cat."}])";
+    const std::string messages =
+        R"([{"role":"system","content":"Tell stories."},{"role":"user","content":"Lily had a cat."}])";
     auto r = post(c, "/v1/chat/completions",
                   R"({"messages":)" + messages + R"(,"max_tokens":12,"temperature":0})");
     CHECK(r.status == 200);
@@ -153,9 +155,9 @@ TEST_CASE("e2e: chat through a real template; usage counts the rendered prompt")
           tdoc.root["count"].get_int64().value());
     CHECK(tdoc.root["max_model_len"].get_int64().value() == k_max_model_len);
 
-    const auto events = stream_events(c, "/v1/chat/completions",
-                                      R"({"messages":)" + messages +
-                                          R"(,"max_tokens":12,"temperature":0,"stream":true})");
+    const auto events = stream_events(
+        c, "/v1/chat/completions",
+        R"({"messages":)" + messages + R"(,"max_tokens":12,"temperature":0,"stream":true})");
     json_doc first(events.front());
     CHECK(str(first.root["choices"].at(0)["delta"]["role"]) == "assistant");
     std::string streamed;
@@ -172,21 +174,27 @@ TEST_CASE("e2e: n=2 gives two choices; stop strings cut the text") {
     e2e_server s;
     auto c = s.client();
     json_doc two(post(c, "/v1/completions",
-                      R"({"prompt":"The dog","max_tokens":8,"n":2,"temperature":1.0,"seed":7})").body);
+                      R"({"prompt":"The dog","max_tokens":8,"n":2,"temperature":1.0,"seed":7})")
+                     .body);
     auto choices = two.root["choices"].get_array().value();
     REQUIRE(choices.size() == 2);
     CHECK(choices.at(1)["index"].get_int64().value() == 1);
     CHECK(two.root["usage"]["completion_tokens"].get_int64().value() <= 16);
 
-    json_doc greedy(post(c, "/v1/completions",
-                         R"({"prompt":"Once upon a time","max_tokens":40,"temperature":0,"ignore_eos":true})").body);
+    json_doc greedy(
+        post(c, "/v1/completions",
+             R"({"prompt":"Once upon a time","max_tokens":40,"temperature":0,"ignore_eos":true})")
+            .body);
     const std::string text = str(greedy.root["choices"].at(0)["text"]);
     REQUIRE(text.size() > 12);
     const std::string stop = text.substr(text.size() / 2, 3);
     const size_t cut = text.find(stop);
-    json_doc stopped(post(c, "/v1/completions",
-                          R"({"prompt":"Once upon a time","max_tokens":40,"temperature":0,"ignore_eos":true,"stop":[")" +
-                              stop + R"("]})").body);
+    json_doc stopped(
+        post(
+            c, "/v1/completions",
+            R"({"prompt":"Once upon a time","max_tokens":40,"temperature":0,"ignore_eos":true,"stop":[")" +
+                stop + R"("]})")
+            .body);
     CHECK(str(stopped.root["choices"].at(0)["text"]) == text.substr(0, cut));
     CHECK(str(stopped.root["choices"].at(0)["finish_reason"]) == "stop");
 }
@@ -195,8 +203,10 @@ TEST_CASE("e2e: logprobs in completions and chat") {
     ACTORLM_REQUIRE_SHARED("models/stories260K.gguf");
     e2e_server s;
     auto c = s.client();
-    json_doc comp(post(c, "/v1/completions",
-                       R"({"prompt":"Once","max_tokens":5,"temperature":0,"logprobs":3,"ignore_eos":true})").body);
+    json_doc comp(
+        post(c, "/v1/completions",
+             R"({"prompt":"Once","max_tokens":5,"temperature":0,"logprobs":3,"ignore_eos":true})")
+            .body);
     auto lp = comp.root["choices"].at(0)["logprobs"];
     CHECK(lp["tokens"].get_array().value().size() == 5);
     const simdjson::dom::array token_logprobs = lp["token_logprobs"].get_array().value();
@@ -207,9 +217,11 @@ TEST_CASE("e2e: logprobs in completions and chat") {
         CHECK(n >= 1);
         CHECK(n <= 4);  // top 3, plus the sampled token when it is not among them
     }
-    json_doc chat(post(c, "/v1/chat/completions",
-                       R"({"messages":[{"role":"user","content":"hi"}],"max_tokens":4,"temperature":0,
-                           "logprobs":true,"top_logprobs":2})").body);
+    json_doc chat(
+        post(c, "/v1/chat/completions",
+             R"({"messages":[{"role":"user","content":"hi"}],"max_tokens":4,"temperature":0,
+                           "logprobs":true,"top_logprobs":2})")
+            .body);
     auto content = chat.root["choices"].at(0)["logprobs"]["content"].get_array().value();
     REQUIRE(content.size() >= 1);
     CHECK(content.at(0)["top_logprobs"].get_array().value().size() == 2);
@@ -256,7 +268,9 @@ TEST_CASE("e2e: every error case") {
         CHECK_FALSE(str(doc.root["error"]["message"]).empty());
     }
     CHECK(post(c, "/v1/completions", R"({"prompt":"x"})").status == 401);
-    CHECK(post(c, "/v1/completions", R"({"prompt":"x"})", {{"Authorization", "Bearer no"}}).status == 401);
+    CHECK(
+        post(c, "/v1/completions", R"({"prompt":"x"})", {{"Authorization", "Bearer no"}}).status ==
+        401);
     CHECK(c.request("GET", "/v1/completions", {}, auth)->status == 405);
     CHECK(c.request("GET", "/nope")->status == 404);
     auto model = c.request("GET", "/v1/models/stories", {}, auth);
@@ -291,11 +305,15 @@ TEST_CASE("e2e: a client hang-up mid-stream aborts its request; /metrics reflect
     auto c = s.client();
     post(c, "/v1/completions", R"({"prompt":"Once","max_tokens":4,"ignore_eos":true})");
     const std::string text = c.request("GET", "/metrics")->body;
-    CHECK(text.find("vllm:request_success_total{finished_reason=\"abort\",model_name=\"stories\"} 1.0") !=
+    CHECK(text.find(
+              "vllm:request_success_total{finished_reason=\"abort\",model_name=\"stories\"} 1.0") !=
           std::string::npos);
-    CHECK(text.find("vllm:request_success_total{finished_reason=\"length\",model_name=\"stories\"} 1.0") !=
+    CHECK(
+        text.find(
+            "vllm:request_success_total{finished_reason=\"length\",model_name=\"stories\"} 1.0") !=
+        std::string::npos);
+    CHECK(text.find("vllm:generation_tokens_total{model_name=\"stories\"} 0.0") ==
           std::string::npos);
-    CHECK(text.find("vllm:generation_tokens_total{model_name=\"stories\"} 0.0") == std::string::npos);
     CHECK(text.find("vllm:time_to_first_token_seconds_count{model_name=\"stories\"} 2.0") !=
           std::string::npos);
     CHECK(text.find("vllm:request_queue_time_seconds_count{model_name=\"stories\"} 2.0") !=
@@ -308,8 +326,9 @@ TEST_CASE("e2e: 512 concurrent streams") {
     e2e_server s;
     std::vector<load_request> requests(512);
     for (size_t i = 0; i < requests.size(); ++i)
-        requests[i].body = R"({"prompt":"Once upon a time )" + std::to_string(i) +
-                           R"(","max_tokens":8,"ignore_eos":true,"stream":true,"stream_options":{"include_usage":true}})";
+        requests[i].body =
+            R"({"prompt":"Once upon a time )" + std::to_string(i) +
+            R"(","max_tokens":8,"ignore_eos":true,"stream":true,"stream_options":{"include_usage":true}})";
     load_options lo;
     lo.port = s.server->port();
     lo.max_concurrency = 512;
@@ -395,8 +414,9 @@ TEST_CASE("e2e: /tokenize counts what generation runs: special tokens, BOS, temp
     CHECK(tokenize(c, R"({"prompt":"Once","add_special_tokens":false})").front() != bos);
     const int64_t with_bos =
         prompt_tokens(c, "/v1/completions", R"({"prompt":"Once upon a time","max_tokens":1})");
-    CHECK(prompt_tokens(c, "/v1/completions",
-                        R"({"prompt":"Once upon a time","max_tokens":1,"add_special_tokens":false})") ==
+    CHECK(prompt_tokens(
+              c, "/v1/completions",
+              R"({"prompt":"Once upon a time","max_tokens":1,"add_special_tokens":false})") ==
           with_bos - 1);
 
     // /tokenize with messages renders and parses like /v1/chat/completions: one BOS,
@@ -437,9 +457,10 @@ TEST_CASE("e2e: max_tokens beyond the context is a 400 naming the limit, streame
         CHECK(str(json_doc(chat.body).root["error"]["code"]) == "context_length_exceeded");
     }
     // The exact rest of the context is allowed and generated in full.
-    auto fits = post(c, "/v1/completions",
-                     R"({"prompt":"Once upon a time","temperature":0,"ignore_eos":true,"max_tokens":)" +
-                         std::to_string(256 - n) + "}");
+    auto fits =
+        post(c, "/v1/completions",
+             R"({"prompt":"Once upon a time","temperature":0,"ignore_eos":true,"max_tokens":)" +
+                 std::to_string(256 - n) + "}");
     CHECK(fits.status == 200);
     json_doc doc(fits.body);
     CHECK(doc.root["usage"]["completion_tokens"].get_int64().value() == 256 - n);

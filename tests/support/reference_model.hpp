@@ -259,7 +259,8 @@ inline std::vector<double> reference_forward(const model_config& c, const model_
                 for (int64_t j = 0; j <= t; ++j)
                     sum += (s[j] = seen(j) ? std::exp(s[j] - mx) : 0.0);
                 for (int64_t j = 0; j <= t; ++j)
-                    for (int64_t i = 0; i < hd; ++i) att[hh * hd + i] += s[j] / sum * v[j][kh * hd + i];
+                    for (int64_t i = 0; i < hd; ++i)
+                        att[hh * hd + i] += s[j] / sum * v[j][kh * hd + i];
             }
             std::vector<double> o = ref::matvec(lw.wo, att);
             if (r.post_attention_norm) ref::rmsnorm(c, o.data(), ref::f32(lw.post_attn_norm), h);
@@ -277,7 +278,8 @@ inline std::vector<double> reference_forward(const model_config& c, const model_
     for (int64_t t = 0; t < n; ++t) {
         std::vector<double> xn = x[t];
         ref::rmsnorm(c, xn.data(), ref::f32(w.output_norm), h);
-        for (double l : ref::matvec(w.lm_head, xn)) logits.push_back(ref::softcap(l, r.final_logit_softcap));
+        for (double l : ref::matvec(w.lm_head, xn))
+            logits.push_back(ref::softcap(l, r.final_logit_softcap));
     }
     return logits;
 }
@@ -290,7 +292,8 @@ inline std::vector<std::vector<double>> reference_logits(const model_config& c,
     const size_t v = static_cast<size_t>(c.vocab_size);
     std::vector<std::vector<double>> rows;
     for (size_t i = 0; i + v <= flat.size(); i += v)
-        rows.emplace_back(flat.begin() + static_cast<long>(i), flat.begin() + static_cast<long>(i + v));
+        rows.emplace_back(flat.begin() + static_cast<long>(i),
+                          flat.begin() + static_cast<long>(i + v));
     return rows;
 }
 

@@ -20,11 +20,11 @@ inline std::string shared_path(const std::string& rel) {
 
 }  // namespace actorlm::test
 
-#define ACTORLM_REQUIRE_SHARED(rel)                                                         \
-    do {                                                                                    \
-        if (!std::filesystem::exists(actorlm::test::shared_path(rel))) {                    \
-            MESSAGE("skipped: " << actorlm::test::shared_path(rel)                          \
-                                << " is absent (the ../shared data folder is not here)");   \
-            return;                                                                         \
-        }                                                                                   \
+#define ACTORLM_REQUIRE_SHARED(rel)                                                       \
+    do {                                                                                  \
+        if (!std::filesystem::exists(actorlm::test::shared_path(rel))) {                  \
+            MESSAGE("skipped: " << actorlm::test::shared_path(rel)                        \
+                                << " is absent (the ../shared data folder is not here)"); \
+            return;                                                                       \
+        }                                                                                 \
     } while (0)

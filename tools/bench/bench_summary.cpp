@@ -15,14 +15,18 @@ bool parse_slo(const std::string& item, slo_targets& slo, std::string* error) {
     const size_t colon = item.find(':');
     const std::string name = item.substr(0, colon);
     char* end = nullptr;
-    const double ms = colon == std::string::npos ? -1.0 : std::strtod(item.c_str() + colon + 1, &end);
+    const double ms =
+        colon == std::string::npos ? -1.0 : std::strtod(item.c_str() + colon + 1, &end);
     if (colon == std::string::npos || end == item.c_str() + colon + 1 || *end != '\0' || ms <= 0) {
         *error = "invalid SLO '" + item + "': expected NAME:MILLISECONDS with a positive number";
         return false;
     }
-    if (name == "ttft") slo.ttft_ms = ms;
-    else if (name == "tpot") slo.tpot_ms = ms;
-    else if (name == "e2el") slo.e2el_ms = ms;
+    if (name == "ttft")
+        slo.ttft_ms = ms;
+    else if (name == "tpot")
+        slo.tpot_ms = ms;
+    else if (name == "e2el")
+        slo.e2el_ms = ms;
     else {
         *error = "invalid SLO name '" + name + "': expected ttft, tpot or e2el";
         return false;
@@ -98,7 +102,8 @@ bench_summary summarize(const std::vector<request_result>& results,
     int current = 0;
     for (const auto& [t, delta] : events) {
         current += delta;
-        s.max_concurrent_requests = std::max(s.max_concurrent_requests, static_cast<double>(current));
+        s.max_concurrent_requests =
+            std::max(s.max_concurrent_requests, static_cast<double>(current));
     }
     if (duration_s > 0) {
         s.request_throughput = static_cast<double>(s.completed) / duration_s;
@@ -131,7 +136,8 @@ std::string join3(const std::string& prefix, const char* name, const char* suffi
 }
 
 void write_latency(json_writer& w, const char* name, const latency_stats& l) {
-    w.field(join3("mean_", name, "_ms"), l.mean_ms).field(join3("median_", name, "_ms"), l.median_ms);
+    w.field(join3("mean_", name, "_ms"), l.mean_ms)
+        .field(join3("median_", name, "_ms"), l.median_ms);
     w.field(join3("std_", name, "_ms"), l.std_ms);
     for (const auto& [p, v] : l.percentiles_ms)
         w.field(join3(join3("p", percentile_name(p).c_str(), "_"), name, "_ms"), v);

@@ -45,7 +45,7 @@ struct bench_summary {
     double total_token_throughput = 0.0;  // (input + output) tokens / s
     double max_concurrent_requests = 0.0;
     latency_stats ttft, tpot, itl, e2el;
-    std::vector<std::string> errors;      // the first few failures
+    std::vector<std::string> errors;  // the first few failures
 };
 
 /// `input_lens[i]` is request i's prompt length (used when the server reports no usage).

@@ -52,7 +52,8 @@ struct http_client::impl {
         req.version(11);
         req.set(http::field::host, host);
         req.set(http::field::user_agent, "actorlm-http-client");
-        if (!body.empty() || method == "POST") req.set(http::field::content_type, "application/json");
+        if (!body.empty() || method == "POST")
+            req.set(http::field::content_type, "application/json");
         for (const auto& [k, v] : headers) req.set(k, v);
         req.body() = std::string(body);
         req.prepare_payload();
@@ -89,12 +90,13 @@ result<client_response> http_client::request(std::string_view method, std::strin
                                              std::string_view body,
                                              const std::map<std::string, std::string>& headers) {
     std::string collected;
-    auto r = stream(method, target, body,
-                    [&collected](std::string_view bytes) {
-                        collected.append(bytes);
-                        return true;
-                    },
-                    headers);
+    auto r = stream(
+        method, target, body,
+        [&collected](std::string_view bytes) {
+            collected.append(bytes);
+            return true;
+        },
+        headers);
     if (!r) return r;
     r->body = std::move(collected);
     return r;

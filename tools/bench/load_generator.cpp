@@ -69,8 +69,8 @@ struct run_state {
     tcp::resolver::results_type endpoints;
     clock_type::time_point t0;
     std::vector<double> arrival_s;
-    size_t next_arrival = 0;        // next request whose arrival time has not come yet
-    std::deque<size_t> ready;       // arrived, waiting for a concurrency slot
+    size_t next_arrival = 0;   // next request whose arrival time has not come yet
+    std::deque<size_t> ready;  // arrived, waiting for a concurrency slot
     int64_t in_flight = 0;
     asio::steady_timer arrival_timer{ioc};
     simdjson::dom::parser json;
@@ -97,8 +97,9 @@ struct run_state {
             ready.push_back(next_arrival++);
         launch_ready();
         if (next_arrival < requests.size()) {
-            arrival_timer.expires_at(t0 + std::chrono::duration_cast<clock_type::duration>(
-                                              std::chrono::duration<double>(arrival_s[next_arrival])));
+            arrival_timer.expires_at(t0 +
+                                     std::chrono::duration_cast<clock_type::duration>(
+                                         std::chrono::duration<double>(arrival_s[next_arrival])));
             arrival_timer.async_wait([this](beast::error_code ec) {
                 if (!ec) schedule_arrivals();
             });
@@ -129,16 +130,17 @@ void stream_call::start() {
     sent = clock_type::now();
     run.results[index].start_s = std::chrono::duration<double>(sent - run.t0).count();
     stream.expires_after(std::chrono::seconds(run.options.timeout_s));
-    stream.async_connect(run.endpoints, [self = shared_from_this()](beast::error_code ec,
-                                                                    const tcp::endpoint&) {
-        self->on_connect(ec);
-    });
+    stream.async_connect(run.endpoints,
+                         [self = shared_from_this()](beast::error_code ec, const tcp::endpoint&) {
+                             self->on_connect(ec);
+                         });
 }
 
 void stream_call::on_connect(beast::error_code ec) {
     if (ec) return finish("connect: " + ec.message());
     stream.socket().set_option(tcp::no_delay(true), ec);
-    http::async_write(stream, req, beast::bind_front_handler(&stream_call::on_write, shared_from_this()));
+    http::async_write(stream, req,
+                      beast::bind_front_handler(&stream_call::on_write, shared_from_this()));
 }
 
 void stream_call::on_write(beast::error_code ec, size_t) {

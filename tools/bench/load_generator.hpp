@@ -15,12 +15,12 @@ namespace actorlm::net {
 struct load_options {
     std::string host = "127.0.0.1";
     uint16_t port = 8000;
-    std::string api_key;             // sent as Authorization: Bearer when non-empty
-    int32_t max_concurrency = 0;     // 0: no cap
-    double request_rate = 0.0;       // requests/s; 0 or less: all at once ("inf")
-    double burstiness = 1.0;         // gamma shape of inter-arrival times (1 = Poisson)
+    std::string api_key;          // sent as Authorization: Bearer when non-empty
+    int32_t max_concurrency = 0;  // 0: no cap
+    double request_rate = 0.0;    // requests/s; 0 or less: all at once ("inf")
+    double burstiness = 1.0;      // gamma shape of inter-arrival times (1 = Poisson)
     uint64_t seed = 0;
-    int32_t timeout_s = 600;         // per request
+    int32_t timeout_s = 600;  // per request
 };
 
 /// One request to send: a POST of `body` (which should ask for "stream": true).
@@ -32,14 +32,14 @@ struct load_request {
 /// What one request measured. Times are seconds.
 struct request_result {
     bool success = false;
-    std::string error;               // HTTP status and body, or the socket error
-    double start_s = 0.0;            // when it was sent, from the run's start
+    std::string error;     // HTTP status and body, or the socket error
+    double start_s = 0.0;  // when it was sent, from the run's start
     double ttft_s = 0.0;
     double e2e_s = 0.0;
-    std::vector<double> itl_s;       // gaps between text chunks after the first
-    int64_t output_tokens = 0;       // usage.completion_tokens, else chunks with text
-    int64_t prompt_tokens = 0;       // usage.prompt_tokens, when reported
-    std::string text;                // the concatenated generated text
+    std::vector<double> itl_s;  // gaps between text chunks after the first
+    int64_t output_tokens = 0;  // usage.completion_tokens, else chunks with text
+    int64_t prompt_tokens = 0;  // usage.prompt_tokens, when reported
+    std::string text;           // the concatenated generated text
 };
 
 /// Sends every request and returns their results in request order, plus the run's wall time.

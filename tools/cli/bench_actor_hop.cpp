@@ -118,8 +118,10 @@ detokenizer_actor::behavior_type step_clock(
             ++st.seen;
             if (st.seen == st.warmup) st.start = clock_type::now();
             if (st.seen == st.warmup + st.steps && st.done) {
-                st.done->set_value(std::chrono::duration<double, std::micro>(
-                                       clock_type::now() - st.start).count() / st.steps);
+                st.done->set_value(
+                    std::chrono::duration<double, std::micro>(clock_type::now() - st.start)
+                        .count() /
+                    st.steps);
                 st.done.reset();
             }
         },
@@ -139,16 +141,16 @@ double time_actor_steps(caf::actor_system& sys, worker_actor worker, int32_t run
     if (!setup_workers(sys, {worker}, sac.stages, std::chrono::seconds(10)).empty()) return -1;
     // As engine_runtime does: a private thread with local workers, the pool with remote ones.
     const bool local = worker->node() == sys.node();
-    auto sched = spawn_scheduler(sys, sac, {worker}, kv_cache_actor{}, connector_actor{},
-                                 local ? scheduler_threading::detached
-                                       : scheduler_threading::scheduled);
+    auto sched =
+        spawn_scheduler(sys, sac, {worker}, kv_cache_actor{}, connector_actor{},
+                        local ? scheduler_threading::detached : scheduler_threading::scheduled);
     auto done = std::make_shared<std::promise<double>>();
     auto result = done->get_future();
-    auto clock = sys.spawn(step_clock, sched,
-                           sequence_specs{bench_requests(running, warmup + steps + 10)}, warmup,
-                           steps, done);
-    double us = result.wait_for(std::chrono::seconds(120)) == std::future_status::ready
-                    ? result.get() : -1;
+    auto clock =
+        sys.spawn(step_clock, sched, sequence_specs{bench_requests(running, warmup + steps + 10)},
+                  warmup, steps, done);
+    double us =
+        result.wait_for(std::chrono::seconds(120)) == std::future_status::ready ? result.get() : -1;
     caf::anon_send_exit(sched, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(clock, caf::exit_reason::user_shutdown);
     return us;

@@ -60,8 +60,9 @@ struct bench_batch_builder {
                 const int32_t pos = starts[s] + i;
                 b.token_ids.push_back(static_cast<int32_t>(rng() % static_cast<uint32_t>(vocab)));
                 b.positions.push_back(pos);
-                b.slot_mapping.push_back((static_cast<int64_t>(s) * blocks_per_seq + pos / block_size) *
-                                             block_size + pos % block_size);
+                b.slot_mapping.push_back(
+                    (static_cast<int64_t>(s) * blocks_per_seq + pos / block_size) * block_size +
+                    pos % block_size);
             }
             b.logits_indices.push_back(b.num_tokens() - 1);
             b.query_start_loc.push_back(b.num_tokens());
@@ -76,7 +77,8 @@ struct bench_batch_builder {
 size_t matmul_weight_bytes(const model_weights& w) {
     size_t bytes = w.lm_head.num_bytes;
     for (const layer_weights& l : w.layers)
-        for (const tensor* t : {&l.wq, &l.wk, &l.wv, &l.wo, &l.w_gate, &l.w_up, &l.w_down}) bytes += t->num_bytes;
+        for (const tensor* t : {&l.wq, &l.wk, &l.wv, &l.wo, &l.w_gate, &l.w_up, &l.w_down})
+            bytes += t->num_bytes;
     return bytes;
 }
 
@@ -104,12 +106,15 @@ int run_bench_forward(const options& o) {
     const int64_t max_batch = *std::max_element(batches.begin(), batches.end());
     // The prompt and the decode sequences reuse the same blocks (the prompt's K/V
     // is not needed once its timing is done).
-    const int32_t prompt_blocks = static_cast<int32_t>((o.prompt_len + block_size - 1) / block_size);
+    const int32_t prompt_blocks =
+        static_cast<int32_t>((o.prompt_len + block_size - 1) / block_size);
     const int32_t blocks_per_seq =
         static_cast<int32_t>((o.context + o.decode_steps + block_size - 1) / block_size);
-    const kv_cache_spec spec{std::max(prompt_blocks, static_cast<int32_t>(max_batch) * blocks_per_seq),
-                             block_size, kv_type};
-    const std::string weight_type = model->weights.layers.empty() ? "?" : dtype_name(model->weights.layers[0].w_up.type);
+    const kv_cache_spec spec{
+        std::max(prompt_blocks, static_cast<int32_t>(max_batch) * blocks_per_seq), block_size,
+        kv_type};
+    const std::string weight_type =
+        model->weights.layers.empty() ? "?" : dtype_name(model->weights.layers[0].w_up.type);
     const size_t weight_bytes = matmul_weight_bytes(model->weights);
     cpu_executor_options eo;
     eo.num_threads = threads;
@@ -135,7 +140,8 @@ int run_bench_forward(const options& o) {
     // Prefill: one prompt in one step; the first run warms caches and pages.
     std::vector<double> prefill_s;
     for (int64_t r = 0; r < o.repeat + 1; ++r) {
-        const forward_batch b = prompt_builder.build({0}, {static_cast<int32_t>(o.prompt_len)}, rng, vocab);
+        const forward_batch b =
+            prompt_builder.build({0}, {static_cast<int32_t>(o.prompt_len)}, rng, vocab);
         const auto t0 = std::chrono::steady_clock::now();
         run(b);
         if (r > 0) prefill_s.push_back(seconds_since(t0));
@@ -161,7 +167,8 @@ int run_bench_forward(const options& o) {
         }
         std::vector<double> step_s;
         for (int64_t step = 0; step < o.decode_steps; ++step) {
-            const std::vector<int32_t> starts(static_cast<size_t>(batch), static_cast<int32_t>(o.context + step));
+            const std::vector<int32_t> starts(static_cast<size_t>(batch),
+                                              static_cast<int32_t>(o.context + step));
             const std::vector<int32_t> counts(static_cast<size_t>(batch), 1);
             const forward_batch b = builder.build(starts, counts, rng, vocab);
             const auto t0 = std::chrono::steady_clock::now();
@@ -193,9 +200,9 @@ cli::command_action setup(CLI::App& app) {
     auto o = std::make_shared<options>();
     o->engine.num_threads = 2;
     o->engine.kv_cache_dtype = "f32";
-    cli::add_engine_options(app, o->engine,
-                            cli::engine_flags::model | cli::engine_flags::threads |
-                                cli::engine_flags::kv_layout);
+    cli::add_engine_options(
+        app, o->engine,
+        cli::engine_flags::model | cli::engine_flags::threads | cli::engine_flags::kv_layout);
     app.add_option("--prompt-len", o->prompt_len, "prefill tokens")
         ->check(actorlm::cli::positive())
         ->capture_default_str();

@@ -25,13 +25,13 @@ using namespace actorlm::cuda;
 
 struct bench_options {
     std::string batches = "1,8,64,256";
-    int32_t context = 512;       // tokens already in each sequence's cache at decode
-    int32_t steps = 32;          // timed decode steps per batch size
+    int32_t context = 512;  // tokens already in each sequence's cache at decode
+    int32_t steps = 32;     // timed decode steps per batch size
     int32_t prefill_tokens = 1024;
     int32_t prefill_runs = 3;
     int32_t cuda_device = 0;
     std::string type = "bf16";
-    std::string gemv = "on";     // small-batch GEMMs through our gemv (else cuBLAS)
+    std::string gemv = "on";  // small-batch GEMMs through our gemv (else cuBLAS)
     std::string json_path;
 };
 
@@ -61,12 +61,14 @@ forward_batch make_batch(int32_t num_seqs, int32_t start, int32_t new_tokens,
     b.max_blocks_per_seq = blocks_per_seq;
     b.query_start_loc.push_back(0);
     for (int32_t s = 0; s < num_seqs; ++s) {
-        for (int32_t k = 0; k < blocks_per_seq; ++k) b.block_tables.push_back(s * blocks_per_seq + k);
+        for (int32_t k = 0; k < blocks_per_seq; ++k)
+            b.block_tables.push_back(s * blocks_per_seq + k);
         for (int32_t p = start; p < start + new_tokens; ++p) {
             b.token_ids.push_back((s * 7919 + p * 31) % 128000);
             b.positions.push_back(p);
             b.slot_mapping.push_back(static_cast<int64_t>(s * blocks_per_seq + p / k_block_size) *
-                                         k_block_size + p % k_block_size);
+                                         k_block_size +
+                                     p % k_block_size);
         }
         b.query_start_loc.push_back(b.num_tokens());
         b.seq_lens.push_back(start + new_tokens);
@@ -127,7 +129,10 @@ int run_bench_gpu(const bench_options& opts) {
     cuda_executor& e = **ex;
     const device_info& dev = e.device();
 
-    struct decode_result { int32_t batch; double step_ms, tokens_per_s; };
+    struct decode_result {
+        int32_t batch;
+        double step_ms, tokens_per_s;
+    };
     std::vector<decode_result> decode;
     for (int32_t batch : o.batches) {
         std::vector<gpu_sampling_params> params(static_cast<size_t>(batch));
@@ -137,7 +142,8 @@ int run_bench_gpu(const bench_options& opts) {
             const auto t0 = std::chrono::steady_clock::now();
             auto ids = e.forward_sample(fb, params);
             if (!ids.ok()) {
-                std::fprintf(stderr, "bench-gpu: decode batch %d: %s\n", batch, ids.message().c_str());
+                std::fprintf(stderr, "bench-gpu: decode batch %d: %s\n", batch,
+                             ids.message().c_str());
                 return 1;
             }
             if (step >= warmup) elapsed += seconds_since(t0);
@@ -173,7 +179,8 @@ int run_bench_gpu(const bench_options& opts) {
     std::printf("decode context    %d tokens, %d timed steps (greedy sampling on device)\n",
                 o.context, o.steps);
     for (const auto& d : decode)
-        std::printf("decode batch %-4d %9.1f tok/s  (%.2f ms/step)\n", d.batch, d.tokens_per_s, d.step_ms);
+        std::printf("decode batch %-4d %9.1f tok/s  (%.2f ms/step)\n", d.batch, d.tokens_per_s,
+                    d.step_ms);
     std::printf("prefill %d tok   %9.1f tok/s\n", o.prefill_tokens, prefill_tps);
     std::printf("HBM bandwidth     %.0f GB/s theoretical; decode streams %.2f GB/step\n",
                 dev.peak_bandwidth_bytes_per_s / 1e9, bytes / 1e9);
@@ -185,8 +192,11 @@ int run_bench_gpu(const bench_options& opts) {
     js.field("model", c.name).field("gemv", o.gemv).field("context", o.context);
     js.key("decode").begin_array();
     for (const auto& d : decode)
-        js.begin_object().field("batch", d.batch).field("tokens_per_s", d.tokens_per_s)
-            .field("ms_per_step", d.step_ms).end_object();
+        js.begin_object()
+            .field("batch", d.batch)
+            .field("tokens_per_s", d.tokens_per_s)
+            .field("ms_per_step", d.step_ms)
+            .end_object();
     js.end_array();
     js.key("prefill").begin_object().field("tokens", o.prefill_tokens);
     js.field("tokens_per_s", prefill_tps).end_object();

@@ -34,8 +34,8 @@ struct options {
     int threads = 2;
     int repeat = 7;
     int64_t working_set_mb = 256;
-    std::string level;             // empty: the detected (or ACTORLM_CPU) level
-    std::string layout = "rows";   // panels: the 16-row layout cpu_executor uses on avx512
+    std::string level;            // empty: the detected (or ACTORLM_CPU) level
+    std::string layout = "rows";  // panels: the 16-row layout cpu_executor uses on avx512
 };
 
 const std::vector<dtype> k_types = {dtype::f32,  dtype::f16,  dtype::bf16, dtype::q8_0,
@@ -74,9 +74,21 @@ std::vector<uint8_t> random_weights(dtype type, size_t bytes, std::mt19937& rng)
     const size_t block_bytes = dtype_block_bytes(type);
     for (size_t at = 0; at < bytes; at += block_bytes) {
         switch (type) {
-            case dtype::f32: { const float f = uni(rng); std::memcpy(&w[at], &f, 4); break; }
-            case dtype::f16: { const uint16_t h = cpu::fp32_to_fp16(uni(rng)); std::memcpy(&w[at], &h, 2); break; }
-            case dtype::bf16: { const uint16_t h = cpu::fp32_to_bf16(uni(rng)); std::memcpy(&w[at], &h, 2); break; }
+            case dtype::f32: {
+                const float f = uni(rng);
+                std::memcpy(&w[at], &f, 4);
+                break;
+            }
+            case dtype::f16: {
+                const uint16_t h = cpu::fp32_to_fp16(uni(rng));
+                std::memcpy(&w[at], &h, 2);
+                break;
+            }
+            case dtype::bf16: {
+                const uint16_t h = cpu::fp32_to_bf16(uni(rng));
+                std::memcpy(&w[at], &h, 2);
+                break;
+            }
             default: {
                 for (size_t i = 0; i < block_bytes; ++i) w[at + i] = static_cast<uint8_t>(rng());
                 const uint16_t d = cpu::fp32_to_fp16(0.01f);
@@ -105,12 +117,13 @@ int run_bench_matmul(const options& o) {
     const bool panels = o.layout == "panels";
     const std::vector<int64_t> token_counts = cli::parse_positive_int_list(o.tokens).value();
     const size_t matrix_bytes = dtype_row_bytes(type, o.cols) * static_cast<size_t>(o.rows);
-    const size_t copies = std::max<size_t>(
-        1, static_cast<size_t>(o.working_set_mb) * 1024 * 1024 / matrix_bytes);
+    const size_t copies =
+        std::max<size_t>(1, static_cast<size_t>(o.working_set_mb) * 1024 * 1024 / matrix_bytes);
     std::mt19937 rng(1);
     const std::vector<uint8_t> first = random_weights(type, matrix_bytes, rng);
     std::vector<uint8_t> all(matrix_bytes * copies);
-    for (size_t c = 0; c < copies; ++c) std::memcpy(&all[c * matrix_bytes], first.data(), matrix_bytes);
+    for (size_t c = 0; c < copies; ++c)
+        std::memcpy(&all[c * matrix_bytes], first.data(), matrix_bytes);
 
     std::vector<tensor> views(copies);
     for (size_t c = 0; c < copies; ++c) {
@@ -135,7 +148,8 @@ int run_bench_matmul(const options& o) {
         // Each timed sample runs over enough copies for ~20 ms, so the weights come
         // from memory (as in a forward pass) and the clock resolution does not matter.
         const double flops_per_call = 2.0 * static_cast<double>(tokens * o.rows * o.cols);
-        const size_t calls = std::clamp<size_t>(static_cast<size_t>(2e9 / 50.0 / flops_per_call), 1, copies);
+        const size_t calls =
+            std::clamp<size_t>(static_cast<size_t>(2e9 / 50.0 / flops_per_call), 1, copies);
         std::vector<double> per_call_s, cpu_per_call_s;
         for (int rep = 0; rep < o.repeat + 1; ++rep) {
             const double cpu0 = process_cpu_seconds();
@@ -144,7 +158,8 @@ int run_bench_matmul(const options& o) {
                 cpu::matmul(views[next], x.data(), tokens, y.data(), pool);
                 next = (next + 1) % copies;
             }
-            const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+            const double s =
+                std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
             const double cpu = (process_cpu_seconds() - cpu0) / pool.size();
             if (rep > 0) {  // rep 0 warms up
                 per_call_s.push_back(s / static_cast<double>(calls));
@@ -161,8 +176,7 @@ int run_bench_matmul(const options& o) {
         w.field("rows", o.rows).field("cols", o.cols).field("tokens", tokens);
         w.field("threads", pool.size()).field("us_per_call", cli::rounded(median * 1e6, 2));
         w.field("gflops", cli::rounded(flops_per_call / median * 1e-9, 2));
-        w.field("weight_gbps",
-                cli::rounded(static_cast<double>(matrix_bytes) / median * 1e-9, 2));
+        w.field("weight_gbps", cli::rounded(static_cast<double>(matrix_bytes) / median * 1e-9, 2));
         w.field("cpu_us_per_call", cli::rounded(cpu_median * 1e6, 2));
         w.field("cpu_gflops", cli::rounded(flops_per_call / cpu_median * 1e-9, 2));
         cli::print_json_line(w.end_object());

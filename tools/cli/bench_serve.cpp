@@ -50,12 +50,13 @@ struct bench_args {
 // "http://host[:port][/path]" -> host and port (80 when absent).
 actorlm::result<actorlm::cli::host_port> parse_base_url(const std::string& url) {
     std::string rest = url;
-    if (rest.rfind("http://", 0) == 0) rest = rest.substr(7);
+    if (rest.rfind("http://", 0) == 0)
+        rest = rest.substr(7);
     else if (rest.find("://") != std::string::npos)
         return actorlm::make_error("only http:// base URLs are supported, got '%s'", url.c_str());
     if (const size_t slash = rest.find('/'); slash != std::string::npos) rest.resize(slash);
-    const bool has_port = rest.rfind(':') != std::string::npos &&
-                          (rest.front() != '[' || rest.back() != ']');
+    const bool has_port =
+        rest.rfind(':') != std::string::npos && (rest.front() != '[' || rest.back() != ']');
     if (has_port) return actorlm::cli::parse_host_port(rest);
     if (rest.empty()) return actorlm::make_error("no host in base URL '%s'", url.c_str());
     if (rest.front() == '[') rest = rest.substr(1, rest.size() - 2);
@@ -117,9 +118,10 @@ CLI::Validator checked_by(Parse parse) {
         "", "");
 }
 
-const char* k_words[] = {"the", "cat", "sat", "on", "a", "mat", "and", "dog", "ran", "to",
-                         "hello", "world", "big", "small", "red", "blue", "tree", "house",
-                         "sun", "moon", "day", "night", "happy", "little", "girl", "boy"};
+const char* k_words[] = {"the",   "cat",   "sat",    "on",    "a",     "mat",  "and",
+                         "dog",   "ran",   "to",     "hello", "world", "big",  "small",
+                         "red",   "blue",  "tree",   "house", "sun",   "moon", "day",
+                         "night", "happy", "little", "girl",  "boy"};
 
 // One request body per prompt, as vLLM's random dataset builds them; `input_lens` gets
 // each prompt's length in tokens (exact for token ids, word count for words).

@@ -53,7 +53,8 @@ int run(const options& o) {
     }
     const auto t0 = std::chrono::steady_clock::now();
     auto res = (*eng)->generate(std::move(reqs));
-    const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    const double secs =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     if (!res) {
         std::fprintf(stderr, "actorlm bench-throughput: %s\n", res.message().c_str());
         return 1;

@@ -49,7 +49,9 @@ int run_bench(const options& o) {
     std::vector<std::string_view> parts;
     size_t begin = 0;
     for (int p = 1; p <= threads; ++p) {
-        size_t end = p == threads ? text.size() : text.size() * static_cast<size_t>(p) / static_cast<size_t>(threads);
+        size_t end = p == threads
+                         ? text.size()
+                         : text.size() * static_cast<size_t>(p) / static_cast<size_t>(threads);
         if (end < text.size()) {
             const size_t nl = text.find('\n', end);
             end = nl == std::string::npos ? text.size() : nl + 1;
@@ -77,7 +79,8 @@ int run_bench(const options& o) {
         const auto t0 = std::chrono::steady_clock::now();
         std::vector<std::thread> pool;
         for (size_t p = 1; p < parts.size(); ++p)
-            pool.emplace_back([&, p] { counts[p] = (*tok)->encode(parts[p], false, false).size(); });
+            pool.emplace_back(
+                [&, p] { counts[p] = (*tok)->encode(parts[p], false, false).size(); });
         if (!parts.empty()) counts[0] = (*tok)->encode(parts[0], false, false).size();
         for (auto& t : pool) t.join();
         times.push_back(seconds_since(t0));

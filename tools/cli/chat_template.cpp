@@ -94,7 +94,6 @@ actorlm::cli::command_action setup(CLI::App& app) {
 }
 
 actorlm::cli::command_registration reg("chat-template",
-                                       "render a conversation with a model's chat template",
-                                       setup);
+                                       "render a conversation with a model's chat template", setup);
 
 }  // namespace

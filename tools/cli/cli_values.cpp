@@ -30,20 +30,28 @@ result<int64_t> parse_byte_size(std::string_view text) {
     char* end = nullptr;
     const double value = s.empty() ? 0.0 : std::strtod(s.c_str(), &end);
     if (s.empty() || end == s.c_str() || !std::isfinite(value) || !(value > 0))
-        return make_error("'%s' is not a size in bytes (e.g. 2GiB, 512MiB, 2000000000)",
-                          s.c_str());
+        return make_error("'%s' is not a size in bytes (e.g. 2GiB, 512MiB, 2000000000)", s.c_str());
     std::string unit = lower(end);
     if (!unit.empty() && unit.back() == 'b') unit.pop_back();
     double scale = 0;
-    if (unit.empty()) scale = 1;
-    else if (unit == "k") scale = 1e3;
-    else if (unit == "m") scale = 1e6;
-    else if (unit == "g") scale = 1e9;
-    else if (unit == "t") scale = 1e12;
-    else if (unit == "ki") scale = 1024.0;
-    else if (unit == "mi") scale = 1024.0 * 1024;
-    else if (unit == "gi") scale = 1024.0 * 1024 * 1024;
-    else if (unit == "ti") scale = 1024.0 * 1024 * 1024 * 1024;
+    if (unit.empty())
+        scale = 1;
+    else if (unit == "k")
+        scale = 1e3;
+    else if (unit == "m")
+        scale = 1e6;
+    else if (unit == "g")
+        scale = 1e9;
+    else if (unit == "t")
+        scale = 1e12;
+    else if (unit == "ki")
+        scale = 1024.0;
+    else if (unit == "mi")
+        scale = 1024.0 * 1024;
+    else if (unit == "gi")
+        scale = 1024.0 * 1024 * 1024;
+    else if (unit == "ti")
+        scale = 1024.0 * 1024 * 1024 * 1024;
     if (scale == 0)
         return make_error("'%s' has an unknown unit (use B, K, M, G, T, KiB, MiB, GiB or TiB)",
                           s.c_str());

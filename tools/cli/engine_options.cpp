@@ -77,8 +77,9 @@ void add_engine_options(CLI::App& app, engine_config& cfg, engine_flags which,
                              "prefill chunk cap when several prompts wait (0 = off)"))
             ->check(actorlm::cli::non_negative());
         group(app.add_flag("--enable-prefix-caching,!--no-enable-prefix-caching",
-                           cfg.enable_prefix_caching, "reuse cached KV blocks of shared prefixes "
-                                                      "(on by default)"));
+                           cfg.enable_prefix_caching,
+                           "reuse cached KV blocks of shared prefixes "
+                           "(on by default)"));
         group(app.add_option("--scheduling-policy", cfg.scheduling_policy, "fcfs or priority"))
             ->check(CLI::IsMember({"fcfs", "priority"}))
             ->capture_default_str();
@@ -114,8 +115,7 @@ void add_sampling_options(CLI::App& app, sampling_params& params) {
         ->capture_default_str();
     group(app.add_option("--top-k", params.top_k, "top-k sampling (0 or -1 = off)"))
         ->check(CLI::Range(-1, 1 << 30));
-    group(app.add_option("--min-p", params.min_p, "min-p sampling"))
-        ->check(CLI::Range(0.0f, 1.0f));
+    group(app.add_option("--min-p", params.min_p, "min-p sampling"))->check(CLI::Range(0.0f, 1.0f));
     group(app.add_option("--presence-penalty", params.presence_penalty, "in [-2, 2]"))
         ->check(CLI::Range(-2.0f, 2.0f));
     group(app.add_option("--frequency-penalty", params.frequency_penalty, "in [-2, 2]"))

@@ -14,24 +14,23 @@
 
 #include <actorlm/engine.hpp>
 
-
 namespace actorlm::cli {
 
 /// Families of engine options; a command adds the ones it honours (an accepted
 /// flag that is silently ignored would be worse than an unknown one).
 enum class engine_flags : uint32_t {
-    model = 1u << 0,       ///< --model PATH (required)
-    model_tag = 1u << 1,   ///< with `model`: also the positional MODEL, as `vllm serve MODEL`
-    device = 1u << 2,      ///< --device cpu|cuda
-    workers = 1u << 3,     ///< --worker HOST:PORT (repeatable)
-    serving = 1u << 4,     ///< --served-model-name, --chat-template
-    threads = 1u << 5,     ///< --threads
-    kv_layout = 1u << 6,   ///< --block-size, --kv-cache-dtype
-    kv_memory = 1u << 7,   ///< --kv-cache-memory-bytes
-    scheduler = 1u << 8,   ///< --max-num-seqs, --max-num-batched-tokens, --max-model-len,
-                           ///< --long-prefill-token-threshold, --[no-]enable-prefix-caching,
-                           ///< --scheduling-policy
-    kv_transfer = 1u << 9, ///< --kv-transfer-config JSON (KV connectors; offline engine only)
+    model = 1u << 0,        ///< --model PATH (required)
+    model_tag = 1u << 1,    ///< with `model`: also the positional MODEL, as `vllm serve MODEL`
+    device = 1u << 2,       ///< --device cpu|cuda
+    workers = 1u << 3,      ///< --worker HOST:PORT (repeatable)
+    serving = 1u << 4,      ///< --served-model-name, --chat-template
+    threads = 1u << 5,      ///< --threads
+    kv_layout = 1u << 6,    ///< --block-size, --kv-cache-dtype
+    kv_memory = 1u << 7,    ///< --kv-cache-memory-bytes
+    scheduler = 1u << 8,    ///< --max-num-seqs, --max-num-batched-tokens, --max-model-len,
+                            ///< --long-prefill-token-threshold, --[no-]enable-prefix-caching,
+                            ///< --scheduling-policy
+    kv_transfer = 1u << 9,  ///< --kv-transfer-config JSON (KV connectors; offline engine only)
 };
 
 constexpr engine_flags operator|(engine_flags a, engine_flags b) {
@@ -43,9 +42,8 @@ constexpr bool has(engine_flags set, engine_flags f) {
 
 /// What the offline engine (core::llm_engine: generate, bench-throughput) honours.
 inline constexpr engine_flags k_offline_engine_flags =
-    engine_flags::model | engine_flags::device | engine_flags::threads |
-    engine_flags::kv_layout | engine_flags::kv_memory | engine_flags::scheduler |
-    engine_flags::kv_transfer;
+    engine_flags::model | engine_flags::device | engine_flags::threads | engine_flags::kv_layout |
+    engine_flags::kv_memory | engine_flags::scheduler | engine_flags::kv_transfer;
 
 /// Adds the `which` engine options to `app`, bound to `cfg` (whose current values
 /// are the defaults shown in --help). With engine_flags::serving,

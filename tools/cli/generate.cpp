@@ -71,16 +71,19 @@ result<std::vector<generate_request>> read_prompts(const std::string& path,
         int64_t i64;
         double d;
         bool b;
-        if (doc["max_tokens"].get(i64) == simdjson::SUCCESS) r.params.max_tokens = static_cast<int32_t>(i64);
+        if (doc["max_tokens"].get(i64) == simdjson::SUCCESS)
+            r.params.max_tokens = static_cast<int32_t>(i64);
         if (doc["top_k"].get(i64) == simdjson::SUCCESS) r.params.top_k = static_cast<int32_t>(i64);
         if (doc["n"].get(i64) == simdjson::SUCCESS) r.params.n = static_cast<int32_t>(i64);
         if (doc["seed"].get(i64) == simdjson::SUCCESS) r.params.seed = static_cast<uint64_t>(i64);
-        if (doc["temperature"].get(d) == simdjson::SUCCESS) r.params.temperature = static_cast<float>(d);
+        if (doc["temperature"].get(d) == simdjson::SUCCESS)
+            r.params.temperature = static_cast<float>(d);
         if (doc["top_p"].get(d) == simdjson::SUCCESS) r.params.top_p = static_cast<float>(d);
         if (doc["min_p"].get(d) == simdjson::SUCCESS) r.params.min_p = static_cast<float>(d);
         if (doc["ignore_eos"].get(b) == simdjson::SUCCESS) r.params.ignore_eos = b;
         simdjson::dom::array stops;
-        if (doc["stop"].get(sv) == simdjson::SUCCESS) r.params.stop = {std::string(sv)};
+        if (doc["stop"].get(sv) == simdjson::SUCCESS)
+            r.params.stop = {std::string(sv)};
         else if (doc["stop"].get(stops) == simdjson::SUCCESS)
             for (auto e : stops)
                 if (e.get(sv) == simdjson::SUCCESS) r.params.stop.emplace_back(sv);
@@ -116,7 +119,8 @@ int run(const options& o) {
     }
     const auto t0 = std::chrono::steady_clock::now();
     auto res = (*eng)->generate(std::move(reqs));
-    const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    const double secs =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     if (!res) {
         std::fprintf(stderr, "actorlm generate: %s\n", res.message().c_str());
         return 1;
@@ -167,15 +171,15 @@ cli::command_action setup(CLI::App& app) {
     // Exactly one prompt source.
     CLI::App* source = app.add_option_group("Prompt", "give exactly one of these");
     source->add_option("--prompt", o->prompt, "one prompt; its completion goes to stdout");
-    source->add_option("--prompts-file", o->prompts_file,
-                       "JSONL prompts; one JSON result per line, in input order")
+    source
+        ->add_option("--prompts-file", o->prompts_file,
+                     "JSONL prompts; one JSON result per line, in input order")
         ->check(CLI::ExistingFile);
     source->require_option(1);
     app.add_option("--output", o->output, "write the JSONL results here instead of stdout");
     return [o] { return run(*o); };
 }
 
-cli::command_registration reg("generate", "offline text generation (prompt or JSONL file)",
-                              setup);
+cli::command_registration reg("generate", "offline text generation (prompt or JSONL file)", setup);
 
 }  // namespace

@@ -63,7 +63,9 @@ int run_command(const std::string& name, const command& cmd, std::vector<std::st
         if (e.get_exit_code() == 0) return app.exit(e);
         const std::string unknown = first_unknown_option(app, given);
         if (!unknown.empty())
-            return app.exit(CLI::ExtrasError(std::vector<std::string>{unknown})) == 0 ? 0 : k_usage_error;
+            return app.exit(CLI::ExtrasError(std::vector<std::string>{unknown})) == 0
+                       ? 0
+                       : k_usage_error;
         app.exit(e);
         return k_usage_error;
     }

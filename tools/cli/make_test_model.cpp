@@ -30,7 +30,7 @@ int run_make_test_model(const options& o) {
     const std::string &arch = o.arch, &name = o.name;
     const auto &vocab = o.vocab, &hidden = o.hidden, &ffn = o.ffn, &layers = o.layers;
     const auto &heads = o.heads, &kv_heads = o.kv_heads, &head_dim = o.head_dim, &ctx = o.ctx;
-    const auto &seed = o.seed;
+    const auto& seed = o.seed;
     const auto &theta = o.theta, &std_dev = o.std_dev;
     const bool untied = o.untied;
     auto spec = actorlm::test_model_preset(preset);
@@ -71,7 +71,8 @@ int run_make_test_model(const options& o) {
         return 1;
     }
     double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    std::fprintf(stderr, "wrote %s: %s %s, %lld layers, hidden %lld, vocab %lld, seed %llu (%.1f s)\n",
+    std::fprintf(stderr,
+                 "wrote %s: %s %s, %lld layers, hidden %lld, vocab %lld, seed %llu (%.1f s)\n",
                  out.c_str(), spec->arch.c_str(), type.c_str(), (long long)spec->num_layers,
                  (long long)spec->hidden_size, (long long)spec->vocab_size,
                  (unsigned long long)spec->seed, s);
@@ -102,7 +103,8 @@ actorlm::cli::command_action setup(CLI::App& app) {
     app.add_option("--ctx", o->ctx, "context length")->check(actorlm::cli::positive());
     app.add_option("--rope-theta", o->theta, "RoPE base")->check(actorlm::cli::positive());
     app.add_option("--seed", o->seed, "random seed (default 1234)");
-    app.add_option("--std", o->std_dev, "weight std (default 0.02)")->check(actorlm::cli::positive());
+    app.add_option("--std", o->std_dev, "weight std (default 0.02)")
+        ->check(actorlm::cli::positive());
     app.add_option("--name", o->name, "general.name");
     app.add_flag("--untied", o->untied, "write a separate output / lm_head matrix");
     return [o] { return run_make_test_model(*o); };

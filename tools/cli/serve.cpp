@@ -88,7 +88,8 @@ int run_serve(serve_options& o) {
     }
     auto backend = actorlm::net::make_engine_backend(engine);
     const actorlm::model_info info = engine->info();
-    if (served_names.empty()) served_names.push_back(info.name.empty() ? cfg.model_path : info.name);
+    if (served_names.empty())
+        served_names.push_back(info.name.empty() ? cfg.model_path : info.name);
     actorlm::net::server_metrics metrics(served_names.front());
     actorlm::net::api_router router(*backend, metrics, {api_key, served_names, cfg.model_path});
     actorlm::net::server_options opts;
@@ -117,7 +118,8 @@ int run_serve(serve_options& o) {
     return rc;
 }
 
-actorlm::cli::command_registration reg("serve", "serve a model over the OpenAI API (flags as vllm serve)",
+actorlm::cli::command_registration reg("serve",
+                                       "serve a model over the OpenAI API (flags as vllm serve)",
                                        setup_serve);
 
 }  // namespace

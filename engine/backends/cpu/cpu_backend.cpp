@@ -44,15 +44,16 @@ public:
         const int64_t last = req.last_layer < 0 ? mc.num_layers : req.last_layer;
         const int64_t stage_layers = std::max<int64_t>(last - req.first_layer, 0);
         // A block holds K and V of block_size tokens for this stage's layers only.
-        const int64_t block_bytes = mc.num_layers > 0
-            ? core::kv_block_bytes(mc, req.block_size, *kv_type) / mc.num_layers * stage_layers
-            : 0;
+        const int64_t block_bytes =
+            mc.num_layers > 0
+                ? core::kv_block_bytes(mc, req.block_size, *kv_type) / mc.num_layers * stage_layers
+                : 0;
         int64_t available = 0;
         if (req.num_blocks == 0 && req.kv_cache_memory_bytes == 0) {
             auto mem = core::read_mem_available_bytes();
             if (!mem) return mem.err();
-            available = static_cast<int64_t>(static_cast<double>(*mem) *
-                                             k_default_host_memory_fraction);
+            available =
+                static_cast<int64_t>(static_cast<double>(*mem) * k_default_host_memory_fraction);
         }
         auto blocks = plan_kv_blocks(req, block_bytes, available);
         if (!blocks) return make_error("KV cache: %s", blocks.message().c_str());

@@ -71,11 +71,13 @@ status cpu_executor::forward(const forward_batch& batch, std::vector<float>& log
 status cpu_executor::forward_stage(const forward_batch& batch, const float* hidden_in,
                                    std::vector<float>* hidden_out, std::vector<float>* logits) {
     if (is_first_stage() != (hidden_in == nullptr))
-        return make_error(is_first_stage() ? "the first stage embeds token ids: hidden_in must be null"
-                                           : "a later pipeline stage needs hidden_in");
+        return make_error(is_first_stage()
+                              ? "the first stage embeds token ids: hidden_in must be null"
+                              : "a later pipeline stage needs hidden_in");
     if (!is_last_stage() && hidden_out == nullptr)
         return make_error("a non-last pipeline stage needs hidden_out");
-    if (is_last_stage() && logits == nullptr) return make_error("the last pipeline stage needs logits");
+    if (is_last_stage() && logits == nullptr)
+        return make_error("the last pipeline stage needs logits");
     if (status st = check_batch(batch); !st.ok()) return st;
 
     const int64_t num_tokens = batch.num_tokens();
@@ -206,8 +208,8 @@ void cpu_executor::run_attention(int64_t local_layer, const forward_batch& batch
         for (int32_t c = begin; c < end; c += static_cast<int32_t>(k_attention_chunk)) {
             const int32_t ce = std::min(end, c + static_cast<int32_t>(k_attention_chunk));
             const int64_t last = batch.positions[static_cast<size_t>(ce) - 1];
-            const int64_t cost = static_cast<int64_t>(ce - c) *
-                                 (last + 1 - cpu::attention_first_key(last, window));
+            const int64_t cost =
+                static_cast<int64_t>(ce - c) * (last + 1 - cpu::attention_first_key(last, window));
             for (int32_t g = 0; g < nkv; ++g) items.push_back({s, g, c, ce, cost});
         }
     }
@@ -224,7 +226,8 @@ void cpu_executor::run_attention(int64_t local_layer, const forward_batch& batch
         q.q_stride = q_dim;
         q.positions = batch.positions.data() + it.token_begin;
         q.num_tokens = it.token_end - it.token_begin;
-        q.block_table = batch.block_tables.data() + static_cast<int64_t>(it.seq) * batch.max_blocks_per_seq;
+        q.block_table =
+            batch.block_tables.data() + static_cast<int64_t>(it.seq) * batch.max_blocks_per_seq;
         q.out = attn_.data() + static_cast<int64_t>(it.token_begin) * q_dim;
         q.out_stride = q_dim;
         q.sliding_window = window;
@@ -251,13 +254,13 @@ void cpu_executor::compute_logits(const forward_batch& batch, std::vector<float>
     if (n == 0) return;
     xn_.resize(static_cast<size_t>(n * h));
     for (int64_t i = 0; i < n; ++i)
-        cpu::rmsnorm(x_.data() + static_cast<int64_t>(batch.logits_indices[static_cast<size_t>(i)]) * h,
-                     output_norm_.data(), xn_.data() + i * h, h, config_.rms_norm_eps);
+        cpu::rmsnorm(
+            x_.data() + static_cast<int64_t>(batch.logits_indices[static_cast<size_t>(i)]) * h,
+            output_norm_.data(), xn_.data() + i * h, h, config_.rms_norm_eps);
     cpu::matmul(weights_.lm_head, xn_.data(), n, logits.data(), *pool_);
     if (const float cap = config_.recipe.final_logit_softcap; cap > 0.0f)
         for_rows(n, config_.vocab_size, [&](int64_t b, int64_t e) {
-            softcap_into(logits.data() + b * config_.vocab_size, cap,
-                         (e - b) * config_.vocab_size);
+            softcap_into(logits.data() + b * config_.vocab_size, cap, (e - b) * config_.vocab_size);
         });
 }
 

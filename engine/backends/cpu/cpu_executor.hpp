@@ -1,9 +1,9 @@
 // cpu_executor: the CPU backend's model_executor for every dense decoder whose
 // model_recipe it implements (Llama / Mistral / Qwen2 / Qwen3, and the Gemma-style
-// norm, GeGLU, post-norm, scale and final soft-cap features). One call runs a flattened mixed batch (prefill chunks and decode tokens
-// of many sequences) through the layers [first_layer, last_layer) it owns,
-// writing K/V into the paged cache and attending through block tables.
-// Not thread-safe: one forward at a time (its kernels use the executor's pool).
+// norm, GeGLU, post-norm, scale and final soft-cap features). One call runs a flattened mixed batch
+// (prefill chunks and decode tokens of many sequences) through the layers [first_layer, last_layer)
+// it owns, writing K/V into the paged cache and attending through block tables. Not thread-safe:
+// one forward at a time (its kernels use the executor's pool).
 #pragma once
 
 #include <cstdint>
@@ -21,9 +21,9 @@ namespace actorlm {
 
 /// Threads and the pipeline-stage layer range of a cpu_executor.
 struct cpu_executor_options {
-    int num_threads = 0;       // 0: one per hardware thread
-    int64_t first_layer = 0;   // first layer this stage runs
-    int64_t last_layer = -1;   // one past the last layer; -1 means config.num_layers
+    int num_threads = 0;      // 0: one per hardware thread
+    int64_t first_layer = 0;  // first layer this stage runs
+    int64_t last_layer = -1;  // one past the last layer; -1 means config.num_layers
 };
 
 class cpu_executor final : public model_executor {
@@ -76,7 +76,8 @@ private:
     void run_attention(int64_t local_layer, const forward_batch& batch);
     void compute_logits(const forward_batch& batch, std::vector<float>& logits);
     // Runs fn over [0, n) rows on the pool, or inline when the work is small.
-    void for_rows(int64_t n, int64_t elems_per_row, const std::function<void(int64_t, int64_t)>& fn);
+    void for_rows(int64_t n, int64_t elems_per_row,
+                  const std::function<void(int64_t, int64_t)>& fn);
 
     model_config config_;
     model_weights weights_;

@@ -15,49 +15,61 @@ status cpu_executor::check_batch(const forward_batch& b) const {
     if (static_cast<int64_t>(b.positions.size()) != num_tokens ||
         static_cast<int64_t>(b.slot_mapping.size()) != num_tokens)
         return make_error("forward batch: %lld tokens but %zu positions and %zu slots",
-                          static_cast<long long>(num_tokens), b.positions.size(), b.slot_mapping.size());
+                          static_cast<long long>(num_tokens), b.positions.size(),
+                          b.slot_mapping.size());
     if (static_cast<int64_t>(b.query_start_loc.size()) != num_seqs + 1)
-        return make_error("forward batch: query_start_loc has %zu entries, expected num_seqs + 1 = %lld",
-                          b.query_start_loc.size(), static_cast<long long>(num_seqs + 1));
+        return make_error(
+            "forward batch: query_start_loc has %zu entries, expected num_seqs + 1 = %lld",
+            b.query_start_loc.size(), static_cast<long long>(num_seqs + 1));
     if (b.query_start_loc.front() != 0 || b.query_start_loc.back() != num_tokens)
         return make_error("forward batch: query_start_loc must run from 0 to num_tokens (%lld)",
                           static_cast<long long>(num_tokens));
     if (b.max_blocks_per_seq <= 0 ||
         static_cast<int64_t>(b.block_tables.size()) != num_seqs * b.max_blocks_per_seq)
         return make_error("forward batch: block_tables has %zu entries, expected %lld seqs x %d",
-                          b.block_tables.size(), static_cast<long long>(num_seqs), b.max_blocks_per_seq);
+                          b.block_tables.size(), static_cast<long long>(num_seqs),
+                          b.max_blocks_per_seq);
     for (int64_t s = 0; s < num_seqs; ++s) {
         const int32_t begin = b.query_start_loc[static_cast<size_t>(s)];
         const int32_t end = b.query_start_loc[static_cast<size_t>(s) + 1];
         const int32_t seq_len = b.seq_lens[static_cast<size_t>(s)];
-        if (end < begin) return make_error("forward batch: query_start_loc decreases at sequence %lld",
-                                           static_cast<long long>(s));
+        if (end < begin)
+            return make_error("forward batch: query_start_loc decreases at sequence %lld",
+                              static_cast<long long>(s));
         if (seq_len < end - begin || static_cast<int64_t>(seq_len) > b.max_blocks_per_seq * bs)
-            return make_error("forward batch: sequence %lld has seq_len %d for %d query tokens and %d "
-                              "blocks of %lld", static_cast<long long>(s), seq_len, end - begin,
-                              b.max_blocks_per_seq, static_cast<long long>(bs));
+            return make_error(
+                "forward batch: sequence %lld has seq_len %d for %d query tokens and %d "
+                "blocks of %lld",
+                static_cast<long long>(s), seq_len, end - begin, b.max_blocks_per_seq,
+                static_cast<long long>(bs));
         const int32_t* table = b.block_tables.data() + s * b.max_blocks_per_seq;
         for (int64_t j = 0; j < (seq_len + bs - 1) / bs; ++j)
             if (table[j] < 0 || table[j] >= kv_spec_.num_blocks)
-                return make_error("forward batch: sequence %lld block %lld is %d, outside the cache's "
-                                  "%d blocks", static_cast<long long>(s), static_cast<long long>(j),
-                                  table[j], kv_spec_.num_blocks);
+                return make_error(
+                    "forward batch: sequence %lld block %lld is %d, outside the cache's "
+                    "%d blocks",
+                    static_cast<long long>(s), static_cast<long long>(j), table[j],
+                    kv_spec_.num_blocks);
         for (int32_t t = begin; t < end; ++t) {
             const int32_t pos = b.positions[static_cast<size_t>(t)];
             if (pos < 0 || pos >= seq_len)
-                return make_error("forward batch: token %d has position %d outside its sequence's "
-                                  "length %d", t, pos, seq_len);
+                return make_error(
+                    "forward batch: token %d has position %d outside its sequence's "
+                    "length %d",
+                    t, pos, seq_len);
             const int64_t slot = static_cast<int64_t>(table[pos / bs]) * bs + pos % bs;
             if (b.slot_mapping[static_cast<size_t>(t)] != slot)
-                return make_error("forward batch: token %d (position %d) maps to slot %lld, but its "
-                                  "block table puts that position at slot %lld", t, pos,
-                                  static_cast<long long>(b.slot_mapping[static_cast<size_t>(t)]),
-                                  static_cast<long long>(slot));
+                return make_error(
+                    "forward batch: token %d (position %d) maps to slot %lld, but its "
+                    "block table puts that position at slot %lld",
+                    t, pos, static_cast<long long>(b.slot_mapping[static_cast<size_t>(t)]),
+                    static_cast<long long>(slot));
             if (is_first_stage()) {
                 const int32_t id = b.token_ids[static_cast<size_t>(t)];
                 if (id < 0 || id >= config_.vocab_size)
-                    return make_error("forward batch: token id %d is outside the vocabulary of %lld",
-                                      id, static_cast<long long>(config_.vocab_size));
+                    return make_error(
+                        "forward batch: token id %d is outside the vocabulary of %lld", id,
+                        static_cast<long long>(config_.vocab_size));
             }
         }
     }

@@ -25,7 +25,8 @@ std::string describe(const tensor& t) {
 status check_tensor(const tensor& t, const std::string& what, std::vector<int64_t> shape) {
     if (!t.present()) return make_error("model is missing tensor %s", what.c_str());
     // A 1-D tensor may be stored as {n} or {1, n}; matrices must match exactly.
-    const bool vector_ok = shape.size() == 1 && t.num_elements() == shape[0] && t.cols() == shape[0];
+    const bool vector_ok =
+        shape.size() == 1 && t.num_elements() == shape[0] && t.cols() == shape[0];
     if (t.shape != shape && !vector_ok) {
         tensor want;
         want.shape = shape;
@@ -62,25 +63,28 @@ std::vector<float> norm_floats(const tensor& t, const model_recipe& r) {
 }
 
 // Every recipe feature the layer loop in cpu_executor.cpp implements.
-constexpr uint32_t k_supported_features =
-    recipe_qkv_bias | recipe_qk_norm | recipe_norm_one_plus | recipe_gelu_tanh |
-    recipe_post_attention_norm | recipe_post_ffn_norm | recipe_embedding_scale |
-    recipe_attention_scale | recipe_final_logit_softcap;
+constexpr uint32_t k_supported_features = recipe_qkv_bias | recipe_qk_norm | recipe_norm_one_plus |
+                                          recipe_gelu_tanh | recipe_post_attention_norm |
+                                          recipe_post_ffn_norm | recipe_embedding_scale |
+                                          recipe_attention_scale | recipe_final_logit_softcap;
 
 status check_config(const model_config& c) {
     if (c.vocab_size <= 0 || c.hidden_size <= 0 || c.intermediate_size <= 0 || c.num_layers <= 0 ||
         c.num_heads <= 0 || c.num_kv_heads <= 0 || c.head_dim <= 0)
-        return make_error("model config has a non-positive size (vocab %lld, hidden %lld, ffn %lld, "
-                          "layers %lld, heads %lld, kv heads %lld, head_dim %lld)",
-                          static_cast<long long>(c.vocab_size), static_cast<long long>(c.hidden_size),
-                          static_cast<long long>(c.intermediate_size),
-                          static_cast<long long>(c.num_layers), static_cast<long long>(c.num_heads),
-                          static_cast<long long>(c.num_kv_heads), static_cast<long long>(c.head_dim));
+        return make_error(
+            "model config has a non-positive size (vocab %lld, hidden %lld, ffn %lld, "
+            "layers %lld, heads %lld, kv heads %lld, head_dim %lld)",
+            static_cast<long long>(c.vocab_size), static_cast<long long>(c.hidden_size),
+            static_cast<long long>(c.intermediate_size), static_cast<long long>(c.num_layers),
+            static_cast<long long>(c.num_heads), static_cast<long long>(c.num_kv_heads),
+            static_cast<long long>(c.head_dim));
     if (c.num_heads % c.num_kv_heads != 0)
         return make_error("num_heads %lld is not a multiple of num_kv_heads %lld",
-                          static_cast<long long>(c.num_heads), static_cast<long long>(c.num_kv_heads));
+                          static_cast<long long>(c.num_heads),
+                          static_cast<long long>(c.num_kv_heads));
     if (c.head_dim % 2 != 0)
-        return make_error("head_dim %lld must be even for RoPE", static_cast<long long>(c.head_dim));
+        return make_error("head_dim %lld must be even for RoPE",
+                          static_cast<long long>(c.head_dim));
     if (!(c.rope_theta > 0.0f)) return make_error("rope_theta must be positive");
     if (c.rope_scaling.type != rope_scaling_type::none && !(c.rope_scaling.factor > 0.0f))
         return make_error("rope scaling factor must be positive");
@@ -93,7 +97,8 @@ status check_config(const model_config& c) {
 
 }  // namespace
 
-result<std::unique_ptr<cpu_executor>> cpu_executor::create(model_config config, model_weights weights,
+result<std::unique_ptr<cpu_executor>> cpu_executor::create(model_config config,
+                                                           model_weights weights,
                                                            const kv_cache_spec& kv_spec,
                                                            const cpu_executor_options& options) {
     if (status st = check_config(config); !st.ok()) return st.err();
@@ -114,48 +119,58 @@ result<std::unique_ptr<cpu_executor>> cpu_executor::create(model_config config, 
     const int64_t h = config.hidden_size, f = config.intermediate_size, hd = config.head_dim;
     const int64_t q_dim = config.num_heads * hd, kv_dim = config.num_kv_heads * hd;
     if (first == 0) {
-        if (status st = check_tensor(weights.token_embedding, "token_embd", {config.vocab_size, h}); !st.ok())
+        if (status st = check_tensor(weights.token_embedding, "token_embd", {config.vocab_size, h});
+            !st.ok())
             return st.err();
     }
     if (last == config.num_layers) {
         if (!weights.lm_head.present()) weights.lm_head = weights.token_embedding;  // tied
-        if (status st = check_tensor(weights.lm_head, "output (lm_head)", {config.vocab_size, h}); !st.ok())
+        if (status st = check_tensor(weights.lm_head, "output (lm_head)", {config.vocab_size, h});
+            !st.ok())
             return st.err();
-        if (status st = check_tensor(weights.output_norm, "output_norm", {h}); !st.ok()) return st.err();
+        if (status st = check_tensor(weights.output_norm, "output_norm", {h}); !st.ok())
+            return st.err();
     }
     std::vector<layer_params> params;
     for (int64_t l = first; l < last; ++l) {
         const layer_weights& w = weights.layers[static_cast<size_t>(l)];
         const std::string p = "blk." + std::to_string(l) + ".";
         const std::pair<const tensor*, std::pair<std::string, std::vector<int64_t>>> checks[] = {
-            {&w.attn_norm, {"attn_norm", {h}}},      {&w.wq, {"attn_q", {q_dim, h}}},
-            {&w.wk, {"attn_k", {kv_dim, h}}},        {&w.wv, {"attn_v", {kv_dim, h}}},
-            {&w.wo, {"attn_output", {h, q_dim}}},    {&w.ffn_norm, {"ffn_norm", {h}}},
-            {&w.w_gate, {"ffn_gate", {f, h}}},       {&w.w_up, {"ffn_up", {f, h}}},
+            {&w.attn_norm, {"attn_norm", {h}}},   {&w.wq, {"attn_q", {q_dim, h}}},
+            {&w.wk, {"attn_k", {kv_dim, h}}},     {&w.wv, {"attn_v", {kv_dim, h}}},
+            {&w.wo, {"attn_output", {h, q_dim}}}, {&w.ffn_norm, {"ffn_norm", {h}}},
+            {&w.w_gate, {"ffn_gate", {f, h}}},    {&w.w_up, {"ffn_up", {f, h}}},
             {&w.w_down, {"ffn_down", {h, f}}},
         };
         for (const auto& [t, spec] : checks)
-            if (status st = check_tensor(*t, p + spec.first, spec.second); !st.ok()) return st.err();
+            if (status st = check_tensor(*t, p + spec.first, spec.second); !st.ok())
+                return st.err();
         layer_params lp;
         const model_recipe& r = config.recipe;
         lp.attn_norm = norm_floats(w.attn_norm, r);
         lp.ffn_norm = norm_floats(w.ffn_norm, r);
         if (r.qkv_bias) {
-            if (status st = check_tensor(w.bq, p + "attn_q.bias", {q_dim}); !st.ok()) return st.err();
-            if (status st = check_tensor(w.bk, p + "attn_k.bias", {kv_dim}); !st.ok()) return st.err();
-            if (status st = check_tensor(w.bv, p + "attn_v.bias", {kv_dim}); !st.ok()) return st.err();
+            if (status st = check_tensor(w.bq, p + "attn_q.bias", {q_dim}); !st.ok())
+                return st.err();
+            if (status st = check_tensor(w.bk, p + "attn_k.bias", {kv_dim}); !st.ok())
+                return st.err();
+            if (status st = check_tensor(w.bv, p + "attn_v.bias", {kv_dim}); !st.ok())
+                return st.err();
             lp.bq = to_floats(w.bq);
             lp.bk = to_floats(w.bk);
             lp.bv = to_floats(w.bv);
         }
         if (r.qk_norm) {
-            if (status st = check_tensor(w.q_norm, p + "attn_q_norm", {hd}); !st.ok()) return st.err();
-            if (status st = check_tensor(w.k_norm, p + "attn_k_norm", {hd}); !st.ok()) return st.err();
+            if (status st = check_tensor(w.q_norm, p + "attn_q_norm", {hd}); !st.ok())
+                return st.err();
+            if (status st = check_tensor(w.k_norm, p + "attn_k_norm", {hd}); !st.ok())
+                return st.err();
             lp.q_norm = norm_floats(w.q_norm, r);
             lp.k_norm = norm_floats(w.k_norm, r);
         }
         if (r.post_attention_norm) {
-            if (status st = check_tensor(w.post_attn_norm, p + "post_attention_norm", {h}); !st.ok())
+            if (status st = check_tensor(w.post_attn_norm, p + "post_attention_norm", {h});
+                !st.ok())
                 return st.err();
             lp.post_attn_norm = norm_floats(w.post_attn_norm, r);
         }
@@ -169,8 +184,8 @@ result<std::unique_ptr<cpu_executor>> cpu_executor::create(model_config config, 
     auto kv = kv_cache_storage::create(kv_spec, last - first, config.num_kv_heads, hd);
     if (!kv.ok()) return kv.err();
 
-    std::unique_ptr<cpu_executor> ex(new cpu_executor(std::move(config), std::move(weights), kv_spec,
-                                                      std::move(kv.value()), first, last,
+    std::unique_ptr<cpu_executor> ex(new cpu_executor(std::move(config), std::move(weights),
+                                                      kv_spec, std::move(kv.value()), first, last,
                                                       options.num_threads));
     ex->params_ = std::move(params);
     if (ex->is_last_stage())
@@ -186,7 +201,8 @@ void cpu_executor::repack_matrices() {
     };
     for (int64_t l = first_layer_; l < last_layer_; ++l) {
         layer_weights& lw = w.layers[static_cast<size_t>(l)];
-        for (tensor* t : {&lw.wq, &lw.wk, &lw.wv, &lw.wo, &lw.w_gate, &lw.w_up, &lw.w_down}) repack(*t);
+        for (tensor* t : {&lw.wq, &lw.wk, &lw.wv, &lw.wo, &lw.w_gate, &lw.w_up, &lw.w_down})
+            repack(*t);
     }
     // A tied lm_head gets its own panel copy; the embedding keeps the row layout
     // that token lookups read.

@@ -29,8 +29,8 @@ result<batch_plan> batch_plan::make(const forward_batch& b, const model_config& 
         return make_error("forward batch: %d tokens but %zu positions and %zu slots", n,
                           b.positions.size(), b.slot_mapping.size());
     if (b.query_start_loc.size() != static_cast<size_t>(s) + 1)
-        return make_error("forward batch: %d sequences need %d query_start_loc entries, got %zu",
-                          s, s + 1, b.query_start_loc.size());
+        return make_error("forward batch: %d sequences need %d query_start_loc entries, got %zu", s,
+                          s + 1, b.query_start_loc.size());
     if (b.query_start_loc.front() != 0 || b.query_start_loc.back() != n)
         return make_error("forward batch: query_start_loc must run from 0 to %d", n);
     if (s > 0 && b.max_blocks_per_seq <= 0)
@@ -42,8 +42,8 @@ result<batch_plan> batch_plan::make(const forward_batch& b, const model_config& 
     const int64_t num_slots = static_cast<int64_t>(kv.num_blocks) * bs;
     for (int32_t t = 0; t < n; ++t)
         if (b.token_ids[t] < 0 || b.token_ids[t] >= c.vocab_size)
-            return make_error("forward batch: token %d has id %d outside the vocabulary of %lld",
-                              t, b.token_ids[t], static_cast<long long>(c.vocab_size));
+            return make_error("forward batch: token %d has id %d outside the vocabulary of %lld", t,
+                              b.token_ids[t], static_cast<long long>(c.vocab_size));
 
     batch_plan p;
     p.num_tokens = n;
@@ -55,30 +55,35 @@ result<batch_plan> batch_plan::make(const forward_batch& b, const model_config& 
         if (end < begin) return make_error("forward batch: query_start_loc decreases at %d", q);
         const int32_t seq_len = b.seq_lens[q];
         if (seq_len <= 0 || static_cast<int64_t>(seq_len) > b.max_blocks_per_seq * bs)
-            return make_error("forward batch: sequence %d has length %d, its block table holds "
-                              "%lld tokens", q, seq_len,
-                              static_cast<long long>(b.max_blocks_per_seq * bs));
-        const int32_t* table = b.block_tables.data() + static_cast<size_t>(q) * b.max_blocks_per_seq;
+            return make_error(
+                "forward batch: sequence %d has length %d, its block table holds "
+                "%lld tokens",
+                q, seq_len, static_cast<long long>(b.max_blocks_per_seq * bs));
+        const int32_t* table =
+            b.block_tables.data() + static_cast<size_t>(q) * b.max_blocks_per_seq;
         int32_t seq_keys = 0;
         for (int32_t t = begin; t < end; ++t) {
             const int32_t pos = b.positions[t];
             if (pos < 0 || pos >= seq_len)
-                return make_error("forward batch: token %d at position %d outside sequence %d "
-                                  "of length %d", t, pos, q, seq_len);
+                return make_error(
+                    "forward batch: token %d at position %d outside sequence %d "
+                    "of length %d",
+                    t, pos, q, seq_len);
             seq_keys = std::max(seq_keys, pos + 1);
             const int64_t slot = b.slot_mapping[t];
             if (slot < 0) continue;  // padding: K/V not written
             const int64_t expected = static_cast<int64_t>(table[pos / bs]) * bs + pos % bs;
             if (slot >= num_slots || slot != expected)
-                return make_error("forward batch: token %d maps to slot %lld, its block table "
-                                  "says %lld (cache has %lld slots)", t,
-                                  static_cast<long long>(slot), static_cast<long long>(expected),
-                                  static_cast<long long>(num_slots));
+                return make_error(
+                    "forward batch: token %d maps to slot %lld, its block table "
+                    "says %lld (cache has %lld slots)",
+                    t, static_cast<long long>(slot), static_cast<long long>(expected),
+                    static_cast<long long>(num_slots));
         }
         for (int64_t k = 0; k < (seq_keys + bs - 1) / bs; ++k)
             if (table[k] < 0 || table[k] >= kv.num_blocks)
-                return make_error("forward batch: sequence %d uses block %d of a cache of %d",
-                                  q, table[k], kv.num_blocks);
+                return make_error("forward batch: sequence %d uses block %d of a cache of %d", q,
+                                  table[k], kv.num_blocks);
         for (int32_t t = begin; t < end; t += tokens_per_item) {
             attention_work_item it;
             it.seq = q;

@@ -28,9 +28,10 @@ public:
         const model_config& mc = model.config;
         const int64_t last = req.last_layer < 0 ? mc.num_layers : req.last_layer;
         if (req.first_layer != 0 || last != mc.num_layers)
-            return make_error("the cuda device runs whole models (layers 0..%lld), not a "
-                              "pipeline stage; use one worker per GPU",
-                              static_cast<long long>(mc.num_layers));
+            return make_error(
+                "the cuda device runs whole models (layers 0..%lld), not a "
+                "pipeline stage; use one worker per GPU",
+                static_cast<long long>(mc.num_layers));
         auto kv_type = resolve_kv_dtype(req.kv_cache_dtype, model);
         if (!kv_type) return kv_type.err();
         cuda::cuda_executor_options opts;

@@ -74,9 +74,10 @@ status cuda_executor::impl::allocate_runtime() {
     ACTORLM_TRY(gate_up.allocate(n * 2 * static_cast<size_t>(ffn) * es));
     ACTORLM_TRY(act.allocate(n * static_cast<size_t>(ffn) * es));
     const size_t split_tokens = std::min<size_t>(n, k_max_split_tokens);
-    ACTORLM_TRY(split_ws.allocate(sizeof(float) * static_cast<size_t>(attention_split_workspace_floats(
-                                      static_cast<int32_t>(split_tokens), q_heads, k_max_splits,
-                                      static_cast<int32_t>(hd)))));
+    ACTORLM_TRY(split_ws.allocate(
+        sizeof(float) *
+        static_cast<size_t>(attention_split_workspace_floats(
+            static_cast<int32_t>(split_tokens), q_heads, k_max_splits, static_cast<int32_t>(hd)))));
     ACTORLM_TRY(logits_hidden.allocate(r * h * sizeof(float)));
     ACTORLM_TRY(logits_normed.allocate(r * h * es));
     ACTORLM_TRY(logits.allocate(r * static_cast<size_t>(config.vocab_size) * sizeof(float)));
@@ -84,8 +85,8 @@ status cuda_executor::impl::allocate_runtime() {
     ACTORLM_TRY(sample_ids.allocate(r * sizeof(int32_t)));
 
     // KV cache last: it takes what is left when kv_num_blocks is 0.
-    const size_t block_bytes = static_cast<size_t>(kv.block_size) *
-                               static_cast<size_t>(kv_heads) * hd * es;  // one layer, K only
+    const size_t block_bytes = static_cast<size_t>(kv.block_size) * static_cast<size_t>(kv_heads) *
+                               hd * es;  // one layer, K only
     const size_t per_block_all_layers = 2 * static_cast<size_t>(config.num_layers) * block_bytes;
     if (kv.num_blocks <= 0) {
         size_t free_bytes = 0, total_bytes = 0;
@@ -115,16 +116,16 @@ constexpr uint32_t k_supported_features = recipe_qkv_bias | recipe_qk_norm;
 // Everything of create/create_synthetic before the weights.
 result<std::unique_ptr<cuda_executor::impl>> prepare(const model_config& config,
                                                      const cuda_executor_options& o) {
-    ACTORLM_TRY(require_recipe_features(config.recipe, k_supported_features,
-                                        "the CUDA backend"));
+    ACTORLM_TRY(require_recipe_features(config.recipe, k_supported_features, "the CUDA backend"));
     if (o.compute_type != dtype::bf16 && o.compute_type != dtype::f16 &&
         o.compute_type != dtype::f32)
         return make_error("CUDA compute type must be bf16, f16 or f32, not %s",
                           dtype_name(o.compute_type));
     if (o.max_num_tokens <= 0 || o.max_num_logits <= 0 || o.kv_block_size <= 0)
-        return make_error("max_num_tokens (%d), max_num_logits (%d) and kv_block_size (%d) "
-                          "must be positive", o.max_num_tokens, o.max_num_logits,
-                          o.kv_block_size);
+        return make_error(
+            "max_num_tokens (%d), max_num_logits (%d) and kv_block_size (%d) "
+            "must be positive",
+            o.max_num_tokens, o.max_num_logits, o.kv_block_size);
     if (o.tp_rank < 0 || o.tp_rank >= o.tp_size)
         return make_error("tensor parallel rank %d outside a group of %d", o.tp_rank, o.tp_size);
     if (config.head_dim <= 0 || config.head_dim % 2 != 0 ||
@@ -180,12 +181,11 @@ result<std::unique_ptr<cuda_executor::impl>> prepare(const model_config& config,
 cuda_executor::cuda_executor(std::unique_ptr<impl> p) : impl_(std::move(p)) {}
 cuda_executor::~cuda_executor() = default;
 
-result<std::unique_ptr<cuda_executor>> cuda_executor::create(
-    const model_config& config, const model_weights& weights,
-    const cuda_executor_options& options) {
+result<std::unique_ptr<cuda_executor>> cuda_executor::create(const model_config& config,
+                                                             const model_weights& weights,
+                                                             const cuda_executor_options& options) {
     // Before touching the device: an unsupported recipe, then the tensors.
-    ACTORLM_TRY(require_recipe_features(config.recipe, k_supported_features,
-                                        "the CUDA backend"));
+    ACTORLM_TRY(require_recipe_features(config.recipe, k_supported_features, "the CUDA backend"));
     ACTORLM_TRY(check_weights(config, weights));
     auto p = prepare(config, options);
     if (!p.ok()) return p.err();
@@ -222,8 +222,8 @@ status cuda_executor::synchronize() {
 status cuda_executor::forward(const forward_batch& batch, std::vector<float>& logits) {
     auto plan = impl_->run(batch);
     if (!plan.ok()) return plan.err();
-    const size_t count = static_cast<size_t>(plan->num_logits) *
-                         static_cast<size_t>(impl_->config.vocab_size);
+    const size_t count =
+        static_cast<size_t>(plan->num_logits) * static_cast<size_t>(impl_->config.vocab_size);
     logits.resize(count);
     if (count)
         ACTORLM_CUDA_CHECK(cudaMemcpyAsync(logits.data(), impl_->logits.get(),
@@ -250,10 +250,9 @@ result<std::vector<int32_t>> cuda_executor::forward_sample(
     ACTORLM_CUDA_CHECK(cudaMemcpyAsync(impl_->sample_params.get(), params.data(),
                                        params.size() * sizeof(gpu_sampling_params),
                                        cudaMemcpyHostToDevice, s));
-    ACTORLM_TRY(sample_tokens(impl_->logits.as<float>(), plan->num_logits,
-                              static_cast<int32_t>(impl_->config.vocab_size),
-                              impl_->sample_params.as<gpu_sampling_params>(),
-                              impl_->sample_ids.as<int32_t>(), s));
+    ACTORLM_TRY(sample_tokens(
+        impl_->logits.as<float>(), plan->num_logits, static_cast<int32_t>(impl_->config.vocab_size),
+        impl_->sample_params.as<gpu_sampling_params>(), impl_->sample_ids.as<int32_t>(), s));
     ACTORLM_CUDA_CHECK(cudaMemcpyAsync(ids.data(), impl_->sample_ids.get(),
                                        ids.size() * sizeof(int32_t), cudaMemcpyDeviceToHost, s));
     ACTORLM_CUDA_CHECK(cudaStreamSynchronize(s));

@@ -17,19 +17,19 @@
 namespace actorlm::cuda {
 
 struct cuda_executor_options {
-    int32_t device = 0;                 // CUDA device ordinal
-    dtype compute_type = dtype::bf16;   // bf16, f16, or f32 (exact mode, no TF32)
-    int32_t kv_num_blocks = 0;          // 0: fill kv_memory_fraction of the free memory
-    int32_t kv_block_size = 16;         // tokens per KV block
-    float kv_memory_fraction = 0.85f;   // of free memory after weights and workspaces
-    int32_t kv_max_blocks = 0;          // cap on the blocks kv_num_blocks = 0 fills; 0 = none
-    int32_t max_num_tokens = 2048;      // largest forward_batch (tokens per step)
-    int32_t max_num_logits = 256;       // largest logits_indices per step
+    int32_t device = 0;                // CUDA device ordinal
+    dtype compute_type = dtype::bf16;  // bf16, f16, or f32 (exact mode, no TF32)
+    int32_t kv_num_blocks = 0;         // 0: fill kv_memory_fraction of the free memory
+    int32_t kv_block_size = 16;        // tokens per KV block
+    float kv_memory_fraction = 0.85f;  // of free memory after weights and workspaces
+    int32_t kv_max_blocks = 0;         // cap on the blocks kv_num_blocks = 0 fills; 0 = none
+    int32_t max_num_tokens = 2048;     // largest forward_batch (tokens per step)
+    int32_t max_num_logits = 256;      // largest logits_indices per step
     int32_t tp_rank = 0;
     int32_t tp_size = 1;
-    std::vector<uint8_t> nccl_id;       // nccl_unique_id_bytes() of rank 0, when tp_size > 1
-    bool use_cuda_graphs = true;        // replay captured layer loops for steps of <= 256 tokens
-    bool use_small_batch_gemv = true;   // <= 4-token 16-bit GEMMs by our gemv, not cuBLAS
+    std::vector<uint8_t> nccl_id;      // nccl_unique_id_bytes() of rank 0, when tp_size > 1
+    bool use_cuda_graphs = true;       // replay captured layer loops for steps of <= 256 tokens
+    bool use_small_batch_gemv = true;  // <= 4-token 16-bit GEMMs by our gemv, not cuBLAS
 };
 
 /// Static facts of the device an executor runs on.

@@ -38,37 +38,37 @@ struct cuda_executor::impl {
     cuda_executor_options opts;
     device_info dev;
     tp_shard shard;
-    int32_t q_heads = 0;       // this rank's
-    int32_t kv_heads = 0;      // this rank's
-    int64_t ffn = 0;           // this rank's MLP width
-    int64_t qkv_dim = 0;       // (q_heads + 2 kv_heads) * head_dim
+    int32_t q_heads = 0;   // this rank's
+    int32_t kv_heads = 0;  // this rank's
+    int64_t ffn = 0;       // this rank's MLP width
+    int64_t qkv_dim = 0;   // (q_heads + 2 kv_heads) * head_dim
     int32_t tokens_per_item = 0;
 
     cudaStream_t stream = nullptr;
     cublas_gemm gemm;
     std::unique_ptr<nccl_comm> comm;
     device_weights weights;
-    device_buffer inv_freq;    // f32 [head_dim / 2]
+    device_buffer inv_freq;  // f32 [head_dim / 2]
 
     device_buffer kv_cache;    // [layers][K|V][num_blocks][block_size][kv_heads][head_dim]
     size_t kv_half_bytes = 0;  // bytes of one layer's K (or V)
 
-    device_buffer residual;    // f32 [max_tokens, hidden]
-    device_buffer normed;      // T [max_tokens, hidden]
-    device_buffer qkv;         // T [max_tokens, qkv_dim]
-    device_buffer attn;        // T [max_tokens, q_heads * head_dim]
-    device_buffer gate_up;     // T [max_tokens, 2 ffn]
-    device_buffer act;         // T [max_tokens, ffn]
-    device_buffer split_ws;    // f32 split-attention partials
+    device_buffer residual;       // f32 [max_tokens, hidden]
+    device_buffer normed;         // T [max_tokens, hidden]
+    device_buffer qkv;            // T [max_tokens, qkv_dim]
+    device_buffer attn;           // T [max_tokens, q_heads * head_dim]
+    device_buffer gate_up;        // T [max_tokens, 2 ffn]
+    device_buffer act;            // T [max_tokens, ffn]
+    device_buffer split_ws;       // f32 split-attention partials
     device_buffer logits_hidden;  // f32 [max_logits, hidden]
     device_buffer logits_normed;  // T [max_logits, hidden]
     device_buffer logits;         // f32 [max_logits, vocab]
     device_buffer meta;           // the batch_plan blob
     pinned_buffer meta_host;
-    device_buffer sample_params;  // gpu_sampling_params [max_logits]
-    device_buffer sample_ids;     // int32 [max_logits]
+    device_buffer sample_params;                                // gpu_sampling_params [max_logits]
+    device_buffer sample_ids;                                   // int32 [max_logits]
     std::vector<std::pair<graph_key, cudaGraphExec_t>> graphs;  // oldest first
-    bool graphs_enabled = true;   // false after a capture failed: run eagerly from then on
+    bool graphs_enabled = true;  // false after a capture failed: run eagerly from then on
 
     ~impl();
 

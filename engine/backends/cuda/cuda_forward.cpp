@@ -34,8 +34,8 @@ result<batch_plan> cuda_executor::impl::run(const forward_batch& batch) {
     auto plan = batch_plan::make(batch, config, kv, tokens_per_item);
     if (!plan.ok()) return plan.err();
     if (plan->num_tokens > opts.max_num_tokens)
-        return make_error("forward batch of %d tokens exceeds max_num_tokens %d",
-                          plan->num_tokens, opts.max_num_tokens);
+        return make_error("forward batch of %d tokens exceeds max_num_tokens %d", plan->num_tokens,
+                          opts.max_num_tokens);
     if (plan->num_logits > opts.max_num_logits)
         return make_error("forward batch asks for %d logits rows, max_num_logits is %d",
                           plan->num_logits, opts.max_num_logits);
@@ -47,8 +47,8 @@ result<batch_plan> cuda_executor::impl::run(const forward_batch& batch) {
         ACTORLM_TRY(meta.allocate(bytes * 2));
     }
     std::memcpy(meta_host.get(), plan->blob.data(), bytes);
-    ACTORLM_CUDA_CHECK(cudaMemcpyAsync(meta.get(), meta_host.get(), bytes,
-                                       cudaMemcpyHostToDevice, stream));
+    ACTORLM_CUDA_CHECK(
+        cudaMemcpyAsync(meta.get(), meta_host.get(), bytes, cudaMemcpyHostToDevice, stream));
     ACTORLM_TRY(launch_forward(*plan));
     return plan;
 }
@@ -62,8 +62,8 @@ status cuda_executor::impl::launch_forward(const batch_plan& plan) {
     const int32_t splits = choose_splits(plan);
     if (!graphs_enabled || !opts.use_cuda_graphs || plan.num_tokens > k_graph_max_tokens)
         return enqueue_forward(plan, splits);
-    const graph_key key{plan.num_tokens, plan.num_seqs, plan.max_blocks_per_seq,
-                        plan.num_items, plan.num_logits, splits};
+    const graph_key key{plan.num_tokens, plan.num_seqs,   plan.max_blocks_per_seq,
+                        plan.num_items,  plan.num_logits, splits};
     for (auto& g : graphs)
         if (g.first == key) {
             ACTORLM_CUDA_CHECK(cudaGraphLaunch(g.second, stream));
@@ -118,15 +118,14 @@ status cuda_executor::impl::enqueue_forward(const batch_plan& plan, int32_t spli
     float* res = residual.as<float>();
     char* qkv_p = qkv.as<char>();
 
-    ACTORLM_TRY(embedding_gather(token_ids, n, weights.token_embedding.get(), t,
-                                 config.vocab_size, h, res, stream));
+    ACTORLM_TRY(embedding_gather(token_ids, n, weights.token_embedding.get(), t, config.vocab_size,
+                                 h, res, stream));
     for (int64_t layer = 0; layer < config.num_layers; ++layer) {
         const device_layer_weights& w = weights.layers[static_cast<size_t>(layer)];
         ACTORLM_TRY(rms_norm(res, dtype::f32, dense, normed.get(), t, dense,
                              w.attn_norm.as<float>(), n, h, eps, stream));
         ACTORLM_TRY(gemm.linear(normed.get(), w.wqkv.get(), t, n, h, qkv_dim, qkv_p, t, 0.0f));
-        if (w.bqkv.get())
-            ACTORLM_TRY(add_bias(qkv_p, t, w.bqkv.as<float>(), n, qkv_dim, stream));
+        if (w.bqkv.get()) ACTORLM_TRY(add_bias(qkv_p, t, w.bqkv.as<float>(), n, qkv_dim, stream));
         if (w.q_norm.get()) {
             ACTORLM_TRY(rms_norm(qkv_p, t, {q_heads, qkv_dim}, qkv_p, t, {q_heads, qkv_dim},
                                  w.q_norm.as<float>(), n * q_heads, hd, eps, stream));
@@ -187,17 +186,17 @@ status cuda_executor::impl::enqueue_forward(const batch_plan& plan, int32_t spli
         pa.max_blocks_per_seq = plan.max_blocks_per_seq;
         ACTORLM_TRY(paged_attention(pa, stream));
 
-        ACTORLM_TRY(gemm.linear(attn.get(), w.wo.get(), t, n, static_cast<int64_t>(q_heads) * hd,
-                                h, res, dtype::f32, residual_beta));
+        ACTORLM_TRY(gemm.linear(attn.get(), w.wo.get(), t, n, static_cast<int64_t>(q_heads) * hd, h,
+                                res, dtype::f32, residual_beta));
         if (comm) ACTORLM_TRY(comm->all_reduce_sum(res, static_cast<size_t>(n) * h, stream));
 
-        ACTORLM_TRY(rms_norm(res, dtype::f32, dense, normed.get(), t, dense,
-                             w.ffn_norm.as<float>(), n, h, eps, stream));
-        ACTORLM_TRY(gemm.linear(normed.get(), w.w_gate_up.get(), t, n, h, 2 * ffn, gate_up.get(),
-                                t, 0.0f));
+        ACTORLM_TRY(rms_norm(res, dtype::f32, dense, normed.get(), t, dense, w.ffn_norm.as<float>(),
+                             n, h, eps, stream));
+        ACTORLM_TRY(
+            gemm.linear(normed.get(), w.w_gate_up.get(), t, n, h, 2 * ffn, gate_up.get(), t, 0.0f));
         ACTORLM_TRY(silu_and_mul(gate_up.get(), act.get(), t, n, ffn, stream));
-        ACTORLM_TRY(gemm.linear(act.get(), w.w_down.get(), t, n, ffn, h, res, dtype::f32,
-                                residual_beta));
+        ACTORLM_TRY(
+            gemm.linear(act.get(), w.w_down.get(), t, n, ffn, h, res, dtype::f32, residual_beta));
         if (comm) ACTORLM_TRY(comm->all_reduce_sum(res, static_cast<size_t>(n) * h, stream));
     }
     const int32_t r = plan.num_logits;

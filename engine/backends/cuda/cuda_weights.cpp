@@ -26,7 +26,8 @@ status check_tensor(const tensor& t, const char* role, int64_t rows, int64_t col
         return make_error("weights: tensor %s has shape %lld x %lld, expected %lld x %lld", name,
                           static_cast<long long>(t.rows()), static_cast<long long>(t.cols()),
                           static_cast<long long>(rows), static_cast<long long>(cols));
-    if (t.num_bytes != 0 && t.num_bytes < static_cast<size_t>(t.num_elements()) * dtype_block_bytes(t.type))
+    if (t.num_bytes != 0 &&
+        t.num_bytes < static_cast<size_t>(t.num_elements()) * dtype_block_bytes(t.type))
         return make_error("weights: tensor %s holds %zu bytes, fewer than its shape needs", name,
                           t.num_bytes);
     return {};
@@ -38,13 +39,13 @@ class uploader {
 public:
     uploader(cudaStream_t stream) : stream_(stream) {}
 
-    status copy(const tensor& src, index_range rows, index_range cols, void* dst,
-                dtype dst_type) {
+    status copy(const tensor& src, index_range rows, index_range cols, void* dst, dtype dst_type) {
         const size_t src_es = dtype_block_bytes(src.type);
         const size_t width = static_cast<size_t>(cols.count) * src_es;
         const char* from = static_cast<const char*>(src.data) +
                            (static_cast<size_t>(rows.begin) * static_cast<size_t>(src.cols()) +
-                            static_cast<size_t>(cols.begin)) * src_es;
+                            static_cast<size_t>(cols.begin)) *
+                               src_es;
         const size_t pitch = static_cast<size_t>(src.cols()) * src_es;
         const size_t height = static_cast<size_t>(rows.count);
         if (src.type == dst_type) {
@@ -157,8 +158,8 @@ result<device_weights> upload_weights(const model_config& c, const model_weights
         ACTORLM_TRY(alloc(d.wqkv, (q_rows + 2 * kv_rows) * h, type, w));
         ACTORLM_TRY(up.copy(l.wq, s.wq_rows, all_h, at_row(d.wqkv, 0, h, type), type));
         ACTORLM_TRY(up.copy(l.wk, s.wk_rows, all_h, at_row(d.wqkv, q_rows, h, type), type));
-        ACTORLM_TRY(up.copy(l.wv, s.wk_rows, all_h, at_row(d.wqkv, q_rows + kv_rows, h, type),
-                            type));
+        ACTORLM_TRY(
+            up.copy(l.wv, s.wk_rows, all_h, at_row(d.wqkv, q_rows + kv_rows, h, type), type));
         if (c.recipe.qkv_bias) {
             ACTORLM_TRY(alloc(d.bqkv, q_rows + 2 * kv_rows, dtype::f32, w));
             ACTORLM_TRY(up.copy(l.bq, {0, 1}, s.wq_rows, d.bqkv.get(), dtype::f32));
@@ -210,8 +211,8 @@ result<device_weights> synthetic_weights(const model_config& c, const tp_shard& 
         return fill_constant(b.get(), dtype::f32, n, 1.0f, stream);
     };
     ACTORLM_TRY(alloc(w.token_embedding, c.vocab_size * h, type, w));
-    ACTORLM_TRY(fill_uniform(w.token_embedding.get(), type, c.vocab_size * h, ++tensor_id, 1.0f,
-                             stream));
+    ACTORLM_TRY(
+        fill_uniform(w.token_embedding.get(), type, c.vocab_size * h, ++tensor_id, 1.0f, stream));
     ACTORLM_TRY(ones(w.output_norm, h));
     if (!c.tie_word_embeddings) ACTORLM_TRY(matrix(w.lm_head_own, c.vocab_size, h));
     const int64_t q_rows = s.wq_rows.count, kv_rows = s.wk_rows.count, ffn = s.ffn_rows.count;
@@ -234,9 +235,9 @@ result<device_weights> synthetic_weights(const model_config& c, const tp_shard& 
         ACTORLM_TRY(matrix(d.w_down, h, ffn));
     }
     ACTORLM_CUDA_CHECK(cudaStreamSynchronize(stream));
-    w.decode_read_bytes = w.total_bytes - static_cast<int64_t>(w.token_embedding.bytes()) +
-                          (c.tie_word_embeddings ? static_cast<int64_t>(w.token_embedding.bytes())
-                                                 : 0);
+    w.decode_read_bytes =
+        w.total_bytes - static_cast<int64_t>(w.token_embedding.bytes()) +
+        (c.tie_word_embeddings ? static_cast<int64_t>(w.token_embedding.bytes()) : 0);
     return w;
 }
 

@@ -18,15 +18,15 @@
 namespace actorlm::cuda {
 
 struct device_layer_weights {
-    device_buffer attn_norm;   // f32 [hidden]
-    device_buffer ffn_norm;    // f32 [hidden]
-    device_buffer wqkv;        // [q_rows + 2 * kv_rows, hidden]: this rank's wq, wk, wv rows
-    device_buffer bqkv;        // f32 [q_rows + 2 * kv_rows]; empty unless recipe.qkv_bias
-    device_buffer q_norm;      // f32 [head_dim]; empty unless recipe.qk_norm
-    device_buffer k_norm;      // f32 [head_dim]
-    device_buffer wo;          // [hidden, q_rows]: this rank's columns of wo
-    device_buffer w_gate_up;   // [2 * ffn_rows, hidden]: gate rows then up rows
-    device_buffer w_down;      // [hidden, ffn_rows]
+    device_buffer attn_norm;  // f32 [hidden]
+    device_buffer ffn_norm;   // f32 [hidden]
+    device_buffer wqkv;       // [q_rows + 2 * kv_rows, hidden]: this rank's wq, wk, wv rows
+    device_buffer bqkv;       // f32 [q_rows + 2 * kv_rows]; empty unless recipe.qkv_bias
+    device_buffer q_norm;     // f32 [head_dim]; empty unless recipe.qk_norm
+    device_buffer k_norm;     // f32 [head_dim]
+    device_buffer wo;         // [hidden, q_rows]: this rank's columns of wo
+    device_buffer w_gate_up;  // [2 * ffn_rows, hidden]: gate rows then up rows
+    device_buffer w_down;     // [hidden, ffn_rows]
 };
 
 struct device_weights {
@@ -48,8 +48,8 @@ struct device_weights {
 /// F32/F16/BF16 type. Host-only; the error names the first offending tensor.
 status check_weights(const model_config& config, const model_weights& host);
 
-/// Checks `host` (check_weights), then uploads this rank's slices converted to `type` (f32, f16 or bf16). The
-/// error names the first offending tensor.
+/// Checks `host` (check_weights), then uploads this rank's slices converted to `type` (f32, f16 or
+/// bf16). The error names the first offending tensor.
 result<device_weights> upload_weights(const model_config& config, const model_weights& host,
                                       const tp_shard& shard, dtype type, cudaStream_t stream);
 
