@@ -1,6 +1,8 @@
 // connector actor implementation.
 #include "actors/connector_actor.hpp"
 
+#include "base/host_port.hpp"
+
 #include <caf/io/all.hpp>
 
 #include <chrono>
@@ -8,20 +10,13 @@
 namespace actorlm::actors {
 
 bool parse_worker_address(const std::string& text, worker_address* out, std::string* error) {
-    auto colon = text.rfind(':');
-    if (colon == std::string::npos || colon == 0 || colon + 1 == text.size()) {
-        *error = "worker address '" + text + "' is not HOST:PORT";
+    auto hp = parse_host_port(text);
+    if (!hp) {
+        *error = "worker address " + hp.message();
         return false;
     }
-    const std::string port = text.substr(colon + 1);
-    char* end = nullptr;
-    long value = std::strtol(port.c_str(), &end, 10);
-    if (*end != '\0' || value <= 0 || value > 65535) {
-        *error = "worker address '" + text + "' has an invalid port";
-        return false;
-    }
-    out->host = text.substr(0, colon);
-    out->port = static_cast<uint16_t>(value);
+    out->host = hp->host;
+    out->port = hp->port;
     return true;
 }
 

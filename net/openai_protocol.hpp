@@ -16,8 +16,6 @@
 
 namespace actorlm::net {
 
-/// Upper bound of `logprobs` / `top_logprobs` (vLLM's default max_logprobs, OpenAI's limit).
-inline constexpr int32_t k_max_logprobs = 20;
 /// Upper bound of `n`: each choice is a sequence in the engine.
 inline constexpr int32_t k_max_n = 128;
 

@@ -105,24 +105,9 @@ bool read_common_field(std::string_view key, json::element value, common_fields&
 
 maybe_error validate_common(const common_fields& f) {
     const sampling_params& p = f.params;
-    if (!(p.temperature >= 0.0f))
-        return json::value_error("temperature",
-                                 "must be >= 0, got " + std::to_string(p.temperature));
-    if (!(p.top_p > 0.0f && p.top_p <= 1.0f))
-        return json::value_error("top_p", "must be in (0, 1], got " + std::to_string(p.top_p));
-    if (p.top_k < -1)
-        return json::value_error("top_k", "must be -1 (disable), 0 (disable) or at least 1, got " +
-                                              std::to_string(p.top_k));
-    if (!(p.min_p >= 0.0f && p.min_p <= 1.0f))
-        return json::value_error("min_p", "must be in [0, 1], got " + std::to_string(p.min_p));
-    if (p.n < 1) return json::value_error("n", "must be at least 1, got " + std::to_string(p.n));
+    // The API's own limits first (OpenAI's: n at most k_max_n, max_tokens given must be >= 1),
+    // then the one range table the engine also applies.
     if (p.n > k_max_n) return json::value_error("n", "must be at most " + std::to_string(k_max_n));
-    if (!(p.presence_penalty >= -2.0f && p.presence_penalty <= 2.0f))
-        return json::value_error("presence_penalty", "must be in [-2, 2]");
-    if (!(p.frequency_penalty >= -2.0f && p.frequency_penalty <= 2.0f))
-        return json::value_error("frequency_penalty", "must be in [-2, 2]");
-    if (!(p.repetition_penalty > 0.0f && p.repetition_penalty <= 2.0f))
-        return json::value_error("repetition_penalty", "must be in (0, 2]");
     if (f.max_tokens_set && p.max_tokens < 1)
         return json::value_error("max_tokens",
                                  "must be at least 1, got " + std::to_string(p.max_tokens));
@@ -131,6 +116,7 @@ maybe_error validate_common(const common_fields& f) {
     if (f.max_tokens_set && p.min_tokens > p.max_tokens)
         return json::value_error("min_tokens",
                                  "must be <= max_tokens (" + std::to_string(p.max_tokens) + ")");
+    if (auto e = check_sampling_params(p)) return json::value_error(e->field, e->message);
     for (const auto& s : p.stop)
         if (s.empty()) return json::value_error("stop", "stop strings must not be empty");
     if (f.stream_options_set && !f.stream)

@@ -11,9 +11,6 @@
 
 namespace actorlm::core {
 
-/// Largest top-k logprobs a request may ask for (vLLM's default max_logprobs).
-inline constexpr int32_t k_max_logprobs = 20;
-
 /// ok() or an error naming the bad field. `vocab_size` 0 skips token-id range checks.
 status validate_sampling_params(const actorlm::sampling_params& p, int64_t vocab_size);
 

@@ -46,17 +46,31 @@ std::vector<int64_t> squeezed(const std::vector<int64_t>& s) {
     return {s.begin() + long(i), s.end()};
 }
 
-status check(const tensor& t, const char* what, std::vector<int64_t> expect, bool matrix) {
-    if (!t.present()) return make_error("missing tensor %s (%s)", t.name.c_str(), what);
+bool is_float_type(dtype t) { return t == dtype::f32 || t == dtype::f16 || t == dtype::bf16; }
+
+// One tensor against the shape the config needs. `name` is the tensor's own name, or the
+// GGUF-style name of its role when it was built in memory without one.
+status check(const tensor& t, const std::string& name, const char* what,
+             std::vector<int64_t> expect, bool matrix) {
+    if (!t.present()) return make_error("missing tensor '%s' (%s)", name.c_str(), what);
     std::vector<int64_t> got = squeezed(t.shape);
     if (got != expect)
-        return make_error("tensor '%s' has shape %s, but the config needs %s", t.name.c_str(),
+        return make_error("tensor '%s' has shape %s, but the config needs %s", name.c_str(),
                           shape_text(t.shape).c_str(), shape_text(expect).c_str());
-    if (!matrix && t.type != dtype::f32)
-        return make_error("tensor '%s' must be F32 (is %s)", t.name.c_str(), dtype_name(t.type));
-    if (matrix && expect.back() % dtype_block_elems(t.type) != 0)
+    if (!matrix && !is_float_type(t.type))
+        return make_error("tensor '%s' must be F32, F16 or BF16 (is %s)", name.c_str(),
+                          dtype_name(t.type));
+    const int64_t block = dtype_block_elems(t.type);
+    if (matrix && (block == 0 || expect.back() % block != 0))
         return make_error("tensor '%s': row length %lld is not a multiple of %s blocks",
-                          t.name.c_str(), (long long)expect.back(), dtype_name(t.type));
+                          name.c_str(), (long long)expect.back(), dtype_name(t.type));
+    // A kernel reads rows * row_bytes; a short buffer (a truncated file, a bad view) must
+    // fail here, not inside a kernel. Views without a byte count are trusted.
+    const int64_t rows = matrix ? expect.front() : 1;
+    const size_t need = static_cast<size_t>(rows) * dtype_row_bytes(t.type, expect.back());
+    if (t.num_bytes != 0 && t.num_bytes < need)
+        return make_error("tensor '%s' holds %zu bytes, its shape needs %zu", name.c_str(),
+                          t.num_bytes, need);
     return status::success();
 }
 
@@ -175,47 +189,69 @@ tensor& layer_tensor(layer_weights& l, weight_role r) {
     return const_cast<tensor&>(layer_tensor(static_cast<const layer_weights&>(l), r));
 }
 
-status validate_weights(const model_config& c, const model_weights& w) {
+status validate_weights(const model_config& c, const model_weights& w, int64_t first_layer,
+                        int64_t last_layer) {
     const int64_t h = c.hidden_size, q = c.num_heads * c.head_dim, kv = c.num_kv_heads * c.head_dim;
-    if (status s = check(w.token_embedding, "token embedding", {c.vocab_size, h}, true); !s)
-        return s;
-    if (status s = check(w.output_norm, "output norm", {h}, false); !s) return s;
-    if (status s = check(w.lm_head, "lm head", {c.vocab_size, h}, true); !s) return s;
+    const int64_t last = last_layer < 0 ? c.num_layers : last_layer;
     if (int64_t(w.layers.size()) != c.num_layers)
-        return make_error("%zu layers bound, config has %lld", w.layers.size(),
+        return make_error("weights hold %zu layers, the config says %lld", w.layers.size(),
                           (long long)c.num_layers);
-    for (const layer_weights& l : w.layers) {
+    if (first_layer < 0 || first_layer >= last || last > c.num_layers)
+        return make_error("layer range [%lld, %lld) is not inside the model's %lld layers",
+                          (long long)first_layer, (long long)last, (long long)c.num_layers);
+    auto named = [](const tensor& t, const std::string& fallback) {
+        return t.name.empty() ? fallback : t.name;
+    };
+    if (first_layer == 0)
+        if (status s = check(w.token_embedding, named(w.token_embedding, "token_embd.weight"),
+                             "token embedding", {c.vocab_size, h}, true);
+            !s)
+            return s;
+    if (last == c.num_layers) {
+        if (status s = check(w.output_norm, named(w.output_norm, "output_norm.weight"),
+                             "output norm", {h}, false);
+            !s)
+            return s;
+        // Tied (or absent, which backends treat as tied): the embedding is the lm head.
+        const tensor& head = w.lm_head.present() ? w.lm_head : w.token_embedding;
+        if (status s =
+                check(head, named(head, "output.weight"), "lm head", {c.vocab_size, h}, true);
+            !s)
+            return s;
+    }
+    for (int64_t i = first_layer; i < last; ++i) {
+        const layer_weights& l = w.layers[static_cast<size_t>(i)];
         struct item {
-            const tensor& t;
+            weight_role role;
             const char* what;
             std::vector<int64_t> shape;
             bool matrix;
         };
-        std::vector<item> items = {
-            {l.attn_norm, "attention norm", {h}, false},
-            {l.wq, "query", {q, h}, true},
-            {l.wk, "key", {kv, h}, true},
-            {l.wv, "value", {kv, h}, true},
-            {l.wo, "attention output", {h, q}, true},
-            {l.ffn_norm, "ffn norm", {h}, false},
-            {l.w_gate, "ffn gate", {c.intermediate_size, h}, true},
-            {l.w_up, "ffn up", {c.intermediate_size, h}, true},
-            {l.w_down, "ffn down", {h, c.intermediate_size}, true},
+        const item items[] = {
+            {weight_role::attn_norm, "attention norm", {h}, false},
+            {weight_role::wq, "query", {q, h}, true},
+            {weight_role::wk, "key", {kv, h}, true},
+            {weight_role::wv, "value", {kv, h}, true},
+            {weight_role::wo, "attention output", {h, q}, true},
+            {weight_role::bq, "query bias", {q}, false},
+            {weight_role::bk, "key bias", {kv}, false},
+            {weight_role::bv, "value bias", {kv}, false},
+            {weight_role::q_norm, "query norm", {c.head_dim}, false},
+            {weight_role::k_norm, "key norm", {c.head_dim}, false},
+            {weight_role::ffn_norm, "ffn norm", {h}, false},
+            {weight_role::post_attn_norm, "post-attention norm", {h}, false},
+            {weight_role::post_ffn_norm, "post-FFN norm", {h}, false},
+            {weight_role::w_gate, "ffn gate", {c.intermediate_size, h}, true},
+            {weight_role::w_up, "ffn up", {c.intermediate_size, h}, true},
+            {weight_role::w_down, "ffn down", {h, c.intermediate_size}, true},
         };
-        if (c.recipe.qkv_bias) {
-            items.push_back({l.bq, "query bias", {q}, false});
-            items.push_back({l.bk, "key bias", {kv}, false});
-            items.push_back({l.bv, "value bias", {kv}, false});
+        for (const item& it : items) {
+            if (!role_used(c, it.role)) continue;
+            const tensor& t = layer_tensor(l, it.role);
+            const std::string fallback =
+                "blk." + std::to_string(i) + "." + gguf_layer_suffix(it.role);
+            if (status s = check(t, named(t, fallback), it.what, it.shape, it.matrix); !s) return s;
         }
-        if (c.recipe.qk_norm) {
-            items.push_back({l.q_norm, "query norm", {c.head_dim}, false});
-            items.push_back({l.k_norm, "key norm", {c.head_dim}, false});
-        }
-        if (c.recipe.post_attention_norm)
-            items.push_back({l.post_attn_norm, "post-attention norm", {h}, false});
-        if (c.recipe.post_ffn_norm) items.push_back({l.post_ffn_norm, "post-FFN norm", {h}, false});
-        for (const item& it : items)
-            if (status s = check(it.t, it.what, it.shape, it.matrix); !s) return s;
     }
     return status::success();
 }

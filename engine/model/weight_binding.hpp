@@ -85,7 +85,12 @@ using tensor_lookup = std::function<result<tensor>(const std::string& name)>;
 result<model_weights> bind_weights(const model_config& config, const weight_names& names,
                                    const tensor_lookup& lookup);
 
-/// Checks presence, shapes and dtypes of `w` against `config` (bind_weights runs it too).
-status validate_weights(const model_config& config, const model_weights& w);
+/// The one weight validator (loaders, writers and both backends run it): every tensor the
+/// recipe needs in layers [first_layer, last_layer) (-1 = all) is present, has the config's
+/// shape ({n} or {1, n} for vectors), whole quantization blocks per row and at least the
+/// bytes its shape needs; vectors are F32, F16 or BF16. The embedding is checked on a first
+/// stage, the output norm and lm head (the embedding when tied or absent) on a last stage.
+status validate_weights(const model_config& config, const model_weights& w, int64_t first_layer = 0,
+                        int64_t last_layer = -1);
 
 }  // namespace actorlm

@@ -27,6 +27,10 @@
 
 namespace actorlm {
 
+/// The most logprobs (top alternatives) a request may ask for per token: vLLM's default
+/// max_logprobs and OpenAI's top_logprobs limit. The server and the engine both check it.
+inline constexpr int32_t k_max_logprobs = 20;
+
 /// Sampling and stopping controls of one request (OpenAI + vLLM fields).
 struct sampling_params {
     int32_t n = 1;             // sequences per prompt, sharing the prompt's KV blocks
@@ -50,6 +54,18 @@ struct sampling_params {
     int32_t logprobs = -1;  // -1 none; k >= 0: sampled token's logprob + top k (k <= 20)
     int32_t prompt_logprobs = -1;
 };
+
+/// Why a sampling_params cannot be sampled: the offending field (its OpenAI / vLLM
+/// name) and what is wrong with it ("must be in (0, 1], got 1.5").
+struct sampling_params_error {
+    std::string field;
+    std::string message;
+};
+
+/// The one table of allowed ranges (vLLM's SamplingParams._verify_args), used by the
+/// server before a request is queued and by the engine when it is added; nullopt when
+/// `p` is fine. Token ids are checked by the engine, which knows the vocabulary.
+std::optional<sampling_params_error> check_sampling_params(const sampling_params& p);
 
 struct chat_message {
     std::string role;

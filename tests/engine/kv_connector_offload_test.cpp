@@ -7,6 +7,9 @@
 // identity never hits the same blocks.
 #include <doctest/doctest.h>
 
+#include <chrono>
+#include <thread>
+
 #include <filesystem>
 #include <fstream>
 #include <random>
@@ -32,6 +35,22 @@ fs::path fresh_dir(const std::string& name) {
         fs::temp_directory_path() / ("actorlm-kvoff-" + name + "-" + std::to_string(::getpid()));
     fs::remove_all(p);
     return p;
+}
+
+/// The engine's stats once the disk tier's I/O thread has finished the saves queued so far:
+/// saves complete asynchronously, so a count read right after the last step can lag on a
+/// loaded machine. Settled = unchanged over 200 ms (at most 10 s).
+actorlm::engine_stats settled_stats(const llm_engine& eng) {
+    auto last = eng.stats();
+    for (int i = 0; i < 50; ++i) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(200));
+        auto now = eng.stats();
+        if (now.kv_connector_blocks_saved_total == last.kv_connector_blocks_saved_total &&
+            now.kv_connector_save_errors_total == last.kv_connector_save_errors_total)
+            return now;
+        last = now;
+    }
+    return last;
 }
 
 std::string offload_config(const fs::path& dir, const std::string& capacity = "64MiB") {
@@ -174,7 +193,7 @@ TEST_CASE("kv_connector offload: a restarted engine hits its disk tier; corrupt 
     {
         auto eng = make_engine(make_config("f32", 64, offload_config(dir)));
         run_prompts(*eng, first);
-        CHECK(eng->stats().kv_connector_blocks_saved_total >= 4 * 6);
+        CHECK(settled_stats(*eng).kv_connector_blocks_saved_total >= 4 * 6);
     }  // the engine ends: queued saves are written
     const int files = count_block_files(dir);
     CHECK(files >= 4 * 6);
@@ -270,7 +289,7 @@ TEST_CASE("kv_connector offload: engines of different models never share a block
         auto eng = llm_engine::create(cfg, **tok, **ex, fingerprint);
         REQUIRE_MESSAGE(eng.ok(), (eng.ok() ? "" : eng.message()));
         run_prompts(**eng, ps);
-        return (*eng)->stats();
+        return settled_stats(**eng);
     };
     const auto a = run("model-a", first);
     CHECK(a.kv_connector_blocks_saved_total >= 24);

@@ -48,7 +48,7 @@ struct bench_args {
 };
 
 // "http://host[:port][/path]" -> host and port (80 when absent).
-actorlm::result<actorlm::cli::host_port> parse_base_url(const std::string& url) {
+actorlm::result<actorlm::host_port> parse_base_url(const std::string& url) {
     std::string rest = url;
     if (rest.rfind("http://", 0) == 0)
         rest = rest.substr(7);
@@ -57,10 +57,10 @@ actorlm::result<actorlm::cli::host_port> parse_base_url(const std::string& url) 
     if (const size_t slash = rest.find('/'); slash != std::string::npos) rest.resize(slash);
     const bool has_port =
         rest.rfind(':') != std::string::npos && (rest.front() != '[' || rest.back() != ']');
-    if (has_port) return actorlm::cli::parse_host_port(rest);
+    if (has_port) return actorlm::parse_host_port(rest);
     if (rest.empty()) return actorlm::make_error("no host in base URL '%s'", url.c_str());
     if (rest.front() == '[') rest = rest.substr(1, rest.size() - 2);
-    return actorlm::cli::host_port{rest, 80};
+    return actorlm::host_port{rest, 80};
 }
 
 // "inf" or a positive number of requests per second.

@@ -60,29 +60,6 @@ result<int64_t> parse_byte_size(std::string_view text) {
     return static_cast<int64_t>(bytes);
 }
 
-result<host_port> parse_host_port(std::string_view text) {
-    const std::string s(text);
-    host_port out;
-    size_t colon = std::string::npos;
-    if (!s.empty() && s.front() == '[') {
-        const size_t close = s.find(']');
-        if (close == std::string::npos || close + 1 >= s.size() || s[close + 1] != ':')
-            return make_error("'%s' is not HOST:PORT", s.c_str());
-        out.host = s.substr(1, close - 1);
-        colon = close + 1;
-    } else {
-        colon = s.rfind(':');
-        if (colon == std::string::npos) return make_error("'%s' is not HOST:PORT", s.c_str());
-        out.host = s.substr(0, colon);
-    }
-    if (out.host.empty()) return make_error("'%s' has no host (HOST:PORT)", s.c_str());
-    int64_t port = 0;
-    if (!parse_int(std::string_view(s).substr(colon + 1), port) || port < 1 || port > 65535)
-        return make_error("'%s' has no valid port (HOST:PORT, port 1-65535)", s.c_str());
-    out.port = static_cast<uint16_t>(port);
-    return out;
-}
-
 result<std::vector<int64_t>> parse_positive_int_list(std::string_view text) {
     std::vector<int64_t> out;
     for (size_t start = 0; start <= text.size();) {

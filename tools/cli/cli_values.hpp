@@ -12,6 +12,7 @@
 #include <string_view>
 #include <vector>
 
+#include "base/host_port.hpp"
 #include "base/result.hpp"
 
 namespace actorlm::cli {
@@ -19,14 +20,6 @@ namespace actorlm::cli {
 /// "2000000000", "1e9", "2G"/"2GB" (10^9), "512MiB"/"2GiB" (2^20, 2^30), units
 /// K M G T case-insensitive, optional "B". Errors name the text; a size must be > 0.
 result<int64_t> parse_byte_size(std::string_view text);
-
-struct host_port {
-    std::string host;
-    uint16_t port = 0;
-};
-
-/// "HOST:PORT" or "[IPv6]:PORT" with a port in 1..65535; errors name the text.
-result<host_port> parse_host_port(std::string_view text);
 
 /// "1,8,32" -> {1, 8, 32}; every element a whole number > 0.
 result<std::vector<int64_t>> parse_positive_int_list(std::string_view text);

@@ -34,7 +34,7 @@ int run_worker(const worker_options& o) {
     const std::string& model_path = o.cfg.model_path;
     const std::string& device = o.cfg.device;
     using namespace actorlm::actors;
-    auto addr = actorlm::cli::parse_host_port(listen);  // checked while parsing
+    auto addr = actorlm::parse_host_port(listen);  // checked while parsing
     if (!addr) {
         std::fprintf(stderr, "actorlm worker: --listen %s\n", addr.message().c_str());
         return 2;

@@ -1,47 +1,18 @@
 // cpu_executor construction: checks that the loaded weights match the config
-// for this stage's layer range (a wrong shape would otherwise read out of
-// bounds inside a kernel), refuses recipe features the layer loop lacks, converts
-// norm weights (folding a (1 + w) recipe in) and biases to F32, and sizes the KV
+// for this stage's layer range with the one weight validator (a wrong shape
+// would otherwise read out of bounds inside a kernel), refuses recipe features the layer loop
+// lacks, converts norm weights (folding a (1 + w) recipe in) and biases to F32, and sizes the KV
 // cache for the owned layers only.
 #include <cstring>
 
 #include "cpu/dequantize.hpp"
 #include "cpu/weight_panels.hpp"
 #include "backends/cpu/cpu_executor.hpp"
+#include "model/weight_binding.hpp"
 
 namespace actorlm {
 
 namespace {
-
-std::string describe(const tensor& t) {
-    std::string s = "{";
-    for (size_t i = 0; i < t.shape.size(); ++i) {
-        if (i) s += ", ";
-        s += std::to_string(t.shape[i]);
-    }
-    return s + "}";
-}
-
-status check_tensor(const tensor& t, const std::string& what, std::vector<int64_t> shape) {
-    if (!t.present()) return make_error("model is missing tensor %s", what.c_str());
-    // A 1-D tensor may be stored as {n} or {1, n}; matrices must match exactly.
-    const bool vector_ok =
-        shape.size() == 1 && t.num_elements() == shape[0] && t.cols() == shape[0];
-    if (t.shape != shape && !vector_ok) {
-        tensor want;
-        want.shape = shape;
-        return make_error("tensor %s has shape %s, expected %s", what.c_str(), describe(t).c_str(),
-                          describe(want).c_str());
-    }
-    if (dtype_block_elems(t.type) == 0 || t.cols() % dtype_block_elems(t.type) != 0)
-        return make_error("tensor %s: row of %lld elements is not whole %s blocks", what.c_str(),
-                          static_cast<long long>(t.cols()), dtype_name(t.type));
-    const size_t need = static_cast<size_t>(t.rows()) * dtype_row_bytes(t.type, t.cols());
-    if (t.num_bytes < need)
-        return make_error("tensor %s holds %zu bytes, its shape needs %zu", what.c_str(),
-                          t.num_bytes, need);
-    return {};
-}
 
 std::vector<float> to_floats(const tensor& t) {
     std::vector<float> out(static_cast<size_t>(t.num_elements()));
@@ -111,77 +82,36 @@ result<std::unique_ptr<cpu_executor>> cpu_executor::create(model_config config,
         return make_error("layer range [%lld, %lld) is not inside the model's %lld layers",
                           static_cast<long long>(first), static_cast<long long>(last),
                           static_cast<long long>(config.num_layers));
-    if (static_cast<int64_t>(weights.layers.size()) != config.num_layers)
-        return make_error("weights hold %zu layers, the config says %lld", weights.layers.size(),
-                          static_cast<long long>(config.num_layers));
     if (options.num_threads < 0) return make_error("num_threads must be >= 0 (0 = all cores)");
+    if (last == config.num_layers && !weights.lm_head.present())
+        weights.lm_head = weights.token_embedding;  // tied
+    if (status st = validate_weights(config, weights, first, last); !st.ok()) return st.err();
 
-    const int64_t h = config.hidden_size, f = config.intermediate_size, hd = config.head_dim;
-    const int64_t q_dim = config.num_heads * hd, kv_dim = config.num_kv_heads * hd;
-    if (first == 0) {
-        if (status st = check_tensor(weights.token_embedding, "token_embd", {config.vocab_size, h});
-            !st.ok())
-            return st.err();
-    }
-    if (last == config.num_layers) {
-        if (!weights.lm_head.present()) weights.lm_head = weights.token_embedding;  // tied
-        if (status st = check_tensor(weights.lm_head, "output (lm_head)", {config.vocab_size, h});
-            !st.ok())
-            return st.err();
-        if (status st = check_tensor(weights.output_norm, "output_norm", {h}); !st.ok())
-            return st.err();
-    }
     std::vector<layer_params> params;
     for (int64_t l = first; l < last; ++l) {
         const layer_weights& w = weights.layers[static_cast<size_t>(l)];
-        const std::string p = "blk." + std::to_string(l) + ".";
-        const std::pair<const tensor*, std::pair<std::string, std::vector<int64_t>>> checks[] = {
-            {&w.attn_norm, {"attn_norm", {h}}},   {&w.wq, {"attn_q", {q_dim, h}}},
-            {&w.wk, {"attn_k", {kv_dim, h}}},     {&w.wv, {"attn_v", {kv_dim, h}}},
-            {&w.wo, {"attn_output", {h, q_dim}}}, {&w.ffn_norm, {"ffn_norm", {h}}},
-            {&w.w_gate, {"ffn_gate", {f, h}}},    {&w.w_up, {"ffn_up", {f, h}}},
-            {&w.w_down, {"ffn_down", {h, f}}},
-        };
-        for (const auto& [t, spec] : checks)
-            if (status st = check_tensor(*t, p + spec.first, spec.second); !st.ok())
-                return st.err();
         layer_params lp;
         const model_recipe& r = config.recipe;
         lp.attn_norm = norm_floats(w.attn_norm, r);
         lp.ffn_norm = norm_floats(w.ffn_norm, r);
         if (r.qkv_bias) {
-            if (status st = check_tensor(w.bq, p + "attn_q.bias", {q_dim}); !st.ok())
-                return st.err();
-            if (status st = check_tensor(w.bk, p + "attn_k.bias", {kv_dim}); !st.ok())
-                return st.err();
-            if (status st = check_tensor(w.bv, p + "attn_v.bias", {kv_dim}); !st.ok())
-                return st.err();
             lp.bq = to_floats(w.bq);
             lp.bk = to_floats(w.bk);
             lp.bv = to_floats(w.bv);
         }
         if (r.qk_norm) {
-            if (status st = check_tensor(w.q_norm, p + "attn_q_norm", {hd}); !st.ok())
-                return st.err();
-            if (status st = check_tensor(w.k_norm, p + "attn_k_norm", {hd}); !st.ok())
-                return st.err();
             lp.q_norm = norm_floats(w.q_norm, r);
             lp.k_norm = norm_floats(w.k_norm, r);
         }
         if (r.post_attention_norm) {
-            if (status st = check_tensor(w.post_attn_norm, p + "post_attention_norm", {h});
-                !st.ok())
-                return st.err();
             lp.post_attn_norm = norm_floats(w.post_attn_norm, r);
         }
         if (r.post_ffn_norm) {
-            if (status st = check_tensor(w.post_ffn_norm, p + "post_ffw_norm", {h}); !st.ok())
-                return st.err();
             lp.post_ffn_norm = norm_floats(w.post_ffn_norm, r);
         }
         params.push_back(std::move(lp));
     }
-    auto kv = kv_cache_storage::create(kv_spec, last - first, config.num_kv_heads, hd);
+    auto kv = kv_cache_storage::create(kv_spec, last - first, config.num_kv_heads, config.head_dim);
     if (!kv.ok()) return kv.err();
 
     std::unique_ptr<cpu_executor> ex(new cpu_executor(std::move(config), std::move(weights),

@@ -8,30 +8,13 @@
 #include <string>
 
 #include "cuda/convert.cuh"
+#include "model/weight_binding.hpp"
 
 namespace actorlm::cuda {
 
 namespace {
 
 bool is_float_type(dtype t) { return t == dtype::f32 || t == dtype::f16 || t == dtype::bf16; }
-
-status check_tensor(const tensor& t, const char* role, int64_t rows, int64_t cols) {
-    const char* name = t.name.empty() ? role : t.name.c_str();
-    if (!t.present()) return make_error("weights: tensor %s is missing", name);
-    if (!is_float_type(t.type))
-        return make_error("weights: tensor %s is %s; the CUDA backend runs F32/F16/BF16 weights",
-                          name, dtype_name(t.type));
-    const bool vector_ok = rows == 1 && t.num_elements() == cols;
-    if (!vector_ok && (t.rows() != rows || t.cols() != cols || t.shape.size() != 2))
-        return make_error("weights: tensor %s has shape %lld x %lld, expected %lld x %lld", name,
-                          static_cast<long long>(t.rows()), static_cast<long long>(t.cols()),
-                          static_cast<long long>(rows), static_cast<long long>(cols));
-    if (t.num_bytes != 0 &&
-        t.num_bytes < static_cast<size_t>(t.num_elements()) * dtype_block_bytes(t.type))
-        return make_error("weights: tensor %s holds %zu bytes, fewer than its shape needs", name,
-                          t.num_bytes);
-    return {};
-}
 
 // Uploads rows [rows.begin, rows.end) x cols [cols.begin, cols.end) of host tensor
 // `src` into `dst` (dense, converted to dst_type).
@@ -93,34 +76,20 @@ char* at_row(const device_buffer& b, int64_t row, int64_t cols, dtype t) {
 }  // namespace
 
 status check_weights(const model_config& c, const model_weights& host) {
-    const int64_t h = c.hidden_size, hd = c.head_dim;
-    if (static_cast<int64_t>(host.layers.size()) != c.num_layers)
-        return make_error("weights: %zu layers, config says %lld", host.layers.size(),
-                          static_cast<long long>(c.num_layers));
-    ACTORLM_TRY(check_tensor(host.token_embedding, "token_embd", c.vocab_size, h));
-    ACTORLM_TRY(check_tensor(host.output_norm, "output_norm", 1, h));
-    if (!is_tied(c, host)) ACTORLM_TRY(check_tensor(host.lm_head, "output", c.vocab_size, h));
-    for (const layer_weights& l : host.layers) {
-        ACTORLM_TRY(check_tensor(l.attn_norm, "attn_norm", 1, h));
-        ACTORLM_TRY(check_tensor(l.ffn_norm, "ffn_norm", 1, h));
-        ACTORLM_TRY(check_tensor(l.wq, "attn_q", c.num_heads * hd, h));
-        ACTORLM_TRY(check_tensor(l.wk, "attn_k", c.num_kv_heads * hd, h));
-        ACTORLM_TRY(check_tensor(l.wv, "attn_v", c.num_kv_heads * hd, h));
-        ACTORLM_TRY(check_tensor(l.wo, "attn_output", h, c.num_heads * hd));
-        ACTORLM_TRY(check_tensor(l.w_gate, "ffn_gate", c.intermediate_size, h));
-        ACTORLM_TRY(check_tensor(l.w_up, "ffn_up", c.intermediate_size, h));
-        ACTORLM_TRY(check_tensor(l.w_down, "ffn_down", h, c.intermediate_size));
-        if (c.recipe.qkv_bias) {
-            ACTORLM_TRY(check_tensor(l.bq, "attn_q.bias", 1, c.num_heads * hd));
-            ACTORLM_TRY(check_tensor(l.bk, "attn_k.bias", 1, c.num_kv_heads * hd));
-            ACTORLM_TRY(check_tensor(l.bv, "attn_v.bias", 1, c.num_kv_heads * hd));
-        }
-        if (c.recipe.qk_norm) {
-            ACTORLM_TRY(check_tensor(l.q_norm, "attn_q_norm", 1, hd));
-            ACTORLM_TRY(check_tensor(l.k_norm, "attn_k_norm", 1, hd));
-        }
-    }
-
+    ACTORLM_TRY(validate_weights(c, host));  // shapes, sizes: the one validator
+    // What this backend adds: it uploads F32/F16/BF16 only (no quantized kernels yet).
+    auto float_only = [](const tensor& t) -> status {
+        if (t.present() && !is_float_type(t.type))
+            return make_error(
+                "weights: tensor %s is %s; the CUDA backend runs F32/F16/BF16 weights",
+                t.name.c_str(), dtype_name(t.type));
+        return {};
+    };
+    ACTORLM_TRY(float_only(host.token_embedding));
+    ACTORLM_TRY(float_only(host.lm_head));
+    for (const layer_weights& l : host.layers)
+        for (weight_role role : all_weight_roles)
+            if (role_used(c, role)) ACTORLM_TRY(float_only(layer_tensor(l, role)));
     return {};
 }
 

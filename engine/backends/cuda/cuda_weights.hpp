@@ -44,8 +44,9 @@ struct device_weights {
     }
 };
 
-/// Checks every tensor of `host` against `config`: presence, shape {out, in},
-/// F32/F16/BF16 type. Host-only; the error names the first offending tensor.
+/// Checks `host` against `config` with the one weight validator (validate_weights:
+/// presence, shapes, sizes) and that every tensor is F32/F16/BF16 (what this backend
+/// uploads). Host-only; the error names the first offending tensor.
 status check_weights(const model_config& config, const model_weights& host);
 
 /// Checks `host` (check_weights), then uploads this rank's slices converted to `type` (f32, f16 or
