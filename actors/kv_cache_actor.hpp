@@ -15,7 +15,4 @@ namespace actorlm::actors {
 /// `num_blocks`: the KV pool size, reported until the scheduler's first report arrives.
 kv_cache_actor spawn_kv_cache_actor(caf::actor_system& sys, int32_t num_blocks);
 
-/// The public stats a report stands for.
-engine_stats stats_of(const kv_step_report& r);
-
 }  // namespace actorlm::actors

@@ -115,23 +115,12 @@ struct delta_batch {
 struct kv_step_report {
     int64_t step = 0;
     int32_t num_blocks = 0;
-    double usage = 0.0;
-    int64_t prefix_queries = 0;  // tokens looked up in the prefix cache
-    int64_t prefix_hits = 0;     // tokens found
-    int64_t num_preemptions = 0;
-    int64_t num_running = 0;
-    int64_t num_waiting = 0;
-    int64_t prompt_tokens = 0;
-    int64_t generation_tokens = 0;
-    bool healthy = true;
-    std::string health_message;
+    engine_stats stats;  // counters cumulative across scheduler rebuilds; health included
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, kv_step_report& x) {
-    return f(caf::meta::type_name("kv_step_report"), x.step, x.num_blocks, x.usage,
-             x.prefix_queries, x.prefix_hits, x.num_preemptions, x.num_running, x.num_waiting,
-             x.prompt_tokens, x.generation_tokens, x.healthy, x.health_message);
+    return f(caf::meta::type_name("kv_step_report"), x.step, x.num_blocks, x.stats);
 }
 
 }  // namespace actorlm::actors

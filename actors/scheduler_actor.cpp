@@ -55,20 +55,18 @@ void send_outputs(self_ptr self, step_outputs out) {
 void report_state(self_ptr self) {
     auto& st = self->state;
     if (!st.kv) return;
-    auto s = st.sched->stats();
     kv_step_report r;
     r.step = st.num_steps;
     r.num_blocks = st.cfg.sched.num_blocks;
-    r.usage = s.kv_cache_usage;
-    r.prefix_queries = st.base.prefix_cache_queries_total + s.prefix_cache.queries;
-    r.prefix_hits = st.base.prefix_cache_hits_total + s.prefix_cache.hits;
-    r.num_preemptions = st.base.num_preemptions_total + s.num_preemptions;
-    r.num_running = s.num_running;
-    r.num_waiting = s.num_waiting;
-    r.prompt_tokens = st.base.prompt_tokens_total + s.num_prompt_tokens;
-    r.generation_tokens = st.base.generation_tokens_total + s.num_generation_tokens;
-    r.healthy = st.healthy();
-    r.health_message = r.healthy ? "" : st.health_message;
+    r.stats = core::to_engine_stats(st.sched->stats());
+    // Counters of the schedulers that a lost worker made us rebuild.
+    r.stats.prompt_tokens_total += st.base.prompt_tokens_total;
+    r.stats.generation_tokens_total += st.base.generation_tokens_total;
+    r.stats.prefix_cache_queries_total += st.base.prefix_cache_queries_total;
+    r.stats.prefix_cache_hits_total += st.base.prefix_cache_hits_total;
+    r.stats.num_preemptions_total += st.base.num_preemptions_total;
+    r.stats.healthy = st.healthy();
+    r.stats.health_message = r.stats.healthy ? "" : st.health_message;
     self->send(st.kv, kv_atom_v, std::move(r));
 }
 

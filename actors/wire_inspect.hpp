@@ -17,6 +17,19 @@
 namespace actorlm {
 
 template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, engine_stats& x) {
+    return f(caf::meta::type_name("engine_stats"), x.num_requests_running, x.num_requests_waiting,
+             x.kv_cache_usage, x.prompt_tokens_total, x.generation_tokens_total,
+             x.prefix_cache_queries_total, x.prefix_cache_hits_total, x.num_preemptions_total,
+             x.external_prefix_cache_queries_total, x.external_prefix_cache_hits_total,
+             x.kv_connector_blocks_loaded_total, x.kv_connector_bytes_loaded_total,
+             x.kv_connector_blocks_saved_total, x.kv_connector_bytes_saved_total,
+             x.kv_connector_load_errors_total, x.kv_connector_save_errors_total,
+             x.kv_connector_load_seconds_total, x.kv_connector_save_seconds_total, x.healthy,
+             x.health_message);
+}
+
+template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, sampling_params& x) {
     bool has_seed = x.seed.has_value();
     uint64_t seed = x.seed.value_or(0);

@@ -158,29 +158,6 @@ result<std::vector<completion_result>> llm_engine::generate(
     return results;
 }
 
-actorlm::engine_stats llm_engine::stats() const {
-    const scheduler_stats s = loop_->sched().stats();
-    actorlm::engine_stats e;
-    e.num_requests_running = s.num_running;
-    e.num_requests_waiting = s.num_waiting;
-    e.kv_cache_usage = s.kv_cache_usage;
-    e.prompt_tokens_total = s.num_prompt_tokens;
-    e.generation_tokens_total = s.num_generation_tokens;
-    e.prefix_cache_queries_total = s.prefix_cache.queries;
-    e.prefix_cache_hits_total = s.prefix_cache.hits;
-    e.num_preemptions_total = s.num_preemptions;
-    const kv::kv_connector_stats& k = s.kv_connector;
-    e.external_prefix_cache_queries_total = k.queries;
-    e.external_prefix_cache_hits_total = k.hits;
-    e.kv_connector_blocks_loaded_total = k.blocks_loaded;
-    e.kv_connector_bytes_loaded_total = k.bytes_loaded;
-    e.kv_connector_blocks_saved_total = k.blocks_saved;
-    e.kv_connector_bytes_saved_total = k.bytes_saved;
-    e.kv_connector_load_errors_total = k.load_errors;
-    e.kv_connector_save_errors_total = k.save_errors;
-    e.kv_connector_load_seconds_total = k.load_seconds;
-    e.kv_connector_save_seconds_total = k.save_seconds;
-    return e;
-}
+actorlm::engine_stats llm_engine::stats() const { return to_engine_stats(loop_->sched().stats()); }
 
 }  // namespace actorlm::core

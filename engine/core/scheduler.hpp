@@ -69,6 +69,10 @@ struct scheduler_stats {
     kv::kv_connector_stats kv_connector;  ///< zeros without a connector
 };
 
+/// The public counters a scheduler's stats stand for (health is the caller's): the one
+/// scheduler_stats -> engine_stats mapping, used by the offline engine and the actors.
+actorlm::engine_stats to_engine_stats(const scheduler_stats& s);
+
 class scheduler {
 public:
     /// Validates `cfg` (e.g. the pool must hold one max_model_len sequence, or a
