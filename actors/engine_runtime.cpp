@@ -180,12 +180,4 @@ engine_stats engine_runtime::stats() const {
     return out;
 }
 
-kv_step_report engine_runtime::kv_report() const {
-    kv_step_report out;
-    caf::scoped_actor self{*sys_, true};
-    self->request(kv_, std::chrono::seconds(5), kv_atom_v)
-        .receive([&](kv_step_report& r) { out = r; }, [](caf::error&) {});
-    return out;
-}
-
 }  // namespace actorlm::actors

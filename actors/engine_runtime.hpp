@@ -32,7 +32,6 @@ public:
     std::string submit(generate_request req, delta_callback on_delta);
     void abort(const std::string& request_id);
     engine_stats stats() const;
-    kv_step_report kv_report() const;
     model_info info() const { return info_; }
 
     const tokenizer& tok() const { return *plan_->tok; }

@@ -24,7 +24,6 @@ using detokenizer_actor =
 /// The engine's state, reported by the scheduler and served to every query
 /// (see kv_cache_actor.hpp): stats for /metrics and /health, the raw report.
 using kv_cache_actor = caf::typed_actor<caf::reacts_to<kv_atom, kv_step_report>,
-                                        caf::replies_to<kv_atom>::with<kv_step_report>,
                                         caf::replies_to<stats_atom>::with<engine_stats>>;
 
 /// The engine core's step loop (see scheduler_actor.hpp).

@@ -18,7 +18,6 @@ kv_cache_actor::behavior_type kv_impl(kv_cache_actor::stateful_pointer<kv_state>
         // Reports from one scheduler arrive in order (CAF keeps per-sender order), so
         // the newest is always the last one received.
         [self](kv_atom, kv_step_report& r) { self->state.last = std::move(r); },
-        [self](kv_atom) { return self->state.last; },
         [self](stats_atom) { return self->state.last.stats; },
     };
 }

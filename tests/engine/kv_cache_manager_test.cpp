@@ -7,6 +7,7 @@
 #include <filesystem>
 
 #include "core/kv_cache_manager.hpp"
+#include "backends/backend.hpp"
 #include "core/kv_cache_sizing.hpp"
 #include "scheduler_factories.hpp"
 
@@ -157,14 +158,16 @@ TEST_CASE("kv_cache_manager: sizing from bytes and from MemAvailable") {
     cfg.head_dim = 64;
     // 2 (K and V) * 30 * 3 * 64 * 2 bytes (f16) * 16 tokens
     CHECK(kv_block_bytes(cfg, 16, dtype::f16) == 2 * 30 * 3 * 64 * 2 * 16);
-    auto n =
-        kv_blocks_for_budget(cfg, 16, dtype::f16, 10 * kv_block_bytes(cfg, 16, dtype::f16) + 5);
+    // Every backend turns bytes into blocks with plan_kv_blocks.
+    executor_request req;
+    req.block_size = 16;
+    auto n = plan_kv_blocks(req, kv_block_bytes(cfg, 16, dtype::f16),
+                            10 * kv_block_bytes(cfg, 16, dtype::f16) + 5);
     REQUIRE(n.ok());
     CHECK(*n == 10);
-    auto none = kv_blocks_for_budget(cfg, 16, dtype::f32, 100);
+    auto none = plan_kv_blocks(req, kv_block_bytes(cfg, 16, dtype::f32), 100);
     REQUIRE_FALSE(none.ok());
     CHECK(none.message().find("holds no block") != std::string::npos);
-    CHECK_FALSE(kv_blocks_for_budget(cfg, 16, dtype::q8_0, 1 << 30).ok());
 
     const auto path = std::filesystem::temp_directory_path() / "actorlm_meminfo_test";
     std::FILE* f = std::fopen(path.c_str(), "w");
@@ -174,11 +177,6 @@ TEST_CASE("kv_cache_manager: sizing from bytes and from MemAvailable") {
     auto avail = read_mem_available_bytes(path.string());
     REQUIRE(avail.ok());
     CHECK(*avail == 8000000LL * 1024);
-    auto blocks = kv_blocks_for_free_memory(cfg, 16, dtype::f16, 0.5, path.string());
-    REQUIRE(blocks.ok());
-    CHECK(*blocks ==
-          static_cast<int32_t>(8000000LL * 1024 / 2 / kv_block_bytes(cfg, 16, dtype::f16)));
-    CHECK_FALSE(kv_blocks_for_free_memory(cfg, 16, dtype::f16, 1.5, path.string()).ok());
     std::filesystem::remove(path);
     auto missing = read_mem_available_bytes("/nonexistent/meminfo");
     REQUIRE_FALSE(missing.ok());

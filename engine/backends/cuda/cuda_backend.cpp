@@ -6,6 +6,7 @@
 // (WHOLE_ARCHIVE) wherever the engine is linked with CUDA.
 #include "backends/backend.hpp"
 #include "backends/cuda/cuda_executor.hpp"
+#include "core/kv_cache_sizing.hpp"
 
 namespace actorlm {
 
@@ -39,9 +40,7 @@ public:
         opts.kv_block_size = req.block_size;
         opts.kv_max_blocks = req.max_num_blocks;
         if (req.num_blocks > 0 || req.kv_cache_memory_bytes > 0) {
-            const int64_t block_bytes = 2 * mc.num_layers * mc.num_kv_heads * mc.head_dim *
-                                        static_cast<int64_t>(dtype_row_bytes(*kv_type, 1)) *
-                                        req.block_size;
+            const int64_t block_bytes = core::kv_block_bytes(mc, req.block_size, *kv_type);
             auto blocks = plan_kv_blocks(req, block_bytes, 0);
             if (!blocks) return make_error("KV cache: %s", blocks.message().c_str());
             opts.kv_num_blocks = *blocks;
