@@ -45,13 +45,15 @@ result<std::unique_ptr<llm_engine>> llm_engine::create(const actorlm::engine_con
     if (!cfg.kv_transfer_config.empty()) {
         auto kc = kv::parse_and_validate_kv_transfer_config(cfg.kv_transfer_config);
         if (!kc) return kc.err();
-        kv::kv_connector_context ctx;
-        ctx.block_size = exec.kv_spec().block_size;
-        ctx.caches = exec.kv_blocks();
-        ctx.model_tag = exec.config().name;
-        auto made = kv::make_kv_connector(*kc, ctx);
+        kv_block_io* caches = exec.kv_blocks();
+        // Without block access the context is empty and make_kv_connector says so.
+        auto made = kv::make_kv_connector(
+            *kc, caches ? kv::kv_connector_context_for(*caches, exec.kv_spec().block_size,
+                                                       exec.config().name)
+                        : kv::kv_connector_context{});
         if (!made) return made.err();
         connector = std::move(made).value();
+        ACTORLM_TRY(connector.worker->register_kv_caches(*caches));
     }
     auto loop = engine_loop::create(*sc, exec, cfg.seed, std::move(connector));
     if (!loop) return loop.err();

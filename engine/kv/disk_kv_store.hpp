@@ -23,13 +23,12 @@
 #include <vector>
 
 #include "core/block_hash.hpp"
-#include "kv/kv_block_io.hpp"
-#include "kv/kv_connector.hpp"
+#include "kv/kv_block_store.hpp"
 #include "base/result.hpp"
 
 namespace actorlm::kv {
 
-class disk_kv_store {
+class disk_kv_store final : public kv_block_store {
 public:
     struct options {
         std::string dir;             ///< created if missing
@@ -45,32 +44,19 @@ public:
     disk_kv_store& operator=(const disk_kv_store&) = delete;
 
     /// Whether a block file for `h` is indexed (loadable).
-    bool contains(const core::block_hash& h) const;
-    /// Marks `h` as about to be saved unless it is indexed or already pending; true
-    /// if the caller should save it (then it must call save_async or cancel_save).
-    bool reserve_save(const core::block_hash& h);
-    void cancel_save(const core::block_hash& h);
-    /// Writes one block (num_layers * layer_bytes bytes) on the I/O thread.
-    void save_async(const core::block_hash& h, std::vector<uint8_t> payload);
+    bool contains(const core::block_hash& h) const override;
+    bool reserve_save(const core::block_hash& h) override;
+    void cancel_save(const core::block_hash& h) override;
+    /// Writes one block on the I/O thread.
+    void save_async(const core::block_hash& h, std::vector<uint8_t> payload) override;
+    /// Reads the blocks into `io` on the I/O thread.
+    void load_async(std::string req_id, std::vector<load_block> blocks, kv_block_io* io) override;
+    std::vector<load_result> take_finished_loads() override;
 
-    struct load_block {
-        core::block_hash hash;
-        int32_t block_id = 0;
-    };
-    struct load_result {
-        std::string req_id;
-        std::vector<int32_t> invalid_block_ids;  ///< failed blocks and every one after them
-    };
-    /// Reads the blocks into `io` on the I/O thread; the result appears in
-    /// take_finished_loads(). `io` must outlive the load.
-    void load_async(std::string req_id, std::vector<load_block> blocks, kv_block_io* io);
-    std::vector<load_result> take_finished_loads();
-
-    /// Waits until every queued job is done (tests; shutdown).
-    void flush();
-    kv_connector_stats stats() const;
-    std::vector<kv_event> take_events();
-    size_t payload_bytes() const {
+    void flush() override;
+    kv_connector_stats stats() const override;
+    std::vector<kv_event> take_events() override;
+    size_t payload_bytes() const override {
         return opts_.layer_bytes * static_cast<size_t>(opts_.num_layers);
     }
     /// Bytes of one block file (header + payload).

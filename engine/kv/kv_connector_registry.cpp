@@ -75,7 +75,7 @@ status validate_kv_connector_config(const kv_transfer_config& cfg) {
 result<kv_connector_pair> make_kv_connector(const kv_transfer_config& cfg,
                                             const kv_connector_context& ctx) {
     ACTORLM_TRY(validate_kv_connector_config(cfg));
-    if (ctx.caches == nullptr)
+    if (ctx.block_layer_bytes == 0 || ctx.num_layers <= 0)
         return make_error(
             "kv_transfer_config: this backend offers no block access to its KV "
             "cache, so KV connectors cannot run on it");
@@ -89,8 +89,17 @@ result<kv_connector_pair> make_kv_connector(const kv_transfer_config& cfg,
     if (!pair) return pair.err();
     if (!pair->scheduler || !pair->worker)
         return make_error("kv connector '%s' did not build both sides", cfg.kv_connector.c_str());
-    ACTORLM_TRY(pair->worker->register_kv_caches(*ctx.caches));
     return pair;
+}
+
+kv_connector_context kv_connector_context_for(const kv_block_io& caches, int32_t block_size,
+                                              std::string model_tag) {
+    kv_connector_context ctx;
+    ctx.block_size = block_size;
+    ctx.block_layer_bytes = caches.block_layer_bytes();
+    ctx.num_layers = caches.num_kv_layers();
+    ctx.model_tag = std::move(model_tag);
+    return ctx;
 }
 
 }  // namespace actorlm::kv

@@ -14,12 +14,19 @@
 
 namespace actorlm::kv {
 
-/// What a connector learns about the engine it serves.
+/// What a connector learns about the engine it serves: the shape of the worker's
+/// cache, known before the worker side is registered with it (the actor runtime
+/// builds connectors in the engine process and hands the worker side to a worker).
 struct kv_connector_context {
     int32_t block_size = 16;
-    kv_block_io* caches = nullptr;  ///< the worker's cache (block byte layout)
-    std::string model_tag;          ///< a short name for logs
+    size_t block_layer_bytes = 0;  ///< kv_block_io::block_layer_bytes()
+    int64_t num_layers = 0;        ///< kv_block_io::num_kv_layers()
+    std::string model_tag;         ///< a short name for logs
 };
+
+/// The context of a worker's cache.
+kv_connector_context kv_connector_context_for(const kv_block_io& caches, int32_t block_size,
+                                              std::string model_tag);
 
 using kv_connector_factory = std::function<result<kv_connector_pair>(const kv_transfer_config&,
                                                                      const kv_connector_context&)>;
@@ -34,7 +41,8 @@ std::vector<std::string> kv_connector_names();
 /// Checks that the connector exists and every extra key is one it accepts.
 status validate_kv_connector_config(const kv_transfer_config& cfg);
 
-/// Both sides of the configured connector; the worker side is registered with ctx.caches.
+/// Both sides of the configured connector. The caller registers the worker side
+/// with the cache (register_kv_caches) wherever that cache lives.
 result<kv_connector_pair> make_kv_connector(const kv_transfer_config& cfg,
                                             const kv_connector_context& ctx);
 

@@ -1,4 +1,4 @@
-// offloading_connector implementation: the two sides share the disk_kv_store;
+// offloading_connector implementation: the two sides share one kv_block_store;
 // the metadata of a step lists the (hash, block) pairs to load per request and
 // to save. Block tables are tracked from the scheduler_output deltas, as the
 // worker's model_runner tracks them.
@@ -18,15 +18,15 @@ namespace {
 struct offload_metadata final : kv_connector_metadata {
     struct load {
         std::string req_id;
-        std::vector<disk_kv_store::load_block> blocks;
+        std::vector<kv_block_store::load_block> blocks;
     };
     std::vector<load> loads;
-    std::vector<disk_kv_store::load_block> saves;
+    std::vector<kv_block_store::load_block> saves;
 };
 
 class offloading_scheduler final : public kv_connector_scheduler {
 public:
-    offloading_scheduler(std::shared_ptr<disk_kv_store> store, int32_t block_size,
+    offloading_scheduler(std::shared_ptr<kv_block_store> store, int32_t block_size,
                          kv_transfer_config cfg)
         : store_(std::move(store)), block_size_(block_size), cfg_(std::move(cfg)) {}
 
@@ -124,7 +124,7 @@ private:
         int32_t num_saved_blocks = 0;  // leading blocks already considered for saving
     };
 
-    std::shared_ptr<disk_kv_store> store_;
+    std::shared_ptr<kv_block_store> store_;
     int32_t block_size_;
     kv_transfer_config cfg_;
     std::unordered_map<std::string, tracked> requests_;
@@ -135,13 +135,13 @@ private:
 
 class offloading_worker final : public kv_connector_worker {
 public:
-    explicit offloading_worker(std::shared_ptr<disk_kv_store> store) : store_(std::move(store)) {}
+    explicit offloading_worker(std::shared_ptr<kv_block_store> store) : store_(std::move(store)) {}
 
     status register_kv_caches(kv_block_io& caches) override {
         if (caches.block_layer_bytes() * static_cast<size_t>(caches.num_kv_layers()) !=
             store_->payload_bytes())
             return make_error(
-                "disk KV tier: block size mismatch (%zu bytes per block, the tier "
+                "KV tier: block size mismatch (%zu bytes per block, the tier "
                 "holds %zu)",
                 caches.block_layer_bytes() * static_cast<size_t>(caches.num_kv_layers()),
                 store_->payload_bytes());
@@ -204,7 +204,7 @@ private:
         return static_cast<const offload_metadata*>(meta_.get());
     }
 
-    std::shared_ptr<disk_kv_store> store_;
+    std::shared_ptr<kv_block_store> store_;
     kv_block_io* io_ = nullptr;
     std::vector<std::vector<uint8_t>> staged_;
     bool saves_submitted_ = false;
@@ -233,8 +233,8 @@ result<kv_connector_pair> make_offloading_connector(const kv_transfer_config& cf
             return make_error("kv_transfer_config: 'disk_capacity_bytes' must be positive");
         o.capacity_bytes = *n;
     }
-    o.layer_bytes = ctx.caches->block_layer_bytes();
-    o.num_layers = ctx.caches->num_kv_layers();
+    o.layer_bytes = ctx.block_layer_bytes;
+    o.num_layers = ctx.num_layers;
     // One subdirectory per block shape: engines with other shapes share disk_path
     // without ever seeing (or deleting as truncated) each other's files. Equal
     // shapes of different models are kept apart by the hashes' model root.
@@ -243,9 +243,15 @@ result<kv_connector_pair> make_offloading_connector(const kv_transfer_config& cf
                 .string();
     auto store = disk_kv_store::open(o);
     if (!store) return store.err();
+    return make_offloading_connector_over(*store, cfg, ctx.block_size);
+}
+
+kv_connector_pair make_offloading_connector_over(std::shared_ptr<kv_block_store> store,
+                                                 const kv_transfer_config& cfg,
+                                                 int32_t block_size) {
     kv_connector_pair p;
-    p.scheduler = std::make_unique<offloading_scheduler>(*store, ctx.block_size, cfg);
-    p.worker = std::make_unique<offloading_worker>(*store);
+    p.scheduler = std::make_unique<offloading_scheduler>(store, block_size, cfg);
+    p.worker = std::make_unique<offloading_worker>(std::move(store));
     return p;
 }
 

@@ -1,5 +1,6 @@
-// offloading_connector: vLLM's OffloadingConnector with a local disk tier
-// (disk_kv_store). Scheduler side: a request's blocks beyond the device prefix hit
+// offloading_connector: vLLM's OffloadingConnector over one tier (kv_block_store;
+// the registered "OffloadingConnector" uses the local disk tier, disk_kv_store;
+// other connectors reuse it over their own tier). Scheduler side: a request's blocks beyond the device prefix hit
 // that the tier holds load asynchronously (the request waits in
 // waiting_for_remote_kvs); every block that becomes full is saved once ("offload
 // on save", so an eviction from the device pool never loses computed KV). Worker
@@ -12,6 +13,9 @@
 #include <string>
 #include <vector>
 
+#include <memory>
+
+#include "kv/kv_block_store.hpp"
 #include "kv/kv_connector_registry.hpp"
 
 namespace actorlm::kv {
@@ -22,5 +26,11 @@ std::vector<std::string> offloading_connector_extra_keys();
 /// Builds both sides over one disk_kv_store (the registry's factory).
 result<kv_connector_pair> make_offloading_connector(const kv_transfer_config& cfg,
                                                     const kv_connector_context& ctx);
+
+/// Both sides over `store`: lookups ask it, whole new blocks are saved to it once,
+/// loads run asynchronously from it. The worker side is not registered yet.
+kv_connector_pair make_offloading_connector_over(std::shared_ptr<kv_block_store> store,
+                                                 const kv_transfer_config& cfg,
+                                                 int32_t block_size);
 
 }  // namespace actorlm::kv
