@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "actors/worker_actor.hpp"
+#include "kv/kv_connector_registry.hpp"
 
 namespace actorlm::actors {
 
@@ -51,6 +52,32 @@ std::vector<worker_setup> stage_setups(const core::engine_plan& plan, size_t num
     return setups;
 }
 
+/// Builds the configured KV connector over the (in-process) worker's cache: the
+/// worker gets its worker side, the returned scheduler side goes to the scheduler.
+/// Error message or "".
+std::string install_kv_connector(caf::actor_system& sys, const core::engine_plan& plan,
+                                 const worker_actor& worker, const worker_info& info,
+                                 std::shared_ptr<kv::kv_connector_scheduler>* out) {
+    kv::kv_connector_context ctx;
+    ctx.block_size = plan.sched.block_size;
+    ctx.block_layer_bytes = static_cast<size_t>(info.kv_block_layer_bytes);
+    ctx.num_layers = info.num_kv_layers;
+    ctx.model_tag = plan.served_model_name;
+    auto pair = kv::make_kv_connector(*plan.kv_transfer, ctx);
+    if (!pair) return pair.message();
+    std::string failure;
+    caf::scoped_actor self{sys};
+    self->request(worker, std::chrono::seconds(60), kv_atom_v,
+                  kv_connector_install{std::shared_ptr<kv::kv_connector_worker>(
+                      std::move(pair->worker))})
+        .receive([](bool) {},
+                 [&](caf::error& err) {
+                     failure = "KV connector: the worker refused it: " + sys.render(err);
+                 });
+    *out = std::move(pair->scheduler);
+    return failure;
+}
+
 }  // namespace
 
 std::unique_ptr<engine_runtime> engine_runtime::create(const engine_config& cfg,
@@ -61,12 +88,13 @@ std::unique_ptr<engine_runtime> engine_runtime::create(const engine_config& cfg,
     };
     auto plan = core::make_engine_plan(cfg);
     if (!plan) return fail(plan.message());
-    // The KV-cache actor does not own connectors yet (issue 13, phase 2): refuse
+    // A connector's two sides share their tier in this process; remote workers
+    // would need the KV bytes sent to them (the cluster work): refuse until then
     // rather than serve without the tier the user asked for.
-    if (!cfg.kv_transfer_config.empty())
+    if (plan->kv_transfer && !cfg.workers.empty())
         return fail(
-            "kv_transfer_config is supported by the offline engine only for now "
-            "(actorlm generate / bench-throughput), not by the server runtime");
+            "kv_transfer_config needs the engine's worker in this process; it cannot be "
+            "combined with --worker yet");
     std::unique_ptr<engine_runtime> rt(new engine_runtime());
     rt->plan_ = std::make_shared<const core::engine_plan>(std::move(plan).value());
     const core::engine_plan& p = *rt->plan_;
@@ -117,12 +145,19 @@ std::unique_ptr<engine_runtime> engine_runtime::create(const engine_config& cfg,
     }
     sac.sched = p.sched;
     sac.sched.num_blocks = num_blocks;
+    if (p.kv_transfer) {
+        if (auto err = install_kv_connector(sys, p, rt->workers_.front(), infos.front(),
+                                            &sac.kv_connector);
+            !err.empty())
+            return fail(err);
+    }
 
     rt->kv_ = spawn_kv_cache_actor(sys, num_blocks);
     if (rt->remote_workers_) rt->connector_ = spawn_connector(sys, addresses);
     rt->scheduler_ = spawn_scheduler(
         sys, sac, rt->workers_, rt->kv_, rt->connector_,
         rt->remote_workers_ ? scheduler_threading::scheduled : scheduler_threading::detached);
+    caf::anon_send(rt->kv_, setup_atom_v, rt->scheduler_);
     detokenizer_config dc;
     dc.eos_token_ids = p.eos_token_ids;
     dc.max_model_len = p.sched.max_model_len;
@@ -178,6 +213,19 @@ engine_stats engine_runtime::stats() const {
                      out.health_message = "KV-cache actor did not answer: " + sys_->render(err);
                  });
     return out;
+}
+
+bool engine_runtime::reset_prefix_cache(std::string* error) {
+    bool done = false;
+    caf::scoped_actor self{*sys_, true};
+    self->request(kv_, std::chrono::seconds(30), reset_atom_v)
+        .receive([&](bool d) { done = d; },
+                 [&](caf::error& err) {
+                     if (error) *error = sys_->render(err);
+                 });
+    if (!done && error && error->empty())
+        *error = "requests still hold KV blocks; the prefix cache is reset only when idle";
+    return done;
 }
 
 }  // namespace actorlm::actors

@@ -32,6 +32,9 @@ public:
     std::string submit(generate_request req, delta_callback on_delta);
     void abort(const std::string& request_id);
     engine_stats stats() const;
+    /// Forgets the device prefix cache (through the KV-cache actor); false with
+    /// *error when requests hold blocks or the engine does not answer.
+    bool reset_prefix_cache(std::string* error);
     model_info info() const { return info_; }
 
     const tokenizer& tok() const { return *plan_->tok; }

@@ -21,18 +21,22 @@ using detokenizer_actor =
                      caf::reacts_to<abort_atom, uint64_t, std::string>,  // serial, request id
                      caf::reacts_to<outputs_atom, step_outputs>>;
 
-/// The engine's state, reported by the scheduler and served to every query
-/// (see kv_cache_actor.hpp): stats for /metrics and /health, the raw report.
-using kv_cache_actor = caf::typed_actor<caf::reacts_to<kv_atom, kv_step_report>,
-                                        caf::replies_to<stats_atom>::with<engine_stats>>;
-
 /// The engine core's step loop (see scheduler_actor.hpp).
 using scheduler_actor = caf::typed_actor<
     caf::reacts_to<submit_atom, uint64_t, sequence_specs>,           // serial, specs
     caf::reacts_to<abort_atom, uint64_t, std::vector<std::string>>,  // serial, sequence ids
     caf::reacts_to<finish_atom, std::string, std::string>,           // sequence id, stop string
     caf::reacts_to<step_atom>,
+    caf::replies_to<reset_atom>::with<bool>,                 // reset the prefix cache
     caf::reacts_to<worker_atom, int32_t, worker_actor>>;  // a (re)connected stage
+
+/// The engine's state, reported by the scheduler and served to every query
+/// (see kv_cache_actor.hpp): stats for /metrics and /health, prefix-cache reset.
+using kv_cache_actor =
+    caf::typed_actor<caf::reacts_to<kv_atom, kv_step_report>,
+                     caf::replies_to<stats_atom>::with<engine_stats>,
+                     caf::replies_to<reset_atom>::with<bool>,  // reset the prefix cache
+                     caf::reacts_to<setup_atom, scheduler_actor>>;  // whose blocks it resets
 
 /// Reconnects lost remote workers (see connector_actor.hpp).
 using connector_actor = caf::typed_actor<caf::reacts_to<worker_atom, int32_t>>;

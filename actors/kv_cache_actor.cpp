@@ -8,6 +8,7 @@ namespace {
 struct kv_state {
     kv_state() = default;  // not an aggregate: CAF probes State(self)
     kv_step_report last;
+    scheduler_actor scheduler;  // owner of the block tables
     static inline const char* name = "actorlm.kv_cache";
 };
 
@@ -19,6 +20,19 @@ kv_cache_actor::behavior_type kv_impl(kv_cache_actor::stateful_pointer<kv_state>
         // the newest is always the last one received.
         [self](kv_atom, kv_step_report& r) { self->state.last = std::move(r); },
         [self](stats_atom) { return self->state.last.stats; },
+        [self](setup_atom, scheduler_actor& s) { self->state.scheduler = std::move(s); },
+        // The block tables live with the scheduler (see the header): the reset runs
+        // there, between its messages, and the answer comes back through here.
+        [self](reset_atom) -> caf::result<bool> {
+            auto& st = self->state;
+            if (!st.scheduler)
+                return caf::make_error(engine_errc::unhealthy, "the engine has no scheduler");
+            auto rp = self->make_response_promise<bool>();
+            self->request(st.scheduler, std::chrono::seconds(30), reset_atom_v)
+                .then([rp](bool done) mutable { rp.deliver(done); },
+                      [rp](caf::error& err) mutable { rp.deliver(std::move(err)); });
+            return rp;
+        },
     };
 }
 

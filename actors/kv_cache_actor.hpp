@@ -4,7 +4,8 @@
 // scheduler sends this actor a kv_step_report after every step and every change
 // between steps (submissions, aborts, health), and it answers /metrics, /health
 // and admin callers from the last report, so no caller ever waits for a step.
-// It is where the KV tiers and connectors of later work live.
+// Actions on the block tables (POST /reset_prefix_cache) it forwards to the
+// scheduler it is told about after spawning.
 // Scheduled; holds only the last report.
 #pragma once
 

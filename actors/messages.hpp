@@ -17,6 +17,7 @@
 #include "core/model_runner_output.hpp"
 #include "core/scheduler.hpp"
 #include "core/scheduler_output.hpp"
+#include "kv/kv_connector.hpp"
 
 namespace actorlm::actors {
 
@@ -49,6 +50,10 @@ struct worker_info {
     int64_t kv_cache_bytes = 0;
     int32_t num_blocks = 0;  // KV blocks the worker allocated
     std::string device;
+    // The shape of the cache a KV connector copies blocks out of (kv_block_io);
+    // 0 when the backend gives connectors no block access.
+    int64_t kv_block_layer_bytes = 0;
+    int64_t num_kv_layers = 0;
 };
 
 /// One stage's output: the residual stream (non-last stages, raw float bytes)
@@ -67,7 +72,8 @@ typename Inspector::result_type inspect(Inspector& f, worker_setup& x) {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, worker_info& x) {
     return f(caf::meta::type_name("worker_info"), x.model_name, x.num_layers, x.hidden_size,
-             x.vocab_size, x.kv_cache_bytes, x.num_blocks, x.device);
+             x.vocab_size, x.kv_cache_bytes, x.num_blocks, x.device, x.kv_block_layer_bytes,
+             x.num_kv_layers);
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, stage_result& x) {
@@ -108,6 +114,12 @@ struct delta_batch {
     std::vector<output_delta> deltas;
 };
 
+/// The worker side of the engine's KV connector, for an in-process worker to
+/// register with its cache (the scheduler side stays with the scheduler actor).
+struct kv_connector_install {
+    std::shared_ptr<kv::kv_connector_worker> worker;
+};
+
 /// The engine core's state (KV-cache usage, prefix-cache counters, queue sizes,
 /// health), sent by the scheduler to the KV-cache actor after every step and every
 /// change between steps, never on request: whoever asks for stats asks the
@@ -142,6 +154,7 @@ CAF_ADD_ATOM(actorlm, actorlm::actors, worker_atom, "worker")
 CAF_ADD_ATOM(actorlm, actorlm::actors, kv_atom, "kv")
 CAF_ADD_ATOM(actorlm, actorlm::actors, insert_atom, "insert")
 CAF_ADD_ATOM(actorlm, actorlm::actors, release_atom, "release")
+CAF_ADD_ATOM(actorlm, actorlm::actors, reset_atom, "reset")
 CAF_END_TYPE_ID_BLOCK(actorlm)
 
 // Local-only payloads: callbacks and engine objects never cross a process.
@@ -149,6 +162,7 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(actorlm::actors::submission)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(actorlm::actors::step_outputs)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(actorlm::actors::sequence_specs)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(actorlm::actors::delta_batch)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(actorlm::actors::kv_connector_install)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(actorlm::engine_stats)
 
 namespace actorlm::actors {
@@ -156,7 +170,8 @@ namespace actorlm::actors {
 /// A model worker: one pipeline stage on one device (or the whole model).
 using worker_actor = caf::typed_actor<
     caf::replies_to<setup_atom, worker_setup>::with<worker_info>,
-    caf::replies_to<step_atom, core::scheduler_output, std::vector<char>>::with<stage_result>>;
+    caf::replies_to<step_atom, core::scheduler_output, std::vector<char>>::with<stage_result>,
+    caf::replies_to<kv_atom, kv_connector_install>::with<bool>>;  // in-process workers only
 
 /// Error codes the runtime reports across actors.
 enum class engine_errc : uint8_t {

@@ -77,6 +77,14 @@ void queue_step(self_ptr self) {
     self->send(self, step_atom_v);
 }
 
+/// queue_step after a pause, when nothing could be scheduled.
+void queue_step_later(self_ptr self) {
+    auto& st = self->state;
+    if (st.step_in_flight || st.step_queued) return;
+    st.step_queued = true;
+    self->delayed_send(self, std::chrono::milliseconds(1), step_atom_v);
+}
+
 /// Ends the given sequences with an error and tells the detokenizer.
 void fail_sequences(self_ptr self, const std::vector<std::string>& ids, const std::string& why) {
     step_outputs out;
@@ -107,7 +115,10 @@ void fail_everything(self_ptr self, const std::string& why) {
     st.base.prompt_tokens_total += s.num_prompt_tokens;
     st.base.generation_tokens_total += s.num_generation_tokens;
     auto fresh = core::scheduler::create(st.cfg.sched);
-    if (fresh) st.sched = std::move(fresh.value());
+    if (fresh) {
+        st.sched = std::move(fresh.value());
+        if (st.cfg.kv_connector) st.sched->set_kv_connector(st.cfg.kv_connector);
+    }
     ++st.epoch;
     st.step_in_flight = false;
 }
@@ -147,7 +158,11 @@ void run_stage(self_ptr self, std::shared_ptr<const core::scheduler_output> so, 
                 st.step_in_flight = false;
                 ++st.num_steps;
                 report_state(self);
-                if (st.sched->has_unfinished_requests()) queue_step(self);
+                if (!st.sched->has_unfinished_requests()) return;
+                if (so->empty())
+                    queue_step_later(self);  // polling a connector: do not spin
+                else
+                    queue_step(self);
             },
             [self, so, k, epoch](caf::error& err) {
                 auto& st = self->state;
@@ -172,11 +187,11 @@ void do_step(self_ptr self) {
     if (st.step_in_flight || !st.healthy()) return;
     if (!st.sched->has_unfinished_requests()) return;
     auto so = std::make_shared<const core::scheduler_output>(st.sched->schedule());
-    if (so->empty()) {
-        // Nothing could be scheduled although requests remain: try again shortly rather
-        // than spin (finished ids still reach the workers with the next step).
-        st.step_queued = true;
-        self->delayed_send(self, std::chrono::milliseconds(1), step_atom_v);
+    // A step that schedules nothing still goes to the workers when it carries
+    // finished ids (their state must be dropped) or a connector is in use (loads
+    // and saves report completion with steps); otherwise try again shortly.
+    if (so->empty() && so->finished_req_ids.empty() && !st.sched->kv_connector()) {
+        queue_step_later(self);
         return;
     }
     st.step_in_flight = true;
@@ -231,6 +246,7 @@ scheduler_actor::behavior_type scheduler_impl(self_ptr self, scheduler_actor_con
     auto sched = core::scheduler::create(init.cfg.sched);
     ACTORLM_CHECK(sched.ok(), "scheduler config rejected: %s", sched.message().c_str());
     init.sched = std::move(sched.value());
+    if (init.cfg.kv_connector) init.sched->set_kv_connector(init.cfg.kv_connector);
     init.stages = std::move(stages);
     init.stage_up.assign(init.stages.size(), true);
     init.kv = std::move(kv);
@@ -265,6 +281,13 @@ scheduler_actor::behavior_type scheduler_impl(self_ptr self, scheduler_actor_con
             self->state.sched->finish_request(id, core::request_status::finished_stopped, stop);
         },
         [self](step_atom) { do_step(self); },
+        [self](reset_atom) {
+            // Between messages no step is being scheduled; blocks of requests in a
+            // step in flight are held, so the reset then refuses.
+            const bool done = self->state.sched->reset_prefix_cache();
+            report_state(self);
+            return done;
+        },
         [self](worker_atom, int32_t index, worker_actor& w) {
             const auto& setup = self->state.cfg;
             auto i = static_cast<size_t>(index);

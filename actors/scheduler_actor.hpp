@@ -7,6 +7,9 @@
 // after every step and every change between steps it sends one kv_step_report
 // to the KV-cache actor, which answers all state queries, and the token outputs
 // to the detokenizer that submitted them.
+// With a KV connector, steps that schedule no tokens still go to the workers
+// (paced at 1 ms) while loads or saves are in flight: the worker side reports
+// their completion with each step, as in vLLM.
 // It monitors every worker: a dead or silent worker fails the in-flight
 // requests with an error, marks the engine unhealthy and asks the connector
 // (if any) to bring the worker back; new requests are refused until then.
@@ -22,6 +25,9 @@ namespace actorlm::actors {
 
 struct scheduler_actor_config {
     core::scheduler_config sched;
+    /// The scheduler side of the engine's KV connector (null: none). Its worker
+    /// side runs in the (in-process) worker.
+    std::shared_ptr<kv::kv_connector_scheduler> kv_connector;
     std::vector<worker_setup> stages;  // one per pipeline stage, in order
     std::chrono::milliseconds step_timeout{60000};
     std::chrono::milliseconds setup_timeout{60000};

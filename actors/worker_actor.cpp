@@ -19,12 +19,25 @@ struct worker_state {
     std::string device;
     std::unique_ptr<model_executor> exec;
     std::unique_ptr<core::model_runner> runner;
+    std::shared_ptr<kv::kv_connector_worker> connector;  // kept across setups
     worker_setup setup;
     static inline const char* name = "actorlm.worker";
 };
 
 caf::error worker_error(engine_errc code, const std::string& msg) {
     return caf::make_error(code, msg);
+}
+
+/// Registers the connector's worker side with the executor's cache and the runner.
+status attach_connector(worker_state& st) {
+    if (!st.connector) return {};
+    kv_block_io* caches = st.exec->kv_blocks();
+    if (caches == nullptr)
+        return make_error("backend '%s' offers KV connectors no block access to its cache",
+                          st.device.c_str());
+    ACTORLM_TRY(st.connector->register_kv_caches(*caches));
+    st.runner->set_kv_connector(st.connector);
+    return {};
 }
 
 worker_actor::behavior_type worker_impl(worker_actor::stateful_pointer<worker_state> self,
@@ -40,6 +53,8 @@ worker_actor::behavior_type worker_impl(worker_actor::stateful_pointer<worker_st
             if (!exec) return worker_error(engine_errc::bad_setup, exec.message());
             st.exec = std::move(exec.value());
             st.runner = std::make_unique<core::model_runner>(*st.exec, setup.seed);
+            if (auto att = attach_connector(st); !att)
+                return worker_error(engine_errc::bad_setup, att.message());
             st.setup = setup;
             const model_config& cfg = st.exec->config();
             worker_info info;
@@ -50,7 +65,21 @@ worker_actor::behavior_type worker_impl(worker_actor::stateful_pointer<worker_st
             info.kv_cache_bytes = static_cast<int64_t>(st.exec->kv_cache_bytes());
             info.num_blocks = st.exec->kv_spec().num_blocks;
             info.device = st.device;
+            if (const kv_block_io* io = st.exec->kv_blocks()) {
+                info.kv_block_layer_bytes = static_cast<int64_t>(io->block_layer_bytes());
+                info.num_kv_layers = io->num_kv_layers();
+            }
             return info;
+        },
+        [self](kv_atom, kv_connector_install& install) -> caf::result<bool> {
+            auto& st = self->state;
+            if (!st.runner) return worker_error(engine_errc::bad_setup, "worker is not set up");
+            st.connector = std::move(install.worker);
+            if (auto att = attach_connector(st); !att) {
+                st.connector.reset();
+                return worker_error(engine_errc::bad_setup, att.message());
+            }
+            return true;
         },
         [self](step_atom, const core::scheduler_output& so,
                const std::vector<char>& hidden_in) -> caf::result<stage_result> {

@@ -104,7 +104,9 @@ void api_router::handle(const http_request& req, const std::shared_ptr<response_
     const bool get = req.method == "GET";
     const bool post = req.method == "POST";
     // vLLM guards only the OpenAI routes with the key; probes and metrics stay open.
-    if (path.rfind("/v1/", 0) == 0 && !authorized(req.authorization))
+    // The admin reset is guarded too (vLLM leaves it open in its dev mode only).
+    if ((path.rfind("/v1/", 0) == 0 || path == "/reset_prefix_cache") &&
+        !authorized(req.authorization))
         return send_error(*sink, invalid_api_key());
 
     struct route {
@@ -114,7 +116,8 @@ void api_router::handle(const http_request& req, const std::shared_ptr<response_
     static const route routes[] = {{"/v1/completions", true}, {"/v1/chat/completions", true},
                                    {"/v1/models", false},     {"/health", false},
                                    {"/version", false},       {"/metrics", false},
-                                   {"/tokenize", true},       {"/detokenize", true}};
+                                   {"/tokenize", true},       {"/detokenize", true},
+                                   {"/reset_prefix_cache", true}};
     // GET /v1/models/{id} (the SDK's models.retrieve); ids may hold '/' ("org/name").
     const std::string_view models_prefix = "/v1/models/";
     if (path.size() > models_prefix.size() && path.rfind(models_prefix, 0) == 0) {
@@ -136,9 +139,17 @@ void api_router::handle(const http_request& req, const std::shared_ptr<response_
             return sink->send(200, "text/plain; version=0.0.4; charset=utf-8",
                               metrics_.exposition(backend_.stats()));
         if (path == "/tokenize") return handle_tokenize(req, *sink);
+        if (path == "/reset_prefix_cache") return handle_reset_prefix_cache(*sink);
         return handle_detokenize(req, *sink);
     }
     send_error(*sink, route_not_found(req.method, path));
+}
+
+void api_router::handle_reset_prefix_cache(response_sink& sink) {
+    std::string error;
+    if (!backend_.reset_prefix_cache(&error))
+        return send_error(sink, service_unavailable("Prefix cache not reset: " + error));
+    sink.send(200, "application/json", "{\"reset\":true}");
 }
 
 void api_router::handle_generation(const http_request& req,

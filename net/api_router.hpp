@@ -51,6 +51,8 @@ private:
     void write_model_card(json_writer& w, const std::string& name, int64_t created,
                           int32_t max_model_len) const;
     void handle_health(response_sink& sink);
+    /// POST /reset_prefix_cache: 200 once the device prefix cache is empty, 503 while busy.
+    void handle_reset_prefix_cache(response_sink& sink);
     bool known_model(const std::string& name) const;
 
     inference_backend& backend_;

@@ -16,6 +16,9 @@ public:
     }
     void abort(const std::string& request_id) override { engine_->abort(request_id); }
     engine_stats stats() const override { return engine_->stats(); }
+    bool reset_prefix_cache(std::string* error) override {
+        return engine_->reset_prefix_cache(error);
+    }
     model_info info() const override { return engine_->info(); }
     bool tokenize_prompt(const generate_request& req, std::vector<int32_t>* ids,
                          std::string* error) const override {

@@ -25,6 +25,8 @@ public:
     /// Aborts a request; its sequences finish with finish_reason::abort. Unknown ids are ignored.
     virtual void abort(const std::string& request_id) = 0;
     virtual engine_stats stats() const = 0;
+    /// engine::reset_prefix_cache: false with *error while requests hold blocks.
+    virtual bool reset_prefix_cache(std::string* error) = 0;
     virtual model_info info() const = 0;
     /// The token ids generate() would run for `req` (engine::tokenize_prompt): what
     /// /tokenize reports and what the server checks against the context before submitting.

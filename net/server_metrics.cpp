@@ -141,6 +141,60 @@ void server_metrics::count_finished(finish_reason reason) {
     }
 }
 
+namespace {
+
+/// The external prefix cache (vLLM's names) and the KV connector's tiers (ours, in
+/// the same style): what a dashboard needs to see offloading pay or fail.
+void write_kv_connector_metrics(std::string& out, const engine_stats& s, const std::string& l) {
+    auto counter = [&](const char* name, const char* help, double v) {
+        header(out, name, "counter", help);
+        sample(out, std::string(name) + "_total", l, v);
+    };
+    auto gauge = [&](const char* name, const char* help, double v) {
+        header(out, name, "gauge", help);
+        sample(out, name, l, v);
+    };
+    counter("vllm:external_prefix_cache_queries",
+            "External prefix cache queries from KV connector cross-instance cache sharing, "
+            "in terms of number of queried tokens.",
+            static_cast<double>(s.external_prefix_cache_queries_total));
+    counter("vllm:external_prefix_cache_hits",
+            "External prefix cache hits from KV connector cross-instance cache sharing, in "
+            "terms of number of cached tokens.",
+            static_cast<double>(s.external_prefix_cache_hits_total));
+    gauge("vllm:num_requests_waiting_for_remote_kvs",
+          "Requests whose KV blocks a KV connector is loading.",
+          static_cast<double>(s.num_requests_waiting_for_remote_kvs));
+    counter("actorlm:kv_connector_blocks_loaded", "KV blocks loaded from the connector's tier.",
+            static_cast<double>(s.kv_connector_blocks_loaded_total));
+    counter("actorlm:kv_connector_bytes_loaded", "Bytes of KV blocks loaded from the tier.",
+            static_cast<double>(s.kv_connector_bytes_loaded_total));
+    counter("actorlm:kv_connector_blocks_saved", "KV blocks saved to the connector's tier.",
+            static_cast<double>(s.kv_connector_blocks_saved_total));
+    counter("actorlm:kv_connector_bytes_saved", "Bytes of KV blocks saved to the tier.",
+            static_cast<double>(s.kv_connector_bytes_saved_total));
+    counter("actorlm:kv_connector_load_seconds", "Time spent loading KV blocks (I/O threads).",
+            s.kv_connector_load_seconds_total);
+    counter("actorlm:kv_connector_save_seconds", "Time spent saving KV blocks (I/O threads).",
+            s.kv_connector_save_seconds_total);
+    counter("actorlm:kv_connector_load_errors",
+            "Blocks that failed to load (checksum, size, I/O) and were recomputed.",
+            static_cast<double>(s.kv_connector_load_errors_total));
+    counter("actorlm:kv_connector_save_errors", "Block saves that failed (disk full, I/O).",
+            static_cast<double>(s.kv_connector_save_errors_total));
+    counter("actorlm:kv_connector_saves_skipped",
+            "Blocks not saved because saving stopped or the tier was over capacity.",
+            static_cast<double>(s.kv_connector_saves_skipped_total));
+    counter("actorlm:kv_connector_evictions", "Blocks the tier's LRU dropped.",
+            static_cast<double>(s.kv_connector_evictions_total));
+    gauge("actorlm:kv_connector_blocks_stored", "KV blocks the connector's tier holds.",
+          static_cast<double>(s.kv_connector_blocks_stored));
+    gauge("actorlm:kv_connector_bytes_stored", "Bytes of KV blocks the tier holds.",
+          static_cast<double>(s.kv_connector_bytes_stored));
+}
+
+}  // namespace
+
 std::string server_metrics::exposition(const engine_stats& s) const {
     const std::string& l = model_label_;
     std::string out;
@@ -167,6 +221,7 @@ std::string server_metrics::exposition(const engine_stats& s) const {
     header(out, "vllm:num_preemptions", "counter",
            "Cumulative number of preemption from the engine.");
     sample(out, "vllm:num_preemptions_total", l, static_cast<double>(s.num_preemptions_total));
+    write_kv_connector_metrics(out, s, l);
 
     std::lock_guard lock(mu_);
     header(out, "vllm:request_success", "counter", "Count of successfully processed requests.");

@@ -115,6 +115,11 @@ result<engine_plan> make_engine_plan(const actorlm::engine_config& cfg) {
 
     engine_plan plan;
     plan.device = *device;
+    if (!cfg.kv_transfer_config.empty()) {  // check_options validated it
+        auto kv = kv::parse_and_validate_kv_transfer_config(cfg.kv_transfer_config);
+        if (!kv) return kv.err();
+        plan.kv_transfer = std::move(kv).value();
+    }
     auto model = load_model(cfg.model_path);
     if (!model) return model.err();
     plan.model = std::make_shared<const loaded_model>(std::move(model).value());

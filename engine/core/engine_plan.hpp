@@ -10,12 +10,14 @@
 #include <actorlm/engine.hpp>
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "backends/backend.hpp"
 #include "chat/chat_template.hpp"
 #include "core/scheduler_config.hpp"
+#include "kv/kv_transfer_config.hpp"
 #include "tokenizer/tokenizer.hpp"
 
 namespace actorlm::core {
@@ -32,6 +34,7 @@ struct engine_plan {
     std::vector<int32_t> eos_token_ids;         ///< the model's and the tokenizer's
     std::string served_model_name;
     uint64_t seed = 0;
+    std::optional<kv::kv_transfer_config> kv_transfer;  ///< the parsed kv_transfer_config
 };
 
 /// Validates `cfg`, loads model, tokenizer and chat template and fills the plan.

@@ -49,7 +49,7 @@ public:
     size_t num_requests() const { return requests_.size(); }
 
     /// Sets the worker side of a KV connector (registered with the executor's cache).
-    void set_kv_connector(std::unique_ptr<kv::kv_connector_worker> c) { connector_ = std::move(c); }
+    void set_kv_connector(std::shared_ptr<kv::kv_connector_worker> c) { connector_ = std::move(c); }
 
 private:
     struct state {
@@ -63,7 +63,7 @@ private:
     result<stage_output> run_stage(const scheduler_output& so, const float* hidden_in);
 
     model_executor& exec_;
-    std::unique_ptr<kv::kv_connector_worker> connector_;
+    std::shared_ptr<kv::kv_connector_worker> connector_;
     sampler sampler_;
     std::unordered_map<std::string, state> requests_;
     std::vector<float> logits_;

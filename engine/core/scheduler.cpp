@@ -66,6 +66,11 @@ actorlm::engine_stats to_engine_stats(const scheduler_stats& s) {
     e.kv_connector_save_errors_total = k.save_errors;
     e.kv_connector_load_seconds_total = k.load_seconds;
     e.kv_connector_save_seconds_total = k.save_seconds;
+    e.kv_connector_saves_skipped_total = k.saves_skipped;
+    e.kv_connector_evictions_total = k.evictions;
+    e.kv_connector_blocks_stored = k.blocks_stored;
+    e.kv_connector_bytes_stored = k.bytes_stored;
+    e.num_requests_waiting_for_remote_kvs = s.num_waiting_for_remote_kvs;
     return e;
 }
 

@@ -114,8 +114,9 @@ public:
         return static_cast<int32_t>(remote_waiting_.size());
     }
 
-    /// Sets the scheduler side of a KV connector (before the first request).
-    void set_kv_connector(std::unique_ptr<kv::kv_connector_scheduler> c) {
+    /// Sets the scheduler side of a KV connector (before the first request). Shared:
+    /// the actor runtime hands it to the scheduler it rebuilds after a worker loss.
+    void set_kv_connector(std::shared_ptr<kv::kv_connector_scheduler> c) {
         connector_ = std::move(c);
     }
     kv::kv_connector_scheduler* kv_connector() const { return connector_.get(); }
@@ -124,6 +125,9 @@ public:
         return deferred_free_.count(req_id) != 0;
     }
     scheduler_stats stats() const;
+    /// Forgets every cached block hash (vLLM's reset_prefix_cache); false, changing
+    /// nothing, while any request holds blocks.
+    bool reset_prefix_cache() { return kv_.reset_prefix_cache(); }
 
     /// A live request, or nullptr.
     const request* find(const std::string& req_id) const;
@@ -153,7 +157,7 @@ private:
     waiting_queue waiting_;
     std::vector<request*> running_;
     std::vector<std::string> finished_since_schedule_;
-    std::unique_ptr<kv::kv_connector_scheduler> connector_;
+    std::shared_ptr<kv::kv_connector_scheduler> connector_;
     std::vector<request*> remote_waiting_;  // waiting_for_remote_kvs, in admission order
     std::unordered_map<std::string, remote_load> remote_loads_;
     // Finished, blocks still held until the connector reports the request done.

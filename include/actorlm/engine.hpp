@@ -175,6 +175,11 @@ struct engine_stats {
     int64_t kv_connector_save_errors_total = 0;
     double kv_connector_load_seconds_total = 0.0;
     double kv_connector_save_seconds_total = 0.0;
+    int64_t kv_connector_saves_skipped_total = 0;  // saving stopped (disk full) or over capacity
+    int64_t kv_connector_evictions_total = 0;      // blocks the tier's LRU dropped
+    int64_t kv_connector_blocks_stored = 0;        // blocks the tier holds now
+    int64_t kv_connector_bytes_stored = 0;
+    int64_t num_requests_waiting_for_remote_kvs = 0;  // of num_requests_waiting
     bool healthy = true;
     std::string health_message;
 };
@@ -200,6 +205,10 @@ public:
     void abort(const std::string& request_id);
 
     engine_stats stats() const;
+    /// Forgets every cached prefix block of the device KV cache (vLLM's
+    /// reset_prefix_cache), e.g. before a benchmark. False with *error, changing
+    /// nothing, while any request holds blocks.
+    bool reset_prefix_cache(std::string* error);
     model_info info() const;
 
     /// Tokenizer access for /tokenize, /detokenize and chat rendering. tokenize() parses

@@ -63,6 +63,9 @@ worker_actor::behavior_type test_worker(worker_actor::stateful_pointer<test_work
             r.output = std::move(out.value());
             return r;
         },
+        [](kv_atom, kv_connector_install&) -> caf::result<bool> {
+            return caf::make_error(engine_errc::bad_setup, "test worker: no KV connector");
+        },
     };
 }
 

@@ -446,3 +446,56 @@ TEST_CASE("router: max_tokens beyond the context is vLLM's 400, streamed or not"
     CHECK(f.call("POST", "/v1/completions", R"({"prompt":")" + huge.substr(2) + R"("})")->status ==
           200);
 }
+
+TEST_CASE("router: POST /reset_prefix_cache resets when idle, is 503 while busy, needs the key") {
+    fixture f;
+    CHECK(f.call("GET", "/reset_prefix_cache")->status == 405);
+    auto ok = f.call("POST", "/reset_prefix_cache");
+    CHECK(ok->status == 200);
+    CHECK(ok->body == R"({"reset":true})");
+    CHECK(f.backend.num_resets() == 1);
+
+    scripted_backend slow(std::chrono::milliseconds(5));
+    server_metrics metrics("m");
+    api_router router(slow, metrics, {"sekret", {"m"}, ""});
+    auto stream = std::make_shared<recording_sink>();
+    router.handle({"POST", "/v1/completions", "Bearer sekret",
+                   R"({"prompt":"a","max_tokens":4000,"stream":true})"},
+                  stream);
+    for (int i = 0; i < 200 && slow.num_active() == 0; ++i)
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    auto unauthorized = std::make_shared<recording_sink>();
+    router.handle({"POST", "/reset_prefix_cache", "", ""}, unauthorized);
+    REQUIRE(unauthorized->wait_done());
+    CHECK(unauthorized->status == 401);
+    auto busy = std::make_shared<recording_sink>();
+    router.handle({"POST", "/reset_prefix_cache", "Bearer sekret", ""}, busy);
+    REQUIRE(busy->wait_done());
+    CHECK(busy->status == 503);
+    CHECK(busy->body.find("requests hold KV blocks") != std::string::npos);
+    CHECK(slow.num_resets() == 0);
+    stream->hang_up();
+    REQUIRE(stream->wait_done());
+}
+
+TEST_CASE("router: /metrics carries the external prefix cache and KV connector counters") {
+    engine_stats s;
+    s.external_prefix_cache_queries_total = 640;
+    s.external_prefix_cache_hits_total = 512;
+    s.num_requests_waiting_for_remote_kvs = 2;
+    s.kv_connector_bytes_loaded_total = 4096;
+    s.kv_connector_evictions_total = 3;
+    s.kv_connector_blocks_stored = 7;
+    server_metrics metrics("m");
+    const std::string text = metrics.exposition(s);
+    for (const char* line : {"vllm:external_prefix_cache_queries_total{model_name=\"m\"} 640.0",
+                             "vllm:external_prefix_cache_hits_total{model_name=\"m\"} 512.0",
+                             "vllm:num_requests_waiting_for_remote_kvs{model_name=\"m\"} 2.0",
+                             "actorlm:kv_connector_bytes_loaded_total{model_name=\"m\"} 4096.0",
+                             "actorlm:kv_connector_evictions_total{model_name=\"m\"} 3.0",
+                             "actorlm:kv_connector_blocks_stored{model_name=\"m\"} 7.0",
+                             "# TYPE actorlm:kv_connector_blocks_stored gauge"}) {
+        INFO(line);
+        CHECK(text.find(line) != std::string::npos);
+    }
+}

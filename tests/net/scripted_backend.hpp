@@ -77,6 +77,17 @@ public:
         return s;
     }
 
+    /// Like the engine: refused while any request is active.
+    bool reset_prefix_cache(std::string* error) override {
+        std::lock_guard lock(mu_);
+        if (!active_.empty()) {
+            *error = std::to_string(active_.size()) + " requests hold KV blocks";
+            return false;
+        }
+        ++num_resets_;
+        return true;
+    }
+
     model_info info() const override { return {"scripted", 4096, 256}; }
 
     /// BOS (id 1) per add_special_tokens (default: yes for a prompt, no for messages),
@@ -125,6 +136,10 @@ public:
     int64_t num_aborts() const {
         std::lock_guard lock(mu_);
         return num_aborts_;
+    }
+    int64_t num_resets() const {
+        std::lock_guard lock(mu_);
+        return num_resets_;
     }
     /// The most requests that were in flight at once.
     size_t max_active() const {
@@ -249,6 +264,7 @@ private:
     int64_t prompt_tokens_total_ = 0;
     int64_t generation_tokens_total_ = 0;
     int64_t num_aborts_ = 0;
+    int64_t num_resets_ = 0;
     size_t max_active_ = 0;
     bool stop_ = false;
     std::thread worker_;

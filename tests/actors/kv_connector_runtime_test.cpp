@@ -1,0 +1,194 @@
+// The KV connector in the actor runtime (what `actorlm serve --kv-transfer-config`
+// runs), over the public engine API with stories260K: evicted prefixes reload from
+// the disk tier with greedy tokens and logprobs identical to an engine without a
+// connector; a restarted engine finds its disk tier; reset_prefix_cache empties the
+// device prefix cache (and is refused while a request holds blocks); a connector
+// cannot be combined with remote workers.
+#include <doctest/doctest.h>
+
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <random>
+#include <thread>
+
+#include "engine_fixture.hpp"
+
+using namespace actorlm;
+using namespace actorlm::test;
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr const char* k_model = "models/stories260K.gguf";
+
+fs::path fresh_dir(const std::string& name) {
+    fs::path p =
+        fs::temp_directory_path() / ("actorlm-kvrt-" + name + "-" + std::to_string(::getpid()));
+    fs::remove_all(p);
+    return p;
+}
+
+/// stories260K: a 16-token block of F32 KV is 5 layers x 2 x 16 x 4 heads x 8 x 4 bytes.
+engine_config config(int32_t num_blocks, const fs::path& disk = {}) {
+    engine_config cfg = stories_config();
+    cfg.num_threads = 1;
+    cfg.kv_cache_dtype = "f32";
+    cfg.kv_cache_memory_bytes = int64_t{num_blocks} * 20480;
+    cfg.max_model_len = 160;
+    cfg.max_num_seqs = 4;
+    if (!disk.empty())
+        cfg.kv_transfer_config =
+            R"({"kv_connector":"OffloadingConnector","kv_role":"kv_both",)"
+            R"("kv_connector_extra_config":{"disk_path":")" +
+            disk.string() + R"(","disk_capacity_bytes":"64MiB"}})";
+    return cfg;
+}
+
+/// Four 96-token "documents", each asked two different 8-token questions.
+std::vector<std::vector<int32_t>> make_prompts() {
+    std::mt19937 rng(29);
+    std::uniform_int_distribution<int32_t> tok(3, 500);
+    std::vector<std::vector<int32_t>> docs(4);
+    for (auto& d : docs) {
+        d.push_back(1);  // BOS
+        for (int i = 1; i < 96; ++i) d.push_back(tok(rng));
+    }
+    std::vector<std::vector<int32_t>> prompts;
+    for (int round = 0; round < 2; ++round)
+        for (const auto& d : docs) {
+            auto p = d;
+            for (int i = 0; i < 8; ++i) p.push_back(tok(rng));
+            prompts.push_back(std::move(p));
+        }
+    return prompts;
+}
+
+struct run_output {
+    std::vector<int32_t> tokens;
+    std::vector<float> logprobs;  // the sampled token's, then its top-3, per position
+};
+
+/// Runs each prompt alone, greedy, 12 tokens with logprobs.
+std::vector<run_output> run_prompts(engine& eng, const std::vector<std::vector<int32_t>>& prompts) {
+    std::vector<run_output> out;
+    for (const auto& p : prompts) {
+        generate_request r;
+        r.prompt_token_ids = p;
+        r.params.temperature = 0.0f;
+        r.params.max_tokens = 12;
+        r.params.ignore_eos = true;
+        r.params.logprobs = 3;
+        auto stream = eng.generate(r);
+        run_output o;
+        output_delta d;
+        while (stream.next(d)) {
+            REQUIRE_MESSAGE(d.error.empty(), d.error);
+            o.tokens.insert(o.tokens.end(), d.token_ids.begin(), d.token_ids.end());
+            for (const auto& lp : d.logprobs) {
+                o.logprobs.push_back(lp.logprob);
+                for (const auto& t : lp.top) o.logprobs.push_back(t.logprob);
+            }
+        }
+        REQUIRE(o.tokens.size() == 12);
+        out.push_back(std::move(o));
+    }
+    return out;
+}
+
+void check_same(const std::vector<run_output>& a, const std::vector<run_output>& b) {
+    REQUIRE(a.size() == b.size());
+    for (size_t i = 0; i < a.size(); ++i) {
+        INFO("prompt " << i);
+        CHECK(a[i].tokens == b[i].tokens);
+        CHECK(a[i].logprobs == b[i].logprobs);  // bit-identical
+    }
+}
+
+/// Stats once the tier's I/O thread has written the saves queued so far (unchanged
+/// over 200 ms, at most 10 s): saves complete asynchronously.
+engine_stats settled_stats(const engine& eng) {
+    auto last = eng.stats();
+    for (int i = 0; i < 50; ++i) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(200));
+        auto now = eng.stats();
+        if (now.kv_connector_blocks_saved_total == last.kv_connector_blocks_saved_total)
+            return now;
+        last = now;
+    }
+    return last;
+}
+
+}  // namespace
+
+TEST_CASE("runtime kv connector: evicted prefixes reload from disk, outputs identical") {
+    ACTORLM_REQUIRE_SHARED(k_model);
+    const auto prompts = make_prompts();
+    auto base_eng = start_engine(config(128));
+    const auto base = run_prompts(*base_eng, prompts);
+    base_eng.reset();
+
+    // 12 blocks hold one prompt: every document is evicted before its second question.
+    const fs::path dir = fresh_dir("evict");
+    auto eng = start_engine(config(12, dir));
+    const auto got = run_prompts(*eng, prompts);
+    check_same(base, got);
+    const auto st = settled_stats(*eng);
+    MESSAGE("external hits " << st.external_prefix_cache_hits_total << " tokens, loaded "
+                             << st.kv_connector_blocks_loaded_total << " blocks, saved "
+                             << st.kv_connector_blocks_saved_total);
+    CHECK(st.external_prefix_cache_hits_total >= 4 * 5 * 16);
+    CHECK(st.kv_connector_blocks_loaded_total >= 4 * 5);
+    CHECK(st.kv_connector_bytes_loaded_total == st.kv_connector_blocks_loaded_total * 20480);
+    CHECK(st.kv_connector_blocks_stored >= 4 * 6);
+    CHECK(st.kv_connector_load_errors_total == 0);
+    CHECK(st.num_requests_waiting_for_remote_kvs == 0);
+    eng.reset();
+
+    // A restarted engine over the same directory loads the documents' prefixes from
+    // disk for their first request.
+    auto again = start_engine(config(12, dir));
+    const std::vector<std::vector<int32_t>> second(prompts.begin() + 4, prompts.end());
+    const std::vector<run_output> base_second(base.begin() + 4, base.end());
+    check_same(base_second, run_prompts(*again, second));
+    CHECK(again->stats().external_prefix_cache_hits_total >= 4 * 5 * 16);
+    again.reset();
+    fs::remove_all(dir);
+}
+
+TEST_CASE("runtime: reset_prefix_cache empties the device prefix cache, refused while busy") {
+    ACTORLM_REQUIRE_SHARED(k_model);
+    const auto prompts = make_prompts();
+    auto eng = start_engine(config(128));
+    const std::vector<std::vector<int32_t>> one(prompts.begin(), prompts.begin() + 1);
+    const auto first = run_prompts(*eng, one);
+    run_prompts(*eng, one);
+    const int64_t hits = eng->stats().prefix_cache_hits_total;
+    CHECK(hits >= 96);  // the repeat hit the device cache
+
+    std::string error;
+    REQUIRE_MESSAGE(eng->reset_prefix_cache(&error), error);
+    check_same(first, run_prompts(*eng, one));
+    CHECK(eng->stats().prefix_cache_hits_total == hits);  // nothing was cached any more
+
+    auto busy = eng->generate(endless_request());
+    output_delta d;
+    REQUIRE(busy.next(d));  // running: it holds blocks
+    error.clear();
+    CHECK_FALSE(eng->reset_prefix_cache(&error));
+    CHECK(error.find("hold KV blocks") != std::string::npos);
+    busy.abort();
+    while (busy.next(d)) {
+    }
+}
+
+TEST_CASE("runtime kv connector: refused with remote workers, naming the conflict") {
+    ACTORLM_REQUIRE_SHARED(k_model);
+    engine_config cfg = config(12, fresh_dir("remote"));
+    cfg.workers = {"127.0.0.1:1"};
+    std::string err;
+    CHECK(engine::create(cfg, &err) == nullptr);
+    CHECK(err.find("kv_transfer_config") != std::string::npos);
+    CHECK(err.find("--worker") != std::string::npos);
+}
