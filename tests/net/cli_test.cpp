@@ -82,6 +82,57 @@ TEST_CASE("cli: bench-serve measures a live server and writes vLLM's result keys
           doctest::Approx(doc["request_throughput"].get_double().value()));
 }
 
+TEST_CASE("cli: bench-serve doc-qa runs conversations of follow-ups and splits TTFT by turn") {
+    if (!std::filesystem::exists(k_cli)) {
+        MESSAGE("skipped: " << k_cli << " is not built");
+        return;
+    }
+    auto backend = std::make_unique<test::scripted_backend>(std::chrono::microseconds(500));
+    server_metrics metrics("scripted");
+    api_router router(*backend, metrics, {"", {"scripted"}, ""});
+    server_options opts;
+    opts.port = 0;
+    auto server = std::make_unique<http_server>(opts, router);
+    REQUIRE(server->start().ok());
+    const std::string result_file = (std::filesystem::temp_directory_path() /
+                                     ("bench_docqa_" + std::to_string(getpid()) + ".json"))
+                                        .string();
+    std::string out;
+    const int rc = run_command(
+        k_cli + " bench-serve --base-url http://127.0.0.1:" + std::to_string(server->port()) +
+            " --model scripted --dataset-name doc-qa --docqa-num-documents 2"
+            " --docqa-document-len 20 --docqa-question-len 4 --docqa-turns 2 --num-prompts 5"
+            " --output-len 3 --max-concurrency 2 --token-id-range 10:200 --result-file " +
+            result_file,
+        &out);
+    server->request_shutdown();
+    server->wait();
+    backend.reset();
+    server.reset();
+    INFO(out);
+    CHECK(rc == 0);
+    CHECK(out.find("Follow-ups completed:                   5") != std::string::npos);
+    CHECK(out.find("Median follow-up TTFT (ms):") != std::string::npos);
+    std::ifstream f(result_file);
+    std::stringstream ss;
+    ss << f.rdbuf();
+    std::filesystem::remove(result_file);
+    simdjson::dom::parser parser;
+    simdjson::dom::element doc;
+    REQUIRE(parser.parse(ss.str()).get(doc) == simdjson::SUCCESS);
+    CHECK(doc["completed"].get_int64().value() == 10);
+    CHECK(doc["completed_follow_ups"].get_int64().value() == 5);
+    CHECK(doc["first_turn_input_tokens"].get_int64().value() == 5 * 24);
+    // Each follow-up: document + question 1 + the answer " w0 w1 w2" (9 ids) + question 2.
+    CHECK(doc["follow_up_input_tokens"].get_int64().value() == 5 * (24 + 9 + 4));
+    CHECK(doc["total_input_tokens"].get_int64().value() == 5 * (24 + 37));
+    CHECK(doc["max_concurrent_requests"].get_double().value() <= 2.0);
+    CHECK(doc["p99_ttft_follow_up_ms"].get_double().value() > 0.0);
+    CHECK(doc["prefix_cache_queries"].get_double().value() == 0.0);
+    CHECK(doc["docqa_turns"].get_int64().value() == 2);
+    CHECK(std::string(doc["dataset"].get_string().value()) == "doc-qa");
+}
+
 TEST_CASE("cli: bad flags get a clear message and a non-zero exit") {
     if (!std::filesystem::exists(k_cli)) {
         MESSAGE("skipped: " << k_cli << " is not built");
@@ -97,6 +148,8 @@ TEST_CASE("cli: bad flags get a clear message and a non-zero exit") {
         {"bench-serve --base-url https://x:1", "http://"},
         {"bench-serve --token-id-range 5:5", "--token-id-range"},
         {"bench-serve --dataset sharegpt", "--dataset"},
+        {"bench-serve --dataset-name doc-qa --docqa-turns 0", "--docqa-turns"},
+        {"bench-serve --docqa-document-len x", "--docqa-document-len"},
         {"serve --block-size 7 --model m", "--block-size"},
         {"serve --device tpu --model m", "--device"},
         {"serve --model m --worker nocolon", "HOST:PORT"},

@@ -67,12 +67,13 @@ bench_summary summarize(const std::vector<request_result>& results,
                         const slo_targets& slo, const std::vector<double>& percentiles) {
     bench_summary s;
     s.duration_s = duration_s;
-    std::vector<double> ttfts, tpots, itls, e2els;
+    std::vector<double> ttfts, tpots, itls, e2els, ttfts_first, ttfts_follow;
     int64_t good = 0;
     // Peak concurrency from the request intervals (sweep over start/end events).
     std::vector<std::pair<double, int>> events;
     for (size_t i = 0; i < results.size(); ++i) {
         const auto& r = results[i];
+        s.multi_turn = s.multi_turn || r.turn > 0;
         events.emplace_back(r.start_s, 1);
         events.emplace_back(r.start_s + r.e2e_s, -1);
         if (!r.success) {
@@ -82,10 +83,20 @@ bench_summary summarize(const std::vector<request_result>& results,
         }
         ++s.completed;
         // The dataset's prompt length, as vLLM counts it; the server's usage only as fallback.
-        const int64_t in = i < input_lens.size() ? input_lens[i] : r.prompt_tokens;
+        const int64_t in =
+            i < input_lens.size() && input_lens[i] >= 0 ? input_lens[i] : r.prompt_tokens;
         s.total_input_tokens += in;
         s.total_output_tokens += r.output_tokens;
         ttfts.push_back(r.ttft_s);
+        if (r.turn == 0) {
+            ++s.completed_first_turns;
+            s.first_turn_input_tokens += in;
+            ttfts_first.push_back(r.ttft_s);
+        } else {
+            ++s.completed_follow_ups;
+            s.follow_up_input_tokens += in;
+            ttfts_follow.push_back(r.ttft_s);
+        }
         e2els.push_back(r.e2e_s);
         double tpot = 0.0;
         if (r.output_tokens > 1) {
@@ -116,6 +127,8 @@ bench_summary summarize(const std::vector<request_result>& results,
     s.tpot = compute_latency(tpots, percentiles);
     s.itl = compute_latency(itls, percentiles);
     s.e2el = compute_latency(e2els, percentiles);
+    s.ttft_first_turn = compute_latency(ttfts_first, percentiles);
+    s.ttft_follow_up = compute_latency(ttfts_follow, percentiles);
     return s;
 }
 
@@ -161,6 +174,23 @@ std::string summary_json(const bench_summary& s, const std::string& extra_json) 
     write_latency(w, "tpot", s.tpot);
     write_latency(w, "itl", s.itl);
     write_latency(w, "e2el", s.e2el);
+    if (s.multi_turn) {
+        w.field("completed_first_turns", s.completed_first_turns);
+        w.field("completed_follow_ups", s.completed_follow_ups);
+        w.field("first_turn_input_tokens", s.first_turn_input_tokens);
+        w.field("follow_up_input_tokens", s.follow_up_input_tokens);
+        write_latency(w, "ttft_first_turn", s.ttft_first_turn);
+        write_latency(w, "ttft_follow_up", s.ttft_follow_up);
+    }
+    const prefix_cache_counters& pc = s.prefix_cache;
+    if (pc.queries >= 0 && pc.hits >= 0) {
+        w.field("prefix_cache_queries", pc.queries).field("prefix_cache_hits", pc.hits);
+        w.field("prefix_cache_hit_rate", pc.queries > 0 ? pc.hits / pc.queries : 0.0);
+    }
+    if (pc.external_queries >= 0 && pc.external_hits >= 0) {
+        w.field("external_prefix_cache_queries", pc.external_queries);
+        w.field("external_prefix_cache_hits", pc.external_hits);
+    }
     w.key("errors").begin_array();
     for (const auto& e : s.errors) w.value(e);
     w.end_array();
@@ -185,19 +215,46 @@ std::string summary_table(const bench_summary& s) {
     row("Request goodput (req/s):", s.request_goodput, "%-40s%-10.2f\n");
     row("Output token throughput (tok/s):", s.output_throughput, "%-40s%-10.2f\n");
     row("Total Token throughput (tok/s):", s.total_token_throughput, "%-40s%-10.2f\n");
-    auto section = [&](const char* title, const char* name, const latency_stats& l) {
-        std::snprintf(line, sizeof(line), "%s\n", title);
-        out += line;
+    auto section_rows = [&](const char* name, const latency_stats& l) {
         row(join3("Mean ", name, " (ms):").c_str(), l.mean_ms, "%-40s%-10.2f\n");
         row(join3("Median ", name, " (ms):").c_str(), l.median_ms, "%-40s%-10.2f\n");
         for (const auto& [p, v] : l.percentiles_ms)
             row(join3(join3("P", percentile_name(p).c_str(), " "), name, " (ms):").c_str(), v,
                 "%-40s%-10.2f\n");
     };
+    auto section = [&](const char* title, const char* name, const latency_stats& l) {
+        out += title;
+        out += "\n";
+        section_rows(name, l);
+    };
     section("---------------Time to First Token----------------", "TTFT", s.ttft);
     section("-----Time per Output Token (excl. 1st token)------", "TPOT", s.tpot);
     section("---------------Inter-token Latency----------------", "ITL", s.itl);
     section("----------------End-to-end Latency----------------", "E2EL", s.e2el);
+    if (s.multi_turn) {
+        out += "------------TTFT by turn (multi-turn)-------------\n";
+        row("First turns completed:", static_cast<double>(s.completed_first_turns),
+            "%-40s%-10.0f\n");
+        row("Follow-ups completed:", static_cast<double>(s.completed_follow_ups), "%-40s%-10.0f\n");
+        row("First-turn input tokens:", static_cast<double>(s.first_turn_input_tokens),
+            "%-40s%-10.0f\n");
+        row("Follow-up input tokens:", static_cast<double>(s.follow_up_input_tokens),
+            "%-40s%-10.0f\n");
+        section_rows("first-turn TTFT", s.ttft_first_turn);
+        section_rows("follow-up TTFT", s.ttft_follow_up);
+    }
+    const prefix_cache_counters& pc = s.prefix_cache;
+    if (pc.queries >= 0 && pc.hits >= 0) {
+        out += "--------Server prefix cache (over the run)--------\n";
+        row("Prefix cache queries (tokens):", pc.queries, "%-40s%-10.0f\n");
+        row("Prefix cache hits (tokens):", pc.hits, "%-40s%-10.0f\n");
+        row("Prefix cache hit rate (%):", pc.queries > 0 ? 100.0 * pc.hits / pc.queries : 0.0,
+            "%-40s%-10.2f\n");
+    }
+    if (pc.external_queries >= 0 && pc.external_hits >= 0) {
+        row("External prefix queries (tokens):", pc.external_queries, "%-40s%-10.0f\n");
+        row("External prefix hits (tokens):", pc.external_hits, "%-40s%-10.0f\n");
+    }
     out += "==================================================\n";
     for (const auto& e : s.errors) out += "error: " + e + "\n";
     return out;

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "bench/load_generator.hpp"
+#include "bench/server_counters.hpp"
 
 namespace actorlm::net {
 
@@ -46,9 +47,23 @@ struct bench_summary {
     double max_concurrent_requests = 0.0;
     latency_stats ttft, tpot, itl, e2el;
     std::vector<std::string> errors;  // the first few failures
+
+    // Multi-turn runs (some result has turn > 0): the same figures split by turn, so the
+    // follow-ups' prefix reuse shows against first turns.
+    bool multi_turn = false;
+    int64_t completed_first_turns = 0;
+    int64_t completed_follow_ups = 0;
+    int64_t first_turn_input_tokens = 0;
+    int64_t follow_up_input_tokens = 0;
+    latency_stats ttft_first_turn, ttft_follow_up;
+
+    // The server's prefix cache over the run (its /metrics counters' increase, in tokens);
+    // negative when not measured.
+    prefix_cache_counters prefix_cache;
 };
 
-/// `input_lens[i]` is request i's prompt length (used when the server reports no usage).
+/// `input_lens[i]` is request i's prompt length; a negative entry, or none, takes the server's
+/// usage.prompt_tokens instead.
 bench_summary summarize(const std::vector<request_result>& results,
                         const std::vector<int64_t>& input_lens, double duration_s,
                         const slo_targets& slo, const std::vector<double>& percentiles);

@@ -1,8 +1,8 @@
 // `actorlm bench-serve`: measures an OpenAI-compatible server the way `vllm bench
 // serve` does (TTFT, TPOT, ITL, E2EL, throughputs, goodput) with random
-// token-id (or random-word) prompts, streaming /v1/completions. Works against
-// actorlm serve, vLLM and llama-server. Prints vLLM's table; --result-file
-// writes vLLM's JSON keys.
+// token-id (or random-word) prompts, streaming /v1/completions, or multi-turn
+// document QA (doc-qa) for prefix reuse. Works against actorlm serve, vLLM and
+// llama-server. Prints vLLM's table; --result-file writes vLLM's JSON keys.
 #include <CLI/CLI.hpp>
 
 #include <cmath>
@@ -18,8 +18,11 @@
 #include "cli_values.hpp"
 #include "command_registry.hpp"
 #include "bench/bench_summary.hpp"
-#include "net/json_writer.hpp"
+#include "bench/docqa_dataset.hpp"
 #include "bench/load_generator.hpp"
+#include "bench/prompt_words.hpp"
+#include "bench/server_counters.hpp"
+#include "net/json_writer.hpp"
 
 namespace {
 
@@ -45,6 +48,10 @@ struct bench_args {
     std::string api_key;
     std::string result_file;
     int32_t timeout_s = 600;
+    int32_t docqa_num_documents = 8;
+    int32_t docqa_document_len = 1024;
+    int32_t docqa_question_len = 16;
+    int32_t docqa_turns = 2;
 };
 
 // "http://host[:port][/path]" -> host and port (80 when absent).
@@ -118,11 +125,6 @@ CLI::Validator checked_by(Parse parse) {
         "", "");
 }
 
-const char* k_words[] = {"the",   "cat",   "sat",    "on",    "a",     "mat",  "and",
-                         "dog",   "ran",   "to",     "hello", "world", "big",  "small",
-                         "red",   "blue",  "tree",   "house", "sun",   "moon", "day",
-                         "night", "happy", "little", "girl",  "boy"};
-
 // One request body per prompt, as vLLM's random dataset builds them; `input_lens` gets
 // each prompt's length in tokens (exact for token ids, word count for words).
 std::vector<load_request> build_requests(const bench_args& a, int32_t token_lo, int32_t token_hi,
@@ -132,7 +134,7 @@ std::vector<load_request> build_requests(const bench_args& a, int32_t token_lo, 
     const auto hi_len = static_cast<int32_t>(std::ceil(a.input_len * (1.0 + a.range_ratio)));
     std::uniform_int_distribution<int32_t> len_dist(std::max(1, lo_len), std::max(1, hi_len));
     std::uniform_int_distribution<int32_t> tok_dist(token_lo, token_hi - 1);
-    std::uniform_int_distribution<size_t> word_dist(0, std::size(k_words) - 1);
+    std::uniform_int_distribution<size_t> word_dist(0, std::size(k_prompt_words) - 1);
     const bool chat = a.endpoint.find("chat") != std::string::npos;
     std::vector<load_request> out;
     for (int32_t i = 0; i < a.num_prompts; ++i) {
@@ -149,7 +151,7 @@ std::vector<load_request> build_requests(const bench_args& a, int32_t token_lo, 
             std::string text;
             for (int32_t t = 0; t < len; ++t) {
                 if (t) text.push_back(' ');
-                text += k_words[word_dist(rng)];
+                text += k_prompt_words[word_dist(rng)];
             }
             if (chat) {
                 w.key("messages").begin_array().begin_object().field("role", "user");
@@ -188,13 +190,52 @@ int run_bench_serve(const bench_args& a) {
     lo.timeout_s = a.timeout_s;
 
     std::vector<int64_t> input_lens;
-    const auto requests = build_requests(a, token_lo, token_hi, input_lens);
-    std::fprintf(stderr, "bench-serve: %d requests to %s%s (rate %s, max concurrency %d)\n",
-                 a.num_prompts, a.base_url.c_str(), a.endpoint.c_str(), a.request_rate.c_str(),
-                 a.max_concurrency);
+    std::vector<request_result> results;
     double duration_s = 0.0;
-    const auto results = run_load(lo, requests, &duration_s);
-    const bench_summary summary = summarize(results, input_lens, duration_s, slo, percentiles);
+    const auto counters_before = fetch_prefix_cache_counters(lo.host, lo.port, lo.api_key);
+    if (a.dataset == "doc-qa") {
+        docqa_options d;
+        d.num_documents = a.docqa_num_documents;
+        d.document_len = a.docqa_document_len;
+        d.question_len = a.docqa_question_len;
+        d.num_turns = a.docqa_turns;
+        d.num_conversations = static_cast<size_t>(a.num_prompts);
+        d.output_len = a.output_len;
+        d.ignore_eos = a.ignore_eos;
+        d.model = a.model;
+        d.endpoint = a.endpoint;
+        d.token_lo = token_lo;
+        d.token_hi = token_hi;
+        d.seed = a.seed;
+        docqa_dataset dataset(d);
+        conversation_plan plan = dataset.plan();
+        input_lens.assign(static_cast<size_t>(a.num_prompts) * static_cast<size_t>(a.docqa_turns),
+                          -1);
+        // Record each prompt's length as it is built (follow-ups exist only at run time).
+        plan.build = [&dataset, &input_lens, turns = static_cast<size_t>(a.docqa_turns)](
+                         size_t c, int32_t t, const request_result* previous) {
+            load_request r = dataset.build(c, t, previous);
+            input_lens[c * turns + static_cast<size_t>(t)] = dataset.prompt_len(c);
+            return r;
+        };
+        std::fprintf(stderr,
+                     "bench-serve: doc-qa, %d conversations x %d turns over %d documents of %d "
+                     "%s to %s%s (rate %s conversations/s, max concurrency %d)\n",
+                     a.num_prompts, a.docqa_turns, a.docqa_num_documents, a.docqa_document_len,
+                     dataset.token_ids() ? "tokens" : "words", a.base_url.c_str(),
+                     a.endpoint.c_str(), a.request_rate.c_str(), a.max_concurrency);
+        results = run_conversations(lo, plan, &duration_s);
+    } else {
+        const auto requests = build_requests(a, token_lo, token_hi, input_lens);
+        std::fprintf(stderr, "bench-serve: %d requests to %s%s (rate %s, max concurrency %d)\n",
+                     a.num_prompts, a.base_url.c_str(), a.endpoint.c_str(), a.request_rate.c_str(),
+                     a.max_concurrency);
+        results = run_load(lo, requests, &duration_s);
+    }
+    bench_summary summary = summarize(results, input_lens, duration_s, slo, percentiles);
+    const auto counters_after = fetch_prefix_cache_counters(lo.host, lo.port, lo.api_key);
+    if (counters_before && counters_after)
+        summary.prefix_cache = counter_increase(*counters_before, *counters_after);
     std::printf("%s", summary_table(summary).c_str());
     if (!a.result_file.empty()) {
         json_writer extra;
@@ -203,7 +244,14 @@ int run_bench_serve(const bench_args& a) {
         extra.field("input_len", a.input_len).field("output_len", a.output_len);
         extra.field("num_prompts", a.num_prompts).field("request_rate", a.request_rate);
         extra.field("burstiness", a.burstiness).field("max_concurrency", a.max_concurrency);
-        extra.field("ignore_eos", a.ignore_eos).end_object();
+        extra.field("ignore_eos", a.ignore_eos);
+        if (a.dataset == "doc-qa") {
+            extra.field("docqa_num_documents", a.docqa_num_documents);
+            extra.field("docqa_document_len", a.docqa_document_len);
+            extra.field("docqa_question_len", a.docqa_question_len);
+            extra.field("docqa_turns", a.docqa_turns);
+        }
+        extra.end_object();
         std::string members = extra.take();
         members = members.substr(1, members.size() - 2);  // splice into the summary object
         std::ofstream f(a.result_file);
@@ -225,8 +273,10 @@ actorlm::cli::command_action setup(CLI::App& app) {
     app.add_option("--endpoint", a.endpoint, "/v1/completions or /v1/chat/completions")
         ->capture_default_str();
     app.add_option("--model", a.model, "model name sent in requests");
-    app.add_option("--dataset,--dataset-name", a.dataset, "random (token ids) or random-words")
-        ->check(CLI::IsMember({"random", "random-words"}))
+    app.add_option("--dataset,--dataset-name", a.dataset,
+                   "random (token ids; words for chat), random-words, or doc-qa (documents "
+                   "with follow-up questions, see --docqa-*)")
+        ->check(CLI::IsMember({"random", "random-words", "doc-qa"}))
         ->capture_default_str();
     app.add_option("--input-len,--random-input-len", a.input_len, "prompt tokens")
         ->check(CLI::Range(1, 1 << 20))
@@ -236,16 +286,17 @@ actorlm::cli::command_action setup(CLI::App& app) {
         ->capture_default_str();
     app.add_option("--random-range-ratio", a.range_ratio, "prompt length spread")
         ->check(CLI::Range(0.0, 1.0));
-    app.add_option("--num-prompts", a.num_prompts, "requests to send")
+    app.add_option("--num-prompts", a.num_prompts,
+                   "requests to send (doc-qa: conversations, each of --docqa-turns requests)")
         ->check(CLI::Range(1, 10000000))
         ->capture_default_str();
-    app.add_option("--request-rate", a.request_rate, "requests/s, or inf")
+    app.add_option("--request-rate", a.request_rate, "requests/s (doc-qa: conversations/s), or inf")
         ->check(checked_by(parse_request_rate))
         ->capture_default_str();
     app.add_option("--burstiness", a.burstiness, "gamma shape of arrivals (1 = Poisson)")
         ->check(actorlm::cli::positive());
     app.add_option("--max-concurrency", a.max_concurrency,
-                   "requests in flight at most (0 = no cap)")
+                   "requests (doc-qa: conversations) in flight at most (0 = no cap)")
         ->check(actorlm::cli::non_negative());
     app.add_flag("--ignore-eos", a.ignore_eos, "generate exactly --output-len tokens");
     app.add_option("--goodput", a.goodput, "SLOs, e.g. ttft:200 tpot:50 e2el:5000 (ms)")
@@ -267,6 +318,23 @@ actorlm::cli::command_action setup(CLI::App& app) {
     app.add_option("--result-file", a.result_file, "write the results as JSON here");
     app.add_option("--timeout", a.timeout_s, "per-request timeout in seconds")
         ->check(actorlm::cli::positive());
+    app.add_option("--docqa-num-documents", a.docqa_num_documents,
+                   "doc-qa: distinct documents; each conversation picks one at random")
+        ->check(CLI::Range(1, 1 << 20))
+        ->capture_default_str();
+    app.add_option("--docqa-document-len", a.docqa_document_len,
+                   "doc-qa: tokens per document (words for chat)")
+        ->check(CLI::Range(1, 1 << 24))
+        ->capture_default_str();
+    app.add_option("--docqa-question-len", a.docqa_question_len,
+                   "doc-qa: tokens per question (words for chat)")
+        ->check(CLI::Range(1, 1 << 20))
+        ->capture_default_str();
+    app.add_option("--docqa-turns", a.docqa_turns,
+                   "doc-qa: requests per conversation; turn t's prompt is turn t-1's prompt + "
+                   "its answer + a new question")
+        ->check(CLI::Range(1, 1000))
+        ->capture_default_str();
     return [o] { return run_bench_serve(*o); };
 }
 
