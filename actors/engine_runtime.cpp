@@ -145,6 +145,9 @@ std::unique_ptr<engine_runtime> engine_runtime::create(const engine_config& cfg,
     }
     sac.sched = p.sched;
     sac.sched.num_blocks = num_blocks;
+    // The pool the workers allocated must hold one sequence of max_model_len: say so
+    // here rather than let the scheduler actor refuse its config.
+    if (auto check = core::scheduler::create(sac.sched); !check) return fail(check.message());
     if (p.kv_transfer) {
         if (auto err = install_kv_connector(sys, p, rt->workers_.front(), infos.front(),
                                             &sac.kv_connector);

@@ -113,6 +113,17 @@ TEST_CASE("actors: engine creation errors name the problem") {
     CHECK(err.find("/nonexistent/model.gguf") != std::string::npos);
 }
 
+TEST_CASE("actors: a KV pool too small for max_model_len is an error, not a crash") {
+    ACTORLM_REQUIRE_SHARED("models/stories260K.gguf");
+    engine_config cfg = stories_config();
+    cfg.kv_cache_memory_bytes = 12 * 20480;  // 12 blocks of 16 tokens (F32 KV)
+    cfg.kv_cache_dtype = "f32";
+    cfg.max_model_len = 2048;
+    std::string err;
+    CHECK(engine::create(cfg, &err) == nullptr);
+    CHECK(err.find("max_model_len") != std::string::npos);
+}
+
 TEST_CASE("actors: destroying the engine ends its in-flight streams with an error") {
     ACTORLM_REQUIRE_SHARED("models/stories260K.gguf");
     auto eng = start_engine(stories_config());

@@ -53,7 +53,8 @@ actorlm::cli::command_action setup_serve(CLI::App& app) {
         app, o->cfg,
         engine_flags::model | engine_flags::model_tag | engine_flags::serving |
             engine_flags::device | engine_flags::workers | engine_flags::threads |
-            engine_flags::kv_layout | engine_flags::kv_memory | engine_flags::scheduler,
+            engine_flags::kv_layout | engine_flags::kv_memory | engine_flags::scheduler |
+            engine_flags::kv_transfer,
         &o->served_names);
     app.add_option("--host", o->host, "address to listen on")->capture_default_str();
     app.add_option("--port", o->port, "port to listen on")
