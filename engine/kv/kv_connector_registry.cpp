@@ -7,6 +7,7 @@
 #include <map>
 #include <mutex>
 
+#include "kv/multi_connector.hpp"
 #include "kv/offloading_connector.hpp"
 
 namespace actorlm::kv {
@@ -27,6 +28,7 @@ registry& get_registry() {
         auto* reg = new registry;
         reg->entries["OffloadingConnector"] = {offloading_connector_extra_keys(),
                                                make_offloading_connector};
+        reg->entries["MultiConnector"] = {multi_connector_extra_keys(), make_multi_connector};
         return reg;
     }();
     return *r;
@@ -50,6 +52,10 @@ std::vector<std::string> kv_connector_names() {
 }
 
 status validate_kv_connector_config(const kv_transfer_config& cfg) {
+    // Chained configs first (each takes the lock itself).
+    for (size_t i = 0; i < cfg.connectors.size(); ++i)
+        if (auto st = validate_kv_connector_config(cfg.connectors[i]); !st)
+            return make_error("connectors[%zu]: %s", i, st.message().c_str());
     registry& r = get_registry();
     std::lock_guard lock(r.mu);
     auto it = r.entries.find(cfg.kv_connector);
@@ -60,6 +66,12 @@ status validate_kv_connector_config(const kv_transfer_config& cfg) {
                           cfg.kv_connector.c_str(), known.c_str());
     }
     const auto& keys = it->second.extra_keys;
+    if (!cfg.connectors.empty() &&
+        std::find(keys.begin(), keys.end(), "connectors") == keys.end())
+        return make_error(
+            "kv_transfer_config: %s does not accept kv_connector_extra_config key "
+            "'connectors' (MultiConnector does)",
+            cfg.kv_connector.c_str());
     for (const auto& [k, _] : cfg.extra)
         if (std::find(keys.begin(), keys.end(), k) == keys.end()) {
             std::string known;

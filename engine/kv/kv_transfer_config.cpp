@@ -1,5 +1,6 @@
 // kv_transfer_config parsing with simdjson's DOM: every top-level key must be
-// known, kv_role one of vLLM's three, extra config a flat object of scalars.
+// known, kv_role one of vLLM's three, extra config a flat object of scalars
+// except "connectors", an array of whole configs (MultiConnector), parsed alike.
 #include "kv/kv_transfer_config.hpp"
 
 #include <simdjson.h>
@@ -11,12 +12,28 @@
 
 namespace actorlm::kv {
 
-result<kv_transfer_config> parse_kv_transfer_config(std::string_view json) {
-    simdjson::dom::parser parser;
-    simdjson::dom::element doc;
-    simdjson::padded_string padded(json);
-    if (auto err = parser.parse(padded).get(doc); err)
-        return make_error("kv_transfer_config is not valid JSON: %s", simdjson::error_message(err));
+namespace {
+
+result<kv_transfer_config> parse_config(simdjson::dom::element doc);
+
+/// "connectors": a non-empty array of configs.
+status parse_connectors(simdjson::dom::element value, kv_transfer_config& cfg) {
+    simdjson::dom::array list;
+    if (value.get_array().get(list) || list.size() == 0)
+        return make_error(
+            "kv_transfer_config: kv_connector_extra_config key 'connectors' must be a "
+            "non-empty array of kv_transfer_config objects");
+    size_t i = 0;
+    for (auto child : list) {
+        auto c = parse_config(child);
+        if (!c) return make_error("connectors[%zu]: %s", i, c.message().c_str());
+        cfg.connectors.push_back(std::move(c).value());
+        ++i;
+    }
+    return {};
+}
+
+result<kv_transfer_config> parse_config(simdjson::dom::element doc) {
     simdjson::dom::object obj;
     if (doc.get_object().get(obj)) return make_error("kv_transfer_config must be a JSON object");
     kv_transfer_config cfg;
@@ -51,6 +68,10 @@ result<kv_transfer_config> parse_kv_transfer_config(std::string_view json) {
                     "kv_transfer_config: 'kv_connector_extra_config' must be an object");
             for (auto e : extra) {
                 const std::string ek(e.key);
+                if (ek == "connectors") {
+                    ACTORLM_TRY(parse_connectors(e.value, cfg));
+                    continue;
+                }
                 std::string v;
                 switch (e.value.type()) {
                     case simdjson::dom::element_type::STRING:
@@ -77,6 +98,17 @@ result<kv_transfer_config> parse_kv_transfer_config(std::string_view json) {
     }
     if (!have_connector) return make_error("kv_transfer_config: 'kv_connector' is required");
     return cfg;
+}
+
+}  // namespace
+
+result<kv_transfer_config> parse_kv_transfer_config(std::string_view json) {
+    simdjson::dom::parser parser;
+    simdjson::dom::element doc;
+    simdjson::padded_string padded(json);
+    if (auto err = parser.parse(padded).get(doc); err)
+        return make_error("kv_transfer_config is not valid JSON: %s", simdjson::error_message(err));
+    return parse_config(doc);
 }
 
 result<kv_transfer_config> parse_and_validate_kv_transfer_config(std::string_view json) {

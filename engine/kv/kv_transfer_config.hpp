@@ -1,6 +1,8 @@
 // kv_transfer_config: the parsed --kv-transfer-config JSON (vLLM's KVTransferConfig):
 // {"kv_connector": "OffloadingConnector", "kv_role": "kv_both",
 //  "kv_connector_extra_config": {"disk_path": "/var/cache/actorlm", ...}}.
+// A MultiConnector lists whole configs: {"kv_connector": "MultiConnector",
+//  "kv_connector_extra_config": {"connectors": [{...}, {...}]}}.
 // Parsing checks the shape and names any bad key; the registry checks the connector
 // name and its extra keys. Plain data; pure functions.
 #pragma once
@@ -8,6 +10,7 @@
 #include <map>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "base/result.hpp"
 
@@ -20,6 +23,8 @@ struct kv_transfer_config {
     kv_role role = kv_role::both;
     /// kv_connector_extra_config: strings as written, numbers and booleans as their JSON text.
     std::map<std::string, std::string> extra;
+    /// kv_connector_extra_config "connectors": the chained configs of a MultiConnector.
+    std::vector<kv_transfer_config> connectors;
 
     bool can_save() const { return role != kv_role::consumer; }
     bool can_load() const { return role != kv_role::producer; }
