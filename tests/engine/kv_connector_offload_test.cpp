@@ -53,6 +53,12 @@ actorlm::engine_stats settled_stats(const llm_engine& eng) {
     return last;
 }
 
+/// Waits (at most 10 s) until at least `n` blocks were saved.
+void wait_for_saves(const llm_engine& eng, int64_t n) {
+    for (int i = 0; i < 1000 && eng.stats().kv_connector_blocks_saved_total < n; ++i)
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+}
+
 std::string offload_config(const fs::path& dir, const std::string& capacity = "64MiB") {
     return R"({"kv_connector":"OffloadingConnector","kv_role":"kv_both",)"
            R"("kv_connector_extra_config":{"disk_path":")" +
@@ -163,7 +169,12 @@ TEST_CASE("kv_connector offload: evicted prefixes reload from disk with identica
         // second question, which must load it from disk.
         const fs::path dir = fresh_dir("evict-" + kv_dtype);
         auto eng = make_engine(make_config(kv_dtype, 12, offload_config(dir)));
-        const auto got = run_prompts(*eng, prompts);
+        // Saves land asynchronously: let the first questions' blocks reach the disk
+        // before the second ones look for them (a loaded machine can delay the I/O thread).
+        auto got = run_prompts(*eng, {prompts.begin(), prompts.begin() + 4});
+        wait_for_saves(*eng, 4 * 6);
+        const auto rest = run_prompts(*eng, {prompts.begin() + 4, prompts.end()});
+        got.insert(got.end(), rest.begin(), rest.end());
         check_same(base, got);
         const auto st = eng->stats();
         MESSAGE(kv_dtype << ": external hits " << st.external_prefix_cache_hits_total
