@@ -263,3 +263,20 @@ TEST_CASE("cli: generate takes the engine's --kv-cache-dtype (f32 and f16 both r
     CHECK(r.rc == 0);
     CHECK(r.out.rfind("{\"request_id\":\"q1\",\"prompt\":\"Once \\\"upon\\\" a time\"", 0) == 0);
 }
+
+TEST_CASE("cli: bench-kv-tier saves and loads a tier and reports both bandwidths") {
+    const cli_run r = run_cli_split(
+        "bench-kv-tier --layers 3 --kv-heads 2 --head-dim 8 --blocks 16 --repeat 1 "
+        "--kv-cache-dtype f32");
+    CAPTURE(r.err);
+    REQUIRE(r.rc == 0);
+    // 3 layers x K,V x 2 heads x 8 x 4 bytes per token; 16 blocks of 16 tokens.
+    CHECK(r.out.find("\"kv_bytes_per_token\":384") != std::string::npos);
+    CHECK(r.out.find("\"payload_bytes\":98304") != std::string::npos);
+    CHECK(r.out.find("\"disk_bytes\":99328") != std::string::npos);  // + a 64-byte header each
+    CHECK(r.out.find("\"load_gb_per_s\":") != std::string::npos);
+    CHECK(r.out.find("\"load_vs_memcpy\":") != std::string::npos);
+    const cli_run bad = run_cli_split("bench-kv-tier --kv-cache-dtype bf16");
+    CHECK(bad.rc == 2);
+    CHECK(bad.err.find("--kv-cache-dtype") != std::string::npos);
+}
