@@ -92,7 +92,15 @@ void memory_kv_store::do_save(const core::block_hash& h, const std::vector<uint8
             ++stats_.saves_skipped;
             return;
         }
-        if (free_slots_.empty()) erase_locked(lru_.front(), true);  // slots > 0: lru_ non-empty
+        if (free_slots_.empty()) {
+            auto victim = std::find_if(lru_.begin(), lru_.end(),
+                                       [&](const auto& v) { return index_.at(v).holds == 0; });
+            if (victim == lru_.end()) {  // every block is about to be loaded
+                ++stats_.saves_skipped;
+                return;
+            }
+            erase_locked(*victim, true);
+        }
         slot = free_slots_.back();
         free_slots_.pop_back();
     }
@@ -101,7 +109,7 @@ void memory_kv_store::do_save(const core::block_hash& h, const std::vector<uint8
     std::memcpy(slot_data(slot), payload.data(), payload.size());
     std::lock_guard lock(mu_);
     lru_.push_back(h);
-    index_[h] = entry{slot, std::prev(lru_.end())};
+    index_[h] = entry{slot, 0, std::prev(lru_.end())};
     stats_.blocks_stored += 1;
     stats_.bytes_stored += static_cast<int64_t>(payload_bytes());
     stats_.blocks_saved += 1;
@@ -112,13 +120,21 @@ void memory_kv_store::do_save(const core::block_hash& h, const std::vector<uint8
 
 void memory_kv_store::load_async(std::string req_id, std::vector<load_block> blocks,
                                  kv_block_io* io) {
-    io_.submit([this, id = std::move(req_id), b = std::move(blocks), io]() mutable {
-        do_load(id, b, io);
-    });
+    std::vector<bool> held(blocks.size(), false);
+    {
+        std::lock_guard lock(mu_);
+        for (size_t i = 0; i < blocks.size(); ++i)
+            if (auto it = index_.find(blocks[i].hash); it != index_.end()) {
+                ++it->second.holds;
+                held[i] = true;
+            }
+    }
+    io_.submit([this, id = std::move(req_id), b = std::move(blocks), h = std::move(held),
+                io]() mutable { do_load(id, b, h, io); });
 }
 
 void memory_kv_store::do_load(std::string& req_id, const std::vector<load_block>& blocks,
-                              kv_block_io* io) {
+                              const std::vector<bool>& held, kv_block_io* io) {
     const auto t0 = std::chrono::steady_clock::now();
     load_result res;
     res.req_id = std::move(req_id);
@@ -144,6 +160,8 @@ void memory_kv_store::do_load(std::string& req_id, const std::vector<load_block>
     const int64_t loaded = static_cast<int64_t>(i);
     for (size_t k = i; k < blocks.size(); ++k) res.invalid_block_ids.push_back(blocks[k].block_id);
     std::lock_guard lock(mu_);
+    for (size_t k = 0; k < blocks.size(); ++k)
+        if (held[k]) --index_.at(blocks[k].hash).holds;  // held: never evicted meanwhile
     if (i < blocks.size()) ++stats_.load_errors;
     stats_.blocks_loaded += loaded;
     stats_.bytes_loaded += loaded * static_cast<int64_t>(payload_bytes());

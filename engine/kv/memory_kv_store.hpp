@@ -45,10 +45,13 @@ public:
     bool reserve_save(const core::block_hash& h) override;
     void cancel_save(const core::block_hash& h) override;
     /// Copies `payload` into a slot on the store's thread, evicting the least
-    /// recently used block when every slot is taken.
+    /// recently used block that no queued load holds when every slot is taken (none:
+    /// the save is skipped, saves_skipped).
     void save_async(const core::block_hash& h, std::vector<uint8_t> payload) override;
-    /// Copies the blocks into `io` on the store's thread; a block evicted since the
-    /// lookup, or a copy `io` reports failed, ends the load there (load_errors).
+    /// Copies the blocks into `io` on the store's thread. The blocks stored now are
+    /// held until then, so no save evicts them in between (vLLM's CPU manager holds
+    /// blocks being loaded the same way); a block already gone, or a copy `io`
+    /// reports failed, ends the load there (load_errors).
     void load_async(std::string req_id, std::vector<load_block> blocks, kv_block_io* io) override;
     std::vector<load_result> take_finished_loads() override;
 
@@ -67,12 +70,14 @@ private:
     uint8_t* slot_data(int32_t slot) const;
     // I/O thread only:
     void do_save(const core::block_hash& h, const std::vector<uint8_t>& payload);
-    void do_load(std::string& req_id, const std::vector<load_block>& blocks, kv_block_io* io);
+    void do_load(std::string& req_id, const std::vector<load_block>& blocks,
+                 const std::vector<bool>& held, kv_block_io* io);
     // Under mu_:
     void erase_locked(const core::block_hash& h, bool evicted);
 
     struct entry {
         int32_t slot = 0;
+        int32_t holds = 0;  // queued loads that will read it: not evictable while > 0
         std::list<core::block_hash>::iterator lru;
     };
 

@@ -182,7 +182,11 @@ void tiered_kv_store::load_async(std::string req_id, std::vector<load_block> blo
             issues.push_back({r.tier, std::move(sub_id), std::move(sub), sub_io});
         }
     }
-    // Registered first: a tier may finish a part before the next one is issued.
+    // Registered first: a tier may finish a part before the next one is issued. Fastest
+    // tier first: it holds its blocks for the load before a slower tier's promotions
+    // into it can evict them.
+    std::stable_sort(issues.begin(), issues.end(),
+                     [](const issue& a, const issue& b) { return a.tier < b.tier; });
     for (auto& is : issues)
         tiers_[is.tier]->load_async(std::move(is.sub_id), std::move(is.blocks), is.io);
 }

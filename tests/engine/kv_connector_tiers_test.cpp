@@ -185,8 +185,9 @@ TEST_CASE("kv tiers: memory in front of disk: fastest tier first, promotion, wri
     auto tiered = *made;
 
     // Write-through: every save reaches both tiers; memory keeps only the last two.
-    for (int32_t b = 0; b < 3; ++b) save(*tiered, src, b, static_cast<uint64_t>(b));
-    CHECK_FALSE(tiered->reserve_save(hash_of(0)));  // pending in both
+    save(*tiered, src, 0, 0);
+    CHECK_FALSE(tiered->reserve_save(hash_of(0)));  // pending or stored in both
+    for (int32_t b = 1; b < 3; ++b) save(*tiered, src, b, static_cast<uint64_t>(b));
     tiered->flush();
     CHECK_FALSE(tiered->reserve_save(hash_of(2)));  // held by both
     for (uint64_t n = 0; n < 3; ++n) CHECK(disk->contains(hash_of(n)));
@@ -272,6 +273,14 @@ TEST_CASE("kv tiers: a tiered load that fails in one tier invalidates the rest o
     CHECK(dst.block(4) == src.block(0));
     CHECK(tiered->stats().load_errors == 1);
     CHECK_FALSE(mem->contains(hash_of(1)));  // a failed block is never promoted
+
+    // The device copy of a block read from disk fails: invalid, and not promoted either.
+    fake_kv_cache broken(k_layers, 8, k_layer_bytes);
+    broken.fail_after_writes(1);  // block 2 (on disk only) fails in its second layer
+    auto d = load_one(*tiered, "device", {{hash_of(2), 0}}, broken);
+    CHECK(d.invalid_block_ids == std::vector<int32_t>{0});
+    CHECK(disk->contains(hash_of(2)));  // the disk copy was fine: it stays
+    CHECK_FALSE(mem->contains(hash_of(2)));
     fs::remove_all(dir);
 }
 
