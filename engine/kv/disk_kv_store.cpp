@@ -303,6 +303,11 @@ void disk_kv_store::load_async(std::string req_id, std::vector<load_block> block
                     l, blocks[i].block_id,
                     std::span<const uint8_t>(buf).subspan(
                         static_cast<size_t>(l) * opts_.layer_bytes, opts_.layer_bytes));
+            if (!io->io_error().ok()) {  // the device copy failed: not loaded
+                std::lock_guard lock(mu_);
+                ++stats_.load_errors;
+                break;
+            }
             ++loaded;
         }
         for (; i < blocks.size(); ++i) res.invalid_block_ids.push_back(blocks[i].block_id);

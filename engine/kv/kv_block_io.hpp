@@ -4,11 +4,14 @@
 // dtype, so a saved block reloads bit-identically into any cache of the same
 // shape. Calls on distinct blocks may run concurrently with each other and with a
 // forward pass that does not touch those blocks (the connector's I/O threads).
+// A device-backed cache reports a failed copy through io_error(), never by aborting.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
 #include <span>
+
+#include "base/result.hpp"
 
 namespace actorlm {
 
@@ -26,6 +29,11 @@ public:
     virtual void read_block_layer(int64_t layer, int32_t block, std::span<uint8_t> dst) const = 0;
     /// Overwrites block `block` of local layer `layer` from `src` (block_layer_bytes()).
     virtual void write_block_layer(int64_t layer, int32_t block, std::span<const uint8_t> src) = 0;
+    /// The error of a read or write that failed (a device copy); ok while none has.
+    /// Sticky, as a CUDA context is after a failed copy: once it is set, a connector
+    /// must not store bytes it read nor report blocks it wrote as loaded. Host caches
+    /// cannot fail and keep this default.
+    virtual status io_error() const { return {}; }
 };
 
 }  // namespace actorlm

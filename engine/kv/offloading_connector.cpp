@@ -11,6 +11,8 @@
 #include "core/request.hpp"
 #include "core/scheduler_output.hpp"
 #include "kv/disk_kv_store.hpp"
+#include "kv/memory_kv_store.hpp"
+#include "kv/tiered_kv_store.hpp"
 
 namespace actorlm::kv {
 namespace {
@@ -174,6 +176,8 @@ public:
     void wait_for_save() override {
         const auto* m = meta();
         if (!m) return;
+        // A failed device copy leaves unknown bytes in staged_: they must never be stored.
+        if (!io_->io_error().ok()) return;  // clear_connector_metadata cancels the reservations
         for (size_t i = 0; i < m->saves.size() && i < staged_.size(); ++i)
             store_->save_async(m->saves[i].hash, std::move(staged_[i]));
         staged_.clear();
@@ -213,26 +217,28 @@ private:
 }  // namespace
 
 std::vector<std::string> offloading_connector_extra_keys() {
-    return {"disk_path", "disk_capacity_bytes"};
+    return {"cpu_bytes_to_use", "disk_path", "disk_capacity_bytes"};
 }
 
-result<kv_connector_pair> make_offloading_connector(const kv_transfer_config& cfg,
-                                                    const kv_connector_context& ctx) {
+namespace {
+
+/// A positive size from `key` of the extra config, `fallback` when absent.
+result<int64_t> extra_size(const kv_transfer_config& cfg, const char* key, int64_t fallback) {
+    auto it = cfg.extra.find(key);
+    if (it == cfg.extra.end()) return fallback;
+    auto n = parse_byte_size(key, it->second);
+    if (!n) return n.err();
+    if (*n <= 0) return make_error("kv_transfer_config: '%s' must be positive", key);
+    return *n;
+}
+
+result<std::shared_ptr<kv_block_store>> open_disk_tier(const kv_transfer_config& cfg,
+                                                       const kv_connector_context& ctx) {
     disk_kv_store::options o;
-    auto path = cfg.extra.find("disk_path");
-    if (path == cfg.extra.end() || path->second.empty())
-        return make_error(
-            "kv_transfer_config: OffloadingConnector needs "
-            "kv_connector_extra_config key 'disk_path'");
-    o.dir = path->second;
-    o.capacity_bytes = int64_t{1} << 30;
-    if (auto cap = cfg.extra.find("disk_capacity_bytes"); cap != cfg.extra.end()) {
-        auto n = parse_byte_size("disk_capacity_bytes", cap->second);
-        if (!n) return n.err();
-        if (*n <= 0)
-            return make_error("kv_transfer_config: 'disk_capacity_bytes' must be positive");
-        o.capacity_bytes = *n;
-    }
+    o.dir = cfg.extra.at("disk_path");
+    auto cap = extra_size(cfg, "disk_capacity_bytes", int64_t{1} << 30);
+    if (!cap) return cap.err();
+    o.capacity_bytes = *cap;
     o.layer_bytes = ctx.block_layer_bytes;
     o.num_layers = ctx.num_layers;
     // One subdirectory per block shape: engines with other shapes share disk_path
@@ -243,7 +249,49 @@ result<kv_connector_pair> make_offloading_connector(const kv_transfer_config& cf
                 .string();
     auto store = disk_kv_store::open(o);
     if (!store) return store.err();
-    return make_offloading_connector_over(*store, cfg, ctx.block_size);
+    return std::shared_ptr<kv_block_store>(std::move(*store));
+}
+
+}  // namespace
+
+result<kv_connector_pair> make_offloading_connector(const kv_transfer_config& cfg,
+                                                    const kv_connector_context& ctx) {
+    auto has = [&](const char* key) {
+        auto it = cfg.extra.find(key);
+        return it != cfg.extra.end();
+    };
+    if (has("disk_path") && cfg.extra.at("disk_path").empty())
+        return make_error("kv_transfer_config: 'disk_path' is empty");
+    if (!has("cpu_bytes_to_use") && !has("disk_path"))
+        return make_error(
+            "kv_transfer_config: OffloadingConnector needs kv_connector_extra_config "
+            "'cpu_bytes_to_use' (host-memory tier), 'disk_path' (disk tier), or both");
+    if (has("disk_capacity_bytes") && !has("disk_path"))
+        return make_error(
+            "kv_transfer_config: 'disk_capacity_bytes' sizes the disk tier, which needs "
+            "'disk_path'");
+    // Fastest first: host memory in front of disk.
+    std::vector<std::shared_ptr<kv_block_store>> tiers;
+    if (has("cpu_bytes_to_use")) {
+        auto bytes = extra_size(cfg, "cpu_bytes_to_use", 0);
+        if (!bytes) return bytes.err();
+        memory_kv_store::options o;
+        o.capacity_bytes = *bytes;
+        o.layer_bytes = ctx.block_layer_bytes;
+        o.num_layers = ctx.num_layers;
+        auto mem = memory_kv_store::create(o);
+        if (!mem) return mem.err();
+        tiers.push_back(std::move(*mem));
+    }
+    if (has("disk_path")) {
+        auto disk = open_disk_tier(cfg, ctx);
+        if (!disk) return disk.err();
+        tiers.push_back(std::move(*disk));
+    }
+    if (tiers.size() == 1) return make_offloading_connector_over(tiers[0], cfg, ctx.block_size);
+    auto tiered = tiered_kv_store::create(std::move(tiers));
+    if (!tiered) return tiered.err();
+    return make_offloading_connector_over(*tiered, cfg, ctx.block_size);
 }
 
 kv_connector_pair make_offloading_connector_over(std::shared_ptr<kv_block_store> store,

@@ -104,6 +104,19 @@ status cuda_executor::impl::allocate_runtime() {
     // Unwritten slots must hold finite values: attention multiplies them by 0.
     ACTORLM_CUDA_CHECK(cudaMemsetAsync(kv_cache.get(), 0, kv_cache.bytes(), stream));
     ACTORLM_CUDA_CHECK(cudaStreamSynchronize(stream));
+    // A KV connector's block holds every head of a layer; a TP rank has only its own,
+    // so tensor-parallel executors offer no block access (connectors are refused).
+    if (opts.tp_size == 1) {
+        cuda_kv_blocks::layout l;
+        l.device = opts.device;
+        l.cache = kv_cache.get();
+        l.num_layers = config.num_layers;
+        l.num_blocks = kv.num_blocks;
+        l.block_half_bytes = block_bytes;
+        auto blocks = cuda_kv_blocks::create(l);
+        if (!blocks.ok()) return blocks.err();
+        kv_blocks = std::move(*blocks);
+    }
     return {};
 }
 
@@ -212,6 +225,7 @@ const kv_cache_spec& cuda_executor::kv_spec() const { return impl_->kv; }
 int64_t cuda_executor::weight_bytes() const { return impl_->weights.total_bytes; }
 int64_t cuda_executor::decode_read_bytes() const { return impl_->weights.decode_read_bytes; }
 const device_info& cuda_executor::device() const { return impl_->dev; }
+kv_block_io* cuda_executor::kv_blocks() { return impl_->kv_blocks.get(); }
 
 status cuda_executor::synchronize() {
     ACTORLM_CUDA_CHECK(cudaSetDevice(impl_->opts.device));

@@ -70,6 +70,10 @@ public:
     result<std::vector<int32_t>> forward_sample(const forward_batch& batch,
                                                 const std::vector<gpu_sampling_params>& params);
 
+    /// Block access to the paged KV cache for KV connectors (cuda_kv_blocks); null
+    /// with tensor parallelism, where a rank holds only its own heads.
+    kv_block_io* kv_blocks() override;
+
     /// Waits for all queued work (benchmarks time whole steps with it).
     status synchronize();
 

@@ -6,6 +6,7 @@
 #include <memory>
 
 #include "backends/cuda/batch_plan.hpp"
+#include "backends/cuda/cuda_kv_blocks.hpp"
 #include "backends/cuda/cuda_executor.hpp"
 #include "backends/cuda/cuda_weights.hpp"
 #include "cuda/device_buffer.hpp"
@@ -52,6 +53,7 @@ struct cuda_executor::impl {
 
     device_buffer kv_cache;    // [layers][K|V][num_blocks][block_size][kv_heads][head_dim]
     size_t kv_half_bytes = 0;  // bytes of one layer's K (or V)
+    std::unique_ptr<cuda_kv_blocks> kv_blocks;  // KV connectors' block access; null when TP > 1
 
     device_buffer residual;       // f32 [max_tokens, hidden]
     device_buffer normed;         // T [max_tokens, hidden]
