@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <thread>
 
+#include "actors/kv_store_client.hpp"
 #include "actors/worker_actor.hpp"
 #include "kv/kv_connector_registry.hpp"
 
@@ -86,6 +87,8 @@ std::unique_ptr<engine_runtime> engine_runtime::create(const engine_config& cfg,
         if (error) *error = msg;
         return nullptr;
     };
+    // Connectors that need CAF live here; the plan validates kv_transfer_config.
+    register_kv_store_connector();
     auto plan = core::make_engine_plan(cfg);
     if (!plan) return fail(plan.message());
     // A connector's two sides share their tier in this process; remote workers

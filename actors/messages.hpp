@@ -135,6 +135,50 @@ typename Inspector::result_type inspect(Inspector& f, kv_step_report& x) {
     return f(caf::meta::type_name("kv_step_report"), x.step, x.num_blocks, x.stats);
 }
 
+// -- shared KV store protocol (crosses processes; see kv_store_actor.hpp) ------
+
+/// The counters of a shared KV store (`actorlm kv-store`). Blocks and bytes are
+/// gauges; the rest count since the store started. Hits and misses are blocks
+/// that loads asked for and got / did not get.
+struct kv_store_stats {
+    int64_t memory_capacity_bytes = 0;
+    int64_t memory_bytes = 0;
+    int64_t memory_blocks = 0;
+    int64_t disk_capacity_bytes = 0;  ///< per block size (one disk tier each)
+    int64_t disk_bytes = 0;
+    int64_t disk_blocks = 0;
+    int64_t lookups = 0;
+    int64_t hits = 0;
+    int64_t misses = 0;
+    int64_t evictions = 0;  ///< blocks dropped from memory (demoted to disk or gone)
+    int64_t saves = 0;      ///< blocks stored
+    int64_t loads = 0;      ///< load requests answered
+    int64_t bytes_saved = 0;
+    int64_t bytes_loaded = 0;
+    int64_t rejected = 0;  ///< malformed requests refused with an error
+    int64_t subscribers = 0;
+};
+
+/// What changed in a store, for the subscribers of one block size: hashes it now
+/// holds and hashes it dropped (a client keeps a mirror of them).
+struct kv_store_event {
+    int64_t payload_bytes = 0;
+    std::vector<core::block_hash> stored;
+    std::vector<core::block_hash> removed;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, kv_store_stats& x) {
+    return f(caf::meta::type_name("kv_store_stats"), x.memory_capacity_bytes, x.memory_bytes,
+             x.memory_blocks, x.disk_capacity_bytes, x.disk_bytes, x.disk_blocks, x.lookups,
+             x.hits, x.misses, x.evictions, x.saves, x.loads, x.bytes_saved, x.bytes_loaded,
+             x.rejected, x.subscribers);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, kv_store_event& x) {
+    return f(caf::meta::type_name("kv_store_event"), x.payload_bytes, x.stored, x.removed);
+}
+
 }  // namespace actorlm::actors
 
 CAF_BEGIN_TYPE_ID_BLOCK(actorlm, caf::first_custom_type_id)
@@ -143,6 +187,10 @@ CAF_ADD_TYPE_ID(actorlm, (actorlm::actors::worker_info))
 CAF_ADD_TYPE_ID(actorlm, (actorlm::actors::stage_result))
 CAF_ADD_TYPE_ID(actorlm, (actorlm::core::scheduler_output))
 CAF_ADD_TYPE_ID(actorlm, (actorlm::actors::kv_step_report))
+CAF_ADD_TYPE_ID(actorlm, (actorlm::core::block_hash))
+CAF_ADD_TYPE_ID(actorlm, (std::vector<actorlm::core::block_hash>))
+CAF_ADD_TYPE_ID(actorlm, (actorlm::actors::kv_store_stats))
+CAF_ADD_TYPE_ID(actorlm, (actorlm::actors::kv_store_event))
 CAF_ADD_ATOM(actorlm, actorlm::actors, setup_atom, "setup")
 CAF_ADD_ATOM(actorlm, actorlm::actors, step_atom, "step")
 CAF_ADD_ATOM(actorlm, actorlm::actors, submit_atom, "submit")
@@ -155,6 +203,11 @@ CAF_ADD_ATOM(actorlm, actorlm::actors, kv_atom, "kv")
 CAF_ADD_ATOM(actorlm, actorlm::actors, insert_atom, "insert")
 CAF_ADD_ATOM(actorlm, actorlm::actors, release_atom, "release")
 CAF_ADD_ATOM(actorlm, actorlm::actors, reset_atom, "reset")
+CAF_ADD_ATOM(actorlm, actorlm::actors, kvs_lookup_atom, "kvslookup")
+CAF_ADD_ATOM(actorlm, actorlm::actors, kvs_load_atom, "kvsload")
+CAF_ADD_ATOM(actorlm, actorlm::actors, kvs_save_atom, "kvssave")
+CAF_ADD_ATOM(actorlm, actorlm::actors, kvs_subscribe_atom, "kvssub")
+CAF_ADD_ATOM(actorlm, actorlm::actors, kvs_event_atom, "kvsevent")
 CAF_END_TYPE_ID_BLOCK(actorlm)
 
 // Local-only payloads: callbacks and engine objects never cross a process.
@@ -184,5 +237,17 @@ enum class engine_errc : uint8_t {
 }  // namespace actorlm::actors
 
 CAF_ERROR_CODE_ENUM(actorlm::actors::engine_errc, "engine")
+
+namespace actorlm::actors {
+
+/// Why a shared KV store refused a request (the client treats each as a miss).
+enum class kv_store_errc : uint8_t {
+    bad_size = 1,  // a payload size that is not positive or not what was declared
+    too_large,     // a block over the store's capacity, or a reply over the message limit
+};
+
+}  // namespace actorlm::actors
+
+CAF_ERROR_CODE_ENUM(actorlm::actors::kv_store_errc, "kvstore")
 // Handles travel only inside one process (connector -> scheduler).
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(actorlm::actors::worker_actor)

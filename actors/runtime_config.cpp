@@ -15,6 +15,20 @@ const char* errc_name(uint8_t code) {
     }
     return "unknown";
 }
+const char* kv_store_errc_name(uint8_t code) {
+    switch (static_cast<kv_store_errc>(code)) {
+        case kv_store_errc::bad_size: return "bad_size";
+        case kv_store_errc::too_large: return "too_large";
+    }
+    return "unknown";
+}
+
+std::string render_with_context(const char* name, const caf::message& ctx) {
+    std::string s = name;
+    if (!ctx.empty() && ctx.match_element<std::string>(0)) s += ": " + ctx.get_as<std::string>(0);
+    return s;
+}
+
 }  // namespace
 
 runtime_config::runtime_config(std::chrono::milliseconds heartbeat,
@@ -29,10 +43,11 @@ runtime_config::runtime_config(std::chrono::milliseconds heartbeat,
     set("logger.console", caf::atom("none"));
     add_error_category(caf::atom("engine"),
                        [](uint8_t code, caf::atom_value, const caf::message& ctx) -> std::string {
-                           std::string s = errc_name(code);
-                           if (!ctx.empty() && ctx.match_element<std::string>(0))
-                               s += ": " + ctx.get_as<std::string>(0);
-                           return s;
+                           return render_with_context(errc_name(code), ctx);
+                       });
+    add_error_category(caf::atom("kvstore"),
+                       [](uint8_t code, caf::atom_value, const caf::message& ctx) -> std::string {
+                           return render_with_context(kv_store_errc_name(code), ctx);
                        });
 }
 

@@ -11,6 +11,7 @@
 #include <cstring>
 
 #include "actorlm/engine.hpp"
+#include "core/block_hash.hpp"
 #include "core/model_runner_output.hpp"
 #include "core/scheduler_output.hpp"
 
@@ -49,6 +50,11 @@ typename Inspector::result_type inspect(Inspector& f, sampling_params& x) {
 }  // namespace actorlm
 
 namespace actorlm::core {
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, block_hash& x) {
+    return f(caf::meta::type_name("block_hash"), x.low, x.high);
+}
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, new_request_data& x) {

@@ -328,6 +328,11 @@ std::vector<disk_kv_store::load_result> disk_kv_store::take_finished_loads() {
     return std::exchange(finished_loads_, {});
 }
 
+std::vector<core::block_hash> disk_kv_store::hashes() const {
+    std::lock_guard lock(mu_);
+    return {lru_.begin(), lru_.end()};
+}
+
 kv_connector_stats disk_kv_store::stats() const {
     std::lock_guard lock(mu_);
     return stats_;

@@ -59,6 +59,8 @@ public:
     size_t payload_bytes() const override {
         return opts_.layer_bytes * static_cast<size_t>(opts_.num_layers);
     }
+    /// Every indexed block, least recently used first (a shared store's snapshot).
+    std::vector<core::block_hash> hashes() const;
     /// Bytes of one block file (header + payload).
     size_t file_bytes() const;
     const std::string& dir() const { return opts_.dir; }
