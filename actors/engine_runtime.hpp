@@ -42,6 +42,8 @@ public:
     const std::string& chat_error() const { return plan_->chat_error; }
     caf::actor_system& system() { return *sys_; }
     scheduler_actor scheduler() const { return scheduler_; }
+    /// Where state queries go and KV events come from (subscribe_atom).
+    kv_cache_actor kv_cache() const { return kv_; }
 
 private:
     engine_runtime() = default;

@@ -30,13 +30,19 @@ using scheduler_actor = caf::typed_actor<
     caf::replies_to<reset_atom>::with<bool>,                 // reset the prefix cache
     caf::reacts_to<worker_atom, int32_t, worker_actor>>;  // a (re)connected stage
 
+/// Whoever wants an engine's KV events (a prefix-aware router): block stored /
+/// removed batches as the KV-cache actor publishes them.
+using kv_event_subscriber =
+    caf::typed_actor<caf::reacts_to<kv_events_atom, std::vector<kv::kv_event>>>;
+
 /// The engine's state, reported by the scheduler and served to every query
 /// (see kv_cache_actor.hpp): stats for /metrics and /health, prefix-cache reset.
 using kv_cache_actor =
     caf::typed_actor<caf::reacts_to<kv_atom, kv_step_report>,
                      caf::replies_to<stats_atom>::with<engine_stats>,
                      caf::replies_to<reset_atom>::with<bool>,  // reset the prefix cache
-                     caf::reacts_to<setup_atom, scheduler_actor>>;  // whose blocks it resets
+                     caf::reacts_to<setup_atom, scheduler_actor>,  // whose blocks it resets
+                     caf::reacts_to<subscribe_atom, kv_event_subscriber>>;
 
 /// Reconnects lost remote workers (see connector_actor.hpp).
 using connector_actor = caf::typed_actor<caf::reacts_to<worker_atom, int32_t>>;
@@ -46,3 +52,4 @@ using connector_actor = caf::typed_actor<caf::reacts_to<worker_atom, int32_t>>;
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(actorlm::actors::frontend_actor)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(actorlm::actors::detokenizer_actor)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(actorlm::actors::scheduler_actor)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(actorlm::actors::kv_event_subscriber)

@@ -5,7 +5,9 @@
 // between steps (submissions, aborts, health), and it answers /metrics, /health
 // and admin callers from the last report, so no caller ever waits for a step.
 // Actions on the block tables (POST /reset_prefix_cache) it forwards to the
-// scheduler it is told about after spawning.
+// scheduler it is told about after spawning. It publishes the KV connector's
+// events (blocks stored / removed, in report order) to every subscriber, e.g. a
+// prefix-aware router, until the subscriber goes down.
 // Scheduled; holds only the last report.
 #pragma once
 

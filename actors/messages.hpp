@@ -128,11 +128,12 @@ struct kv_step_report {
     int64_t step = 0;
     int32_t num_blocks = 0;
     engine_stats stats;  // counters cumulative across scheduler rebuilds; health included
+    std::vector<kv::kv_event> events;  // the KV connector's, since the last report
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, kv_step_report& x) {
-    return f(caf::meta::type_name("kv_step_report"), x.step, x.num_blocks, x.stats);
+    return f(caf::meta::type_name("kv_step_report"), x.step, x.num_blocks, x.stats, x.events);
 }
 
 // -- shared KV store protocol (crosses processes; see kv_store_actor.hpp) ------
@@ -187,6 +188,8 @@ CAF_ADD_TYPE_ID(actorlm, (actorlm::actors::worker_info))
 CAF_ADD_TYPE_ID(actorlm, (actorlm::actors::stage_result))
 CAF_ADD_TYPE_ID(actorlm, (actorlm::core::scheduler_output))
 CAF_ADD_TYPE_ID(actorlm, (actorlm::actors::kv_step_report))
+CAF_ADD_TYPE_ID(actorlm, (actorlm::kv::kv_event))
+CAF_ADD_TYPE_ID(actorlm, (std::vector<actorlm::kv::kv_event>))
 CAF_ADD_TYPE_ID(actorlm, (actorlm::core::block_hash))
 CAF_ADD_TYPE_ID(actorlm, (std::vector<actorlm::core::block_hash>))
 CAF_ADD_TYPE_ID(actorlm, (actorlm::actors::kv_store_stats))
@@ -203,6 +206,8 @@ CAF_ADD_ATOM(actorlm, actorlm::actors, kv_atom, "kv")
 CAF_ADD_ATOM(actorlm, actorlm::actors, insert_atom, "insert")
 CAF_ADD_ATOM(actorlm, actorlm::actors, release_atom, "release")
 CAF_ADD_ATOM(actorlm, actorlm::actors, reset_atom, "reset")
+CAF_ADD_ATOM(actorlm, actorlm::actors, subscribe_atom, "subscribe")
+CAF_ADD_ATOM(actorlm, actorlm::actors, kv_events_atom, "kvevents")
 CAF_ADD_ATOM(actorlm, actorlm::actors, kvs_lookup_atom, "kvslookup")
 CAF_ADD_ATOM(actorlm, actorlm::actors, kvs_load_atom, "kvsload")
 CAF_ADD_ATOM(actorlm, actorlm::actors, kvs_save_atom, "kvssave")

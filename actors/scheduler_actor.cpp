@@ -67,6 +67,7 @@ void report_state(self_ptr self) {
     r.stats.num_preemptions_total += st.base.num_preemptions_total;
     r.stats.healthy = st.healthy();
     r.stats.health_message = r.stats.healthy ? "" : st.health_message;
+    r.events = st.sched->take_kv_events();
     self->send(st.kv, kv_atom_v, std::move(r));
 }
 

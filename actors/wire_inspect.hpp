@@ -12,6 +12,7 @@
 
 #include "actorlm/engine.hpp"
 #include "core/block_hash.hpp"
+#include "kv/kv_connector.hpp"
 #include "core/model_runner_output.hpp"
 #include "core/scheduler_output.hpp"
 
@@ -117,3 +118,12 @@ typename Inspector::result_type inspect(Inspector& f, model_runner_output& x) {
 }
 
 }  // namespace actorlm::core
+
+namespace actorlm::kv {
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, kv_event& x) {
+    return f(caf::meta::type_name("kv_event"), x.type, x.block_hashes, x.medium);
+}
+
+}  // namespace actorlm::kv

@@ -15,6 +15,13 @@ namespace {
 
 struct worker_state {
     worker_state() = default;  // not an aggregate: CAF probes State(self)
+    // The connector's tier is shared with the scheduler and may outlive this
+    // worker: its loads into our cache must end before the executor frees it.
+    ~worker_state() {
+        if (connector) connector->shutdown();
+    }
+    worker_state(const worker_state&) = delete;
+    worker_state& operator=(const worker_state&) = delete;
     executor_builder build;
     std::string device;
     std::unique_ptr<model_executor> exec;
@@ -47,6 +54,7 @@ worker_actor::behavior_type worker_impl(worker_actor::stateful_pointer<worker_st
     return {
         [self](setup_atom, const worker_setup& setup) -> caf::result<worker_info> {
             auto& st = self->state;
+            if (st.connector) st.connector->shutdown();  // no load into the old cache
             st.runner.reset();  // the runner references the executor: drop it first
             st.exec.reset();
             auto exec = st.build(setup);

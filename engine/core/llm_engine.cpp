@@ -160,6 +160,17 @@ result<std::vector<completion_result>> llm_engine::generate(
     return results;
 }
 
+std::vector<kv::kv_event> llm_engine::take_kv_events() {
+    scheduler& s = loop_->sched();
+    auto events = s.take_kv_events();
+    if (auto* c = s.kv_connector()) {
+        auto late = c->take_events();
+        events.insert(events.end(), std::make_move_iterator(late.begin()),
+                      std::make_move_iterator(late.end()));
+    }
+    return events;
+}
+
 actorlm::engine_stats llm_engine::stats() const { return to_engine_stats(loop_->sched().stats()); }
 
 }  // namespace actorlm::core

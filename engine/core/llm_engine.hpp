@@ -64,6 +64,9 @@ public:
     result<std::vector<completion_result>> generate(std::vector<actorlm::generate_request> reqs);
 
     actorlm::engine_stats stats() const;
+    /// The KV connector's block events since the last call: those the scheduler
+    /// collected with each step, then any that completed after the last step.
+    std::vector<kv::kv_event> take_kv_events();
     const tokenizer& tok() const { return tok_; }
     const scheduler& sched() const { return loop_->sched(); }
     int32_t max_model_len() const { return loop_->sched().config().max_model_len; }

@@ -293,6 +293,14 @@ std::vector<request_output> scheduler::update_from_output(const scheduler_output
     if (connector_) {
         connector_->update_connector_output(out.kv_connector_output);
         apply_kv_connector_output(out.kv_connector_output);
+        auto events = connector_->take_events();
+        kv_events_.insert(kv_events_.end(), std::make_move_iterator(events.begin()),
+                          std::make_move_iterator(events.end()));
+        if (kv_events_.size() > k_max_kv_events) {
+            const size_t drop = kv_events_.size() - k_max_kv_events;
+            kv_events_.erase(kv_events_.begin(), kv_events_.begin() + static_cast<ptrdiff_t>(drop));
+            kv_events_dropped_ += static_cast<int64_t>(drop);
+        }
     }
     std::vector<request_output> results;
     std::vector<request*> stopped;

@@ -125,6 +125,12 @@ public:
         return deferred_free_.count(req_id) != 0;
     }
     scheduler_stats stats() const;
+    /// KV events of the connector since the last call (block stored / removed), for
+    /// the KV-cache actor to publish. At most k_max_kv_events are kept; older ones
+    /// are dropped (counted in kv_events_dropped) so nobody reading them is no leak.
+    std::vector<kv::kv_event> take_kv_events() { return std::exchange(kv_events_, {}); }
+    int64_t kv_events_dropped() const { return kv_events_dropped_; }
+    static constexpr size_t k_max_kv_events = 65536;
     /// Forgets every cached block hash (vLLM's reset_prefix_cache); false, changing
     /// nothing, while any request holds blocks.
     bool reset_prefix_cache() { return kv_.reset_prefix_cache(); }
@@ -158,6 +164,8 @@ private:
     std::vector<request*> running_;
     std::vector<std::string> finished_since_schedule_;
     std::shared_ptr<kv::kv_connector_scheduler> connector_;
+    std::vector<kv::kv_event> kv_events_;  // drained from the connector every step
+    int64_t kv_events_dropped_ = 0;
     std::vector<request*> remote_waiting_;  // waiting_for_remote_kvs, in admission order
     std::unordered_map<std::string, remote_load> remote_loads_;
     // Finished, blocks still held until the connector reports the request done.

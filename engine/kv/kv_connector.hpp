@@ -118,6 +118,9 @@ public:
     /// Requests whose asynchronous saves/loads completed since the last call, and
     /// blocks that failed to load. `finished_req_ids`: requests the scheduler ended.
     virtual kv_connector_output get_finished(std::span<const std::string> finished_req_ids) = 0;
+    /// Waits until no load still writes into the registered cache (vLLM's shutdown):
+    /// called before the cache is freed, since the tier may outlive this side.
+    virtual void shutdown() {}
 
 protected:
     std::shared_ptr<const kv_connector_metadata> meta_;

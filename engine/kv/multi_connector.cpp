@@ -147,6 +147,9 @@ public:
     void wait_for_save() override {
         for (auto& s : subs_) s->wait_for_save();
     }
+    void shutdown() override {
+        for (auto& s : subs_) s->shutdown();
+    }
 
     kv_connector_output get_finished(std::span<const std::string> finished_req_ids) override {
         kv_connector_output out;

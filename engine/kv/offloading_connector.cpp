@@ -193,6 +193,8 @@ public:
         meta_.reset();
     }
 
+    void shutdown() override { store_->flush(); }
+
     kv_connector_output get_finished(std::span<const std::string>) override {
         kv_connector_output out;
         for (auto& r : store_->take_finished_loads()) {

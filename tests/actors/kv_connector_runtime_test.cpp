@@ -3,16 +3,20 @@
 // the disk tier with greedy tokens and logprobs identical to an engine without a
 // connector; a restarted engine finds its disk tier; reset_prefix_cache empties the
 // device prefix cache (and is refused while a request holds blocks); a connector
-// cannot be combined with remote workers.
+// cannot be combined with remote workers; the KV-cache actor publishes the tier's
+// block events to subscribers.
 #include <doctest/doctest.h>
 
 #include <unistd.h>
 
 #include <chrono>
 #include <filesystem>
+#include <future>
 #include <random>
+#include <set>
 #include <thread>
 
+#include "actors/engine_runtime.hpp"
 #include "engine_fixture.hpp"
 
 using namespace actorlm;
@@ -197,4 +201,56 @@ TEST_CASE("runtime kv connector: refused with remote workers, naming the conflic
     CHECK(engine::create(cfg, &err) == nullptr);
     CHECK(err.find("kv_transfer_config") != std::string::npos);
     CHECK(err.find("--worker") != std::string::npos);
+}
+
+TEST_CASE("runtime kv connector: the KV-cache actor publishes the tier's block events") {
+    ACTORLM_REQUIRE_SHARED(k_model);
+    const fs::path dir = fresh_dir("events");
+    std::string err;
+    auto rt = actors::engine_runtime::create(config(64, dir), &err);
+    REQUIRE_MESSAGE(rt, err);
+    // Declared after the runtime so it is gone before the runtime's actor system ends.
+    auto sub_owner = std::make_unique<caf::scoped_actor>(rt->system());
+    caf::scoped_actor& sub = *sub_owner;
+    caf::anon_send(rt->kv_cache(), actors::subscribe_atom_v,
+                   caf::actor_cast<actors::kv_event_subscriber>(sub));
+
+    std::promise<void> done;
+    generate_request r;
+    r.prompt_token_ids = make_prompts().front();
+    r.params.temperature = 0.0f;
+    r.params.max_tokens = 4;
+    r.params.ignore_eos = true;
+    rt->submit(r, [&](const output_delta& d) {
+        if (d.finished()) done.set_value();
+    });
+    done.get_future().wait();
+
+    // 104 prompt tokens: 6 full blocks saved, each announced once as stored on disk.
+    std::set<std::pair<uint64_t, uint64_t>> stored;
+    for (int i = 0; i < 100 && stored.size() < 6; ++i) {
+        sub->receive(
+            [&](actors::kv_events_atom, std::vector<kv::kv_event>& events) {
+                for (const auto& e : events) {
+                    CHECK(e.type == kv::kv_event::kind::block_stored);
+                    CHECK(e.medium == "disk");
+                    for (const auto& h : e.block_hashes) stored.insert({h.low, h.high});
+                }
+            },
+            caf::after(std::chrono::milliseconds(100)) >> [] {});
+        if (stored.size() < 6) {  // events leave with the next report: poke one
+            std::promise<void> again;
+            generate_request p;
+            p.prompt_token_ids = {1, 2, 3};
+            p.params.max_tokens = 1;
+            rt->submit(p, [&](const output_delta& d) {
+                if (d.finished()) again.set_value();
+            });
+            again.get_future().wait();
+        }
+    }
+    CHECK(stored.size() >= 6);
+    sub_owner.reset();
+    rt.reset();
+    fs::remove_all(dir);
 }

@@ -56,7 +56,7 @@ TEST_CASE("kv tiers offload: evicted prefixes reload from host memory with ident
         CHECK(st.kv_connector_bytes_loaded_total ==
               st.kv_connector_blocks_loaded_total * offload_block_bytes(kv_dtype));
         CHECK(st.kv_connector_load_errors_total == 0);
-        const auto events = eng->sched().kv_connector()->take_events();
+        const auto events = eng->take_kv_events();
         CHECK(count_events(events, kv::kv_event::kind::block_stored, "cpu") >= 4 * 6);
         CHECK(count_events(events, kv::kv_event::kind::block_stored, "disk") == 0);
     }
@@ -81,7 +81,7 @@ TEST_CASE("kv tiers offload: memory in front of disk gives identical outputs, al
             CHECK(st.kv_connector_blocks_loaded_total >= 4 * 5);
             CHECK(st.kv_connector_load_errors_total == 0);
             // Write-through: every block saved once per tier.
-            const auto events = eng->sched().kv_connector()->take_events();
+            const auto events = eng->take_kv_events();
             const int cpu = count_events(events, kv::kv_event::kind::block_stored, "cpu");
             const int disk = count_events(events, kv::kv_event::kind::block_stored, "disk");
             CHECK(disk >= 4 * 6);
@@ -103,7 +103,7 @@ TEST_CASE("kv tiers offload: memory in front of disk gives identical outputs, al
             CHECK(kc.evictions > 0);
             CHECK(st.external_prefix_cache_hits_total >= 4 * 5 * 16);
             CHECK(st.kv_connector_load_errors_total == 0);
-            const auto events = eng->sched().kv_connector()->take_events();
+            const auto events = eng->take_kv_events();
             CHECK(count_events(events, kv::kv_event::kind::block_removed, "cpu") > 0);
             CHECK(count_events(events, kv::kv_event::kind::block_removed, "disk") == 0);
         }
@@ -136,7 +136,7 @@ TEST_CASE("kv tiers offload: a restart with memory and disk hits the disk copy")
     CHECK(st.prefix_cache_hits_total == 0);
     // Every document block read from disk was promoted into memory: the memory tier
     // stored those 24 on top of the new blocks written through to both tiers.
-    const auto events = eng->sched().kv_connector()->take_events();
+    const auto events = eng->take_kv_events();
     CHECK(count_events(events, kv::kv_event::kind::block_stored, "cpu") -
               count_events(events, kv::kv_event::kind::block_stored, "disk") ==
           4 * 6);
