@@ -132,6 +132,7 @@ std::unique_ptr<engine_runtime> engine_runtime::create(const engine_config& cfg,
     // (so a reconnected worker is also given a fixed count).
     scheduler_actor_config sac;
     sac.stages = stage_setups(p, rt->workers_.size());
+    if (!rt->remote_workers_) sac.step_timeout = std::chrono::milliseconds(0);
     std::vector<worker_info> infos;
     if (auto err = setup_workers(sys, rt->workers_, sac.stages, sac.setup_timeout, &infos);
         !err.empty())

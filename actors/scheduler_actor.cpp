@@ -146,8 +146,12 @@ void run_stage(self_ptr self, std::shared_ptr<const core::scheduler_output> so, 
                std::vector<char> hidden) {
     auto& state = self->state;  // (lambdas below take their own reference)
     const uint64_t epoch = state.epoch;
-    self->request(state.stages[k], state.cfg.step_timeout, step_atom_v, *so, std::move(hidden))
-        .then(
+    auto request = [&](auto timeout) {
+        return self->request(state.stages[k], timeout, step_atom_v, *so, std::move(hidden));
+    };
+    auto pending = state.cfg.step_timeout.count() > 0 ? request(state.cfg.step_timeout)
+                                                      : request(caf::infinite);
+    std::move(pending).then(
             [self, so, k, epoch](stage_result& r) {
                 auto& st = self->state;
                 if (epoch != st.epoch) return;  // a loss ended this step already

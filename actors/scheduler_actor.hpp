@@ -29,7 +29,11 @@ struct scheduler_actor_config {
     /// side runs in the (in-process) worker.
     std::shared_ptr<kv::kv_connector_scheduler> kv_connector;
     std::vector<worker_setup> stages;  // one per pipeline stage, in order
-    std::chrono::milliseconds step_timeout{60000};
+    /// How long a remote stage may take for one step before it counts as lost (vLLM's
+    /// VLLM_EXECUTE_MODEL_TIMEOUT_SECONDS is 300 s too). 0: no limit, for in-process
+    /// workers: they cannot hang unnoticed, and a long prefill chunk of a big model on
+    /// a CPU can take minutes, which must not kill the engine.
+    std::chrono::milliseconds step_timeout{300000};
     std::chrono::milliseconds setup_timeout{60000};
     /// Setup of a reconnected worker. Short: a handle to a worker that froze
     /// and resumed can be stale, and the connector retries after this fails.

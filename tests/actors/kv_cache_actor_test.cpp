@@ -1,7 +1,8 @@
 // The KV-cache actor answers every state query (what /metrics and /health ask)
 // from the scheduler's last report: while a deliberately slow step is in flight
 // it answers at once, and submissions made during the step already show in the
-// queue counts. The scheduler itself is never asked.
+// queue counts. The scheduler itself is never asked. Also: a step longer than the
+// step timeout loses a (remote) stage, while no timeout (in-process workers) waits.
 #include <doctest/doctest.h>
 
 #include <chrono>
@@ -102,4 +103,52 @@ TEST_CASE("KV-cache actor: answers stats at once during a slow step, with submis
     caf::anon_send_exit(sched, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(kv, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(worker, caf::exit_reason::user_shutdown);
+}
+
+TEST_CASE("scheduler actor: a slow step is waited for without a step timeout, lost with one") {
+    for (const auto timeout : {std::chrono::milliseconds(0), std::chrono::milliseconds(300)}) {
+        CAPTURE(timeout.count());
+        runtime_config cfg;
+        caf::actor_system sys{cfg};
+        auto worker = spawn_worker(
+            sys,
+            [](const worker_setup& setup) -> result<std::unique_ptr<model_executor>> {
+                kv_cache_spec spec;
+                spec.num_blocks = setup.num_blocks;
+                spec.block_size = setup.block_size;
+                return std::unique_ptr<model_executor>(std::make_unique<slow_executor>(spec));
+            },
+            "cpu");
+        scheduler_actor_config sac;
+        sac.sched.num_blocks = 64;
+        sac.sched.block_size = 16;
+        sac.sched.max_model_len = 256;
+        sac.sched.vocab_size = k_vocab;
+        sac.step_timeout = timeout;
+        worker_setup setup;
+        setup.num_blocks = 64;
+        setup.block_size = 16;
+        setup.last_layer = 1;
+        sac.stages = {setup};
+        REQUIRE(setup_workers(sys, {worker}, sac.stages, std::chrono::seconds(10)).empty());
+        auto kv = spawn_kv_cache_actor(sys, 64);
+        auto sched = spawn_scheduler(sys, sac, {worker}, kv, connector_actor{},
+                                     scheduler_threading::detached);
+        caf::scoped_actor client{sys};
+        client->send(sched, submit_atom_v, uint64_t{1}, sequence_specs{{spec_of("a")}});
+        // Two slow steps (1.5 s each) end the request, or the timeout ends the stage.
+        bool ended_ok = false, lost = false;
+        for (int i = 0; i < 10 && !ended_ok && !lost; ++i)
+            client->receive(
+                [&](outputs_atom, step_outputs& out) {
+                    for (const auto& o : out.outputs) ended_ok = ended_ok || o.finished();
+                    lost = lost || !out.ended.empty();
+                },
+                caf::after(std::chrono::seconds(5)) >> [] {});
+        CHECK(ended_ok == (timeout.count() == 0));
+        CHECK(lost == (timeout.count() > 0));
+        caf::anon_send_exit(sched, caf::exit_reason::user_shutdown);
+        caf::anon_send_exit(kv, caf::exit_reason::user_shutdown);
+        caf::anon_send_exit(worker, caf::exit_reason::user_shutdown);
+    }
 }
