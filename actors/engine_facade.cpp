@@ -70,9 +70,7 @@ void engine::abort(const std::string& request_id) { impl_->rt->abort(request_id)
 
 engine_stats engine::stats() const { return impl_->rt->stats(); }
 
-bool engine::reset_prefix_cache(std::string* error) {
-    return impl_->rt->reset_prefix_cache(error);
-}
+bool engine::reset_prefix_cache(std::string* error) { return impl_->rt->reset_prefix_cache(error); }
 model_info engine::info() const { return impl_->rt->info(); }
 
 bool engine::tokenize(const std::string& text, bool add_special, std::vector<int32_t>* ids,

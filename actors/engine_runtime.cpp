@@ -68,9 +68,9 @@ std::string install_kv_connector(caf::actor_system& sys, const core::engine_plan
     if (!pair) return pair.message();
     std::string failure;
     caf::scoped_actor self{sys};
-    self->request(worker, std::chrono::seconds(60), kv_atom_v,
-                  kv_connector_install{std::shared_ptr<kv::kv_connector_worker>(
-                      std::move(pair->worker))})
+    self->request(
+            worker, std::chrono::seconds(60), kv_atom_v,
+            kv_connector_install{std::shared_ptr<kv::kv_connector_worker>(std::move(pair->worker))})
         .receive([](bool) {},
                  [&](caf::error& err) {
                      failure = "KV connector: the worker refused it: " + sys.render(err);

@@ -27,7 +27,7 @@ using scheduler_actor = caf::typed_actor<
     caf::reacts_to<abort_atom, uint64_t, std::vector<std::string>>,  // serial, sequence ids
     caf::reacts_to<finish_atom, std::string, std::string>,           // sequence id, stop string
     caf::reacts_to<step_atom>,
-    caf::replies_to<reset_atom>::with<bool>,                 // reset the prefix cache
+    caf::replies_to<reset_atom>::with<bool>,              // reset the prefix cache
     caf::reacts_to<worker_atom, int32_t, worker_actor>>;  // a (re)connected stage
 
 /// Whoever wants an engine's KV events (a prefix-aware router): block stored /
@@ -40,7 +40,7 @@ using kv_event_subscriber =
 using kv_cache_actor =
     caf::typed_actor<caf::reacts_to<kv_atom, kv_step_report>,
                      caf::replies_to<stats_atom>::with<engine_stats>,
-                     caf::replies_to<reset_atom>::with<bool>,  // reset the prefix cache
+                     caf::replies_to<reset_atom>::with<bool>,      // reset the prefix cache
                      caf::reacts_to<setup_atom, scheduler_actor>,  // whose blocks it resets
                      caf::reacts_to<subscribe_atom, kv_event_subscriber>>;
 

@@ -20,11 +20,10 @@ kv_cache_actor::behavior_type kv_impl(kv_cache_actor::stateful_pointer<kv_state>
     self->state.last.num_blocks = num_blocks;  // answers queries before the first report
     self->set_down_handler([self](caf::down_msg& dm) {
         auto& subs = self->state.subscribers;
-        subs.erase(std::remove_if(subs.begin(), subs.end(),
-                                  [&](const kv_event_subscriber& s) {
-                                      return s.address() == dm.source;
-                                  }),
-                   subs.end());
+        subs.erase(
+            std::remove_if(subs.begin(), subs.end(),
+                           [&](const kv_event_subscriber& s) { return s.address() == dm.source; }),
+            subs.end());
     });
     return {
         // Reports from one scheduler arrive in order (CAF keeps per-sender order), so

@@ -46,9 +46,7 @@ class buffer_io final : public kv_block_io {
 public:
     buffer_io(std::vector<char>* buf, size_t bytes) : buf_(buf), bytes_(bytes) {}
     int64_t num_kv_layers() const override { return 1; }
-    int32_t num_kv_blocks() const override {
-        return static_cast<int32_t>(buf_->size() / bytes_);
-    }
+    int32_t num_kv_blocks() const override { return static_cast<int32_t>(buf_->size() / bytes_); }
     size_t block_layer_bytes() const override { return bytes_; }
     void read_block_layer(int64_t, int32_t block, std::span<uint8_t> dst) const override {
         std::memcpy(dst.data(), buf_->data() + static_cast<size_t>(block) * bytes_, bytes_);
@@ -261,9 +259,9 @@ caf::result<bool> save(store_pointer self, const core::block_hash& h, int64_t de
     auto& st = self->state;
     if (declared <= 0 || static_cast<int64_t>(payload.size()) != declared) {
         ++st.stats.rejected;
-        return caf::make_error(kv_store_errc::bad_size,
-                               "declared " + std::to_string(declared) + " payload bytes, sent " +
-                                   std::to_string(payload.size()));
+        return caf::make_error(kv_store_errc::bad_size, "declared " + std::to_string(declared) +
+                                                            " payload bytes, sent " +
+                                                            std::to_string(payload.size()));
     }
     if (declared > st.opts.memory_bytes) {
         ++st.stats.rejected;
@@ -375,8 +373,7 @@ result<kv_store_actor> spawn_kv_store(caf::actor_system& sys, const kv_store_opt
         std::error_code ec;
         fs::create_directories(opts.disk_dir, ec);
         if (ec || !fs::is_directory(opts.disk_dir, ec))
-            return make_error("kv-store: cannot use disk directory '%s': %s",
-                              opts.disk_dir.c_str(),
+            return make_error("kv-store: cannot use disk directory '%s': %s", opts.disk_dir.c_str(),
                               ec ? ec.message().c_str() : "not a directory");
         for (const auto& ent : fs::directory_iterator(opts.disk_dir, ec)) {
             const std::string name = ent.path().filename().string();

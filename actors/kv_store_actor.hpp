@@ -25,8 +25,8 @@ using kv_store_actor = caf::typed_actor<
     // The leading held blocks of `hashes`, each exactly `payload_bytes` long:
     // their payloads concatenated and their count. A block stored with another
     // size ends the chain (a miss).
-    caf::replies_to<kvs_load_atom, std::vector<core::block_hash>, int64_t>::with<
-        std::vector<char>, int32_t>,
+    caf::replies_to<kvs_load_atom, std::vector<core::block_hash>, int64_t>::with<std::vector<char>,
+                                                                                 int32_t>,
     // Stores one block: (hash, declared payload bytes, payload). True once held;
     // kv_store_errc::bad_size / too_large when the payload is refused.
     caf::replies_to<kvs_save_atom, core::block_hash, int64_t, std::vector<char>>::with<bool>,

@@ -83,9 +83,7 @@ struct client_state {
     std::map<uint64_t, core::block_hash> saves;
     static inline const char* name = "actorlm.kv_store_client";
 
-    int64_t payload() const {
-        return static_cast<int64_t>(opts.layer_bytes) * opts.num_layers;
-    }
+    int64_t payload() const { return static_cast<int64_t>(opts.layer_bytes) * opts.num_layers; }
 };
 
 using client_pointer = caf::stateful_actor<client_state>*;
@@ -193,8 +191,7 @@ void connect(client_pointer self) {
                 if (gen != s.generation || s.store) return;
                 if (!ptr || !self->system().assignable<kv_store_actor>(ifs)) {
                     if (!s.warned)
-                        std::fprintf(stderr,
-                                     "actorlm: warning: %s:%u is not an actorlm kv-store\n",
+                        std::fprintf(stderr, "actorlm: warning: %s:%u is not an actorlm kv-store\n",
                                      s.opts.host.c_str(), static_cast<unsigned>(s.opts.port));
                     s.warned = true;
                     return schedule_retry(self);
@@ -247,8 +244,7 @@ void start_load(client_pointer self, load_job& job) {
         for (size_t i = first; i < first + len; ++i) hashes.push_back(ls->job.blocks[i].hash);
         self->request(st.store, st.opts.timeout, kvs_load_atom_v, std::move(hashes), payload)
             .then(
-                [self, id, ls, c, first, len, payload](const std::vector<char>& bytes,
-                                                        int32_t n) {
+                [self, id, ls, c, first, len, payload](const std::vector<char>& bytes, int32_t n) {
                     if (ls->done) return;  // already reported: never touch those blocks
                     auto& s = self->state;
                     // Never trust the store either: a reply of the wrong size is a miss.
@@ -331,7 +327,10 @@ caf::behavior client_impl(client_pointer self, std::shared_ptr<client_shared> sh
 /// A small actor system per client: two scheduler threads are plenty for one actor.
 class client_config : public runtime_config {
 public:
-    client_config() { set("scheduler.max-threads", 2); }
+    client_config()
+        : runtime_config(std::chrono::milliseconds(200), k_kv_transfer_connection_timeout) {
+        set("scheduler.max-threads", 2);
+    }
 };
 
 result<int64_t> positive_integer(const std::string& key, const std::string& text) {

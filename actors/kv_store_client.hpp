@@ -49,8 +49,7 @@ public:
     bool reserve_save(const core::block_hash& h) override;
     void cancel_save(const core::block_hash& h) override;
     void save_async(const core::block_hash& h, std::vector<uint8_t> payload) override;
-    void load_async(std::string req_id, std::vector<load_block> blocks,
-                    kv_block_io* io) override;
+    void load_async(std::string req_id, std::vector<load_block> blocks, kv_block_io* io) override;
     std::vector<load_result> take_finished_loads() override;
     /// Waits until no save or load is in flight (at most 2 timeouts + 1 s).
     void flush() override;

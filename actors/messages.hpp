@@ -171,9 +171,9 @@ struct kv_store_event {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, kv_store_stats& x) {
     return f(caf::meta::type_name("kv_store_stats"), x.memory_capacity_bytes, x.memory_bytes,
-             x.memory_blocks, x.disk_capacity_bytes, x.disk_bytes, x.disk_blocks, x.lookups,
-             x.hits, x.misses, x.evictions, x.saves, x.loads, x.bytes_saved, x.bytes_loaded,
-             x.rejected, x.subscribers);
+             x.memory_blocks, x.disk_capacity_bytes, x.disk_bytes, x.disk_blocks, x.lookups, x.hits,
+             x.misses, x.evictions, x.saves, x.loads, x.bytes_saved, x.bytes_loaded, x.rejected,
+             x.subscribers);
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, kv_store_event& x) {

@@ -152,38 +152,38 @@ void run_stage(self_ptr self, std::shared_ptr<const core::scheduler_output> so, 
     auto pending = state.cfg.step_timeout.count() > 0 ? request(state.cfg.step_timeout)
                                                       : request(caf::infinite);
     std::move(pending).then(
-            [self, so, k, epoch](stage_result& r) {
-                auto& st = self->state;
-                if (epoch != st.epoch) return;  // a loss ended this step already
-                if (k + 1 < st.stages.size()) {
-                    run_stage(self, so, k + 1, std::move(r.hidden));
-                    return;
-                }
-                finish_step(self, *so, r.output);
+        [self, so, k, epoch](stage_result& r) {
+            auto& st = self->state;
+            if (epoch != st.epoch) return;  // a loss ended this step already
+            if (k + 1 < st.stages.size()) {
+                run_stage(self, so, k + 1, std::move(r.hidden));
+                return;
+            }
+            finish_step(self, *so, r.output);
+            st.step_in_flight = false;
+            ++st.num_steps;
+            report_state(self);
+            if (!st.sched->has_unfinished_requests()) return;
+            if (so->empty())
+                queue_step_later(self);  // polling a connector: do not spin
+            else
+                queue_step(self);
+        },
+        [self, so, k, epoch](caf::error& err) {
+            auto& st = self->state;
+            if (epoch != st.epoch) return;
+            std::string why = self->system().render(err);
+            if (err.category() == caf::atom("engine") &&
+                err.code() == static_cast<uint8_t>(engine_errc::worker_failed)) {
+                // The model failed on these inputs; the worker itself is fine.
+                fail_sequences(self, ids_of(*so), "worker error: " + why);
                 st.step_in_flight = false;
-                ++st.num_steps;
                 report_state(self);
-                if (!st.sched->has_unfinished_requests()) return;
-                if (so->empty())
-                    queue_step_later(self);  // polling a connector: do not spin
-                else
-                    queue_step(self);
-            },
-            [self, so, k, epoch](caf::error& err) {
-                auto& st = self->state;
-                if (epoch != st.epoch) return;
-                std::string why = self->system().render(err);
-                if (err.category() == caf::atom("engine") &&
-                    err.code() == static_cast<uint8_t>(engine_errc::worker_failed)) {
-                    // The model failed on these inputs; the worker itself is fine.
-                    fail_sequences(self, ids_of(*so), "worker error: " + why);
-                    st.step_in_flight = false;
-                    report_state(self);
-                    if (st.sched->has_unfinished_requests()) queue_step(self);
-                    return;
-                }
-                lose_stage(self, k, why);
-            });
+                if (st.sched->has_unfinished_requests()) queue_step(self);
+                return;
+            }
+            lose_stage(self, k, why);
+        });
 }
 
 void do_step(self_ptr self) {

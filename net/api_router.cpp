@@ -113,10 +113,10 @@ void api_router::handle(const http_request& req, const std::shared_ptr<response_
         const char* path;
         bool is_post;
     };
-    static const route routes[] = {{"/v1/completions", true}, {"/v1/chat/completions", true},
-                                   {"/v1/models", false},     {"/health", false},
-                                   {"/version", false},       {"/metrics", false},
-                                   {"/tokenize", true},       {"/detokenize", true},
+    static const route routes[] = {{"/v1/completions", true},    {"/v1/chat/completions", true},
+                                   {"/v1/models", false},        {"/health", false},
+                                   {"/version", false},          {"/metrics", false},
+                                   {"/tokenize", true},          {"/detokenize", true},
                                    {"/reset_prefix_cache", true}};
     // GET /v1/models/{id} (the SDK's models.retrieve); ids may hold '/' ("org/name").
     const std::string_view models_prefix = "/v1/models/";

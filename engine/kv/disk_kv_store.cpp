@@ -114,51 +114,17 @@ result<std::shared_ptr<disk_kv_store>> disk_kv_store::open(const options& opts) 
             fs::remove(s->path_of(victim), ec);
         }
     }
-    s->thread_ = std::thread([p = s.get()] { p->run(); });
+    s->io_ = std::make_unique<tier_io_thread>();
     return s;
 }
 
 disk_kv_store::~disk_kv_store() {
-    {
-        std::lock_guard lock(mu_);
-        stop_ = true;
-    }
-    cv_.notify_all();
-    if (thread_.joinable()) thread_.join();
+    io_.reset();  // runs the queued saves and loads while the index still exists
 }
 
-void disk_kv_store::run() {
-    for (;;) {
-        std::function<void()> job;
-        {
-            std::unique_lock lock(mu_);
-            cv_.wait(lock, [&] { return stop_ || !jobs_.empty(); });
-            if (jobs_.empty()) return;  // stopping, and everything queued is done
-            job = std::move(jobs_.front());
-            jobs_.pop_front();
-            busy_ = true;
-        }
-        job();
-        {
-            std::lock_guard lock(mu_);
-            busy_ = false;
-        }
-        idle_cv_.notify_all();
-    }
-}
+void disk_kv_store::submit(std::function<void()> job) { io_->submit(std::move(job)); }
 
-void disk_kv_store::submit(std::function<void()> job) {
-    {
-        std::lock_guard lock(mu_);
-        jobs_.push_back(std::move(job));
-    }
-    cv_.notify_one();
-}
-
-void disk_kv_store::flush() {
-    std::unique_lock lock(mu_);
-    idle_cv_.wait(lock, [&] { return jobs_.empty() && !busy_; });
-}
+void disk_kv_store::flush() { io_->flush(); }
 
 void disk_kv_store::index_insert_locked(const core::block_hash& h) {
     if (index_.count(h)) return;

@@ -9,21 +9,19 @@
 // on I/O.
 #pragma once
 
-#include <condition_variable>
 #include <cstdint>
-#include <deque>
 #include <functional>
 #include <list>
 #include <memory>
 #include <mutex>
 #include <string>
-#include <thread>
 #include <unordered_map>
 #include <unordered_set>
 #include <vector>
 
 #include "core/block_hash.hpp"
 #include "kv/kv_block_store.hpp"
+#include "kv/tier_io_thread.hpp"
 #include "base/result.hpp"
 
 namespace actorlm::kv {
@@ -67,7 +65,6 @@ public:
 
 private:
     explicit disk_kv_store(const options& opts);
-    void run();
     void submit(std::function<void()> job);
     std::string path_of(const core::block_hash& h) const;
     // I/O thread only:
@@ -79,11 +76,6 @@ private:
 
     options opts_;
     mutable std::mutex mu_;
-    std::condition_variable cv_;       // jobs queued / stop
-    std::condition_variable idle_cv_;  // queue drained
-    std::deque<std::function<void()>> jobs_;
-    bool busy_ = false;
-    bool stop_ = false;
     bool saving_stopped_ = false;
     std::list<core::block_hash> lru_;  // front = least recently used
     std::unordered_map<core::block_hash, std::list<core::block_hash>::iterator,
@@ -93,7 +85,7 @@ private:
     std::vector<load_result> finished_loads_;
     std::vector<kv_event> events_;
     kv_connector_stats stats_;
-    std::thread thread_;
+    std::unique_ptr<tier_io_thread> io_;  // the file I/O; last, so it stops first
 };
 
 }  // namespace actorlm::kv

@@ -66,8 +66,7 @@ status validate_kv_connector_config(const kv_transfer_config& cfg) {
                           cfg.kv_connector.c_str(), known.c_str());
     }
     const auto& keys = it->second.extra_keys;
-    if (!cfg.connectors.empty() &&
-        std::find(keys.begin(), keys.end(), "connectors") == keys.end())
+    if (!cfg.connectors.empty() && std::find(keys.begin(), keys.end(), "connectors") == keys.end())
         return make_error(
             "kv_transfer_config: %s does not accept kv_connector_extra_config key "
             "'connectors' (MultiConnector does)",

@@ -1,6 +1,6 @@
 // kv_connector_registry: connectors by name (vLLM's KVConnectorFactory). Built-in:
-// "OffloadingConnector" (the disk tier) and "MultiConnector" (several chained). Tests and embedders may register more.
-// Each entry lists the extra-config keys it accepts so a bad key is refused at
+// "OffloadingConnector" (the disk tier) and "MultiConnector" (several chained). Tests and embedders
+// may register more. Each entry lists the extra-config keys it accepts so a bad key is refused at
 // start-up, before any model loads. Registration and lookup are thread-safe.
 #pragma once
 

@@ -151,10 +151,10 @@ void memory_kv_store::do_load(std::string& req_id, const std::vector<load_block>
         if (slot < 0) break;  // evicted since the lookup: recomputed from here
         const uint8_t* src = slot_data(slot);
         for (int64_t l = 0; l < opts_.num_layers; ++l)
-            io->write_block_layer(l, blocks[i].block_id,
-                                  std::span<const uint8_t>(
-                                      src + static_cast<size_t>(l) * opts_.layer_bytes,
-                                      opts_.layer_bytes));
+            io->write_block_layer(
+                l, blocks[i].block_id,
+                std::span<const uint8_t>(src + static_cast<size_t>(l) * opts_.layer_bytes,
+                                         opts_.layer_bytes));
         if (!io->io_error().ok()) break;  // the device copy failed: not loaded
     }
     const int64_t loaded = static_cast<int64_t>(i);

@@ -15,7 +15,7 @@ namespace {
 
 struct multi_metadata final : kv_connector_metadata {
     std::vector<std::shared_ptr<const kv_connector_metadata>> parts;  // one per connector
-    std::vector<std::pair<std::string, int32_t>> extra_async_saves;    // request, count
+    std::vector<std::pair<std::string, int32_t>> extra_async_saves;   // request, count
 };
 
 class multi_scheduler final : public kv_connector_scheduler {

@@ -33,7 +33,6 @@ result<kv_connector_pair> make_offloading_connector(const kv_transfer_config& cf
 /// Both sides over `store`: lookups ask it, whole new blocks are saved to it once,
 /// loads run asynchronously from it. The worker side is not registered yet.
 kv_connector_pair make_offloading_connector_over(std::shared_ptr<kv_block_store> store,
-                                                 const kv_transfer_config& cfg,
-                                                 int32_t block_size);
+                                                 const kv_transfer_config& cfg, int32_t block_size);
 
 }  // namespace actorlm::kv

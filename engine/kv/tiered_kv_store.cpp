@@ -118,8 +118,7 @@ void tiered_kv_store::save_async(const core::block_hash& h, std::vector<uint8_t>
     for (size_t t = 0; t < tiers_.size(); ++t)
         if (bits & (1u << t)) last = t;
     for (size_t t = 0; t < tiers_.size(); ++t)
-        if (bits & (1u << t))
-            tiers_[t]->save_async(h, t == last ? std::move(payload) : payload);
+        if (bits & (1u << t)) tiers_[t]->save_async(h, t == last ? std::move(payload) : payload);
 }
 
 void tiered_kv_store::load_async(std::string req_id, std::vector<load_block> blocks,
@@ -161,9 +160,9 @@ void tiered_kv_store::load_async(std::string req_id, std::vector<load_block> blo
             return;
         }
         for (const run& r : runs) {
-            std::vector<load_block> sub(blocks.begin() + static_cast<std::ptrdiff_t>(r.first),
-                                        blocks.begin() +
-                                            static_cast<std::ptrdiff_t>(r.first + r.count));
+            std::vector<load_block> sub(
+                blocks.begin() + static_cast<std::ptrdiff_t>(r.first),
+                blocks.begin() + static_cast<std::ptrdiff_t>(r.first + r.count));
             part pt;
             pt.req_id = req_id;
             pt.first = r.first;

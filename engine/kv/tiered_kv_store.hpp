@@ -54,7 +54,7 @@ private:
     class promoting_io;
     struct part {
         std::string req_id;
-        size_t first = 0;  // index of the part's first block in the request's chain
+        size_t first = 0;                  // index of the part's first block in the request's chain
         std::unique_ptr<promoting_io> io;  // null when read from the fastest tier
     };
     struct pending_load {
@@ -68,7 +68,7 @@ private:
     std::vector<std::shared_ptr<kv_block_store>> tiers_;
     mutable std::mutex mu_;
     std::unordered_map<core::block_hash, uint32_t, core::block_hash_hasher> reserved_;  // tier bits
-    std::unordered_map<std::string, part> parts_;             // by the tier's sub-request id
+    std::unordered_map<std::string, part> parts_;            // by the tier's sub-request id
     std::unordered_map<std::string, pending_load> pending_;  // by the caller's request id
     std::vector<load_result> finished_;
     uint64_t next_part_ = 0;

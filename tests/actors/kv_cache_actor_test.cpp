@@ -47,34 +47,53 @@ core::request_spec spec_of(const std::string& id) {
     return s;
 }
 
+/// A scheduler, KV-cache actor and one worker whose steps take k_slow_step each.
+struct slow_engine {
+    explicit slow_engine(std::chrono::milliseconds step_timeout) {
+        worker = spawn_worker(
+            sys,
+            [](const worker_setup& setup) -> result<std::unique_ptr<model_executor>> {
+                kv_cache_spec spec;
+                spec.num_blocks = setup.num_blocks;
+                spec.block_size = setup.block_size;
+                return std::unique_ptr<model_executor>(std::make_unique<slow_executor>(spec));
+            },
+            "cpu");
+        scheduler_actor_config sac;
+        sac.sched.num_blocks = 64;
+        sac.sched.block_size = 16;
+        sac.sched.max_model_len = 256;
+        sac.sched.vocab_size = k_vocab;
+        sac.step_timeout = step_timeout;
+        worker_setup setup;
+        setup.num_blocks = 64;
+        setup.block_size = 16;
+        setup.last_layer = 1;
+        sac.stages = {setup};
+        REQUIRE(setup_workers(sys, {worker}, sac.stages, std::chrono::seconds(10)).empty());
+        kv = spawn_kv_cache_actor(sys, 64);
+        sched = spawn_scheduler(sys, sac, {worker}, kv, connector_actor{},
+                                scheduler_threading::detached);
+    }
+    ~slow_engine() {
+        caf::anon_send_exit(sched, caf::exit_reason::user_shutdown);
+        caf::anon_send_exit(kv, caf::exit_reason::user_shutdown);
+        caf::anon_send_exit(worker, caf::exit_reason::user_shutdown);
+    }
+    runtime_config cfg;
+    caf::actor_system sys{cfg};
+    worker_actor worker;
+    kv_cache_actor kv;
+    scheduler_actor sched;
+};
+
 }  // namespace
 
 TEST_CASE("KV-cache actor: answers stats at once during a slow step, with submissions counted") {
-    runtime_config cfg;
-    caf::actor_system sys{cfg};
-    auto worker = spawn_worker(
-        sys,
-        [](const worker_setup& setup) -> result<std::unique_ptr<model_executor>> {
-            kv_cache_spec spec;
-            spec.num_blocks = setup.num_blocks;
-            spec.block_size = setup.block_size;
-            return std::unique_ptr<model_executor>(std::make_unique<slow_executor>(spec));
-        },
-        "cpu");
-    scheduler_actor_config sac;
-    sac.sched.num_blocks = 64;
-    sac.sched.block_size = 16;
-    sac.sched.max_model_len = 256;
-    sac.sched.vocab_size = k_vocab;
-    worker_setup setup;
-    setup.num_blocks = 64;
-    setup.block_size = 16;
-    setup.last_layer = 1;
-    sac.stages = {setup};
-    REQUIRE(setup_workers(sys, {worker}, sac.stages, std::chrono::seconds(10)).empty());
-    auto kv = spawn_kv_cache_actor(sys, 64);
-    auto sched =
-        spawn_scheduler(sys, sac, {worker}, kv, connector_actor{}, scheduler_threading::detached);
+    slow_engine eng(std::chrono::milliseconds(0));
+    auto& sys = eng.sys;
+    auto kv = eng.kv;
+    auto sched = eng.sched;
 
     caf::scoped_actor client{sys};  // receives the scheduler's outputs (unread here)
     auto stats = [&] {
@@ -99,43 +118,14 @@ TEST_CASE("KV-cache actor: answers stats at once during a slow step, with submis
     CHECK(s.num_requests_running == 1);  // "a", in the slow step
     CHECK(s.num_requests_waiting == 1);  // "b", submitted during the step
     CHECK(s.kv_cache_usage > 0.0);
-
-    caf::anon_send_exit(sched, caf::exit_reason::user_shutdown);
-    caf::anon_send_exit(kv, caf::exit_reason::user_shutdown);
-    caf::anon_send_exit(worker, caf::exit_reason::user_shutdown);
 }
 
 TEST_CASE("scheduler actor: a slow step is waited for without a step timeout, lost with one") {
     for (const auto timeout : {std::chrono::milliseconds(0), std::chrono::milliseconds(300)}) {
         CAPTURE(timeout.count());
-        runtime_config cfg;
-        caf::actor_system sys{cfg};
-        auto worker = spawn_worker(
-            sys,
-            [](const worker_setup& setup) -> result<std::unique_ptr<model_executor>> {
-                kv_cache_spec spec;
-                spec.num_blocks = setup.num_blocks;
-                spec.block_size = setup.block_size;
-                return std::unique_ptr<model_executor>(std::make_unique<slow_executor>(spec));
-            },
-            "cpu");
-        scheduler_actor_config sac;
-        sac.sched.num_blocks = 64;
-        sac.sched.block_size = 16;
-        sac.sched.max_model_len = 256;
-        sac.sched.vocab_size = k_vocab;
-        sac.step_timeout = timeout;
-        worker_setup setup;
-        setup.num_blocks = 64;
-        setup.block_size = 16;
-        setup.last_layer = 1;
-        sac.stages = {setup};
-        REQUIRE(setup_workers(sys, {worker}, sac.stages, std::chrono::seconds(10)).empty());
-        auto kv = spawn_kv_cache_actor(sys, 64);
-        auto sched = spawn_scheduler(sys, sac, {worker}, kv, connector_actor{},
-                                     scheduler_threading::detached);
-        caf::scoped_actor client{sys};
-        client->send(sched, submit_atom_v, uint64_t{1}, sequence_specs{{spec_of("a")}});
+        slow_engine eng(timeout);
+        caf::scoped_actor client{eng.sys};
+        client->send(eng.sched, submit_atom_v, uint64_t{1}, sequence_specs{{spec_of("a")}});
         // Two slow steps (1.5 s each) end the request, or the timeout ends the stage.
         bool ended_ok = false, lost = false;
         for (int i = 0; i < 10 && !ended_ok && !lost; ++i)
@@ -147,8 +137,5 @@ TEST_CASE("scheduler actor: a slow step is waited for without a step timeout, lo
                 caf::after(std::chrono::seconds(5)) >> [] {});
         CHECK(ended_ok == (timeout.count() == 0));
         CHECK(lost == (timeout.count() > 0));
-        caf::anon_send_exit(sched, caf::exit_reason::user_shutdown);
-        caf::anon_send_exit(kv, caf::exit_reason::user_shutdown);
-        caf::anon_send_exit(worker, caf::exit_reason::user_shutdown);
     }
 }

@@ -18,6 +18,8 @@
 
 #include "actors/engine_runtime.hpp"
 #include "engine_fixture.hpp"
+#include "support/kv_offload_runs.hpp"
+#include "support/temp_dir.hpp"
 
 using namespace actorlm;
 using namespace actorlm::test;
@@ -25,58 +27,20 @@ namespace fs = std::filesystem;
 
 namespace {
 
-constexpr const char* k_model = "models/stories260K.gguf";
+constexpr const char* k_model = test::k_offload_model;
 
-fs::path fresh_dir(const std::string& name) {
-    fs::path p =
-        fs::temp_directory_path() / ("actorlm-kvrt-" + name + "-" + std::to_string(::getpid()));
-    fs::remove_all(p);
-    return p;
-}
+fs::path fresh_dir(const std::string& name) { return test::fresh_temp_dir("kvrt-" + name); }
 
-/// stories260K: a 16-token block of F32 KV is 5 layers x 2 x 16 x 4 heads x 8 x 4 bytes.
+/// The shared stories260K engine config (F32 KV, `num_blocks` blocks of pool), with a
+/// disk tier in `disk` unless empty.
 engine_config config(int32_t num_blocks, const fs::path& disk = {}) {
-    engine_config cfg = stories_config();
-    cfg.num_threads = 1;
-    cfg.kv_cache_dtype = "f32";
-    cfg.kv_cache_memory_bytes = int64_t{num_blocks} * 20480;
-    cfg.max_model_len = 160;
-    cfg.max_num_seqs = 4;
-    if (!disk.empty())
-        cfg.kv_transfer_config =
-            R"({"kv_connector":"OffloadingConnector","kv_role":"kv_both",)"
-            R"("kv_connector_extra_config":{"disk_path":")" +
-            disk.string() + R"(","disk_capacity_bytes":"64MiB"}})";
-    return cfg;
+    return offload_engine_config("f32", num_blocks, disk.empty() ? "" : offload_disk_config(disk));
 }
-
-/// Four 96-token "documents", each asked two different 8-token questions.
-std::vector<std::vector<int32_t>> make_prompts() {
-    std::mt19937 rng(29);
-    std::uniform_int_distribution<int32_t> tok(3, 500);
-    std::vector<std::vector<int32_t>> docs(4);
-    for (auto& d : docs) {
-        d.push_back(1);  // BOS
-        for (int i = 1; i < 96; ++i) d.push_back(tok(rng));
-    }
-    std::vector<std::vector<int32_t>> prompts;
-    for (int round = 0; round < 2; ++round)
-        for (const auto& d : docs) {
-            auto p = d;
-            for (int i = 0; i < 8; ++i) p.push_back(tok(rng));
-            prompts.push_back(std::move(p));
-        }
-    return prompts;
-}
-
-struct run_output {
-    std::vector<int32_t> tokens;
-    std::vector<float> logprobs;  // the sampled token's, then its top-3, per position
-};
 
 /// Runs each prompt alone, greedy, 12 tokens with logprobs.
-std::vector<run_output> run_prompts(engine& eng, const std::vector<std::vector<int32_t>>& prompts) {
-    std::vector<run_output> out;
+std::vector<test::offload_run> run_prompts(engine& eng,
+                                           const std::vector<std::vector<int32_t>>& prompts) {
+    std::vector<test::offload_run> out;
     for (const auto& p : prompts) {
         generate_request r;
         r.prompt_token_ids = p;
@@ -85,7 +49,7 @@ std::vector<run_output> run_prompts(engine& eng, const std::vector<std::vector<i
         r.params.ignore_eos = true;
         r.params.logprobs = 3;
         auto stream = eng.generate(r);
-        run_output o;
+        test::offload_run o;
         output_delta d;
         while (stream.next(d)) {
             REQUIRE_MESSAGE(d.error.empty(), d.error);
@@ -101,15 +65,6 @@ std::vector<run_output> run_prompts(engine& eng, const std::vector<std::vector<i
     return out;
 }
 
-void check_same(const std::vector<run_output>& a, const std::vector<run_output>& b) {
-    REQUIRE(a.size() == b.size());
-    for (size_t i = 0; i < a.size(); ++i) {
-        INFO("prompt " << i);
-        CHECK(a[i].tokens == b[i].tokens);
-        CHECK(a[i].logprobs == b[i].logprobs);  // bit-identical
-    }
-}
-
 /// Stats once the tier's I/O thread has written the saves queued so far (unchanged
 /// over 200 ms, at most 10 s): saves complete asynchronously.
 engine_stats settled_stats(const engine& eng) {
@@ -117,8 +72,7 @@ engine_stats settled_stats(const engine& eng) {
     for (int i = 0; i < 50; ++i) {
         std::this_thread::sleep_for(std::chrono::milliseconds(200));
         auto now = eng.stats();
-        if (now.kv_connector_blocks_saved_total == last.kv_connector_blocks_saved_total)
-            return now;
+        if (now.kv_connector_blocks_saved_total == last.kv_connector_blocks_saved_total) return now;
         last = now;
     }
     return last;
@@ -128,7 +82,7 @@ engine_stats settled_stats(const engine& eng) {
 
 TEST_CASE("runtime kv connector: evicted prefixes reload from disk, outputs identical") {
     ACTORLM_REQUIRE_SHARED(k_model);
-    const auto prompts = make_prompts();
+    const auto prompts = test::offload_prompts();
     auto base_eng = start_engine(config(128));
     const auto base = run_prompts(*base_eng, prompts);
     base_eng.reset();
@@ -143,7 +97,7 @@ TEST_CASE("runtime kv connector: evicted prefixes reload from disk, outputs iden
         std::this_thread::sleep_for(std::chrono::milliseconds(10));
     const auto rest = run_prompts(*eng, {prompts.begin() + 4, prompts.end()});
     got.insert(got.end(), rest.begin(), rest.end());
-    check_same(base, got);
+    test::check_same_runs(base, got);
     const auto st = settled_stats(*eng);
     MESSAGE("external hits " << st.external_prefix_cache_hits_total << " tokens, loaded "
                              << st.kv_connector_blocks_loaded_total << " blocks, saved "
@@ -160,8 +114,8 @@ TEST_CASE("runtime kv connector: evicted prefixes reload from disk, outputs iden
     // disk for their first request.
     auto again = start_engine(config(12, dir));
     const std::vector<std::vector<int32_t>> second(prompts.begin() + 4, prompts.end());
-    const std::vector<run_output> base_second(base.begin() + 4, base.end());
-    check_same(base_second, run_prompts(*again, second));
+    const std::vector<test::offload_run> base_second(base.begin() + 4, base.end());
+    test::check_same_runs(base_second, run_prompts(*again, second));
     CHECK(again->stats().external_prefix_cache_hits_total >= 4 * 5 * 16);
     again.reset();
     fs::remove_all(dir);
@@ -169,7 +123,7 @@ TEST_CASE("runtime kv connector: evicted prefixes reload from disk, outputs iden
 
 TEST_CASE("runtime: reset_prefix_cache empties the device prefix cache, refused while busy") {
     ACTORLM_REQUIRE_SHARED(k_model);
-    const auto prompts = make_prompts();
+    const auto prompts = test::offload_prompts();
     auto eng = start_engine(config(128));
     const std::vector<std::vector<int32_t>> one(prompts.begin(), prompts.begin() + 1);
     const auto first = run_prompts(*eng, one);
@@ -179,7 +133,7 @@ TEST_CASE("runtime: reset_prefix_cache empties the device prefix cache, refused 
 
     std::string error;
     REQUIRE_MESSAGE(eng->reset_prefix_cache(&error), error);
-    check_same(first, run_prompts(*eng, one));
+    test::check_same_runs(first, run_prompts(*eng, one));
     CHECK(eng->stats().prefix_cache_hits_total == hits);  // nothing was cached any more
 
     auto busy = eng->generate(endless_request());
@@ -217,7 +171,7 @@ TEST_CASE("runtime kv connector: the KV-cache actor publishes the tier's block e
 
     std::promise<void> done;
     generate_request r;
-    r.prompt_token_ids = make_prompts().front();
+    r.prompt_token_ids = test::offload_prompts().front();
     r.params.temperature = 0.0f;
     r.params.max_tokens = 4;
     r.params.ignore_eos = true;

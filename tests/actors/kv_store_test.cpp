@@ -31,6 +31,8 @@
 #include "model/model_loader.hpp"
 #include "support/shared_data.hpp"
 #include "tokenizer/tokenizer.hpp"
+#include "support/kv_offload_runs.hpp"
+#include "support/temp_dir.hpp"
 
 using namespace actorlm;
 using namespace actorlm::actors;
@@ -38,7 +40,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-constexpr const char* k_model = "models/stories260K.gguf";
+constexpr const char* k_model = test::k_offload_model;
 constexpr auto k_wait = std::chrono::seconds(5);
 
 /// Ports of this test process (apart from worker_process's range).
@@ -46,12 +48,7 @@ uint16_t store_port(int offset) {
     return static_cast<uint16_t>(40000 + (getpid() % 2000) * 8 + offset);
 }
 
-fs::path fresh_dir(const std::string& name) {
-    fs::path p =
-        fs::temp_directory_path() / ("actorlm-kvs-" + name + "-" + std::to_string(::getpid()));
-    fs::remove_all(p);
-    return p;
-}
+fs::path fresh_dir(const std::string& name) { return test::fresh_temp_dir("kvs-" + name); }
 
 core::block_hash hash_of(uint64_t n) { return core::block_hash{n * 7919 + 1, n}; }
 
@@ -98,8 +95,11 @@ struct local_store {
         std::pair<std::vector<char>, int32_t> out{{}, -1};
         caf::scoped_actor self{sys};
         self->request(store, k_wait, kvs_load_atom_v, hs, bytes)
-            .receive([&](std::vector<char>& b, int32_t k) { out = {std::move(b), k}; },
-                     [](caf::error&) {});
+            .receive(
+                [&](std::vector<char>& b, int32_t k) {
+                    out = {std::move(b), k};
+                },
+                [](caf::error&) {});
         return out;
     }
     kv_store_stats stats() {
@@ -219,7 +219,9 @@ std::string http_get(uint16_t port, const std::string& path) {
 class memory_io final : public kv_block_io {
 public:
     memory_io(int64_t layers, int32_t blocks, size_t layer_bytes)
-        : layers_(layers), blocks_(blocks), lb_(layer_bytes),
+        : layers_(layers),
+          blocks_(blocks),
+          lb_(layer_bytes),
           data_(static_cast<size_t>(layers) * static_cast<size_t>(blocks) * layer_bytes) {}
     int64_t num_kv_layers() const override { return layers_; }
     int32_t num_kv_blocks() const override { return blocks_; }
@@ -287,7 +289,7 @@ TEST_CASE("kv_store: bad sizes are refused with errors and never exceed the capa
     CHECK(s.save(2, 0, {}).find("bad_size") != std::string::npos);
     CHECK(s.save(3, -5, payload_of(3, 10)).find("bad_size") != std::string::npos);
     CHECK(s.save(4, 1000, payload_of(4, 1000)).find("too_large") != std::string::npos);
-    CHECK(s.load({1}, 0).second == -1);                  // no payload size: an error
+    CHECK(s.load({1}, 0).second == -1);                              // no payload size: an error
     CHECK(s.load(std::vector<uint64_t>(70000, 1), 8).second == -1);  // too many blocks
     CHECK(s.save(5, 100) == "");
     CHECK(s.load({5}, 50).second == 0);  // asked with another size: a miss, never 50 bytes
@@ -425,101 +427,27 @@ std::string store_config(uint16_t port, int timeout_ms = 2000) {
            std::to_string(port) + R"(","timeout_ms":)" + std::to_string(timeout_ms) + "}}";
 }
 
-/// stories260K with a pool of `num_blocks` 16-token F32 blocks (20 KiB each).
+/// The shared stories260K config (F32 KV, `num_blocks` blocks of pool), with the
+/// store's connector registered.
 actorlm::engine_config make_config(int32_t num_blocks, const std::string& kv_transfer = {}) {
     register_kv_store_connector();
-    actorlm::engine_config cfg;
-    cfg.model_path = test::shared_path(k_model);
-    cfg.kv_cache_dtype = "f32";
-    cfg.kv_cache_memory_bytes = int64_t{num_blocks} * 20480;
-    cfg.max_model_len = 160;
-    cfg.max_num_seqs = 4;
-    cfg.num_threads = 1;
-    cfg.kv_transfer_config = kv_transfer;
-    return cfg;
+    return test::offload_engine_config("f32", num_blocks, kv_transfer);
 }
 
-std::unique_ptr<core::llm_engine> make_engine(const actorlm::engine_config& cfg) {
-    auto e = core::llm_engine::create(cfg);
-    REQUIRE_MESSAGE(e.ok(), (e.ok() ? "" : e.message()));
-    return std::move(e).value();
-}
-
-/// Four 96-token documents, each asked two different 8-token questions: round 0
-/// asks the first question of every document, round 1 the second.
+/// Round 0 asks every document of the shared prompts its first question, round 1 its second.
 std::vector<std::vector<int32_t>> make_round(int round) {
-    std::mt19937 rng(41);
-    std::uniform_int_distribution<int32_t> tok(3, 500);
-    std::vector<std::vector<int32_t>> docs(4);
-    for (auto& d : docs) {
-        d.push_back(1);
-        for (int i = 1; i < 96; ++i) d.push_back(tok(rng));
-    }
-    std::vector<std::vector<int32_t>> prompts;
-    for (int r = 0; r < 2; ++r)
-        for (const auto& d : docs) {
-            auto p = d;
-            for (int i = 0; i < 8; ++i) p.push_back(tok(rng));
-            if (r == round) prompts.push_back(std::move(p));
-        }
-    return prompts;
-}
-
-struct run_output {
-    std::vector<int32_t> tokens;
-    std::vector<float> logprobs;
-    bool operator==(const run_output&) const = default;
-};
-
-/// Each prompt alone, greedy, 12 tokens with logprobs.
-std::vector<run_output> run_prompts(core::llm_engine& eng,
-                                    const std::vector<std::vector<int32_t>>& prompts,
-                                    const std::string& salt = {}) {
-    std::vector<run_output> out;
-    for (const auto& p : prompts) {
-        actorlm::generate_request r;
-        r.prompt_token_ids = p;
-        r.cache_salt = salt;
-        r.params.temperature = 0.0f;
-        r.params.max_tokens = 12;
-        r.params.ignore_eos = true;
-        r.params.logprobs = 3;
-        auto res = eng.generate({r});
-        REQUIRE_MESSAGE(res.ok(), (res.ok() ? "" : res.message()));
-        const auto& seq = (*res)[0].outputs[0];
-        REQUIRE(seq.error.empty());
-        run_output o;
-        o.tokens = seq.token_ids;
-        for (const auto& lp : seq.logprobs) {
-            o.logprobs.push_back(lp.logprob);
-            for (const auto& t : lp.top) o.logprobs.push_back(t.logprob);
-        }
-        out.push_back(std::move(o));
-    }
-    return out;
-}
-
-/// Stats once the saves in flight are answered (unchanged over 200 ms, 10 s at most).
-actorlm::engine_stats settled_stats(const core::llm_engine& eng) {
-    auto last = eng.stats();
-    for (int i = 0; i < 50; ++i) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(200));
-        auto now = eng.stats();
-        if (now.kv_connector_blocks_saved_total == last.kv_connector_blocks_saved_total &&
-            now.kv_connector_save_errors_total == last.kv_connector_save_errors_total)
-            return now;
-        last = now;
-    }
-    return last;
+    const auto all = test::offload_prompts();
+    return {all.begin() + 4 * round, all.begin() + 4 * round + 4};
 }
 
 /// A store published on loopback in this process.
 struct published_store {
-    explicit published_store(uint16_t p, int64_t memory = 64 << 20) : local([&] {
-        kv_store_options o;
-        o.memory_bytes = memory;
-        return o;
-    }()) {
+    explicit published_store(uint16_t p, int64_t memory = 64 << 20)
+        : local([&] {
+              kv_store_options o;
+              o.memory_bytes = memory;
+              return o;
+          }()) {
         auto bound = local.sys.middleman().publish(local.store, p, "127.0.0.1", true);
         REQUIRE_MESSAGE(bound, local.sys.render(bound.error()));
         port = *bound;
@@ -534,20 +462,20 @@ TEST_CASE("kv_store: a second engine loads the first one's prefixes with identic
     ACTORLM_REQUIRE_SHARED(k_model);
     const auto first = make_round(0);
     const auto second = make_round(1);
-    auto base_eng = make_engine(make_config(128));
-    run_prompts(*base_eng, first);
-    const auto base = run_prompts(*base_eng, second);
+    auto base_eng = test::make_offload_engine(make_config(128));
+    test::run_offload_prompts(*base_eng, first);
+    const auto base = test::run_offload_prompts(*base_eng, second);
 
     published_store store(store_port(2));
     {
-        auto a = make_engine(make_config(64, store_config(store.port)));
-        run_prompts(*a, first);
-        CHECK(settled_stats(*a).kv_connector_blocks_saved_total >= 4 * 6);
+        auto a = test::make_offload_engine(make_config(64, store_config(store.port)));
+        test::run_offload_prompts(*a, first);
+        CHECK(test::settled_offload_stats(*a).kv_connector_blocks_saved_total >= 4 * 6);
     }
     CHECK(store.local.stats().saves >= 4 * 6);
     // B never saw the documents: its first request for each loads the prefix.
-    auto b = make_engine(make_config(64, store_config(store.port)));
-    const auto got = run_prompts(*b, second);
+    auto b = test::make_offload_engine(make_config(64, store_config(store.port)));
+    const auto got = test::run_offload_prompts(*b, second);
     REQUIRE(got.size() == base.size());
     for (size_t i = 0; i < got.size(); ++i) {
         INFO("prompt " << i);
@@ -570,20 +498,20 @@ TEST_CASE("kv_store: tenants (cache salts) and models never share a block") {
     const auto second = make_round(1);
     published_store store(store_port(3));
     {
-        auto a = make_engine(make_config(64, store_config(store.port)));
-        run_prompts(*a, first, "tenant-a");
-        settled_stats(*a);
+        auto a = test::make_offload_engine(make_config(64, store_config(store.port)));
+        test::run_offload_prompts(*a, first, "tenant-a");
+        test::settled_offload_stats(*a);
     }
     {
-        auto b = make_engine(make_config(64, store_config(store.port)));
-        run_prompts(*b, second, "tenant-b");
+        auto b = test::make_offload_engine(make_config(64, store_config(store.port)));
+        test::run_offload_prompts(*b, second, "tenant-b");
         const auto st = b->stats();
         CHECK(st.external_prefix_cache_hits_total == 0);  // another tenant's documents
         CHECK(st.kv_connector_blocks_loaded_total == 0);
     }
     {
-        auto a2 = make_engine(make_config(64, store_config(store.port)));
-        run_prompts(*a2, second, "tenant-a");
+        auto a2 = test::make_offload_engine(make_config(64, store_config(store.port)));
+        test::run_offload_prompts(*a2, second, "tenant-a");
         CHECK(a2->stats().external_prefix_cache_hits_total >= 4 * 6 * 16);  // its own
     }
 
@@ -601,11 +529,11 @@ TEST_CASE("kv_store: tenants (cache salts) and models never share a block") {
         opts.num_threads = 1;
         auto ex = cpu_executor::create(m->config, m->weights, spec, opts);
         REQUIRE(ex.ok());
-        auto eng = core::llm_engine::create(make_config(64, store_config(store.port)), **tok,
-                                            **ex, fingerprint);
+        auto eng = core::llm_engine::create(make_config(64, store_config(store.port)), **tok, **ex,
+                                            fingerprint);
         REQUIRE_MESSAGE(eng.ok(), (eng.ok() ? "" : eng.message()));
-        run_prompts(**eng, ps);
-        return settled_stats(**eng);
+        test::run_offload_prompts(**eng, ps);
+        return test::settled_offload_stats(**eng);
     };
     CHECK(run("model-a", first).kv_connector_blocks_saved_total >= 24);
     const auto b = run("model-b", second);
@@ -618,19 +546,20 @@ TEST_CASE("kv_store: a store that hangs or dies means recompute; the client reco
     ACTORLM_REQUIRE_SHARED(k_model);
     const auto first = make_round(0);
     const auto second = make_round(1);
-    auto base_eng = make_engine(make_config(128));
-    const auto base_first = run_prompts(*base_eng, first);
-    const auto base_second = run_prompts(*base_eng, second);
+    auto base_eng = test::make_offload_engine(make_config(128));
+    const auto base_first = test::run_offload_prompts(*base_eng, first);
+    const auto base_second = test::run_offload_prompts(*base_eng, second);
 
     const uint16_t port = store_port(4);
-    const std::vector<std::string> args{"--listen", "127.0.0.1:" + std::to_string(port),
-                                        "--memory", "64MiB", "--stats-interval", "0"};
+    const std::vector<std::string> args{"--listen",         "127.0.0.1:" + std::to_string(port),
+                                        "--memory",         "64MiB",
+                                        "--stats-interval", "0"};
     auto proc = std::make_unique<store_process>(args);
     REQUIRE(proc->start());
     // 12 blocks hold one prompt: every earlier document must come from the store.
-    auto eng = make_engine(make_config(12, store_config(port, 500)));
-    CHECK(run_prompts(*eng, first) == base_first);
-    const auto saved = settled_stats(*eng);
+    auto eng = test::make_offload_engine(make_config(12, store_config(port, 500)));
+    CHECK(test::run_offload_prompts(*eng, first) == base_first);
+    const auto saved = test::settled_offload_stats(*eng);
     CHECK(saved.kv_connector_blocks_saved_total >= 4 * 6);
     CHECK(saved.kv_connector_blocks_stored >= 4 * 6);  // the mirror
 
@@ -645,7 +574,8 @@ TEST_CASE("kv_store: a store that hangs or dies means recompute; the client reco
     SUBCASE("hung (SIGSTOP), then back (SIGCONT)") {
         proc->signal(SIGSTOP);
         const auto t0 = std::chrono::steady_clock::now();
-        CHECK(run_prompts(*eng, second) == base_second);  // loads time out: recomputed
+        CHECK(test::run_offload_prompts(*eng, second) ==
+              base_second);  // loads time out: recomputed
         const double secs =
             std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
         MESSAGE("four requests with a hung store: " << secs << " s");
@@ -655,27 +585,26 @@ TEST_CASE("kv_store: a store that hangs or dies means recompute; the client reco
         // The same store again: the mirror is rebuilt from its subscription.
         CHECK(wait_mirror(true));
         const auto before = eng->stats().kv_connector_blocks_loaded_total;
-        CHECK(run_prompts(*eng, first) == base_first);
+        CHECK(test::run_offload_prompts(*eng, first) == base_first);
         CHECK(eng->stats().kv_connector_blocks_loaded_total > before);
     }
     SUBCASE("killed, then restarted empty") {
         proc->kill_now();
         CHECK(wait_mirror(false));  // lookups miss at once
         const auto t0 = std::chrono::steady_clock::now();
-        CHECK(run_prompts(*eng, second) == base_second);
-        CHECK(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() <
-              15.0);
+        CHECK(test::run_offload_prompts(*eng, second) == base_second);
+        CHECK(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() < 15.0);
         proc = std::make_unique<store_process>(args);
         REQUIRE(proc->start());
         // Reconnected: new saves reach the new store and fill the mirror again.
         bool refilled = false;
         for (int i = 0; i < 20 && !refilled; ++i) {
-            run_prompts(*eng, {first[static_cast<size_t>(i % 4)]});
-            refilled = settled_stats(*eng).kv_connector_blocks_stored > 0;
+            test::run_offload_prompts(*eng, {first[static_cast<size_t>(i % 4)]});
+            refilled = test::settled_offload_stats(*eng).kv_connector_blocks_stored > 0;
         }
         CHECK(refilled);
-        auto fresh = make_engine(make_config(64, store_config(port, 500)));
-        run_prompts(*fresh, first);
+        auto fresh = test::make_offload_engine(make_config(64, store_config(port, 500)));
+        test::run_offload_prompts(*fresh, first);
         CHECK(fresh->stats().external_prefix_cache_hits_total > 0);
     }
 }

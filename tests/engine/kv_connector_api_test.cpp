@@ -18,6 +18,8 @@
 #include "kv/kv_connector_registry.hpp"
 #include "kv/kv_transfer_config.hpp"
 #include "scheduler_factories.hpp"
+#include "support/fake_kv_cache.hpp"
+#include "support/temp_dir.hpp"
 
 using namespace actorlm;
 using namespace actorlm::core;
@@ -30,52 +32,12 @@ namespace fs = std::filesystem;
 
 namespace {
 
-/// A KV cache in plain memory: [block][layer][bytes].
-class memory_kv final : public kv_block_io {
-public:
-    memory_kv(int64_t layers, int32_t blocks, size_t bytes)
-        : layers_(layers),
-          blocks_(blocks),
-          bytes_(bytes),
-          data_(static_cast<size_t>(layers * blocks) * bytes) {}
-    int64_t num_kv_layers() const override { return layers_; }
-    int32_t num_kv_blocks() const override { return blocks_; }
-    size_t block_layer_bytes() const override { return bytes_; }
-    void read_block_layer(int64_t l, int32_t b, std::span<uint8_t> dst) const override {
-        std::memcpy(dst.data(), at(l, b), bytes_);
-    }
-    void write_block_layer(int64_t l, int32_t b, std::span<const uint8_t> src) override {
-        std::memcpy(at(l, b), src.data(), bytes_);
-    }
-    uint8_t* at(int64_t l, int32_t b) {
-        return data_.data() +
-               (static_cast<size_t>(b) * static_cast<size_t>(layers_) + static_cast<size_t>(l)) *
-                   bytes_;
-    }
-    const uint8_t* at(int64_t l, int32_t b) const { return const_cast<memory_kv*>(this)->at(l, b); }
-    std::vector<uint8_t> block(int32_t b) const {
-        std::vector<uint8_t> v(static_cast<size_t>(layers_) * bytes_);
-        for (int64_t l = 0; l < layers_; ++l)
-            std::memcpy(v.data() + static_cast<size_t>(l) * bytes_, at(l, b), bytes_);
-        return v;
-    }
+using test::fake_kv_cache;
 
-private:
-    int64_t layers_;
-    int32_t blocks_;
-    size_t bytes_;
-    std::vector<uint8_t> data_;
-};
-
-fs::path fresh_dir(const std::string& name) {
-    fs::path p =
-        fs::temp_directory_path() / ("actorlm-kvapi-" + name + "-" + std::to_string(::getpid()));
-    fs::remove_all(p);
-    return p;
-}
+fs::path fresh_dir(const std::string& name) { return test::fresh_temp_dir("kvapi-" + name); }
 
 std::shared_ptr<kv::disk_kv_store> open_store(const fs::path& dir, int64_t capacity,
-                                              const memory_kv& kv) {
+                                              const fake_kv_cache& kv) {
     kv::disk_kv_store::options o;
     o.dir = dir.string();
     o.capacity_bytes = capacity;
@@ -171,7 +133,7 @@ TEST_CASE("kv_connector: block hashes are pinned, seedless and rooted in the mod
 
 TEST_CASE("kv_connector: disk tier survives a restart, rejects corrupt and truncated blocks") {
     const fs::path dir = fresh_dir("store");
-    memory_kv kv(3, 8, 256);
+    fake_kv_cache kv(3, 8, 256);
     std::mt19937 rng(7);
     for (int32_t b = 0; b < 8; ++b)
         for (int64_t l = 0; l < 3; ++l)
@@ -205,7 +167,7 @@ TEST_CASE("kv_connector: disk tier survives a restart, rejects corrupt and trunc
     CHECK_FALSE(store->contains(hashes[2]));
     CHECK(store->contains(hashes[3]));
 
-    memory_kv dst(3, 8, 256);
+    fake_kv_cache dst(3, 8, 256);
     store->load_async("a", {{hashes[0], 5}, {hashes[1], 6}, {hashes[3], 7}}, &dst);
     store->flush();
     auto done = store->take_finished_loads();
@@ -222,7 +184,7 @@ TEST_CASE("kv_connector: disk tier survives a restart, rejects corrupt and trunc
 
 TEST_CASE("kv_connector: disk tier capacity evicts least recently used; too small saves nothing") {
     const fs::path dir = fresh_dir("cap");
-    memory_kv kv(1, 8, 1000);
+    fake_kv_cache kv(1, 8, 1000);
     std::vector<block_hash> hashes;
     extend_block_hashes(hashes, test::iota_tokens(5 * 16, 300), 16);
     auto store = open_store(dir, 3 * (1000 + 64), kv);  // room for three blocks
@@ -231,7 +193,7 @@ TEST_CASE("kv_connector: disk tier capacity evicts least recently used; too smal
         store->save_async(hashes[static_cast<size_t>(b)], kv.block(b));
     }
     store->flush();
-    memory_kv dst(1, 8, 1000);
+    fake_kv_cache dst(1, 8, 1000);
     store->load_async("touch", {{hashes[0], 0}}, &dst);  // block 0 becomes most recent
     for (int32_t b = 3; b < 5; ++b) {
         REQUIRE(store->reserve_save(hashes[static_cast<size_t>(b)]));

@@ -16,7 +16,9 @@
 #include "kv/kv_connector_registry.hpp"
 #include "kv/kv_transfer_config.hpp"
 #include "scheduler_factories.hpp"
+#include "support/kv_offload_runs.hpp"
 #include "support/shared_data.hpp"
+#include "support/temp_dir.hpp"
 
 using namespace actorlm;
 using namespace actorlm::core;
@@ -24,18 +26,12 @@ namespace fs = std::filesystem;
 
 namespace {
 
-constexpr const char* k_model = "models/stories260K.gguf";
+constexpr const char* k_model = test::k_offload_model;
 
-fs::path fresh_dir(const std::string& name) {
-    fs::path p =
-        fs::temp_directory_path() / ("actorlm-kvmulti-" + name + "-" + std::to_string(::getpid()));
-    fs::remove_all(p);
-    return p;
-}
+fs::path fresh_dir(const std::string& name) { return test::fresh_temp_dir("kvmulti-" + name); }
 
 std::string disk(const fs::path& dir, const std::string& role = "kv_both") {
-    return R"({"kv_connector":"OffloadingConnector","kv_role":")" + role +
-           R"(","kv_connector_extra_config":{"disk_path":")" + dir.string() + R"("}})";
+    return test::offload_disk_config(dir, "1GiB", role);
 }
 
 std::string multi(const std::vector<std::string>& children) {
@@ -52,21 +48,8 @@ int count_block_files(const fs::path& dir) {
     return n;
 }
 
-actorlm::engine_config make_config(int32_t num_blocks, const std::string& kv_transfer = {}) {
-    actorlm::engine_config cfg;
-    cfg.model_path = test::shared_path(k_model);
-    cfg.kv_cache_dtype = "f32";
-    cfg.kv_cache_memory_bytes = int64_t{num_blocks} * 20480;  // stories260K, F32, 16 tokens
-    cfg.max_model_len = 160;
-    cfg.max_num_seqs = 4;
-    cfg.num_threads = 1;
-    cfg.kv_transfer_config = kv_transfer;
-    return cfg;
-}
-
 /// Four 96-token documents, each asked two 8-token questions; greedy, 8 tokens.
-std::vector<std::vector<int32_t>> run_documents(llm_engine& eng, int round_first,
-                                                int round_last) {
+std::vector<std::vector<int32_t>> run_documents(llm_engine& eng, int round_first, int round_last) {
     std::mt19937 rng(41);
     std::uniform_int_distribution<int32_t> tok(3, 500);
     std::vector<std::vector<int32_t>> docs(4);
@@ -90,12 +73,6 @@ std::vector<std::vector<int32_t>> run_documents(llm_engine& eng, int round_first
             out.push_back((*res)[0].outputs[0].token_ids);
         }
     return out;
-}
-
-std::unique_ptr<llm_engine> make_engine(const actorlm::engine_config& cfg) {
-    auto e = llm_engine::create(cfg);
-    REQUIRE_MESSAGE(e.ok(), (e.ok() ? "" : e.message()));
-    return std::move(e).value();
 }
 
 /// Returns once the saved-block count stopped changing (the tiers' I/O threads are idle).
@@ -146,14 +123,13 @@ struct delaying_worker final : kv::kv_connector_worker {
 };
 
 void register_delaying(const std::string& name, int delay) {
-    kv::register_kv_connector(name, {},
-                              [delay](const kv::kv_transfer_config&,
-                                      const kv::kv_connector_context&) {
-                                  kv::kv_connector_pair p;
-                                  p.scheduler = std::make_unique<delaying_scheduler>();
-                                  p.worker = std::make_unique<delaying_worker>(delay);
-                                  return result<kv::kv_connector_pair>(std::move(p));
-                              });
+    kv::register_kv_connector(
+        name, {}, [delay](const kv::kv_transfer_config&, const kv::kv_connector_context&) {
+            kv::kv_connector_pair p;
+            p.scheduler = std::make_unique<delaying_scheduler>();
+            p.worker = std::make_unique<delaying_worker>(delay);
+            return result<kv::kv_connector_pair>(std::move(p));
+        });
 }
 
 }  // namespace
@@ -202,14 +178,15 @@ TEST_CASE("kv_connector multi: nested configs parse, and errors name the child a
 
 TEST_CASE("kv_connector multi: every tier saves; loads come from the first that holds them") {
     ACTORLM_REQUIRE_SHARED(k_model);
-    auto base_eng = make_engine(make_config(128));
+    auto base_eng = test::make_offload_engine(test::offload_engine_config("f32", 128));
     const auto base = run_documents(*base_eng, 0, 1);
     const std::vector<std::vector<int32_t>> base_second(base.begin() + 4, base.end());
 
     const fs::path a = fresh_dir("a"), b = fresh_dir("b"), c = fresh_dir("c");
     {
         // Too small a device pool: the second questions reload their documents.
-        auto eng = make_engine(make_config(12, multi({disk(a), disk(b)})));
+        auto eng = test::make_offload_engine(
+            test::offload_engine_config("f32", 12, multi({disk(a), disk(b)})));
         auto got = run_documents(*eng, 0, 0);
         // Saves land asynchronously: on disk (both tiers: 2 x 4 x 6) before round 2 looks.
         for (int i = 0; i < 1000 && eng->stats().kv_connector_blocks_saved_total < 48; ++i)
@@ -230,7 +207,8 @@ TEST_CASE("kv_connector multi: every tier saves; loads come from the first that 
     {
         // A restart whose first tier is empty (and load-only) finds the documents in
         // the second; the empty consumer saves nothing.
-        auto eng = make_engine(make_config(64, multi({disk(c, "kv_consumer"), disk(b)})));
+        auto eng = test::make_offload_engine(
+            test::offload_engine_config("f32", 64, multi({disk(c, "kv_consumer"), disk(b)})));
         CHECK(run_documents(*eng, 1, 1) == base_second);
         const auto st = eng->stats();
         CHECK(st.external_prefix_cache_hits_total == 4 * 96);

@@ -8,7 +8,7 @@
 
 #include <filesystem>
 
-#include "kv_offload_runs.hpp"
+#include "support/kv_offload_runs.hpp"
 
 using namespace actorlm;
 using namespace actorlm::test;
@@ -62,8 +62,9 @@ TEST_CASE("kv tiers offload: evicted prefixes reload from host memory with ident
     }
 }
 
-TEST_CASE("kv tiers offload: memory in front of disk gives identical outputs, also when "
-          "the memory tier evicts") {
+TEST_CASE(
+    "kv tiers offload: memory in front of disk gives identical outputs, also when "
+    "the memory tier evicts") {
     ACTORLM_REQUIRE_SHARED(k_offload_model);
     const auto prompts = offload_prompts();
     for (const std::string kv_dtype : {"f32", "f16"}) {
@@ -73,8 +74,8 @@ TEST_CASE("kv tiers offload: memory in front of disk gives identical outputs, al
 
         const fs::path dir = fresh_offload_dir("both-" + kv_dtype);
         {
-            auto eng = make_offload_engine(
-                offload_engine_config(kv_dtype, 12, tier_config("64MiB", dir)));
+            auto eng =
+                make_offload_engine(offload_engine_config(kv_dtype, 12, tier_config("64MiB", dir)));
             check_same_runs(base, run_offload_prompts(*eng, prompts));
             const auto st = settled_offload_stats(*eng);
             CHECK(st.external_prefix_cache_hits_total >= 4 * 5 * 16);

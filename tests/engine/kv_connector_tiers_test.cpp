@@ -12,12 +12,13 @@
 #include <unistd.h>
 
 #include "core/block_hash.hpp"
-#include "fake_kv_cache.hpp"
+#include "support/fake_kv_cache.hpp"
 #include "kv/disk_kv_store.hpp"
 #include "kv/kv_connector_registry.hpp"
 #include "kv/kv_transfer_config.hpp"
 #include "kv/memory_kv_store.hpp"
 #include "kv/tiered_kv_store.hpp"
+#include "support/temp_dir.hpp"
 
 using namespace actorlm;
 using actorlm::test::fake_kv_cache;
@@ -52,12 +53,7 @@ std::shared_ptr<kv::disk_kv_store> make_disk(const fs::path& dir) {
     return *s;
 }
 
-fs::path fresh_dir(const std::string& name) {
-    fs::path p =
-        fs::temp_directory_path() / ("actorlm-kvtier-" + name + "-" + std::to_string(::getpid()));
-    fs::remove_all(p);
-    return p;
-}
+fs::path fresh_dir(const std::string& name) { return test::fresh_temp_dir("kvtier-" + name); }
 
 /// Saves block `b` of `kv` under hash_of(n) through `store` (reserve, then save).
 void save(kv::kv_block_store& store, const fake_kv_cache& kv, int32_t b, uint64_t n) {

@@ -8,7 +8,7 @@
 #include <filesystem>
 #include <random>
 
-#include "../engine/kv_offload_runs.hpp"
+#include "support/kv_offload_runs.hpp"
 #include "backends/cuda/cuda_executor.hpp"
 #include "gpu_test_support.hpp"
 #include "support/reference_model.hpp"

@@ -184,7 +184,7 @@ cli::command_action setup(CLI::App& app) {
     return [o] { return run_bench_kv_tier(*o); };
 }
 
-cli::command_registration reg("bench-kv-tier",
-                              "disk KV tier load bandwidth vs memcpy (JSON)", setup);
+cli::command_registration reg("bench-kv-tier", "disk KV tier load bandwidth vs memcpy (JSON)",
+                              setup);
 
 }  // namespace

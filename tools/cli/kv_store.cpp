@@ -81,7 +81,7 @@ int run_kv_store(const kv_store_cli_options& o) {
         std::fprintf(stderr, "actorlm kv-store: --listen %s\n", addr.message().c_str());
         return 2;
     }
-    runtime_config cfg;
+    runtime_config cfg(std::chrono::milliseconds(200), k_kv_transfer_connection_timeout);
     caf::actor_system sys{cfg};
     kv_store_options so;
     so.memory_bytes = o.memory_bytes;
@@ -116,8 +116,9 @@ int run_kv_store(const kv_store_cli_options& o) {
     std::printf("actorlm kv-store: listening on %s:%u (memory %lld bytes%s%s)", addr->host.c_str(),
                 static_cast<unsigned>(*port), static_cast<long long>(o.memory_bytes),
                 o.disk_dir.empty() ? "" : ", disk ", o.disk_dir.c_str());
-    if (metrics) std::printf(", metrics on http://%s:%u/metrics", addr->host.c_str(),
-                             static_cast<unsigned>(metrics->port()));
+    if (metrics)
+        std::printf(", metrics on http://%s:%u/metrics", addr->host.c_str(),
+                    static_cast<unsigned>(metrics->port()));
     std::printf("\n");
     std::fflush(stdout);
     std::signal(SIGTERM, on_signal);

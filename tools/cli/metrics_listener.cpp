@@ -45,11 +45,10 @@ struct session : std::enable_shared_from_this<session> {
                      ok ? "text/plain; version=0.0.4; charset=utf-8" : "text/plain");
         response.body() = ok ? render() : "only GET /metrics is served here\n";
         response.prepare_payload();
-        http::async_write(stream, response,
-                          [self = shared_from_this()](beast::error_code, size_t) {
-                              beast::error_code ignored;
-                              self->stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
-                          });
+        http::async_write(stream, response, [self = shared_from_this()](beast::error_code, size_t) {
+            beast::error_code ignored;
+            self->stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
+        });
     }
 
     beast::tcp_stream stream;

@@ -49,13 +49,13 @@ int run_serve(serve_options& o);
 actorlm::cli::command_action setup_serve(CLI::App& app) {
     using actorlm::cli::engine_flags;
     auto o = std::make_shared<serve_options>();
-    actorlm::cli::add_engine_options(
-        app, o->cfg,
-        engine_flags::model | engine_flags::model_tag | engine_flags::serving |
-            engine_flags::device | engine_flags::workers | engine_flags::threads |
-            engine_flags::kv_layout | engine_flags::kv_memory | engine_flags::scheduler |
-            engine_flags::kv_transfer,
-        &o->served_names);
+    actorlm::cli::add_engine_options(app, o->cfg,
+                                     engine_flags::model | engine_flags::model_tag |
+                                         engine_flags::serving | engine_flags::device |
+                                         engine_flags::workers | engine_flags::threads |
+                                         engine_flags::kv_layout | engine_flags::kv_memory |
+                                         engine_flags::scheduler | engine_flags::kv_transfer,
+                                     &o->served_names);
     app.add_option("--host", o->host, "address to listen on")->capture_default_str();
     app.add_option("--port", o->port, "port to listen on")
         ->check(CLI::Range(0, 65535))

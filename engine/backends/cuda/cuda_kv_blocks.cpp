@@ -63,10 +63,9 @@ status cuda_kv_blocks::copy_out(int64_t layer, int32_t block, std::span<uint8_t>
     ACTORLM_CUDA_CHECK(cudaSetDevice(l_.device));
     auto* staging = static_cast<char*>(read_.staging.get());
     const char* k = k_block(layer, block);
-    ACTORLM_CUDA_CHECK(
-        cudaMemcpyAsync(staging, k, half, cudaMemcpyDeviceToHost, read_.stream));
-    ACTORLM_CUDA_CHECK(cudaMemcpyAsync(staging + half, k + layer_half, half,
-                                       cudaMemcpyDeviceToHost, read_.stream));
+    ACTORLM_CUDA_CHECK(cudaMemcpyAsync(staging, k, half, cudaMemcpyDeviceToHost, read_.stream));
+    ACTORLM_CUDA_CHECK(cudaMemcpyAsync(staging + half, k + layer_half, half, cudaMemcpyDeviceToHost,
+                                       read_.stream));
     ACTORLM_CUDA_CHECK(cudaStreamSynchronize(read_.stream));
     std::memcpy(dst.data(), staging, 2 * half);
     return {};
@@ -80,18 +79,16 @@ status cuda_kv_blocks::copy_in(int64_t layer, int32_t block, std::span<const uin
     auto* staging = static_cast<char*>(write_.staging.get());
     std::memcpy(staging, src.data(), 2 * half);
     char* k = k_block(layer, block);
-    ACTORLM_CUDA_CHECK(
-        cudaMemcpyAsync(k, staging, half, cudaMemcpyHostToDevice, write_.stream));
-    ACTORLM_CUDA_CHECK(cudaMemcpyAsync(k + layer_half, staging + half, half,
-                                       cudaMemcpyHostToDevice, write_.stream));
+    ACTORLM_CUDA_CHECK(cudaMemcpyAsync(k, staging, half, cudaMemcpyHostToDevice, write_.stream));
+    ACTORLM_CUDA_CHECK(cudaMemcpyAsync(k + layer_half, staging + half, half, cudaMemcpyHostToDevice,
+                                       write_.stream));
     // The staging buffer is reused by the next copy, and the caller reports the block
     // loaded once this returns: wait for the transfer.
     ACTORLM_CUDA_CHECK(cudaStreamSynchronize(write_.stream));
     return {};
 }
 
-void cuda_kv_blocks::read_block_layer(int64_t layer, int32_t block,
-                                      std::span<uint8_t> dst) const {
+void cuda_kv_blocks::read_block_layer(int64_t layer, int32_t block, std::span<uint8_t> dst) const {
     ACTORLM_CHECK(layer >= 0 && layer < l_.num_layers && block >= 0 && block < l_.num_blocks &&
                       dst.size() == block_layer_bytes(),
                   "KV block read out of range: layer %lld block %d (%zu bytes)",
@@ -100,8 +97,7 @@ void cuda_kv_blocks::read_block_layer(int64_t layer, int32_t block,
     record(copy_out(layer, block, dst));
 }
 
-void cuda_kv_blocks::write_block_layer(int64_t layer, int32_t block,
-                                       std::span<const uint8_t> src) {
+void cuda_kv_blocks::write_block_layer(int64_t layer, int32_t block, std::span<const uint8_t> src) {
     ACTORLM_CHECK(layer >= 0 && layer < l_.num_layers && block >= 0 && block < l_.num_blocks &&
                       src.size() == block_layer_bytes(),
                   "KV block write out of range: layer %lld block %d (%zu bytes)",

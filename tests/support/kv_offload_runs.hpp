@@ -17,16 +17,14 @@
 
 #include "core/llm_engine.hpp"
 #include "support/shared_data.hpp"
+#include "support/temp_dir.hpp"
 
 namespace actorlm::test {
 
 inline constexpr const char* k_offload_model = "models/stories260K.gguf";
 
 inline std::filesystem::path fresh_offload_dir(const std::string& name) {
-    auto p = std::filesystem::temp_directory_path() /
-             ("actorlm-kvtiers-" + name + "-" + std::to_string(::getpid()));
-    std::filesystem::remove_all(p);
-    return p;
+    return fresh_temp_dir("kvtiers-" + name);
 }
 
 /// Bytes of one 16-token stories260K block (all 5 layers, K and V) in `kv_dtype`.
@@ -36,8 +34,7 @@ inline int64_t offload_block_bytes(const std::string& kv_dtype) {
 
 /// stories260K: 5 layers x 4 KV heads x head_dim 8, so a 16-token block is 20 KiB in
 /// F32 and 10 KiB in F16. `num_blocks` blocks of device pool.
-inline actorlm::engine_config offload_engine_config(const std::string& kv_dtype,
-                                                    int32_t num_blocks,
+inline actorlm::engine_config offload_engine_config(const std::string& kv_dtype, int32_t num_blocks,
                                                     const std::string& kv_transfer = {}) {
     actorlm::engine_config cfg;
     cfg.model_path = shared_path(k_offload_model);
@@ -50,13 +47,23 @@ inline actorlm::engine_config offload_engine_config(const std::string& kv_dtype,
     return cfg;
 }
 
+/// --kv-transfer-config of an OffloadingConnector disk tier in `dir`.
+inline std::string offload_disk_config(const std::filesystem::path& dir,
+                                       const std::string& capacity = "64MiB",
+                                       const std::string& role = "kv_both") {
+    return R"({"kv_connector":"OffloadingConnector","kv_role":")" + role +
+           R"(","kv_connector_extra_config":{"disk_path":")" + dir.string() +
+           R"(","disk_capacity_bytes":")" + capacity + R"("}})";
+}
+
 inline std::unique_ptr<core::llm_engine> make_offload_engine(const actorlm::engine_config& cfg) {
     auto e = core::llm_engine::create(cfg);
     REQUIRE_MESSAGE(e.ok(), (e.ok() ? "" : e.message()));
     return std::move(e).value();
 }
 
-/// Four "documents" of 96 tokens, each asked two different 8-token questions.
+/// Four "documents" of 96 tokens, each asked two different 8-token questions: the
+/// first four prompts ask every document its first question, the last four its second.
 inline std::vector<std::vector<int32_t>> offload_prompts() {
     std::mt19937 rng(13);
     std::uniform_int_distribution<int32_t> tok(3, 500);
@@ -78,15 +85,19 @@ inline std::vector<std::vector<int32_t>> offload_prompts() {
 struct offload_run {
     std::vector<int32_t> tokens;
     std::vector<float> logprobs;  // the sampled token's, then its top-3, per position
+    bool operator==(const offload_run&) const = default;
 };
 
-/// Runs each prompt alone (same batches in every engine), greedy, 12 tokens, logprobs.
+/// Runs each prompt alone (same batches in every engine), greedy, 12 tokens, logprobs,
+/// with `cache_salt` (a tenant) when given.
 inline std::vector<offload_run> run_offload_prompts(
-    core::llm_engine& eng, const std::vector<std::vector<int32_t>>& prompts) {
+    core::llm_engine& eng, const std::vector<std::vector<int32_t>>& prompts,
+    const std::string& cache_salt = {}) {
     std::vector<offload_run> out;
     for (const auto& p : prompts) {
         actorlm::generate_request r;
         r.prompt_token_ids = p;
+        r.cache_salt = cache_salt;
         r.params.temperature = 0.0f;
         r.params.max_tokens = 12;
         r.params.ignore_eos = true;

@@ -1,0 +1,19 @@
+// A fresh, empty directory under the system temp dir for one test, named after the
+// test and this process (parallel ctest runs never share one). The caller removes it.
+#pragma once
+
+#include <unistd.h>
+
+#include <filesystem>
+#include <string>
+
+namespace actorlm::test {
+
+inline std::filesystem::path fresh_temp_dir(const std::string& name) {
+    auto p = std::filesystem::temp_directory_path() /
+             ("actorlm-" + name + "-" + std::to_string(::getpid()));
+    std::filesystem::remove_all(p);
+    return p;
+}
+
+}  // namespace actorlm::test
