@@ -33,16 +33,19 @@ int run_command(const std::string& cmd, std::string* output) {
     return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
-}  // namespace
+/// What one `actorlm bench-serve` run against a scripted server printed and wrote.
+struct bench_serve_run {
+    int rc = -1;
+    std::string out;
+    std::string result_json;
+};
 
-TEST_CASE("cli: bench-serve measures a live server and writes vLLM's result keys") {
-    if (!std::filesystem::exists(k_cli)) {
-        MESSAGE("skipped: " << k_cli << " is not built");
-        return;
-    }
+/// Runs `actorlm bench-serve <args>` against a scripted server (API key `key`, empty:
+/// none) and reads back its --result-file.
+bench_serve_run run_bench_serve(const std::string& key, const std::string& args) {
     auto backend = std::make_unique<test::scripted_backend>(std::chrono::microseconds(500));
     server_metrics metrics("scripted");
-    api_router router(*backend, metrics, {"k", {"scripted"}, ""});
+    api_router router(*backend, metrics, {key, {"scripted"}, ""});
     server_options opts;
     opts.port = 0;
     auto server = std::make_unique<http_server>(opts, router);
@@ -50,28 +53,40 @@ TEST_CASE("cli: bench-serve measures a live server and writes vLLM's result keys
     const std::string result_file = (std::filesystem::temp_directory_path() /
                                      ("bench_serve_" + std::to_string(getpid()) + ".json"))
                                         .string();
-    std::string out;
-    const int rc = run_command(
-        k_cli + " bench-serve --base-url http://127.0.0.1:" + std::to_string(server->port()) +
-            " --model scripted --api-key k --input-len 8 --output-len 6"
-            " --num-prompts 20 --max-concurrency 4 --request-rate 200"
-            " --token-id-range 1:200 --goodput ttft:10000 --result-file " +
-            result_file,
-        &out);
+    bench_serve_run r;
+    r.rc = run_command(
+        k_cli + " bench-serve --base-url http://127.0.0.1:" + std::to_string(server->port()) + " " +
+            args + " --result-file " + result_file,
+        &r.out);
     server->request_shutdown();
     server->wait();
     backend.reset();
     server.reset();
-    INFO(out);
-    CHECK(rc == 0);
-    CHECK(out.find("Successful requests:                    20") != std::string::npos);
     std::ifstream f(result_file);
     std::stringstream ss;
     ss << f.rdbuf();
+    r.result_json = ss.str();
     std::filesystem::remove(result_file);
+    return r;
+}
+
+}  // namespace
+
+TEST_CASE("cli: bench-serve measures a live server and writes vLLM's result keys") {
+    if (!std::filesystem::exists(k_cli)) {
+        MESSAGE("skipped: " << k_cli << " is not built");
+        return;
+    }
+    const bench_serve_run run = run_bench_serve(
+        "k",
+        "--model scripted --api-key k --input-len 8 --output-len 6 --num-prompts 20"
+        " --max-concurrency 4 --request-rate 200 --token-id-range 1:200 --goodput ttft:10000");
+    INFO(run.out);
+    CHECK(run.rc == 0);
+    CHECK(run.out.find("Successful requests:                    20") != std::string::npos);
     simdjson::dom::parser parser;
     simdjson::dom::element doc;
-    REQUIRE(parser.parse(ss.str()).get(doc) == simdjson::SUCCESS);
+    REQUIRE(parser.parse(run.result_json).get(doc) == simdjson::SUCCESS);
     CHECK(doc["completed"].get_int64().value() == 20);
     CHECK(doc["failed"].get_int64().value() == 0);
     CHECK(doc["total_input_tokens"].get_int64().value() == 160);
@@ -87,39 +102,18 @@ TEST_CASE("cli: bench-serve doc-qa runs conversations of follow-ups and splits T
         MESSAGE("skipped: " << k_cli << " is not built");
         return;
     }
-    auto backend = std::make_unique<test::scripted_backend>(std::chrono::microseconds(500));
-    server_metrics metrics("scripted");
-    api_router router(*backend, metrics, {"", {"scripted"}, ""});
-    server_options opts;
-    opts.port = 0;
-    auto server = std::make_unique<http_server>(opts, router);
-    REQUIRE(server->start().ok());
-    const std::string result_file = (std::filesystem::temp_directory_path() /
-                                     ("bench_docqa_" + std::to_string(getpid()) + ".json"))
-                                        .string();
-    std::string out;
-    const int rc = run_command(
-        k_cli + " bench-serve --base-url http://127.0.0.1:" + std::to_string(server->port()) +
-            " --model scripted --dataset-name doc-qa --docqa-num-documents 2"
-            " --docqa-document-len 20 --docqa-question-len 4 --docqa-turns 2 --num-prompts 5"
-            " --output-len 3 --max-concurrency 2 --token-id-range 10:200 --result-file " +
-            result_file,
-        &out);
-    server->request_shutdown();
-    server->wait();
-    backend.reset();
-    server.reset();
-    INFO(out);
-    CHECK(rc == 0);
-    CHECK(out.find("Follow-ups completed:                   5") != std::string::npos);
-    CHECK(out.find("Median follow-up TTFT (ms):") != std::string::npos);
-    std::ifstream f(result_file);
-    std::stringstream ss;
-    ss << f.rdbuf();
-    std::filesystem::remove(result_file);
+    const bench_serve_run run = run_bench_serve(
+        "",
+        "--model scripted --dataset-name doc-qa --docqa-num-documents 2 --docqa-document-len 20"
+        " --docqa-question-len 4 --docqa-turns 2 --num-prompts 5 --output-len 3"
+        " --max-concurrency 2 --token-id-range 10:200");
+    INFO(run.out);
+    CHECK(run.rc == 0);
+    CHECK(run.out.find("Follow-ups completed:                   5") != std::string::npos);
+    CHECK(run.out.find("Median follow-up TTFT (ms):") != std::string::npos);
     simdjson::dom::parser parser;
     simdjson::dom::element doc;
-    REQUIRE(parser.parse(ss.str()).get(doc) == simdjson::SUCCESS);
+    REQUIRE(parser.parse(run.result_json).get(doc) == simdjson::SUCCESS);
     CHECK(doc["completed"].get_int64().value() == 10);
     CHECK(doc["completed_follow_ups"].get_int64().value() == 5);
     CHECK(doc["first_turn_input_tokens"].get_int64().value() == 5 * 24);
