@@ -134,7 +134,7 @@ void disk_kv_store::index_insert_locked(const core::block_hash& h) {
     stats_.bytes_stored += static_cast<int64_t>(file_bytes());
 }
 
-void disk_kv_store::index_erase_locked(const core::block_hash& h, bool evicted) {
+void disk_kv_store::index_erase_locked(core::block_hash h, bool evicted) {
     auto it = index_.find(h);
     if (it == index_.end()) return;
     lru_.erase(it->second);
@@ -184,8 +184,9 @@ void disk_kv_store::do_save(const core::block_hash& h, const std::vector<uint8_t
         // Make room: least recently used first.
         while (stats_.bytes_stored + static_cast<int64_t>(file_bytes()) > opts_.capacity_bytes &&
                !lru_.empty()) {
-            victims.push_back(lru_.front());
-            index_erase_locked(lru_.front(), true);
+            const core::block_hash victim = lru_.front();  // a copy: erasing frees the node
+            victims.push_back(victim);
+            index_erase_locked(victim, true);
         }
     }
     for (const auto& v : victims) fs::remove(path_of(v), ec);

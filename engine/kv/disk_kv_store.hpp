@@ -72,7 +72,8 @@ private:
     bool read_block(const core::block_hash& h, std::vector<uint8_t>& buf);
     // Under mu_:
     void index_insert_locked(const core::block_hash& h);
-    void index_erase_locked(const core::block_hash& h, bool evicted);
+    // By value: callers pass hashes that live in lru_, whose node the erase frees.
+    void index_erase_locked(core::block_hash h, bool evicted);
 
     options opts_;
     mutable std::mutex mu_;

@@ -49,7 +49,7 @@ uint8_t* memory_kv_store::slot_data(int32_t slot) const {
     return arena_.get() + static_cast<size_t>(slot) * payload_bytes();
 }
 
-void memory_kv_store::erase_locked(const core::block_hash& h, bool evicted) {
+void memory_kv_store::erase_locked(core::block_hash h, bool evicted) {
     auto it = index_.find(h);
     if (it == index_.end()) return;
     lru_.erase(it->second.lru);

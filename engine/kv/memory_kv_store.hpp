@@ -73,7 +73,8 @@ private:
     void do_load(std::string& req_id, const std::vector<load_block>& blocks,
                  const std::vector<bool>& held, kv_block_io* io);
     // Under mu_:
-    void erase_locked(const core::block_hash& h, bool evicted);
+    // By value: callers pass hashes that live in lru_, whose node the erase frees.
+    void erase_locked(core::block_hash h, bool evicted);
 
     struct entry {
         int32_t slot = 0;
