@@ -516,24 +516,9 @@ TEST_CASE("kv_store: tenants (cache salts) and models never share a block") {
     }
 
     // Same shape, same store, two weight fingerprints (two fine-tunes of one base).
-    auto m = load_model(test::shared_path(k_model));
-    REQUIRE(m.ok());
-    auto tok = tokenizer::from_gguf(*m->gguf);
-    REQUIRE(tok.ok());
+    register_kv_store_connector();
     auto run = [&](const std::string& fingerprint, const std::vector<std::vector<int32_t>>& ps) {
-        kv_cache_spec spec;
-        spec.num_blocks = 64;
-        spec.block_size = 16;
-        spec.type = dtype::f32;
-        cpu_executor_options opts;
-        opts.num_threads = 1;
-        auto ex = cpu_executor::create(m->config, m->weights, spec, opts);
-        REQUIRE(ex.ok());
-        auto eng = core::llm_engine::create(make_config(64, store_config(store.port)), **tok, **ex,
-                                            fingerprint);
-        REQUIRE_MESSAGE(eng.ok(), (eng.ok() ? "" : eng.message()));
-        test::run_offload_prompts(**eng, ps);
-        return test::settled_offload_stats(**eng);
+        return test::run_as_model(fingerprint, store_config(store.port), ps);
     };
     CHECK(run("model-a", first).kv_connector_blocks_saved_total >= 24);
     const auto b = run("model-b", second);

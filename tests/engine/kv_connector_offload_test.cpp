@@ -181,26 +181,10 @@ TEST_CASE("kv_connector offload: engines of different models never share a block
     const auto prompts = test::offload_prompts();
     const std::vector<std::vector<int32_t>> first(prompts.begin(), prompts.begin() + 4);
     const std::vector<std::vector<int32_t>> second(prompts.begin() + 4, prompts.end());
-    auto m = load_model(test::shared_path(k_model));
-    REQUIRE(m.ok());
-    auto tok = tokenizer::from_gguf(*m->gguf);
-    REQUIRE(tok.ok());
     const fs::path dir = fresh_dir("models");
     // Same shape, same directory, two weight fingerprints: as two fine-tunes of one base.
     auto run = [&](const std::string& fingerprint, const std::vector<std::vector<int32_t>>& ps) {
-        kv_cache_spec spec;
-        spec.num_blocks = 64;
-        spec.block_size = 16;
-        spec.type = dtype::f32;
-        cpu_executor_options opts;
-        opts.num_threads = 1;
-        auto ex = cpu_executor::create(m->config, m->weights, spec, opts);
-        REQUIRE(ex.ok());
-        auto cfg = test::offload_engine_config("f32", 64, test::offload_disk_config(dir));
-        auto eng = llm_engine::create(cfg, **tok, **ex, fingerprint);
-        REQUIRE_MESSAGE(eng.ok(), (eng.ok() ? "" : eng.message()));
-        test::run_offload_prompts(**eng, ps);
-        return test::settled_offload_stats(**eng);
+        return test::run_as_model(fingerprint, test::offload_disk_config(dir), ps);
     };
     const auto a = run("model-a", first);
     CHECK(a.kv_connector_blocks_saved_total >= 24);

@@ -15,7 +15,10 @@
 
 #include <unistd.h>
 
+#include "backends/cpu/cpu_executor.hpp"
 #include "core/llm_engine.hpp"
+#include "model/model_loader.hpp"
+#include "tokenizer/tokenizer.hpp"
 #include "support/shared_data.hpp"
 #include "support/temp_dir.hpp"
 
@@ -139,6 +142,31 @@ inline actorlm::engine_stats settled_offload_stats(const core::llm_engine& eng) 
         last = now;
     }
     return last;
+}
+
+/// Runs `prompts` on a 64-block stories260K engine whose model identity carries
+/// `fingerprint` instead of the weights' (as two fine-tunes of one base), with
+/// `kv_transfer`; the stats once its saves settled.
+inline actorlm::engine_stats run_as_model(const std::string& fingerprint,
+                                          const std::string& kv_transfer,
+                                          const std::vector<std::vector<int32_t>>& prompts) {
+    auto m = load_model(shared_path(k_offload_model));
+    REQUIRE(m.ok());
+    auto tok = tokenizer::from_gguf(*m->gguf);
+    REQUIRE(tok.ok());
+    kv_cache_spec spec;
+    spec.num_blocks = 64;
+    spec.block_size = 16;
+    spec.type = dtype::f32;
+    cpu_executor_options opts;
+    opts.num_threads = 1;
+    auto ex = cpu_executor::create(m->config, m->weights, spec, opts);
+    REQUIRE(ex.ok());
+    auto eng = core::llm_engine::create(offload_engine_config("f32", 64, kv_transfer), **tok, **ex,
+                                        fingerprint);
+    REQUIRE_MESSAGE(eng.ok(), (eng.ok() ? "" : eng.message()));
+    run_offload_prompts(**eng, prompts);
+    return settled_offload_stats(**eng);
 }
 
 }  // namespace actorlm::test
