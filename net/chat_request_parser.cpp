@@ -1,6 +1,8 @@
-// /v1/chat/completions body parsing: messages (string or text-part content),
-// tools, chat-style logprobs and max_completion_tokens; the shared sampling
-// fields come from request_fields.cpp.
+// /v1/chat/completions body parsing: messages (string content or text and image_url
+// parts), tools, chat-style logprobs and max_completion_tokens; the shared sampling
+// fields come from request_fields.cpp. Image URLs are checked here (data: URLs decoded);
+// fetching http(s)/file URLs is the router's, after its cheap checks.
+#include "net/media_url.hpp"
 #include "net/openai_protocol.hpp"
 #include "net/request_fields.hpp"
 
@@ -16,35 +18,101 @@ bool known_role(std::string_view role) {
            role == "developer" || role == "function";
 }
 
-// content: a string, null (assistant with tool calls) or [{type: "text", text}].
-maybe_error read_content(json::element v, const std::string& name, std::string& out) {
+// One image_url part: {"type": "image_url", "image_url": {"url", "detail"?}}, or vLLM's
+// shorthand without a type, {"image_url": "URL"} (vLLM also takes {"image_url": {"url"}}
+// there). data: URLs are decoded here; http(s) and file URLs keep their URL as the
+// source and are fetched by the router (media_fetch) once the request passed its checks.
+maybe_error read_image_part(simdjson::dom::object obj, bool typed, const std::string& name,
+                            content_part& out) {
+    json::element v;
+    if (obj["image_url"].get(v) || json::is_null(v))
+        return invalid_request("Missing required parameter: '" + name + ".image_url'.",
+                               name + ".image_url", "missing_required_parameter");
+    std::string_view url;
+    if (v.type() == element_type::STRING && !typed) {
+        url = v.get_string().value_unsafe();
+    } else if (v.type() == element_type::OBJECT) {
+        if (v["url"].get_string().get(url))
+            return invalid_request("Missing required parameter: '" + name + ".image_url.url'.",
+                                   name + ".image_url.url", "missing_required_parameter");
+        std::string_view detail;
+        if (!v["detail"].get_string().get(detail) && detail != "auto" && detail != "low" &&
+            detail != "high")
+            return json::value_error(name + ".image_url.detail",
+                                     "must be 'auto', 'low' or 'high', got '" +
+                                         std::string(detail) + "'");
+    } else {
+        return json::type_error(name + ".image_url", "an object with a 'url'", v);
+    }
+    out.type = content_part::kind::image;
+    switch (classify_media_url(url)) {
+        case media_url_kind::data: {
+            auto bytes = decode_data_url(url, "image/");
+            if (!bytes)
+                return invalid_request("Invalid image in '" + name + "': " + bytes.message(),
+                                       name + ".image_url.url", "invalid_image_url");
+            out.image.data = std::move(bytes.value());
+            out.image.source = describe_media_url(url);
+            break;
+        }
+        case media_url_kind::http:
+        case media_url_kind::file: out.image.source = std::string(url); break;
+        case media_url_kind::unsupported:
+            return invalid_request("Invalid image in '" + name +
+                                       "': the URL must be an http(s), data or file URL, got " +
+                                       describe_media_url(url),
+                                   name + ".image_url.url", "invalid_image_url");
+    }
+    return std::nullopt;
+}
+
+// content: a string, null (assistant with tool calls) or a list of parts: text and
+// image_url. Text parts join into msg.content; with an image, msg.parts keeps them all
+// in order.
+maybe_error read_content(json::element v, const std::string& name, chat_message& msg) {
     if (json::is_null(v)) return std::nullopt;
     if (v.type() == element_type::STRING) {
-        out = std::string(v.get_string().value_unsafe());
+        msg.content = std::string(v.get_string().value_unsafe());
         return std::nullopt;
     }
     if (v.type() != element_type::ARRAY)
         return json::type_error(name, "a string or an array of content parts", v);
     const simdjson::dom::array items = v.get_array().value_unsafe();
+    std::vector<content_part> parts;
+    bool any_image = false;
+    size_t index = 0;
     for (json::element part : items) {
+        const std::string part_name = name + "[" + std::to_string(index++) + "]";
         simdjson::dom::object obj;
-        if (part.get_object().get(obj)) return json::type_error(name + "[]", "an object", part);
+        if (part.get_object().get(obj)) return json::type_error(part_name, "an object", part);
         std::string_view type;
-        if (obj["type"].get_string().get(type))
-            return invalid_request("Missing required parameter: '" + name + "[].type'.", name,
-                                   "missing_required_parameter");
-        if (type != "text")
-            return invalid_request(
-                "Content part type '" + std::string(type) + "' is not supported; only 'text' is.",
-                name, "unsupported_content_type");
-        std::string_view text;
-        if (obj["text"].get_string().get(text))
-            return invalid_request("Missing required parameter: '" + name + "[].text'.", name,
-                                   "missing_required_parameter");
-        // vLLM joins text parts with newlines.
-        if (!out.empty()) out.push_back('\n');
-        out.append(text);
+        const bool typed = !obj["type"].get_string().get(type);
+        content_part cp;
+        if (!typed && obj["image_url"].error() == simdjson::SUCCESS) {
+            ACTORLM_NET_TRY(read_image_part(obj, false, part_name, cp));
+        } else if (!typed) {
+            return invalid_request("Missing required parameter: '" + part_name + ".type'.",
+                                   part_name + ".type", "missing_required_parameter");
+        } else if (type == "image_url") {
+            ACTORLM_NET_TRY(read_image_part(obj, true, part_name, cp));
+        } else if (type == "text") {
+            std::string_view text;
+            if (obj["text"].get_string().get(text))
+                return invalid_request("Missing required parameter: '" + part_name + ".text'.",
+                                       part_name + ".text", "missing_required_parameter");
+            cp.text = std::string(text);
+            // vLLM joins text parts with newlines.
+            if (!msg.content.empty()) msg.content.push_back('\n');
+            msg.content.append(text);
+        } else {
+            return invalid_request("Content part type '" + std::string(type) +
+                                       "' is not supported; only 'text' and 'image_url' are.",
+                                   part_name + ".type", "unsupported_content_type");
+        }
+        any_image = any_image || cp.type == content_part::kind::image;
+        parts.push_back(std::move(cp));
     }
+    if (any_image) msg.parts = std::move(parts);
     return std::nullopt;
 }
 
@@ -72,7 +140,7 @@ maybe_error parse_chat_messages(json::element v, std::vector<chat_message>& out)
                     return json::value_error(name + ".role", "unknown role '" + msg.role + "'");
                 have_role = true;
             } else if (key == "content") {
-                ACTORLM_NET_TRY(read_content(field.value, name + ".content", msg.content));
+                ACTORLM_NET_TRY(read_content(field.value, name + ".content", msg));
                 have_content = !json::is_null(field.value);
             } else if (key == "name") {
                 ACTORLM_NET_TRY(json::get_string(field.value, name + ".name", msg.name));
