@@ -1,0 +1,30 @@
+// prompt_images: the images of a chat request as the engine receives them (encoded bytes
+// in chat_message::parts), counted and decoded in order, each error naming the image.
+// This is where the vision path plugs in: build_prompt_tokens calls attach_prompt_images,
+// which today decodes every image and then refuses (no model has a vision encoder yet).
+// Pure functions, any thread.
+#pragma once
+
+#include <cstddef>
+#include <vector>
+
+#include "actorlm/engine.hpp"
+#include "base/result.hpp"
+#include "multimodal/image_decoder.hpp"
+
+namespace actorlm::multimodal {
+
+/// How many image parts the request's messages hold.
+size_t count_prompt_images(const actorlm::generate_request& req);
+
+/// Every image of the request, decoded in message order. Errors (invalid_argument) name
+/// the image ("image 2 (data:image/png;base64,...)") and the problem.
+result<std::vector<rgb_image>> decode_prompt_images(const actorlm::generate_request& req,
+                                                   const image_decode_options& options = {});
+
+/// The one place the vision path will plug in (processor, placeholder tokens, encoder
+/// inputs). Today: decodes the images, so a corrupt one is named, then refuses the
+/// request because no loaded model takes images. Only called when the request has images.
+status attach_prompt_images(const actorlm::generate_request& req);
+
+}  // namespace actorlm::multimodal

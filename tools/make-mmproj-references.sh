@@ -1,0 +1,91 @@
+#!/bin/sh
+# make-mmproj-references.sh: converts the tiny HF vision checkpoints of tests/data/mm/models/
+# (made by tools/make-vision-references.py) into llama.cpp mmproj GGUFs with llama.cpp's own
+# converters, run in the peer chroot, for tests/engine/vision_mmproj_test.cpp:
+#   idefics3, qwen25vl: convert_hf_to_gguf.py --mmproj --outtype f16 (llama.cpp-tools 0.7.0)
+#   llava:              tools/mtmd/legacy-models/convert_image_encoder_to_gguf.py (LLaVA-1.5's
+#                       "mlp" projector is only written by this legacy script; Debian does not
+#                       ship it: pass a llama.cpp checkout's copy in LLAMA_CPP_LEGACY_CONVERTER)
+# Only the mmproj part is converted: convert_hf_to_gguf.py refuses the tiny text models
+# (Idefics3ForConditionalGeneration is registered for --mmproj only; the Qwen2.5-VL and Llama
+# text models need a tokenizer, which the tiny checkpoints do not have), and the tests need
+# only the vision side.
+#
+# Usage (as root, peer chroot set up with ../shared/tools/peer/setup-peer.sh --transformers):
+#   LLAMA_CPP_LEGACY_CONVERTER=/path/to/convert_image_encoder_to_gguf.py \
+#       tools/make-mmproj-references.sh
+# About 1 minute. Without LLAMA_CPP_LEGACY_CONVERTER the llava file is left as it is.
+set -eu
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+chroot_dir=${PEER_CHROOT:-/opt/peer-sid}
+models="$root/tests/data/mm/models"
+converter=/usr/share/doc/llama.cpp-tools/scripts/convert_hf_to_gguf.py
+work_rel=tmp/actorlm-mmproj.$$
+work="$chroot_dir/$work_rel"
+trap 'rm -rf "$work"' EXIT
+mkdir -p "$work"
+py() { chroot "$chroot_dir" python3 "$@"; }
+
+# -- idefics3 ------------------------------------------------------------------------------
+cp -r "$models/idefics3" "$work/idefics3"
+py "$converter" --mmproj --outtype f16 --outfile "/$work_rel/idefics3.gguf" \
+    "/$work_rel/idefics3" > "$work/idefics3.log" 2>&1 || { cat "$work/idefics3.log"; exit 1; }
+cp "$work/idefics3.gguf" "$models/idefics3/mmproj-idefics3-f16.gguf"
+
+# -- qwen25vl ------------------------------------------------------------------------------
+# The converter reads image_mean / image_std from preprocessor_config.json, which the tiny
+# checkpoint leaves to Qwen2VLImageProcessor's defaults (OpenAI CLIP's): write them out.
+cp -r "$models/qwen25vl" "$work/qwen25vl"
+py - "/$work_rel/qwen25vl/preprocessor_config.json" <<'EOF'
+import json, sys
+path = sys.argv[1]
+cfg = json.load(open(path))
+cfg.setdefault("image_mean", [0.48145466, 0.4578275, 0.40821073])
+cfg.setdefault("image_std", [0.26862954, 0.26130258, 0.27577711])
+json.dump(cfg, open(path, "w"), indent=1)
+EOF
+py "$converter" --mmproj --outtype f16 --outfile "/$work_rel/qwen25vl.gguf" \
+    "/$work_rel/qwen25vl" > "$work/qwen25vl.log" 2>&1 || { cat "$work/qwen25vl.log"; exit 1; }
+cp "$work/qwen25vl.gguf" "$models/qwen25vl/mmproj-qwen25vl-f16.gguf"
+
+# -- llava ---------------------------------------------------------------------------------
+if [ -z "${LLAMA_CPP_LEGACY_CONVERTER:-}" ]; then
+    echo "LLAMA_CPP_LEGACY_CONVERTER unset: llava mmproj not rebuilt" >&2
+    exit 0
+fi
+cp "$LLAMA_CPP_LEGACY_CONVERTER" "$work/convert_image_encoder_to_gguf.py"
+cp -r "$models/llava" "$work/llava"
+# The surgery llama.cpp's LLaVA instructions do by hand: the CLIP tower as its own
+# CLIPVisionModel directory, the projector as a torch file with HF names.
+py - "/$work_rel/llava" "/$work_rel/vit" "/$work_rel/llava.projector" <<'EOF'
+import sys, torch
+from transformers import LlavaForConditionalGeneration
+src, vit, proj = sys.argv[1:4]
+m = LlavaForConditionalGeneration.from_pretrained(src, dtype=torch.float32)
+m.model.vision_tower.save_pretrained(vit)
+torch.save({"multi_modal_projector." + k: v.clone()
+            for k, v in m.model.multi_modal_projector.state_dict().items()}, proj)
+EOF
+# The legacy script walks transformers 4's CLIPVisionModel.vision_model (and names tensors
+# after it); transformers 5 dropped that level, so it gets the model wrapped one level down.
+cat > "$work/legacy_shim.py" <<'EOF'
+import runpy, sys, torch
+from transformers.models.clip import modeling_clip
+_load = modeling_clip.CLIPVisionModel.from_pretrained
+def _v4_layout(path, *args, **kwargs):
+    w = torch.nn.Module()
+    w.vision_model = _load(path, *args, **kwargs)
+    return w
+modeling_clip.CLIPVisionModel.from_pretrained = _v4_layout
+sys.argv = sys.argv[1:]
+runpy.run_path(sys.argv[0], run_name="__main__")
+EOF
+py "/$work_rel/legacy_shim.py" "/$work_rel/convert_image_encoder_to_gguf.py" \
+    -m "/$work_rel/vit" --llava-projector "/$work_rel/llava.projector" \
+    --output-dir "/$work_rel/llava-out" --clip-model-is-vision \
+    --image-mean 0.48145466 0.4578275 0.40821073 \
+    --image-std 0.26862954 0.26130258 0.27577711 > "$work/llava.log" 2>&1 ||
+    { cat "$work/llava.log"; exit 1; }
+cp "$work/llava-out/mmproj-model-f16.gguf" "$models/llava/mmproj-llava-f16.gguf"
+ls -l "$models"/*/mmproj-*.gguf
