@@ -1,0 +1,128 @@
+// serve_http implementation.
+#include "serve_http.hpp"
+
+#include <sys/resource.h>
+
+#include <simdjson.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <memory>
+
+#include "cli_values.hpp"
+#include "net/http_server.hpp"
+#include "net/inference_backend.hpp"
+
+namespace actorlm::cli {
+
+namespace {
+
+// 512 streams need 512 sockets; lift the soft descriptor limit to the hard one.
+void raise_fd_limit() {
+    rlimit lim{};
+    if (getrlimit(RLIMIT_NOFILE, &lim) == 0 && lim.rlim_cur < lim.rlim_max) {
+        lim.rlim_cur = lim.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &lim);
+    }
+}
+
+// --limit-mm-per-prompt: a JSON object of modality -> count (vLLM's flag); only images
+// exist here. The number of images, or an error naming the problem.
+result<int32_t> parse_image_limit(const std::string& text) {
+    simdjson::dom::parser parser;
+    simdjson::dom::object obj;
+    if (parser.parse(text).get(obj))
+        return make_error("expected a JSON object such as '{\"image\": 4}', got '%s'",
+                          text.c_str());
+    int32_t limit = 999;
+    for (auto field : obj) {
+        int64_t n = 0;
+        if (field.key != "image")
+            return make_error("unsupported modality '%s' (only 'image' is supported)",
+                              std::string(field.key).c_str());
+        if (field.value.get_int64().get(n) || n < 0 || n > 1'000'000)
+            return make_error("'image' must be a whole number >= 0");
+        limit = static_cast<int32_t>(n);
+    }
+    return limit;
+}
+
+}  // namespace
+
+void add_http_serve_options(CLI::App& app, http_serve_options& o) {
+    app.add_option("--host", o.host, "address to listen on")->capture_default_str();
+    app.add_option("--port", o.port, "port to listen on")
+        ->check(CLI::Range(0, 65535))
+        ->capture_default_str();
+    app.add_option("--api-key", o.api_key, "require 'Authorization: Bearer KEY' on /v1/*");
+    app.add_option("--io-threads", o.io_threads, "HTTP I/O threads")
+        ->check(CLI::Range(1, 64))
+        ->capture_default_str();
+    app.add_option("--max-request-body-bytes", o.max_body_bytes, "larger request bodies get 413")
+        ->type_name("SIZE")
+        ->transform(byte_size())
+        ->check(CLI::Range(int64_t{1024}, int64_t{1} << 32))
+        ->capture_default_str();
+    app.add_option("--limit-mm-per-prompt", o.limit_mm_per_prompt,
+                   "images per request as JSON, e.g. '{\"image\": 4}' (default 999, as vLLM)")
+        ->check([](const std::string& text) {
+            auto r = parse_image_limit(text);
+            return r ? std::string() : r.message();
+        });
+    app.add_option("--allowed-local-media-path", o.allowed_local_media_path,
+                   "serve file:// image URLs from inside this directory (refused without it)")
+        ->check(CLI::ExistingDirectory);
+    app.add_option("--image-fetch-timeout", o.image_fetch_timeout_s,
+                   "seconds to fetch one image URL")
+        ->check(CLI::Range(0.001, 3600.0))
+        ->capture_default_str();
+}
+
+int serve_over_http(const std::string& command, const engine_config& cfg,
+                    std::vector<std::string> served_names, const http_serve_options& o) {
+    raise_fd_limit();
+    std::string error;
+    std::shared_ptr<engine> eng = engine::create(cfg, &error);
+    if (!eng) {
+        std::fprintf(stderr, "%s: cannot start the engine: %s\n", command.c_str(), error.c_str());
+        return 1;
+    }
+    auto backend = net::make_engine_backend(eng);
+    const model_info info = eng->info();
+    if (served_names.empty())
+        served_names.push_back(info.name.empty() ? cfg.model_path : info.name);
+    net::server_metrics metrics(served_names.front());
+    net::router_options ro{o.api_key, served_names, cfg.model_path};
+    if (!o.limit_mm_per_prompt.empty())
+        ro.limit_images_per_prompt = parse_image_limit(o.limit_mm_per_prompt).value();
+    ro.media.allowed_local_media_path = o.allowed_local_media_path;
+    ro.media.timeout =
+        std::chrono::milliseconds(static_cast<int64_t>(o.image_fetch_timeout_s * 1000.0));
+    net::api_router router(*backend, metrics, std::move(ro));
+    net::server_options opts;
+    opts.host = o.host;
+    opts.port = static_cast<uint16_t>(o.port);
+    opts.io_threads = o.io_threads;
+    opts.body_limit_bytes = static_cast<size_t>(o.max_body_bytes);
+    opts.handle_signals = true;
+    {
+        net::http_server server(opts, router);
+        if (auto st = server.start(); !st) {
+            std::fprintf(stderr, "%s: %s\n", command.c_str(), st.message().c_str());
+            return 1;
+        }
+        std::fprintf(stderr, "%s: %s (max_model_len %d) on http://%s:%u\n", command.c_str(),
+                     served_names.front().c_str(), info.max_model_len, o.host.c_str(),
+                     static_cast<unsigned>(server.port()));
+        server.wait();
+        router.wait_for_fetches();  // their last step posts to a connection of the server
+        // Stop the engine while the server's io_context still exists: late callbacks
+        // post into it harmlessly and are dropped with it.
+        backend.reset();
+        eng.reset();
+    }
+    std::fprintf(stderr, "%s: shut down\n", command.c_str());
+    return 0;
+}
+
+}  // namespace actorlm::cli

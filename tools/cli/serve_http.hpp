@@ -1,0 +1,36 @@
+// serve_http: the HTTP side shared by `actorlm serve` (an engine) and `actorlm router`
+// (a router over cluster members): builds the engine facade from the config, serves
+// the OpenAI API until SIGTERM/SIGINT, then drains and stops.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <actorlm/engine.hpp>
+
+namespace actorlm::cli {
+
+struct http_serve_options {
+    std::string host = "127.0.0.1";
+    int32_t port = 8000;
+    std::string api_key;
+    int32_t io_threads = 2;
+    int64_t max_body_bytes = 8 << 20;
+    std::string limit_mm_per_prompt;       // vLLM's JSON, e.g. {"image": 4}; empty: 999
+    std::string allowed_local_media_path;  // file:// image URLs only below this directory
+    double image_fetch_timeout_s = 5.0;    // vLLM's VLLM_IMAGE_FETCH_TIMEOUT default
+};
+
+/// --host, --port, --api-key, --io-threads, --max-request-body-bytes, and the image
+/// input flags --limit-mm-per-prompt, --allowed-local-media-path, --image-fetch-timeout.
+void add_http_serve_options(CLI::App& app, http_serve_options& o);
+
+/// Serves `cfg`'s engine (or router) until a signal; the exit status. `command` names
+/// the command in messages ("actorlm serve").
+int serve_over_http(const std::string& command, const engine_config& cfg,
+                    std::vector<std::string> served_names, const http_serve_options& o);
+
+}  // namespace actorlm::cli
