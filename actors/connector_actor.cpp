@@ -1,6 +1,7 @@
 // connector actor implementation.
 #include "actors/connector_actor.hpp"
 
+#include "actors/node_tls.hpp"
 #include "base/host_port.hpp"
 
 #include <caf/io/all.hpp>
@@ -42,7 +43,7 @@ connector_actor::behavior_type connector_impl(
             // The middleman's asynchronous connect: this actor never blocks, so it
             // can always take its exit message (a blocking remote_actor to a half-
             // alive peer could hold engine shutdown).
-            auto mm = self->system().middleman().actor_handle();
+            auto mm = node_connector(self->system());
             auto retry = [self, index] {
                 // Not back yet: try again in a second (the scheduler stays unhealthy).
                 self->delayed_send(self, std::chrono::seconds(1), worker_atom_v, index);

@@ -8,7 +8,11 @@
 // scheduler it is told about after spawning. It publishes the KV connector's
 // events (blocks stored / removed, in report order) to every subscriber, e.g. a
 // prefix-aware router, until the subscriber goes down.
-// Scheduled; holds only the last report.
+// It is where the KV that outlives a step lives: it builds the engine's KV connector
+// from --kv-transfer-config, so the tiers and their I/O threads belong to it (never to
+// the scheduler's thread); it installs the worker side on the in-process worker, hands
+// the scheduler side to the scheduler, and holds the connector for the engine's life.
+// Scheduled; holds the last report and the connector.
 #pragma once
 
 #include "actors/scheduler_actor.hpp"

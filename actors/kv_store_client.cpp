@@ -16,6 +16,7 @@
 #include <unordered_set>
 
 #include "actors/kv_store_actor.hpp"
+#include "actors/node_tls.hpp"
 #include "actors/runtime_config.hpp"
 #include "base/host_port.hpp"
 #include "kv/kv_connector_registry.hpp"
@@ -181,7 +182,7 @@ void connect(client_pointer self) {
     st.retry_scheduled = false;
     if (st.store) return;
     const uint64_t gen = st.generation;
-    auto mm = self->system().middleman().actor_handle();
+    auto mm = node_connector(self->system());
     // The middleman's asynchronous connect (as connector_actor does): never blocks.
     self->request(mm, st.opts.timeout, caf::connect_atom::value, st.opts.host, st.opts.port)
         .then(
@@ -365,6 +366,14 @@ result<kv::kv_connector_pair> make_kv_store_connector(const kv::kv_transfer_conf
         if (*n <= 0) return make_error("kv_transfer_config: 'max_inflight_bytes' must be positive");
         o.max_inflight_bytes = *n;
     }
+    // TLS: all three keys or none (check_tls_config names what is missing or wrong).
+    for (auto [key, field] : {std::pair{"tls_cert", &o.tls.cert_file},
+                              std::pair{"tls_key", &o.tls.key_file},
+                              std::pair{"tls_ca", &o.tls.ca_file}})
+        if (auto v = cfg.extra.find(key); v != cfg.extra.end()) *field = v->second;
+    if (auto err = check_tls_config(o.tls); !err.empty())
+        return make_error("kv_transfer_config: KVStoreConnector tls_cert/tls_key/tls_ca: %s",
+                          err.c_str());
     o.layer_bytes = ctx.block_layer_bytes;
     o.num_layers = ctx.num_layers;
     auto client = std::make_shared<kv_store_client>(o);
@@ -393,12 +402,20 @@ struct kv_store_client::impl {
 kv_store_client::kv_store_client(const kv_store_client_options& opts)
     : impl_(std::make_unique<impl>()) {
     impl_->opts = opts;
+    // Never fall back to plaintext when TLS was asked for: without a usable TLS setup
+    // the client stays disconnected (the connector then recomputes every block).
+    const std::string tls_error = configure_node_tls(impl_->cfg, opts.tls);
     impl_->sys = std::make_unique<caf::actor_system>(impl_->cfg);
+    if (!tls_error.empty()) {
+        std::fprintf(stderr, "actorlm: warning: KV store %s:%u: %s; not connecting\n",
+                     opts.host.c_str(), static_cast<unsigned>(opts.port), tls_error.c_str());
+        return;
+    }
     impl_->actor = impl_->sys->spawn(client_impl, impl_->shared, opts);
 }
 
 kv_store_client::~kv_store_client() {
-    caf::anon_send_exit(impl_->actor, caf::exit_reason::user_shutdown);
+    if (impl_->actor) caf::anon_send_exit(impl_->actor, caf::exit_reason::user_shutdown);
     impl_->actor = nullptr;
     impl_->sys.reset();  // waits for the actor: no callback runs after this
 }
@@ -492,7 +509,19 @@ bool kv_store_client::wait_connected(std::chrono::milliseconds limit) const {
 }
 
 std::vector<std::string> kv_store_connector_extra_keys() {
-    return {"store_address", "timeout_ms", "max_inflight_bytes"};
+    return {"store_address", "timeout_ms", "max_inflight_bytes", "tls_cert", "tls_key", "tls_ca"};
+}
+
+void inherit_kv_store_tls(kv::kv_transfer_config& cfg, const tls_config& tls) {
+    if (!tls.enabled()) return;
+    for (auto& chained : cfg.connectors) inherit_kv_store_tls(chained, tls);
+    if (cfg.kv_connector != "KVStoreConnector") return;
+    const bool own = cfg.extra.count("tls_cert") || cfg.extra.count("tls_key") ||
+                     cfg.extra.count("tls_ca");
+    if (own) return;
+    cfg.extra["tls_cert"] = tls.cert_file;
+    cfg.extra["tls_key"] = tls.key_file;
+    cfg.extra["tls_ca"] = tls.ca_file;
 }
 
 void register_kv_store_connector() {

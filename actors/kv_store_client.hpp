@@ -16,7 +16,10 @@
 #include <string>
 #include <vector>
 
+#include <actorlm/engine.hpp>
+
 #include "kv/kv_block_store.hpp"
+#include "kv/kv_transfer_config.hpp"
 
 namespace actorlm::actors {
 
@@ -30,6 +33,8 @@ struct kv_store_client_options {
     std::chrono::milliseconds retry_interval{500};  ///< between reconnect attempts
     /// Loads are split into requests of at most this many payload bytes.
     int64_t max_message_bytes = int64_t{64} << 20;
+    /// Mutual TLS to the store (its `--tls-*`); empty = plaintext.
+    tls_config tls;
 };
 
 class kv_store_client final : public kv::kv_block_store {
@@ -72,6 +77,12 @@ private:
 
 /// The kv_connector_extra_config keys of "KVStoreConnector".
 std::vector<std::string> kv_store_connector_extra_keys();
+
+/// Gives every "KVStoreConnector" in `cfg` (a MultiConnector's chained ones too) the
+/// engine's TLS files unless it names its own ("tls_cert", "tls_key", "tls_ca"): a node
+/// configured with TLS speaks it to the store as to every other node. No-op when
+/// `tls` is empty.
+void inherit_kv_store_tls(kv::kv_transfer_config& cfg, const tls_config& tls);
 
 /// Registers "KVStoreConnector" (the offloading connector over a kv_store_client)
 /// with the KV connector registry. Idempotent and thread-safe; call before any

@@ -3,10 +3,12 @@
 // block's bytes for every layer. The directory is the index: open() rescans it, so
 // a restarted engine finds every block an earlier one saved (oldest file first in
 // the LRU). Capacity-bounded with LRU eviction; a block whose size or checksum is
-// wrong is a miss (counted, deleted), never loaded; a failed write stops saving
-// with one warning and serving continues. All file I/O runs on the store's own
-// thread, in submission order; the other methods are thread-safe and never block
-// on I/O.
+// wrong is a miss (counted, deleted), never reported loaded; into a host cache a
+// load reads the file straight into the blocks' memory (kv_block_io::host_memory).
+// A failed write stops saving with one warning and serving continues. All file I/O
+// runs on the store's own thread, in submission order; the other methods are
+// thread-safe and never block on I/O. Engines on one host may share a directory
+// (each write has its own temporary name and lands by an atomic rename).
 #pragma once
 
 #include <cstdint>
@@ -14,6 +16,7 @@
 #include <list>
 #include <memory>
 #include <mutex>
+#include <span>
 #include <string>
 #include <unordered_map>
 #include <unordered_set>
@@ -69,7 +72,13 @@ private:
     std::string path_of(const core::block_hash& h) const;
     // I/O thread only:
     void do_save(const core::block_hash& h, const std::vector<uint8_t>& payload);
-    bool read_block(const core::block_hash& h, std::vector<uint8_t>& buf);
+    // Reads h's file into `dst` (payload_bytes() in all, file order) with one preadv and
+    // checks header, size and checksum over `dst`; false (a miss) on any mismatch.
+    bool read_block(const core::block_hash& h, std::span<const std::span<uint8_t>> dst);
+    // One block into `io`: straight into its host memory, else through `buf` and
+    // write_block_layer; false when the file failed its checks.
+    bool load_one_block(const load_block& b, kv_block_io& io, std::vector<uint8_t>& buf,
+                        std::vector<std::span<uint8_t>>& pieces);
     // Under mu_:
     void index_insert_locked(const core::block_hash& h);
     // By value: callers pass hashes that live in lru_, whose node the erase frees.

@@ -4,9 +4,11 @@
 // dtype, so a saved block reloads bit-identically into any cache of the same
 // shape. Calls on distinct blocks may run concurrently with each other and with a
 // forward pass that does not touch those blocks (the connector's I/O threads).
-// A device-backed cache reports a failed copy through io_error(), never by aborting.
+// A device-backed cache reports a failed copy through io_error(), never by aborting;
+// a host cache may expose where a block-layer lives so a tier reads straight into it.
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <span>
@@ -14,6 +16,14 @@
 #include "base/result.hpp"
 
 namespace actorlm {
+
+/// Where one block-layer lives in host memory: its block_layer_bytes() in kv_block_io
+/// order are pieces[0], then pieces[1] when num_pieces is 2 (a cache that keeps K and V
+/// apart). num_pieces 0: the cache exposes no host memory.
+struct host_block_layer {
+    std::array<std::span<uint8_t>, 2> pieces{};
+    size_t num_pieces = 0;
+};
 
 class kv_block_io {
 public:
@@ -34,6 +44,13 @@ public:
     /// must not store bytes it read nor report blocks it wrote as loaded. Host caches
     /// cannot fail and keep this default.
     virtual status io_error() const { return {}; }
+    /// The host memory of block `block` of local layer `layer`, writable, so that a tier
+    /// can read a file straight into the cache (one copy instead of two); the same
+    /// concurrency rules as write_block_layer. Empty (num_pieces 0) for a cache that is
+    /// not in host memory (a device cache): callers then copy through write_block_layer.
+    /// A caller that writes through the pieces must not report the block loaded unless
+    /// it verified every byte it wrote (a failed block is recomputed, overwriting them).
+    virtual host_block_layer host_memory(int64_t /*layer*/, int32_t /*block*/) { return {}; }
 };
 
 }  // namespace actorlm

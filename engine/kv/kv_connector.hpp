@@ -10,13 +10,16 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
 
+#include "actorlm/engine.hpp"
 #include "core/block_hash.hpp"
 #include "kv/kv_block_io.hpp"
 #include "kv/kv_connector_output.hpp"
+#include "kv/kv_event.hpp"
 #include "base/result.hpp"
 
 namespace actorlm::core {
@@ -32,15 +35,6 @@ struct kv_connector_metadata {
     virtual ~kv_connector_metadata() = default;
 };
 
-/// A change of the blocks a connector holds (vLLM's KVCacheEvent: BlockStored,
-/// BlockRemoved, AllBlocksCleared), for routers and other subscribers.
-struct kv_event {
-    enum class kind { block_stored, block_removed, all_blocks_cleared };
-    kind type = kind::block_stored;
-    std::vector<core::block_hash> block_hashes;
-    std::string medium;  ///< where the blocks live: "disk", ...
-};
-
 /// Counters of one connector (exposed in engine stats, Prometheus-style names in
 /// docs/kv-connectors.md). Tokens for queries/hits, as vLLM's external prefix cache.
 struct kv_connector_stats {
@@ -50,6 +44,7 @@ struct kv_connector_stats {
     int64_t bytes_loaded = 0;
     int64_t blocks_saved = 0;
     int64_t bytes_saved = 0;
+    int64_t blocks_streamed = 0;  ///< of blocks_saved, those a PeerConnector sent on its stream
     int64_t load_errors = 0;    ///< blocks whose checksum, size or file was wrong: recomputed
     int64_t save_errors = 0;    ///< writes that failed (disk full, I/O error)
     int64_t saves_skipped = 0;  ///< blocks not saved: saving stopped or over capacity
@@ -85,9 +80,18 @@ public:
         const core::scheduler_output& so) = 0;
     /// The workers' report of the step (completed loads and saves).
     virtual void update_connector_output(const kv_connector_output& out) { (void)out; }
-    /// `req` finished; true if its blocks must stay allocated until a save
-    /// completes (the request then appears in a later finished_sending).
-    virtual bool request_finished(const core::request& req, std::span<const int32_t> block_ids) = 0;
+    /// What a connector says about a request that finished (vLLM's request_finished
+    /// tuple): whether its blocks must stay allocated until a save or a transfer to
+    /// another engine completes (the request then appears in a later finished_sending),
+    /// and what the caller needs to fetch its KV from elsewhere (the final output's
+    /// kv_transfer_params).
+    struct finished_request {
+        bool delay_free_blocks = false;
+        std::optional<actorlm::kv_transfer_params> kv_transfer_params;
+    };
+    /// `req` finished (stopped, aborted or failed: see req.status); `block_ids` is its table.
+    virtual finished_request request_finished(const core::request& req,
+                                              std::span<const int32_t> block_ids) = 0;
     /// Events since the last call.
     virtual std::vector<kv_event> take_events() { return {}; }
     virtual kv_connector_stats stats() const { return {}; }
@@ -126,11 +130,16 @@ protected:
     std::shared_ptr<const kv_connector_metadata> meta_;
 };
 
+class kv_transfer_endpoint;
+
 /// Both sides of one connector over shared state (the offline engine holds both;
 /// the actor runtime gives each to its actor).
 struct kv_connector_pair {
     std::unique_ptr<kv_connector_scheduler> scheduler;
     std::unique_ptr<kv_connector_worker> worker;
+    /// A connector that hands KV to other engines (PeerConnector): where the network
+    /// side (the KV-cache actor) serves and makes pulls. Null for the others.
+    std::shared_ptr<kv_transfer_endpoint> transfer;
 };
 
 }  // namespace actorlm::kv

@@ -9,6 +9,7 @@
 
 #include "kv/multi_connector.hpp"
 #include "kv/offloading_connector.hpp"
+#include "kv/peer_connector.hpp"
 
 namespace actorlm::kv {
 namespace {
@@ -29,6 +30,7 @@ registry& get_registry() {
         reg->entries["OffloadingConnector"] = {offloading_connector_extra_keys(),
                                                make_offloading_connector};
         reg->entries["MultiConnector"] = {multi_connector_extra_keys(), make_multi_connector};
+        reg->entries["PeerConnector"] = {peer_connector_extra_keys(), make_peer_connector};
         return reg;
     }();
     return *r;

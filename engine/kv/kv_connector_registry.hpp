@@ -22,6 +22,11 @@ struct kv_connector_context {
     size_t block_layer_bytes = 0;  ///< kv_block_io::block_layer_bytes()
     int64_t num_layers = 0;        ///< kv_block_io::num_kv_layers()
     std::string model_tag;         ///< a short name for logs
+    /// HOST:PORT of the engine's cluster member (--cluster-listen), where other engines
+    /// reach it; empty when it has none (offline, or not in a cluster).
+    std::string cluster_address;
+    /// The cluster's connections use mutual TLS: nothing may move in plaintext.
+    bool cluster_tls = false;
 };
 
 /// The context of a worker's cache.

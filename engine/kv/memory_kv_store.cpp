@@ -3,6 +3,7 @@
 // thread, never sees a slot overwritten under it; the mutex guards only the index,
 // the LRU order and the counters that the scheduler's and worker's threads read.
 #include "kv/memory_kv_store.hpp"
+#include "base/elapsed.hpp"
 
 #include <algorithm>
 #include <chrono>
@@ -13,10 +14,6 @@ namespace actorlm::kv {
 namespace {
 
 constexpr const char* k_medium = "cpu";
-
-double seconds_since(std::chrono::steady_clock::time_point t0) {
-    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-}
 
 }  // namespace
 

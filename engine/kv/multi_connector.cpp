@@ -65,12 +65,20 @@ public:
         for (auto& s : subs_) s->update_connector_output(out);
     }
 
-    bool request_finished(const core::request& req, std::span<const int32_t> block_ids) override {
+    finished_request request_finished(const core::request& req,
+                                      std::span<const int32_t> block_ids) override {
         loader_.erase(req.id());
         int32_t delaying = 0;
-        for (auto& s : subs_) delaying += s->request_finished(req, block_ids) ? 1 : 0;
+        finished_request out;
+        for (auto& s : subs_) {
+            finished_request f = s->request_finished(req, block_ids);
+            delaying += f.delay_free_blocks ? 1 : 0;
+            // One connector hands the KV to another engine (the first that offers).
+            if (!out.kv_transfer_params) out.kv_transfer_params = std::move(f.kv_transfer_params);
+        }
         if (delaying > 1) pending_extra_saves_.emplace_back(req.id(), delaying - 1);
-        return delaying > 0;
+        out.delay_free_blocks = delaying > 0;
+        return out;
     }
 
     std::vector<kv_event> take_events() override {
@@ -92,6 +100,7 @@ public:
             t.blocks_loaded += k.blocks_loaded;
             t.bytes_loaded += k.bytes_loaded;
             t.blocks_saved += k.blocks_saved;
+            t.blocks_streamed += k.blocks_streamed;
             t.bytes_saved += k.bytes_saved;
             t.load_errors += k.load_errors;
             t.save_errors += k.save_errors;
@@ -192,13 +201,19 @@ result<kv_connector_pair> make_multi_connector(const kv_transfer_config& cfg,
             "'connectors' (a non-empty array of connector configs)");
     std::vector<std::unique_ptr<kv_connector_scheduler>> scheds;
     std::vector<std::unique_ptr<kv_connector_worker>> workers;
+    std::shared_ptr<kv_transfer_endpoint> transfer;
     for (size_t i = 0; i < cfg.connectors.size(); ++i) {
         auto pair = make_kv_connector(cfg.connectors[i], ctx);
         if (!pair) return make_error("connectors[%zu]: %s", i, pair.message().c_str());
+        if (pair->transfer && transfer)
+            return make_error("connectors[%zu]: only one chained connector may hand KV to "
+                              "other engines", i);
+        if (pair->transfer) transfer = std::move(pair->transfer);
         scheds.push_back(std::move(pair->scheduler));
         workers.push_back(std::move(pair->worker));
     }
     kv_connector_pair p;
+    p.transfer = std::move(transfer);
     p.scheduler = std::make_unique<multi_scheduler>(std::move(scheds));
     p.worker = std::make_unique<multi_worker>(std::move(workers));
     return p;

@@ -105,9 +105,10 @@ public:
         return meta;
     }
 
-    bool request_finished(const core::request& req, std::span<const int32_t>) override {
+    finished_request request_finished(const core::request& req,
+                                      std::span<const int32_t>) override {
         requests_.erase(req.id());
-        return false;  // saves copy the bytes within the step: freeing never waits
+        return {};  // saves copy the bytes within the step: freeing never waits
     }
 
     std::vector<kv_event> take_events() override { return store_->take_events(); }

@@ -2,17 +2,26 @@
 // from the scheduler's last report: while a deliberately slow step is in flight
 // it answers at once, and submissions made during the step already show in the
 // queue counts. The scheduler itself is never asked. Also: a step longer than the
-// step timeout loses a (remote) stage, while no timeout (in-process workers) waits.
+// step timeout loses a (remote) stage, while no timeout (in-process workers) waits;
+// and the KV-cache actor builds the engine's KV connector (the tiers live with it),
+// installs its worker side and refuses a second, broken or unaccepted one by name.
 #include <doctest/doctest.h>
 
 #include <chrono>
+#include <filesystem>
+#include <fstream>
 #include <thread>
 
 #include "actors/kv_cache_actor.hpp"
 #include "actors/runtime_config.hpp"
 #include "actors/scheduler_actor.hpp"
 #include "actors/worker_actor.hpp"
+#include "kv/kv_transfer_config.hpp"
+#include "model/model_loader.hpp"
 #include "model/noop_executor.hpp"
+#include "support/kv_offload_runs.hpp"
+#include "support/kv_tier_checks.hpp"
+#include "support/shared_data.hpp"
 
 using namespace actorlm;
 using namespace actorlm::actors;
@@ -138,4 +147,89 @@ TEST_CASE("scheduler actor: a slow step is waited for without a step timeout, lo
         CHECK(ended_ok == (timeout.count() == 0));
         CHECK(lost == (timeout.count() > 0));
     }
+}
+
+namespace {
+
+/// Asks `kv` to build the connector of `json` over `worker`'s cache; the scheduler
+/// side, or the error's text.
+std::pair<std::shared_ptr<kv::kv_connector_scheduler>, std::string> set_up_connector(
+    caf::actor_system& sys, const kv_cache_actor& kv, const worker_actor& worker,
+    const worker_info& info, const std::string& json) {
+    auto cfg = kv::parse_and_validate_kv_transfer_config(json);
+    REQUIRE_MESSAGE(cfg.ok(), (cfg.ok() ? std::string() : cfg.message()));
+    kv_connector_setup setup;
+    setup.config = *cfg;
+    setup.context.block_size = 16;
+    setup.context.block_layer_bytes = static_cast<size_t>(info.kv_block_layer_bytes);
+    setup.context.num_layers = info.num_kv_layers;
+    setup.context.model_tag = "stories260K";
+    std::pair<std::shared_ptr<kv::kv_connector_scheduler>, std::string> out;
+    caf::scoped_actor self{sys};
+    self->request(kv, std::chrono::seconds(30), setup_atom_v, std::move(setup), worker)
+        .receive([&](kv_connector_handoff& h) { out.first = std::move(h.scheduler); },
+                 [&](caf::error& err) { out.second = sys.render(err); });
+    return out;
+}
+
+}  // namespace
+
+TEST_CASE("KV-cache actor: builds the KV connector, hands its sides out, refuses bad ones") {
+    ACTORLM_REQUIRE_SHARED(test::k_offload_model);
+    auto model = load_model(test::shared_path(test::k_offload_model));
+    REQUIRE(model.ok());
+    auto shared_model = std::make_shared<const loaded_model>(std::move(model).value());
+    const auto dir = test::fresh_temp_dir("kvactor-connector");
+
+    runtime_config cfg;
+    caf::actor_system sys{cfg};
+    auto worker = spawn_worker(sys, shared_model, "cpu");
+    worker_setup setup;
+    setup.num_blocks = 32;
+    setup.block_size = 16;
+    setup.last_layer = shared_model->config.num_layers;
+    setup.num_threads = 1;
+    std::vector<worker_info> infos;
+    REQUIRE(setup_workers(sys, {worker}, {setup}, std::chrono::seconds(30), &infos).empty());
+    REQUIRE(infos.front().kv_block_layer_bytes > 0);
+
+    auto kv = spawn_kv_cache_actor(sys, setup.num_blocks);
+    {
+        auto [sched_side, err] =
+            set_up_connector(sys, kv, worker, infos.front(), test::offload_disk_config(dir));
+        REQUIRE_MESSAGE(err.empty(), err);
+        REQUIRE(sched_side != nullptr);
+        // The disk tier exists (its directory) and answers lookups through the
+        // scheduler side: nothing stored yet.
+        CHECK(std::filesystem::is_directory(dir));
+        CHECK(test::count_block_files(dir) == 0);
+        CHECK(sched_side->stats().blocks_loaded == 0);
+
+        // One connector per engine.
+        auto [again, again_err] =
+            set_up_connector(sys, kv, worker, infos.front(), test::offload_disk_config(dir));
+        CHECK(again == nullptr);
+        CHECK(again_err.find("already set up") != std::string::npos);
+    }
+
+    // A tier that cannot be built (its directory is a file) is an error naming it.
+    const auto file = dir / "not-a-dir";
+    std::ofstream(file) << "x";
+    auto kv2 = spawn_kv_cache_actor(sys, setup.num_blocks);
+    auto [broken, broken_err] =
+        set_up_connector(sys, kv2, worker, infos.front(), test::offload_disk_config(file));
+    CHECK(broken == nullptr);
+    CHECK_MESSAGE(broken_err.find("not-a-dir") != std::string::npos, broken_err);
+
+    // A worker without a cache refuses the worker side; the actor says so.
+    auto bare = spawn_worker(sys, shared_model, "cpu");
+    auto kv3 = spawn_kv_cache_actor(sys, setup.num_blocks);
+    auto [refused, refused_err] =
+        set_up_connector(sys, kv3, bare, infos.front(), test::offload_disk_config(dir / "b"));
+    CHECK(refused == nullptr);
+    CHECK_MESSAGE(refused_err.find("the worker refused it") != std::string::npos, refused_err);
+
+    for (const auto& h : {kv, kv2, kv3}) caf::anon_send_exit(h, caf::exit_reason::user_shutdown);
+    for (const auto& w : {worker, bare}) caf::anon_send_exit(w, caf::exit_reason::user_shutdown);
+    std::filesystem::remove_all(dir);
 }

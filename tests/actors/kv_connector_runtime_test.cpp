@@ -4,13 +4,14 @@
 // connector; a restarted engine finds its disk tier; reset_prefix_cache empties the
 // device prefix cache (and is refused while a request holds blocks); a connector
 // cannot be combined with remote workers; the KV-cache actor publishes the tier's
-// block events to subscribers.
+// block events to subscribers, and the device prefix cache's with enable_kv_cache_events.
 #include <doctest/doctest.h>
 
 #include <unistd.h>
 
 #include <chrono>
 #include <filesystem>
+#include <functional>
 #include <future>
 #include <random>
 #include <set>
@@ -27,9 +28,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-constexpr const char* k_model = test::k_offload_model;
-
-fs::path fresh_dir(const std::string& name) { return test::fresh_temp_dir("kvrt-" + name); }
+fs::path runtime_test_dir(const std::string& name) { return test::fresh_temp_dir("kvrt-" + name); }
 
 /// The shared stories260K engine config (F32 KV, `num_blocks` blocks of pool), with a
 /// disk tier in `disk` unless empty.
@@ -78,17 +77,31 @@ engine_stats settled_stats(const engine& eng) {
     return last;
 }
 
+/// Runs `prompt` greedily for 4 tokens through the runtime and waits for its end.
+void run_greedy(actors::engine_runtime& rt, const std::vector<int32_t>& prompt) {
+    std::promise<void> done;
+    generate_request r;
+    r.prompt_token_ids = prompt;
+    r.params.temperature = 0.0f;
+    r.params.max_tokens = 4;
+    r.params.ignore_eos = true;
+    rt.submit(r, [&](const output_delta& d) {
+        if (d.finished()) done.set_value();
+    });
+    done.get_future().wait();
+}
+
 }  // namespace
 
 TEST_CASE("runtime kv connector: evicted prefixes reload from disk, outputs identical") {
-    ACTORLM_REQUIRE_SHARED(k_model);
+    ACTORLM_REQUIRE_SHARED(test::k_offload_model);
     const auto prompts = test::offload_prompts();
     auto base_eng = start_engine(config(128));
     const auto base = run_prompts(*base_eng, prompts);
     base_eng.reset();
 
     // 12 blocks hold one prompt: every document is evicted before its second question.
-    const fs::path dir = fresh_dir("evict");
+    const fs::path dir = runtime_test_dir("evict");
     auto eng = start_engine(config(12, dir));
     // Saves land asynchronously: let the first questions' blocks reach the disk
     // before the second ones look for them (a loaded machine can delay the I/O thread).
@@ -122,7 +135,7 @@ TEST_CASE("runtime kv connector: evicted prefixes reload from disk, outputs iden
 }
 
 TEST_CASE("runtime: reset_prefix_cache empties the device prefix cache, refused while busy") {
-    ACTORLM_REQUIRE_SHARED(k_model);
+    ACTORLM_REQUIRE_SHARED(test::k_offload_model);
     const auto prompts = test::offload_prompts();
     auto eng = start_engine(config(128));
     const std::vector<std::vector<int32_t>> one(prompts.begin(), prompts.begin() + 1);
@@ -148,8 +161,8 @@ TEST_CASE("runtime: reset_prefix_cache empties the device prefix cache, refused 
 }
 
 TEST_CASE("runtime kv connector: refused with remote workers, naming the conflict") {
-    ACTORLM_REQUIRE_SHARED(k_model);
-    engine_config cfg = config(12, fresh_dir("remote"));
+    ACTORLM_REQUIRE_SHARED(test::k_offload_model);
+    engine_config cfg = config(12, runtime_test_dir("remote"));
     cfg.workers = {"127.0.0.1:1"};
     std::string err;
     CHECK(engine::create(cfg, &err) == nullptr);
@@ -158,8 +171,8 @@ TEST_CASE("runtime kv connector: refused with remote workers, naming the conflic
 }
 
 TEST_CASE("runtime kv connector: the KV-cache actor publishes the tier's block events") {
-    ACTORLM_REQUIRE_SHARED(k_model);
-    const fs::path dir = fresh_dir("events");
+    ACTORLM_REQUIRE_SHARED(test::k_offload_model);
+    const fs::path dir = runtime_test_dir("events");
     std::string err;
     auto rt = actors::engine_runtime::create(config(64, dir), &err);
     REQUIRE_MESSAGE(rt, err);
@@ -169,16 +182,7 @@ TEST_CASE("runtime kv connector: the KV-cache actor publishes the tier's block e
     caf::anon_send(rt->kv_cache(), actors::subscribe_atom_v,
                    caf::actor_cast<actors::kv_event_subscriber>(sub));
 
-    std::promise<void> done;
-    generate_request r;
-    r.prompt_token_ids = test::offload_prompts().front();
-    r.params.temperature = 0.0f;
-    r.params.max_tokens = 4;
-    r.params.ignore_eos = true;
-    rt->submit(r, [&](const output_delta& d) {
-        if (d.finished()) done.set_value();
-    });
-    done.get_future().wait();
+    run_greedy(*rt, test::offload_prompts().front());
 
     // 104 prompt tokens: 6 full blocks saved, each announced once as stored on disk.
     std::set<std::pair<uint64_t, uint64_t>> stored;
@@ -207,4 +211,66 @@ TEST_CASE("runtime kv connector: the KV-cache actor publishes the tier's block e
     sub_owner.reset();
     rt.reset();
     fs::remove_all(dir);
+}
+
+TEST_CASE("runtime kv events: a subscriber receives the device prefix cache's events") {
+    ACTORLM_REQUIRE_SHARED(test::k_offload_model);
+    engine_config cfg = config(64);  // no connector: only the device pool's events
+    cfg.enable_kv_cache_events = true;
+    std::string err;
+    auto rt = actors::engine_runtime::create(cfg, &err);
+    REQUIRE_MESSAGE(rt, err);
+    // Declared after the runtime so it is gone before the runtime's actor system ends.
+    auto sub_owner = std::make_unique<caf::scoped_actor>(rt->system());
+    caf::scoped_actor& sub = *sub_owner;
+    caf::anon_send(rt->kv_cache(), actors::subscribe_atom_v,
+                   caf::actor_cast<actors::kv_event_subscriber>(sub));
+
+    auto run = [&](const std::vector<int32_t>& prompt) { run_greedy(*rt, prompt); };
+    // A router's view of the device pool, rebuilt from the events alone.
+    std::set<std::pair<uint64_t, uint64_t>> held;
+    int64_t num_stored = 0, num_cleared = 0;
+    // Reads events until `enough` (or `max_waits` quiet 100 ms periods).
+    auto receive_until = [&](const std::function<bool()>& enough, int max_waits = 50) {
+        for (int i = 0; i < max_waits && !enough(); ++i)
+            sub->receive(
+                [&](actors::kv_events_atom, std::vector<kv::kv_event>& events) {
+                    for (const auto& e : events) {
+                        CHECK(e.medium == "device");
+                        if (e.type == kv::kv_event::kind::all_blocks_cleared) {
+                            held.clear();
+                            ++num_cleared;
+                        }
+                        for (const auto& h : e.block_hashes) {
+                            if (e.type == kv::kv_event::kind::block_stored) {
+                                CHECK(held.insert({h.low, h.high}).second);
+                                ++num_stored;
+                            } else {
+                                CHECK(held.erase({h.low, h.high}) == 1);
+                            }
+                        }
+                    }
+                },
+                caf::after(std::chrono::milliseconds(100)) >> [] {});
+    };
+
+    // 104 prompt + 3 computed output tokens: 6 full 16-token blocks enter the cache.
+    const auto prompt = test::offload_prompts().front();
+    run(prompt);
+    receive_until([&] { return held.size() >= 6; });
+    CHECK(held.size() == 6);
+    CHECK(num_stored == 6);
+    // The same prompt again is a prefix hit: the cache gains nothing new for it.
+    run(prompt);
+    receive_until([] { return false; }, 5);  // whatever the second run announced
+    CHECK(num_stored == 6);
+    CHECK(held.size() == 6);
+    // Emptying the cache is announced: the subscriber's view is empty too.
+    const int64_t cleared_before = num_cleared;
+    REQUIRE_MESSAGE(rt->reset_prefix_cache(&err), err);
+    receive_until([&] { return num_cleared > cleared_before; });
+    CHECK(num_cleared == cleared_before + 1);
+    CHECK(held.empty());
+    sub_owner.reset();
+    rt.reset();
 }

@@ -40,7 +40,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-constexpr const char* k_model = test::k_offload_model;
 constexpr auto k_wait = std::chrono::seconds(5);
 
 /// Ports of this test process (apart from worker_process's range).
@@ -48,7 +47,7 @@ uint16_t store_port(int offset) {
     return static_cast<uint16_t>(40000 + (getpid() % 2000) * 8 + offset);
 }
 
-fs::path fresh_dir(const std::string& name) { return test::fresh_temp_dir("kvs-" + name); }
+fs::path store_test_dir(const std::string& name) { return test::fresh_temp_dir("kvs-" + name); }
 
 core::block_hash hash_of(uint64_t n) { return core::block_hash{n * 7919 + 1, n}; }
 
@@ -325,7 +324,7 @@ TEST_CASE("kv_store: subscribers get a snapshot, then stored and removed events"
 }
 
 TEST_CASE("kv_store: evicted blocks move to the disk tier, which survives a restart") {
-    const fs::path dir = fresh_dir("disk");
+    const fs::path dir = store_test_dir("disk");
     kv_store_options o;
     o.memory_bytes = 200;
     o.disk_dir = dir.string();
@@ -459,7 +458,7 @@ struct published_store {
 }  // namespace
 
 TEST_CASE("kv_store: a second engine loads the first one's prefixes with identical outputs") {
-    ACTORLM_REQUIRE_SHARED(k_model);
+    ACTORLM_REQUIRE_SHARED(test::k_offload_model);
     const auto first = make_round(0);
     const auto second = make_round(1);
     auto base_eng = test::make_offload_engine(make_config(128));
@@ -493,7 +492,7 @@ TEST_CASE("kv_store: a second engine loads the first one's prefixes with identic
 }
 
 TEST_CASE("kv_store: tenants (cache salts) and models never share a block") {
-    ACTORLM_REQUIRE_SHARED(k_model);
+    ACTORLM_REQUIRE_SHARED(test::k_offload_model);
     const auto first = make_round(0);
     const auto second = make_round(1);
     published_store store(store_port(3));
@@ -527,8 +526,8 @@ TEST_CASE("kv_store: tenants (cache salts) and models never share a block") {
     CHECK(run("model-a", second).external_prefix_cache_hits_total == 4 * 96);
 }
 
-TEST_CASE("kv_store: a store that hangs or dies means recompute; the client reconnects") {
-    ACTORLM_REQUIRE_SHARED(k_model);
+TEST_CASE("kv_store: a store that hangs or dies means recompute, the client reconnects") {
+    ACTORLM_REQUIRE_SHARED(test::k_offload_model);
     const auto first = make_round(0);
     const auto second = make_round(1);
     auto base_eng = test::make_offload_engine(make_config(128));

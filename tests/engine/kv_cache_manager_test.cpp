@@ -10,6 +10,7 @@
 #include "backends/backend.hpp"
 #include "core/kv_cache_sizing.hpp"
 #include "scheduler_factories.hpp"
+#include "support/temp_dir.hpp"
 
 using namespace actorlm;
 using namespace actorlm::core;
@@ -169,7 +170,7 @@ TEST_CASE("kv_cache_manager: sizing from bytes and from MemAvailable") {
     REQUIRE_FALSE(none.ok());
     CHECK(none.message().find("holds no block") != std::string::npos);
 
-    const auto path = std::filesystem::temp_directory_path() / "actorlm_meminfo_test";
+    const auto path = actorlm::test::temp_path("meminfo_test");
     std::FILE* f = std::fopen(path.c_str(), "w");
     REQUIRE(f);
     std::fputs("MemTotal:       16000000 kB\nMemFree:  100 kB\nMemAvailable:    8000000 kB\n", f);

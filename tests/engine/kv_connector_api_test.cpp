@@ -5,6 +5,7 @@
 // the scheduler's waiting_for_remote_kvs state driven by a scripted connector.
 #include <doctest/doctest.h>
 
+#include <chrono>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -34,7 +35,7 @@ namespace {
 
 using test::fake_kv_cache;
 
-fs::path fresh_dir(const std::string& name) { return test::fresh_temp_dir("kvapi-" + name); }
+fs::path api_test_dir(const std::string& name) { return test::fresh_temp_dir("kvapi-" + name); }
 
 std::shared_ptr<kv::disk_kv_store> open_store(const fs::path& dir, int64_t capacity,
                                               const fake_kv_cache& kv) {
@@ -132,7 +133,7 @@ TEST_CASE("kv_connector: block hashes are pinned, seedless and rooted in the mod
 }
 
 TEST_CASE("kv_connector: disk tier survives a restart, rejects corrupt and truncated blocks") {
-    const fs::path dir = fresh_dir("store");
+    const fs::path dir = api_test_dir("store");
     fake_kv_cache kv(3, 8, 256);
     std::mt19937 rng(7);
     for (int32_t b = 0; b < 8; ++b)
@@ -175,15 +176,64 @@ TEST_CASE("kv_connector: disk tier survives a restart, rejects corrupt and trunc
     CHECK(done[0].req_id == "a");
     CHECK(done[0].invalid_block_ids == std::vector<int32_t>{6, 7});  // from the corrupt one on
     CHECK(dst.block(5) == kv.block(0));
-    CHECK(dst.block(6) == std::vector<uint8_t>(3 * 256, 0));  // never loaded
+    // Block 6 was read straight into dst before its checksum failed (reported invalid:
+    // the scheduler recomputes it); block 7, after it, was never read.
+    CHECK(dst.block(7) == std::vector<uint8_t>(3 * 256, 0));
     CHECK(store->stats().load_errors == 2);
     CHECK(store->stats().blocks_loaded == 1);
     CHECK_FALSE(store->contains(hashes[1]));  // dropped
     fs::remove_all(dir);
 }
 
-TEST_CASE("kv_connector: disk tier capacity evicts least recently used; too small saves nothing") {
-    const fs::path dir = fresh_dir("cap");
+TEST_CASE("kv_connector: engines saving the same blocks into one directory are safe") {
+    // Two engines on one host may share a disk tier (the same disk_path): both save the
+    // same prefix at the same time, and a third finds every block whole.
+    const fs::path dir = api_test_dir("shared");
+    fake_kv_cache kv(2, 64, 4096);
+    for (int32_t b = 0; b < 64; ++b) kv.fill(b, static_cast<uint8_t>(b));
+    std::vector<block_hash> hashes;
+    extend_block_hashes(hashes, test::iota_tokens(64 * 16, 500), 16);
+    auto a = open_store(dir, 64 << 20, kv);
+    auto b = open_store(dir, 64 << 20, kv);
+    for (int32_t i = 0; i < 64; ++i) {
+        for (auto* store : {a.get(), b.get()}) {
+            // (A tier that stopped saving after a failed write refuses reservations.)
+            if (store->reserve_save(hashes[static_cast<size_t>(i)]))
+                store->save_async(hashes[static_cast<size_t>(i)], kv.block(i));
+        }
+    }
+    a->flush();
+    b->flush();
+    CHECK(a->stats().save_errors == 0);
+    CHECK(b->stats().save_errors == 0);
+    CHECK(a->stats().blocks_saved == 64);
+    CHECK(b->stats().blocks_saved == 64);
+    // A later engine opening the directory never deletes a write in flight (a fresh
+    // temporary file), removes an interrupted one (an old temporary file), and finds
+    // every block whole.
+    const fs::path in_flight = dir / (to_hex(hashes[0]) + ".kvb.999999.0.tmp");
+    const fs::path interrupted = dir / (to_hex(hashes[1]) + ".kvb.999999.1.tmp");
+    std::ofstream(in_flight) << "partial";
+    std::ofstream(interrupted) << "partial";
+    fs::last_write_time(interrupted, fs::file_time_type::clock::now() - std::chrono::hours(1));
+    auto c = open_store(dir, 64 << 20, kv);
+    CHECK(c->stats().load_errors == 0);
+    CHECK(fs::exists(in_flight));
+    CHECK_FALSE(fs::exists(interrupted));
+    fake_kv_cache dst(2, 64, 4096);
+    std::vector<kv::kv_block_store::load_block> all;
+    for (int32_t i = 0; i < 64; ++i) all.push_back({hashes[static_cast<size_t>(i)], i});
+    c->load_async("all", all, &dst);
+    c->flush();
+    auto done = c->take_finished_loads();
+    REQUIRE(done.size() == 1);
+    CHECK(done[0].invalid_block_ids.empty());
+    for (int32_t i = 0; i < 64; ++i) CHECK(dst.block(i) == kv.block(i));
+    fs::remove_all(dir);
+}
+
+TEST_CASE("kv_connector: disk tier capacity evicts least recently used, too small saves nothing") {
+    const fs::path dir = api_test_dir("cap");
     fake_kv_cache kv(1, 8, 1000);
     std::vector<block_hash> hashes;
     extend_block_hashes(hashes, test::iota_tokens(5 * 16, 300), 16);
@@ -213,7 +263,7 @@ TEST_CASE("kv_connector: disk tier capacity evicts least recently used; too smal
     for (const auto& e : fs::directory_iterator(dir)) files += e.path().extension() == ".kvb";
     CHECK(files == 3);
 
-    auto tiny = open_store(fresh_dir("tiny"), 500, kv);  // smaller than one block
+    auto tiny = open_store(api_test_dir("tiny"), 500, kv);  // smaller than one block
     CHECK_FALSE(tiny->reserve_save(hashes[0]));
     CHECK(tiny->stats().saves_skipped == 1);
     fs::remove_all(dir);
@@ -240,9 +290,9 @@ struct scripted_connector final : kv::kv_connector_scheduler {
         const scheduler_output&) override {
         return nullptr;
     }
-    bool request_finished(const request& r, std::span<const int32_t>) override {
+    finished_request request_finished(const request& r, std::span<const int32_t>) override {
         finished.push_back(r.id());
-        return delay_free;
+        return {delay_free, std::nullopt};
     }
 };
 
@@ -292,7 +342,7 @@ TEST_CASE("kv_connector: an asynchronously loading request waits while others ru
     REQUIRE(check_kv_invariants(*s).ok());
 }
 
-TEST_CASE("kv_connector: a failed block load is recomputed; an abort while loading waits") {
+TEST_CASE("kv_connector: a failed block load is recomputed, an abort while loading waits") {
     auto s = test::make_scheduler(test::small_config(32));
     auto owned = std::make_unique<scripted_connector>();
     scripted_connector* conn = owned.get();

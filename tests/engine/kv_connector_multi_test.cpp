@@ -19,6 +19,7 @@
 #include "support/kv_offload_runs.hpp"
 #include "support/shared_data.hpp"
 #include "support/temp_dir.hpp"
+#include "support/kv_tier_checks.hpp"
 
 using namespace actorlm;
 using namespace actorlm::core;
@@ -26,9 +27,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-constexpr const char* k_model = test::k_offload_model;
-
-fs::path fresh_dir(const std::string& name) { return test::fresh_temp_dir("kvmulti-" + name); }
+fs::path multi_test_dir(const std::string& name) { return test::fresh_temp_dir("kvmulti-" + name); }
 
 std::string disk(const fs::path& dir, const std::string& role = "kv_both") {
     return test::offload_disk_config(dir, "1GiB", role);
@@ -39,13 +38,6 @@ std::string multi(const std::vector<std::string>& children) {
     for (const auto& c : children) list += (list.empty() ? "" : ",") + c;
     return R"({"kv_connector":"MultiConnector","kv_connector_extra_config":{"connectors":[)" +
            list + "]}}";
-}
-
-int count_block_files(const fs::path& dir) {
-    int n = 0;
-    if (!fs::exists(dir)) return 0;
-    for (const auto& e : fs::recursive_directory_iterator(dir)) n += e.path().extension() == ".kvb";
-    return n;
 }
 
 /// Four 96-token documents, each asked two 8-token questions; greedy, 8 tokens.
@@ -95,7 +87,9 @@ struct delaying_scheduler final : kv::kv_connector_scheduler {
         const scheduler_output&) override {
         return nullptr;
     }
-    bool request_finished(const request&, std::span<const int32_t>) override { return true; }
+    finished_request request_finished(const request&, std::span<const int32_t>) override {
+        return {true, std::nullopt};
+    }
 };
 
 struct delaying_worker final : kv::kv_connector_worker {
@@ -176,13 +170,13 @@ TEST_CASE("kv_connector multi: nested configs parse, and errors name the child a
           std::string::npos);
 }
 
-TEST_CASE("kv_connector multi: every tier saves; loads come from the first that holds them") {
-    ACTORLM_REQUIRE_SHARED(k_model);
+TEST_CASE("kv_connector multi: every tier saves, loads come from the first that holds them") {
+    ACTORLM_REQUIRE_SHARED(test::k_offload_model);
     auto base_eng = test::make_offload_engine(test::offload_engine_config("f32", 128));
     const auto base = run_documents(*base_eng, 0, 1);
     const std::vector<std::vector<int32_t>> base_second(base.begin() + 4, base.end());
 
-    const fs::path a = fresh_dir("a"), b = fresh_dir("b"), c = fresh_dir("c");
+    const fs::path a = multi_test_dir("a"), b = multi_test_dir("b"), c = multi_test_dir("c");
     {
         // Too small a device pool: the second questions reload their documents.
         auto eng = test::make_offload_engine(
@@ -200,9 +194,9 @@ TEST_CASE("kv_connector multi: every tier saves; loads come from the first that 
         CHECK(st.external_prefix_cache_queries_total > 0);
         CHECK(st.external_prefix_cache_queries_total < 2 * 8 * 104);  // not counted twice
     }
-    const int files_a = count_block_files(a);
+    const int files_a = test::count_block_files(a);
     CHECK(files_a >= 4 * 6);
-    CHECK(count_block_files(b) == files_a);  // saved to both tiers
+    CHECK(test::count_block_files(b) == files_a);  // saved to both tiers
 
     {
         // A restart whose first tier is empty (and load-only) finds the documents in
@@ -214,7 +208,7 @@ TEST_CASE("kv_connector multi: every tier saves; loads come from the first that 
         CHECK(st.external_prefix_cache_hits_total == 4 * 96);
         CHECK(st.kv_connector_blocks_loaded_total == 4 * 6);
     }
-    CHECK(count_block_files(c) == 0);
+    CHECK(test::count_block_files(c) == 0);
     for (const auto& d : {a, b, c}) fs::remove_all(d);
 }
 

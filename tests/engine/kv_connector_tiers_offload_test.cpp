@@ -9,6 +9,7 @@
 #include <filesystem>
 
 #include "support/kv_offload_runs.hpp"
+#include "support/kv_tier_checks.hpp"
 
 using namespace actorlm;
 using namespace actorlm::test;
@@ -23,14 +24,6 @@ std::string tier_config(const std::string& cpu_bytes, const fs::path& disk = {})
     return R"({"kv_connector":"OffloadingConnector","kv_role":"kv_both",)"
            R"("kv_connector_extra_config":{)" +
            extra + "}}";
-}
-
-int count_events(const std::vector<kv::kv_event>& events, kv::kv_event::kind k,
-                 const std::string& medium) {
-    int n = 0;
-    for (const auto& e : events)
-        if (e.type == k && e.medium == medium) n += static_cast<int>(e.block_hashes.size());
-    return n;
 }
 
 }  // namespace
@@ -57,8 +50,8 @@ TEST_CASE("kv tiers offload: evicted prefixes reload from host memory with ident
               st.kv_connector_blocks_loaded_total * offload_block_bytes(kv_dtype));
         CHECK(st.kv_connector_load_errors_total == 0);
         const auto events = eng->take_kv_events();
-        CHECK(count_events(events, kv::kv_event::kind::block_stored, "cpu") >= 4 * 6);
-        CHECK(count_events(events, kv::kv_event::kind::block_stored, "disk") == 0);
+        CHECK(test::count_events(events, kv::kv_event::kind::block_stored, "cpu") >= 4 * 6);
+        CHECK(test::count_events(events, kv::kv_event::kind::block_stored, "disk") == 0);
     }
 }
 
@@ -83,8 +76,8 @@ TEST_CASE(
             CHECK(st.kv_connector_load_errors_total == 0);
             // Write-through: every block saved once per tier.
             const auto events = eng->take_kv_events();
-            const int cpu = count_events(events, kv::kv_event::kind::block_stored, "cpu");
-            const int disk = count_events(events, kv::kv_event::kind::block_stored, "disk");
+            const int cpu = test::count_events(events, kv::kv_event::kind::block_stored, "cpu");
+            const int disk = test::count_events(events, kv::kv_event::kind::block_stored, "disk");
             CHECK(disk >= 4 * 6);
             CHECK(cpu >= disk);
             CHECK(st.kv_connector_blocks_saved_total == cpu + disk);
@@ -105,8 +98,8 @@ TEST_CASE(
             CHECK(st.external_prefix_cache_hits_total >= 4 * 5 * 16);
             CHECK(st.kv_connector_load_errors_total == 0);
             const auto events = eng->take_kv_events();
-            CHECK(count_events(events, kv::kv_event::kind::block_removed, "cpu") > 0);
-            CHECK(count_events(events, kv::kv_event::kind::block_removed, "disk") == 0);
+            CHECK(test::count_events(events, kv::kv_event::kind::block_removed, "cpu") > 0);
+            CHECK(test::count_events(events, kv::kv_event::kind::block_removed, "disk") == 0);
         }
         fs::remove_all(dir2);
     }
@@ -138,8 +131,8 @@ TEST_CASE("kv tiers offload: a restart with memory and disk hits the disk copy")
     // Every document block read from disk was promoted into memory: the memory tier
     // stored those 24 on top of the new blocks written through to both tiers.
     const auto events = eng->take_kv_events();
-    CHECK(count_events(events, kv::kv_event::kind::block_stored, "cpu") -
-              count_events(events, kv::kv_event::kind::block_stored, "disk") ==
+    CHECK(test::count_events(events, kv::kv_event::kind::block_stored, "cpu") -
+              test::count_events(events, kv::kv_event::kind::block_stored, "disk") ==
           4 * 6);
     eng.reset();
     fs::remove_all(dir);

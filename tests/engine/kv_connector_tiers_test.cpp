@@ -1,15 +1,19 @@
 // The host-memory KV tier and the tiered store without a model: capacity and LRU
 // order, eviction events (medium "cpu"), a failed load (a block evicted since the
 // lookup, a device copy that fails) reports the block and every later one invalid,
-// counters; memory in front of disk: loads from the fastest tier, promotion of a
-// block read from disk, write-through saves, a restart finding the disk copies; the
-// OffloadingConnector's tier keys (vLLM's cpu_bytes_to_use) and their errors.
+// counters; the disk tier's direct load into host memory (the same bytes as its
+// copying path, into a fake and into the CPU cache; a file corrupted mid-payload,
+// truncated or grown after indexing is a miss); memory in front of disk: loads from
+// the fastest tier, promotion of a block read from disk, write-through saves, a
+// restart finding the disk copies; the OffloadingConnector's tier keys (vLLM's
+// cpu_bytes_to_use) and their errors.
 #include <doctest/doctest.h>
 
 #include <filesystem>
 #include <fstream>
 
 #include <unistd.h>
+#include <xxhash.h>
 
 #include "core/block_hash.hpp"
 #include "support/fake_kv_cache.hpp"
@@ -18,7 +22,9 @@
 #include "kv/kv_transfer_config.hpp"
 #include "kv/memory_kv_store.hpp"
 #include "kv/tiered_kv_store.hpp"
+#include "model/kv_cache_storage.hpp"
 #include "support/temp_dir.hpp"
+#include "support/kv_tier_checks.hpp"
 
 using namespace actorlm;
 using actorlm::test::fake_kv_cache;
@@ -53,7 +59,7 @@ std::shared_ptr<kv::disk_kv_store> make_disk(const fs::path& dir) {
     return *s;
 }
 
-fs::path fresh_dir(const std::string& name) { return test::fresh_temp_dir("kvtier-" + name); }
+fs::path tier_test_dir(const std::string& name) { return test::fresh_temp_dir("kvtier-" + name); }
 
 /// Saves block `b` of `kv` under hash_of(n) through `store` (reserve, then save).
 void save(kv::kv_block_store& store, const fake_kv_cache& kv, int32_t b, uint64_t n) {
@@ -70,14 +76,6 @@ kv::kv_block_store::load_result load_one(kv::kv_block_store& store, const std::s
     REQUIRE(done.size() == 1);
     CHECK(done[0].req_id == id);
     return done[0];
-}
-
-int count_events(const std::vector<kv::kv_event>& events, kv::kv_event::kind k,
-                 const std::string& medium) {
-    int n = 0;
-    for (const auto& e : events)
-        if (e.type == k && e.medium == medium) n += static_cast<int>(e.block_hashes.size());
-    return n;
 }
 
 fake_kv_cache filled_cache() {
@@ -116,8 +114,8 @@ TEST_CASE("kv tiers: the memory tier evicts the least recently used block, with 
     CHECK(mem->contains(hash_of(0)));
 
     const auto events = mem->take_events();
-    CHECK(count_events(events, kv::kv_event::kind::block_stored, "cpu") == 5);
-    CHECK(count_events(events, kv::kv_event::kind::block_removed, "cpu") == 2);
+    CHECK(test::count_events(events, kv::kv_event::kind::block_stored, "cpu") == 5);
+    CHECK(test::count_events(events, kv::kv_event::kind::block_removed, "cpu") == 2);
     CHECK(mem->take_events().empty());
     const auto st = mem->stats();
     CHECK(st.blocks_stored == 3);
@@ -171,8 +169,107 @@ TEST_CASE("kv tiers: a failed memory-tier load reports that block and every late
     CHECK(small.message().find("cpu_bytes_to_use") != std::string::npos);
 }
 
+TEST_CASE("kv tiers: the disk tier loads straight into host memory, the same bytes as a copy") {
+    const fs::path dir = tier_test_dir("direct");
+    const fake_kv_cache src = filled_cache();
+    auto disk = make_disk(dir);
+    for (int32_t b = 0; b < 4; ++b) save(*disk, src, b, static_cast<uint64_t>(b));
+    disk->flush();
+    const std::vector<kv::kv_block_store::load_block> all = {
+        {hash_of(0), 4}, {hash_of(1), 5}, {hash_of(2), 6}, {hash_of(3), 7}};
+
+    // A cache with host memory (read into directly) and one without (buffer + copies).
+    fake_kv_cache direct(k_layers, 8, k_layer_bytes);
+    fake_kv_cache copied(k_layers, 8, k_layer_bytes);
+    copied.expose_host_memory(false);
+    CHECK(load_one(*disk, "direct", all, direct).invalid_block_ids.empty());
+    CHECK(load_one(*disk, "copied", all, copied).invalid_block_ids.empty());
+    CHECK(direct.num_writes() == 0);  // nothing went through write_block_layer
+    CHECK(copied.num_writes() == 4 * k_layers);
+    for (int32_t b = 0; b < 4; ++b) {
+        CHECK(direct.block(4 + b) == src.block(b));
+        CHECK(copied.block(4 + b) == src.block(b));
+    }
+
+    // The CPU cache keeps each layer's K and V apart: two pieces per layer, every layer
+    // elsewhere. F32, 1-token blocks of 2 heads x 4 = 64 bytes per block-layer.
+    kv_cache_spec spec;
+    spec.num_blocks = 8;
+    spec.block_size = 1;
+    spec.type = dtype::f32;
+    auto cpu = kv_cache_storage::create(spec, k_layers, 2, 4);
+    REQUIRE(cpu.ok());
+    REQUIRE(cpu->block_layer_bytes() == k_layer_bytes);
+    CHECK(cpu->host_memory(1, 5).num_pieces == 2);
+    CHECK(load_one(*disk, "cpu", all, *cpu).invalid_block_ids.empty());
+    std::vector<uint8_t> got(k_layer_bytes);
+    for (int32_t b = 0; b < 4; ++b)
+        for (int64_t l = 0; l < k_layers; ++l) {
+            cpu->read_block_layer(l, 4 + b, got);
+            CHECK(std::equal(got.begin(), got.end(), src.at(l, b)));
+        }
+    CHECK(disk->stats().blocks_loaded == 12);
+    CHECK(disk->stats().load_errors == 0);
+
+    // The file format's checksum (header bytes 32-39) is the one-shot XXH3-64 of the
+    // payload, whichever XXH3 code path wrote it: files of older builds still load.
+    std::ifstream f(dir / (core::to_hex(hash_of(2)) + ".kvb"), std::ios::binary);
+    f.seekg(32);
+    uint64_t sum = 0;
+    f.read(reinterpret_cast<char*>(&sum), sizeof(sum));
+    const std::vector<uint8_t> payload = src.block(2);
+    CHECK(sum == XXH3_64bits(payload.data(), payload.size()));
+    fs::remove_all(dir);
+}
+
+TEST_CASE("kv tiers: a disk block corrupted mid-payload, truncated or grown is a miss") {
+    const fake_kv_cache src = filled_cache();
+    for (const bool direct : {true, false}) {
+        INFO("read straight into host memory: " << direct);
+        const fs::path dir = tier_test_dir(direct ? "bad-direct" : "bad-copied");
+        auto disk = make_disk(dir);
+        for (int32_t b = 0; b < 4; ++b) save(*disk, src, b, static_cast<uint64_t>(b));
+        disk->flush();
+        auto file_of = [&](uint64_t n) { return dir / (core::to_hex(hash_of(n)) + ".kvb"); };
+        const auto file_bytes = static_cast<uintmax_t>(disk->file_bytes());
+        // After the store indexed them: block 1 has one byte flipped in the middle of its
+        // payload, block 2 lost its last bytes (a short read), block 3 grew by one byte.
+        {
+            std::fstream f(file_of(1), std::ios::in | std::ios::out | std::ios::binary);
+            const std::streamoff mid = 64 + k_block_bytes / 2;
+            f.seekg(mid);
+            const char c = static_cast<char>(f.get());
+            f.seekp(mid);
+            f.put(static_cast<char>(c ^ 0x10));
+        }
+        fs::resize_file(file_of(2), file_bytes - 5);
+        fs::resize_file(file_of(3), file_bytes + 1);
+        for (uint64_t n = 1; n < 4; ++n) CHECK(disk->contains(hash_of(n)));
+
+        fake_kv_cache dst(k_layers, 8, k_layer_bytes);
+        dst.expose_host_memory(direct);
+        auto r = load_one(*disk, "mid", {{hash_of(0), 0}, {hash_of(1), 1}, {hash_of(3), 2}}, dst);
+        CHECK(r.invalid_block_ids == std::vector<int32_t>{1, 2});
+        CHECK(dst.block(0) == src.block(0));
+        CHECK(dst.num_writes() == (direct ? 0 : k_layers));  // a failed block is not copied
+        auto t = load_one(*disk, "short", {{hash_of(2), 3}}, dst);
+        CHECK(t.invalid_block_ids == std::vector<int32_t>{3});
+        auto g = load_one(*disk, "grown", {{hash_of(3), 4}}, dst);
+        CHECK(g.invalid_block_ids == std::vector<int32_t>{4});
+        const auto st = disk->stats();
+        CHECK(st.load_errors == 3);
+        CHECK(st.blocks_loaded == 1);
+        for (uint64_t n = 1; n < 4; ++n) {
+            CHECK_FALSE(disk->contains(hash_of(n)));  // a miss from now on, file deleted
+            CHECK_FALSE(fs::exists(file_of(n)));
+        }
+        disk.reset();
+        fs::remove_all(dir);
+    }
+}
+
 TEST_CASE("kv tiers: memory in front of disk: fastest tier first, promotion, write-through") {
-    const fs::path dir = fresh_dir("tiered");
+    const fs::path dir = tier_test_dir("tiered");
     const fake_kv_cache src = filled_cache();
     auto mem = make_memory(2);
     auto disk = make_disk(dir);
@@ -222,8 +319,8 @@ TEST_CASE("kv tiers: memory in front of disk: fastest tier first, promotion, wri
     CHECK(sum.bytes_loaded == 3 * k_block_bytes);
     CHECK(sum.blocks_stored == ts[0].blocks_stored + ts[1].blocks_stored);
     const auto events = tiered->take_events();
-    CHECK(count_events(events, kv::kv_event::kind::block_stored, "cpu") == 4);
-    CHECK(count_events(events, kv::kv_event::kind::block_stored, "disk") == 3);
+    CHECK(test::count_events(events, kv::kv_event::kind::block_stored, "cpu") == 4);
+    CHECK(test::count_events(events, kv::kv_event::kind::block_stored, "disk") == 3);
 
     // A promoted block reads back from memory, byte for byte.
     fake_kv_cache dst2(k_layers, 8, k_layer_bytes);
@@ -245,7 +342,7 @@ TEST_CASE("kv tiers: memory in front of disk: fastest tier first, promotion, wri
 }
 
 TEST_CASE("kv tiers: a tiered load that fails in one tier invalidates the rest of the chain") {
-    const fs::path dir = fresh_dir("tiered-fail");
+    const fs::path dir = tier_test_dir("tiered-fail");
     const fake_kv_cache src = filled_cache();
     auto mem = make_memory(4);
     auto disk = make_disk(dir);
@@ -281,7 +378,7 @@ TEST_CASE("kv tiers: a tiered load that fails in one tier invalidates the rest o
 }
 
 TEST_CASE("kv tiers: OffloadingConnector takes cpu_bytes_to_use, disk_path or both") {
-    const fs::path dir = fresh_dir("config");
+    const fs::path dir = tier_test_dir("config");
     kv::kv_connector_context ctx;
     ctx.block_size = 16;
     ctx.block_layer_bytes = k_layer_bytes;

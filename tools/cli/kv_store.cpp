@@ -16,12 +16,14 @@
 #include "cli_values.hpp"
 #include "command_registry.hpp"
 #include "metrics_listener.hpp"
+#include "tls_options.hpp"
 
 #include "actors/kv_store_actor.hpp"
 #include "actors/kv_store_client.hpp"
+#include "actors/node_tls.hpp"
 #include "actors/runtime_config.hpp"
 
-namespace {
+namespace kv_store_command {
 
 volatile std::sig_atomic_t g_stop = 0;
 void on_signal(int) { g_stop = 1; }
@@ -33,6 +35,7 @@ struct kv_store_cli_options {
     int64_t disk_bytes = int64_t{64} << 30;
     int64_t stats_interval_s = 10;
     int64_t metrics_port = 0;
+    actorlm::tls_config tls;
 };
 
 /// Prometheus exposition text (vLLM's "prefix:name" style, as the server's /metrics).
@@ -82,6 +85,10 @@ int run_kv_store(const kv_store_cli_options& o) {
         return 2;
     }
     runtime_config cfg(std::chrono::milliseconds(200), k_kv_transfer_connection_timeout);
+    if (auto err = configure_node_tls(cfg, o.tls); !err.empty()) {
+        std::fprintf(stderr, "actorlm kv-store: %s\n", err.c_str());
+        return 2;
+    }
     caf::actor_system sys{cfg};
     kv_store_options so;
     so.memory_bytes = o.memory_bytes;
@@ -92,7 +99,7 @@ int run_kv_store(const kv_store_cli_options& o) {
         std::fprintf(stderr, "actorlm kv-store: %s\n", store.message().c_str());
         return 1;
     }
-    auto port = sys.middleman().publish(*store, addr->port, addr->host.c_str(), true);
+    auto port = publish_node(*store, addr->host, addr->port);
     if (!port) {
         std::fprintf(stderr, "actorlm kv-store: cannot listen on %s: %s\n", o.listen.c_str(),
                      sys.render(port.error()).c_str());
@@ -113,8 +120,9 @@ int run_kv_store(const kv_store_cli_options& o) {
         }
         metrics = std::move(m).value();
     }
-    std::printf("actorlm kv-store: listening on %s:%u (memory %lld bytes%s%s)", addr->host.c_str(),
-                static_cast<unsigned>(*port), static_cast<long long>(o.memory_bytes),
+    std::printf("actorlm kv-store: listening on %s:%u%s (memory %lld bytes%s%s)",
+                addr->host.c_str(), static_cast<unsigned>(*port),
+                node_uses_tls(sys) ? " with mutual TLS" : "", static_cast<long long>(o.memory_bytes),
                 o.disk_dir.empty() ? "" : ", disk ", o.disk_dir.c_str());
     if (metrics)
         std::printf(", metrics on http://%s:%u/metrics", addr->host.c_str(),
@@ -176,6 +184,7 @@ actorlm::cli::command_action setup_kv_store(CLI::App& app) {
         ->check(non_negative())
         ->check(CLI::Range(int64_t{0}, int64_t{65535}))
         ->capture_default_str();
+    add_tls_options(app, o->tls);
     return [o] { return run_kv_store(*o); };
 }
 
@@ -188,4 +197,4 @@ const bool kv_store_connector_registered = [] {
     return true;
 }();
 
-}  // namespace
+}  // namespace kv_store_command
