@@ -28,9 +28,9 @@ struct detokenizer_state {
     static inline const char* name = "actorlm.detokenizer";
 };
 
-using self_ptr = detokenizer_actor::stateful_pointer<detokenizer_state>;
+using detokenizer_self_ptr = detokenizer_actor::stateful_pointer<detokenizer_state>;
 
-void to_frontend(self_ptr self, std::vector<output_delta> deltas) {
+void to_frontend(detokenizer_self_ptr self, std::vector<output_delta> deltas) {
     auto& st = self->state;
     if (deltas.empty() || !st.frontend) return;
     for (const auto& d : deltas)
@@ -41,7 +41,7 @@ void to_frontend(self_ptr self, std::vector<output_delta> deltas) {
 
 /// An error delta for a request that never reached the scheduler: its prompt
 /// could not be built (template, tokenizer, length), which is the request's fault.
-void reject(self_ptr self, const generate_request& req, const std::string& why) {
+void reject(detokenizer_self_ptr self, const generate_request& req, const std::string& why) {
     std::vector<output_delta> deltas;
     for (int32_t k = 0; k < std::max(req.params.n, 1); ++k) {
         output_delta d;
@@ -58,7 +58,7 @@ void reject(self_ptr self, const generate_request& req, const std::string& why) 
                    delta_batch{std::move(deltas)});
 }
 
-void submit(self_ptr self, uint64_t serial, submission& sub) {
+void submit(detokenizer_self_ptr self, uint64_t serial, submission& sub) {
     auto& st = self->state;
     st.highest_serial = std::max(st.highest_serial, serial);
     const generate_request& req = sub.request;
@@ -81,27 +81,28 @@ void submit(self_ptr self, uint64_t serial, submission& sub) {
     const core::parent_request parent(req.request_id, req.params);
     // The frontend refuses ids in use, so a live id here is an engine bug; refuse it
     // rather than mix two requests' sequences.
-    if (!st.outputs->add_request(parent, prompt.value()))
+    if (!st.outputs->add_request(parent, prompt.value(), req.resume_output_token_ids))
         return reject(self, req, "request id '" + req.request_id + "' is already in use");
     auto specs = core::expand_sequences(parent, req, prompt.value(), st.cfg.eos_token_ids);
     st.serials[req.request_id] = serial;
     self->send(st.scheduler, submit_atom_v, serial, sequence_specs{std::move(specs)});
 }
 
-void on_outputs(self_ptr self, step_outputs& so) {
+void on_outputs(detokenizer_self_ptr self, step_outputs& so) {
     auto& st = self->state;
     core::processed_outputs p = st.outputs->process(so.outputs);
     for (const auto& [child, stop] : p.stopped_by_string)
         self->send<caf::message_priority::high>(st.scheduler, finish_atom_v, child, stop);
     for (const ended_sequence& e : so.ended)
         if (auto d = st.outputs->finish_sequence(e.id, e.reason, e.error)) {
+            d->kv_transfer = e.kv_transfer;
             if (e.reason == finish_reason::error) d->error_kind = e.kind;
             p.deltas.push_back(std::move(*d));
         }
     to_frontend(self, std::move(p.deltas));
 }
 
-detokenizer_actor::behavior_type detokenizer_impl(self_ptr self,
+detokenizer_actor::behavior_type detokenizer_impl(detokenizer_self_ptr self,
                                                   std::shared_ptr<const tokenizer> tok,
                                                   std::shared_ptr<const chat_template> chat,
                                                   detokenizer_config cfg,
@@ -126,6 +127,15 @@ detokenizer_actor::behavior_type detokenizer_impl(self_ptr self,
             } else if (serial > st.highest_serial) {
                 st.early_aborts[serial] = request_id;  // its submission is still queued
             }
+        },
+        [self](migrate_atom, uint64_t serial, const std::string& request_id) {
+            auto& st = self->state;
+            auto it = st.serials.find(request_id);
+            if (it != st.serials.end())
+                self->send<caf::message_priority::high>(st.scheduler, migrate_atom_v,
+                                                        st.outputs->running_children(request_id));
+            else if (serial > st.highest_serial)
+                st.early_aborts[serial] = request_id;  // not started: nothing to keep
         },
         [self](outputs_atom, step_outputs& so) { on_outputs(self, so); },
     };

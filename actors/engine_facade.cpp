@@ -1,11 +1,13 @@
 // The public actorlm::engine and request_stream (include/actorlm/engine.hpp):
-// a pimpl over engine_runtime, so embedders never see CAF. request_stream is a
+// a pimpl over an engine_service (an engine_runtime, or a cluster_router when the
+// config names cluster members), so embedders never see CAF. request_stream is a
 // blocking queue the delta callback fills.
 #include <condition_variable>
 #include <deque>
 #include <mutex>
 
 #include "actorlm/engine.hpp"
+#include "actors/cluster_router.hpp"
 #include "actors/engine_runtime.hpp"
 #include "core/prompt_builder.hpp"
 
@@ -14,7 +16,7 @@ namespace actorlm {
 struct engine::impl {
     // Shared so that streams can hold a weak reference: aborting a stream whose
     // engine is gone is a no-op, not a use-after-free.
-    std::shared_ptr<actors::engine_runtime> rt;
+    std::shared_ptr<actors::engine_service> rt;
 };
 
 struct request_stream::state {
@@ -28,7 +30,11 @@ struct request_stream::state {
 
 std::unique_ptr<engine> engine::create(const engine_config& cfg, std::string* error) {
     std::string err;
-    auto rt = actors::engine_runtime::create(cfg, &err);
+    std::unique_ptr<actors::engine_service> rt;
+    if (cfg.cluster_members.empty() && cfg.prefill_members.empty() && cfg.decode_members.empty())
+        rt = actors::engine_runtime::create(cfg, &err);
+    else
+        rt = actors::cluster_router::create(cfg, &err);
     if (!rt) {
         if (error) *error = err;
         return nullptr;
@@ -59,7 +65,7 @@ request_stream engine::generate(generate_request req) {
         st->cv.notify_all();
     });
     st->request_id = id;
-    std::weak_ptr<actors::engine_runtime> rt = impl_->rt;
+    std::weak_ptr<actors::engine_service> rt = impl_->rt;
     st->abort_fn = [rt, id] {
         if (auto alive = rt.lock()) alive->abort(id);
     };
@@ -71,6 +77,24 @@ void engine::abort(const std::string& request_id) { impl_->rt->abort(request_id)
 engine_stats engine::stats() const { return impl_->rt->stats(); }
 
 bool engine::reset_prefix_cache(std::string* error) { return impl_->rt->reset_prefix_cache(error); }
+
+std::vector<cluster_member_info> engine::cluster_members() const {
+    return impl_->rt->cluster_members();
+}
+
+bool engine::add_cluster_member(const std::string& address, const std::string& role,
+                                std::string* error) {
+    return impl_->rt->add_cluster_member(address, role, error);
+}
+
+bool engine::remove_cluster_member(const std::string& address, std::string* error) {
+    return impl_->rt->remove_cluster_member(address, error);
+}
+
+int32_t engine::migrate_requests(const std::string& from, const std::string& to,
+                                 const std::string& request_id, std::string* error) {
+    return impl_->rt->migrate_requests(from, to, request_id, error);
+}
 model_info engine::info() const { return impl_->rt->info(); }
 
 bool engine::tokenize(const std::string& text, bool add_special, std::vector<int32_t>* ids,

@@ -6,6 +6,8 @@
 #include <thread>
 
 #include "actors/kv_store_client.hpp"
+#include "actors/node_tls.hpp"
+#include "base/host_port.hpp"
 #include "actors/worker_actor.hpp"
 #include "kv/kv_connector_registry.hpp"
 
@@ -53,29 +55,28 @@ std::vector<worker_setup> stage_setups(const core::engine_plan& plan, size_t num
     return setups;
 }
 
-/// Builds the configured KV connector over the (in-process) worker's cache: the
-/// worker gets its worker side, the returned scheduler side goes to the scheduler.
-/// Error message or "".
-std::string install_kv_connector(caf::actor_system& sys, const core::engine_plan& plan,
-                                 const worker_actor& worker, const worker_info& info,
-                                 std::shared_ptr<kv::kv_connector_scheduler>* out) {
-    kv::kv_connector_context ctx;
-    ctx.block_size = plan.sched.block_size;
-    ctx.block_layer_bytes = static_cast<size_t>(info.kv_block_layer_bytes);
-    ctx.num_layers = info.num_kv_layers;
-    ctx.model_tag = plan.served_model_name;
-    auto pair = kv::make_kv_connector(*plan.kv_transfer, ctx);
-    if (!pair) return pair.message();
+/// Has the KV-cache actor build the configured KV connector over the (in-process)
+/// worker's cache: the worker gets its worker side, the returned scheduler side goes
+/// to the scheduler. Error message or "".
+std::string set_up_kv_connector(caf::actor_system& sys, const kv_cache_actor& kv,
+                                const core::engine_plan& plan, const worker_actor& worker,
+                                const worker_info& info, const std::string& cluster_address,
+                                const tls_config& tls,
+                                std::shared_ptr<kv::kv_connector_scheduler>* out) {
+    kv_connector_setup setup;
+    setup.config = *plan.kv_transfer;
+    inherit_kv_store_tls(setup.config, tls);
+    setup.context.block_size = plan.sched.block_size;
+    setup.context.block_layer_bytes = static_cast<size_t>(info.kv_block_layer_bytes);
+    setup.context.num_layers = info.num_kv_layers;
+    setup.context.model_tag = plan.served_model_name;
+    setup.context.cluster_address = cluster_address;
+    setup.context.cluster_tls = tls.enabled();
     std::string failure;
     caf::scoped_actor self{sys};
-    self->request(
-            worker, std::chrono::seconds(60), kv_atom_v,
-            kv_connector_install{std::shared_ptr<kv::kv_connector_worker>(std::move(pair->worker))})
-        .receive([](bool) {},
-                 [&](caf::error& err) {
-                     failure = "KV connector: the worker refused it: " + sys.render(err);
-                 });
-    *out = std::move(pair->scheduler);
+    self->request(kv, caf::infinite, setup_atom_v, std::move(setup), worker)
+        .receive([&](kv_connector_handoff& h) { *out = std::move(h.scheduler); },
+                 [&](caf::error& err) { failure = sys.render(err); });
     return failure;
 }
 
@@ -89,6 +90,8 @@ std::unique_ptr<engine_runtime> engine_runtime::create(const engine_config& cfg,
     };
     // Connectors that need CAF live here; the plan validates kv_transfer_config.
     register_kv_store_connector();
+    // Before the model loads: a TLS mistake should not cost a model load to find.
+    if (auto err = check_tls_config(cfg.tls); !err.empty()) return fail(err);
     auto plan = core::make_engine_plan(cfg);
     if (!plan) return fail(plan.message());
     // A connector's two sides share their tier in this process; remote workers
@@ -104,6 +107,7 @@ std::unique_ptr<engine_runtime> engine_runtime::create(const engine_config& cfg,
     const model_config& mc = p.model->config;
 
     rt->cfg_ = std::make_unique<runtime_config>();
+    if (auto err = configure_node_tls(*rt->cfg_, cfg.tls); !err.empty()) return fail(err);
     rt->sys_ = std::make_unique<caf::actor_system>(*rt->cfg_);
     auto& sys = *rt->sys_;
 
@@ -117,9 +121,10 @@ std::unique_ptr<engine_runtime> engine_runtime::create(const engine_config& cfg,
             worker_address a;
             std::string err;
             if (!parse_worker_address(w, &a, &err)) return fail(err);
-            auto handle = sys.middleman().remote_actor<worker_actor>(a.host, a.port);
+            auto handle = connect_node<worker_actor>(sys, a.host, a.port);
             if (!handle)
-                return fail("cannot reach worker " + w + ": " + sys.render(handle.error()));
+                return fail("cannot reach worker " + w + ": " +
+                            describe_connect_error(sys, handle.error()));
             rt->workers_.push_back(*handle);
             addresses.push_back(a);
         }
@@ -151,15 +156,14 @@ std::unique_ptr<engine_runtime> engine_runtime::create(const engine_config& cfg,
     sac.sched.num_blocks = num_blocks;
     // The pool the workers allocated must hold one sequence of max_model_len: say so
     // here rather than let the scheduler actor refuse its config.
-    if (auto check = core::scheduler::create(sac.sched); !check) return fail(check.message());
+    if (auto check = core::scheduler::validate(sac.sched); !check) return fail(check.message());
+    rt->kv_ = spawn_kv_cache_actor(sys, num_blocks);
     if (p.kv_transfer) {
-        if (auto err = install_kv_connector(sys, p, rt->workers_.front(), infos.front(),
-                                            &sac.kv_connector);
+        if (auto err = set_up_kv_connector(sys, rt->kv_, p, rt->workers_.front(), infos.front(),
+                                           cfg.cluster_listen, cfg.tls, &sac.kv_connector);
             !err.empty())
             return fail(err);
     }
-
-    rt->kv_ = spawn_kv_cache_actor(sys, num_blocks);
     if (rt->remote_workers_) rt->connector_ = spawn_connector(sys, addresses);
     rt->scheduler_ = spawn_scheduler(
         sys, sac, rt->workers_, rt->kv_, rt->connector_,
@@ -174,6 +178,18 @@ std::unique_ptr<engine_runtime> engine_runtime::create(const engine_config& cfg,
     rt->info_.name = p.served_model_name;
     rt->info_.max_model_len = p.sched.max_model_len;
     rt->info_.vocab_size = static_cast<int32_t>(mc.vocab_size);
+
+    // A cluster member: routers reach this engine's requests, stats and KV events.
+    if (!cfg.cluster_listen.empty()) {
+        auto hp = parse_host_port(cfg.cluster_listen);
+        if (!hp) return fail("cluster_listen: " + hp.message());
+        rt->member_ = spawn_cluster_member(sys, rt->frontend_, rt->kv_, rt->info_);
+        auto port = publish_node(rt->member_, hp->host, hp->port);
+        if (!port)
+            return fail("cannot listen for the cluster on " + cfg.cluster_listen + ": " +
+                        sys.render(port.error()));
+        rt->cluster_port_ = *port;
+    }
     return rt;
 }
 
@@ -187,6 +203,7 @@ engine_runtime::~engine_runtime() {
     stop(scheduler_);
     stop(kv_);
     stop(connector_);
+    stop(member_);
     if (!remote_workers_)
         for (const auto& w : workers_) stop(w);
     workers_.clear();
@@ -195,12 +212,12 @@ engine_runtime::~engine_runtime() {
     scheduler_ = nullptr;
     kv_ = nullptr;
     connector_ = nullptr;
+    member_ = nullptr;
     sys_.reset();
 }
 
 std::string engine_runtime::submit(generate_request req, delta_callback on_delta) {
-    if (req.request_id.empty()) req.request_id = "req-" + std::to_string(next_id_.fetch_add(1));
-    std::string id = req.request_id;
+    std::string id = assign_request_id(req);
     caf::anon_send(frontend_, submit_atom_v, submission{std::move(req), std::move(on_delta)});
     return id;
 }

@@ -13,7 +13,9 @@
 
 #include "actorlm/engine.hpp"
 #include "actors/connector_actor.hpp"
+#include "actors/cluster_member_actor.hpp"
 #include "actors/detokenizer_actor.hpp"
+#include "actors/engine_service.hpp"
 #include "actors/frontend_actor.hpp"
 #include "actors/kv_cache_actor.hpp"
 #include "actors/runtime_config.hpp"
@@ -22,24 +24,25 @@
 
 namespace actorlm::actors {
 
-class engine_runtime {
+class engine_runtime final : public engine_service {
 public:
     /// Everything or nothing: on failure *error names the problem.
     static std::unique_ptr<engine_runtime> create(const engine_config& cfg, std::string* error);
-    ~engine_runtime();
+    ~engine_runtime() override;
 
-    /// Submits a request (assigning an id when it has none); returns the id.
-    std::string submit(generate_request req, delta_callback on_delta);
-    void abort(const std::string& request_id);
-    engine_stats stats() const;
+    std::string submit(generate_request req, delta_callback on_delta) override;
+    void abort(const std::string& request_id) override;
+    engine_stats stats() const override;
     /// Forgets the device prefix cache (through the KV-cache actor); false with
     /// *error when requests hold blocks or the engine does not answer.
-    bool reset_prefix_cache(std::string* error);
-    model_info info() const { return info_; }
+    bool reset_prefix_cache(std::string* error) override;
+    model_info info() const override { return info_; }
 
-    const tokenizer& tok() const { return *plan_->tok; }
-    const chat_template* chat() const { return plan_->chat.get(); }
-    const std::string& chat_error() const { return plan_->chat_error; }
+    const tokenizer& tok() const override { return *plan_->tok; }
+    const chat_template* chat() const override { return plan_->chat.get(); }
+    const std::string& chat_error() const override { return plan_->chat_error; }
+    /// The port the cluster member listens on (--cluster-listen); 0 when not published.
+    uint16_t cluster_port() const { return cluster_port_; }
     caf::actor_system& system() { return *sys_; }
     scheduler_actor scheduler() const { return scheduler_; }
     /// Where state queries go and KV events come from (subscribe_atom).
@@ -58,8 +61,9 @@ private:
     detokenizer_actor detokenizer_;
     frontend_actor frontend_;
     connector_actor connector_;
+    cluster_member_actor member_;
+    uint16_t cluster_port_ = 0;
     model_info info_;
-    std::atomic<uint64_t> next_id_{0};
 };
 
 }  // namespace actorlm::actors

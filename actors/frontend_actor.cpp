@@ -25,7 +25,7 @@ struct frontend_state {
     static inline const char* name = "actorlm.frontend";
 };
 
-using self_ptr = frontend_actor::stateful_pointer<frontend_state>;
+using frontend_self_ptr = frontend_actor::stateful_pointer<frontend_state>;
 
 void deliver(const delta_callback& cb, const output_delta& d) {
     try {
@@ -48,7 +48,7 @@ frontend_state::~frontend_state() {
     }
 }
 
-frontend_actor::behavior_type frontend_impl(self_ptr self, detokenizer_actor detokenizer) {
+frontend_actor::behavior_type frontend_impl(frontend_self_ptr self, detokenizer_actor detokenizer) {
     self->state.detokenizer = std::move(detokenizer);
     return {
         [self](submit_atom, submission& sub) {
@@ -75,6 +75,13 @@ frontend_actor::behavior_type frontend_impl(self_ptr self, detokenizer_actor det
             if (it == st.live.end()) return;  // finished already
             self->send<caf::message_priority::high>(st.detokenizer, abort_atom_v, it->second.serial,
                                                     id);
+        },
+        [self](migrate_atom, const std::string& id) {
+            auto& st = self->state;
+            auto it = st.live.find(id);
+            if (it == st.live.end()) return;  // finished already
+            self->send<caf::message_priority::high>(st.detokenizer, migrate_atom_v,
+                                                    it->second.serial, id);
         },
         [self](outputs_atom, delta_batch& batch) {
             auto& st = self->state;

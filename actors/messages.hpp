@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -18,6 +19,8 @@
 #include "core/scheduler.hpp"
 #include "core/scheduler_output.hpp"
 #include "kv/kv_connector.hpp"
+#include "kv/kv_connector_registry.hpp"
+#include "kv/kv_transfer_config.hpp"
 
 namespace actorlm::actors {
 
@@ -97,6 +100,7 @@ struct ended_sequence {
     finish_reason reason = finish_reason::abort;
     std::string error;
     error_kind kind = error_kind::internal;  // with reason == error
+    std::optional<kv_transfer_params> kv_transfer;  // a migrated sequence's KV, kept
 };
 
 /// Token-level results of one step, for the detokenizer.
@@ -118,6 +122,19 @@ struct delta_batch {
 /// register with its cache (the scheduler side stays with the scheduler actor).
 struct kv_connector_install {
     std::shared_ptr<kv::kv_connector_worker> worker;
+};
+
+/// Asks the KV-cache actor to build the engine's KV connector (its tiers and their
+/// I/O threads) for the cache `context` describes; it installs the worker side on the
+/// worker sent with it.
+struct kv_connector_setup {
+    kv::kv_transfer_config config;
+    kv::kv_connector_context context;
+};
+
+/// The KV-cache actor's answer: the scheduler side, for the scheduler actor.
+struct kv_connector_handoff {
+    std::shared_ptr<kv::kv_connector_scheduler> scheduler;
 };
 
 /// The engine core's state (KV-cache usage, prefix-cache counters, queue sizes,
@@ -194,6 +211,10 @@ CAF_ADD_TYPE_ID(actorlm, (actorlm::core::block_hash))
 CAF_ADD_TYPE_ID(actorlm, (std::vector<actorlm::core::block_hash>))
 CAF_ADD_TYPE_ID(actorlm, (actorlm::actors::kv_store_stats))
 CAF_ADD_TYPE_ID(actorlm, (actorlm::actors::kv_store_event))
+CAF_ADD_TYPE_ID(actorlm, (actorlm::engine_stats))
+CAF_ADD_TYPE_ID(actorlm, (actorlm::model_info))
+CAF_ADD_TYPE_ID(actorlm, (actorlm::generate_request))
+CAF_ADD_TYPE_ID(actorlm, (std::vector<actorlm::output_delta>))
 CAF_ADD_ATOM(actorlm, actorlm::actors, setup_atom, "setup")
 CAF_ADD_ATOM(actorlm, actorlm::actors, step_atom, "step")
 CAF_ADD_ATOM(actorlm, actorlm::actors, submit_atom, "submit")
@@ -213,6 +234,12 @@ CAF_ADD_ATOM(actorlm, actorlm::actors, kvs_load_atom, "kvsload")
 CAF_ADD_ATOM(actorlm, actorlm::actors, kvs_save_atom, "kvssave")
 CAF_ADD_ATOM(actorlm, actorlm::actors, kvs_subscribe_atom, "kvssub")
 CAF_ADD_ATOM(actorlm, actorlm::actors, kvs_event_atom, "kvsevent")
+CAF_ADD_ATOM(actorlm, actorlm::actors, generate_atom, "generate")
+CAF_ADD_ATOM(actorlm, actorlm::actors, delta_atom, "delta")
+CAF_ADD_ATOM(actorlm, actorlm::actors, info_atom, "info")
+CAF_ADD_ATOM(actorlm, actorlm::actors, kv_pull_atom, "kvpull")
+CAF_ADD_ATOM(actorlm, actorlm::actors, migrate_atom, "migrate")
+CAF_ADD_ATOM(actorlm, actorlm::actors, kv_stream_atom, "kvstream")
 CAF_END_TYPE_ID_BLOCK(actorlm)
 
 // Local-only payloads: callbacks and engine objects never cross a process.
@@ -221,7 +248,8 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(actorlm::actors::step_outputs)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(actorlm::actors::sequence_specs)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(actorlm::actors::delta_batch)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(actorlm::actors::kv_connector_install)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(actorlm::engine_stats)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(actorlm::actors::kv_connector_setup)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(actorlm::actors::kv_connector_handoff)
 
 namespace actorlm::actors {
 

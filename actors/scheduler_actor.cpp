@@ -29,6 +29,8 @@ struct scheduler_state {
     // Aborts that overtook their (in-flight) submission: serial -> ids.
     uint64_t highest_serial = 0;
     std::unordered_map<uint64_t, std::vector<std::string>> early_aborts;
+    // Sequences to migrate once the step in flight is done (its KV is then written).
+    std::vector<std::string> pending_migrations;
     // Cumulative counters across scheduler rebuilds (after a worker loss).
     engine_stats base;
     std::string health_message;
@@ -41,9 +43,9 @@ struct scheduler_state {
     }
 };
 
-using self_ptr = scheduler_actor::stateful_pointer<scheduler_state>;
+using scheduler_self_ptr = scheduler_actor::stateful_pointer<scheduler_state>;
 
-void send_outputs(self_ptr self, step_outputs out) {
+void send_outputs(scheduler_self_ptr self, step_outputs out) {
     if (!self->state.detokenizer) return;
     if (out.outputs.empty() && out.ended.empty()) return;
     self->send(caf::actor_cast<detokenizer_actor>(self->state.detokenizer), outputs_atom_v,
@@ -52,7 +54,7 @@ void send_outputs(self_ptr self, step_outputs out) {
 
 /// Tells the KV-cache actor the core's state; called after every step and every
 /// change between steps, so its answers are never more than one change behind.
-void report_state(self_ptr self) {
+void report_state(scheduler_self_ptr self) {
     auto& st = self->state;
     if (!st.kv) return;
     kv_step_report r;
@@ -71,7 +73,7 @@ void report_state(self_ptr self) {
     self->send(st.kv, kv_atom_v, std::move(r));
 }
 
-void queue_step(self_ptr self) {
+void queue_step(scheduler_self_ptr self) {
     auto& st = self->state;
     if (st.step_in_flight || st.step_queued) return;
     st.step_queued = true;
@@ -79,7 +81,7 @@ void queue_step(self_ptr self) {
 }
 
 /// queue_step after a pause, when nothing could be scheduled.
-void queue_step_later(self_ptr self) {
+void queue_step_later(scheduler_self_ptr self) {
     auto& st = self->state;
     if (st.step_in_flight || st.step_queued) return;
     st.step_queued = true;
@@ -87,7 +89,8 @@ void queue_step_later(self_ptr self) {
 }
 
 /// Ends the given sequences with an error and tells the detokenizer.
-void fail_sequences(self_ptr self, const std::vector<std::string>& ids, const std::string& why) {
+void fail_sequences(scheduler_self_ptr self, const std::vector<std::string>& ids,
+                    const std::string& why) {
     step_outputs out;
     for (const auto& id : ids) {
         if (self->state.sched->finish_request(id, core::request_status::finished_error, why)) {
@@ -106,7 +109,7 @@ std::vector<std::string> ids_of(const core::scheduler_output& so) {
 
 /// Fails every live request and rebuilds the scheduler with an empty KV cache:
 /// a lost worker took its KV blocks (and prefix cache) with it.
-void fail_everything(self_ptr self, const std::string& why) {
+void fail_everything(scheduler_self_ptr self, const std::string& why) {
     auto& st = self->state;
     fail_sequences(self, st.sched->live_request_ids(), why);
     auto s = st.sched->stats();
@@ -124,7 +127,7 @@ void fail_everything(self_ptr self, const std::string& why) {
     st.step_in_flight = false;
 }
 
-void lose_stage(self_ptr self, size_t index, const std::string& why) {
+void lose_stage(scheduler_self_ptr self, size_t index, const std::string& why) {
     auto& st = self->state;
     if (index >= st.stages.size() || !st.stage_up[index]) return;
     st.stage_up[index] = false;
@@ -134,7 +137,7 @@ void lose_stage(self_ptr self, size_t index, const std::string& why) {
     if (st.connector) self->send(st.connector, worker_atom_v, static_cast<int32_t>(index));
 }
 
-void finish_step(self_ptr self, const core::scheduler_output& so,
+void finish_step(scheduler_self_ptr self, const core::scheduler_output& so,
                  const core::model_runner_output& out) {
     auto& st = self->state;
     step_outputs res;
@@ -142,7 +145,24 @@ void finish_step(self_ptr self, const core::scheduler_output& so,
     send_outputs(self, std::move(res));
 }
 
-void run_stage(self_ptr self, std::shared_ptr<const core::scheduler_output> so, size_t k,
+/// Ends the sequences waiting to migrate, their KV kept for the engine that continues
+/// them (the connector says where); between steps only, so every computed token's KV
+/// is in the cache. Their outputs so far went to the detokenizer first.
+void apply_migrations(scheduler_self_ptr self) {
+    auto& st = self->state;
+    if (st.pending_migrations.empty() || st.step_in_flight) return;
+    step_outputs out;
+    for (const auto& id : std::exchange(st.pending_migrations, {})) {
+        bool found = false;
+        auto kt = st.sched->migrate_request(id, &found);
+        if (found) out.ended.push_back({id, finish_reason::abort, {}, error_kind::internal, kt});
+    }
+    if (out.ended.empty()) return;
+    report_state(self);
+    send_outputs(self, std::move(out));
+}
+
+void run_stage(scheduler_self_ptr self, std::shared_ptr<const core::scheduler_output> so, size_t k,
                std::vector<char> hidden) {
     auto& state = self->state;  // (lambdas below take their own reference)
     const uint64_t epoch = state.epoch;
@@ -161,6 +181,7 @@ void run_stage(self_ptr self, std::shared_ptr<const core::scheduler_output> so, 
             }
             finish_step(self, *so, r.output);
             st.step_in_flight = false;
+            apply_migrations(self);
             ++st.num_steps;
             report_state(self);
             if (!st.sched->has_unfinished_requests()) return;
@@ -186,7 +207,7 @@ void run_stage(self_ptr self, std::shared_ptr<const core::scheduler_output> so, 
         });
 }
 
-void do_step(self_ptr self) {
+void do_step(scheduler_self_ptr self) {
     auto& st = self->state;
     st.step_queued = false;
     if (st.step_in_flight || !st.healthy()) return;
@@ -204,7 +225,7 @@ void do_step(self_ptr self) {
     run_stage(self, so, 0, {});
 }
 
-void add_specs(self_ptr self, uint64_t serial, sequence_specs& specs) {
+void add_specs(scheduler_self_ptr self, uint64_t serial, sequence_specs& specs) {
     auto& st = self->state;
     st.highest_serial = std::max(st.highest_serial, serial);
     std::vector<std::string> ids;
@@ -242,7 +263,7 @@ void add_specs(self_ptr self, uint64_t serial, sequence_specs& specs) {
     queue_step(self);
 }
 
-scheduler_actor::behavior_type scheduler_impl(self_ptr self, scheduler_actor_config cfg,
+scheduler_actor::behavior_type scheduler_impl(scheduler_self_ptr self, scheduler_actor_config cfg,
                                               std::vector<worker_actor> stages, kv_cache_actor kv,
                                               connector_actor connector) {
     auto& init = self->state;  // (lambdas below take their own reference)
@@ -281,6 +302,11 @@ scheduler_actor::behavior_type scheduler_impl(self_ptr self, scheduler_actor_con
             }
             if (!out.ended.empty()) report_state(self);
             send_outputs(self, std::move(out));
+        },
+        [self](migrate_atom, std::vector<std::string>& ids) {
+            auto& st = self->state;
+            st.pending_migrations.insert(st.pending_migrations.end(), ids.begin(), ids.end());
+            apply_migrations(self);
         },
         [self](finish_atom, const std::string& id, const std::string& stop) {
             self->state.sched->finish_request(id, core::request_status::finished_stopped, stop);

@@ -34,18 +34,92 @@ typename Inspector::result_type inspect(Inspector& f, engine_stats& x) {
 }
 
 template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, kv_transfer_params& x) {
+    return f(caf::meta::type_name("kv_transfer_params"), x.do_remote_decode, x.do_remote_prefill,
+             x.remote_host, x.remote_port, x.remote_request_id, x.remote_block_ids);
+}
+
+template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, sampling_params& x) {
     bool has_seed = x.seed.has_value();
     uint64_t seed = x.seed.value_or(0);
+    bool has_kv_transfer = x.kv_transfer.has_value();
+    kv_transfer_params kv_transfer = x.kv_transfer.value_or(kv_transfer_params{});
     auto rebuild = caf::meta::load_callback([&]() -> caf::error {
         x.seed = has_seed ? std::optional<uint64_t>(seed) : std::nullopt;
+        x.kv_transfer = has_kv_transfer ? std::optional(kv_transfer) : std::nullopt;
         return caf::none;
     });
     return f(caf::meta::type_name("sampling_params"), x.n, x.temperature, x.top_p, x.top_k, x.min_p,
              has_seed, seed, x.presence_penalty, x.frequency_penalty, x.repetition_penalty,
              x.logit_bias, x.max_tokens, x.min_tokens, x.ignore_eos, x.stop, x.stop_token_ids,
              x.include_stop_str_in_output, x.skip_special_tokens, x.spaces_between_special_tokens,
-             x.logprobs, x.prompt_logprobs, rebuild);
+             x.logprobs, x.prompt_logprobs, has_kv_transfer, kv_transfer, rebuild);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, chat_message& x) {
+    return f(caf::meta::type_name("chat_message"), x.role, x.content, x.name, x.tool_call_id,
+             x.tool_calls_json);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, generate_request& x) {
+    // add_special_tokens is optional: 0 unset, 1 false, 2 true.
+    int8_t add_special = x.add_special_tokens ? (*x.add_special_tokens ? 2 : 1) : 0;
+    auto rebuild = caf::meta::load_callback([&]() -> caf::error {
+        x.add_special_tokens =
+            add_special == 0 ? std::nullopt : std::optional<bool>(add_special == 2);
+        return caf::none;
+    });
+    return f(caf::meta::type_name("generate_request"), x.request_id, x.prompt,
+             x.prompt_token_ids, x.messages, x.tools_json, x.add_generation_prompt, add_special,
+             x.parse_special_tokens, x.params, x.priority, x.cache_salt,
+             x.resume_output_token_ids, rebuild);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, top_logprob& x) {
+    return f(caf::meta::type_name("top_logprob"), x.token_id, x.text, x.logprob);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, token_logprob& x) {
+    return f(caf::meta::type_name("token_logprob"), x.token_id, x.text, x.logprob, x.top);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, output_delta& x) {
+    // prompt_logprobs holds optionals (the first position has none): flags + values.
+    std::vector<char> present;
+    std::vector<token_logprob> values;
+    for (const auto& lp : x.prompt_logprobs) {
+        present.push_back(lp.has_value() ? 1 : 0);
+        values.push_back(lp.value_or(token_logprob{}));
+    }
+    auto finish = static_cast<uint8_t>(x.finish);
+    auto kind = static_cast<uint8_t>(x.error_kind);
+    bool has_kv_transfer = x.kv_transfer.has_value();
+    kv_transfer_params kv_transfer = x.kv_transfer.value_or(kv_transfer_params{});
+    auto rebuild = caf::meta::load_callback([&]() -> caf::error {
+        x.kv_transfer = has_kv_transfer ? std::optional(kv_transfer) : std::nullopt;
+        x.prompt_logprobs.clear();
+        for (size_t i = 0; i < present.size() && i < values.size(); ++i)
+            x.prompt_logprobs.push_back(present[i] ? std::optional<token_logprob>(values[i])
+                                                   : std::nullopt);
+        x.finish = static_cast<finish_reason>(finish);
+        x.error_kind = static_cast<error_kind>(kind);
+        return caf::none;
+    });
+    return f(caf::meta::type_name("output_delta"), x.request_id, x.index, x.text, x.token_ids,
+             x.logprobs, present, values, finish, x.stop_reason, x.error, x.num_prompt_tokens,
+             x.num_output_tokens, x.prompt_token_ids, x.queued_seconds, kind, has_kv_transfer,
+             kv_transfer, rebuild);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, model_info& x) {
+    return f(caf::meta::type_name("model_info"), x.name, x.max_model_len, x.vocab_size);
 }
 
 }  // namespace actorlm
@@ -58,10 +132,15 @@ typename Inspector::result_type inspect(Inspector& f, block_hash& x) {
 }
 
 template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, mm_feature& x) {
+    return f(caf::meta::type_name("mm_feature"), x.mm_hash, x.offset, x.length);
+}
+
+template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, new_request_data& x) {
     return f(caf::meta::type_name("new_request_data"), x.req_id, x.prompt_token_ids, x.params,
              x.eos_token_ids, x.block_ids, x.num_computed_tokens, x.num_scheduled_tokens,
-             x.will_sample);
+             x.will_sample, x.output_token_ids, x.mm_features);
 }
 
 template <class Inspector>
@@ -75,7 +154,7 @@ template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, scheduler_output& x) {
     return f(caf::meta::type_name("scheduler_output"), x.scheduled_cached_reqs,
              x.scheduled_new_reqs, x.total_num_scheduled_tokens, x.finished_req_ids,
-             x.preempted_req_ids);
+             x.preempted_req_ids, x.scheduled_encoder_inputs, x.free_encoder_mm_hashes);
 }
 
 // Logprob values travel as raw bytes: CAF packs vector<float> element by element

@@ -8,6 +8,12 @@ pkg_check_modules(XXHASH REQUIRED IMPORTED_TARGET libxxhash)
 find_package(simdjson REQUIRED)
 find_package(Boost 1.81 REQUIRED)
 find_package(doctest REQUIRED)
+# Image decoding (engine/multimodal/image_decoder): Debian's libpng, libjpeg-turbo,
+# libwebp and giflib.
+pkg_check_modules(PNG REQUIRED IMPORTED_TARGET libpng)
+pkg_check_modules(WEBP REQUIRED IMPORTED_TARGET libwebp)
+find_package(JPEG REQUIRED)
+find_package(GIF REQUIRED)
 
 find_path(CAF_INCLUDE_DIR caf/all.hpp REQUIRED)
 find_library(CAF_CORE_LIBRARY caf_core REQUIRED)
@@ -23,3 +29,10 @@ set_target_properties(caf::core PROPERTIES IMPORTED_LOCATION "${CAF_CORE_LIBRARY
 add_library(caf::io UNKNOWN IMPORTED)
 set_target_properties(caf::io PROPERTIES IMPORTED_LOCATION "${CAF_IO_LIBRARY}"
     INTERFACE_LINK_LIBRARIES caf::core)
+# Mutual TLS between nodes (actors/node_tls): CAF's openssl module (Debian's
+# libcaf-openssl0.17; libcaf-dev ships the headers and the .so link) over OpenSSL.
+find_package(OpenSSL REQUIRED)
+find_library(CAF_OPENSSL_LIBRARY caf_openssl REQUIRED)
+add_library(caf::openssl UNKNOWN IMPORTED)
+set_target_properties(caf::openssl PROPERTIES IMPORTED_LOCATION "${CAF_OPENSSL_LIBRARY}"
+    INTERFACE_LINK_LIBRARIES "caf::io;OpenSSL::SSL;OpenSSL::Crypto")

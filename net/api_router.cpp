@@ -5,10 +5,14 @@
 #include <chrono>
 #include <optional>
 #include <string_view>
+#include <thread>
 
 #include "net/generation_job.hpp"
+#include "net/json_fields.hpp"
+#include "net/percent_decode.hpp"
 #include "net/json_writer.hpp"
 #include "net/openai_protocol.hpp"
+#include "net/request_fields.hpp"
 
 namespace actorlm::net {
 
@@ -24,26 +28,6 @@ int64_t unix_seconds() {
         .count();
 }
 
-// %XX escapes of a path segment; a malformed escape stays as written.
-std::string percent_decode(std::string_view s) {
-    auto hex = [](char c) -> int {
-        if (c >= '0' && c <= '9') return c - '0';
-        if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-        if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-        return -1;
-    };
-    std::string out;
-    out.reserve(s.size());
-    for (size_t i = 0; i < s.size(); ++i) {
-        if (s[i] == '%' && i + 2 < s.size() && hex(s[i + 1]) >= 0 && hex(s[i + 2]) >= 0) {
-            out.push_back(static_cast<char>(hex(s[i + 1]) * 16 + hex(s[i + 2])));
-            i += 2;
-        } else {
-            out.push_back(s[i]);
-        }
-    }
-    return out;
-}
 
 // vLLM's check (serving_engine's _validate_input), worded as vLLM and OpenAI word it:
 // an explicit max_tokens must fit beside the prompt; without one the prompt must leave
@@ -78,6 +62,39 @@ bool same_secret(const std::string& a, const std::string& b) {
     return diff == 0;
 }
 
+// An image part still to be fetched: its http(s) or file URL and its JSON path.
+struct pending_image {
+    image_input* image;
+    std::string param;
+};
+
+// Walks the parts in a fixed order, so collecting and filling in meet the same images.
+std::vector<pending_image> pending_images(std::vector<generate_request>& prompts) {
+    std::vector<pending_image> out;
+    for (auto& p : prompts) {
+        for (size_t m = 0; m < p.messages.size(); ++m) {
+            auto& parts = p.messages[m].parts;
+            for (size_t k = 0; k < parts.size(); ++k) {
+                image_input& img = parts[k].image;
+                if (parts[k].type != content_part::kind::image || !img.data.empty()) continue;
+                const media_url_kind kind = classify_media_url(img.source);
+                if (kind != media_url_kind::http && kind != media_url_kind::file) continue;
+                out.push_back({&img, "messages[" + std::to_string(m) + "].content[" +
+                                         std::to_string(k) + "]"});
+            }
+        }
+    }
+    return out;
+}
+
+size_t count_images(const std::vector<generate_request>& prompts) {
+    size_t n = 0;
+    for (const auto& p : prompts)
+        for (const auto& m : p.messages)
+            for (const auto& part : m.parts) n += part.type == content_part::kind::image;
+    return n;
+}
+
 }  // namespace
 
 api_router::api_router(inference_backend& backend, server_metrics& metrics, router_options options)
@@ -105,9 +122,15 @@ void api_router::handle(const http_request& req, const std::shared_ptr<response_
     const bool post = req.method == "POST";
     // vLLM guards only the OpenAI routes with the key; probes and metrics stay open.
     // The admin reset is guarded too (vLLM leaves it open in its dev mode only).
-    if ((path.rfind("/v1/", 0) == 0 || path == "/reset_prefix_cache") &&
+    const bool cluster_admin = path.rfind("/cluster/", 0) == 0;
+    if ((path.rfind("/v1/", 0) == 0 || path == "/reset_prefix_cache" || cluster_admin) &&
         !authorized(req.authorization))
         return send_error(*sink, invalid_api_key());
+    if (path == "/cluster/migrate") {
+        if (!post) return send_error(*sink, method_not_allowed(req.method, path));
+        return handle_cluster_migrate(req, *sink);
+    }
+    if (path.rfind("/cluster/members", 0) == 0) return handle_cluster_members(req, path, *sink);
 
     struct route {
         const char* path;
@@ -137,12 +160,89 @@ void api_router::handle(const http_request& req, const std::shared_ptr<response_
             return sink->send(200, "application/json", "{\"version\":\"0.1.0\"}");
         if (path == "/metrics")
             return sink->send(200, "text/plain; version=0.0.4; charset=utf-8",
-                              metrics_.exposition(backend_.stats()));
+                              metrics_.exposition(backend_.stats(), backend_.cluster_members()));
         if (path == "/tokenize") return handle_tokenize(req, *sink);
         if (path == "/reset_prefix_cache") return handle_reset_prefix_cache(*sink);
         return handle_detokenize(req, *sink);
     }
     send_error(*sink, route_not_found(req.method, path));
+}
+
+void api_router::handle_cluster_members(const http_request& req, const std::string& path,
+                                        response_sink& sink) {
+    const std::string base = "/cluster/members";
+    const bool whole = path == base;
+    const bool one = path.size() > base.size() + 1 && path.rfind(base + "/", 0) == 0;
+    if (whole && req.method == "GET") {
+        json_writer w;
+        w.begin_object().field("object", "list").key("data").begin_array();
+        for (const auto& m : backend_.cluster_members()) {
+            w.begin_object().field("address", m.address).field("role", m.role);
+            w.field("connected", m.connected).field("healthy", m.healthy);
+            w.field("num_requests_running", m.num_requests_running);
+            w.field("num_requests_waiting", m.num_requests_waiting);
+            w.end_object();
+        }
+        w.end_array().end_object();
+        return sink.send(200, "application/json", w.take());
+    }
+    std::string address, role = "replica", error;
+    if (whole && req.method == "POST") {
+        simdjson::dom::object body;
+        if (auto err = json::parse_object(thread_parser(), req.body, body))
+            return send_error(sink, *err);
+        for (auto field : body) {
+            if (field.key == "address") {
+                if (auto err = json::get_string(field.value, "address", address))
+                    return send_error(sink, *err);
+            } else if (field.key == "role") {
+                if (auto err = json::get_string(field.value, "role", role))
+                    return send_error(sink, *err);
+            }
+        }
+        if (address.empty())
+            return send_error(sink, invalid_request("'address' (HOST:PORT) is required",
+                                                    "address"));
+        if (!backend_.add_cluster_member(address, role, &error))
+            return send_error(sink, invalid_request("Member not added: " + error, "address"));
+    } else if (one && req.method == "DELETE") {
+        address = percent_decode(std::string_view(path).substr(base.size() + 1));
+        if (!backend_.remove_cluster_member(address, &error))
+            return send_error(sink, invalid_request("Member not removed: " + error, "address"));
+    } else if (whole || one) {
+        return send_error(sink, method_not_allowed(req.method, path));
+    } else {
+        return send_error(sink, route_not_found(req.method, path));
+    }
+    json_writer w;
+    w.begin_object().field("address", address).field(req.method == "POST" ? "added" : "removed",
+                                                      true);
+    w.end_object();
+    sink.send(200, "application/json", w.take());
+}
+
+void api_router::handle_cluster_migrate(const http_request& req, response_sink& sink) {
+    simdjson::dom::object body;
+    if (auto err = json::parse_object(thread_parser(), req.body, body)) return send_error(sink, *err);
+    std::string from, to, request_id;
+    for (auto field : body) {
+        std::string* out = field.key == "from"         ? &from
+                           : field.key == "to"         ? &to
+                           : field.key == "request_id" ? &request_id
+                                                       : nullptr;
+        if (!out) continue;
+        if (auto err = json::get_string(field.value, field.key, *out)) return send_error(sink, *err);
+    }
+    if (from.empty() || to.empty())
+        return send_error(sink, invalid_request("'from' and 'to' (HOST:PORT of two members) are "
+                                                "required",
+                                                from.empty() ? "from" : "to"));
+    std::string error;
+    const int32_t n = backend_.migrate_requests(from, to, request_id, &error);
+    if (n < 0) return send_error(sink, invalid_request("Not migrated: " + error, "from"));
+    json_writer w;
+    w.begin_object().field("from", from).field("to", to).field("migrated", n).end_object();
+    sink.send(200, "application/json", w.take());
 }
 
 void api_router::handle_reset_prefix_cache(response_sink& sink) {
@@ -172,6 +272,76 @@ void api_router::handle_generation(const http_request& req,
     if (!backend_.stats().healthy)
         return send_error(*sink, service_unavailable("The engine is unhealthy: " +
                                                      backend_.stats().health_message));
+    if (chat) {
+        const std::string model = parsed.model.empty() ? options_.model_names.front() : parsed.model;
+        if (auto err = check_images(parsed.prompts, model)) return send_error(*sink, *err);
+        if (!pending_images(parsed.prompts).empty())
+            return fetch_images_then_submit(std::move(parsed), sink, chat);
+    }
+    submit_generation(std::move(parsed), sink, chat);
+}
+
+std::optional<api_error> api_router::check_images(const std::vector<generate_request>& prompts,
+                                                  const std::string& model) const {
+    const size_t n = count_images(prompts);
+    if (n == 0) return std::nullopt;
+    // vLLM's order and wording: the count is checked as each item is added, before any
+    // fetch; a model without a multimodal processor cannot take any.
+    if (n > static_cast<size_t>(std::max(options_.limit_images_per_prompt, 0)))
+        return invalid_request("At most " + std::to_string(options_.limit_images_per_prompt) +
+                                   " image(s) may be provided in one prompt (--limit-mm-per-prompt)"
+                                   "; this request has " + std::to_string(n) + ".",
+                               "messages", "invalid_value");
+    if (!backend_.info().supports_image_input)
+        return invalid_request("model '" + model + "' does not support image input", "messages",
+                               "unsupported_content_type");
+    return std::nullopt;
+}
+
+void api_router::fetch_images_then_submit(openai_request parsed,
+                                          const std::shared_ptr<response_sink>& sink, bool chat) {
+    auto request = std::make_shared<openai_request>(std::move(parsed));
+    std::vector<std::string> urls;
+    for (const auto& p : pending_images(request->prompts)) urls.push_back(p.image->source);
+    // A thread per request that fetches: the fetches run concurrently on its own
+    // io_context, each bounded by the fetch timeout, so the thread lives at most about
+    // that long and the I/O threads never wait on a slow host.
+    {
+        std::lock_guard lock(fetches_->mu);
+        ++fetches_->in_flight;
+    }
+    std::thread([this, request, sink, chat, urls = std::move(urls), media = options_.media,
+                 count = fetches_] {
+        auto fetched = std::make_shared<std::vector<result<std::string>>>(fetch_media_all(urls, media));
+        sink->post([this, request, sink, chat, fetched] {
+            auto pending = pending_images(request->prompts);
+            for (size_t i = 0; i < pending.size() && i < fetched->size(); ++i) {
+                auto& r = (*fetched)[i];
+                if (!r)
+                    return send_error(*sink, invalid_request("Invalid image in '" +
+                                                                 pending[i].param + "': " +
+                                                                 r.message(),
+                                                             pending[i].param + ".image_url.url",
+                                                             "invalid_image_url"));
+                pending[i].image->data = std::move(r.value());
+            }
+            submit_generation(std::move(*request), sink, chat);
+        });
+        std::lock_guard lock(count->mu);
+        if (--count->in_flight == 0) count->done.notify_all();
+    }).detach();
+}
+
+void api_router::wait_for_fetches() {
+    std::unique_lock lock(fetches_->mu);
+    fetches_->done.wait(lock, [&] { return fetches_->in_flight == 0; });
+}
+
+api_router::~api_router() { wait_for_fetches(); }
+
+void api_router::submit_generation(openai_request parsed,
+                                   const std::shared_ptr<response_sink>& sink, bool chat) {
+    const model_info info = backend_.info();
     // Tokenize here, as vLLM's API server does: the context check needs the prompt's length
     // and must answer 400 before anything is submitted or any stream begins. The engine then
     // runs exactly these ids (the text stays for echo).
@@ -205,6 +375,9 @@ void api_router::handle_tokenize(const http_request& req, response_sink& sink) {
     tokenize_request parsed;
     if (auto err = parse_tokenize_request(req.body, parsed)) return send_error(sink, *err);
     if (!known_model(parsed.model)) return send_error(sink, model_not_found(parsed.model));
+    if (auto err = check_images({parsed.prompt},
+                                parsed.model.empty() ? options_.model_names.front() : parsed.model))
+        return send_error(sink, *err);
     // The very function generation uses, so the count equals usage.prompt_tokens.
     std::vector<int32_t> ids;
     std::string error;

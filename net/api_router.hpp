@@ -6,12 +6,16 @@
 // construction and shared by all connections.
 #pragma once
 
+#include <condition_variable>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
 #include "net/inference_backend.hpp"
 #include "net/json_writer.hpp"
+#include "net/media_fetch.hpp"
+#include "net/openai_protocol.hpp"
 #include "net/response_sink.hpp"
 #include "net/server_metrics.hpp"
 
@@ -29,11 +33,22 @@ struct router_options {
     std::string api_key;                   // empty: no authentication
     std::vector<std::string> model_names;  // served names; the first is reported as the model
     std::string model_root;                // /v1/models "root" (the model path)
+    media_fetch_options media;             // image URLs: timeout, byte limit, local files
+    // --limit-mm-per-prompt '{"image": N}': images per request (vLLM V1's default, 999).
+    int32_t limit_images_per_prompt = 999;
 };
 
 class api_router {
 public:
     api_router(inference_backend& backend, server_metrics& metrics, router_options options);
+    /// Waits for image fetches still running (each ends within the fetch timeout).
+    ~api_router();
+    api_router(const api_router&) = delete;
+    api_router& operator=(const api_router&) = delete;
+
+    /// Returns once no image fetch is running: call it before the server that carries
+    /// the router's connections is destroyed, since a fetch ends by posting to one.
+    void wait_for_fetches();
 
     /// Handles `req`; the answer (possibly streamed later) goes to `sink`.
     void handle(const http_request& req, const std::shared_ptr<response_sink>& sink);
@@ -44,6 +59,17 @@ public:
 private:
     void handle_generation(const http_request& req, const std::shared_ptr<response_sink>& sink,
                            bool chat);
+    /// The image checks that cost nothing, before any fetch: the per-prompt limit, then
+    /// whether the model takes images at all.
+    std::optional<api_error> check_images(const std::vector<generate_request>& prompts,
+                                          const std::string& model) const;
+    /// Fetches the request's http(s)/file images on a short-lived thread (never on the
+    /// I/O thread), then continues with submit_generation on the connection's strand.
+    void fetch_images_then_submit(openai_request parsed, const std::shared_ptr<response_sink>& sink,
+                                  bool chat);
+    /// Tokenizes, checks the context and starts the generation job (on the strand).
+    void submit_generation(openai_request parsed, const std::shared_ptr<response_sink>& sink,
+                           bool chat);
     void handle_tokenize(const http_request& req, response_sink& sink);
     void handle_detokenize(const http_request& req, response_sink& sink);
     void handle_models(response_sink& sink);
@@ -53,7 +79,22 @@ private:
     void handle_health(response_sink& sink);
     /// POST /reset_prefix_cache: 200 once the device prefix cache is empty, 503 while busy.
     void handle_reset_prefix_cache(response_sink& sink);
+    /// /cluster/members (a router's membership): GET lists, POST {"address", "role"} adds,
+    /// DELETE /cluster/members/HOST:PORT removes.
+    void handle_cluster_members(const http_request& req, const std::string& path,
+                                response_sink& sink);
+    /// POST /cluster/migrate {"from", "to", "request_id"?}: live migration on a router.
+    void handle_cluster_migrate(const http_request& req, response_sink& sink);
     bool known_model(const std::string& name) const;
+
+    // Image fetch threads in flight (see fetch_images_then_submit); shared with them, so
+    // a thread's last unlock never touches a router already gone.
+    struct fetch_count {
+        std::mutex mu;
+        std::condition_variable done;
+        int in_flight = 0;
+    };
+    std::shared_ptr<fetch_count> fetches_ = std::make_shared<fetch_count>();
 
     inference_backend& backend_;
     server_metrics& metrics_;

@@ -28,6 +28,20 @@ public:
                     std::string* error) const override {
         return engine_->detokenize(ids, text, error);
     }
+    std::vector<cluster_member_info> cluster_members() const override {
+        return engine_->cluster_members();
+    }
+    bool add_cluster_member(const std::string& address, const std::string& role,
+                            std::string* error) override {
+        return engine_->add_cluster_member(address, role, error);
+    }
+    bool remove_cluster_member(const std::string& address, std::string* error) override {
+        return engine_->remove_cluster_member(address, error);
+    }
+    int32_t migrate_requests(const std::string& from, const std::string& to,
+                             const std::string& request_id, std::string* error) override {
+        return engine_->migrate_requests(from, to, request_id, error);
+    }
 
 private:
     std::shared_ptr<engine> engine_;

@@ -110,6 +110,7 @@ void generation_job::on_delta(size_t prompt_index, const output_delta& d) {
         c.finished = true;
         c.out.finish = d.finish;
         c.out.stop_reason = d.stop_reason;
+        if (d.kv_transfer) c.out.kv_transfer = d.kv_transfer;
         metrics_.count_finished(d.finish);
         --num_unfinished_;
         if (--prompt.num_unfinished == 0)

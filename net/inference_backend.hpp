@@ -34,6 +34,27 @@ public:
                                  std::string* error) const = 0;
     virtual bool detokenize(const std::vector<int32_t>& ids, std::string* text,
                             std::string* error) const = 0;
+    /// A router's membership (engine::cluster_members and the two below); a backend that
+    /// is no router has none and refuses changes.
+    virtual std::vector<cluster_member_info> cluster_members() const { return {}; }
+    virtual bool add_cluster_member(const std::string& address, const std::string& role,
+                                    std::string* error) {
+        (void)address, (void)role;
+        if (error) *error = "this server is not a router";
+        return false;
+    }
+    virtual bool remove_cluster_member(const std::string& address, std::string* error) {
+        (void)address;
+        if (error) *error = "this server is not a router";
+        return false;
+    }
+    /// engine::migrate_requests: how many requests were asked to move, or -1.
+    virtual int32_t migrate_requests(const std::string& from, const std::string& to,
+                                     const std::string& request_id, std::string* error) {
+        (void)from, (void)to, (void)request_id;
+        if (error) *error = "this server is not a router";
+        return -1;
+    }
 };
 
 /// Adapts a running engine. Defined in engine_backend.cpp, which needs the engine facade

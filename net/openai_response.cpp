@@ -106,6 +106,17 @@ void write_finish(json_writer& w, finish_reason finish, const std::string& stop_
         w.value(stop_reason);
 }
 
+void write_kv_transfer_params(json_writer& w, const kv_transfer_params& kt) {
+    w.key("kv_transfer_params").begin_object();
+    w.field("do_remote_decode", kt.do_remote_decode);
+    w.field("do_remote_prefill", kt.do_remote_prefill);
+    w.field("remote_host", kt.remote_host).field("remote_port", kt.remote_port);
+    w.field("remote_request_id", kt.remote_request_id);
+    w.key("remote_block_ids").begin_array();
+    for (int32_t b : kt.remote_block_ids) w.value(b);
+    w.end_array().end_object();
+}
+
 }  // namespace
 
 std::string make_response_id(const char* prefix) {
@@ -156,6 +167,12 @@ std::string full_response_json(const response_context& ctx,
     }
     w.end_array();
     write_usage(w, usage);
+    // vLLM's response field: where a decode engine pulls this request's KV.
+    for (const auto& c : choices)
+        if (c.kv_transfer) {
+            write_kv_transfer_params(w, *c.kv_transfer);
+            break;
+        }
     w.end_object();
     return w.take();
 }

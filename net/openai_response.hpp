@@ -34,6 +34,7 @@ struct choice_output {
     std::vector<token_logprob> logprobs;
     finish_reason finish = finish_reason::none;
     std::string stop_reason;
+    std::optional<kv_transfer_params> kv_transfer;  // from the final delta
 };
 
 struct usage_counts {

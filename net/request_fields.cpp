@@ -43,6 +43,33 @@ maybe_error read_stream_options(json::element v, common_fields& f) {
     return std::nullopt;
 }
 
+// vLLM's kv_transfer_params (disaggregated prefill, docs/cluster.md): the keys it
+// sends; unknown keys are ignored as vLLM's connectors ignore them; null is unset.
+maybe_error read_kv_transfer_params(json::element v, sampling_params& p) {
+    if (json::is_null(v)) return std::nullopt;
+    simdjson::dom::object obj;
+    if (v.get_object().get(obj)) return json::type_error("kv_transfer_params", "an object", v);
+    kv_transfer_params kt;
+    for (auto field : obj) {
+        if (json::is_null(field.value)) continue;
+        const std::string name = "kv_transfer_params." + std::string(field.key);
+        if (field.key == "do_remote_decode")
+            ACTORLM_NET_TRY(json::get_bool(field.value, name, kt.do_remote_decode));
+        else if (field.key == "do_remote_prefill")
+            ACTORLM_NET_TRY(json::get_bool(field.value, name, kt.do_remote_prefill));
+        else if (field.key == "remote_host")
+            ACTORLM_NET_TRY(json::get_string(field.value, name, kt.remote_host));
+        else if (field.key == "remote_port")
+            ACTORLM_NET_TRY(json::get_int32(field.value, name, kt.remote_port));
+        else if (field.key == "remote_request_id")
+            ACTORLM_NET_TRY(json::get_string(field.value, name, kt.remote_request_id));
+        else if (field.key == "remote_block_ids")
+            ACTORLM_NET_TRY(json::get_token_list(field.value, name, kt.remote_block_ids));
+    }
+    p.kv_transfer = std::move(kt);
+    return std::nullopt;
+}
+
 maybe_error read_field(std::string_view key, json::element v, common_fields& f, bool& known) {
     sampling_params& p = f.params;
     known = true;
@@ -90,6 +117,7 @@ maybe_error read_field(std::string_view key, json::element v, common_fields& f, 
         return std::nullopt;
     }
     if (key == "stream_options") return read_stream_options(v, f);
+    if (key == "kv_transfer_params") return read_kv_transfer_params(v, p);
     known = false;
     return std::nullopt;
 }

@@ -193,9 +193,32 @@ void write_kv_connector_metrics(std::string& out, const engine_stats& s, const s
           static_cast<double>(s.kv_connector_bytes_stored));
 }
 
+/// A router's members, one sample each (the summed counters above are the cluster's).
+void write_cluster_member_metrics(std::string& out, const std::vector<cluster_member_info>& ms,
+                                  const std::string& l) {
+    if (ms.empty()) return;
+    auto labels = [&](const cluster_member_info& m) {
+        return "member=\"" + m.address + "\",role=\"" + m.role + "\"," + l;
+    };
+    header(out, "actorlm:cluster_member_healthy", "gauge",
+           "1 while the router reaches the cluster member and it reports healthy.");
+    for (const auto& m : ms) sample(out, "actorlm:cluster_member_healthy", labels(m), m.healthy ? 1.0 : 0.0);
+    header(out, "actorlm:cluster_member_num_requests_running", "gauge",
+           "Requests running on the cluster member, as last polled.");
+    for (const auto& m : ms)
+        sample(out, "actorlm:cluster_member_num_requests_running", labels(m),
+               static_cast<double>(m.num_requests_running));
+    header(out, "actorlm:cluster_member_num_requests_waiting", "gauge",
+           "Requests waiting on the cluster member, as last polled.");
+    for (const auto& m : ms)
+        sample(out, "actorlm:cluster_member_num_requests_waiting", labels(m),
+               static_cast<double>(m.num_requests_waiting));
+}
+
 }  // namespace
 
-std::string server_metrics::exposition(const engine_stats& s) const {
+std::string server_metrics::exposition(const engine_stats& s,
+                                       const std::vector<cluster_member_info>& members) const {
     const std::string& l = model_label_;
     std::string out;
     out.reserve(16384);
@@ -222,6 +245,7 @@ std::string server_metrics::exposition(const engine_stats& s) const {
            "Cumulative number of preemption from the engine.");
     sample(out, "vllm:num_preemptions_total", l, static_cast<double>(s.num_preemptions_total));
     write_kv_connector_metrics(out, s, l);
+    write_cluster_member_metrics(out, members, l);
 
     std::lock_guard lock(mu_);
     header(out, "vllm:request_success", "counter", "Count of successfully processed requests.");

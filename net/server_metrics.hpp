@@ -47,7 +47,9 @@ public:
     void count_finished(finish_reason reason);
 
     /// The Prometheus text exposition (format 0.0.4) of these metrics plus the engine's.
-    std::string exposition(const engine_stats& stats) const;
+    /// A router also passes its members: per-member gauges (label `member`, `role`).
+    std::string exposition(const engine_stats& stats,
+                           const std::vector<cluster_member_info>& members = {}) const;
 
 private:
     std::string model_label_;  // model_name="..." escaped

@@ -86,13 +86,17 @@ block_hash hash_block_tokens(const block_hash& parent, std::span<const int32_t> 
 
 void extend_block_hashes(std::vector<block_hash>& hashes, std::span<const int32_t> tokens,
                          int32_t block_size, std::string_view cache_salt,
-                         std::string_view lora_name, const block_hash& root) {
+                         std::string_view lora_name, const block_hash& root,
+                         std::span<const mm_feature> mm_features) {
     const size_t num_full = tokens.size() / static_cast<size_t>(block_size);
     while (hashes.size() < num_full) {
         const size_t i = hashes.size();
         block_hash_extra extra;
         if (i == 0) extra.cache_salt = cache_salt;
         extra.lora_name = lora_name;
+        const auto begin = static_cast<int32_t>(i) * block_size;
+        const std::vector<std::string> mm = mm_hashes_in(mm_features, begin, begin + block_size);
+        extra.mm_hashes = mm;
         const block_hash& parent = i == 0 ? root : hashes[i - 1];
         hashes.push_back(hash_block_tokens(
             parent,

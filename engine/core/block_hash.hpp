@@ -15,6 +15,8 @@
 #include <string_view>
 #include <vector>
 
+#include "core/mm_feature.hpp"
+
 namespace actorlm::core {
 
 /// A 128-bit XXH3 digest; collisions are negligible (2^-64 at 2^32 blocks).
@@ -61,11 +63,14 @@ block_hash hash_block_tokens(const block_hash& parent, std::span<const int32_t> 
 /// Extends `hashes` with the hashes of every newly full block of `tokens`
 /// (blocks [hashes.size(), tokens.size() / block_size)). Called as tokens arrive,
 /// so each block is hashed once. `cache_salt` goes into the first block only,
-/// whose parent is `root`.
+/// whose parent is `root`; a block also covers the hashes of the multimodal inputs
+/// whose placeholders overlap it (vLLM's extra keys), so equal placeholder tokens of
+/// different images never share KV.
 void extend_block_hashes(std::vector<block_hash>& hashes, std::span<const int32_t> tokens,
                          int32_t block_size, std::string_view cache_salt = {},
                          std::string_view lora_name = {},
-                         const block_hash& root = root_block_hash());
+                         const block_hash& root = root_block_hash(),
+                         std::span<const mm_feature> mm_features = {});
 
 struct block_hash_hasher {
     size_t operator()(const block_hash& h) const noexcept {

@@ -7,34 +7,48 @@
 
 namespace actorlm::core {
 
-block_pool::block_pool(int32_t num_blocks, bool enable_caching)
-    : blocks_(static_cast<size_t>(num_blocks)), free_(num_blocks), enable_caching_(enable_caching) {
+block_pool::block_pool(int32_t num_blocks, bool enable_caching, bool enable_kv_cache_events)
+    : blocks_(static_cast<size_t>(num_blocks)),
+      free_(num_blocks),
+      enable_caching_(enable_caching),
+      events_enabled_(enable_kv_cache_events) {
     ACTORLM_CHECK(num_blocks >= 1, "block_pool needs at least one block, got %d", num_blocks);
+    if (events_enabled_)
+        events_.push_back({kv::kv_event::kind::all_blocks_cleared, {}, k_event_medium});
 }
 
 double block_pool::usage() const {
     return 1.0 - static_cast<double>(free_.size()) / static_cast<double>(blocks_.size());
 }
 
-void block_pool::evict(int32_t block_id) {
+std::optional<block_hash> block_pool::evict(int32_t block_id) {
     auto& b = blocks_[idx(block_id)];
-    if (!b.hash) return;
+    if (!b.hash) return std::nullopt;
+    std::optional<block_hash> dropped;
     auto it = cached_.find(*b.hash);
-    if (it != cached_.end() && it->second == block_id) cached_.erase(it);
+    if (it != cached_.end() && it->second == block_id) {
+        cached_.erase(it);
+        dropped = b.hash;
+    }
     b.hash.reset();
     ++num_evictions_;
+    return dropped;
 }
 
 std::vector<int32_t> block_pool::get_new_blocks(int32_t n) {
     ACTORLM_CHECK(n <= free_.size(), "get_new_blocks(%d) with %d free", n, free_.size());
     std::vector<int32_t> out;
     out.reserve(static_cast<size_t>(n));
+    std::vector<block_hash> removed;  // stays unallocated with events off
     for (int32_t i = 0; i < n; ++i) {
         const int32_t b = free_.pop_front();
-        evict(b);
+        auto dropped = evict(b);
+        if (dropped && events_enabled_) removed.push_back(*dropped);
         blocks_[idx(b)].ref_cnt = 1;
         out.push_back(b);
     }
+    if (!removed.empty())
+        events_.push_back({kv::kv_event::kind::block_removed, std::move(removed), k_event_medium});
     return out;
 }
 
@@ -70,19 +84,35 @@ void block_pool::cache_full_blocks(std::span<const int32_t> block_ids,
     if (!enable_caching_) return;
     ACTORLM_CHECK(hashes.size() <= block_ids.size(), "%zu hashes for %zu blocks", hashes.size(),
                   block_ids.size());
+    std::vector<block_hash> stored;  // stays unallocated with events off
     for (size_t i = static_cast<size_t>(num_cached); i < hashes.size(); ++i) {
         auto& blk = blocks_[idx(block_ids[i])];
         if (blk.hash) continue;  // a prefix hit: already registered
+        // A duplicate (the content is cached in another block) changes nothing, so
+        // it is not announced either.
         auto [it, inserted] = cached_.try_emplace(hashes[i], block_ids[i]);
-        if (inserted) blk.hash = hashes[i];
+        if (!inserted) continue;
+        blk.hash = hashes[i];
+        if (events_enabled_) stored.push_back(hashes[i]);
     }
+    if (!stored.empty())
+        events_.push_back({kv::kv_event::kind::block_stored, std::move(stored), k_event_medium});
 }
 
 bool block_pool::reset_prefix_cache() {
     if (free_.size() != num_blocks()) return false;
     for (auto& b : blocks_) b.hash.reset();
     cached_.clear();
+    if (events_enabled_)
+        events_.push_back({kv::kv_event::kind::all_blocks_cleared, {}, k_event_medium});
     return true;
+}
+
+std::vector<block_hash> block_pool::cached_hashes() const {
+    std::vector<block_hash> out;
+    out.reserve(cached_.size());
+    for (const auto& [h, b] : cached_) out.push_back(h);
+    return out;
 }
 
 }  // namespace actorlm::core

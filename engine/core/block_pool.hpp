@@ -2,25 +2,32 @@
 // free queue in eviction order, and the prefix-cache map from block hash to the
 // block holding that content. A freed block keeps its hash and stays a cache hit
 // until it is evicted, which happens only when get_new_blocks needs a free block.
-// Single-threaded (owned by kv_cache_manager). Invariant: ref_count(b) == 0 iff b
-// is in the free queue; a hashed block is in the map under exactly its hash.
+// With events on, every change of the map is recorded as a KV event (medium
+// "device") in the order it happened. Single-threaded (owned by kv_cache_manager).
+// Invariant: ref_count(b) == 0 iff b is in the free queue; a hashed block is in the
+// map under exactly its hash; replaying the events gives exactly the map's hashes.
 #pragma once
 
 #include <cstdint>
 #include <optional>
 #include <span>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "core/block_hash.hpp"
 #include "core/free_block_queue.hpp"
+#include "kv/kv_event.hpp"
 
 namespace actorlm::core {
 
 class block_pool {
 public:
-    /// `num_blocks` >= 1 blocks, all free; prefix caching on or off.
-    block_pool(int32_t num_blocks, bool enable_caching);
+    /// `num_blocks` >= 1 blocks, all free; prefix caching on or off. With
+    /// `enable_kv_cache_events` the pool records its prefix-cache changes (see
+    /// take_events), starting with all_blocks_cleared: a new pool holds nothing, so a
+    /// subscriber forgets what an earlier pool of this engine held (a rebuild).
+    block_pool(int32_t num_blocks, bool enable_caching, bool enable_kv_cache_events = false);
 
     int32_t num_blocks() const { return static_cast<int32_t>(blocks_.size()); }
     int32_t num_free_blocks() const { return free_.size(); }
@@ -46,6 +53,20 @@ public:
     /// Forgets every cached hash; only when no block is referenced. False otherwise.
     bool reset_prefix_cache();
 
+    /// The medium of the pool's events (vLLM says "GPU"; ours is the device pool
+    /// whatever the backend).
+    static constexpr const char* k_event_medium = "device";
+    /// Prefix-cache changes since the last call, oldest first (vLLM's
+    /// BlockPool.take_events): block_stored with the hashes one cache_full_blocks
+    /// call registered (a hash already cached is not repeated), block_removed with
+    /// the hashes one get_new_blocks call evicted, all_blocks_cleared for a reset.
+    /// Always empty with events off, which costs nothing. The owner drains it every
+    /// step: the pool keeps every event until then.
+    std::vector<kv::kv_event> take_events() { return std::exchange(events_, {}); }
+    bool events_enabled() const { return events_enabled_; }
+    /// Every hash in the prefix cache now, in no order (checks and tests).
+    std::vector<block_hash> cached_hashes() const;
+
     int32_t ref_count(int32_t block_id) const { return blocks_[idx(block_id)].ref_cnt; }
     const std::optional<block_hash>& hash_of(int32_t block_id) const {
         return blocks_[idx(block_id)].hash;
@@ -60,12 +81,15 @@ private:
         std::optional<block_hash> hash;
     };
     static size_t idx(int32_t b) { return static_cast<size_t>(b); }
-    void evict(int32_t block_id);
+    /// Drops the block's cached content; returns the hash it took out of the map.
+    std::optional<block_hash> evict(int32_t block_id);
 
     std::vector<block> blocks_;
     free_block_queue free_;
     std::unordered_map<block_hash, int32_t, block_hash_hasher> cached_;
     bool enable_caching_;
+    bool events_enabled_;
+    std::vector<kv::kv_event> events_;  // since the last take_events; empty when off
     int64_t num_evictions_ = 0;
 };
 

@@ -89,6 +89,8 @@ result<scheduler_config> make_scheduler_config(const actorlm::engine_config& cfg
     sc.max_num_batched_tokens = cfg.max_num_batched_tokens;
     sc.long_prefill_token_threshold = cfg.long_prefill_token_threshold;
     sc.enable_prefix_caching = cfg.enable_prefix_caching;
+    // A cluster member's events feed the routers' prefix indexes.
+    sc.enable_kv_cache_events = cfg.enable_kv_cache_events || !cfg.cluster_listen.empty();
     if (cfg.scheduling_policy == "fcfs")
         sc.policy = scheduling_policy::fcfs;
     else if (cfg.scheduling_policy == "priority")

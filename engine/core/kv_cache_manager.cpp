@@ -11,8 +11,10 @@
 namespace actorlm::core {
 
 kv_cache_manager::kv_cache_manager(int32_t num_blocks, int32_t block_size, int32_t max_model_len,
-                                   bool enable_caching)
-    : pool_(num_blocks, enable_caching), block_size_(block_size), max_model_len_(max_model_len) {
+                                   bool enable_caching, bool enable_kv_cache_events)
+    : pool_(num_blocks, enable_caching, enable_kv_cache_events),
+      block_size_(block_size),
+      max_model_len_(max_model_len) {
     ACTORLM_CHECK(block_size > 0, "block_size must be positive, got %d", block_size);
 }
 

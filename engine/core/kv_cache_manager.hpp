@@ -33,8 +33,9 @@ struct prefix_cache_stats {
 class kv_cache_manager {
 public:
     /// `num_blocks` blocks of `block_size` tokens; no table grows beyond `max_model_len` tokens.
+    /// `enable_kv_cache_events`: the pool records its prefix-cache changes (take_events).
     kv_cache_manager(int32_t num_blocks, int32_t block_size, int32_t max_model_len,
-                     bool enable_caching = true);
+                     bool enable_caching = true, bool enable_kv_cache_events = false);
 
     /// The longest run of cached full blocks that prefixes `req`'s tokens, leaving at
     /// least the last token to compute (its logits are needed). Empty with caching
@@ -78,6 +79,8 @@ public:
     }
     /// Drops all cached hashes; false while any block is in use.
     bool reset_prefix_cache() { return pool_.reset_prefix_cache(); }
+    /// The device prefix cache's KV events since the last call (block_pool::take_events).
+    std::vector<kv::kv_event> take_events() { return pool_.take_events(); }
 
 private:
     struct table {

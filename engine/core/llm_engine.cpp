@@ -90,7 +90,7 @@ status llm_engine::add_request(actorlm::generate_request req) {
         }
         added.push_back(std::move(child));
     }
-    outputs_.add_request(parent, prompt.value());
+    outputs_.add_request(parent, prompt.value(), req.resume_output_token_ids);
     return status::success();
 }
 

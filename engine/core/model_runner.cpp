@@ -28,6 +28,8 @@ status model_runner::apply(const scheduler_output& so) {
         state st;
         st.token_ids = n.prompt_token_ids;
         st.num_prompt_tokens = static_cast<int32_t>(n.prompt_token_ids.size());
+        st.token_ids.insert(st.token_ids.end(), n.output_token_ids.begin(),
+                            n.output_token_ids.end());  // a resumed request's earlier outputs
         st.params = n.params;
         st.eos_token_ids = n.eos_token_ids;
         st.block_ids = n.block_ids;

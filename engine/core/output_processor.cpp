@@ -7,7 +7,8 @@
 namespace actorlm::core {
 
 bool output_processor::add_request(const parent_request& parent,
-                                   const std::vector<int32_t>& prompt_token_ids) {
+                                   const std::vector<int32_t>& prompt_token_ids,
+                                   const std::vector<int32_t>& resumed) {
     if (parents_.count(parent.request_id()) != 0) return false;
     const actorlm::sampling_params& params = parent.params();
     detokenizer_options o;
@@ -23,6 +24,12 @@ bool output_processor::add_request(const parent_request& parent,
         s.index = k;
         s.detok = std::make_unique<incremental_detokenizer>(tok_, o, tail);
         s.stops = std::make_unique<stop_matcher>(params.stop, params.include_stop_str_in_output);
+        if (!resumed.empty()) {
+            // The same state the engine that produced them reached: what they emitted was
+            // streamed there; text held back (a partial stop string) stays held here.
+            (void)s.stops->feed(s.detok->push(resumed));
+            s.num_output_tokens = static_cast<int32_t>(resumed.size());
+        }
         seqs_[parent.child_id(k)] = std::move(s);
     }
     parents_.emplace(parent.request_id(), live_request{parent, prompt_token_ids});
@@ -93,6 +100,7 @@ processed_outputs output_processor::process(const std::vector<request_output>& o
             d.stop_reason = o.stop_reason;
             if (o.status == request_status::finished_error) d.error = o.stop_reason;
         }
+        if (done) d.kv_transfer = o.kv_transfer;
         res.deltas.push_back(std::move(d));
         if (done) end_sequence(it);
     }

@@ -39,7 +39,10 @@ public:
 
     /// Registers every sequence of `parent` (scheduled as parent.child_id(k)).
     /// False, and nothing changes, when a request with that id is still live.
-    bool add_request(const parent_request& parent, const std::vector<int32_t>& prompt_token_ids);
+    /// `resumed`: outputs the request produced elsewhere; they prime the detokenizer and
+    /// stop matcher exactly as producing them did, and their text is not emitted again.
+    bool add_request(const parent_request& parent, const std::vector<int32_t>& prompt_token_ids,
+                     const std::vector<int32_t>& resumed = {});
 
     /// True from add_request until the request's last sequence has ended.
     bool has_request(const std::string& request_id) const {

@@ -3,6 +3,7 @@
 
 #include "chat/jinja_json.hpp"
 #include "chat/jinja_value.hpp"
+#include "multimodal/prompt_images.hpp"
 
 namespace actorlm::core {
 
@@ -55,6 +56,10 @@ result<std::vector<int32_t>> build_prompt_tokens(const actorlm::generate_request
         return req.prompt_token_ids;
     }
     if (!req.messages.empty()) {
+        // Images first: a request a text model cannot take gets that answer, whatever
+        // its template would say (the server has already refused it before fetching).
+        if (multimodal::count_prompt_images(req) > 0)
+            ACTORLM_TRY(multimodal::attach_prompt_images(req));
         if (chat == nullptr)
             return make_error("this model has no chat template; send a plain prompt instead");
         auto text =
@@ -83,6 +88,7 @@ std::vector<request_spec> expand_sequences(const parent_request& parent,
         spec.eos_token_ids = eos_token_ids;
         spec.priority = req.priority;
         spec.cache_salt = req.cache_salt;
+        spec.output_token_ids = req.resume_output_token_ids;
         specs.push_back(std::move(spec));
     }
     return specs;

@@ -34,7 +34,7 @@ actorlm::finish_reason to_finish_reason(request_status s) {
 request::request(std::string request_id, std::vector<int32_t> prompt_token_ids,
                  actorlm::sampling_params params, std::vector<int32_t> eos_token_ids,
                  int32_t block_size, int32_t priority, double arrival_time, std::string cache_salt,
-                 block_hash hash_root)
+                 block_hash hash_root, std::vector<mm_feature> mm_features)
     : id_(std::move(request_id)),
       all_token_ids_(std::move(prompt_token_ids)),
       num_prompt_tokens_(static_cast<int32_t>(all_token_ids_.size())),
@@ -44,10 +44,11 @@ request::request(std::string request_id, std::vector<int32_t> prompt_token_ids,
       priority_(priority),
       arrival_time_(arrival_time),
       cache_salt_(std::move(cache_salt)),
-      hash_root_(hash_root) {
+      hash_root_(hash_root),
+      mm_features_(std::move(mm_features)) {
     if (block_size_ > 0)
         extend_block_hashes(block_hashes_, all_token_ids_, block_size_, cache_salt_, {},
-                            hash_root_);
+                            hash_root_, mm_features_);
 }
 
 int32_t request::max_tokens() const {
@@ -58,7 +59,7 @@ void request::append_output_tokens(std::span<const int32_t> tokens) {
     all_token_ids_.insert(all_token_ids_.end(), tokens.begin(), tokens.end());
     if (block_size_ > 0)
         extend_block_hashes(block_hashes_, all_token_ids_, block_size_, cache_salt_, {},
-                            hash_root_);
+                            hash_root_, mm_features_);
 }
 
 }  // namespace actorlm::core

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "core/block_hash.hpp"
+#include "core/mm_feature.hpp"
 
 namespace actorlm::core {
 
@@ -43,7 +44,7 @@ public:
     request(std::string request_id, std::vector<int32_t> prompt_token_ids,
             actorlm::sampling_params params, std::vector<int32_t> eos_token_ids, int32_t block_size,
             int32_t priority = 0, double arrival_time = 0.0, std::string cache_salt = {},
-            block_hash hash_root = root_block_hash());
+            block_hash hash_root = root_block_hash(), std::vector<mm_feature> mm_features = {});
 
     const std::string& id() const { return id_; }
     std::span<const int32_t> prompt_token_ids() const {
@@ -71,6 +72,9 @@ public:
     std::chrono::steady_clock::time_point queued_at = std::chrono::steady_clock::now();
     double queued_seconds = -1.0;
     bool queue_time_reported = false;
+    /// Ending for a live migration: a KV connector that hands KV to other engines keeps
+    /// its computed blocks for the engine that continues it.
+    bool hand_over_kv = false;
 
     int32_t priority() const { return priority_; }
     double arrival_time() const { return arrival_time_; }
@@ -78,6 +82,8 @@ public:
     const std::vector<int32_t>& eos_token_ids() const { return eos_token_ids_; }
     const std::string& cache_salt() const { return cache_salt_; }
     const std::vector<block_hash>& block_hashes() const { return block_hashes_; }
+    /// Its multimodal inputs in prompt order (checked by the scheduler on admission).
+    const std::vector<mm_feature>& mm_features() const { return mm_features_; }
     /// max_tokens after resolving -1 (unbounded: capped only by max_model_len).
     int32_t max_tokens() const;
 
@@ -95,6 +101,7 @@ private:
     double arrival_time_;
     std::string cache_salt_;
     block_hash hash_root_;
+    std::vector<mm_feature> mm_features_;
     std::vector<block_hash> block_hashes_;
 };
 

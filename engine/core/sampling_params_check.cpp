@@ -55,6 +55,19 @@ std::optional<sampling_params_error> check_sampling_params(const sampling_params
         if (!std::isfinite(bias))
             return bad("logit_bias",
                        "the bias for token " + std::to_string(tok) + " is not finite");
+    if (const auto& kt = p.kv_transfer) {
+        if (kt->do_remote_decode && kt->do_remote_prefill)
+            return bad("kv_transfer_params",
+                       "do_remote_decode and do_remote_prefill exclude each other");
+        if ((kt->do_remote_decode || kt->do_remote_prefill) && p.n != 1)
+            return bad("kv_transfer_params", "a disaggregated request must have n = 1");
+        if (kt->do_remote_prefill &&
+            (kt->remote_host.empty() || kt->remote_port <= 0 || kt->remote_port > 65535 ||
+             kt->remote_request_id.empty()))
+            return bad("kv_transfer_params",
+                       "do_remote_prefill needs remote_host, remote_port (1-65535) and "
+                       "remote_request_id");
+    }
     return std::nullopt;
 }
 

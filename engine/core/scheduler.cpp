@@ -5,13 +5,15 @@
 #include "core/scheduler.hpp"
 
 #include <algorithm>
+#include <iterator>
+#include <utility>
 
 #include "core/sampling_params_check.hpp"
 #include "base/check.hpp"
 
 namespace actorlm::core {
 
-result<std::unique_ptr<scheduler>> scheduler::create(const scheduler_config& cfg) {
+status scheduler::validate(const scheduler_config& cfg) {
     if (cfg.block_size <= 0)
         return make_error("block_size must be positive, got %d", cfg.block_size);
     if (cfg.num_blocks <= 0)
@@ -26,6 +28,10 @@ result<std::unique_ptr<scheduler>> scheduler::create(const scheduler_config& cfg
     if (cfg.long_prefill_token_threshold < 0)
         return make_error("long_prefill_token_threshold must be >= 0, got %d",
                           cfg.long_prefill_token_threshold);
+    if (cfg.max_num_encoder_input_tokens < 0 || cfg.encoder_cache_size < 0)
+        return make_error("max_num_encoder_input_tokens and encoder_cache_size must be >= 0, got "
+                          "%d and %d",
+                          cfg.max_num_encoder_input_tokens, cfg.encoder_cache_size);
     if (static_cast<int64_t>(cfg.num_blocks) * cfg.block_size < cfg.max_model_len)
         return make_error(
             "the KV cache (%d blocks of %d tokens = %lld tokens) cannot hold one sequence of "
@@ -37,12 +43,19 @@ result<std::unique_ptr<scheduler>> scheduler::create(const scheduler_config& cfg
             "without chunked prefill max_num_batched_tokens (%d) must be >= "
             "max_model_len (%d) or long prompts could never run",
             cfg.max_num_batched_tokens, cfg.max_model_len);
+    return {};
+}
+
+result<std::unique_ptr<scheduler>> scheduler::create(const scheduler_config& cfg) {
+    ACTORLM_TRY(validate(cfg));
     return std::unique_ptr<scheduler>(new scheduler(cfg));
 }
 
 scheduler::scheduler(const scheduler_config& cfg)
     : cfg_(cfg),
-      kv_(cfg.num_blocks, cfg.block_size, cfg.max_model_len, cfg.enable_prefix_caching),
+      kv_(cfg.num_blocks, cfg.block_size, cfg.max_model_len, cfg.enable_prefix_caching,
+          cfg.enable_kv_cache_events),
+      encoder_(cfg.encoder_cache_tokens()),
       waiting_(cfg.policy) {}
 
 actorlm::engine_stats to_engine_stats(const scheduler_stats& s) {
@@ -88,22 +101,53 @@ status scheduler::add_request(request_spec spec) {
                           "request '%s': the prompt (%lld tokens) is longer than the maximum "
                           "model length of %d tokens",
                           spec.req_id.c_str(), static_cast<long long>(len), cfg_.max_model_len);
-    if (cfg_.vocab_size > 0)
-        for (int32_t t : spec.prompt_token_ids)
-            if (t < 0 || t >= cfg_.vocab_size)
-                return make_error(error_kind::invalid_argument,
-                                  "request '%s': prompt token id %d is outside the vocabulary "
-                                  "[0, %lld)",
-                                  spec.req_id.c_str(), t, static_cast<long long>(cfg_.vocab_size));
+    // Prompt and resumed output ids alike must index the vocabulary.
+    auto outside_vocab = [&](const std::vector<int32_t>& ids, const char* what) -> status {
+        if (cfg_.vocab_size > 0)
+            for (int32_t t : ids)
+                if (t < 0 || t >= cfg_.vocab_size)
+                    return make_error(error_kind::invalid_argument,
+                                      "request '%s': %s token id %d is outside the vocabulary "
+                                      "[0, %lld)",
+                                      spec.req_id.c_str(), what, t,
+                                      static_cast<long long>(cfg_.vocab_size));
+        return status::success();
+    };
+    if (auto st = outside_vocab(spec.prompt_token_ids, "prompt"); !st) return st;
     if (auto st = validate_sampling_params(spec.params, cfg_.vocab_size); !st)
         return make_error(error_kind::invalid_argument, "request '%s': %s", spec.req_id.c_str(),
                           st.message().c_str());
+    if (!spec.output_token_ids.empty()) {
+        const auto outs = static_cast<int64_t>(spec.output_token_ids.size());
+        if (spec.params.n != 1)
+            return make_error(error_kind::invalid_argument,
+                              "request '%s': resumed output tokens need n = 1", spec.req_id.c_str());
+        if ((spec.params.max_tokens > 0 && outs >= spec.params.max_tokens) ||
+            len + outs >= cfg_.max_model_len)
+            return make_error(error_kind::invalid_argument,
+                              "request '%s': %lld resumed output tokens leave nothing to generate",
+                              spec.req_id.c_str(), static_cast<long long>(outs));
+        if (auto st = outside_vocab(spec.output_token_ids, "resumed output"); !st) return st;
+    }
+    if (auto st = check_mm_features(spec.mm_features, static_cast<int32_t>(len)); !st)
+        return make_error(error_kind::invalid_argument, "request '%s': %s", spec.req_id.c_str(),
+                          st.message().c_str());
+    const int32_t encoder_room = std::min(cfg_.encoder_budget(), cfg_.encoder_cache_tokens());
+    for (const mm_feature& f : spec.mm_features)
+        if (f.length > encoder_room)
+            return make_error(error_kind::invalid_argument,
+                              "request '%s': a multimodal input of %d embedding tokens exceeds "
+                              "the encoder budget of %d tokens per step (raise "
+                              "max_num_batched_tokens)",
+                              spec.req_id.c_str(), f.length, encoder_room);
     const double arrival = spec.arrival_time >= 0.0 ? spec.arrival_time : next_arrival_;
     next_arrival_ = std::max(next_arrival_, arrival) + 1.0;
     auto req = std::make_unique<request>(
         spec.req_id, std::move(spec.prompt_token_ids), std::move(spec.params),
         std::move(spec.eos_token_ids), cfg_.enable_prefix_caching ? cfg_.block_size : 0,
-        spec.priority, arrival, std::move(spec.cache_salt), cfg_.hash_root);
+        spec.priority, arrival, std::move(spec.cache_salt), cfg_.hash_root,
+        std::move(spec.mm_features));
+    req->append_output_tokens(spec.output_token_ids);
     waiting_.push(req.get());
     requests_.emplace(req->id(), std::move(req));
     return status::success();
@@ -111,6 +155,7 @@ status scheduler::add_request(request_spec spec) {
 
 void scheduler::preempt(request* r) {
     kv_.free(*r);
+    encoder_.free(*r);  // its outputs stay cached (freeable) for when it runs again
     r->status = request_status::preempted;
     r->num_computed_tokens = 0;
     ++r->num_preemptions;
@@ -125,13 +170,64 @@ struct planned {
     int32_t num_tokens;
     std::vector<int32_t> new_block_ids;
     enum { running, resumed, fresh } kind;
+    int32_t encoder_tokens = 0;
 };
 
 }  // namespace
 
+scheduler::encoder_plan scheduler::plan_encoder_inputs(
+    request& r, int32_t num_computed, int32_t n, int32_t encoder_budget,
+    const std::unordered_set<std::string>& step_hashes) {
+    encoder_plan e;
+    e.num_tokens = n;
+    const auto& features = r.mm_features();
+    std::unordered_set<std::string> mine;
+    for (size_t i = 0; i < features.size(); ++i) {
+        const mm_feature& f = features[i];
+        if (f.offset >= num_computed + e.num_tokens) break;  // not reached this step
+        if (f.end() <= num_computed) continue;  // its placeholders are in the KV cache
+        // Another request (or an earlier input of this one) encodes it this step: the
+        // worker encodes each hash once, so it costs no budget or room again.
+        if (step_hashes.count(f.mm_hash) || mine.count(f.mm_hash)) {
+            e.inputs.push_back(static_cast<int32_t>(i));
+            continue;
+        }
+        if (encoder_.check_and_update_cache(r, i)) continue;
+        if (!encoder_.can_allocate(r, i, encoder_budget - e.encoder_tokens, e.encoder_tokens)) {
+            // Stop before its placeholders: a chunk never reaches into an image whose
+            // output does not exist.
+            e.num_tokens = std::max(0, f.offset - num_computed);
+            break;
+        }
+        e.encoder_tokens += f.length;
+        e.inputs.push_back(static_cast<int32_t>(i));
+        mine.insert(f.mm_hash);
+    }
+    // Inputs chosen before a shortening start before the input that shortened the
+    // step, so the step still reaches all of them.
+    return e;
+}
+
+void scheduler::commit_encoder_inputs(request& r, const encoder_plan& e, scheduler_output& out,
+                                      std::unordered_set<std::string>& step_hashes) {
+    if (e.inputs.empty()) return;
+    for (int32_t i : e.inputs) {
+        encoder_.allocate(r, static_cast<size_t>(i));
+        step_hashes.insert(r.mm_features()[static_cast<size_t>(i)].mm_hash);
+    }
+    out.scheduled_encoder_inputs[r.id()] = e.inputs;
+}
+
+void scheduler::free_encoded_inputs(request& r) {
+    for (size_t i : encoder_.cached_inputs(r))
+        if (r.mm_features()[i].end() <= r.num_computed_tokens) encoder_.free_encoder_input(r, i);
+}
+
 scheduler_output scheduler::schedule() {
     scheduler_output out;
     int32_t budget = cfg_.max_num_batched_tokens;
+    int32_t encoder_budget = cfg_.encoder_budget();
+    std::unordered_set<std::string> step_hashes;  // encoded this step
     std::vector<planned> plan;
     plan.reserve(running_.size());
     const bool by_priority = cfg_.policy == scheduling_policy::priority;
@@ -144,6 +240,11 @@ scheduler_output scheduler::schedule() {
         if (cfg_.long_prefill_token_threshold > 0)
             n = std::min(n, cfg_.long_prefill_token_threshold);
         n = std::min({n, budget, cfg_.max_model_len - r->num_computed_tokens});
+        encoder_plan enc;
+        if (n > 0 && !r->mm_features().empty()) {
+            enc = plan_encoder_inputs(*r, r->num_computed_tokens, n, encoder_budget, step_hashes);
+            n = enc.num_tokens;
+        }
         if (n <= 0) {
             ++i;
             continue;
@@ -166,6 +267,8 @@ scheduler_output scheduler::schedule() {
                                   [&](const planned& x) { return x.req == victim; });
             if (p != plan.end()) {  // scheduled earlier in this step: undo it
                 budget += p->num_tokens;
+                encoder_budget += p->encoder_tokens;
+                out.scheduled_encoder_inputs.erase(victim->id());
                 plan.erase(p);
             }
             preempt(victim);
@@ -177,8 +280,10 @@ scheduler_output scheduler::schedule() {
             if (v < i) --i;
         }
         if (preempted_self) break;
-        plan.push_back({r, n, std::move(*blocks), planned::running});
+        commit_encoder_inputs(*r, enc, out, step_hashes);
+        plan.push_back({r, n, std::move(*blocks), planned::running, enc.encoder_tokens});
         budget -= n;
+        encoder_budget -= enc.encoder_tokens;
         ++i;
     }
 
@@ -222,6 +327,14 @@ scheduler_output scheduler::schedule() {
                 n = std::min(n, cfg_.long_prefill_token_threshold);
             if (!cfg_.enable_chunked_prefill && n > budget) break;
             n = std::min(n, budget);
+            encoder_plan enc;
+            if (!r->mm_features().empty()) {
+                enc = plan_encoder_inputs(*r, base, n, encoder_budget, step_hashes);
+                // Without chunked prefill the whole rest must fit in this step.
+                if (enc.num_tokens <= 0 || (!cfg_.enable_chunked_prefill && enc.num_tokens < n))
+                    break;
+                n = enc.num_tokens;
+            }
             auto blocks = loaded ? kv_.allocate_slots(*r, n)
                                  : kv_.allocate_slots(*r, n + ext.num_tokens, &hit);
             if (!blocks) break;
@@ -242,8 +355,11 @@ scheduler_output scheduler::schedule() {
                         .count();
             r->status = request_status::running;
             running_.push_back(r);
-            plan.push_back({r, n, {}, resumed ? planned::resumed : planned::fresh});
+            commit_encoder_inputs(*r, enc, out, step_hashes);
+            plan.push_back({r, n, {}, resumed ? planned::resumed : planned::fresh,
+                            enc.encoder_tokens});
             budget -= n;
+            encoder_budget -= enc.encoder_tokens;
         }
     }
 
@@ -258,7 +374,9 @@ scheduler_output scheduler::schedule() {
                 r->id(),
                 std::vector<int32_t>(r->prompt_token_ids().begin(), r->prompt_token_ids().end()),
                 r->params(), r->eos_token_ids(), std::vector<int32_t>(table.begin(), table.end()),
-                nc, p.num_tokens, will_sample});
+                nc, p.num_tokens, will_sample,
+                std::vector<int32_t>(r->output_token_ids().begin(), r->output_token_ids().end()),
+                r->mm_features()});
         } else {
             cached_request_data c;
             c.req_id = r->id();
@@ -281,10 +399,43 @@ scheduler_output scheduler::schedule() {
         r->num_computed_tokens += p.num_tokens;
         out.total_num_scheduled_tokens += p.num_tokens;
     }
+    out.free_encoder_mm_hashes = encoder_.take_freed_mm_hashes();
     out.finished_req_ids = std::move(finished_since_schedule_);
     finished_since_schedule_.clear();
     if (connector_) out.kv_connector_metadata = connector_->build_connector_meta(out);
+    collect_kv_events(/*with_connector=*/false);
     return out;
+}
+
+void scheduler::collect_kv_events(bool with_connector) {
+    if (!cfg_.enable_kv_cache_events && !(with_connector && connector_)) return;
+    auto append = [&](std::vector<kv::kv_event> events) {
+        if (events.empty()) return;
+        if (kv_events_.empty()) {
+            kv_events_ = std::move(events);
+        } else {
+            kv_events_.insert(kv_events_.end(), std::make_move_iterator(events.begin()),
+                              std::make_move_iterator(events.end()));
+        }
+    };
+    append(kv_.take_events());
+    if (with_connector && connector_) append(connector_->take_events());
+    if (kv_events_.size() > k_max_kv_events) {
+        const size_t drop = kv_events_.size() - k_max_kv_events;
+        kv_events_.erase(kv_events_.begin(), kv_events_.begin() + static_cast<ptrdiff_t>(drop));
+        kv_events_dropped_ += static_cast<int64_t>(drop);
+    }
+}
+
+std::vector<kv::kv_event> scheduler::take_kv_events() {
+    collect_kv_events(/*with_connector=*/false);
+    return std::exchange(kv_events_, {});
+}
+
+bool scheduler::reset_prefix_cache() {
+    const bool done = kv_.reset_prefix_cache();
+    collect_kv_events(/*with_connector=*/false);
+    return done;
 }
 
 std::vector<request_output> scheduler::update_from_output(const scheduler_output& sched,
@@ -293,22 +444,16 @@ std::vector<request_output> scheduler::update_from_output(const scheduler_output
     if (connector_) {
         connector_->update_connector_output(out.kv_connector_output);
         apply_kv_connector_output(out.kv_connector_output);
-        auto events = connector_->take_events();
-        kv_events_.insert(kv_events_.end(), std::make_move_iterator(events.begin()),
-                          std::make_move_iterator(events.end()));
-        if (kv_events_.size() > k_max_kv_events) {
-            const size_t drop = kv_events_.size() - k_max_kv_events;
-            kv_events_.erase(kv_events_.begin(), kv_events_.begin() + static_cast<ptrdiff_t>(drop));
-            kv_events_dropped_ += static_cast<int64_t>(drop);
-        }
     }
+    collect_kv_events(/*with_connector=*/true);
     std::vector<request_output> results;
-    std::vector<request*> stopped;
+    std::vector<std::pair<request*, size_t>> stopped;  // and its output's index
     for (size_t k = 0; k < out.req_ids.size(); ++k) {
         auto it = requests_.find(out.req_ids[k]);
         if (it == requests_.end()) continue;  // aborted since schedule()
         request* r = it->second.get();
         if (r->status != request_status::running) continue;
+        if (!r->mm_features().empty()) free_encoded_inputs(*r);
         request_output ro;
         bool done = false;
         if (k < out.sampled_token_ids.size()) {
@@ -337,13 +482,13 @@ std::vector<request_output> scheduler::update_from_output(const scheduler_output
             r->queue_time_reported = true;
         }
         results.push_back(std::move(ro));
-        if (done) stopped.push_back(r);
+        if (done) stopped.emplace_back(r, results.size() - 1);
     }
     if (!stopped.empty()) {
         running_.erase(std::remove_if(running_.begin(), running_.end(),
                                       [&](request* r) { return is_finished(r->status); }),
                        running_.end());
-        for (request* r : stopped) finish(r);
+        for (auto [r, index] : stopped) results[index].kv_transfer = finish(r);
     }
     return results;
 }
@@ -386,11 +531,18 @@ void scheduler::apply_kv_connector_output(const kv::kv_connector_output& out) {
     for (const auto& id : out.finished_sending) release(id);
 }
 
-void scheduler::finish(request* r) {
+std::optional<actorlm::kv_transfer_params> scheduler::finish(request* r) {
     finished_since_schedule_.push_back(r->id());
-    // Its blocks must outlive a load still writing into them or a save reading them.
+    encoder_.free(*r);
+    // Its blocks must outlive a load still writing into them, a save reading them or
+    // another engine pulling them.
     bool defer = remote_loads_.count(r->id()) != 0;
-    if (connector_ && connector_->request_finished(*r, kv_.block_ids(r->id()))) defer = true;
+    std::optional<actorlm::kv_transfer_params> transfer;
+    if (connector_) {
+        auto f = connector_->request_finished(*r, kv_.block_ids(r->id()));
+        defer = defer || f.delay_free_blocks;
+        transfer = std::move(f.kv_transfer_params);
+    }
     auto it = requests_.find(r->id());
     if (defer) {
         deferred_free_[r->id()] = std::move(it->second);
@@ -398,6 +550,7 @@ void scheduler::finish(request* r) {
         kv_.free(*r);
     }
     requests_.erase(it);
+    return transfer;
 }
 
 bool scheduler::finish_request(const std::string& req_id, request_status st,
@@ -406,7 +559,21 @@ bool scheduler::finish_request(const std::string& req_id, request_status st,
                   request_status_name(st));
     auto it = requests_.find(req_id);
     if (it == requests_.end()) return false;
-    request* r = it->second.get();
+    end_request(it->second.get(), st, std::move(stop_reason));
+    return true;
+}
+
+std::optional<actorlm::kv_transfer_params> scheduler::migrate_request(const std::string& req_id,
+                                                                      bool* found) {
+    auto it = requests_.find(req_id);
+    *found = it != requests_.end();
+    if (!*found) return std::nullopt;
+    it->second->hand_over_kv = true;
+    return end_request(it->second.get(), request_status::finished_aborted, {});
+}
+
+std::optional<actorlm::kv_transfer_params> scheduler::end_request(request* r, request_status st,
+                                                                  std::string stop_reason) {
     if (r->status == request_status::running)
         running_.erase(std::find(running_.begin(), running_.end(), r));
     else if (r->status == request_status::waiting_for_remote_kvs)
@@ -415,8 +582,7 @@ bool scheduler::finish_request(const std::string& req_id, request_status st,
         waiting_.remove(r);
     r->status = st;
     r->stop_reason = std::move(stop_reason);
-    finish(r);
-    return true;
+    return finish(r);
 }
 
 int32_t scheduler::abort_requests(std::span<const std::string> req_ids) {

@@ -18,8 +18,10 @@
 #include <span>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
+#include "core/encoder_cache_manager.hpp"
 #include "core/kv_cache_manager.hpp"
 #include "core/model_runner_output.hpp"
 #include "core/request.hpp"
@@ -40,6 +42,10 @@ struct request_spec {
     int32_t priority = 0;                ///< lower runs first (priority policy)
     double arrival_time = -1.0;          ///< < 0: the scheduler's admission counter
     std::string cache_salt;
+    /// Already produced elsewhere (generate_request::resume_output_token_ids).
+    std::vector<int32_t> output_token_ids;
+    /// Multimodal inputs in prompt order: their hashes and placeholder ranges.
+    std::vector<mm_feature> mm_features;
 };
 
 /// What one request produced in one step (vLLM's EngineCoreOutput).
@@ -54,6 +60,8 @@ struct request_output {
     int32_t num_output_tokens = 0;
     int32_t num_cached_tokens = 0;
     double queued_seconds = -1.0;  ///< set in the request's first output only
+    /// With a finished output: where another engine can pull this request's KV.
+    std::optional<actorlm::kv_transfer_params> kv_transfer;
     bool finished() const { return is_finished(status); }
 };
 
@@ -75,8 +83,10 @@ actorlm::engine_stats to_engine_stats(const scheduler_stats& s);
 
 class scheduler {
 public:
-    /// Validates `cfg` (e.g. the pool must hold one max_model_len sequence, or a
-    /// lone request could never run) and builds the scheduler.
+    /// Checks `cfg` without building anything: e.g. the pool must hold one
+    /// max_model_len sequence, or a lone request could never run.
+    static status validate(const scheduler_config& cfg);
+    /// Validates `cfg` and builds the scheduler.
     static result<std::unique_ptr<scheduler>> create(const scheduler_config& cfg);
 
     /// Queues a request. Errors: duplicate id, empty prompt, a prompt longer than
@@ -92,6 +102,11 @@ public:
     /// client gone): frees its blocks at any state. `st` must be a finished status.
     /// False if the id is unknown (already finished).
     bool finish_request(const std::string& req_id, request_status st, std::string stop_reason = {});
+    /// Live migration: ends a live request as aborted but has the KV connector keep
+    /// its computed blocks for the engine that continues it; returns where to pull them
+    /// (nullopt when the connector keeps nothing). *found: whether the id was live.
+    std::optional<actorlm::kv_transfer_params> migrate_request(const std::string& req_id,
+                                                               bool* found);
     bool abort_request(const std::string& req_id) {
         return finish_request(req_id, request_status::finished_aborted);
     }
@@ -125,30 +140,64 @@ public:
         return deferred_free_.count(req_id) != 0;
     }
     scheduler_stats stats() const;
-    /// KV events of the connector since the last call (block stored / removed), for
-    /// the KV-cache actor to publish. At most k_max_kv_events are kept; older ones
-    /// are dropped (counted in kv_events_dropped) so nobody reading them is no leak.
-    std::vector<kv::kv_event> take_kv_events() { return std::exchange(kv_events_, {}); }
+    /// KV events since the last call, for the KV-cache actor to publish: the device
+    /// prefix cache's (medium "device", with config().enable_kv_cache_events) and the
+    /// connector's (always). Each source's events keep their order; within a step the
+    /// device events of schedule() come first, then, in update_from_output, the
+    /// device events of the connector's completed loads and then the connector's
+    /// events (as vLLM's scheduler merges them). At most k_max_kv_events are kept;
+    /// older ones are dropped (counted in kv_events_dropped) so nobody reading them
+    /// is no leak.
+    std::vector<kv::kv_event> take_kv_events();
     int64_t kv_events_dropped() const { return kv_events_dropped_; }
     static constexpr size_t k_max_kv_events = 65536;
     /// Forgets every cached block hash (vLLM's reset_prefix_cache); false, changing
     /// nothing, while any request holds blocks.
-    bool reset_prefix_cache() { return kv_.reset_prefix_cache(); }
+    bool reset_prefix_cache();
 
     /// A live request, or nullptr.
     const request* find(const std::string& req_id) const;
     const scheduler_config& config() const { return cfg_; }
     const kv_cache_manager& kv() const { return kv_; }
+    const encoder_cache_manager& encoder_cache() const { return encoder_; }
     /// Running requests in schedule order.
     std::span<request* const> running() const { return running_; }
 
 private:
     explicit scheduler(const scheduler_config& cfg);
     void preempt(request* r);
-    void finish(request* r);
+    /// (see migrate_request)
+    std::optional<actorlm::kv_transfer_params> end_request(request* r, request_status st,
+                                                           std::string stop_reason);
+    /// Frees (or defers freeing) a finished request's blocks; returns what the connector
+    /// says another engine needs to pull its KV.
+    std::optional<actorlm::kv_transfer_params> finish(request* r);
     /// Applies the worker's connector report: loaded requests rejoin the waiting
     /// queue (computed up to their first invalid block), deferred frees happen.
     void apply_kv_connector_output(const kv::kv_connector_output& out);
+    /// Moves the device pool's events (and the connector's, if `with_connector`)
+    /// into kv_events_, keeping the newest k_max_kv_events.
+    void collect_kv_events(bool with_connector);
+
+    /// Which multimodal inputs must go through the encoder for `r` to compute `n`
+    /// tokens from `num_computed` this step, and how many of those tokens can be
+    /// scheduled (vLLM's _try_schedule_encoder_inputs): an input is encoded whole in
+    /// the step that first reaches its placeholders, unless its output is cached;
+    /// when it does not fit the encoder budget or cache, the step stops right before
+    /// its placeholders.
+    struct encoder_plan {
+        int32_t num_tokens = 0;
+        std::vector<int32_t> inputs;  // indices into r->mm_features()
+        int32_t encoder_tokens = 0;   // of inputs no other request encodes this step
+    };
+    encoder_plan plan_encoder_inputs(request& r, int32_t num_computed, int32_t n,
+                                     int32_t encoder_budget,
+                                     const std::unordered_set<std::string>& step_hashes);
+    /// Commits a plan's inputs for the step being built.
+    void commit_encoder_inputs(request& r, const encoder_plan& e, scheduler_output& out,
+                               std::unordered_set<std::string>& step_hashes);
+    /// Releases `r`'s inputs whose placeholders are all in the KV cache now.
+    void free_encoded_inputs(request& r);
 
     /// An asynchronous load in flight: blocks [first_block, + num_blocks) of the table.
     struct remote_load {
@@ -159,12 +208,13 @@ private:
 
     scheduler_config cfg_;
     kv_cache_manager kv_;
+    encoder_cache_manager encoder_;
     std::unordered_map<std::string, std::unique_ptr<request>> requests_;
     waiting_queue waiting_;
     std::vector<request*> running_;
     std::vector<std::string> finished_since_schedule_;
     std::shared_ptr<kv::kv_connector_scheduler> connector_;
-    std::vector<kv::kv_event> kv_events_;  // drained from the connector every step
+    std::vector<kv::kv_event> kv_events_;  // drained from the pool and connector every step
     int64_t kv_events_dropped_ = 0;
     std::vector<request*> remote_waiting_;  // waiting_for_remote_kvs, in admission order
     std::unordered_map<std::string, remote_load> remote_loads_;

@@ -20,11 +20,26 @@ struct scheduler_config {
     int32_t long_prefill_token_threshold = 0;
     bool enable_chunked_prefill = true;
     bool enable_prefix_caching = true;
+    /// Record the device prefix cache's changes as KV events (vLLM's
+    /// kv_events_config.enable_kv_cache_events); off costs nothing.
+    bool enable_kv_cache_events = false;
     scheduling_policy policy = scheduling_policy::fcfs;
     int64_t vocab_size = 0;  ///< for validating token ids; 0 = unknown
     /// Parent of every request's first block hash: the model's identity, so blocks
     /// offloaded by one model are never served to another (model_root_block_hash).
     block_hash hash_root = root_block_hash();
+    /// Encoder output embeddings computed per step at most (vLLM's
+    /// max_num_encoder_input_tokens) and kept at most (encoder_cache_size); 0 =
+    /// max_num_batched_tokens. One multimodal input must fit both.
+    int32_t max_num_encoder_input_tokens = 0;
+    int32_t encoder_cache_size = 0;
+    int32_t encoder_budget() const {
+        return max_num_encoder_input_tokens > 0 ? max_num_encoder_input_tokens
+                                                : max_num_batched_tokens;
+    }
+    int32_t encoder_cache_tokens() const {
+        return encoder_cache_size > 0 ? encoder_cache_size : max_num_batched_tokens;
+    }
 };
 
 }  // namespace actorlm::core

@@ -7,9 +7,12 @@
 #include <actorlm/engine.hpp>
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
+
+#include "core/mm_feature.hpp"
 
 namespace actorlm::kv {
 struct kv_connector_metadata;
@@ -27,6 +30,10 @@ struct new_request_data {
     int32_t num_computed_tokens = 0;     ///< prefix-cache hit; the step starts at this position
     int32_t num_scheduled_tokens = 0;
     bool will_sample = false;  ///< this step reaches the end of the prompt
+    /// Tokens it produced before it came here (a resumed request), after the prompt.
+    std::vector<int32_t> output_token_ids;
+    /// Its multimodal inputs: which encoder output fills which prompt positions.
+    std::vector<mm_feature> mm_features;
 };
 
 /// A request the worker has seen before: only the change.
@@ -51,6 +58,12 @@ struct scheduler_output {
     std::vector<std::string> finished_req_ids;
     /// Preempted by this schedule(): their blocks are gone; they rerun later.
     std::vector<std::string> preempted_req_ids;
+    /// Multimodal inputs to run through the encoder before this step's forward, per
+    /// request: indices into its mm_features (vLLM's scheduled_encoder_inputs).
+    std::map<std::string, std::vector<int32_t>> scheduled_encoder_inputs;
+    /// Encoder outputs the scheduler evicted: workers drop them (vLLM's
+    /// free_encoder_mm_hashes).
+    std::vector<std::string> free_encoder_mm_hashes;
     /// What the workers' KV connector loads and saves this step (null: nothing).
     std::shared_ptr<const kv::kv_connector_metadata> kv_connector_metadata;
 

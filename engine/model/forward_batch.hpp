@@ -19,6 +19,15 @@ struct forward_batch {
     std::vector<int32_t> block_tables;     // [num_seqs * max_blocks_per_seq], row-major
     int32_t max_blocks_per_seq = 0;
     std::vector<int32_t> logits_indices;  // token indices whose logits are returned, in order
+    /// Rows that replace the token embeddings at some token indices — a multimodal
+    /// input's encoder output at its placeholder positions — applied after any
+    /// embedding scale, as HF models merge image features into inputs_embeds. Each
+    /// points to hidden_size floats that outlive the forward; first pipeline stage only.
+    struct embedding_row {
+        int32_t token_index = 0;
+        const float* values = nullptr;
+    };
+    std::vector<embedding_row> embedding_overrides;
 
     int32_t num_tokens() const { return static_cast<int32_t>(token_ids.size()); }
     int32_t num_seqs() const { return static_cast<int32_t>(seq_lens.size()); }

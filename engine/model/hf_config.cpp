@@ -300,6 +300,20 @@ result<model_config> parse_hf_config(std::string_view config_json,
     model_config c;
     std::string_view model_type;
     if (o["model_type"].get(model_type)) return make_error("config.json: missing 'model_type'");
+    // A vision-language checkpoint wraps its text model's config in text_config; the text
+    // model is what this reads (multimodal::read_vision_tower_config reads the tower).
+    if (model_type == "llava" || model_type == "idefics3" || model_type == "smolvlm") {
+        object text;
+        if (o["text_config"].get(text))
+            return make_error("config.json: a '%.*s' checkpoint needs a 'text_config' object",
+                              int(model_type.size()), model_type.data());
+        o = text;
+        if (o["model_type"].get(model_type))
+            return make_error("config.json: text_config has no 'model_type'");
+    } else if (model_type == "qwen2_5_vl" || model_type == "qwen2_vl") {
+        return make_error("config.json: '%.*s' text models use M-RoPE, which is not supported yet",
+                          int(model_type.size()), model_type.data());
+    }
     const auto [info, hf_type] = find_hf_model_type(model_type);
     if (!info)
         return make_error("config.json: model_type '%.*s' is not supported (supported: %s)",

@@ -2,16 +2,12 @@
 // model.safetensors or the shards named by model.safetensors.index.json, bound
 // as zero-copy views (1-D tensors converted to F32). Q/K stay in HF's NeoX layout.
 #include <filesystem>
-#include <fstream>
 #include <map>
-#include <set>
-#include <sstream>
-
-#include <simdjson.h>
 
 #include "model/hf_config.hpp"
 #include "model/model_loader.hpp"
 #include "model/safetensors_file.hpp"
+#include "model/safetensors_shards.hpp"
 #include "model/weight_binding.hpp"
 
 namespace actorlm {
@@ -20,44 +16,18 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// The shard files of the checkpoint: the index's weight_map values, or model.safetensors.
-result<std::vector<std::string>> shard_files(const fs::path& dir) {
-    fs::path index = dir / "model.safetensors.index.json";
-    if (!fs::exists(index)) {
-        if (fs::exists(dir / "model.safetensors"))
-            return std::vector<std::string>{"model.safetensors"};
-        return make_error("%s: no model.safetensors or model.safetensors.index.json",
-                          dir.string().c_str());
-    }
-    std::ifstream in(index, std::ios::binary);
-    std::ostringstream text;
-    text << in.rdbuf();
-    std::string s = text.str();
-    simdjson::dom::parser parser;
-    simdjson::dom::object root, map;
-    if (parser.parse(s.data(), s.size(), true).get(root) || root["weight_map"].get(map))
-        return make_error("%s: not a JSON object with a 'weight_map'", index.string().c_str());
-    std::set<std::string> files;
-    for (auto kv : map) {
-        std::string_view file;
-        if (kv.value.get(file))
-            return make_error("%s: weight_map values must be file names", index.string().c_str());
-        if (file.empty() || file.find('/') != std::string_view::npos ||
-            file.find('\\') != std::string_view::npos || file == "." || file == "..")
-            return make_error("%s: shard name '%.*s' is not a plain file name",
-                              index.string().c_str(), int(file.size()), file.data());
-        files.emplace(file);
-    }
-    if (files.empty()) return make_error("%s: empty weight_map", index.string().c_str());
-    return std::vector<std::string>(files.begin(), files.end());
-}
+// Where a checkpoint keeps its text model: the plain layout, or inside a vision-language
+// model as transformers 4 and 5 save LLaVA, Idefics3/SmolVLM and Qwen2.5-VL.
+constexpr const char* k_text_prefixes[] = {"model.", "language_model.model.",
+                                           "model.language_model.", "model.text_model."};
+constexpr const char* k_lm_heads[] = {"lm_head.weight", "language_model.lm_head.weight"};
 
 }  // namespace
 
 result<loaded_model> load_hf_model(const std::string& dir) {
     auto config = read_hf_config(dir);
     if (!config) return config.err();
-    auto files = shard_files(fs::path(dir));
+    auto files = safetensors_shard_files(dir);
     if (!files) return files.err();
     std::vector<std::shared_ptr<safetensors_file>> shards;
     std::map<std::string, const safetensors_tensor_info*> by_name;
@@ -70,12 +40,28 @@ result<loaded_model> load_hf_model(const std::string& dir) {
                                   t.name.c_str());
         shards.push_back(std::move(*f));
     }
+    std::string text_prefix = "model.";
+    for (const char* p : k_text_prefixes)
+        if (by_name.count(std::string(p) + "embed_tokens.weight")) {
+            text_prefix = p;
+            break;
+        }
+    std::string lm_head;
+    for (const char* h : k_lm_heads)
+        if (by_name.count(h)) lm_head = h;
     // A checkpoint without lm_head.weight ties it to the embedding.
-    if (!by_name.count("lm_head.weight")) config->tie_word_embeddings = true;
+    if (lm_head.empty()) config->tie_word_embeddings = true;
+    // The weight table names the plain layout; a wrapped text model is found under its prefix.
+    auto checkpoint_name = [&](const std::string& name) {
+        if (name == "lm_head.weight" && !lm_head.empty()) return lm_head;
+        if (name.rfind("model.", 0) == 0) return text_prefix + name.substr(6);
+        return name;
+    };
 
     weight_names names = hf_weight_names(config->arch);
-    tensor_lookup lookup = [&by_name](const std::string& name) -> result<tensor> {
+    tensor_lookup lookup = [&by_name, &checkpoint_name](const std::string& wanted) -> result<tensor> {
         tensor t;
+        const std::string name = checkpoint_name(wanted);
         auto it = by_name.find(name);
         if (it == by_name.end()) return t;
         const safetensors_tensor_info& info = *it->second;

@@ -108,4 +108,18 @@ void kv_cache_storage::write_block_layer(int64_t layer, int32_t block,
     std::memcpy(k_layer + layer_bytes_ + off, src.data() + half, half);
 }
 
+host_block_layer kv_cache_storage::host_memory(int64_t layer, int32_t block) {
+    ACTORLM_CHECK(layer >= 0 && layer < num_layers_ && block >= 0 && block < spec_.num_blocks,
+                  "KV block view out of range: layer %lld block %d", static_cast<long long>(layer),
+                  block);
+    const size_t half = block_layer_bytes() / 2;
+    uint8_t* k_layer = data_.get() + static_cast<size_t>(2 * layer) * layer_bytes_;
+    const size_t off = static_cast<size_t>(block) * half;
+    host_block_layer h;
+    h.pieces[0] = std::span<uint8_t>(k_layer + off, half);
+    h.pieces[1] = std::span<uint8_t>(k_layer + layer_bytes_ + off, half);
+    h.num_pieces = 2;
+    return h;
+}
+
 }  // namespace actorlm

@@ -40,6 +40,8 @@ public:
     size_t block_layer_bytes() const override;
     void read_block_layer(int64_t layer, int32_t block, std::span<uint8_t> dst) const override;
     void write_block_layer(int64_t layer, int32_t block, std::span<const uint8_t> src) override;
+    /// Two pieces: the block's K rows, then its V rows, of `layer`.
+    host_block_layer host_memory(int64_t layer, int32_t block) override;
 
 private:
     kv_cache_spec spec_;

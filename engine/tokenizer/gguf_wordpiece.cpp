@@ -9,13 +9,13 @@
 namespace actorlm::tok {
 
 namespace {
-constexpr std::string_view k_marker = "\xE2\x96\x81";  // U+2581: a word starts here
+constexpr std::string_view k_word_start_marker = "\xE2\x96\x81";  // U+2581: a word starts here
 }  // namespace
 
 std::string wordpiece_key_from_gguf(std::string_view token) {
     if (token.size() >= 2 && token.front() == '[' && token.back() == ']') return std::string(token);
-    if (token.substr(0, k_marker.size()) == k_marker)
-        return std::string(token.substr(k_marker.size()));
+    if (token.substr(0, k_word_start_marker.size()) == k_word_start_marker)
+        return std::string(token.substr(k_word_start_marker.size()));
     return token.empty() ? std::string() : "##" + std::string(token);
 }
 
@@ -32,7 +32,7 @@ void set_gguf_wordpiece_stages(tokenizer_parts& parts, const std::vector<std::st
     parts.pre.add(std::move(p));
     decoder_step d;
     d.what = decoder_step::kind::wordpiece;
-    d.replacement = std::string(k_marker);
+    d.replacement = std::string(k_word_start_marker);
     parts.dec.add(d);
 }
 

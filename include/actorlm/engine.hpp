@@ -31,6 +31,18 @@ namespace actorlm {
 /// max_logprobs and OpenAI's top_logprobs limit. The server and the engine both check it.
 inline constexpr int32_t k_max_logprobs = 20;
 
+/// Disaggregated prefill (vLLM's kv_transfer_params, same keys): one engine (a KV
+/// producer) computes a prompt's KV and keeps it; another (a consumer) pulls it and
+/// decodes. The router fills these; an HTTP client may too (docs/cluster.md).
+struct kv_transfer_params {
+    bool do_remote_decode = false;   // on a producer: keep the prompt's KV for a consumer
+    bool do_remote_prefill = false;  // on a consumer: pull the prompt's KV from the producer
+    std::string remote_host;         // the producer's --cluster-listen host and port
+    int32_t remote_port = 0;
+    std::string remote_request_id;          // the producer's name for the kept KV
+    std::vector<int32_t> remote_block_ids;  // the producer's blocks, one per full prompt block
+};
+
 /// Sampling and stopping controls of one request (OpenAI + vLLM fields).
 struct sampling_params {
     int32_t n = 1;             // sequences per prompt, sharing the prompt's KV blocks
@@ -53,6 +65,9 @@ struct sampling_params {
     bool spaces_between_special_tokens = true;
     int32_t logprobs = -1;  // -1 none; k >= 0: sampled token's logprob + top k (k <= 20)
     int32_t prompt_logprobs = -1;
+    // KV handed between engines (vLLM carries it in SamplingParams.extra_args too, so
+    // it travels wherever the request does). Unset: an ordinary request.
+    std::optional<kv_transfer_params> kv_transfer;
 };
 
 /// Why a sampling_params cannot be sampled: the offending field (its OpenAI / vLLM
@@ -67,12 +82,32 @@ struct sampling_params_error {
 /// `p` is fine. Token ids are checked by the engine, which knows the vocabulary.
 std::optional<sampling_params_error> check_sampling_params(const sampling_params& p);
 
+/// An image of a chat message: its encoded bytes (PNG, JPEG, WebP or GIF; the engine
+/// decodes them) and where it came from, which error messages quote. The server fetches
+/// the bytes from the request's image_url; an embedder may fill them directly.
+struct image_input {
+    std::string data;    // encoded bytes
+    std::string source;  // e.g. the URL ("data:image/png;base64,..." shortened), a file name
+};
+
+/// One part of a chat message's content, in order (chat templates render an image
+/// part where it stands).
+struct content_part {
+    enum class kind { text, image };
+    content_part::kind type = kind::text;
+    std::string text;   // type text
+    image_input image;  // type image
+};
+
 struct chat_message {
     std::string role;
-    std::string content;
+    std::string content;  // the text (text parts joined with '\n', as vLLM joins them)
     std::string name;
     std::string tool_call_id;
     std::string tool_calls_json;  // JSON array as sent by the client, or empty
+    // The content's parts in order when it holds an image; empty for text-only content,
+    // which `content` then carries alone.
+    std::vector<content_part> parts;
 };
 
 struct generate_request {
@@ -92,6 +127,10 @@ struct generate_request {
     sampling_params params;
     int32_t priority = 0;    // lower value runs first (vLLM's convention)
     std::string cache_salt;  // isolates prefix-cache hits between tenants
+    // A request that already produced these tokens elsewhere (live migration): it goes on
+    // after them as if it had sampled them (max_tokens, penalties and the seeded sampler's
+    // position count them), and their text is not streamed again. n must be 1.
+    std::vector<int32_t> resume_output_token_ids;
 };
 
 enum class finish_reason { none, stop, length, abort, error };
@@ -127,10 +166,25 @@ struct output_delta {
     double queued_seconds = -1.0;           // first delta: arrival to first scheduling; -1 unknown
     // With finish == error: whose fault it was (the server's status code).
     actorlm::error_kind error_kind = actorlm::error_kind::none;
+    // Final delta of a request that asked do_remote_decode: where a consumer pulls its KV
+    // (do_remote_prefill set), as vLLM's response field. Unset when the KV was not kept.
+    std::optional<kv_transfer_params> kv_transfer;
     bool finished() const { return finish != finish_reason::none; }
 };
 
 class request_stream;
+
+// Mutual TLS between cluster nodes (docs/cluster.md "Mutual TLS"): PEM files of this
+// node's certificate (chain), its unencrypted private key and the CA that signs every
+// node's certificate. All three or none; with them, every connection the node makes or
+// accepts (cluster_listen, workers, cluster_members, a KV store) is TLS and both sides
+// must present a certificate that chains to the CA; plaintext peers are refused.
+struct tls_config {
+    std::string cert_file;
+    std::string key_file;
+    std::string ca_file;
+    bool enabled() const { return !cert_file.empty() || !key_file.empty() || !ca_file.empty(); }
+};
 
 struct engine_config {
     std::string model_path;             // GGUF file or Hugging Face directory
@@ -153,6 +207,28 @@ struct engine_config {
     // {"kv_connector":"OffloadingConnector","kv_role":"kv_both",
     //  "kv_connector_extra_config":{"disk_path":"/tmp/kv","disk_capacity_bytes":"8GiB"}}
     std::string kv_transfer_config;
+    // Publish the device prefix cache's block stored / removed / cleared events to the
+    // KV-cache actor's subscribers (vLLM's --kv-events-config enable_kv_cache_events).
+    bool enable_kv_cache_events = false;
+    // The cluster (docs/cluster.md). "HOST:PORT" to publish this engine as a cluster
+    // member (requests, stats and KV events reachable by a router); empty = not published.
+    std::string cluster_listen;
+    // A router instead of an engine: "HOST:PORT" of cluster members to send requests to
+    // (the model at model_path gives the tokenizer and chat template; no weights run here).
+    std::vector<std::string> cluster_members;
+    // Prefill/decode disaggregation instead of replicas: a request is prefilled on one of
+    // these KV producers, then decoded on one of these consumers, which pulls its KV
+    // (both sets run --kv-transfer-config PeerConnector; docs/cluster.md).
+    std::vector<std::string> prefill_members;
+    std::vector<std::string> decode_members;
+    // Prompts shorter than this go straight to a decode member (llm-d's P/D threshold):
+    // their prefill costs less than the extra hop. 0 = every prompt is disaggregated.
+    int32_t pd_prompt_threshold = 0;
+    // Automatic rebalancing: when one member runs more than this many requests beyond
+    // another (of this router's), one moves by live migration. 0 = off.
+    int32_t rebalance_threshold = 0;
+    std::string routing_policy = "round_robin";  // round_robin, least_loaded, prefix_aware
+    tls_config tls;  // empty = plaintext between nodes
 };
 
 struct engine_stats {
@@ -188,6 +264,20 @@ struct model_info {
     std::string name;
     int32_t max_model_len = 0;
     int32_t vocab_size = 0;
+    // The model takes image content parts (a vision encoder is loaded). False for every
+    // model today; the server refuses images to such a model before fetching them.
+    bool supports_image_input = false;
+};
+
+/// One member of a router (engine_config::cluster_members, prefill_members,
+/// decode_members, or added while it runs).
+struct cluster_member_info {
+    std::string address;          // HOST:PORT of its --cluster-listen
+    std::string role;             // "replica", "prefill" or "decode"
+    bool connected = false;       // reachable now
+    bool healthy = false;         // connected and its last stats said healthy
+    int64_t num_requests_running = 0;
+    int64_t num_requests_waiting = 0;
 };
 
 class engine {
@@ -210,6 +300,24 @@ public:
     /// nothing, while any request holds blocks.
     bool reset_prefix_cache(std::string* error);
     model_info info() const;
+
+    /// A router's members (empty for an engine that is not a router).
+    std::vector<cluster_member_info> cluster_members() const;
+    /// Adds a member to a running router (role "replica" for a replica router, "prefill"
+    /// or "decode" for a disaggregated one); it gets requests once connected. False with
+    /// *error, changing nothing, when this is no router, the member is unreachable, serves
+    /// another model, or is a member already.
+    bool add_cluster_member(const std::string& address, const std::string& role,
+                            std::string* error);
+    /// Removes a member: it gets no new requests; the ones it runs finish there.
+    bool remove_cluster_member(const std::string& address, std::string* error);
+    /// Live migration on a router: moves the running requests of member `from` (all, or
+    /// only `request_id`) to member `to`, with their KV (pulled when both run
+    /// PeerConnector, recomputed otherwise), generated tokens and sampler state; their
+    /// streams go on with no gap or repeat. Returns how many were asked to move, or -1
+    /// with *error (no router, unknown member, a request that is not there).
+    int32_t migrate_requests(const std::string& from, const std::string& to,
+                             const std::string& request_id, std::string* error);
 
     /// Tokenizer access for /tokenize, /detokenize and chat rendering. tokenize() parses
     /// special tokens written in `text`, as HF tokenizers do.

@@ -82,6 +82,7 @@ detokenizer_actor::behavior_type recording_detokenizer(detokenizer_actor::pointe
             log->submits.push_back(sub.request.request_id);
         },
         [log](abort_atom, uint64_t, const std::string& id) { log->aborts.push_back(id); },
+        [](migrate_atom, uint64_t, const std::string&) {},
         [](outputs_atom, step_outputs&) {},
     };
 }

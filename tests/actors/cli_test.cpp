@@ -236,6 +236,35 @@ TEST_CASE("cli: shared value parsers: byte sizes, HOST:PORT and numbers name the
     }
 }
 
+TEST_CASE("cli: serve --kv-events-config takes vLLM's enable_kv_cache_events, naming bad keys") {
+    const std::string serve = "serve --model /nonexistent/m.gguf --kv-events-config ";
+    struct expect {
+        std::string json;
+        std::string says;
+    };
+    const expect bad[] = {
+        {R"('{"enable_kv_cache_events":true,"publisher":"zmq"}')", "'publisher'"},
+        {R"('{"enable_kv_cache_events":"yes"}')", "'enable_kv_cache_events' must be true or false"},
+        {R"('[true]')", "must be a JSON object"},
+        {R"('{"enable_kv_cache_events":')", "not valid JSON"},
+    };
+    for (const auto& c : bad) {
+        const cli_run r = run_cli_split(serve + c.json);
+        CAPTURE(c.json);
+        CAPTURE(r.err);
+        CHECK(r.rc == 2);
+        CHECK(r.err.find("--kv-events-config") != std::string::npos);
+        CHECK(r.err.find(c.says) != std::string::npos);
+    }
+    // Accepted: the command goes on and fails only on the missing model.
+    const cli_run ok = run_cli_split(serve + R"('{"enable_kv_cache_events":true}')");
+    CAPTURE(ok.err);
+    CHECK(ok.rc != 2);
+    CHECK(ok.rc != 0);
+    CHECK(ok.err.find("kv-events-config") == std::string::npos);
+    CHECK(ok.err.find("m.gguf") != std::string::npos);
+}
+
 TEST_CASE("cli: generate takes the engine's --kv-cache-dtype (f32 and f16 both run)") {
     ACTORLM_REQUIRE_SHARED("models/stories260K.gguf");
     const std::string model = actorlm::test::shared_path("models/stories260K.gguf");
@@ -264,7 +293,7 @@ TEST_CASE("cli: generate takes the engine's --kv-cache-dtype (f32 and f16 both r
     CHECK(r.out.rfind("{\"request_id\":\"q1\",\"prompt\":\"Once \\\"upon\\\" a time\"", 0) == 0);
 }
 
-TEST_CASE("cli: bench-kv-tier saves and loads a tier and reports both bandwidths") {
+TEST_CASE("cli: bench-kv-tier saves and loads a tier and reports its bandwidths and layouts") {
     const cli_run r = run_cli_split(
         "bench-kv-tier --layers 3 --kv-heads 2 --head-dim 8 --blocks 16 --repeat 1 "
         "--kv-cache-dtype f32");
@@ -276,6 +305,10 @@ TEST_CASE("cli: bench-kv-tier saves and loads a tier and reports both bandwidths
     CHECK(r.out.find("\"disk_bytes\":99328") != std::string::npos);  // + a 64-byte header each
     CHECK(r.out.find("\"load_gb_per_s\":") != std::string::npos);
     CHECK(r.out.find("\"load_vs_memcpy\":") != std::string::npos);
+    CHECK(r.out.find("\"load_copying_gb_per_s\":") != std::string::npos);
+    CHECK(r.out.find("\"iovecs_per_block\":6,") != std::string::npos);  // K and V per layer
+    CHECK(r.out.find("\"cross_layer_load_speedup\":") != std::string::npos);
+    CHECK(r.out.find("\"cross_layer_memcpy_speedup\":") != std::string::npos);
     const cli_run bad = run_cli_split("bench-kv-tier --kv-cache-dtype bf16");
     CHECK(bad.rc == 2);
     CHECK(bad.err.find("--kv-cache-dtype") != std::string::npos);

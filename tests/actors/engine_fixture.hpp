@@ -2,6 +2,9 @@
 // a blocking "run this request to the end" over the public engine API.
 #pragma once
 
+#include <chrono>
+#include <thread>
+
 #include <simdjson.h>
 
 #include <string>
@@ -52,6 +55,19 @@ struct collected {
     std::vector<int> num_queue_reports;  // deltas that carried a queue time
     size_t num_deltas = 0;
 };
+
+/// How a stream ended: its last delta's finish reason and error text.
+struct stream_end {
+    finish_reason finish = finish_reason::none;
+    std::string error;
+};
+
+/// Reads the rest of a stream whose last delta so far is `d`.
+inline stream_end drain(request_stream& s, output_delta& d) {
+    stream_end end{d.finish, d.error};
+    while (s.next(d)) end = {d.finish, d.error};
+    return end;
+}
 
 /// Iterates a stream to its end.
 inline collected collect(request_stream& s, int32_t n = 1) {
@@ -107,6 +123,17 @@ inline generate_request endless_request() {
     r.params.max_tokens = 100000;
     r.params.ignore_eos = true;
     return r;
+}
+
+/// Polls `pred` every 20 ms for up to `limit`; its last answer.
+template <class Pred>
+bool eventually(Pred pred, std::chrono::milliseconds limit = std::chrono::milliseconds(5000)) {
+    const auto deadline = std::chrono::steady_clock::now() + limit;
+    while (std::chrono::steady_clock::now() < deadline) {
+        if (pred()) return true;
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    return pred();
 }
 
 }  // namespace actorlm::test

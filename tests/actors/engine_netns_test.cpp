@@ -4,51 +4,17 @@
 // and iproute2 (as in CI); skipped with a message elsewhere.
 #include <doctest/doctest.h>
 
-#include <unistd.h>
-
-#include <cstdlib>
-
 #include "engine_fixture.hpp"
+#include "netns_host.hpp"
 #include "worker_process.hpp"
 
 using namespace actorlm;
 using namespace actorlm::test;
 
-namespace {
-
-int sh(const std::string& cmd) { return std::system((cmd + " >/dev/null 2>&1").c_str()); }
-
-/// Creates netns + veth pair; removes them when it goes out of scope.
-struct netns_host {
-    std::string ns, veth_root, veth_ns, root_ip, ns_ip;
-    bool ok = false;
-    netns_host() {
-        const int id = getpid() % 200 + 20;
-        ns = "actorlm-test-" + std::to_string(getpid());
-        veth_root = "alm" + std::to_string(getpid() % 100000) + "a";
-        veth_ns = "alm" + std::to_string(getpid() % 100000) + "b";
-        root_ip = "10.77." + std::to_string(id) + ".1";
-        ns_ip = "10.77." + std::to_string(id) + ".2";
-        ok = sh("ip netns add " + ns) == 0 &&
-             sh("ip link add " + veth_root + " type veth peer name " + veth_ns) == 0 &&
-             sh("ip link set " + veth_ns + " netns " + ns) == 0 &&
-             sh("ip addr add " + root_ip + "/30 dev " + veth_root) == 0 &&
-             sh("ip link set " + veth_root + " up") == 0 &&
-             sh("ip netns exec " + ns + " ip addr add " + ns_ip + "/30 dev " + veth_ns) == 0 &&
-             sh("ip netns exec " + ns + " ip link set " + veth_ns + " up") == 0 &&
-             sh("ip netns exec " + ns + " ip link set lo up") == 0;
-    }
-    ~netns_host() {
-        sh("ip link del " + veth_root);
-        sh("ip netns del " + ns);
-    }
-};
-
-}  // namespace
 
 TEST_CASE("actors: a worker in another network namespace (a second host) serves greedy-exact") {
     ACTORLM_REQUIRE_SHARED("models/stories260K.gguf");
-    if (geteuid() != 0 || sh("ip -V") != 0) {
+    if (!netns_host::usable()) {
         MESSAGE("skipped: creating network namespaces needs root and iproute2");
         return;
     }

@@ -41,14 +41,9 @@ void check_worker_fault(int sig) {
     output_delta d;
     REQUIRE(s.next(d));
     w1.signal(sig);
-    finish_reason last = d.finish;
-    std::string error;
-    while (s.next(d)) {
-        last = d.finish;
-        error = d.error;
-    }
-    CHECK(last == finish_reason::error);
-    CHECK(error.find("worker") != std::string::npos);
+    const stream_end end = drain(s, d);
+    CHECK(end.finish == finish_reason::error);
+    CHECK(end.error.find("worker") != std::string::npos);
     CHECK(wait_healthy(*eng, false, std::chrono::seconds(5)));
 
     auto refused = eng->generate(greedy_request(load_stories_golden()[1]));

@@ -1,5 +1,7 @@
 // Runs `actorlm worker --listen 127.0.0.1:PORT --model M` as a child process
-// for the cross-process tests, and waits until it says it is listening.
+// for the cross-process tests, and waits until it says it is listening; or, made
+// by cluster_member(), `actorlm serve --cluster-listen 127.0.0.1:PORT` (an engine
+// for `actorlm router` and the cluster tests), ready once it serves.
 #pragma once
 
 #include <fcntl.h>
@@ -10,7 +12,9 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <memory>
 #include <string>
+#include <vector>
 
 namespace actorlm::test {
 
@@ -21,11 +25,42 @@ public:
                    std::string netns = {})
         : model_(std::move(model)), port_(port), host_(std::move(host)), netns_(std::move(netns)) {}
     ~worker_process() { kill_now(); }
+    /// An engine serving `model` on an ephemeral HTTP port, a cluster member on `port`.
+    /// `netns`: in that network namespace, listening on `host`.
+    static std::unique_ptr<worker_process> cluster_member(std::string model, uint16_t port,
+                                                          std::string host = "127.0.0.1",
+                                                          std::string netns = {}) {
+        auto p = std::make_unique<worker_process>(std::move(model), port, std::move(host),
+                                                  std::move(netns));
+        p->cluster_member_ = true;
+        return p;
+    }
+    /// More options for the child's command line (`serve` or `worker`, e.g. --tls-cert
+    /// FILE); call before start().
+    void add_args(std::vector<std::string> args) {
+        extra_args_.insert(extra_args_.end(), args.begin(), args.end());
+    }
     worker_process(const worker_process&) = delete;
     worker_process& operator=(const worker_process&) = delete;
 
     /// Starts the worker; true once it printed its "listening" line (10 s at most).
     bool start() {
+        // The command line is built before fork: the child of a threaded test process
+        // should not allocate.
+        const std::string bin = std::string(ACTORLM_BINARY_DIR) + "/actorlm";
+        const std::string listen = address();
+        std::vector<std::string> args;
+        if (!netns_.empty()) args = {"ip", "netns", "exec", netns_};
+        if (cluster_member_)
+            args.insert(args.end(), {bin, "serve", "--cluster-listen", listen, "--model", model_,
+                                     "--port", "0", "--threads", "1", "--kv-cache-memory-bytes",
+                                     "16MiB"});
+        else
+            args.insert(args.end(), {bin, "worker", "--listen", listen, "--model", model_});
+        args.insert(args.end(), extra_args_.begin(), extra_args_.end());
+        std::vector<char*> argv;
+        for (auto& a : args) argv.push_back(a.data());
+        argv.push_back(nullptr);
         int out[2];
         if (pipe(out) != 0) return false;
         pid_ = fork();
@@ -33,17 +68,10 @@ public:
             // Die with the test: an orphaned worker would keep ctest's output pipe open.
             prctl(PR_SET_PDEATHSIG, SIGKILL);
             dup2(out[1], STDOUT_FILENO);
+            if (cluster_member_) dup2(out[1], STDERR_FILENO);
             close(out[0]);
             close(out[1]);
-            std::string bin = std::string(ACTORLM_BINARY_DIR) + "/actorlm";
-            std::string listen = address();
-            if (netns_.empty())
-                execl(bin.c_str(), bin.c_str(), "worker", "--listen", listen.c_str(), "--model",
-                      model_.c_str(), static_cast<char*>(nullptr));
-            else
-                execlp("ip", "ip", "netns", "exec", netns_.c_str(), bin.c_str(), "worker",
-                       "--listen", listen.c_str(), "--model", model_.c_str(),
-                       static_cast<char*>(nullptr));
+            execvp(argv[0], argv.data());
             _exit(127);
         }
         close(out[1]);
@@ -56,7 +84,8 @@ public:
                 ssize_t n = read(out[0], buf, sizeof(buf));
                 if (n <= 0) break;
                 seen.append(buf, static_cast<size_t>(n));
-                if (seen.find("listening") != std::string::npos) {
+                if (seen.find(cluster_member_ ? "on http://" : "listening") !=
+                    std::string::npos) {
                     close(out[0]);
                     return true;
                 }
@@ -82,6 +111,8 @@ private:
     uint16_t port_;
     std::string host_;
     std::string netns_;
+    bool cluster_member_ = false;
+    std::vector<std::string> extra_args_;
     pid_t pid_ = -1;
 };
 

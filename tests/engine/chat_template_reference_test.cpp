@@ -75,13 +75,6 @@ struct template_source {
     bool tokenizer_config;
 };
 
-std::string read_file(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    std::ostringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
-}
-
 void write_file(const fs::path& path, const std::string& text) {
     std::ofstream out(path, std::ios::binary);
     out << text;
@@ -176,7 +169,7 @@ TEST_CASE("chat templates render byte-identically to Python Jinja2 (HF environme
 
     std::map<std::string, actorlm::result<actorlm::chat_template>> parsed;
     for (const auto& src : sources) {
-        std::string text = read_file(src.path);
+        std::string text = actorlm::test::read_file(src.path);
         auto tmpl = src.tokenizer_config ? actorlm::chat_template::from_tokenizer_config(text)
                                          : actorlm::chat_template::parse(text);
         REQUIRE_MESSAGE(tmpl.ok(), src.name << ": " << (tmpl.ok() ? "" : tmpl.message()));

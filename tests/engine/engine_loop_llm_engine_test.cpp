@@ -51,7 +51,7 @@ actorlm::generate_request greedy(const std::string& id, const std::string& promp
 
 }  // namespace
 
-TEST_CASE("engine_loop: llm_engine text is the decode of its tokens; n > 1 shares the prompt") {
+TEST_CASE("engine_loop: llm_engine text is the decode of its tokens, n > 1 shares the prompt") {
     ACTORLM_REQUIRE_SHARED("models/stories260K-hf");
     fixture f;
     make_fixture(f);

@@ -14,38 +14,14 @@
 #include "core/llm_engine.hpp"
 #include "backends/cpu/cpu_executor.hpp"
 #include "model/model_loader.hpp"
+#include "support/golden_cases.hpp"
 #include "support/shared_data.hpp"
 
 using namespace actorlm;
 using namespace actorlm::core;
+using actorlm::test::golden_case;
 
 namespace {
-
-struct golden_case {
-    std::string prompt;
-    std::vector<int32_t> prompt_ids;
-    std::vector<int32_t> greedy_ids;
-    std::string completion_text;
-};
-
-std::vector<golden_case> load_golden() {
-    simdjson::dom::parser parser;
-    simdjson::dom::element doc;
-    REQUIRE(parser.load(actorlm::test::shared_path("models/stories260K.golden.json")).get(doc) ==
-            simdjson::SUCCESS);
-    std::vector<golden_case> out;
-    for (auto c : doc["cases"].get_array()) {
-        golden_case g;
-        g.prompt = std::string(c["prompt"].get_string().value());
-        for (auto x : c["prompt_ids_with_bos"].get_array())
-            g.prompt_ids.push_back(static_cast<int32_t>(x.get_int64().value()));
-        for (auto x : c["greedy_ids"].get_array())
-            g.greedy_ids.push_back(static_cast<int32_t>(x.get_int64().value()));
-        g.completion_text = std::string(c["completion_text"].get_string().value());
-        out.push_back(std::move(g));
-    }
-    return out;
-}
 
 std::unique_ptr<cpu_executor> make_executor(int32_t num_blocks) {
     auto m = load_model(actorlm::test::shared_path("models/stories260K.gguf"));
@@ -92,7 +68,8 @@ std::map<std::string, std::vector<int32_t>> run_golden(engine_loop& loop,
 
 TEST_CASE("engine_loop: stories260K greedy equals the golden ids, batched, chunked and preempted") {
     ACTORLM_REQUIRE_SHARED("models/stories260K.gguf");
-    const auto cases = load_golden();
+    const auto cases =
+        actorlm::test::read_golden(actorlm::test::shared_path("models/stories260K.golden.json"));
     REQUIRE(cases.size() == 4);
     {
         auto ex = make_executor(64);
@@ -131,7 +108,8 @@ TEST_CASE("engine_loop: stories260K greedy equals the golden ids, batched, chunk
 
 TEST_CASE("engine_loop: stories260K seeded sampling does not depend on the batch") {
     ACTORLM_REQUIRE_SHARED("models/stories260K.gguf");
-    auto cases = load_golden();
+    auto cases =
+        actorlm::test::read_golden(actorlm::test::shared_path("models/stories260K.golden.json"));
     std::vector<golden_case> alone = {cases[1]};
     auto ex1 = make_executor(64);
     scheduler_config cfg;
@@ -151,7 +129,8 @@ TEST_CASE("engine_loop: stories260K seeded sampling does not depend on the batch
 
 TEST_CASE("engine_loop: llm_engine over stories260K writes the golden completion text") {
     ACTORLM_REQUIRE_SHARED("models/stories260K-hf");
-    const auto cases = load_golden();
+    const auto cases =
+        actorlm::test::read_golden(actorlm::test::shared_path("models/stories260K.golden.json"));
     actorlm::engine_config cfg;
     cfg.model_path = actorlm::test::shared_path("models/stories260K-hf");
     cfg.kv_cache_memory_bytes = 8 << 20;

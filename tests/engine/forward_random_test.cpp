@@ -6,6 +6,7 @@
 
 #include <cmath>
 
+#include "cpu/embedding.hpp"
 #include "forward_driver.hpp"
 #include "support/reference_model.hpp"
 #include "backends/backend.hpp"
@@ -370,4 +371,41 @@ TEST_CASE("forward: the CPU executor refuses a recipe feature it lacks, naming i
     ex = cpu_executor::create(c, w, {8, 16, dtype::f32}, {});
     REQUIRE_FALSE(ex.ok());
     CHECK(ex.message().find("post_ffw_norm") != std::string::npos);
+}
+
+TEST_CASE("forward: an embedding override equals feeding the token whose row it is") {
+    // What a multimodal input does: its encoder output replaces the placeholder tokens'
+    // embeddings. Overriding with token j's own embedding row must give exactly the
+    // logits of a prompt that has j there.
+    for (model_arch arch : {model_arch::llama, model_arch::qwen3}) {
+        CAPTURE(static_cast<int>(arch));
+        const model_config c = tiny_config(arch);
+        const model_weights w = random_weights(c, 4321);
+        auto ex = make_executor(c, w, {16, 8, dtype::f32});
+        test_sequence with_ids, with_rows;
+        with_ids.tokens = random_tokens(12, c.vocab_size, 5);
+        with_rows.tokens = with_ids.tokens;
+        std::vector<std::vector<float>> rows;
+        for (int32_t i : {3, 4, 5}) {
+            const int32_t j = (with_ids.tokens[static_cast<size_t>(i)] + 11) % static_cast<int32_t>(c.vocab_size);
+            with_ids.tokens[static_cast<size_t>(i)] = j;
+            std::vector<float> row(static_cast<size_t>(c.hidden_size));
+            cpu::embed_tokens(w.token_embedding, &j, 1, row.data());
+            for (float& x : row) x *= c.recipe.embedding_scale;  // as the executor scales ids
+            rows.push_back(std::move(row));
+        }
+        block_allocator alloc(16, 3);
+        const forward_batch want_batch = make_batch({{&with_ids, 12}}, 8, alloc, true);
+        forward_batch got_batch = make_batch({{&with_rows, 12}}, 8, alloc, true);
+        for (int32_t k = 0; k < 3; ++k)
+            got_batch.embedding_overrides.push_back({3 + k, rows[static_cast<size_t>(k)].data()});
+        std::vector<float> want, got;
+        REQUIRE(ex->forward(want_batch, want).ok());
+        REQUIRE(ex->forward(got_batch, got).ok());
+        CHECK(got == want);
+        got_batch.embedding_overrides.push_back({12, rows[0].data()});  // past the batch
+        const status bad = ex->forward(got_batch, got);
+        REQUIRE_FALSE(bad.ok());
+        CHECK(bad.message().find("embedding override at token 12") != std::string::npos);
+    }
 }

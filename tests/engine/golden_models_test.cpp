@@ -10,46 +10,13 @@
 
 #include "forward_driver.hpp"
 #include "model/model_loader.hpp"
+#include "support/golden_cases.hpp"
 #include "support/shared_data.hpp"
 
 using namespace actorlm;
 using namespace actorlm::test;
 
 namespace {
-
-struct golden_case {
-    std::vector<int32_t> prompt_ids;  // BOS included
-    int32_t max_new = 0;
-    std::vector<int32_t> greedy_ids;
-    std::vector<std::vector<std::pair<int32_t, double>>> top5;  // first steps, best first
-};
-
-std::vector<golden_case> read_golden(const std::string& path) {
-    simdjson::dom::parser parser;
-    simdjson::dom::element doc = parser.load(path);
-    std::vector<golden_case> out;
-    for (simdjson::dom::element c : doc["cases"].get_array()) {
-        golden_case g;
-        for (int64_t id : c["prompt_ids_with_bos"].get_array())
-            g.prompt_ids.push_back(static_cast<int32_t>(id));
-        for (int64_t id : c["greedy_ids"].get_array())
-            g.greedy_ids.push_back(static_cast<int32_t>(id));
-        int64_t max_new = static_cast<int64_t>(g.greedy_ids.size());
-        if (c["max_new_tokens"].error() == simdjson::SUCCESS)
-            max_new = c["max_new_tokens"].get_int64();
-        g.max_new = static_cast<int32_t>(max_new);
-        for (simdjson::dom::element step : c["top5_logits_first_4_steps"].get_array()) {
-            std::vector<std::pair<int32_t, double>> row;
-            for (simdjson::dom::element pair : step.get_array()) {
-                simdjson::dom::array a = pair.get_array();
-                row.emplace_back(static_cast<int32_t>(int64_t(a.at(0))), double(a.at(1)));
-            }
-            g.top5.push_back(row);
-        }
-        out.push_back(std::move(g));
-    }
-    return out;
-}
 
 std::unique_ptr<cpu_executor> executor_for(const std::string& path, kv_cache_spec spec) {
     auto model = load_model(path);

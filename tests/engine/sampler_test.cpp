@@ -26,7 +26,7 @@ std::vector<sample_result> sample_copy(sampler& s, std::vector<float> logits, in
 
 }  // namespace
 
-TEST_CASE("sampler: greedy takes the argmax; logit_bias and min_tokens change it") {
+TEST_CASE("sampler: greedy takes the argmax, logit_bias and min_tokens change it") {
     sampler s;
     sampling_params p;
     p.temperature = 0.0f;

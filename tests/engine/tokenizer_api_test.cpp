@@ -13,17 +13,7 @@
 using namespace actorlm;
 using namespace actorlm::test;
 
-namespace {
-
-// Writes `json` to a fresh tokenizer.json in a temporary directory and loads it.
-result<std::unique_ptr<tokenizer>> load_json(const std::string& name, const std::string& json) {
-    const auto dir = std::filesystem::temp_directory_path() / ("actorlm_tok_" + name);
-    std::filesystem::create_directories(dir);
-    std::ofstream(dir / "tokenizer.json") << json;
-    return tokenizer::from_hf((dir / "tokenizer.json").string());
-}
-
-}  // namespace
+namespace {}  // namespace
 
 TEST_CASE("tokenizer parses special tokens only when asked") {
     ACTORLM_REQUIRE_SHARED("tokenizers/llama3/tokenizer.json");
@@ -128,29 +118,31 @@ TEST_CASE("tokenizer loading errors name the problem") {
     REQUIRE_FALSE(missing.ok());
     CHECK(missing.message().find("/nonexistent/tokenizer.json") != std::string::npos);
 
-    auto bad_json = load_json("bad_json", "{\"model\": ");
+    auto bad_json = load_tokenizer_json("bad_json", "{\"model\": ");
     REQUIRE_FALSE(bad_json.ok());
 
-    auto unigram = load_json("unigram", R"({"model": {"type": "Unigram", "vocab": []}})");
+    auto unigram = load_tokenizer_json("unigram", R"({"model": {"type": "Unigram", "vocab": []}})");
     REQUIRE_FALSE(unigram.ok());
     CHECK(unigram.message().find("Unigram") != std::string::npos);
 
-    auto wordpiece = load_json("wordpiece", R"({"model": {"type": "WordPiece", "vocab": {}}})");
+    auto wordpiece =
+        load_tokenizer_json("wordpiece", R"({"model": {"type": "WordPiece", "vocab": {}}})");
     REQUIRE_FALSE(wordpiece.ok());  // no [UNK] in the vocabulary
     CHECK(wordpiece.message().find("WordPiece") != std::string::npos);
 
-    auto precompiled = load_json("precompiled", R"({"normalizer": {"type": "Precompiled"},
+    auto precompiled = load_tokenizer_json("precompiled", R"({"normalizer": {"type": "Precompiled"},
         "model": {"type": "BPE", "vocab": {"a": 0}, "merges": []}})");
     REQUIRE_FALSE(precompiled.ok());
     CHECK(precompiled.message().find("Precompiled") != std::string::npos);
 
-    auto bad_regex = load_json("bad_regex", R"({"pre_tokenizer": {"type": "Split",
+    auto bad_regex = load_tokenizer_json("bad_regex", R"({"pre_tokenizer": {"type": "Split",
         "pattern": {"Regex": "(unclosed"}, "behavior": "Isolated", "invert": false},
         "model": {"type": "BPE", "vocab": {"a": 0}, "merges": []}})");
     REQUIRE_FALSE(bad_regex.ok());
     CHECK(bad_regex.message().find("(unclosed") != std::string::npos);
 
-    auto bad_merge = load_json("bad_merge", R"({"model": {"type": "BPE", "vocab": {"a": 0, "b": 1},
+    auto bad_merge =
+        load_tokenizer_json("bad_merge", R"({"model": {"type": "BPE", "vocab": {"a": 0, "b": 1},
         "merges": ["a c"]}})");
     REQUIRE_FALSE(bad_merge.ok());
     CHECK(bad_merge.message().find("merge 0") != std::string::npos);
@@ -161,7 +153,7 @@ TEST_CASE("tokenizer loading errors name the problem") {
 
 TEST_CASE("a small tokenizer.json exercises normalizers, Metaspace, merges and decoders") {
     // char-level vocab with two merges; NFKC + Lowercase; Metaspace prepends to the first piece
-    auto t = load_json("small", R"({
+    auto t = load_tokenizer_json("small", R"({
       "added_tokens": [{"id": 9, "content": "<eos>", "special": true, "lstrip": false, "rstrip": false,
                         "single_word": false, "normalized": false},
                        {"id": 10, "content": "[X]", "special": false, "lstrip": true, "rstrip": true,

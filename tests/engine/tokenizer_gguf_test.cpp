@@ -6,6 +6,7 @@
 #include "model/gguf_file.hpp"
 #include "model/gguf_writer.hpp"
 #include "tokenizer_vectors.hpp"
+#include "support/temp_dir.hpp"
 
 using namespace actorlm;
 using namespace actorlm::test;
@@ -89,9 +90,8 @@ TEST_CASE("GGUF files without a usable tokenizer give clear errors") {
     REQUIRE_FALSE(missing.ok());
     CHECK(missing.message().find("/nonexistent/model.gguf") != std::string::npos);
 
-    const auto dir = std::filesystem::temp_directory_path();
     auto write_and_load = [&](const std::string& name, const gguf_writer& w) {
-        const std::string path = (dir / name).string();
+        const std::string path = actorlm::test::temp_path(name).string();
         REQUIRE(w.write(path).ok());
         return load_tokenizer_for_model(path);
     };
@@ -140,8 +140,7 @@ TEST_CASE("a GGUF gpt2 vocabulary built in memory follows its pre-tokenizer and 
     w.set_u32("tokenizer.ggml.eos_token_id", 5);
     w.set_bool("tokenizer.ggml.add_bos_token", false);
     w.set_string("tokenizer.chat_template", "{{ messages }}");
-    const std::string path =
-        (std::filesystem::temp_directory_path() / "actorlm_tok_tiny_gpt2.gguf").string();
+    const std::string path = actorlm::test::temp_path("tok_tiny_gpt2.gguf").string();
     REQUIRE(w.write(path).ok());
     auto t = load_tokenizer_for_model(path);
     REQUIRE_MESSAGE(t.ok(), (t.ok() ? "" : t.message()));

@@ -5,6 +5,7 @@
 
 #include <doctest/doctest.h>
 
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <memory>
@@ -14,6 +15,7 @@
 
 #include "support/shared_data.hpp"
 #include "tokenizer/tokenizer.hpp"
+#include "support/temp_dir.hpp"
 
 namespace actorlm::test {
 
@@ -22,11 +24,14 @@ struct vector_case {
     std::vector<int32_t> ids;
 };
 
-inline std::string read_file(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    std::ostringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
+/// Writes `json` to tokenizer.json in a fresh temporary directory named after `name`
+/// and loads it as a Hugging Face tokenizer.
+inline result<std::unique_ptr<tokenizer>> load_tokenizer_json(const std::string& name,
+                                                              const std::string& json) {
+    const auto dir = temp_path("tok_" + name);
+    std::filesystem::create_directories(dir);
+    std::ofstream(dir / "tokenizer.json") << json;
+    return tokenizer::from_hf((dir / "tokenizer.json").string());
 }
 
 /// Reads `<path>.inp` / `<path>.out` (`path` as given, e.g. under tests/data).

@@ -11,6 +11,7 @@
 #include "tokenizer/incremental_detokenizer.hpp"
 #include "tokenizer_vectors.hpp"
 #include "base/json_string.hpp"
+#include "support/temp_dir.hpp"
 
 using namespace actorlm;
 using namespace actorlm::test;
@@ -80,21 +81,13 @@ const tokenizer& bge_gguf() {
         w.set_u32("tokenizer.ggml.unknown_token_id", 100);
         w.set_u32("tokenizer.ggml.seperator_token_id", 102);
         w.set_u32("tokenizer.ggml.padding_token_id", 0);
-        const auto path = std::filesystem::temp_directory_path() / "actorlm_tok_bge.gguf";
+        const auto path = actorlm::test::temp_path("tok_bge.gguf");
         REQUIRE(w.write(path.string()).ok());
         auto t = load_tokenizer_for_model(path.string());
         REQUIRE_MESSAGE(t.ok(), (t.ok() ? std::string() : t.message()));
         return std::move(t.value());
     }();
     return *tok;
-}
-
-// Writes a tokenizer.json into a fresh temporary directory and loads it.
-result<std::unique_ptr<tokenizer>> load_json(const std::string& name, const std::string& json) {
-    const auto dir = std::filesystem::temp_directory_path() / ("actorlm_wp_" + name);
-    std::filesystem::create_directories(dir);
-    std::ofstream(dir / "tokenizer.json") << json;
-    return tokenizer::from_hf((dir / "tokenizer.json").string());
 }
 
 // A BERT tokenizer.json (bge-small-en-v1.5's components) over `vocab`.
@@ -137,7 +130,7 @@ const char* const k_bert_normalizer =
 
 const tokenizer& bge_json() {
     static std::unique_ptr<tokenizer> tok = [] {
-        auto t = load_json("bge", bert_json(hf_vocab(), k_bert_normalizer));
+        auto t = load_tokenizer_json("wp_bge", bert_json(hf_vocab(), k_bert_normalizer));
         REQUIRE_MESSAGE(t.ok(), (t.ok() ? std::string() : t.message()));
         return std::move(t.value());
     }();
@@ -227,7 +220,7 @@ TEST_CASE("a small WordPiece tokenizer.json: accents, CJK, punctuation, [UNK], l
     auto id = [&](const std::string& t) {
         return static_cast<int32_t>(std::find(vocab.begin(), vocab.end(), t) - vocab.begin());
     };
-    auto loaded = load_json("small", bert_json(vocab, k_bert_normalizer, 10));
+    auto loaded = load_tokenizer_json("wp_small", bert_json(vocab, k_bert_normalizer, 10));
     REQUIRE_MESSAGE(loaded.ok(), (loaded.ok() ? std::string() : loaded.message()));
     const tokenizer& t = **loaded;
 
@@ -263,7 +256,8 @@ TEST_CASE("a small WordPiece tokenizer.json: accents, CJK, punctuation, [UNK], l
     CHECK(t.decode(ids, true) == "hello, unaffable world ( hello )?");
 
     // accents kept when strip_accents is false; case kept when lowercase is false
-    auto cased = load_json("cased", bert_json(vocab, R"({"type":"BertNormalizer","clean_text":true,
+    auto cased = load_tokenizer_json("wp_cased",
+                                     bert_json(vocab, R"({"type":"BertNormalizer","clean_text":true,
         "handle_chinese_chars":true,"strip_accents":false,"lowercase":false})"));
     REQUIRE_MESSAGE(cased.ok(), (cased.ok() ? std::string() : cased.message()));
     CHECK((*cased)->encode("Café", false, false) ==
@@ -271,8 +265,8 @@ TEST_CASE("a small WordPiece tokenizer.json: accents, CJK, punctuation, [UNK], l
     CHECK((*cased)->encode("naïve", false, false) ==
           std::vector<int32_t>{id("n"), id("##a"), id("##\xC3\xAF"), id("##v"), id("##e")});
     // handle_chinese_chars off: the ideographs stay inside the word (and make it unknown)
-    auto no_cjk =
-        load_json("no_cjk", bert_json(vocab, R"({"type":"BertNormalizer","clean_text":true,
+    auto no_cjk = load_tokenizer_json(
+        "wp_no_cjk", bert_json(vocab, R"({"type":"BertNormalizer","clean_text":true,
         "handle_chinese_chars":false,"strip_accents":null,"lowercase":true})"));
     REQUIRE(no_cjk.ok());
     CHECK((*no_cjk)->encode("hello\xE6\x88\x91", false, false) ==
@@ -280,8 +274,8 @@ TEST_CASE("a small WordPiece tokenizer.json: accents, CJK, punctuation, [UNK], l
 }
 
 TEST_CASE("WordPiece tokenizer.json: BertProcessing and missing [UNK]") {
-    auto t = load_json("bert_processing",
-                       R"({"normalizer":null,"pre_tokenizer":{"type":"BertPreTokenizer"},
+    auto t = load_tokenizer_json("wp_bert_processing",
+                                 R"({"normalizer":null,"pre_tokenizer":{"type":"BertPreTokenizer"},
         "post_processor":{"type":"BertProcessing","sep":["[SEP]",1],"cls":["[CLS]",0]},
         "decoder":{"type":"WordPiece","prefix":"##","cleanup":false},
         "model":{"type":"WordPiece","unk_token":"[UNK]",
@@ -291,7 +285,7 @@ TEST_CASE("WordPiece tokenizer.json: BertProcessing and missing [UNK]") {
     CHECK((*t)->encode("Hi hi !", true, false) == std::vector<int32_t>{0, 3, 2, 5, 1});
     CHECK((*t)->decode(std::vector<int32_t>{3, 5, 3, 4}, true) == "Hi ! Hi!");  // no cleanup
 
-    auto no_unk = load_json(
+    auto no_unk = load_tokenizer_json(
         "no_unk", R"({"model":{"type":"WordPiece","unk_token":"[UNK]","vocab":{"a":0}}})");
     REQUIRE_FALSE(no_unk.ok());
     CHECK(no_unk.message().find("[UNK]") != std::string::npos);
@@ -315,8 +309,7 @@ TEST_CASE("a GGUF bert vocabulary built in memory: phantom spelling, defaults an
     w.set_u32("tokenizer.ggml.unknown_token_id", 1);
     w.set_u32("tokenizer.ggml.bos_token_id", 2);
     w.set_u32("tokenizer.ggml.seperator_token_id", 3);
-    const std::string path =
-        (std::filesystem::temp_directory_path() / "actorlm_tok_tiny_bert.gguf").string();
+    const std::string path = actorlm::test::temp_path("tok_tiny_bert.gguf").string();
     REQUIRE(w.write(path).ok());
     auto t = load_tokenizer_for_model(path);
     REQUIRE_MESSAGE(t.ok(), (t.ok() ? "" : t.message()));

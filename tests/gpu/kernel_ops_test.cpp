@@ -258,7 +258,7 @@ TEST_CASE("gpu: gather_rows selects the asked-for rows in order") {
         for (int64_t c = 0; c < cols; ++c) REQUIRE(dst[r * cols + c] == src[idx[r] * cols + c]);
 }
 
-TEST_CASE("gpu: conversions round to nearest even like the host; fills are seeded") {
+TEST_CASE("gpu: conversions round to nearest even like the host, fills are seeded") {
     ACTORLM_REQUIRE_GPU();
     std::mt19937 rng(8);
     auto x = random_floats(rng, 1001, -100, 100);

@@ -136,7 +136,7 @@ TEST_CASE("gpu: top-k, top-p and min-p never sample a filtered token") {
     CHECK(ca.size() == 2);
 }
 
-TEST_CASE("gpu: the same seed and step give the same token; other seeds differ") {
+TEST_CASE("gpu: the same seed and step give the same token, other seeds differ") {
     ACTORLM_REQUIRE_GPU();
     std::mt19937 rng(23);
     auto row = random_floats(rng, 32000, -3, 3);

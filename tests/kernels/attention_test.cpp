@@ -13,6 +13,7 @@
 #include "cpu/attention.hpp"
 #include "cpu/cpu_features.hpp"
 #include "cpu/half.hpp"
+#include "kernels/level_guard.hpp"
 
 using namespace actorlm;
 using namespace actorlm::cpu;
@@ -109,12 +110,6 @@ double run_case(const attention_case& c, uint32_t seed) {
     return max_err;
 }
 
-std::vector<cpu_level> levels() {
-    std::vector<cpu_level> out = {cpu_level::portable};
-    if (best_supported_level() == cpu_level::avx512) out.push_back(cpu_level::avx512);
-    return out;
-}
-
 }  // namespace
 
 TEST_CASE("attention: paged result equals dense softmax attention") {
@@ -132,7 +127,7 @@ TEST_CASE("attention: paged result equals dense softmax attention") {
         {9, 3, 64, 16, 16, 1, dtype::f16},    // exactly one full block
         {4, 2, 96, 16, 17, 2, dtype::f32},
     };
-    for (cpu_level level : levels()) {
+    for (cpu_level level : test::vectorised_levels()) {
         REQUIRE(set_cpu_level(level).ok());
         uint32_t seed = 1;
         for (const attention_case& c : cases) {
@@ -160,7 +155,7 @@ TEST_CASE("attention: a sliding window equals dense attention under the same mas
         {4, 2, 96, 16, 17, 2, dtype::f32, 100},  // window longer than the context: no effect
         {4, 2, 16, 4, 64, 64, dtype::f32, 3},    // tiny blocks, every token crosses blocks
     };
-    for (cpu_level level : levels()) {
+    for (cpu_level level : test::vectorised_levels()) {
         REQUIRE(set_cpu_level(level).ok());
         uint32_t seed = 100;
         for (const attention_case& c : cases) {
@@ -187,7 +182,7 @@ TEST_CASE("attention: a windowed query never reads keys older than its window") 
     const std::vector<int32_t> table = {3, 0, 4, 1, 2};
     const int32_t pos = 17;  // attends 12..17
     std::vector<float> q(hd, 0.3f), clean(hd), poisoned(hd);
-    for (cpu_level level : levels()) {
+    for (cpu_level level : test::vectorised_levels()) {
         REQUIRE(set_cpu_level(level).ok());
         std::vector<float> kk = k, vv = v;
         paged_kv_layer kv{kk.data(), vv.data(), dtype::f32, bs, 1, hd};

@@ -9,24 +9,12 @@
 #include "cpu/activation.hpp"
 #include "cpu/cpu_features.hpp"
 #include "cpu/rmsnorm.hpp"
+#include "kernels/level_guard.hpp"
+#include "kernels/random_weights.hpp"
 
 using namespace actorlm::cpu;
 
 namespace {
-
-std::vector<float> random_vec(size_t n, uint32_t seed, float scale = 1.0f) {
-    std::mt19937 rng(seed);
-    std::uniform_real_distribution<float> d(-scale, scale);
-    std::vector<float> v(n);
-    for (float& x : v) x = d(rng);
-    return v;
-}
-
-std::vector<cpu_level> levels() {
-    std::vector<cpu_level> out = {cpu_level::portable};
-    if (best_supported_level() == cpu_level::avx512) out.push_back(cpu_level::avx512);
-    return out;
-}
 
 struct level_guard {
     cpu_level saved = active_cpu_level();
@@ -37,12 +25,13 @@ struct level_guard {
 
 TEST_CASE("norm: rmsnorm matches the double formula at every length and cpu level") {
     level_guard guard;
-    for (cpu_level level : levels()) {
+    for (cpu_level level : actorlm::test::vectorised_levels()) {
         REQUIRE(set_cpu_level(level).ok());
         for (int64_t n : {1, 15, 16, 17, 33, 64, 576, 1000}) {
             CAPTURE(n);
-            const std::vector<float> x = random_vec(static_cast<size_t>(n), 1, 3.0f);
-            const std::vector<float> w = random_vec(static_cast<size_t>(n), 2);
+            const std::vector<float> x =
+                actorlm::test::random_vector(static_cast<size_t>(n), 1, 3.0f);
+            const std::vector<float> w = actorlm::test::random_vector(static_cast<size_t>(n), 2);
             std::vector<float> y(static_cast<size_t>(n));
             rmsnorm(x.data(), w.data(), y.data(), n, 1e-5f);
             double ss = 0;
@@ -55,8 +44,8 @@ TEST_CASE("norm: rmsnorm matches the double formula at every length and cpu leve
 }
 
 TEST_CASE("norm: rmsnorm_rows normalizes each head on its own, in place") {
-    const std::vector<float> w = random_vec(16, 3);
-    std::vector<float> x = random_vec(48, 4);
+    const std::vector<float> w = actorlm::test::random_vector(16, 3);
+    std::vector<float> x = actorlm::test::random_vector(48, 4);
     std::vector<float> want(48);
     for (int64_t r = 0; r < 3; ++r)
         rmsnorm(x.data() + r * 16, w.data(), want.data() + r * 16, 16, 1e-6f);
@@ -66,11 +55,12 @@ TEST_CASE("norm: rmsnorm_rows normalizes each head on its own, in place") {
 
 TEST_CASE("norm: silu_mul matches g * sigmoid(g) * u, extremes included") {
     level_guard guard;
-    for (cpu_level level : levels()) {
+    for (cpu_level level : actorlm::test::vectorised_levels()) {
         REQUIRE(set_cpu_level(level).ok());
         for (int64_t n : {1, 16, 37, 1536}) {
-            std::vector<float> g = random_vec(static_cast<size_t>(n), 5, 12.0f);
-            const std::vector<float> u = random_vec(static_cast<size_t>(n), 6, 2.0f);
+            std::vector<float> g = actorlm::test::random_vector(static_cast<size_t>(n), 5, 12.0f);
+            const std::vector<float> u =
+                actorlm::test::random_vector(static_cast<size_t>(n), 6, 2.0f);
             g[0] = n > 1 ? -100.0f : 100.0f;  // exp overflow / underflow must not give NaN
             std::vector<float> out(static_cast<size_t>(n));
             silu_mul(g.data(), u.data(), out.data(), n);

@@ -11,23 +11,18 @@
 #include "cpu/half.hpp"
 #include "cpu/quant_blocks.hpp"
 #include "kernels/level_guard.hpp"
+#include <bit>
 
 using namespace actorlm;
 using namespace actorlm::cpu;
 
 namespace {
 
-uint32_t bits_of(float f) {
-    uint32_t b;
-    std::memcpy(&b, &f, 4);
-    return b;
-}
-
 void require_same_bits(const std::vector<float>& got, const std::vector<float>& want) {
     REQUIRE(got.size() == want.size());
     for (size_t i = 0; i < got.size(); ++i) {
         CAPTURE(i);
-        REQUIRE(bits_of(got[i]) == bits_of(want[i]));
+        REQUIRE(std::bit_cast<uint32_t>(got[i]) == std::bit_cast<uint32_t>(want[i]));
     }
 }
 

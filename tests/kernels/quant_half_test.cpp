@@ -10,16 +10,11 @@
 
 #include "cpu/half.hpp"
 #include "kernels/level_guard.hpp"
+#include <bit>
 
 using namespace actorlm;
 
 namespace {
-
-uint32_t bits_of(float f) {
-    uint32_t b;
-    std::memcpy(&b, &f, 4);
-    return b;
-}
 
 // Independent reference: value of fp16 bits by the textbook formula.
 double fp16_value(uint16_t h) {
@@ -91,7 +86,7 @@ TEST_CASE("quant_bf16_conversions") {
         std::isnan(cpu::bf16_to_fp32(cpu::fp32_to_bf16(std::numeric_limits<float>::quiet_NaN()))));
     for (uint32_t h = 0; h < 65536; h += 7) {
         const float f = cpu::bf16_to_fp32(static_cast<uint16_t>(h));
-        CHECK(bits_of(f) == h << 16);
+        CHECK(std::bit_cast<uint32_t>(f) == h << 16);
     }
 }
 
@@ -111,12 +106,13 @@ TEST_CASE("quant_bulk_conversions_equal_scalar_at_every_level") {
             cpu::fp16_to_fp32_row(halves.data(), out.data(), n);
             for (int64_t i = 0; i < n; ++i) {
                 const float want = cpu::fp16_to_fp32(halves[static_cast<size_t>(i)]);
-                REQUIRE(
-                    (bits_of(out[static_cast<size_t>(i)]) == bits_of(want) || std::isnan(want)));
+                REQUIRE((std::bit_cast<uint32_t>(out[static_cast<size_t>(i)]) ==
+                             std::bit_cast<uint32_t>(want) ||
+                         std::isnan(want)));
             }
             cpu::bf16_to_fp32_row(halves.data(), out.data(), n);
             for (int64_t i = 0; i < n; ++i)
-                REQUIRE(bits_of(out[static_cast<size_t>(i)]) ==
+                REQUIRE(std::bit_cast<uint32_t>(out[static_cast<size_t>(i)]) ==
                         uint32_t{halves[static_cast<size_t>(i)]} << 16);
             std::vector<uint16_t> back(static_cast<size_t>(n));
             cpu::fp32_to_fp16_row(floats.data(), back.data(), n);

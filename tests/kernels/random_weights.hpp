@@ -13,6 +13,15 @@
 
 namespace actorlm::test {
 
+/// `n` floats drawn uniformly from [-scale, scale], the same for the same seed.
+inline std::vector<float> random_vector(size_t n, uint32_t seed, float scale = 1.0f) {
+    std::mt19937 rng(seed);
+    std::uniform_real_distribution<float> uniform(-scale, scale);
+    std::vector<float> v(n);
+    for (float& x : v) x = uniform(rng);
+    return v;
+}
+
 /// A tensor plus the bytes it points into.
 struct owned_tensor {
     std::vector<uint8_t> bytes;

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "cpu/rope.hpp"
+#include "kernels/random_weights.hpp"
 
 using namespace actorlm;
 using namespace actorlm::cpu;
@@ -23,20 +24,12 @@ std::vector<float> rotate(const rope_table& t, std::vector<float> x, int32_t pos
     return x;
 }
 
-std::vector<float> random_vec(size_t n, uint32_t seed) {
-    std::mt19937 rng(seed);
-    std::uniform_real_distribution<float> d(-1, 1);
-    std::vector<float> v(n);
-    for (float& x : v) x = d(rng);
-    return v;
-}
-
 }  // namespace
 
 TEST_CASE("rope: interleaved pairs rotate by pos * theta^(-2i/d)") {
     const int64_t d = 8;
     const rope_table t = make_rope_table(d, 10000.0, false, {});
-    const std::vector<float> x = random_vec(2 * d, 1);
+    const std::vector<float> x = test::random_vector(2 * d, 1);
     const int32_t pos = 37;
     const std::vector<float> y = rotate(t, x, pos, 2);
     for (int64_t h = 0; h < 2; ++h)
@@ -55,7 +48,7 @@ TEST_CASE("rope: NeoX halves equal interleaved pairs under the GGUF row permutat
     const int64_t d = 16, heads = 3;
     const rope_table neox = make_rope_table(d, 500000.0, true, {});
     const rope_table inter = make_rope_table(d, 500000.0, false, {});
-    const std::vector<float> x = random_vec(static_cast<size_t>(d * heads), 2);
+    const std::vector<float> x = test::random_vector(static_cast<size_t>(d * heads), 2);
     std::vector<float> xp(x.size());
     for (int64_t h = 0; h < heads; ++h)
         for (int64_t i = 0; i < d / 2; ++i) {
@@ -75,7 +68,7 @@ TEST_CASE("rope: NeoX halves equal interleaved pairs under the GGUF row permutat
 
 TEST_CASE("rope: position 0 is the identity and norms are preserved") {
     const rope_table t = make_rope_table(64, 10000.0, true, {});
-    const std::vector<float> x = random_vec(64, 3);
+    const std::vector<float> x = test::random_vector(64, 3);
     CHECK(rotate(t, x, 0, 1) == x);
     const std::vector<float> y = rotate(t, x, 1234, 1);
     double nx = 0, ny = 0;

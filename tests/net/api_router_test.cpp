@@ -312,7 +312,7 @@ TEST_CASE("router: metrics after traffic") {
     CHECK(text.find("vllm:prompt_tokens_total{model_name=\"scripted\"} 6.0") != std::string::npos);
 }
 
-TEST_CASE("router: GET /v1/models/{id} retrieves one model; an unknown id is OpenAI's 404") {
+TEST_CASE("router: GET /v1/models/{id} retrieves one model, an unknown id is OpenAI's 404") {
     fixture f;
     simdjson::dom::parser parser;
     auto found = f.call("GET", "/v1/models/alias");
@@ -350,7 +350,7 @@ TEST_CASE("router: GET /v1/models/{id} retrieves one model; an unknown id is Ope
     }
 }
 
-TEST_CASE("router: add_special_tokens is honoured; /tokenize counts what generation runs") {
+TEST_CASE("router: add_special_tokens is honoured, /tokenize counts what generation runs") {
     fixture f;
     simdjson::dom::parser parser;
     auto usage = [&](const std::string& path, const std::string& body) {
@@ -498,4 +498,74 @@ TEST_CASE("router: /metrics carries the external prefix cache and KV connector c
         INFO(line);
         CHECK(text.find(line) != std::string::npos);
     }
+}
+
+TEST_CASE("router: /cluster/members lists, adds and removes a router's members") {
+    fixture f;
+    simdjson::dom::parser parser;
+    auto list = [&] {
+        auto r = f.call("GET", "/cluster/members");
+        REQUIRE(r->status == 200);
+        return std::string(r->body);
+    };
+    CHECK(parse_json(parser, list())["data"].get_array().value().size() == 0);
+    auto added = f.call("POST", "/cluster/members", R"({"address":"10.0.0.2:9001"})");
+    CHECK(added->status == 200);
+    CHECK(parse_json(parser, added->body)["added"].get_bool().value());
+    CHECK(f.call("POST", "/cluster/members", R"({"address":"10.0.0.3:9001","role":"decode"})")
+              ->status == 200);
+    {
+        const std::string body = list();
+        auto data = parse_json(parser, body)["data"].get_array().value();
+        REQUIRE(data.size() == 2);
+        CHECK(str(data.at(0)["address"]) == "10.0.0.2:9001");
+        CHECK(str(data.at(0)["role"]) == "replica");
+        CHECK(str(data.at(1)["role"]) == "decode");
+        CHECK(data.at(1)["healthy"].get_bool().value());
+    }
+    // Removing names the member in the path (percent-encoding allowed).
+    CHECK(f.call("DELETE", "/cluster/members/10.0.0.2%3A9001")->status == 200);
+    CHECK(parse_json(parser, list())["data"].get_array().value().size() == 1);
+
+    // Errors: OpenAI-style 400s naming the problem, 405 for other methods.
+    auto dup = f.call("POST", "/cluster/members", R"({"address":"10.0.0.3:9001"})");
+    CHECK(dup->status == 400);
+    CHECK(dup->body.find("member already") != std::string::npos);
+    auto missing = f.call("POST", "/cluster/members", R"({"role":"replica"})");
+    CHECK(missing->status == 400);
+    CHECK(missing->body.find("address") != std::string::npos);
+    CHECK(f.call("POST", "/cluster/members", R"({"address":5})")->status == 400);
+    CHECK(f.call("POST", "/cluster/members", "not json")->status == 400);
+    auto unknown = f.call("DELETE", "/cluster/members/10.9.9.9:1");
+    CHECK(unknown->status == 400);
+    CHECK(unknown->body.find("no cluster member") != std::string::npos);
+    CHECK(f.call("PUT", "/cluster/members")->status == 405);
+
+    // Live migration: both members must exist; 400s name what is wrong.
+    CHECK(f.call("POST", "/cluster/members", R"({"address":"10.0.0.4:9001"})")->status == 200);
+    auto moved = f.call("POST", "/cluster/migrate", R"({"from":"10.0.0.3:9001","to":"10.0.0.4:9001"})");
+    CHECK(moved->status == 200);
+    CHECK(parse_json(parser, moved->body)["migrated"].get_int64().value() == 0);
+    auto nowhere = f.call("POST", "/cluster/migrate", R"({"from":"10.0.0.3:9001","to":"10.9.9.9:1"})");
+    CHECK(nowhere->status == 400);
+    CHECK(nowhere->body.find("10.9.9.9:1") != std::string::npos);
+    CHECK(f.call("POST", "/cluster/migrate", R"({"from":"10.0.0.3:9001"})")->status == 400);
+    CHECK(f.call("GET", "/cluster/migrate")->status == 405);
+    CHECK(f.call("DELETE", "/cluster/members/10.0.0.4:9001")->status == 200);
+
+    // /metrics carries a gauge per member.
+    const std::string metrics = f.call("GET", "/metrics")->body;
+    CHECK(metrics.find("actorlm:cluster_member_healthy{member=\"10.0.0.3:9001\",role=\"decode\"") !=
+          std::string::npos);
+    CHECK(metrics.find("10.0.0.2:9001") == std::string::npos);
+}
+
+TEST_CASE("router: /cluster/members needs the API key") {
+    scripted_backend backend;
+    server_metrics metrics("m");
+    api_router router(backend, metrics, {"sekret", {"m"}, ""});
+    auto sink = std::make_shared<recording_sink>();
+    router.handle({"GET", "/cluster/members", "", ""}, sink);
+    REQUIRE(sink->wait_done());
+    CHECK(sink->status == 401);
 }

@@ -287,7 +287,7 @@ TEST_CASE("bench doc-qa: a failed turn or tokenize call ends its conversation") 
     }
 }
 
-TEST_CASE("bench doc-qa: the summary splits TTFT by turn; single-turn results keep the old keys") {
+TEST_CASE("bench doc-qa: the summary splits TTFT by turn, single-turn results keep the old keys") {
     std::vector<request_result> results(4);
     const double ttfts[] = {0.4, 0.1, 0.6, 0.2};
     for (size_t i = 0; i < 4; ++i) {

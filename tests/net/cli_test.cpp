@@ -158,3 +158,46 @@ TEST_CASE("cli: bad flags get a clear message and a non-zero exit") {
         CHECK(out.find(c.says) != std::string::npos);
     }
 }
+
+TEST_CASE("cli: admin lists, adds and removes a router's members and asks for migrations") {
+    auto backend = std::make_unique<test::scripted_backend>();
+    server_metrics metrics("scripted");
+    api_router router(*backend, metrics, {"", {"scripted"}, ""});
+    server_options opts;
+    opts.port = 0;
+    auto server = std::make_unique<http_server>(opts, router);
+    REQUIRE(server->start().ok());
+    const std::string at = " --router 127.0.0.1:" + std::to_string(server->port());
+    std::string out;
+    CHECK(run_command(k_cli + " admin members" + at + " --add 10.0.0.2:9001", &out) == 0);
+    CHECK(run_command(k_cli + " admin members" + at + " --add 10.0.0.3:9001 --role decode", &out) ==
+          0);
+    REQUIRE(backend->cluster_members().size() == 2);
+    CHECK(backend->cluster_members()[1].role == "decode");
+    out.clear();
+    CHECK(run_command(k_cli + " admin members" + at, &out) == 0);
+    CHECK(out.find("10.0.0.3:9001") != std::string::npos);
+    out.clear();
+    CHECK(run_command(k_cli + " admin migrate" + at +
+                          " --engine 10.0.0.2:9001 --to 10.0.0.3:9001 --all",
+                      &out) == 0);
+    CHECK(out.find("\"migrated\":0") != std::string::npos);
+    // The router's refusals come back as exit 1 with its message; usage errors as 2.
+    out.clear();
+    CHECK(run_command(k_cli + " admin migrate" + at + " --engine 10.0.0.2:9001 --to 10.9.9.9:1 --all",
+                      &out) == 1);
+    CHECK(out.find("no cluster member 10.9.9.9:1") != std::string::npos);
+    out.clear();
+    CHECK(run_command(k_cli + " admin migrate" + at + " --engine 10.0.0.2:9001 --to 10.0.0.3:9001",
+                      &out) == 2);
+    CHECK(out.find("--request ID or --all") != std::string::npos);
+    CHECK(run_command(k_cli + " admin members" + at + " --remove 10.0.0.2:9001", &out) == 0);
+    CHECK(backend->cluster_members().size() == 1);
+    out.clear();
+    CHECK(run_command(k_cli + " admin members --router 127.0.0.1:1", &out) == 1);
+    CHECK(out.find("cannot reach the router") != std::string::npos);
+    server->request_shutdown();
+    server->wait();
+    backend.reset();
+    server.reset();
+}

@@ -278,3 +278,39 @@ TEST_CASE("completion and chat requests carry add_special_tokens when sent") {
     CHECK(parse_completion_request(R"({"prompt":"x","add_special_tokens":1})", chat)->param ==
           "add_special_tokens");
 }
+
+TEST_CASE("completion request: kv_transfer_params (disaggregated prefill) reach the engine") {
+    const auto r = parse_ok(R"({"prompt":"x","kv_transfer_params":{"do_remote_prefill":true,
+        "remote_host":"10.0.0.2","remote_port":7100,"remote_request_id":"cmpl-1-prefill",
+        "remote_block_ids":[4,9,2],"remote_engine_id":"ignored"}})");
+    const auto& kt = r.prompts[0].params.kv_transfer;
+    REQUIRE(kt.has_value());
+    CHECK(kt->do_remote_prefill);
+    CHECK_FALSE(kt->do_remote_decode);
+    CHECK(kt->remote_host == "10.0.0.2");
+    CHECK(kt->remote_port == 7100);
+    CHECK(kt->remote_request_id == "cmpl-1-prefill");
+    CHECK(kt->remote_block_ids == std::vector<int32_t>{4, 9, 2});
+    CHECK_FALSE(parse_ok(R"({"prompt":"x","kv_transfer_params":null})")
+                    .prompts[0]
+                    .params.kv_transfer.has_value());
+
+    struct bad {
+        const char* body;
+        const char* param;
+    };
+    const bad cases[] = {
+        {R"({"prompt":"x","kv_transfer_params":[]})", "kv_transfer_params"},
+        {R"({"prompt":"x","kv_transfer_params":{"remote_port":"7100"}})",
+         "kv_transfer_params.remote_port"},
+        {R"({"prompt":"x","kv_transfer_params":{"do_remote_prefill":true}})",
+         "kv_transfer_params"},
+        {R"({"prompt":"x","n":2,"kv_transfer_params":{"do_remote_decode":true}})",
+         "kv_transfer_params"},
+    };
+    for (const auto& c : cases) {
+        const auto e = parse_err(c.body);
+        CHECK(e.http_status == 400);
+        CHECK(e.param == c.param);
+    }
+}

@@ -159,3 +159,27 @@ TEST_CASE("response ids have OpenAI's prefix and are unique") {
     CHECK(a.size() == 5 + 32);
     CHECK(a != b);
 }
+
+TEST_CASE("a prefill response carries kv_transfer_params as vLLM's does") {
+    response_context ctx{endpoint_kind::completion, "cmpl-1", 1, "m", false, 0};
+    choice_output c = make_choice(0, "a", finish_reason::length);
+    c.kv_transfer = kv_transfer_params{};
+    c.kv_transfer->do_remote_prefill = true;
+    c.kv_transfer->remote_host = "127.0.0.1";
+    c.kv_transfer->remote_port = 7100;
+    c.kv_transfer->remote_request_id = "r1";
+    c.kv_transfer->remote_block_ids = {3, 5};
+    simdjson::dom::parser parser;
+    auto doc = parse_json(parser, full_response_json(ctx, {c}, {40, 1}));
+    auto kt = doc["kv_transfer_params"];
+    CHECK(kt["do_remote_prefill"].get_bool().value());
+    CHECK_FALSE(kt["do_remote_decode"].get_bool().value());
+    CHECK(str(kt["remote_host"]) == "127.0.0.1");
+    CHECK(kt["remote_port"].get_int64().value() == 7100);
+    CHECK(str(kt["remote_request_id"]) == "r1");
+    CHECK(kt["remote_block_ids"].get_array().value().size() == 2);
+    // An ordinary response has none.
+    auto plain = parse_json(parser, full_response_json(ctx, {make_choice(0, "a", finish_reason::stop)},
+                                                       {1, 1}));
+    CHECK(plain["kv_transfer_params"].error() == simdjson::NO_SUCH_FIELD);
+}

@@ -124,6 +124,54 @@ public:
         return true;
     }
 
+    /// A scripted router's membership: members are kept as given (an address without
+    /// ':' is refused as unreachable, a second add of an address as a duplicate).
+    std::vector<cluster_member_info> cluster_members() const override {
+        std::lock_guard lock(members_mu_);
+        return members_;
+    }
+    bool add_cluster_member(const std::string& address, const std::string& role,
+                            std::string* error) override {
+        std::lock_guard lock(members_mu_);
+        if (address.find(':') == std::string::npos) {
+            *error = "cannot reach cluster member " + address;
+            return false;
+        }
+        for (const auto& m : members_)
+            if (m.address == address) {
+                *error = "cluster member " + address + " is a member already";
+                return false;
+            }
+        members_.push_back({address, role, true, true, 0, 0});
+        return true;
+    }
+    bool remove_cluster_member(const std::string& address, std::string* error) override {
+        std::lock_guard lock(members_mu_);
+        for (auto it = members_.begin(); it != members_.end(); ++it)
+            if (it->address == address) {
+                members_.erase(it);
+                return true;
+            }
+        *error = "no cluster member " + address;
+        return false;
+    }
+
+    /// A scripted migration: both members must be listed; it moves nothing.
+    int32_t migrate_requests(const std::string& from, const std::string& to,
+                             const std::string& request_id, std::string* error) override {
+        (void)request_id;
+        std::lock_guard lock(members_mu_);
+        for (const auto& who : {from, to}) {
+            bool known = false;
+            for (const auto& m : members_) known = known || m.address == who;
+            if (!known) {
+                *error = "no cluster member " + who;
+                return -1;
+            }
+        }
+        return 0;
+    }
+
     /// The scripted chat template: "<|role|>content\n" per message, then "<|assistant|>".
     static std::string render(const std::vector<chat_message>& messages,
                               bool add_generation_prompt) {
@@ -154,6 +202,8 @@ public:
     std::atomic<bool> healthy{true};
 
 private:
+    mutable std::mutex members_mu_;
+    std::vector<cluster_member_info> members_;
     struct sequence {
         int32_t emitted = 0;
         std::string text;

@@ -135,7 +135,7 @@ TEST_CASE("e2e: greedy completion, and the stream concatenates to the same text"
     CHECK(usage.root["usage"]["completion_tokens"].get_int64().value() == 24);
 }
 
-TEST_CASE("e2e: chat through a real template; usage counts the rendered prompt") {
+TEST_CASE("e2e: chat through a real template, usage counts the rendered prompt") {
     ACTORLM_REQUIRE_SHARED("models/stories260K.gguf");
     ACTORLM_REQUIRE_SHARED("templates/Qwen-Qwen2.5-7B-Instruct.jinja");
     e2e_server s;
@@ -169,7 +169,7 @@ TEST_CASE("e2e: chat through a real template; usage counts the rendered prompt")
     CHECK(streamed == str(doc.root["choices"].at(0)["message"]["content"]));
 }
 
-TEST_CASE("e2e: n=2 gives two choices; stop strings cut the text") {
+TEST_CASE("e2e: n=2 gives two choices, stop strings cut the text") {
     ACTORLM_REQUIRE_SHARED("models/stories260K.gguf");
     e2e_server s;
     auto c = s.client();
@@ -284,7 +284,7 @@ TEST_CASE("e2e: every error case") {
     CHECK(c.request("GET", "/health")->status == 200);
 }
 
-TEST_CASE("e2e: a client hang-up mid-stream aborts its request; /metrics reflects traffic") {
+TEST_CASE("e2e: a client hang-up mid-stream aborts its request, /metrics reflects traffic") {
     ACTORLM_REQUIRE_SHARED("models/stories260K.gguf");
     e2e_server s;
     {

@@ -1,6 +1,8 @@
 // A KV cache in plain host memory for the KV tier tests: [block][layer][bytes] behind
-// the kv_block_io interface, with a switch that makes every copy after the n-th write
-// fail (as a device whose context broke), so the tiers' error paths can be driven.
+// the kv_block_io interface, exposing that memory (host_memory, one piece per layer,
+// so a block is one contiguous range) unless told not to, and with a switch that makes
+// every copy after the n-th write fail (as a device whose context broke, which exposes
+// no host memory), so the tiers' direct, copying and error paths can be driven.
 #pragma once
 
 #include <cstdint>
@@ -30,14 +32,30 @@ public:
             return;
         }
         if (writes_left_ > 0) --writes_left_;
+        ++num_writes_;
         std::memcpy(at(l, b), src.data(), bytes_);
     }
     status io_error() const override {
         if (failed_) return make_error("fake device copy failed");
         return {};
     }
-    /// Every write after the next `n` fails.
-    void fail_after_writes(int64_t n) { writes_left_ = n; }
+    host_block_layer host_memory(int64_t l, int32_t b) override {
+        if (!expose_) return {};
+        host_block_layer h;
+        h.pieces[0] = std::span<uint8_t>(at(l, b), bytes_);
+        h.num_pieces = 1;
+        return h;
+    }
+    /// Every write after the next `n` fails; the cache acts as a device one from now on
+    /// (no host memory, so loads go through write_block_layer).
+    void fail_after_writes(int64_t n) {
+        writes_left_ = n;
+        expose_ = false;
+    }
+    /// Whether host_memory() exposes the blocks (on by default); off: the copying path.
+    void expose_host_memory(bool on) { expose_ = on; }
+    /// Block-layers written through write_block_layer so far.
+    int64_t num_writes() const { return num_writes_; }
 
     uint8_t* at(int64_t l, int32_t b) {
         return data_.data() +
@@ -68,6 +86,8 @@ private:
     std::vector<uint8_t> data_;
     int64_t writes_left_ = -1;  // -1: never fail
     bool failed_ = false;
+    bool expose_ = true;
+    int64_t num_writes_ = 0;
 };
 
 }  // namespace actorlm::test

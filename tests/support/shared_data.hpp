@@ -5,6 +5,8 @@
 #include <doctest/doctest.h>
 
 #include <filesystem>
+#include <fstream>
+#include <sstream>
 #include <string>
 
 namespace actorlm::test {
@@ -16,6 +18,14 @@ inline std::string shared_path(const std::string& rel) {
     path += '/';
     path += rel;
     return path;
+}
+
+/// The whole file as bytes; empty when it cannot be read.
+inline std::string read_file(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    std::ostringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
 }
 
 }  // namespace actorlm::test

@@ -16,4 +16,12 @@ inline std::filesystem::path fresh_temp_dir(const std::string& name) {
     return p;
 }
 
+/// A path for one temporary file, private to this process: parallel ctest runs of the
+/// same suite write their own (one process rewriting a file another has mapped would
+/// kill it with SIGBUS).
+inline std::filesystem::path temp_path(const std::string& name) {
+    return std::filesystem::temp_directory_path() /
+           ("actorlm-" + std::to_string(::getpid()) + "-" + name);
+}
+
 }  // namespace actorlm::test

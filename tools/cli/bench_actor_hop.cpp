@@ -25,7 +25,7 @@
 #include "core/engine_loop.hpp"
 #include "model/noop_executor.hpp"
 
-namespace {
+namespace bench_actor_hop_command {
 
 struct options {
     std::vector<int32_t> running{1, 256};
@@ -112,6 +112,7 @@ detokenizer_actor::behavior_type step_clock(
     return {
         [](submit_atom, uint64_t, submission&) {},
         [](abort_atom, uint64_t, const std::string&) {},
+        [](migrate_atom, uint64_t, const std::string&) {},
         [self](outputs_atom, step_outputs& out) {
             auto& st = self->state;
             if (out.outputs.empty()) return;
@@ -238,4 +239,4 @@ actorlm::cli::command_action setup(CLI::App& app) {
 actorlm::cli::command_registration reg("bench-actor-hop",
                                        "actor-hop cost per engine step (no-op model)", setup);
 
-}  // namespace
+}  // namespace bench_actor_hop_command

@@ -19,8 +19,10 @@
 #include "backends/backend.hpp"
 #include "backends/cpu/cpu_executor.hpp"
 #include "model/model_loader.hpp"
+#include "base/elapsed.hpp"
+#include "bench/bench_summary.hpp"
 
-namespace {
+namespace bench_forward_command {
 
 using namespace actorlm;
 
@@ -33,15 +35,6 @@ struct options {
     int64_t repeat = 3;
     double bandwidth_gbps = 65.0;
 };
-
-double seconds_since(std::chrono::steady_clock::time_point t0) {
-    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-}
-
-double median(std::vector<double> v) {
-    std::sort(v.begin(), v.end());
-    return v[v.size() / 2];
-}
 
 // Sequences with fixed, disjoint block ranges: sequence s owns blocks
 // [s * blocks_per_seq, (s + 1) * blocks_per_seq).
@@ -146,7 +139,7 @@ int run_bench_forward(const options& o) {
         run(b);
         if (r > 0) prefill_s.push_back(seconds_since(t0));
     }
-    const double prefill_tps = static_cast<double>(o.prompt_len) / median(prefill_s);
+    const double prefill_tps = static_cast<double>(o.prompt_len) / net::percentile(prefill_s, 50.0);
 
     net::json_writer decode;
     decode.begin_array();
@@ -175,7 +168,7 @@ int run_bench_forward(const options& o) {
             run(b);
             step_s.push_back(seconds_since(t0));
         }
-        const double ms = median(step_s) * 1e3;
+        const double ms = net::percentile(step_s, 50.0) * 1e3;
         decode.begin_object().field("batch", batch).field("context", o.context);
         decode.field("steps", o.decode_steps).field("ms_per_step", cli::rounded(ms, 3));
         decode.field("tokens_per_s", cli::rounded(static_cast<double>(batch) / ms * 1e3, 2));
@@ -229,4 +222,4 @@ cli::command_registration reg("bench-forward",
                               "time the CPU forward pass: prefill and batched decode (JSON)",
                               setup);
 
-}  // namespace
+}  // namespace bench_forward_command

@@ -17,8 +17,9 @@
 #include "command_registry.hpp"
 #include "backends/cuda/cuda_executor.hpp"
 #include "json_output.hpp"
+#include "base/elapsed.hpp"
 
-namespace {
+namespace bench_gpu_command {
 
 using namespace actorlm;
 using namespace actorlm::cuda;
@@ -75,10 +76,6 @@ forward_batch make_batch(int32_t num_seqs, int32_t start, int32_t new_tokens,
         b.logits_indices.push_back(b.num_tokens() - 1);
     }
     return b;
-}
-
-double seconds_since(std::chrono::steady_clock::time_point t0) {
-    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
 
 int run_bench_gpu(const bench_options& opts) {
@@ -247,6 +244,6 @@ cli::command_action setup(CLI::App& app) {
 cli::command_registration reg("bench-gpu",
                               "CUDA decode/prefill throughput on a synthetic Llama-3-8B", setup);
 
-}  // namespace
+}  // namespace bench_gpu_command
 
 #endif  // ACTORLM_WITH_CUDA

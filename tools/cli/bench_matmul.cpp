@@ -23,7 +23,7 @@
 #include "cpu/matmul.hpp"
 #include "cpu/weight_panels.hpp"
 
-namespace {
+namespace bench_matmul_command {
 
 using namespace actorlm;
 
@@ -220,4 +220,4 @@ cli::command_action setup(CLI::App& app) {
 
 cli::command_registration reg("bench-matmul", "time cpu matmul kernels (JSON)", setup);
 
-}  // namespace
+}  // namespace bench_matmul_command

@@ -16,7 +16,7 @@
 #include "core/scheduler.hpp"
 #include "json_output.hpp"
 
-namespace {
+namespace bench_scheduler_command {
 
 using namespace actorlm;
 using namespace actorlm::core;
@@ -149,4 +149,4 @@ cli::command_action setup(CLI::App& app) {
 cli::command_registration reg("bench-scheduler",
                               "time schedule() + update_from_output() per step, no model", setup);
 
-}  // namespace
+}  // namespace bench_scheduler_command

@@ -24,7 +24,7 @@
 #include "bench/server_counters.hpp"
 #include "net/json_writer.hpp"
 
-namespace {
+namespace bench_serve_command {
 
 using namespace actorlm::net;
 
@@ -341,4 +341,4 @@ actorlm::cli::command_action setup(CLI::App& app) {
 actorlm::cli::command_registration reg(
     "bench-serve", "benchmark an OpenAI-compatible server (TTFT, TPOT, ITL, goodput)", setup);
 
-}  // namespace
+}  // namespace bench_serve_command

@@ -16,7 +16,7 @@
 #include "engine_options.hpp"
 #include "json_output.hpp"
 
-namespace {
+namespace bench_throughput_command {
 
 using namespace actorlm;
 
@@ -97,4 +97,4 @@ cli::command_action setup(CLI::App& app) {
 cli::command_registration reg("bench-throughput",
                               "offline throughput of the engine (vllm bench throughput)", setup);
 
-}  // namespace
+}  // namespace bench_throughput_command

@@ -16,8 +16,9 @@
 #include "command_registry.hpp"
 #include "json_output.hpp"
 #include "tokenizer/tokenizer.hpp"
+#include "base/elapsed.hpp"
 
-namespace {
+namespace bench_tokenizer_command {
 
 using actorlm::cli::rounded;
 
@@ -26,10 +27,6 @@ struct options {
     int threads = 1, runs = 5;
     bool cold = false;
 };
-
-double seconds_since(std::chrono::steady_clock::time_point t0) {
-    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-}
 
 int run_bench(const options& o) {
     const std::string& tok_path = o.tok_path;
@@ -66,7 +63,7 @@ int run_bench(const options& o) {
         std::fprintf(stderr, "bench-tokenizer: %s\n", tok.message().c_str());
         return 1;
     }
-    const double load_s = seconds_since(t_load);
+    const double load_s = actorlm::seconds_since(t_load);
 
     std::vector<double> times;
     size_t num_tokens = 0;
@@ -83,7 +80,7 @@ int run_bench(const options& o) {
                 [&, p] { counts[p] = (*tok)->encode(parts[p], false, false).size(); });
         if (!parts.empty()) counts[0] = (*tok)->encode(parts[0], false, false).size();
         for (auto& t : pool) t.join();
-        times.push_back(seconds_since(t0));
+        times.push_back(actorlm::seconds_since(t0));
         num_tokens = 0;
         for (size_t c : counts) num_tokens += c;
     }
@@ -120,4 +117,4 @@ actorlm::cli::command_action setup(CLI::App& app) {
 actorlm::cli::command_registration reg("bench-tokenizer",
                                        "tokenizer encoding throughput (JSON, MB/s)", setup);
 
-}  // namespace
+}  // namespace bench_tokenizer_command

@@ -10,7 +10,7 @@
 #include "cli_values.hpp"
 #include "command_registry.hpp"
 
-namespace {
+namespace chat_template_command {
 
 struct options {
     std::string model, template_path, messages_path, tools_path, documents_path, kwargs_path;
@@ -96,4 +96,4 @@ actorlm::cli::command_action setup(CLI::App& app) {
 actorlm::cli::command_registration reg("chat-template",
                                        "render a conversation with a model's chat template", setup);
 
-}  // namespace
+}  // namespace chat_template_command

@@ -3,6 +3,9 @@
 // touches main.cpp. A command only declares its options on a CLI11 app and
 // returns what runs after they parsed: main.cpp owns parsing, `--help` (stdout,
 // exit 0) and every parse error (stderr message naming the option, exit 2).
+// Each command file keeps its options and helpers in a namespace named after the
+// command (`generate_command`), not an anonymous one: the CLI is compiled as a unity
+// build (ACTORLM_UNITY_BUILD), where file-local names of different commands would collide.
 #pragma once
 
 #include <CLI/CLI.hpp>

@@ -2,6 +2,9 @@
 // and ranges follow vLLM's EngineArgs / SamplingParams where one exists.
 #include "engine_options.hpp"
 
+#include <simdjson.h>
+
+#include "base/result.hpp"
 #include "cli_values.hpp"
 #include "kv/kv_transfer_config.hpp"
 
@@ -11,6 +14,31 @@ namespace {
 
 constexpr const char* k_engine_group = "Engine options";
 constexpr const char* k_sampling_group = "Sampling options";
+
+/// --kv-events-config: vLLM's KVEventsConfig as JSON. Only enable_kv_cache_events is
+/// honoured; any other key (vLLM's publisher, endpoint, topic, ...) is refused by name,
+/// since the events go to the KV-cache actor's subscribers, not to a ZMQ publisher.
+result<bool> parse_kv_events_config(const std::string& text) {
+    simdjson::dom::parser parser;
+    simdjson::dom::element doc;
+    if (parser.parse(text).get(doc) != simdjson::SUCCESS)
+        return make_error("kv_events_config is not valid JSON");
+    simdjson::dom::object obj;
+    if (doc.get_object().get(obj) != simdjson::SUCCESS)
+        return make_error("kv_events_config must be a JSON object");
+    bool enabled = false;
+    for (auto field : obj) {
+        const std::string key(field.key);
+        if (key != "enable_kv_cache_events")
+            return make_error(
+                "kv_events_config: unknown key '%s' (only 'enable_kv_cache_events' is "
+                "supported: events go to the KV-cache actor's subscribers)",
+                key.c_str());
+        if (field.value.get_bool().get(enabled) != simdjson::SUCCESS)
+            return make_error("kv_events_config: 'enable_kv_cache_events' must be true or false");
+    }
+    return enabled;
+}
 
 }  // namespace
 
@@ -93,6 +121,23 @@ void add_engine_options(CLI::App& app, engine_config& cfg, engine_flags which,
             ->check(CLI::Validator(
                 [](std::string& text) -> std::string {
                     auto parsed = actorlm::kv::parse_and_validate_kv_transfer_config(text);
+                    return parsed ? std::string() : parsed.message();
+                },
+                ""));
+    if (has(which, engine_flags::kv_transfer))
+        group(app.add_option_function<std::string>(
+                  "--kv-events-config",
+                  [&cfg](const std::string& text) {
+                      auto parsed = parse_kv_events_config(text);  // the check accepted it
+                      cfg.enable_kv_cache_events = parsed && *parsed;
+                  },
+                  "KV cache events as JSON, {\"enable_kv_cache_events\":true}: the device "
+                  "prefix cache's block stored/removed/cleared events go to the KV-cache "
+                  "actor's subscribers"))
+            ->type_name("JSON")
+            ->check(CLI::Validator(
+                [](std::string& text) -> std::string {
+                    auto parsed = parse_kv_events_config(text);
                     return parsed ? std::string() : parsed.message();
                 },
                 ""));

@@ -30,7 +30,8 @@ enum class engine_flags : uint32_t {
     scheduler = 1u << 8,    ///< --max-num-seqs, --max-num-batched-tokens, --max-model-len,
                             ///< --long-prefill-token-threshold, --[no-]enable-prefix-caching,
                             ///< --scheduling-policy
-    kv_transfer = 1u << 9,  ///< --kv-transfer-config JSON (KV connectors)
+    kv_transfer = 1u << 9,  ///< --kv-transfer-config JSON (KV connectors), --kv-events-config
+                            ///< JSON (the device prefix cache's KV events)
 };
 
 constexpr engine_flags operator|(engine_flags a, engine_flags b) {

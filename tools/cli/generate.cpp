@@ -17,7 +17,7 @@
 #include "engine_options.hpp"
 #include "net/json_writer.hpp"
 
-namespace {
+namespace generate_command {
 
 using namespace actorlm;
 
@@ -182,4 +182,4 @@ cli::command_action setup(CLI::App& app) {
 
 cli::command_registration reg("generate", "offline text generation (prompt or JSONL file)", setup);
 
-}  // namespace
+}  // namespace generate_command

@@ -13,7 +13,7 @@
 #include "model/architecture.hpp"
 #include "model/test_model_writer.hpp"
 
-namespace {
+namespace make_test_model_command {
 
 struct options {
     std::string out, format = "gguf", preset = "tiny", type = "f32";
@@ -114,4 +114,4 @@ actorlm::cli::command_registration reg("make-test-model",
                                        "write a deterministic random-weight GGUF / HF test model",
                                        setup);
 
-}  // namespace
+}  // namespace make_test_model_command

@@ -10,7 +10,7 @@
 #include "command_registry.hpp"
 #include "tokenizer/tokenizer.hpp"
 
-namespace {
+namespace tokenize_command {
 
 struct options {
     std::string model, text, file, ids;
@@ -119,4 +119,4 @@ actorlm::cli::command_registration reg_detok("detokenize",
                                              "token ids -> text with a model's tokenizer",
                                              setup_detokenize);
 
-}  // namespace
+}  // namespace tokenize_command

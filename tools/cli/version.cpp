@@ -3,7 +3,7 @@
 
 #include "command_registry.hpp"
 
-namespace {
+namespace version_command {
 
 int run_version() {
 #ifdef ACTORLM_WITH_CUDA
@@ -20,4 +20,4 @@ actorlm::cli::command_registration reg("version", "print the version and backend
                                            return run_version;
                                        });
 
-}  // namespace
+}  // namespace version_command

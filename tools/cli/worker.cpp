@@ -14,12 +14,14 @@
 #include "cli_values.hpp"
 #include "command_registry.hpp"
 #include "engine_options.hpp"
+#include "tls_options.hpp"
 
 #include "actors/connector_actor.hpp"
+#include "actors/node_tls.hpp"
 #include "actors/runtime_config.hpp"
 #include "actors/worker_actor.hpp"
 
-namespace {
+namespace worker_command {
 
 volatile std::sig_atomic_t g_stop = 0;
 void on_signal(int) { g_stop = 1; }
@@ -45,19 +47,24 @@ int run_worker(const worker_options& o) {
         return 1;
     }
     runtime_config cfg;
+    if (auto err = configure_node_tls(cfg, o.cfg.tls); !err.empty()) {
+        std::fprintf(stderr, "actorlm worker: %s\n", err.c_str());
+        return 2;
+    }
     caf::actor_system sys{cfg};
     auto shared = std::make_shared<const actorlm::loaded_model>(std::move(model.value()));
     auto worker = spawn_worker(sys, shared, device);
-    auto port = sys.middleman().publish(worker, addr->port, addr->host.c_str(), true);
+    auto port = publish_node(worker, addr->host, addr->port);
     if (!port) {
         std::fprintf(stderr, "actorlm worker: cannot listen on %s: %s\n", listen.c_str(),
                      sys.render(port.error()).c_str());
         caf::anon_send_exit(worker, caf::exit_reason::user_shutdown);
         return 1;
     }
-    std::printf("actorlm worker: %s (%lld layers) listening on %s:%u\n",
+    std::printf("actorlm worker: %s (%lld layers) listening on %s:%u%s\n",
                 shared->config.name.c_str(), static_cast<long long>(shared->config.num_layers),
-                addr->host.c_str(), static_cast<unsigned>(*port));
+                addr->host.c_str(), static_cast<unsigned>(*port),
+                node_uses_tls(sys) ? " (mutual TLS)" : "");
     std::fflush(stdout);
     std::signal(SIGTERM, on_signal);
     std::signal(SIGINT, on_signal);
@@ -75,10 +82,11 @@ actorlm::cli::command_action setup_worker(CLI::App& app) {
         ->check(actorlm::cli::host_port_text());
     // The same model the engine serves; the engine tells the worker its layers.
     actorlm::cli::add_engine_options(app, o->cfg, engine_flags::model | engine_flags::device);
+    actorlm::cli::add_tls_options(app, o->cfg.tls);
     return [o] { return run_worker(*o); };
 }
 
 actorlm::cli::command_registration reg("worker", "run a model worker for a remote engine",
                                        setup_worker);
 
-}  // namespace
+}  // namespace worker_command

@@ -92,6 +92,9 @@ status cpu_executor::forward_stage(const forward_batch& batch, const float* hidd
             for_rows(num_tokens, h, [&](int64_t b, int64_t e) {
                 scale_into(x_.data() + b * h, config_.recipe.embedding_scale, (e - b) * h);
             });
+        for (const auto& row : batch.embedding_overrides)
+            std::memcpy(x_.data() + static_cast<int64_t>(row.token_index) * h, row.values,
+                        static_cast<size_t>(h) * sizeof(float));
     } else {
         std::memcpy(x_.data(), hidden_in, x_.size() * sizeof(float));
     }

@@ -12,6 +12,11 @@ status cpu_executor::check_batch(const forward_batch& b) const {
     const int64_t num_seqs = b.num_seqs();
     const int64_t bs = kv_spec_.block_size;
     if (num_tokens == 0) return make_error("forward batch has no tokens");
+    for (const auto& row : b.embedding_overrides)
+        if (row.token_index < 0 || row.token_index >= num_tokens || row.values == nullptr)
+            return make_error("forward batch: an embedding override at token %d of %lld (or "
+                              "without values)",
+                              row.token_index, static_cast<long long>(num_tokens));
     if (static_cast<int64_t>(b.positions.size()) != num_tokens ||
         static_cast<int64_t>(b.slot_mapping.size()) != num_tokens)
         return make_error("forward batch: %lld tokens but %zu positions and %zu slots",

@@ -38,6 +38,10 @@ result<batch_plan> batch_plan::make(const forward_batch& b, const model_config& 
     if (b.block_tables.size() != static_cast<size_t>(s) * static_cast<size_t>(b.max_blocks_per_seq))
         return make_error("forward batch: block_tables has %zu entries, expected %d x %d",
                           b.block_tables.size(), s, b.max_blocks_per_seq);
+    if (!b.embedding_overrides.empty())
+        return make_error("the CUDA backend does not take image embeddings yet (a forward batch "
+                          "with %zu embedding overrides)",
+                          b.embedding_overrides.size());
     const int64_t bs = kv.block_size;
     const int64_t num_slots = static_cast<int64_t>(kv.num_blocks) * bs;
     for (int32_t t = 0; t < n; ++t)
