@@ -76,14 +76,15 @@ void submit(detokenizer_self_ptr self, uint64_t serial, submission& sub) {
         return;
     }
     if (req.params.n < 1) return reject(self, req, "n must be at least 1");
-    auto prompt = core::build_prompt_tokens(req, *st.tok, st.chat.get());
+    auto prompt = core::build_prompt(req, *st.tok, st.chat.get(), st.cfg.images.get());
     if (!prompt) return reject(self, req, prompt.message());
     const core::parent_request parent(req.request_id, req.params);
     // The frontend refuses ids in use, so a live id here is an engine bug; refuse it
     // rather than mix two requests' sequences.
-    if (!st.outputs->add_request(parent, prompt.value(), req.resume_output_token_ids))
+    if (!st.outputs->add_request(parent, prompt->token_ids, req.resume_output_token_ids))
         return reject(self, req, "request id '" + req.request_id + "' is already in use");
-    auto specs = core::expand_sequences(parent, req, prompt.value(), st.cfg.eos_token_ids);
+    auto specs = core::expand_sequences(parent, req, prompt->token_ids, st.cfg.eos_token_ids,
+                                        prompt->mm_features);
     st.serials[req.request_id] = serial;
     self->send(st.scheduler, submit_atom_v, serial, sequence_specs{std::move(specs)});
 }

@@ -16,6 +16,9 @@
 namespace actorlm {
 class chat_template;
 }
+namespace actorlm::multimodal {
+class image_preprocessor;
+}  // namespace actorlm::multimodal
 
 namespace actorlm::actors {
 
@@ -23,6 +26,9 @@ namespace actorlm::actors {
 struct detokenizer_config {
     std::vector<int32_t> eos_token_ids;
     int32_t max_model_len = 0;
+    /// A vision-language model's image step (decode, preprocess, processor cache); null
+    /// for text models, which refuse images.
+    std::shared_ptr<multimodal::image_preprocessor> images;
 };
 
 detokenizer_actor spawn_detokenizer(caf::actor_system& sys, std::shared_ptr<const tokenizer> tok,

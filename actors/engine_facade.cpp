@@ -114,12 +114,12 @@ bool engine::tokenize_prompt(const generate_request& req, std::vector<int32_t>* 
         if (error) *error = "the model's chat template does not parse: " + impl_->rt->chat_error();
         return false;
     }
-    auto prompt = core::build_prompt_tokens(req, impl_->rt->tok(), chat);
+    auto prompt = core::build_prompt(req, impl_->rt->tok(), chat, impl_->rt->images());
     if (!prompt) {
         if (error) *error = prompt.message();
         return false;
     }
-    *ids = std::move(prompt.value());
+    *ids = std::move(prompt->token_ids);
     return true;
 }
 

@@ -8,6 +8,7 @@
 #include "actors/kv_store_client.hpp"
 #include "actors/node_tls.hpp"
 #include "base/host_port.hpp"
+#include "multimodal/image_preprocessor.hpp"
 #include "actors/worker_actor.hpp"
 #include "kv/kv_connector_registry.hpp"
 
@@ -172,12 +173,16 @@ std::unique_ptr<engine_runtime> engine_runtime::create(const engine_config& cfg,
     detokenizer_config dc;
     dc.eos_token_ids = p.eos_token_ids;
     dc.max_model_len = p.sched.max_model_len;
+    // Images are encoded by the worker in this process: remote workers receive the
+    // scheduler's output over the wire, which carries an image's hash but not its pixels.
+    if (!rt->remote_workers_) dc.images = p.images;
     rt->detokenizer_ = spawn_detokenizer(sys, p.tok, p.chat, dc, rt->scheduler_);
     rt->frontend_ = spawn_frontend(sys, rt->detokenizer_);
 
     rt->info_.name = p.served_model_name;
     rt->info_.max_model_len = p.sched.max_model_len;
     rt->info_.vocab_size = static_cast<int32_t>(mc.vocab_size);
+    rt->info_.supports_image_input = dc.images != nullptr;
 
     // A cluster member: routers reach this engine's requests, stats and KV events.
     if (!cfg.cluster_listen.empty()) {
@@ -236,6 +241,11 @@ engine_stats engine_runtime::stats() const {
                      out.healthy = false;
                      out.health_message = "KV-cache actor did not answer: " + sys_->render(err);
                  });
+    if (const auto* images = this->images()) {
+        const auto cache = images->stats();
+        out.mm_processor_cache_queries_total = cache.queries;
+        out.mm_processor_cache_hits_total = cache.hits;
+    }
     return out;
 }
 

@@ -41,6 +41,9 @@ public:
     const tokenizer& tok() const override { return *plan_->tok; }
     const chat_template* chat() const override { return plan_->chat.get(); }
     const std::string& chat_error() const override { return plan_->chat_error; }
+    multimodal::image_preprocessor* images() const override {
+        return info_.supports_image_input ? plan_->images.get() : nullptr;
+    }
     /// The port the cluster member listens on (--cluster-listen); 0 when not published.
     uint16_t cluster_port() const { return cluster_port_; }
     caf::actor_system& system() { return *sys_; }

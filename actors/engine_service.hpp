@@ -12,6 +12,10 @@
 #include "chat/chat_template.hpp"
 #include "tokenizer/tokenizer.hpp"
 
+namespace actorlm::multimodal {
+class image_preprocessor;
+}  // namespace actorlm::multimodal
+
 namespace actorlm::actors {
 
 class engine_service {
@@ -28,6 +32,9 @@ public:
     virtual const tokenizer& tok() const = 0;
     virtual const chat_template* chat() const = 0;
     virtual const std::string& chat_error() const = 0;
+    /// The image step of a vision-language engine whose worker is local; null otherwise
+    /// (images are then refused).
+    virtual multimodal::image_preprocessor* images() const { return nullptr; }
     /// A router's membership (engine::cluster_members and the two below); an engine has
     /// none and refuses changes.
     virtual std::vector<cluster_member_info> cluster_members() const { return {}; }

@@ -67,6 +67,8 @@ void report_state(scheduler_self_ptr self) {
     r.stats.prefix_cache_queries_total += st.base.prefix_cache_queries_total;
     r.stats.prefix_cache_hits_total += st.base.prefix_cache_hits_total;
     r.stats.num_preemptions_total += st.base.num_preemptions_total;
+    r.stats.encoder_cache_queries_total += st.base.encoder_cache_queries_total;
+    r.stats.encoder_cache_hits_total += st.base.encoder_cache_hits_total;
     r.stats.healthy = st.healthy();
     r.stats.health_message = r.stats.healthy ? "" : st.health_message;
     r.events = st.sched->take_kv_events();
@@ -116,6 +118,8 @@ void fail_everything(scheduler_self_ptr self, const std::string& why) {
     st.base.prefix_cache_queries_total += s.prefix_cache.queries;
     st.base.prefix_cache_hits_total += s.prefix_cache.hits;
     st.base.num_preemptions_total += s.num_preemptions;
+    st.base.encoder_cache_queries_total += s.encoder_cache_queries;
+    st.base.encoder_cache_hits_total += s.encoder_cache_hits;
     st.base.prompt_tokens_total += s.num_prompt_tokens;
     st.base.generation_tokens_total += s.num_generation_tokens;
     auto fresh = core::scheduler::create(st.cfg.sched);

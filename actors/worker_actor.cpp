@@ -7,6 +7,8 @@
 #include <cstring>
 
 #include "core/model_runner.hpp"
+#include "multimodal/image_encoder.hpp"
+#include "multimodal/vision_language.hpp"
 #include "backends/backend.hpp"
 
 namespace actorlm::actors {
@@ -27,6 +29,8 @@ struct worker_state {
     std::unique_ptr<model_executor> exec;
     std::unique_ptr<core::model_runner> runner;
     std::shared_ptr<kv::kv_connector_worker> connector;  // kept across setups
+    /// A vision-language model's tower (first stage only), kept across setups.
+    std::shared_ptr<const multimodal::vision_model> vision;
     worker_setup setup;
     static inline const char* name = "actorlm.worker";
 };
@@ -48,9 +52,11 @@ status attach_connector(worker_state& st) {
 }
 
 worker_actor::behavior_type worker_impl(worker_actor::stateful_pointer<worker_state> self,
-                                        executor_builder build, std::string device) {
+                                        executor_builder build, std::string device,
+                                        std::shared_ptr<const multimodal::vision_model> vision) {
     self->state.build = std::move(build);
     self->state.device = std::move(device);
+    self->state.vision = std::move(vision);
     return {
         [self](setup_atom, const worker_setup& setup) -> caf::result<worker_info> {
             auto& st = self->state;
@@ -61,6 +67,9 @@ worker_actor::behavior_type worker_impl(worker_actor::stateful_pointer<worker_st
             if (!exec) return worker_error(engine_errc::bad_setup, exec.message());
             st.exec = std::move(exec.value());
             st.runner = std::make_unique<core::model_runner>(*st.exec, setup.seed);
+            if (st.vision && setup.stage_index == 0)
+                st.runner->set_image_encoder(
+                    std::make_shared<multimodal::image_encoder>(st.vision, setup.num_threads));
             if (auto att = attach_connector(st); !att)
                 return worker_error(engine_errc::bad_setup, att.message());
             st.setup = setup;
@@ -123,8 +132,10 @@ worker_actor::behavior_type worker_impl(worker_actor::stateful_pointer<worker_st
 
 }  // namespace
 
-worker_actor spawn_worker(caf::actor_system& sys, executor_builder build, std::string device) {
-    return sys.spawn<caf::detached>(worker_impl, std::move(build), std::move(device));
+worker_actor spawn_worker(caf::actor_system& sys, executor_builder build, std::string device,
+                          std::shared_ptr<const multimodal::vision_model> vision) {
+    return sys.spawn<caf::detached>(worker_impl, std::move(build), std::move(device),
+                                    std::move(vision));
 }
 
 worker_actor spawn_worker(caf::actor_system& sys, std::shared_ptr<const loaded_model> model,
@@ -143,7 +154,8 @@ worker_actor spawn_worker(caf::actor_system& sys, std::shared_ptr<const loaded_m
         req.num_threads = setup.num_threads;
         return make_executor(*model, req);
     };
-    return spawn_worker(sys, std::move(build), std::move(device));
+    auto vision = model->vision ? model->vision->tower : nullptr;
+    return spawn_worker(sys, std::move(build), std::move(device), std::move(vision));
 }
 
 }  // namespace actorlm::actors

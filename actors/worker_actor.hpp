@@ -14,6 +14,10 @@
 #include "model/model_executor.hpp"
 #include "model/model_loader.hpp"
 
+namespace actorlm::multimodal {
+struct vision_model;
+}  // namespace actorlm::multimodal
+
 namespace actorlm::actors {
 
 /// Builds a worker's executor from its setup (stage range, KV cache).
@@ -25,7 +29,9 @@ using executor_builder =
 worker_actor spawn_worker(caf::actor_system& sys, std::shared_ptr<const loaded_model> model,
                           std::string device);
 
-/// Spawns a detached worker whose executor `build` makes (benchmarks: a no-op model).
-worker_actor spawn_worker(caf::actor_system& sys, executor_builder build, std::string device);
+/// Spawns a detached worker whose executor `build` makes (benchmarks: a no-op model);
+/// with `vision`, its first stage encodes the images of the steps it runs.
+worker_actor spawn_worker(caf::actor_system& sys, executor_builder build, std::string device,
+                          std::shared_ptr<const multimodal::vision_model> vision = nullptr);
 
 }  // namespace actorlm::actors

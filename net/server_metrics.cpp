@@ -244,6 +244,21 @@ std::string server_metrics::exposition(const engine_stats& s,
     header(out, "vllm:num_preemptions", "counter",
            "Cumulative number of preemption from the engine.");
     sample(out, "vllm:num_preemptions_total", l, static_cast<double>(s.num_preemptions_total));
+    header(out, "vllm:mm_cache_queries", "counter",
+           "Multi-modal processor cache queries, in terms of number of images.");
+    sample(out, "vllm:mm_cache_queries_total", l,
+           static_cast<double>(s.mm_processor_cache_queries_total));
+    header(out, "vllm:mm_cache_hits", "counter",
+           "Multi-modal processor cache hits, in terms of number of images.");
+    sample(out, "vllm:mm_cache_hits_total", l, static_cast<double>(s.mm_processor_cache_hits_total));
+    header(out, "actorlm:encoder_cache_queries", "counter",
+           "Multi-modal inputs the scheduler looked up in its encoder cache.");
+    sample(out, "actorlm:encoder_cache_queries_total", l,
+           static_cast<double>(s.encoder_cache_queries_total));
+    header(out, "actorlm:encoder_cache_hits", "counter",
+           "Multi-modal inputs whose encoder output was already cached (the encoder skipped).");
+    sample(out, "actorlm:encoder_cache_hits_total", l,
+           static_cast<double>(s.encoder_cache_hits_total));
     write_kv_connector_metrics(out, s, l);
     write_cluster_member_metrics(out, members, l);
 

@@ -10,16 +10,22 @@ encoder_cache_manager::encoder_cache_manager(int32_t cache_size)
     : cache_size_(cache_size), num_free_slots_(cache_size), num_freeable_slots_(cache_size) {}
 
 bool encoder_cache_manager::check_and_update_cache(const request& req, size_t input) {
-    ++num_queries_;
     auto it = cached_.find(req.mm_features().at(input).mm_hash);
-    if (it == cached_.end()) return false;
+    if (it == cached_.end()) {
+        ++num_queries_;
+        return false;
+    }
     entry& e = it->second;
+    // A request's later chunks through the same input find its own reference: not a
+    // new lookup, so the counters count inputs, not steps.
+    if (e.holders.count(req.id())) return true;
+    ++num_queries_;
+    ++num_hits_;
     if (e.holders.empty()) {  // referenced again: no longer evictable
         freeable_.erase(e.freeable);
         num_freeable_slots_ -= e.num_tokens;
     }
     e.holders.insert(req.id());
-    ++num_hits_;
     return true;
 }
 

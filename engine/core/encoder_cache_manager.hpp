@@ -45,7 +45,8 @@ public:
     int32_t cache_size() const { return cache_size_; }
     int32_t num_free_slots() const { return num_free_slots_; }
     int32_t num_freeable_slots() const { return num_freeable_slots_; }
-    /// Lookups and hits of check_and_update_cache (the encoder-cache hit rate).
+    /// Lookups and hits of check_and_update_cache (the encoder-cache hit rate), once per
+    /// request and input: a request's later chunks through an input it holds do not count.
     int64_t num_queries() const { return num_queries_; }
     int64_t num_hits() const { return num_hits_; }
 

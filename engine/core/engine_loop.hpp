@@ -30,6 +30,8 @@ public:
     std::vector<request_output> step();
 
     scheduler& sched() { return *sched_; }
+    /// The worker side (e.g. to give it an image encoder).
+    model_runner& runner() { return runner_; }
     const scheduler& sched() const { return *sched_; }
     int64_t num_steps() const { return num_steps_; }
 

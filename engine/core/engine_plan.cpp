@@ -10,6 +10,8 @@
 #include "kv/kv_model_identity.hpp"
 #include "kv/kv_transfer_config.hpp"
 #include "model/model_loader.hpp"
+#include "multimodal/image_preprocessor.hpp"
+#include "multimodal/image_processor_prompt.hpp"
 
 namespace actorlm::core {
 
@@ -37,6 +39,11 @@ status check_options(const actorlm::engine_config& cfg) {
                           static_cast<long long>(cfg.kv_cache_memory_bytes));
     if (cfg.num_threads < 0)
         return make_error("num_threads must be >= 0 (0 = all cores), got %d", cfg.num_threads);
+    if (!(cfg.mm_processor_cache_gb >= 0.0))
+        return make_error("mm_processor_cache_gb must be >= 0, got %g", cfg.mm_processor_cache_gb);
+    if (cfg.encoder_cache_size < 0)
+        return make_error("encoder_cache_size must be >= 0 (0 = max_num_batched_tokens), got %d",
+                          cfg.encoder_cache_size);
     if (!cfg.kv_transfer_config.empty()) {
         auto kv = kv::parse_and_validate_kv_transfer_config(cfg.kv_transfer_config);
         if (!kv) return kv.err();
@@ -99,6 +106,8 @@ result<scheduler_config> make_scheduler_config(const actorlm::engine_config& cfg
         return make_error("scheduling_policy must be 'fcfs' or 'priority', got '%s'",
                           cfg.scheduling_policy.c_str());
     sc.vocab_size = model.vocab_size;
+    sc.encoder_cache_size = cfg.encoder_cache_size;
+    sc.max_num_encoder_input_tokens = cfg.encoder_cache_size;
     return sc;
 }
 
@@ -164,6 +173,20 @@ result<engine_plan> make_engine_plan(const actorlm::engine_config& cfg) {
     const int64_t blocks_per_seq = (plan.sched.max_model_len + cfg.block_size - 1) / cfg.block_size;
     plan.executor.max_num_blocks = static_cast<int32_t>(
         std::min<int64_t>(static_cast<int64_t>(cfg.max_num_seqs) * blocks_per_seq, INT32_MAX));
+
+    if (plan.model->vision) {
+        const int32_t image_token = plan.tok->token_id(
+            multimodal::image_marker(plan.model->vision->processor));
+        if (image_token != plan.model->vision->image_token_id)
+            return make_error("%s: the tokenizer spells the image token '%s' as id %d, but the "
+                              "model's config says %d",
+                              cfg.model_path.c_str(),
+                              multimodal::image_marker(plan.model->vision->processor).c_str(),
+                              image_token, plan.model->vision->image_token_id);
+        plan.images = std::make_shared<multimodal::image_preprocessor>(
+            plan.model->vision,
+            static_cast<size_t>(cfg.mm_processor_cache_gb * double(int64_t{1} << 30)));
+    }
 
     plan.eos_token_ids = merge_eos_ids(mc, *plan.tok);
     plan.served_model_name = cfg.served_model_name.empty() ? default_served_name(cfg.model_path, mc)

@@ -20,6 +20,10 @@
 #include "kv/kv_transfer_config.hpp"
 #include "tokenizer/tokenizer.hpp"
 
+namespace actorlm::multimodal {
+class image_preprocessor;
+}  // namespace actorlm::multimodal
+
 namespace actorlm::core {
 
 struct engine_plan {
@@ -35,6 +39,9 @@ struct engine_plan {
     std::string served_model_name;
     uint64_t seed = 0;
     std::optional<kv::kv_transfer_config> kv_transfer;  ///< the parsed kv_transfer_config
+    /// A vision-language model's frontend step for images (thread-safe; its processor
+    /// cache is the one mutable part of the plan). Null for text models.
+    std::shared_ptr<multimodal::image_preprocessor> images;
 };
 
 /// Validates `cfg`, loads model, tokenizer and chat template and fills the plan.

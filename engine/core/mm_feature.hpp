@@ -6,18 +6,26 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <string>
 #include <vector>
 
 #include "base/result.hpp"
 
+namespace actorlm::multimodal {
+struct encoder_input;
+}  // namespace actorlm::multimodal
+
 namespace actorlm::core {
 
 struct mm_feature {
     std::string mm_hash;  ///< content hash of the processed input
     int32_t offset = 0;   ///< first prompt position of its placeholder tokens
-    int32_t length = 0;   ///< placeholder tokens = encoder output embeddings
+    int32_t length = 0;   ///< placeholder tokens (encoder rows fill those marked is_embed)
+    /// The processed input the worker encodes; shared, never copied. It stays in this
+    /// process: a remote worker receives hash and range only (it cannot encode).
+    std::shared_ptr<const multimodal::encoder_input> data;
     int32_t end() const { return offset + length; }
     friend bool operator==(const mm_feature&, const mm_feature&) = default;
 };

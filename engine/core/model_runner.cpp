@@ -33,6 +33,7 @@ status model_runner::apply(const scheduler_output& so) {
         st.params = n.params;
         st.eos_token_ids = n.eos_token_ids;
         st.block_ids = n.block_ids;
+        st.mm_features = n.mm_features;
         requests_[n.req_id] = std::move(st);
     }
     for (const auto& c : so.scheduled_cached_reqs) {
@@ -53,6 +54,72 @@ status model_runner::apply(const scheduler_output& so) {
     return status::success();
 }
 
+status model_runner::run_encoders(const scheduler_output& so) {
+    for (const auto& hash : so.free_encoder_mm_hashes) encoder_outputs_.erase(hash);
+    for (const auto& [req_id, inputs] : so.scheduled_encoder_inputs) {
+        auto it = requests_.find(req_id);
+        if (it == requests_.end())
+            return make_error("model_runner: encoder inputs for unknown request '%s'",
+                              req_id.c_str());
+        for (int32_t i : inputs) {
+            const auto& features = it->second.mm_features;
+            if (i < 0 || static_cast<size_t>(i) >= features.size())
+                return make_error("model_runner: request '%s' has no multimodal input %d",
+                                  req_id.c_str(), i);
+            const mm_feature& f = features[static_cast<size_t>(i)];
+            if (encoder_outputs_.count(f.mm_hash)) continue;  // another request's, this step
+            if (!encoder_)
+                return make_error("this worker has no image encoder (the model is not a "
+                                  "vision-language model)");
+            if (!f.data)
+                return make_error("image input %s reached the worker without its pixel values "
+                                  "(images are encoded by a worker in the engine's process)",
+                                  f.mm_hash.c_str());
+            auto out = encoder_->encode(*f.data);
+            if (!out) return make_error("image encoder: %s", out.message().c_str());
+            encoder_outputs_.emplace(f.mm_hash, std::move(out).value());
+        }
+    }
+    return status::success();
+}
+
+status model_runner::gather_embeddings(const state& st, int32_t nc, int32_t n,
+                                       int32_t first_index, forward_batch& batch) const {
+    const int64_t hidden = exec_.config().hidden_size;
+    for (const mm_feature& f : st.mm_features) {
+        const int32_t begin = std::max(nc, f.offset);
+        const int32_t end = std::min(nc + n, f.end());
+        if (begin >= end) continue;
+        auto it = encoder_outputs_.find(f.mm_hash);
+        if (it == encoder_outputs_.end())
+            return make_error("model_runner: the encoder output of %s is not held when its "
+                              "placeholders run",
+                              f.mm_hash.c_str());
+        const multimodal::vision_features& out = *it->second;
+        if (out.dim != hidden)
+            return make_error("image features are %lld wide but the language model's hidden "
+                              "size is %lld",
+                              static_cast<long long>(out.dim), static_cast<long long>(hidden));
+        const std::vector<bool>& is_embed = f.data ? f.data->is_embed : std::vector<bool>{};
+        // The row of position p is the number of embedding positions before it in the range.
+        int64_t row = 0;
+        if (!is_embed.empty())
+            for (int32_t p = f.offset; p < begin; ++p) row += is_embed[static_cast<size_t>(p - f.offset)];
+        else
+            row = begin - f.offset;
+        for (int32_t p = begin; p < end; ++p) {
+            if (!is_embed.empty() && !is_embed[static_cast<size_t>(p - f.offset)]) continue;
+            if ((row + 1) * out.dim > static_cast<int64_t>(out.data.size()))
+                return make_error("image %s has fewer feature rows than embedding positions",
+                                  f.mm_hash.c_str());
+            batch.embedding_overrides.push_back(forward_batch::embedding_row{
+                first_index + (p - nc), out.data.data() + row * out.dim});
+            ++row;
+        }
+    }
+    return status::success();
+}
+
 result<model_runner_output> model_runner::execute(const scheduler_output& so) {
     auto r = execute_stage(so, nullptr);
     if (!r) return r.err();
@@ -62,6 +129,9 @@ result<model_runner_output> model_runner::execute(const scheduler_output& so) {
 result<model_runner::stage_output> model_runner::execute_stage(const scheduler_output& so,
                                                                const float* hidden_in) {
     if (auto st = apply(so); !st) return st.err();
+    if (hidden_in == nullptr && (!so.scheduled_encoder_inputs.empty() ||
+                                 !so.free_encoder_mm_hashes.empty()))
+        ACTORLM_TRY(run_encoders(so));
     if (!connector_) return run_stage(so, hidden_in);
     const int64_t num_layers = exec_.kv_blocks() ? exec_.kv_blocks()->num_kv_layers() : 0;
     connector_->bind_connector_metadata(so.kv_connector_metadata);
@@ -101,6 +171,13 @@ result<model_runner::stage_output> model_runner::run_stage(const scheduler_outpu
     if (rows.empty()) return result_out;
 
     built_batch bb = build_forward_batch(rows, block_size);
+    if (hidden_in == nullptr) {
+        for (size_t r = 0; r < rows.size(); ++r)
+            if (!states[r]->mm_features.empty())
+                ACTORLM_TRY(gather_embeddings(*states[r], rows[r].num_computed_tokens,
+                                              rows[r].num_scheduled_tokens,
+                                              bb.batch.query_start_loc[r], bb.batch));
+    }
     if (!exec_.is_last_stage()) {
         if (auto st = exec_.forward_stage(bb.batch, hidden_in, &result_out.hidden, nullptr); !st)
             return make_error("forward pass failed: %s", st.message().c_str());

@@ -6,6 +6,10 @@
 // With a KV connector's worker side it also runs the connector's step hooks
 // around the forward pass (loads before, saves after; per-layer hooks are called
 // for every layer around the whole pass until the executors call them per layer).
+// With an image encoder it also runs the step's scheduled encoder inputs (first stage
+// only), keeps their outputs by mm_hash until the scheduler frees them, and writes their
+// rows over the placeholder tokens' embeddings (vLLM's _execute_mm_encoder and
+// _gather_mm_embeddings).
 // Single-threaded. Invariant: holds state exactly for requests not yet reported
 // in finished_req_ids.
 #pragma once
@@ -19,6 +23,7 @@
 #include "core/sampler.hpp"
 #include "core/scheduler_output.hpp"
 #include "kv/kv_connector.hpp"
+#include "multimodal/image_encoder.hpp"
 #include "model/model_executor.hpp"
 #include "base/result.hpp"
 
@@ -51,6 +56,13 @@ public:
     /// Sets the worker side of a KV connector (registered with the executor's cache).
     void set_kv_connector(std::shared_ptr<kv::kv_connector_worker> c) { connector_ = std::move(c); }
 
+    /// Sets the encoder for image inputs (a vision-language model's first stage).
+    void set_image_encoder(std::shared_ptr<multimodal::image_encoder> e) { encoder_ = std::move(e); }
+    /// Encoder outputs held (freed when the scheduler says so).
+    size_t num_encoder_outputs() const { return encoder_outputs_.size(); }
+    /// Inputs this runner encoded.
+    int64_t num_encoded_inputs() const { return encoder_ ? encoder_->num_encoded() : 0; }
+
 private:
     struct state {
         std::vector<int32_t> token_ids;  // known tokens by position
@@ -58,12 +70,22 @@ private:
         actorlm::sampling_params params;
         std::vector<int32_t> eos_token_ids;
         std::vector<int32_t> block_ids;
+        std::vector<mm_feature> mm_features;
     };
     status apply(const scheduler_output& so);
+    /// Encodes the step's scheduled inputs not yet held; drops the freed ones.
+    status run_encoders(const scheduler_output& so);
+    /// The embedding overrides of a row's scheduled positions [nc, nc + n), whose first
+    /// token sits at batch index `first_index`.
+    status gather_embeddings(const state& st, int32_t nc, int32_t n, int32_t first_index,
+                             forward_batch& batch) const;
     result<stage_output> run_stage(const scheduler_output& so, const float* hidden_in);
 
     model_executor& exec_;
     std::shared_ptr<kv::kv_connector_worker> connector_;
+    std::shared_ptr<multimodal::image_encoder> encoder_;
+    std::unordered_map<std::string, std::shared_ptr<const multimodal::vision_features>>
+        encoder_outputs_;
     sampler sampler_;
     std::unordered_map<std::string, state> requests_;
     std::vector<float> logits_;

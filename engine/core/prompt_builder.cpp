@@ -3,6 +3,9 @@
 
 #include "chat/jinja_json.hpp"
 #include "chat/jinja_value.hpp"
+#include "multimodal/encoder_input.hpp"
+#include "multimodal/image_preprocessor.hpp"
+#include "multimodal/image_processor_prompt.hpp"
 #include "multimodal/prompt_images.hpp"
 
 namespace actorlm::core {
@@ -16,7 +19,24 @@ result<std::string> messages_to_json(const std::vector<actorlm::chat_message>& m
     for (const auto& m : messages) {
         jinja::dict_t d;
         d.set(value("role"), value(m.role));
-        d.set(value("content"), value(m.content));
+        if (m.parts.empty()) {
+            d.set(value("content"), value(m.content));
+        } else {
+            // Content with images goes to the template as OpenAI parts, as HF's
+            // apply_chat_template receives them: {"type": "image"} renders the marker.
+            std::vector<value> parts;
+            for (const auto& p : m.parts) {
+                jinja::dict_t part;
+                if (p.type == actorlm::content_part::kind::image) {
+                    part.set(value("type"), value("image"));
+                } else {
+                    part.set(value("type"), value("text"));
+                    part.set(value("text"), value(p.text));
+                }
+                parts.emplace_back(std::move(part));
+            }
+            d.set(value("content"), value::list(std::move(parts)));
+        }
         if (!m.name.empty()) d.set(value("name"), value(m.name));
         if (!m.tool_call_id.empty()) d.set(value("tool_call_id"), value(m.tool_call_id));
         if (!m.tool_calls_json.empty()) {
@@ -75,10 +95,61 @@ result<std::vector<int32_t>> build_prompt_tokens(const actorlm::generate_request
     return ids;
 }
 
+result<prompt_inputs> build_prompt(const actorlm::generate_request& req, const tokenizer& tok,
+                                   const chat_template* chat,
+                                   multimodal::image_preprocessor* images) {
+    if (images == nullptr || req.messages.empty() || multimodal::count_prompt_images(req) == 0) {
+        auto ids = build_prompt_tokens(req, tok, chat);
+        if (!ids) return ids.err();
+        return prompt_inputs{std::move(ids).value(), {}};
+    }
+    auto prepared = images->prepare(req);
+    if (!prepared) return prepared.err();
+    if (chat == nullptr)
+        return make_error("this model has no chat template; images need one to place them");
+    auto text =
+        render_chat_prompt(*chat, tok, req.messages, req.tools_json, req.add_generation_prompt);
+    if (!text) return make_error("chat template: %s", text.message().c_str());
+    // The expansion reads only each image's sizes and token counts, not its pixels.
+    std::vector<multimodal::processed_image> shapes;
+    for (const auto& p : *prepared) {
+        multimodal::processed_image s;
+        s.shape = p.image->shape;
+        s.num_rows = p.image->num_rows;
+        s.num_cols = p.image->num_cols;
+        s.grid_thw = p.image->grid_thw;
+        s.num_image_tokens = p.image->num_image_tokens;
+        shapes.push_back(std::move(s));
+    }
+    const auto& config = images->model().processor;
+    auto expanded = multimodal::expand_image_markers(config, *text, shapes);
+    if (!expanded)
+        return make_error(error_kind::invalid_argument, "%s (the chat template wrote %s)",
+                          expanded.message().c_str(),
+                          multimodal::image_marker(config).c_str());
+    prompt_inputs out;
+    out.token_ids = tok.encode(*expanded, req.add_special_tokens.value_or(false),
+                               /*parse_special=*/true);
+    auto ranges = multimodal::find_placeholder_ranges(
+        config, out.token_ids, shapes, [&tok](std::string_view t) { return tok.token_id(t); });
+    if (!ranges) return ranges.err();
+    for (size_t i = 0; i < ranges->size(); ++i) {
+        const auto& r = (*ranges)[i];
+        auto input = std::make_shared<multimodal::encoder_input>();
+        input->image = (*prepared)[i].image;
+        input->is_embed = r.is_embed;
+        out.mm_features.push_back(mm_feature{(*prepared)[i].mm_hash,
+                                             static_cast<int32_t>(r.offset),
+                                             static_cast<int32_t>(r.length), std::move(input)});
+    }
+    return out;
+}
+
 std::vector<request_spec> expand_sequences(const parent_request& parent,
                                            const actorlm::generate_request& req,
                                            const std::vector<int32_t>& prompt,
-                                           const std::vector<int32_t>& eos_token_ids) {
+                                           const std::vector<int32_t>& eos_token_ids,
+                                           const std::vector<mm_feature>& mm_features) {
     std::vector<request_spec> specs;
     for (int32_t k = 0; k < parent.n(); ++k) {
         request_spec spec;
@@ -89,6 +160,7 @@ std::vector<request_spec> expand_sequences(const parent_request& parent,
         spec.priority = req.priority;
         spec.cache_salt = req.cache_salt;
         spec.output_token_ids = req.resume_output_token_ids;
+        spec.mm_features = mm_features;
         specs.push_back(std::move(spec));
     }
     return specs;

@@ -2,7 +2,8 @@
 // the prompt's token ids (text, token ids, or chat messages through the model's
 // chat template) and one request_spec per sequence of a parent_request (its
 // children share the prompt's KV blocks via the prefix cache).
-// Pure functions over an immutable tokenizer/template: safe on any thread.
+// Pure functions over an immutable tokenizer/template: safe on any thread (the image
+// preprocessor is thread-safe too).
 #pragma once
 
 #include <string>
@@ -13,6 +14,10 @@
 #include "core/parent_request.hpp"
 #include "core/scheduler.hpp"
 #include "tokenizer/tokenizer.hpp"
+
+namespace actorlm::multimodal {
+class image_preprocessor;
+}  // namespace actorlm::multimodal
 
 namespace actorlm::core {
 
@@ -31,11 +36,27 @@ result<std::string> render_chat_prompt(const chat_template& tmpl, const tokenize
 result<std::vector<int32_t>> build_prompt_tokens(const actorlm::generate_request& req,
                                                  const tokenizer& tok, const chat_template* chat);
 
+/// A prompt with its multimodal inputs.
+struct prompt_inputs {
+    std::vector<int32_t> token_ids;
+    std::vector<mm_feature> mm_features;  ///< in prompt order, each with its encoder input
+};
+
+/// build_prompt_tokens for a model that may take images: with `images` (a vision-language
+/// model's preprocessor) a chat request's images are prepared (or found in its cache), the
+/// template renders their parts, each image marker expands to its placeholder tokens as the
+/// HF processor expands it, and every image becomes an mm_feature over its placeholder
+/// range. Without `images`, a request with images is refused naming the model's lack.
+result<prompt_inputs> build_prompt(const actorlm::generate_request& req, const tokenizer& tok,
+                                   const chat_template* chat,
+                                   multimodal::image_preprocessor* images);
+
 /// One spec per sequence of `parent`, with its child id and child params
 /// (sequence k of a seeded request draws from seed + k).
 std::vector<request_spec> expand_sequences(const parent_request& parent,
                                            const actorlm::generate_request& req,
                                            const std::vector<int32_t>& prompt,
-                                           const std::vector<int32_t>& eos_token_ids);
+                                           const std::vector<int32_t>& eos_token_ids,
+                                           const std::vector<mm_feature>& mm_features = {});
 
 }  // namespace actorlm::core

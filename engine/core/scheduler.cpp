@@ -67,6 +67,8 @@ actorlm::engine_stats to_engine_stats(const scheduler_stats& s) {
     e.generation_tokens_total = s.num_generation_tokens;
     e.prefix_cache_queries_total = s.prefix_cache.queries;
     e.prefix_cache_hits_total = s.prefix_cache.hits;
+    e.encoder_cache_queries_total = s.encoder_cache_queries;
+    e.encoder_cache_hits_total = s.encoder_cache_hits;
     e.num_preemptions_total = s.num_preemptions;
     const kv::kv_connector_stats& k = s.kv_connector;
     e.external_prefix_cache_queries_total = k.queries;
@@ -602,6 +604,8 @@ scheduler_stats scheduler::stats() const {
     s.num_generation_tokens = num_generation_tokens_;
     s.num_waiting_for_remote_kvs = num_waiting_for_remote_kvs();
     if (connector_) s.kv_connector = connector_->stats();
+    s.encoder_cache_queries = encoder_.num_queries();
+    s.encoder_cache_hits = encoder_.num_hits();
     return s;
 }
 

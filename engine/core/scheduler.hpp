@@ -75,6 +75,8 @@ struct scheduler_stats {
     int64_t num_generation_tokens = 0;  ///< tokens sampled
     int32_t num_waiting_for_remote_kvs = 0;
     kv::kv_connector_stats kv_connector;  ///< zeros without a connector
+    int64_t encoder_cache_queries = 0;    ///< multimodal inputs looked up
+    int64_t encoder_cache_hits = 0;       ///< found with their encoder output
 };
 
 /// The public counters a scheduler's stats stand for (health is the caller's): the one

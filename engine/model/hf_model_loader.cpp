@@ -6,6 +6,7 @@
 
 #include "model/hf_config.hpp"
 #include "model/model_loader.hpp"
+#include "multimodal/vision_language.hpp"
 #include "model/safetensors_file.hpp"
 #include "model/safetensors_shards.hpp"
 #include "model/weight_binding.hpp"
@@ -83,8 +84,22 @@ result<loaded_model> load_hf_model(const std::string& dir) {
     };
     auto weights = bind_weights(*config, names, lookup);
     if (!weights) return error{dir + ": " + weights.message()};
-    loaded_model m{std::move(*config), std::move(*weights), nullptr, dir};
+    loaded_model m{std::move(*config), std::move(*weights), nullptr, dir, nullptr};
     for (const auto& s : shards) m.weights.storage.push_back(s->mapping());
+    if (multimodal::is_vision_language_dir(dir)) {
+        auto vision = multimodal::load_vision_language(dir);
+        if (!vision) return vision.err();
+        if (vision.value()->tower->output_dim != m.config.hidden_size)
+            return make_error("%s: the projector writes %lld-wide rows but the text model's "
+                              "hidden size is %lld",
+                              dir.c_str(), static_cast<long long>(vision.value()->tower->output_dim),
+                              static_cast<long long>(m.config.hidden_size));
+        if (vision.value()->image_token_id >= m.config.vocab_size)
+            return make_error("%s: the image token id %d is outside the vocabulary (%lld)",
+                              dir.c_str(), vision.value()->image_token_id,
+                              static_cast<long long>(m.config.vocab_size));
+        m.vision = std::move(vision).value();
+    }
     return m;
 }
 

@@ -33,8 +33,6 @@ result<std::vector<rgb_image>> decode_prompt_images(const actorlm::generate_requ
 status attach_prompt_images(const actorlm::generate_request& req) {
     auto images = decode_prompt_images(req);
     if (!images) return images.err();
-    // Vision models plug in here: preprocess `images`, expand the template's image
-    // placeholders into the encoder's tokens and hand the pixels to the engine core.
     return make_error(error_kind::invalid_argument,
                       "this model does not support image input (it has no vision encoder)");
 }

@@ -1,7 +1,8 @@
 // prompt_images: the images of a chat request as the engine receives them (encoded bytes
 // in chat_message::parts), counted and decoded in order, each error naming the image.
-// This is where the vision path plugs in: build_prompt_tokens calls attach_prompt_images,
-// which today decodes every image and then refuses (no model has a vision encoder yet).
+// A text model's answer to images: build_prompt_tokens calls attach_prompt_images, which
+// decodes every image (so a corrupt one is named first) and then refuses the request.
+// Vision-language models take images through core::build_prompt and image_preprocessor.
 // Pure functions, any thread.
 #pragma once
 
@@ -22,9 +23,8 @@ size_t count_prompt_images(const actorlm::generate_request& req);
 result<std::vector<rgb_image>> decode_prompt_images(const actorlm::generate_request& req,
                                                    const image_decode_options& options = {});
 
-/// The one place the vision path will plug in (processor, placeholder tokens, encoder
-/// inputs). Today: decodes the images, so a corrupt one is named, then refuses the
-/// request because no loaded model takes images. Only called when the request has images.
+/// For a model without a vision tower: decodes the images, so a corrupt one is named,
+/// then refuses the request. Only called when the request has images.
 status attach_prompt_images(const actorlm::generate_request& req);
 
 }  // namespace actorlm::multimodal

@@ -203,6 +203,11 @@ struct engine_config {
     bool enable_prefix_caching = true;
     std::string scheduling_policy = "fcfs";  // fcfs or priority
     uint64_t seed = 0;                       // sampling seed of requests without their own
+    // Vision-language models: the frontend's cache of preprocessed images (vLLM's
+    // --mm-processor-cache-gb; 0 disables it) and the scheduler's encoder-output budget in
+    // embedding tokens, kept and encoded per step (0: max_num_batched_tokens, as vLLM).
+    double mm_processor_cache_gb = 4.0;
+    int32_t encoder_cache_size = 0;
     // KV connector (vLLM's --kv-transfer-config), JSON; empty = none. Example:
     // {"kv_connector":"OffloadingConnector","kv_role":"kv_both",
     //  "kv_connector_extra_config":{"disk_path":"/tmp/kv","disk_capacity_bytes":"8GiB"}}
@@ -256,6 +261,12 @@ struct engine_stats {
     int64_t kv_connector_blocks_stored = 0;        // blocks the tier holds now
     int64_t kv_connector_bytes_stored = 0;
     int64_t num_requests_waiting_for_remote_kvs = 0;  // of num_requests_waiting
+    // Vision-language models: images looked up in the frontend's processor cache and
+    // found there; encoder inputs the scheduler looked up in its encoder cache and found.
+    int64_t mm_processor_cache_queries_total = 0;
+    int64_t mm_processor_cache_hits_total = 0;
+    int64_t encoder_cache_queries_total = 0;
+    int64_t encoder_cache_hits_total = 0;
     bool healthy = true;
     std::string health_message;
 };
@@ -264,8 +275,9 @@ struct model_info {
     std::string name;
     int32_t max_model_len = 0;
     int32_t vocab_size = 0;
-    // The model takes image content parts (a vision encoder is loaded). False for every
-    // model today; the server refuses images to such a model before fetching them.
+    // The model takes image content parts: a vision-language model (LLaVA, Idefics3) whose
+    // worker runs in the engine's process. The server refuses images to other models
+    // before fetching them.
     bool supports_image_input = false;
 };
 

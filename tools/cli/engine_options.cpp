@@ -111,6 +111,14 @@ void add_engine_options(CLI::App& app, engine_config& cfg, engine_flags which,
         group(app.add_option("--scheduling-policy", cfg.scheduling_policy, "fcfs or priority"))
             ->check(CLI::IsMember({"fcfs", "priority"}))
             ->capture_default_str();
+        group(app.add_option("--mm-processor-cache-gb", cfg.mm_processor_cache_gb,
+                             "GiB of preprocessed images kept for repeats (0 = off)"))
+            ->check(CLI::Range(0.0, 1024.0))
+            ->capture_default_str();
+        group(app.add_option("--encoder-cache-size", cfg.encoder_cache_size,
+                             "image embedding tokens kept and encoded per step "
+                             "(0 = max-num-batched-tokens)"))
+            ->check(actorlm::cli::non_negative());
     }
     if (has(which, engine_flags::kv_transfer))
         group(app.add_option("--kv-transfer-config", cfg.kv_transfer_config,

@@ -1,0 +1,38 @@
+// vision_language: the image side of a vision-language checkpoint as the engine serves it —
+// the tower's weights, the processor settings, the token whose prompt positions receive
+// the encoder's rows, and the key that ties a processed input to those settings (part of
+// every mm_hash). Loaded once beside the text model; immutable and shared after that by
+// the frontend (preprocessing) and the workers (encoding). Pure data plus its loader.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "base/result.hpp"
+#include "multimodal/image_processor_config.hpp"
+#include "multimodal/vision_weights.hpp"
+
+namespace actorlm::multimodal {
+
+struct vision_language_model {
+    std::shared_ptr<const vision_model> tower;
+    image_processor_config processor;
+    /// config.json's image_token_index (LLaVA) or image_token_id (Idefics3): the positions
+    /// holding it receive the image's feature rows, in order.
+    int32_t image_token_id = -1;
+    /// What shaped a processed input besides its bytes: the processor's family and its two
+    /// config files as written. Two models with equal keys process a picture identically.
+    std::string processor_key;
+};
+
+/// Whether `dir`/config.json describes a checkpoint with a vision tower we run (its
+/// model_type is llava, idefics3 or smolvlm). False for text models and for files.
+bool is_vision_language_dir(const std::string& dir);
+
+/// Loads the tower, the processor settings and the image token of a vision-language
+/// directory. Errors name the file and the problem (a missing preprocessor_config.json,
+/// a missing image token id, the tower's own errors).
+result<std::shared_ptr<const vision_language_model>> load_vision_language(const std::string& dir);
+
+}  // namespace actorlm::multimodal
