@@ -32,13 +32,18 @@ encoder_cache_actor::behavior_type encoder_impl(
         [self](release_atom, const std::string& request_id) {
             self->state.cache->release_request(request_id);
         },
+        [self](stats_atom) {
+            const auto& c = *self->state.cache;
+            return std::make_tuple(c.num_queries(), c.num_hits(), static_cast<int64_t>(c.size()),
+                                    static_cast<int64_t>(c.used_bytes()));
+        },
     };
 }
 
 }  // namespace
 
-encoder_cache_actor spawn_encoder_cache_actor(caf::actor_system& sys, size_t capacity_entries) {
-    return sys.spawn(encoder_impl, capacity_entries);
+encoder_cache_actor spawn_encoder_cache_actor(caf::actor_system& sys, size_t capacity_bytes) {
+    return sys.spawn(encoder_impl, capacity_bytes);
 }
 
 }  // namespace actorlm::actors

@@ -114,7 +114,8 @@ bool engine::tokenize_prompt(const generate_request& req, std::vector<int32_t>* 
         if (error) *error = "the model's chat template does not parse: " + impl_->rt->chat_error();
         return false;
     }
-    auto prompt = core::build_prompt(req, impl_->rt->tok(), chat, impl_->rt->images());
+    auto prompt = core::build_prompt(req, impl_->rt->tok(), chat, impl_->rt->images(),
+                                     /*for_generation=*/false);
     if (!prompt) {
         if (error) *error = prompt.message();
         return false;

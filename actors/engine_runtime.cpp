@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <thread>
 
+#include "actors/encoder_store_client.hpp"
 #include "actors/kv_store_client.hpp"
 #include "actors/node_tls.hpp"
 #include "base/host_port.hpp"
@@ -83,6 +84,35 @@ std::string set_up_kv_connector(caf::actor_system& sys, const kv_cache_actor& kv
 
 }  // namespace
 
+/// The worker's encoder store: another engine's (encoder_store_address) or our own,
+/// published when encoder_store_listen asks. An error message, empty on success.
+std::string engine_runtime::open_encoder_store(engine_runtime& rt, const engine_config& cfg) {
+    auto& sys = *rt.sys_;
+    if (!cfg.encoder_store_address.empty()) {
+        auto hp = parse_host_port(cfg.encoder_store_address);
+        if (!hp) return "encoder_store_address: " + hp.message();
+        auto handle = connect_node<encoder_cache_actor>(sys, hp->host, hp->port);
+        if (!handle)
+            return "cannot reach the encoder store at " + cfg.encoder_store_address + ": " +
+                   describe_connect_error(sys, handle.error());
+        rt.encoder_store_ = *handle;
+        return {};
+    }
+    rt.encoder_store_ = spawn_encoder_cache_actor(
+        sys, static_cast<size_t>(cfg.encoder_store_gb * double(int64_t{1} << 30)));
+    rt.own_encoder_store_ = true;
+    if (!cfg.encoder_store_listen.empty()) {
+        auto hp = parse_host_port(cfg.encoder_store_listen);
+        if (!hp) return "encoder_store_listen: " + hp.message();
+        auto port = publish_node(rt.encoder_store_, hp->host, hp->port);
+        if (!port)
+            return "cannot listen for the encoder store on " + cfg.encoder_store_listen + ": " +
+                   sys.render(port.error());
+        rt.encoder_store_port_ = *port;
+    }
+    return {};
+}
+
 std::unique_ptr<engine_runtime> engine_runtime::create(const engine_config& cfg,
                                                        std::string* error) {
     auto fail = [&](const std::string& msg) -> std::unique_ptr<engine_runtime> {
@@ -115,7 +145,13 @@ std::unique_ptr<engine_runtime> engine_runtime::create(const engine_config& cfg,
     // Workers: one local stage, or one remote stage per --worker.
     std::vector<worker_address> addresses;
     if (cfg.workers.empty()) {
-        rt->workers_.push_back(spawn_worker(sys, p.model, cfg.device));
+        std::shared_ptr<multimodal::encoder_output_store> store;
+        if (p.images) {
+            auto err = open_encoder_store(*rt, cfg);
+            if (!err.empty()) return fail(err);
+            store = std::make_shared<encoder_store_client>(sys, rt->encoder_store_);
+        }
+        rt->workers_.push_back(spawn_worker(sys, p.model, cfg.device, std::move(store)));
     } else {
         rt->remote_workers_ = true;
         for (const auto& w : cfg.workers) {
@@ -209,6 +245,7 @@ engine_runtime::~engine_runtime() {
     stop(kv_);
     stop(connector_);
     stop(member_);
+    if (own_encoder_store_) stop(encoder_store_);
     if (!remote_workers_)
         for (const auto& w : workers_) stop(w);
     workers_.clear();
@@ -218,6 +255,7 @@ engine_runtime::~engine_runtime() {
     kv_ = nullptr;
     connector_ = nullptr;
     member_ = nullptr;
+    encoder_store_ = nullptr;
     sys_.reset();
 }
 

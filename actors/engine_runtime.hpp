@@ -15,6 +15,7 @@
 #include "actors/connector_actor.hpp"
 #include "actors/cluster_member_actor.hpp"
 #include "actors/detokenizer_actor.hpp"
+#include "actors/encoder_cache_actor.hpp"
 #include "actors/engine_service.hpp"
 #include "actors/frontend_actor.hpp"
 #include "actors/kv_cache_actor.hpp"
@@ -46,6 +47,10 @@ public:
     }
     /// The port the cluster member listens on (--cluster-listen); 0 when not published.
     uint16_t cluster_port() const { return cluster_port_; }
+    /// The port this engine's encoder store listens on (encoder_store_listen); 0 if none.
+    uint16_t encoder_store_port() const { return encoder_store_port_; }
+    /// The encoder store the worker asks (null for text models and remote workers).
+    encoder_cache_actor encoder_store() const { return encoder_store_; }
     caf::actor_system& system() { return *sys_; }
     scheduler_actor scheduler() const { return scheduler_; }
     /// Where state queries go and KV events come from (subscribe_atom).
@@ -53,6 +58,7 @@ public:
 
 private:
     engine_runtime() = default;
+    static std::string open_encoder_store(engine_runtime& rt, const engine_config& cfg);
 
     std::unique_ptr<runtime_config> cfg_;
     std::unique_ptr<caf::actor_system> sys_;
@@ -66,6 +72,10 @@ private:
     connector_actor connector_;
     cluster_member_actor member_;
     uint16_t cluster_port_ = 0;
+    /// The encoder store the worker uses: our own (owned) or another engine's.
+    encoder_cache_actor encoder_store_;
+    bool own_encoder_store_ = false;
+    uint16_t encoder_store_port_ = 0;
     model_info info_;
 };
 

@@ -197,6 +197,18 @@ typename Inspector::result_type inspect(Inspector& f, kv_store_event& x) {
     return f(caf::meta::type_name("kv_store_event"), x.payload_bytes, x.stored, x.removed);
 }
 
+/// The encoder-cache actor's answer to a lookup: on a hit, the stored encoder output in
+/// its byte form (multimodal::features_to_bytes). Crosses processes.
+struct encoder_lookup {
+    bool hit = false;
+    std::vector<char> data;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, encoder_lookup& x) {
+    return f(caf::meta::type_name("encoder_lookup"), x.hit, x.data);
+}
+
 }  // namespace actorlm::actors
 
 CAF_BEGIN_TYPE_ID_BLOCK(actorlm, caf::first_custom_type_id)
@@ -211,6 +223,7 @@ CAF_ADD_TYPE_ID(actorlm, (actorlm::core::block_hash))
 CAF_ADD_TYPE_ID(actorlm, (std::vector<actorlm::core::block_hash>))
 CAF_ADD_TYPE_ID(actorlm, (actorlm::actors::kv_store_stats))
 CAF_ADD_TYPE_ID(actorlm, (actorlm::actors::kv_store_event))
+CAF_ADD_TYPE_ID(actorlm, (actorlm::actors::encoder_lookup))
 CAF_ADD_TYPE_ID(actorlm, (actorlm::engine_stats))
 CAF_ADD_TYPE_ID(actorlm, (actorlm::model_info))
 CAF_ADD_TYPE_ID(actorlm, (actorlm::generate_request))

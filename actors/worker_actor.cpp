@@ -31,6 +31,7 @@ struct worker_state {
     std::shared_ptr<kv::kv_connector_worker> connector;  // kept across setups
     /// A vision-language model's tower (first stage only), kept across setups.
     std::shared_ptr<const multimodal::vision_model> vision;
+    std::shared_ptr<multimodal::encoder_output_store> encoder_store;
     worker_setup setup;
     static inline const char* name = "actorlm.worker";
 };
@@ -53,10 +54,12 @@ status attach_connector(worker_state& st) {
 
 worker_actor::behavior_type worker_impl(worker_actor::stateful_pointer<worker_state> self,
                                         executor_builder build, std::string device,
-                                        std::shared_ptr<const multimodal::vision_model> vision) {
+                                        std::shared_ptr<const multimodal::vision_model> vision,
+                                        std::shared_ptr<multimodal::encoder_output_store> store) {
     self->state.build = std::move(build);
     self->state.device = std::move(device);
     self->state.vision = std::move(vision);
+    self->state.encoder_store = std::move(store);
     return {
         [self](setup_atom, const worker_setup& setup) -> caf::result<worker_info> {
             auto& st = self->state;
@@ -67,9 +70,11 @@ worker_actor::behavior_type worker_impl(worker_actor::stateful_pointer<worker_st
             if (!exec) return worker_error(engine_errc::bad_setup, exec.message());
             st.exec = std::move(exec.value());
             st.runner = std::make_unique<core::model_runner>(*st.exec, setup.seed);
-            if (st.vision && setup.stage_index == 0)
+            if (st.vision && setup.stage_index == 0) {
                 st.runner->set_image_encoder(
                     std::make_shared<multimodal::image_encoder>(st.vision, setup.num_threads));
+                if (st.encoder_store) st.runner->set_encoder_store(st.encoder_store);
+            }
             if (auto att = attach_connector(st); !att)
                 return worker_error(engine_errc::bad_setup, att.message());
             st.setup = setup;
@@ -133,13 +138,15 @@ worker_actor::behavior_type worker_impl(worker_actor::stateful_pointer<worker_st
 }  // namespace
 
 worker_actor spawn_worker(caf::actor_system& sys, executor_builder build, std::string device,
-                          std::shared_ptr<const multimodal::vision_model> vision) {
+                          std::shared_ptr<const multimodal::vision_model> vision,
+                          std::shared_ptr<multimodal::encoder_output_store> encoder_store) {
     return sys.spawn<caf::detached>(worker_impl, std::move(build), std::move(device),
-                                    std::move(vision));
+                                    std::move(vision), std::move(encoder_store));
 }
 
 worker_actor spawn_worker(caf::actor_system& sys, std::shared_ptr<const loaded_model> model,
-                          std::string device) {
+                          std::string device,
+                          std::shared_ptr<multimodal::encoder_output_store> encoder_store) {
     auto build = [model,
                   device](const worker_setup& setup) -> result<std::unique_ptr<model_executor>> {
         executor_request req;
@@ -155,7 +162,8 @@ worker_actor spawn_worker(caf::actor_system& sys, std::shared_ptr<const loaded_m
         return make_executor(*model, req);
     };
     auto vision = model->vision ? model->vision->tower : nullptr;
-    return spawn_worker(sys, std::move(build), std::move(device), std::move(vision));
+    return spawn_worker(sys, std::move(build), std::move(device), std::move(vision),
+                        std::move(encoder_store));
 }
 
 }  // namespace actorlm::actors

@@ -16,6 +16,7 @@
 
 namespace actorlm::multimodal {
 struct vision_model;
+class encoder_output_store;
 }  // namespace actorlm::multimodal
 
 namespace actorlm::actors {
@@ -25,13 +26,16 @@ using executor_builder =
     std::function<result<std::unique_ptr<model_executor>>(const worker_setup& setup)>;
 
 /// Spawns a detached worker over an already loaded (memory-mapped) model.
-/// `device` names a registered backend ("cpu", "cuda").
+/// `device` names a registered backend ("cpu", "cuda"). A vision-language model's worker
+/// encodes images, asking `encoder_store` (when given) before it encodes.
 worker_actor spawn_worker(caf::actor_system& sys, std::shared_ptr<const loaded_model> model,
-                          std::string device);
+                          std::string device,
+                          std::shared_ptr<multimodal::encoder_output_store> encoder_store = nullptr);
 
 /// Spawns a detached worker whose executor `build` makes (benchmarks: a no-op model);
 /// with `vision`, its first stage encodes the images of the steps it runs.
 worker_actor spawn_worker(caf::actor_system& sys, executor_builder build, std::string device,
-                          std::shared_ptr<const multimodal::vision_model> vision = nullptr);
+                          std::shared_ptr<const multimodal::vision_model> vision = nullptr,
+                          std::shared_ptr<multimodal::encoder_output_store> encoder_store = nullptr);
 
 }  // namespace actorlm::actors

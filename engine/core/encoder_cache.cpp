@@ -3,9 +3,13 @@
 
 namespace actorlm {
 
-encoder_cache::encoder_cache(size_t capacity_entries) : capacity_(capacity_entries) {
-    ACTORLM_CHECK(capacity_entries > 0, "encoder cache needs at least one entry");
+encoder_cache::encoder_cache(size_t capacity_bytes) : capacity_(capacity_bytes) {
+    ACTORLM_CHECK(capacity_bytes > 0, "encoder cache needs a positive capacity");
 }
+
+namespace {
+size_t payload_bytes(const encoder_cache::payload& p) { return p ? p->size() : 0; }
+}  // namespace
 
 bool encoder_cache::acquire(const content_hash& hash, const std::string& request_id) {
     ++num_queries_;
@@ -13,27 +17,38 @@ bool encoder_cache::acquire(const content_hash& hash, const std::string& request
     if (it == entries_.end()) return false;
     ++num_hits_;
     entry& e = it->second;
-    if (e.holders.empty()) evictable_.erase(e.lru_position);
+    if (e.holders.empty()) {
+        evictable_.erase(e.lru_position);
+        evictable_bytes_ -= payload_bytes(e.data);
+    }
     e.holders.insert(request_id);
     by_request_[request_id].insert(hash);
     return true;
 }
 
-bool encoder_cache::can_insert() const {
-    return entries_.size() < capacity_ || !evictable_.empty();
+bool encoder_cache::can_insert(size_t bytes) const {
+    return bytes <= capacity_ - used_ + evictable_bytes_;
 }
 
 status encoder_cache::insert(const content_hash& hash, const std::string& request_id,
                              payload data) {
     if (entries_.count(hash) != 0)
         return make_error("encoder cache: entry %s is already present", hash.c_str());
-    if (!can_insert()) return make_error("encoder cache: all %zu entries are in use", capacity_);
-    if (entries_.size() >= capacity_) {
-        entries_.erase(evictable_.front());
+    const size_t bytes = payload_bytes(data);
+    if (!can_insert(bytes))
+        return make_error("encoder cache: %zu bytes do not fit (%zu of %zu held by entries in use)",
+                          bytes, used_ - evictable_bytes_, capacity_);
+    while (used_ + bytes > capacity_) {
+        auto victim = entries_.find(evictable_.front());
         evictable_.pop_front();
+        const size_t freed = payload_bytes(victim->second.data);
+        used_ -= freed;
+        evictable_bytes_ -= freed;
+        entries_.erase(victim);
     }
     entry& e = entries_[hash];
     e.data = std::move(data);
+    used_ += bytes;
     e.holders.insert(request_id);
     by_request_[request_id].insert(hash);
     return status::success();
@@ -46,6 +61,7 @@ encoder_cache::payload encoder_cache::get(const content_hash& hash) const {
 
 void encoder_cache::make_evictable(const content_hash& hash, entry& e) {
     e.lru_position = evictable_.insert(evictable_.end(), hash);
+    evictable_bytes_ += payload_bytes(e.data);
 }
 
 void encoder_cache::release(const content_hash& hash, const std::string& request_id) {

@@ -1,6 +1,6 @@
 // encoder_cache: encoder outputs (e.g. image embeddings) keyed by the content
 // hash of their input, shared by every request that carries the same input.
-// Budget in entries; an entry stays while any request references it and is
+// Budget in payload bytes; an entry stays while any request references it and is
 // evicted least-recently-released-first only when room is needed (vLLM's lazy
 // eviction), so a later request with the same image skips the encoder.
 // Single-threaded: owned by the encoder-cache actor (or a test).
@@ -23,20 +23,20 @@ public:
     using content_hash = std::string;  // hex digest of the encoder input
     using payload = std::shared_ptr<const std::vector<char>>;
 
-    /// capacity_entries: how many encoder outputs may be held at once (> 0).
-    explicit encoder_cache(size_t capacity_entries);
+    /// capacity_bytes: payload bytes held at most (> 0).
+    explicit encoder_cache(size_t capacity_bytes);
 
     /// If `hash` is cached, records that `request_id` uses it and returns true
     /// (a hit); the entry can no longer be evicted until released.
     bool acquire(const content_hash& hash, const std::string& request_id);
 
-    /// Whether insert() would succeed now: a free entry exists or an
-    /// unreferenced one can be evicted.
-    bool can_insert() const;
+    /// Whether insert() of `bytes` would succeed now: free room plus the room of
+    /// unreferenced entries holds it.
+    bool can_insert(size_t bytes) const;
 
-    /// Stores a new encoder output referenced by `request_id`, evicting the
-    /// least recently released unreferenced entry if full. Fails (no change)
-    /// when every entry is referenced or the hash is already present.
+    /// Stores a new encoder output referenced by `request_id`, evicting the least
+    /// recently released unreferenced entries until it fits. Fails (no change) when
+    /// the referenced entries leave no room for it or the hash is already present.
     status insert(const content_hash& hash, const std::string& request_id, payload data);
 
     /// The cached output, or nullptr.
@@ -48,7 +48,8 @@ public:
     void release_request(const std::string& request_id);
 
     size_t size() const { return entries_.size(); }
-    size_t capacity() const { return capacity_; }
+    size_t used_bytes() const { return used_; }
+    size_t capacity_bytes() const { return capacity_; }
     size_t num_evictable() const { return evictable_.size(); }
     int64_t num_queries() const { return num_queries_; }
     int64_t num_hits() const { return num_hits_; }
@@ -63,6 +64,8 @@ private:
     void make_evictable(const content_hash& hash, entry& e);
 
     size_t capacity_;
+    size_t used_ = 0;
+    size_t evictable_bytes_ = 0;  // payload bytes of the entries in evictable_
     std::unordered_map<content_hash, entry> entries_;
     std::list<content_hash> evictable_;  // unreferenced entries, front = evict first
     std::unordered_map<std::string, std::unordered_set<content_hash>> by_request_;

@@ -41,6 +41,11 @@ status check_options(const actorlm::engine_config& cfg) {
         return make_error("num_threads must be >= 0 (0 = all cores), got %d", cfg.num_threads);
     if (!(cfg.mm_processor_cache_gb >= 0.0))
         return make_error("mm_processor_cache_gb must be >= 0, got %g", cfg.mm_processor_cache_gb);
+    if (!(cfg.encoder_store_gb > 0.0))
+        return make_error("encoder_store_gb must be positive, got %g", cfg.encoder_store_gb);
+    if (!cfg.encoder_store_listen.empty() && !cfg.encoder_store_address.empty())
+        return make_error("encoder_store_listen publishes this engine's encoder store and "
+                          "encoder_store_address uses another's; give one of them");
     if (cfg.encoder_cache_size < 0)
         return make_error("encoder_cache_size must be >= 0 (0 = max_num_batched_tokens), got %d",
                           cfg.encoder_cache_size);

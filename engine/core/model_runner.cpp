@@ -23,7 +23,12 @@ void write_tokens(std::vector<int32_t>& dst, int32_t from, std::span<const int32
 }  // namespace
 
 status model_runner::apply(const scheduler_output& so) {
-    for (const auto& id : so.finished_req_ids) requests_.erase(id);
+    for (const auto& id : so.finished_req_ids) {
+        auto it = requests_.find(id);
+        if (it == requests_.end()) continue;
+        if (store_ && !it->second.mm_features.empty()) store_->release(id);
+        requests_.erase(it);
+    }
     for (const auto& n : so.scheduled_new_reqs) {
         state st;
         st.token_ids = n.prompt_token_ids;
@@ -68,6 +73,13 @@ status model_runner::run_encoders(const scheduler_output& so) {
                                   req_id.c_str(), i);
             const mm_feature& f = features[static_cast<size_t>(i)];
             if (encoder_outputs_.count(f.mm_hash)) continue;  // another request's, this step
+            if (store_) {
+                if (auto found = store_->find(f.mm_hash, req_id)) {
+                    encoder_outputs_.emplace(f.mm_hash, std::move(found));
+                    ++num_store_hits_;
+                    continue;
+                }
+            }
             if (!encoder_)
                 return make_error("this worker has no image encoder (the model is not a "
                                   "vision-language model)");
@@ -77,6 +89,7 @@ status model_runner::run_encoders(const scheduler_output& so) {
                                   f.mm_hash.c_str());
             auto out = encoder_->encode(*f.data);
             if (!out) return make_error("image encoder: %s", out.message().c_str());
+            if (store_) store_->put(f.mm_hash, req_id, **out);
             encoder_outputs_.emplace(f.mm_hash, std::move(out).value());
         }
     }

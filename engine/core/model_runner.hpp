@@ -7,8 +7,9 @@
 // around the forward pass (loads before, saves after; per-layer hooks are called
 // for every layer around the whole pass until the executors call them per layer).
 // With an image encoder it also runs the step's scheduled encoder inputs (first stage
-// only), keeps their outputs by mm_hash until the scheduler frees them, and writes their
-// rows over the placeholder tokens' embeddings (vLLM's _execute_mm_encoder and
+// only; an output found in the shared encoder_output_store is taken instead), keeps
+// their outputs by mm_hash until the scheduler frees them, and writes their rows over
+// the placeholder tokens' embeddings (vLLM's _execute_mm_encoder and
 // _gather_mm_embeddings).
 // Single-threaded. Invariant: holds state exactly for requests not yet reported
 // in finished_req_ids.
@@ -23,6 +24,7 @@
 #include "core/sampler.hpp"
 #include "core/scheduler_output.hpp"
 #include "kv/kv_connector.hpp"
+#include "multimodal/encoder_output_store.hpp"
 #include "multimodal/image_encoder.hpp"
 #include "model/model_executor.hpp"
 #include "base/result.hpp"
@@ -62,6 +64,13 @@ public:
     size_t num_encoder_outputs() const { return encoder_outputs_.size(); }
     /// Inputs this runner encoded.
     int64_t num_encoded_inputs() const { return encoder_ ? encoder_->num_encoded() : 0; }
+    /// Sets a shared store of encoder outputs: asked before encoding, given what was
+    /// encoded, told when a request that used it finishes.
+    void set_encoder_store(std::shared_ptr<multimodal::encoder_output_store> s) {
+        store_ = std::move(s);
+    }
+    /// Inputs whose output came from the store instead of the encoder.
+    int64_t num_store_hits() const { return num_store_hits_; }
 
 private:
     struct state {
@@ -84,6 +93,8 @@ private:
     model_executor& exec_;
     std::shared_ptr<kv::kv_connector_worker> connector_;
     std::shared_ptr<multimodal::image_encoder> encoder_;
+    std::shared_ptr<multimodal::encoder_output_store> store_;
+    int64_t num_store_hits_ = 0;
     std::unordered_map<std::string, std::shared_ptr<const multimodal::vision_features>>
         encoder_outputs_;
     sampler sampler_;

@@ -97,13 +97,13 @@ result<std::vector<int32_t>> build_prompt_tokens(const actorlm::generate_request
 
 result<prompt_inputs> build_prompt(const actorlm::generate_request& req, const tokenizer& tok,
                                    const chat_template* chat,
-                                   multimodal::image_preprocessor* images) {
+                                   multimodal::image_preprocessor* images, bool for_generation) {
     if (images == nullptr || req.messages.empty() || multimodal::count_prompt_images(req) == 0) {
         auto ids = build_prompt_tokens(req, tok, chat);
         if (!ids) return ids.err();
         return prompt_inputs{std::move(ids).value(), {}};
     }
-    auto prepared = images->prepare(req);
+    auto prepared = images->prepare(req, for_generation);
     if (!prepared) return prepared.err();
     if (chat == nullptr)
         return make_error("this model has no chat template; images need one to place them");

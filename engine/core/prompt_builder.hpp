@@ -47,9 +47,12 @@ struct prompt_inputs {
 /// template renders their parts, each image marker expands to its placeholder tokens as the
 /// HF processor expands it, and every image becomes an mm_feature over its placeholder
 /// range. Without `images`, a request with images is refused naming the model's lack.
+/// `for_generation` false (a /tokenize-style check) keeps the image lookups out of the
+/// processor cache's statistics.
 result<prompt_inputs> build_prompt(const actorlm::generate_request& req, const tokenizer& tok,
                                    const chat_template* chat,
-                                   multimodal::image_preprocessor* images);
+                                   multimodal::image_preprocessor* images,
+                                   bool for_generation = true);
 
 /// One spec per sequence of `parent`, with its child id and child params
 /// (sequence k of a seeded request draws from seed + k).

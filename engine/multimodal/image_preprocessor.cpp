@@ -10,7 +10,7 @@ image_preprocessor::image_preprocessor(std::shared_ptr<const vision_language_mod
     : model_(std::move(model)), decode_(decode), cache_(cache_bytes) {}
 
 result<std::vector<prepared_image>> image_preprocessor::prepare(
-    const actorlm::generate_request& req) {
+    const actorlm::generate_request& req, bool counted) {
     std::vector<prepared_image> out;
     for (const auto& m : req.messages) {
         for (const auto& p : m.parts) {
@@ -19,7 +19,7 @@ result<std::vector<prepared_image>> image_preprocessor::prepare(
             item.mm_hash = mm_hash_of("image", model_->processor_key, p.image.data);
             {
                 std::lock_guard lock(mutex_);
-                item.image = cache_.lookup(item.mm_hash);
+                item.image = cache_.lookup(item.mm_hash, counted);
             }
             if (!item.image) {
                 auto fail = [&](const std::string& what) {

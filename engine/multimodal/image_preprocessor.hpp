@@ -35,8 +35,11 @@ public:
     const vision_language_model& model() const { return *model_; }
 
     /// Every image of the request's messages, in order. Errors (invalid_argument) name the
-    /// image ("image 2 (source): ...") and the problem.
-    result<std::vector<prepared_image>> prepare(const actorlm::generate_request& req);
+    /// image ("image 2 (source): ...") and the problem. `counted`: whether the cache
+    /// lookups enter its statistics (false for checks such as /tokenize and the server's
+    /// context-length check, so the counters count the images of generations).
+    result<std::vector<prepared_image>> prepare(const actorlm::generate_request& req,
+                                                bool counted = true);
 
     struct cache_stats {
         int64_t queries = 0;

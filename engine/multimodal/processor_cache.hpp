@@ -25,12 +25,13 @@ public:
 
     explicit processor_cache(size_t capacity_bytes) : capacity_(capacity_bytes) {}
 
-    /// The item under `hash`, now the most recently used; null on a miss. Counted.
-    item_ptr lookup(const std::string& hash) {
-        ++queries_;
+    /// The item under `hash`, now the most recently used; null on a miss. Counted unless
+    /// `counted` is false (a lookup that only checks a request, such as /tokenize).
+    item_ptr lookup(const std::string& hash, bool counted = true) {
+        queries_ += counted;
         auto it = items_.find(hash);
         if (it == items_.end()) return nullptr;
-        ++hits_;
+        hits_ += counted;
         order_.splice(order_.end(), order_, it->second.position);
         return it->second.item;
     }

@@ -208,6 +208,14 @@ struct engine_config {
     // embedding tokens, kept and encoded per step (0: max_num_batched_tokens, as vLLM).
     double mm_processor_cache_gb = 4.0;
     int32_t encoder_cache_size = 0;
+    // The encoder store: the encoder-cache actor that keeps encoder outputs for the
+    // engine's workers (GiB of outputs), published for other engines at HOST:PORT
+    // (encoder_store_listen), or another engine's used instead of one of our own
+    // (encoder_store_address): an image one engine encoded, another prefills without
+    // running its encoder.
+    double encoder_store_gb = 1.0;
+    std::string encoder_store_listen;
+    std::string encoder_store_address;
     // KV connector (vLLM's --kv-transfer-config), JSON; empty = none. Example:
     // {"kv_connector":"OffloadingConnector","kv_role":"kv_both",
     //  "kv_connector_extra_config":{"disk_path":"/tmp/kv","disk_capacity_bytes":"8GiB"}}

@@ -10,7 +10,7 @@ using namespace actorlm::actors;
 TEST_CASE("actors: encoder cache actor stores, shares and evicts encoder outputs") {
     runtime_config cfg;
     caf::actor_system sys{cfg};
-    auto cache = spawn_encoder_cache_actor(sys, 1);
+    auto cache = spawn_encoder_cache_actor(sys, 2);  // bytes
     caf::scoped_actor self{sys, true};
     auto lookup = [&](const std::string& hash, const std::string& req) {
         encoder_lookup out;
@@ -30,7 +30,7 @@ TEST_CASE("actors: encoder cache actor stores, shares and evicts encoder outputs
     encoder_lookup hit = lookup("img-a", "r2");
     CHECK(hit.hit);
     CHECK(hit.data == std::vector<char>{'a', 'b'});
-    CHECK_FALSE(insert("img-b", "r3", {'c'}));  // the one entry is referenced
+    CHECK_FALSE(insert("img-b", "r3", {'c'}));  // img-a, in use, fills the cache
     self->send(cache, release_atom_v, std::string("r1"));
     self->send(cache, release_atom_v, std::string("r2"));
     CHECK(insert("img-b", "r3", {'c'}));  // img-a was evicted for it

@@ -1,5 +1,5 @@
 // encoder_cache: hits share entries, referenced entries are never evicted, and
-// unreferenced ones go least-recently-released first.
+// unreferenced ones go least-recently-released first, as many as a new entry's bytes need.
 #include <doctest/doctest.h>
 
 #include "core/encoder_cache.hpp"
@@ -11,7 +11,7 @@ encoder_cache::payload bytes(char c) { return std::make_shared<const std::vector
 }  // namespace
 
 TEST_CASE("encoder cache: a second request with the same input hits the first one's entry") {
-    encoder_cache cache(2);
+    encoder_cache cache(8);
     CHECK_FALSE(cache.acquire("img-a", "r1"));
     REQUIRE(cache.insert("img-a", "r1", bytes('a')).ok());
     CHECK(cache.acquire("img-a", "r2"));
@@ -22,17 +22,17 @@ TEST_CASE("encoder cache: a second request with the same input hits the first on
 }
 
 TEST_CASE("encoder cache: referenced entries are never evicted") {
-    encoder_cache cache(1);
+    encoder_cache cache(4);
     REQUIRE(cache.insert("img-a", "r1", bytes('a')).ok());
-    CHECK_FALSE(cache.can_insert());
+    CHECK_FALSE(cache.can_insert(4));
     auto st = cache.insert("img-b", "r2", bytes('b'));
     CHECK_FALSE(st.ok());
-    CHECK(st.message().find("in use") != std::string::npos);
+    CHECK(st.message().find("do not fit") != std::string::npos);
     CHECK(cache.get("img-a") != nullptr);
 }
 
 TEST_CASE("encoder cache: released entries stay cached and are evicted oldest-release first") {
-    encoder_cache cache(2);
+    encoder_cache cache(8);
     REQUIRE(cache.insert("img-a", "r1", bytes('a')).ok());
     REQUIRE(cache.insert("img-b", "r2", bytes('b')).ok());
     cache.release_request("r2");  // b released first
@@ -47,7 +47,7 @@ TEST_CASE("encoder cache: released entries stay cached and are evicted oldest-re
 }
 
 TEST_CASE("encoder cache: releasing a request frees every reference it holds exactly once") {
-    encoder_cache cache(3);
+    encoder_cache cache(12);
     REQUIRE(cache.insert("x", "r1", bytes('x')).ok());
     REQUIRE(cache.insert("y", "r1", bytes('y')).ok());
     CHECK(cache.acquire("x", "r2"));
@@ -58,5 +58,24 @@ TEST_CASE("encoder cache: releasing a request frees every reference it holds exa
     CHECK(cache.num_evictable() == 1);
     cache.release_request("r2");
     CHECK(cache.num_evictable() == 2);
+    CHECK(cache.size() == 2);
+}
+
+TEST_CASE("encoder cache: a large entry evicts as many released ones as its bytes need") {
+    encoder_cache cache(12);
+    REQUIRE(cache.insert("a", "r1", bytes('a')).ok());
+    REQUIRE(cache.insert("b", "r2", bytes('b')).ok());
+    REQUIRE(cache.insert("c", "r3", bytes('c')).ok());
+    cache.release_request("r1");
+    cache.release_request("r2");
+    CHECK(cache.used_bytes() == 12);
+    auto big = std::make_shared<const std::vector<char>>(8, 'z');
+    REQUIRE(cache.insert("z", "r4", big).ok());  // a and b go, c (in use) stays
+    CHECK(cache.get("a") == nullptr);
+    CHECK(cache.get("b") == nullptr);
+    CHECK(cache.get("c") != nullptr);
+    CHECK(cache.used_bytes() == 12);
+    auto huge = std::make_shared<const std::vector<char>>(16, 'h');
+    CHECK_FALSE(cache.insert("h", "r5", huge).ok());  // larger than the whole cache
     CHECK(cache.size() == 2);
 }

@@ -3,35 +3,23 @@
 // a vision encoder yet) every image request refused after decoding.
 #include <doctest/doctest.h>
 
-#include <png.h>
-
 #include <string>
 
 #include "multimodal/prompt_images.hpp"
+#include "support/png_writer.hpp"
 
 using namespace actorlm;
 using namespace actorlm::multimodal;
 
 namespace {
 
-void png_append_bytes(png_structp png, png_bytep data, size_t n) {
-    static_cast<std::string*>(png_get_io_ptr(png))->append(reinterpret_cast<char*>(data), n);
-}
-
 // A 1x1 RGB PNG of one colour.
 std::string one_pixel_png(uint8_t r, uint8_t g, uint8_t b) {
-    std::string out;
-    png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, nullptr, nullptr, nullptr);
-    png_infop info = png_create_info_struct(png);
-    png_set_write_fn(png, &out, png_append_bytes, nullptr);
-    png_set_IHDR(png, info, 1, 1, 8, PNG_COLOR_TYPE_RGB, PNG_INTERLACE_NONE,
-                 PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
-    png_write_info(png, info);
-    png_byte row[3] = {r, g, b};
-    png_write_row(png, row);
-    png_write_end(png, nullptr);
-    png_destroy_write_struct(&png, &info);
-    return out;
+    multimodal::rgb_image img;
+    img.width = 1;
+    img.height = 1;
+    img.pixels = {r, g, b};
+    return actorlm::test::encode_png(img);
 }
 
 content_part image_part_of(std::string data, std::string source) {

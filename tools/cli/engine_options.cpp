@@ -119,6 +119,17 @@ void add_engine_options(CLI::App& app, engine_config& cfg, engine_flags which,
                              "image embedding tokens kept and encoded per step "
                              "(0 = max-num-batched-tokens)"))
             ->check(actorlm::cli::non_negative());
+        group(app.add_option("--encoder-store-gb", cfg.encoder_store_gb,
+                             "GiB of image encoder outputs the encoder store keeps"))
+            ->check(CLI::Range(0.001, 1024.0))
+            ->capture_default_str();
+        group(app.add_option("--encoder-store-listen", cfg.encoder_store_listen,
+                             "publish the encoder store for other engines at HOST:PORT"))
+            ->type_name("HOST:PORT");
+        group(app.add_option("--encoder-store-address", cfg.encoder_store_address,
+                             "use another engine's encoder store (its --encoder-store-listen)"))
+            ->type_name("HOST:PORT")
+            ->excludes("--encoder-store-listen");
     }
     if (has(which, engine_flags::kv_transfer))
         group(app.add_option("--kv-transfer-config", cfg.kv_transfer_config,
