@@ -146,7 +146,7 @@ std::unique_ptr<engine_runtime> engine_runtime::create(const engine_config& cfg,
     std::vector<worker_address> addresses;
     if (cfg.workers.empty()) {
         std::shared_ptr<multimodal::encoder_output_store> store;
-        if (p.images) {
+        if (p.images && cfg.device == "cpu") {
             auto err = open_encoder_store(*rt, cfg);
             if (!err.empty()) return fail(err);
             store = std::make_shared<encoder_store_client>(sys, rt->encoder_store_);
@@ -211,7 +211,9 @@ std::unique_ptr<engine_runtime> engine_runtime::create(const engine_config& cfg,
     dc.max_model_len = p.sched.max_model_len;
     // Images are encoded by the worker in this process: remote workers receive the
     // scheduler's output over the wire, which carries an image's hash but not its pixels.
-    if (!rt->remote_workers_) dc.images = p.images;
+    // The CUDA executor does not take embedding rows yet: images are refused up front
+    // there rather than failing each request's first step.
+    if (!rt->remote_workers_ && cfg.device == "cpu") dc.images = p.images;
     rt->detokenizer_ = spawn_detokenizer(sys, p.tok, p.chat, dc, rt->scheduler_);
     rt->frontend_ = spawn_frontend(sys, rt->detokenizer_);
 
