@@ -172,9 +172,11 @@ result<model_runner::stage_output> model_runner::run_stage(const scheduler_outpu
         return status::success();
     };
     for (const auto& c : so.scheduled_cached_reqs)
-        ACTORLM_TRY(add_row(c.req_id, c.num_computed_tokens, c.num_scheduled_tokens, c.will_sample));
+        ACTORLM_TRY(
+            add_row(c.req_id, c.num_computed_tokens, c.num_scheduled_tokens, c.will_sample));
     for (const auto& n : so.scheduled_new_reqs)
-        ACTORLM_TRY(add_row(n.req_id, n.num_computed_tokens, n.num_scheduled_tokens, n.will_sample));
+        ACTORLM_TRY(
+            add_row(n.req_id, n.num_computed_tokens, n.num_scheduled_tokens, n.will_sample));
     out.sampled_token_ids.resize(rows.size());
     if (rows.empty()) return result_out;
 

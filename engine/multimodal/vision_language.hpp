@@ -18,8 +18,8 @@ namespace actorlm::multimodal {
 struct vision_language_model {
     std::shared_ptr<const vision_model> tower;
     image_processor_config processor;
-    /// config.json's image_token_index (LLaVA) or image_token_id (Idefics3, Qwen2.5-VL): the positions
-    /// holding it receive the image's feature rows, in order.
+    /// config.json's image_token_index (LLaVA) or image_token_id (Idefics3, Qwen2.5-VL): the
+    /// positions holding it receive the image's feature rows, in order.
     int32_t image_token_id = -1;
     /// What shaped a processed input besides its bytes: the processor's family and its two
     /// config files as written. Two models with equal keys process a picture identically.

@@ -45,7 +45,8 @@ text_reference read_reference(const std::string& family) {
 
 using namespace vlm_text_test;
 
-TEST_CASE("loader: the text model of a LLaVA, Idefics3 or Qwen2.5-VL directory matches transformers") {
+TEST_CASE("loader: the text model of a LLaVA, Idefics3 or Qwen2.5-VL directory matches "
+          "transformers") {
     for (const std::string family : {"llava", "idefics3", "qwen25vl"}) {
         CAPTURE(family);
         auto m = load_hf_model(test::mm_model_dir(family));

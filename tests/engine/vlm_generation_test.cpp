@@ -101,7 +101,8 @@ vlm_reference read_reference(const std::string& family) {
                 for (int64_t v : test::json_ints(simdjson::dom::element(p)))
                     vc.mrope_positions.push_back(static_cast<int32_t>(v));
             vc.mrope_delta = static_cast<int32_t>(int64_t(c["mrope_delta"]));
-            for (auto v : c["last_step_logits"].get_array()) vc.last_step_logits.push_back(double(v));
+            for (auto v : c["last_step_logits"].get_array())
+                vc.last_step_logits.push_back(double(v));
         }
         r.cases.push_back(std::move(vc));
     }
@@ -318,7 +319,8 @@ TEST_CASE("vlm: the tower's rows over the placeholder embeddings give transforme
             forward_batch b = test::make_batch({{&seq, static_cast<int32_t>(ids.size())}}, 8,
                                                alloc, false);
             if (mrope) {
-                auto positions = compute_mrope_positions(static_cast<int32_t>(c.ids.size()), features);
+                auto positions =
+                    compute_mrope_positions(static_cast<int32_t>(c.ids.size()), features);
                 REQUIRE_MESSAGE(positions.ok(), (positions.ok() ? "" : positions.message()));
                 CHECK(positions->positions == c.mrope_positions);
                 CHECK(positions->delta == c.mrope_delta);
