@@ -13,13 +13,16 @@ built_batch build_forward_batch(std::span<const batch_row> rows, int32_t block_s
     built_batch out;
     forward_batch& b = out.batch;
     int32_t total = 0, width = 0;
+    bool mrope = false;
     for (const auto& r : rows) {
         total += r.num_scheduled_tokens;
         width = std::max(width, static_cast<int32_t>(r.block_ids.size()));
+        mrope = mrope || r.mrope != nullptr;
     }
     b.token_ids.reserve(static_cast<size_t>(total));
     b.positions.reserve(static_cast<size_t>(total));
     b.slot_mapping.reserve(static_cast<size_t>(total));
+    if (mrope) b.mrope_positions.reserve(static_cast<size_t>(total) * 3);
     b.query_start_loc.reserve(rows.size() + 1);
     b.seq_lens.reserve(rows.size());
     b.max_blocks_per_seq = width;
@@ -48,6 +51,13 @@ built_batch build_forward_batch(std::span<const batch_row> rows, int32_t block_s
         if (r.will_sample) {
             b.logits_indices.push_back(first + r.num_scheduled_tokens - 1);
             out.uses.push_back({static_cast<int32_t>(s), end - 1, true});
+        }
+        if (mrope) {
+            for (int32_t pos = begin; pos < end; ++pos)
+                if (r.mrope)
+                    r.mrope->append(pos, b.mrope_positions);
+                else
+                    b.mrope_positions.insert(b.mrope_positions.end(), 3, pos);
         }
         b.query_start_loc.push_back(static_cast<int32_t>(b.token_ids.size()));
         b.seq_lens.push_back(end);

@@ -1,7 +1,8 @@
 // batch_builder: lays out one step's scheduled requests as a forward_batch in
 // vLLM's flattened layout (token ids, positions, query_start_loc, seq_lens,
-// slot_mapping from block tables, padded block_tables, logits_indices) and
-// records which logits row serves which purpose (a sample or a prompt logprob).
+// slot_mapping from block tables, padded block_tables, logits_indices, and M-RoPE
+// positions when a row has them) and records which logits row serves which purpose (a
+// sample or a prompt logprob).
 // Pure function of its inputs; no state.
 #pragma once
 
@@ -9,6 +10,7 @@
 #include <span>
 #include <vector>
 
+#include "core/mrope_positions.hpp"
 #include "model/forward_batch.hpp"
 
 namespace actorlm::core {
@@ -22,6 +24,9 @@ struct batch_row {
     int32_t num_prompt_tokens = 0;
     bool will_sample = false;
     bool wants_prompt_logprobs = false;
+    /// An M-RoPE model's prompt with images: its rotary positions. When any row has them the
+    /// batch gets mrope_positions for every token (three equal positions for the others).
+    const mrope_prompt_positions* mrope = nullptr;
 };
 
 /// What a logits row is for.

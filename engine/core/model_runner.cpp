@@ -169,17 +169,27 @@ result<model_runner::stage_output> model_runner::run_stage(const scheduler_outpu
 
     std::vector<const state*> states;
     std::vector<batch_row> rows;
-    auto add_row = [&](const std::string& id, int32_t nc, int32_t n, bool sample) {
-        const state& st = requests_.at(id);
+    const bool mrope_model = !exec_.config().mrope_section.empty();
+    auto add_row = [&](const std::string& id, int32_t nc, int32_t n, bool sample) -> status {
+        state& st = requests_.at(id);
+        if (mrope_model && !st.mm_features.empty() && !st.mrope) {
+            auto positions = compute_mrope_positions(st.num_prompt_tokens, st.mm_features);
+            if (!positions) return positions.err();
+            st.mrope = std::move(positions).value();
+        }
         states.push_back(&st);
         rows.push_back(batch_row{st.token_ids, st.block_ids, nc, n, st.num_prompt_tokens, sample,
-                                 st.params.prompt_logprobs >= 0 && nc < st.num_prompt_tokens});
+                                 st.params.prompt_logprobs >= 0 && nc < st.num_prompt_tokens,
+                                 st.mrope ? &*st.mrope : nullptr});
         out.req_ids.push_back(id);
+        return status::success();
     };
     for (const auto& c : so.scheduled_cached_reqs)
-        add_row(c.req_id, c.num_computed_tokens, c.num_scheduled_tokens, c.will_sample);
+        ACTORLM_TRY(
+            add_row(c.req_id, c.num_computed_tokens, c.num_scheduled_tokens, c.will_sample));
     for (const auto& n : so.scheduled_new_reqs)
-        add_row(n.req_id, n.num_computed_tokens, n.num_scheduled_tokens, n.will_sample);
+        ACTORLM_TRY(
+            add_row(n.req_id, n.num_computed_tokens, n.num_scheduled_tokens, n.will_sample));
     out.sampled_token_ids.resize(rows.size());
     if (rows.empty()) return result_out;
 

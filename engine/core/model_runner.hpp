@@ -13,14 +13,18 @@
 // _gather_mm_embeddings).
 // Single-threaded. Invariant: holds state exactly for requests not yet reported
 // in finished_req_ids.
+// For an M-RoPE model (Qwen2.5-VL) a prompt with images gets its three-axis rotary
+// positions from its images' grids (mrope_positions.hpp), once, on its first step.
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
 
 #include "core/model_runner_output.hpp"
+#include "core/mrope_positions.hpp"
 #include "core/sampler.hpp"
 #include "core/scheduler_output.hpp"
 #include "kv/kv_connector.hpp"
@@ -80,6 +84,8 @@ private:
         std::vector<int32_t> eos_token_ids;
         std::vector<int32_t> block_ids;
         std::vector<mm_feature> mm_features;
+        /// An M-RoPE model's prompt with images: its positions, made on its first step.
+        std::optional<mrope_prompt_positions> mrope;
     };
     status apply(const scheduler_output& so);
     /// Encodes the step's scheduled inputs not yet held; drops the freed ones.

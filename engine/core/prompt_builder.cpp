@@ -118,6 +118,7 @@ result<prompt_inputs> build_prompt(const actorlm::generate_request& req, const t
         s.num_rows = p.image->num_rows;
         s.num_cols = p.image->num_cols;
         s.grid_thw = p.image->grid_thw;
+        s.merge_size = p.image->merge_size;
         s.num_image_tokens = p.image->num_image_tokens;
         shapes.push_back(std::move(s));
     }

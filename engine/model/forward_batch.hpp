@@ -13,6 +13,12 @@ namespace actorlm {
 struct forward_batch {
     std::vector<int32_t> token_ids;        // [num_tokens]
     std::vector<int32_t> positions;        // [num_tokens], absolute position in its sequence
+    /// M-RoPE models only (model_config::mrope_section): the rotary positions of every token,
+    /// [num_tokens][3] as (temporal, height, width); `positions` still places the token in
+    /// its sequence (KV slot, causal mask). Empty: the rotary position is `positions`, which
+    /// is M-RoPE's too for text (three equal positions), so a batch without images leaves it
+    /// empty.
+    std::vector<int32_t> mrope_positions;
     std::vector<int32_t> query_start_loc;  // [num_seqs + 1]
     std::vector<int32_t> seq_lens;         // [num_seqs], context length after this step
     std::vector<int64_t> slot_mapping;     // [num_tokens]

@@ -72,6 +72,8 @@ uint32_t file_type_of(dtype t) {  // llama_ftype
 status write_gguf_model(const model_config& c, const model_weights& weights,
                         const std::string& path, const model_write_options& opt) {
     if (status s = validate_weights(c, weights); !s) return s;
+    if (!c.mrope_section.empty())
+        return make_error("GGUF writer: M-RoPE models (Qwen2.5-VL's text model) are not written");
     if (opt.matrix_type && !can_encode(*opt.matrix_type))
         return make_error("GGUF writer: cannot encode %s weights", dtype_name(*opt.matrix_type));
     // The loader derives the recipe again from general.architecture: it must come out equal.

@@ -3,7 +3,8 @@
 // where a key is optional (num_key_value_heads, head_dim, rope_theta, rms_norm_eps,
 // tie_word_embeddings). RoPE is read from
 // transformers 4's layout (rope_theta + rope_scaling) and 5's (rope_parameters,
-// flat or keyed by layer type); the sliding window as each config class sets it.
+// flat or keyed by layer type); the sliding window as each config class sets it. A
+// qwen2_5_vl checkpoint loads as its Qwen2 text model with M-RoPE (mrope_section).
 #include "model/hf_config.hpp"
 
 #include <algorithm>
@@ -80,9 +81,11 @@ status add_ids(object o, const char* key, const char* file, std::vector<int32_t>
 struct rope_settings {
     float theta = 10000.0f;
     rope_scaling scaling;
+    std::vector<int32_t> mrope_section;  // Qwen2-VL / Qwen2.5-VL; empty elsewhere
 
     bool operator==(const rope_settings& o) const {
-        return theta == o.theta && scaling.type == o.scaling.type &&
+        return theta == o.theta && mrope_section == o.mrope_section &&
+               scaling.type == o.scaling.type &&
                scaling.factor == o.scaling.factor &&
                scaling.low_freq_factor == o.scaling.low_freq_factor &&
                scaling.high_freq_factor == o.scaling.high_freq_factor &&
@@ -94,12 +97,28 @@ struct rope_settings {
 // with "default" and a missing llama3 original_max_position_embeddings with
 // max_position_embeddings (RotaryEmbeddingConfigMixin.standardize_rope_params);
 // transformers 4's rope_scaling always names its type, so there a missing type is refused.
+// Qwen2-VL's transformers 4 configs write {"type": "mrope", "mrope_section": [...]}, which
+// their config class turns into "default"; mrope_section is kept for any type.
 result<rope_settings> parse_rope_set(object rs, const std::string& where, rope_settings base,
                                      bool type_required, int64_t max_position) {
     const char* w = where.c_str();
     std::string_view type = "default";
     if (rs["rope_type"].get(type) && rs["type"].get(type) && type_required)
         return make_error("config.json: %s has no 'rope_type'", w);
+    if (type == "mrope") type = "default";
+    base.mrope_section.clear();
+    if (!is_null(rs, "mrope_section")) {
+        simdjson::dom::array arr;
+        if (rs["mrope_section"].get(arr))
+            return make_error("config.json: %s mrope_section must be a list of integers", w);
+        for (element e : arr) {
+            int64_t v = 0;
+            if (e.get(v) || v < 0 || v > INT32_MAX)
+                return make_error(
+                    "config.json: %s mrope_section must hold non-negative integers", w);
+            base.mrope_section.push_back(int32_t(v));
+        }
+    }
     auto theta = get_number(rs, "rope_theta", base.theta);
     if (!theta) return theta.err();
     if (!(*theta > 0)) return make_error("config.json: %s rope_theta must be > 0", w);
@@ -278,6 +297,7 @@ status parse_rope(object o, model_config& c) {
     const rope_settings& r = v5 ? *v5 : v4 ? *v4 : base;
     c.rope_theta = r.theta;
     c.rope_scaling = r.scaling;
+    c.mrope_section = r.mrope_section;
     return status::success();
 }
 
@@ -300,8 +320,10 @@ result<model_config> parse_hf_config(std::string_view config_json,
     model_config c;
     std::string_view model_type;
     if (o["model_type"].get(model_type)) return make_error("config.json: missing 'model_type'");
+    const object root = o;
     // A vision-language checkpoint wraps its text model's config in text_config; the text
     // model is what this reads (multimodal::read_vision_tower_config reads the tower).
+    bool mrope = false;
     if (model_type == "llava" || model_type == "idefics3" || model_type == "smolvlm") {
         object text;
         if (o["text_config"].get(text))
@@ -310,9 +332,20 @@ result<model_config> parse_hf_config(std::string_view config_json,
         o = text;
         if (o["model_type"].get(model_type))
             return make_error("config.json: text_config has no 'model_type'");
-    } else if (model_type == "qwen2_5_vl" || model_type == "qwen2_vl") {
-        return make_error("config.json: '%.*s' text models use M-RoPE, which is not supported yet",
-                          int(model_type.size()), model_type.data());
+    } else if (model_type == "qwen2_5_vl") {
+        // Qwen2.5-VL's text model is Qwen2 with M-RoPE. transformers 5 writes its keys under
+        // text_config (model_type qwen2_5_vl_text), transformers 4 at the top level.
+        object text;
+        if (!is_null(o, "text_config")) {
+            if (o["text_config"].get(text))
+                return make_error("config.json: 'text_config' must be an object");
+            o = text;
+        }
+        model_type = "qwen2";
+        mrope = true;
+    } else if (model_type == "qwen2_vl") {
+        return make_error("config.json: 'qwen2_vl' (Qwen2-VL) is not supported (its vision "
+                          "tower is not; Qwen2.5-VL is)");
     }
     const auto [info, hf_type] = find_hf_model_type(model_type);
     if (!info)
@@ -362,7 +395,17 @@ result<model_config> parse_hf_config(std::string_view config_json,
     c.rms_norm_eps = float(*eps);
     if (status s = parse_sliding_window(o, hf_type->window_keys, c); !s) return s.err();
     if (status s = parse_rope(o, c); !s) return s.err();
-    auto tie = get_flag(o, "tie_word_embeddings", false);
+    if (!mrope) {
+        c.mrope_section.clear();  // transformers reads it only in Qwen2-VL's attention
+    } else if (c.mrope_section.empty()) {
+        return make_error("config.json: a qwen2_5_vl text model needs its RoPE settings' "
+                          "'mrope_section'");
+    } else if (status s = check_mrope_section(c); !s) {
+        return make_error("config.json: %s", s.message().c_str());
+    }
+    // Qwen2.5-VL keeps tie_word_embeddings beside text_config.
+    const bool tie_at_root = mrope && is_null(o, "tie_word_embeddings");
+    auto tie = get_flag(tie_at_root ? root : o, "tie_word_embeddings", false);
     if (!tie) return tie.err();
     c.tie_word_embeddings = *tie;
     if (info->hf_attention_bias_key) {

@@ -15,8 +15,10 @@ namespace actorlm {
 /// added to the config's). RoPE comes from transformers 4's rope_theta + rope_scaling or 5's
 /// rope_parameters (flat or keyed by layer type); the sliding window from sliding_window /
 /// use_sliding_window / max_window_layers / layer_types as the model type's config class
-/// reads them. Errors name the key: a missing or non-integer size, an unknown model_type, an
-/// unsupported RoPE type or layer type, inconsistent head counts.
+/// reads them. A qwen2_5_vl config gives its text model (text_config, or the top level as
+/// transformers 4 wrote it): Qwen2 with mrope_section from the RoPE settings. Errors name
+/// the key: a missing or non-integer size, an unknown model_type, an unsupported RoPE type
+/// or layer type, inconsistent head counts, an mrope_section that does not cover head_dim / 2.
 result<model_config> parse_hf_config(std::string_view config_json,
                                      std::string_view generation_config_json = {});
 

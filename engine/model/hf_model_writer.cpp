@@ -159,6 +159,9 @@ std::string config_json(const model_config& c, const hf_model_type& type, dtype 
 status write_hf_model(const model_config& c, const model_weights& weights, const std::string& dir,
                       const model_write_options& opt) {
     if (status s = validate_weights(c, weights); !s) return s;
+    if (!c.mrope_section.empty())
+        return make_error("M-RoPE models (Qwen2.5-VL's text model) are not written as "
+                          "checkpoints: the writer knows text-only model types");
     const dtype t = opt.matrix_type.value_or(weights.token_embedding.type);
     if (t != dtype::f32 && t != dtype::f16 && t != dtype::bf16)
         return make_error(

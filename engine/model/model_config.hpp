@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "base/result.hpp"
 #include "base/rope_scaling.hpp"
 #include "model/model_recipe.hpp"
 
@@ -47,6 +48,12 @@ struct model_config {
     // true: NeoX halves (i, i + head_dim/2) — HF checkpoints and GGUF qwen2/qwen3.
     bool rope_neox = false;
     struct rope_scaling rope_scaling;
+    /// M-RoPE (Qwen2.5-VL's text model): every token has three positions (temporal, height,
+    /// width) and the rotary pairs are split in that order into sections of these many pairs
+    /// (transformers' mrope_section; their sum is head_dim / 2): pair i turns with the
+    /// position of the section it falls in. Text tokens have three equal positions, which
+    /// is ordinary RoPE. Empty: ordinary RoPE.
+    std::vector<int32_t> mrope_section;
     /// Sliding-window attention (Mistral, Qwen2/Qwen3 with use_sliding_window, GGUF
     /// `<arch>.attention.sliding_window`): a query at position p attends to the keys at
     /// positions k with 0 <= p - k < sliding_window, i.e. itself and the sliding_window - 1
@@ -65,5 +72,9 @@ struct model_config {
     std::vector<int32_t> eos_token_ids;
     std::string name;  // general.name or the directory name
 };
+
+/// An M-RoPE config's sections: three of them, summing to head_dim / 2 (the message names
+/// both numbers otherwise). Success for a config without M-RoPE.
+status check_mrope_section(const model_config& config);
 
 }  // namespace actorlm

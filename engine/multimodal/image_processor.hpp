@@ -25,8 +25,11 @@ struct processed_image {
     /// Idefics3: the tile grid (0 x 0 when the image is not split).
     int num_rows = 0;
     int num_cols = 0;
-    /// Qwen2-VL: image_grid_thw in patches.
+    /// Qwen2-VL: image_grid_thw in patches, and the processor's merge_size (merge_size x
+    /// merge_size patches become one token: the image's tokens form a grid of
+    /// t x h / merge_size x w / merge_size, which M-RoPE's positions follow).
     std::array<int64_t, 3> grid_thw{};
+    int64_t merge_size = 1;
     /// Prompt positions that receive this image's embeddings (the image tokens; Idefics3's
     /// row/column and wrapper tokens are text and are not counted).
     int64_t num_image_tokens = 0;

@@ -75,6 +75,7 @@ result<processed_image> preprocess_qwen2_vl(const qwen2_vl_image_config& config,
     const int64_t row_len = 3 * tp * p * p;
     processed_image out;
     out.grid_thw = {1, gh, gw};
+    out.merge_size = m;
     out.shape = {gh * gw, row_len};
     out.pixel_values.resize(static_cast<size_t>(gh * gw * row_len));
     float* dst = out.pixel_values.data();

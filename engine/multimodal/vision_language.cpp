@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <variant>
 
 #include <simdjson.h>
 
@@ -34,7 +35,7 @@ bool is_vision_language_dir(const std::string& dir) {
     const std::filesystem::path config = std::filesystem::path(dir) / "config.json";
     if (!std::filesystem::is_regular_file(config, ec)) return false;
     const std::string type = model_type_of(file_text(config));
-    return type == "llava" || type == "idefics3" || type == "smolvlm";
+    return type == "llava" || type == "idefics3" || type == "smolvlm" || type == "qwen2_5_vl";
 }
 
 result<std::shared_ptr<const vision_language_model>> load_vision_language(const std::string& dir) {
@@ -64,6 +65,16 @@ result<std::shared_ptr<const vision_language_model>> load_vision_language(const 
     if (!processor) return processor.err();
     auto tower = load_vision_model(dir);
     if (!tower) return tower.err();
+    // Qwen2.5-VL: the processor's placeholder count and the tower's rows (and M-RoPE's grid)
+    // both merge merge_size x merge_size patches into one token.
+    if (const auto* q = std::get_if<qwen2_vl_image_config>(&*processor);
+        q && q->merge_size != tower->config.spatial_merge_size)
+        return make_error(error_kind::invalid_argument,
+                          "%s: the image processor merges %d x %d patches but the vision tower "
+                          "%lld x %lld",
+                          dir.c_str(), q->merge_size, q->merge_size,
+                          static_cast<long long>(tower->config.spatial_merge_size),
+                          static_cast<long long>(tower->config.spatial_merge_size));
     auto vlm = std::make_shared<vision_language_model>();
     vlm->tower = std::make_shared<const vision_model>(std::move(tower).value());
     vlm->processor = std::move(processor).value();

@@ -18,8 +18,8 @@ namespace actorlm::multimodal {
 struct vision_language_model {
     std::shared_ptr<const vision_model> tower;
     image_processor_config processor;
-    /// config.json's image_token_index (LLaVA) or image_token_id (Idefics3): the positions
-    /// holding it receive the image's feature rows, in order.
+    /// config.json's image_token_index (LLaVA) or image_token_id (Idefics3, Qwen2.5-VL): the
+    /// positions holding it receive the image's feature rows, in order.
     int32_t image_token_id = -1;
     /// What shaped a processed input besides its bytes: the processor's family and its two
     /// config files as written. Two models with equal keys process a picture identically.
@@ -27,12 +27,13 @@ struct vision_language_model {
 };
 
 /// Whether `dir`/config.json describes a checkpoint with a vision tower we run (its
-/// model_type is llava, idefics3 or smolvlm). False for text models and for files.
+/// model_type is llava, idefics3, smolvlm or qwen2_5_vl). False for text models and for files.
 bool is_vision_language_dir(const std::string& dir);
 
 /// Loads the tower, the processor settings and the image token of a vision-language
 /// directory. Errors name the file and the problem (a missing preprocessor_config.json,
-/// a missing image token id, the tower's own errors).
+/// a missing image token id, a Qwen2.5-VL processor whose merge_size differs from the
+/// tower's spatial_merge_size, the tower's own errors).
 result<std::shared_ptr<const vision_language_model>> load_vision_language(const std::string& dir);
 
 }  // namespace actorlm::multimodal

@@ -3,6 +3,7 @@
 // element, the compiler vectorizes the NeoX layout).
 #include "cpu/rope.hpp"
 
+#include <algorithm>
 #include <cmath>
 
 namespace actorlm::cpu {
@@ -24,6 +25,23 @@ void rope_angles(const rope_table& table, const int32_t* positions, int64_t num_
             const double a = pos * table.inv_freq[static_cast<size_t>(i)];
             cos_out[t * half + i] = static_cast<float>(std::cos(a));
             sin_out[t * half + i] = static_cast<float>(std::sin(a));
+        }
+    }
+}
+
+void mrope_angles(const rope_table& table, std::span<const int32_t> section,
+                  const int32_t* positions3, int64_t num_tokens, float* cos_out, float* sin_out) {
+    const int64_t half = table.head_dim / 2;
+    for (int64_t t = 0; t < num_tokens; ++t) {
+        int64_t i = 0;
+        for (size_t axis = 0; axis < 3 && axis < section.size(); ++axis) {
+            const double pos = positions3[t * 3 + static_cast<int64_t>(axis)];
+            const int64_t end = std::min(half, i + section[axis]);
+            for (; i < end; ++i) {
+                const double a = pos * table.inv_freq[static_cast<size_t>(i)];
+                cos_out[t * half + i] = static_cast<float>(std::cos(a));
+                sin_out[t * half + i] = static_cast<float>(std::sin(a));
+            }
         }
     }
 }

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
 #include <vector>
 
 #include "base/rope_scaling.hpp"
@@ -27,6 +28,14 @@ rope_table make_rope_table(int64_t head_dim, double theta, bool neox, const rope
 /// cos_out / sin_out are [num_tokens][head_dim / 2].
 void rope_angles(const rope_table& table, const int32_t* positions, int64_t num_tokens,
                  float* cos_out, float* sin_out);
+
+/// M-RoPE (Qwen2-VL / Qwen2.5-VL, transformers' apply_multimodal_rotary_pos_emb): like
+/// rope_angles, but a token has three positions (`positions3` is [num_tokens][3]: temporal,
+/// height, width) and pair i takes the position of the section it falls in: pairs
+/// [0, section[0]) the temporal one, the next section[1] the height, the last section[2]
+/// the width. `section` has 3 entries summing to head_dim / 2.
+void mrope_angles(const rope_table& table, std::span<const int32_t> section,
+                  const int32_t* positions3, int64_t num_tokens, float* cos_out, float* sin_out);
 
 /// Rotates `num_heads` consecutive heads of one token in place (x is
 /// [num_heads][head_dim]) with that token's cos / sin rows ([head_dim / 2]).

@@ -79,6 +79,20 @@ TEST_CASE("engine_loop: forward_batch uses vLLM's flattened layout") {
     CHECK_FALSE(bb.uses[1].sample);
     CHECK(bb.uses[3].sample);
     CHECK(bb.uses[3].position == 2);
+    CHECK(b.mrope_positions.empty());  // no row has M-RoPE positions
+
+    // An M-RoPE row (a prompt of 4 with its positions table, delta -1) beside a text row:
+    // every token gets three positions, the text row's all equal to its position.
+    mrope_prompt_positions mrope;
+    mrope.positions = {0, 0, 0, 1, 1, 1, 1, 1, 2, 2, 2, 2};
+    mrope.delta = -1;
+    rows[0].mrope = &mrope;
+    const auto mixed = build_forward_batch(rows, 4);
+    CHECK(mixed.batch.mrope_positions == std::vector<int32_t>{4, 4, 4, 0, 0, 0, 1, 1, 1, 2, 2, 2});
+    rows[0].num_computed_tokens = 2;  // a chunk inside the prompt reads the table
+    rows[0].num_scheduled_tokens = 2;
+    CHECK(build_forward_batch(rows, 4).batch.mrope_positions ==
+          std::vector<int32_t>{1, 1, 2, 2, 2, 2, 0, 0, 0, 1, 1, 1, 2, 2, 2});
 }
 
 TEST_CASE("engine_loop: outputs do not depend on batching, chunking, prefix hits or preemption") {

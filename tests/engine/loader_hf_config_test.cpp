@@ -343,3 +343,43 @@ TEST_CASE("a sliding window survives HF and GGUF files and masks only past the w
     CHECK(before == 0.0);      // positions 0..7 see their whole context either way
     CHECK(after > 1e-4);       // position 8 on loses key 0
 }
+
+TEST_CASE("hf config reads Qwen2.5-VL's text model with its mrope_section, in both layouts") {
+    // transformers 5: the text model's keys under text_config, RoPE in rope_parameters; the
+    // top-level tie_word_embeddings applies.
+    const std::string v5 = R"({"model_type": "qwen2_5_vl", "image_token_id": 99,
+        "tie_word_embeddings": true, "vision_config": {"depth": 1},
+        "text_config": {"model_type": "qwen2_5_vl_text", "hidden_size": 64,
+        "intermediate_size": 128, "num_hidden_layers": 3, "num_attention_heads": 4,
+        "num_key_value_heads": 2, "vocab_size": 100, "rms_norm_eps": 1e-6,
+        "sliding_window": 32768, "use_sliding_window": false,
+        "rope_parameters": {"rope_type": "default", "rope_theta": 1000000.0,
+                            "mrope_section": [2, 3, 3]}}})";
+    const model_config c5 = parse_ok(v5);
+    CHECK(c5.arch == model_arch::qwen2);
+    CHECK(c5.recipe.qkv_bias);
+    CHECK(c5.mrope_section == std::vector<int32_t>{2, 3, 3});
+    CHECK(c5.rope_theta == 1000000.0f);
+    CHECK(c5.num_kv_heads == 2);
+    CHECK(c5.sliding_window == 0);
+    CHECK(c5.tie_word_embeddings);
+    // transformers 4: everything at the top level, rope_scaling {"type": "mrope", ...}.
+    const model_config c4 = parse_ok(small_config(
+        "qwen2_5_vl", R"("rope_theta": 1000000.0, "vision_config": {"depth": 1},
+        "rope_scaling": {"type": "mrope", "mrope_section": [4, 2, 2]})"));
+    CHECK(c4.arch == model_arch::qwen2);
+    CHECK(c4.mrope_section == std::vector<int32_t>{4, 2, 2});
+    CHECK(c4.rope_scaling.type == rope_scaling_type::none);
+    // Other model types ignore the key, as their transformers classes do.
+    CHECK(parse_ok(small_config("qwen2", R"("rope_scaling": {"type": "default",
+        "mrope_section": [4, 2, 2]})")).mrope_section.empty());
+    // A section that does not cover head_dim / 2 names both numbers; a missing one is named.
+    const std::string bad = parse_error(small_config(
+        "qwen2_5_vl", R"("rope_scaling": {"type": "mrope", "mrope_section": [16, 24, 24]})"));
+    CHECK(bad.find("mrope_section [16, 24, 24] covers 64 rotary pairs but head_dim 16 has 8") !=
+          std::string::npos);
+    CHECK(parse_error(small_config("qwen2_5_vl", R"("rope_scaling": {"type": "mrope",
+        "mrope_section": [4, 4]})")).find("3 entries") != std::string::npos);
+    CHECK(parse_error(small_config("qwen2_5_vl", "")).find("mrope_section") != std::string::npos);
+    CHECK(parse_error(small_config("qwen2_vl", "")).find("Qwen2-VL") != std::string::npos);
+}

@@ -239,6 +239,9 @@ TEST_CASE("gpu: attention work items cover every token in GQA-sized chunks (host
     bad = b;
     bad.query_start_loc = {0, 5, 6};
     CHECK_FALSE(batch_plan::make(bad, c, kv, 2).ok());
+    bad = b;
+    bad.mrope_positions.assign(3 * b.token_ids.size(), 0);  // Qwen2.5-VL's image positions
+    CHECK(batch_plan::make(bad, c, kv, 2).message().find("M-RoPE") != std::string::npos);
     forward_batch empty;
     CHECK_FALSE(batch_plan::make(empty, c, kv, 2).ok());
 }

@@ -124,3 +124,27 @@ TEST_CASE("rope: llama3 scaling keeps short wavelengths, slows long ones, blends
     // Pair 0 is the highest frequency: untouched, angle at position 1 is exactly 1 rad.
     CHECK(scaled.inv_freq[0] == 1.0);
 }
+
+TEST_CASE("rope: M-RoPE pairs take the temporal, height or width position of their section") {
+    // Qwen2.5-VL's tiny text model: head_dim 16, sections [2, 3, 3].
+    const rope_table t = make_rope_table(16, 10000.0, true, {});
+    const std::vector<int32_t> section = {2, 3, 3};
+    const std::vector<int32_t> positions3 = {4, 9, 11,   // an image token: t, h, w
+                                             7, 7, 7};   // a text token
+    std::vector<float> c(16), s(16);
+    mrope_angles(t, section, positions3.data(), 2, c.data(), s.data());
+    for (int64_t i = 0; i < 8; ++i) {
+        const int32_t pos = i < 2 ? 4 : i < 5 ? 9 : 11;
+        const double a = pos * std::pow(10000.0, -2.0 * static_cast<double>(i) / 16.0);
+        CHECK(c[static_cast<size_t>(i)] == doctest::Approx(std::cos(a)).epsilon(1e-6));
+        CHECK(s[static_cast<size_t>(i)] == doctest::Approx(std::sin(a)).epsilon(1e-6));
+    }
+    // three equal positions are ordinary RoPE, bit for bit
+    std::vector<float> c1(8), s1(8);
+    const int32_t pos = 7;
+    rope_angles(t, &pos, 1, c1.data(), s1.data());
+    for (size_t i = 0; i < 8; ++i) {
+        CHECK(c[8 + i] == c1[i]);
+        CHECK(s[8 + i] == s1[i]);
+    }
+}

@@ -4,6 +4,7 @@
 // SiLU/GELU MLP (+ post-norm) + residual] -> final norm, lm_head (+ soft-cap) only for
 // the requested rows (last stage). The recipe picks the steps once per call, never per
 // element. Matmuls split over the pool internally; the per-token glue splits by rows.
+// M-RoPE (forward_batch::mrope_positions) changes only how the per-token angles are formed.
 #include "backends/cpu/cpu_executor.hpp"
 
 #include <algorithm>
@@ -102,7 +103,11 @@ status cpu_executor::forward_stage(const forward_batch& batch, const float* hidd
     const int64_t half = config_.head_dim / 2;
     cos_.resize(static_cast<size_t>(num_tokens * half));
     sin_.resize(static_cast<size_t>(num_tokens * half));
-    cpu::rope_angles(rope_, batch.positions.data(), num_tokens, cos_.data(), sin_.data());
+    if (batch.mrope_positions.empty())
+        cpu::rope_angles(rope_, batch.positions.data(), num_tokens, cos_.data(), sin_.data());
+    else
+        cpu::mrope_angles(rope_, config_.mrope_section, batch.mrope_positions.data(), num_tokens,
+                          cos_.data(), sin_.data());
 
     for (int64_t l = first_layer_; l < last_layer_; ++l) run_layer(l, batch);
 

@@ -22,6 +22,14 @@ status cpu_executor::check_batch(const forward_batch& b) const {
         return make_error("forward batch: %lld tokens but %zu positions and %zu slots",
                           static_cast<long long>(num_tokens), b.positions.size(),
                           b.slot_mapping.size());
+    if (!b.mrope_positions.empty()) {
+        if (config_.mrope_section.empty())
+            return make_error("forward batch has M-RoPE positions but the model uses ordinary "
+                              "RoPE");
+        if (static_cast<int64_t>(b.mrope_positions.size()) != 3 * num_tokens)
+            return make_error("forward batch: %zu M-RoPE positions for %lld tokens (3 each)",
+                              b.mrope_positions.size(), static_cast<long long>(num_tokens));
+    }
     if (static_cast<int64_t>(b.query_start_loc.size()) != num_seqs + 1)
         return make_error(
             "forward batch: query_start_loc has %zu entries, expected num_seqs + 1 = %lld",

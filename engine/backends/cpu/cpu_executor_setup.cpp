@@ -59,6 +59,7 @@ status check_config(const model_config& c) {
     if (!(c.rope_theta > 0.0f)) return make_error("rope_theta must be positive");
     if (c.rope_scaling.type != rope_scaling_type::none && !(c.rope_scaling.factor > 0.0f))
         return make_error("rope scaling factor must be positive");
+    if (status st = check_mrope_section(c); !st.ok()) return st;
     if (c.sliding_window < 0) return make_error("sliding_window must not be negative");
     if (!c.sliding_layers.empty() && static_cast<int64_t>(c.sliding_layers.size()) != c.num_layers)
         return make_error("sliding_layers names %zu layers of %lld", c.sliding_layers.size(),

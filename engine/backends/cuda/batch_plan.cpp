@@ -42,6 +42,10 @@ result<batch_plan> batch_plan::make(const forward_batch& b, const model_config& 
         return make_error("the CUDA backend does not take image embeddings yet (a forward batch "
                           "with %zu embedding overrides)",
                           b.embedding_overrides.size());
+    if (!b.mrope_positions.empty())
+        return make_error("the CUDA backend does not run M-RoPE yet (a forward batch with %zu "
+                          "M-RoPE positions)",
+                          b.mrope_positions.size());
     const int64_t bs = kv.block_size;
     const int64_t num_slots = static_cast<int64_t>(kv.num_blocks) * bs;
     for (int32_t t = 0; t < n; ++t)

@@ -149,6 +149,10 @@ result<std::unique_ptr<cuda_executor::impl>> prepare(const model_config& config,
         return make_error("vocab size %lld and layer count %lld must be positive",
                           static_cast<long long>(config.vocab_size),
                           static_cast<long long>(config.num_layers));
+    if (!config.mrope_section.empty())
+        return make_error("the CUDA backend does not run M-RoPE yet (Qwen2.5-VL's text model, "
+                          "mrope_section of %zu entries); use the CPU backend",
+                          config.mrope_section.size());
     if (config.sliding_window < 0 ||
         (!config.sliding_layers.empty() &&
          static_cast<int64_t>(config.sliding_layers.size()) != config.num_layers))
