@@ -142,11 +142,17 @@ std::unique_ptr<engine_runtime> engine_runtime::create(const engine_config& cfg,
     rt->sys_ = std::make_unique<caf::actor_system>(*rt->cfg_);
     auto& sys = *rt->sys_;
 
+    // Images are encoded by the worker in this process: remote workers receive the
+    // scheduler's output over the wire, which carries an image's hash but not its pixels.
+    // The CUDA executor does not take embedding rows yet: images are refused up front
+    // there rather than failing each request's first step.
+    const bool serves_images = p.images && cfg.workers.empty() && cfg.device == "cpu";
+
     // Workers: one local stage, or one remote stage per --worker.
     std::vector<worker_address> addresses;
     if (cfg.workers.empty()) {
         std::shared_ptr<multimodal::encoder_output_store> store;
-        if (p.images && cfg.device == "cpu") {
+        if (serves_images) {
             auto err = open_encoder_store(*rt, cfg);
             if (!err.empty()) return fail(err);
             store = std::make_shared<encoder_store_client>(sys, rt->encoder_store_);
@@ -209,11 +215,7 @@ std::unique_ptr<engine_runtime> engine_runtime::create(const engine_config& cfg,
     detokenizer_config dc;
     dc.eos_token_ids = p.eos_token_ids;
     dc.max_model_len = p.sched.max_model_len;
-    // Images are encoded by the worker in this process: remote workers receive the
-    // scheduler's output over the wire, which carries an image's hash but not its pixels.
-    // The CUDA executor does not take embedding rows yet: images are refused up front
-    // there rather than failing each request's first step.
-    if (!rt->remote_workers_ && cfg.device == "cpu") dc.images = p.images;
+    if (serves_images) dc.images = p.images;
     rt->detokenizer_ = spawn_detokenizer(sys, p.tok, p.chat, dc, rt->scheduler_);
     rt->frontend_ = spawn_frontend(sys, rt->detokenizer_);
 

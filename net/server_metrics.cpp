@@ -60,6 +60,20 @@ void sample(std::string& out, const std::string& name, const std::string& labels
     out += '\n';
 }
 
+/// One counter with one sample: `name`'s HELP/TYPE, then `name`_total.
+void write_counter(std::string& out, const char* name, const char* help, const std::string& labels,
+                   double v) {
+    header(out, name, "counter", help);
+    sample(out, std::string(name) + "_total", labels, v);
+}
+
+/// One gauge with one sample.
+void write_gauge(std::string& out, const char* name, const char* help, const std::string& labels,
+                 double v) {
+    header(out, name, "gauge", help);
+    sample(out, name, labels, v);
+}
+
 }  // namespace
 
 histogram::histogram(std::vector<double> upper_bounds)
@@ -147,12 +161,10 @@ namespace {
 /// the same style): what a dashboard needs to see offloading pay or fail.
 void write_kv_connector_metrics(std::string& out, const engine_stats& s, const std::string& l) {
     auto counter = [&](const char* name, const char* help, double v) {
-        header(out, name, "counter", help);
-        sample(out, std::string(name) + "_total", l, v);
+        write_counter(out, name, help, l, v);
     };
     auto gauge = [&](const char* name, const char* help, double v) {
-        header(out, name, "gauge", help);
-        sample(out, name, l, v);
+        write_gauge(out, name, help, l, v);
     };
     counter("vllm:external_prefix_cache_queries",
             "External prefix cache queries from KV connector cross-instance cache sharing, "
@@ -202,7 +214,8 @@ void write_cluster_member_metrics(std::string& out, const std::vector<cluster_me
     };
     header(out, "actorlm:cluster_member_healthy", "gauge",
            "1 while the router reaches the cluster member and it reports healthy.");
-    for (const auto& m : ms) sample(out, "actorlm:cluster_member_healthy", labels(m), m.healthy ? 1.0 : 0.0);
+    for (const auto& m : ms)
+        sample(out, "actorlm:cluster_member_healthy", labels(m), m.healthy ? 1.0 : 0.0);
     header(out, "actorlm:cluster_member_num_requests_running", "gauge",
            "Requests running on the cluster member, as last polled.");
     for (const auto& m : ms)
@@ -222,43 +235,38 @@ std::string server_metrics::exposition(const engine_stats& s,
     const std::string& l = model_label_;
     std::string out;
     out.reserve(16384);
-    header(out, "vllm:num_requests_running", "gauge",
-           "Number of requests in model execution batches.");
-    sample(out, "vllm:num_requests_running", l, static_cast<double>(s.num_requests_running));
-    header(out, "vllm:num_requests_waiting", "gauge",
-           "Number of requests waiting to be processed.");
-    sample(out, "vllm:num_requests_waiting", l, static_cast<double>(s.num_requests_waiting));
-    header(out, "vllm:kv_cache_usage_perc", "gauge", "KV-cache usage. 1 means 100 percent usage.");
-    sample(out, "vllm:kv_cache_usage_perc", l, s.kv_cache_usage);
-    header(out, "vllm:prompt_tokens", "counter", "Number of prefill tokens processed.");
-    sample(out, "vllm:prompt_tokens_total", l, static_cast<double>(s.prompt_tokens_total));
-    header(out, "vllm:generation_tokens", "counter", "Number of generation tokens processed.");
-    sample(out, "vllm:generation_tokens_total", l, static_cast<double>(s.generation_tokens_total));
-    header(out, "vllm:prefix_cache_queries", "counter",
-           "Prefix cache queries, in terms of number of queried tokens.");
-    sample(out, "vllm:prefix_cache_queries_total", l,
-           static_cast<double>(s.prefix_cache_queries_total));
-    header(out, "vllm:prefix_cache_hits", "counter",
-           "Prefix cache hits, in terms of number of cached tokens.");
-    sample(out, "vllm:prefix_cache_hits_total", l, static_cast<double>(s.prefix_cache_hits_total));
-    header(out, "vllm:num_preemptions", "counter",
-           "Cumulative number of preemption from the engine.");
-    sample(out, "vllm:num_preemptions_total", l, static_cast<double>(s.num_preemptions_total));
-    header(out, "vllm:mm_cache_queries", "counter",
-           "Multi-modal processor cache queries, in terms of number of images.");
-    sample(out, "vllm:mm_cache_queries_total", l,
-           static_cast<double>(s.mm_processor_cache_queries_total));
-    header(out, "vllm:mm_cache_hits", "counter",
-           "Multi-modal processor cache hits, in terms of number of images.");
-    sample(out, "vllm:mm_cache_hits_total", l, static_cast<double>(s.mm_processor_cache_hits_total));
-    header(out, "actorlm:encoder_cache_queries", "counter",
-           "Multi-modal inputs the scheduler looked up in its encoder cache.");
-    sample(out, "actorlm:encoder_cache_queries_total", l,
-           static_cast<double>(s.encoder_cache_queries_total));
-    header(out, "actorlm:encoder_cache_hits", "counter",
-           "Multi-modal inputs whose encoder output was already cached (the encoder skipped).");
-    sample(out, "actorlm:encoder_cache_hits_total", l,
-           static_cast<double>(s.encoder_cache_hits_total));
+    const auto n = [](int64_t v) { return static_cast<double>(v); };
+    write_gauge(out, "vllm:num_requests_running", "Number of requests in model execution batches.",
+                l, n(s.num_requests_running));
+    write_gauge(out, "vllm:num_requests_waiting", "Number of requests waiting to be processed.", l,
+                n(s.num_requests_waiting));
+    write_gauge(out, "vllm:kv_cache_usage_perc", "KV-cache usage. 1 means 100 percent usage.", l,
+                s.kv_cache_usage);
+    write_counter(out, "vllm:prompt_tokens", "Number of prefill tokens processed.", l,
+                  n(s.prompt_tokens_total));
+    write_counter(out, "vllm:generation_tokens", "Number of generation tokens processed.", l,
+                  n(s.generation_tokens_total));
+    write_counter(out, "vllm:prefix_cache_queries",
+                  "Prefix cache queries, in terms of number of queried tokens.", l,
+                  n(s.prefix_cache_queries_total));
+    write_counter(out, "vllm:prefix_cache_hits",
+                  "Prefix cache hits, in terms of number of cached tokens.", l,
+                  n(s.prefix_cache_hits_total));
+    write_counter(out, "vllm:num_preemptions", "Cumulative number of preemption from the engine.",
+                  l, n(s.num_preemptions_total));
+    write_counter(out, "vllm:mm_cache_queries",
+                  "Multi-modal processor cache queries, in terms of number of images.", l,
+                  n(s.mm_processor_cache_queries_total));
+    write_counter(out, "vllm:mm_cache_hits",
+                  "Multi-modal processor cache hits, in terms of number of images.", l,
+                  n(s.mm_processor_cache_hits_total));
+    write_counter(out, "actorlm:encoder_cache_queries",
+                  "Multi-modal inputs the scheduler looked up in its encoder cache.", l,
+                  n(s.encoder_cache_queries_total));
+    write_counter(
+        out, "actorlm:encoder_cache_hits",
+        "Multi-modal inputs whose encoder output was already cached (the encoder skipped).", l,
+        n(s.encoder_cache_hits_total));
     write_kv_connector_metrics(out, s, l);
     write_cluster_member_metrics(out, members, l);
 

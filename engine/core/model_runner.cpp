@@ -113,7 +113,9 @@ status model_runner::gather_embeddings(const state& st, int32_t nc, int32_t n,
             return make_error("image features are %lld wide but the language model's hidden "
                               "size is %lld",
                               static_cast<long long>(out.dim), static_cast<long long>(hidden));
-        const std::vector<bool>& is_embed = f.data ? f.data->is_embed : std::vector<bool>{};
+        // Without its input (a hash-only feature) every position takes a row.
+        static const std::vector<bool> k_all_positions;
+        const std::vector<bool>& is_embed = f.data ? f.data->is_embed : k_all_positions;
         // The row of position p is the number of embedding positions before it in the range.
         int64_t row = 0;
         if (!is_embed.empty())

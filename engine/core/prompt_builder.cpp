@@ -112,16 +112,7 @@ result<prompt_inputs> build_prompt(const actorlm::generate_request& req, const t
     if (!text) return make_error("chat template: %s", text.message().c_str());
     // The expansion reads only each image's sizes and token counts, not its pixels.
     std::vector<multimodal::processed_image> shapes;
-    for (const auto& p : *prepared) {
-        multimodal::processed_image s;
-        s.shape = p.image->shape;
-        s.num_rows = p.image->num_rows;
-        s.num_cols = p.image->num_cols;
-        s.grid_thw = p.image->grid_thw;
-        s.merge_size = p.image->merge_size;
-        s.num_image_tokens = p.image->num_image_tokens;
-        shapes.push_back(std::move(s));
-    }
+    for (const auto& p : *prepared) shapes.push_back(multimodal::layout_of(*p.image));
     const auto& config = images->model().processor;
     auto expanded = multimodal::expand_image_markers(config, *text, shapes);
     if (!expanded)

@@ -9,12 +9,11 @@
 
 #include <algorithm>
 #include <filesystem>
-#include <fstream>
 #include <optional>
-#include <sstream>
 
 #include <simdjson.h>
 
+#include "base/text_file.hpp"
 #include "model/architecture.hpp"
 
 namespace actorlm {
@@ -301,14 +300,6 @@ status parse_rope(object o, model_config& c) {
     return status::success();
 }
 
-result<std::string> read_text(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) return make_error("cannot read %s", path.c_str());
-    std::ostringstream s;
-    s << in.rdbuf();
-    return s.str();
-}
-
 }  // namespace
 
 result<model_config> parse_hf_config(std::string_view config_json,
@@ -433,12 +424,12 @@ result<model_config> parse_hf_config(std::string_view config_json,
 
 result<model_config> read_hf_config(const std::string& dir) {
     namespace fs = std::filesystem;
-    auto config = read_text((fs::path(dir) / "config.json").string());
+    auto config = read_text_file(fs::path(dir) / "config.json");
     if (!config) return make_error("%s: no readable config.json", dir.c_str());
     std::string gen;
     fs::path gen_path = fs::path(dir) / "generation_config.json";
     if (fs::exists(gen_path)) {
-        auto g = read_text(gen_path.string());
+        auto g = read_text_file(gen_path);
         if (!g) return g.err();
         gen = std::move(*g);
     }

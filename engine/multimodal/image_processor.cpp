@@ -16,4 +16,15 @@ result<processed_image> preprocess_image(const image_processor_config& config,
     return preprocess_qwen2_vl(std::get<qwen2_vl_image_config>(config), image);
 }
 
+processed_image layout_of(const processed_image& image) {
+    processed_image out;
+    out.shape = image.shape;
+    out.num_rows = image.num_rows;
+    out.num_cols = image.num_cols;
+    out.grid_thw = image.grid_thw;
+    out.merge_size = image.merge_size;
+    out.num_image_tokens = image.num_image_tokens;
+    return out;
+}
+
 }  // namespace actorlm::multimodal

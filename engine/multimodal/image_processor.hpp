@@ -35,6 +35,11 @@ struct processed_image {
     int64_t num_image_tokens = 0;
 };
 
+/// `image` without its pixel values: what the prompt expansion reads (sizes, tiles, grid,
+/// token count), for callers that share the pixels elsewhere. Copies every field but
+/// pixel_values: a field added to processed_image is added there too.
+processed_image layout_of(const processed_image& image);
+
 /// Runs the configured family's processor on one picture.
 result<processed_image> preprocess_image(const image_processor_config& config,
                                          const rgb_image& image);

@@ -4,11 +4,11 @@
 #include "multimodal/image_processor_config.hpp"
 
 #include <filesystem>
-#include <fstream>
 #include <optional>
-#include <sstream>
 
 #include <simdjson.h>
+
+#include "base/text_file.hpp"
 
 namespace actorlm::multimodal {
 
@@ -294,13 +294,6 @@ bool named(std::string_view type, std::string_view base) {
                             type.substr(base.size()) == "Fast");
 }
 
-std::string slurp(const std::filesystem::path& p) {
-    std::ifstream in(p, std::ios::binary);
-    std::ostringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
-}
-
 }  // namespace processor_config_json
 
 result<image_processor_config> parse_image_processor_config(std::string_view preprocessor_json,
@@ -347,8 +340,8 @@ result<image_processor_config> read_image_processor_config(const std::string& di
         return make_error(error_kind::invalid_argument, "%s: no preprocessor_config.json",
                           dir.c_str());
     const fs::path proc = fs::path(dir) / "processor_config.json";
-    const std::string proc_text = fs::exists(proc) ? slurp(proc) : std::string();
-    return parse_image_processor_config(slurp(pre), proc_text);
+    const std::string proc_text = read_text_file_or_empty(proc);
+    return parse_image_processor_config(read_text_file_or_empty(pre), proc_text);
 }
 
 #undef ACTORLM_READ

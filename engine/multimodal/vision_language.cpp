@@ -2,22 +2,15 @@
 #include "multimodal/vision_language.hpp"
 
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 #include <variant>
 
 #include <simdjson.h>
 
+#include "base/text_file.hpp"
+
 namespace actorlm::multimodal {
 
 namespace {
-
-std::string file_text(const std::filesystem::path& p) {
-    std::ifstream in(p, std::ios::binary);
-    std::ostringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
-}
 
 /// config.json's model_type, empty when the file is absent or has none.
 std::string model_type_of(const std::string& config_json) {
@@ -34,13 +27,13 @@ bool is_vision_language_dir(const std::string& dir) {
     std::error_code ec;
     const std::filesystem::path config = std::filesystem::path(dir) / "config.json";
     if (!std::filesystem::is_regular_file(config, ec)) return false;
-    const std::string type = model_type_of(file_text(config));
+    const std::string type = model_type_of(read_text_file_or_empty(config));
     return type == "llava" || type == "idefics3" || type == "smolvlm" || type == "qwen2_5_vl";
 }
 
 result<std::shared_ptr<const vision_language_model>> load_vision_language(const std::string& dir) {
     const std::filesystem::path root(dir);
-    const std::string config_json = file_text(root / "config.json");
+    const std::string config_json = read_text_file_or_empty(root / "config.json");
     simdjson::dom::parser parser;
     simdjson::dom::object o;
     if (parser.parse(config_json).get(o))
@@ -80,8 +73,8 @@ result<std::shared_ptr<const vision_language_model>> load_vision_language(const 
     vlm->processor = std::move(processor).value();
     vlm->image_token_id = static_cast<int32_t>(image_token);
     vlm->processor_key = std::string(image_processor_family_name(vlm->processor)) + '\n' +
-                         file_text(root / "preprocessor_config.json") + '\n' +
-                         file_text(root / "processor_config.json");
+                         read_text_file_or_empty(root / "preprocessor_config.json") + '\n' +
+                         read_text_file_or_empty(root / "processor_config.json");
     return std::shared_ptr<const vision_language_model>(std::move(vlm));
 }
 

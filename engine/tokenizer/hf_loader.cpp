@@ -5,9 +5,8 @@
 
 #include <algorithm>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 
+#include "base/text_file.hpp"
 #include "tokenizer/hf_components.hpp"
 #include "tokenizer/tokenizer.hpp"
 #include "tokenizer/utf8.hpp"
@@ -35,13 +34,6 @@ int config_flag(element cfg, const char* key) {
     bool b = false;
     if (cfg[key].get_bool().get(b) != simdjson::SUCCESS) return -1;
     return b ? 1 : 0;
-}
-
-std::string read_text_file(const std::filesystem::path& p) {
-    std::ifstream in(p, std::ios::binary);
-    std::ostringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
 }
 
 // What from_hf needs to know about the model once it is built.
@@ -303,7 +295,7 @@ result<std::unique_ptr<tokenizer>> tokenizer::from_hf(const std::string& path) {
         }
     }
     if (parts.chat_template.empty() && std::filesystem::exists(dir / "chat_template.jinja"))
-        parts.chat_template = read_text_file(dir / "chat_template.jinja");
+        parts.chat_template = read_text_file_or_empty(dir / "chat_template.jinja");
     if (eos_id >= 0) parts.eos_ids.push_back(eos_id);
     simdjson::dom::parser gen_parser;
     element gen;
