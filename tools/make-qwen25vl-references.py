@@ -28,7 +28,6 @@ about 10 s):
 """
 
 import argparse
-import copy
 import importlib.util
 import os
 
@@ -46,39 +45,6 @@ def load_module(name, file):
 
 
 vlm = load_module("vlmref", "make-vlm-references.py")
-N_NEW = vlm.N_NEW
-
-
-def greedy(model, inputs, prompt_len):
-    """generate() with eos disabled, checked against an argmax loop over full forwards (the
-    text tokens appended with mm_token_type_ids 0). Returns the ids, the smallest top-1
-    minus top-2 logit gap and the logits of the loop's last step (the prompt and 15 generated
-    tokens: decode positions are index + rope delta)."""
-    gen_cfg = copy.deepcopy(model.generation_config)
-    gen_cfg.eos_token_id = None
-    gen_cfg.do_sample = False
-    gen_cfg.max_new_tokens = N_NEW
-    gen_cfg.min_new_tokens = N_NEW
-    with torch.no_grad():
-        out = model.generate(**inputs, generation_config=gen_cfg)
-    ids = out[0, prompt_len:].tolist()
-    assert len(ids) == N_NEW, ids
-    seq, types = inputs["input_ids"], inputs["mm_token_type_ids"]
-    loop, gap = [], float("inf")
-    with torch.no_grad():
-        for _ in range(N_NEW):
-            kw = dict(inputs)
-            kw["input_ids"], kw["mm_token_type_ids"] = seq, types
-            logits = model(**kw).logits[0, -1]
-            last = logits
-            top = torch.topk(logits, 2).values
-            gap = min(gap, float(top[0] - top[1]))
-            nxt = int(logits.argmax())
-            loop.append(nxt)
-            seq = torch.cat([seq, torch.tensor([[nxt]])], dim=1)
-            types = torch.cat([types, torch.zeros((1, 1), dtype=types.dtype)], dim=1)
-    assert loop == ids, (loop, ids)
-    return ids, gap, last
 
 
 def mrope_by_hand(ids, image_id, grids, merge):
@@ -140,7 +106,7 @@ def qwen25vl_ids(d, make_image):
         pos = positions[:, 0].T.tolist()  # [tokens][3]
         hand, hand_delta = mrope_by_hand(ids, tok["image_pad"], grid.tolist(), merge)
         assert pos == hand and int(delta) == hand_delta, (pos, hand, delta, hand_delta)
-        gen, gap, last = greedy(model, inputs, len(ids))
+        gen, gap, last = vlm.greedy(model, inputs, len(ids), per_token=("mm_token_type_ids",))
         cases.append({"name": name, "images": images, "input_ids": ids,
                       "mrope_positions": pos, "mrope_delta": int(delta),
                       "last_logits": [vlm.f32(v) for v in logits.tolist()], "greedy_ids": gen,

@@ -90,9 +90,12 @@ def f32(v):
     return float(np.format_float_positional(np.float32(v), unique=True, trim="-")) if np.isfinite(v) else None
 
 
-def greedy(model, inputs, prompt_len):
+def greedy(model, inputs, prompt_len, per_token=()):
     """generate() with eos disabled, checked against an argmax loop over full forwards.
-    Returns the ids and the smallest top-1 minus top-2 logit gap over the 16 steps."""
+    `per_token` names inputs with one entry per token besides input_ids (Qwen2.5-VL's
+    mm_token_type_ids): the loop appends a 0 to each for every generated (text) token.
+    Returns the ids, the smallest top-1 minus top-2 logit gap over the 16 steps and the
+    logits of the loop's last step (the prompt and 15 generated tokens)."""
     gen_cfg = copy.deepcopy(model.generation_config)
     gen_cfg.eos_token_id = None
     gen_cfg.do_sample = False
@@ -102,21 +105,23 @@ def greedy(model, inputs, prompt_len):
         out = model.generate(**inputs, generation_config=gen_cfg)
     ids = out[0, prompt_len:].tolist()
     assert len(ids) == N_NEW, ids
-    seq = inputs["input_ids"]
-    loop, gap = [], float("inf")
+    grown = {k: inputs[k] for k in ("input_ids",) + tuple(per_token)}
+    loop, gap, last = [], float("inf"), None
     with torch.no_grad():
         for _ in range(N_NEW):
             kw = dict(inputs)
-            kw["input_ids"] = seq
+            kw.update(grown)
             kw.pop("attention_mask", None)
-            logits = model(**kw).logits[0, -1]
-            top = torch.topk(logits, 2).values
+            last = model(**kw).logits[0, -1]
+            top = torch.topk(last, 2).values
             gap = min(gap, float(top[0] - top[1]))
-            nxt = int(logits.argmax())
+            nxt = int(last.argmax())
             loop.append(nxt)
-            seq = torch.cat([seq, torch.tensor([[nxt]])], dim=1)
+            grown["input_ids"] = torch.cat([grown["input_ids"], torch.tensor([[nxt]])], dim=1)
+            for k in per_token:
+                grown[k] = torch.cat([grown[k], torch.zeros((1, 1), dtype=grown[k].dtype)], dim=1)
     assert loop == ids, (loop, ids)
-    return ids, gap
+    return ids, gap, last
 
 
 def image_effect(model, input_ids, pv, logits):
@@ -180,7 +185,7 @@ def llava_ids(d, make_image):
                 vision_feature_select_strategy=cfg.vision_feature_select_strategy).pooler_output), dim=0)
         n = check_merge(model, input_ids, img_tok, feats, logits)
         assert n == sum(im["num_image_tokens"] for im in images)
-        gen, gap = greedy(model, {"input_ids": input_ids, "pixel_values": pv}, len(ids))
+        gen, gap, _ = greedy(model, {"input_ids": input_ids, "pixel_values": pv}, len(ids))
         cases.append({"name": name, "images": images, "input_ids": ids,
                       "last_logits": [f32(v) for v in logits.tolist()], "greedy_ids": gen, "greedy_min_gap": gap,
                       "image_effect": image_effect(model, input_ids, pv, logits)})
@@ -233,7 +238,7 @@ def idefics3_ids(d, make_image):
             logits = model(input_ids=input_ids, pixel_values=pv).logits[0, -1]
             feats = model.get_image_features(pixel_values=pv).pooler_output.reshape(-1, model.config.text_config.hidden_size)
         assert check_merge(model, input_ids, img_tok, feats, logits) == n == pv.shape[1] * seq_len
-        gen, gap = greedy(model, {"input_ids": input_ids, "pixel_values": pv}, len(ids))
+        gen, gap, _ = greedy(model, {"input_ids": input_ids, "pixel_values": pv}, len(ids))
         case = {"name": name, "images": [{"width": w, "height": h, "seed": s, "rows": rows, "cols": cols,
                                           "num_image_tokens": n, "pixel_shape": list(pv.shape[1:])}],
                 "input_ids": ids, "last_logits": [f32(v) for v in logits.tolist()], "greedy_ids": gen,
@@ -346,7 +351,7 @@ def chat_case(model, processor, tokenizer, messages, pics, make_image):
     per_image = (pv.shape[-2] // processor.patch_size) * (pv.shape[-1] // processor.patch_size)
     n = check_merge(model, input_ids, cfg.image_token_index, feats, logits)
     assert n == per_image * len(images), (n, per_image)
-    gen, gap = greedy(model, {"input_ids": input_ids, "pixel_values": pv}, len(ids))
+    gen, gap, _ = greedy(model, {"input_ids": input_ids, "pixel_values": pv}, len(ids))
     return {"messages": messages,
             "images": [{"width": w, "height": h, "seed": s, "num_image_tokens": per_image} for (w, h, s) in pics],
             "prompt": prompt, "input_ids": ids, "last_logits": [f32(v) for v in logits.tolist()],
