@@ -13,7 +13,7 @@ void put_i64(std::vector<char>& out, int64_t v) {
 }
 
 bool get_i64(const std::vector<char>& in, size_t& at, int64_t& v) {
-    if (in.size() - at < sizeof v || at > in.size()) return false;
+    if (at > in.size() || in.size() - at < sizeof v) return false;
     std::memcpy(&v, in.data() + at, sizeof v);
     at += sizeof v;
     return true;
