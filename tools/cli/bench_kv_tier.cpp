@@ -249,15 +249,7 @@ int run_bench_kv_tier(const options& o) {
 
 cli::command_action setup(CLI::App& app) {
     auto o = std::make_shared<options>();
-    app.add_option("--layers", o->layers, "KV layers")
-        ->check(actorlm::cli::positive())
-        ->capture_default_str();
-    app.add_option("--kv-heads", o->kv_heads, "KV heads")
-        ->check(actorlm::cli::positive())
-        ->capture_default_str();
-    app.add_option("--head-dim", o->head_dim, "head dimension")
-        ->check(actorlm::cli::positive())
-        ->capture_default_str();
+    actorlm::cli::add_kv_shape_options(app, o->layers, o->kv_heads, o->head_dim);
     app.add_option("--block-size", o->block_size, "tokens per block")
         ->check(CLI::IsMember({1, 8, 16, 32, 64, 128}))
         ->capture_default_str();

@@ -125,4 +125,12 @@ CLI::Validator positive_int_list() {
         "", "integer list");
 }
 
+void add_kv_shape_options(CLI::App& app, int64_t& layers, int64_t& kv_heads, int64_t& head_dim) {
+    app.add_option("--layers", layers, "KV layers")->check(positive())->capture_default_str();
+    app.add_option("--kv-heads", kv_heads, "KV heads")->check(positive())->capture_default_str();
+    app.add_option("--head-dim", head_dim, "head dimension")
+        ->check(positive())
+        ->capture_default_str();
+}
+
 }  // namespace actorlm::cli

@@ -41,4 +41,8 @@ CLI::Validator positive();
 /// Validator for "1,8,32" text (the option keeps the text; parse it afterwards).
 CLI::Validator positive_int_list();
 
+/// The KV cache shape the KV benchmarks size their blocks by: --layers, --kv-heads and
+/// --head-dim, each positive, defaults as given.
+void add_kv_shape_options(CLI::App& app, int64_t& layers, int64_t& kv_heads, int64_t& head_dim);
+
 }  // namespace actorlm::cli
