@@ -49,24 +49,12 @@ py "$converter" --mmproj --outtype f16 --outfile "/$work_rel/qwen25vl.gguf" \
     "/$work_rel/qwen25vl" > "$work/qwen25vl.log" 2>&1 || { cat "$work/qwen25vl.log"; exit 1; }
 cp "$work/qwen25vl.gguf" "$models/qwen25vl/mmproj-qwen25vl-f16.gguf"
 
-# -- llava ---------------------------------------------------------------------------------
+# -- llava, llava_stories (legacy converter) ----------------------------------------------
 if [ -z "${LLAMA_CPP_LEGACY_CONVERTER:-}" ]; then
-    echo "LLAMA_CPP_LEGACY_CONVERTER unset: llava mmproj not rebuilt" >&2
+    echo "LLAMA_CPP_LEGACY_CONVERTER unset: llava and llava_stories_gguf not rebuilt" >&2
     exit 0
 fi
 cp "$LLAMA_CPP_LEGACY_CONVERTER" "$work/convert_image_encoder_to_gguf.py"
-cp -r "$models/llava" "$work/llava"
-# The surgery llama.cpp's LLaVA instructions do by hand: the CLIP tower as its own
-# CLIPVisionModel directory, the projector as a torch file with HF names.
-py - "/$work_rel/llava" "/$work_rel/vit" "/$work_rel/llava.projector" <<'EOF'
-import sys, torch
-from transformers import LlavaForConditionalGeneration
-src, vit, proj = sys.argv[1:4]
-m = LlavaForConditionalGeneration.from_pretrained(src, dtype=torch.float32)
-m.model.vision_tower.save_pretrained(vit)
-torch.save({"multi_modal_projector." + k: v.clone()
-            for k, v in m.model.multi_modal_projector.state_dict().items()}, proj)
-EOF
 # The legacy script walks transformers 4's CLIPVisionModel.vision_model (and names tensors
 # after it); transformers 5 dropped that level, so it gets the model wrapped one level down.
 cat > "$work/legacy_shim.py" <<'EOF'
@@ -81,11 +69,43 @@ modeling_clip.CLIPVisionModel.from_pretrained = _v4_layout
 sys.argv = sys.argv[1:]
 runpy.run_path(sys.argv[0], run_name="__main__")
 EOF
-py "/$work_rel/legacy_shim.py" "/$work_rel/convert_image_encoder_to_gguf.py" \
-    -m "/$work_rel/vit" --llava-projector "/$work_rel/llava.projector" \
-    --output-dir "/$work_rel/llava-out" --clip-model-is-vision \
-    --image-mean 0.48145466 0.4578275 0.40821073 \
-    --image-std 0.26862954 0.26130258 0.27577711 > "$work/llava.log" 2>&1 ||
-    { cat "$work/llava.log"; exit 1; }
-cp "$work/llava-out/mmproj-model-f16.gguf" "$models/llava/mmproj-llava-f16.gguf"
-ls -l "$models"/*/mmproj-*.gguf
+
+# legacy_mmproj CASE OUT [--use-f32]: the surgery llama.cpp's LLaVA instructions do by hand
+# (the CLIP tower as its own CLIPVisionModel directory, the projector as a torch file with
+# HF names), then the legacy script. --use-f32 keeps the tower's matrices f32; the script
+# writes the patch embedding and the projector's matrices as f16 regardless.
+legacy_mmproj() {
+    case_name=$1 out=$2
+    shift 2
+    cp -r "$models/$case_name" "$work/$case_name"
+    py - "/$work_rel/$case_name" "/$work_rel/$case_name-vit" "/$work_rel/$case_name.projector" <<'EOF'
+import sys, torch
+from transformers import LlavaForConditionalGeneration
+src, vit, proj = sys.argv[1:4]
+m = LlavaForConditionalGeneration.from_pretrained(src, dtype=torch.float32)
+m.model.vision_tower.save_pretrained(vit)
+torch.save({"multi_modal_projector." + k: v.clone()
+            for k, v in m.model.multi_modal_projector.state_dict().items()}, proj)
+EOF
+    py "/$work_rel/legacy_shim.py" "/$work_rel/convert_image_encoder_to_gguf.py" \
+        -m "/$work_rel/$case_name-vit" --llava-projector "/$work_rel/$case_name.projector" \
+        --output-dir "/$work_rel/$case_name-out" --clip-model-is-vision \
+        --image-mean 0.48145466 0.4578275 0.40821073 \
+        --image-std 0.26862954 0.26130258 0.27577711 "$@" > "$work/$case_name.log" 2>&1 ||
+        { cat "$work/$case_name.log"; exit 1; }
+    cp "$work/$case_name-out"/mmproj-model-*.gguf "$out"
+}
+
+legacy_mmproj llava "$models/llava/mmproj-llava-f16.gguf"
+
+mkdir -p "$models/llava_stories_gguf"
+legacy_mmproj llava_stories "$models/llava_stories_gguf/mmproj-llava_stories-f32.gguf" --use-f32
+
+# llava_stories as llama-server serves it: the text model as a GGUF (convert_hf_to_gguf.py
+# reads LlavaForConditionalGeneration's language model, its tokenizer.json and chat
+# template) beside the legacy mmproj.
+py "$converter" --outtype f32 --outfile "/$work_rel/llava_stories-text.gguf" \
+    "/$work_rel/llava_stories" > "$work/llava_stories-text.log" 2>&1 ||
+    { cat "$work/llava_stories-text.log"; exit 1; }
+cp "$work/llava_stories-text.gguf" "$models/llava_stories_gguf/llava_stories-f32.gguf"
+ls -l "$models"/*/mmproj-*.gguf "$models/llava_stories_gguf"

@@ -12,6 +12,7 @@
 #include "model/model_loader.hpp"
 #include "multimodal/image_preprocessor.hpp"
 #include "multimodal/image_processor_prompt.hpp"
+#include "multimodal/vision_language.hpp"
 
 namespace actorlm::core {
 
@@ -138,12 +139,21 @@ result<engine_plan> make_engine_plan(const actorlm::engine_config& cfg) {
     }
     auto model = load_model(cfg.model_path);
     if (!model) return model.err();
-    plan.model = std::make_shared<const loaded_model>(std::move(model).value());
-    const model_config& mc = plan.model->config;
-
     auto tok = load_tokenizer_for_model(cfg.model_path);
     if (!tok) return make_error("%s: tokenizer: %s", cfg.model_path.c_str(), tok.message().c_str());
     plan.tok = std::shared_ptr<const tokenizer>(std::move(tok).value());
+    if (!cfg.mmproj.empty()) {
+        if (!model->gguf)
+            return make_error("--mmproj %s: %s is a Hugging Face directory, which carries its own "
+                              "vision tower; mmproj files go with GGUF text models",
+                              cfg.mmproj.c_str(), cfg.model_path.c_str());
+        auto vision = multimodal::load_vision_language_from_mmproj(cfg.mmproj, *plan.tok,
+                                                                   model->config.hidden_size);
+        if (!vision) return vision.err();
+        model->vision = std::move(vision).value();
+    }
+    plan.model = std::make_shared<const loaded_model>(std::move(model).value());
+    const model_config& mc = plan.model->config;
 
     auto text = chat_template_text(cfg, *plan.tok);
     if (!text) return text.err();

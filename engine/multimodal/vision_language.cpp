@@ -1,12 +1,15 @@
 // vision_language implementation.
 #include "multimodal/vision_language.hpp"
 
+#include <cstdio>
 #include <filesystem>
 #include <variant>
 
 #include <simdjson.h>
 
 #include "base/text_file.hpp"
+#include "multimodal/image_processor_prompt.hpp"
+#include "multimodal/vision_mmproj.hpp"
 
 namespace actorlm::multimodal {
 
@@ -74,7 +77,47 @@ result<std::shared_ptr<const vision_language_model>> load_vision_language(const 
     vlm->image_token_id = static_cast<int32_t>(image_token);
     vlm->processor_key = std::string(image_processor_family_name(vlm->processor)) + '\n' +
                          read_text_file_or_empty(root / "preprocessor_config.json") + '\n' +
-                         read_text_file_or_empty(root / "processor_config.json");
+                         read_text_file_or_empty(root / "processor_config.json") + '\n' +
+                         vision_model_fingerprint(*vlm->tower);
+    return std::shared_ptr<const vision_language_model>(std::move(vlm));
+}
+
+result<std::shared_ptr<const vision_language_model>> load_vision_language_from_mmproj(
+    const std::string& mmproj_path, const tokenizer& text_tokenizer, int64_t text_hidden_size) {
+    auto tower = load_vision_model_from_mmproj(mmproj_path);
+    if (!tower) return tower.err();
+    if (tower->output_dim != text_hidden_size)
+        return make_error(error_kind::invalid_argument,
+                          "%s: the projector writes rows of %lld values but the text model's "
+                          "hidden size is %lld (an mmproj made for another model?)",
+                          mmproj_path.c_str(), static_cast<long long>(tower->output_dim),
+                          static_cast<long long>(text_hidden_size));
+    auto processor = read_mmproj_processor_config(mmproj_path, *tower);
+    if (!processor) return processor.err();
+    const std::string& marker = image_marker(*processor);
+    const int32_t image_token = text_tokenizer.token_id(marker);
+    if (image_token < 0)
+        return make_error(error_kind::invalid_argument,
+                          "%s: the text model's vocabulary has no '%s' token, which %s prompts "
+                          "hold in place of each image",
+                          mmproj_path.c_str(), marker.c_str(),
+                          image_processor_family_name(*processor));
+    auto vlm = std::make_shared<vision_language_model>();
+    vlm->tower = std::make_shared<const vision_model>(std::move(tower).value());
+    vlm->processor = std::move(processor).value();
+    vlm->image_token_id = image_token;
+    // What the file decided beyond the tower's sizes (in its fingerprint): the normalization
+    // and Idefics3's first resize.
+    const pixel_normalization& n =
+        std::visit([](const auto& c) -> const pixel_normalization& { return c.norm; },
+                   vlm->processor);
+    const auto* idefics3 = std::get_if<idefics3_image_config>(&vlm->processor);
+    char settings[320];
+    std::snprintf(settings, sizeof settings, "mmproj mean=%a,%a,%a std=%a,%a,%a longest_edge=%d",
+                  n.mean[0], n.mean[1], n.mean[2], n.std[0], n.std[1], n.std[2],
+                  idefics3 ? idefics3->longest_edge : 0);
+    vlm->processor_key = std::string(image_processor_family_name(vlm->processor)) + '\n' +
+                         settings + '\n' + vision_model_fingerprint(*vlm->tower);
     return std::shared_ptr<const vision_language_model>(std::move(vlm));
 }
 

@@ -12,6 +12,7 @@
 #include "base/result.hpp"
 #include "multimodal/image_processor_config.hpp"
 #include "multimodal/vision_weights.hpp"
+#include "tokenizer/tokenizer.hpp"
 
 namespace actorlm::multimodal {
 
@@ -35,5 +36,14 @@ bool is_vision_language_dir(const std::string& dir);
 /// a missing image token id, a Qwen2.5-VL processor whose merge_size differs from the
 /// tower's spatial_merge_size, the tower's own errors).
 result<std::shared_ptr<const vision_language_model>> load_vision_language(const std::string& dir);
+
+/// The image side of a GGUF text model from llama.cpp's mmproj file (llama-server's
+/// --mmproj): the tower, the processor its projector type implies
+/// (read_mmproj_processor_config) and the image token's id in the text model's vocabulary.
+/// Errors name the file and the problem: the mmproj's own, a vocabulary without the
+/// family's image token, a tower whose output width differs from the text model's
+/// `text_hidden_size`.
+result<std::shared_ptr<const vision_language_model>> load_vision_language_from_mmproj(
+    const std::string& mmproj_path, const tokenizer& text_tokenizer, int64_t text_hidden_size);
 
 }  // namespace actorlm::multimodal

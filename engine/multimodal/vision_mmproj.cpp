@@ -6,6 +6,7 @@
 #include "multimodal/vision_mmproj.hpp"
 
 #include <algorithm>
+#include <cstdint>
 #include <cstring>
 #include <map>
 #include <optional>
@@ -396,6 +397,57 @@ result<mmproj_image_norm> read_mmproj_image_norm(const std::string& path) {
             return make_error(error_kind::invalid_argument,
                               "%s: clip.vision.image_std must be positive", path.c_str());
     return out;
+}
+
+result<image_processor_config> read_mmproj_processor_config(const std::string& path,
+                                                            const vision_model& tower) {
+    using namespace vision_mmproj_detail;
+    auto norm = read_mmproj_image_norm(path);
+    if (!norm) return norm.err();
+    auto file = open_mmproj(path);
+    if (!file) return file.err();
+    pixel_normalization n;
+    for (int c = 0; c < 3; ++c) {
+        n.mean[c] = norm->mean[c];
+        n.std[c] = norm->std[c];
+    }
+    const vision_tower_config& t = tower.config;
+    const int image_size = static_cast<int>(t.encoder.image_size);
+    const int patch = static_cast<int>(t.encoder.patch_size);
+    switch (t.family) {
+        case vision_family::clip_llava: {
+            clip_image_config c;
+            c.shortest_edge = c.crop_height = c.crop_width = image_size;
+            c.norm = n;
+            c.patch_size = patch;
+            c.num_additional_image_tokens = 1;  // the class token
+            c.vision_feature_select_strategy = t.drop_class_token ? "default" : "full";
+            return image_processor_config(c);
+        }
+        case vision_family::siglip_idefics3: {
+            idefics3_image_config c;
+            c.max_image_size = image_size;
+            const int64_t preproc = (*file)->get_int("clip.vision.preproc_image_size").value_or(0);
+            c.longest_edge = preproc > 0 ? static_cast<int>(std::min<int64_t>(preproc, INT32_MAX))
+                                         : 4 * image_size;
+            c.norm = n;
+            const int64_t side = t.encoder.patches_per_side() / t.scale_factor;
+            c.image_seq_len = static_cast<int>(side * side);
+            return image_processor_config(c);
+        }
+        case vision_family::qwen2_5_vl: {
+            qwen2_vl_image_config c;
+            c.min_pixels = 3136;
+            c.max_pixels = 12845056;
+            c.norm = n;
+            c.patch_size = patch;
+            c.temporal_patch_size = static_cast<int>(t.temporal_patch_size);
+            c.merge_size = static_cast<int>(t.spatial_merge_size);
+            return image_processor_config(c);
+        }
+    }
+    return make_error(error_kind::invalid_argument, "%s: no image processor for this tower",
+                      path.c_str());
 }
 
 }  // namespace actorlm::multimodal

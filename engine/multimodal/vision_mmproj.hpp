@@ -9,6 +9,7 @@
 #include <string>
 
 #include "base/result.hpp"
+#include "multimodal/image_processor_config.hpp"
 #include "multimodal/vision_weights.hpp"
 
 namespace actorlm::multimodal {
@@ -29,5 +30,20 @@ struct mmproj_image_norm {
     std::array<float, 3> std{};
 };
 result<mmproj_image_norm> read_mmproj_image_norm(const std::string& path);
+
+/// The image processor an mmproj file implies, with the settings of the transformers class
+/// of its family where the file records them and that class's (or the released
+/// checkpoints') values where it does not. `tower` is the file's own
+/// load_vision_model_from_mmproj() result (sizes, scale and merge factors).
+///  - mlp -> CLIPImageProcessor: shortest edge and crop = clip.vision.image_size, bicubic,
+///    LlavaProcessor's token count (patches, class token dropped).
+///  - idefics3 -> Idefics3ImageProcessor: tiles of clip.vision.image_size, first resize to
+///    clip.vision.preproc_image_size (else 4 tiles' width), image_seq_len from the patch
+///    grid and scale factor.
+///  - qwen2.5vl_merger -> Qwen2VLImageProcessor: the tower's patch and merge sizes,
+///    min_pixels 3136 and max_pixels 12845056 (Qwen2.5-VL's preprocessor_config.json).
+/// Mean and std come from clip.vision.image_mean / image_std.
+result<image_processor_config> read_mmproj_processor_config(const std::string& path,
+                                                            const vision_model& tower);
 
 }  // namespace actorlm::multimodal

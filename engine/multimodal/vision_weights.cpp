@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <map>
 
+#include "model/content_digest.hpp"
 #include "model/safetensors_file.hpp"
 #include "model/safetensors_shards.hpp"
 #include "model/tensor_codec.hpp"
@@ -225,6 +226,55 @@ result<vision_model> load_vision_model(const std::string& dir) {
     }
     for (const auto& s : shards) w.storage.push_back(s->mapping());
     return m;
+}
+
+std::string vision_model_fingerprint(const vision_model& m) {
+    content_digest d;
+    const vision_tower_config& c = m.config;
+    const vision_encoder_config& e = c.encoder;
+    d.str(c.model_type);
+    for (int64_t v : {static_cast<int64_t>(c.family), e.hidden_size, e.intermediate_size,
+                      e.num_layers, e.num_heads, e.num_channels, e.image_size, e.patch_size,
+                      static_cast<int64_t>(e.hidden_act), static_cast<int64_t>(c.drop_class_token),
+                      static_cast<int64_t>(c.projector_act), static_cast<int64_t>(c.projector_bias),
+                      c.scale_factor, c.spatial_merge_size, c.temporal_patch_size, c.window_size,
+                      m.output_dim})
+        d.i64(v);
+    d.f64(e.layer_norm_eps);
+    for (int64_t v : c.feature_layers) d.i64(v);
+    d.str("|");
+    for (int64_t v : c.fullatt_block_indexes) d.i64(v);
+
+    const vision_tower_weights& w = m.weights;
+    auto linear = [&d](const vision_linear& l) {
+        d.tensor_sample(l.weight);
+        d.floats(l.bias.data(), l.bias.size());
+    };
+    auto vec = [&d](const std::vector<float>& v) { d.floats(v.data(), v.size()); };
+    auto norm = [&vec](const vision_norm& n) {
+        vec(n.weight);
+        vec(n.bias);
+    };
+    linear(w.patch_embedding);
+    vec(w.class_embedding);
+    vec(w.position_embedding);
+    norm(w.pre_norm);
+    norm(w.post_norm);
+    for (const vision_layer_weights& l : w.layers) {
+        norm(l.norm1);
+        norm(l.norm2);
+        for (const vision_linear* x : {&l.q, &l.k, &l.v, &l.out, &l.fc1, &l.fc2}) linear(*x);
+    }
+    for (const vision_linear* x : {&w.projector_1, &w.projector_2, &w.connector}) linear(*x);
+    for (const qwen_block_weights& b : w.qwen_blocks) {
+        vec(b.norm1);
+        vec(b.norm2);
+        for (const vision_linear* x : {&b.qkv, &b.proj, &b.gate, &b.up, &b.down}) linear(*x);
+    }
+    vec(w.merger_norm);
+    linear(w.merger_1);
+    linear(w.merger_2);
+    return d.hex();
 }
 
 }  // namespace actorlm::multimodal

@@ -79,4 +79,10 @@ struct vision_model {
 /// a tensor whose shape disagrees with the config, or a dtype other than F32/F16/BF16.
 result<vision_model> load_vision_model(const std::string& dir);
 
+/// A digest of a tower: the config fields that shape its output and a sample of every
+/// weight (content_digest::tensor_sample; float vectors whole). Part of every image's
+/// mm_hash, so engines that share an encoder store never take another model's features
+/// for a picture (vLLM puts the model id in its multimodal hash for the same reason).
+std::string vision_model_fingerprint(const vision_model& m);
+
 }  // namespace actorlm::multimodal

@@ -188,6 +188,9 @@ struct tls_config {
 
 struct engine_config {
     std::string model_path;             // GGUF file or Hugging Face directory
+    // A GGUF text model's image side: llama.cpp's mmproj file (llama-server's --mmproj).
+    // Hugging Face directories carry their own vision tower and take none.
+    std::string mmproj;
     std::string served_model_name;      // defaults to the model's name
     std::string chat_template;          // Jinja file path or inline template; empty = the model's
     std::string device = "cpu";         // a registered backend: "cpu", "cuda" (CUDA builds)

@@ -6,7 +6,8 @@
 // turns with two images. Repeats hit the processor cache, other text before a known image
 // hits the encoder cache, and bad images are invalid requests naming the image. A second
 // engine prefills a picture the first encoded, from the first engine's published encoder
-// store (through the middleman), without running its encoder.
+// store (through the middleman), without running its encoder. The same model as a GGUF
+// with llama.cpp's mmproj serves the same chats.
 #include <doctest/doctest.h>
 
 #include <fstream>
@@ -235,4 +236,61 @@ TEST_CASE("vlm engine: an unreachable encoder store is a start-up error naming i
     auto eng = engine::create(cfg, &err);
     CHECK(eng == nullptr);
     CHECK(err.find("cannot reach the encoder store at 127.0.0.1:") != std::string::npos);
+}
+
+// llama-server's form of the same model: the text model as a GGUF written by llama.cpp's
+// convert_hf_to_gguf.py (tokenizer and chat template inside) and the tower as the mmproj
+// its legacy LLaVA converter writes (tools/make-mmproj-references.sh). Prompt ids are
+// llama.cpp's own tokenizer's on that GGUF (llama_cpp_prompt_ids.json); where they equal
+// transformers' (one_turn), the greedy tokens do too, though the legacy converter rounds
+// the patch embedding and the projector to f16.
+TEST_CASE("vlm engine: a GGUF text model with llama.cpp's mmproj serves the same chats") {
+    const auto cases = read_cases();
+    const std::string dir = test::mm_model_dir("llava_stories_gguf");
+    std::ifstream in(dir + "/llama_cpp_prompt_ids.json");
+    REQUIRE(in);
+    std::stringstream text;
+    text << in.rdbuf();
+    const std::string json = text.str();
+    simdjson::dom::parser parser;
+    simdjson::dom::element llama_cpp;
+    REQUIRE_FALSE(parser.parse(json).get(llama_cpp));
+
+    engine_config cfg = vlm_config();
+    cfg.model_path = dir + "/llava_stories-f32.gguf";
+    cfg.mmproj = dir + "/mmproj-llava_stories-f32.gguf";
+    auto eng = test::start_engine(cfg);
+    CHECK(eng->info().supports_image_input);
+    int same_as_transformers = 0;
+    for (const chat_case& c : cases) {
+        CAPTURE(c.name);
+        std::vector<int32_t> expected;
+        for (int64_t v : test::json_ints(llama_cpp["cases"][c.name])) expected.push_back(int32_t(v));
+        std::vector<int32_t> ids;
+        std::string err;
+        REQUIRE_MESSAGE(eng->tokenize_prompt(greedy_chat(c), &ids, &err), err);
+        CHECK(ids == expected);
+        auto stream = eng->generate(greedy_chat(c));
+        const auto got = test::collect(stream);
+        REQUIRE_MESSAGE(got.finish[0] == finish_reason::length, got.errors[0]);
+        if (expected == c.input_ids) {
+            CHECK(got.tokens[0] == c.greedy_ids);
+            ++same_as_transformers;
+        }
+    }
+    CHECK(same_as_transformers == 1);
+    // A repeat is served from the caches as with the directory.
+    const engine_stats before = eng->stats();
+    auto again = eng->generate(greedy_chat(cases[0]));
+    CHECK(test::collect(again).tokens[0] == cases[0].greedy_ids);
+    CHECK(eng->stats().mm_processor_cache_hits_total - before.mm_processor_cache_hits_total == 1);
+}
+
+TEST_CASE("vlm engine: --mmproj beside a Hugging Face directory is a start-up error") {
+    engine_config cfg = vlm_config();
+    cfg.mmproj = test::mm_model_dir("llava_stories_gguf") + "/mmproj-llava_stories-f32.gguf";
+    std::string err;
+    auto eng = engine::create(cfg, &err);
+    CHECK(eng == nullptr);
+    CHECK(err.find("is a Hugging Face directory") != std::string::npos);
 }

@@ -49,6 +49,9 @@ void add_engine_options(CLI::App& app, engine_config& cfg, engine_flags which,
         const char* names = has(which, engine_flags::model_tag) ? "model_tag,--model" : "--model";
         group(app.add_option(names, cfg.model_path, "GGUF file or Hugging Face directory"))
             ->required();
+        group(app.add_option("--mmproj", cfg.mmproj,
+                             "llama.cpp mmproj GGUF: the vision tower of a GGUF text model"))
+            ->type_name("FILE");
     }
     if (has(which, engine_flags::serving)) {
         group(app.add_option_function<std::vector<std::string>>(
