@@ -2,14 +2,17 @@
 # make-mmproj-references.sh: converts the tiny HF vision checkpoints of tests/data/mm/models/
 # (made by tools/make-vision-references.py) into llama.cpp mmproj GGUFs with llama.cpp's own
 # converters, run in the peer chroot, for tests/engine/vision_mmproj_test.cpp:
-#   idefics3, qwen25vl: convert_hf_to_gguf.py --mmproj --outtype f16 (llama.cpp-tools 0.7.0)
+#   idefics3, qwen25vl: convert_hf_to_gguf.py --mmproj --outtype f16 and q8_0
+#                       (llama.cpp-tools 0.7.0)
 #   llava:              tools/mtmd/legacy-models/convert_image_encoder_to_gguf.py (LLaVA-1.5's
 #                       "mlp" projector is only written by this legacy script; Debian does not
 #                       ship it: pass a llama.cpp checkout's copy in LLAMA_CPP_LEGACY_CONVERTER)
 # Only the mmproj part is converted: convert_hf_to_gguf.py refuses the tiny text models
 # (Idefics3ForConditionalGeneration is registered for --mmproj only; the Qwen2.5-VL and Llama
 # text models need a tokenizer, which the tiny checkpoints do not have), and the tests need
-# only the vision side.
+# only the vision side. Exception: llava_stories (a tokenizer, a chat template) becomes the
+# GGUF text model + mmproj pair of tests/data/mm/models/llava_stories_gguf, served by
+# tests/actors/vlm_engine_test.cpp.
 #
 # Usage (as root, peer chroot set up with ../shared/tools/peer/setup-peer.sh --transformers):
 #   LLAMA_CPP_LEGACY_CONVERTER=/path/to/convert_image_encoder_to_gguf.py \
@@ -29,9 +32,15 @@ py() { chroot "$chroot_dir" python3 "$@"; }
 
 # -- idefics3 ------------------------------------------------------------------------------
 cp -r "$models/idefics3" "$work/idefics3"
-py "$converter" --mmproj --outtype f16 --outfile "/$work_rel/idefics3.gguf" \
-    "/$work_rel/idefics3" > "$work/idefics3.log" 2>&1 || { cat "$work/idefics3.log"; exit 1; }
-cp "$work/idefics3.gguf" "$models/idefics3/mmproj-idefics3-f16.gguf"
+# convert_mmproj CASE OUTTYPE: convert_hf_to_gguf.py --mmproj into mmproj-CASE-OUTTYPE.gguf
+# (q8_0 quantizes the 2-D matrices and keeps the patch embedding and vectors f32).
+convert_mmproj() {
+    py "$converter" --mmproj --outtype "$2" --outfile "/$work_rel/$1-$2.gguf" \
+        "/$work_rel/$1" > "$work/$1-$2.log" 2>&1 || { cat "$work/$1-$2.log"; exit 1; }
+    cp "$work/$1-$2.gguf" "$models/$1/mmproj-$1-$2.gguf"
+}
+convert_mmproj idefics3 f16
+convert_mmproj idefics3 q8_0
 
 # -- qwen25vl ------------------------------------------------------------------------------
 # The converter reads image_mean / image_std from preprocessor_config.json, which the tiny
@@ -45,9 +54,8 @@ cfg.setdefault("image_mean", [0.48145466, 0.4578275, 0.40821073])
 cfg.setdefault("image_std", [0.26862954, 0.26130258, 0.27577711])
 json.dump(cfg, open(path, "w"), indent=1)
 EOF
-py "$converter" --mmproj --outtype f16 --outfile "/$work_rel/qwen25vl.gguf" \
-    "/$work_rel/qwen25vl" > "$work/qwen25vl.log" 2>&1 || { cat "$work/qwen25vl.log"; exit 1; }
-cp "$work/qwen25vl.gguf" "$models/qwen25vl/mmproj-qwen25vl-f16.gguf"
+convert_mmproj qwen25vl f16
+convert_mmproj qwen25vl q8_0
 
 # -- llava, llava_stories (legacy converter) ----------------------------------------------
 if [ -z "${LLAMA_CPP_LEGACY_CONVERTER:-}" ]; then

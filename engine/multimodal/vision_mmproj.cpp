@@ -38,9 +38,12 @@ public:
         if (!info)
             return make_error(error_kind::invalid_argument, "missing tensor '%s'", name.c_str());
         const auto type = static_cast<dtype>(info->ggml_type);
-        if (type != dtype::f32 && type != dtype::f16 && type != dtype::bf16)
+        // convert_hf_to_gguf.py --outtype q8_0 quantizes the 2-D matrices (rows stay whole
+        // blocks, so the matmul takes them as they are); vectors are decoded to float32.
+        if (!can_decode(type))
             return make_error(error_kind::invalid_argument,
-                              "tensor '%s' has ggml type %u (supported: F32, F16, BF16)",
+                              "tensor '%s' has ggml type %u (supported: F32, F16, BF16, Q8_0, "
+                              "Q4_0, Q5_0)",
                               name.c_str(), info->ggml_type);
         if (info->shape != shape)
             return make_error(error_kind::invalid_argument,
@@ -145,8 +148,19 @@ status load_vit(const mmproj_reader& r, const vision_tower_config& cfg, int64_t 
     const bool clip = cfg.family == vision_family::clip_llava;
     auto patch = r.matrix("v.patch_embd.weight", {d, e.num_channels, p, p});
     if (!patch) return patch.err();
-    w.patch_embedding.weight = std::move(*patch);
-    w.patch_embedding.weight.shape = {d, e.num_channels * p * p};
+    if (patch->type == dtype::f32 || patch->type == dtype::f16 || patch->type == dtype::bf16) {
+        w.patch_embedding.weight = std::move(*patch);
+        w.patch_embedding.weight.shape = {d, e.num_channels * p * p};
+    } else {
+        // A quantized row of c * p * p values (588 for 14-pixel patches) need not be whole
+        // blocks of the matmul's activation quantizer: multiply it as float32.
+        auto f = tensor_to_f32(*patch);
+        if (!f) return f.err();
+        std::vector<uint8_t> bytes(f->size() * sizeof(float));
+        std::memcpy(bytes.data(), f->data(), bytes.size());
+        w.patch_embedding.weight = owned_matrix(std::move(bytes), dtype::f32,
+                                                {d, e.num_channels * p * p}, "v.patch_embd", w);
+    }
     if (clip) {
         auto cls = r.vector("v.class_embd", {d});
         if (!cls) return cls.err();

@@ -20,7 +20,9 @@ namespace actorlm::multimodal {
 /// and "qwen2.5vl_merger" (Qwen2.5-VL; window_size from clip.vision.window_size, else llama.cpp's
 /// fixed 112). Errors (error_kind::invalid_argument) name the file and the problem: not an
 /// mmproj file, a projector type not supported (naming it), a missing or bad key, a missing
-/// tensor, a shape the hyperparameters disagree with, a dtype other than F32/F16/BF16.
+/// tensor, a shape the hyperparameters disagree with, a dtype other than F32/F16/BF16 or the
+/// quantized Q8_0/Q4_0/Q5_0 (matrices stay quantized; vectors and a quantized patch
+/// embedding are decoded to float32).
 result<vision_model> load_vision_model_from_mmproj(const std::string& path);
 
 /// The normalization an mmproj file records (clip.vision.image_mean / image_std), which its

@@ -2,7 +2,7 @@
 // HF checkpoints of tests/data/mm/models by tools/make-mmproj-references.sh with llama.cpp's
 // converters) against transformers' features and against the same checkpoint loaded from its
 // HF directory: LLaVA-1.5 ("mlp", legacy converter: f16 matrices), Idefics3 ("idefics3"),
-// Qwen2.5-VL ("qwen2.5vl_merger"); and the errors: wrong file, unsupported projector type,
+// Qwen2.5-VL ("qwen2.5vl_merger"), the last two also as q8_0 files; and the errors: wrong file, unsupported projector type,
 // missing tensor, missing key, wrong shape.
 #include <doctest/doctest.h>
 
@@ -34,17 +34,17 @@ namespace vision_mmproj_test {
 // f16 files of bf16 / f16 checkpoints hold the same values; measured max |diff| against
 // transformers is ~1e-6 (docs/multimodal.md "mmproj GGUF").
 constexpr double k_tolerance = 1e-4;
+// Q8_0 weights and 8-bit activation blocks: measured 0.053 (idefics3, features up to ~5)
+// and 0.0066 (qwen25vl, up to ~0.8); a wrong row layout or scale is off by O(1).
+constexpr double k_q8_0_tolerance = 0.15;
 
 
-std::string mmproj_path(const std::string& name) {
-    return test::mm_model_dir(name) + "/mmproj-" + name + "-f16.gguf";
+std::string mmproj_path(const std::string& name, const std::string& type = "f16") {
+    return test::mm_model_dir(name) + "/mmproj-" + name + "-" + type + ".gguf";
 }
 
-
-
-
-vision_model load_mmproj(const std::string& name) {
-    auto m = load_vision_model_from_mmproj(mmproj_path(name));
+vision_model load_mmproj(const std::string& name, const std::string& type = "f16") {
+    auto m = load_vision_model_from_mmproj(mmproj_path(name, type));
     REQUIRE_MESSAGE(m.ok(), (m.ok() ? "" : m.message()));
     return std::move(*m);
 }
@@ -101,6 +101,29 @@ vision_features encode_reference_pixels(const vision_model& m, const std::string
     cpu::thread_pool pool(2);
     auto got = tower.encode(pixels.data(), ps[0], ps[2], ps[3], pool);
     REQUIRE_MESSAGE(got.ok(), (got.ok() ? "" : got.message()));
+    return std::move(*got);
+}
+
+// Qwen2.5-VL's reference patches (two pictures' grids) through `m`.
+vision_features encode_qwen_reference_patches(vision_model m) {
+    const std::string dir = test::mm_model_dir("qwen25vl");
+    simdjson::dom::parser parser;
+    simdjson::dom::element ref;
+    REQUIRE(parser.load(dir + "/reference.json").get(ref) == simdjson::SUCCESS);
+    simdjson::dom::array grid_list;
+    REQUIRE(ref["grid_thw"].get(grid_list) == simdjson::SUCCESS);
+    std::vector<std::array<int64_t, 3>> grids;
+    for (auto g : grid_list) {
+        const std::vector<int64_t> v = test::json_ints(std::move(g));
+        REQUIRE(v.size() == 3);
+        grids.push_back({v[0], v[1], v[2]});
+    }
+    const std::vector<float> pixels = test::read_floats(dir + "/pixel_values.bin");
+    cpu::thread_pool pool(2);
+    vision_tower tower(std::make_shared<const vision_model>(std::move(m)));
+    auto got = tower.encode_patches(pixels.data(), grids, pool);
+    REQUIRE_MESSAGE(got.ok(), (got.ok() ? "" : got.message()));
+    CHECK(got->image_tokens == std::vector<int64_t>{30, 4});
     return std::move(*got);
 }
 
@@ -225,28 +248,35 @@ TEST_CASE("vision mmproj: Qwen2.5-VL (split Conv3d and QKV put back) matches tra
     CHECK(hf.config.window_size == 16);
     gguf.config.window_size = hf.config.window_size;
 
-    const std::string dir = test::mm_model_dir("qwen25vl");
-    simdjson::dom::parser parser;
-    simdjson::dom::element ref;
-    REQUIRE(parser.load(dir + "/reference.json").get(ref) == simdjson::SUCCESS);
-    simdjson::dom::array grid_list;
-    REQUIRE(ref["grid_thw"].get(grid_list) == simdjson::SUCCESS);
-    std::vector<std::array<int64_t, 3>> grids;
-    for (auto g : grid_list) {
-        const std::vector<int64_t> v = test::json_ints(std::move(g));
-        REQUIRE(v.size() == 3);
-        grids.push_back({v[0], v[1], v[2]});
-    }
-    const std::vector<float> pixels = test::read_floats(dir + "/pixel_values.bin");
-    const std::vector<float> want = test::read_floats(dir + "/features.bin");
-    cpu::thread_pool pool(2);
-    vision_tower tower(std::make_shared<const vision_model>(std::move(gguf)));
-    auto got = tower.encode_patches(pixels.data(), grids, pool);
-    REQUIRE_MESSAGE(got.ok(), (got.ok() ? "" : got.message()));
-    CHECK(got->image_tokens == std::vector<int64_t>{30, 4});
-    const double d_hf = test::max_abs_diff(got->data, want);
+    const std::vector<float> want =
+        test::read_floats(test::mm_model_dir("qwen25vl") + "/features.bin");
+    const vision_features got = encode_qwen_reference_patches(std::move(gguf));
+    const double d_hf = test::max_abs_diff(got.data, want);
     MESSAGE("qwen25vl mmproj vs transformers: " << d_hf);
     CHECK(d_hf <= k_tolerance);
+}
+
+TEST_CASE("vision mmproj: q8_0 files (convert_hf_to_gguf --outtype q8_0) run their matrices quantized") {
+    // The converter quantizes the 2-D matrices and keeps the patch embedding and vectors
+    // f32; the tower multiplies the Q8_0 rows as they are (activations quantized to 8-bit
+    // blocks, as ggml does), so the difference from transformers is Q8_0's rounding.
+    vision_model idefics3 = load_mmproj("idefics3", "q8_0");
+    CHECK(idefics3.weights.layers[0].q.weight.type == dtype::q8_0);
+    CHECK(idefics3.weights.connector.weight.type == dtype::q8_0);
+    const vision_features got = encode_reference_pixels(idefics3, "idefics3");
+    const double d_idefics3 = test::max_abs_diff(
+        got.data, test::read_floats(test::mm_model_dir("idefics3") + "/features.bin"));
+    MESSAGE("idefics3 q8_0 mmproj vs transformers: " << d_idefics3);
+    CHECK(d_idefics3 <= k_q8_0_tolerance);
+
+    vision_model qwen = load_mmproj("qwen25vl", "q8_0");
+    CHECK(qwen.weights.qwen_blocks[0].qkv.weight.type == dtype::q8_0);
+    qwen.config.window_size = 16;  // the checkpoint's (see the f16 case)
+    const vision_features got_qwen = encode_qwen_reference_patches(std::move(qwen));
+    const double d_qwen = test::max_abs_diff(
+        got_qwen.data, test::read_floats(test::mm_model_dir("qwen25vl") + "/features.bin"));
+    MESSAGE("qwen25vl q8_0 mmproj vs transformers: " << d_qwen);
+    CHECK(d_qwen <= k_q8_0_tolerance);
 }
 
 TEST_CASE("vision mmproj: a wrong file, projector type, key, tensor or shape is named") {
