@@ -2,8 +2,8 @@
 // HF checkpoints of tests/data/mm/models by tools/make-mmproj-references.sh with llama.cpp's
 // converters) against transformers' features and against the same checkpoint loaded from its
 // HF directory: LLaVA-1.5 ("mlp", legacy converter: f16 matrices), Idefics3 ("idefics3"),
-// Qwen2.5-VL ("qwen2.5vl_merger"), the last two also as q8_0 files; and the errors: wrong file, unsupported projector type,
-// missing tensor, missing key, wrong shape.
+// Qwen2.5-VL ("qwen2.5vl_merger"), the last two also as q8_0 files; and the errors: wrong
+// file, unsupported projector type, missing tensor, missing key, wrong shape.
 #include <doctest/doctest.h>
 
 #include <algorithm>
