@@ -2,7 +2,8 @@
 // one in this engine, or another engine's reached through the middleman, so an image
 // encoded by one engine is prefilled by another without its encoder running again.
 // find() is a request with a short timeout (a store that does not answer is a miss: the
-// worker encodes); put() and release() are one-way messages. Used from the worker's own
+// worker encodes, and a warning says so once per outage); put() and release() are one-way
+// messages. Used from the worker's own
 // thread only.
 #pragma once
 
@@ -28,6 +29,7 @@ private:
     caf::actor_system& sys_;
     encoder_cache_actor store_;
     std::chrono::milliseconds timeout_;
+    bool unanswered_ = false;  // the last lookup got no answer (warned once)
 };
 
 }  // namespace actorlm::actors

@@ -104,23 +104,47 @@ bool engine::tokenize(const std::string& text, bool add_special, std::vector<int
     return true;
 }
 
+namespace {
+
+// The same function the tokenizer actor runs on submission, so /tokenize, the server's
+// context check and the prompt a generation runs cannot drift apart.
+result<core::prompt_inputs> build_engine_prompt(const actors::engine_service& rt,
+                                                const generate_request& req,
+                                                bool for_generation) {
+    const chat_template* chat = rt.chat();
+    if (chat == nullptr && !req.messages.empty() && req.prompt_token_ids.empty() &&
+        !rt.chat_error().empty())
+        return make_error("the model's chat template does not parse: %s",
+                          rt.chat_error().c_str());
+    return core::build_prompt(req, rt.tok(), chat, rt.images(), for_generation);
+}
+
+}  // namespace
+
 bool engine::tokenize_prompt(const generate_request& req, std::vector<int32_t>* ids,
                              std::string* error) const {
-    // The same function the tokenizer actor runs on submission, so /tokenize and the
-    // prompt a generation runs cannot drift apart.
-    const chat_template* chat = impl_->rt->chat();
-    if (chat == nullptr && !req.messages.empty() && req.prompt_token_ids.empty() &&
-        !impl_->rt->chat_error().empty()) {
-        if (error) *error = "the model's chat template does not parse: " + impl_->rt->chat_error();
-        return false;
-    }
-    auto prompt = core::build_prompt(req, impl_->rt->tok(), chat, impl_->rt->images(),
-                                     /*for_generation=*/false);
+    auto prompt = build_engine_prompt(*impl_->rt, req, /*for_generation=*/false);
     if (!prompt) {
         if (error) *error = prompt.message();
         return false;
     }
     *ids = std::move(prompt->token_ids);
+    return true;
+}
+
+bool engine::prepare_prompt(generate_request& req, std::string* error) const {
+    req.prepared.reset();  // built from this request as it is now, not an earlier version
+    auto prompt = build_engine_prompt(*impl_->rt, req, /*for_generation=*/true);
+    if (!prompt) {
+        if (error) *error = prompt.message();
+        return false;
+    }
+    req.prompt_token_ids = prompt->token_ids;
+    auto prepared = std::make_shared<prepared_prompt>();
+    prepared->inputs = std::move(prompt).value();
+    prepared->tok = &impl_->rt->tok();
+    prepared->images = impl_->rt->images();
+    req.prepared = std::move(prepared);
     return true;
 }
 

@@ -287,6 +287,7 @@ engine_stats engine_runtime::stats() const {
         const auto cache = images->stats();
         out.mm_processor_cache_queries_total = cache.queries;
         out.mm_processor_cache_hits_total = cache.hits;
+        out.mm_images_processed_total = cache.images_processed;
     }
     return out;
 }

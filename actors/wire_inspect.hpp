@@ -31,7 +31,8 @@ typename Inspector::result_type inspect(Inspector& f, engine_stats& x) {
              x.kv_connector_saves_skipped_total, x.kv_connector_evictions_total,
              x.kv_connector_blocks_stored, x.kv_connector_bytes_stored,
              x.num_requests_waiting_for_remote_kvs, x.mm_processor_cache_queries_total,
-             x.mm_processor_cache_hits_total, x.encoder_cache_queries_total,
+             x.mm_processor_cache_hits_total, x.mm_images_processed_total,
+             x.encoder_cache_queries_total,
              x.encoder_cache_hits_total, x.healthy, x.health_message);
 }
 

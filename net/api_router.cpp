@@ -342,19 +342,18 @@ api_router::~api_router() { wait_for_fetches(); }
 void api_router::submit_generation(openai_request parsed,
                                    const std::shared_ptr<response_sink>& sink, bool chat) {
     const model_info info = backend_.info();
-    // Tokenize here, as vLLM's API server does: the context check needs the prompt's length
-    // and must answer 400 before anything is submitted or any stream begins. The engine then
-    // runs exactly these ids (the text stays for echo).
+    // Prepare the prompt here, as vLLM's API server processes its inputs: the context check
+    // needs the prompt's length and must answer 400 before anything is submitted or any
+    // stream begins. The engine then runs exactly this prompt, ids and processed images,
+    // without preparing it again (the text stays for echo).
     for (auto& p : parsed.prompts) {
-        std::vector<int32_t> ids;
         std::string error;
-        if (!backend_.tokenize_prompt(p, &ids, &error))
+        if (!backend_.prepare_prompt(p, &error))
             return send_error(
                 *sink, invalid_request(error, chat ? "messages" : "prompt", "invalid_request"));
-        if (auto err = check_context_length(ids.size(), parsed.max_tokens_set, p.params.max_tokens,
-                                            info.max_model_len))
+        if (auto err = check_context_length(p.prompt_token_ids.size(), parsed.max_tokens_set,
+                                            p.params.max_tokens, info.max_model_len))
             return send_error(*sink, *err);
-        p.prompt_token_ids = std::move(ids);
     }
     response_context ctx;
     ctx.kind = parsed.kind;

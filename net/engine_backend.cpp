@@ -24,6 +24,9 @@ public:
                          std::string* error) const override {
         return engine_->tokenize_prompt(req, ids, error);
     }
+    bool prepare_prompt(generate_request& req, std::string* error) const override {
+        return engine_->prepare_prompt(req, error);
+    }
     bool detokenize(const std::vector<int32_t>& ids, std::string* text,
                     std::string* error) const override {
         return engine_->detokenize(ids, text, error);

@@ -32,6 +32,14 @@ public:
     /// /tokenize reports and what the server checks against the context before submitting.
     virtual bool tokenize_prompt(const generate_request& req, std::vector<int32_t>* ids,
                                  std::string* error) const = 0;
+    /// engine::prepare_prompt: sets req.prompt_token_ids (and, for an engine, what lets
+    /// generate() skip preparing the prompt again). A backend without it tokenizes.
+    virtual bool prepare_prompt(generate_request& req, std::string* error) const {
+        std::vector<int32_t> ids;
+        if (!tokenize_prompt(req, &ids, error)) return false;
+        req.prompt_token_ids = std::move(ids);
+        return true;
+    }
     virtual bool detokenize(const std::vector<int32_t>& ids, std::string* text,
                             std::string* error) const = 0;
     /// A router's membership (engine::cluster_members and the two below); a backend that

@@ -260,6 +260,9 @@ std::string server_metrics::exposition(const engine_stats& s,
     write_counter(out, "vllm:mm_cache_hits",
                   "Multi-modal processor cache hits, in terms of number of images.", l,
                   n(s.mm_processor_cache_hits_total));
+    write_counter(out, "actorlm:mm_images_processed",
+                  "Images decoded and preprocessed (not found in the processor cache).", l,
+                  n(s.mm_images_processed_total));
     write_counter(out, "actorlm:encoder_cache_queries",
                   "Multi-modal inputs the scheduler looked up in its encoder cache.", l,
                   n(s.encoder_cache_queries_total));

@@ -137,6 +137,13 @@ result<prompt_inputs> build_prompt(const actorlm::generate_request& req, const t
     return out;
 }
 
+const prompt_inputs* prepared_inputs(const actorlm::generate_request& req, const tokenizer& tok,
+                                     const multimodal::image_preprocessor* images) {
+    const actorlm::prepared_prompt* p = req.prepared.get();
+    if (p == nullptr || p->tok != &tok || p->images != images) return nullptr;
+    return &p->inputs;
+}
+
 std::vector<request_spec> expand_sequences(const parent_request& parent,
                                            const actorlm::generate_request& req,
                                            const std::vector<int32_t>& prompt,

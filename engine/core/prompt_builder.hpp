@@ -54,6 +54,11 @@ result<prompt_inputs> build_prompt(const actorlm::generate_request& req, const t
                                    multimodal::image_preprocessor* images,
                                    bool for_generation = true);
 
+/// A prompt_inputs for `req` that `tok` and `images` (one engine's) prepared before it was
+/// submitted (engine::prepare_prompt), or null when it has none or another engine made it.
+const prompt_inputs* prepared_inputs(const actorlm::generate_request& req, const tokenizer& tok,
+                                     const multimodal::image_preprocessor* images);
+
 /// One spec per sequence of `parent`, with its child id and child params
 /// (sequence k of a seeded request draws from seed + k).
 std::vector<request_spec> expand_sequences(const parent_request& parent,
@@ -63,3 +68,15 @@ std::vector<request_spec> expand_sequences(const parent_request& parent,
                                            const std::vector<mm_feature>& mm_features = {});
 
 }  // namespace actorlm::core
+
+namespace actorlm {
+
+/// engine::prepare_prompt's result (opaque in the public API): the prompt and the engine
+/// parts that prepared it, so that only that engine takes it as it is.
+struct prepared_prompt {
+    core::prompt_inputs inputs;
+    const tokenizer* tok = nullptr;
+    const multimodal::image_preprocessor* images = nullptr;
+};
+
+}  // namespace actorlm

@@ -35,6 +35,7 @@ result<std::vector<prepared_image>> image_preprocessor::prepare(
                 auto shared = std::make_shared<const processed_image>(std::move(processed).value());
                 const size_t bytes = shared->pixel_values.size() * sizeof(float);
                 std::lock_guard lock(mutex_);
+                ++images_processed_;
                 cache_.insert(item.mm_hash, shared, bytes);
                 item.image = std::move(shared);
             }
@@ -46,7 +47,8 @@ result<std::vector<prepared_image>> image_preprocessor::prepare(
 
 image_preprocessor::cache_stats image_preprocessor::stats() const {
     std::lock_guard lock(mutex_);
-    return {cache_.num_queries(), cache_.num_hits(), cache_.num_evictions(), cache_.used_bytes()};
+    return {cache_.num_queries(), cache_.num_hits(), cache_.num_evictions(), cache_.used_bytes(),
+            images_processed_};
 }
 
 }  // namespace actorlm::multimodal

@@ -46,6 +46,9 @@ public:
         int64_t hits = 0;
         int64_t evictions = 0;
         size_t used_bytes = 0;
+        /// Images decoded and preprocessed (cache misses, or every image with the cache
+        /// off), checks included: the work done, whoever asked.
+        int64_t images_processed = 0;
     };
     cache_stats stats() const;
 
@@ -54,6 +57,7 @@ private:
     image_decode_options decode_;
     mutable std::mutex mutex_;  // guards cache_
     processor_cache<processed_image> cache_;
+    int64_t images_processed_ = 0;  // guarded by mutex_
 };
 
 }  // namespace actorlm::multimodal

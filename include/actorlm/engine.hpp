@@ -110,6 +110,9 @@ struct chat_message {
     std::vector<content_part> parts;
 };
 
+/// engine::prepare_prompt's result: a prompt's token ids and processed images, opaque here.
+struct prepared_prompt;
+
 struct generate_request {
     std::string request_id;                 // empty: the engine assigns one
     std::string prompt;                     // one of prompt, prompt_token_ids, messages; when
@@ -131,6 +134,11 @@ struct generate_request {
     // after them as if it had sampled them (max_tokens, penalties and the seeded sampler's
     // position count them), and their text is not streamed again. n must be 1.
     std::vector<int32_t> resume_output_token_ids;
+    // Set by engine::prepare_prompt: the prompt as that engine prepared it (ids and
+    // processed images), which generate() on the same engine then runs as it is instead
+    // of tokenizing and preprocessing again. Stays in this process (not sent to cluster
+    // members); another engine ignores it.
+    std::shared_ptr<const prepared_prompt> prepared;
 };
 
 enum class finish_reason { none, stop, length, abort, error };
@@ -276,6 +284,7 @@ struct engine_stats {
     // found there; encoder inputs the scheduler looked up in its encoder cache and found.
     int64_t mm_processor_cache_queries_total = 0;
     int64_t mm_processor_cache_hits_total = 0;
+    int64_t mm_images_processed_total = 0;  // decoded and preprocessed (not from the cache)
     int64_t encoder_cache_queries_total = 0;
     int64_t encoder_cache_hits_total = 0;
     bool healthy = true;
@@ -351,6 +360,13 @@ public:
     /// set when generate() would reject the prompt (no template, bad id, empty prompt).
     bool tokenize_prompt(const generate_request& req, std::vector<int32_t>* ids,
                          std::string* error) const;
+    /// Prepares `req` for generate() once: sets prompt_token_ids (what tokenize_prompt
+    /// gives) and `prepared` (those ids with the request's processed images), so a caller
+    /// that must see the prompt's length first (the server's context check) does not make
+    /// generate() tokenize, decode and resize the images again. Its image lookups count in
+    /// the processor cache's statistics as generate()'s would. False with *error as
+    /// tokenize_prompt.
+    bool prepare_prompt(generate_request& req, std::string* error) const;
     bool detokenize(const std::vector<int32_t>& ids, std::string* text, std::string* error) const;
     bool apply_chat_template(const std::vector<chat_message>& messages,
                              const std::string& tools_json, bool add_generation_prompt,

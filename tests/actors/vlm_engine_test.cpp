@@ -294,3 +294,53 @@ TEST_CASE("vlm engine: --mmproj beside a Hugging Face directory is a start-up er
     CHECK(eng == nullptr);
     CHECK(err.find("is a Hugging Face directory") != std::string::npos);
 }
+
+// The server prepares each prompt for its context check (engine::prepare_prompt); the
+// engine then runs that prompt as it is. With the processor cache off, every preparation
+// decodes and resizes, so the counter shows each image is processed once, not twice.
+TEST_CASE("vlm engine: a prompt prepared for the context check is not prepared again") {
+    const auto cases = read_cases();
+    engine_config cfg = vlm_config();
+    cfg.mm_processor_cache_gb = 0;
+    auto eng = test::start_engine(cfg);
+    const engine_stats start = eng->stats();
+
+    generate_request r = greedy_chat(cases[0]);
+    std::string err;
+    REQUIRE_MESSAGE(eng->prepare_prompt(r, &err), err);
+    CHECK(r.prompt_token_ids == cases[0].input_ids);
+    REQUIRE(r.prepared);
+    CHECK(eng->stats().mm_images_processed_total - start.mm_images_processed_total == 1);
+    auto prepared_run = eng->generate(r);
+    CHECK(test::collect(prepared_run).tokens[0] == cases[0].greedy_ids);
+    CHECK(eng->stats().mm_images_processed_total - start.mm_images_processed_total == 1);
+
+    // Unprepared, generate() does the work itself, once.
+    auto plain_run = eng->generate(greedy_chat(cases[0]));
+    CHECK(test::collect(plain_run).tokens[0] == cases[0].greedy_ids);
+    CHECK(eng->stats().mm_images_processed_total - start.mm_images_processed_total == 2);
+
+    // Another engine does not take this engine's preparation: it prepares its own.
+    auto other = test::start_engine(cfg);
+    auto other_run = other->generate(r);
+    CHECK(test::collect(other_run).tokens[0] == cases[0].greedy_ids);
+    CHECK(other->stats().mm_images_processed_total == 1);
+}
+
+TEST_CASE("vlm engine: when the shared encoder store goes away, images are encoded locally") {
+    const auto cases = read_cases();
+    const std::string address = "127.0.0.1:" + std::to_string(test::test_port(2));
+    engine_config first_cfg = vlm_config();
+    first_cfg.encoder_store_listen = address;
+    auto first = test::start_engine(first_cfg);
+    engine_config second_cfg = vlm_config();
+    second_cfg.encoder_store_address = address;
+    auto second = test::start_engine(second_cfg);
+    first.reset();  // the store's engine stops: lookups go unanswered (or fail at once)
+
+    // Same answer as the reference: the worker encodes the picture itself.
+    auto run = second->generate(greedy_chat(cases[0]));
+    const auto got = test::collect(run);
+    REQUIRE_MESSAGE(got.finish[0] == finish_reason::length, got.errors[0]);
+    CHECK(got.tokens[0] == cases[0].greedy_ids);
+}
