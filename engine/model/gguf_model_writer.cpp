@@ -15,35 +15,6 @@ namespace actorlm {
 
 namespace {
 
-// Copies one tokenizer.* key of `src` (any scalar or array type) into `w`.
-void copy_key(gguf_writer& w, const gguf_file& src, const std::string& key) {
-    gguf_type t = *src.type_of(key);
-    switch (t) {
-        case gguf_type::string: w.set_string(key, *src.get_string(key)); return;
-        case gguf_type::boolean: w.set_bool(key, *src.get_bool(key)); return;
-        case gguf_type::float32:
-        case gguf_type::float64: w.set_f32(key, float(*src.get_float(key))); return;
-        case gguf_type::array: {
-            gguf_type e = src.array_info(key)->first;
-            if (e == gguf_type::string)
-                w.set_string_array(key, src.get_string_array(key));
-            else if (e == gguf_type::float32 || e == gguf_type::float64)
-                w.set_f32_array(key, src.get_float_array(key));
-            else
-                w.set_i32_array(key, src.get_int_array(key));
-            return;
-        }
-        default: {
-            auto v = src.get_int(key);
-            if (!v) return;
-            if (*v >= 0 && *v <= std::numeric_limits<uint32_t>::max())
-                w.set_u32(key, uint32_t(*v));
-            else
-                w.set_i32(key, int32_t(*v));
-        }
-    }
-}
-
 void put_vocab(gguf_writer& w, const test_vocab& v) {
     w.set_string("tokenizer.ggml.model", "gpt2");
     w.set_string("tokenizer.ggml.pre", "gpt-2");
@@ -124,7 +95,7 @@ status write_gguf_model(const model_config& c, const model_weights& weights,
         put_vocab(w, *opt.vocab);
     } else if (opt.tokenizer_source) {
         for (const std::string& key : opt.tokenizer_source->keys())
-            if (key.rfind("tokenizer.", 0) == 0) copy_key(w, *opt.tokenizer_source, key);
+            if (key.rfind("tokenizer.", 0) == 0) w.copy_key(*opt.tokenizer_source, key);
     } else {
         if (c.bos_token_id >= 0) w.set_u32("tokenizer.ggml.bos_token_id", uint32_t(c.bos_token_id));
         if (!c.eos_token_ids.empty())
