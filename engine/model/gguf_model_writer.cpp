@@ -1,6 +1,7 @@
 // write_gguf_model: llama.cpp's conventions: `<arch>.*` hyperparameter keys,
 // 1-D tensors (norms, biases) in F32, tied models without output.weight, llama
-// Q/K rows permuted for interleaved RoPE, llama3 scaling as rope_freqs.weight.
+// Q/K rows permuted for interleaved RoPE, llama3 scaling as rope_freqs.weight,
+// M-RoPE as `qwen2vl` with rope.dimension_sections.
 #include <cstring>
 #include <limits>
 
@@ -43,8 +44,6 @@ uint32_t file_type_of(dtype t) {  // llama_ftype
 status write_gguf_model(const model_config& c, const model_weights& weights,
                         const std::string& path, const model_write_options& opt) {
     if (status s = validate_weights(c, weights); !s) return s;
-    if (!c.mrope_section.empty())
-        return make_error("GGUF writer: M-RoPE models (Qwen2.5-VL's text model) are not written");
     if (opt.matrix_type && !can_encode(*opt.matrix_type))
         return make_error("GGUF writer: cannot encode %s weights", dtype_name(*opt.matrix_type));
     // The loader derives the recipe again from general.architecture: it must come out equal.
@@ -56,8 +55,18 @@ status write_gguf_model(const model_config& c, const model_weights& weights,
             "GGUF writer: a %s GGUF cannot hold this model's recipe (features "
             "differ from the architecture's)",
             info.name);
+    // An M-RoPE text model goes under the architecture's M-RoPE name, as llama.cpp's
+    // converter writes Qwen2-VL / Qwen2.5-VL (`qwen2vl`).
+    const bool mrope = !c.mrope_section.empty();
+    if (mrope && info.gguf_mrope_name == nullptr)
+        return make_error(
+            "GGUF writer: a %s GGUF cannot hold M-RoPE (llama.cpp has it only "
+            "for qwen2, as qwen2vl)",
+            info.name);
+    if (status s = check_mrope_section(c); !s)
+        return make_error("GGUF writer: %s", s.message().c_str());
     gguf_writer w;
-    const std::string arch = info.name;
+    const std::string arch = mrope ? info.gguf_mrope_name : info.name;
     const std::string p = arch + ".";
     w.set_string("general.architecture", arch);
     w.set_string("general.name", c.name.empty() ? "model" : c.name);
@@ -79,6 +88,9 @@ status write_gguf_model(const model_config& c, const model_weights& weights,
     }
     w.set_f32(p + "rope.freq_base", c.rope_theta);
     w.set_f32(p + "attention.layer_norm_rms_epsilon", c.rms_norm_eps);
+    if (mrope)  // four sections, the fourth unused by Qwen2-VL / Qwen2.5-VL
+        w.set_i32_array(p + "rope.dimension_sections",
+                        {c.mrope_section[0], c.mrope_section[1], c.mrope_section[2], 0});
     if (c.sliding_window > 0) {
         if (!c.sliding_layers.empty())
             return make_error(
