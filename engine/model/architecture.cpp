@@ -21,6 +21,7 @@ std::vector<architecture_info> make_table() {
     }
     {
         architecture_info a{model_arch::qwen2, "qwen2", {}};
+        a.gguf_mrope_name = "qwen2vl";
         a.hf_types = {{"qwen2", "Qwen2ForCausalLM", hf_window_keys::qwen}};
         a.recipe.qkv_bias = true;  // always, without a config key
         t.push_back(std::move(a));
@@ -51,7 +52,7 @@ const char* model_arch_name(model_arch a) { return architecture(a).name; }
 
 const architecture_info* find_gguf_architecture(std::string_view name) {
     for (const architecture_info& e : table())
-        if (name == e.name) return &e;
+        if (name == e.name || (e.gguf_mrope_name && name == e.gguf_mrope_name)) return &e;
     return nullptr;
 }
 
@@ -65,7 +66,10 @@ std::pair<const architecture_info*, const hf_model_type*> find_hf_model_type(
 
 std::string gguf_architecture_names() {
     std::string s;
-    for (const architecture_info& e : table()) s += (s.empty() ? "" : ", ") + std::string(e.name);
+    for (const architecture_info& e : table()) {
+        s += (s.empty() ? "" : ", ") + std::string(e.name);
+        if (e.gguf_mrope_name) s += ", " + std::string(e.gguf_mrope_name);
+    }
     return s;
 }
 

@@ -1,9 +1,9 @@
 // architecture: the one table of supported decoder architectures. Each entry says how the
-// architecture is named in each format (GGUF general.architecture, config.json model_type
-// and class), how its files differ from the common layout (GGUF Q/K row order, config keys,
-// tensor names) and its model_recipe. Loaders, writers and weight binding look entries up
-// here instead of testing model_arch. Immutable static data; any thread.
-// Invariant: every model_arch value has exactly one entry.
+// architecture is named in each format (GGUF general.architecture, also of its M-RoPE text
+// model, config.json model_type and class), how its files differ from the common layout
+// (GGUF Q/K row order, config keys, tensor names) and its model_recipe. Loaders, writers and
+// weight binding look entries up here instead of testing model_arch. Immutable static data;
+// any thread. Invariant: every model_arch value has exactly one entry.
 #pragma once
 
 #include <string>
@@ -34,6 +34,10 @@ struct architecture_info {
     model_arch arch;
     const char* name;  // actorlm's name, also GGUF general.architecture and key prefix
     std::vector<hf_model_type> hf_types;  // the first is the default when writing
+    /// The GGUF general.architecture (and key prefix) of this architecture's M-RoPE text
+    /// model: llama.cpp writes Qwen2-VL / Qwen2.5-VL as `qwen2vl`, qwen2's tensors and keys
+    /// plus `qwen2vl.rope.dimension_sections` (model_config::mrope_section). Null: none.
+    const char* gguf_mrope_name = nullptr;
     /// GGUF stores Q/K rows in NeoX order (llama.cpp's converter permutes only `llama`).
     bool gguf_rope_neox = true;
     /// config.json's attention_bias key switches the Q/K/V biases on (Llama's config class).
@@ -48,14 +52,14 @@ struct architecture_info {
 
 /// The entry of `a`.
 const architecture_info& architecture(model_arch a);
-/// The entry whose GGUF name is `name`, or null.
+/// The entry whose GGUF name or GGUF M-RoPE name is `name`, or null.
 const architecture_info* find_gguf_architecture(std::string_view name);
 /// The entry and model-type row for config.json's `model_type`, or nulls.
 std::pair<const architecture_info*, const hf_model_type*> find_hf_model_type(
     std::string_view model_type);
 /// Every config.json model_type of the table, in table order (CLI choices).
 std::vector<std::string> hf_model_type_list();
-/// "llama, qwen2, qwen3" / "llama, mistral, qwen2, qwen3", for error messages.
+/// "llama, qwen2, qwen2vl, qwen3" / "llama, mistral, qwen2, qwen3", for error messages.
 std::string gguf_architecture_names();
 std::string hf_model_type_names();
 

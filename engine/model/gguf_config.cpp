@@ -1,6 +1,7 @@
 // GGUF metadata -> model_config. The architecture table says per general.architecture
 // which recipe applies and whether llama.cpp's converter permuted Q/K rows into
 // interleaved-pair RoPE order (`llama`: rope_neox = false; qwen2/qwen3: NeoX halves).
+// An architecture's M-RoPE name (`qwen2vl`) adds the rotary sections.
 #include "model/gguf_config.hpp"
 
 #include <algorithm>
@@ -93,6 +94,27 @@ status rope_from_freqs(const gguf_tensor_info& t, model_config& c) {
     return make_error("rope_freqs tensor does not follow llama3 rope scaling");
 }
 
+// llama.cpp's `<arch>.rope.dimension_sections`: four sections in rotary pairs (temporal,
+// height, width, and a fourth that Qwen2-VL / Qwen2.5-VL leave 0; llama.cpp requires
+// exactly four). The first three are transformers' mrope_section.
+status read_mrope_sections(const gguf_file& f, const std::string& key, model_config& c) {
+    if (!f.has(key))
+        return make_error("%s: missing %s (the M-RoPE sections; llama.cpp requires them)",
+                          f.path().c_str(), key.c_str());
+    const std::vector<int32_t> v = f.get_int_array(key);
+    const auto info = f.array_info(key);
+    std::string list;
+    for (int32_t x : v) list += (list.empty() ? "" : ", ") + std::to_string(x);
+    const bool four = info && info->second == 4 && v.size() == 4;
+    if (!four || v[3] != 0 || *std::min_element(v.begin(), v.end()) < 0)
+        return make_error("%s: %s [%s] must be 4 non-negative integers, the 4th 0",
+                          f.path().c_str(), key.c_str(), list.c_str());
+    c.mrope_section.assign(v.begin(), v.begin() + 3);
+    if (status s = check_mrope_section(c); !s)
+        return make_error("%s: %s: %s", f.path().c_str(), key.c_str(), s.message().c_str());
+    return status::success();
+}
+
 }  // namespace
 
 std::vector<float> llama3_rope_divisors(const model_config& c) {
@@ -141,6 +163,11 @@ result<model_config> config_from_gguf(const gguf_file& f) {
     if (auto v = f.get_int(p + "rope.dimension_count"); v && *v != c.head_dim)
         return make_error("%s: partial RoPE (rope.dimension_count %lld of %lld) is not supported",
                           f.path().c_str(), (long long)*v, (long long)c.head_dim);
+    // llama.cpp reads the sections only under the M-RoPE name; a plain qwen2 file that
+    // carries them runs ordinary RoPE there, and here.
+    if (info->gguf_mrope_name && *arch == info->gguf_mrope_name) {
+        if (status s = read_mrope_sections(f, p + "rope.dimension_sections", c); !s) return s.err();
+    }
     c.max_position = f.get_int(p + "context_length").value_or(c.max_position);
     c.rope_theta = float(f.get_float(p + "rope.freq_base").value_or(10000.0));
     c.rms_norm_eps = float(f.get_float(p + "attention.layer_norm_rms_epsilon").value_or(1e-5));

@@ -1,4 +1,4 @@
-// gguf_config: maps GGUF metadata (general.architecture = llama | qwen2 | qwen3,
+// gguf_config: maps GGUF metadata (general.architecture = llama | qwen2 | qwen2vl | qwen3,
 // `<arch>.*` hyperparameters, tokenizer.ggml.* special ids) to model_config.
 // Pure function of an opened gguf_file; any thread.
 #pragma once
@@ -13,7 +13,9 @@ namespace actorlm {
 
 /// Builds the config of a GGUF model. vocab_size comes from token_embd.weight's rows (the
 /// logits width). A Llama-3.1-style `rope_freqs` tensor is turned into llama3 rope scaling
-/// (checked to reproduce the tensor). Errors name the missing or bad key.
+/// (checked to reproduce the tensor). A `qwen2vl` file (Qwen2-VL / Qwen2.5-VL's text model)
+/// is qwen2 with mrope_section from `qwen2vl.rope.dimension_sections`, which it must have.
+/// Errors name the missing or bad key.
 result<model_config> config_from_gguf(const gguf_file& file);
 
 /// The per-dimension frequency divisors of llama3 rope scaling (head_dim / 2 values), as

@@ -1,6 +1,7 @@
 // write_gguf_model: llama.cpp's conventions: `<arch>.*` hyperparameter keys,
 // 1-D tensors (norms, biases) in F32, tied models without output.weight, llama
-// Q/K rows permuted for interleaved RoPE, llama3 scaling as rope_freqs.weight.
+// Q/K rows permuted for interleaved RoPE, llama3 scaling as rope_freqs.weight,
+// M-RoPE as `qwen2vl` with rope.dimension_sections.
 #include <cstring>
 #include <limits>
 
@@ -14,35 +15,6 @@
 namespace actorlm {
 
 namespace {
-
-// Copies one tokenizer.* key of `src` (any scalar or array type) into `w`.
-void copy_key(gguf_writer& w, const gguf_file& src, const std::string& key) {
-    gguf_type t = *src.type_of(key);
-    switch (t) {
-        case gguf_type::string: w.set_string(key, *src.get_string(key)); return;
-        case gguf_type::boolean: w.set_bool(key, *src.get_bool(key)); return;
-        case gguf_type::float32:
-        case gguf_type::float64: w.set_f32(key, float(*src.get_float(key))); return;
-        case gguf_type::array: {
-            gguf_type e = src.array_info(key)->first;
-            if (e == gguf_type::string)
-                w.set_string_array(key, src.get_string_array(key));
-            else if (e == gguf_type::float32 || e == gguf_type::float64)
-                w.set_f32_array(key, src.get_float_array(key));
-            else
-                w.set_i32_array(key, src.get_int_array(key));
-            return;
-        }
-        default: {
-            auto v = src.get_int(key);
-            if (!v) return;
-            if (*v >= 0 && *v <= std::numeric_limits<uint32_t>::max())
-                w.set_u32(key, uint32_t(*v));
-            else
-                w.set_i32(key, int32_t(*v));
-        }
-    }
-}
 
 void put_vocab(gguf_writer& w, const test_vocab& v) {
     w.set_string("tokenizer.ggml.model", "gpt2");
@@ -72,8 +44,6 @@ uint32_t file_type_of(dtype t) {  // llama_ftype
 status write_gguf_model(const model_config& c, const model_weights& weights,
                         const std::string& path, const model_write_options& opt) {
     if (status s = validate_weights(c, weights); !s) return s;
-    if (!c.mrope_section.empty())
-        return make_error("GGUF writer: M-RoPE models (Qwen2.5-VL's text model) are not written");
     if (opt.matrix_type && !can_encode(*opt.matrix_type))
         return make_error("GGUF writer: cannot encode %s weights", dtype_name(*opt.matrix_type));
     // The loader derives the recipe again from general.architecture: it must come out equal.
@@ -85,8 +55,18 @@ status write_gguf_model(const model_config& c, const model_weights& weights,
             "GGUF writer: a %s GGUF cannot hold this model's recipe (features "
             "differ from the architecture's)",
             info.name);
+    // An M-RoPE text model goes under the architecture's M-RoPE name, as llama.cpp's
+    // converter writes Qwen2-VL / Qwen2.5-VL (`qwen2vl`).
+    const bool mrope = !c.mrope_section.empty();
+    if (mrope && info.gguf_mrope_name == nullptr)
+        return make_error(
+            "GGUF writer: a %s GGUF cannot hold M-RoPE (llama.cpp has it only "
+            "for qwen2, as qwen2vl)",
+            info.name);
+    if (status s = check_mrope_section(c); !s)
+        return make_error("GGUF writer: %s", s.message().c_str());
     gguf_writer w;
-    const std::string arch = info.name;
+    const std::string arch = mrope ? info.gguf_mrope_name : info.name;
     const std::string p = arch + ".";
     w.set_string("general.architecture", arch);
     w.set_string("general.name", c.name.empty() ? "model" : c.name);
@@ -108,6 +88,9 @@ status write_gguf_model(const model_config& c, const model_weights& weights,
     }
     w.set_f32(p + "rope.freq_base", c.rope_theta);
     w.set_f32(p + "attention.layer_norm_rms_epsilon", c.rms_norm_eps);
+    if (mrope)  // four sections, the fourth unused by Qwen2-VL / Qwen2.5-VL
+        w.set_i32_array(p + "rope.dimension_sections",
+                        {c.mrope_section[0], c.mrope_section[1], c.mrope_section[2], 0});
     if (c.sliding_window > 0) {
         if (!c.sliding_layers.empty())
             return make_error(
@@ -124,7 +107,7 @@ status write_gguf_model(const model_config& c, const model_weights& weights,
         put_vocab(w, *opt.vocab);
     } else if (opt.tokenizer_source) {
         for (const std::string& key : opt.tokenizer_source->keys())
-            if (key.rfind("tokenizer.", 0) == 0) copy_key(w, *opt.tokenizer_source, key);
+            if (key.rfind("tokenizer.", 0) == 0) w.copy_key(*opt.tokenizer_source, key);
     } else {
         if (c.bos_token_id >= 0) w.set_u32("tokenizer.ggml.bos_token_id", uint32_t(c.bos_token_id));
         if (!c.eos_token_ids.empty())

@@ -6,6 +6,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <limits>
 
 #include "model/ggml_types.hpp"
 #include "base/check.hpp"
@@ -97,6 +98,36 @@ void gguf_writer::set_f32_array(const std::string& key, const std::vector<float>
     append<uint64_t>(p, v.size());
     for (float x : v) append(p, x);
     put(key, gguf_type::array, std::move(p));
+}
+
+void gguf_writer::copy_key(const gguf_file& src, const std::string& key, std::string as) {
+    const std::optional<gguf_type> t = src.type_of(key);
+    if (!t) return;
+    if (as.empty()) as = key;
+    switch (*t) {
+        case gguf_type::string: set_string(as, *src.get_string(key)); return;
+        case gguf_type::boolean: set_bool(as, *src.get_bool(key)); return;
+        case gguf_type::float32:
+        case gguf_type::float64: set_f32(as, float(*src.get_float(key))); return;
+        case gguf_type::array: {
+            gguf_type e = src.array_info(key)->first;
+            if (e == gguf_type::string)
+                set_string_array(as, src.get_string_array(key));
+            else if (e == gguf_type::float32 || e == gguf_type::float64)
+                set_f32_array(as, src.get_float_array(key));
+            else
+                set_i32_array(as, src.get_int_array(key));
+            return;
+        }
+        default: {
+            auto v = src.get_int(key);
+            if (!v) return;
+            if (*v >= 0 && *v <= std::numeric_limits<uint32_t>::max())
+                set_u32(as, uint32_t(*v));
+            else
+                set_i32(as, int32_t(*v));
+        }
+    }
 }
 
 void gguf_writer::add_tensor(const std::string& name, uint32_t ggml_type,

@@ -25,6 +25,9 @@ public:
     void set_string_array(const std::string& key, const std::vector<std::string>& v);
     void set_i32_array(const std::string& key, const std::vector<int32_t>& v);
     void set_f32_array(const std::string& key, const std::vector<float>& v);
+    /// Sets `as` (empty: `key`) to the value of `key` in `src` (any scalar or array type;
+    /// floats as F32, integers as U32 when they fit, else I32). Nothing when `src` lacks it.
+    void copy_key(const gguf_file& src, const std::string& key, std::string as = {});
 
     /// Adds a tensor. `shape` is outermost first ({rows, cols}); `bytes` must hold exactly
     /// the ggml-encoded data of that shape and type (checked: a mismatch is a programming error).

@@ -34,7 +34,7 @@ struct loaded_model {
 /// architecture, unsupported tensor type, missing tensor, shape mismatch, corrupt file).
 result<loaded_model> load_model(const std::string& path);
 
-/// Loads a GGUF file (architectures llama, qwen2, qwen3).
+/// Loads a GGUF file (architectures llama, qwen2, qwen2vl, qwen3).
 result<loaded_model> load_gguf_model(const std::string& path);
 
 /// Loads a Hugging Face directory: config.json (+ generation_config.json) and

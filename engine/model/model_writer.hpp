@@ -39,7 +39,9 @@ struct model_write_options {
     std::string description;
 };
 
-/// Writes `weights` as one GGUF v3 file. Errors name the tensor or the path.
+/// Writes `weights` as one GGUF v3 file. A qwen2 config with mrope_section (Qwen2.5-VL's text
+/// model) is written as llama.cpp's `qwen2vl`; M-RoPE on another architecture is an error.
+/// Errors name the tensor or the path.
 status write_gguf_model(const model_config& config, const model_weights& weights,
                         const std::string& path, const model_write_options& options = {});
 

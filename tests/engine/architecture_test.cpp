@@ -25,7 +25,10 @@ TEST_CASE("architecture: each family is found by its GGUF name and every HF mode
     }
     CHECK(find_gguf_architecture("gemma") == nullptr);
     CHECK(find_hf_model_type("gemma").first == nullptr);
-    CHECK(gguf_architecture_names() == "llama, qwen2, qwen3");
+    // llama.cpp's Qwen2-VL / Qwen2.5-VL text model is qwen2 with M-RoPE.
+    CHECK(find_gguf_architecture("qwen2vl") == &architecture(model_arch::qwen2));
+    CHECK(architecture(model_arch::llama).gguf_mrope_name == nullptr);
+    CHECK(gguf_architecture_names() == "llama, qwen2, qwen2vl, qwen3");
     CHECK(hf_model_type_names() == "llama, mistral, qwen2, qwen3");
     CHECK(find_hf_model_type("mistral").second->window_keys == hf_window_keys::plain);
     CHECK_FALSE(architecture(model_arch::llama).gguf_rope_neox);
