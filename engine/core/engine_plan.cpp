@@ -147,8 +147,8 @@ result<engine_plan> make_engine_plan(const actorlm::engine_config& cfg) {
             return make_error("--mmproj %s: %s is a Hugging Face directory, which carries its own "
                               "vision tower; mmproj files go with GGUF text models",
                               cfg.mmproj.c_str(), cfg.model_path.c_str());
-        auto vision = multimodal::load_vision_language_from_mmproj(cfg.mmproj, *plan.tok,
-                                                                   model->config.hidden_size);
+        auto vision =
+            multimodal::load_vision_language_from_mmproj(cfg.mmproj, *plan.tok, model->config);
         if (!vision) return vision.err();
         model->vision = std::move(vision).value();
     }

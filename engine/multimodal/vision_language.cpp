@@ -83,15 +83,24 @@ result<std::shared_ptr<const vision_language_model>> load_vision_language(const 
 }
 
 result<std::shared_ptr<const vision_language_model>> load_vision_language_from_mmproj(
-    const std::string& mmproj_path, const tokenizer& text_tokenizer, int64_t text_hidden_size) {
+    const std::string& mmproj_path, const tokenizer& text_tokenizer, const model_config& text) {
     auto tower = load_vision_model_from_mmproj(mmproj_path);
     if (!tower) return tower.err();
+    const int64_t text_hidden_size = text.hidden_size;
     if (tower->output_dim != text_hidden_size)
         return make_error(error_kind::invalid_argument,
                           "%s: the projector writes rows of %lld values but the text model's "
                           "hidden size is %lld (an mmproj made for another model?)",
                           mmproj_path.c_str(), static_cast<long long>(tower->output_dim),
                           static_cast<long long>(text_hidden_size));
+    // Qwen2.5-VL's image tokens take 3-D positions: a text model without M-RoPE would run
+    // them as a line and answer wrongly, never failing.
+    if (tower->config.family == vision_family::qwen2_5_vl && text.mrope_section.empty())
+        return make_error(error_kind::invalid_argument,
+                          "%s: a Qwen2.5-VL tower needs a Qwen2.5-VL text model (M-RoPE: GGUF "
+                          "architecture qwen2vl with rope.dimension_sections); this one has "
+                          "ordinary RoPE",
+                          mmproj_path.c_str());
     auto processor = read_mmproj_processor_config(mmproj_path, *tower);
     if (!processor) return processor.err();
     const std::string& marker = image_marker(*processor);

@@ -11,6 +11,7 @@
 
 #include "base/result.hpp"
 #include "multimodal/image_processor_config.hpp"
+#include "model/model_config.hpp"
 #include "multimodal/vision_weights.hpp"
 #include "tokenizer/tokenizer.hpp"
 
@@ -41,9 +42,9 @@ result<std::shared_ptr<const vision_language_model>> load_vision_language(const 
 /// --mmproj): the tower, the processor its projector type implies
 /// (read_mmproj_processor_config) and the image token's id in the text model's vocabulary.
 /// Errors name the file and the problem: the mmproj's own, a vocabulary without the
-/// family's image token, a tower whose output width differs from the text model's
-/// `text_hidden_size`.
+/// family's image token, a tower whose output width differs from the text model's hidden
+/// size, a Qwen2.5-VL tower beside a text model without M-RoPE.
 result<std::shared_ptr<const vision_language_model>> load_vision_language_from_mmproj(
-    const std::string& mmproj_path, const tokenizer& text_tokenizer, int64_t text_hidden_size);
+    const std::string& mmproj_path, const tokenizer& text_tokenizer, const model_config& text);
 
 }  // namespace actorlm::multimodal

@@ -4,7 +4,7 @@
 // where the file records the settings (LLaVA, Idefics3); the tower fingerprint in each
 // image's mm_hash separates towers that share processor settings; and the loader's errors
 // name the file and the problem (a vocabulary without the image token, a projector width
-// that is not the text model's).
+// that is not the text model's, a Qwen2.5-VL tower beside a text model without M-RoPE).
 #include <doctest/doctest.h>
 
 #include <string>
@@ -113,26 +113,37 @@ TEST_CASE("vision fingerprint: towers with equal processors but other weights di
 TEST_CASE("mmproj loading: errors name the file and the problem") {
     auto tok = load_tokenizer_for_model(test::mm_model_dir("llava_stories"));
     REQUIRE(tok.ok());
+    model_config text;  // llava_stories' text model: 32 wide, ordinary RoPE
+    text.hidden_size = 32;
+    SUBCASE("a Qwen2.5-VL tower beside a text model without M-RoPE") {
+        auto v = load_vision_language_from_mmproj(mmproj_of("qwen25vl"), **tok, text);
+        REQUIRE_FALSE(v.ok());
+        CHECK(v.message().find("needs a Qwen2.5-VL text model") != std::string::npos);
+    }
     SUBCASE("a vocabulary without the family's image token") {
-        auto v = load_vision_language_from_mmproj(mmproj_of("qwen25vl"), **tok, 32);
+        model_config qwen_text = text;
+        qwen_text.mrope_section = {2, 3, 3};
+        auto v = load_vision_language_from_mmproj(mmproj_of("qwen25vl"), **tok, qwen_text);
         REQUIRE_FALSE(v.ok());
         CHECK(v.message().find("mmproj-qwen25vl-f16.gguf") != std::string::npos);
         CHECK(v.message().find("no '<|image_pad|>' token") != std::string::npos);
     }
     SUBCASE("a projector whose rows are not the text model's width") {
-        auto v = load_vision_language_from_mmproj(mmproj_of("llava"), **tok, 64);
+        model_config wide = text;
+        wide.hidden_size = 64;
+        auto v = load_vision_language_from_mmproj(mmproj_of("llava"), **tok, wide);
         REQUIRE_FALSE(v.ok());
         CHECK(v.message().find("rows of 32 values") != std::string::npos);
         CHECK(v.message().find("hidden size is 64") != std::string::npos);
     }
     SUBCASE("a file that is not an mmproj") {
         auto v = load_vision_language_from_mmproj(
-            test::mm_model_dir("llava_stories") + "/config.json", **tok, 32);
+            test::mm_model_dir("llava_stories") + "/config.json", **tok, text);
         REQUIRE_FALSE(v.ok());
         CHECK(v.message().find("config.json") != std::string::npos);
     }
     SUBCASE("the image token found: LLaVA's <image> is id 512") {
-        auto v = load_vision_language_from_mmproj(mmproj_of("llava"), **tok, 32);
+        auto v = load_vision_language_from_mmproj(mmproj_of("llava"), **tok, text);
         REQUIRE_MESSAGE(v.ok(), (v.ok() ? "" : v.message()));
         CHECK((*v)->image_token_id == 512);
         CHECK(std::holds_alternative<clip_image_config>((*v)->processor));
