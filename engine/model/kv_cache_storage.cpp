@@ -37,12 +37,15 @@ result<kv_cache_storage> kv_cache_storage::create(const kv_cache_spec& spec, int
     s.layer_bytes_ = static_cast<size_t>(s.num_slots_) * static_cast<size_t>(s.row_elems_) *
                      dtype_block_bytes(spec.type);
     s.num_bytes_ = 2 * static_cast<size_t>(num_layers) * s.layer_bytes_;
-    s.data_.reset(new (std::nothrow) uint8_t[s.num_bytes_ > 0 ? s.num_bytes_ : 1]);
-    if (!s.data_)
-        return make_error("cannot allocate a KV cache of %zu bytes (%d blocks of %d tokens)",
-                          s.num_bytes_, spec.num_blocks, spec.block_size);
-    // Zeroed so that a stale read (a bug) yields finite numbers, never NaN garbage.
-    std::memset(s.data_.get(), 0, s.num_bytes_);
+    // Zeroed so that a stale read (a bug) yields finite numbers, never NaN garbage; by the
+    // kernel, page by page as blocks are first written, so a large pool costs no start-up
+    // time and no memory until it is used.
+    auto pages = zeroed_pages::allocate(s.num_bytes_ > 0 ? s.num_bytes_ : 1);
+    if (!pages)
+        return make_error("cannot allocate a KV cache of %zu bytes (%d blocks of %d tokens): %s",
+                          s.num_bytes_, spec.num_blocks, spec.block_size,
+                          pages.message().c_str());
+    s.data_ = std::move(pages).value();
     return s;
 }
 
@@ -50,7 +53,7 @@ void kv_cache_storage::write(int64_t layer, int64_t slot, const float* k, const 
     ACTORLM_CHECK(layer >= 0 && layer < num_layers_ && slot >= 0 && slot < num_slots_,
                   "KV write out of range: layer %lld slot %lld", static_cast<long long>(layer),
                   static_cast<long long>(slot));
-    uint8_t* k_layer = data_.get() + static_cast<size_t>(2 * layer) * layer_bytes_;
+    uint8_t* k_layer = data_.data() + static_cast<size_t>(2 * layer) * layer_bytes_;
     uint8_t* v_layer = k_layer + layer_bytes_;
     const size_t row_bytes = static_cast<size_t>(row_elems_) * dtype_block_bytes(spec_.type);
     const size_t off = static_cast<size_t>(slot) * row_bytes;
@@ -66,7 +69,7 @@ void kv_cache_storage::write(int64_t layer, int64_t slot, const float* k, const 
 cpu::paged_kv_layer kv_cache_storage::layer_view(int64_t layer) const {
     ACTORLM_CHECK(layer >= 0 && layer < num_layers_, "KV layer %lld out of range",
                   static_cast<long long>(layer));
-    const uint8_t* k_layer = data_.get() + static_cast<size_t>(2 * layer) * layer_bytes_;
+    const uint8_t* k_layer = data_.data() + static_cast<size_t>(2 * layer) * layer_bytes_;
     cpu::paged_kv_layer view;
     view.k = k_layer;
     view.v = k_layer + layer_bytes_;
@@ -89,7 +92,7 @@ void kv_cache_storage::read_block_layer(int64_t layer, int32_t block,
                   "KV block read out of range: layer %lld block %d (%zu bytes)",
                   static_cast<long long>(layer), block, dst.size());
     const size_t half = dst.size() / 2;  // K rows, then V rows
-    const uint8_t* k_layer = data_.get() + static_cast<size_t>(2 * layer) * layer_bytes_;
+    const uint8_t* k_layer = data_.data() + static_cast<size_t>(2 * layer) * layer_bytes_;
     const size_t off = static_cast<size_t>(block) * half;
     std::memcpy(dst.data(), k_layer + off, half);
     std::memcpy(dst.data() + half, k_layer + layer_bytes_ + off, half);
@@ -102,7 +105,7 @@ void kv_cache_storage::write_block_layer(int64_t layer, int32_t block,
                   "KV block write out of range: layer %lld block %d (%zu bytes)",
                   static_cast<long long>(layer), block, src.size());
     const size_t half = src.size() / 2;
-    uint8_t* k_layer = data_.get() + static_cast<size_t>(2 * layer) * layer_bytes_;
+    uint8_t* k_layer = data_.data() + static_cast<size_t>(2 * layer) * layer_bytes_;
     const size_t off = static_cast<size_t>(block) * half;
     std::memcpy(k_layer + off, src.data(), half);
     std::memcpy(k_layer + layer_bytes_ + off, src.data() + half, half);
@@ -113,7 +116,7 @@ host_block_layer kv_cache_storage::host_memory(int64_t layer, int32_t block) {
                   "KV block view out of range: layer %lld block %d", static_cast<long long>(layer),
                   block);
     const size_t half = block_layer_bytes() / 2;
-    uint8_t* k_layer = data_.get() + static_cast<size_t>(2 * layer) * layer_bytes_;
+    uint8_t* k_layer = data_.data() + static_cast<size_t>(2 * layer) * layer_bytes_;
     const size_t off = static_cast<size_t>(block) * half;
     host_block_layer h;
     h.pieces[0] = std::span<uint8_t>(k_layer + off, half);

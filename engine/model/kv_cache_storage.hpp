@@ -1,7 +1,8 @@
 // kv_cache_storage: the CPU executor's paged K/V tensors for the layers it runs.
 // Per layer, K and V are separate [num_blocks][block_size][num_kv_heads][head_dim]
-// arrays of F32 or F16. Block accounting lives in the scheduler; this class only
-// stores rows at the slots it is told. Writes to distinct slots may run in parallel.
+// arrays of F32 or F16, in pages the kernel zero-fills on first write (zeroed_pages).
+// Block accounting lives in the scheduler; this class only stores rows at the slots it is
+// told. Writes to distinct slots may run in parallel.
 #pragma once
 
 #include <cstdint>
@@ -11,6 +12,7 @@
 #include "cpu/attention.hpp"
 #include "kv/kv_block_io.hpp"
 #include "model/model_executor.hpp"
+#include "model/zeroed_pages.hpp"
 #include "base/result.hpp"
 
 namespace actorlm {
@@ -31,8 +33,9 @@ public:
 
     /// Number of slots (num_blocks * block_size).
     int64_t num_slots() const { return num_slots_; }
-    /// Bytes held by all layers, K and V.
+    /// Bytes held by all layers, K and V (reserved; resident_bytes() are in memory).
     size_t num_bytes() const { return num_bytes_; }
+    size_t resident_bytes() const { return data_.resident_bytes(); }
 
     // kv_block_io (the KV connectors' block copies; see kv/kv_block_io.hpp).
     int64_t num_kv_layers() const override { return num_layers_; }
@@ -52,7 +55,7 @@ private:
     int64_t num_slots_ = 0;
     size_t layer_bytes_ = 0;  // bytes of one of K or V for one layer
     size_t num_bytes_ = 0;
-    std::unique_ptr<uint8_t[]> data_;  // [layer][K|V][slot][row_elems]
+    zeroed_pages data_;  // [layer][K|V][slot][row_elems]
 };
 
 }  // namespace actorlm
