@@ -4,12 +4,12 @@
 #include "model/zeroed_pages.hpp"
 
 #include <sys/mman.h>
-#include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
 #include <utility>
-#include <vector>
+
+#include "model/resident_pages.hpp"
 
 namespace actorlm {
 
@@ -46,15 +46,6 @@ void zeroed_pages::release() {
     size_ = 0;
 }
 
-size_t zeroed_pages::resident_bytes() const {
-    if (data_ == nullptr) return 0;
-    const size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
-    const size_t pages = (size_ + page - 1) / page;
-    std::vector<unsigned char> in_core(pages);
-    if (mincore(data_, size_, in_core.data()) != 0) return 0;
-    size_t resident = 0;
-    for (unsigned char c : in_core) resident += (c & 1u) ? page : 0;
-    return resident;
-}
+size_t zeroed_pages::resident_bytes() const { return actorlm::resident_bytes(data_, size_); }
 
 }  // namespace actorlm

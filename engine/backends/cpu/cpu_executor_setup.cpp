@@ -7,6 +7,7 @@
 
 #include "cpu/dequantize.hpp"
 #include "cpu/weight_panels.hpp"
+#include "model/resident_pages.hpp"
 #include "backends/cpu/cpu_executor.hpp"
 #include "model/weight_binding.hpp"
 
@@ -128,7 +129,13 @@ result<std::unique_ptr<cpu_executor>> cpu_executor::create(model_config config,
 void cpu_executor::repack_matrices() {
     model_weights& w = weights_;
     auto repack = [&](tensor& t) {
-        if (cpu::prefers_panels(t)) t = cpu::repack_to_panels(t, w.storage, *pool_);
+        if (!cpu::prefers_panels(t)) return;
+        const tensor rows = t;
+        t = cpu::repack_to_panels(rows, w.storage, *pool_);
+        // The panels replace the row layout (the forward pass never reads it again), so
+        // its mapped pages go back rather than sit beside the copy: without this a model
+        // is resident twice. A tied lm_head's rows are the embedding, which lookups read.
+        if (rows.data != w.token_embedding.data) page_out(rows.data, rows.num_bytes);
     };
     for (int64_t l = first_layer_; l < last_layer_; ++l) {
         layer_weights& lw = w.layers[static_cast<size_t>(l)];
