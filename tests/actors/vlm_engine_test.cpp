@@ -10,8 +10,6 @@
 // with llama.cpp's mmproj serves the same chats.
 #include <doctest/doctest.h>
 
-#include <fstream>
-#include <sstream>
 
 #include <simdjson.h>
 
@@ -45,14 +43,10 @@ content_part image_part(int width, int height, uint32_t seed) {
 /// The reference's messages as the server's parser builds them: `content` the text parts
 /// joined, `parts` in order when the message holds an image.
 std::vector<chat_case> read_cases() {
-    std::ifstream in(test::mm_model_dir("llava_stories") + "/chat_reference.json");
-    REQUIRE(in);
-    std::stringstream text;
-    text << in.rdbuf();
-    const std::string s = text.str();
     simdjson::dom::parser parser;
     simdjson::dom::element root;
-    REQUIRE_FALSE(parser.parse(s).get(root));
+    REQUIRE_FALSE(parser.load(test::mm_model_dir("llava_stories") + "/chat_reference.json")
+                      .get(root));
     std::vector<chat_case> out;
     for (auto c : root["cases"].get_array()) {
         chat_case cc;
@@ -99,6 +93,24 @@ engine_config vlm_config() {
     cfg.kv_cache_memory_bytes = 4 << 20;
     cfg.max_num_seqs = 8;
     return cfg;
+}
+
+/// Two engines' configurations: the first publishes its encoder store on test port `slot`,
+/// the second uses that store instead of its own.
+std::pair<engine_config, engine_config> store_sharing_configs(int slot) {
+    const std::string address = "127.0.0.1:" + std::to_string(test::test_port(slot));
+    std::pair<engine_config, engine_config> cfgs{vlm_config(), vlm_config()};
+    cfgs.first.encoder_store_listen = address;
+    cfgs.second.encoder_store_address = address;
+    return cfgs;
+}
+
+/// engine::create's error for a configuration that must not start.
+std::string startup_error(const engine_config& cfg) {
+    std::string err;
+    auto eng = engine::create(cfg, &err);
+    CHECK(eng == nullptr);
+    return err;
 }
 
 generate_request greedy_chat(const chat_case& c) {
@@ -189,15 +201,11 @@ TEST_CASE("vlm engine: a bad image is an invalid request naming it, and text sti
 
 TEST_CASE("vlm engine: a second engine takes an image's encoder output from the first's store") {
     const auto cases = read_cases();
-    const std::string address = "127.0.0.1:" + std::to_string(test::test_port(0));
-    engine_config first_cfg = vlm_config();
-    first_cfg.encoder_store_listen = address;
+    const auto [first_cfg, second_cfg] = store_sharing_configs(0);
     auto first = test::start_engine(first_cfg);
     auto s1 = first->generate(greedy_chat(cases[0]));
     REQUIRE(test::collect(s1).tokens[0] == cases[0].greedy_ids);
 
-    engine_config second_cfg = vlm_config();
-    second_cfg.encoder_store_address = address;
     auto second = test::start_engine(second_cfg);
     auto s2 = second->generate(greedy_chat(cases[0]));
     const auto got = test::collect(s2);
@@ -232,10 +240,8 @@ TEST_CASE("vlm engine: a second engine takes an image's encoder output from the 
 TEST_CASE("vlm engine: an unreachable encoder store is a start-up error naming it") {
     engine_config cfg = vlm_config();
     cfg.encoder_store_address = "127.0.0.1:" + std::to_string(test::test_port(1));
-    std::string err;
-    auto eng = engine::create(cfg, &err);
-    CHECK(eng == nullptr);
-    CHECK(err.find("cannot reach the encoder store at 127.0.0.1:") != std::string::npos);
+    CHECK(startup_error(cfg).find("cannot reach the encoder store at 127.0.0.1:") !=
+          std::string::npos);
 }
 
 // llama-server's form of the same model: the text model as a GGUF written by llama.cpp's
@@ -247,14 +253,9 @@ TEST_CASE("vlm engine: an unreachable encoder store is a start-up error naming i
 TEST_CASE("vlm engine: a GGUF text model with llama.cpp's mmproj serves the same chats") {
     const auto cases = read_cases();
     const std::string dir = test::mm_model_dir("llava_stories_gguf");
-    std::ifstream in(dir + "/llama_cpp_prompt_ids.json");
-    REQUIRE(in);
-    std::stringstream text;
-    text << in.rdbuf();
-    const std::string json = text.str();
     simdjson::dom::parser parser;
     simdjson::dom::element llama_cpp;
-    REQUIRE_FALSE(parser.parse(json).get(llama_cpp));
+    REQUIRE_FALSE(parser.load(dir + "/llama_cpp_prompt_ids.json").get(llama_cpp));
 
     engine_config cfg = vlm_config();
     cfg.model_path = dir + "/llava_stories-f32.gguf";
@@ -289,10 +290,7 @@ TEST_CASE("vlm engine: a GGUF text model with llama.cpp's mmproj serves the same
 TEST_CASE("vlm engine: --mmproj beside a Hugging Face directory is a start-up error") {
     engine_config cfg = vlm_config();
     cfg.mmproj = test::mm_model_dir("llava_stories_gguf") + "/mmproj-llava_stories-f32.gguf";
-    std::string err;
-    auto eng = engine::create(cfg, &err);
-    CHECK(eng == nullptr);
-    CHECK(err.find("is a Hugging Face directory") != std::string::npos);
+    CHECK(startup_error(cfg).find("is a Hugging Face directory") != std::string::npos);
 }
 
 // The server prepares each prompt for its context check (engine::prepare_prompt); the
@@ -329,12 +327,8 @@ TEST_CASE("vlm engine: a prompt prepared for the context check is not prepared a
 
 TEST_CASE("vlm engine: when the shared encoder store goes away, images are encoded locally") {
     const auto cases = read_cases();
-    const std::string address = "127.0.0.1:" + std::to_string(test::test_port(2));
-    engine_config first_cfg = vlm_config();
-    first_cfg.encoder_store_listen = address;
+    const auto [first_cfg, second_cfg] = store_sharing_configs(2);
     auto first = test::start_engine(first_cfg);
-    engine_config second_cfg = vlm_config();
-    second_cfg.encoder_store_address = address;
     auto second = test::start_engine(second_cfg);
     first.reset();  // the store's engine stops: lookups go unanswered (or fail at once)
 

@@ -110,14 +110,7 @@ vision_features encode_qwen_reference_patches(vision_model m) {
     simdjson::dom::parser parser;
     simdjson::dom::element ref;
     REQUIRE(parser.load(dir + "/reference.json").get(ref) == simdjson::SUCCESS);
-    simdjson::dom::array grid_list;
-    REQUIRE(ref["grid_thw"].get(grid_list) == simdjson::SUCCESS);
-    std::vector<std::array<int64_t, 3>> grids;
-    for (auto g : grid_list) {
-        const std::vector<int64_t> v = test::json_ints(std::move(g));
-        REQUIRE(v.size() == 3);
-        grids.push_back({v[0], v[1], v[2]});
-    }
+    const std::vector<std::array<int64_t, 3>> grids = test::json_grids(ref["grid_thw"]);
     const std::vector<float> pixels = test::read_floats(dir + "/pixel_values.bin");
     cpu::thread_pool pool(2);
     vision_tower tower(std::make_shared<const vision_model>(std::move(m)));

@@ -294,14 +294,7 @@ TEST_CASE("vision tower: Qwen2.5-VL (window attention, 2-D rotary, merger, f16) 
     const std::string dir = test::mm_model_dir("qwen25vl");
     const reference ref(dir);
     const std::vector<int64_t> ps = ref.shape("pixel_shape"), fs = ref.shape("feature_shape");
-    simdjson::dom::array grid_list;
-    REQUIRE(ref.root["grid_thw"].get(grid_list) == simdjson::SUCCESS);
-    std::vector<std::array<int64_t, 3>> grids;
-    for (auto g : grid_list) {
-        const std::vector<int64_t> v = reference::ints(std::move(g));
-        REQUIRE(v.size() == 3);
-        grids.push_back({v[0], v[1], v[2]});
-    }
+    const std::vector<std::array<int64_t, 3>> grids = test::json_grids(ref.root["grid_thw"]);
     const std::vector<float> pixels = test::read_floats(dir + "/pixel_values.bin");
     const std::vector<float> want = test::read_floats(dir + "/features.bin");
     REQUIRE(static_cast<int64_t>(pixels.size()) == ps[0] * ps[1]);

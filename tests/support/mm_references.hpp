@@ -9,6 +9,7 @@
 #include <simdjson.h>
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstdint>
 #include <fstream>
@@ -46,6 +47,20 @@ inline std::vector<int64_t> json_ints(simdjson::simdjson_result<simdjson::dom::e
         s.push_back(x);
     }
     return s;
+}
+
+/// Qwen2-VL's image_grid_thw: a JSON array of [t, h, w] triples.
+inline std::vector<std::array<int64_t, 3>> json_grids(
+    simdjson::simdjson_result<simdjson::dom::element> e) {
+    simdjson::dom::array arr;
+    REQUIRE(e.get(arr) == simdjson::SUCCESS);
+    std::vector<std::array<int64_t, 3>> grids;
+    for (auto g : arr) {
+        const std::vector<int64_t> v = json_ints(std::move(g));
+        REQUIRE(v.size() == 3);
+        grids.push_back({v[0], v[1], v[2]});
+    }
+    return grids;
 }
 
 inline double max_abs_diff(const std::vector<float>& a, const std::vector<float>& b) {
