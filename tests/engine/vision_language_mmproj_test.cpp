@@ -87,7 +87,8 @@ TEST_CASE("mmproj processor: Qwen2.5-VL's file takes the tower's patch and merge
     const image_processor_config from_file = mmproj_processor("qwen25vl");
     REQUIRE(std::holds_alternative<qwen2_vl_image_config>(from_file));
     const auto& c = std::get<qwen2_vl_image_config>(from_file);
-    const auto& hf = std::get<qwen2_vl_image_config>(hf_processor("qwen25vl"));
+    const image_processor_config hf_config = hf_processor("qwen25vl");
+    const auto& hf = std::get<qwen2_vl_image_config>(hf_config);
     CHECK(c.patch_size == hf.patch_size);
     CHECK(c.merge_size == hf.merge_size);
     CHECK(c.temporal_patch_size == hf.temporal_patch_size);
