@@ -76,14 +76,9 @@ void submit(detokenizer_self_ptr self, uint64_t serial, submission& sub) {
         return;
     }
     if (req.params.n < 1) return reject(self, req, "n must be at least 1");
-    // A prompt the server prepared for its context check (engine::prepare_prompt) runs as it
-    // is: its images are not looked up, decoded or resized again on this actor.
-    result<core::prompt_inputs> prompt = make_error("unprepared");
-    if (const core::prompt_inputs* ready =
-            core::prepared_inputs(req, *st.tok, st.cfg.images.get()))
-        prompt = *ready;
-    else
-        prompt = core::build_prompt(req, *st.tok, st.chat.get(), st.cfg.images.get());
+    // A prompt the server prepared for its context check (engine::prepare_prompt) comes
+    // back as it is: its images are not looked up, decoded or resized again here.
+    auto prompt = core::build_prompt(req, *st.tok, st.chat.get(), st.cfg.images.get());
     if (!prompt) return reject(self, req, prompt.message());
     const core::parent_request parent(req.request_id, req.params);
     // The frontend refuses ids in use, so a live id here is an engine bug; refuse it

@@ -98,6 +98,10 @@ result<std::vector<int32_t>> build_prompt_tokens(const actorlm::generate_request
 result<prompt_inputs> build_prompt(const actorlm::generate_request& req, const tokenizer& tok,
                                    const chat_template* chat,
                                    multimodal::image_preprocessor* images, bool for_generation) {
+    // Prepared by this tokenizer and preprocessor before submission (engine::prepare_prompt).
+    if (const actorlm::prepared_prompt* p = req.prepared.get();
+        p != nullptr && p->tok == &tok && p->images == images)
+        return p->inputs;
     if (images == nullptr || req.messages.empty() || multimodal::count_prompt_images(req) == 0) {
         auto ids = build_prompt_tokens(req, tok, chat);
         if (!ids) return ids.err();
@@ -135,13 +139,6 @@ result<prompt_inputs> build_prompt(const actorlm::generate_request& req, const t
                                              static_cast<int32_t>(r.length), std::move(input)});
     }
     return out;
-}
-
-const prompt_inputs* prepared_inputs(const actorlm::generate_request& req, const tokenizer& tok,
-                                     const multimodal::image_preprocessor* images) {
-    const actorlm::prepared_prompt* p = req.prepared.get();
-    if (p == nullptr || p->tok != &tok || p->images != images) return nullptr;
-    return &p->inputs;
 }
 
 std::vector<request_spec> expand_sequences(const parent_request& parent,

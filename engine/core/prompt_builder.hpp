@@ -48,16 +48,13 @@ struct prompt_inputs {
 /// HF processor expands it, and every image becomes an mm_feature over its placeholder
 /// range. Without `images`, a request with images is refused naming the model's lack.
 /// `for_generation` false (a /tokenize-style check) keeps the image lookups out of the
-/// processor cache's statistics.
+/// processor cache's statistics. A request carrying what this `tok` and `images` prepared
+/// for it (engine::prepare_prompt, `req.prepared`) gets that back without any new work;
+/// another engine's preparation is ignored.
 result<prompt_inputs> build_prompt(const actorlm::generate_request& req, const tokenizer& tok,
                                    const chat_template* chat,
                                    multimodal::image_preprocessor* images,
                                    bool for_generation = true);
-
-/// A prompt_inputs for `req` that `tok` and `images` (one engine's) prepared before it was
-/// submitted (engine::prepare_prompt), or null when it has none or another engine made it.
-const prompt_inputs* prepared_inputs(const actorlm::generate_request& req, const tokenizer& tok,
-                                     const multimodal::image_preprocessor* images);
 
 /// One spec per sequence of `parent`, with its child id and child params
 /// (sequence k of a seeded request draws from seed + k).

@@ -86,13 +86,12 @@ result<std::shared_ptr<const vision_language_model>> load_vision_language_from_m
     const std::string& mmproj_path, const tokenizer& text_tokenizer, const model_config& text) {
     auto tower = load_vision_model_from_mmproj(mmproj_path);
     if (!tower) return tower.err();
-    const int64_t text_hidden_size = text.hidden_size;
-    if (tower->output_dim != text_hidden_size)
+    if (tower->output_dim != text.hidden_size)
         return make_error(error_kind::invalid_argument,
                           "%s: the projector writes rows of %lld values but the text model's "
                           "hidden size is %lld (an mmproj made for another model?)",
                           mmproj_path.c_str(), static_cast<long long>(tower->output_dim),
-                          static_cast<long long>(text_hidden_size));
+                          static_cast<long long>(text.hidden_size));
     // Qwen2.5-VL's image tokens take 3-D positions: a text model without M-RoPE would run
     // them as a line and answer wrongly, never failing.
     if (tower->config.family == vision_family::qwen2_5_vl && text.mrope_section.empty())

@@ -348,6 +348,24 @@ result<std::shared_ptr<gguf_file>> open_mmproj(const std::string& path) {
     return *f;
 }
 
+// clip.vision.image_mean / image_std of an open mmproj file.
+result<mmproj_image_norm> read_image_norm(const gguf_file& f) {
+    mmproj_image_norm out;
+    for (auto [key, dst] : {std::pair{"clip.vision.image_mean", &out.mean},
+                            std::pair{"clip.vision.image_std", &out.std}}) {
+        const std::vector<float> v = f.get_float_array(key);
+        if (v.size() != 3)
+            return make_error(error_kind::invalid_argument,
+                              "%s: key '%s' must be an array of 3 numbers", f.path().c_str(), key);
+        std::copy(v.begin(), v.end(), dst->begin());
+    }
+    for (float x : out.std)
+        if (!(x > 0))
+            return make_error(error_kind::invalid_argument,
+                              "%s: clip.vision.image_std must be positive", f.path().c_str());
+    return out;
+}
+
 }  // namespace vision_mmproj_detail
 
 result<vision_model> load_vision_model_from_mmproj(const std::string& path) {
@@ -397,29 +415,16 @@ result<mmproj_image_norm> read_mmproj_image_norm(const std::string& path) {
     using namespace vision_mmproj_detail;
     auto file = open_mmproj(path);
     if (!file) return file.err();
-    mmproj_image_norm out;
-    for (auto [key, dst] : {std::pair{"clip.vision.image_mean", &out.mean},
-                            std::pair{"clip.vision.image_std", &out.std}}) {
-        const std::vector<float> v = (*file)->get_float_array(key);
-        if (v.size() != 3)
-            return make_error(error_kind::invalid_argument,
-                              "%s: key '%s' must be an array of 3 numbers", path.c_str(), key);
-        std::copy(v.begin(), v.end(), dst->begin());
-    }
-    for (float x : out.std)
-        if (!(x > 0))
-            return make_error(error_kind::invalid_argument,
-                              "%s: clip.vision.image_std must be positive", path.c_str());
-    return out;
+    return read_image_norm(**file);
 }
 
 result<image_processor_config> read_mmproj_processor_config(const std::string& path,
                                                             const vision_model& tower) {
     using namespace vision_mmproj_detail;
-    auto norm = read_mmproj_image_norm(path);
-    if (!norm) return norm.err();
     auto file = open_mmproj(path);
     if (!file) return file.err();
+    auto norm = read_image_norm(**file);
+    if (!norm) return norm.err();
     pixel_normalization n;
     for (int c = 0; c < 3; ++c) {
         n.mean[c] = norm->mean[c];

@@ -105,7 +105,6 @@ TEST_CASE("vision fingerprint: towers with equal processors but other weights di
     // Same preprocessor_config.json and processor_config.json, other tower weights: an
     // encoder store shared by the two must not hand one's features to the other.
     CHECK((*llava)->processor_key != (*stories)->processor_key);
-    CHECK(vision_model_fingerprint(*(*llava)->tower) == vision_model_fingerprint(*(*llava)->tower));
     auto again = load_vision_language(test::mm_model_dir("llava"));
     REQUIRE(again.ok());
     CHECK((*again)->processor_key == (*llava)->processor_key);
