@@ -100,8 +100,19 @@ void kv_cache_manager::cache_blocks(const request& req, int32_t num_computed_tok
     if (it != tables_.end()) cache_table_blocks(req, it->second, num_computed_tokens);
 }
 
-void kv_cache_manager::free(const request& req) {
-    auto it = tables_.find(req.id());
+void kv_cache_manager::free(const request& req) { release(req.id()); }
+
+void kv_cache_manager::hold(const std::string& holder, std::span<const int32_t> block_ids) {
+    ACTORLM_CHECK(!tables_.count(holder), "a block table named '%s' exists already",
+                  holder.c_str());
+    pool_.touch(block_ids);
+    table& t = tables_[holder];
+    t.block_ids.assign(block_ids.begin(), block_ids.end());
+    t.num_cached_blocks = static_cast<int32_t>(t.block_ids.size());
+}
+
+void kv_cache_manager::release(const std::string& holder) {
+    auto it = tables_.find(holder);
     if (it == tables_.end()) return;
     std::vector<int32_t>& ids = it->second.block_ids;
     std::reverse(ids.begin(), ids.end());

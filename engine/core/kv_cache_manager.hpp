@@ -61,6 +61,14 @@ public:
     /// Releases every block of `req` (tail first, so its tail is evicted first);
     /// cached ones stay prefix hits until evicted. No-op if it holds none.
     void free(const request& req);
+    /// Takes one reference to each of `block_ids` for `holder`, a table that belongs to
+    /// no request (another engine reading them, e.g. a live migration's pre-copy):
+    /// they are neither evicted nor reused until release(holder). `holder` must not name
+    /// a table already.
+    void hold(const std::string& holder, std::span<const int32_t> block_ids);
+    /// Drops the references of the table named `holder` (a request's id or a hold's);
+    /// no-op if there is none.
+    void release(const std::string& holder);
 
     /// The block table of a request (empty if it holds none).
     std::span<const int32_t> block_ids(const std::string& request_id) const;

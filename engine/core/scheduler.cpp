@@ -497,6 +497,10 @@ std::vector<request_output> scheduler::update_from_output(const scheduler_output
 
 void scheduler::apply_kv_connector_output(const kv::kv_connector_output& out) {
     auto release = [&](const std::string& id) {
+        if (snapshots_.erase(id) != 0) {
+            kv_.release(id);
+            return true;
+        }
         auto d = deferred_free_.find(id);
         if (d == deferred_free_.end()) return false;
         kv_.free(*d->second);
@@ -572,6 +576,29 @@ std::optional<actorlm::kv_transfer_params> scheduler::migrate_request(const std:
     if (!*found) return std::nullopt;
     it->second->hand_over_kv = true;
     return end_request(it->second.get(), request_status::finished_aborted, {});
+}
+
+std::optional<actorlm::kv_transfer_params> scheduler::snapshot_request(
+    const std::string& req_id) {
+    auto it = requests_.find(req_id);
+    if (!connector_ || it == requests_.end() || it->second->status != request_status::running)
+        return std::nullopt;
+    const request& r = *it->second;
+    const auto table = kv_.block_ids(req_id);
+    const auto n = static_cast<size_t>(std::min<int64_t>(
+        r.num_computed_tokens / cfg_.block_size, static_cast<int64_t>(table.size())));
+    if (n == 0) return std::nullopt;
+    const std::vector<int32_t> blocks(table.begin(), table.begin() + static_cast<ptrdiff_t>(n));
+    const std::string ticket = req_id + "#snapshot-" + std::to_string(next_snapshot_++);
+    // Held first: a connector may hand the blocks to another thread as soon as it offers.
+    kv_.hold(ticket, blocks);
+    auto p = connector_->offer_snapshot(r, blocks, ticket);
+    if (!p) {
+        kv_.release(ticket);
+        return std::nullopt;
+    }
+    snapshots_.insert(ticket);
+    return p;
 }
 
 std::optional<actorlm::kv_transfer_params> scheduler::end_request(request* r, request_status st,

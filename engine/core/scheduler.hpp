@@ -109,6 +109,12 @@ public:
     /// (nullopt when the connector keeps nothing). *found: whether the id was live.
     std::optional<actorlm::kv_transfer_params> migrate_request(const std::string& req_id,
                                                                bool* found);
+    /// Live migration's pre-copy round: offers running `req_id`'s computed whole blocks
+    /// for another engine to pull while the request keeps running, holding them until
+    /// that engine releases the snapshot (or the offer expires). Nullopt when the
+    /// request is not running, has no whole block computed, or no KV connector serves
+    /// pulls. Call between steps: a step in flight may still be writing those blocks.
+    std::optional<actorlm::kv_transfer_params> snapshot_request(const std::string& req_id);
     bool abort_request(const std::string& req_id) {
         return finish_request(req_id, request_status::finished_aborted);
     }
@@ -119,7 +125,7 @@ public:
     /// request's blocks: steps must go on until the worker reports them.
     bool has_unfinished_requests() const {
         return !running_.empty() || !waiting_.empty() || !remote_waiting_.empty() ||
-               !deferred_free_.empty();
+               !deferred_free_.empty() || !snapshots_.empty();
     }
     /// Ids of every live request (waiting, running or preempted), in no order.
     std::vector<std::string> live_request_ids() const;
@@ -137,9 +143,10 @@ public:
         connector_ = std::move(c);
     }
     kv::kv_connector_scheduler* kv_connector() const { return connector_.get(); }
-    /// Whether `req_id` finished but its blocks wait for the connector (invariant checks).
+    /// Whether the block table named `req_id` waits for the connector: a finished
+    /// request's, or a snapshot's (invariant checks).
     bool holds_deferred_blocks(const std::string& req_id) const {
-        return deferred_free_.count(req_id) != 0;
+        return deferred_free_.count(req_id) != 0 || snapshots_.count(req_id) != 0;
     }
     scheduler_stats stats() const;
     /// KV events since the last call, for the KV-cache actor to publish: the device
@@ -222,6 +229,9 @@ private:
     std::unordered_map<std::string, remote_load> remote_loads_;
     // Finished, blocks still held until the connector reports the request done.
     std::unordered_map<std::string, std::unique_ptr<request>> deferred_free_;
+    // Snapshot tickets (snapshot_request) whose blocks are held until pulled.
+    std::unordered_set<std::string> snapshots_;
+    int64_t next_snapshot_ = 0;
     double next_arrival_ = 0.0;
     int64_t num_preemptions_ = 0;
     int64_t num_prompt_tokens_ = 0;

@@ -92,6 +92,16 @@ public:
     /// `req` finished (stopped, aborted or failed: see req.status); `block_ids` is its table.
     virtual finished_request request_finished(const core::request& req,
                                               std::span<const int32_t> block_ids) = 0;
+    /// A snapshot of running `req`'s computed full blocks (`block_ids`, the leading ones
+    /// of its table) for another engine to pull while `req` keeps running: the pre-copy
+    /// round of a live migration. The caller holds the blocks until `ticket` appears in
+    /// a later finished_sending. Nothing (the default) when this connector cannot serve
+    /// pulls; the caller then releases them at once.
+    virtual std::optional<actorlm::kv_transfer_params> offer_snapshot(
+        const core::request& req, std::span<const int32_t> block_ids, const std::string& ticket) {
+        (void)req, (void)block_ids, (void)ticket;
+        return std::nullopt;
+    }
     /// Events since the last call.
     virtual std::vector<kv_event> take_events() { return {}; }
     virtual kv_connector_stats stats() const { return {}; }

@@ -81,6 +81,14 @@ public:
         return out;
     }
 
+    std::optional<actorlm::kv_transfer_params> offer_snapshot(
+        const core::request& req, std::span<const int32_t> block_ids,
+        const std::string& ticket) override {
+        for (auto& s : subs_)  // the first that serves pulls; one ticket, one release
+            if (auto p = s->offer_snapshot(req, block_ids, ticket)) return p;
+        return std::nullopt;
+    }
+
     std::vector<kv_event> take_events() override {
         std::vector<kv_event> all;
         for (auto& s : subs_) {

@@ -84,26 +84,18 @@ public:
                                (req.status == core::request_status::finished_length_capped ||
                                 req.status == core::request_status::finished_stopped);
         if (!prefilled && !req.hand_over_kv) return out;
-        actorlm::kv_transfer_params p;
-        p.do_remote_prefill = true;
-        p.remote_host = self_.host;
-        p.remote_port = self_.port;
-        p.remote_request_id = req.id();
-        // Whole blocks whose KV is computed (all of the prompt after a prefill; a
-        // migrating request's prompt and outputs but the last sampled token).
-        const auto n = static_cast<size_t>(
-            std::min<int64_t>({req.num_computed_tokens / block_size_,
-                               static_cast<int64_t>(req.block_hashes().size()),
-                               static_cast<int64_t>(block_ids.size())}));
-        std::vector<int32_t> ids(block_ids.begin(), block_ids.begin() + static_cast<ptrdiff_t>(n));
-        std::vector<core::block_hash> hashes(req.block_hashes().begin(),
-                                             req.block_hashes().begin() + static_cast<ptrdiff_t>(n));
-        if (n > 0 && endpoint_->offer(req.id(), ids, std::move(hashes))) {
-            p.remote_block_ids = std::move(ids);
-            out.delay_free_blocks = true;
-        }
-        out.kv_transfer_params = std::move(p);
+        out.kv_transfer_params = offer(req, block_ids, req.id());
+        out.delay_free_blocks = !out.kv_transfer_params->remote_block_ids.empty();
         return out;
+    }
+
+    std::optional<actorlm::kv_transfer_params> offer_snapshot(
+        const core::request& req, std::span<const int32_t> block_ids,
+        const std::string& ticket) override {
+        if (!cfg_.can_save()) return std::nullopt;
+        auto p = offer(req, block_ids, ticket);
+        if (p.remote_block_ids.empty()) return std::nullopt;
+        return p;
     }
 
     kv_connector_stats stats() const override {
@@ -114,6 +106,29 @@ public:
     }
 
 private:
+    /// Offers `req`'s whole computed blocks under `ticket` (all of the prompt after a
+    /// prefill; a migrating request's prompt and outputs but the last sampled token);
+    /// no block ids in the answer when there was nothing to offer.
+    actorlm::kv_transfer_params offer(const core::request& req,
+                                      std::span<const int32_t> block_ids,
+                                      const std::string& ticket) {
+        actorlm::kv_transfer_params p;
+        p.do_remote_prefill = true;
+        p.remote_host = self_.host;
+        p.remote_port = self_.port;
+        p.remote_request_id = ticket;
+        const auto n = static_cast<size_t>(
+            std::min<int64_t>({req.num_computed_tokens / block_size_,
+                               static_cast<int64_t>(req.block_hashes().size()),
+                               static_cast<int64_t>(block_ids.size())}));
+        std::vector<int32_t> ids(block_ids.begin(), block_ids.begin() + static_cast<ptrdiff_t>(n));
+        std::vector<core::block_hash> hashes(req.block_hashes().begin(),
+                                             req.block_hashes().begin() + static_cast<ptrdiff_t>(n));
+        if (n > 0 && endpoint_->offer(ticket, ids, std::move(hashes)))
+            p.remote_block_ids = std::move(ids);
+        return p;
+    }
+
     const actorlm::kv_transfer_params* remote_prefill(const core::request& req) const {
         const auto& kt = req.params().kv_transfer;
         if (!kt || !kt->do_remote_prefill || !cfg_.can_load()) return nullptr;

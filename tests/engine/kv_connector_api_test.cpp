@@ -294,6 +294,18 @@ struct scripted_connector final : kv::kv_connector_scheduler {
         finished.push_back(r.id());
         return {delay_free, std::nullopt};
     }
+    bool serves_pulls = true;
+    std::vector<std::string> snapshots;  // ticket:blocks
+    std::optional<actorlm::kv_transfer_params> offer_snapshot(
+        const request&, std::span<const int32_t> block_ids, const std::string& ticket) override {
+        if (!serves_pulls) return std::nullopt;
+        snapshots.push_back(ticket + ":" + std::to_string(block_ids.size()));
+        actorlm::kv_transfer_params p;
+        p.do_remote_prefill = true;
+        p.remote_request_id = ticket;
+        p.remote_block_ids.assign(block_ids.begin(), block_ids.end());
+        return p;
+    }
 };
 
 }  // namespace
@@ -420,5 +432,50 @@ TEST_CASE("kv_connector: request_finished can hold blocks until the save is repo
     CHECK_FALSE(s->holds_deferred_blocks("A"));
     CHECK(s->kv().num_free_blocks() == all_free);
     CHECK_FALSE(s->has_unfinished_requests());
+    REQUIRE(check_kv_invariants(*s).ok());
+}
+
+TEST_CASE("kv_connector: a running request's snapshot holds its blocks until pulled") {
+    auto s = test::make_scheduler(test::small_config(32));
+    auto owned = std::make_unique<scripted_connector>();
+    scripted_connector* conn = owned.get();
+    s->set_kv_connector(std::move(owned));
+    const int32_t all_free = s->kv().num_free_blocks();
+    REQUIRE(s->add_request(test::make_spec("A", test::iota_tokens(40, 100), 8)).ok());
+    CHECK_FALSE(s->snapshot_request("A"));  // waiting: nothing computed yet
+    auto so = s->schedule();
+    s->update_from_output(so, test::fabricate_output(so));  // 40 computed, 1 sampled
+
+    // The two whole computed blocks are offered; the partial third is not.
+    auto p = s->snapshot_request("A");
+    REQUIRE(p);
+    REQUIRE(p->remote_block_ids.size() == 2);
+    const std::vector<int32_t> table(s->kv().block_ids("A").begin(), s->kv().block_ids("A").end());
+    CHECK(p->remote_block_ids == std::vector<int32_t>(table.begin(), table.begin() + 2));
+    CHECK(conn->snapshots == std::vector<std::string>{p->remote_request_id + ":2"});
+    CHECK(s->holds_deferred_blocks(p->remote_request_id));
+    REQUIRE(check_kv_invariants(*s).ok());
+
+    // A ends before anyone pulled: its own blocks go back, the snapshot's stay held.
+    CHECK(s->abort_request("A"));
+    CHECK(s->kv().num_free_blocks() == all_free - 2);
+    CHECK(s->has_unfinished_requests());  // steps go on until the pull is reported
+    REQUIRE(check_kv_invariants(*s).ok());
+    so = s->schedule();
+    model_runner_output out;
+    out.kv_connector_output.finished_sending = {p->remote_request_id};
+    s->update_from_output(so, out);
+    CHECK(s->kv().num_free_blocks() == all_free);
+    CHECK_FALSE(s->holds_deferred_blocks(p->remote_request_id));
+    CHECK_FALSE(s->has_unfinished_requests());
+    REQUIRE(check_kv_invariants(*s).ok());
+
+    // Nothing is held when the connector cannot serve pulls.
+    conn->serves_pulls = false;
+    REQUIRE(s->add_request(test::make_spec("B", test::iota_tokens(40, 300), 8)).ok());
+    so = s->schedule();
+    s->update_from_output(so, test::fabricate_output(so));
+    CHECK_FALSE(s->snapshot_request("B"));
+    CHECK(s->kv().num_free_blocks() == all_free - 3);
     REQUIRE(check_kv_invariants(*s).ok());
 }
