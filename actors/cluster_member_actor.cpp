@@ -110,6 +110,13 @@ cluster_member_actor::behavior_type member_impl(member_self_ptr self, frontend_a
             if (it != st.streams.end() && !it->second.done())
                 self->send(st.frontend, migrate_atom_v, it->second.engine_request_id);
         },
+        [self](precopy_atom, uint64_t stream) -> caf::result<kv_transfer_params> {
+            auto& st = self->state;
+            auto it = st.streams.find({sender_of(self), stream});
+            if (it == st.streams.end() || it->second.done())
+                return caf::make_error(engine_errc::no_snapshot, "the stream has ended");
+            return self->delegate(st.frontend, precopy_atom_v, it->second.engine_request_id);
+        },
         [self](stats_atom) { return self->delegate(self->state.kv, stats_atom_v); },
         [self](kv_pull_atom, std::string& transfer, int32_t first,
                std::vector<core::block_hash>& expected, int64_t payload) {

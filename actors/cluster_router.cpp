@@ -29,6 +29,9 @@ constexpr auto k_load_poll = std::chrono::milliseconds(250);
 constexpr auto k_stats_timeout = std::chrono::seconds(2);
 /// How often the router tries to reach a member that went down again.
 constexpr auto k_reconnect_interval = std::chrono::seconds(1);
+/// The longest a migration's pre-copy round may take before the request stops and
+/// moves anyway (the target pulls or recomputes what it lacks then).
+constexpr auto k_precopy_timeout = std::chrono::seconds(5);
 
 /// What a member is for: a replica serves whole requests; in a disaggregated
 /// cluster a prefill member computes prompts' KV and a decode member continues them.
@@ -95,7 +98,11 @@ struct route {
     std::vector<int32_t> prompt_ids;
     std::vector<int32_t> outputs;
     std::optional<size_t> migrate_to;
-    bool continued = false;  // it runs on a second member after a migration
+    bool precopying = false;  // its target pulls the KV so far; it still runs here
+    bool continued = false;   // it runs on a second member after a migration
+    // A pre-copy's warming request on the target (its deltas are nobody's): the
+    // stream of the migrating request it warms.
+    std::optional<uint64_t> warms;
 };
 
 /// Ends every sequence of `r` that has not ended with `why`.
@@ -178,6 +185,7 @@ generate_request prefill_request(const generate_request& req) {
 void send_route(router_ptr self, route r, generate_request req);
 /// Sends `req` for route `r` to member `member` (chosen already).
 void send_to(router_ptr self, route r, generate_request req, size_t member);
+void stop_for_move(router_ptr self, uint64_t stream);
 void continue_migrated(router_ptr self, route r, const output_delta& done);
 
 void forward(router_ptr self, submission& sub) {
@@ -244,7 +252,7 @@ void send_to(router_ptr self, route r, generate_request req, size_t member) {
     member_entry& m = st.members[r.member];
     m.sent_since += 1;
     const uint64_t stream = st.next_stream++;
-    st.by_request_id[r.request_id] = stream;
+    if (!r.warms) st.by_request_id[r.request_id] = stream;  // the caller's requests only
     st.routes.emplace(stream, std::move(r));
     self->send(m.handle, generate_atom_v, stream, std::move(req));
 }
@@ -283,6 +291,13 @@ void deliver(router_ptr self, uint64_t stream, std::vector<output_delta>& deltas
     auto it = st.routes.find(stream);
     if (it == st.routes.end()) return;  // failed over already
     route& r = it->second;
+    if (r.warms) {
+        if (std::none_of(deltas.begin(), deltas.end(), [](const auto& d) { return d.finished(); }))
+            return;
+        const uint64_t warmed = *r.warms;
+        st.routes.erase(it);
+        return stop_for_move(self, warmed);
+    }
     if (r.prefill_leg) {
         for (const auto& d : deltas) {
             if (!d.finished()) continue;
@@ -336,9 +351,82 @@ void continue_migrated(router_ptr self, route r, const output_delta& done) {
     }
     const size_t target = *r.migrate_to;
     r.migrate_to.reset();
+    r.precopying = false;
     r.continued = true;
     if (healthy(st.members[target])) return send_to(self, std::move(r), std::move(req), target);
     send_route(self, std::move(r), std::move(req));  // the target went away: any member
+}
+
+/// The second round of moving route `stream`: its member ends the request keeping its
+/// KV, and its final delta (deliver) continues it on the target. Nothing if the
+/// request ended or moved meanwhile.
+void stop_for_move(router_ptr self, uint64_t stream) {
+    auto& st = self->state;
+    auto it = st.routes.find(stream);
+    if (it == st.routes.end() || !it->second.precopying) return;
+    route& r = it->second;
+    r.precopying = false;
+    if (r.aborted) return;  // the caller's abort ends it where it runs
+    if (auto& h = st.members[r.member].handle) self->send(h, migrate_atom_v, stream);
+}
+
+/// The pre-copy's snapshot of route `stream` is at its member (`kt`): the target pulls
+/// it into its prefix cache through a warming request, the tokens the caller has so far
+/// with the request's own salt and settings and one token to sample (dropped), so that
+/// the continuation finds those blocks cached and pulls only what was written since.
+void warm_target(router_ptr self, uint64_t stream, kv_transfer_params kt) {
+    auto& st = self->state;
+    auto it = st.routes.find(stream);
+    const member_entry* source = nullptr;
+    if (it != st.routes.end()) source = &st.members[it->second.member];
+    if (it == st.routes.end() || !it->second.precopying || !it->second.migrate_to ||
+        !healthy(st.members[*it->second.migrate_to])) {
+        // Nobody will pull the snapshot: its member may free the blocks now.
+        if (source && source->handle)
+            self->send(source->handle, release_atom_v, kt.remote_request_id);
+        if (it != st.routes.end()) stop_for_move(self, stream);
+        return;
+    }
+    route& r = it->second;
+    generate_request w = r.sent;
+    w.request_id = r.request_id + "-precopy";
+    w.prompt.clear();
+    w.messages.clear();
+    w.prompt_token_ids = r.prompt_ids;
+    w.resume_output_token_ids = r.outputs;
+    w.params.max_tokens = static_cast<int32_t>(r.outputs.size()) + 1;
+    w.params.min_tokens = 0;
+    w.params.logprobs = -1;
+    w.params.prompt_logprobs = -1;
+    w.params.stop.clear();
+    kt.remote_host = source->where.host;  // where the router reaches it, as for a prefill leg
+    kt.remote_port = source->where.port;
+    w.params.kv_transfer = std::move(kt);
+    route warm;
+    warm.on_delta = [](const output_delta&) {};
+    warm.request_id = w.request_id;
+    warm.ended.assign(1, false);
+    warm.warms = stream;
+    send_to(self, std::move(warm), std::move(w), *r.migrate_to);
+}
+
+/// Moves route `stream` (`r`, one running sequence) to member `target` in two rounds,
+/// as Llumnix does: first the target pulls the KV computed so far while the request
+/// keeps decoding here (the pre-copy), then the request stops and the target continues
+/// it, pulling only the blocks written since. The caller's pause is the second round
+/// only, whatever the context's length. Without a snapshot (no PeerConnector, no whole
+/// block yet, the prompt's ids not seen) it stops at once.
+void start_migration(router_ptr self, uint64_t stream, route& r, size_t target) {
+    auto& st = self->state;
+    r.migrate_to = target;
+    r.precopying = true;
+    auto source = st.members[r.member].handle;
+    if (!source || r.prompt_ids.empty()) return stop_for_move(self, stream);
+    self->request(source, k_precopy_timeout, precopy_atom_v, stream)
+        .then([self, stream](kv_transfer_params& kt) { warm_target(self, stream, std::move(kt)); },
+              [self, stream](caf::error&) { stop_for_move(self, stream); });
+    // A target that never finishes warming must not hold the move back.
+    self->delayed_send(self, k_precopy_timeout, precopy_atom_v, stream);
 }
 
 /// Moves the running requests of member `from` (or only `request_id`) to member `to`;
@@ -363,11 +451,11 @@ caf::result<int32_t> migrate(router_ptr self, const std::string& from, const std
         return caf::make_error(engine_errc::bad_setup, "cluster member " + to + " is not healthy");
     int32_t n = 0;
     for (auto& [stream, r] : st.routes) {
-        if (r.member != *a || r.prefill_leg || r.migrate_to || r.aborted || r.ended.size() != 1)
+        if (r.member != *a || r.prefill_leg || r.migrate_to || r.aborted || r.ended.size() != 1 ||
+            r.warms)
             continue;
         if (!request_id.empty() && r.request_id != request_id) continue;
-        r.migrate_to = *b;
-        if (auto& h = st.members[*a].handle) self->send(h, migrate_atom_v, stream);
+        start_migration(self, stream, r, *b);
         ++n;
     }
     if (!request_id.empty() && n == 0)
@@ -386,7 +474,7 @@ void rebalance(router_ptr self) {
     std::vector<int64_t> load(st.members.size(), 0);
     for (const auto& [stream, r] : st.routes) {
         if (r.migrate_to) return;  // one in flight
-        if (!r.prefill_leg) load[r.member] += 1;
+        if (!r.prefill_leg && !r.warms) load[r.member] += 1;
     }
     std::optional<size_t> busiest, idlest;
     for (size_t i = 0; i < st.members.size(); ++i) {
@@ -396,10 +484,9 @@ void rebalance(router_ptr self) {
     }
     if (!busiest || load[*busiest] - load[*idlest] <= st.rebalance_threshold) return;
     for (auto& [stream, r] : st.routes) {
-        if (r.member != *busiest || r.prefill_leg || r.aborted || r.ended.size() != 1) continue;
-        r.migrate_to = *idlest;
-        self->send(st.members[*busiest].handle, migrate_atom_v, stream);
-        return;
+        if (r.member != *busiest || r.prefill_leg || r.aborted || r.ended.size() != 1 || r.warms)
+            continue;
+        return start_migration(self, stream, r, *idlest);
     }
 }
 
@@ -599,12 +686,15 @@ caf::behavior router_impl(router_ptr self, std::vector<member_entry> members,
             m.last.health_message = "cluster member " + m.address + " went down";
             m.cached.clear();
             std::vector<route> unprefilled, migrating;
+            std::vector<uint64_t> unwarmed;
             for (auto it = st.routes.begin(); it != st.routes.end();) {
                 if (it->second.member != i) {
                     ++it;
                     continue;
                 }
-                if (it->second.prefill_leg) {
+                if (it->second.warms) {
+                    unwarmed.push_back(*it->second.warms);  // moves, pulling all it lacks
+                } else if (it->second.prefill_leg) {
                     unprefilled.push_back(std::move(it->second));  // decoded without its KV
                 } else if (it->second.migrate_to) {
                     migrating.push_back(std::move(it->second));  // moves without its KV
@@ -616,6 +706,7 @@ caf::behavior router_impl(router_ptr self, std::vector<member_entry> members,
             }
             for (auto& r : unprefilled) start_decode_leg(self, std::move(r), nullptr);
             for (auto& r : migrating) continue_migrated(self, std::move(r), output_delta{});
+            for (uint64_t s : unwarmed) stop_for_move(self, s);
             reconnect(self, i);
         }
     });
@@ -634,6 +725,7 @@ caf::behavior router_impl(router_ptr self, std::vector<member_entry> members,
             deliver(self, stream, deltas);
         },
         [self](caf::tick_atom) { poll_loads(self); },
+        [self](precopy_atom, uint64_t stream) { stop_for_move(self, stream); },
         [self](worker_atom, uint64_t member) { reconnect(self, static_cast<size_t>(member)); },
         [self](kv_events_atom, const std::vector<kv::kv_event>& events) {
             index_events(self, events);

@@ -140,6 +140,16 @@ detokenizer_actor::behavior_type detokenizer_impl(detokenizer_self_ptr self,
             else if (serial > st.highest_serial)
                 st.early_aborts[serial] = request_id;  // not started: nothing to keep
         },
+        [self](precopy_atom, const std::string& request_id) -> caf::result<kv_transfer_params> {
+            auto& st = self->state;
+            auto children = st.serials.count(request_id) != 0
+                                ? st.outputs->running_children(request_id)
+                                : std::vector<std::string>{};
+            if (children.size() != 1)  // one sequence's KV moves; n > 1 does not migrate
+                return caf::make_error(engine_errc::no_snapshot,
+                                       "request " + request_id + " is not one running sequence");
+            return self->delegate(st.scheduler, precopy_atom_v, std::move(children.front()));
+        },
         [self](outputs_atom, step_outputs& so) { on_outputs(self, so); },
     };
 }

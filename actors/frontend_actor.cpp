@@ -83,6 +83,12 @@ frontend_actor::behavior_type frontend_impl(frontend_self_ptr self, detokenizer_
             self->send<caf::message_priority::high>(st.detokenizer, migrate_atom_v,
                                                     it->second.serial, id);
         },
+        [self](precopy_atom, const std::string& id) -> caf::result<kv_transfer_params> {
+            auto& st = self->state;
+            if (!st.live.count(id))
+                return caf::make_error(engine_errc::no_snapshot, "request " + id + " has ended");
+            return self->delegate(st.detokenizer, precopy_atom_v, id);
+        },
         [self](outputs_atom, delta_batch& batch) {
             auto& st = self->state;
             for (const auto& d : batch.deltas) {

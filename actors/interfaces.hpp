@@ -15,6 +15,9 @@ using frontend_actor = caf::typed_actor<caf::reacts_to<submit_atom, submission>,
                                         caf::reacts_to<abort_atom, std::string>,  // request id
                                         // ends it keeping its KV for another engine
                                         caf::reacts_to<migrate_atom, std::string>,
+                                        // its KV so far, offered while it runs
+                                        caf::replies_to<precopy_atom, std::string>::with<
+                                            kv_transfer_params>,
                                         caf::reacts_to<outputs_atom, delta_batch>>;
 
 /// Text in and out (see detokenizer_actor.hpp).
@@ -22,6 +25,7 @@ using detokenizer_actor =
     caf::typed_actor<caf::reacts_to<submit_atom, uint64_t, submission>,  // serial, request
                      caf::reacts_to<abort_atom, uint64_t, std::string>,  // serial, request id
                      caf::reacts_to<migrate_atom, uint64_t, std::string>,
+                     caf::replies_to<precopy_atom, std::string>::with<kv_transfer_params>,
                      caf::reacts_to<outputs_atom, step_outputs>>;
 
 /// The engine core's step loop (see scheduler_actor.hpp).
@@ -30,6 +34,8 @@ using scheduler_actor = caf::typed_actor<
     caf::reacts_to<abort_atom, uint64_t, std::vector<std::string>>,  // serial, sequence ids
     // ends running sequences after the step in flight, their KV kept (migration)
     caf::reacts_to<migrate_atom, std::vector<std::string>>,
+    // offers a running sequence's computed blocks after the step in flight (pre-copy)
+    caf::replies_to<precopy_atom, std::string>::with<kv_transfer_params>,
     caf::reacts_to<finish_atom, std::string, std::string>,           // sequence id, stop string
     caf::reacts_to<step_atom>,
     caf::replies_to<reset_atom>::with<bool>,              // reset the prefix cache
@@ -88,6 +94,9 @@ using cluster_member_actor = kv_transfer_service::extend<
                      // ends the stream's request keeping its KV: the final delta (finish
                      // abort) says where to pull it, for a live migration
                      caf::reacts_to<migrate_atom, uint64_t>,
+                     // the pre-copy round of a migration: where to pull the stream's
+                     // KV computed so far while its request keeps running
+                     caf::replies_to<precopy_atom, uint64_t>::with<kv_transfer_params>,
                      caf::replies_to<stats_atom>::with<engine_stats>,
                      caf::replies_to<info_atom>::with<model_info>,
                      caf::reacts_to<subscribe_atom>,

@@ -253,6 +253,8 @@ CAF_ADD_ATOM(actorlm, actorlm::actors, info_atom, "info")
 CAF_ADD_ATOM(actorlm, actorlm::actors, kv_pull_atom, "kvpull")
 CAF_ADD_ATOM(actorlm, actorlm::actors, migrate_atom, "migrate")
 CAF_ADD_ATOM(actorlm, actorlm::actors, kv_stream_atom, "kvstream")
+CAF_ADD_ATOM(actorlm, actorlm::actors, precopy_atom, "precopy")
+CAF_ADD_TYPE_ID(actorlm, (actorlm::kv_transfer_params))
 CAF_END_TYPE_ID_BLOCK(actorlm)
 
 // Local-only payloads: callbacks and engine objects never cross a process.
@@ -278,6 +280,7 @@ enum class engine_errc : uint8_t {
     worker_lost,        // a worker process died or stopped answering
     bad_setup,          // a worker could not build its stage
     unhealthy,          // the engine has no working workers right now
+    no_snapshot,        // a request has no KV another engine could pull while it runs
 };
 
 }  // namespace actorlm::actors

@@ -12,6 +12,7 @@ const char* errc_name(uint8_t code) {
         case engine_errc::worker_lost: return "worker_lost";
         case engine_errc::bad_setup: return "bad_setup";
         case engine_errc::unhealthy: return "unhealthy";
+        case engine_errc::no_snapshot: return "no_snapshot";
     }
     return "unknown";
 }

@@ -31,6 +31,9 @@ struct scheduler_state {
     std::unordered_map<uint64_t, std::vector<std::string>> early_aborts;
     // Sequences to migrate once the step in flight is done (its KV is then written).
     std::vector<std::string> pending_migrations;
+    // Snapshots (a migration's pre-copy) to offer once the step in flight is done.
+    std::vector<std::pair<std::string, caf::typed_response_promise<kv_transfer_params>>>
+        pending_snapshots;
     // Cumulative counters across scheduler rebuilds (after a worker loss).
     engine_stats base;
     std::string health_message;
@@ -149,12 +152,24 @@ void finish_step(scheduler_self_ptr self, const core::scheduler_output& so,
     send_outputs(self, std::move(res));
 }
 
-/// Ends the sequences waiting to migrate, their KV kept for the engine that continues
-/// them (the connector says where); between steps only, so every computed token's KV
-/// is in the cache. Their outputs so far went to the detokenizer first.
-void apply_migrations(scheduler_self_ptr self) {
+/// Offers the snapshots asked for, then ends the sequences waiting to migrate, their
+/// KV kept for the engine that continues them (the connector says where); between
+/// steps only, so every computed token's KV is in the cache. Their outputs so far went
+/// to the detokenizer first.
+void apply_moves(scheduler_self_ptr self) {
     auto& st = self->state;
-    if (st.pending_migrations.empty() || st.step_in_flight) return;
+    if (st.step_in_flight) return;
+    // Snapshots first: a sequence asked for both is still running for the first.
+    for (auto& [id, promise] : std::exchange(st.pending_snapshots, {})) {
+        if (auto kt = st.sched->snapshot_request(id))
+            promise.deliver(std::move(*kt));
+        else
+            promise.deliver(caf::make_error(engine_errc::no_snapshot,
+                                            "sequence " + id +
+                                                " has no KV to offer (not running, no whole "
+                                                "block yet, or no KV connector serves pulls)"));
+    }
+    if (st.pending_migrations.empty()) return;
     step_outputs out;
     for (const auto& id : std::exchange(st.pending_migrations, {})) {
         bool found = false;
@@ -185,7 +200,7 @@ void run_stage(scheduler_self_ptr self, std::shared_ptr<const core::scheduler_ou
             }
             finish_step(self, *so, r.output);
             st.step_in_flight = false;
-            apply_migrations(self);
+            apply_moves(self);
             ++st.num_steps;
             report_state(self);
             if (!st.sched->has_unfinished_requests()) return;
@@ -310,7 +325,14 @@ scheduler_actor::behavior_type scheduler_impl(scheduler_self_ptr self, scheduler
         [self](migrate_atom, std::vector<std::string>& ids) {
             auto& st = self->state;
             st.pending_migrations.insert(st.pending_migrations.end(), ids.begin(), ids.end());
-            apply_migrations(self);
+            apply_moves(self);
+        },
+        [self](precopy_atom, std::string& id) {
+            auto& st = self->state;
+            auto promise = self->make_response_promise<kv_transfer_params>();
+            st.pending_snapshots.emplace_back(std::move(id), promise);
+            apply_moves(self);
+            return promise;
         },
         [self](finish_atom, const std::string& id, const std::string& stop) {
             self->state.sched->finish_request(id, core::request_status::finished_stopped, stop);

@@ -83,6 +83,9 @@ detokenizer_actor::behavior_type recording_detokenizer(detokenizer_actor::pointe
         },
         [log](abort_atom, uint64_t, const std::string& id) { log->aborts.push_back(id); },
         [](migrate_atom, uint64_t, const std::string&) {},
+        [](precopy_atom, const std::string&) -> caf::result<kv_transfer_params> {
+            return caf::make_error(engine_errc::no_snapshot, "recording only");
+        },
         [](outputs_atom, step_outputs&) {},
     };
 }

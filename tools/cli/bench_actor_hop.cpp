@@ -113,6 +113,9 @@ detokenizer_actor::behavior_type step_clock(
         [](submit_atom, uint64_t, submission&) {},
         [](abort_atom, uint64_t, const std::string&) {},
         [](migrate_atom, uint64_t, const std::string&) {},
+        [](precopy_atom, const std::string&) -> caf::result<kv_transfer_params> {
+            return caf::make_error(engine_errc::no_snapshot, "the benchmark moves nothing");
+        },
         [self](outputs_atom, step_outputs& out) {
             auto& st = self->state;
             if (out.outputs.empty()) return;
