@@ -1,5 +1,5 @@
 // Portable paged attention (plain loops the compiler may vectorize) and the
-// run-time choice of the AVX-512 variant.
+// run-time choice of the AVX-512 or AVX2 variant.
 #include "cpu/attention.hpp"
 
 #include <cmath>
@@ -50,6 +50,9 @@ void paged_attention_kv_head(const paged_kv_layer& kv, const attention_query& qu
         detail::paged_attention_kv_head_avx512(kv, query, num_heads, kv_head, scale);
         return;
     }
+    if (active_cpu_level() == cpu_level::avx2 &&
+        detail::paged_attention_kv_head_avx2(kv, query, num_heads, kv_head, scale))
+        return;
     const int32_t group = num_heads / kv.num_kv_heads;
     for (int32_t h = kv_head * group; h < (kv_head + 1) * group; ++h) {
         if (kv.type == dtype::f16) {

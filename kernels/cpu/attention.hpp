@@ -56,6 +56,9 @@ void paged_attention_kv_head(const paged_kv_layer& kv, const attention_query& qu
 namespace detail {
 void paged_attention_kv_head_avx512(const paged_kv_layer& kv, const attention_query& query,
                                     int32_t num_heads, int32_t kv_head, float scale);
+/// False (nothing computed) for shapes it does not handle: the caller falls back.
+bool paged_attention_kv_head_avx2(const paged_kv_layer& kv, const attention_query& query,
+                                  int32_t num_heads, int32_t kv_head, float scale);
 }  // namespace detail
 
 }  // namespace actorlm::cpu

@@ -126,8 +126,10 @@ TEST_CASE("attention: paged result equals dense softmax attention") {
         {2, 1, 256, 32, 40, 1, dtype::f32},   // 256-wide head, one block with a tail
         {9, 3, 64, 16, 16, 1, dtype::f16},    // exactly one full block
         {4, 2, 96, 16, 17, 2, dtype::f32},
+        {32, 2, 64, 16, 40, 2, dtype::f16},  // group of 16: wider than AVX2's registers
+        {6, 3, 20, 8, 30, 3, dtype::f16},    // head_dim off the 8-lane grid
     };
-    for (cpu_level level : test::vectorised_levels()) {
+    for (cpu_level level : test::supported_levels()) {
         REQUIRE(set_cpu_level(level).ok());
         uint32_t seed = 1;
         for (const attention_case& c : cases) {
@@ -155,7 +157,7 @@ TEST_CASE("attention: a sliding window equals dense attention under the same mas
         {4, 2, 96, 16, 17, 2, dtype::f32, 100},  // window longer than the context: no effect
         {4, 2, 16, 4, 64, 64, dtype::f32, 3},    // tiny blocks, every token crosses blocks
     };
-    for (cpu_level level : test::vectorised_levels()) {
+    for (cpu_level level : test::supported_levels()) {
         REQUIRE(set_cpu_level(level).ok());
         uint32_t seed = 100;
         for (const attention_case& c : cases) {
@@ -182,7 +184,7 @@ TEST_CASE("attention: a windowed query never reads keys older than its window") 
     const std::vector<int32_t> table = {3, 0, 4, 1, 2};
     const int32_t pos = 17;  // attends 12..17
     std::vector<float> q(hd, 0.3f), clean(hd), poisoned(hd);
-    for (cpu_level level : test::vectorised_levels()) {
+    for (cpu_level level : test::supported_levels()) {
         REQUIRE(set_cpu_level(level).ok());
         std::vector<float> kk = k, vv = v;
         paged_kv_layer kv{kk.data(), vv.data(), dtype::f32, bs, 1, hd};

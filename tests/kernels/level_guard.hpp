@@ -38,8 +38,8 @@ inline std::vector<cpu::cpu_level> supported_levels() {
     return out;
 }
 
-/// The portable level and AVX-512 where present: the levels with their own attention and
-/// norm kernels (an AVX2 request runs the portable ones there).
+/// The portable level and AVX-512 where present: the levels with their own norm kernels
+/// (an AVX2 request runs the portable ones there).
 inline std::vector<cpu::cpu_level> vectorised_levels() {
     std::vector<cpu::cpu_level> out = {cpu::cpu_level::portable};
     if (cpu::best_supported_level() == cpu::cpu_level::avx512)
