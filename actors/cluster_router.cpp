@@ -569,6 +569,8 @@ engine_stats cluster_stats(const std::vector<member_entry>& members) {
             sum.num_requests_running += s.num_requests_running;
             sum.num_requests_waiting += s.num_requests_waiting;
             sum.kv_cache_usage += s.kv_cache_usage / static_cast<double>(std::max<long>(present, 1));
+            sum.kv_cache_reserved_bytes += s.kv_cache_reserved_bytes;
+            sum.kv_cache_resident_bytes += s.kv_cache_resident_bytes;
         }
         sum.prompt_tokens_total += s.prompt_tokens_total;
         sum.generation_tokens_total += s.generation_tokens_total;

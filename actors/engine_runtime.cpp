@@ -197,6 +197,8 @@ std::unique_ptr<engine_runtime> engine_runtime::create(const engine_config& cfg,
     }
     sac.sched = p.sched;
     sac.sched.num_blocks = num_blocks;
+    for (const auto& info : infos)  // a pool's bytes are its blocks' (set up again above)
+        sac.kv_reserved_bytes += info.kv_cache_bytes / info.num_blocks * num_blocks;
     // The pool the workers allocated must hold one sequence of max_model_len: say so
     // here rather than let the scheduler actor refuse its config.
     if (auto check = core::scheduler::validate(sac.sched); !check) return fail(check.message());

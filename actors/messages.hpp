@@ -64,6 +64,7 @@ struct worker_info {
 struct stage_result {
     std::vector<char> hidden;
     core::model_runner_output output;
+    int64_t kv_resident_bytes = -1;  // the stage's KV pool in memory; -1: not measured now
 };
 
 template <class Inspector>
@@ -80,7 +81,7 @@ typename Inspector::result_type inspect(Inspector& f, worker_info& x) {
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, stage_result& x) {
-    return f(caf::meta::type_name("stage_result"), x.hidden, x.output);
+    return f(caf::meta::type_name("stage_result"), x.hidden, x.output, x.kv_resident_bytes);
 }
 
 // -- local protocol (one process) ------------------------------------------------

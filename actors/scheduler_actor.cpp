@@ -29,6 +29,8 @@ struct scheduler_state {
     // Aborts that overtook their (in-flight) submission: serial -> ids.
     uint64_t highest_serial = 0;
     std::unordered_map<uint64_t, std::vector<std::string>> early_aborts;
+    // Each stage's KV pool bytes in memory, as last measured (stage_result).
+    std::vector<int64_t> kv_resident_bytes;
     // Sequences to migrate once the step in flight is done (its KV is then written).
     std::vector<std::string> pending_migrations;
     // Snapshots (a migration's pre-copy) to offer once the step in flight is done.
@@ -72,6 +74,8 @@ void report_state(scheduler_self_ptr self) {
     r.stats.num_preemptions_total += st.base.num_preemptions_total;
     r.stats.encoder_cache_queries_total += st.base.encoder_cache_queries_total;
     r.stats.encoder_cache_hits_total += st.base.encoder_cache_hits_total;
+    r.stats.kv_cache_reserved_bytes = st.cfg.kv_reserved_bytes;
+    for (int64_t b : st.kv_resident_bytes) r.stats.kv_cache_resident_bytes += b;
     r.stats.healthy = st.healthy();
     r.stats.health_message = r.stats.healthy ? "" : st.health_message;
     r.events = st.sched->take_kv_events();
@@ -194,6 +198,10 @@ void run_stage(scheduler_self_ptr self, std::shared_ptr<const core::scheduler_ou
         [self, so, k, epoch](stage_result& r) {
             auto& st = self->state;
             if (epoch != st.epoch) return;  // a loss ended this step already
+            if (r.kv_resident_bytes >= 0) {
+                st.kv_resident_bytes.resize(st.stages.size(), 0);
+                st.kv_resident_bytes[k] = r.kv_resident_bytes;
+            }
             if (k + 1 < st.stages.size()) {
                 run_stage(self, so, k + 1, std::move(r.hidden));
                 return;
@@ -303,6 +311,7 @@ scheduler_actor::behavior_type scheduler_impl(scheduler_self_ptr self, scheduler
             if (st.stages[i] && st.stages[i].address() == dm.source)
                 lose_stage(self, i, self->system().render(dm.reason));
     });
+    report_state(self);  // stats (the pool's size among them) before the first step
     return {
         [self](submit_atom, uint64_t serial, sequence_specs& specs) {
             if (!self->state.detokenizer) self->state.detokenizer = self->current_sender();

@@ -29,6 +29,8 @@ struct scheduler_actor_config {
     /// side runs in the (in-process) worker.
     std::shared_ptr<kv::kv_connector_scheduler> kv_connector;
     std::vector<worker_setup> stages;  // one per pipeline stage, in order
+    /// The bytes of the stages' KV pools, all together (for /metrics).
+    int64_t kv_reserved_bytes = 0;
     /// How long a remote stage may take for one step before it counts as lost (vLLM's
     /// VLLM_EXECUTE_MODEL_TIMEOUT_SECONDS is 300 s too). 0: no limit, for in-process
     /// workers: they cannot hang unnoticed, and a long prefill chunk of a big model on

@@ -21,7 +21,8 @@ namespace actorlm {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, engine_stats& x) {
     return f(caf::meta::type_name("engine_stats"), x.num_requests_running, x.num_requests_waiting,
-             x.kv_cache_usage, x.prompt_tokens_total, x.generation_tokens_total,
+             x.kv_cache_usage, x.kv_cache_reserved_bytes, x.kv_cache_resident_bytes,
+             x.prompt_tokens_total, x.generation_tokens_total,
              x.prefix_cache_queries_total, x.prefix_cache_hits_total, x.num_preemptions_total,
              x.external_prefix_cache_queries_total, x.external_prefix_cache_hits_total,
              x.kv_connector_blocks_loaded_total, x.kv_connector_bytes_loaded_total,

@@ -4,6 +4,7 @@
 // CAF's serializer; vector<float> would be packed element by element).
 #include "actors/worker_actor.hpp"
 
+#include <chrono>
 #include <cstring>
 
 #include "core/model_runner.hpp"
@@ -33,6 +34,9 @@ struct worker_state {
     std::shared_ptr<const multimodal::vision_model> vision;
     std::shared_ptr<multimodal::encoder_output_store> encoder_store;
     worker_setup setup;
+    // When the pool's resident bytes are measured next (mincore over the whole pool:
+    // once a second at most, not every step).
+    std::chrono::steady_clock::time_point next_residency_check{};
     static inline const char* name = "actorlm.worker";
 };
 
@@ -126,6 +130,10 @@ worker_actor::behavior_type worker_impl(worker_actor::stateful_pointer<worker_st
             if (!out) return worker_error(engine_errc::worker_failed, out.message());
             stage_result res;
             res.output = std::move(out->output);
+            if (const auto now = std::chrono::steady_clock::now(); now >= st.next_residency_check) {
+                res.kv_resident_bytes = static_cast<int64_t>(st.exec->kv_cache_resident_bytes());
+                st.next_residency_check = now + std::chrono::seconds(1);
+            }
             if (!out->hidden.empty()) {
                 res.hidden.resize(out->hidden.size() * sizeof(float));
                 std::memcpy(res.hidden.data(), out->hidden.data(), res.hidden.size());

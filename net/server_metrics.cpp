@@ -242,6 +242,13 @@ std::string server_metrics::exposition(const engine_stats& s,
                 n(s.num_requests_waiting));
     write_gauge(out, "vllm:kv_cache_usage_perc", "KV-cache usage. 1 means 100 percent usage.", l,
                 s.kv_cache_usage);
+    write_gauge(out, "actorlm:kv_cache_reserved_bytes",
+                "Bytes of the KV-cache pool allocated, all pipeline stages.", l,
+                n(s.kv_cache_reserved_bytes));
+    write_gauge(out, "actorlm:kv_cache_resident_bytes",
+                "Bytes of the KV-cache pool in memory now (a CPU pool's pages are faulted in "
+                "as blocks are first written; measured at most once a second).",
+                l, n(s.kv_cache_resident_bytes));
     write_counter(out, "vllm:prompt_tokens", "Number of prefill tokens processed.", l,
                   n(s.prompt_tokens_total));
     write_counter(out, "vllm:generation_tokens", "Number of generation tokens processed.", l,

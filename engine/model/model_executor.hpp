@@ -48,6 +48,9 @@ public:
     virtual bool is_last_stage() const { return true; }
     /// Bytes of the KV cache this executor allocated (0 if it does not know).
     virtual size_t kv_cache_bytes() const { return 0; }
+    /// Of those, the bytes in memory now (all of them unless the backend maps its pool
+    /// lazily). May cost a system call per page range: not for every step.
+    virtual size_t kv_cache_resident_bytes() const { return kv_cache_bytes(); }
     /// Block-level byte access to the KV cache for KV connectors; null when this
     /// backend does not offer it (connectors are then refused at start-up).
     virtual kv_block_io* kv_blocks() { return nullptr; }

@@ -259,6 +259,10 @@ struct engine_stats {
     int64_t num_requests_running = 0;
     int64_t num_requests_waiting = 0;
     double kv_cache_usage = 0.0;  // 0..1
+    // The KV pool's bytes, all stages: allocated, and in memory now (a CPU pool's pages
+    // are faulted in as blocks are first written; a GPU pool is resident as a whole).
+    int64_t kv_cache_reserved_bytes = 0;
+    int64_t kv_cache_resident_bytes = 0;
     int64_t prompt_tokens_total = 0;
     int64_t generation_tokens_total = 0;
     int64_t prefix_cache_queries_total = 0;

@@ -131,6 +131,38 @@ TEST_CASE("actors: a KV pool too small for max_model_len is an error, not a cras
     CHECK(err.find("max_model_len") != std::string::npos);
 }
 
+TEST_CASE("actors: the KV pool is reserved whole but in memory only as blocks are written") {
+    ACTORLM_REQUIRE_SHARED("models/stories260K.gguf");
+    engine_config cfg = stories_config();
+    cfg.kv_cache_memory_bytes = int64_t{64} << 20;
+    auto eng = start_engine(cfg);
+    engine_stats idle = eng->stats();
+    for (int i = 0; i < 100 && idle.kv_cache_reserved_bytes == 0; ++i) {  // reported async
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        idle = eng->stats();
+    }
+    CHECK(idle.kv_cache_reserved_bytes > (int64_t{1} << 20));
+    CHECK(idle.kv_cache_reserved_bytes <= (int64_t{64} << 20));
+    CHECK(idle.kv_cache_resident_bytes == 0);  // nothing written, nothing measured yet
+
+    generate_request r;
+    r.prompt = "Once upon a time";
+    r.params.temperature = 0.0f;
+    r.params.max_tokens = 64;
+    auto s = eng->generate(r);
+    collect(s);
+    engine_stats after = eng->stats();
+    for (int i = 0; i < 100 && after.kv_cache_resident_bytes == 0; ++i) {  // see above
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        after = eng->stats();
+    }
+    // A few blocks of each layer's K and V were written: a page of each (2 MiB where
+    // the kernel gives huge pages), not the pool.
+    CHECK(after.kv_cache_resident_bytes > 0);
+    CHECK(after.kv_cache_resident_bytes < after.kv_cache_reserved_bytes);
+    CHECK(after.kv_cache_reserved_bytes == idle.kv_cache_reserved_bytes);
+}
+
 TEST_CASE("actors: destroying the engine ends its in-flight streams with an error") {
     ACTORLM_REQUIRE_SHARED("models/stories260K.gguf");
     auto eng = start_engine(stories_config());

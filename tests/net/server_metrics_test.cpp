@@ -26,6 +26,8 @@ TEST_CASE("metrics: engine stats appear under vLLM's names") {
     s.prefix_cache_queries_total = 64;
     s.prefix_cache_hits_total = 32;
     s.num_preemptions_total = 1;
+    s.kv_cache_reserved_bytes = int64_t{1} << 30;
+    s.kv_cache_resident_bytes = 4096;
     const std::string text = m.exposition(s);
     CHECK(has_line(text, "# TYPE vllm:num_requests_running gauge"));
     CHECK(has_line(text, "vllm:num_requests_running{model_name=\"my-model\"} 3.0"));
@@ -37,6 +39,8 @@ TEST_CASE("metrics: engine stats appear under vLLM's names") {
     CHECK(has_line(text, "vllm:prefix_cache_queries_total{model_name=\"my-model\"} 64.0"));
     CHECK(has_line(text, "vllm:prefix_cache_hits_total{model_name=\"my-model\"} 32.0"));
     CHECK(has_line(text, "vllm:num_preemptions_total{model_name=\"my-model\"} 1.0"));
+    CHECK(has_line(text, "actorlm:kv_cache_reserved_bytes{model_name=\"my-model\"} 1073741824.0"));
+    CHECK(has_line(text, "actorlm:kv_cache_resident_bytes{model_name=\"my-model\"} 4096.0"));
 }
 
 TEST_CASE("metrics: histograms are cumulative with +Inf, count and sum") {

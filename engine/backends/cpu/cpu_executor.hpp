@@ -55,6 +55,7 @@ public:
     bool is_last_stage() const { return last_layer_ == config_.num_layers; }
     /// Bytes of the KV cache this executor allocated.
     size_t kv_cache_bytes() const { return kv_.num_bytes(); }
+    size_t kv_cache_resident_bytes() const override { return kv_.resident_bytes(); }
     /// The paged cache's block bytes (KV connectors).
     kv_block_io* kv_blocks() override { return &kv_; }
 
