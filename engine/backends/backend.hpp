@@ -40,7 +40,8 @@ public:
     virtual const char* name() const = 0;
 
     /// The KV-cache element type this backend would use for `requested` ("auto", "f32",
-    /// "f16", "bf16") and `model`; an error naming what it can store instead.
+    /// "f16", "bf16", "q8_0") and `model`; an error naming what it can store instead, or
+    /// why the model's KV rows do not fit the type.
     virtual result<dtype> resolve_kv_dtype(const std::string& requested,
                                            const loaded_model& model) const = 0;
 
@@ -64,8 +65,8 @@ std::vector<std::string> backend_names();
 result<std::unique_ptr<model_executor>> make_executor(const loaded_model& model,
                                                       const executor_request& req);
 
-/// Parses a KV dtype name ("f32"/"float32", "f16"/"float16"/"half", "bf16"/"bfloat16");
-/// "auto" is resolved by the backend, not here.
+/// Parses a KV dtype name ("f32"/"float32", "f16"/"float16"/"half", "bf16"/"bfloat16",
+/// "q8_0"); "auto" is resolved by the backend, not here.
 result<dtype> parse_kv_dtype(const std::string& name);
 
 /// Blocks a KV cache gets for `req` on a device with `available_bytes` for it: the

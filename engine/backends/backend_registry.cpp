@@ -73,7 +73,9 @@ result<dtype> parse_kv_dtype(const std::string& name) {
     if (name == "f32" || name == "float32" || name == "float") return dtype::f32;
     if (name == "f16" || name == "float16" || name == "half") return dtype::f16;
     if (name == "bf16" || name == "bfloat16") return dtype::bf16;
-    return make_error("unknown KV cache dtype '%s' (use auto, f32, f16 or bf16)", name.c_str());
+    if (name == "q8_0") return dtype::q8_0;
+    return make_error("unknown KV cache dtype '%s' (use auto, f32, f16, bf16 or q8_0)",
+                      name.c_str());
 }
 
 result<int32_t> plan_kv_blocks(const executor_request& req, int64_t block_bytes,

@@ -206,7 +206,7 @@ struct engine_config {
     int32_t num_threads = 0;            // CPU threads; 0 = all cores
     int64_t kv_cache_memory_bytes = 0;  // 0 = a default fraction of free memory
     int32_t block_size = 16;
-    std::string kv_cache_dtype = "auto";  // auto (the device's default), f32, f16, bf16
+    std::string kv_cache_dtype = "auto";  // auto (the device's default), f32, f16, bf16, q8_0 (cpu)
     int32_t max_num_seqs = 256;
     int32_t max_num_batched_tokens = 2048;
     int32_t max_model_len = 0;  // 0 = the model's own

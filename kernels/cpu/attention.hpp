@@ -1,7 +1,8 @@
 // Causal attention over a paged KV cache: the query tokens of one sequence, for
 // one KV head and the query heads that share it (GQA), read their context
 // (optionally only a sliding window of it) through the sequence's block table
-// (vLLM's PagedAttention on the CPU). The
+// (vLLM's PagedAttention on the CPU). The cache holds F32, F16 or q8_0 values;
+// q8_0 (llama.cpp's 8-bit cache) is dequantized on the fly, never copied. The
 // caller spreads (sequence, KV head) pairs over the thread pool; each call
 // writes only its heads' columns of `out` and uses thread-local score buffers.
 #pragma once
@@ -13,10 +14,15 @@
 namespace actorlm::cpu {
 
 /// One layer of the paged cache: K and V each [num_blocks][block_size][num_kv_heads][head_dim].
+/// With q8_0 each slot's row of num_kv_heads * head_dim values is stored as ggml q8_0 blocks
+/// (an fp16 scale + 32 int8, 34 bytes per 32 values), as llama.cpp stores its cache rows; the
+/// row length must be a multiple of 32. With head_dim a multiple of 32 every head has its own
+/// blocks (per-head scales) and the kernels read them directly; smaller heads (8, 16) share a
+/// block with their neighbours and take a slower path that dequantizes them first.
 struct paged_kv_layer {
     const void* k = nullptr;
     const void* v = nullptr;
-    dtype type = dtype::f32;  // f32 or f16
+    dtype type = dtype::f32;  // f32, f16 or q8_0
     int32_t block_size = 0;
     int32_t num_kv_heads = 0;
     int32_t head_dim = 0;

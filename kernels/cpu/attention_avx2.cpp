@@ -4,6 +4,8 @@
 // context that made decode attention cost more than all the matmuls. Here each K/V
 // row is converted 8 lanes at a time (F16C) and read once for the whole GQA group:
 // the row's 8-wide chunk is loaded once and fused into every head's accumulator.
+// q8_0 rows (34 bytes per 32 values) are widened 8 int8 at a time and their block
+// scale applied once per 32 values in registers; AVX-512 machines run q8_0 here too.
 // Head sizes that are not a multiple of 8, and groups wider than k_max_group, take
 // the portable per-head path. Compiled with -mavx2 -mfma -mf16c.
 #include <algorithm>
@@ -12,6 +14,8 @@
 #include <vector>
 
 #include "cpu/attention.hpp"
+#include "cpu/attention_impl.hpp"
+#include "cpu/quant_blocks.hpp"
 #include "cpu/simd.hpp"
 
 namespace actorlm::cpu::detail {
@@ -24,6 +28,28 @@ constexpr int32_t k_max_group = 12;
 inline __m256 load8(const float* p) { return _mm256_loadu_ps(p); }
 inline __m256 load8(const uint16_t* p) {
     return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+}
+
+// Calls f(c, x) for the 8-value chunks c of one head's row, x = the chunk as floats.
+template <class F>
+inline void for_each_chunk(const float* r, int64_t hd, F&& f) {
+    for (int64_t c = 0; c < hd / 8; ++c) f(c, load8(r + 8 * c));
+}
+template <class F>
+inline void for_each_chunk(const uint16_t* r, int64_t hd, F&& f) {
+    for (int64_t c = 0; c < hd / 8; ++c) f(c, load8(r + 8 * c));
+}
+// q8_0: head_dim / 32 blocks; each block's scale multiplies its widened int8 values once,
+// before they feed every head of the group.
+template <class F>
+inline void for_each_chunk(const block_q8_0* r, int64_t hd, F&& f) {
+    for (int64_t b = 0; b < hd / 32; ++b) {
+        const __m256 d = _mm256_set1_ps(_cvtsh_ss(r[b].d));
+        for (int64_t c = 0; c < 4; ++c) {
+            const __m128i q8 = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(r[b].qs + 8 * c));
+            f(4 * b + c, _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(q8)), d));
+        }
+    }
 }
 
 inline float hsum8(__m256 v) {
@@ -40,10 +66,11 @@ void group_attention(const paged_kv_layer& kv, const attention_query& query, int
     const int64_t bs = kv.block_size;
     const int32_t g = num_heads / kv.num_kv_heads;
     const int32_t h0 = kv_head * g;
-    const int64_t slot_stride = static_cast<int64_t>(kv.num_kv_heads) * hd;
+    const int64_t head_units = hd / kv_unit_elems<T>;  // a q8_0 head is hd / 32 blocks
+    const int64_t slot_stride = static_cast<int64_t>(kv.num_kv_heads) * head_units;
     const int64_t block_stride = bs * slot_stride;
-    const T* k_base = static_cast<const T*>(kv.k) + kv_head * hd;
-    const T* v_base = static_cast<const T*>(kv.v) + kv_head * hd;
+    const T* k_base = static_cast<const T*>(kv.k) + kv_head * head_units;
+    const T* v_base = static_cast<const T*>(kv.v) + kv_head * head_units;
     thread_local std::vector<float> scores;  // head i's at i * n
 
     for (int64_t t = 0; t < query.num_tokens; ++t) {
@@ -69,11 +96,10 @@ void group_attention(const paged_kv_layer& kv, const attention_query& query, int
         for_each_row(k_base, [&](const T* k, int64_t at) {
             __m256 acc[k_max_group];
             for (int32_t i = 0; i < g; ++i) acc[i] = _mm256_setzero_ps();
-            for (int64_t c = 0; c < hd; c += 8) {
-                const __m256 kc = load8(k + c);
+            for_each_chunk(k, hd, [&](int64_t c, __m256 kc) {
                 for (int32_t i = 0; i < g; ++i)
-                    acc[i] = _mm256_fmadd_ps(_mm256_loadu_ps(q + i * hd + c), kc, acc[i]);
-            }
+                    acc[i] = _mm256_fmadd_ps(_mm256_loadu_ps(q + i * hd + 8 * c), kc, acc[i]);
+            });
             for (int32_t i = 0; i < g; ++i) s[i * n + at] = hsum8(acc[i]) * scale;
         });
 
@@ -93,14 +119,13 @@ void group_attention(const paged_kv_layer& kv, const attention_query& query, int
         // Weighted sum of V: one pass over V, each row's chunk into every head's output.
         std::fill(out, out + g * hd, 0.0f);
         for_each_row(v_base, [&](const T* v, int64_t at) {
-            for (int64_t c = 0; c < hd; c += 8) {
-                const __m256 vc = load8(v + c);
+            for_each_chunk(v, hd, [&](int64_t c, __m256 vc) {
                 for (int32_t i = 0; i < g; ++i) {
-                    float* o = out + i * hd + c;
+                    float* o = out + i * hd + 8 * c;
                     _mm256_storeu_ps(
                         o, _mm256_fmadd_ps(_mm256_set1_ps(s[i * n + at]), vc, _mm256_loadu_ps(o)));
                 }
-            }
+            });
         });
         for (int32_t i = 0; i < g; ++i) {
             const __m256 a = _mm256_set1_ps(inv_sum[i]);
@@ -116,7 +141,9 @@ void group_attention(const paged_kv_layer& kv, const attention_query& query, int
 bool paged_attention_kv_head_avx2(const paged_kv_layer& kv, const attention_query& query,
                                   int32_t num_heads, int32_t kv_head, float scale) {
     if (kv.head_dim % 8 != 0 || num_heads / kv.num_kv_heads > k_max_group) return false;
-    if (kv.type == dtype::f16)
+    if (kv.type == dtype::q8_0)
+        group_attention<block_q8_0>(kv, query, num_heads, kv_head, scale);
+    else if (kv.type == dtype::f16)
         group_attention<uint16_t>(kv, query, num_heads, kv_head, scale);
     else
         group_attention<float>(kv, query, num_heads, kv_head, scale);

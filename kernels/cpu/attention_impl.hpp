@@ -1,6 +1,7 @@
 // The paged attention algorithm, written once and instantiated per instruction
 // set: `Ops` supplies dot / axpy / exp-sum over head_dim floats for a cache
-// element type T (float or fp16 bits). Include only from attention*.cpp.
+// storage unit T (a float, fp16 bits, or a q8_0 block of 32 values; a head's
+// vector is head_dim / kv_unit_elems<T> units). Include only from attention*.cpp.
 // Two passes per query token over its keys (the causal context or its sliding
 // window): scores (and their max), then exp and the weighted sum of V; the score
 // buffer is thread-local, so calls on disjoint heads may run in parallel.
@@ -12,19 +13,28 @@
 #include <vector>
 
 #include "cpu/attention.hpp"
+#include "cpu/quant_blocks.hpp"
 
 namespace actorlm::cpu::detail {
+
+/// Cache values per storage unit of T: 1 for floats and fp16 bits, 32 for a q8_0 block
+/// (whose heads must then be whole blocks: head_dim a multiple of 32).
+template <class T>
+inline constexpr int64_t kv_unit_elems = 1;
+template <>
+inline constexpr int64_t kv_unit_elems<block_q8_0> = 32;
 
 template <class Ops, class T>
 void paged_attention_head_impl(const paged_kv_layer& kv, const attention_query& query,
                                int32_t num_heads, int32_t head, float scale) {
     const int64_t hd = kv.head_dim;
     const int64_t bs = kv.block_size;
+    const int64_t head_units = hd / kv_unit_elems<T>;
     const int64_t kv_head = head / (num_heads / kv.num_kv_heads);
-    const int64_t slot_stride = static_cast<int64_t>(kv.num_kv_heads) * hd;
+    const int64_t slot_stride = static_cast<int64_t>(kv.num_kv_heads) * head_units;
     const int64_t block_stride = bs * slot_stride;
-    const T* k_base = static_cast<const T*>(kv.k) + kv_head * hd;
-    const T* v_base = static_cast<const T*>(kv.v) + kv_head * hd;
+    const T* k_base = static_cast<const T*>(kv.k) + kv_head * head_units;
+    const T* v_base = static_cast<const T*>(kv.v) + kv_head * head_units;
     thread_local std::vector<float> scores;
 
     for (int64_t t = 0; t < query.num_tokens; ++t) {

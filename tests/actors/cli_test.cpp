@@ -221,6 +221,7 @@ TEST_CASE("cli: shared value parsers: byte sizes, HOST:PORT and numbers name the
         {"chat-template --template t --messages m --now abc", 2, "--now"},
         {"generate --model m --prompt hi --temperature warm", 2, "--temperature"},
         {"generate --model m --prompt hi --kv-cache-dtype f8", 2, "--kv-cache-dtype"},
+        {"serve --model m --kv-cache-dtype fp8_e4m3", 2, "fp8_e4m3"},  // the value is named too
         {"bench-forward --model m --batch 1,,2", 2, "--batch"},
         {"bench-matmul --tokens 1,x", 2, "--tokens"},
         {"detokenize --model m --ids 5,x", 2, "integers"},
@@ -265,11 +266,11 @@ TEST_CASE("cli: serve --kv-events-config takes vLLM's enable_kv_cache_events, na
     CHECK(ok.err.find("m.gguf") != std::string::npos);
 }
 
-TEST_CASE("cli: generate takes the engine's --kv-cache-dtype (f32 and f16 both run)") {
+TEST_CASE("cli: generate takes the engine's --kv-cache-dtype (f32, f16 and q8_0 all run)") {
     ACTORLM_REQUIRE_SHARED("models/stories260K.gguf");
     const std::string model = actorlm::test::shared_path("models/stories260K.gguf");
     std::string f32_text;
-    for (const char* kv : {"f32", "f16"}) {
+    for (const char* kv : {"f32", "f16", "q8_0"}) {
         CAPTURE(kv);
         const cli_run r = run_cli_split("generate --model " + model +
                                         " --prompt 'Once upon a time' --max-tokens 8"
@@ -312,4 +313,11 @@ TEST_CASE("cli: bench-kv-tier saves and loads a tier and reports its bandwidths 
     const cli_run bad = run_cli_split("bench-kv-tier --kv-cache-dtype bf16");
     CHECK(bad.rc == 2);
     CHECK(bad.err.find("--kv-cache-dtype") != std::string::npos);
+    // q8_0 blocks: 3 layers x K,V x (2 heads x 32 values = 2 blocks of 34 bytes) per token.
+    const cli_run q8 = run_cli_split(
+        "bench-kv-tier --layers 3 --kv-heads 2 --head-dim 32 --blocks 16 --repeat 1 "
+        "--kv-cache-dtype q8_0");
+    CAPTURE(q8.err);
+    REQUIRE(q8.rc == 0);
+    CHECK(q8.out.find("\"kv_bytes_per_token\":408") != std::string::npos);
 }

@@ -69,7 +69,7 @@ saved_first_half save_first_half(const fs::path& dir) {
 TEST_CASE("kv_connector offload: evicted prefixes reload from disk with identical outputs") {
     ACTORLM_REQUIRE_SHARED(test::k_offload_model);
     const auto prompts = test::offload_prompts();
-    for (const std::string kv_dtype : {"f32", "f16"}) {
+    for (const std::string kv_dtype : {"f32", "f16", "q8_0"}) {
         INFO("KV " << kv_dtype);
         // Baseline: no connector, a pool that keeps every document (device prefix hits).
         auto base_eng = test::make_offload_engine(test::offload_engine_config(kv_dtype, 128));
@@ -95,7 +95,7 @@ TEST_CASE("kv_connector offload: evicted prefixes reload from disk with identica
         CHECK(st.external_prefix_cache_hits_total >= 4 * 5 * 16);
         CHECK(st.kv_connector_blocks_loaded_total >= 4 * 5);
         CHECK(st.kv_connector_bytes_loaded_total ==
-              st.kv_connector_blocks_loaded_total * (kv_dtype == "f16" ? 10240 : 20480));
+              st.kv_connector_blocks_loaded_total * test::offload_block_bytes(kv_dtype));
         CHECK(st.kv_connector_load_errors_total == 0);
         CHECK(st.prefix_cache_hits_total < base_eng->stats().prefix_cache_hits_total);
         eng.reset();

@@ -31,7 +31,7 @@ std::string tier_config(const std::string& cpu_bytes, const fs::path& disk = {})
 TEST_CASE("kv tiers offload: evicted prefixes reload from host memory with identical outputs") {
     ACTORLM_REQUIRE_SHARED(k_offload_model);
     const auto prompts = offload_prompts();
-    for (const std::string kv_dtype : {"f32", "f16"}) {
+    for (const std::string kv_dtype : {"f32", "f16", "q8_0"}) {
         INFO("KV " << kv_dtype);
         auto base_eng = make_offload_engine(offload_engine_config(kv_dtype, 128));
         const auto base = run_offload_prompts(*base_eng, prompts);

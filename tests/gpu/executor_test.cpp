@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <thread>
 
+#include "backends/backend.hpp"
 #include "backends/cuda/cuda_executor.hpp"
 #include "backends/cuda/cuda_weights.hpp"
 #include "cuda/nccl_comm.hpp"
@@ -304,6 +305,18 @@ TEST_CASE("gpu: executor refuses recipe features it does not implement (host)") 
     const model_weights w = random_model(c, 51);
     CHECK(cuda_executor::create(c, w, small_options(dtype::bf16)).message().find("(1 + w)") !=
           std::string::npos);
+}
+
+TEST_CASE("gpu: the cuda backend refuses a q8_0 KV cache at start-up, naming it (host)") {
+    auto cuda = find_backend("cuda");
+    REQUIRE(cuda.ok());
+    loaded_model m;
+    m.config = gpu_config(model_arch::llama);
+    auto kv = (*cuda)->resolve_kv_dtype("q8_0", m);
+    REQUIRE_FALSE(kv.ok());
+    CHECK(kv.message().find("q8_0") != std::string::npos);
+    CHECK(kv.message().find("cpu-only") != std::string::npos);
+    CHECK((*cuda)->resolve_kv_dtype("f16", m).value() == dtype::f16);
 }
 
 TEST_CASE("gpu: executor options are checked before the device is touched (host)") {

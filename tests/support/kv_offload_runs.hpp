@@ -32,6 +32,8 @@ inline std::filesystem::path fresh_offload_dir(const std::string& name) {
 
 /// Bytes of one 16-token stories260K block (all 5 layers, K and V) in `kv_dtype`.
 inline int64_t offload_block_bytes(const std::string& kv_dtype) {
+    // q8_0: each token's row of 4 KV heads x 8 values is one 34-byte block.
+    if (kv_dtype == "q8_0") return 34 * 2 * 16 * 5;
     return (kv_dtype == "f16" ? 2 : 4) * 2 * 16 * 4 * 8 * 5;
 }
 

@@ -127,7 +127,7 @@ int run_bench_kv_tier(const options& o) {
     kv_cache_spec spec;
     spec.num_blocks = o.blocks;
     spec.block_size = o.block_size;
-    spec.type = o.kv_dtype == "f32" ? dtype::f32 : dtype::f16;
+    spec.type = o.kv_dtype == "f32" ? dtype::f32 : o.kv_dtype == "q8_0" ? dtype::q8_0 : dtype::f16;
     auto cache = kv_cache_storage::create(spec, o.layers, o.kv_heads, o.head_dim);
     if (!cache) {
         std::fprintf(stderr, "bench-kv-tier: %s\n", cache.message().c_str());
@@ -253,8 +253,8 @@ cli::command_action setup(CLI::App& app) {
     app.add_option("--block-size", o->block_size, "tokens per block")
         ->check(CLI::IsMember({1, 8, 16, 32, 64, 128}))
         ->capture_default_str();
-    app.add_option("--kv-cache-dtype", o->kv_dtype, "f32 or f16")
-        ->check(CLI::IsMember({"f32", "f16"}))
+    app.add_option("--kv-cache-dtype", o->kv_dtype, "f32, f16 or q8_0")
+        ->check(CLI::IsMember({"f32", "f16", "q8_0"}))
         ->capture_default_str();
     app.add_option("--blocks", o->blocks, "blocks saved and loaded (the default is 4k tokens)")
         ->check(actorlm::cli::positive())

@@ -21,6 +21,12 @@ public:
         if (requested == "auto") return dtype::bf16;
         auto t = parse_kv_dtype(requested);
         if (!t) return t.err();
+        // The CUDA kernels read the cache in the compute type; they have no 8-bit path.
+        if (*t == dtype::q8_0)
+            return make_error(
+                "the cuda device stores the KV cache as bf16, f16 or f32 (its compute "
+                "type), not %s: the q8_0 KV cache is cpu-only",
+                requested.c_str());
         return t;  // f32, f16 and bf16 are all compute types of the CUDA backend
     }
 
