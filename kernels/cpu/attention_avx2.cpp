@@ -68,7 +68,6 @@ void group_attention(const paged_kv_layer& kv, const attention_query& query, int
     const int32_t h0 = kv_head * g;
     const int64_t head_units = hd / kv_unit_elems<T>;  // a q8_0 head is hd / 32 blocks
     const int64_t slot_stride = static_cast<int64_t>(kv.num_kv_heads) * head_units;
-    const int64_t block_stride = bs * slot_stride;
     const T* k_base = static_cast<const T*>(kv.k) + kv_head * head_units;
     const T* v_base = static_cast<const T*>(kv.v) + kv_head * head_units;
     thread_local std::vector<float> scores;  // head i's at i * n
@@ -83,13 +82,11 @@ void group_attention(const paged_kv_layer& kv, const attention_query& query, int
         float* s = scores.data();
 
         auto for_each_row = [&](const T* base, auto&& body) {
-            for (int64_t j = first; j < end;) {
-                const int64_t off = j % bs;
-                const int64_t count = std::min(bs - off, end - j);
-                const T* row = base + query.block_table[j / bs] * block_stride + off * slot_stride;
-                for (int64_t o = 0; o < count; ++o) body(row + o * slot_stride, j - first + o);
-                j += count;
-            }
+            for_each_block_piece(base, query.block_table, first, end, bs, slot_stride,
+                                 [&](const T* rows, int64_t at, int64_t count) {
+                                     for (int64_t o = 0; o < count; ++o)
+                                         body(rows + o * slot_stride, at + o);
+                                 });
         };
 
         // Scores: one pass over K, every head of the group per row.

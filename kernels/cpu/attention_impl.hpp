@@ -24,6 +24,22 @@ inline constexpr int64_t kv_unit_elems = 1;
 template <>
 inline constexpr int64_t kv_unit_elems<block_q8_0> = 32;
 
+/// Calls body(rows, at, count) for each piece of the positions [first, end) of one KV
+/// head that lies in one cache block (a sliding window may start mid-block): `rows` is
+/// the piece's first row under `base` (the next ones `slot_stride` units apart), `at`
+/// its index from `first`.
+template <class T, class F>
+inline void for_each_block_piece(const T* base, const int32_t* block_table, int64_t first,
+                                 int64_t end, int64_t block_size, int64_t slot_stride, F&& body) {
+    for (int64_t j = first; j < end;) {
+        const int64_t off = j % block_size;
+        const int64_t count = std::min(block_size - off, end - j);
+        body(base + (block_table[j / block_size] * block_size + off) * slot_stride, j - first,
+             count);
+        j += count;
+    }
+}
+
 template <class Ops, class T>
 void paged_attention_head_impl(const paged_kv_layer& kv, const attention_query& query,
                                int32_t num_heads, int32_t head, float scale) {
@@ -32,7 +48,6 @@ void paged_attention_head_impl(const paged_kv_layer& kv, const attention_query& 
     const int64_t head_units = hd / kv_unit_elems<T>;
     const int64_t kv_head = head / (num_heads / kv.num_kv_heads);
     const int64_t slot_stride = static_cast<int64_t>(kv.num_kv_heads) * head_units;
-    const int64_t block_stride = bs * slot_stride;
     const T* k_base = static_cast<const T*>(kv.k) + kv_head * head_units;
     const T* v_base = static_cast<const T*>(kv.v) + kv_head * head_units;
     thread_local std::vector<float> scores;
@@ -47,15 +62,8 @@ void paged_attention_head_impl(const paged_kv_layer& kv, const attention_query& 
         if (static_cast<int64_t>(scores.size()) < n) scores.resize(static_cast<size_t>(n));
         float* s = scores.data();
 
-        // Walks [first, end) one block piece at a time (a window may start mid-block).
         auto for_each_piece = [&](const T* base, auto&& body) {
-            for (int64_t j = first; j < end;) {
-                const int64_t off = j % bs;
-                const int64_t count = std::min(bs - off, end - j);
-                body(base + query.block_table[j / bs] * block_stride + off * slot_stride, j - first,
-                     count);
-                j += count;
-            }
+            for_each_block_piece(base, query.block_table, first, end, bs, slot_stride, body);
         };
         float max_score = -std::numeric_limits<float>::infinity();
         for_each_piece(k_base, [&](const T* k, int64_t at, int64_t count) {
