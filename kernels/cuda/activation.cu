@@ -29,18 +29,13 @@ __global__ void add_bias_kernel(T* x, const float* bias, int64_t rows, int64_t c
         x[i] = from_float<T>(to_float(x[i]) + bias[i % cols]);
 }
 
-int grid_for(int64_t n) {
-    const int64_t blocks = (n + 255) / 256;
-    return static_cast<int>(blocks < 65536 ? (blocks < 1 ? 1 : blocks) : 65536);
-}
-
 }  // namespace
 
 status silu_and_mul(const void* gate_up, void* out, dtype type, int32_t num_tokens, int64_t ffn,
                     cudaStream_t stream) {
     if (num_tokens <= 0 || ffn <= 0) return {};
     status st = ACTORLM_DISPATCH_FLOAT(type, "silu_and_mul", {
-        silu_and_mul_kernel<scalar_t><<<grid_for(num_tokens * ffn), 256, 0, stream>>>(
+        silu_and_mul_kernel<scalar_t><<<elementwise_grid(num_tokens * ffn), k_elementwise_threads, 0, stream>>>(
             static_cast<const scalar_t*>(gate_up), static_cast<scalar_t*>(out), num_tokens, ffn);
     });
     if (!st.ok()) return st;
@@ -52,7 +47,7 @@ status add_bias(void* x, dtype type, const float* bias, int32_t rows, int64_t co
                 cudaStream_t stream) {
     if (rows <= 0 || cols <= 0) return {};
     status st = ACTORLM_DISPATCH_FLOAT(type, "add_bias", {
-        add_bias_kernel<scalar_t><<<grid_for(rows * cols), 256, 0, stream>>>(
+        add_bias_kernel<scalar_t><<<elementwise_grid(rows * cols), k_elementwise_threads, 0, stream>>>(
             static_cast<scalar_t*>(x), bias, rows, cols);
     });
     if (!st.ok()) return st;

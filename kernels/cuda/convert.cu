@@ -41,16 +41,11 @@ __global__ void fill_constant_kernel(T* dst, int64_t n, float value) {
         dst[i] = from_float<T>(value);
 }
 
-int grid_for(int64_t n) {
-    const int64_t blocks = (n + 255) / 256;
-    return static_cast<int>(blocks < 65536 ? (blocks < 1 ? 1 : blocks) : 65536);
-}
-
 template <class S>
 status convert_from(const S* src, void* dst, dtype dst_type, int64_t n, cudaStream_t stream) {
     return ACTORLM_DISPATCH_FLOAT(dst_type, "convert_elements", {
         convert_kernel<S, scalar_t>
-            <<<grid_for(n), 256, 0, stream>>>(src, static_cast<scalar_t*>(dst), n);
+            <<<elementwise_grid(n), k_elementwise_threads, 0, stream>>>(src, static_cast<scalar_t*>(dst), n);
     });
 }
 
@@ -73,7 +68,7 @@ status fill_uniform(void* dst, dtype type, int64_t n, uint64_t seed, float scale
     if (n <= 0) return {};
     status st = ACTORLM_DISPATCH_FLOAT(type, "fill_uniform", {
         fill_uniform_kernel<scalar_t>
-            <<<grid_for(n), 256, 0, stream>>>(static_cast<scalar_t*>(dst), n, seed, scale);
+            <<<elementwise_grid(n), k_elementwise_threads, 0, stream>>>(static_cast<scalar_t*>(dst), n, seed, scale);
     });
     if (!st.ok()) return st;
     ACTORLM_CUDA_CHECK(cudaGetLastError());
@@ -84,7 +79,7 @@ status fill_constant(void* dst, dtype type, int64_t n, float value, cudaStream_t
     if (n <= 0) return {};
     status st = ACTORLM_DISPATCH_FLOAT(type, "fill_constant", {
         fill_constant_kernel<scalar_t>
-            <<<grid_for(n), 256, 0, stream>>>(static_cast<scalar_t*>(dst), n, value);
+            <<<elementwise_grid(n), k_elementwise_threads, 0, stream>>>(static_cast<scalar_t*>(dst), n, value);
     });
     if (!st.ok()) return st;
     ACTORLM_CUDA_CHECK(cudaGetLastError());

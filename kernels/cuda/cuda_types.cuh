@@ -32,6 +32,14 @@ __device__ __forceinline__ __nv_bfloat16 from_float<__nv_bfloat16>(float v) {
     return __float2bfloat16_rn(v);
 }
 
+/// Threads per block of the element-wise kernels, and their grid: a grid-stride loop
+/// covers any `n`, so the grid is capped (65536 blocks keep every SM busy).
+inline constexpr int k_elementwise_threads = 256;
+inline int elementwise_grid(int64_t n) {
+    const int64_t blocks = (n + k_elementwise_threads - 1) / k_elementwise_threads;
+    return static_cast<int>(blocks < 65536 ? (blocks < 1 ? 1 : blocks) : 65536);
+}
+
 __device__ __forceinline__ float warp_sum(float v) {
 #pragma unroll
     for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);

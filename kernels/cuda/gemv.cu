@@ -11,7 +11,7 @@ namespace actorlm::cuda {
 
 namespace {
 
-constexpr int k_warps = 4;
+constexpr int k_gemv_warps = 4;
 
 __device__ __forceinline__ void unpack8(const uint4& v, const __nv_bfloat16*, float* f) {
     const __nv_bfloat162* p = reinterpret_cast<const __nv_bfloat162*>(&v);
@@ -34,10 +34,10 @@ __device__ __forceinline__ void unpack8(const uint4& v, const __half*, float* f)
 }
 
 template <class T, int R, class Y>
-__global__ void __launch_bounds__(k_warps * 32)
+__global__ void __launch_bounds__(k_gemv_warps * 32)
     gemv_kernel(const T* x, const T* w, int64_t in, int64_t out, Y* y, float beta) {
     const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
-    const int64_t o = static_cast<int64_t>(blockIdx.x) * k_warps + warp;
+    const int64_t o = static_cast<int64_t>(blockIdx.x) * k_gemv_warps + warp;
     if (o >= out) return;  // the whole warp leaves together
     const int64_t num_vec = in / 8;
     const uint4* wrow = reinterpret_cast<const uint4*>(w + o * in);
@@ -72,22 +72,22 @@ __global__ void __launch_bounds__(k_warps * 32)
 template <class T, class Y>
 void launch_rows(const void* x, const void* w, int64_t rows, int64_t in, int64_t out, void* y,
                  float beta, cudaStream_t stream) {
-    const unsigned blocks = static_cast<unsigned>((out + k_warps - 1) / k_warps);
+    const unsigned blocks = static_cast<unsigned>((out + k_gemv_warps - 1) / k_gemv_warps);
     const T* xt = static_cast<const T*>(x);
     const T* wt = static_cast<const T*>(w);
     Y* yt = static_cast<Y*>(y);
     switch (rows) {
         case 1:
-            gemv_kernel<T, 1, Y><<<blocks, k_warps * 32, 0, stream>>>(xt, wt, in, out, yt, beta);
+            gemv_kernel<T, 1, Y><<<blocks, k_gemv_warps * 32, 0, stream>>>(xt, wt, in, out, yt, beta);
             break;
         case 2:
-            gemv_kernel<T, 2, Y><<<blocks, k_warps * 32, 0, stream>>>(xt, wt, in, out, yt, beta);
+            gemv_kernel<T, 2, Y><<<blocks, k_gemv_warps * 32, 0, stream>>>(xt, wt, in, out, yt, beta);
             break;
         case 3:
-            gemv_kernel<T, 3, Y><<<blocks, k_warps * 32, 0, stream>>>(xt, wt, in, out, yt, beta);
+            gemv_kernel<T, 3, Y><<<blocks, k_gemv_warps * 32, 0, stream>>>(xt, wt, in, out, yt, beta);
             break;
         default:
-            gemv_kernel<T, 4, Y><<<blocks, k_warps * 32, 0, stream>>>(xt, wt, in, out, yt, beta);
+            gemv_kernel<T, 4, Y><<<blocks, k_gemv_warps * 32, 0, stream>>>(xt, wt, in, out, yt, beta);
             break;
     }
 }

@@ -18,9 +18,9 @@ namespace actorlm::cuda {
 
 namespace {
 
-constexpr int k_threads = 128;
-constexpr int k_warps = k_threads / 32;
-constexpr int k_rows_per_warp = k_attention_item_rows / k_warps;
+constexpr int k_attention_threads = 128;
+constexpr int k_attention_warps = k_attention_threads / 32;
+constexpr int k_rows_per_warp = k_attention_item_rows / k_attention_warps;
 constexpr int k_dims_per_lane = k_attention_max_head_dim / 32;
 
 size_t smem_bytes(int hd) {
@@ -40,7 +40,7 @@ __device__ __forceinline__ void load_kv_tile_vec8(const T* kc, const T* vc, floa
                                                   int64_t head_off, int hd) {
     static_assert(sizeof(T) == 2, "8 elements per 16-byte load");
     const int chunks = hd / 8;
-    for (int idx = threadIdx.x; idx < k_attention_tile_keys * chunks; idx += k_threads) {
+    for (int idx = threadIdx.x; idx < k_attention_tile_keys * chunks; idx += k_attention_threads) {
         const int j = idx / chunks, d0 = (idx % chunks) * 8, key = key0 + j;
         float kf[8], vf[8];
         if (key >= key_begin && key < num_keys) {
@@ -81,7 +81,7 @@ __device__ __forceinline__ void load_kv_tile(const T* kc, const T* vc, float* k_
             return;
         }
     }
-    for (int idx = threadIdx.x; idx < k_attention_tile_keys * hd; idx += k_threads) {
+    for (int idx = threadIdx.x; idx < k_attention_tile_keys * hd; idx += k_attention_threads) {
         const int j = idx / hd, d = idx % hd, key = key0 + j;
         float kv = 0.0f, vv = 0.0f;
         if (key >= key_begin && key < num_keys) {
@@ -97,7 +97,7 @@ __device__ __forceinline__ void load_kv_tile(const T* kc, const T* vc, float* k_
 }
 
 template <class T>
-__global__ void __launch_bounds__(k_threads) paged_attention_kernel(paged_attention_args a) {
+__global__ void __launch_bounds__(k_attention_threads) paged_attention_kernel(paged_attention_args a) {
     extern __shared__ float smem[];
     __shared__ int32_t limit_s[k_attention_item_rows];  // row r attends keys [first_s, limit_s)
     __shared__ int32_t first_s[k_attention_item_rows];
@@ -114,7 +114,7 @@ __global__ void __launch_bounds__(k_threads) paged_attention_kernel(paged_attent
     const T* kc = static_cast<const T*>(a.k_cache);
     const T* vc = static_cast<const T*>(a.v_cache);
 
-    for (int idx = threadIdx.x; idx < k_attention_item_rows * hd; idx += k_threads) {
+    for (int idx = threadIdx.x; idx < k_attention_item_rows * hd; idx += k_attention_threads) {
         const int r = idx / hd, d = idx % hd;
         float v = 0.0f;
         if (r < rows) {
@@ -166,7 +166,7 @@ __global__ void __launch_bounds__(k_threads) paged_attention_kernel(paged_attent
         __syncthreads();
 #pragma unroll
         for (int rr = 0; rr < k_rows_per_warp; ++rr) {
-            const int r = rr * k_warps + warp;
+            const int r = rr * k_attention_warps + warp;
             if (r >= rows) continue;  // warp-uniform
             const int limit = limit_s[r], first = first_s[r];
             if (key0 >= limit) continue;  // causal: this whole tile is in the row's future
@@ -201,7 +201,7 @@ __global__ void __launch_bounds__(k_threads) paged_attention_kernel(paged_attent
 
 #pragma unroll
     for (int rr = 0; rr < k_rows_per_warp; ++rr) {
-        const int r = rr * k_warps + warp;
+        const int r = rr * k_attention_warps + warp;
         if (r >= rows) continue;
         const int64_t t = item.first_token + r / group;
         const int64_t h = static_cast<int64_t>(kvh) * group + r % group;
@@ -263,7 +263,7 @@ status launch(const paged_attention_args& a, cudaStream_t stream) {
                                                 static_cast<int>(bytes)));
     const dim3 grid(static_cast<unsigned>(a.num_items), static_cast<unsigned>(a.num_kv_heads),
                     static_cast<unsigned>(a.num_splits));
-    paged_attention_kernel<T><<<grid, k_threads, bytes, stream>>>(a);
+    paged_attention_kernel<T><<<grid, k_attention_threads, bytes, stream>>>(a);
     ACTORLM_CUDA_CHECK(cudaGetLastError());
     if (a.num_splits > 1) {
         const dim3 cgrid(static_cast<unsigned>(a.num_tokens), static_cast<unsigned>(a.num_heads));

@@ -17,7 +17,7 @@ namespace actorlm::cuda {
 
 namespace {
 
-constexpr int k_threads = 1024;
+constexpr int k_sampling_threads = 1024;
 constexpr float k_mass_scale = 67108864.0f;  // 2^26: a warp's sum of 32 fits in 32 bits
 
 __device__ __forceinline__ uint32_t order_key(float x) {
@@ -53,7 +53,7 @@ __device__ unsigned long long block_sum_u64(unsigned long long v, unsigned long 
     __syncthreads();
     if (lane == 0) scratch[warp] = v;
     __syncthreads();
-    v = lane < (k_threads >> 5) ? scratch[lane] : 0ull;
+    v = lane < (k_sampling_threads >> 5) ? scratch[lane] : 0ull;
     return warp_sum_u64(v);
 }
 
@@ -72,7 +72,7 @@ __device__ unsigned long long block_exclusive_scan_u64(unsigned long long v,
     if (lane == 31) scratch[warp] = inc;
     __syncthreads();
     if (warp == 0) {
-        unsigned long long w = lane < (k_threads >> 5) ? scratch[lane] : 0ull;
+        unsigned long long w = lane < (k_sampling_threads >> 5) ? scratch[lane] : 0ull;
 #pragma unroll
         for (int o = 1; o < 32; o <<= 1) {
             const unsigned long long n = __shfl_up_sync(0xffffffffu, w, o);
@@ -82,7 +82,7 @@ __device__ unsigned long long block_exclusive_scan_u64(unsigned long long v,
     }
     __syncthreads();
     const unsigned long long warp_prefix = warp > 0 ? scratch[warp - 1] : 0ull;
-    *total = scratch[(k_threads >> 5) - 1];
+    *total = scratch[(k_sampling_threads >> 5) - 1];
     return warp_prefix + inc - v;
 }
 
@@ -97,10 +97,10 @@ __device__ uint32_t radix_threshold(const float* row, int vocab, const row_state
     }
     uint32_t mask = 0;
     for (int shift = 24; shift >= 0; shift -= 8) {
-        for (int b = threadIdx.x; b < 256; b += k_threads) hist[b] = 0;
+        for (int b = threadIdx.x; b < 256; b += k_sampling_threads) hist[b] = 0;
         __syncthreads();
         const uint32_t prefix = *sh_prefix;
-        for (int base = 0; base < vocab; base += k_threads) {
+        for (int base = 0; base < vocab; base += k_sampling_threads) {
             const int i = base + static_cast<int>(threadIdx.x);
             uint32_t w = 0, digit = 256;
             if (i < vocab) {
@@ -142,7 +142,7 @@ __device__ void argmax_row(const float* row, int vocab, int32_t* out, float* fsc
                            int* iscratch) {
     float best = -INFINITY;
     int best_i = vocab;  // larger than any index: loses every tie
-    for (int i = threadIdx.x; i < vocab; i += k_threads) {
+    for (int i = threadIdx.x; i < vocab; i += k_sampling_threads) {
         const float x = row[i];
         if (x > best || (x == best && i < best_i)) {
             best = x;
@@ -165,7 +165,7 @@ __device__ void argmax_row(const float* row, int vocab, int32_t* out, float* fsc
     }
     __syncthreads();
     if (threadIdx.x == 0) {
-        for (int w = 1; w < (k_threads >> 5); ++w)
+        for (int w = 1; w < (k_sampling_threads >> 5); ++w)
             if (fscratch[w] > best || (fscratch[w] == best && iscratch[w] < best_i)) {
                 best = fscratch[w];
                 best_i = iscratch[w];
@@ -174,7 +174,7 @@ __device__ void argmax_row(const float* row, int vocab, int32_t* out, float* fsc
     }
 }
 
-__global__ void __launch_bounds__(k_threads)
+__global__ void __launch_bounds__(k_sampling_threads)
     sample_kernel(const float* logits, int vocab, const gpu_sampling_params* params,
                   int32_t* out_ids) {
     __shared__ unsigned long long hist[256];
@@ -192,7 +192,7 @@ __global__ void __launch_bounds__(k_threads)
         return;
     }
     float local_max = -FLT_MAX;
-    for (int i = threadIdx.x; i < vocab; i += k_threads) local_max = fmaxf(local_max, row[i]);
+    for (int i = threadIdx.x; i < vocab; i += k_sampling_threads) local_max = fmaxf(local_max, row[i]);
     row_state s{block_max(local_max, fscratch), 1.0f / p.temperature, p.min_p, 0u};
 
     if (p.top_k > 0 && p.top_k < vocab)
@@ -201,7 +201,7 @@ __global__ void __launch_bounds__(k_threads)
                             &sh_prefix, &sh_above);
     if (p.top_p < 1.0f) {
         unsigned long long kept = 0;
-        for (int i = threadIdx.x; i < vocab; i += k_threads) kept += weight_of(row[i], s, true);
+        for (int i = threadIdx.x; i < vocab; i += k_sampling_threads) kept += weight_of(row[i], s, true);
         kept = block_sum_u64(kept, uscratch);
         unsigned long long target =
             static_cast<unsigned long long>(ceil(static_cast<double>(p.top_p) * kept));
@@ -210,7 +210,7 @@ __global__ void __launch_bounds__(k_threads)
     }
 
     // Inverse CDF in id order: thread t owns ids [t * chunk, (t + 1) * chunk).
-    const int chunk = (vocab + k_threads - 1) / k_threads;
+    const int chunk = (vocab + k_sampling_threads - 1) / k_sampling_threads;
     const int begin = static_cast<int>(threadIdx.x) * chunk;
     const int end = min(vocab, begin + chunk);
     unsigned long long mine = 0;
@@ -259,7 +259,7 @@ status sample_tokens(const float* logits, int32_t num_rows, int32_t vocab,
                      const gpu_sampling_params* params, int32_t* out_ids, cudaStream_t stream) {
     if (num_rows <= 0) return {};
     if (vocab <= 0) return make_error("sample_tokens: vocab size %d must be positive", vocab);
-    sample_kernel<<<num_rows, k_threads, 0, stream>>>(logits, vocab, params, out_ids);
+    sample_kernel<<<num_rows, k_sampling_threads, 0, stream>>>(logits, vocab, params, out_ids);
     ACTORLM_CUDA_CHECK(cudaGetLastError());
     return {};
 }
