@@ -52,7 +52,31 @@ value repeat(const value& seq, std::int64_t times) {
 }  // namespace
 
 renderer::renderer(const render_context& context)
-    : context_(context), now_(context.now ? context.now : std::time(nullptr)) {}
+    : context_(context),
+      now_(context.now ? context.now : std::time(nullptr)),
+      deadline_(std::chrono::steady_clock::now() + context.limits.max_time) {}
+
+void renderer::spend_step() {
+    const render_limits& lim = context_.limits;
+    if (++steps_ > lim.max_steps)
+        fail("the template ran more than %lld steps (statements and expressions), the "
+             "render limit",
+             static_cast<long long>(lim.max_steps));
+    // The clock costs ~20 ns; every 1024th step keeps it off the profile.
+    if ((steps_ & 1023) == 0 && std::chrono::steady_clock::now() > deadline_)
+        fail("the template ran longer than %lld ms, the render limit",
+             static_cast<long long>(lim.max_time.count()));
+}
+
+void renderer::check_size(const value& v) const {
+    const render_limits& lim = context_.limits;
+    if (v.is_string() && static_cast<std::int64_t>(v.str().size()) > lim.max_string_bytes)
+        fail("the template made a string of more than %lld bytes, the render limit",
+             static_cast<long long>(lim.max_string_bytes));
+    if (v.is_list() && static_cast<std::int64_t>(v.as_list().items.size()) > lim.max_list_items)
+        fail("the template made a list of more than %lld items, the render limit",
+             static_cast<long long>(lim.max_list_items));
+}
 
 renderer::~renderer() {
     for (auto& weak : namespaces_)
@@ -80,6 +104,12 @@ renderer::flow renderer::exec(const stmt_list& body, std::string& out) {
 
 renderer::flow renderer::exec_stmt(const stmt& s, std::string& out) {
     line_ = s.line;
+    spend_step();
+    // Every statement appends to `out` at most once, so checking before the next one
+    // bounds the output at the limit plus one value (itself bounded by check_size).
+    if (static_cast<std::int64_t>(out.size()) > context_.limits.max_string_bytes)
+        fail("the template's output exceeded %lld bytes, the render limit",
+             static_cast<long long>(context_.limits.max_string_bytes));
     switch (s.kind) {
         case stmt_kind::text: out += s.text; return flow::normal;
         case stmt_kind::output: out += to_str(eval(*s.value)); return flow::normal;
@@ -173,6 +203,7 @@ renderer::flow renderer::exec_for(const stmt& s, std::string& out) {
     });
     for (std::int64_t i = 0; i < n; ++i) {
         const auto idx = static_cast<std::size_t>(i);
+        spend_step();  // an iteration with an empty body still costs
         // Jinja2 re-initializes the body's variables on every iteration: a `set` in one
         // iteration is not visible at the start of the next.
         frames_.back()->clear();
@@ -385,6 +416,13 @@ value renderer::eval_call(const expr& e) {
 }
 
 value renderer::eval(const expr& e) {
+    spend_step();
+    value v = eval_node(e);
+    check_size(v);
+    return v;
+}
+
+value renderer::eval_node(const expr& e) {
     line_ = e.line;
     switch (e.kind) {
         case expr_kind::literal: return e.literal;

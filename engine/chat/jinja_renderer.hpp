@@ -4,6 +4,8 @@
 // shared read-only, so many renderers may run over one template concurrently.
 #pragma once
 
+#include <chrono>
+#include <cstdint>
 #include <ctime>
 #include <memory>
 #include <string>
@@ -15,10 +17,23 @@
 
 namespace actorlm::jinja {
 
+/// What one render may spend. Templates come with downloaded models and render on the
+/// server's request path, so a hostile or broken one (nested `range(100000)` loops, a
+/// string doubled in a loop) must fail its request, naming the limit, instead of
+/// pinning a thread or exhausting memory. The defaults are far above what real chat
+/// templates use: Llama-3's tool template over a 1,000-message chat takes ~10^5 steps.
+struct render_limits {
+    std::int64_t max_steps = 5'000'000;     ///< statements run + expressions evaluated
+    std::int64_t max_string_bytes = 32 << 20;  ///< any string value and the output
+    std::int64_t max_list_items = 1 << 22;  ///< any list or tuple value
+    std::chrono::milliseconds max_time{2000};  ///< wall time of the whole render
+};
+
 /// Variables visible to a render (the context) and the clock strftime_now reads.
 struct render_context {
     dict_t variables;     ///< top-level names: messages, tools, bos_token, ...
     std::time_t now = 0;  ///< strftime_now's time (local time zone); 0 = the clock
+    render_limits limits;
 };
 
 class renderer {
@@ -48,6 +63,11 @@ private:
     /// The scopes a macro or caller() body closes over (weak: a scope may hold the macro).
     using scope_chain = std::vector<std::weak_ptr<scope>>;
 
+    /// Counts one step against the render's limits (and checks the clock now and then).
+    void spend_step();
+    /// Fails when `v` is a string or list over the render's size limits.
+    void check_size(const value& v) const;
+    value eval_node(const expr& e);
     flow exec(const stmt_list& body, std::string& out);
     flow exec_stmt(const stmt& s, std::string& out);
     flow exec_for(const stmt& s, std::string& out);
@@ -74,6 +94,8 @@ private:
     std::vector<scope_ptr> frames_;  ///< frames_[0] is the template's top level
     int line_ = 0;                   ///< line of the node being evaluated, for error messages
     int macro_depth_ = 0;
+    std::int64_t steps_ = 0;
+    std::chrono::steady_clock::time_point deadline_;
     std::vector<std::weak_ptr<namespace_t>>
         namespaces_;  ///< nested macro calls, bounded like Python's recursion
 };

@@ -1,5 +1,6 @@
 // The interpreter's statements and whitespace rules, checked against what Python
 // Jinja2 (HF's environment: trim_blocks, lstrip_blocks) produces for the same input.
+#include <chrono>
 #include <thread>
 #include <vector>
 
@@ -171,6 +172,47 @@ TEST_CASE("jinja refuses runaway templates with an error instead of crashing") {
                         "maximum recursion depth"));
     CHECK(is_error_with(jinja_render("{{ 'x' * 1000000000000 }}"), "too large"));
     CHECK(jinja_render("{{ 1e999 }} {{ 5e-324 }}") == "inf 5e-324");
+}
+
+TEST_CASE("jinja renders within step, time, string and list limits, naming the one it hit") {
+    // Each of these would run for hours or take gigabytes; the default limits stop them.
+    const auto t0 = std::chrono::steady_clock::now();
+    CHECK(is_error_with(jinja_render("{% for i in range(100000) %}{% for j in range(100000) %}"
+                                     "{% endfor %}{% endfor %}"),
+                        "the render limit"));  // steps, or the time on a loaded machine
+    CHECK(is_error_with(jinja_render("{% set ns = namespace(s='x') %}{% for i in range(64) %}"
+                                     "{% set ns.s = ns.s ~ ns.s %}{% endfor %}{{ ns.s | length }}"),
+                        "bytes, the render limit"));
+    CHECK(is_error_with(jinja_render("{% set ns = namespace(l=[1]) %}{% for i in range(64) %}"
+                                     "{% set ns.l = ns.l + ns.l %}{% endfor %}{{ ns.l | length }}"),
+                        "items, the render limit"));
+    CHECK(is_error_with(jinja_render("{% for i in range(100000) %}{% for j in range(100) %}"
+                                     "{{ 'yyyyyyyyyy' }}{% endfor %}{% endfor %}"),
+                        "render limit"));
+    CHECK(std::chrono::steady_clock::now() - t0 < std::chrono::seconds(20));
+
+    // A template's own limits: each one is the one named.
+    auto render_with = [](const std::string& source, actorlm::jinja::render_limits lim) {
+        auto t = actorlm::jinja::compiled_template::parse(source);
+        REQUIRE(t.ok());
+        actorlm::jinja::render_context ctx;
+        ctx.limits = lim;
+        auto out = t->render(ctx);
+        return out.ok() ? out.value() : "ERROR: " + out.message();
+    };
+    const std::string loop = "{% for i in range(1000) %}{{ i }}{% endfor %}";
+    actorlm::jinja::render_limits roomy;
+    CHECK(render_with(loop, roomy).size() == 2890);  // within every limit: rendered
+    actorlm::jinja::render_limits few_steps;
+    few_steps.max_steps = 500;
+    CHECK(is_error_with(render_with(loop, few_steps), "more than 500 steps"));
+    actorlm::jinja::render_limits short_output;
+    short_output.max_string_bytes = 100;
+    CHECK(is_error_with(render_with(loop, short_output), "output exceeded 100 bytes"));
+    actorlm::jinja::render_limits no_time;
+    no_time.max_time = std::chrono::milliseconds(0);
+    CHECK(is_error_with(render_with("{% for i in range(5000) %}{% endfor %}", no_time),
+                        "longer than 0 ms"));
 }
 
 TEST_CASE("jinja chained comparisons and per-iteration loop scopes follow Jinja2") {

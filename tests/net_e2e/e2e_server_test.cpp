@@ -8,6 +8,7 @@
 #include <simdjson.h>
 
 #include <algorithm>
+#include <chrono>
 #include <csignal>
 #include <future>
 #include <thread>
@@ -32,7 +33,10 @@ struct e2e_server {
         const std::string& chat_template = "templates/Qwen-Qwen2.5-7B-Instruct.jinja") {
         engine_config cfg;
         cfg.model_path = test::shared_path("models/stories260K.gguf");
-        cfg.chat_template = test::shared_path(chat_template);
+        // A path under ../shared, or the template's text itself (as --chat-template takes).
+        cfg.chat_template = chat_template.find("{%") != std::string::npos
+                                ? chat_template
+                                : test::shared_path(chat_template);
         cfg.served_model_name = "stories";
         cfg.num_threads = 2;
         cfg.max_model_len = k_max_model_len;
@@ -281,6 +285,25 @@ TEST_CASE("e2e: every error case") {
     REQUIRE(unknown.ok());
     CHECK(unknown->status == 404);
     CHECK(str(json_doc(unknown->body).root["error"]["code"]) == "model_not_found");
+    CHECK(c.request("GET", "/health")->status == 200);
+}
+
+TEST_CASE("e2e: a runaway chat template fails its request with a 400 naming the limit") {
+    ACTORLM_REQUIRE_SHARED("models/stories260K.gguf");
+    // Templates come with downloaded models: this one would loop 10^10 times.
+    e2e_server s({}, false,
+                 "{% for m in messages %}{% for i in range(100000) %}{% for j in range(100000) %}"
+                 "{% endfor %}{% endfor %}{{ m.content }}{% endfor %}");
+    auto c = s.client();
+    const auto t0 = std::chrono::steady_clock::now();
+    auto r = post(c, "/v1/chat/completions",
+                  R"({"messages":[{"role":"user","content":"hi"}],"max_tokens":2})");
+    CHECK(r.status == 400);
+    json_doc doc(r.body);
+    CHECK(str(doc.root["error"]["message"]).find("render limit") != std::string::npos);
+    CHECK(std::chrono::steady_clock::now() - t0 < std::chrono::seconds(15));
+    // The server still serves what does not need the template.
+    CHECK(post(c, "/v1/completions", R"({"prompt":"Once","max_tokens":2})").status == 200);
     CHECK(c.request("GET", "/health")->status == 200);
 }
 
