@@ -2,6 +2,7 @@
 #include "net/api_error.hpp"
 
 #include "net/json_writer.hpp"
+#include "net/response_sink.hpp"
 
 namespace actorlm::net {
 
@@ -60,11 +61,20 @@ api_error internal_error(std::string message) {
 }
 
 api_error too_many_requests(std::string message) {
-    return api_error{429, std::move(message), "rate_limit_error", "", "rate_limit_exceeded"};
+    return api_error{429, std::move(message), "rate_limit_error", "", "rate_limit_exceeded", 1};
 }
 
 api_error service_unavailable(std::string message) {
-    return api_error{503, std::move(message), "server_error", "", "service_unavailable"};
+    return api_error{503, std::move(message), "server_error", "", "service_unavailable", 1};
+}
+
+std::string api_error::extra_headers() const {
+    return retry_after_s > 0 ? "Retry-After: " + std::to_string(retry_after_s) + "\r\n"
+                             : std::string();
+}
+
+void send_error(response_sink& sink, const api_error& err) {
+    sink.send(err.http_status, "application/json", err.to_json(), err.extra_headers());
 }
 
 }  // namespace actorlm::net

@@ -3,9 +3,12 @@
 // goes through here so that all error bodies share one shape.
 #pragma once
 
+#include <cstdint>
 #include <string>
 
 namespace actorlm::net {
+
+class response_sink;
 
 /// One client-visible error. `param` and `code` are JSON null when empty.
 struct api_error {
@@ -14,10 +17,16 @@ struct api_error {
     std::string type = "invalid_request_error";
     std::string param;
     std::string code;
+    int32_t retry_after_s = 0;  ///< > 0: sent as `Retry-After` (429 and 503: try again later)
 
     /// {"error": {"message": ..., "type": ..., "param": ..., "code": ...}}
     std::string to_json() const;
+    /// The header lines it is sent with besides the framing: "Retry-After: N\r\n" or "".
+    std::string extra_headers() const;
 };
+
+/// Sends `err` as a complete response: its status, its JSON, its Retry-After.
+void send_error(response_sink& sink, const api_error& err);
 
 /// 400 invalid_request_error naming the offending field.
 api_error invalid_request(std::string message, std::string param = {},
@@ -34,9 +43,10 @@ api_error body_too_large(size_t limit_bytes);
 /// 500 server_error (an engine failure the client did not cause).
 api_error internal_error(std::string message);
 /// 429 when the engine has no capacity for the request now (vLLM's and OpenAI's
-/// rate-limit shape: type "rate_limit_error").
+/// rate-limit shape: type "rate_limit_error"), with Retry-After: 1.
 api_error too_many_requests(std::string message);
-/// 503 while the engine is unhealthy or the server is shutting down.
+/// 503 while the engine is unhealthy, the server is shutting down or holds as many
+/// requests or connections as it is allowed, with Retry-After: 1.
 api_error service_unavailable(std::string message);
 
 }  // namespace actorlm::net

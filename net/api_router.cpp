@@ -18,10 +18,6 @@ namespace actorlm::net {
 
 namespace {
 
-void send_error(response_sink& sink, const api_error& err) {
-    sink.send(err.http_status, "application/json", err.to_json());
-}
-
 int64_t unix_seconds() {
     return std::chrono::duration_cast<std::chrono::seconds>(
                std::chrono::system_clock::now().time_since_epoch())
@@ -98,7 +94,10 @@ size_t count_images(const std::vector<generate_request>& prompts) {
 }  // namespace
 
 api_router::api_router(inference_backend& backend, server_metrics& metrics, router_options options)
-    : backend_(backend), metrics_(metrics), options_(std::move(options)) {
+    : backend_(backend),
+      metrics_(metrics),
+      options_(std::move(options)),
+      admission_(options_.max_requests_in_flight) {
     if (options_.model_names.empty()) options_.model_names.push_back(backend_.info().name);
 }
 
@@ -272,13 +271,19 @@ void api_router::handle_generation(const http_request& req,
     if (!backend_.stats().healthy)
         return send_error(*sink, service_unavailable("The engine is unhealthy: " +
                                                      backend_.stats().health_message));
+    auto slot = admission_.try_admit();
+    if (!slot)
+        return send_error(*sink, service_unavailable(
+                                     "The server holds " + std::to_string(admission_.limit()) +
+                                     " requests, its limit (--max-num-seqs running plus "
+                                     "--max-queued-requests waiting); retry later."));
     if (chat) {
         const std::string model = parsed.model.empty() ? options_.model_names.front() : parsed.model;
         if (auto err = check_images(parsed.prompts, model)) return send_error(*sink, *err);
         if (!pending_images(parsed.prompts).empty())
-            return fetch_images_then_submit(std::move(parsed), sink, chat);
+            return fetch_images_then_submit(std::move(parsed), sink, chat, std::move(slot));
     }
-    submit_generation(std::move(parsed), sink, chat);
+    submit_generation(std::move(parsed), sink, chat, std::move(slot));
 }
 
 std::optional<api_error> api_router::check_images(const std::vector<generate_request>& prompts,
@@ -299,7 +304,8 @@ std::optional<api_error> api_router::check_images(const std::vector<generate_req
 }
 
 void api_router::fetch_images_then_submit(openai_request parsed,
-                                          const std::shared_ptr<response_sink>& sink, bool chat) {
+                                          const std::shared_ptr<response_sink>& sink, bool chat,
+                                          std::shared_ptr<admission_control::ticket> slot) {
     auto request = std::make_shared<openai_request>(std::move(parsed));
     std::vector<std::string> urls;
     for (const auto& p : pending_images(request->prompts)) urls.push_back(p.image->source);
@@ -310,10 +316,10 @@ void api_router::fetch_images_then_submit(openai_request parsed,
         std::lock_guard lock(fetches_->mu);
         ++fetches_->in_flight;
     }
-    std::thread([this, request, sink, chat, urls = std::move(urls), media = options_.media,
+    std::thread([this, request, sink, chat, slot, urls = std::move(urls), media = options_.media,
                  count = fetches_] {
         auto fetched = std::make_shared<std::vector<result<std::string>>>(fetch_media_all(urls, media));
-        sink->post([this, request, sink, chat, fetched] {
+        sink->post([this, request, sink, chat, fetched, slot] {
             auto pending = pending_images(request->prompts);
             for (size_t i = 0; i < pending.size() && i < fetched->size(); ++i) {
                 auto& r = (*fetched)[i];
@@ -325,7 +331,7 @@ void api_router::fetch_images_then_submit(openai_request parsed,
                                                              "invalid_image_url"));
                 pending[i].image->data = std::move(r.value());
             }
-            submit_generation(std::move(*request), sink, chat);
+            submit_generation(std::move(*request), sink, chat, slot);
         });
         std::lock_guard lock(count->mu);
         if (--count->in_flight == 0) count->done.notify_all();
@@ -340,7 +346,8 @@ void api_router::wait_for_fetches() {
 api_router::~api_router() { wait_for_fetches(); }
 
 void api_router::submit_generation(openai_request parsed,
-                                   const std::shared_ptr<response_sink>& sink, bool chat) {
+                                   const std::shared_ptr<response_sink>& sink, bool chat,
+                                   std::shared_ptr<admission_control::ticket> slot) {
     const model_info info = backend_.info();
     // Prepare the prompt here, as vLLM's API server processes its inputs: the context check
     // needs the prompt's length and must answer 400 before anything is submitted or any
@@ -366,7 +373,7 @@ void api_router::submit_generation(openai_request parsed,
     for (size_t i = 0; i < parsed.prompts.size(); ++i)
         parsed.prompts[i].request_id = ctx.id + "-" + std::to_string(i);
     auto job = std::make_shared<generation_job>(backend_, metrics_, sink, std::move(parsed),
-                                                std::move(ctx));
+                                                std::move(ctx), std::move(slot));
     job->start();
 }
 

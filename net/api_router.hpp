@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "net/admission_control.hpp"
 #include "net/inference_backend.hpp"
 #include "net/json_writer.hpp"
 #include "net/media_fetch.hpp"
@@ -36,6 +37,9 @@ struct router_options {
     media_fetch_options media;             // image URLs: timeout, byte limit, local files
     // --limit-mm-per-prompt '{"image": N}': images per request (vLLM V1's default, 999).
     int32_t limit_images_per_prompt = 999;
+    // Generation requests held at once (running + waiting); more get 503 + Retry-After.
+    // <= 0: no limit. `actorlm serve` sets --max-num-seqs + --max-queued-requests.
+    int64_t max_requests_in_flight = 0;
 };
 
 class api_router {
@@ -66,10 +70,11 @@ private:
     /// Fetches the request's http(s)/file images on a short-lived thread (never on the
     /// I/O thread), then continues with submit_generation on the connection's strand.
     void fetch_images_then_submit(openai_request parsed, const std::shared_ptr<response_sink>& sink,
-                                  bool chat);
-    /// Tokenizes, checks the context and starts the generation job (on the strand).
+                                  bool chat, std::shared_ptr<admission_control::ticket> slot);
+    /// Tokenizes, checks the context and starts the generation job (on the strand), which
+    /// holds `slot` until its response ends.
     void submit_generation(openai_request parsed, const std::shared_ptr<response_sink>& sink,
-                           bool chat);
+                           bool chat, std::shared_ptr<admission_control::ticket> slot);
     void handle_tokenize(const http_request& req, response_sink& sink);
     void handle_detokenize(const http_request& req, response_sink& sink);
     void handle_models(response_sink& sink);
@@ -99,6 +104,7 @@ private:
     inference_backend& backend_;
     server_metrics& metrics_;
     router_options options_;
+    admission_control admission_;
 };
 
 }  // namespace actorlm::net

@@ -34,12 +34,14 @@ api_error map_engine_error(const output_delta& d) {
 
 generation_job::generation_job(inference_backend& backend, server_metrics& metrics,
                                std::shared_ptr<response_sink> sink, openai_request request,
-                               response_context context)
+                               response_context context,
+                               std::shared_ptr<admission_control::ticket> slot)
     : backend_(backend),
       metrics_(metrics),
       sink_(std::move(sink)),
       request_(std::move(request)),
       context_(std::move(context)),
+      slot_(std::move(slot)),
       arrival_(clock::now()) {}
 
 std::string generation_job::echo_text_for(const generate_request& req) {
@@ -143,6 +145,7 @@ void generation_job::stream_delta(choice_state& c, const output_delta& d) {
 
 void generation_job::finish_all() {
     done_ = true;
+    slot_.reset();
     usage_counts usage;
     for (const auto& p : prompts_) usage.prompt_tokens += p.num_prompt_tokens;
     usage.completion_tokens = completion_tokens_;
@@ -161,10 +164,11 @@ void generation_job::finish_all() {
 
 void generation_job::fail(const output_delta& d) {
     done_ = true;
+    slot_.reset();
     abort_unfinished();
     const api_error err = map_engine_error(d);
     if (!stream_started_) {
-        sink_->send(err.http_status, "application/json", err.to_json());
+        send_error(*sink_, err);
         return;
     }
     // Headers are out: report inside the stream the way vLLM does, then end it.

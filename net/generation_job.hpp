@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "net/admission_control.hpp"
 #include "net/inference_backend.hpp"
 #include "net/openai_response.hpp"
 #include "net/response_sink.hpp"
@@ -20,9 +21,10 @@ namespace actorlm::net {
 
 class generation_job : public std::enable_shared_from_this<generation_job> {
 public:
+    /// `slot`: the request's admission, given back as soon as its response ends.
     generation_job(inference_backend& backend, server_metrics& metrics,
                    std::shared_ptr<response_sink> sink, openai_request request,
-                   response_context context);
+                   response_context context, std::shared_ptr<admission_control::ticket> slot);
 
     /// Submits the engine requests. Call on the connection's strand.
     void start();
@@ -59,6 +61,7 @@ private:
     std::shared_ptr<response_sink> sink_;
     openai_request request_;
     response_context context_;
+    std::shared_ptr<admission_control::ticket> slot_;
     std::vector<prompt_state> prompts_;
     std::vector<choice_state> choices_;
     clock::time_point arrival_;

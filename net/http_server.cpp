@@ -17,6 +17,7 @@
 #include <thread>
 #include <vector>
 
+#include "net/api_error.hpp"
 #include "net/http_session.hpp"
 
 namespace actorlm::net {
@@ -53,9 +54,18 @@ struct http_server::impl {
                 if (!ec) {
                     boost::system::error_code ignored;
                     socket.set_option(tcp::no_delay(true), ignored);  // SSE chunks go out at once
+                    const bool over_cap = options.max_connections > 0 &&
+                                          host.num_sessions >= options.max_connections;
                     auto session = std::make_shared<http_session>(std::move(socket), host);
-                    remember(session);
-                    session->run();
+                    if (over_cap) {
+                        const api_error err = service_unavailable(
+                            "The server has " + std::to_string(options.max_connections) +
+                            " open connections, its limit (--max-connections); retry later.");
+                        session->refuse(err.http_status, err.to_json(), err.extra_headers());
+                    } else {
+                        remember(session);
+                        session->run();
+                    }
                 }
                 accept();
             });

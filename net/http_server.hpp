@@ -20,10 +20,18 @@ struct server_options {
     std::string host = "127.0.0.1";
     uint16_t port = 8000;  // 0: any free port (see http_server::port())
     int32_t io_threads = 2;
-    size_t body_limit_bytes = 8u << 20;  // larger bodies get 413
-    int32_t idle_timeout_s = 60;         // keep-alive connections idle longer are closed
-    int32_t drain_timeout_s = 60;        // shutdown waits this long for in-flight requests
-    bool handle_signals = false;         // SIGTERM/SIGINT start a graceful shutdown
+    size_t body_limit_bytes = 8u << 20;     // larger bodies get 413
+    size_t header_limit_bytes = 64u << 10;  // larger request heads get 431
+    int32_t max_header_fields = 100;        // more header fields get 431 (Apache's default)
+    // Whole-request read deadlines, so a client that trickles bytes (slowloris) cannot hold
+    // a connection: the head (and, between requests, the keep-alive wait) within
+    // idle_timeout_s, the body within request_timeout_s. Closed, without a response, after.
+    int32_t idle_timeout_s = 60;
+    int32_t request_timeout_s = 60;
+    // Open connections at most; one more is answered 503 with Retry-After and closed. <= 0: no cap.
+    int32_t max_connections = 4096;
+    int32_t drain_timeout_s = 60;  // shutdown waits this long for in-flight requests
+    bool handle_signals = false;   // SIGTERM/SIGINT start a graceful shutdown
 };
 
 class http_server {

@@ -3,6 +3,7 @@
 #include "net/http_session.hpp"
 
 #include <array>
+#include <iterator>
 #include <cstdio>
 
 #include <boost/asio/write.hpp>
@@ -20,7 +21,6 @@ namespace http = beast::http;
 
 namespace {
 
-constexpr size_t k_header_limit_bytes = 64 * 1024;
 // Bytes a client may send ahead (pipelining) while a response is in flight before
 // the session stops watching its socket; beyond that only failed writes detect a hang-up.
 constexpr size_t k_watch_buffer_limit = 64 * 1024;
@@ -47,6 +47,14 @@ void http_session::run() {
                    beast::bind_front_handler(&http_session::read_header, shared_from_this()));
 }
 
+void http_session::refuse(int status, std::string body, std::string extra_headers) {
+    asio::dispatch(stream_.get_executor(), [self = shared_from_this(), status,
+                                            body = std::move(body),
+                                            headers = std::move(extra_headers)]() mutable {
+        self->reject_and_close(status, std::move(body), headers);
+    });
+}
+
 void http_session::drain() {
     if (closed_) return;
     if (phase_ == phase::reading) return close();  // idle between requests
@@ -65,7 +73,7 @@ void http_session::read_header() {
     streaming_ = false;
     on_disconnect_ = nullptr;
     parser_.emplace();
-    parser_->header_limit(k_header_limit_bytes);
+    parser_->header_limit(static_cast<std::uint32_t>(host_.options.header_limit_bytes));
     parser_->body_limit(host_.options.body_limit_bytes);
     stream_.expires_after(std::chrono::seconds(host_.options.idle_timeout_s));
     http::async_read_header(
@@ -81,13 +89,19 @@ void http_session::on_header(beast::error_code ec, size_t) {
     if (ec == http::error::body_limit)
         return reject_and_close(413, body_too_large(host_.options.body_limit_bytes).to_json());
     if (ec) return close();  // EOF between requests, timeout, garbage
+    const auto& head = parser_->get();
+    if (std::distance(head.begin(), head.end()) > host_.options.max_header_fields)
+        return reject_and_close(
+            431, invalid_request("Too many request header fields (the limit is " +
+                                 std::to_string(host_.options.max_header_fields) + ").")
+                     .to_json());
     if (beast::iequals(parser_->get()[http::field::expect], "100-continue"))
         enqueue("HTTP/1.1 100 Continue\r\n\r\n");
     read_body();
 }
 
 void http_session::read_body() {
-    stream_.expires_after(std::chrono::seconds(host_.options.idle_timeout_s));
+    stream_.expires_after(std::chrono::seconds(host_.options.request_timeout_s));
     http::async_read(stream_, buffer_, *parser_,
                      beast::bind_front_handler(&http_session::on_body, shared_from_this()));
 }
@@ -133,7 +147,8 @@ void http_session::on_watch(beast::error_code ec, size_t bytes) {
     }
 }
 
-void http_session::send(int status, std::string_view content_type, std::string body) {
+void http_session::send(int status, std::string_view content_type, std::string body,
+                        std::string_view extra_headers) {
     if (closed_ || exchange_finished_ || streaming_) return;
     exchange_finished_ = true;
     if (!keep_alive_ || host_.draining) close_after_write_ = true;
@@ -141,6 +156,7 @@ void http_session::send(int status, std::string_view content_type, std::string b
     head += "Content-Type: ";
     head += content_type;
     head += "\r\nContent-Length: " + std::to_string(body.size()) + "\r\n";
+    head += extra_headers;
     head += close_after_write_ ? "Connection: close\r\n\r\n" : "Connection: keep-alive\r\n\r\n";
     head += body;
     enqueue(std::move(head));
@@ -227,10 +243,11 @@ void http_session::exchange_done() {
     read_header();
 }
 
-void http_session::reject_and_close(int status, std::string body) {
+void http_session::reject_and_close(int status, std::string body,
+                                    std::string_view extra_headers) {
     keep_alive_ = false;
     phase_ = phase::handling;
-    send(status, "application/json", std::move(body));
+    send(status, "application/json", std::move(body), extra_headers);
 }
 
 void http_session::close() {

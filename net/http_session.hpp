@@ -41,11 +41,16 @@ public:
 
     /// Starts reading the first request.
     void run();
+    /// Answers `status` with `body` (JSON) and `extra_headers` without reading a request,
+    /// then closes: for a connection over the server's cap.
+    void refuse(int status, std::string body, std::string extra_headers);
     /// Graceful shutdown: close now when idle, else after the current response.
     void drain();
 
     void post(std::function<void()> fn) override;
-    void send(int status, std::string_view content_type, std::string body) override;
+    using response_sink::send;
+    void send(int status, std::string_view content_type, std::string body,
+              std::string_view extra_headers) override;
     void start_stream(std::string_view content_type) override;
     void write(std::string data) override;
     void end_stream() override;
@@ -65,7 +70,7 @@ private:
     void flush();
     void on_written(boost::beast::error_code ec, size_t bytes);
     void exchange_done();
-    void reject_and_close(int status, std::string body);
+    void reject_and_close(int status, std::string body, std::string_view extra_headers = {});
     void close();
     void close_after_draining_input();
 

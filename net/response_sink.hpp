@@ -18,7 +18,12 @@ public:
     /// Runs `fn` on the connection's strand. Thread-safe; never blocks.
     virtual void post(std::function<void()> fn) = 0;
     /// Sends a complete response (Content-Length framed). Ends the exchange.
-    virtual void send(int status, std::string_view content_type, std::string body) = 0;
+    /// `extra_headers`: whole header lines ("Retry-After: 1\r\n"), or empty.
+    virtual void send(int status, std::string_view content_type, std::string body,
+                      std::string_view extra_headers) = 0;
+    void send(int status, std::string_view content_type, std::string body) {
+        send(status, content_type, std::move(body), {});
+    }
     /// Starts a 200 streamed (chunked) response with the given content type.
     virtual void start_stream(std::string_view content_type) = 0;
     /// Appends bytes to a started stream.

@@ -12,7 +12,9 @@
 #include <boost/asio/read_until.hpp>
 #include <boost/asio/write.hpp>
 
+#include <atomic>
 #include <csignal>
+#include <functional>
 #include <future>
 #include <thread>
 
@@ -32,11 +34,16 @@ namespace {
 // (its callbacks hold connections), then destroy the server and its io_context.
 struct live_server {
     explicit live_server(server_options opts = {}, std::string api_key = {},
-                         std::chrono::microseconds step = std::chrono::microseconds(200))
+                         std::chrono::microseconds step = std::chrono::microseconds(200),
+                         int64_t max_requests_in_flight = 0)
         : backend_ptr(std::make_unique<scripted_backend>(step)),
           backend(*backend_ptr),
           metrics("scripted"),
-          router(backend, metrics, {std::move(api_key), {"scripted"}, ""}) {
+          router(backend, metrics, [&] {
+              router_options ro{std::move(api_key), {"scripted"}, ""};
+              ro.max_requests_in_flight = max_requests_in_flight;
+              return ro;
+          }()) {
         opts.port = 0;
         server_ptr = std::make_unique<http_server>(opts, router);
         const auto st = server_ptr->start();
@@ -170,6 +177,135 @@ TEST_CASE("http server: HTTP/1.0 clients get an unchunked stream ended by close"
     dec.feed(stream_body, [&](const std::string& e) { events.push_back(e); });
     REQUIRE(events.size() == 4);
     CHECK(events.back() == "[DONE]");
+}
+
+TEST_CASE("http server: a connection over --max-connections gets 503 with Retry-After") {
+    server_options opts;
+    opts.max_connections = 2;
+    live_server s(opts);
+    auto idle1 = std::make_unique<raw_socket>(s.port());
+    auto idle2 = std::make_unique<raw_socket>(s.port());
+    for (int i = 0; i < 100 && s.server().num_connections() < 2; ++i)
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    REQUIRE(s.server().num_connections() == 2);
+    {
+        raw_socket third(s.port());
+        const std::string head = third.read_until("\r\n\r\n");
+        CHECK(head.rfind("HTTP/1.1 503", 0) == 0);
+        CHECK(head.find("Retry-After: 1\r\n") != std::string::npos);
+        CHECK(head.find("Connection: close") != std::string::npos);
+        const size_t at = head.find("Content-Length: ");
+        REQUIRE(at != std::string::npos);
+        const std::string body = third.read_exact(std::stoul(head.substr(at + 16)));
+        CHECK(body.find("--max-connections") != std::string::npos);
+    }
+    idle1.reset();  // a slot frees: the next client is served
+    for (int i = 0; i < 200 && s.server().num_connections() >= 2; ++i)
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    http_client client("127.0.0.1", s.port());
+    auto r = client.request("POST", "/v1/completions", R"({"prompt":"a","max_tokens":1})");
+    REQUIRE(r.ok());
+    CHECK(r->status == 200);
+}
+
+TEST_CASE("http server: too many or too large header fields get 431") {
+    server_options opts;
+    opts.max_header_fields = 8;
+    opts.header_limit_bytes = 2048;
+    live_server s(opts);
+    {
+        raw_socket sock(s.port());
+        std::string req = "GET /health HTTP/1.1\r\nHost: x\r\n";
+        for (int i = 0; i < 9; ++i) req += "X-Field-" + std::to_string(i) + ": v\r\n";
+        sock.send(req + "\r\n");
+        CHECK(sock.read_until("\r\n\r\n").rfind("HTTP/1.1 431", 0) == 0);
+    }
+    {
+        raw_socket sock(s.port());
+        sock.send("GET /health HTTP/1.1\r\nHost: x\r\nX-Big: " + std::string(4096, 'b') +
+                  "\r\n\r\n");
+        CHECK(sock.read_until("\r\n\r\n").rfind("HTTP/1.1 431", 0) == 0);
+    }
+    raw_socket ok(s.port());  // within both limits
+    ok.send("GET /health HTTP/1.1\r\nHost: x\r\nX-A: 1\r\n\r\n");
+    CHECK(ok.read_until("\r\n\r\n").rfind("HTTP/1.1 200", 0) == 0);
+}
+
+TEST_CASE("http server: a client that trickles its head or body is cut off at the timeout") {
+    server_options opts;
+    opts.idle_timeout_s = 1;
+    opts.request_timeout_s = 1;
+    live_server s(opts);
+    // Reads until the server closes; the seconds that took.
+    auto seconds_until_closed = [](raw_socket& sock, const std::function<void()>& trickle) {
+        const auto t0 = std::chrono::steady_clock::now();
+        std::atomic<bool> closed{false};
+        std::thread reader([&] {
+            char tmp[256];
+            boost::system::error_code ec;
+            while (!ec) sock.socket.read_some(boost::asio::buffer(tmp), ec);
+            closed = true;
+        });
+        for (int i = 0; i < 50 && !closed; ++i) trickle();  // ~10 s of trickling at most
+        reader.join();
+        return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    };
+    {  // slowloris: a header byte every 200 ms never completes the head
+        raw_socket sock(s.port());
+        sock.send("POST /v1/completions HTTP/1.1\r\nHost: x\r\n");
+        const double secs = seconds_until_closed(sock, [&] {
+            boost::system::error_code ec;
+            boost::asio::write(sock.socket, boost::asio::buffer("X", 1), ec);
+            std::this_thread::sleep_for(std::chrono::milliseconds(200));
+        });
+        CHECK(secs < 4.0);
+    }
+    {  // a body that stops halfway
+        raw_socket sock(s.port());
+        sock.send("POST /v1/completions HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{\"p");
+        const double secs = seconds_until_closed(sock, [&] {
+            std::this_thread::sleep_for(std::chrono::milliseconds(200));
+        });
+        CHECK(secs < 4.0);
+    }
+    http_client client("127.0.0.1", s.port());  // everyone else is still served
+    auto r = client.request("POST", "/v1/completions", R"({"prompt":"a","max_tokens":1})");
+    REQUIRE(r.ok());
+    CHECK(r->status == 200);
+}
+
+TEST_CASE("http server: requests beyond the queue limit get 503 with Retry-After, then room frees") {
+    // 2 requests at once (--max-num-seqs running plus --max-queued-requests waiting);
+    // a token every 20 ms, so the first two hold their slots for ~1 s.
+    live_server s({}, {}, std::chrono::milliseconds(20), 2);
+    const std::string slow = R"({"prompt":"a","max_tokens":50})";
+    auto first = std::async(std::launch::async, [&] {
+        http_client c("127.0.0.1", s.port());
+        return c.request("POST", "/v1/completions", slow)->status;
+    });
+    auto second = std::async(std::launch::async, [&] {
+        http_client c("127.0.0.1", s.port());
+        return c.request("POST", "/v1/completions", slow)->status;
+    });
+    for (int i = 0; i < 200 && s.backend.num_active() < 2; ++i)
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    REQUIRE(s.backend.num_active() == 2);
+    http_client c("127.0.0.1", s.port());
+    auto refused = c.request("POST", "/v1/completions", R"({"prompt":"a","max_tokens":1})");
+    REQUIRE(refused.ok());
+    CHECK(refused->status == 503);
+    CHECK(refused->headers["retry-after"] == "1");
+    simdjson::dom::parser parser;
+    simdjson::dom::element doc;
+    REQUIRE(parser.parse(refused->body).get(doc) == simdjson::SUCCESS);
+    CHECK(std::string(doc["error"]["code"].get_string().value()) == "service_unavailable");
+    CHECK(std::string(doc["error"]["message"].get_string().value()).find("--max-queued-requests") !=
+          std::string::npos);
+    CHECK(first.get() == 200);
+    CHECK(second.get() == 200);
+    auto later = c.request("POST", "/v1/completions", R"({"prompt":"a","max_tokens":1})");
+    REQUIRE(later.ok());
+    CHECK(later->status == 200);  // the finished requests gave their slots back
 }
 
 TEST_CASE("http server: oversized bodies get 413 with an OpenAI error") {

@@ -19,9 +19,11 @@ public:
         std::lock_guard strand(strand_);
         fn();
     }
-    void send(int s, std::string_view ct, std::string b) override {
+    using net::response_sink::send;
+    void send(int s, std::string_view ct, std::string b, std::string_view extra) override {
         std::lock_guard lock(mu_);
         status = s;
+        extra_headers = std::string(extra);
         content_type = std::string(ct);
         body = std::move(b);
         done = true;
@@ -69,6 +71,7 @@ public:
     int status = 0;
     std::string content_type;
     std::string body;
+    std::string extra_headers;  // header lines beyond the framing (Retry-After)
     bool streamed = false;
     bool done = false;
     std::function<void()> disconnect_fn;

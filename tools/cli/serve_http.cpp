@@ -63,6 +63,30 @@ void add_http_serve_options(CLI::App& app, http_serve_options& o) {
         ->transform(byte_size())
         ->check(CLI::Range(int64_t{1024}, int64_t{1} << 32))
         ->capture_default_str();
+    app.add_option("--max-request-header-bytes", o.max_header_bytes,
+                   "larger request heads (request line and headers) get 431")
+        ->type_name("SIZE")
+        ->transform(byte_size())
+        ->check(CLI::Range(int64_t{1024}, int64_t{1} << 24))
+        ->capture_default_str();
+    app.add_option("--max-connections", o.max_connections,
+                   "open connections at most; one more gets 503 with Retry-After (0: no cap)")
+        ->check(CLI::Range(0, 1 << 20))
+        ->capture_default_str();
+    app.add_option("--max-queued-requests", o.max_queued_requests,
+                   "generation requests waiting beyond --max-num-seqs running; more get 503 "
+                   "with Retry-After (-1: no limit, as vLLM)")
+        ->check(CLI::Range(-1, 1 << 24))
+        ->capture_default_str();
+    app.add_option("--timeout-keep-alive", o.timeout_keep_alive_s,
+                   "seconds a connection may take to send a request's head, or wait idle "
+                   "between requests, before it is closed")
+        ->check(CLI::Range(1, 86400))
+        ->capture_default_str();
+    app.add_option("--request-timeout", o.request_timeout_s,
+                   "seconds a client may take to send a request's body before it is closed")
+        ->check(CLI::Range(1, 86400))
+        ->capture_default_str();
     app.add_option("--limit-mm-per-prompt", o.limit_mm_per_prompt,
                    "images per request as JSON, e.g. '{\"image\": 4}' (default 999, as vLLM)")
         ->check([](const std::string& text) {
@@ -96,6 +120,8 @@ int serve_over_http(const std::string& command, const engine_config& cfg,
     if (!o.limit_mm_per_prompt.empty())
         ro.limit_images_per_prompt = parse_image_limit(o.limit_mm_per_prompt).value();
     ro.media.allowed_local_media_path = o.allowed_local_media_path;
+    if (o.max_queued_requests >= 0)
+        ro.max_requests_in_flight = int64_t{cfg.max_num_seqs} + o.max_queued_requests;
     ro.media.timeout =
         std::chrono::milliseconds(static_cast<int64_t>(o.image_fetch_timeout_s * 1000.0));
     net::api_router router(*backend, metrics, std::move(ro));
@@ -104,6 +130,10 @@ int serve_over_http(const std::string& command, const engine_config& cfg,
     opts.port = static_cast<uint16_t>(o.port);
     opts.io_threads = o.io_threads;
     opts.body_limit_bytes = static_cast<size_t>(o.max_body_bytes);
+    opts.header_limit_bytes = static_cast<size_t>(o.max_header_bytes);
+    opts.max_connections = o.max_connections;
+    opts.idle_timeout_s = o.timeout_keep_alive_s;
+    opts.request_timeout_s = o.request_timeout_s;
     opts.handle_signals = true;
     {
         net::http_server server(opts, router);

@@ -19,13 +19,20 @@ struct http_serve_options {
     std::string api_key;
     int32_t io_threads = 2;
     int64_t max_body_bytes = 8 << 20;
+    int64_t max_header_bytes = 64 << 10;
+    int32_t max_connections = 4096;
+    int32_t max_queued_requests = -1;  // waiting beyond --max-num-seqs; -1: unbounded (vLLM)
+    int32_t timeout_keep_alive_s = 60;
+    int32_t request_timeout_s = 60;
     std::string limit_mm_per_prompt;       // vLLM's JSON, e.g. {"image": 4}; empty: 999
     std::string allowed_local_media_path;  // file:// image URLs only below this directory
     double image_fetch_timeout_s = 5.0;    // vLLM's VLLM_IMAGE_FETCH_TIMEOUT default
 };
 
-/// --host, --port, --api-key, --io-threads, --max-request-body-bytes, and the image
-/// input flags --limit-mm-per-prompt, --allowed-local-media-path, --image-fetch-timeout.
+/// --host, --port, --api-key, --io-threads, the limits (--max-request-body-bytes,
+/// --max-request-header-bytes, --max-connections, --max-queued-requests,
+/// --timeout-keep-alive, --request-timeout), and the image input flags
+/// --limit-mm-per-prompt, --allowed-local-media-path, --image-fetch-timeout.
 void add_http_serve_options(CLI::App& app, http_serve_options& o);
 
 /// Serves `cfg`'s engine (or router) until a signal; the exit status. `command` names
