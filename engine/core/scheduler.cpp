@@ -303,13 +303,13 @@ scheduler_output scheduler::schedule() {
         if (cfg_.long_prefill_token_threshold > 0 && drafts.empty())
             n = std::min(n, cfg_.long_prefill_token_threshold);
         n = std::min({n, budget, cfg_.max_model_len - r->num_computed_tokens});
-        // The budget may cut the drafts short (never the token before them).
-        if (!drafts.empty()) drafts.resize(static_cast<size_t>(std::max(n - 1, 0)));
         encoder_plan enc;
         if (n > 0 && !r->mm_features().empty()) {
             enc = plan_encoder_inputs(*r, r->num_computed_tokens, n, encoder_budget, step_hashes);
             n = enc.num_tokens;
         }
+        // The caps may cut the drafts short (never the token before them).
+        if (!drafts.empty()) drafts.resize(static_cast<size_t>(std::max(n - 1, 0)));
         if (n <= 0) {
             ++i;
             continue;
