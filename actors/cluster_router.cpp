@@ -18,6 +18,7 @@
 #include "cluster/request_routing.hpp"
 #include "core/block_hash.hpp"
 #include "core/prompt_builder.hpp"
+#include "core/scheduler.hpp"
 
 namespace actorlm::actors {
 
@@ -591,6 +592,7 @@ engine_stats cluster_stats(const std::vector<member_entry>& members) {
         sum.kv_connector_evictions_total += s.kv_connector_evictions_total;
         sum.kv_connector_blocks_stored += s.kv_connector_blocks_stored;
         sum.kv_connector_bytes_stored += s.kv_connector_bytes_stored;
+        core::add_spec_decode_stats(sum, s);
         if (!m.removed)
             sum.num_requests_waiting_for_remote_kvs += s.num_requests_waiting_for_remote_kvs;
         sum.healthy = sum.healthy || healthy(m);

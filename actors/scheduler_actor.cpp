@@ -74,6 +74,7 @@ void report_state(scheduler_self_ptr self) {
     r.stats.num_preemptions_total += st.base.num_preemptions_total;
     r.stats.encoder_cache_queries_total += st.base.encoder_cache_queries_total;
     r.stats.encoder_cache_hits_total += st.base.encoder_cache_hits_total;
+    core::add_spec_decode_stats(r.stats, st.base);
     r.stats.kv_cache_reserved_bytes = st.cfg.kv_reserved_bytes;
     for (int64_t b : st.kv_resident_bytes) r.stats.kv_cache_resident_bytes += b;
     r.stats.healthy = st.healthy();
@@ -128,6 +129,7 @@ void fail_everything(scheduler_self_ptr self, const std::string& why) {
     st.base.encoder_cache_queries_total += s.encoder_cache_queries;
     st.base.encoder_cache_hits_total += s.encoder_cache_hits;
     st.base.prompt_tokens_total += s.num_prompt_tokens;
+    core::add_spec_decode_stats(st.base, core::to_engine_stats(s));
     st.base.generation_tokens_total += s.num_generation_tokens;
     auto fresh = core::scheduler::create(st.cfg.sched);
     if (fresh) {

@@ -34,7 +34,9 @@ typename Inspector::result_type inspect(Inspector& f, engine_stats& x) {
              x.num_requests_waiting_for_remote_kvs, x.mm_processor_cache_queries_total,
              x.mm_processor_cache_hits_total, x.mm_images_processed_total,
              x.encoder_cache_queries_total,
-             x.encoder_cache_hits_total, x.healthy, x.health_message);
+             x.encoder_cache_hits_total, x.spec_decode_num_drafts_total,
+             x.spec_decode_num_draft_tokens_total, x.spec_decode_num_accepted_tokens_total,
+             x.spec_decode_num_accepted_tokens_per_pos, x.healthy, x.health_message);
 }
 
 template <class Inspector>
@@ -58,7 +60,8 @@ typename Inspector::result_type inspect(Inspector& f, sampling_params& x) {
              has_seed, seed, x.presence_penalty, x.frequency_penalty, x.repetition_penalty,
              x.logit_bias, x.max_tokens, x.min_tokens, x.ignore_eos, x.stop, x.stop_token_ids,
              x.include_stop_str_in_output, x.skip_special_tokens, x.spaces_between_special_tokens,
-             x.logprobs, x.prompt_logprobs, has_kv_transfer, kv_transfer, rebuild);
+             x.logprobs, x.prompt_logprobs, x.speculative_decoding, has_kv_transfer, kv_transfer,
+             rebuild);
 }
 
 template <class Inspector>
@@ -158,7 +161,8 @@ template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, scheduler_output& x) {
     return f(caf::meta::type_name("scheduler_output"), x.scheduled_cached_reqs,
              x.scheduled_new_reqs, x.total_num_scheduled_tokens, x.finished_req_ids,
-             x.preempted_req_ids, x.scheduled_encoder_inputs, x.free_encoder_mm_hashes);
+             x.preempted_req_ids, x.scheduled_encoder_inputs, x.free_encoder_mm_hashes,
+             x.scheduled_spec_decode_tokens);
 }
 
 // Logprob values travel as raw bytes: CAF packs vector<float> element by element

@@ -95,6 +95,8 @@ maybe_error read_field(std::string_view key, json::element v, common_fields& f, 
     if (key == "repetition_penalty") return json::get_float(v, key, p.repetition_penalty);
     if (key == "logit_bias") return read_logit_bias(v, p);
     if (key == "ignore_eos") return json::get_bool(v, key, p.ignore_eos);
+    // Ours (vLLM has no per-request switch): false keeps this request out of speculation.
+    if (key == "speculative_decoding") return json::get_bool(v, key, p.speculative_decoding);
     if (key == "min_tokens") return json::get_int32(v, key, p.min_tokens);
     if (key == "stop_token_ids") return json::get_token_list(v, key, p.stop_token_ids);
     if (key == "skip_special_tokens") return json::get_bool(v, key, p.skip_special_tokens);

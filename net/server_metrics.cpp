@@ -228,6 +228,25 @@ void write_cluster_member_metrics(std::string& out, const std::vector<cluster_me
                static_cast<double>(m.num_requests_waiting));
 }
 
+/// Speculative decoding (vLLM's spec_decode counters, same names and labels); written
+/// only when the engine speculates, as vLLM registers them only with a speculative config.
+void write_spec_decode_metrics(std::string& out, const engine_stats& s, const std::string& l) {
+    if (s.spec_decode_num_accepted_tokens_per_pos.empty()) return;
+    const auto n = [](int64_t v) { return static_cast<double>(v); };
+    write_counter(out, "vllm:spec_decode_num_drafts", "Number of spec decoding drafts.", l,
+                  n(s.spec_decode_num_drafts_total));
+    write_counter(out, "vllm:spec_decode_num_draft_tokens", "Number of draft tokens.", l,
+                  n(s.spec_decode_num_draft_tokens_total));
+    write_counter(out, "vllm:spec_decode_num_accepted_tokens", "Number of accepted tokens.", l,
+                  n(s.spec_decode_num_accepted_tokens_total));
+    header(out, "vllm:spec_decode_num_accepted_tokens_per_pos", "counter",
+           "Accepted tokens per draft position.");
+    for (size_t j = 0; j < s.spec_decode_num_accepted_tokens_per_pos.size(); ++j)
+        sample(out, "vllm:spec_decode_num_accepted_tokens_per_pos_total",
+               l + ",position=\"" + std::to_string(j) + "\"",
+               n(s.spec_decode_num_accepted_tokens_per_pos[j]));
+}
+
 }  // namespace
 
 std::string server_metrics::exposition(const engine_stats& s,
@@ -278,6 +297,7 @@ std::string server_metrics::exposition(const engine_stats& s,
         "Multi-modal inputs whose encoder output was already cached (the encoder skipped).", l,
         n(s.encoder_cache_hits_total));
     write_kv_connector_metrics(out, s, l);
+    write_spec_decode_metrics(out, s, l);
     write_cluster_member_metrics(out, members, l);
 
     std::lock_guard lock(mu_);

@@ -49,8 +49,14 @@ built_batch build_forward_batch(std::span<const batch_row> rows, int32_t block_s
             }
         }
         if (r.will_sample) {
-            b.logits_indices.push_back(first + r.num_scheduled_tokens - 1);
-            out.uses.push_back({static_cast<int32_t>(s), end - 1, true});
+            ACTORLM_CHECK(r.num_draft_tokens >= 0 && r.num_draft_tokens < r.num_scheduled_tokens,
+                          "row %zu: %d drafts among %d scheduled tokens", s, r.num_draft_tokens,
+                          r.num_scheduled_tokens);
+            // One row per draft to verify plus the one after the last draft (the bonus).
+            for (int32_t j = r.num_draft_tokens; j >= 0; --j) {
+                b.logits_indices.push_back(first + r.num_scheduled_tokens - 1 - j);
+                out.uses.push_back({static_cast<int32_t>(s), end - 1 - j, true});
+            }
         }
         if (mrope) {
             for (int32_t pos = begin; pos < end; ++pos)

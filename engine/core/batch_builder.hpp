@@ -27,13 +27,16 @@ struct batch_row {
     /// An M-RoPE model's prompt with images: its rotary positions. When any row has them the
     /// batch gets mrope_positions for every token (three equal positions for the others).
     const mrope_prompt_positions* mrope = nullptr;
+    /// The last this many scheduled tokens are drafts (speculative decoding): with
+    /// will_sample, logits are wanted at each of them and at the token before them.
+    int32_t num_draft_tokens = 0;
 };
 
 /// What a logits row is for.
 struct logits_use {
     int32_t row = 0;       ///< index into the batch_rows
     int32_t position = 0;  ///< the token position whose logits these are
-    bool sample = false;   ///< true: sample the next token; false: prompt logprob of position + 1
+    bool sample = false;   ///< true: sample (or verify) the next token; false: prompt logprob of position + 1
 };
 
 struct built_batch {

@@ -8,6 +8,7 @@
 #include <iterator>
 
 #include "kv/kv_model_identity.hpp"
+#include "core/speculative_config.hpp"
 #include "kv/kv_transfer_config.hpp"
 #include "model/model_loader.hpp"
 #include "multimodal/image_preprocessor.hpp"
@@ -57,6 +58,10 @@ status check_options(const actorlm::engine_config& cfg) {
             return make_error(
                 "kv_transfer_config needs prefix caching (blocks are found by "
                 "their hashes); do not disable it");
+    }
+    if (!cfg.speculative_config.empty()) {
+        auto spec = parse_speculative_config(cfg.speculative_config);
+        if (!spec) return spec.err();
     }
     return {};
 }
@@ -114,6 +119,11 @@ result<scheduler_config> make_scheduler_config(const actorlm::engine_config& cfg
     sc.vocab_size = model.vocab_size;
     sc.encoder_cache_size = cfg.encoder_cache_size;
     sc.max_num_encoder_input_tokens = cfg.encoder_cache_size;
+    if (!cfg.speculative_config.empty()) {  // check_options validated it
+        auto spec = parse_speculative_config(cfg.speculative_config);
+        if (!spec) return spec.err();
+        sc.speculative = *spec;
+    }
     return sc;
 }
 

@@ -1,12 +1,14 @@
 // model_runner implementation: apply deltas, build the batch (cached requests
 // first, then new ones, as scheduler_output orders them), forward, then sample
-// the rows that end a prompt or decode and compute prompt logprobs rows.
+// the rows that end a prompt or decode and compute prompt logprobs rows. A row with
+// drafts gets one logits row per draft plus one, verified by the rejection sampler.
 #include "core/model_runner.hpp"
 
 #include <algorithm>
 
 #include "core/batch_builder.hpp"
 #include "core/logprobs.hpp"
+#include "core/rejection_sampler.hpp"
 
 namespace actorlm::core {
 
@@ -172,6 +174,7 @@ result<model_runner::stage_output> model_runner::run_stage(const scheduler_outpu
     std::vector<const state*> states;
     std::vector<batch_row> rows;
     const bool mrope_model = !exec_.config().mrope_section.empty();
+    std::vector<int32_t> row_drafts;  // drafts per row (speculative decoding)
     auto add_row = [&](const std::string& id, int32_t nc, int32_t n, bool sample) -> status {
         state& st = requests_.at(id);
         if (mrope_model && !st.mm_features.empty() && !st.mrope) {
@@ -179,10 +182,23 @@ result<model_runner::stage_output> model_runner::run_stage(const scheduler_outpu
             if (!positions) return positions.err();
             st.mrope = std::move(positions).value();
         }
+        int32_t num_drafts = 0;
+        if (auto d = so.scheduled_spec_decode_tokens.find(id);
+            d != so.scheduled_spec_decode_tokens.end()) {
+            num_drafts = static_cast<int32_t>(d->second.size());
+            // The drafts are the last scheduled tokens; the state holds them from new_token_ids.
+            if (!sample || num_drafts >= n ||
+                !std::equal(d->second.begin(), d->second.end(),
+                            st.token_ids.begin() + (nc + n - num_drafts)))
+                return make_error("model_runner: request '%s' has %d drafts that are not the "
+                                  "last of its %d scheduled tokens",
+                                  id.c_str(), num_drafts, n);
+        }
         states.push_back(&st);
+        row_drafts.push_back(num_drafts);
         rows.push_back(batch_row{st.token_ids, st.block_ids, nc, n, st.num_prompt_tokens, sample,
                                  st.params.prompt_logprobs >= 0 && nc < st.num_prompt_tokens,
-                                 st.mrope ? &*st.mrope : nullptr});
+                                 st.mrope ? &*st.mrope : nullptr, num_drafts});
         out.req_ids.push_back(id);
         return status::success();
     };
@@ -251,17 +267,40 @@ result<model_runner::stage_output> model_runner::run_stage(const scheduler_outpu
             slogits.insert(slogits.end(), logits_.begin() + static_cast<std::ptrdiff_t>(u * v),
                            logits_.begin() + static_cast<std::ptrdiff_t>((u + 1) * v));
     }
-    auto sampled = sampler_.sample(
-        all_sample ? std::span<float>(logits_) : std::span<float>(slogits), vocab, srows);
+    const std::span<float> sample_logits =
+        all_sample ? std::span<float>(logits_) : std::span<float>(slogits);
     bool any_lp = false;
-    for (size_t k = 0; k < sampled.size(); ++k) {
-        const auto r = static_cast<size_t>(srow_req[k]);
-        out.sampled_token_ids[r].push_back(sampled[k].token_id);
-        if (sampled[k].logprobs) {
+    auto emit = [&](size_t r, sample_result& res) {
+        out.sampled_token_ids[r].push_back(res.token_id);
+        if (res.logprobs) {
             if (!any_lp) out.logprobs.resize(rows.size());
             any_lp = true;
-            out.logprobs[r].push_back(std::move(*sampled[k].logprobs));
+            out.logprobs[r].push_back(std::move(*res.logprobs));
         }
+    };
+    const bool any_drafts =
+        std::any_of(row_drafts.begin(), row_drafts.end(), [](int32_t d) { return d > 0; });
+    if (!any_drafts) {
+        auto sampled = sampler_.sample(sample_logits, vocab, srows);
+        for (size_t k = 0; k < sampled.size(); ++k)
+            emit(static_cast<size_t>(srow_req[k]), sampled[k]);
+        return result_out;
+    }
+    // A row's sampling rows are consecutive: drafts + 1 of them, in position order.
+    for (size_t k = 0; k < srows.size();) {
+        const auto r = static_cast<size_t>(srow_req[k]);
+        const auto num = static_cast<size_t>(row_drafts[r]) + 1;
+        std::span<float> l = sample_logits.subspan(k * v, num * v);
+        std::span<const sampling_row> sr = std::span<const sampling_row>(srows).subspan(k, num);
+        std::vector<sample_result> sampled;
+        if (num == 1) {
+            sampled = sampler_.sample(l, vocab, sr);
+        } else {
+            const std::vector<int32_t>& drafts = so.scheduled_spec_decode_tokens.at(out.req_ids[r]);
+            sampled = rejection_sample(sampler_, l, vocab, sr, drafts);
+        }
+        for (auto& res : sampled) emit(r, res);
+        k += num;
     }
     return result_out;
 }

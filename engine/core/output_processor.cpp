@@ -1,7 +1,9 @@
 // output_processor implementation. Text flows detokenizer -> stop matcher ->
 // delta; when the scheduler ends a sequence by token, the held-back text of
 // both is flushed into that last delta. A sequence's final delta ends it in its
-// parent_request; the request is forgotten with its last one.
+// parent_request; the request is forgotten with its last one. A step may bring
+// several tokens (speculative decoding): they are fed one at a time, so a stop string
+// completed by one of them drops the tokens after it from the delta.
 #include "core/output_processor.hpp"
 
 namespace actorlm::core {
@@ -84,9 +86,29 @@ processed_outputs output_processor::process(const std::vector<request_output>& o
                 d.prompt_token_ids = p->second.prompt_token_ids;
             s.first = false;
         }
-        std::string text = s.detok->push(o.new_token_ids);
-        if (o.finished()) text += s.detok->finish();
-        stop_step st = s.stops->feed(text);
+        stop_step st;
+        const size_t num_new = o.new_token_ids.size();
+        size_t used = 0;
+        do {
+            // Token by token; a step without tokens (a final or prompt-logprobs-only
+            // output) still flushes the detokenizer when it ends the sequence.
+            std::string text =
+                num_new == 0 ? std::string()
+                             : s.detok->push(o.new_token_ids[used]);
+            if (num_new != 0) ++used;
+            if (o.finished() && used == num_new) text += s.detok->finish();
+            stop_step part = s.stops->feed(text);
+            st.text += part.text;
+            st.stopped = part.stopped;
+            st.matched = part.matched;
+        } while (!st.stopped && used < num_new);
+        if (used < num_new) {  // a stop string ended the sequence before these tokens
+            const auto drop = static_cast<int32_t>(num_new - used);
+            d.token_ids.resize(used);
+            if (d.logprobs.size() > used) d.logprobs.resize(used);
+            d.num_output_tokens -= drop;
+            s.num_output_tokens -= drop;
+        }
         d.text = std::move(st.text);
         bool done = o.finished();
         if (st.stopped) {

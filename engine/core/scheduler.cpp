@@ -1,7 +1,9 @@
 // scheduler implementation. schedule() follows vLLM v1's Scheduler.schedule():
 // the running loop (with preemption until the request fits or preempts itself),
 // then, only if nothing was preempted, the waiting loop; num_computed_tokens
-// advances for everything scheduled (vLLM's _update_after_schedule).
+// advances for everything scheduled (vLLM's _update_after_schedule). A decoding
+// request's drafts join its scheduled tokens (vLLM's num_tokens_with_spec) and are
+// trimmed, as the rest of the step, by the token budget and max_model_len.
 #include "core/scheduler.hpp"
 
 #include <algorithm>
@@ -38,6 +40,15 @@ status scheduler::validate(const scheduler_config& cfg) {
             "max_model_len %d tokens; give it more memory or lower max_model_len",
             cfg.num_blocks, cfg.block_size, static_cast<long long>(cfg.num_blocks) * cfg.block_size,
             cfg.max_model_len);
+    if (cfg.speculative.enabled()) {
+        const speculative_config& sp = cfg.speculative;
+        if (sp.num_speculative_tokens > k_max_speculative_tokens)
+            return make_error("num_speculative_tokens must be in 1..%d, got %d",
+                              k_max_speculative_tokens, sp.num_speculative_tokens);
+        if (sp.prompt_lookup_min < 1 || sp.prompt_lookup_min > sp.prompt_lookup_max)
+            return make_error("prompt_lookup_min (%d) must be in 1..prompt_lookup_max (%d)",
+                              sp.prompt_lookup_min, sp.prompt_lookup_max);
+    }
     if (!cfg.enable_chunked_prefill && cfg.max_num_batched_tokens < cfg.max_model_len)
         return make_error(
             "without chunked prefill max_num_batched_tokens (%d) must be >= "
@@ -56,7 +67,13 @@ scheduler::scheduler(const scheduler_config& cfg)
       kv_(cfg.num_blocks, cfg.block_size, cfg.max_model_len, cfg.enable_prefix_caching,
           cfg.enable_kv_cache_events),
       encoder_(cfg.encoder_cache_tokens()),
-      waiting_(cfg.policy) {}
+      waiting_(cfg.policy) {
+    if (cfg.speculative.enabled()) {
+        proposer_.emplace(cfg.speculative.prompt_lookup_min, cfg.speculative.prompt_lookup_max);
+        spec_stats_.num_accepted_tokens_per_pos.assign(
+            static_cast<size_t>(cfg.speculative.num_speculative_tokens), 0);
+    }
+}
 
 actorlm::engine_stats to_engine_stats(const scheduler_stats& s) {
     actorlm::engine_stats e;
@@ -86,7 +103,21 @@ actorlm::engine_stats to_engine_stats(const scheduler_stats& s) {
     e.kv_connector_blocks_stored = k.blocks_stored;
     e.kv_connector_bytes_stored = k.bytes_stored;
     e.num_requests_waiting_for_remote_kvs = s.num_waiting_for_remote_kvs;
+    e.spec_decode_num_drafts_total = s.spec_decode.num_drafts;
+    e.spec_decode_num_draft_tokens_total = s.spec_decode.num_draft_tokens;
+    e.spec_decode_num_accepted_tokens_total = s.spec_decode.num_accepted_tokens;
+    e.spec_decode_num_accepted_tokens_per_pos = s.spec_decode.num_accepted_tokens_per_pos;
     return e;
+}
+
+void add_spec_decode_stats(actorlm::engine_stats& sum, const actorlm::engine_stats& s) {
+    sum.spec_decode_num_drafts_total += s.spec_decode_num_drafts_total;
+    sum.spec_decode_num_draft_tokens_total += s.spec_decode_num_draft_tokens_total;
+    sum.spec_decode_num_accepted_tokens_total += s.spec_decode_num_accepted_tokens_total;
+    auto& into = sum.spec_decode_num_accepted_tokens_per_pos;
+    const auto& from = s.spec_decode_num_accepted_tokens_per_pos;
+    if (into.size() < from.size()) into.resize(from.size(), 0);
+    for (size_t j = 0; j < from.size(); ++j) into[j] += from[j];
 }
 
 status scheduler::add_request(request_spec spec) {
@@ -165,6 +196,31 @@ void scheduler::preempt(request* r) {
     waiting_.push_front(r);
 }
 
+std::vector<int32_t> scheduler::propose_drafts(const request& r) {
+    if (!proposer_ || !r.params().speculative_decoding) return {};
+    // A step emits up to drafts + 1 tokens; more drafts than could be emitted before
+    // the length caps would only be computed to be thrown away.
+    const int64_t room = std::min<int64_t>(
+        static_cast<int64_t>(cfg_.max_model_len) - r.num_tokens(),
+        static_cast<int64_t>(r.max_tokens()) - r.num_output_tokens());
+    const auto k = static_cast<int32_t>(
+        std::min<int64_t>(cfg_.speculative.num_speculative_tokens, room - 1));
+    if (k <= 0) return {};
+    return proposer_->propose(r.all_token_ids(), k);
+}
+
+void scheduler::apply_verification(request& r, int32_t num_drafts, int32_t num_sampled) {
+    // The last sampled token is the target's own (a correction or the bonus); the ones
+    // before it are accepted drafts.
+    const int32_t num_accepted = std::clamp(num_sampled - 1, 0, num_drafts);
+    r.num_computed_tokens -= num_drafts - num_accepted;
+    ++spec_stats_.num_drafts;
+    spec_stats_.num_draft_tokens += num_drafts;
+    spec_stats_.num_accepted_tokens += num_accepted;
+    for (int32_t j = 0; j < num_accepted; ++j)
+        ++spec_stats_.num_accepted_tokens_per_pos[static_cast<size_t>(j)];
+}
+
 namespace {
 
 struct planned {
@@ -173,6 +229,7 @@ struct planned {
     std::vector<int32_t> new_block_ids;
     enum { running, resumed, fresh } kind;
     int32_t encoder_tokens = 0;
+    std::vector<int32_t> drafts;  // the last drafts.size() of num_tokens
 };
 
 }  // namespace
@@ -239,7 +296,11 @@ scheduler_output scheduler::schedule() {
     while (i < running_.size() && budget > 0) {
         request* r = running_[i];
         int32_t n = r->num_tokens() - r->num_computed_tokens;
-        if (cfg_.long_prefill_token_threshold > 0)
+        // Decoding (only the last sampled token left to compute): add the drafts.
+        std::vector<int32_t> drafts;
+        if (n == 1) drafts = propose_drafts(*r);
+        n += static_cast<int32_t>(drafts.size());
+        if (cfg_.long_prefill_token_threshold > 0 && drafts.empty())
             n = std::min(n, cfg_.long_prefill_token_threshold);
         n = std::min({n, budget, cfg_.max_model_len - r->num_computed_tokens});
         encoder_plan enc;
@@ -247,6 +308,8 @@ scheduler_output scheduler::schedule() {
             enc = plan_encoder_inputs(*r, r->num_computed_tokens, n, encoder_budget, step_hashes);
             n = enc.num_tokens;
         }
+        // The caps may cut the drafts short (never the token before them).
+        if (!drafts.empty()) drafts.resize(static_cast<size_t>(std::max(n - 1, 0)));
         if (n <= 0) {
             ++i;
             continue;
@@ -283,7 +346,8 @@ scheduler_output scheduler::schedule() {
         }
         if (preempted_self) break;
         commit_encoder_inputs(*r, enc, out, step_hashes);
-        plan.push_back({r, n, std::move(*blocks), planned::running, enc.encoder_tokens});
+        plan.push_back(
+            {r, n, std::move(*blocks), planned::running, enc.encoder_tokens, std::move(drafts)});
         budget -= n;
         encoder_budget -= enc.encoder_tokens;
         ++i;
@@ -383,9 +447,10 @@ scheduler_output scheduler::schedule() {
             cached_request_data c;
             c.req_id = r->id();
             c.resumed_from_preemption = p.kind == planned::resumed;
-            auto toks = r->all_token_ids().subspan(static_cast<size_t>(nc),
-                                                   static_cast<size_t>(p.num_tokens));
+            const auto num_known = static_cast<size_t>(p.num_tokens) - p.drafts.size();
+            auto toks = r->all_token_ids().subspan(static_cast<size_t>(nc), num_known);
             c.new_token_ids.assign(toks.begin(), toks.end());
+            c.new_token_ids.insert(c.new_token_ids.end(), p.drafts.begin(), p.drafts.end());
             if (c.resumed_from_preemption) {
                 auto table = kv_.block_ids(r->id());
                 c.new_block_ids.assign(table.begin(), table.end());
@@ -400,6 +465,7 @@ scheduler_output scheduler::schedule() {
         }
         r->num_computed_tokens += p.num_tokens;
         out.total_num_scheduled_tokens += p.num_tokens;
+        if (!p.drafts.empty()) out.scheduled_spec_decode_tokens[r->id()] = std::move(p.drafts);
     }
     out.free_encoder_mm_hashes = encoder_.take_freed_mm_hashes();
     out.finished_req_ids = std::move(finished_since_schedule_);
@@ -442,7 +508,6 @@ bool scheduler::reset_prefix_cache() {
 
 std::vector<request_output> scheduler::update_from_output(const scheduler_output& sched,
                                                           const model_runner_output& out) {
-    (void)sched;  // the runner output names its requests; kept for vLLM's signature
     if (connector_) {
         connector_->update_connector_output(out.kv_connector_output);
         apply_kv_connector_output(out.kv_connector_output);
@@ -458,6 +523,13 @@ std::vector<request_output> scheduler::update_from_output(const scheduler_output
         if (!r->mm_features().empty()) free_encoded_inputs(*r);
         request_output ro;
         bool done = false;
+        // Before the tokens are appended: a stop among them ends the request anyway.
+        if (auto d = sched.scheduled_spec_decode_tokens.find(r->id());
+            d != sched.scheduled_spec_decode_tokens.end())
+            apply_verification(*r, static_cast<int32_t>(d->second.size()),
+                               k < out.sampled_token_ids.size()
+                                   ? static_cast<int32_t>(out.sampled_token_ids[k].size())
+                                   : 0);
         if (k < out.sampled_token_ids.size()) {
             for (int32_t tok : out.sampled_token_ids[k]) {
                 r->append_output_tokens(std::span<const int32_t>(&tok, 1));
@@ -633,6 +705,7 @@ scheduler_stats scheduler::stats() const {
     if (connector_) s.kv_connector = connector_->stats();
     s.encoder_cache_queries = encoder_.num_queries();
     s.encoder_cache_hits = encoder_.num_hits();
+    s.spec_decode = spec_stats_;
     return s;
 }
 

@@ -10,6 +10,10 @@
 // connector loads asynchronously waits in waiting_for_remote_kvs (holding its
 // blocks) while the others keep running; a finished request whose blocks a
 // connector still reads or writes is freed when the worker reports it done.
+// With speculative decoding a decoding request's step carries the n-gram proposer's
+// drafts as extra scheduled tokens; update_from_output rolls num_computed_tokens back
+// over the rejected ones (their KV slots are rewritten by the next step; block hashes,
+// hence the prefix cache, only ever cover tokens the request has, never drafts).
 #pragma once
 
 #include <cstdint>
@@ -24,6 +28,7 @@
 #include "core/encoder_cache_manager.hpp"
 #include "core/kv_cache_manager.hpp"
 #include "core/model_runner_output.hpp"
+#include "core/ngram_proposer.hpp"
 #include "core/request.hpp"
 #include "core/request_queue.hpp"
 #include "core/scheduler_config.hpp"
@@ -65,6 +70,15 @@ struct request_output {
     bool finished() const { return is_finished(status); }
 };
 
+/// Speculative decoding counters (vLLM's SpecDecodingStats), cumulative.
+struct spec_decode_stats {
+    int64_t num_drafts = 0;           ///< request-steps that verified at least one draft
+    int64_t num_draft_tokens = 0;     ///< draft tokens verified
+    int64_t num_accepted_tokens = 0;  ///< of those, accepted
+    /// Accepted drafts by position in the draft: [0] counts accepted first drafts.
+    std::vector<int64_t> num_accepted_tokens_per_pos;
+};
+
 struct scheduler_stats {
     int32_t num_running = 0;
     int32_t num_waiting = 0;
@@ -77,11 +91,15 @@ struct scheduler_stats {
     kv::kv_connector_stats kv_connector;  ///< zeros without a connector
     int64_t encoder_cache_queries = 0;    ///< multimodal inputs looked up
     int64_t encoder_cache_hits = 0;       ///< found with their encoder output
+    spec_decode_stats spec_decode;        ///< zeros without speculative decoding
 };
 
 /// The public counters a scheduler's stats stand for (health is the caller's): the one
 /// scheduler_stats -> engine_stats mapping, used by the offline engine and the actors.
 actorlm::engine_stats to_engine_stats(const scheduler_stats& s);
+/// Adds `s`'s speculative decoding counters to `sum`'s (per position, widening as needed):
+/// schedulers rebuilt after a worker loss, cluster members.
+void add_spec_decode_stats(actorlm::engine_stats& sum, const actorlm::engine_stats& s);
 
 class scheduler {
 public:
@@ -175,6 +193,14 @@ public:
 private:
     explicit scheduler(const scheduler_config& cfg);
     void preempt(request* r);
+    /// The n-gram drafts for decoding request `r` this step: at most
+    /// num_speculative_tokens, and never more than could be emitted before max_tokens
+    /// or max_model_len (a step emits up to drafts + 1 tokens). Empty when speculation
+    /// is off or `r` opted out.
+    std::vector<int32_t> propose_drafts(const request& r);
+    /// After a step that verified `num_drafts` drafts of `r` and produced `num_sampled`
+    /// tokens: counts them and rolls num_computed_tokens back over the rejected drafts.
+    void apply_verification(request& r, int32_t num_drafts, int32_t num_sampled);
     /// (see migrate_request)
     std::optional<actorlm::kv_transfer_params> end_request(request* r, request_status st,
                                                            std::string stop_reason);
@@ -236,6 +262,8 @@ private:
     int64_t num_preemptions_ = 0;
     int64_t num_prompt_tokens_ = 0;
     int64_t num_generation_tokens_ = 0;
+    std::optional<ngram_proposer> proposer_;  // with speculative decoding
+    spec_decode_stats spec_stats_;
 };
 
 }  // namespace actorlm::core

@@ -6,6 +6,7 @@
 
 #include "core/block_hash.hpp"
 #include "core/request_queue.hpp"
+#include "core/speculative_config.hpp"
 
 namespace actorlm::core {
 
@@ -33,6 +34,8 @@ struct scheduler_config {
     /// max_num_batched_tokens. One multimodal input must fit both.
     int32_t max_num_encoder_input_tokens = 0;
     int32_t encoder_cache_size = 0;
+    /// Speculative decoding with the n-gram proposer (off unless num_speculative_tokens > 0).
+    speculative_config speculative;
     int32_t encoder_budget() const {
         return max_num_encoder_input_tokens > 0 ? max_num_encoder_input_tokens
                                                 : max_num_batched_tokens;

@@ -70,6 +70,11 @@ struct scheduler_output {
     int32_t num_scheduled_reqs() const {
         return static_cast<int32_t>(scheduled_cached_reqs.size() + scheduled_new_reqs.size());
     }
+    /// Draft tokens to verify, per request (vLLM's scheduled_spec_decode_tokens): they are
+    /// the last entries of the request's scheduled tokens (and of its new_token_ids), so
+    /// its logits are needed at each of them and at the token before them.
+    std::map<std::string, std::vector<int32_t>> scheduled_spec_decode_tokens;
+
     /// Tokens scheduled for `req_id` (0 if it is not in this step); linear search.
     int32_t num_scheduled_tokens(const std::string& req_id) const {
         for (const auto& r : scheduled_cached_reqs)

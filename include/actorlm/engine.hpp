@@ -65,6 +65,10 @@ struct sampling_params {
     bool spaces_between_special_tokens = true;
     int32_t logprobs = -1;  // -1 none; k >= 0: sampled token's logprob + top k (k <= 20)
     int32_t prompt_logprobs = -1;
+    // With speculative decoding on (engine_config::speculative_config): false keeps this
+    // request out of it (one token per step, never drafted for). Every other field is
+    // applied to each verified position exactly as without speculation, so none needs this.
+    bool speculative_decoding = true;
     // KV handed between engines (vLLM carries it in SamplingParams.extra_args too, so
     // it travels wherever the request does). Unset: an ordinary request.
     std::optional<kv_transfer_params> kv_transfer;
@@ -234,6 +238,10 @@ struct engine_config {
     // Publish the device prefix cache's block stored / removed / cleared events to the
     // KV-cache actor's subscribers (vLLM's --kv-events-config enable_kv_cache_events).
     bool enable_kv_cache_events = false;
+    // Speculative decoding (vLLM's --speculative-config), JSON; empty = off. The n-gram
+    // (prompt lookup) proposer is the one method:
+    // {"method":"ngram","num_speculative_tokens":4,"prompt_lookup_max":4,"prompt_lookup_min":2}
+    std::string speculative_config;
     // The cluster (docs/cluster.md). "HOST:PORT" to publish this engine as a cluster
     // member (requests, stats and KV events reachable by a router); empty = not published.
     std::string cluster_listen;
@@ -291,6 +299,13 @@ struct engine_stats {
     int64_t mm_images_processed_total = 0;  // decoded and preprocessed (not from the cache)
     int64_t encoder_cache_queries_total = 0;
     int64_t encoder_cache_hits_total = 0;
+    // Speculative decoding (vLLM's spec_decode counters): decode steps of a request that
+    // carried drafts, draft tokens verified, drafts accepted, and accepted drafts by their
+    // position in the draft (index 0 = the first draft token).
+    int64_t spec_decode_num_drafts_total = 0;
+    int64_t spec_decode_num_draft_tokens_total = 0;
+    int64_t spec_decode_num_accepted_tokens_total = 0;
+    std::vector<int64_t> spec_decode_num_accepted_tokens_per_pos;
     bool healthy = true;
     std::string health_message;
 };

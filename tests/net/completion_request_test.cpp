@@ -35,7 +35,7 @@ TEST_CASE("completion request: every sampling field reaches the engine request")
         "logit_bias":{"17":-100,"3":2.5},"logprobs":2,"echo":true,"ignore_eos":true,
         "min_tokens":2,"stop_token_ids":[5,6],"skip_special_tokens":false,
         "spaces_between_special_tokens":false,"include_stop_str_in_output":true,
-        "user":"u1","priority":-3,"cache_salt":"salt","stream":true,
+        "user":"u1","priority":-3,"cache_salt":"salt","stream":true,"speculative_decoding":false,
         "stream_options":{"include_usage":true},"unknown_field":{"x":1}})");
     CHECK(r.kind == endpoint_kind::completion);
     CHECK(r.model == "m");
@@ -66,6 +66,7 @@ TEST_CASE("completion request: every sampling field reaches the engine request")
     CHECK_FALSE(p.skip_special_tokens);
     CHECK_FALSE(p.spaces_between_special_tokens);
     CHECK(p.include_stop_str_in_output);
+    CHECK_FALSE(p.speculative_decoding);
     CHECK(q.priority == -3);
     CHECK(q.cache_salt == "salt");
     CHECK(r.echo);
@@ -177,6 +178,7 @@ TEST_CASE("completion request: wrong types name the field") {
         {R"({"prompt":"x","stream_options":[]})", "stream_options"},
         {R"({"prompt":"x","stop_token_ids":"1"})", "stop_token_ids"},
         {R"({"prompt":"x","ignore_eos":"no"})", "ignore_eos"},
+        {R"({"prompt":"x","speculative_decoding":"off"})", "speculative_decoding"},
         {R"({"prompt":"x","user":1})", "user"},
         {R"({"prompt":"x","priority":"high"})", "priority"},
         {R"({"prompt":"x","cache_salt":7})", "cache_salt"},

@@ -95,3 +95,23 @@ TEST_CASE("metrics: bucket lists are vLLM's") {
     CHECK(inter_token_buckets().size() == 19);
     CHECK(request_latency_buckets().back() == 7680.0);
 }
+
+TEST_CASE("metrics: speculative decoding counters under vLLM's names, only when speculating") {
+    server_metrics m("m");
+    engine_stats s;
+    CHECK(m.exposition(s).find("spec_decode") == std::string::npos);
+    s.spec_decode_num_drafts_total = 10;
+    s.spec_decode_num_draft_tokens_total = 40;
+    s.spec_decode_num_accepted_tokens_total = 25;
+    s.spec_decode_num_accepted_tokens_per_pos = {9, 7, 5, 4};
+    const std::string text = m.exposition(s);
+    CHECK(has_line(text, "# TYPE vllm:spec_decode_num_drafts counter"));
+    CHECK(has_line(text, "vllm:spec_decode_num_drafts_total{model_name=\"m\"} 10.0"));
+    CHECK(has_line(text, "vllm:spec_decode_num_draft_tokens_total{model_name=\"m\"} 40.0"));
+    CHECK(has_line(text, "vllm:spec_decode_num_accepted_tokens_total{model_name=\"m\"} 25.0"));
+    CHECK(has_line(text, "# TYPE vllm:spec_decode_num_accepted_tokens_per_pos counter"));
+    CHECK(has_line(text, "vllm:spec_decode_num_accepted_tokens_per_pos_total{model_name=\"m\","
+                         "position=\"0\"} 9.0"));
+    CHECK(has_line(text, "vllm:spec_decode_num_accepted_tokens_per_pos_total{model_name=\"m\","
+                         "position=\"3\"} 4.0"));
+}

@@ -6,6 +6,7 @@
 
 #include "base/result.hpp"
 #include "cli_values.hpp"
+#include "core/speculative_config.hpp"
 #include "kv/kv_transfer_config.hpp"
 
 namespace actorlm::cli {
@@ -116,6 +117,17 @@ void add_engine_options(CLI::App& app, engine_config& cfg, engine_flags which,
         group(app.add_option("--scheduling-policy", cfg.scheduling_policy, "fcfs or priority"))
             ->check(CLI::IsMember({"fcfs", "priority"}))
             ->capture_default_str();
+        group(app.add_option("--speculative-config", cfg.speculative_config,
+                             "speculative decoding as JSON, e.g. {\"method\":\"ngram\","
+                             "\"num_speculative_tokens\":4,\"prompt_lookup_max\":4,"
+                             "\"prompt_lookup_min\":2} (n-gram prompt lookup)"))
+            ->type_name("JSON")
+            ->check(CLI::Validator(
+                [](std::string& text) -> std::string {
+                    auto parsed = actorlm::core::parse_speculative_config(text);
+                    return parsed ? std::string() : parsed.message();
+                },
+                ""));
         group(app.add_option("--mm-processor-cache-gb", cfg.mm_processor_cache_gb,
                              "GiB of preprocessed images kept for repeats (0 = off)"))
             ->check(CLI::Range(0.0, 1024.0))

@@ -29,7 +29,7 @@ enum class engine_flags : uint32_t {
     kv_memory = 1u << 7,    ///< --kv-cache-memory-bytes
     scheduler = 1u << 8,    ///< --max-num-seqs, --max-num-batched-tokens, --max-model-len,
                             ///< --long-prefill-token-threshold, --[no-]enable-prefix-caching,
-                            ///< --scheduling-policy
+                            ///< --scheduling-policy, --speculative-config JSON
     kv_transfer = 1u << 9,  ///< --kv-transfer-config JSON (KV connectors), --kv-events-config
                             ///< JSON (the device prefix cache's KV events)
 };

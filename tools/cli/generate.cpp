@@ -157,6 +157,22 @@ int run(const options& o) {
                      static_cast<long long>(st.kv_connector_blocks_saved_total),
                      static_cast<long long>(st.kv_connector_load_errors_total),
                      static_cast<long long>(st.kv_connector_save_errors_total));
+    if (!o.engine.speculative_config.empty()) {
+        std::string per_pos;
+        for (int64_t v : st.spec_decode_num_accepted_tokens_per_pos)
+            per_pos += (per_pos.empty() ? "" : ",") + std::to_string(v);
+        std::fprintf(stderr,
+                     "generate: speculative decoding: %lld drafts, %lld of %lld draft tokens "
+                     "accepted (%.1f%%), accepted per position [%s]\n",
+                     static_cast<long long>(st.spec_decode_num_drafts_total),
+                     static_cast<long long>(st.spec_decode_num_accepted_tokens_total),
+                     static_cast<long long>(st.spec_decode_num_draft_tokens_total),
+                     st.spec_decode_num_draft_tokens_total > 0
+                         ? 100.0 * static_cast<double>(st.spec_decode_num_accepted_tokens_total) /
+                               static_cast<double>(st.spec_decode_num_draft_tokens_total)
+                         : 0.0,
+                     per_pos.c_str());
+    }
     for (const auto& r : *res)
         for (const auto& s : r.outputs)
             if (s.finish == finish_reason::error) return 1;
