@@ -8,12 +8,15 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/asio/strand.hpp>
+#include <boost/beast/ssl.hpp>
 
 #include <condition_variable>
 #include <csignal>
 #include <cstdio>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <vector>
 
@@ -23,6 +26,7 @@
 namespace actorlm::net {
 
 namespace asio = boost::asio;
+namespace beast = boost::beast;
 using tcp = asio::ip::tcp;
 
 struct http_server::impl {
@@ -36,7 +40,8 @@ struct http_server::impl {
     bool stopped = false;
     std::atomic<bool> stopping{false};
     std::mutex sessions_mu;
-    std::vector<std::weak_ptr<http_session>> sessions;
+    std::vector<std::weak_ptr<http_connection>> sessions;
+    std::optional<asio::ssl::context> tls;  // set when options name a certificate
     size_t accepts_since_prune = 0;
 
     asio::io_context ioc;
@@ -56,7 +61,13 @@ struct http_server::impl {
                     socket.set_option(tcp::no_delay(true), ignored);  // SSE chunks go out at once
                     const bool over_cap = options.max_connections > 0 &&
                                           host.num_sessions >= options.max_connections;
-                    auto session = std::make_shared<http_session>(std::move(socket), host);
+                    std::shared_ptr<http_connection> session;
+                    if (tls)
+                        session = std::make_shared<tls_http_session>(
+                            beast::ssl_stream<beast::tcp_stream>(std::move(socket), *tls), host);
+                    else
+                        session = std::make_shared<plain_http_session>(
+                            beast::tcp_stream(std::move(socket)), host);
                     if (over_cap) {
                         const api_error err = service_unavailable(
                             "The server has " + std::to_string(options.max_connections) +
@@ -71,7 +82,7 @@ struct http_server::impl {
             });
     }
 
-    void remember(const std::shared_ptr<http_session>& session) {
+    void remember(const std::shared_ptr<http_connection>& session) {
         std::lock_guard lock(sessions_mu);
         if (++accepts_since_prune >= 256) {
             std::erase_if(sessions, [](const auto& w) { return w.expired(); });
@@ -86,7 +97,7 @@ struct http_server::impl {
         boost::system::error_code ignored;
         acceptor.close(ignored);
         signals.cancel(ignored);
-        std::vector<std::shared_ptr<http_session>> live;
+        std::vector<std::shared_ptr<http_connection>> live;
         {
             std::lock_guard lock(sessions_mu);
             for (auto& w : sessions)
@@ -131,8 +142,44 @@ http_server::~http_server() {
     impl_->join();
 }
 
+namespace {
+
+// A TLS server context from PEM files: TLS 1.2 or newer, the chain and key checked to
+// belong together, and client certificates verified against `ca` when asked for.
+result<asio::ssl::context> make_tls_context(const server_options& o) {
+    asio::ssl::context ctx(asio::ssl::context::tls_server);
+    ctx.set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
+                    asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 |
+                    asio::ssl::context::no_tlsv1_1 | asio::ssl::context::single_dh_use);
+    boost::system::error_code ec;
+    if (ctx.use_certificate_chain_file(o.ssl_certfile, ec))
+        return make_error("--ssl-certfile %s: %s", o.ssl_certfile.c_str(), ec.message().c_str());
+    if (ctx.use_private_key_file(o.ssl_keyfile, asio::ssl::context::pem, ec))
+        return make_error("--ssl-keyfile %s: %s", o.ssl_keyfile.c_str(), ec.message().c_str());
+    if (SSL_CTX_check_private_key(ctx.native_handle()) != 1)
+        return make_error("--ssl-keyfile %s is not the key of --ssl-certfile %s",
+                          o.ssl_keyfile.c_str(), o.ssl_certfile.c_str());
+    if (!o.ssl_ca_certs.empty() && ctx.load_verify_file(o.ssl_ca_certs, ec))
+        return make_error("--ssl-ca-certs %s: %s", o.ssl_ca_certs.c_str(), ec.message().c_str());
+    if (o.ssl_cert_reqs == 1) ctx.set_verify_mode(asio::ssl::verify_peer);
+    if (o.ssl_cert_reqs == 2)
+        ctx.set_verify_mode(asio::ssl::verify_peer | asio::ssl::verify_fail_if_no_peer_cert);
+    return ctx;
+}
+
+}  // namespace
+
 status http_server::start() {
     impl& p = *impl_;
+    if (!p.options.ssl_certfile.empty() || !p.options.ssl_keyfile.empty()) {
+        if (p.options.ssl_certfile.empty() || p.options.ssl_keyfile.empty())
+            return make_error("HTTPS needs both --ssl-certfile and --ssl-keyfile");
+        auto ctx = make_tls_context(p.options);
+        if (!ctx) return ctx.err();
+        p.tls.emplace(std::move(ctx).value());
+    } else if (!p.options.ssl_ca_certs.empty() || p.options.ssl_cert_reqs != 0) {
+        return make_error("--ssl-ca-certs and --ssl-cert-reqs need --ssl-certfile and --ssl-keyfile");
+    }
     boost::system::error_code ec;
     tcp::resolver resolver(p.ioc);
     auto endpoints = resolver.resolve(p.options.host, std::to_string(p.options.port), ec);

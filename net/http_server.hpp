@@ -1,6 +1,6 @@
-// http_server: Boost.Beast HTTP/1.1 server on a few io_context threads. Accepts
-// connections, hands each to an http_session (keep-alive, body limit, SSE
-// streaming, disconnect detection) and drains gracefully on shutdown: stop
+// http_server: Boost.Beast HTTP/1.1 server (HTTPS with a certificate) on a few
+// io_context threads. Accepts connections, hands each to an http_session (keep-alive,
+// limits, SSE streaming, disconnect detection) and drains gracefully on shutdown: stop
 // accepting, close idle connections, let in-flight responses finish, then stop.
 // start()/request_shutdown() are thread-safe; wait() blocks the calling thread.
 // Lifetime: connections stay alive while the backend holds their callbacks, so stop
@@ -31,6 +31,12 @@ struct server_options {
     // Open connections at most; one more is answered 503 with Retry-After and closed. <= 0: no cap.
     int32_t max_connections = 4096;
     int32_t drain_timeout_s = 60;  // shutdown waits this long for in-flight requests
+    // HTTPS (vLLM's --ssl-keyfile/--ssl-certfile/--ssl-ca-certs/--ssl-cert-reqs): PEM files;
+    // with a certificate every connection is TLS (1.2 or newer) and plaintext is refused.
+    std::string ssl_certfile;  // the server's certificate chain
+    std::string ssl_keyfile;   // its private key
+    std::string ssl_ca_certs;  // CAs that client certificates must chain to
+    int32_t ssl_cert_reqs = 0;  // Python's ssl.CERT_*: 0 none, 1 optional, 2 required
     bool handle_signals = false;   // SIGTERM/SIGINT start a graceful shutdown
 };
 
@@ -41,7 +47,8 @@ public:
     http_server(const http_server&) = delete;
     http_server& operator=(const http_server&) = delete;
 
-    /// Binds and listens, then starts the I/O threads. Error when the address is unusable.
+    /// Binds and listens, then starts the I/O threads. Error when the address is unusable or
+    /// a TLS file cannot be read (naming the file).
     status start();
     /// The bound port (useful with port 0).
     uint16_t port() const;

@@ -1,4 +1,4 @@
-// http_session: request reading, response framing (Content-Length or chunked),
+// http_session: the TLS handshake, request reading, response framing (Content-Length or chunked),
 // the write queue and hang-up detection (see http_session.hpp).
 #include "net/http_session.hpp"
 
@@ -9,7 +9,9 @@
 #include <boost/asio/write.hpp>
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/beast/core/string.hpp>
+#include <boost/beast/ssl.hpp>
 
 #include "net/api_error.hpp"
 
@@ -32,40 +34,61 @@ std::string status_line(int status) {
 
 }  // namespace
 
-http_session::http_session(asio::ip::tcp::socket socket, session_host& host)
-    : stream_(std::move(socket)), host_(host) {
+template <class Stream>
+http_session<Stream>::http_session(Stream stream, session_host& host)
+    : stream_(std::move(stream)), host_(host) {
     ++host_.num_sessions;
 }
 
-http_session::~http_session() {
+template <class Stream>
+http_session<Stream>::~http_session() {
     --host_.num_sessions;
     if (host_.on_session_closed) host_.on_session_closed();
 }
 
-void http_session::run() {
-    asio::dispatch(stream_.get_executor(),
-                   beast::bind_front_handler(&http_session::read_header, shared_from_this()));
+template <class Stream>
+void http_session<Stream>::run() {
+    if constexpr (k_tls) {
+        asio::dispatch(stream_.get_executor(), [self = this->shared_from_this()] {
+            // Bounded like a request head: a client that connects and never finishes the
+            // handshake is closed at the keep-alive timeout.
+            self->tcp().expires_after(std::chrono::seconds(self->host_.options.idle_timeout_s));
+            self->stream_.async_handshake(asio::ssl::stream_base::server,
+                                          [self](beast::error_code ec) {
+                                              if (ec) return self->close();
+                                              self->read_header();
+                                          });
+        });
+    } else {
+        asio::dispatch(stream_.get_executor(),
+                       beast::bind_front_handler(&http_session<Stream>::read_header,
+                                                 this->shared_from_this()));
+    }
 }
 
-void http_session::refuse(int status, std::string body, std::string extra_headers) {
-    asio::dispatch(stream_.get_executor(), [self = shared_from_this(), status,
+template <class Stream>
+void http_session<Stream>::refuse(int status, std::string body, std::string extra_headers) {
+    asio::dispatch(stream_.get_executor(), [self = this->shared_from_this(), status,
                                             body = std::move(body),
                                             headers = std::move(extra_headers)]() mutable {
         self->reject_and_close(status, std::move(body), headers);
     });
 }
 
-void http_session::drain() {
+template <class Stream>
+void http_session<Stream>::drain() {
     if (closed_) return;
     if (phase_ == phase::reading) return close();  // idle between requests
     close_after_write_ = true;
 }
 
-void http_session::post(std::function<void()> fn) {
+template <class Stream>
+void http_session<Stream>::post(std::function<void()> fn) {
     asio::post(stream_.get_executor(), std::move(fn));
 }
 
-void http_session::read_header() {
+template <class Stream>
+void http_session<Stream>::read_header() {
     if (closed_) return;
     if (host_.draining) return close();
     phase_ = phase::reading;
@@ -75,13 +98,14 @@ void http_session::read_header() {
     parser_.emplace();
     parser_->header_limit(static_cast<std::uint32_t>(host_.options.header_limit_bytes));
     parser_->body_limit(host_.options.body_limit_bytes);
-    stream_.expires_after(std::chrono::seconds(host_.options.idle_timeout_s));
+    tcp().expires_after(std::chrono::seconds(host_.options.idle_timeout_s));
     http::async_read_header(
         stream_, buffer_, *parser_,
-        beast::bind_front_handler(&http_session::on_header, shared_from_this()));
+        beast::bind_front_handler(&http_session<Stream>::on_header, this->shared_from_this()));
 }
 
-void http_session::on_header(beast::error_code ec, size_t) {
+template <class Stream>
+void http_session<Stream>::on_header(beast::error_code ec, size_t) {
     if (closed_) return;
     if (ec == http::error::header_limit)
         return reject_and_close(431, invalid_request("Request headers are too large.").to_json());
@@ -100,13 +124,15 @@ void http_session::on_header(beast::error_code ec, size_t) {
     read_body();
 }
 
-void http_session::read_body() {
-    stream_.expires_after(std::chrono::seconds(host_.options.request_timeout_s));
+template <class Stream>
+void http_session<Stream>::read_body() {
+    tcp().expires_after(std::chrono::seconds(host_.options.request_timeout_s));
     http::async_read(stream_, buffer_, *parser_,
-                     beast::bind_front_handler(&http_session::on_body, shared_from_this()));
+                     beast::bind_front_handler(&http_session<Stream>::on_body, this->shared_from_this()));
 }
 
-void http_session::on_body(beast::error_code ec, size_t) {
+template <class Stream>
+void http_session<Stream>::on_body(beast::error_code ec, size_t) {
     if (closed_) return;
     if (ec == http::error::body_limit)
         return reject_and_close(413, body_too_large(host_.options.body_limit_bytes).to_json());
@@ -120,19 +146,21 @@ void http_session::on_body(beast::error_code ec, size_t) {
     req.authorization = std::string(msg[http::field::authorization]);
     req.body = std::move(msg.body());
     phase_ = phase::handling;
-    stream_.expires_never();  // generation may take long; hang-ups are caught by the watch
+    tcp().expires_never();  // generation may take long; hang-ups are caught by the watch
     watch_for_hangup();
-    host_.router.handle(req, shared_from_this());
+    host_.router.handle(req, this->shared_from_this());
 }
 
-void http_session::watch_for_hangup() {
+template <class Stream>
+void http_session<Stream>::watch_for_hangup() {
     if (watching_ || closed_ || buffer_.size() > k_watch_buffer_limit) return;
     watching_ = true;
     stream_.async_read_some(buffer_.prepare(4096),
-                            beast::bind_front_handler(&http_session::on_watch, shared_from_this()));
+                            beast::bind_front_handler(&http_session<Stream>::on_watch, this->shared_from_this()));
 }
 
-void http_session::on_watch(beast::error_code ec, size_t bytes) {
+template <class Stream>
+void http_session<Stream>::on_watch(beast::error_code ec, size_t bytes) {
     watching_ = false;
     if (closed_) return;
     if (!ec) {
@@ -147,7 +175,8 @@ void http_session::on_watch(beast::error_code ec, size_t bytes) {
     }
 }
 
-void http_session::send(int status, std::string_view content_type, std::string body,
+template <class Stream>
+void http_session<Stream>::send(int status, std::string_view content_type, std::string body,
                         std::string_view extra_headers) {
     if (closed_ || exchange_finished_ || streaming_) return;
     exchange_finished_ = true;
@@ -162,7 +191,8 @@ void http_session::send(int status, std::string_view content_type, std::string b
     enqueue(std::move(head));
 }
 
-void http_session::start_stream(std::string_view content_type) {
+template <class Stream>
+void http_session<Stream>::start_stream(std::string_view content_type) {
     if (closed_ || exchange_finished_ || streaming_) return;
     streaming_ = true;
     if (http10_) close_after_write_ = true;  // the end of the body is the end of the connection
@@ -176,7 +206,8 @@ void http_session::start_stream(std::string_view content_type) {
     enqueue(std::move(head));
 }
 
-void http_session::write(std::string data) {
+template <class Stream>
+void http_session<Stream>::write(std::string data) {
     if (closed_ || !streaming_ || exchange_finished_ || data.empty()) return;
     if (http10_) return enqueue(std::move(data));
     char size_line[24];
@@ -187,7 +218,8 @@ void http_session::write(std::string data) {
     enqueue(std::move(chunk));
 }
 
-void http_session::end_stream() {
+template <class Stream>
+void http_session<Stream>::end_stream() {
     if (closed_ || !streaming_ || exchange_finished_) return;
     exchange_finished_ = true;
     if (!keep_alive_ || host_.draining) close_after_write_ = true;
@@ -199,15 +231,18 @@ void http_session::end_stream() {
     enqueue("0\r\n\r\n");
 }
 
-void http_session::on_disconnect(std::function<void()> fn) { on_disconnect_ = std::move(fn); }
+template <class Stream>
+void http_session<Stream>::on_disconnect(std::function<void()> fn) { on_disconnect_ = std::move(fn); }
 
-void http_session::enqueue(std::string bytes) {
+template <class Stream>
+void http_session<Stream>::enqueue(std::string bytes) {
     if (closed_) return;
     pending_.push_back(std::move(bytes));
     if (!writing_) flush();
 }
 
-void http_session::flush() {
+template <class Stream>
+void http_session<Stream>::flush() {
     // Everything queued goes out in one gather write: many small SSE chunks coalesce.
     in_flight_.assign(std::make_move_iterator(pending_.begin()),
                       std::make_move_iterator(pending_.end()));
@@ -217,10 +252,11 @@ void http_session::flush() {
     for (const auto& s : in_flight_) buffers.emplace_back(asio::buffer(s));
     writing_ = true;
     asio::async_write(stream_, buffers,
-                      beast::bind_front_handler(&http_session::on_written, shared_from_this()));
+                      beast::bind_front_handler(&http_session<Stream>::on_written, this->shared_from_this()));
 }
 
-void http_session::on_written(beast::error_code ec, size_t) {
+template <class Stream>
+void http_session<Stream>::on_written(beast::error_code ec, size_t) {
     writing_ = false;
     in_flight_.clear();
     if (closed_) return;
@@ -229,7 +265,8 @@ void http_session::on_written(beast::error_code ec, size_t) {
     if (exchange_finished_ && phase_ == phase::handling) exchange_done();
 }
 
-void http_session::exchange_done() {
+template <class Stream>
+void http_session<Stream>::exchange_done() {
     on_disconnect_ = nullptr;
     if (close_after_write_) return watching_ ? close() : close_after_draining_input();
     phase_ = phase::reading;
@@ -237,27 +274,29 @@ void http_session::exchange_done() {
         // The watch read must finish before the parser may read the socket again.
         read_after_watch_ = true;
         beast::error_code ignored;
-        stream_.socket().cancel(ignored);
+        tcp().socket().cancel(ignored);
         return;
     }
     read_header();
 }
 
-void http_session::reject_and_close(int status, std::string body,
+template <class Stream>
+void http_session<Stream>::reject_and_close(int status, std::string body,
                                     std::string_view extra_headers) {
     keep_alive_ = false;
     phase_ = phase::handling;
     send(status, "application/json", std::move(body), extra_headers);
 }
 
-void http_session::close() {
+template <class Stream>
+void http_session<Stream>::close() {
     if (closed_) return;
     closed_ = true;
     phase_ = phase::closed;
     pending_.clear();
     beast::error_code ignored;
-    stream_.socket().shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
-    stream_.socket().close(ignored);
+    tcp().socket().shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
+    tcp().socket().close(ignored);
     // A response still in progress cannot reach anyone now: let its handler abort the
     // engine work. Clearing the hook also breaks the session <-> handler reference cycle.
     auto fn = std::move(on_disconnect_);
@@ -265,7 +304,8 @@ void http_session::close() {
     if (fn) fn();
 }
 
-void http_session::close_after_draining_input() {
+template <class Stream>
+void http_session<Stream>::close_after_draining_input() {
     // Half-close and read what the client still sends (e.g. the rest of an oversized
     // body) so it sees our response instead of the reset that closing with unread
     // input causes. Bounded by a 2 s timeout. Call only with no read outstanding.
@@ -273,22 +313,25 @@ void http_session::close_after_draining_input() {
     phase_ = phase::closed;
     pending_.clear();
     beast::error_code ignored;
-    stream_.socket().shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
-    stream_.expires_after(std::chrono::seconds(2));
+    tcp().socket().shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
+    tcp().expires_after(std::chrono::seconds(2));
     struct drainer {
-        std::shared_ptr<http_session> self;
+        std::shared_ptr<http_session<Stream>> self;
         std::shared_ptr<std::array<char, 4096>> buf;
         void operator()(beast::error_code ec, size_t) {
             if (ec) {
                 beast::error_code ignored_ec;
-                self->stream_.socket().close(ignored_ec);
+                self->tcp().socket().close(ignored_ec);
                 return;
             }
             self->stream_.async_read_some(asio::buffer(*buf), std::move(*this));
         }
     };
     auto buf = std::make_shared<std::array<char, 4096>>();
-    stream_.async_read_some(asio::buffer(*buf), drainer{shared_from_this(), buf});
+    stream_.async_read_some(asio::buffer(*buf), drainer{this->shared_from_this(), buf});
 }
+
+template class http_session<beast::tcp_stream>;
+template class http_session<beast::ssl_stream<beast::tcp_stream>>;
 
 }  // namespace actorlm::net

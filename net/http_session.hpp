@@ -1,15 +1,17 @@
-// http_session: one client connection. Reads requests (header first, so that
-// oversized bodies get 413 and `Expect: 100-continue` is honoured), passes them
-// to the api_router, and writes responses from a queue: complete ones with
-// Content-Length, streams with chunked transfer encoding. While a request is in
-// flight a watch read detects a client that hangs up (EOF), as does a failed
-// write; either fires the handler's on_disconnect (aborting its engine requests).
-// Every member runs on the session's strand; post() is the only thread-safe entry.
+// http_session: one client connection, over plain TCP or TLS (the same code, templated
+// on the stream). Reads requests (header first, so that oversized bodies get 413 and
+// `Expect: 100-continue` is honoured), passes them to the api_router, and writes
+// responses from a queue: complete ones with Content-Length, streams with chunked
+// transfer encoding. While a request is in flight a watch read detects a client that
+// hangs up (EOF), as does a failed write; either fires the handler's on_disconnect
+// (aborting its engine requests). Every member runs on the session's strand; post() is
+// the only thread-safe entry.
 #pragma once
 
 #include <boost/asio/strand.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl/ssl_stream.hpp>
 
 #include <atomic>
 #include <deque>
@@ -17,6 +19,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "net/api_router.hpp"
@@ -34,18 +37,29 @@ struct session_host {
     std::function<void()> on_session_closed;  // called from the session's destructor
 };
 
-class http_session final : public response_sink, public std::enable_shared_from_this<http_session> {
+/// What the server holds of a connection, whatever its transport.
+class http_connection : public response_sink {
 public:
-    http_session(boost::asio::ip::tcp::socket socket, session_host& host);
-    ~http_session() override;
-
-    /// Starts reading the first request.
-    void run();
+    /// Starts the connection: the TLS handshake where there is one, then the first request.
+    virtual void run() = 0;
     /// Answers `status` with `body` (JSON) and `extra_headers` without reading a request,
     /// then closes: for a connection over the server's cap.
-    void refuse(int status, std::string body, std::string extra_headers);
-    /// Graceful shutdown: close now when idle, else after the current response.
-    void drain();
+    virtual void refuse(int status, std::string body, std::string extra_headers) = 0;
+    /// Graceful shutdown: close now when idle, else after the current response. On the strand.
+    virtual void drain() = 0;
+};
+
+/// `Stream`: beast::tcp_stream, or beast::ssl_stream over one (HTTPS).
+template <class Stream>
+class http_session final : public http_connection,
+                           public std::enable_shared_from_this<http_session<Stream>> {
+public:
+    http_session(Stream stream, session_host& host);
+    ~http_session() override;
+
+    void run() override;
+    void refuse(int status, std::string body, std::string extra_headers) override;
+    void drain() override;
 
     void post(std::function<void()> fn) override;
     using response_sink::send;
@@ -59,6 +73,10 @@ public:
 
 private:
     enum class phase { reading, handling, closed };
+    static constexpr bool k_tls = !std::is_same_v<Stream, boost::beast::tcp_stream>;
+
+    /// The TCP layer under the stream: timeouts and the socket.
+    boost::beast::tcp_stream& tcp() { return boost::beast::get_lowest_layer(stream_); }
 
     void read_header();
     void on_header(boost::beast::error_code ec, size_t bytes);
@@ -74,7 +92,7 @@ private:
     void close();
     void close_after_draining_input();
 
-    boost::beast::tcp_stream stream_;
+    Stream stream_;
     session_host& host_;
     boost::beast::flat_buffer buffer_;
     std::optional<boost::beast::http::request_parser<boost::beast::http::string_body>> parser_;
@@ -92,5 +110,8 @@ private:
     std::vector<std::string> in_flight_;
     bool writing_ = false;
 };
+
+using plain_http_session = http_session<boost::beast::tcp_stream>;
+using tls_http_session = http_session<boost::beast::ssl_stream<boost::beast::tcp_stream>>;
 
 }  // namespace actorlm::net

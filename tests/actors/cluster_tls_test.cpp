@@ -24,6 +24,7 @@
 #include "actors/runtime_config.hpp"
 #include "engine_fixture.hpp"
 #include "support/temp_dir.hpp"
+#include "support/throwaway_pki.hpp"
 #include "worker_process.hpp"
 
 using namespace actorlm;
@@ -32,15 +33,15 @@ namespace fs = std::filesystem;
 
 namespace {
 
-/// The throwaway PKI: two CAs and three node identities, made once per process.
+/// The shared throwaway PKI (support/throwaway_pki.hpp) as node identities.
 struct test_pki {
-    fs::path dir;
-    bool ok = false;
-    std::string error;
+    const throwaway_pki& files = make_throwaway_pki();
+    const std::filesystem::path& dir = files.dir;
+    const bool ok = files.ok;
+    const std::string& error = files.error;
 
     tls_config node(const std::string& name, const std::string& ca) const {
-        return {(dir / (name + ".pem")).string(), (dir / (name + ".key")).string(),
-                (dir / (ca + ".pem")).string()};
+        return {files.cert(name), files.key(name), files.cert(ca)};
     }
     /// `cfg` as the CLI's --tls-cert/--tls-key/--tls-ca arguments.
     static std::vector<std::string> args(const tls_config& cfg) {
@@ -48,48 +49,9 @@ struct test_pki {
     }
 };
 
-bool run(const std::string& cmd) { return std::system((cmd + " >/dev/null 2>&1").c_str()) == 0; }
-
-/// EC P-256 keys (fast to make); leaf certificates signed by their CA, valid 2 days.
 const test_pki& pki() {
-    static const test_pki made = [] {
-        test_pki p;
-        p.dir = fresh_temp_dir("tls-pki");
-        fs::create_directories(p.dir);
-        if (!run("openssl version")) {
-            p.error = "the `openssl` CLI is missing (tools/setup installs it)";
-            return p;
-        }
-        const std::string d = p.dir.string() + "/";
-        const std::string key = " -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes";
-        auto ca = [&](const std::string& n) {
-            return run("openssl req -x509" + key + " -keyout " + d + n + ".key -out " + d + n +
-                       ".pem -days 2 -subj /CN=" + n);
-        };
-        auto leaf = [&](const std::string& n, const std::string& signer) {
-            return run("openssl req" + key + " -keyout " + d + n + ".key -out " + d + n +
-                       ".csr -subj /CN=" + n) &&
-                   run("openssl x509 -req -in " + d + n + ".csr -CA " + d + signer +
-                       ".pem -CAkey " + d + signer + ".key -CAcreateserial -days 2 -out " + d +
-                       n + ".pem");
-        };
-        p.ok = ca("caA") && ca("caB") && leaf("a1", "caA") && leaf("a2", "caA") &&
-               leaf("b1", "caB");
-        // A bundle trusting both CAs: a peer using it would accept either side, so a
-        // refusal proves the other side's check.
-        std::ofstream both(d + "caAB.pem");
-        both << std::ifstream(d + "caA.pem").rdbuf() << std::ifstream(d + "caB.pem").rdbuf();
-        if (!p.ok) p.error = "making the test certificates with `openssl` failed";
-        return p;
-    }();
-    // Removed when the test process ends.
-    static const struct cleanup {
-        ~cleanup() {
-            std::error_code ec;
-            fs::remove_all(made.dir, ec);
-        }
-    } remove_at_exit;
-    return made;
+    static const test_pki p;
+    return p;
 }
 
 #define REQUIRE_PKI()                                                        \

@@ -5,9 +5,11 @@
 
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 
 #include "core/kv_cache_manager.hpp"
 #include "backends/backend.hpp"
+#include "core/host_memory.hpp"
 #include "core/kv_cache_sizing.hpp"
 #include "scheduler_factories.hpp"
 #include "support/temp_dir.hpp"
@@ -183,4 +185,44 @@ TEST_CASE("kv_cache_manager: sizing from bytes and from MemAvailable") {
     REQUIRE_FALSE(missing.ok());
     CHECK(missing.message().find("/nonexistent/meminfo") != std::string::npos);
     CHECK(read_mem_available_bytes().ok());  // the real /proc/meminfo
+}
+
+TEST_CASE("kv sizing: a cgroup memory limit caps the usable memory, v2 ancestors included") {
+    namespace fs = std::filesystem;
+    const fs::path root = actorlm::test::temp_path("cgroup_test");
+    fs::create_directories(root / "kubepods" / "pod1");
+    auto write = [](const fs::path& p, const std::string& text) {
+        std::ofstream(p) << text;
+    };
+    write(root / "self_cgroup", "0::/kubepods/pod1\n");
+    const std::string self = (root / "self_cgroup").string();
+    // No memory files: no limit.
+    CHECK_FALSE(read_cgroup_memory_headroom(self, root.string()).has_value());
+    // The process's own cgroup says "max"; its parent holds 4 GiB with 1 GiB used.
+    write(root / "kubepods" / "pod1" / "memory.max", "max\n");
+    write(root / "kubepods" / "pod1" / "memory.current", "536870912\n");
+    write(root / "kubepods" / "memory.max", "4294967296\n");
+    write(root / "kubepods" / "memory.current", "1073741824\n");
+    CHECK(read_cgroup_memory_headroom(self, root.string()) == int64_t{3} << 30);
+    // A tighter limit below wins: 2 GiB with 0.5 GiB used.
+    write(root / "kubepods" / "pod1" / "memory.max", "2147483648\n");
+    CHECK(read_cgroup_memory_headroom(self, root.string()) == int64_t{3} << 29);
+    // Over the limit: nothing left, never negative.
+    write(root / "kubepods" / "pod1" / "memory.current", "3000000000\n");
+    CHECK(read_cgroup_memory_headroom(self, root.string()) == 0);
+
+    // cgroup v1: the memory controller's line; its "unlimited" is a huge number.
+    fs::create_directories(root / "memory" / "docker" / "c1");
+    write(root / "self_cgroup", "12:cpu,cpuacct:/docker/c1\n4:memory:/docker/c1\n");
+    write(root / "memory" / "docker" / "c1" / "memory.limit_in_bytes", "9223372036854771712\n");
+    write(root / "memory" / "docker" / "c1" / "memory.usage_in_bytes", "100\n");
+    CHECK_FALSE(read_cgroup_memory_headroom(self, root.string()).has_value());
+    write(root / "memory" / "docker" / "c1" / "memory.limit_in_bytes", "1073741824\n");
+    CHECK(read_cgroup_memory_headroom(self, root.string()) == (int64_t{1} << 30) - 100);
+    fs::remove_all(root);
+
+    // This machine: usable memory never exceeds MemAvailable.
+    auto usable = read_usable_memory_bytes();
+    REQUIRE(usable.ok());
+    CHECK(*usable <= read_mem_available_bytes().value());
 }

@@ -11,6 +11,10 @@
 #include <boost/asio/read.hpp>
 #include <boost/asio/read_until.hpp>
 #include <boost/asio/write.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
 
 #include <atomic>
 #include <csignal>
@@ -23,6 +27,7 @@
 #include "bench/load_generator.hpp"
 #include "net/sse.hpp"
 #include "scripted_backend.hpp"
+#include "support/throwaway_pki.hpp"
 
 using namespace actorlm;
 using namespace actorlm::net;
@@ -110,6 +115,62 @@ std::string completion_request(const std::string& body) {
            "Content-Length: " +
            std::to_string(body.size()) + "\r\n\r\n" + body;
 }
+
+// An HTTPS client for the TLS tests: verifies the server against `ca`, presents
+// `cert`/`key` when given, and speaks HTTP/1.1 through Beast.
+struct tls_client {
+    tls_client(uint16_t port, const std::string& ca, const std::string& cert = {},
+               const std::string& key = {})
+        : ctx(make_context(ca, cert, key)), stream(ioc, ctx) {
+        boost::asio::ip::tcp::resolver resolver(ioc);
+        boost::beast::get_lowest_layer(stream).connect(
+            resolver.resolve("127.0.0.1", std::to_string(port)));
+        boost::beast::get_lowest_layer(stream).expires_after(std::chrono::seconds(10));
+        stream.handshake(boost::asio::ssl::stream_base::client, handshake_error);
+        // TLS 1.3 servers check the client certificate after the client's handshake ends:
+        // a refusal then shows on the first read.
+    }
+    // Configured before the stream exists: an SSL object copies its context's certificate
+    // when it is made.
+    static boost::asio::ssl::context make_context(const std::string& ca, const std::string& cert,
+                                                  const std::string& key) {
+        boost::asio::ssl::context c(boost::asio::ssl::context::tls_client);
+        c.load_verify_file(ca);
+        c.set_verify_mode(boost::asio::ssl::verify_peer);
+        if (!cert.empty()) {
+            c.use_certificate_chain_file(cert);
+            c.use_private_key_file(key, boost::asio::ssl::context::pem);
+        }
+        return c;
+    }
+    boost::beast::http::response<boost::beast::http::string_body> request(
+        const std::string& target, const std::string& body, boost::system::error_code& ec) {
+        namespace http = boost::beast::http;
+        http::request<http::string_body> req(http::verb::post, target, 11);
+        req.set(http::field::host, "127.0.0.1");
+        req.set(http::field::content_type, "application/json");
+        req.body() = body;
+        req.prepare_payload();
+        http::response<http::string_body> res;
+        boost::beast::get_lowest_layer(stream).expires_after(std::chrono::seconds(10));
+        http::write(stream, req, ec);
+        if (!ec) http::read(stream, buf, res, ec);
+        return res;
+    }
+    boost::asio::io_context ioc;
+    boost::asio::ssl::context ctx;
+    boost::beast::ssl_stream<boost::beast::tcp_stream> stream;
+    boost::beast::flat_buffer buf;
+    boost::system::error_code handshake_error;
+};
+
+#define REQUIRE_TEST_PKI()                                                  \
+    do {                                                                    \
+        if (!actorlm::test::make_throwaway_pki().ok) {                      \
+            MESSAGE("skipped: " << actorlm::test::make_throwaway_pki().error); \
+            return;                                                         \
+        }                                                                   \
+    } while (0)
 
 }  // namespace
 
@@ -497,4 +558,121 @@ TEST_CASE("http server: SIGTERM drains and stops the server") {
     REQUIRE(r.ok());
     CHECK(r->status == 200);
     CHECK(r->body.find(expected_text(40)) != std::string::npos);
+}
+
+TEST_CASE("https: completions, keep-alive and streams over TLS, plaintext refused") {
+    REQUIRE_TEST_PKI();
+    const auto& pki = actorlm::test::make_throwaway_pki();
+    server_options opts;
+    opts.ssl_certfile = pki.cert("a1");
+    opts.ssl_keyfile = pki.key("a1");
+    live_server s(opts);
+    tls_client client(s.port(), pki.cert("caA"));
+    REQUIRE_FALSE(client.handshake_error);
+    for (int i = 0; i < 2; ++i) {  // one connection, two requests
+        boost::system::error_code ec;
+        auto res = client.request("/v1/completions", R"({"prompt":"a","max_tokens":2})", ec);
+        REQUIRE_FALSE(ec);
+        CHECK(res.result_int() == 200);
+        CHECK(res.body().find(expected_text(2)) != std::string::npos);
+    }
+    CHECK(s.server().num_connections() == 1);
+    boost::system::error_code ec;
+    auto streamed = client.request(
+        "/v1/completions", R"({"prompt":"a","max_tokens":3,"stream":true})", ec);
+    REQUIRE_FALSE(ec);
+    std::vector<std::string> events;
+    sse_decoder dec;
+    dec.feed(streamed.body(), [&](const std::string& e) { events.push_back(e); });
+    REQUIRE(events.size() == 4);
+    CHECK(events.back() == "[DONE]");
+
+    // A plaintext request to the TLS port gets no HTTP answer: the handshake fails.
+    raw_socket plain(s.port());
+    plain.send("GET /health HTTP/1.1\r\nHost: x\r\n\r\n");
+    std::string got;
+    char tmp[512];
+    boost::system::error_code rec;
+    for (;;) {
+        const size_t n = plain.socket.read_some(boost::asio::buffer(tmp), rec);
+        got.append(tmp, n);
+        if (rec) break;
+    }
+    CHECK(got.find("HTTP/1.1") == std::string::npos);
+}
+
+TEST_CASE("https: a client leaving a TLS stream aborts its request") {
+    REQUIRE_TEST_PKI();
+    const auto& pki = actorlm::test::make_throwaway_pki();
+    server_options opts;
+    opts.ssl_certfile = pki.cert("a1");
+    opts.ssl_keyfile = pki.key("a1");
+    live_server s(opts, {}, std::chrono::milliseconds(2));
+    {
+        tls_client client(s.port(), pki.cert("caA"));
+        REQUIRE_FALSE(client.handshake_error);
+        namespace http = boost::beast::http;
+        http::request<http::string_body> req(http::verb::post, "/v1/completions", 11);
+        req.set(http::field::host, "127.0.0.1");
+        req.body() = R"({"prompt":"a","max_tokens":4000,"stream":true})";
+        req.prepare_payload();
+        http::write(client.stream, req);
+        http::response_parser<http::string_body> parser;
+        http::read_header(client.stream, client.buf, parser);  // the stream began
+        CHECK(parser.get().result_int() == 200);
+    }  // the TCP connection closes without a TLS goodbye
+    for (int i = 0; i < 500 && s.backend.num_active() > 0; ++i)
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    CHECK(s.backend.num_aborts() == 1);
+    CHECK(s.backend.num_active() == 0);
+}
+
+TEST_CASE("https: --ssl-cert-reqs 2 admits only clients with a certificate from --ssl-ca-certs") {
+    REQUIRE_TEST_PKI();
+    const auto& pki = actorlm::test::make_throwaway_pki();
+    server_options opts;
+    opts.ssl_certfile = pki.cert("a1");
+    opts.ssl_keyfile = pki.key("a1");
+    opts.ssl_ca_certs = pki.cert("caA");
+    opts.ssl_cert_reqs = 2;
+    live_server s(opts);
+    auto status_of = [&](const std::string& cert, const std::string& key) {
+        tls_client client(s.port(), pki.cert("caA"), cert, key);
+        if (client.handshake_error) {
+            MESSAGE("handshake: " << client.handshake_error.message());
+            return -1;
+        }
+        boost::system::error_code ec;
+        auto res = client.request("/v1/completions", R"({"prompt":"a","max_tokens":1})", ec);
+        if (ec) MESSAGE("request: " << ec.message());
+        return ec ? -1 : static_cast<int>(res.result_int());
+    };
+    CHECK(status_of(pki.cert("a2"), pki.key("a2")) == 200);  // CA A's client
+    CHECK(status_of({}, {}) == -1);                          // no certificate
+    CHECK(status_of(pki.cert("b1"), pki.key("b1")) == -1);   // another CA's
+}
+
+TEST_CASE("https: unreadable or mismatched TLS files are start errors naming the file") {
+    REQUIRE_TEST_PKI();
+    const auto& pki = actorlm::test::make_throwaway_pki();
+    scripted_backend backend;
+    server_metrics metrics("scripted");
+    api_router router(backend, metrics, router_options{{}, {"scripted"}, ""});
+    auto start_error = [&](server_options opts) {
+        opts.port = 0;
+        http_server server(opts, router);
+        auto st = server.start();
+        return st.ok() ? std::string() : st.message();
+    };
+    server_options missing;
+    missing.ssl_certfile = (pki.dir / "nope.pem").string();
+    missing.ssl_keyfile = pki.key("a1");
+    CHECK(start_error(missing).find("nope.pem") != std::string::npos);
+    server_options mismatched;
+    mismatched.ssl_certfile = pki.cert("a1");
+    mismatched.ssl_keyfile = pki.key("a2");
+    CHECK(start_error(mismatched).find(pki.key("a2")) != std::string::npos);
+    server_options half;
+    half.ssl_certfile = pki.cert("a1");
+    CHECK(start_error(half).find("both --ssl-certfile and --ssl-keyfile") != std::string::npos);
 }

@@ -87,6 +87,19 @@ void add_http_serve_options(CLI::App& app, http_serve_options& o) {
                    "seconds a client may take to send a request's body before it is closed")
         ->check(CLI::Range(1, 86400))
         ->capture_default_str();
+    app.add_option("--ssl-keyfile", o.ssl_keyfile, "HTTPS: the server's private key (PEM)")
+        ->check(CLI::ExistingFile);
+    app.add_option("--ssl-certfile", o.ssl_certfile,
+                   "HTTPS: the server's certificate chain (PEM); every connection is then TLS")
+        ->check(CLI::ExistingFile);
+    app.add_option("--ssl-ca-certs", o.ssl_ca_certs,
+                   "HTTPS: CA certificates (PEM) that client certificates must chain to")
+        ->check(CLI::ExistingFile);
+    app.add_option("--ssl-cert-reqs", o.ssl_cert_reqs,
+                   "HTTPS: client certificates: 0 not asked for, 1 optional, 2 required "
+                   "(Python's ssl.CERT_*, as vLLM)")
+        ->check(CLI::Range(0, 2))
+        ->capture_default_str();
     app.add_option("--limit-mm-per-prompt", o.limit_mm_per_prompt,
                    "images per request as JSON, e.g. '{\"image\": 4}' (default 999, as vLLM)")
         ->check([](const std::string& text) {
@@ -134,6 +147,10 @@ int serve_over_http(const std::string& command, const engine_config& cfg,
     opts.max_connections = o.max_connections;
     opts.idle_timeout_s = o.timeout_keep_alive_s;
     opts.request_timeout_s = o.request_timeout_s;
+    opts.ssl_keyfile = o.ssl_keyfile;
+    opts.ssl_certfile = o.ssl_certfile;
+    opts.ssl_ca_certs = o.ssl_ca_certs;
+    opts.ssl_cert_reqs = o.ssl_cert_reqs;
     opts.handle_signals = true;
     {
         net::http_server server(opts, router);
@@ -141,8 +158,9 @@ int serve_over_http(const std::string& command, const engine_config& cfg,
             std::fprintf(stderr, "%s: %s\n", command.c_str(), st.message().c_str());
             return 1;
         }
-        std::fprintf(stderr, "%s: %s (max_model_len %d) on http://%s:%u\n", command.c_str(),
-                     served_names.front().c_str(), info.max_model_len, o.host.c_str(),
+        std::fprintf(stderr, "%s: %s (max_model_len %d) on %s://%s:%u\n", command.c_str(),
+                     served_names.front().c_str(), info.max_model_len,
+                     o.ssl_certfile.empty() ? "http" : "https", o.host.c_str(),
                      static_cast<unsigned>(server.port()));
         server.wait();
         router.wait_for_fetches();  // their last step posts to a connection of the server

@@ -24,6 +24,8 @@ struct http_serve_options {
     int32_t max_queued_requests = -1;  // waiting beyond --max-num-seqs; -1: unbounded (vLLM)
     int32_t timeout_keep_alive_s = 60;
     int32_t request_timeout_s = 60;
+    std::string ssl_keyfile, ssl_certfile, ssl_ca_certs;  // HTTPS (vLLM's flags)
+    int32_t ssl_cert_reqs = 0;
     std::string limit_mm_per_prompt;       // vLLM's JSON, e.g. {"image": 4}; empty: 999
     std::string allowed_local_media_path;  // file:// image URLs only below this directory
     double image_fetch_timeout_s = 5.0;    // vLLM's VLLM_IMAGE_FETCH_TIMEOUT default
@@ -31,7 +33,8 @@ struct http_serve_options {
 
 /// --host, --port, --api-key, --io-threads, the limits (--max-request-body-bytes,
 /// --max-request-header-bytes, --max-connections, --max-queued-requests,
-/// --timeout-keep-alive, --request-timeout), and the image input flags
+/// --timeout-keep-alive, --request-timeout), HTTPS (--ssl-keyfile, --ssl-certfile,
+/// --ssl-ca-certs, --ssl-cert-reqs), and the image input flags
 /// --limit-mm-per-prompt, --allowed-local-media-path, --image-fetch-timeout.
 void add_http_serve_options(CLI::App& app, http_serve_options& o);
 

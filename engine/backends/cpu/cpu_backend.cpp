@@ -1,11 +1,13 @@
 // The CPU backend: cpu_executor over the host's cores, its KV cache sized from a
-// share of the host's MemAvailable (or the caller's byte budget), stored as F32,
+// share of the usable memory (MemAvailable capped by the cgroup's headroom, or the
+// caller's byte budget), stored as F32,
 // F16 or 8-bit q8_0 (llama.cpp's quantized cache: ~1.88x the tokens of F16 in the
 // same memory). Registered by the registry on first use (see backend_registry.cpp).
 #include <algorithm>
 
 #include "backends/backend.hpp"
 #include "backends/cpu/cpu_executor.hpp"
+#include "core/host_memory.hpp"
 #include "core/kv_cache_sizing.hpp"
 #include "model/kv_cache_storage.hpp"
 
@@ -56,7 +58,7 @@ public:
                 : 0;
         int64_t available = 0;
         if (req.num_blocks == 0 && req.kv_cache_memory_bytes == 0) {
-            auto mem = core::read_mem_available_bytes();
+            auto mem = core::read_usable_memory_bytes();
             if (!mem) return mem.err();
             available =
                 static_cast<int64_t>(static_cast<double>(*mem) * k_default_host_memory_fraction);
