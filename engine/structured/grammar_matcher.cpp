@@ -100,6 +100,21 @@ void grammar_matcher::check_uncertain(int32_t top, const position_masks& m,
     }
 }
 
+const position_masks& grammar_matcher::masks_of(int32_t top) {
+    mask_context c;
+    c.pos = pool_[top].pos;
+    int32_t node = pool_[top].parent;
+    for (int i = 0; i < k_context_depth; ++i) {
+        c.below[i] = node == k_stack_bottom ? -1 : pool_[node].pos;
+        if (node != k_stack_bottom) node = pool_[node].parent;
+    }
+    auto it = seen_masks_.find(c);
+    if (it != seen_masks_.end()) return *it->second;
+    const position_masks& m = grammar_->masks_for(c);
+    seen_masks_.emplace(c, &m);
+    return m;
+}
+
 void grammar_matcher::fill_next_token_bitmask(std::span<uint32_t> bitmask) {
     const token_vocabulary& vocab = grammar_->vocabulary();
     ACTORLM_CHECK(bitmask.size() >= bitmask_words(vocab.mask_size()),
@@ -109,11 +124,14 @@ void grammar_matcher::fill_next_token_bitmask(std::span<uint32_t> bitmask) {
     const pda_state& state = history_.back().state;
     const size_t mark = pool_.mark();
     for (int32_t top : state.tops) {
-        const position_masks& m = grammar_->masks_at(pool_[top].pos);
-        if (!m.accepted_bits.empty()) {
-            for (size_t w = 0; w < m.accepted_bits.size(); ++w) bitmask[w] |= m.accepted_bits[w];
-        } else {
-            for (int32_t id : m.accepted_ids) bitmask[static_cast<size_t>(id) >> 5] |= 1u << (id & 31);
+        const position_masks& m = masks_of(top);
+        for (const position_masks* p = &m; p != nullptr; p = p->base) {
+            if (!p->accepted_bits.empty()) {
+                for (size_t w = 0; w < p->accepted_bits.size(); ++w) bitmask[w] |= p->accepted_bits[w];
+            } else {
+                for (int32_t id : p->accepted_ids)
+                    bitmask[static_cast<size_t>(id) >> 5] |= 1u << (id & 31);
+            }
         }
         if (!m.uncertain.empty()) check_uncertain(top, m, bitmask);
     }

@@ -11,6 +11,7 @@
 #include <memory>
 #include <span>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "structured/compiled_grammar.hpp"
@@ -52,12 +53,15 @@ private:
     bool terminated() const { return history_.back().terminated; }
     // Adds the uncertain tokens of `pos` that the stack under `top` accepts.
     void check_uncertain(int32_t top, const position_masks& m, std::span<uint32_t> bitmask);
+    // The cached split for a stack top's context (looked up once per matcher).
+    const position_masks& masks_of(int32_t top);
 
     std::shared_ptr<const compiled_grammar> grammar_;
     stack_pool pool_;
     pda_stepper step_;
     std::vector<step_entry> history_;
     std::vector<pda_state> scratch_;  // per-depth states of a token walk
+    std::unordered_map<mask_context, const position_masks*, mask_context_hash> seen_masks_;
 };
 
 }  // namespace actorlm::structured
