@@ -17,6 +17,19 @@ float max_of(std::span<const float> x) { return *std::max_element(x.begin(), x.e
 
 }  // namespace
 
+void apply_token_bitmask(std::span<float> logits, std::span<const uint32_t> allowed) {
+    const size_t n = logits.size();
+    const size_t covered = std::min(n, allowed.size() * 32);
+    for (size_t w = 0; w * 32 < covered; ++w) {
+        const uint32_t bits = allowed[w];
+        if (bits == 0xFFFFFFFFu) continue;
+        const size_t end = std::min(covered, w * 32 + 32);
+        for (size_t i = w * 32; i < end; ++i)
+            if (!((bits >> (i - w * 32)) & 1u)) logits[i] = k_neg_inf;
+    }
+    for (size_t i = covered; i < n; ++i) logits[i] = k_neg_inf;
+}
+
 void apply_min_tokens(std::span<float> logits, const actorlm::sampling_params& p,
                       int32_t num_output_tokens, std::span<const int32_t> eos_token_ids) {
     if (num_output_tokens >= p.min_tokens) return;
