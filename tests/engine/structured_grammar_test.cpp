@@ -7,6 +7,7 @@
 #include "structured/ebnf_parser.hpp"
 #include "structured/json_schema_compiler.hpp"
 #include "structured/regex_compiler.hpp"
+#include "structured/sequence_grammar.hpp"
 #include "structured_test_support.hpp"
 
 using namespace actorlm;
@@ -264,4 +265,39 @@ TEST_CASE("structured json_object grammar accepts any object and only objects") 
     CHECK_FALSE(grammar_matches(g, "[]"));
     CHECK_FALSE(grammar_matches(g, R"({"a":})"));
     CHECK_FALSE(grammar_matches(g, R"({"a":1,})"));
+}
+
+TEST_CASE("structured sequence_grammar follows outputs that are cut back or replaced") {
+    // Speculative decoding rejects drafts and preemption recomputes: the sequence's output
+    // ids change under the grammar, which must follow them exactly.
+    const grammar g = regex("(ab|ax)c+");
+    auto compiled = compile_for(g);
+    sequence_grammar seq(compiled, {});
+    auto mask_after = [&](std::string_view text) {
+        grammar_matcher fresh(compiled);
+        REQUIRE(fresh.accept_bytes(text));
+        std::vector<uint32_t> m(bitmask_words(compiled->vocabulary().mask_size()));
+        fresh.fill_next_token_bitmask(m);
+        return m;
+    };
+    auto ids = [](std::string_view text) {
+        std::vector<int32_t> out;
+        for (char c : text) out.push_back(static_cast<uint8_t>(c));
+        return out;
+    };
+    auto as_vector = [](std::span<const uint32_t> s) { return std::vector<uint32_t>(s.begin(), s.end()); };
+    CHECK(as_vector(seq.next_token_mask(ids("abcc"))) == mask_after("abcc"));
+    CHECK(seq.num_matched() == 4);
+    CHECK(as_vector(seq.next_token_mask(ids("ax"))) == mask_after("ax"));  // drafts rejected
+    CHECK(as_vector(seq.next_token_mask(ids("axc"))) == mask_after("axc"));
+    // A stop token where the grammar may end: afterwards only stop tokens.
+    std::vector<int32_t> stopped = ids("axc");
+    stopped.push_back(256);
+    const std::vector<uint32_t> only_stop = as_vector(seq.next_token_mask(stopped));
+    CHECK(allowed_ids(only_stop) == std::vector<int32_t>{256});
+    // A token the grammar refuses (a resumed request's foreign output): only stop tokens.
+    CHECK(allowed_ids(as_vector(seq.next_token_mask(ids("q")))) == std::vector<int32_t>{256});
+    CHECK_FALSE(seq.consistent());
+    CHECK(as_vector(seq.next_token_mask(ids("a"))) == mask_after("a"));  // and back again
+    CHECK(seq.consistent());
 }
