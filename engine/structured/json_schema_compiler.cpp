@@ -5,9 +5,12 @@
 
 #include <simdjson.h>
 
+#include <cmath>
 #include <map>
+#include <optional>
 #include <set>
 
+#include "structured/integer_range.hpp"
 #include "structured/json_grammar.hpp"
 #include "structured/json_schema_formats.hpp"
 #include "structured/regex_compiler.hpp"
@@ -32,7 +35,7 @@ const std::set<std::string_view> k_supported = {
     "type",      "properties", "required",  "additionalProperties", "enum",     "const",
     "anyOf",     "oneOf",      "allOf",     "$ref",                 "items",    "minItems",
     "maxItems",  "minLength",  "maxLength", "pattern",              "format",   "nullable",
-    "uniqueItems"};
+    "uniqueItems", "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"};
 
 class schema_compiler {
 public:
@@ -225,6 +228,9 @@ private:
             if (keys.count("minLength") || keys.count("maxLength") || keys.count("pattern") ||
                 keys.count("format"))
                 types.push_back("string");
+            if (keys.count("minimum") || keys.count("maximum") || keys.count("exclusiveMinimum") ||
+                keys.count("exclusiveMaximum"))
+                types.push_back("number");
             if (types.empty()) return grammar::ref(json_.value());
         }
         bool nullable = false;
@@ -243,8 +249,8 @@ private:
     result<grammar_element> compile_type(simdjson::dom::object obj, const std::string& type,
                                          const std::string& path, int depth) {
         if (type == "string") return compile_string(obj, path);
-        if (type == "integer") return grammar::ref(json_.integer());
-        if (type == "number") return grammar::ref(json_.number());
+        if (type == "integer") return compile_number(obj, path, true);
+        if (type == "number") return compile_number(obj, path, false);
         if (type == "boolean") return g_.group({g_.literal("true"), g_.literal("false")}, "boolean");
         if (type == "null") return g_.group({g_.literal("null")}, "null");
         if (type == "array") return compile_array(obj, path, depth);
@@ -267,6 +273,43 @@ private:
         }
         if (i < 0) return fail(path, std::string("'") + key + "' must not be negative");
         return i;
+    }
+
+    // Integers, and numbers, within minimum / maximum / exclusive bounds. A bounded number
+    // is written as an integer in range, or (bounds >= 0) an integer part below the upper
+    // bound with a fraction: a subset of the range that needs no decimal arithmetic.
+    result<grammar_element> compile_number(simdjson::dom::object obj, const std::string& path,
+                                           bool integer) {
+        std::optional<int64_t> lo, hi;
+        for (const char* key : {"minimum", "exclusiveMinimum", "maximum", "exclusiveMaximum"}) {
+            element v;
+            if (obj[key].get(v) != simdjson::SUCCESS) continue;
+            double d = 0;
+            if (v.get_double().get(d) != simdjson::SUCCESS)
+                return fail(path, std::string("'") + key + "' must be a number");
+            if (!(std::fabs(d) <= static_cast<double>(k_max_integer_bound)))
+                return fail(path, std::string("'") + key + "' beyond 1e15 is not supported");
+            const std::string_view k = key;
+            if (k == "minimum" || k == "exclusiveMinimum") {
+                const auto b = static_cast<int64_t>(k == "minimum" ? std::ceil(d) : std::floor(d) + 1);
+                lo = lo ? std::max(*lo, b) : b;
+            } else {
+                const auto b = static_cast<int64_t>(k == "maximum" ? std::floor(d) : std::ceil(d) - 1);
+                hi = hi ? std::min(*hi, b) : b;
+            }
+        }
+        if (!lo && !hi) return grammar::ref(integer ? json_.integer() : json_.number());
+        if (lo && hi && *lo > *hi)
+            return fail(path, "no integer lies within the bounds (ranges without an integer are "
+                              "not supported)");
+        std::string pattern = integer_range_regex(lo, hi);
+        if (!integer && lo && *lo >= 0 && (!hi || *hi - 1 >= *lo))
+            pattern = "(?:" + pattern + "|" +
+                      integer_range_regex(lo, hi ? std::optional<int64_t>(*hi - 1) : std::nullopt) +
+                      "\\.[0-9]{1,6})";
+        result<int32_t> rule = add_regex_rule(g_, pattern, {}, "number_range");
+        if (!rule.ok()) return fail(path, rule.message());
+        return grammar::ref(*rule);
     }
 
     result<grammar_element> compile_string(simdjson::dom::object obj, const std::string& path) {

@@ -2,7 +2,8 @@
 // OpenAI's strict mode accepts: type (all, and lists), properties / required /
 // additionalProperties, enum, const, anyOf / oneOf, single allOf, $ref into $defs /
 // definitions including recursion, items / minItems / maxItems, string minLength /
-// maxLength / pattern / common formats, nullable. Any other keyword is an error naming it
+// maxLength / pattern / common formats, nullable, integer and number bounds (minimum,
+// maximum, exclusive*). Any other keyword is an error naming it
 // and where it is (never silently unconstrained). Properties are produced in `properties`
 // order; an object schema with `properties` gets no others (XGrammar's strict mode).
 #pragma once

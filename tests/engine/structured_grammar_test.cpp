@@ -242,7 +242,9 @@ TEST_CASE("structured json schema: strings with bounds, patterns and formats") {
 
 TEST_CASE("structured json schema: unsupported keywords are errors that name them") {
     CHECK(schema_error(R"({"type": "object", "patternProperties": {}})").find("'patternProperties'") != std::string::npos);
-    CHECK(schema_error(R"({"type": "integer", "minimum": 3})").find("'minimum'") != std::string::npos);
+    CHECK(schema_error(R"({"type": "integer", "multipleOf": 3})").find("'multipleOf'") != std::string::npos);
+    CHECK(schema_error(R"({"type": "integer", "minimum": 3, "maximum": 2})").find("no integer") != std::string::npos);
+    CHECK(schema_error(R"({"type": "integer", "minimum": 1e20})").find("1e15") != std::string::npos);
     CHECK(schema_error(R"({"type": "object", "properties": {"a": {"type": "string", "format": "ipv6"}}})")
               .find("#/properties/a") != std::string::npos);
     CHECK(schema_error(R"({"type": "array", "uniqueItems": true})").find("uniqueItems") != std::string::npos);
@@ -300,4 +302,43 @@ TEST_CASE("structured sequence_grammar follows outputs that are cut back or repl
     CHECK_FALSE(seq.consistent());
     CHECK(as_vector(seq.next_token_mask(ids("a"))) == mask_after("a"));  // and back again
     CHECK(seq.consistent());
+}
+
+TEST_CASE("structured json schema: integer bounds match exactly the integers in range") {
+    // Every integer in [-1200, 1200] against ranges with both, one or no bound, inclusive
+    // and exclusive, crossing zero and digit-count boundaries.
+    struct range_case {
+        const char* schema;
+        long lo, hi;  // inclusive; +-1e9 for open sides
+    };
+    const range_case cases[] = {
+        {R"({"type":"integer","minimum":0,"maximum":100})", 0, 100},
+        {R"({"type":"integer","minimum":-37,"maximum":1019})", -37, 1019},
+        {R"({"type":"integer","minimum":-999,"maximum":-100})", -999, -100},
+        {R"({"type":"integer","exclusiveMinimum":9,"exclusiveMaximum":200})", 10, 199},
+        {R"({"type":"integer","minimum":95})", 95, 1000000000},
+        {R"({"type":"integer","maximum":-11})", -1000000000, -11},
+        {R"({"type":"integer","maximum":7})", -1000000000, 7},
+        {R"({"type":"integer","minimum":-5})", -5, 1000000000},
+        {R"({"type":"number","minimum":0.5,"maximum":3.5})", 1, 3},
+        {R"({"minimum":190,"maximum":210})", 190, 210},
+    };
+    for (const range_case& c : cases) {
+        CAPTURE(c.schema);
+        auto compiled = compile_for(schema(c.schema));
+        for (long n = -1200; n <= 1200; ++n) {
+            grammar_matcher m(compiled);
+            const bool in = m.accept_bytes(std::to_string(n)) && m.can_terminate();
+            CHECK_MESSAGE(in == (n >= c.lo && n <= c.hi), n);
+        }
+        grammar_matcher zero(compiled);
+        CHECK_FALSE((zero.accept_bytes("-0") && zero.can_terminate()));
+        grammar_matcher lead(compiled);
+        CHECK_FALSE((lead.accept_bytes("0100") && lead.can_terminate()));
+    }
+    const grammar num = schema(R"({"type":"number","minimum":0,"maximum":2})");
+    CHECK(grammar_matches(num, "1.25"));
+    CHECK(grammar_matches(num, "2"));
+    CHECK_FALSE(grammar_matches(num, "2.5"));
+    CHECK_FALSE(grammar_matches(num, "-0.5"));
 }

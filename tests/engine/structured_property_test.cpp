@@ -68,8 +68,19 @@ private:
                 static const char* formats[] = {"date", "uuid", "ipv4", "time"};
                 return std::string("{\"type\":\"string\",\"format\":\"") + formats[pick(4)] + "\"}";
             }
-            case 4: return R"({"type":"integer"})";
-            case 5: return R"({"type":"number"})";
+            case 4: {
+                if (pick(2)) return R"({"type":"integer"})";
+                const int lo = pick(2000) - 1000, hi = lo + pick(3000);
+                std::string s = "{\"type\":\"integer\"";
+                if (pick(3)) s += (pick(2) ? ",\"minimum\":" : ",\"exclusiveMinimum\":") + std::to_string(lo);
+                if (pick(3)) s += (pick(2) ? ",\"maximum\":" : ",\"exclusiveMaximum\":") + std::to_string(hi + 2);
+                return s + "}";
+            }
+            case 5: {
+                if (pick(2)) return R"({"type":"number"})";
+                return "{\"type\":\"number\",\"minimum\":" + std::to_string(pick(50)) + ".5" +
+                       ",\"exclusiveMaximum\":" + std::to_string(60 + pick(1000)) + "}";
+            }
             case 6: return R"({"type":"boolean"})";
             case 7: return pick(2) ? R"({"type":"null"})" : R"({"type":["integer","null"]})";
             case 8: return pick(2) ? R"({"const":42})" : R"({"enum":[1,"two",null,true,{"k":[]}]})";
