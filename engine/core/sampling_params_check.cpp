@@ -73,8 +73,8 @@ std::optional<sampling_params_error> check_sampling_params(const sampling_params
     if (p.structured_output.active()) {
         // Compiling without a vocabulary is cheap (no token masks) and finds every
         // problem a request can have: the runner's compile with the vocabulary then works.
-        result<structured::grammar> g = structured::grammar_from_params(p.structured_output);
-        if (!g.ok()) return bad("structured_outputs", g.message());
+        if (auto e = structured::structured_output_error(p.structured_output))
+            return bad("structured_outputs", *e);
     }
     return std::nullopt;
 }

@@ -15,13 +15,7 @@ std::shared_ptr<grammar_compiler> grammar_compiler::for_tokenizer(const tokenize
 
 result<std::shared_ptr<const compiled_grammar>> grammar_compiler::compile(
     const structured_output_params& p) {
-    std::string key = structured_output_kind_name(p.type);
-    key += '\0';
-    key += p.spec;
-    for (const std::string& c : p.choices) {
-        key += '\0';
-        key += c;
-    }
+    std::string key = structured_output_key(p);
     std::lock_guard<std::mutex> lock(mutex_);
     auto it = cache_.find(key);
     if (it != cache_.end()) return it->second;
