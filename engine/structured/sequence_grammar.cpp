@@ -64,21 +64,20 @@ void sequence_grammar::sync(std::span<const int32_t> out) {
 std::span<const uint32_t> sequence_grammar::next_token_mask(std::span<const int32_t> out) {
     sync(out);
     if (!consistent_ || stopped_ || !matcher_) {
+        // Not (or no longer) constrainable, or already stopped: only stop tokens.
         std::fill(mask_.begin(), mask_.end(), 0u);
     } else {
-        matcher_->fill_next_token_bitmask(std::span<uint32_t>(mask_).first(
-            bitmask_words(matcher_->grammar().vocabulary().mask_size())));
-        if (!matcher_->can_terminate()) {
-            // The matcher sets its vocabulary's stop tokens where the grammar may end; the
-            // request's own are added below under the same condition.
-            return mask_;
-        }
+        const size_t words = bitmask_words(matcher_->grammar().vocabulary().mask_size());
+        matcher_->fill_next_token_bitmask(std::span<uint32_t>(mask_).first(words));
+        // Words past the vocabulary exist only for stop ids beyond it; clear them.
+        std::fill(mask_.begin() + static_cast<std::ptrdiff_t>(words), mask_.end(), 0u);
+        // The matcher set its vocabulary's stop tokens if the grammar may end here; the
+        // request's own follow under the same condition.
+        if (!matcher_->can_terminate()) return mask_;
     }
-    const bool allow_stops = !consistent_ || stopped_ || !matcher_ || matcher_->can_terminate();
-    if (allow_stops)
-        for (int32_t id : stop_ids_)
-            if (id >= 0 && static_cast<size_t>(id) < mask_.size() * 32)
-                mask_[static_cast<size_t>(id) >> 5] |= 1u << (id & 31);
+    for (int32_t id : stop_ids_)
+        if (id >= 0 && static_cast<size_t>(id) < mask_.size() * 32)
+            mask_[static_cast<size_t>(id) >> 5] |= 1u << (id & 31);
     return mask_;
 }
 
