@@ -302,6 +302,14 @@ TEST_CASE("structured sequence_grammar follows outputs that are cut back or repl
     CHECK_FALSE(seq.consistent());
     CHECK(as_vector(seq.next_token_mask(ids("a"))) == mask_after("a"));  // and back again
     CHECK(seq.consistent());
+
+    // A request stop id beyond the vocabulary (a model config's EOS): allowed exactly where
+    // the grammar may end, also after the output is cut back from such a place.
+    sequence_grammar wide(compiled, {300});
+    auto has_300 = [](std::span<const uint32_t> m) { return m.size() > 9 && ((m[9] >> 12) & 1u); };
+    CHECK_FALSE(has_300(wide.next_token_mask(ids("ab"))));
+    CHECK(has_300(wide.next_token_mask(ids("abc"))));
+    CHECK_FALSE(has_300(wide.next_token_mask(ids("ab"))));
 }
 
 TEST_CASE("structured json schema: integer bounds match exactly the integers in range") {
