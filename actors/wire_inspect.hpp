@@ -46,6 +46,18 @@ typename Inspector::result_type inspect(Inspector& f, kv_transfer_params& x) {
 }
 
 template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, structured_output_params& x) {
+    auto type = static_cast<uint8_t>(x.type);
+    auto rebuild = caf::meta::load_callback([&]() -> caf::error {
+        if (type > static_cast<uint8_t>(structured_output_params::kind::grammar))
+            return caf::make_error(caf::sec::invalid_argument, "structured output kind");
+        x.type = static_cast<structured_output_params::kind>(type);
+        return caf::none;
+    });
+    return f(caf::meta::type_name("structured_output_params"), type, x.spec, x.choices, rebuild);
+}
+
+template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, sampling_params& x) {
     bool has_seed = x.seed.has_value();
     uint64_t seed = x.seed.value_or(0);
@@ -61,6 +73,7 @@ typename Inspector::result_type inspect(Inspector& f, sampling_params& x) {
              x.logit_bias, x.max_tokens, x.min_tokens, x.ignore_eos, x.stop, x.stop_token_ids,
              x.include_stop_str_in_output, x.skip_special_tokens, x.spaces_between_special_tokens,
              x.logprobs, x.prompt_logprobs, x.speculative_decoding, has_kv_transfer, kv_transfer,
+             x.structured_output,
              rebuild);
 }
 

@@ -11,6 +11,8 @@
 #include "multimodal/image_encoder.hpp"
 #include "multimodal/vision_language.hpp"
 #include "backends/backend.hpp"
+#include "structured/grammar_compiler.hpp"
+#include "tokenizer/tokenizer.hpp"
 
 namespace actorlm::actors {
 
@@ -33,6 +35,7 @@ struct worker_state {
     /// A vision-language model's tower (first stage only), kept across setups.
     std::shared_ptr<const multimodal::vision_model> vision;
     std::shared_ptr<multimodal::encoder_output_store> encoder_store;
+    std::shared_ptr<structured::grammar_compiler> grammars;  // kept across setups
     worker_setup setup;
     // When the pool's resident bytes are measured next (mincore over the whole pool:
     // once a second at most, not every step).
@@ -59,7 +62,9 @@ status attach_connector(worker_state& st) {
 worker_actor::behavior_type worker_impl(worker_actor::stateful_pointer<worker_state> self,
                                         executor_builder build, std::string device,
                                         std::shared_ptr<const multimodal::vision_model> vision,
-                                        std::shared_ptr<multimodal::encoder_output_store> store) {
+                                        std::shared_ptr<multimodal::encoder_output_store> store,
+                                        std::shared_ptr<structured::grammar_compiler> grammars) {
+    self->state.grammars = std::move(grammars);
     self->state.build = std::move(build);
     self->state.device = std::move(device);
     self->state.vision = std::move(vision);
@@ -74,6 +79,7 @@ worker_actor::behavior_type worker_impl(worker_actor::stateful_pointer<worker_st
             if (!exec) return worker_error(engine_errc::bad_setup, exec.message());
             st.exec = std::move(exec.value());
             st.runner = std::make_unique<core::model_runner>(*st.exec, setup.seed);
+            if (st.grammars) st.runner->set_grammar_compiler(st.grammars);
             if (st.vision && setup.stage_index == 0) {
                 st.runner->set_image_encoder(
                     std::make_shared<multimodal::image_encoder>(st.vision, setup.num_threads));
@@ -147,9 +153,11 @@ worker_actor::behavior_type worker_impl(worker_actor::stateful_pointer<worker_st
 
 worker_actor spawn_worker(caf::actor_system& sys, executor_builder build, std::string device,
                           std::shared_ptr<const multimodal::vision_model> vision,
-                          std::shared_ptr<multimodal::encoder_output_store> encoder_store) {
+                          std::shared_ptr<multimodal::encoder_output_store> encoder_store,
+                          std::shared_ptr<structured::grammar_compiler> grammars) {
     return sys.spawn<caf::detached>(worker_impl, std::move(build), std::move(device),
-                                    std::move(vision), std::move(encoder_store));
+                                    std::move(vision), std::move(encoder_store),
+                                    std::move(grammars));
 }
 
 worker_actor spawn_worker(caf::actor_system& sys, std::shared_ptr<const loaded_model> model,
@@ -170,8 +178,17 @@ worker_actor spawn_worker(caf::actor_system& sys, std::shared_ptr<const loaded_m
         return make_executor(*model, req);
     };
     auto vision = model->vision ? model->vision->tower : nullptr;
+    // The model's own tokenizer, read when the first structured request arrives (a worker
+    // in another process has no other copy of it).
+    auto grammars = std::make_shared<structured::grammar_compiler>(
+        [model]() -> result<std::shared_ptr<const structured::token_vocabulary>> {
+            auto tok = model->gguf ? tokenizer::from_gguf(*model->gguf)
+                                   : load_tokenizer_for_model(model->hf_dir);
+            if (!tok) return make_error("structured outputs: %s", tok.message().c_str());
+            return structured::token_vocabulary::from_tokenizer(**tok);
+        });
     return spawn_worker(sys, std::move(build), std::move(device), std::move(vision),
-                        std::move(encoder_store));
+                        std::move(encoder_store), std::move(grammars));
 }
 
 }  // namespace actorlm::actors

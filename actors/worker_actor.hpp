@@ -19,6 +19,10 @@ struct vision_model;
 class encoder_output_store;
 }  // namespace actorlm::multimodal
 
+namespace actorlm::structured {
+class grammar_compiler;
+}  // namespace actorlm::structured
+
 namespace actorlm::actors {
 
 /// Builds a worker's executor from its setup (stage range, KV cache).
@@ -27,15 +31,18 @@ using executor_builder =
 
 /// Spawns a detached worker over an already loaded (memory-mapped) model.
 /// `device` names a registered backend ("cpu", "cuda"). A vision-language model's worker
-/// encodes images, asking `encoder_store` (when given) before it encodes.
+/// encodes images, asking `encoder_store` (when given) before it encodes. Structured
+/// outputs are constrained over the model's own tokenizer (loaded on first use).
 worker_actor spawn_worker(caf::actor_system& sys, std::shared_ptr<const loaded_model> model,
                           std::string device,
                           std::shared_ptr<multimodal::encoder_output_store> encoder_store = nullptr);
 
 /// Spawns a detached worker whose executor `build` makes (benchmarks: a no-op model);
-/// with `vision`, its first stage encodes the images of the steps it runs.
+/// with `vision`, its first stage encodes the images of the steps it runs; with
+/// `grammars`, it constrains structured outputs.
 worker_actor spawn_worker(caf::actor_system& sys, executor_builder build, std::string device,
                           std::shared_ptr<const multimodal::vision_model> vision = nullptr,
-                          std::shared_ptr<multimodal::encoder_output_store> encoder_store = nullptr);
+                          std::shared_ptr<multimodal::encoder_output_store> encoder_store = nullptr,
+                          std::shared_ptr<structured::grammar_compiler> grammars = nullptr);
 
 }  // namespace actorlm::actors

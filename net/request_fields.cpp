@@ -5,6 +5,7 @@
 #include <cstdlib>
 
 #include "net/openai_protocol.hpp"
+#include "net/structured_output_fields.hpp"
 
 namespace actorlm::net {
 
@@ -73,6 +74,8 @@ maybe_error read_kv_transfer_params(json::element v, sampling_params& p) {
 maybe_error read_field(std::string_view key, json::element v, common_fields& f, bool& known) {
     sampling_params& p = f.params;
     known = true;
+    maybe_error structured_error;
+    if (read_structured_output_field(key, v, f, structured_error)) return structured_error;
     if (key == "model") return json::get_string(v, key, f.model);
     if (key == "max_tokens") {
         f.max_tokens_set = true;
@@ -146,7 +149,10 @@ maybe_error validate_common(const common_fields& f) {
     if (f.max_tokens_set && p.min_tokens > p.max_tokens)
         return json::value_error("min_tokens",
                                  "must be <= max_tokens (" + std::to_string(p.max_tokens) + ")");
-    if (auto e = check_sampling_params(p)) return json::value_error(e->field, e->message);
+    if (auto e = check_sampling_params(p))
+        return json::value_error(e->field == "structured_outputs" ? f.structured_output_field
+                                                                   : e->field,
+                                 e->message);
     for (const auto& s : p.stop)
         if (s.empty()) return json::value_error("stop", "stop strings must not be empty");
     if (f.stream_options_set && !f.stream)

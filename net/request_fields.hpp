@@ -26,6 +26,9 @@ struct common_fields {
     bool stream = false;
     bool stream_options_set = false;
     bool include_usage = false;
+    // The key that set params.structured_output (response_format, guided_json, ...),
+    // under which its errors are reported.
+    std::string structured_output_field;
 };
 
 /// Reads `value` into `f` when `key` is a shared field. Returns false for other keys

@@ -57,6 +57,7 @@ result<std::unique_ptr<llm_engine>> llm_engine::create(const actorlm::engine_con
     }
     auto loop = engine_loop::create(*sc, exec, cfg.seed, std::move(connector));
     if (!loop) return loop.err();
+    (*loop)->runner().set_grammar_compiler(structured::grammar_compiler::for_tokenizer(tok));
     auto eng = std::unique_ptr<llm_engine>(new llm_engine(nullptr, tok, std::move(loop).value()));
     eng->eos_ids_ = merge_eos_ids(exec.config(), tok);
     return eng;

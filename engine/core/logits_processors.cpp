@@ -17,6 +17,26 @@ float max_of(std::span<const float> x) { return *std::max_element(x.begin(), x.e
 
 }  // namespace
 
+void apply_token_bitmask(std::span<float> logits, std::span<const uint32_t> allowed) {
+    const size_t n = logits.size();
+    const size_t covered = std::min(n, allowed.size() * 32);
+    // Masks are mostly whole words of 0 (a literal expected) or of 1 (inside a string):
+    // those take a fill or nothing; only mixed words go bit by bit.
+    for (size_t w = 0; w * 32 < covered; ++w) {
+        const uint32_t bits = allowed[w];
+        const size_t begin = w * 32, end = std::min(covered, begin + 32);
+        if (bits == 0xFFFFFFFFu) continue;
+        if (bits == 0) {
+            std::fill(logits.begin() + static_cast<std::ptrdiff_t>(begin),
+                      logits.begin() + static_cast<std::ptrdiff_t>(end), k_neg_inf);
+            continue;
+        }
+        for (size_t i = begin; i < end; ++i)
+            if (!((bits >> (i - begin)) & 1u)) logits[i] = k_neg_inf;
+    }
+    for (size_t i = covered; i < n; ++i) logits[i] = k_neg_inf;
+}
+
 void apply_min_tokens(std::span<float> logits, const actorlm::sampling_params& p,
                       int32_t num_output_tokens, std::span<const int32_t> eos_token_ids) {
     if (num_output_tokens >= p.min_tokens) return;

@@ -13,6 +13,10 @@
 
 namespace actorlm::core {
 
+/// Structured outputs: tokens whose bit is clear in `allowed` (bit i of word i / 32), and
+/// those beyond it, get -inf. Applied before every other processor.
+void apply_token_bitmask(std::span<float> logits, std::span<const uint32_t> allowed);
+
 /// While fewer than min_tokens were generated, EOS and stop_token_ids get -inf.
 void apply_min_tokens(std::span<float> logits, const actorlm::sampling_params& p,
                       int32_t num_output_tokens, std::span<const int32_t> eos_token_ids);

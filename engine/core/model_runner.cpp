@@ -41,6 +41,17 @@ status model_runner::apply(const scheduler_output& so) {
         st.eos_token_ids = n.eos_token_ids;
         st.block_ids = n.block_ids;
         st.mm_features = n.mm_features;
+        if (n.params.structured_output.active()) {
+            // The scheduler validated the spec, so a failure here means this worker has
+            // no vocabulary; the sequence then may only stop.
+            std::shared_ptr<const structured::compiled_grammar> g;
+            if (grammars_)
+                if (auto c = grammars_->compile(n.params.structured_output); c.ok()) g = c.value();
+            std::vector<int32_t> stops = n.eos_token_ids;
+            stops.insert(stops.end(), n.params.stop_token_ids.begin(),
+                         n.params.stop_token_ids.end());
+            st.grammar = std::make_unique<structured::sequence_grammar>(std::move(g), std::move(stops));
+        }
         requests_[n.req_id] = std::move(st);
     }
     for (const auto& c : so.scheduled_cached_reqs) {
@@ -259,9 +270,11 @@ result<model_runner::stage_output> model_runner::run_stage(const scheduler_outpu
         const state& st = *states[static_cast<size_t>(use.row)];
         const auto seq_len = static_cast<size_t>(use.position + 1);
         std::span<const int32_t> all(st.token_ids.data(), seq_len);
-        srows.push_back(
-            sampling_row{&st.params, all.first(static_cast<size_t>(st.num_prompt_tokens)),
-                         all.subspan(static_cast<size_t>(st.num_prompt_tokens)), st.eos_token_ids});
+        const auto outputs = all.subspan(static_cast<size_t>(st.num_prompt_tokens));
+        srows.push_back(sampling_row{&st.params, all.first(static_cast<size_t>(st.num_prompt_tokens)),
+                                     outputs, st.eos_token_ids,
+                                     st.grammar ? st.grammar->next_token_mask(outputs)
+                                                : std::span<const uint32_t>()});
         srow_req.push_back(use.row);
         if (!all_sample)
             slogits.insert(slogits.end(), logits_.begin() + static_cast<std::ptrdiff_t>(u * v),

@@ -32,6 +32,8 @@
 #include "multimodal/image_encoder.hpp"
 #include "model/model_executor.hpp"
 #include "base/result.hpp"
+#include "structured/grammar_compiler.hpp"
+#include "structured/sequence_grammar.hpp"
 
 namespace actorlm::core {
 
@@ -55,6 +57,13 @@ public:
     /// and the previous stage's hidden output otherwise. Every stage applies the
     /// same scheduler_output, so each keeps its own copy of the request state.
     result<stage_output> execute_stage(const scheduler_output& so, const float* hidden_in);
+
+    /// Sets the compiler of structured outputs (grammars over the model's vocabulary).
+    /// Without one, a request with a structured output may only stop (it is never run
+    /// unconstrained); the engines and workers always set it.
+    void set_grammar_compiler(std::shared_ptr<structured::grammar_compiler> c) {
+        grammars_ = std::move(c);
+    }
 
     /// Requests the runner holds state for.
     size_t num_requests() const { return requests_.size(); }
@@ -86,6 +95,8 @@ private:
         std::vector<mm_feature> mm_features;
         /// An M-RoPE model's prompt with images: its positions, made on its first step.
         std::optional<mrope_prompt_positions> mrope;
+        /// Its structured output's matcher; null when unconstrained.
+        std::unique_ptr<structured::sequence_grammar> grammar;
     };
     status apply(const scheduler_output& so);
     /// Encodes the step's scheduled inputs not yet held; drops the freed ones.
@@ -98,6 +109,7 @@ private:
 
     model_executor& exec_;
     std::shared_ptr<kv::kv_connector_worker> connector_;
+    std::shared_ptr<structured::grammar_compiler> grammars_;
     std::shared_ptr<multimodal::image_encoder> encoder_;
     std::shared_ptr<multimodal::encoder_output_store> store_;
     int64_t num_store_hits_ = 0;

@@ -1,6 +1,8 @@
 // sampler implementation: rows are independent, processed in order.
 #include "core/sampler.hpp"
 
+#include <limits>
+
 #include "core/logits_processors.hpp"
 #include "core/logprobs.hpp"
 #include "base/check.hpp"
@@ -16,6 +18,20 @@ uint64_t splitmix64(uint64_t x) {
 }
 
 double to_unit(uint64_t bits) { return static_cast<double>(bits >> 11) * 0x1.0p-53; }
+
+// When min_tokens (EOS masked) leaves no token the grammar allows, the sequence takes the
+// grammar's first allowed token rather than one it forbids.
+bool first_allowed_if_all_masked(std::span<const float> l, std::span<const uint32_t> allowed,
+                                 sample_result& out) {
+    for (float x : l)
+        if (x != -std::numeric_limits<float>::infinity()) return false;
+    for (size_t w = 0; w < allowed.size(); ++w)
+        if (allowed[w] != 0 && w * 32 < l.size()) {
+            out.token_id = static_cast<int32_t>(w * 32 + static_cast<size_t>(__builtin_ctz(allowed[w])));
+            return true;
+        }
+    return false;
+}
 
 }  // namespace
 
@@ -35,11 +51,19 @@ std::vector<sample_result> sampler::sample(std::span<float> logits, int64_t voca
         std::span<float> l = logits.subspan(r * v, v);
         const auto num_out = static_cast<int32_t>(row.output_token_ids.size());
 
+        // The grammar's mask comes first, so logprobs describe what could be sampled.
+        const bool constrained = !row.allowed_tokens.empty();
+        if (constrained) apply_token_bitmask(l, row.allowed_tokens);
         if (p.logprobs >= 0) log_softmax(l, logprobs_scratch_);  // raw model output
 
         apply_min_tokens(l, p, num_out, row.eos_token_ids);
         apply_logit_bias(l, p);
         apply_penalties(l, p, row.prompt_token_ids, row.output_token_ids, counts_scratch_);
+        if (constrained && first_allowed_if_all_masked(l, row.allowed_tokens, out[r])) {
+            if (p.logprobs >= 0)
+                out[r].logprobs = gather_logprobs(logprobs_scratch_, out[r].token_id, p.logprobs);
+            continue;
+        }
 
         int32_t tok;
         if (p.temperature < 1e-5f) {

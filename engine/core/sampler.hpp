@@ -24,6 +24,9 @@ struct sampling_row {
     std::span<const int32_t> prompt_token_ids;
     std::span<const int32_t> output_token_ids;  ///< generated so far (penalties, min_tokens)
     std::span<const int32_t> eos_token_ids;     ///< masked while under min_tokens
+    /// Structured outputs: the tokens the grammar allows next (a bitmask, bit i of word
+    /// i / 32); empty = unconstrained. Applied before every other processor.
+    std::span<const uint32_t> allowed_tokens;
 };
 
 struct sample_result {

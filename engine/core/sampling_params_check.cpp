@@ -5,6 +5,8 @@
 #include <cstdio>
 #include <string>
 
+#include "structured/grammar_source.hpp"
+
 namespace actorlm {
 
 namespace {
@@ -68,7 +70,26 @@ std::optional<sampling_params_error> check_sampling_params(const sampling_params
                        "do_remote_prefill needs remote_host, remote_port (1-65535) and "
                        "remote_request_id");
     }
+    if (p.structured_output.active()) {
+        // Compiling without a vocabulary is cheap (no token masks) and finds every
+        // problem a request can have: the runner's compile with the vocabulary then works.
+        if (auto e = structured::structured_output_error(p.structured_output))
+            return bad("structured_outputs", *e);
+    }
     return std::nullopt;
+}
+
+const char* structured_output_kind_name(structured_output_params::kind k) {
+    using kind = structured_output_params::kind;
+    switch (k) {
+        case kind::json_schema: return "json";
+        case kind::json_object: return "json_object";
+        case kind::regex: return "regex";
+        case kind::choice: return "choice";
+        case kind::grammar: return "grammar";
+        case kind::none: break;
+    }
+    return "";
 }
 
 }  // namespace actorlm

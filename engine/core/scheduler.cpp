@@ -198,6 +198,10 @@ void scheduler::preempt(request* r) {
 
 std::vector<int32_t> scheduler::propose_drafts(const request& r) {
     if (!proposer_ || !r.params().speculative_decoding) return {};
+    // A structured-output request keeps one grammar mask per sequence, for the next
+    // position only; drafts would need a mask per draft position (vLLM computes them), so
+    // such requests decode without drafts for now (docs/speculative-decoding.md).
+    if (r.params().structured_output.active()) return {};
     // A step emits up to drafts + 1 tokens; more drafts than could be emitted before
     // the length caps would only be computed to be thrown away.
     const int64_t room = std::min<int64_t>(

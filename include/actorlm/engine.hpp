@@ -44,6 +44,22 @@ struct kv_transfer_params {
 };
 
 /// Sampling and stopping controls of one request (OpenAI + vLLM fields).
+/// Structured output (vLLM's StructuredOutputsParams, OpenAI's response_format): the
+/// generated text is constrained to a language. The engine compiles it into a grammar
+/// whose token mask is applied before sampling, and allows EOS only where the grammar may
+/// end; check_sampling_params reports a spec it cannot constrain (an unsupported JSON
+/// Schema keyword, a bad regex or grammar) with the reason.
+struct structured_output_params {
+    enum class kind : uint8_t { none, json_schema, json_object, regex, choice, grammar };
+    structured_output_params::kind type = kind::none;
+    std::string spec;                  // the JSON schema (JSON text), the regex or the GBNF grammar
+    std::vector<std::string> choices;  // kind::choice: the output is exactly one of these
+    bool active() const { return type != kind::none; }
+};
+
+/// "json", "json_object", "regex", "choice", "grammar"; "" for none (vLLM's key names).
+const char* structured_output_kind_name(structured_output_params::kind k);
+
 struct sampling_params {
     int32_t n = 1;             // sequences per prompt, sharing the prompt's KV blocks
     float temperature = 1.0f;  // 0 = greedy
@@ -72,6 +88,8 @@ struct sampling_params {
     // KV handed between engines (vLLM carries it in SamplingParams.extra_args too, so
     // it travels wherever the request does). Unset: an ordinary request.
     std::optional<kv_transfer_params> kv_transfer;
+    // Constrains the output to a schema, regex, choice or grammar; none by default.
+    structured_output_params structured_output;
 };
 
 /// Why a sampling_params cannot be sampled: the offending field (its OpenAI / vLLM

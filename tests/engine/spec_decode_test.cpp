@@ -321,6 +321,19 @@ TEST_CASE("spec_decode: drafts respect max_tokens, max_model_len, the budget and
         s->update_from_output(so, verify_output(so, 0, 3));
     }
     CHECK(s->stats().spec_decode.num_drafts == 0);
+
+    // A structured-output request has a grammar mask for the next position only: no drafts.
+    s = actorlm::test::make_scheduler(spec_config(32, 5));
+    spec = actorlm::test::make_spec("f", {3, 4, 3, 4}, 10);
+    spec.params.structured_output.type = actorlm::structured_output_params::kind::regex;
+    spec.params.structured_output.spec = "[a-z]+";
+    REQUIRE(s->add_request(std::move(spec)).ok());
+    for (int i = 0; i < 4; ++i) {
+        so = s->schedule();
+        CHECK(so.scheduled_spec_decode_tokens.empty());
+        s->update_from_output(so, verify_output(so, 0, 3));
+    }
+    CHECK(s->stats().spec_decode.num_drafts == 0);
 }
 
 TEST_CASE("spec_decode: preemption drops the drafts and prefix hits cover only accepted tokens") {

@@ -5,6 +5,7 @@
 // llama-server. Prints vLLM's table; --result-file writes vLLM's JSON keys.
 #include <CLI/CLI.hpp>
 
+#include <cctype>
 #include <cmath>
 #include <cstdlib>
 #include <cstdio>
@@ -12,6 +13,7 @@
 #include <limits>
 #include <memory>
 #include <random>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -41,6 +43,8 @@ struct bench_args {
     double burstiness = 1.0;
     int32_t max_concurrency = 0;
     bool ignore_eos = false;
+    std::string json_schema_file;  // constrain every request (response_format json_schema)
+    std::string json_schema;       // its text, read before the run
     std::vector<std::string> goodput;
     std::string percentiles = "99";
     std::string token_range = "10:500";
@@ -164,6 +168,11 @@ std::vector<load_request> build_requests(const bench_args& a, int32_t token_lo, 
         w.field("temperature", 0.0).field("stream", true);
         w.key("stream_options").begin_object().field("include_usage", true).end_object();
         if (a.ignore_eos) w.field("ignore_eos", true);
+        if (!a.json_schema.empty()) {
+            w.key("response_format").begin_object().field("type", "json_schema");
+            w.key("json_schema").begin_object().field("name", "bench").key("schema");
+            w.raw(a.json_schema).end_object().end_object();
+        }
         w.end_object();
         out.push_back({a.endpoint, w.take()});
     }
@@ -299,6 +308,9 @@ actorlm::cli::command_action setup(CLI::App& app) {
                    "requests (doc-qa: conversations) in flight at most (0 = no cap)")
         ->check(actorlm::cli::non_negative());
     app.add_flag("--ignore-eos", a.ignore_eos, "generate exactly --output-len tokens");
+    app.add_option("--json-schema", a.json_schema_file,
+                   "constrain every request to this JSON schema (response_format json_schema)")
+        ->check(CLI::ExistingFile);
     app.add_option("--goodput", a.goodput, "SLOs, e.g. ttft:200 tpot:50 e2el:5000 (ms)")
         ->check(CLI::Validator(
             [](std::string& text) -> std::string {
@@ -335,7 +347,18 @@ actorlm::cli::command_action setup(CLI::App& app) {
                    "its answer + a new question")
         ->check(CLI::Range(1, 1000))
         ->capture_default_str();
-    return [o] { return run_bench_serve(*o); };
+    return [o] {
+        if (!o->json_schema_file.empty()) {
+            // Sent as the request's response_format schema, verbatim (the server checks it).
+            std::ifstream in(o->json_schema_file, std::ios::binary);
+            std::ostringstream ss;
+            ss << in.rdbuf();
+            o->json_schema = ss.str();
+            while (!o->json_schema.empty() && std::isspace(static_cast<unsigned char>(o->json_schema.back())))
+                o->json_schema.pop_back();
+        }
+        return run_bench_serve(*o);
+    };
 }
 
 actorlm::cli::command_registration reg(

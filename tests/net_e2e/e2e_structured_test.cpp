@@ -1,0 +1,124 @@
+// End-to-end structured outputs: `actorlm serve`'s stack (http_server + api_router + the
+// actor runtime, whose worker builds the vocabulary from the GGUF's own tokenizer) on
+// stories260K. Chat with response_format json_schema and n = 2 answers JSON valid under the
+// schema in every choice; a streamed completion with guided_choice concatenates to one of
+// the choices; an unsupported schema keyword is a 400 naming response_format.
+#include <doctest/doctest.h>
+#include <simdjson.h>
+
+#include <algorithm>
+
+#include "bench/http_client.hpp"
+#include "net/http_server.hpp"
+#include "net/inference_backend.hpp"
+#include "net/sse.hpp"
+#include "support/shared_data.hpp"
+
+using namespace actorlm;
+using namespace actorlm::net;
+
+namespace e2e_structured_test {
+
+struct structured_server {
+    structured_server() {
+        engine_config cfg;
+        cfg.model_path = test::shared_path("models/stories260K.gguf");
+        cfg.chat_template = test::shared_path("templates/Qwen-Qwen2.5-7B-Instruct.jinja");
+        cfg.served_model_name = "stories";
+        cfg.num_threads = 1;
+        cfg.max_model_len = 512;
+        cfg.max_num_seqs = 16;
+        std::string error;
+        eng = engine::create(cfg, &error);
+        INFO(error);
+        REQUIRE(eng != nullptr);
+        backend = make_engine_backend(eng);
+        metrics = std::make_unique<server_metrics>("stories");
+        router = std::make_unique<api_router>(*backend, *metrics, router_options{{}, {"stories"}, ""});
+        server_options opts;
+        opts.port = 0;
+        server = std::make_unique<http_server>(opts, *router);
+        REQUIRE(server->start().ok());
+    }
+    ~structured_server() {
+        server->request_shutdown();
+        server->wait();
+        backend.reset();
+        eng.reset();
+    }
+    http_client client() const { return http_client("127.0.0.1", server->port(), 120); }
+
+    std::shared_ptr<engine> eng;
+    std::unique_ptr<inference_backend> backend;
+    std::unique_ptr<server_metrics> metrics;
+    std::unique_ptr<api_router> router;
+    std::unique_ptr<http_server> server;
+};
+
+}  // namespace e2e_structured_test
+
+using namespace e2e_structured_test;
+
+TEST_CASE("e2e structured: json_schema chat with n=2, streamed guided_choice, 400 on bad schema") {
+    ACTORLM_REQUIRE_SHARED("models/stories260K.gguf");
+    structured_server s;
+    auto c = s.client();
+    auto r = c.request("POST", "/v1/chat/completions", R"({"model":"stories","n":2,"seed":3,
+        "temperature":1.0,"max_tokens":300,"messages":[{"role":"user","content":"Tell me"}],
+        "response_format":{"type":"json_schema","json_schema":{"name":"pet","strict":true,
+          "schema":{"type":"object","properties":{"kind":{"enum":["cat","dog"]},
+            "name":{"type":"string","maxLength":6},"good":{"type":"boolean"}},
+            "required":["kind","name","good"],"additionalProperties":false}}}})",
+                       {});
+    REQUIRE(r.ok());
+    INFO(r->body);
+    REQUIRE(r->status == 200);
+    simdjson::dom::parser parser, inner;
+    simdjson::dom::element doc;
+    REQUIRE(parser.parse(r->body).get(doc) == simdjson::SUCCESS);
+    auto choices = doc["choices"].get_array().value();
+    REQUIRE(choices.size() == 2);
+    for (auto choice : choices) {
+        CHECK(std::string_view(choice["finish_reason"].get_string().value()) == "stop");
+        const std::string content(choice["message"]["content"].get_string().value());
+        INFO(content);
+        simdjson::dom::element v;
+        REQUIRE(inner.parse(content).get(v) == simdjson::SUCCESS);
+        const std::string_view kind = v["kind"].get_string().value();
+        CHECK((kind == "cat" || kind == "dog"));
+        CHECK(v["good"].is_bool());
+        CHECK(v["name"].get_string().value().size() <= 6 * 4);
+    }
+
+    const std::vector<std::string> options{"yes", "no", "perhaps"};
+    std::string text;
+    sse_decoder dec;
+    auto st = c.stream("POST", "/v1/completions",
+                       R"({"model":"stories","prompt":"Is it?","stream":true,"seed":5,
+                           "temperature":1.0,"max_tokens":20,"guided_choice":["yes","no","perhaps"]})",
+                       [&](std::string_view bytes) {
+                           dec.feed(bytes, [&](const std::string& e) {
+                               if (e == "[DONE]") return;
+                               simdjson::dom::parser p;
+                               simdjson::dom::element ev;
+                               if (p.parse(e).get(ev) != simdjson::SUCCESS) return;
+                               std::string_view t;
+                               if (ev["choices"].at(0)["text"].get(t) == simdjson::SUCCESS) text += t;
+                           });
+                           return true;
+                       });
+    REQUIRE(st.ok());
+    CHECK(st->status == 200);
+    INFO(text);
+    CHECK(std::find(options.begin(), options.end(), text) != options.end());
+
+    auto bad = c.request("POST", "/v1/chat/completions", R"({"model":"stories",
+        "messages":[{"role":"user","content":"x"}],
+        "response_format":{"type":"json_schema","json_schema":{"name":"n",
+          "schema":{"type":"integer","multipleOf":3}}}})",
+                         {});
+    REQUIRE(bad.ok());
+    CHECK(bad->status == 400);
+    CHECK(bad->body.find("multipleOf") != std::string::npos);
+    CHECK(bad->body.find("\"param\":\"response_format\"") != std::string::npos);
+}
