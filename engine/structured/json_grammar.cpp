@@ -97,23 +97,36 @@ int32_t json_rules::number() {
     return number_;
 }
 
-int32_t json_rules::array() {
-    if (array_ >= 0) return array_;
-    cached(array_, "json_array");
-    const grammar_element item = grammar::ref(value());
+result<std::vector<sequence>> json_rules::list_of(std::string_view open_text,
+                                                  grammar_element item,
+                                                  std::string_view close_text, int64_t min_items,
+                                                  int64_t max_items, std::string_view rest_hint) {
+    sequence open = g_.literal(open_text);
+    open.push_back(grammar::ref(space()));
+    const sequence close = g_.literal(close_text);
+    sequence empty = open;
+    empty.insert(empty.end(), close.begin(), close.end());
+    if (max_items == 0) return std::vector<sequence>{std::move(empty)};
     sequence next = g_.literal(",");
     next.push_back(grammar::ref(space()));
     next.push_back(item);
-    result<sequence> rest = g_.repeat(next, 0, -1, "json_array_rest");
-    sequence open = g_.literal("[");
-    open.push_back(grammar::ref(space()));
-    sequence empty = open;
-    empty.push_back(g_.literal("]")[0]);
-    sequence full = open;
+    result<sequence> rest = g_.repeat(next, min_items > 0 ? min_items - 1 : 0,
+                                      max_items < 0 ? -1 : max_items - 1, rest_hint);
+    if (!rest.ok()) return rest.err();
+    sequence full = std::move(open);
     full.push_back(item);
     full.insert(full.end(), rest->begin(), rest->end());
-    full.push_back(g_.literal("]")[0]);
-    g_.define(array_, {std::move(empty), std::move(full)});
+    full.insert(full.end(), close.begin(), close.end());
+    std::vector<sequence> alternatives{std::move(full)};
+    if (min_items == 0) alternatives.push_back(std::move(empty));
+    return alternatives;
+}
+
+int32_t json_rules::array() {
+    if (array_ >= 0) return array_;
+    cached(array_, "json_array");
+    // Unbounded, so the repetition cannot fail.
+    g_.define(array_, list_of("[", grammar::ref(value()), "]", 0, -1, "json_array_rest").value());
     return array_;
 }
 
@@ -123,19 +136,8 @@ int32_t json_rules::object() {
     const int32_t member = g_.new_rule("json_member");
     g_.define(member, {sequence{grammar::ref(string()), g_.literal(":")[0], grammar::ref(space()),
                                 grammar::ref(value())}});
-    sequence next = g_.literal(",");
-    next.push_back(grammar::ref(space()));
-    next.push_back(grammar::ref(member));
-    result<sequence> rest = g_.repeat(next, 0, -1, "json_object_rest");
-    sequence open = g_.literal("{");
-    open.push_back(grammar::ref(space()));
-    sequence empty = open;
-    empty.push_back(g_.literal("}")[0]);
-    sequence full = open;
-    full.push_back(grammar::ref(member));
-    full.insert(full.end(), rest->begin(), rest->end());
-    full.push_back(g_.literal("}")[0]);
-    g_.define(object_, {std::move(empty), std::move(full)});
+    g_.define(object_,
+              list_of("{", grammar::ref(member), "}", 0, -1, "json_object_rest").value());
     return object_;
 }
 

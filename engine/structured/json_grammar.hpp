@@ -31,6 +31,14 @@ public:
     /// `"` + key (JSON-escaped) + `"` + ':' + space.
     sequence key(std::string_view name);
 
+    /// The alternatives of a JSON list (an array's items, an object's members):
+    /// `open` space `item` (`,` space `item`){min-1, max-1} `close`, and `open` space
+    /// `close` when `min_items` is 0. `max_items` < 0: no bound; 0: only the empty form.
+    /// `rest_hint` names the repetition's rule.
+    result<std::vector<sequence>> list_of(std::string_view open, grammar_element item,
+                                          std::string_view close, int64_t min_items,
+                                          int64_t max_items, std::string_view rest_hint);
+
 private:
     int32_t cached(int32_t& slot, const char* name);
     grammar& g_;

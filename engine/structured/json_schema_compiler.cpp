@@ -367,25 +367,9 @@ private:
                 item = *e;
             }
         }
-        sequence open = g_.literal("[");
-        open.push_back(grammar::ref(json_.space()));
-        const grammar_element close = g_.literal("]")[0];
-        sequence empty = open;
-        empty.push_back(close);
-        if (*max == 0) return g_.group({std::move(empty)}, "empty_array");
-        sequence next = g_.literal(",");
-        next.push_back(grammar::ref(json_.space()));
-        next.push_back(item);
-        result<sequence> rest = g_.repeat(next, *min > 0 ? *min - 1 : 0,
-                                          *max < 0 ? -1 : *max - 1, "array_rest");
-        if (!rest.ok()) return fail(path, rest.message());
-        sequence full = open;
-        full.push_back(item);
-        full.insert(full.end(), rest->begin(), rest->end());
-        full.push_back(close);
-        std::vector<sequence> alternatives{std::move(full)};
-        if (*min == 0) alternatives.push_back(std::move(empty));
-        return g_.group(std::move(alternatives), "array");
+        auto alternatives = json_.list_of("[", item, "]", *min, *max, "array_rest");
+        if (!alternatives.ok()) return fail(path, alternatives.message());
+        return g_.group(std::move(alternatives).value(), *max == 0 ? "empty_array" : "array");
     }
 
     result<grammar_element> compile_object(simdjson::dom::object obj, const std::string& path,
@@ -479,19 +463,8 @@ private:
         const int32_t member = g_.new_rule("map_member");
         g_.define(member, {sequence{grammar::ref(json_.string()), g_.literal(":")[0],
                                     grammar::ref(json_.space()), value}});
-        sequence next = g_.literal(",");
-        next.push_back(grammar::ref(json_.space()));
-        next.push_back(grammar::ref(member));
-        result<sequence> rest = g_.repeat(next, 0, -1, "map_rest");
-        sequence open = g_.literal("{");
-        open.push_back(grammar::ref(json_.space()));
-        sequence empty = open;
-        empty.push_back(g_.literal("}")[0]);
-        sequence full = open;
-        full.push_back(grammar::ref(member));
-        full.insert(full.end(), rest->begin(), rest->end());
-        full.push_back(g_.literal("}")[0]);
-        return g_.group({std::move(empty), std::move(full)}, "map");
+        return g_.group(
+            json_.list_of("{", grammar::ref(member), "}", 0, -1, "map_rest").value(), "map");
     }
 
     simdjson::dom::parser parser_;
