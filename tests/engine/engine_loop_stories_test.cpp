@@ -14,6 +14,7 @@
 #include "core/llm_engine.hpp"
 #include "backends/cpu/cpu_executor.hpp"
 #include "model/model_loader.hpp"
+#include "stories_executor.hpp"
 #include "support/golden_cases.hpp"
 #include "support/shared_data.hpp"
 
@@ -22,20 +23,6 @@ using namespace actorlm::core;
 using actorlm::test::golden_case;
 
 namespace {
-
-std::unique_ptr<cpu_executor> make_executor(int32_t num_blocks) {
-    auto m = load_model(actorlm::test::shared_path("models/stories260K.gguf"));
-    REQUIRE_MESSAGE(m.ok(), (m.ok() ? "" : m.message()));
-    kv_cache_spec spec;
-    spec.num_blocks = num_blocks;
-    spec.block_size = 16;
-    spec.type = dtype::f32;
-    cpu_executor_options opts;
-    opts.num_threads = 1;
-    auto ex = cpu_executor::create(m->config, m->weights, spec, opts);
-    REQUIRE_MESSAGE(ex.ok(), (ex.ok() ? "" : ex.message()));
-    return std::move(ex).value();
-}
 
 std::map<std::string, std::vector<int32_t>> run_golden(engine_loop& loop,
                                                        const std::vector<golden_case>& cases,
@@ -72,7 +59,7 @@ TEST_CASE("engine_loop: stories260K greedy equals the golden ids, batched, chunk
         actorlm::test::read_golden(actorlm::test::shared_path("models/stories260K.golden.json"));
     REQUIRE(cases.size() == 4);
     {
-        auto ex = make_executor(64);
+        auto ex = actorlm::test::make_stories_executor(64);
         scheduler_config cfg;
         cfg.num_blocks = 64;
         cfg.max_model_len = 512;
@@ -87,7 +74,7 @@ TEST_CASE("engine_loop: stories260K greedy equals the golden ids, batched, chunk
         // work, 16-token steps: chunked prefill, prefix caching and preemption all happen.
         std::vector<golden_case> twice = cases;
         twice.insert(twice.end(), cases.begin(), cases.end());
-        auto ex = make_executor(20);
+        auto ex = actorlm::test::make_stories_executor(20);
         scheduler_config cfg;
         cfg.num_blocks = 20;
         cfg.max_model_len = 320;
@@ -111,7 +98,7 @@ TEST_CASE("engine_loop: stories260K seeded sampling does not depend on the batch
     auto cases =
         actorlm::test::read_golden(actorlm::test::shared_path("models/stories260K.golden.json"));
     std::vector<golden_case> alone = {cases[1]};
-    auto ex1 = make_executor(64);
+    auto ex1 = actorlm::test::make_stories_executor(64);
     scheduler_config cfg;
     cfg.num_blocks = 64;
     cfg.max_model_len = 512;
@@ -119,7 +106,7 @@ TEST_CASE("engine_loop: stories260K seeded sampling does not depend on the batch
     REQUIRE(l1.ok());
     auto a = run_golden(**l1, alone, 77)["0"];
     std::vector<golden_case> crowd = {cases[1], cases[0], cases[2], cases[3]};
-    auto ex2 = make_executor(64);
+    auto ex2 = actorlm::test::make_stories_executor(64);
     auto l2 = engine_loop::create(cfg, *ex2, 2);
     REQUIRE(l2.ok());
     auto b = run_golden(**l2, crowd, 77)["0"];

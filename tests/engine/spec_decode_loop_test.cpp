@@ -14,6 +14,7 @@
 #include "core/llm_engine.hpp"
 #include "model/model_loader.hpp"
 #include "spec_decode_executor.hpp"
+#include "stories_executor.hpp"
 #include "support/golden_cases.hpp"
 #include "support/shared_data.hpp"
 
@@ -93,23 +94,9 @@ run_result run_copy(const scheduler_config& cfg, const actorlm::sampling_params&
     return run_all(**loop, copy_specs(params));
 }
 
-std::unique_ptr<cpu_executor> stories_executor(int32_t num_blocks) {
-    auto m = load_model(actorlm::test::shared_path("models/stories260K.gguf"));
-    REQUIRE_MESSAGE(m.ok(), (m.ok() ? "" : m.message()));
-    kv_cache_spec spec;
-    spec.num_blocks = num_blocks;
-    spec.block_size = 16;
-    spec.type = dtype::f32;
-    cpu_executor_options opts;
-    opts.num_threads = 1;
-    auto ex = cpu_executor::create(m->config, m->weights, spec, opts);
-    REQUIRE_MESSAGE(ex.ok(), (ex.ok() ? "" : ex.message()));
-    return std::move(ex).value();
-}
-
 run_result run_stories(const scheduler_config& cfg, const std::vector<std::vector<int32_t>>& prompts,
                        const std::vector<int32_t>& max_tokens) {
-    auto ex = stories_executor(cfg.num_blocks);
+    auto ex = actorlm::test::make_stories_executor(cfg.num_blocks);
     auto loop = engine_loop::create(cfg, *ex);
     REQUIRE(loop.ok());
     std::vector<request_spec> specs;
