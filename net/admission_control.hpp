@@ -33,7 +33,6 @@ public:
 
     /// A slot, or null when `limit` requests hold one.
     std::shared_ptr<ticket> try_admit();
-    int64_t in_flight() const { return counter_->in_flight.load(); }
     int64_t limit() const { return limit_; }
 
 private:
