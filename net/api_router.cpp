@@ -370,8 +370,10 @@ void api_router::submit_generation(openai_request parsed,
     ctx.want_logprobs = parsed.want_logprobs;
     ctx.top_logprobs = parsed.top_logprobs;
     // Engine request ids derive from the response id so logs can be matched.
-    for (size_t i = 0; i < parsed.prompts.size(); ++i)
+    for (size_t i = 0; i < parsed.prompts.size(); ++i) {
         parsed.prompts[i].request_id = ctx.id + "-" + std::to_string(i);
+        if (options_.log_requests) options_.log_requests->received(parsed.prompts[i]);
+    }
     auto job = std::make_shared<generation_job>(backend_, metrics_, sink, std::move(parsed),
                                                 std::move(ctx), std::move(slot));
     job->start();

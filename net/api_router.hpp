@@ -17,6 +17,7 @@
 #include "net/json_writer.hpp"
 #include "net/media_fetch.hpp"
 #include "net/openai_protocol.hpp"
+#include "net/request_log.hpp"
 #include "net/response_sink.hpp"
 #include "net/server_metrics.hpp"
 
@@ -40,6 +41,8 @@ struct router_options {
     // Generation requests held at once (running + waiting); more get 503 + Retry-After.
     // <= 0: no limit. `actorlm serve` sets --max-num-seqs + --max-queued-requests.
     int64_t max_requests_in_flight = 0;
+    // --enable-log-requests: one line per accepted generation request; null: nothing logged.
+    std::shared_ptr<const request_log> log_requests;
 };
 
 class api_router {

@@ -18,6 +18,7 @@
 #include "net/inference_backend.hpp"
 #include "bench/load_generator.hpp"
 #include "net/sse.hpp"
+#include "stories_server.hpp"
 #include "support/shared_data.hpp"
 
 using namespace actorlm;
@@ -27,50 +28,12 @@ namespace {
 
 constexpr int32_t k_max_model_len = 256;
 
-struct e2e_server {
+// The suite's server: a 256-token context, up to 512 sequences.
+struct e2e_server : test::stories_server {
     explicit e2e_server(
         std::string api_key = {}, bool handle_signals = false,
-        const std::string& chat_template = "templates/Qwen-Qwen2.5-7B-Instruct.jinja") {
-        engine_config cfg;
-        cfg.model_path = test::shared_path("models/stories260K.gguf");
-        // A path under ../shared, or the template's text itself (as --chat-template takes).
-        cfg.chat_template = chat_template.find("{%") != std::string::npos
-                                ? chat_template
-                                : test::shared_path(chat_template);
-        cfg.served_model_name = "stories";
-        cfg.num_threads = 2;
-        cfg.max_model_len = k_max_model_len;
-        cfg.max_num_seqs = 512;
-        std::string error;
-        eng = engine::create(cfg, &error);
-        INFO(error);
-        REQUIRE(eng != nullptr);
-        backend = make_engine_backend(eng);
-        metrics = std::make_unique<server_metrics>("stories");
-        router = std::make_unique<api_router>(*backend, *metrics,
-                                              router_options{std::move(api_key), {"stories"}, ""});
-        server_options opts;
-        opts.port = 0;
-        opts.handle_signals = handle_signals;
-        server = std::make_unique<http_server>(opts, *router);
-        REQUIRE(server->start().ok());
-    }
-    ~e2e_server() {
-        if (server) {
-            server->request_shutdown();
-            server->wait();
-        }
-        backend.reset();
-        eng.reset();
-        server.reset();
-    }
-    http_client client() const { return http_client("127.0.0.1", server->port(), 120); }
-
-    std::shared_ptr<engine> eng;
-    std::unique_ptr<inference_backend> backend;
-    std::unique_ptr<server_metrics> metrics;
-    std::unique_ptr<api_router> router;
-    std::unique_ptr<http_server> server;
+        const std::string& chat_template = "templates/Qwen-Qwen2.5-7B-Instruct.jinja")
+        : stories_server({std::move(api_key), handle_signals, chat_template, k_max_model_len}) {}
 };
 
 struct json_doc {

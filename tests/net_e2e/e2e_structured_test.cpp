@@ -12,6 +12,7 @@
 #include "net/http_server.hpp"
 #include "net/inference_backend.hpp"
 #include "net/sse.hpp"
+#include "stories_server.hpp"
 #include "support/shared_data.hpp"
 
 using namespace actorlm;
@@ -19,40 +20,10 @@ using namespace actorlm::net;
 
 namespace e2e_structured_test {
 
-struct structured_server {
-    structured_server() {
-        engine_config cfg;
-        cfg.model_path = test::shared_path("models/stories260K.gguf");
-        cfg.chat_template = test::shared_path("templates/Qwen-Qwen2.5-7B-Instruct.jinja");
-        cfg.served_model_name = "stories";
-        cfg.num_threads = 1;
-        cfg.max_model_len = 512;
-        cfg.max_num_seqs = 16;
-        std::string error;
-        eng = engine::create(cfg, &error);
-        INFO(error);
-        REQUIRE(eng != nullptr);
-        backend = make_engine_backend(eng);
-        metrics = std::make_unique<server_metrics>("stories");
-        router = std::make_unique<api_router>(*backend, *metrics, router_options{{}, {"stories"}, ""});
-        server_options opts;
-        opts.port = 0;
-        server = std::make_unique<http_server>(opts, *router);
-        REQUIRE(server->start().ok());
-    }
-    ~structured_server() {
-        server->request_shutdown();
-        server->wait();
-        backend.reset();
-        eng.reset();
-    }
-    http_client client() const { return http_client("127.0.0.1", server->port(), 120); }
-
-    std::shared_ptr<engine> eng;
-    std::unique_ptr<inference_backend> backend;
-    std::unique_ptr<server_metrics> metrics;
-    std::unique_ptr<api_router> router;
-    std::unique_ptr<http_server> server;
+// A 512-token context (schemas make long outputs), 16 sequences, one thread.
+struct structured_server : test::stories_server {
+    structured_server()
+        : stories_server({{}, false, "templates/Qwen-Qwen2.5-7B-Instruct.jinja", 512, 16, 1}) {}
 };
 
 }  // namespace e2e_structured_test

@@ -86,6 +86,14 @@ void http_client::disconnect() {
     impl_->stream.reset();
 }
 
+status http_client::send_and_close(std::string_view method, std::string_view target,
+                                   std::string_view body,
+                                   const std::map<std::string, std::string>& headers) {
+    auto sent = impl_->send(method, target, body, headers);
+    disconnect();
+    return sent;
+}
+
 result<client_response> http_client::request(std::string_view method, std::string_view target,
                                              std::string_view body,
                                              const std::map<std::string, std::string>& headers) {

@@ -42,6 +42,12 @@ public:
                                    const std::function<bool(std::string_view)>& on_body,
                                    const std::map<std::string, std::string>& headers = {});
 
+    /// Sends one request and closes the connection without reading anything: a client
+    /// that gives up before the answer (the server must abort the request, not leak it).
+    status send_and_close(std::string_view method, std::string_view target,
+                          std::string_view body,
+                          const std::map<std::string, std::string>& headers = {});
+
     /// Drops the connection (the next request reconnects).
     void disconnect();
 

@@ -59,6 +59,21 @@ std::optional<prefix_cache_counters> fetch_prefix_cache_counters(const std::stri
     return c;
 }
 
+std::optional<server_load> fetch_server_load(http_client& client, const std::string& api_key) {
+    std::map<std::string, std::string> headers;
+    if (!api_key.empty()) headers["Authorization"] = "Bearer " + api_key;
+    auto r = client.request("GET", "/metrics", {}, headers);
+    if (!r || r.value().status != 200) return std::nullopt;
+    const std::string& text = r.value().body;
+    auto get = [&](std::string_view name) { return prometheus_sum(text, name).value_or(-1.0); };
+    server_load load;
+    load.running = get("vllm:num_requests_running");
+    load.waiting = get("vllm:num_requests_waiting");
+    load.kv_cache_usage = get("vllm:kv_cache_usage_perc");
+    load.preemptions = get("vllm:num_preemptions_total");
+    return load;
+}
+
 prefix_cache_counters counter_increase(const prefix_cache_counters& before,
                                        const prefix_cache_counters& after) {
     auto diff = [](double b, double a) { return a >= 0 && b >= 0 ? a - b : -1.0; };

@@ -58,22 +58,6 @@ struct bench_args {
     int32_t docqa_turns = 2;
 };
 
-// "http://host[:port][/path]" -> host and port (80 when absent).
-actorlm::result<actorlm::host_port> parse_base_url(const std::string& url) {
-    std::string rest = url;
-    if (rest.rfind("http://", 0) == 0)
-        rest = rest.substr(7);
-    else if (rest.find("://") != std::string::npos)
-        return actorlm::make_error("only http:// base URLs are supported, got '%s'", url.c_str());
-    if (const size_t slash = rest.find('/'); slash != std::string::npos) rest.resize(slash);
-    const bool has_port =
-        rest.rfind(':') != std::string::npos && (rest.front() != '[' || rest.back() != ']');
-    if (has_port) return actorlm::parse_host_port(rest);
-    if (rest.empty()) return actorlm::make_error("no host in base URL '%s'", url.c_str());
-    if (rest.front() == '[') rest = rest.substr(1, rest.size() - 2);
-    return actorlm::host_port{rest, 80};
-}
-
 // "inf" or a positive number of requests per second.
 actorlm::result<double> parse_request_rate(const std::string& text) {
     if (text == "inf") return std::numeric_limits<double>::infinity();
@@ -182,7 +166,7 @@ std::vector<load_request> build_requests(const bench_args& a, int32_t token_lo, 
 int run_bench_serve(const bench_args& a) {
     // Every value below was checked while the options parsed.
     load_options lo;
-    const auto address = parse_base_url(a.base_url).value();
+    const auto address = actorlm::cli::parse_base_url(a.base_url).value();
     lo.host = address.host;
     lo.port = address.port;
     const double rate = parse_request_rate(a.request_rate).value();
@@ -277,7 +261,7 @@ actorlm::cli::command_action setup(CLI::App& app) {
     auto o = std::make_shared<bench_args>();
     bench_args& a = *o;
     app.add_option("--base-url", a.base_url, "server URL (http://HOST[:PORT])")
-        ->check(checked_by(parse_base_url))
+        ->check(actorlm::cli::base_url_text())
         ->capture_default_str();
     app.add_option("--endpoint", a.endpoint, "/v1/completions or /v1/chat/completions")
         ->capture_default_str();

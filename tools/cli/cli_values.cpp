@@ -95,6 +95,30 @@ CLI::Validator host_port_text() {
         "", "host and port");
 }
 
+result<host_port> parse_base_url(std::string_view url) {
+    std::string rest(url);
+    if (rest.rfind("http://", 0) == 0)
+        rest = rest.substr(7);
+    else if (rest.find("://") != std::string::npos)
+        return make_error("only http:// base URLs are supported, got '%s'", rest.c_str());
+    if (const size_t slash = rest.find('/'); slash != std::string::npos) rest.resize(slash);
+    const bool has_port =
+        rest.rfind(':') != std::string::npos && (rest.front() != '[' || rest.back() != ']');
+    if (has_port) return parse_host_port(rest);
+    if (rest.empty()) return make_error("no host in base URL '%s'", std::string(url).c_str());
+    if (rest.front() == '[') rest = rest.substr(1, rest.size() - 2);
+    return host_port{rest, 80};
+}
+
+CLI::Validator base_url_text() {
+    return CLI::Validator(
+        [](std::string& text) -> std::string {
+            auto url = parse_base_url(text);
+            return url ? std::string() : url.message();
+        },
+        "", "");
+}
+
 namespace {
 
 CLI::Validator number_at_least(double low, bool inclusive, const char* name, const char* what) {

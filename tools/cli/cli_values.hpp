@@ -1,5 +1,5 @@
 // Parsers for the value kinds the CLI's options take beyond plain numbers: byte
-// sizes ("8GiB"), HOST:PORT addresses and comma-separated lists of positive
+// sizes ("8GiB"), HOST:PORT addresses, http:// base URLs and comma-separated lists of positive
 // integers; each kind is parsed here and nowhere else in tools/cli. Each parser
 // also comes as a CLI11 validator, so a malformed value is a parse error that
 // names the option (exit 2). Pure functions, no state.
@@ -31,6 +31,11 @@ CLI::Validator byte_size();
 
 /// Validator for HOST:PORT text (the option keeps the text).
 CLI::Validator host_port_text();
+
+/// A server's base URL, "http://HOST[:PORT][/path]" -> host and port (80 when absent);
+/// the clients (bench-serve, soak) speak plain HTTP only.
+result<host_port> parse_base_url(std::string_view url);
+CLI::Validator base_url_text();
 
 /// Checks that a numeric option's value is a number >= 0 ("NONNEGATIVE" in the
 /// help) or > 0 ("POSITIVE"); the message quotes the value (CLI11's own range

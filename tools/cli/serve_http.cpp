@@ -113,6 +113,13 @@ void add_http_serve_options(CLI::App& app, http_serve_options& o) {
                    "seconds to fetch one image URL")
         ->check(CLI::Range(0.001, 3600.0))
         ->capture_default_str();
+    app.add_flag("--enable-log-requests", o.enable_log_requests,
+                 "log each request's id, prompt, sampling parameters and prompt token ids "
+                 "(off: no prompt is ever logged)");
+    app.add_option("--max-log-len", o.max_log_len,
+                   "characters of the prompt and number of prompt ids a logged request shows "
+                   "(default: all)")
+        ->check(actorlm::cli::non_negative());
 }
 
 int serve_over_http(const std::string& command, const engine_config& cfg,
@@ -133,6 +140,8 @@ int serve_over_http(const std::string& command, const engine_config& cfg,
     if (!o.limit_mm_per_prompt.empty())
         ro.limit_images_per_prompt = parse_image_limit(o.limit_mm_per_prompt).value();
     ro.media.allowed_local_media_path = o.allowed_local_media_path;
+    if (o.enable_log_requests)
+        ro.log_requests = std::make_shared<const net::request_log>(o.max_log_len);
     if (o.max_queued_requests >= 0)
         ro.max_requests_in_flight = int64_t{cfg.max_num_seqs} + o.max_queued_requests;
     ro.media.timeout =

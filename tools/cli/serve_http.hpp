@@ -29,13 +29,16 @@ struct http_serve_options {
     std::string limit_mm_per_prompt;       // vLLM's JSON, e.g. {"image": 4}; empty: 999
     std::string allowed_local_media_path;  // file:// image URLs only below this directory
     double image_fetch_timeout_s = 5.0;    // vLLM's VLLM_IMAGE_FETCH_TIMEOUT default
+    bool enable_log_requests = false;      // prompts reach the log only when asked (vLLM)
+    int32_t max_log_len = -1;              // characters / ids of a logged prompt; -1: all
 };
 
 /// --host, --port, --api-key, --io-threads, the limits (--max-request-body-bytes,
 /// --max-request-header-bytes, --max-connections, --max-queued-requests,
 /// --timeout-keep-alive, --request-timeout), HTTPS (--ssl-keyfile, --ssl-certfile,
 /// --ssl-ca-certs, --ssl-cert-reqs), and the image input flags
-/// --limit-mm-per-prompt, --allowed-local-media-path, --image-fetch-timeout.
+/// --limit-mm-per-prompt, --allowed-local-media-path, --image-fetch-timeout, and the
+/// request log (--enable-log-requests, --max-log-len).
 void add_http_serve_options(CLI::App& app, http_serve_options& o);
 
 /// Serves `cfg`'s engine (or router) until a signal; the exit status. `command` names
