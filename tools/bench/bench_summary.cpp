@@ -104,6 +104,7 @@ bench_summary summarize(const std::vector<request_result>& results,
             tpots.push_back(tpot);
         }
         itls.insert(itls.end(), r.itl_s.begin(), r.itl_s.end());
+        s.requests.push_back({r.start_s, r.ttft_s, r.e2e_s, r.itl_s, in, r.output_tokens});
         const bool meets = (slo.ttft_ms <= 0 || r.ttft_s * 1000.0 <= slo.ttft_ms) &&
                            (slo.tpot_ms <= 0 || tpot * 1000.0 <= slo.tpot_ms) &&
                            (slo.e2el_ms <= 0 || r.e2e_s * 1000.0 <= slo.e2el_ms);
@@ -156,6 +157,27 @@ void write_latency(json_writer& w, const char* name, const latency_stats& l) {
         w.field(join3(join3("p", percentile_name(p).c_str(), "_"), name, "_ms"), v);
 }
 
+// vLLM's per-request arrays (its --save-detailed keys), and ours for the timeline plot.
+void write_request_arrays(json_writer& w, const std::vector<request_timing>& requests) {
+    auto array_of = [&](std::string_view key, auto value_of) {
+        w.key(key).begin_array();
+        for (const auto& r : requests) w.value(value_of(r));
+        w.end_array();
+    };
+    array_of("input_lens", [](const request_timing& r) { return r.input_len; });
+    array_of("output_lens", [](const request_timing& r) { return r.output_len; });
+    array_of("ttfts", [](const request_timing& r) { return r.ttft_s; });
+    array_of("start_times", [](const request_timing& r) { return r.start_s; });
+    array_of("e2els", [](const request_timing& r) { return r.e2e_s; });
+    w.key("itls").begin_array();
+    for (const auto& r : requests) {
+        w.begin_array();
+        for (double itl : r.itl_s) w.value(itl);
+        w.end_array();
+    }
+    w.end_array();
+}
+
 }  // namespace
 
 std::string summary_json(const bench_summary& s, const std::string& extra_json) {
@@ -194,6 +216,7 @@ std::string summary_json(const bench_summary& s, const std::string& extra_json) 
     w.key("errors").begin_array();
     for (const auto& e : s.errors) w.value(e);
     w.end_array();
+    write_request_arrays(w, s.requests);
     w.end_object();
     return w.take();
 }

@@ -34,6 +34,16 @@ struct latency_stats {
 double percentile(std::vector<double> values, double p);
 latency_stats compute_latency(const std::vector<double>& seconds, const std::vector<double>& ps);
 
+/// One completed request's timing, which the plots draw (seconds; start from the run's start).
+struct request_timing {
+    double start_s = 0.0;
+    double ttft_s = 0.0;
+    double e2e_s = 0.0;
+    std::vector<double> itl_s;
+    int64_t input_len = 0;
+    int64_t output_len = 0;
+};
+
 struct bench_summary {
     double duration_s = 0.0;
     int64_t completed = 0;
@@ -56,6 +66,10 @@ struct bench_summary {
     int64_t first_turn_input_tokens = 0;
     int64_t follow_up_input_tokens = 0;
     latency_stats ttft_first_turn, ttft_follow_up;
+
+    // Every completed request, in request order; the result JSON carries them as vLLM's
+    // per-request arrays (input_lens, output_lens, ttfts, itls) plus start_times and e2els.
+    std::vector<request_timing> requests;
 
     // The server's prefix cache over the run (its /metrics counters' increase, in tokens);
     // negative when not measured.

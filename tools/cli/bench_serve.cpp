@@ -19,6 +19,7 @@
 
 #include "cli_values.hpp"
 #include "command_registry.hpp"
+#include "bench/bench_plot.hpp"
 #include "bench/bench_summary.hpp"
 #include "bench/docqa_dataset.hpp"
 #include "bench/load_generator.hpp"
@@ -51,6 +52,7 @@ struct bench_args {
     uint64_t seed = 0;
     std::string api_key;
     std::string result_file;
+    std::string plot_file;  // the run as an SVG page (bench_plot)
     int32_t timeout_s = 600;
     int32_t docqa_num_documents = 8;
     int32_t docqa_document_len = 1024;
@@ -254,6 +256,15 @@ int run_bench_serve(const bench_args& a) {
             return 1;
         }
     }
+    if (!a.plot_file.empty()) {
+        const std::string label = a.model.empty() ? a.base_url : a.model + " @ " + a.base_url;
+        std::ofstream f(a.plot_file);
+        f << render_bench_plot({plot_run{label, summary.requests}});
+        if (!f) {
+            std::fprintf(stderr, "bench-serve: cannot write %s\n", a.plot_file.c_str());
+            return 1;
+        }
+    }
     return summary.completed > 0 ? 0 : 1;
 }
 
@@ -312,6 +323,9 @@ actorlm::cli::command_action setup(CLI::App& app) {
     app.add_option("--seed", a.seed, "dataset and arrival seed");
     app.add_option("--api-key", a.api_key, "sent as Authorization: Bearer");
     app.add_option("--result-file", a.result_file, "write the results as JSON here");
+    app.add_option("--plot", a.plot_file,
+                   "draw TTFT and ITL CDFs, output tokens/s over time and the request timeline "
+                   "as SVG here (overlay saved results with `actorlm bench plot`)");
     app.add_option("--timeout", a.timeout_s, "per-request timeout in seconds")
         ->check(actorlm::cli::positive());
     app.add_option("--docqa-num-documents", a.docqa_num_documents,
