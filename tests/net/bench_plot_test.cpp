@@ -1,6 +1,7 @@
 // bench-serve's plots: tick steps, escaping, the per-request arrays surviving the
 // result file, and a page that is well-formed SVG with one chart per figure and
-// run — checked by an XML parser (Python's, where /usr/bin/python3 exists).
+// run — checked by an XML parser (Python's, where /usr/bin/python3 exists) and, where
+// chromium is installed, rendered by a headless browser.
 #include <doctest/doctest.h>
 
 #include <unistd.h>
@@ -97,4 +98,27 @@ TEST_CASE("bench plot: two runs overlay on one well-formed page, labels escaped"
         path.string();
     CHECK(std::system(check.c_str()) == 0);
     std::filesystem::remove(path);
+}
+
+TEST_CASE("bench plot: a headless browser renders the page (skips without chromium)") {
+    const char* chromium = "/usr/bin/chromium";
+    if (!std::filesystem::exists(chromium)) {
+        MESSAGE("skipped: /usr/bin/chromium is absent (apt-get install chromium)");
+        return;
+    }
+    const bench_summary s = summarize(synthetic_run(200, 1.0), {}, 2.0, {}, {99});
+    const auto dir = std::filesystem::temp_directory_path() /
+                     ("bench_plot_browser_" + std::to_string(getpid()));
+    std::filesystem::create_directories(dir);
+    std::ofstream(dir / "plot.svg") << render_bench_plot({plot_run{"actorlm", s.requests}});
+    const std::string shot = (dir / "plot.png").string();
+    const std::string command = std::string(chromium) +
+                                " --headless --no-sandbox --disable-gpu --screenshot=" + shot +
+                                " --window-size=1200,1020 file://" + (dir / "plot.svg").string() +
+                                " >/dev/null 2>&1";
+    REQUIRE(std::system(command.c_str()) == 0);
+    REQUIRE(std::filesystem::exists(shot));
+    // A blank 1200x1020 page compresses to a few KB; drawn charts take far more.
+    CHECK(std::filesystem::file_size(shot) > 20000);
+    std::filesystem::remove_all(dir);
 }
