@@ -46,6 +46,7 @@ public:
         if (!req.messages.empty()) req.prompt = render(req.messages, req.add_generation_prompt);
         a.num_prompt_tokens = static_cast<int32_t>(
             req.prompt_token_ids.empty() ? req.prompt.size() : req.prompt_token_ids.size());
+        last_prompt_ = req.prompt;
         a.fail = req.prompt.find("TOO_LONG") != std::string::npos;
         a.engine_fail = req.prompt.find("ENGINE_FAIL") != std::string::npos;
         a.req = std::move(req);
@@ -185,6 +186,11 @@ public:
         std::lock_guard lock(mu_);
         return num_aborts_;
     }
+    /// The last request's prompt text (a chat request's rendered messages).
+    std::string last_prompt() const {
+        std::lock_guard lock(mu_);
+        return last_prompt_;
+    }
     int64_t num_resets() const {
         std::lock_guard lock(mu_);
         return num_resets_;
@@ -314,6 +320,7 @@ private:
     int64_t prompt_tokens_total_ = 0;
     int64_t generation_tokens_total_ = 0;
     int64_t num_aborts_ = 0;
+    std::string last_prompt_;
     int64_t num_resets_ = 0;
     size_t max_active_ = 0;
     bool stop_ = false;
