@@ -53,7 +53,7 @@ TEST_CASE("e2e sdk: the OpenAI JS SDK's tool helpers against actorlm serve (stor
     cfg.chat_template = test::shared_path("templates/Qwen-Qwen2.5-7B-Instruct.jinja");
     cfg.served_model_name = "stories";
     cfg.num_threads = 1;
-    cfg.max_model_len = 1024;
+    cfg.max_model_len = 2048;
     std::string error;
     std::shared_ptr<engine> eng = engine::create(cfg, &error);
     INFO(error);

@@ -24,7 +24,7 @@ const tools = [
   { type: 'function', function: { name: 'get_time', parameters: { type: 'object', properties: {}, additionalProperties: false } } },
 ];
 const messages = [{ role: 'user', content: 'What is the weather in Paris?' }];
-const common = { model, messages, tools, max_tokens: 80, temperature: 0.8, seed: 7 };
+const common = { model, messages, tools, max_tokens: 200, temperature: 0.8, seed: 7 };
 
 function checkCall(call, names) {
   assert.equal(call.type, 'function');
@@ -63,16 +63,18 @@ const followUp = await client.chat.completions.create({
     { role: 'tool', tool_call_id: namedChoice.message.tool_calls[0].id, content: '{"sky": "clear"}' },
   ],
   tool_choice: 'required',
+  parallel_tool_calls: false,
 });
 checkCall(followUp.choices[0].message.tool_calls[0], ['get_weather', 'get_time']);
 
 // 4. The streaming helper assembles the streamed deltas into the same message shape.
-const stream = client.beta.chat.completions.stream({ ...common, tool_choice: 'required' });
+const stream = client.beta.chat.completions.stream({ ...common, tool_choice: 'required', parallel_tool_calls: false });
 let argumentEvents = 0;
 stream.on('tool_calls.function.arguments.delta', () => { argumentEvents += 1; });
 const streamed = await stream.finalChatCompletion();
 const streamedCalls = streamed.choices[0].message.tool_calls;
-assert.ok(streamedCalls.length >= 1);
+assert.equal(streamedCalls.length, 1);
+assert.ok(argumentEvents >= 1);
 for (const call of streamedCalls) checkCall(call, ['get_weather', 'get_time']);
 assert.equal(streamed.choices[0].finish_reason, 'tool_calls');
 console.log('streamed:', streamedCalls.length, 'call(s),', argumentEvents, 'argument deltas');
