@@ -93,7 +93,8 @@ typename Inspector::result_type inspect(Inspector& f, generate_request& x) {
         return caf::none;
     });
     return f(caf::meta::type_name("generate_request"), x.request_id, x.prompt,
-             x.prompt_token_ids, x.messages, x.tools_json, x.add_generation_prompt, add_special,
+             x.prompt_token_ids, x.messages, x.tools_json, x.chat_template_kwargs_json,
+             x.add_generation_prompt, add_special,
              x.parse_special_tokens, x.params, x.priority, x.cache_salt,
              x.resume_output_token_ids, rebuild);
 }

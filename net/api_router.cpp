@@ -24,7 +24,6 @@ int64_t unix_seconds() {
         .count();
 }
 
-
 // vLLM's check (serving_engine's _validate_input), worded as vLLM and OpenAI word it:
 // an explicit max_tokens must fit beside the prompt; without one the prompt must leave
 // room for at least one token and the engine generates up to the model length.
@@ -97,8 +96,42 @@ api_router::api_router(inference_backend& backend, server_metrics& metrics, rout
     : backend_(backend),
       metrics_(metrics),
       options_(std::move(options)),
-      admission_(options_.max_requests_in_flight) {
+      admission_(options_.max_requests_in_flight),
+      tool_parser_(make_tool_parser(options_.tool_call_parser)),
+      reasoning_parser_(make_reasoning_parser(options_.reasoning_parser)) {
     if (options_.model_names.empty()) options_.model_names.push_back(backend_.info().name);
+}
+
+std::optional<api_error> api_router::choose_output_parsers(openai_request& parsed,
+                                                           chat_output_parsers& out) const {
+    using choice = chat_tool_options::choice;
+    const chat_tool_options& t = parsed.tools;
+    generate_request& req = parsed.prompts.front();
+    switch (t.tool_choice) {
+        case choice::none: break;
+        case choice::automatic:
+            if (!options_.enable_auto_tool_choice || !tool_parser_)
+                return invalid_request(
+                    "\"auto\" tool choice requires --enable-auto-tool-choice "
+                    "and --tool-call-parser to be set",
+                    "tool_choice");
+            out.tools = tool_parser_;
+            // Call markers such as [TOOL_CALLS] and <|python_tag|> are special tokens the
+            // parser must see (vLLM's parsers turn skipping off the same way).
+            req.params.skip_special_tokens = false;
+            break;
+        case choice::required: out.tools = make_required_tool_parser(); break;
+        case choice::named:
+            out.tools = make_named_tool_parser(t.function_name);
+            out.finish_as_tool_calls = false;
+            break;
+    }
+    // The engine constrains a structured output from the first token, so a constrained
+    // output holds no reasoning block to split off (see docs/tool-calling.md).
+    if (!req.params.structured_output.active()) out.reasoning = reasoning_parser_;
+    out.max_calls = t.parallel_tool_calls ? SIZE_MAX : 1;
+    out.include_reasoning = t.include_reasoning;
+    return std::nullopt;
 }
 
 bool api_router::authorized(const std::string& authorization) const {
@@ -200,8 +233,8 @@ void api_router::handle_cluster_members(const http_request& req, const std::stri
             }
         }
         if (address.empty())
-            return send_error(sink, invalid_request("'address' (HOST:PORT) is required",
-                                                    "address"));
+            return send_error(sink,
+                              invalid_request("'address' (HOST:PORT) is required", "address"));
         if (!backend_.add_cluster_member(address, role, &error))
             return send_error(sink, invalid_request("Member not added: " + error, "address"));
     } else if (one && req.method == "DELETE") {
@@ -214,15 +247,17 @@ void api_router::handle_cluster_members(const http_request& req, const std::stri
         return send_error(sink, route_not_found(req.method, path));
     }
     json_writer w;
-    w.begin_object().field("address", address).field(req.method == "POST" ? "added" : "removed",
-                                                      true);
+    w.begin_object()
+        .field("address", address)
+        .field(req.method == "POST" ? "added" : "removed", true);
     w.end_object();
     sink.send(200, "application/json", w.take());
 }
 
 void api_router::handle_cluster_migrate(const http_request& req, response_sink& sink) {
     simdjson::dom::object body;
-    if (auto err = json::parse_object(thread_parser(), req.body, body)) return send_error(sink, *err);
+    if (auto err = json::parse_object(thread_parser(), req.body, body))
+        return send_error(sink, *err);
     std::string from, to, request_id;
     for (auto field : body) {
         std::string* out = field.key == "from"         ? &from
@@ -230,7 +265,8 @@ void api_router::handle_cluster_migrate(const http_request& req, response_sink& 
                            : field.key == "request_id" ? &request_id
                                                        : nullptr;
         if (!out) continue;
-        if (auto err = json::get_string(field.value, field.key, *out)) return send_error(sink, *err);
+        if (auto err = json::get_string(field.value, field.key, *out))
+            return send_error(sink, *err);
     }
     if (from.empty() || to.empty())
         return send_error(sink, invalid_request("'from' and 'to' (HOST:PORT of two members) are "
@@ -257,6 +293,9 @@ void api_router::handle_generation(const http_request& req,
     if (auto err = chat ? parse_chat_request(req.body, parsed)
                         : parse_completion_request(req.body, parsed))
         return send_error(*sink, *err);
+    chat_output_parsers parsers;
+    if (chat)
+        if (auto err = choose_output_parsers(parsed, parsers)) return send_error(*sink, *err);
     if (!known_model(parsed.model)) return send_error(*sink, model_not_found(parsed.model));
     const model_info info = backend_.info();
     for (const auto& p : parsed.prompts) {
@@ -273,17 +312,19 @@ void api_router::handle_generation(const http_request& req,
                                                      backend_.stats().health_message));
     auto slot = admission_.try_admit();
     if (!slot)
-        return send_error(*sink, service_unavailable(
-                                     "The server holds " + std::to_string(admission_.limit()) +
-                                     " requests, its limit (--max-num-seqs running plus "
-                                     "--max-queued-requests waiting); retry later."));
+        return send_error(
+            *sink, service_unavailable("The server holds " + std::to_string(admission_.limit()) +
+                                       " requests, its limit (--max-num-seqs running plus "
+                                       "--max-queued-requests waiting); retry later."));
     if (chat) {
-        const std::string model = parsed.model.empty() ? options_.model_names.front() : parsed.model;
+        const std::string model =
+            parsed.model.empty() ? options_.model_names.front() : parsed.model;
         if (auto err = check_images(parsed.prompts, model)) return send_error(*sink, *err);
         if (!pending_images(parsed.prompts).empty())
-            return fetch_images_then_submit(std::move(parsed), sink, chat, std::move(slot));
+            return fetch_images_then_submit(std::move(parsed), sink, chat, std::move(slot),
+                                            std::move(parsers));
     }
-    submit_generation(std::move(parsed), sink, chat, std::move(slot));
+    submit_generation(std::move(parsed), sink, chat, std::move(slot), std::move(parsers));
 }
 
 std::optional<api_error> api_router::check_images(const std::vector<generate_request>& prompts,
@@ -295,7 +336,8 @@ std::optional<api_error> api_router::check_images(const std::vector<generate_req
     if (n > static_cast<size_t>(std::max(options_.limit_images_per_prompt, 0)))
         return invalid_request("At most " + std::to_string(options_.limit_images_per_prompt) +
                                    " image(s) may be provided in one prompt (--limit-mm-per-prompt)"
-                                   "; this request has " + std::to_string(n) + ".",
+                                   "; this request has " +
+                                   std::to_string(n) + ".",
                                "messages", "invalid_value");
     if (!backend_.info().supports_image_input)
         return invalid_request("model '" + model + "' does not support image input", "messages",
@@ -305,7 +347,8 @@ std::optional<api_error> api_router::check_images(const std::vector<generate_req
 
 void api_router::fetch_images_then_submit(openai_request parsed,
                                           const std::shared_ptr<response_sink>& sink, bool chat,
-                                          std::shared_ptr<admission_control::ticket> slot) {
+                                          std::shared_ptr<admission_control::ticket> slot,
+                                          chat_output_parsers parsers) {
     auto request = std::make_shared<openai_request>(std::move(parsed));
     std::vector<std::string> urls;
     for (const auto& p : pending_images(request->prompts)) urls.push_back(p.image->source);
@@ -316,22 +359,22 @@ void api_router::fetch_images_then_submit(openai_request parsed,
         std::lock_guard lock(fetches_->mu);
         ++fetches_->in_flight;
     }
-    std::thread([this, request, sink, chat, slot, urls = std::move(urls), media = options_.media,
-                 count = fetches_] {
-        auto fetched = std::make_shared<std::vector<result<std::string>>>(fetch_media_all(urls, media));
-        sink->post([this, request, sink, chat, fetched, slot] {
+    std::thread([this, request, sink, chat, slot, parsers, urls = std::move(urls),
+                 media = options_.media, count = fetches_] {
+        auto fetched =
+            std::make_shared<std::vector<result<std::string>>>(fetch_media_all(urls, media));
+        sink->post([this, request, sink, chat, fetched, slot, parsers] {
             auto pending = pending_images(request->prompts);
             for (size_t i = 0; i < pending.size() && i < fetched->size(); ++i) {
                 auto& r = (*fetched)[i];
                 if (!r)
-                    return send_error(*sink, invalid_request("Invalid image in '" +
-                                                                 pending[i].param + "': " +
-                                                                 r.message(),
-                                                             pending[i].param + ".image_url.url",
-                                                             "invalid_image_url"));
+                    return send_error(
+                        *sink, invalid_request(
+                                   "Invalid image in '" + pending[i].param + "': " + r.message(),
+                                   pending[i].param + ".image_url.url", "invalid_image_url"));
                 pending[i].image->data = std::move(r.value());
             }
-            submit_generation(std::move(*request), sink, chat, slot);
+            submit_generation(std::move(*request), sink, chat, slot, parsers);
         });
         std::lock_guard lock(count->mu);
         if (--count->in_flight == 0) count->done.notify_all();
@@ -347,7 +390,8 @@ api_router::~api_router() { wait_for_fetches(); }
 
 void api_router::submit_generation(openai_request parsed,
                                    const std::shared_ptr<response_sink>& sink, bool chat,
-                                   std::shared_ptr<admission_control::ticket> slot) {
+                                   std::shared_ptr<admission_control::ticket> slot,
+                                   chat_output_parsers parsers) {
     const model_info info = backend_.info();
     // Prepare the prompt here, as vLLM's API server processes its inputs: the context check
     // needs the prompt's length and must answer 400 before anything is submitted or any
@@ -374,8 +418,9 @@ void api_router::submit_generation(openai_request parsed,
         parsed.prompts[i].request_id = ctx.id + "-" + std::to_string(i);
         if (options_.log_requests) options_.log_requests->received(parsed.prompts[i]);
     }
-    auto job = std::make_shared<generation_job>(backend_, metrics_, sink, std::move(parsed),
-                                                std::move(ctx), std::move(slot));
+    auto job =
+        std::make_shared<generation_job>(backend_, metrics_, sink, std::move(parsed),
+                                         std::move(ctx), std::move(slot), std::move(parsers));
     job->start();
 }
 

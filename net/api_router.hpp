@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "net/admission_control.hpp"
+#include "net/chat_output_stream.hpp"
 #include "net/inference_backend.hpp"
 #include "net/json_writer.hpp"
 #include "net/media_fetch.hpp"
@@ -43,6 +44,12 @@ struct router_options {
     int64_t max_requests_in_flight = 0;
     // --enable-log-requests: one line per accepted generation request; null: nothing logged.
     std::shared_ptr<const request_log> log_requests;
+    // Tool calling and reasoning (vLLM's flags): --enable-auto-tool-choice lets requests
+    // use tool_choice "auto" (the default with tools), parsed by --tool-call-parser;
+    // --reasoning-parser moves <think> text to reasoning_content. Empty: off.
+    bool enable_auto_tool_choice = false;
+    std::string tool_call_parser;
+    std::string reasoning_parser;
 };
 
 class api_router {
@@ -73,11 +80,13 @@ private:
     /// Fetches the request's http(s)/file images on a short-lived thread (never on the
     /// I/O thread), then continues with submit_generation on the connection's strand.
     void fetch_images_then_submit(openai_request parsed, const std::shared_ptr<response_sink>& sink,
-                                  bool chat, std::shared_ptr<admission_control::ticket> slot);
+                                  bool chat, std::shared_ptr<admission_control::ticket> slot,
+                                  chat_output_parsers parsers);
     /// Tokenizes, checks the context and starts the generation job (on the strand), which
     /// holds `slot` until its response ends.
     void submit_generation(openai_request parsed, const std::shared_ptr<response_sink>& sink,
-                           bool chat, std::shared_ptr<admission_control::ticket> slot);
+                           bool chat, std::shared_ptr<admission_control::ticket> slot,
+                           chat_output_parsers parsers);
     void handle_tokenize(const http_request& req, response_sink& sink);
     void handle_detokenize(const http_request& req, response_sink& sink);
     void handle_models(response_sink& sink);
@@ -94,6 +103,10 @@ private:
     /// POST /cluster/migrate {"from", "to", "request_id"?}: live migration on a router.
     void handle_cluster_migrate(const http_request& req, response_sink& sink);
     bool known_model(const std::string& name) const;
+    /// The parsers a chat request's output goes through, or the 400 vLLM gives a
+    /// tool_choice the server's flags do not allow. Adjusts the request for them.
+    std::optional<api_error> choose_output_parsers(openai_request& parsed,
+                                                   chat_output_parsers& out) const;
 
     // Image fetch threads in flight (see fetch_images_then_submit); shared with them, so
     // a thread's last unlock never touches a router already gone.
@@ -108,6 +121,8 @@ private:
     server_metrics& metrics_;
     router_options options_;
     admission_control admission_;
+    std::shared_ptr<const tool_parser> tool_parser_;            // --tool-call-parser
+    std::shared_ptr<const reasoning_parser> reasoning_parser_;  // --reasoning-parser
 };
 
 }  // namespace actorlm::net

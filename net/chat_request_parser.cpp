@@ -5,6 +5,7 @@
 #include "net/media_url.hpp"
 #include "net/openai_protocol.hpp"
 #include "net/request_fields.hpp"
+#include "net/tool_request_fields.hpp"
 
 namespace actorlm::net {
 
@@ -38,9 +39,9 @@ maybe_error read_image_part(simdjson::dom::object obj, bool typed, const std::st
         std::string_view detail;
         if (!v["detail"].get_string().get(detail) && detail != "auto" && detail != "low" &&
             detail != "high")
-            return json::value_error(name + ".image_url.detail",
-                                     "must be 'auto', 'low' or 'high', got '" +
-                                         std::string(detail) + "'");
+            return json::value_error(
+                name + ".image_url.detail",
+                "must be 'auto', 'low' or 'high', got '" + std::string(detail) + "'");
     } else {
         return json::type_error(name + ".image_url", "an object with a 'url'", v);
     }
@@ -179,6 +180,8 @@ maybe_error parse_chat_request(std::string_view body, openai_request& out) {
     bool logprobs = false;
     int32_t top_logprobs = -1;
     int32_t max_completion_tokens = -1;
+    std::vector<tool_definition> tools;
+    bool tools_sent = false;
     for (auto field : obj) {
         const std::string_view key = field.key;
         const json::element v = field.value;
@@ -190,8 +193,19 @@ maybe_error parse_chat_request(std::string_view body, openai_request& out) {
             ACTORLM_NET_TRY(parse_chat_messages(v, req.messages));
             have_messages = true;
         } else if (key == "tools") {
-            if (v.type() != element_type::ARRAY) return json::type_error(key, "an array", v);
+            ACTORLM_NET_TRY(read_tools(v, tools));
             req.tools_json = simdjson::minify(v);
+            tools_sent = true;
+        } else if (key == "tool_choice") {
+            ACTORLM_NET_TRY(read_tool_choice(v, out.tools));
+        } else if (key == "parallel_tool_calls") {
+            ACTORLM_NET_TRY(json::get_bool(v, key, out.tools.parallel_tool_calls));
+        } else if (key == "include_reasoning") {
+            ACTORLM_NET_TRY(json::get_bool(v, key, out.tools.include_reasoning));
+        } else if (key == "chat_template_kwargs") {
+            // Extra template variables (enable_thinking, ...), passed to the template as is.
+            if (v.type() != element_type::OBJECT) return json::type_error(key, "an object", v);
+            req.chat_template_kwargs_json = simdjson::minify(v);
         } else if (key == "logprobs") {
             ACTORLM_NET_TRY(json::get_bool(v, key, logprobs));
         } else if (key == "top_logprobs") {
@@ -214,6 +228,7 @@ maybe_error parse_chat_request(std::string_view body, openai_request& out) {
     if (top_logprobs >= 0 && !logprobs)
         return invalid_request("'top_logprobs' requires 'logprobs' to be true.", "top_logprobs",
                                "invalid_value");
+    ACTORLM_NET_TRY(resolve_tool_choice(tools_sent, tools, f, out.tools));
     if (max_completion_tokens > 0) {  // the newer name wins, as in OpenAI's API
         f.params.max_tokens = max_completion_tokens;
         f.max_tokens_set = true;

@@ -35,13 +35,15 @@ api_error map_engine_error(const output_delta& d) {
 generation_job::generation_job(inference_backend& backend, server_metrics& metrics,
                                std::shared_ptr<response_sink> sink, openai_request request,
                                response_context context,
-                               std::shared_ptr<admission_control::ticket> slot)
+                               std::shared_ptr<admission_control::ticket> slot,
+                               chat_output_parsers parsers)
     : backend_(backend),
       metrics_(metrics),
       sink_(std::move(sink)),
       request_(std::move(request)),
       context_(std::move(context)),
       slot_(std::move(slot)),
+      parsers_(std::move(parsers)),
       arrival_(clock::now()) {}
 
 std::string generation_job::echo_text_for(const generate_request& req) {
@@ -57,7 +59,12 @@ void generation_job::start() {
     const auto n = static_cast<size_t>(request_.prompts.front().params.n);
     prompts_.resize(request_.prompts.size());
     choices_.resize(request_.prompts.size() * n);
-    for (size_t i = 0; i < choices_.size(); ++i) choices_[i].out.index = static_cast<int32_t>(i);
+    for (size_t i = 0; i < choices_.size(); ++i) {
+        choices_[i].out.index = static_cast<int32_t>(i);
+        if (context_.kind == endpoint_kind::chat && parsers_.active())
+            choices_[i].parser = std::make_unique<chat_output_stream>(
+                parsers_.reasoning, parsers_.tools, parsers_.max_calls);
+    }
     num_unfinished_ = choices_.size();
     for (size_t p = 0; p < request_.prompts.size(); ++p) {
         prompts_[p].echo_text = echo_text_for(request_.prompts[p]);
@@ -108,6 +115,24 @@ void generation_job::on_delta(size_t prompt_index, const output_delta& d) {
         c.out.prompt_logprobs = d.prompt_logprobs;
     c.out.logprobs.insert(c.out.logprobs.end(), d.logprobs.begin(), d.logprobs.end());
     c.out.text += d.text;
+    chat_delta parsed;
+    if (c.parser) {
+        parsed = c.parser->feed(d.text);
+        if (d.finished()) {
+            chat_delta rest = c.parser->finish();
+            parsed.reasoning += rest.reasoning;
+            parsed.content += rest.content;
+            parsed.tool_calls.insert(parsed.tool_calls.end(), rest.tool_calls.begin(),
+                                     rest.tool_calls.end());
+            c.out.parsed = true;
+            c.out.has_reasoning = parsers_.reasoning != nullptr;
+            c.out.content = c.parser->content();
+            if (parsers_.include_reasoning) c.out.reasoning = c.parser->reasoning();
+            c.out.tool_calls = c.parser->tool_calls();
+            c.out.finish_as_tool_calls = parsers_.finish_as_tool_calls && !c.out.tool_calls.empty();
+        }
+        if (!parsers_.include_reasoning) parsed.reasoning.clear();
+    }
     if (d.finished()) {
         c.finished = true;
         c.out.finish = d.finish;
@@ -118,8 +143,43 @@ void generation_job::on_delta(size_t prompt_index, const output_delta& d) {
         if (--prompt.num_unfinished == 0)
             metrics_.observe_e2e_latency(seconds_between(arrival_, now));
     }
-    if (request_.stream) stream_delta(c, d);
+    if (request_.stream) {
+        if (c.parser)
+            stream_parsed(c, d, parsed);
+        else
+            stream_delta(c, d);
+    }
     if (num_unfinished_ == 0) finish_all();
+}
+
+void generation_job::stream_parsed(choice_state& c, const output_delta& d,
+                                   const chat_delta& parsed) {
+    if (!stream_started_) {
+        sink_->start_stream("text/event-stream");
+        stream_started_ = true;
+    }
+    if (!c.sent_first) {
+        c.sent_first = true;
+        sink_->write(
+            sse_event(chunk_json(context_, c.out.index, "", {}, 0, true, finish_reason::none, "")));
+    }
+    // One chunk per piece, so a call's header and its fragments arrive in order and no
+    // chunk holds two entries of one call.
+    std::vector<chat_delta> pieces;
+    if (!parsed.reasoning.empty() || !parsed.content.empty() || !d.logprobs.empty())
+        pieces.push_back({parsed.reasoning, parsed.content, {}});
+    for (const auto& call : parsed.tool_calls) pieces.push_back({"", "", {call}});
+    if (pieces.empty()) {
+        if (!d.finished()) return;
+        pieces.emplace_back();
+    }
+    for (size_t i = 0; i < pieces.size(); ++i) {
+        const bool last = i + 1 == pieces.size();
+        sink_->write(sse_event(parsed_chunk_json(
+            context_, c.out.index, pieces[i], i == 0 ? d.logprobs : std::vector<token_logprob>{},
+            last ? d.finish : finish_reason::none, last && c.out.finish_as_tool_calls,
+            last ? d.stop_reason : std::string())));
+    }
 }
 
 void generation_job::stream_delta(choice_state& c, const output_delta& d) {

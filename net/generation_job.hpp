@@ -24,7 +24,8 @@ public:
     /// `slot`: the request's admission, given back as soon as its response ends.
     generation_job(inference_backend& backend, server_metrics& metrics,
                    std::shared_ptr<response_sink> sink, openai_request request,
-                   response_context context, std::shared_ptr<admission_control::ticket> slot);
+                   response_context context, std::shared_ptr<admission_control::ticket> slot,
+                   chat_output_parsers parsers = {});
 
     /// Submits the engine requests. Call on the connection's strand.
     void start();
@@ -39,6 +40,7 @@ private:
         size_t streamed_bytes = 0;  // streaming: text offset for completions logprobs
         clock::time_point last_token_time;
         bool has_tokens = false;
+        std::unique_ptr<chat_output_stream> parser;  // chat with reasoning / tool parsers
     };
     struct prompt_state {
         std::string request_id;
@@ -51,6 +53,9 @@ private:
 
     void on_delta(size_t prompt_index, const output_delta& d);
     void stream_delta(choice_state& c, const output_delta& d);
+    /// Streams a parsed choice's step: reasoning and content in one chunk, each tool
+    /// call entry in its own, the finish reason on the last.
+    void stream_parsed(choice_state& c, const output_delta& d, const chat_delta& parsed);
     void fail(const output_delta& d);
     void finish_all();
     void abort_unfinished();
@@ -62,6 +67,7 @@ private:
     openai_request request_;
     response_context context_;
     std::shared_ptr<admission_control::ticket> slot_;
+    chat_output_parsers parsers_;
     std::vector<prompt_state> prompts_;
     std::vector<choice_state> choices_;
     clock::time_point arrival_;

@@ -21,6 +21,18 @@ inline constexpr int32_t k_max_n = 128;
 
 enum class endpoint_kind { completion, chat };
 
+/// The tool-calling fields of a chat request (OpenAI's tools, tool_choice,
+/// parallel_tool_calls) and vLLM's include_reasoning.
+struct chat_tool_options {
+    enum class choice : uint8_t { none, automatic, required, named };
+    choice tool_choice = choice::none;  // vLLM's default: "auto" when tools are sent
+    bool tool_choice_sent = false;      // the body named one (else it is the default)
+    std::string function_name;          // choice::named: the forced function
+    std::vector<std::string> function_names;  // the tools' names, in order
+    bool parallel_tool_calls = true;          // false: at most one call per choice
+    bool include_reasoning = true;            // false: reasoning is parsed out and dropped
+};
+
 /// A parsed generation request. For completions every prompt of a list is its own
 /// engine request (choice index = prompt index * n + sequence index); chat has one.
 struct openai_request {
@@ -34,6 +46,7 @@ struct openai_request {
     bool want_logprobs = false;   // completions: logprobs set; chat: logprobs true
     int32_t top_logprobs = 0;     // alternatives per position in the response
     std::string user;
+    chat_tool_options tools;  // chat only
 };
 
 /// Parses a /v1/completions body. On failure returns the 400 error naming the field.

@@ -93,9 +93,12 @@ void write_usage(json_writer& w, const usage_counts& u) {
     w.end_object();
 }
 
-void write_finish(json_writer& w, finish_reason finish, const std::string& stop_reason) {
+void write_finish(json_writer& w, finish_reason finish, const std::string& stop_reason,
+                  bool as_tool_calls = false) {
     w.key("finish_reason");
-    if (const char* f = finish_reason_json(finish))
+    if (as_tool_calls && finish == finish_reason::stop)
+        w.value("tool_calls");
+    else if (const char* f = finish_reason_json(finish))
         w.value(f);
     else
         w.null();
@@ -114,6 +117,39 @@ void write_kv_transfer_params(json_writer& w, const kv_transfer_params& kt) {
     w.field("remote_request_id", kt.remote_request_id);
     w.key("remote_block_ids").begin_array();
     for (int32_t b : kt.remote_block_ids) w.value(b);
+    w.end_array().end_object();
+}
+
+// One entry of a tool_calls array; a fragment (no id) carries only its arguments.
+void write_tool_call(json_writer& w, const tool_call_out& call) {
+    w.begin_object().field("index", call.index);
+    if (!call.id.empty()) w.field("id", call.id).field("type", "function");
+    w.key("function").begin_object();
+    if (!call.id.empty()) w.field("name", call.name);
+    w.field("arguments", call.arguments).end_object();
+    w.end_object();
+}
+
+void write_parsed_message(json_writer& w, const choice_output& c) {
+    w.key("message").begin_object().field("role", "assistant");
+    w.key("content");
+    if (c.content.empty() && !c.tool_calls.empty())
+        w.null();
+    else
+        w.value(c.content);
+    if (c.has_reasoning) {
+        w.key("reasoning_content");
+        if (c.reasoning.empty())
+            w.null();
+        else
+            w.value(c.reasoning);
+    }
+    w.key("tool_calls").begin_array();
+    for (const auto& call : c.tool_calls) {
+        w.begin_object().field("id", call.id).field("type", "function");
+        w.key("function").begin_object().field("name", call.name);
+        w.field("arguments", call.arguments).end_object().end_object();
+    }
     w.end_array().end_object();
 }
 
@@ -148,7 +184,9 @@ std::string full_response_json(const response_context& ctx,
     w.key("choices").begin_array();
     for (const auto& c : choices) {
         w.begin_object().field("index", c.index);
-        if (chat) {
+        if (chat && c.parsed) {
+            write_parsed_message(w, c);
+        } else if (chat) {
             w.key("message").begin_object().field("role", "assistant").field("content", c.text);
             w.key("tool_calls").begin_array().end_array();
             w.end_object();
@@ -162,7 +200,7 @@ std::string full_response_json(const response_context& ctx,
             write_chat_logprobs(w, c.logprobs, ctx.top_logprobs);
         else
             write_completion_logprobs(w, c.prompt_logprobs, c.logprobs, 0);
-        write_finish(w, c.finish, c.stop_reason);
+        write_finish(w, c.finish, c.stop_reason, c.finish_as_tool_calls);
         w.end_object();
     }
     w.end_array();
@@ -201,6 +239,33 @@ std::string chunk_json(const response_context& ctx, int32_t index, const std::st
     else
         write_completion_logprobs(w, {}, logprobs, text_offset);
     write_finish(w, finish, stop_reason);
+    w.end_object().end_array();
+    w.end_object();
+    return w.take();
+}
+
+std::string parsed_chunk_json(const response_context& ctx, int32_t index, const chat_delta& delta,
+                              const std::vector<token_logprob>& logprobs, finish_reason finish,
+                              bool finish_as_tool_calls, const std::string& stop_reason) {
+    json_writer w;
+    w.begin_object();
+    write_header(w, ctx, "chat.completion.chunk");
+    w.key("choices").begin_array().begin_object().field("index", index);
+    w.key("delta").begin_object();
+    if (!delta.reasoning.empty()) w.field("reasoning_content", delta.reasoning);
+    if (!delta.content.empty()) w.field("content", delta.content);
+    if (!delta.tool_calls.empty()) {
+        w.key("tool_calls").begin_array();
+        for (const auto& call : delta.tool_calls) write_tool_call(w, call);
+        w.end_array();
+    }
+    w.end_object();
+    w.key("logprobs");
+    if (!ctx.want_logprobs)
+        w.null();
+    else
+        write_chat_logprobs(w, logprobs, ctx.top_logprobs);
+    write_finish(w, finish, stop_reason, finish_as_tool_calls);
     w.end_object().end_array();
     w.end_object();
     return w.take();

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "net/chat_output_stream.hpp"
 #include "net/openai_protocol.hpp"
 
 namespace actorlm::net {
@@ -35,6 +36,14 @@ struct choice_output {
     finish_reason finish = finish_reason::none;
     std::string stop_reason;
     std::optional<kv_transfer_params> kv_transfer;  // from the final delta
+    // Chat through the reasoning / tool-call parsers: the message is these instead of
+    // `text` (content null when empty and calls were made).
+    bool parsed = false;
+    bool has_reasoning = false;  // a reasoning parser ran: reasoning_content is sent
+    std::string content;
+    std::string reasoning;
+    std::vector<tool_call_out> tool_calls;
+    bool finish_as_tool_calls = false;  // finish_reason "tool_calls" instead of "stop"
 };
 
 struct usage_counts {
@@ -60,6 +69,13 @@ std::string full_response_json(const response_context& ctx,
 std::string chunk_json(const response_context& ctx, int32_t index, const std::string& text,
                        const std::vector<token_logprob>& logprobs, size_t text_offset, bool first,
                        finish_reason finish, const std::string& stop_reason);
+
+/// A streamed chat chunk from the parsers: `delta`'s reasoning_content, content and
+/// tool_calls (a call's first entry with id, type and name, later ones with argument
+/// fragments only). `finish` none leaves finish_reason null.
+std::string parsed_chunk_json(const response_context& ctx, int32_t index, const chat_delta& delta,
+                              const std::vector<token_logprob>& logprobs, finish_reason finish,
+                              bool finish_as_tool_calls, const std::string& stop_reason);
 
 /// The final chunk of a stream with `stream_options.include_usage`: empty choices + usage.
 std::string usage_chunk_json(const response_context& ctx, const usage_counts& usage);

@@ -12,6 +12,41 @@ namespace actorlm::core {
 
 namespace {
 
+/// An assistant turn's tool calls as the templates read them: OpenAI sends each call's
+/// `function.arguments` as JSON text, while most templates iterate it as a mapping
+/// (`arguments | items`, `arguments | tojson`), so text that parses to an object becomes
+/// one, as vLLM does before rendering (empty text: an empty mapping). Text that is not
+/// JSON stays as sent.
+jinja::value calls_with_mapping_arguments(const jinja::value& calls) {
+    using jinja::value;
+    if (!calls.is_list()) return calls;
+    std::vector<value> out;
+    for (const value& call : calls.as_list().items) {
+        const value* fn = call.is_dict() ? call.as_dict().find(std::string("function")) : nullptr;
+        const value* args =
+            fn && fn->is_dict() ? fn->as_dict().find(std::string("arguments")) : nullptr;
+        if (!args || !args->is_string()) {
+            out.push_back(call);
+            continue;
+        }
+        // vLLM: empty arguments are an empty mapping; any JSON text is parsed.
+        auto parsed = args->str().empty() ? result<value>(value(jinja::dict_t{}))
+                                          : jinja::value_from_json(args->str());
+        if (!parsed.ok()) {
+            out.push_back(call);
+            continue;
+        }
+        jinja::dict_t new_fn;
+        for (const auto& [k, v] : fn->as_dict().items)
+            new_fn.set(k, k.is_string() && k.str() == "arguments" ? parsed.value() : v);
+        jinja::dict_t new_call;
+        for (const auto& [k, v] : call.as_dict().items)
+            new_call.set(k, k.is_string() && k.str() == "function" ? value(std::move(new_fn)) : v);
+        out.emplace_back(std::move(new_call));
+    }
+    return value::list(std::move(out));
+}
+
 /// OpenAI messages as the JSON list HF's apply_chat_template receives.
 result<std::string> messages_to_json(const std::vector<actorlm::chat_message>& messages) {
     using jinja::value;
@@ -42,7 +77,7 @@ result<std::string> messages_to_json(const std::vector<actorlm::chat_message>& m
         if (!m.tool_calls_json.empty()) {
             auto calls = jinja::value_from_json(m.tool_calls_json);
             if (!calls) return make_error("message tool_calls: %s", calls.message().c_str());
-            d.set(value("tool_calls"), calls.value());
+            d.set(value("tool_calls"), calls_with_mapping_arguments(calls.value()));
         }
         list.emplace_back(std::move(d));
     }
@@ -53,7 +88,8 @@ result<std::string> messages_to_json(const std::vector<actorlm::chat_message>& m
 
 result<std::string> render_chat_prompt(const chat_template& tmpl, const tokenizer& tok,
                                        const std::vector<actorlm::chat_message>& messages,
-                                       const std::string& tools_json, bool add_generation_prompt) {
+                                       const std::string& tools_json, bool add_generation_prompt,
+                                       const std::string& template_kwargs_json) {
     if (messages.empty()) return make_error("'messages' must not be empty");
     auto json = messages_to_json(messages);
     if (!json) return json.err();
@@ -61,6 +97,7 @@ result<std::string> render_chat_prompt(const chat_template& tmpl, const tokenize
     in.messages_json = std::move(json.value());
     if (!tools_json.empty()) in.tools_json = tools_json;
     in.add_generation_prompt = add_generation_prompt;
+    in.extra_kwargs_json = template_kwargs_json;
     if (!tmpl.bos_token()) in.bos_token = tok.bos_token();
     if (!tmpl.eos_token()) in.eos_token = tok.eos_token();
     return tmpl.render(in);
@@ -82,8 +119,8 @@ result<std::vector<int32_t>> build_prompt_tokens(const actorlm::generate_request
             ACTORLM_TRY(multimodal::attach_prompt_images(req));
         if (chat == nullptr)
             return make_error("this model has no chat template; send a plain prompt instead");
-        auto text =
-            render_chat_prompt(*chat, tok, req.messages, req.tools_json, req.add_generation_prompt);
+        auto text = render_chat_prompt(*chat, tok, req.messages, req.tools_json,
+                                       req.add_generation_prompt, req.chat_template_kwargs_json);
         if (!text) return make_error("chat template: %s", text.message().c_str());
         // The template writes the control tokens as text, so they are always parsed.
         return tok.encode(text.value(), req.add_special_tokens.value_or(false),
@@ -111,8 +148,8 @@ result<prompt_inputs> build_prompt(const actorlm::generate_request& req, const t
     if (!prepared) return prepared.err();
     if (chat == nullptr)
         return make_error("this model has no chat template; images need one to place them");
-    auto text =
-        render_chat_prompt(*chat, tok, req.messages, req.tools_json, req.add_generation_prompt);
+    auto text = render_chat_prompt(*chat, tok, req.messages, req.tools_json,
+                                   req.add_generation_prompt, req.chat_template_kwargs_json);
     if (!text) return make_error("chat template: %s", text.message().c_str());
     // The expansion reads only each image's sizes and token counts, not its pixels.
     std::vector<multimodal::processed_image> shapes;
@@ -121,8 +158,7 @@ result<prompt_inputs> build_prompt(const actorlm::generate_request& req, const t
     auto expanded = multimodal::expand_image_markers(config, *text, shapes);
     if (!expanded)
         return make_error(error_kind::invalid_argument, "%s (the chat template wrote %s)",
-                          expanded.message().c_str(),
-                          multimodal::image_marker(config).c_str());
+                          expanded.message().c_str(), multimodal::image_marker(config).c_str());
     prompt_inputs out;
     out.token_ids = tok.encode(*expanded, req.add_special_tokens.value_or(false),
                                /*parse_special=*/true);
@@ -134,8 +170,7 @@ result<prompt_inputs> build_prompt(const actorlm::generate_request& req, const t
         auto input = std::make_shared<multimodal::encoder_input>();
         input->image = (*prepared)[i].image;
         input->is_embed = r.is_embed;
-        out.mm_features.push_back(mm_feature{(*prepared)[i].mm_hash,
-                                             static_cast<int32_t>(r.offset),
+        out.mm_features.push_back(mm_feature{(*prepared)[i].mm_hash, static_cast<int32_t>(r.offset),
                                              static_cast<int32_t>(r.length), std::move(input)});
     }
     return out;

@@ -22,10 +22,14 @@ class image_preprocessor;
 namespace actorlm::core {
 
 /// Renders chat messages (and tools) with the template; the tokenizer supplies
-/// bos/eos token strings. Errors name the template problem.
+/// bos/eos token strings; `template_kwargs_json` (a JSON object, or empty) adds
+/// variables such as enable_thinking. Assistant tool calls reach the template with
+/// their JSON-text arguments as mappings, as vLLM passes them. Errors name the
+/// template problem.
 result<std::string> render_chat_prompt(const chat_template& tmpl, const tokenizer& tok,
                                        const std::vector<actorlm::chat_message>& messages,
-                                       const std::string& tools_json, bool add_generation_prompt);
+                                       const std::string& tools_json, bool add_generation_prompt,
+                                       const std::string& template_kwargs_json = {});
 
 /// The prompt's token ids. Prompt text is encoded as HF tokenizers (and so vLLM)
 /// encode it: special tokens written in it are parsed (unless

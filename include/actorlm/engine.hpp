@@ -141,6 +141,9 @@ struct generate_request {
     std::vector<int32_t> prompt_token_ids;  // prompt_token_ids is set it is what runs
     std::vector<chat_message> messages;
     std::string tools_json;  // JSON array of tool definitions, or empty
+    // A JSON object of extra chat-template variables (vLLM's chat_template_kwargs, e.g.
+    // {"enable_thinking": false}), set after the standard ones; empty = none.
+    std::string chat_template_kwargs_json;
     bool add_generation_prompt = true;
     // Add the model's BOS/EOS around the encoded text (HF's add_special_tokens). Unset: yes
     // for `prompt`, no for `messages`, whose template already writes BOS (vLLM's defaults).

@@ -80,3 +80,48 @@ TEST_CASE("prompt builder parses a rendered chat prompt into its control tokens 
     REQUIRE(text.ok());
     CHECK(tok.encode(text.value(), false, true) == ids.value());
 }
+
+TEST_CASE("prompt builder gives templates tool-call arguments as mappings (Llama-3.1)") {
+    ACTORLM_REQUIRE_SHARED("tokenizers/llama3/tokenizer.json");
+    ACTORLM_REQUIRE_SHARED("templates/meta-llama-Llama-3.1-8B-Instruct.jinja");
+    const tokenizer& tok = *cached_tokenizer("tokenizers/llama3/tokenizer.json");
+    auto tmpl = chat_template::parse(
+        read_file(shared_path("templates/meta-llama-Llama-3.1-8B-Instruct.jinja")));
+    REQUIRE(tmpl.ok());
+    std::vector<chat_message> messages(3);
+    messages[0].role = "user";
+    messages[0].content = "Weather in Paris?";
+    messages[1].role = "assistant";
+    // OpenAI clients send arguments as JSON text; the template writes `arguments | tojson`.
+    messages[1].tool_calls_json =
+        R"([{"id":"c1","type":"function","function":{"name":"get_weather","arguments":"{\"city\": \"Paris\"}"}}])";
+    messages[2].role = "tool";
+    messages[2].tool_call_id = "c1";
+    messages[2].content = "sunny";
+    const std::string tools =
+        R"([{"type":"function","function":{"name":"get_weather","parameters":{"type":"object"}}}])";
+    auto text = core::render_chat_prompt(*tmpl, tok, messages, tools, true);
+    REQUIRE(text.ok());
+    CHECK(text->find(R"({"name": "get_weather", "parameters": {"city": "Paris"}})") !=
+          std::string::npos);
+    CHECK(text->find("<|start_header_id|>ipython<|end_header_id|>\n\n\"sunny\"") !=
+          std::string::npos);
+}
+
+TEST_CASE("prompt builder passes chat_template_kwargs to the template (Qwen3 enable_thinking)") {
+    ACTORLM_REQUIRE_SHARED("tokenizers/llama3/tokenizer.json");
+    ACTORLM_REQUIRE_SHARED("templates/Qwen-Qwen3-0.6B.jinja");
+    const tokenizer& tok = *cached_tokenizer("tokenizers/llama3/tokenizer.json");
+    auto tmpl = chat_template::parse(read_file(shared_path("templates/Qwen-Qwen3-0.6B.jinja")));
+    REQUIRE(tmpl.ok());
+    std::vector<chat_message> messages(1);
+    messages[0].role = "user";
+    messages[0].content = "Hi";
+    auto thinking = core::render_chat_prompt(*tmpl, tok, messages, "", true);
+    auto plain = core::render_chat_prompt(*tmpl, tok, messages, "", true,
+                                          R"({"enable_thinking": false})");
+    REQUIRE(thinking.ok());
+    REQUIRE(plain.ok());
+    CHECK(thinking->ends_with("<|im_start|>assistant\n"));
+    CHECK(plain->ends_with("<|im_start|>assistant\n<think>\n\n</think>\n\n"));
+}

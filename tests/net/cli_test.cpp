@@ -149,6 +149,9 @@ TEST_CASE("cli: bad flags get a clear message and a non-zero exit") {
         {"serve --model m --worker nocolon", "HOST:PORT"},
         {"serve --model m --kv-cache-memory-bytes lots", "--kv-cache-memory-bytes"},
         {"serve", "model"},
+        {"serve --model m --enable-auto-tool-choice", "--tool-call-parser"},
+        {"serve --model m --tool-call-parser qwen", "--tool-call-parser"},
+        {"serve --model m --reasoning-parser r1", "--reasoning-parser"},
     };
     for (const auto& c : cases) {
         std::string out;

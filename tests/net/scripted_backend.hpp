@@ -5,7 +5,9 @@
 // logprobs and abort, fails prompts containing "TOO_LONG" the way the engine
 // reports a prompt over max_model_len, and "ENGINE_FAIL" like a lost worker.
 // Tokenizer: BOS (id 1), then one token per byte; a first message "TEMPLATE_FAIL"
-// fails to render, like a template that raises.
+// fails to render, like a template that raises. set_script() replaces the " w<j>"
+// tokens with given token texts, ending with finish_reason stop (an EOS) after the last,
+// so parser tests can script a model's exact output token by token.
 #pragma once
 
 #include <actorlm/engine.hpp>
@@ -49,7 +51,9 @@ public:
         last_prompt_ = req.prompt;
         a.fail = req.prompt.find("TOO_LONG") != std::string::npos;
         a.engine_fail = req.prompt.find("ENGINE_FAIL") != std::string::npos;
+        last_request_ = req;
         a.req = std::move(req);
+        a.script = script_;
         a.on_delta = std::move(on_delta);
         a.seqs.resize(static_cast<size_t>(std::max(1, a.req.params.n)));
         prompt_tokens_total_ += a.num_prompt_tokens;
@@ -205,6 +209,17 @@ public:
         return active_.size();
     }
 
+    /// Every sequence of later requests emits these token texts, then stops (EOS).
+    void set_script(std::vector<std::string> tokens) {
+        std::lock_guard lock(mu_);
+        script_ = std::move(tokens);
+    }
+    /// The last request submitted (what the router made of the body).
+    generate_request last_request() const {
+        std::lock_guard lock(mu_);
+        return last_request_;
+    }
+
     std::atomic<bool> healthy{true};
 
 private:
@@ -224,6 +239,7 @@ private:
         bool fail = false;
         bool engine_fail = false;  // a server-side failure before any output
         bool aborted = false;
+        std::vector<std::string> script;  // set_script's tokens when it was submitted
     };
 
     // One step: every unfinished sequence of every request emits one token.
@@ -280,7 +296,9 @@ private:
                 out.emplace_back(a.on_delta, std::move(d));
                 continue;
             }
-            std::string text = token_text(seq.emitted, static_cast<int32_t>(s));
+            const bool scripted = !a.script.empty();
+            std::string text = scripted ? a.script[static_cast<size_t>(seq.emitted)]
+                                        : token_text(seq.emitted, static_cast<int32_t>(s));
             d.token_ids.push_back(100 + seq.emitted);
             if (p.logprobs >= 0) {
                 token_logprob lp{
@@ -305,6 +323,9 @@ private:
                 break;
             }
             d.text = text;
+            if (d.finish == finish_reason::none && scripted &&
+                static_cast<size_t>(seq.emitted) == a.script.size())
+                d.finish = finish_reason::stop;  // the script's end is an EOS
             if (d.finish == finish_reason::none && seq.emitted >= max_tokens)
                 d.finish = finish_reason::length;
             if (d.finished()) seq.done = true;
@@ -323,6 +344,8 @@ private:
     std::string last_prompt_;
     int64_t num_resets_ = 0;
     size_t max_active_ = 0;
+    std::vector<std::string> script_;
+    generate_request last_request_;
     bool stop_ = false;
     std::thread worker_;
 };

@@ -12,6 +12,8 @@
 #include "cli_values.hpp"
 #include "net/http_server.hpp"
 #include "net/inference_backend.hpp"
+#include "net/reasoning_parser.hpp"
+#include "net/tool_parser.hpp"
 
 namespace actorlm::cli {
 
@@ -120,6 +122,17 @@ void add_http_serve_options(CLI::App& app, http_serve_options& o) {
                    "characters of the prompt and number of prompt ids a logged request shows "
                    "(default: all)")
         ->check(actorlm::cli::non_negative());
+    auto* tool_parser = app.add_option("--tool-call-parser", o.tool_call_parser,
+                                       "how tool calls are read from the model's output (as "
+                                       "vLLM's): hermes, llama3_json, mistral, pythonic")
+                            ->check(CLI::IsMember(net::tool_parser_names()));
+    app.add_flag("--enable-auto-tool-choice", o.enable_auto_tool_choice,
+                 "let requests use tool_choice \"auto\" (the default when tools are sent); the "
+                 "model's calls are parsed by --tool-call-parser")
+        ->needs(tool_parser);
+    app.add_option("--reasoning-parser", o.reasoning_parser,
+                   "move the model's <think> text into reasoning_content: qwen3, deepseek_r1")
+        ->check(CLI::IsMember(net::reasoning_parser_names()));
 }
 
 int serve_over_http(const std::string& command, const engine_config& cfg,
@@ -146,6 +159,9 @@ int serve_over_http(const std::string& command, const engine_config& cfg,
         ro.max_requests_in_flight = int64_t{cfg.max_num_seqs} + o.max_queued_requests;
     ro.media.timeout =
         std::chrono::milliseconds(static_cast<int64_t>(o.image_fetch_timeout_s * 1000.0));
+    ro.enable_auto_tool_choice = o.enable_auto_tool_choice;
+    ro.tool_call_parser = o.tool_call_parser;
+    ro.reasoning_parser = o.reasoning_parser;
     net::api_router router(*backend, metrics, std::move(ro));
     net::server_options opts;
     opts.host = o.host;

@@ -31,14 +31,18 @@ struct http_serve_options {
     double image_fetch_timeout_s = 5.0;    // vLLM's VLLM_IMAGE_FETCH_TIMEOUT default
     bool enable_log_requests = false;      // prompts reach the log only when asked (vLLM)
     int32_t max_log_len = -1;              // characters / ids of a logged prompt; -1: all
+    bool enable_auto_tool_choice = false;  // tool_choice "auto" allowed (needs a parser)
+    std::string tool_call_parser;          // hermes, llama3_json, mistral, pythonic
+    std::string reasoning_parser;          // qwen3, deepseek_r1
 };
 
 /// --host, --port, --api-key, --io-threads, the limits (--max-request-body-bytes,
 /// --max-request-header-bytes, --max-connections, --max-queued-requests,
 /// --timeout-keep-alive, --request-timeout), HTTPS (--ssl-keyfile, --ssl-certfile,
 /// --ssl-ca-certs, --ssl-cert-reqs), and the image input flags
-/// --limit-mm-per-prompt, --allowed-local-media-path, --image-fetch-timeout, and the
-/// request log (--enable-log-requests, --max-log-len).
+/// --limit-mm-per-prompt, --allowed-local-media-path, --image-fetch-timeout, the request
+/// log (--enable-log-requests, --max-log-len), and tool calling / reasoning:
+/// --enable-auto-tool-choice, --tool-call-parser, --reasoning-parser.
 void add_http_serve_options(CLI::App& app, http_serve_options& o);
 
 /// Serves `cfg`'s engine (or router) until a signal; the exit status. `command` names
