@@ -287,7 +287,11 @@ bool gguf_file::parser::place_tensors() {
 result<std::shared_ptr<gguf_file>> gguf_file::open(const std::string& path) {
     auto map = mapped_file::open(path);
     if (!map) return map.err();
-    std::shared_ptr<gguf_file> f(new gguf_file(std::move(*map)));
+    return from_mapping(std::move(*map));
+}
+
+result<std::shared_ptr<gguf_file>> gguf_file::from_mapping(std::shared_ptr<mapped_file> map) {
+    std::shared_ptr<gguf_file> f(new gguf_file(std::move(map)));
     parser p(*f);
     if (status s = p.run(); !s) return s.err();
     return f;

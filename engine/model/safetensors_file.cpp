@@ -22,8 +22,13 @@ size_t safetensors_file::dtype_bytes(std::string_view d) {
 result<std::shared_ptr<safetensors_file>> safetensors_file::open(const std::string& path) {
     auto map = mapped_file::open(path);
     if (!map) return map.err();
-    std::shared_ptr<safetensors_file> f(new safetensors_file(std::move(*map)));
-    if (status s = f->parse(); !s) return error{path + ": " + s.message()};
+    return from_mapping(std::move(*map));
+}
+
+result<std::shared_ptr<safetensors_file>> safetensors_file::from_mapping(
+    std::shared_ptr<mapped_file> map) {
+    std::shared_ptr<safetensors_file> f(new safetensors_file(std::move(map)));
+    if (status s = f->parse(); !s) return error{f->path() + ": " + s.message()};
     return f;
 }
 
