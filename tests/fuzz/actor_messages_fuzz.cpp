@@ -24,29 +24,61 @@ namespace {
 using actorlm::fuzz::require;
 using block = caf::id_block::actorlm;
 
+// One actor system for the whole run, never destroyed: CAF's own singletons are gone by the
+// time static destructors would run at exit, and ~actor_system then crashes.
 caf::actor_system& fuzz_system() {
-    static caf::actor_system_config config = [] {
-        caf::actor_system_config c;
-        c.add_message_types<block>();
-        c.set("scheduler.max-threads", 1);
-        c.set("logger.console", caf::atom("none"));
-        return c;
+    static caf::actor_system* system = [] {
+        auto* config = new caf::actor_system_config;
+        config->add_message_types<block>();
+        config->set("scheduler.max-threads", 1);
+        config->set("logger.console", caf::atom("none"));
+        return new caf::actor_system(*config);
     }();
-    static caf::actor_system system{config};
-    return system;
+    return *system;
 }
 
-// binary_deserializer that refuses a sequence longer than the bytes left (each element takes
-// at least one byte on the wire), before CAF sizes anything from it.
-class bounded_deserializer : public caf::binary_deserializer {
+// CAF's binary_deserializer (final, so wrapped rather than derived) that refuses a sequence
+// longer than the bytes left (each element takes at least one byte on the wire) before CAF
+// sizes anything from it; everything else is the wrapped deserializer's.
+class bounded_deserializer : public caf::deserializer {
 public:
-    using caf::binary_deserializer::binary_deserializer;
+    bounded_deserializer(caf::actor_system& sys, const char* data, size_t size)
+        : caf::deserializer(sys), inner_(sys, data, size) {}
+    bounded_deserializer(caf::actor_system& sys, const std::vector<char>& bytes)
+        : bounded_deserializer(sys, bytes.data(), bytes.size()) {}
 
+    caf::error begin_object(uint16_t& typenr, std::string& name) override {
+        return inner_.begin_object(typenr, name);
+    }
+    caf::error end_object() override { return inner_.end_object(); }
     caf::error begin_sequence(size_t& list_size) override {
-        if (auto err = caf::binary_deserializer::begin_sequence(list_size)) return err;
-        if (list_size > remaining()) return caf::make_error(caf::sec::end_of_stream);
+        if (auto err = inner_.begin_sequence(list_size)) return err;
+        if (list_size > inner_.remaining()) return caf::make_error(caf::sec::end_of_stream);
         return caf::none;
     }
+    caf::error end_sequence() override { return inner_.end_sequence(); }
+    caf::error apply_raw(size_t num_bytes, void* data) override {
+        return inner_.apply_raw(num_bytes, data);
+    }
+
+protected:
+    caf::error apply_impl(int8_t& x) override { return inner_(x); }
+    caf::error apply_impl(uint8_t& x) override { return inner_(x); }
+    caf::error apply_impl(int16_t& x) override { return inner_(x); }
+    caf::error apply_impl(uint16_t& x) override { return inner_(x); }
+    caf::error apply_impl(int32_t& x) override { return inner_(x); }
+    caf::error apply_impl(uint32_t& x) override { return inner_(x); }
+    caf::error apply_impl(int64_t& x) override { return inner_(x); }
+    caf::error apply_impl(uint64_t& x) override { return inner_(x); }
+    caf::error apply_impl(float& x) override { return inner_(x); }
+    caf::error apply_impl(double& x) override { return inner_(x); }
+    caf::error apply_impl(long double& x) override { return inner_(x); }
+    caf::error apply_impl(std::string& x) override { return inner_(x); }
+    caf::error apply_impl(std::u16string& x) override { return inner_(x); }
+    caf::error apply_impl(std::u32string& x) override { return inner_(x); }
+
+private:
+    caf::binary_deserializer inner_;
 };
 
 std::vector<char> serialize(caf::actor_system& sys, auto& value) {
