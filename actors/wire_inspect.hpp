@@ -186,6 +186,9 @@ typename Inspector::result_type inspect(Inspector& f, position_logprobs& x) {
     std::vector<char> bytes(x.logprobs.size() * sizeof(float));
     if (!bytes.empty()) std::memcpy(bytes.data(), x.logprobs.data(), bytes.size());
     auto rebuild = caf::meta::load_callback([&]() -> caf::error {
+        // A peer's byte count that is not whole floats would make the copy below overrun.
+        if (bytes.size() % sizeof(float) != 0)
+            return caf::make_error(caf::sec::invalid_argument, "position_logprobs bytes");
         x.logprobs.resize(bytes.size() / sizeof(float));
         if (!x.logprobs.empty()) std::memcpy(x.logprobs.data(), bytes.data(), bytes.size());
         return caf::none;

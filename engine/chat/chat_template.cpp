@@ -65,6 +65,7 @@ result<chat_template> chat_template::from_tokenizer_config(const std::string& co
 result<std::string> chat_template::render(const chat_template_inputs& inputs) const {
     jinja::render_context ctx;
     ctx.now = inputs.now;
+    ctx.limits = inputs.limits;
     auto messages = jinja::value_from_json(inputs.messages_json);
     if (!messages.ok()) return make_error("messages: %s", messages.message().c_str());
     if (!messages->is_list())

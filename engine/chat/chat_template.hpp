@@ -24,6 +24,7 @@ struct chat_template_inputs {
     std::string extra_kwargs_json;  ///< optional JSON object of more variables
                                     ///< (enable_thinking, date_string, ...)
     std::time_t now = 0;            ///< strftime_now's time; 0 = the clock
+    jinja::render_limits limits;    ///< steps, sizes and time a render may take
 };
 
 /// A parsed chat template with the special tokens its tokenizer declares.

@@ -141,6 +141,10 @@ result<model_config> config_from_gguf(const gguf_file& f) {
         auto v = f.get_int(p + key);
         if (!v || *v <= 0)
             return make_error("%s: missing or invalid %s%s", f.path().c_str(), p.c_str(), key);
+        const int64_t limit = &dst == &c.num_layers ? k_max_config_layers : k_max_config_dim;
+        if (*v > limit)
+            return make_error("%s: %s%s %lld is above the limit %lld", f.path().c_str(),
+                              p.c_str(), key, (long long)*v, (long long)limit);
         dst = *v;
         return status::success();
     };
@@ -154,9 +158,9 @@ result<model_config> config_from_gguf(const gguf_file& f) {
     if (c.num_kv_heads <= 0 || c.num_heads % c.num_kv_heads != 0)
         return make_error("%s: head_count %lld is not a multiple of head_count_kv %lld",
                           f.path().c_str(), (long long)c.num_heads, (long long)c.num_kv_heads);
-    if (c.head_dim <= 0 || c.head_dim % 2 != 0)
-        return make_error("%s: head dimension %lld must be positive and even", f.path().c_str(),
-                          (long long)c.head_dim);
+    if (c.head_dim <= 0 || c.head_dim % 2 != 0 || c.head_dim > k_max_config_dim)
+        return make_error("%s: head dimension %lld must be positive, even and at most 2^24",
+                          f.path().c_str(), (long long)c.head_dim);
     if (auto v = f.get_int(p + "attention.value_length"); v && *v != c.head_dim)
         return make_error("%s: value_length %lld differs from key_length %lld (not supported)",
                           f.path().c_str(), (long long)*v, (long long)c.head_dim);

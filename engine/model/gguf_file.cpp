@@ -236,6 +236,12 @@ bool gguf_file::parser::read_tensor_info() {
             return fail(make_error("tensor '%s': dimension %u is out of range", t.name.c_str(), d));
         ne[d] = static_cast<int64_t>(v);
     }
+    // The element count must fit int64 in any order of multiplication: with a zero dimension
+    // the byte count below is 0 whatever the others say, and num_elements() would overflow.
+    int64_t nonzero_product = 1;
+    for (int64_t d : ne)
+        if (d != 0 && __builtin_mul_overflow(nonzero_product, d, &nonzero_product))
+            return fail(make_error("tensor '%s': element count overflows", t.name.c_str()));
     if (!read(type, "a tensor type") || !read(t.offset, "a tensor offset")) return false;
     const ggml_type_info* info = ggml_type_lookup(type);
     if (!info)
@@ -249,10 +255,12 @@ bool gguf_file::parser::read_tensor_info() {
                        "size %lld",
                        t.name.c_str(), static_cast<long long>(row), info->name,
                        static_cast<long long>(info->block_elems)));
-    uint64_t bytes = static_cast<uint64_t>(row / info->block_elems) * info->block_bytes;
-    for (uint32_t d = 1; d < n_dims; ++d)
-        if (__builtin_mul_overflow(bytes, static_cast<uint64_t>(ne[d]), &bytes))
-            return fail(make_error("tensor '%s': size overflows", t.name.c_str()));
+    uint64_t bytes = 0;
+    bool overflow = __builtin_mul_overflow(static_cast<uint64_t>(row / info->block_elems),
+                                           static_cast<uint64_t>(info->block_bytes), &bytes);
+    for (uint32_t d = 1; d < n_dims && !overflow; ++d)
+        overflow = __builtin_mul_overflow(bytes, static_cast<uint64_t>(ne[d]), &bytes);
+    if (overflow) return fail(make_error("tensor '%s': size overflows", t.name.c_str()));
     if (bytes > size_)
         return fail(make_error("tensor '%s' needs %llu bytes but the file has %zu", t.name.c_str(),
                                static_cast<unsigned long long>(bytes), size_));
@@ -287,7 +295,11 @@ bool gguf_file::parser::place_tensors() {
 result<std::shared_ptr<gguf_file>> gguf_file::open(const std::string& path) {
     auto map = mapped_file::open(path);
     if (!map) return map.err();
-    std::shared_ptr<gguf_file> f(new gguf_file(std::move(*map)));
+    return from_mapping(std::move(*map));
+}
+
+result<std::shared_ptr<gguf_file>> gguf_file::from_mapping(std::shared_ptr<mapped_file> map) {
+    std::shared_ptr<gguf_file> f(new gguf_file(std::move(map)));
     parser p(*f);
     if (status s = p.run(); !s) return s.err();
     return f;

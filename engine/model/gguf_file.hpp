@@ -60,6 +60,9 @@ public:
     /// unsupported version, truncation, an out-of-range offset, an absurd count or length,
     /// an unknown value or tensor type, duplicate keys or tensor names.
     static result<std::shared_ptr<gguf_file>> open(const std::string& path);
+    /// Validates bytes already in memory (mapped_file::from_bytes), with the same checks
+    /// and errors as open(); the fuzz target's entry point.
+    static result<std::shared_ptr<gguf_file>> from_mapping(std::shared_ptr<mapped_file> map);
 
     /// GGUF format version (2 or 3).
     uint32_t version() const { return version_; }

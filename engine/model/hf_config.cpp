@@ -351,6 +351,11 @@ result<model_config> parse_hf_config(std::string_view config_json,
                             {"vocab_size", &c.vocab_size}}) {
         auto v = get_int(o, key);
         if (!v) return v.err();
+        // Checked before anything is sized from it (parse_layer_types' per-layer table).
+        const int64_t limit = dst == &c.num_layers ? k_max_config_layers : k_max_config_dim;
+        if (*v > limit)
+            return make_error("config.json: %s %lld is above the limit %lld", key,
+                              (long long)*v, (long long)limit);
         *dst = *v;
     }
     if (c.hidden_size <= 0 || c.num_heads <= 0 || c.num_layers <= 0 || c.vocab_size <= 0 ||
@@ -373,8 +378,8 @@ result<model_config> parse_hf_config(std::string_view config_json,
         if (!v) return v.err();
         c.head_dim = *v;
     }
-    if (c.head_dim <= 0 || c.head_dim % 2 != 0)
-        return make_error("config.json: head_dim %lld must be positive and even",
+    if (c.head_dim <= 0 || c.head_dim % 2 != 0 || c.head_dim > k_max_config_dim)
+        return make_error("config.json: head_dim %lld must be positive, even and at most 2^24",
                           (long long)c.head_dim);
     if (!is_null(o, "max_position_embeddings")) {
         auto v = get_int(o, "max_position_embeddings");

@@ -1,6 +1,6 @@
 // mapped_file: open + fstat + mmap; the descriptor is closed right after
 // mapping (the mapping keeps the file alive).
-// The destructor unmaps; views into data() must not outlive the object.
+// from_bytes copies into a heap buffer instead. The destructor unmaps; views into data() must not outlive the object.
 #include "model/mapped_file.hpp"
 
 #include <cerrno>
@@ -38,8 +38,16 @@ result<std::shared_ptr<mapped_file>> mapped_file::open(const std::string& path) 
         new mapped_file(path, static_cast<const uint8_t*>(p), size));
 }
 
+std::shared_ptr<mapped_file> mapped_file::from_bytes(std::string name, std::string_view bytes) {
+    auto copy = std::make_unique<uint8_t[]>(bytes.size());
+    if (!bytes.empty()) std::memcpy(copy.get(), bytes.data(), bytes.size());
+    std::shared_ptr<mapped_file> f(new mapped_file(std::move(name), copy.get(), bytes.size()));
+    f->owned_ = std::move(copy);
+    return f;
+}
+
 mapped_file::~mapped_file() {
-    if (data_) ::munmap(const_cast<uint8_t*>(data_), size_);
+    if (data_ && !owned_) ::munmap(const_cast<uint8_t*>(data_), size_);
 }
 
 }  // namespace actorlm

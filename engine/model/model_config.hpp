@@ -26,6 +26,13 @@ enum class model_arch {
 /// The architecture's name (GGUF general.architecture), from the architecture table.
 const char* model_arch_name(model_arch a);
 
+/// The largest layer count and the largest dimension (hidden, intermediate, head, vocabulary
+/// size, head counts) a config file may declare: far above any real model, small enough that
+/// the per-layer and per-dimension tables sized from them are never a huge allocation. The
+/// readers (hf_config, gguf_config) refuse larger values before using them.
+inline constexpr int64_t k_max_config_layers = 4096;
+inline constexpr int64_t k_max_config_dim = int64_t{1} << 24;
+
 struct model_config;
 /// The attention window of global layer `layer`: config.sliding_window when that layer
 /// slides, 0 (full causal attention) otherwise.

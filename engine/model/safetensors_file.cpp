@@ -22,8 +22,13 @@ size_t safetensors_file::dtype_bytes(std::string_view d) {
 result<std::shared_ptr<safetensors_file>> safetensors_file::open(const std::string& path) {
     auto map = mapped_file::open(path);
     if (!map) return map.err();
-    std::shared_ptr<safetensors_file> f(new safetensors_file(std::move(*map)));
-    if (status s = f->parse(); !s) return error{path + ": " + s.message()};
+    return from_mapping(std::move(*map));
+}
+
+result<std::shared_ptr<safetensors_file>> safetensors_file::from_mapping(
+    std::shared_ptr<mapped_file> map) {
+    std::shared_ptr<safetensors_file> f(new safetensors_file(std::move(map)));
+    if (status s = f->parse(); !s) return error{f->path() + ": " + s.message()};
     return f;
 }
 
@@ -76,13 +81,17 @@ status safetensors_file::parse() {
         size_t elem = dtype_bytes(dtype);
         if (elem == 0)
             return make_error("tensor '%s': unknown dtype '%s'", name.c_str(), t.dtype.c_str());
-        uint64_t bytes = elem;
+        // Bytes, and the element count without zero dimensions: both must fit, so that no
+        // product of the shape overflows whatever order a reader multiplies it in.
+        uint64_t bytes = elem, nonzero_bytes = elem;
         for (auto d : shape) {
             uint64_t v = 0;
             if (d.get(v) || v > static_cast<uint64_t>(std::numeric_limits<int64_t>::max()))
                 return make_error("tensor '%s': shape must hold non-negative integers",
                                   name.c_str());
-            if (__builtin_mul_overflow(bytes, v, &bytes))
+            if (__builtin_mul_overflow(bytes, v, &bytes) ||
+                (v != 0 && __builtin_mul_overflow(nonzero_bytes, v, &nonzero_bytes)) ||
+                nonzero_bytes > static_cast<uint64_t>(std::numeric_limits<int64_t>::max()))
                 return make_error("tensor '%s': size overflows", name.c_str());
             t.shape.push_back(static_cast<int64_t>(v));
         }

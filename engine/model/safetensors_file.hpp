@@ -34,6 +34,9 @@ public:
     /// Maps and validates `path`: header length within the file and the limit, valid JSON,
     /// known dtypes, data_offsets inside the data section and matching dtype x shape.
     static result<std::shared_ptr<safetensors_file>> open(const std::string& path);
+    /// Validates bytes already in memory (mapped_file::from_bytes), with the same checks
+    /// and errors as open(); the fuzz target's entry point.
+    static result<std::shared_ptr<safetensors_file>> from_mapping(std::shared_ptr<mapped_file> map);
 
     const std::string& path() const { return map_->path(); }
     const std::shared_ptr<mapped_file>& mapping() const { return map_; }

@@ -10,6 +10,7 @@
 #include <webp/decode.h>
 
 #include <csetjmp>
+#include <cstdint>
 #include <cstdio>
 #include <cstring>
 #include <memory>
@@ -30,6 +31,13 @@ error decode_error(const char* fmt, const char* a = "", const char* b = "") {
 status check_pixels(image_format f, int64_t width, int64_t height, int64_t max_pixels) {
     if (width <= 0 || height <= 0)
         return make_error(error_kind::invalid_argument, "%s image has an empty size (%lldx%lld)",
+                          image_format_name(f), static_cast<long long>(width),
+                          static_cast<long long>(height));
+    // Each side must fit rgb_image's int; then width * height cannot overflow int64 (headers
+    // carry 32-bit sides, and their product overflowed here before the limit was checked).
+    if (width > INT32_MAX || height > INT32_MAX)
+        return make_error(error_kind::invalid_argument,
+                          "%s image size %lldx%lld is too large (a side over 2^31 - 1)",
                           image_format_name(f), static_cast<long long>(width),
                           static_cast<long long>(height));
     if (max_pixels > 0 && width * height > max_pixels)

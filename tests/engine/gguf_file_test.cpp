@@ -229,6 +229,13 @@ TEST_CASE("gguf reader rejects bad tensor infos and bad metadata types") {
     poke<uint64_t>(b, dims_at + 4, uint64_t(1) << 40);  // ne0: a terabyte tensor
     check_error(b, "needs");
     b = good;
+    // Found by review for tests/fuzz/gguf_fuzz: with a zero dimension the byte count is 0
+    // whatever the others say, and num_elements() overflowed int64 (undefined behaviour).
+    {
+        gguf_writer w;
+        w.add_tensor("zero", 0, {int64_t{1} << 62, int64_t{1} << 62, 0}, {});
+        check_error(w.serialize(), "tensor 'zero': element count overflows");
+    }
     // The value type of "neg" (an int32): 99 is not a GGUF type.
     poke<uint32_t>(b, offset_after(b, "neg"), 99);
     check_error(b, "unknown value type 99");

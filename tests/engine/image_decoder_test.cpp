@@ -489,6 +489,12 @@ TEST_CASE("image decoder: the pixel limit is checked from the header, before dec
     const std::string msg = decode_fails(bomb);
     CHECK(has_text(msg, "60000x60000"));
     CHECK(has_text(msg, "89478485"));
+    // Found by tests/fuzz/image_decode_fuzz: sides of 2^32 - 1 overflowed width * height
+    // (undefined behaviour, and a negative product passed the limit).
+    put32(16, 0xffffffffu);
+    put32(20, 0xffff0000u);
+    put32(29, crc32_of(bomb.substr(12, 17)));
+    CHECK(has_text(decode_fails(bomb), "is too large (a side over 2^31 - 1)"));
     // A JPEG whose SOF0 claims 50000x50000, cut right after its headers.
     std::string jpeg_bomb = encode_jpeg({8, 8}, pattern_rgb(8, 8, 3));
     const size_t sof = jpeg_bomb.find("\xff\xc0");

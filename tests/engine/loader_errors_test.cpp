@@ -53,9 +53,13 @@ TEST_CASE("loader names what is wrong with a GGUF model") {
     std::memcpy(b.data() + arch_at, "bloom", 5);
     check_error(b, "architecture 'bloom' is not supported");
     b = good;
-    // llama.block_count 2 -> 1000000: fails at the first missing layer, no huge allocation.
-    poke<uint32_t>(b, offset_after(b, "llama.block_count") + 4, 1000000);
+    // llama.block_count 2 -> 4000: fails at the first missing layer, no huge allocation.
+    poke<uint32_t>(b, offset_after(b, "llama.block_count") + 4, 4000);
     check_error(b, "missing tensor 'blk.2.attn_norm.weight'");
+    b = good;
+    // Past the layer limit the config reader refuses it before anything is sized from it.
+    poke<uint32_t>(b, offset_after(b, "llama.block_count") + 4, 1000000);
+    check_error(b, "llama.block_count 1000000 is above the limit 4096");
     b = good;
     poke<uint32_t>(b, offset_after(b, "llama.attention.head_count_kv") + 4, 3);
     check_error(b, "not a multiple of head_count_kv 3");

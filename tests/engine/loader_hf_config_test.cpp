@@ -129,6 +129,23 @@ std::string parse_error(const std::string& json) {
 
 }  // namespace
 
+// Found by tests/fuzz/hf_config_fuzz: 21474836472 layers sized a 2.7 GB per-layer table.
+TEST_CASE("hf config refuses absurd sizes before sizing anything from them") {
+    auto config = [](const std::string& layers, const std::string& vocab, const std::string& extra) {
+        return R"({"model_type": "mistral", "hidden_size": 64, "intermediate_size": 128,
+            "num_attention_heads": 4, "sliding_window": 8, "num_hidden_layers": )" +
+               layers + R"(, "vocab_size": )" + vocab + extra + "}";
+    };
+    CHECK(parse_error(config("21474836472", "100", ""))
+              .find("num_hidden_layers 21474836472 is above the limit 4096") != std::string::npos);
+    CHECK(parse_error(config("2", "4294967296", ""))
+              .find("vocab_size 4294967296 is above the limit") != std::string::npos);
+    CHECK(parse_error(config("2", "100", R"(, "head_dim": 1099511627776)"))
+              .find("head_dim 1099511627776 must be positive, even and at most 2^24") !=
+          std::string::npos);
+    CHECK(parse_ok(config("4096", "100", "")).num_layers == 4096);
+}
+
 TEST_CASE("hf config reads transformers 5 rope_parameters, flat and keyed by layer type") {
     // Qwen3 saved by transformers 5: no top-level rope_theta.
     auto q3 = parse_ok(small_config("qwen3", R"("rope_parameters": {"rope_theta": 1000000.0,

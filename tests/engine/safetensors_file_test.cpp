@@ -88,6 +88,9 @@ TEST_CASE("safetensors reader rejects corrupt headers and offsets") {
                 R"({"t":{"dtype":"F32","shape":[4294967296,4294967296,16],"data_offsets":[0,8]}})",
                 8))
             .find("overflows") != std::string::npos);
+    // A zero dimension first made the byte count 0 and hid an element count past int64.
+    CHECK(open_error(dir, raw_file(R"({"t":{"dtype":"F32","shape":[0,4611686018427387904,4],"data_offsets":[0,0]}})", 8))
+              .find("overflows") != std::string::npos);
     CHECK(open_error(dir, raw_file(R"({"t":{"dtype":"F32","shape":[2]}})", 8))
               .find("needs dtype, shape and data_offsets") != std::string::npos);
     CHECK(
