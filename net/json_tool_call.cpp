@@ -1,6 +1,8 @@
 // json_tool_call: JSON call objects and lists of them (see json_tool_call.hpp).
 #include "net/json_tool_call.hpp"
 
+#include <optional>
+
 namespace actorlm::net {
 
 using partial_json::scan_state;
@@ -24,6 +26,28 @@ bool json_call_from_object(std::string_view text, const partial_json::scanned_ob
     return true;
 }
 
+namespace {
+
+// Reads the call object at `i` into `out`: the position after it when it is complete;
+// nullopt when the list stops there (`list.invalid` set when the object cannot be a call).
+std::optional<size_t> read_call_object(std::string_view text, size_t i, tool_parse& out,
+                                       json_call_list& list) {
+    const partial_json::scanned_object obj = partial_json::scan_object(text, i);
+    tool_parse::call call;
+    if (!json_call_from_object(text, obj, call)) {
+        list.invalid = obj.state != scan_state::incomplete;
+        return std::nullopt;
+    }
+    out.calls.push_back(std::move(call));
+    if (obj.state != scan_state::complete) {
+        list.invalid = obj.state == scan_state::invalid;
+        return std::nullopt;
+    }
+    return obj.end;
+}
+
+}  // namespace
+
 json_call_list read_json_call_array(std::string_view text, size_t pos, tool_parse& out) {
     json_call_list list;
     size_t i = partial_json::skip_whitespace(text, pos);
@@ -40,18 +64,9 @@ json_call_list read_json_call_array(std::string_view text, size_t pos, tool_pars
         return list;
     }
     while (i < text.size()) {
-        const partial_json::scanned_object obj = partial_json::scan_object(text, i);
-        tool_parse::call call;
-        if (!json_call_from_object(text, obj, call)) {
-            list.invalid = obj.state != scan_state::incomplete;
-            return list;
-        }
-        out.calls.push_back(std::move(call));
-        if (obj.state != scan_state::complete) {
-            list.invalid = obj.state == scan_state::invalid;
-            return list;
-        }
-        i = partial_json::skip_whitespace(text, obj.end);
+        const std::optional<size_t> after = read_call_object(text, i, out, list);
+        if (!after) return list;
+        i = partial_json::skip_whitespace(text, *after);
         if (i >= text.size()) return list;
         if (text[i] == ']') {
             list.complete = true;
@@ -73,24 +88,15 @@ json_call_list read_json_call_sequence(std::string_view text, size_t pos, char s
     list.end = text.size();
     size_t i = pos;
     while (true) {
-        const partial_json::scanned_object obj = partial_json::scan_object(text, i);
-        tool_parse::call call;
-        if (!json_call_from_object(text, obj, call)) {
-            list.invalid = obj.state != scan_state::incomplete;
-            return list;
-        }
-        out.calls.push_back(std::move(call));
-        if (obj.state != scan_state::complete) {
-            list.invalid = obj.state == scan_state::invalid;
-            return list;
-        }
-        const size_t next = partial_json::skip_whitespace(text, obj.end);
+        const std::optional<size_t> after = read_call_object(text, i, out, list);
+        if (!after) return list;
+        const size_t next = partial_json::skip_whitespace(text, *after);
         if (next < text.size() && text[next] == separator) {
             i = next + 1;
             continue;
         }
         list.complete = next < text.size() || final;
-        list.end = obj.end;
+        list.end = *after;
         return list;
     }
 }

@@ -15,19 +15,15 @@
 #include <vector>
 
 #include "support/shared_data.hpp"
+#include "support/shell.hpp"
 
 namespace {
 
 /// Runs the actorlm binary with `args`; returns stdout+stderr and sets *rc.
 std::string run_cli(const std::string& args, int* rc) {
-    std::string cmd = std::string(ACTORLM_BINARY_DIR) + "/actorlm " + args + " 2>&1";
-    FILE* p = popen(cmd.c_str(), "r");
-    std::string out;
-    char buf[512];
-    while (p && fgets(buf, sizeof(buf), p)) out += buf;
-    int status = p ? pclose(p) : -1;
-    *rc = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    return out;
+    auto r = actorlm::test::run_shell(std::string(ACTORLM_BINARY_DIR) + "/actorlm " + args);
+    *rc = r.status;
+    return r.output;
 }
 
 }  // namespace

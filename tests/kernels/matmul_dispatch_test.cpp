@@ -9,20 +9,14 @@
 
 #include "cpu/cpu_features.hpp"
 
+#include "support/shell.hpp"
+
 using namespace actorlm::cpu;
 
 namespace {
 
 // Runs a shell command, returns its stdout+stderr.
-std::string capture(const std::string& cmd) {
-    std::string out;
-    FILE* p = popen((cmd + " 2>&1").c_str(), "r");
-    REQUIRE(p != nullptr);
-    char buf[512];
-    while (std::fgets(buf, sizeof buf, p) != nullptr) out += buf;
-    pclose(p);
-    return out;
-}
+std::string capture(const std::string& cmd) { return actorlm::test::run_shell(cmd).output; }
 
 std::string bench_level(const std::string& env) {
     const std::string cli = std::string(ACTORLM_BINARY_DIR) + "/actorlm";

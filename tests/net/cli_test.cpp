@@ -13,6 +13,7 @@
 #include <sstream>
 
 #include "net/http_server.hpp"
+#include "support/shell.hpp"
 #include "scripted_backend.hpp"
 
 using namespace actorlm;
@@ -24,13 +25,9 @@ const std::string k_cli = std::string(ACTORLM_BINARY_DIR) + "/actorlm";
 
 // Runs a shell command, returning its exit status and combined output.
 int run_command(const std::string& cmd, std::string* output) {
-    FILE* pipe = popen((cmd + " 2>&1").c_str(), "r");
-    REQUIRE(pipe != nullptr);
-    char buf[4096];
-    size_t n = 0;
-    while ((n = fread(buf, 1, sizeof(buf), pipe)) > 0) output->append(buf, n);
-    const int status = pclose(pipe);
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    auto r = test::run_shell(cmd);
+    *output += r.output;
+    return r.status;
 }
 
 /// What one `actorlm bench-serve` run against a scripted server printed and wrote.

@@ -6,7 +6,6 @@
 #include <doctest/doctest.h>
 #include <simdjson.h>
 
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -21,6 +20,7 @@
 #include "bench/soak_workload.hpp"
 #include "stories_server.hpp"
 #include "support/shared_data.hpp"
+#include "support/shell.hpp"
 
 using namespace actorlm;
 using namespace actorlm::net;
@@ -48,15 +48,6 @@ soak_model_facts learn_facts(http_client& c) {
     return facts;
 }
 
-int run_command(const std::string& cmd, std::string* output) {
-    FILE* pipe = popen((cmd + " 2>&1").c_str(), "r");
-    REQUIRE(pipe != nullptr);
-    char buf[4096];
-    size_t n = 0;
-    while ((n = fread(buf, 1, sizeof(buf), pipe)) > 0) output->append(buf, n);
-    const int status = pclose(pipe);
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
 
 }  // namespace e2e_soak_test
 
@@ -148,14 +139,12 @@ TEST_CASE("soak: tools/soak drives actorlm serve with preemption, no unexpected 
                                 ("soak_" + std::to_string(getpid()) + ".json"))
                                    .string();
     // RSS growth is left to the hour-long run: ASan's quarantine grows it by design.
-    std::string out;
-    const int rc = run_command("ACTORLM_SOAK_BUILD=" + std::string(ACTORLM_BINARY_DIR) + " " +
+    const auto run = test::run_shell("ACTORLM_SOAK_BUILD=" + std::string(ACTORLM_BINARY_DIR) + " " +
                                    std::string(ACTORLM_SOURCE_DIR) +
                                    "/tools/soak --duration 12 --warmup 3 --clients 8 "
-                                   "--sample-interval 1 --max-rss-growth 0 --output " + output,
-                               &out);
-    INFO(out);
-    REQUIRE(rc == 0);
+                                   "--sample-interval 1 --max-rss-growth 0 --output " + output);
+    INFO(run.output);
+    REQUIRE(run.status == 0);
     std::ifstream f(output);
     std::stringstream text;
     text << f.rdbuf();

@@ -13,6 +13,8 @@
 #include <string>
 #include <thread>
 
+#include "support/shell.hpp"
+
 namespace actorlm::test {
 
 class tmux_session {
@@ -34,14 +36,7 @@ public:
         REQUIRE(std::system(("tmux send-keys -t " + name_ + " " + keys).c_str()) == 0);
     }
     std::string screen() const {
-        std::string out;
-        FILE* pipe = popen(("tmux capture-pane -p -S -200 -t " + name_ + " 2>/dev/null").c_str(), "r");
-        if (pipe == nullptr) return out;
-        char buf[4096];
-        size_t n = 0;
-        while ((n = fread(buf, 1, sizeof(buf), pipe)) > 0) out.append(buf, n);
-        pclose(pipe);
-        return out;
+        return run_shell("tmux capture-pane -p -S -200 -t " + name_).output;
     }
     bool alive() const {
         return std::system(("tmux has-session -t " + name_ + " 2>/dev/null").c_str()) == 0;

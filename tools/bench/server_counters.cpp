@@ -34,15 +34,26 @@ std::optional<double> prometheus_sum(std::string_view text, std::string_view nam
     return sum;
 }
 
-std::optional<prefix_cache_counters> fetch_prefix_cache_counters(const std::string& host,
-                                                                 uint16_t port,
-                                                                 const std::string& api_key) {
-    http_client client(host, port, 30);
+namespace {
+
+// GET /metrics; nullopt unless the server answers 200.
+std::optional<std::string> fetch_metrics_text(http_client& client, const std::string& api_key) {
     std::map<std::string, std::string> headers;
     if (!api_key.empty()) headers["Authorization"] = "Bearer " + api_key;
     auto r = client.request("GET", "/metrics", {}, headers);
     if (!r || r.value().status != 200) return std::nullopt;
-    const std::string& text = r.value().body;
+    return std::move(r.value().body);
+}
+
+}  // namespace
+
+std::optional<prefix_cache_counters> fetch_prefix_cache_counters(const std::string& host,
+                                                                 uint16_t port,
+                                                                 const std::string& api_key) {
+    http_client client(host, port, 30);
+    const auto metrics = fetch_metrics_text(client, api_key);
+    if (!metrics) return std::nullopt;
+    const std::string& text = *metrics;
     auto get = [&](std::string_view name) { return prometheus_sum(text, name).value_or(-1.0); };
     prefix_cache_counters c;
     c.queries = get("vllm:prefix_cache_queries_total");
@@ -60,11 +71,9 @@ std::optional<prefix_cache_counters> fetch_prefix_cache_counters(const std::stri
 }
 
 std::optional<server_load> fetch_server_load(http_client& client, const std::string& api_key) {
-    std::map<std::string, std::string> headers;
-    if (!api_key.empty()) headers["Authorization"] = "Bearer " + api_key;
-    auto r = client.request("GET", "/metrics", {}, headers);
-    if (!r || r.value().status != 200) return std::nullopt;
-    const std::string& text = r.value().body;
+    const auto metrics = fetch_metrics_text(client, api_key);
+    if (!metrics) return std::nullopt;
+    const std::string& text = *metrics;
     auto get = [&](std::string_view name) { return prometheus_sum(text, name).value_or(-1.0); };
     server_load load;
     load.running = get("vllm:num_requests_running");
