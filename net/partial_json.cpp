@@ -2,6 +2,8 @@
 // Depth is bounded so adversarial model output cannot exhaust the stack.
 #include "net/partial_json.hpp"
 
+#include <simdjson.h>
+
 #include <cstdint>
 
 namespace actorlm::net::partial_json {
@@ -83,42 +85,6 @@ scanned_value scan_at(std::string_view text, size_t pos, int depth) {
     return scan_scalar(text, pos);
 }
 
-int hex_digit(char c) {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-}
-
-void append_utf8(std::string& out, uint32_t cp) {
-    if (cp < 0x80) {
-        out.push_back(static_cast<char>(cp));
-    } else if (cp < 0x800) {
-        out.push_back(static_cast<char>(0xC0 | (cp >> 6)));
-        out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-    } else if (cp < 0x10000) {
-        out.push_back(static_cast<char>(0xE0 | (cp >> 12)));
-        out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-        out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-    } else {
-        out.push_back(static_cast<char>(0xF0 | (cp >> 18)));
-        out.push_back(static_cast<char>(0x80 | ((cp >> 12) & 0x3F)));
-        out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-        out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-    }
-}
-
-std::optional<uint32_t> read_hex4(std::string_view s, size_t at) {
-    if (at + 4 > s.size()) return std::nullopt;
-    uint32_t v = 0;
-    for (size_t k = 0; k < 4; ++k) {
-        const int d = hex_digit(s[at + k]);
-        if (d < 0) return std::nullopt;
-        v = v * 16 + static_cast<uint32_t>(d);
-    }
-    return v;
-}
-
 }  // namespace
 
 size_t skip_whitespace(std::string_view text, size_t pos) {
@@ -129,43 +95,16 @@ size_t skip_whitespace(std::string_view text, size_t pos) {
 scanned_value scan_value(std::string_view text, size_t pos) { return scan_at(text, pos, 0); }
 
 std::optional<std::string> decode_string(std::string_view literal) {
-    if (literal.size() < 2 || literal.front() != '"' || literal.back() != '"') return std::nullopt;
-    std::string out;
-    const std::string_view body = literal.substr(1, literal.size() - 2);
-    for (size_t i = 0; i < body.size(); ++i) {
-        const char c = body[i];
-        if (c != '\\') {
-            out.push_back(c);
-            continue;
-        }
-        if (++i >= body.size()) return std::nullopt;
-        switch (body[i]) {
-            case '"': out.push_back('"'); break;
-            case '\\': out.push_back('\\'); break;
-            case '/': out.push_back('/'); break;
-            case 'b': out.push_back('\b'); break;
-            case 'f': out.push_back('\f'); break;
-            case 'n': out.push_back('\n'); break;
-            case 'r': out.push_back('\r'); break;
-            case 't': out.push_back('\t'); break;
-            case 'u': {
-                auto cp = read_hex4(body, i + 1);
-                if (!cp) return std::nullopt;
-                i += 4;
-                if (*cp >= 0xD800 && *cp < 0xDC00 && i + 2 < body.size() && body[i + 1] == '\\' &&
-                    body[i + 2] == 'u') {
-                    if (auto low = read_hex4(body, i + 3); low && *low >= 0xDC00 && *low < 0xE000) {
-                        *cp = 0x10000 + ((*cp - 0xD800) << 10) + (*low - 0xDC00);
-                        i += 6;
-                    }
-                }
-                append_utf8(out, *cp);
-                break;
-            }
-            default: return std::nullopt;
-        }
-    }
-    return out;
+    // A complete literal is a JSON document of its own, so simdjson decodes its escapes
+    // (surrogate pairs included) and refuses what is not valid JSON.
+    if (literal.size() < 2 || literal.front() != '"') return std::nullopt;
+    thread_local simdjson::dom::parser parser;
+    simdjson::dom::element doc;
+    std::string_view value;
+    if (parser.parse(literal.data(), literal.size()).get(doc) != simdjson::SUCCESS ||
+        doc.get(value) != simdjson::SUCCESS)
+        return std::nullopt;
+    return std::string(value);
 }
 
 const object_field* scanned_object::find(std::string_view key) const {

@@ -7,6 +7,7 @@
 #include <cctype>
 #include <numeric>
 
+#include "net/partial_json.hpp"
 #include "net/chat_output_stream.hpp"
 
 using namespace actorlm::net;
@@ -261,4 +262,14 @@ TEST_CASE("tool parser property: random outputs stream exactly as they read whol
             check_message(stream_chunks(s, bytes), whole, "bytes");
         }
     }
+}
+
+TEST_CASE("partial json: a complete string literal decodes its escapes, anything else is refused") {
+    using actorlm::net::partial_json::decode_string;
+    CHECK(decode_string(R"("get_weather")") == "get_weather");
+    CHECK(decode_string(R"("a\"b\\c\n\u00e9\ud83d\ude00")") == "a\"b\\c\n\xC3\xA9\xF0\x9F\x98\x80");
+    CHECK_FALSE(decode_string(R"("unterminated)"));
+    CHECK_FALSE(decode_string(R"("bad \q escape")"));
+    CHECK_FALSE(decode_string("42"));
+    CHECK_FALSE(decode_string(""));
 }

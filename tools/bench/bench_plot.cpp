@@ -94,30 +94,30 @@ result<plot_run> parse_plot_run(std::string_view json, std::string label) {
         *out = static_cast<double>(i);
         return true;
     };
-    size_t i = 0;
-    bool ok = true;
-    for (auto e : starts) ok = ok && number(e, &run.requests[i++].start_s);
-    i = 0;
-    for (auto e : ttfts) ok = ok && number(e, &run.requests[i++].ttft_s);
-    i = 0;
-    for (auto e : e2els) ok = ok && number(e, &run.requests[i++].e2e_s);
-    i = 0;
-    for (auto e : output_lens) {
-        double v = 0;
-        ok = ok && number(e, &v);
-        run.requests[i++].output_len = static_cast<int64_t>(v);
-    }
-    i = 0;
+    // Reads every number of `column`, handing each to `store` with its position.
+    auto read_column = [&](simdjson::dom::array column, auto store) {
+        size_t at = 0;
+        for (auto e : column) {
+            double v = 0;
+            if (!number(e, &v)) return false;
+            store(at++, v);
+        }
+        return true;
+    };
+    auto& req = run.requests;
+    bool ok = read_column(starts, [&](size_t r, double v) { req[r].start_s = v; }) &&
+              read_column(ttfts, [&](size_t r, double v) { req[r].ttft_s = v; }) &&
+              read_column(e2els, [&](size_t r, double v) { req[r].e2e_s = v; }) &&
+              read_column(output_lens, [&](size_t r, double v) {
+                  req[r].output_len = static_cast<int64_t>(v);
+              });
+    size_t r = 0;
     for (auto list : itls) {
         simdjson::dom::array gaps;
-        ok = ok && list.get(gaps) == simdjson::SUCCESS;
+        ok = ok && list.get(gaps) == simdjson::SUCCESS &&
+             read_column(gaps, [&](size_t, double v) { req[r].itl_s.push_back(v); });
         if (!ok) break;
-        for (auto g : gaps) {
-            double v = 0;
-            ok = ok && number(g, &v);
-            run.requests[i].itl_s.push_back(v);
-        }
-        ++i;
+        ++r;
     }
     if (!ok) return make_error("a per-request entry is not a number");
     return run;
