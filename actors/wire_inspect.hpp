@@ -54,7 +54,8 @@ typename Inspector::result_type inspect(Inspector& f, structured_output_params& 
         x.type = static_cast<structured_output_params::kind>(type);
         return caf::none;
     });
-    return f(caf::meta::type_name("structured_output_params"), type, x.spec, x.choices, rebuild);
+    return f(caf::meta::type_name("structured_output_params"), type, x.spec, x.choices,
+             x.reasoning_start, x.reasoning_end, rebuild);
 }
 
 template <class Inspector>

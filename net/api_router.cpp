@@ -126,9 +126,14 @@ std::optional<api_error> api_router::choose_output_parsers(openai_request& parse
             out.finish_as_tool_calls = false;
             break;
     }
-    // The engine constrains a structured output from the first token, so a constrained
-    // output holds no reasoning block to split off (see docs/tool-calling.md).
-    if (!req.params.structured_output.active()) out.reasoning = reasoning_parser_;
+    // A structured output is constrained after the reasoning ends (the engine's grammar
+    // waits for the parser's closing marker, as vLLM's does), so its reasoning is split
+    // off like any other.
+    out.reasoning = reasoning_parser_;
+    if (reasoning_parser_ && req.params.structured_output.active()) {
+        req.params.structured_output.reasoning_start = reasoning_parser_->start_marker();
+        req.params.structured_output.reasoning_end = reasoning_parser_->end_marker();
+    }
     out.max_calls = t.parallel_tool_calls ? SIZE_MAX : 1;
     out.include_reasoning = t.include_reasoning;
     return std::nullopt;

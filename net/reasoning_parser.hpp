@@ -22,6 +22,10 @@ public:
     virtual ~reasoning_parser() = default;
     /// Splits `text`, the output so far; `final`: no more text follows.
     virtual reasoning_parse read(std::string_view text, bool final) const = 0;
+    /// The texts that open and close the reasoning ("<think>", "</think>"): the engine
+    /// constrains a structured output from after the close (structured_output_params).
+    virtual std::string_view start_marker() const = 0;
+    virtual std::string_view end_marker() const = 0;
 };
 
 /// The parsers --reasoning-parser names: qwen3, deepseek_r1.

@@ -19,6 +19,9 @@ public:
     explicit think_reasoning_parser(bool reasoning_without_open_tag)
         : reasoning_without_open_tag_(reasoning_without_open_tag) {}
 
+    std::string_view start_marker() const override { return k_think_open; }
+    std::string_view end_marker() const override { return k_think_close; }
+
     reasoning_parse read(std::string_view text, bool final) const override {
         reasoning_parse out;
         size_t begin = 0;

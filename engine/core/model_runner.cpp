@@ -50,7 +50,10 @@ status model_runner::apply(const scheduler_output& so) {
             std::vector<int32_t> stops = n.eos_token_ids;
             stops.insert(stops.end(), n.params.stop_token_ids.begin(),
                          n.params.stop_token_ids.end());
-            st.grammar = std::make_unique<structured::sequence_grammar>(std::move(g), std::move(stops));
+            const structured_output_params& so_params = n.params.structured_output;
+            st.grammar = std::make_unique<structured::sequence_grammar>(
+                std::move(g), std::move(stops), so_params.reasoning_start,
+                so_params.reasoning_end, n.prompt_token_ids);
         }
         requests_[n.req_id] = std::move(st);
     }

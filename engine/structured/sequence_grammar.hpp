@@ -4,12 +4,16 @@
 // of tracking those events this keeps the ids its matcher has accepted and, before each
 // sample, rolls back to the common prefix with the current output and accepts the rest.
 // Stop tokens (the vocabulary's, the request's EOS and stop_token_ids) are allowed only
-// where the grammar may end. Single-threaded (the runner's).
+// where the grammar may end. A reasoning model's output is free until its reasoning ends
+// (structured_output_params::reasoning_end, found in the tokens' bytes, so a marker spelt
+// over several tokens counts too); the grammar constrains what follows. Single-threaded
+// (the runner's).
 #pragma once
 
 #include <cstdint>
 #include <memory>
 #include <span>
+#include <string>
 #include <vector>
 
 #include "structured/grammar_matcher.hpp"
@@ -21,8 +25,12 @@ public:
     /// `grammar` null: the sequence could not be constrained (no vocabulary, or the
     /// compile failed); then only stop tokens are allowed, ending it at once rather than
     /// letting it run unconstrained.
+    /// `reasoning_end` non-empty: output is free until that text, unless the prompt's
+    /// last marker (of `reasoning_start` and `reasoning_end`) already is `reasoning_end`.
     sequence_grammar(std::shared_ptr<const compiled_grammar> grammar,
-                     std::vector<int32_t> stop_ids);
+                     std::vector<int32_t> stop_ids, std::string reasoning_start = {},
+                     std::string reasoning_end = {},
+                     std::span<const int32_t> prompt_token_ids = {});
 
     /// The tokens allowed after `output_token_ids` (the sequence's whole output so far),
     /// as a bitmask valid until the next call.
@@ -33,11 +41,16 @@ public:
     /// False once an output token was not in the grammar (a resumed request's tokens
     /// from elsewhere): from then on only stop tokens are allowed.
     bool consistent() const { return consistent_; }
+    /// True while the output is still the model's reasoning (nothing constrained yet).
+    bool reasoning() const { return in_reasoning_; }
 
 private:
     bool is_stop(int32_t id) const;
-    size_t num_fed() const;
+    /// One past the last output index given to the matcher (it got [grammar_begin_, this)).
+    size_t fed_end() const;
     void sync(std::span<const int32_t> output_token_ids);
+    /// Output token `index` while reasoning: ends the reasoning when it completes the marker.
+    void watch_reasoning(int32_t id, size_t index);
 
     std::unique_ptr<grammar_matcher> matcher_;
     std::vector<int32_t> stop_ids_;
@@ -47,6 +60,10 @@ private:
     bool consistent_ = true;
     size_t bad_at_ = 0;             // index of the first token the grammar refused
     std::vector<uint32_t> mask_;
+    std::string reasoning_end_;  // empty: no reasoning phase
+    bool in_reasoning_ = false;
+    size_t grammar_begin_ = 0;    // the first output index the grammar constrains
+    std::string reasoning_tail_;  // the last bytes read while reasoning (a marker's prefix)
 };
 
 }  // namespace actorlm::structured

@@ -54,6 +54,12 @@ struct structured_output_params {
     structured_output_params::kind type = kind::none;
     std::string spec;                  // the JSON schema (JSON text), the regex or the GBNF grammar
     std::vector<std::string> choices;  // kind::choice: the output is exactly one of these
+    // A reasoning model (the server's --reasoning-parser) thinks first: the grammar then
+    // applies from the token after `reasoning_end` ("</think>") in the output, or from the
+    // first token when the prompt's last marker is `reasoning_end` (the template closed the
+    // block: Qwen3's enable_thinking=false). Until then any token may follow, as in vLLM.
+    // Empty: constrained from the first token.
+    std::string reasoning_start, reasoning_end;
     bool active() const { return type != kind::none; }
 };
 

@@ -312,6 +312,55 @@ TEST_CASE("structured sequence_grammar follows outputs that are cut back or repl
     CHECK_FALSE(has_300(wide.next_token_mask(ids("ab"))));
 }
 
+TEST_CASE("structured sequence_grammar waits for the end of the reasoning") {
+    // A reasoning model thinks first; the grammar applies from the token after </think>
+    // (here spelt one byte per token, a marker over several tokens), as vLLM's does.
+    const grammar g = regex("(yes|no)");
+    auto compiled = compile_for(g);
+    auto ids = [](std::string_view text) {
+        std::vector<int32_t> out;
+        for (char c : text) out.push_back(static_cast<uint8_t>(c));
+        return out;
+    };
+    auto allowed = [](std::span<const uint32_t> m) {
+        return allowed_ids(std::vector<uint32_t>(m.begin(), m.end()));
+    };
+    const std::vector<int32_t> prompt = ids("<|user|>Is it?<|assistant|>");
+    sequence_grammar seq(compiled, {}, "<think>", "</think>", prompt);
+    CHECK(seq.reasoning());
+    // While reasoning every token may follow, the stop token too.
+    CHECK(allowed(seq.next_token_mask(ids("<think>maybe </thi"))).size() == 257);
+    CHECK(seq.reasoning());
+    // The marker's last byte ends the reasoning: now only the grammar's first bytes.
+    const std::vector<int32_t> closed = ids("<think>maybe </think>");
+    CHECK(allowed(seq.next_token_mask(closed)) == std::vector<int32_t>{'n', 'y'});
+    CHECK_FALSE(seq.reasoning());
+    std::vector<int32_t> answer = ids("<think>maybe </think>ye");
+    CHECK(allowed(seq.next_token_mask(answer)) == std::vector<int32_t>{'s'});
+    answer.push_back('s');
+    CHECK(allowed(seq.next_token_mask(answer)) == std::vector<int32_t>{256});  // only stop
+    // Preemption takes the output back to inside the marker: reasoning again, then the
+    // same answer is constrained the same way.
+    CHECK(allowed(seq.next_token_mask(ids("<think>maybe </th"))).size() == 257);
+    CHECK(seq.reasoning());
+    CHECK(allowed(seq.next_token_mask(ids("<think>maybe </think>y"))) == std::vector<int32_t>{'e'});
+
+    // The template closed the block in the prompt (Qwen3's enable_thinking=false): the
+    // grammar applies from the first token. A closed block followed by an open one (the
+    // template opened a new one) leaves the model reasoning.
+    sequence_grammar closed_in_prompt(compiled, {}, "<think>", "</think>",
+                                      ids("<|assistant|><think>\n\n</think>\n\n"));
+    CHECK_FALSE(closed_in_prompt.reasoning());
+    CHECK(allowed(closed_in_prompt.next_token_mask({})) == std::vector<int32_t>{'n', 'y'});
+    sequence_grammar reopened(compiled, {}, "<think>", "</think>",
+                              ids("<think>a</think> ok <|assistant|><think>\n"));
+    CHECK(reopened.reasoning());
+    // Without markers: constrained from the first token.
+    sequence_grammar plain(compiled, {});
+    CHECK_FALSE(plain.reasoning());
+    CHECK(allowed(plain.next_token_mask({})) == std::vector<int32_t>{'n', 'y'});
+}
+
 TEST_CASE("structured json schema: integer bounds match exactly the integers in range") {
     // Every integer in [-1200, 1200] against ranges with both, one or no bound, inclusive
     // and exclusive, crossing zero and digit-count boundaries.

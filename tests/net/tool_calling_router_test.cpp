@@ -235,3 +235,28 @@ TEST_CASE("reasoning: qwen3 puts the think block in reasoning_content, message a
     CHECK(hidden_msg["reasoning_content"].is_null());
     CHECK(text_of(hidden_msg["content"]) == "\n\nBecause.");
 }
+
+TEST_CASE("reasoning: a structured output is constrained after the think block, split as usual") {
+    // The engine gets the parser's markers with the structured output (its grammar waits
+    // for </think>); the reasoning still goes to reasoning_content, the answer to content.
+    tool_fixture f(tool_options(false, "", "qwen3"));
+    f.backend.set_script({"<think>", "\nhm", "</think>", "yes"});
+    simdjson::dom::parser p;
+    auto s = f.post(R"({"messages":[{"role":"user","content":"Ok?"}],
+                        "structured_outputs":{"choice":["yes","no"]}})");
+    REQUIRE(s->status == 200);
+    const generate_request sent = f.backend.last_request();
+    CHECK(sent.params.structured_output.reasoning_start == "<think>");
+    CHECK(sent.params.structured_output.reasoning_end == "</think>");
+    auto msg = body_json(p, s->body)["choices"].at(0)["message"];
+    CHECK(text_of(msg["reasoning_content"]) == "\nhm");
+    CHECK(text_of(msg["content"]) == "yes");
+
+    // Without a reasoning parser the engine constrains from the first token.
+    tool_fixture plain(tool_options(false, "", ""));
+    plain.backend.set_script({"yes"});
+    REQUIRE(plain.post(R"({"messages":[{"role":"user","content":"Ok?"}],
+                           "structured_outputs":{"choice":["yes","no"]}})")
+                ->status == 200);
+    CHECK(plain.backend.last_request().params.structured_output.reasoning_end.empty());
+}

@@ -9,6 +9,7 @@
 #include <algorithm>
 
 #include "bench/http_client.hpp"
+#include "net/api_router.hpp"
 #include "net/http_server.hpp"
 #include "net/inference_backend.hpp"
 #include "net/sse.hpp"
@@ -92,4 +93,48 @@ TEST_CASE("e2e structured: json_schema chat with n=2, streamed guided_choice, 40
     CHECK(bad->status == 400);
     CHECK(bad->body.find("multipleOf") != std::string::npos);
     CHECK(bad->body.find("\"param\":\"response_format\"") != std::string::npos);
+}
+
+TEST_CASE("e2e structured: with a reasoning parser the grammar starts after </think>") {
+    ACTORLM_REQUIRE_SHARED("models/stories260K.gguf");
+    // A template that leaves the think block open (the model is to reason first), and
+    // one that closes it in the prompt (Qwen3's enable_thinking=false).
+    const std::string open_block =
+        "{% for m in messages %}{{ m.content }}{% endfor %} Answer: <think>";
+    const std::string closed_block =
+        "{% for m in messages %}{{ m.content }}{% endfor %} Answer: <think> </think>";
+    const std::string body = R"({"model":"stories","temperature":0,"max_tokens":12,
+        "messages":[{"role":"user","content":"Once upon a time"}],
+        "structured_outputs":{"choice":["yes","no"]}})";
+    auto message_of = [&](const std::string& chat_template, const std::string& parser) {
+        test::stories_server_options o;
+        o.chat_template = chat_template;
+        o.num_threads = 1;
+        o.reasoning_parser = parser;
+        test::stories_server s(o);
+        auto c = s.client();
+        auto r = c.request("POST", "/v1/chat/completions", body);
+        REQUIRE(r.ok());
+        INFO(r->body);
+        REQUIRE(r->status == 200);
+        simdjson::dom::parser json;
+        simdjson::dom::element message;
+        REQUIRE(json.parse(r->body)["choices"].at(0)["message"].get(message) ==
+                simdjson::SUCCESS);
+        std::pair<std::string, std::string> out;  // reasoning, content
+        std::string_view text;
+        if (!message["reasoning_content"].get_string().get(text)) out.first = text;
+        if (!message["content"].get_string().get(text)) out.second = text;
+        return out;
+    };
+    // Open: stories260K never writes </think>, so all 12 tokens are free reasoning and no
+    // content was constrained (vLLM's behaviour: the grammar waits for the end).
+    const auto [reasoning, content] = message_of(open_block, "deepseek_r1");
+    CHECK(reasoning.size() > 12);
+    CHECK(content.empty());
+    // Closed in the prompt: the answer is constrained from the first token (qwen3: an
+    // output that opens no block is content).
+    const auto [no_reasoning, answer] = message_of(closed_block, "qwen3");
+    CHECK(no_reasoning.empty());
+    CHECK((answer == "yes" || answer == "no"));
 }

@@ -26,6 +26,7 @@ struct stories_server_options {
     int32_t max_model_len = 256;
     int32_t max_num_seqs = 512;
     int32_t num_threads = 2;
+    std::string reasoning_parser;  // --reasoning-parser; empty: none
 };
 
 struct stories_server {
@@ -45,8 +46,9 @@ struct stories_server {
         REQUIRE(eng != nullptr);
         backend = net::make_engine_backend(eng);
         metrics = std::make_unique<net::server_metrics>("stories");
-        router = std::make_unique<net::api_router>(*backend, *metrics,
-                                                   net::router_options{o.api_key, {"stories"}, ""});
+        net::router_options ro{o.api_key, {"stories"}, ""};
+        ro.reasoning_parser = o.reasoning_parser;
+        router = std::make_unique<net::api_router>(*backend, *metrics, std::move(ro));
         net::server_options opts;
         opts.port = 0;
         opts.handle_signals = o.handle_signals;
