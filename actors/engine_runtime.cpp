@@ -157,7 +157,8 @@ std::unique_ptr<engine_runtime> engine_runtime::create(const engine_config& cfg,
             if (!err.empty()) return fail(err);
             store = std::make_shared<encoder_store_client>(sys, rt->encoder_store_);
         }
-        rt->workers_.push_back(spawn_worker(sys, p.model, cfg.device, std::move(store)));
+        rt->workers_.push_back(
+            spawn_worker(sys, p.model, cfg.device, std::move(store), cfg.on_load_progress));
     } else {
         rt->remote_workers_ = true;
         for (const auto& w : cfg.workers) {

@@ -162,9 +162,10 @@ worker_actor spawn_worker(caf::actor_system& sys, executor_builder build, std::s
 
 worker_actor spawn_worker(caf::actor_system& sys, std::shared_ptr<const loaded_model> model,
                           std::string device,
-                          std::shared_ptr<multimodal::encoder_output_store> encoder_store) {
-    auto build = [model,
-                  device](const worker_setup& setup) -> result<std::unique_ptr<model_executor>> {
+                          std::shared_ptr<multimodal::encoder_output_store> encoder_store,
+                          std::function<void(const load_progress&)> on_load_progress) {
+    auto build = [model, device, on_load_progress](
+                     const worker_setup& setup) -> result<std::unique_ptr<model_executor>> {
         executor_request req;
         req.device = device;
         req.first_layer = setup.first_layer;
@@ -175,6 +176,7 @@ worker_actor spawn_worker(caf::actor_system& sys, std::shared_ptr<const loaded_m
         req.block_size = setup.block_size;
         req.kv_cache_dtype = setup.kv_cache_dtype;
         req.num_threads = setup.num_threads;
+        req.on_load_progress = on_load_progress;
         return make_executor(*model, req);
     };
     auto vision = model->vision ? model->vision->tower : nullptr;

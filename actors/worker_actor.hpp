@@ -33,9 +33,11 @@ using executor_builder =
 /// `device` names a registered backend ("cpu", "cuda"). A vision-language model's worker
 /// encodes images, asking `encoder_store` (when given) before it encodes. Structured
 /// outputs are constrained over the model's own tokenizer (loaded on first use).
+/// `on_load_progress` follows the executor's weight layout when the setup arrives.
 worker_actor spawn_worker(caf::actor_system& sys, std::shared_ptr<const loaded_model> model,
                           std::string device,
-                          std::shared_ptr<multimodal::encoder_output_store> encoder_store = nullptr);
+                          std::shared_ptr<multimodal::encoder_output_store> encoder_store = nullptr,
+                          std::function<void(const load_progress&)> on_load_progress = {});
 
 /// Spawns a detached worker whose executor `build` makes (benchmarks: a no-op model);
 /// with `vision`, its first stage encodes the images of the steps it runs; with

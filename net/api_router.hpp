@@ -18,19 +18,12 @@
 #include "net/json_writer.hpp"
 #include "net/media_fetch.hpp"
 #include "net/openai_protocol.hpp"
+#include "net/request_handler.hpp"
 #include "net/request_log.hpp"
 #include "net/response_sink.hpp"
 #include "net/server_metrics.hpp"
 
 namespace actorlm::net {
-
-/// The parts of an HTTP request the endpoints look at.
-struct http_request {
-    std::string method;         // "GET", "POST", ...
-    std::string target;         // path plus optional query
-    std::string authorization;  // the Authorization header, or empty
-    std::string body;
-};
 
 struct router_options {
     std::string api_key;                   // empty: no authentication
@@ -52,7 +45,7 @@ struct router_options {
     std::string reasoning_parser;
 };
 
-class api_router {
+class api_router final : public request_handler {
 public:
     api_router(inference_backend& backend, server_metrics& metrics, router_options options);
     /// Waits for image fetches still running (each ends within the fetch timeout).
@@ -65,7 +58,7 @@ public:
     void wait_for_fetches();
 
     /// Handles `req`; the answer (possibly streamed later) goes to `sink`.
-    void handle(const http_request& req, const std::shared_ptr<response_sink>& sink);
+    void handle(const http_request& req, const std::shared_ptr<response_sink>& sink) override;
 
     /// True when `authorization` carries the configured key (always true without one).
     bool authorized(const std::string& authorization) const;

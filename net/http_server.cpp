@@ -30,8 +30,8 @@ namespace beast = boost::beast;
 using tcp = asio::ip::tcp;
 
 struct http_server::impl {
-    impl(server_options opts, api_router& router)
-        : options(std::move(opts)), host{router, options} {}
+    impl(server_options opts, request_handler& handler)
+        : options(std::move(opts)), host{handler, options} {}
 
     server_options options;
     session_host host;
@@ -128,8 +128,8 @@ struct http_server::impl {
     }
 };
 
-http_server::http_server(server_options options, api_router& router)
-    : impl_(std::make_unique<impl>(std::move(options), router)) {
+http_server::http_server(server_options options, request_handler& handler)
+    : impl_(std::make_unique<impl>(std::move(options), handler)) {
     impl* p = impl_.get();
     p->host.on_session_closed = [p] {
         if (p->host.draining && p->host.num_sessions == 0 && !p->stopping)

@@ -12,7 +12,7 @@
 #include <string>
 
 #include "base/result.hpp"
-#include "net/api_router.hpp"
+#include "net/request_handler.hpp"
 
 namespace actorlm::net {
 
@@ -42,7 +42,7 @@ struct server_options {
 
 class http_server {
 public:
-    http_server(server_options options, api_router& router);
+    http_server(server_options options, request_handler& handler);
     ~http_server();
     http_server(const http_server&) = delete;
     http_server& operator=(const http_server&) = delete;

@@ -148,7 +148,7 @@ void http_session<Stream>::on_body(beast::error_code ec, size_t) {
     phase_ = phase::handling;
     tcp().expires_never();  // generation may take long; hang-ups are caught by the watch
     watch_for_hangup();
-    host_.router.handle(req, this->shared_from_this());
+    host_.handler.handle(req, this->shared_from_this());
 }
 
 template <class Stream>

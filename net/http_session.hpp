@@ -1,6 +1,6 @@
 // http_session: one client connection, over plain TCP or TLS (the same code, templated
 // on the stream). Reads requests (header first, so that oversized bodies get 413 and
-// `Expect: 100-continue` is honoured), passes them to the api_router, and writes
+// `Expect: 100-continue` is honoured), passes them to its request_handler, and writes
 // responses from a queue: complete ones with Content-Length, streams with chunked
 // transfer encoding. While a request is in flight a watch read detects a client that
 // hangs up (EOF), as does a failed write; either fires the handler's on_disconnect
@@ -22,7 +22,7 @@
 #include <type_traits>
 #include <vector>
 
-#include "net/api_router.hpp"
+#include "net/request_handler.hpp"
 #include "net/http_server.hpp"
 #include "net/response_sink.hpp"
 
@@ -30,7 +30,7 @@ namespace actorlm::net {
 
 /// What sessions share with their server (outlives every session).
 struct session_host {
-    api_router& router;
+    request_handler& handler;
     const server_options& options;
     std::atomic<bool> draining{false};
     std::atomic<int64_t> num_sessions{0};

@@ -8,9 +8,12 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
+
+#include <actorlm/engine.hpp>
 
 #include "model/model_executor.hpp"
 #include "model/model_loader.hpp"
@@ -30,6 +33,9 @@ struct executor_request {
     int32_t block_size = 16;
     std::string kv_cache_dtype = "auto";
     int32_t num_threads = 0;  // CPU threads; 0 = all cores
+    /// engine_config::on_load_progress for the weights this executor lays out. The CPU
+    /// backend reports per matrix; CUDA's upload does not report yet. Empty: nothing.
+    std::function<void(const load_progress&)> on_load_progress;
 };
 
 class backend {

@@ -194,6 +194,7 @@ result<engine_plan> make_engine_plan(const actorlm::engine_config& cfg) {
     plan.executor.kv_cache_dtype = cfg.kv_cache_dtype;
     plan.executor.kv_cache_memory_bytes = cfg.kv_cache_memory_bytes;
     plan.executor.num_threads = cfg.num_threads;
+    plan.executor.on_load_progress = cfg.on_load_progress;
     // More blocks than max_num_seqs full-length sequences can use would only waste memory.
     const int64_t blocks_per_seq = (plan.sched.max_model_len + cfg.block_size - 1) / cfg.block_size;
     plan.executor.max_num_blocks = static_cast<int32_t>(

@@ -225,6 +225,14 @@ struct tls_config {
     bool enabled() const { return !cert_file.empty() || !key_file.empty() || !ca_file.empty(); }
 };
 
+/// How far engine::create has come reading the weights of the workers in this process
+/// and laying them out for their device (llama.cpp's progress_callback): bytes_done
+/// grows to bytes_total. Workers in other processes (`workers`) report in their own.
+struct load_progress {
+    int64_t bytes_done = 0;
+    int64_t bytes_total = 0;
+};
+
 struct engine_config {
     std::string model_path;             // GGUF file or Hugging Face directory
     // A GGUF text model's image side: llama.cpp's mmproj file (llama-server's --mmproj).
@@ -288,6 +296,9 @@ struct engine_config {
     int32_t rebalance_threshold = 0;
     std::string routing_policy = "round_robin";  // round_robin, least_loaded, prefix_aware
     tls_config tls;  // empty = plaintext between nodes
+    // Called while engine::create loads (see load_progress), from the loading thread,
+    // one call at a time; must not call into the engine. Empty: nothing reported.
+    std::function<void(const load_progress&)> on_load_progress;
 };
 
 struct engine_stats {

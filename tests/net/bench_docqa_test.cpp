@@ -13,6 +13,7 @@
 #include "bench/docqa_dataset.hpp"
 #include "bench/load_generator.hpp"
 #include "bench/server_counters.hpp"
+#include "net/api_router.hpp"
 #include "net/http_server.hpp"
 #include "scripted_backend.hpp"
 

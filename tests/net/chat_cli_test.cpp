@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <thread>
 
+#include "net/api_router.hpp"
 #include "net/http_server.hpp"
 #include "support/tmux_session.hpp"
 #include "scripted_backend.hpp"

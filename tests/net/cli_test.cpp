@@ -12,6 +12,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "net/api_router.hpp"
 #include "net/http_server.hpp"
 #include "support/shell.hpp"
 #include "scripted_backend.hpp"
@@ -81,6 +82,8 @@ TEST_CASE("cli: bench-serve measures a live server and writes vLLM's result keys
     INFO(run.out);
     CHECK(run.rc == 0);
     CHECK(run.out.find("Successful requests:                    20") != std::string::npos);
+    // Progress off a terminal: plain lines, the last one at 100%.
+    CHECK(run.out.find("bench-serve: 100% (20 of 20 requests, ") != std::string::npos);
     simdjson::dom::parser parser;
     simdjson::dom::element doc;
     REQUIRE(parser.parse(run.result_json).get(doc) == simdjson::SUCCESS);
@@ -107,6 +110,7 @@ TEST_CASE("cli: bench-serve doc-qa runs conversations of follow-ups and splits T
     INFO(run.out);
     CHECK(run.rc == 0);
     CHECK(run.out.find("Follow-ups completed:                   5") != std::string::npos);
+    CHECK(run.out.find("bench-serve: 100% (10 of 10 requests, ") != std::string::npos);
     CHECK(run.out.find("Median follow-up TTFT (ms):") != std::string::npos);
     simdjson::dom::parser parser;
     simdjson::dom::element doc;

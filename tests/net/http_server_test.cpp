@@ -23,6 +23,7 @@
 #include <thread>
 
 #include "bench/http_client.hpp"
+#include "net/api_router.hpp"
 #include "net/http_server.hpp"
 #include "bench/load_generator.hpp"
 #include "net/sse.hpp"

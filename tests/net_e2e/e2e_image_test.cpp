@@ -11,6 +11,7 @@
 #include <fstream>
 
 #include "bench/http_client.hpp"
+#include "net/api_router.hpp"
 #include "net/http_server.hpp"
 #include "net/inference_backend.hpp"
 #include "support/base64.hpp"

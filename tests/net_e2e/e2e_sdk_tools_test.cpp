@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <sys/wait.h>
 
+#include "net/api_router.hpp"
 #include "net/http_server.hpp"
 #include "net/inference_backend.hpp"
 #include "support/shared_data.hpp"

@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "bench/http_client.hpp"
+#include "net/api_router.hpp"
 #include "net/http_server.hpp"
 #include "net/inference_backend.hpp"
 #include "bench/load_generator.hpp"

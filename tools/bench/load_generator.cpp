@@ -82,6 +82,7 @@ struct run_state {
     size_t next_arrival = 0;        // next conversation whose arrival time has not come yet
     std::deque<size_t> ready;       // arrived conversations waiting for a concurrency slot
     int64_t in_flight = 0;          // conversations between their first send and their end
+    size_t num_ended = 0;           // requests answered, failed or given up unsent
     asio::steady_timer arrival_timer{ioc};
     simdjson::dom::parser json;
 
@@ -122,6 +123,11 @@ struct run_state {
         }
     }
 
+    void count_ended(size_t n) {
+        num_ended += n;
+        if (n > 0 && options.on_progress) options.on_progress(num_ended, results.size());
+    }
+
     // Builds and sends results[index]'s turn.
     void send_turn(size_t index) {
         const size_t turn = index % num_turns;
@@ -132,6 +138,7 @@ struct run_state {
 
     // A turn's stream ended: go on with its conversation, or end it.
     void stream_done(size_t index) {
+        count_ended(1);
         const bool last = index % num_turns + 1 == num_turns;
         if (!results[index].success) return end_conversation(index + 1, index);
         if (last) return end_conversation(index + 1, index);
@@ -177,6 +184,7 @@ struct run_state {
         for (size_t i = from; i < end; ++i)
             results[i].error = "not sent: turn " + std::to_string(last_sent % num_turns) +
                                " of its conversation failed";
+        count_ended(end > from ? end - from : 0);
         --in_flight;
         launch_ready();
     }

@@ -25,6 +25,9 @@ struct load_options {
     double burstiness = 1.0;      // gamma shape of inter-arrival times (1 = Poisson)
     uint64_t seed = 0;
     int32_t timeout_s = 600;  // per request
+    /// Called on the load thread each time a request ends (or is given up unsent), with
+    /// the requests ended so far and the run's total. Empty: nothing called.
+    std::function<void(size_t done, size_t total)> on_progress;
 };
 
 /// One request to send: a POST of `body` (which should ask for "stream": true).

@@ -19,6 +19,7 @@
 
 #include "cli_values.hpp"
 #include "command_registry.hpp"
+#include "progress_display.hpp"
 #include "bench/bench_plot.hpp"
 #include "bench/bench_summary.hpp"
 #include "bench/docqa_dataset.hpp"
@@ -180,6 +181,11 @@ int run_bench_serve(const bench_args& a) {
     const auto [token_lo, token_hi] = parse_token_range(a.token_range).value();
     lo.api_key = a.api_key;
     lo.max_concurrency = a.max_concurrency;
+    // vLLM's bench shows a tqdm bar; ours goes to stderr, so the table on stdout stays clean.
+    actorlm::cli::progress_display progress(stderr, "bench-serve", actorlm::cli::progress_unit::requests);
+    lo.on_progress = [&progress](size_t done, size_t total) {
+        progress.show(static_cast<int64_t>(done), static_cast<int64_t>(total));
+    };
     lo.burstiness = a.burstiness;
     lo.seed = a.seed;
     lo.timeout_s = a.timeout_s;

@@ -20,6 +20,7 @@
 #include "cli_values.hpp"
 #include "command_registry.hpp"
 #include "engine_options.hpp"
+#include "progress_display.hpp"
 
 namespace chat_command {
 
@@ -89,7 +90,12 @@ int run_chat(chat_args& a) {
     std::string target;
     if (!a.engine.model_path.empty()) {
         std::string error;
-        std::shared_ptr<engine> eng = engine::create(a.engine, &error);
+        cli::progress_display display(stderr, "chat: weights", cli::progress_unit::bytes);
+        engine_config loading = a.engine;
+        loading.on_load_progress = [&display](const load_progress& p) {
+            display.show(p.bytes_done, p.bytes_total);
+        };
+        std::shared_ptr<engine> eng = engine::create(loading, &error);
         if (!eng) {
             std::fprintf(stderr, "chat: cannot start the engine: %s\n", error.c_str());
             return 1;

@@ -15,6 +15,7 @@
 #include "command_registry.hpp"
 #include "core/llm_engine.hpp"
 #include "engine_options.hpp"
+#include "progress_display.hpp"
 #include "net/json_writer.hpp"
 
 namespace generate_command {
@@ -112,7 +113,12 @@ int run(const options& o) {
     }
     std::vector<std::string> prompts;
     for (const auto& r : reqs) prompts.push_back(r.prompt);
-    auto eng = core::llm_engine::create(o.engine);
+    cli::progress_display display(stderr, "actorlm generate: weights", cli::progress_unit::bytes);
+    engine_config loading = o.engine;
+    loading.on_load_progress = [&display](const load_progress& p) {
+        display.show(p.bytes_done, p.bytes_total);
+    };
+    auto eng = core::llm_engine::create(loading);
     if (!eng) {
         std::fprintf(stderr, "actorlm generate: %s\n", eng.message().c_str());
         return 1;

@@ -10,9 +10,12 @@
 #include <memory>
 
 #include "cli_values.hpp"
+#include "progress_display.hpp"
+#include "net/api_router.hpp"
 #include "net/http_server.hpp"
 #include "net/inference_backend.hpp"
 #include "net/reasoning_parser.hpp"
+#include "net/startup_gate.hpp"
 #include "net/tool_parser.hpp"
 
 namespace actorlm::cli {
@@ -138,31 +141,6 @@ void add_http_serve_options(CLI::App& app, http_serve_options& o) {
 int serve_over_http(const std::string& command, const engine_config& cfg,
                     std::vector<std::string> served_names, const http_serve_options& o) {
     raise_fd_limit();
-    std::string error;
-    std::shared_ptr<engine> eng = engine::create(cfg, &error);
-    if (!eng) {
-        std::fprintf(stderr, "%s: cannot start the engine: %s\n", command.c_str(), error.c_str());
-        return 1;
-    }
-    auto backend = net::make_engine_backend(eng);
-    const model_info info = eng->info();
-    if (served_names.empty())
-        served_names.push_back(info.name.empty() ? cfg.model_path : info.name);
-    net::server_metrics metrics(served_names.front());
-    net::router_options ro{o.api_key, served_names, cfg.model_path};
-    if (!o.limit_mm_per_prompt.empty())
-        ro.limit_images_per_prompt = parse_image_limit(o.limit_mm_per_prompt).value();
-    ro.media.allowed_local_media_path = o.allowed_local_media_path;
-    if (o.enable_log_requests)
-        ro.log_requests = std::make_shared<const net::request_log>(o.max_log_len);
-    if (o.max_queued_requests >= 0)
-        ro.max_requests_in_flight = int64_t{cfg.max_num_seqs} + o.max_queued_requests;
-    ro.media.timeout =
-        std::chrono::milliseconds(static_cast<int64_t>(o.image_fetch_timeout_s * 1000.0));
-    ro.enable_auto_tool_choice = o.enable_auto_tool_choice;
-    ro.tool_call_parser = o.tool_call_parser;
-    ro.reasoning_parser = o.reasoning_parser;
-    net::api_router router(*backend, metrics, std::move(ro));
     net::server_options opts;
     opts.host = o.host;
     opts.port = static_cast<uint16_t>(o.port);
@@ -177,18 +155,65 @@ int serve_over_http(const std::string& command, const engine_config& cfg,
     opts.ssl_ca_certs = o.ssl_ca_certs;
     opts.ssl_cert_reqs = o.ssl_cert_reqs;
     opts.handle_signals = true;
+    const char* scheme = o.ssl_certfile.empty() ? "http" : "https";
+
+    // Declared before the server: its connections use them until it is destroyed.
+    std::shared_ptr<engine> eng;
+    std::unique_ptr<net::inference_backend> backend;
+    std::unique_ptr<net::server_metrics> metrics;
+    std::unique_ptr<net::api_router> router;
+    net::startup_gate gate;
     {
-        net::http_server server(opts, router);
+        // The port opens before the model loads, answering 503 until it is ready (vLLM's
+        // and llama-server's /health), so that a supervisor can tell loading from dead.
+        net::http_server server(opts, gate);
         if (auto st = server.start(); !st) {
             std::fprintf(stderr, "%s: %s\n", command.c_str(), st.message().c_str());
             return 1;
         }
+        std::fprintf(stderr, "%s: loading %s; %s://%s:%u answers 503 until it is ready\n",
+                     command.c_str(), cfg.model_path.c_str(), scheme, o.host.c_str(),
+                     static_cast<unsigned>(server.port()));
+        engine_config loading = cfg;
+        progress_display display(stderr, command + ": weights", progress_unit::bytes);
+        loading.on_load_progress = [&](const load_progress& p) {
+            display.show(p.bytes_done, p.bytes_total);
+            gate.report(p);
+        };
+        std::string error;
+        eng = engine::create(loading, &error);
+        if (!eng) {
+            std::fprintf(stderr, "%s: cannot start the engine: %s\n", command.c_str(),
+                         error.c_str());
+            server.request_shutdown();
+            server.wait();
+            return 1;
+        }
+        backend = net::make_engine_backend(eng);
+        const model_info info = eng->info();
+        if (served_names.empty())
+            served_names.push_back(info.name.empty() ? cfg.model_path : info.name);
+        metrics = std::make_unique<net::server_metrics>(served_names.front());
+        net::router_options ro{o.api_key, served_names, cfg.model_path};
+        if (!o.limit_mm_per_prompt.empty())
+            ro.limit_images_per_prompt = parse_image_limit(o.limit_mm_per_prompt).value();
+        ro.media.allowed_local_media_path = o.allowed_local_media_path;
+        if (o.enable_log_requests)
+            ro.log_requests = std::make_shared<const net::request_log>(o.max_log_len);
+        if (o.max_queued_requests >= 0)
+            ro.max_requests_in_flight = int64_t{cfg.max_num_seqs} + o.max_queued_requests;
+        ro.media.timeout =
+            std::chrono::milliseconds(static_cast<int64_t>(o.image_fetch_timeout_s * 1000.0));
+        ro.enable_auto_tool_choice = o.enable_auto_tool_choice;
+        ro.tool_call_parser = o.tool_call_parser;
+        ro.reasoning_parser = o.reasoning_parser;
+        router = std::make_unique<net::api_router>(*backend, *metrics, std::move(ro));
+        gate.open(*router);
         std::fprintf(stderr, "%s: %s (max_model_len %d) on %s://%s:%u\n", command.c_str(),
-                     served_names.front().c_str(), info.max_model_len,
-                     o.ssl_certfile.empty() ? "http" : "https", o.host.c_str(),
+                     served_names.front().c_str(), info.max_model_len, scheme, o.host.c_str(),
                      static_cast<unsigned>(server.port()));
         server.wait();
-        router.wait_for_fetches();  // their last step posts to a connection of the server
+        router->wait_for_fetches();  // their last step posts to a connection of the server
         // Stop the engine while the server's io_context still exists: late callbacks
         // post into it harmlessly and are dropped with it.
         backend.reset();

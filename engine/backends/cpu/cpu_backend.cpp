@@ -73,6 +73,7 @@ public:
         opts.num_threads = req.num_threads;
         opts.first_layer = req.first_layer;
         opts.last_layer = req.last_layer;
+        opts.on_load_progress = req.on_load_progress;
         auto exec = cpu_executor::create(mc, model.weights, spec, opts);
         if (!exec) return exec.err();
         return std::unique_ptr<model_executor>(std::move(exec.value()));

@@ -11,6 +11,8 @@
 #include <memory>
 #include <vector>
 
+#include <actorlm/engine.hpp>
+
 #include "cpu/rope.hpp"
 #include "cpu/thread_pool.hpp"
 #include "model/kv_cache_storage.hpp"
@@ -24,6 +26,8 @@ struct cpu_executor_options {
     int num_threads = 0;      // 0: one per hardware thread
     int64_t first_layer = 0;  // first layer this stage runs
     int64_t last_layer = -1;  // one past the last layer; -1 means config.num_layers
+    // Called as the layer matrices are repacked (the pass that reads them from the file).
+    std::function<void(const load_progress&)> on_load_progress;
 };
 
 class cpu_executor final : public model_executor {
@@ -71,7 +75,8 @@ private:
 
     // Replaces matrices by the layout the active cpu level multiplies fastest
     // (Q8_0 and Q4_K -> 16-row panels on AVX-512 VNNI); done once, at creation.
-    void repack_matrices();
+    /// Lays the layer matrices out as panels, reporting the bytes done to `report`.
+    void repack_matrices(const std::function<void(const load_progress&)>& report);
     status check_batch(const forward_batch& batch) const;
     void run_layer(int64_t layer, const forward_batch& batch);
     void run_attention(int64_t local_layer, const forward_batch& batch);

@@ -122,29 +122,39 @@ result<std::unique_ptr<cpu_executor>> cpu_executor::create(model_config config,
     ex->params_ = std::move(params);
     if (ex->is_last_stage())
         ex->output_norm_ = norm_floats(ex->weights_.output_norm, ex->config_.recipe);
-    ex->repack_matrices();
+    ex->repack_matrices(options.on_load_progress);
     return ex;
 }
 
-void cpu_executor::repack_matrices() {
+void cpu_executor::repack_matrices(const std::function<void(const load_progress&)>& report) {
     model_weights& w = weights_;
-    auto repack = [&](tensor& t) {
-        if (!cpu::prefers_panels(t)) return;
-        const tensor rows = t;
-        t = cpu::repack_to_panels(rows, w.storage, *pool_);
-        // The panels replace the row layout (the forward pass never reads it again), so
-        // its mapped pages go back rather than sit beside the copy: without this a model
-        // is resident twice. A tied lm_head's rows are the embedding, which lookups read.
-        if (rows.data != w.token_embedding.data) page_out(rows.data, rows.num_bytes);
-    };
+    std::vector<tensor*> matrices;
     for (int64_t l = first_layer_; l < last_layer_; ++l) {
         layer_weights& lw = w.layers[static_cast<size_t>(l)];
         for (tensor* t : {&lw.wq, &lw.wk, &lw.wv, &lw.wo, &lw.w_gate, &lw.w_up, &lw.w_down})
-            repack(*t);
+            matrices.push_back(t);
     }
     // A tied lm_head gets its own panel copy; the embedding keeps the row layout
     // that token lookups read.
-    if (is_last_stage()) repack(w.lm_head);
+    if (is_last_stage()) matrices.push_back(&w.lm_head);
+    // Progress counts every matrix, repacked or not: those left in row layout are read
+    // from the mapping as they are, so they are "done" as soon as they are reached.
+    load_progress progress;
+    for (const tensor* t : matrices) progress.bytes_total += static_cast<int64_t>(t->num_bytes);
+    for (tensor* t : matrices) {
+        if (cpu::prefers_panels(*t)) {
+            const tensor rows = *t;
+            *t = cpu::repack_to_panels(rows, w.storage, *pool_);
+            // The panels replace the row layout (the forward pass never reads it again), so
+            // its mapped pages go back rather than sit beside the copy: without this a model
+            // is resident twice. A tied lm_head's rows are the embedding, which lookups read.
+            if (rows.data != w.token_embedding.data) page_out(rows.data, rows.num_bytes);
+            progress.bytes_done += static_cast<int64_t>(rows.num_bytes);
+        } else {
+            progress.bytes_done += static_cast<int64_t>(t->num_bytes);
+        }
+        if (report) report(progress);
+    }
 }
 
 cpu_executor::cpu_executor(model_config config, model_weights weights, const kv_cache_spec& kv_spec,
