@@ -133,6 +133,8 @@ void add_http_serve_options(CLI::App& app, http_serve_options& o) {
     app.add_option("--reasoning-parser", o.reasoning_parser,
                    "move the model's <think> text into reasoning_content: qwen3, deepseek_r1")
         ->check(CLI::IsMember(net::reasoning_parser_names()));
+    app.add_flag("--no-webui", o.no_webui,
+                 "do not serve the web chat page at / (its files are built into the binary)");
 }
 
 int serve_over_http(const std::string& command, const engine_config& cfg,
@@ -162,6 +164,7 @@ int serve_over_http(const std::string& command, const engine_config& cfg,
     ro.enable_auto_tool_choice = o.enable_auto_tool_choice;
     ro.tool_call_parser = o.tool_call_parser;
     ro.reasoning_parser = o.reasoning_parser;
+    ro.enable_webui = !o.no_webui;
     net::api_router router(*backend, metrics, std::move(ro));
     net::server_options opts;
     opts.host = o.host;
