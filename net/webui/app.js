@@ -13,7 +13,9 @@ const storage_keys = {
     settings: 'actorlm.webui.settings',
     api_key: 'actorlm.webui.api_key',
 };
-const default_settings = {model: '', system: '', temperature: 0.7, top_p: 1, max_tokens: 512, seed: ''};
+// max_tokens 256: room for a prompt even in stories260K's 512-token context (a request
+// that does not fit is refused with a 400); cleared, the server's default applies.
+const default_settings = {model: '', system: '', temperature: 0.7, top_p: 1, max_tokens: 256, seed: ''};
 
 const $ = (id) => document.getElementById(id);
 const state = {
