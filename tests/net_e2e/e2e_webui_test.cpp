@@ -7,7 +7,12 @@
 #include <doctest/doctest.h>
 
 #include <chrono>
+#include <condition_variable>
+#include <deque>
 #include <filesystem>
+#include <mutex>
+#include <optional>
+#include <set>
 #include <thread>
 
 #include "net/http_server.hpp"
@@ -20,21 +25,63 @@ using namespace actorlm::net;
 
 namespace e2e_webui_test {
 
-// The real engine, with each reply running to max_tokens at no more than 100 tokens/s:
-// stories260K writes a short story in a few milliseconds, too fast for a browser to
-// press Stop in between. Aborts still reach the engine, so /metrics counts them.
+// The real engine, its deltas handed on at 100 per second: stories260K writes 300 tokens
+// in a fraction of a second, too fast for a browser to press Stop in between, and the
+// engine does not wait for its reader. So the deltas queue here and one thread releases
+// them; abort() drops what is queued, forwards the abort to the engine, and ends the
+// sequence with finish_reason::abort, as the engine ends a request it aborts while
+// running. The server's side (hang-up -> abort -> /metrics) is then the real one; the
+// engine's own abort is e2e_server_test's.
 class paced_backend final : public inference_backend {
 public:
-    explicit paced_backend(std::unique_ptr<inference_backend> inner) : inner_(std::move(inner)) {}
+    explicit paced_backend(std::unique_ptr<inference_backend> inner)
+        : inner_(std::move(inner)), pacer_([this] { release_loop(); }) {}
+    ~paced_backend() override {
+        {
+            std::lock_guard lock(mu_);
+            stopping_ = true;
+        }
+        wake_.notify_all();
+        pacer_.join();
+    }
 
     std::string generate(generate_request req, delta_fn on_delta) override {
-        req.params.ignore_eos = true;
-        return inner_->generate(std::move(req), [on_delta](const output_delta& d) {
-            if (!d.finished()) std::this_thread::sleep_for(std::chrono::milliseconds(10));
-            on_delta(d);
+        req.params.ignore_eos = true;  // every reply runs to max_tokens
+        return inner_->generate(std::move(req), [this, on_delta](const output_delta& d) {
+            std::lock_guard lock(mu_);
+            if (aborted_.count(d.request_id)) return;  // the sequence already ended here
+            queue_.push_back({d, on_delta});
+            wake_.notify_all();
         });
     }
-    void abort(const std::string& request_id) override { inner_->abort(request_id); }
+    void abort(const std::string& request_id) override {
+        {
+            std::lock_guard lock(mu_);
+            aborted_.insert(request_id);
+            std::optional<pending> last;
+            for (auto it = queue_.begin(); it != queue_.end();) {
+                if (it->delta.request_id != request_id) {
+                    ++it;
+                    continue;
+                }
+                last = std::move(*it);
+                it = queue_.erase(it);
+            }
+            // Nothing queued: every delta was handed on, so the request had ended.
+            if (last) {
+                output_delta end;
+                end.request_id = request_id;
+                end.index = last->delta.index;
+                end.num_prompt_tokens = last->delta.num_prompt_tokens;
+                end.num_output_tokens = last->delta.num_output_tokens;
+                end.finish = finish_reason::abort;
+                // Next in line, so it follows a delta the pacer may be handing on now.
+                queue_.push_front({std::move(end), std::move(last->on_delta)});
+                wake_.notify_all();
+            }
+        }
+        inner_->abort(request_id);
+    }
     engine_stats stats() const override { return inner_->stats(); }
     bool reset_prefix_cache(std::string* error) override {
         return inner_->reset_prefix_cache(error);
@@ -53,7 +100,34 @@ public:
     }
 
 private:
+    struct pending {
+        output_delta delta;
+        delta_fn on_delta;
+    };
+
+    void release_loop() {
+        std::unique_lock lock(mu_);
+        while (!stopping_) {
+            if (queue_.empty()) {
+                wake_.wait(lock);
+                continue;
+            }
+            pending next = std::move(queue_.front());
+            queue_.pop_front();
+            lock.unlock();
+            next.on_delta(next.delta);
+            std::this_thread::sleep_for(std::chrono::milliseconds(10));
+            lock.lock();
+        }
+    }
+
     std::unique_ptr<inference_backend> inner_;
+    std::mutex mu_;
+    std::condition_variable wake_;
+    std::deque<pending> queue_;
+    std::set<std::string> aborted_;  // their later deltas from the engine are dropped
+    bool stopping_ = false;
+    std::thread pacer_;  // last: starts once the members above exist
 };
 
 std::shared_ptr<engine> start_engine(const std::string& chat_template) {
