@@ -409,7 +409,8 @@ function message_node(conversation, m, index) {
         stats.className = 'stats';
         const s = m.stats;
         stats.textContent = s.tokens
-            ? `TTFT ${s.ttft_ms} ms · ${s.tokens} tokens · ${s.tokens_per_s.toFixed(1)} tokens/s` +
+            ? `TTFT ${s.ttft_ms} ms · ${s.tokens} token${s.tokens === 1 ? '' : 's'} · ` +
+              `${s.tokens_per_s.toFixed(1)} tokens/s` +
               (s.finish ? ` · ${s.finish}` : '')
             : s.finish;
         node.append(stats);

@@ -133,6 +133,7 @@ async function abort_count(url) {
         'Look: <scr', 'ipt>window.__pwned = 1</script> and <img src=x onerror="window.__pwned = 2">',
         '\n\n```js\nconst x = "<b>"; // <i>c</i>\n```\n\n',
         '**bold** [bad](javascript:window.__pwned=3) [ok](https://example.com/a)',
+        '\n\n## Steps\n- one `<u>`\n- two\n\n1. first\n2. second\n',
     ];
     const crafted = [
         {choices: [{index: 0, delta: {role: 'assistant', content: ''}}]},
@@ -164,6 +165,10 @@ async function abort_count(url) {
         keywords: [...el.querySelectorAll('.code-block .tok-kw')].map((s) => s.textContent),
         comments: [...el.querySelectorAll('.code-block .tok-com')].map((s) => s.textContent),
         strong: el.querySelector('.msg.assistant strong')?.textContent,
+        heading: el.querySelector('.msg.assistant h4')?.textContent,
+        bullets: [...el.querySelectorAll('.msg.assistant ul > li')].map((li) => li.textContent),
+        numbered: [...el.querySelectorAll('.msg.assistant ol > li')].map((li) => li.textContent),
+        inline_code: el.querySelector('.msg.assistant li code')?.textContent,
         reasoning_open: el.querySelector('details.reasoning')?.open,
         reasoning: el.querySelector('details.reasoning div')?.textContent,
     }));
@@ -177,6 +182,10 @@ async function abort_count(url) {
     assert.deepEqual(dom.keywords, ['const']);
     assert.deepEqual(dom.comments, ['// <i>c</i>']);
     assert.equal(dom.strong, 'bold');
+    assert.equal(dom.heading, 'Steps');
+    assert.deepEqual(dom.bullets, ['one <u>', 'two']);
+    assert.deepEqual(dom.numbered, ['first', 'second']);
+    assert.equal(dom.inline_code, '<u>');
     assert.equal(dom.reasoning_open, false, 'reasoning is not folded');
     assert.equal(dom.reasoning, 'hmm <script>window.__pwned = 4</script>');
     await shot(page, 'injection-as-text');
@@ -227,7 +236,44 @@ async function abort_count(url) {
     await page.close();
 }
 
-// 7. --api-key: the page asks for the key, says when it is wrong, then works with it.
+// 7. A vision model (its /props answer says so here): the Image button attaches a file,
+//    shown in the message and sent as an image_url part.
+{
+    const page = await browser.newPage();
+    await page.setViewport({width: 1200, height: 800});
+    page.on('pageerror', (e) => page_errors.push(`vision: ${e.message}`));
+    const sent = [];
+    await page.setRequestInterception(true);
+    page.on('request', async (request) => {
+        if (request.url().endsWith('/props')) {
+            const props = await (await fetch(request.url())).json();
+            props.modalities.vision = true;
+            return request.respond({status: 200, contentType: 'application/json', body: JSON.stringify(props)});
+        }
+        if (!request.url().endsWith('/v1/chat/completions')) return request.continue();
+        sent.push(JSON.parse(request.postData()));
+        request.respond({status: 200, contentType: 'text/event-stream',
+                         body: 'data: {"choices":[{"index":0,"delta":{"content":"A red dot."}}]}\n\ndata: [DONE]\n\n'});
+    });
+    await page.goto(chat_url + '/', {waitUntil: 'load'});
+    await page.waitForSelector('#attach-label:not([hidden])');
+    // A 1x1 red PNG.
+    const png = path.join(artifacts, 'dot.png');
+    fs.writeFileSync(png, Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8DwHwAFBQIAX8jx0gAAAABJRU5ErkJggg==', 'base64'));
+    await (await page.$('#attach')).uploadFile(png);
+    await page.waitForSelector('#attachments img');
+    await send(page, 'What is this?');
+    await reply_stats(page);
+    const parts = sent[0].messages.at(-1).content;
+    assert.equal(parts[0].text, 'What is this?');
+    assert.equal(parts[1].type, 'image_url');
+    assert.match(parts[1].image_url.url, /^data:image\/png;base64,iVBOR/);
+    assert.equal(await page.$$eval('#messages .msg.user img.attachment', (els) => els.length), 1);
+    await shot(page, 'vision-attachment');
+    await page.close();
+}
+
+// 8. --api-key: the page asks for the key, says when it is wrong, then works with it.
 {
     const page = await open(key_url);
     await page.waitForSelector('#api-key-dialog[open]');
@@ -245,7 +291,7 @@ async function abort_count(url) {
     await page.close();
 }
 
-// 8. --no-webui: no page, the API's JSON 404.
+// 9. --no-webui: no page, the API's JSON 404.
 {
     const response = await fetch(off_url + '/');
     assert.equal(response.status, 404);
