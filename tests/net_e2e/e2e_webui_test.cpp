@@ -38,34 +38,35 @@ public:
         : inner_(std::move(inner)), pacer_([this] { release_loop(); }) {}
     ~paced_backend() override {
         {
-            std::lock_guard lock(mu_);
-            stopping_ = true;
+            std::lock_guard lock(q_->mu);
+            q_->stopping = true;
         }
-        wake_.notify_all();
+        q_->wake.notify_all();
         pacer_.join();
     }
 
     std::string generate(generate_request req, delta_fn on_delta) override {
         req.params.ignore_eos = true;  // every reply runs to max_tokens
-        return inner_->generate(std::move(req), [this, on_delta](const output_delta& d) {
-            std::lock_guard lock(mu_);
-            if (aborted_.count(d.request_id)) return;  // the sequence already ended here
-            queue_.push_back({d, on_delta});
-            wake_.notify_all();
+        // The queue, not `this`: the engine may report a delta after this object is gone.
+        return inner_->generate(std::move(req), [q = q_, on_delta](const output_delta& d) {
+            std::lock_guard lock(q->mu);
+            if (q->aborted.count(d.request_id)) return;  // the sequence already ended here
+            q->queue.push_back({d, on_delta});
+            q->wake.notify_all();
         });
     }
     void abort(const std::string& request_id) override {
         {
-            std::lock_guard lock(mu_);
-            aborted_.insert(request_id);
+            std::lock_guard lock(q_->mu);
+            q_->aborted.insert(request_id);
             std::optional<pending> last;
-            for (auto it = queue_.begin(); it != queue_.end();) {
+            for (auto it = q_->queue.begin(); it != q_->queue.end();) {
                 if (it->delta.request_id != request_id) {
                     ++it;
                     continue;
                 }
                 last = std::move(*it);
-                it = queue_.erase(it);
+                it = q_->queue.erase(it);
             }
             // Nothing queued: every delta was handed on, so the request had ended.
             if (last) {
@@ -76,8 +77,8 @@ public:
                 end.num_output_tokens = last->delta.num_output_tokens;
                 end.finish = finish_reason::abort;
                 // Next in line, so it follows a delta the pacer may be handing on now.
-                queue_.push_front({std::move(end), std::move(last->on_delta)});
-                wake_.notify_all();
+                q_->queue.push_front({std::move(end), std::move(last->on_delta)});
+                q_->wake.notify_all();
             }
         }
         inner_->abort(request_id);
@@ -106,14 +107,14 @@ private:
     };
 
     void release_loop() {
-        std::unique_lock lock(mu_);
-        while (!stopping_) {
-            if (queue_.empty()) {
-                wake_.wait(lock);
+        std::unique_lock lock(q_->mu);
+        while (!q_->stopping) {
+            if (q_->queue.empty()) {
+                q_->wake.wait(lock);
                 continue;
             }
-            pending next = std::move(queue_.front());
-            queue_.pop_front();
+            pending next = std::move(q_->queue.front());
+            q_->queue.pop_front();
             lock.unlock();
             next.on_delta(next.delta);
             std::this_thread::sleep_for(std::chrono::milliseconds(10));
@@ -121,12 +122,16 @@ private:
         }
     }
 
+    struct delta_queue {
+        std::mutex mu;
+        std::condition_variable wake;
+        std::deque<pending> queue;
+        std::set<std::string> aborted;  // their later deltas from the engine are dropped
+        bool stopping = false;
+    };
+
     std::unique_ptr<inference_backend> inner_;
-    std::mutex mu_;
-    std::condition_variable wake_;
-    std::deque<pending> queue_;
-    std::set<std::string> aborted_;  // their later deltas from the engine are dropped
-    bool stopping_ = false;
+    std::shared_ptr<delta_queue> q_ = std::make_shared<delta_queue>();
     std::thread pacer_;  // last: starts once the members above exist
 };
 
