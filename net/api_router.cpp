@@ -13,6 +13,7 @@
 #include "net/json_writer.hpp"
 #include "net/openai_protocol.hpp"
 #include "net/request_fields.hpp"
+#include "net/webui_assets.hpp"
 
 namespace actorlm::net {
 
@@ -159,8 +160,12 @@ void api_router::handle(const http_request& req, const std::shared_ptr<response_
     const bool post = req.method == "POST";
     // vLLM guards only the OpenAI routes with the key; probes and metrics stay open.
     // The admin reset is guarded too (vLLM leaves it open in its dev mode only).
+    // The web page is served without the key, as llama-server does: it asks the user for
+    // the key and sends it on every API call. /props describes the model as /v1/models does.
+    if (get && serve_webui(path, *sink)) return;
     const bool cluster_admin = path.rfind("/cluster/", 0) == 0;
-    if ((path.rfind("/v1/", 0) == 0 || path == "/reset_prefix_cache" || cluster_admin) &&
+    if ((path.rfind("/v1/", 0) == 0 || path == "/reset_prefix_cache" || path == "/props" ||
+         cluster_admin) &&
         !authorized(req.authorization))
         return send_error(*sink, invalid_api_key());
     if (path == "/cluster/migrate") {
@@ -177,7 +182,7 @@ void api_router::handle(const http_request& req, const std::shared_ptr<response_
                                    {"/v1/models", false},        {"/health", false},
                                    {"/version", false},          {"/metrics", false},
                                    {"/tokenize", true},          {"/detokenize", true},
-                                   {"/reset_prefix_cache", true}};
+                                   {"/reset_prefix_cache", true}, {"/props", false}};
     // GET /v1/models/{id} (the SDK's models.retrieve); ids may hold '/' ("org/name").
     const std::string_view models_prefix = "/v1/models/";
     if (path.size() > models_prefix.size() && path.rfind(models_prefix, 0) == 0) {
@@ -200,6 +205,7 @@ void api_router::handle(const http_request& req, const std::shared_ptr<response_
                               metrics_.exposition(backend_.stats(), backend_.cluster_members()));
         if (path == "/tokenize") return handle_tokenize(req, *sink);
         if (path == "/reset_prefix_cache") return handle_reset_prefix_cache(*sink);
+        if (path == "/props") return handle_props(*sink);
         return handle_detokenize(req, *sink);
     }
     send_error(*sink, route_not_found(req.method, path));
@@ -492,6 +498,48 @@ void api_router::handle_model(const std::string& id, response_sink& sink) {
     json_writer w;
     write_model_card(w, id, unix_seconds(), backend_.info().max_model_len);
     sink.send(200, "application/json", w.take());
+}
+
+void api_router::handle_props(response_sink& sink) {
+    const model_info info = backend_.info();
+    json_writer w;
+    w.begin_object().field("model", options_.model_names.front());
+    w.key("served_model_names").begin_array();
+    for (const auto& name : options_.model_names) w.value(name);
+    w.end_array();
+    w.field("max_model_len", info.max_model_len);
+    // Whether chat requests can be served is whether one turn renders: the very path a
+    // chat request takes (no template, one that does not parse, one that rejects a plain
+    // user turn all fail it), and the engine's own words say why when it cannot.
+    generate_request probe;
+    probe.messages.push_back({.role = "user", .content = "Hello"});
+    std::vector<int32_t> ids;
+    std::string chat_error;
+    const bool chat = backend_.tokenize_prompt(probe, &ids, &chat_error);
+    w.field("has_chat_template", chat);
+    if (chat) w.key("chat_template_error").null();
+    else w.field("chat_template_error", chat_error);
+    w.key("modalities").begin_object().field("vision", info.supports_image_input).end_object();
+    w.end_object();
+    sink.send(200, "application/json", w.take());
+}
+
+bool api_router::serve_webui(const std::string& path, response_sink& sink) const {
+    if (!options_.enable_webui) return false;
+    const webui_asset* asset = find_webui_asset(path);
+    if (!asset) return false;
+    // no-cache: the browser revalidates, so a new binary's page is seen at once. The
+    // policy allows only the page's own files (no inline script, nothing remote): a
+    // second line of defence should model output ever reach the DOM as markup.
+    std::string headers =
+        "Cache-Control: no-cache\r\n"
+        "X-Content-Type-Options: nosniff\r\n";
+    if (asset->content_type.starts_with("text/html"))
+        headers +=
+            "Content-Security-Policy: default-src 'self'; img-src 'self' data: blob:; "
+            "object-src 'none'; base-uri 'none'; frame-ancestors 'none'\r\n";
+    sink.send(200, asset->content_type, std::string(asset->body), headers);
+    return true;
 }
 
 void api_router::handle_health(response_sink& sink) {

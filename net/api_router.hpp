@@ -1,7 +1,8 @@
 // api_router: maps one HTTP request to its endpoint (OpenAI /v1/*, vLLM's
-// /tokenize, /detokenize, /health, /version, /metrics), checks the API key and
-// the model name, and answers through a response_sink. Generation requests are
-// tokenized and checked against the context here, then become a generation_job.
+// /tokenize, /detokenize, /health, /version, /metrics, /props, the web page at `/`),
+// checks the API key and the model name, and answers through a response_sink.
+// Generation requests are tokenized and checked against the context here, then become
+// a generation_job.
 // Called on the connection's strand; the router itself is immutable after
 // construction and shared by all connections.
 #pragma once
@@ -43,6 +44,9 @@ struct router_options {
     bool enable_auto_tool_choice = false;
     std::string tool_call_parser;
     std::string reasoning_parser;
+    // The web chat page at `/` and its files under /webui/ (net/webui_assets.hpp);
+    // false (--no-webui, llama-server's flag): those paths are unknown (404).
+    bool enable_webui = true;
 };
 
 class api_router final : public request_handler {
@@ -87,6 +91,12 @@ private:
     void write_model_card(json_writer& w, const std::string& name, int64_t created,
                           int32_t max_model_len) const;
     void handle_health(response_sink& sink);
+    /// GET /props (llama-server's name): what a client such as the web page needs to know
+    /// about the served model beyond /v1/models: whether chat works (and why not), vision,
+    /// context length.
+    void handle_props(response_sink& sink);
+    /// GET of an embedded web UI file; false when `path` is none (or the UI is off).
+    bool serve_webui(const std::string& path, response_sink& sink) const;
     /// POST /reset_prefix_cache: 200 once the device prefix cache is empty, 503 while busy.
     void handle_reset_prefix_cache(response_sink& sink);
     /// /cluster/members (a router's membership): GET lists, POST {"address", "role"} adds,

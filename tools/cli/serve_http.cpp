@@ -136,6 +136,8 @@ void add_http_serve_options(CLI::App& app, http_serve_options& o) {
     app.add_option("--reasoning-parser", o.reasoning_parser,
                    "move the model's <think> text into reasoning_content: qwen3, deepseek_r1")
         ->check(CLI::IsMember(net::reasoning_parser_names()));
+    app.add_flag("--no-webui", o.no_webui,
+                 "do not serve the web chat page at / (its files are built into the binary)");
 }
 
 int serve_over_http(const std::string& command, const engine_config& cfg,
@@ -207,6 +209,7 @@ int serve_over_http(const std::string& command, const engine_config& cfg,
         ro.enable_auto_tool_choice = o.enable_auto_tool_choice;
         ro.tool_call_parser = o.tool_call_parser;
         ro.reasoning_parser = o.reasoning_parser;
+        ro.enable_webui = !o.no_webui;
         router = std::make_unique<net::api_router>(*backend, *metrics, std::move(ro));
         gate.open(*router);
         std::fprintf(stderr, "%s: %s (max_model_len %d) on %s://%s:%u\n", command.c_str(),

@@ -34,6 +34,7 @@ struct http_serve_options {
     bool enable_auto_tool_choice = false;  // tool_choice "auto" allowed (needs a parser)
     std::string tool_call_parser;          // hermes, llama3_json, mistral, pythonic
     std::string reasoning_parser;          // qwen3, deepseek_r1
+    bool no_webui = false;                 // --no-webui: no chat page at / (llama-server)
 };
 
 /// --host, --port, --api-key, --io-threads, the limits (--max-request-body-bytes,
@@ -42,7 +43,7 @@ struct http_serve_options {
 /// --ssl-ca-certs, --ssl-cert-reqs), and the image input flags
 /// --limit-mm-per-prompt, --allowed-local-media-path, --image-fetch-timeout, the request
 /// log (--enable-log-requests, --max-log-len), and tool calling / reasoning:
-/// --enable-auto-tool-choice, --tool-call-parser, --reasoning-parser.
+/// --enable-auto-tool-choice, --tool-call-parser, --reasoning-parser; --no-webui.
 void add_http_serve_options(CLI::App& app, http_serve_options& o);
 
 /// Serves `cfg`'s engine (or router) until a signal; the exit status. `command` names
