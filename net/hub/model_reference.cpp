@@ -30,6 +30,21 @@ bool valid_quant(std::string_view quant) {
     return true;
 }
 
+// "models/llama.gguf" has the shape of ORG/NAME but is a mistyped local path: a
+// repository is not named like one of its files.
+bool names_a_model_file(std::string_view name) {
+    for (std::string_view ext : {".gguf", ".safetensors", ".json", ".bin"}) {
+        if (name.size() < ext.size()) continue;
+        bool same = true;
+        for (size_t i = 0; i < ext.size(); ++i) {
+            const char c = name[name.size() - ext.size() + i];
+            same = same && (c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c) == ext[i];
+        }
+        if (same) return true;
+    }
+    return false;
+}
+
 }  // namespace
 
 std::optional<model_reference> parse_model_reference(std::string_view text) {
@@ -43,7 +58,8 @@ std::optional<model_reference> parse_model_reference(std::string_view text) {
     if (slash == std::string_view::npos) return std::nullopt;
     const std::string_view org = text.substr(0, slash);
     const std::string_view name = text.substr(slash + 1);
-    if (!valid_name_part(org) || !valid_name_part(name)) return std::nullopt;
+    if (!valid_name_part(org) || !valid_name_part(name) || names_a_model_file(name))
+        return std::nullopt;
     return model_reference{std::string(text), std::string(quant)};
 }
 

@@ -17,7 +17,8 @@ struct model_reference {
 
 /// The reference `text` spells, or nothing when it is not one: exactly one '/', an
 /// organisation and a name made of letters, digits, '-', '_' and '.' (not starting with
-/// '.' or '-', no ".."), and an optional ":QUANT" of letters, digits and '_'.
+/// '.' or '-', no ".."), and an optional ":QUANT" of letters, digits and '_'. A name
+/// ending like a model file (.gguf, .safetensors, .json, .bin) is a path, not a reference.
 std::optional<model_reference> parse_model_reference(std::string_view text);
 
 }  // namespace actorlm::net::hub

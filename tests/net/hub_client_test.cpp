@@ -109,6 +109,8 @@ TEST_CASE("hub: model references are ORG/NAME with an optional :QUANT") {
     REQUIRE(r.has_value());
     CHECK(r->quant.empty());
     CHECK_FALSE(parse_model_reference("model.gguf").has_value());
+    CHECK_FALSE(parse_model_reference("models/stories260K.gguf").has_value());
+    CHECK_FALSE(parse_model_reference("models/model.SAFETENSORS").has_value());
     CHECK_FALSE(parse_model_reference("/abs/path/model.gguf").has_value());
     CHECK_FALSE(parse_model_reference("./org/name").has_value());
     CHECK_FALSE(parse_model_reference("a/b/c").has_value());

@@ -89,8 +89,8 @@ bool resolve_hub_model_path(engine_config& cfg, const hub_revision& revision, co
     progress_printer printer(isatty(STDERR_FILENO) != 0);
     auto resolved = net::hub::resolve_hub_model(*ref, revision.name, settings, std::ref(printer));
     if (!resolved) {
-        std::fprintf(stderr, "%s: cannot get %s: %s\n", command, cfg.model_path.c_str(),
-                     resolved.message().c_str());
+        std::fprintf(stderr, "%s: %s is not a local path, and as a Hugging Face Hub name: %s\n",
+                     command, cfg.model_path.c_str(), resolved.message().c_str());
         return false;
     }
     if (!resolved->cache_only_reason.empty())
