@@ -4,12 +4,17 @@
 // is reported per received piece; the caller decides how often to print.
 #include "net/hub/blob_download.hpp"
 
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <memory>
 #include <string_view>
+#include <utility>
 
 #include "net/hub/file_digest.hpp"
 #include "net/hub/http_download.hpp"
@@ -21,6 +26,36 @@ namespace fs = std::filesystem;
 namespace {
 
 using file_handle = std::unique_ptr<std::FILE, int (*)(std::FILE*)>;
+
+// An exclusive flock(2) on the blob's lock file, held for the whole download: another
+// process (ours or huggingface_hub's) waits, then finds the blob in place.
+class blob_lock {
+public:
+    static result<blob_lock> acquire(const fs::path& path) {
+        std::error_code ec;
+        fs::create_directories(path.parent_path(), ec);
+        const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+        if (fd < 0) return make_error("cannot open the lock %s: %s", path.c_str(), std::strerror(errno));
+        int rc = 0;
+        while ((rc = ::flock(fd, LOCK_EX)) != 0 && errno == EINTR) {
+        }
+        if (rc != 0) {
+            const int saved = errno;
+            ::close(fd);
+            return make_error("cannot lock %s: %s", path.c_str(), std::strerror(saved));
+        }
+        return blob_lock(fd);
+    }
+    blob_lock(blob_lock&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
+    blob_lock& operator=(blob_lock&&) = delete;
+    ~blob_lock() {
+        if (fd_ >= 0) ::close(fd_);  // releases the lock
+    }
+
+private:
+    explicit blob_lock(int fd) : fd_(fd) {}
+    int fd_;
+};
 
 // Checks a complete partial file against the hash the Hub listed.
 status verify_download(const std::string& repo_id, const repo_file& file, const fs::path& path) {
@@ -55,6 +90,9 @@ status download_blob(const hub_settings& settings, const hub_cache& cache,
     const fs::path blob = cache.blob_path(file.etag());
     std::error_code ec;
     if (fs::is_regular_file(blob, ec)) return {};
+    auto lock = blob_lock::acquire(cache.lock_path(file.etag()));
+    if (!lock) return lock.err();
+    if (fs::is_regular_file(blob, ec)) return {};  // another process fetched it meanwhile
     const fs::path partial = cache.incomplete_path(file.etag());
     download_progress shown{file.path, 0, file.size, false};
     std::string last_failure;
@@ -96,6 +134,11 @@ status download_blob(const hub_settings& settings, const hub_cache& cache,
             const unsigned code = res->status;
             if (code == 416 && have == file.size) {
                 // Every byte was there already: verify below.
+            } else if (code == 416) {
+                // The partial file does not fit what the server has: start anew.
+                fs::remove(partial, ec);
+                last_failure = "the server refused to continue the partial file (HTTP 416)";
+                continue;
             } else if (code < 200 || code >= 300) {
                 return hub_http_error(*res, repo_id, hub_request_kind::file, file.path,
                                       !settings.token.empty());

@@ -3,6 +3,7 @@
 // by an interrupted run is continued with a Range request, and the file becomes
 // blobs/{etag} only after its size and hash (SHA-256 for LFS files, git's blob SHA-1
 // otherwise) matched what the Hub's API listed. A mismatch deletes the partial file.
+// The blob's lock file (hub_cache::lock_path) is held meanwhile, as huggingface_hub holds it.
 #pragma once
 
 #include <cstdint>

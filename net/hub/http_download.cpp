@@ -18,6 +18,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cstdio>
 #include <optional>
 
 #include "net/http_url.hpp"
@@ -36,6 +37,12 @@ constexpr size_t k_error_body_limit = 64 * 1024;
 
 error transport_error(const std::string& url, const std::string& what) {
     return error{"GET " + url + " failed: " + what, error_kind::unavailable};
+}
+
+std::string seconds_text(std::chrono::milliseconds ms) {
+    char buf[32];
+    std::snprintf(buf, sizeof(buf), "%.1f s", static_cast<double>(ms.count()) / 1000.0);
+    return buf;
 }
 
 // What one hop produced: a response, or a transport failure message.
@@ -62,7 +69,10 @@ asio::awaitable<hop_outcome> exchange(Stream& stream, beast::tcp_stream& socket,
     socket.expires_after(request.read_timeout);
     co_await http::async_write(stream, req, asio::redirect_error(asio::use_awaitable, ec));
     if (ec) {
-        out.failure = "sending the request: " + ec.message();
+        out.failure = ec == beast::error::timeout
+                          ? "the request could not be sent in " +
+                                seconds_text(request.read_timeout) + " (read timeout)"
+                          : "sending the request: " + ec.message();
         co_return out;
     }
     beast::flat_buffer buffer;
@@ -73,7 +83,10 @@ asio::awaitable<hop_outcome> exchange(Stream& stream, beast::tcp_stream& socket,
     co_await http::async_read_header(stream, buffer, parser,
                                      asio::redirect_error(asio::use_awaitable, ec));
     if (ec) {
-        out.failure = "reading the response header: " + ec.message();
+        out.failure = ec == beast::error::timeout
+                          ? "no answer for " + seconds_text(request.read_timeout) +
+                                " (read timeout)"
+                          : "reading the response header: " + ec.message();
         co_return out;
     }
     const auto& head = parser.get();
@@ -109,9 +122,8 @@ asio::awaitable<hop_outcome> exchange(Stream& stream, beast::tcp_stream& socket,
         }
         if (ec) {
             out.failure = ec == beast::error::timeout
-                              ? "no data for " +
-                                    std::to_string(request.read_timeout.count() / 1000) +
-                                    " s (read timeout)"
+                              ? "no data for " + seconds_text(request.read_timeout) +
+                                    " (read timeout)"
                               : "the connection broke after " +
                                     std::to_string(out.response.body_bytes) +
                                     " body bytes: " + ec.message();

@@ -34,7 +34,10 @@ std::string folder_name(const std::string& repo_id) {
 }  // namespace
 
 hub_cache::hub_cache(const std::string& cache_dir, const std::string& repo_id)
-    : repo_dir_(fs::path(cache_dir) / folder_name(repo_id)) {}
+    : repo_dir_(fs::path(cache_dir) / folder_name(repo_id)),
+      lock_dir_(fs::path(cache_dir) / ".locks" / folder_name(repo_id)) {}
+
+fs::path hub_cache::lock_path(const std::string& etag) const { return lock_dir_ / (etag + ".lock"); }
 
 fs::path hub_cache::blob_path(const std::string& etag) const { return repo_dir_ / "blobs" / etag; }
 
@@ -89,17 +92,7 @@ status hub_cache::link_snapshot_file(const std::string& commit, const std::strin
     fs::create_directories(link.parent_path(), ec);
     if (ec) return make_error("cannot create %s: %s", link.parent_path().c_str(), ec.message().c_str());
     // snapshots/{commit}/a/b/file -> ../../../blobs/{etag}: one "../" per folder above.
-    fs::path target = "..";
-    target /= "..";
-    for (size_t depth = fs::path(file).parent_path().string().empty()
-                            ? 0
-                            : static_cast<size_t>(std::distance(
-                                  fs::path(file).parent_path().begin(),
-                                  fs::path(file).parent_path().end()));
-         depth > 0; --depth)
-        target /= "..";
-    target /= "blobs";
-    target /= etag;
+    const fs::path target = blob_path(etag).lexically_relative(link.parent_path());
     fs::remove(link, ec);
     fs::create_symlink(target, link, ec);
     if (ec) return make_error("cannot link %s to %s: %s", link.c_str(), target.c_str(),

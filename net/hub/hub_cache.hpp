@@ -4,6 +4,7 @@
 //   {cache_dir}/models--ORG--NAME/blobs/{etag}.incomplete a download in progress
 //   {cache_dir}/models--ORG--NAME/refs/{revision}         the commit a branch/tag named
 //   {cache_dir}/models--ORG--NAME/snapshots/{commit}/{file} -> ../../blobs/{etag}
+//   {cache_dir}/.locks/models--ORG--NAME/{etag}.lock      held while a blob downloads
 // A blob exists only once its content matched its hash (the downloader renames it into
 // place), so a snapshot link is never made to unverified bytes.
 #pragma once
@@ -30,6 +31,9 @@ public:
     std::filesystem::path blob_path(const std::string& etag) const;
     std::filesystem::path incomplete_path(const std::string& etag) const;
     std::filesystem::path snapshot_dir(const std::string& commit) const;
+    /// The file whose flock(2) serializes downloads of one blob (huggingface_hub's
+    /// filelock takes the same lock, so a Python download and ours never interleave).
+    std::filesystem::path lock_path(const std::string& etag) const;
 
     /// The commit refs/{revision} records, if any; a 40-hex revision is its own commit.
     std::optional<std::string> commit_for(const std::string& revision) const;
@@ -50,6 +54,7 @@ public:
 
 private:
     std::filesystem::path repo_dir_;
+    std::filesystem::path lock_dir_;
 };
 
 }  // namespace actorlm::net::hub
