@@ -174,6 +174,9 @@ TEST_CASE("hub: a GGUF repository is downloaded into huggingface_hub's cache lay
     CHECK(fs::read_symlink(r->path) ==
           fs::path("../../blobs") / actorlm::test::sha256_hex(expected));
     CHECK(file_text(repo / "refs" / "main") == k_commit_main);
+    // huggingface_hub's lock file for the blob, beside the repository folders.
+    CHECK(fs::exists(fs::path(f.settings.cache_dir) / ".locks" / "models--acme--tiny-GGUF" /
+                     (actorlm::test::sha256_hex(expected) + ".lock")));
     CHECK(r->downloaded_files == 1);
     // Only the chosen file: the other quantizations and the projector were not fetched.
     CHECK(f.hub.count("/resolve/") == 1);
@@ -289,9 +292,10 @@ TEST_CASE("hub: gated and missing repositories and revisions give clear errors")
     CHECK_FALSE(fs::exists(f.repo_dir("meta/locked")));
 }
 
-TEST_CASE("hub: HF_TOKEN is sent as a Bearer token") {
+TEST_CASE("hub: HF_TOKEN is sent as a Bearer token, to the Hub's host only") {
     hub_fixture f("token");
     f.hub.require_token("hf_secret");
+    f.hub.redirect_to_host("localhost");  // the CDN: another host name
     auto refused = f.resolve("acme/tiny");
     REQUIRE_FALSE(refused.ok());
     CHECK(refused.message().find("set HF_TOKEN") != std::string::npos);
@@ -299,10 +303,29 @@ TEST_CASE("hub: HF_TOKEN is sent as a Bearer token") {
     auto r = f.resolve("acme/tiny");
     INFO((r ? std::string() : r.message()));
     REQUIRE(r.ok());
-    for (const auto& req : f.hub.requests())
-        if (req.target.find("/api/") != std::string::npos && !req.authorization.empty())
-            CHECK(req.authorization == "Bearer hf_secret");
-    CHECK(f.hub.requests().back().authorization == "Bearer hf_secret");
+    size_t with_token = 0;
+    size_t cdn = 0;
+    for (const auto& req : f.hub.requests()) {
+        if (req.target.find("/cdn/") != std::string::npos) {
+            ++cdn;
+            CHECK(req.authorization.empty());  // the redirect left the token behind
+        } else if (req.authorization == "Bearer hf_secret") {
+            ++with_token;
+        }
+    }
+    CHECK(cdn == 1);
+    CHECK(with_token == 5);  // the model info and four files
+}
+
+TEST_CASE("hub: a server that goes silent fails after the read timeout") {
+    hub_fixture f("timeout");
+    f.settings.read_timeout = std::chrono::milliseconds(300);
+    f.hub.stall_next_request(std::chrono::milliseconds(1500));
+    const auto start = std::chrono::steady_clock::now();
+    auto r = f.resolve("acme/tiny");
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.message().find("read timeout") != std::string::npos);
+    CHECK(std::chrono::steady_clock::now() - start < std::chrono::milliseconds(1400));
 }
 
 TEST_CASE("hub: offline, the cache alone answers") {

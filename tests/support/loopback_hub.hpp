@@ -3,8 +3,8 @@
 // (/{repo}/resolve/{rev}/{file}; LFS files redirect to /cdn/{sha256} as the real Hub sends
 // them to its CDN) with Range, gated (401 GatedRepo) and missing (404 RepoNotFound)
 // repositories, a required token, and two faults a test can arm per file: the connection
-// dropped halfway through, and bytes that do not match the listed hash. It records every
-// request. One thread serves one connection at a time (the client is sequential).
+// dropped halfway through, and bytes that do not match the listed hash; it can also
+// redirect to another host name and stall. It records every request. One thread serves one connection at a time (the client is sequential).
 #pragma once
 
 #include <openssl/evp.h>
@@ -15,11 +15,13 @@
 #include <boost/beast/http.hpp>
 
 #include <atomic>
+#include <chrono>
 #include <map>
 #include <mutex>
 #include <set>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 namespace actorlm::test {
@@ -98,6 +100,18 @@ public:
     void corrupt(const std::string& etag) {
         std::lock_guard lock(mutex_);
         corrupt_.insert(etag);
+    }
+    /// LFS redirects name this host ("localhost") in an absolute URL instead of a path,
+    /// as the real Hub sends them to another host (its CDN).
+    void redirect_to_host(const std::string& host) {
+        std::lock_guard lock(mutex_);
+        redirect_host_ = host;
+    }
+    /// The next request is read and then left unanswered this long before the connection
+    /// closes: a server that went silent.
+    void stall_next_request(std::chrono::milliseconds how_long) {
+        std::lock_guard lock(mutex_);
+        stall_ = how_long;
     }
     std::vector<request_record> requests() const {
         std::lock_guard lock(mutex_);
@@ -207,7 +221,12 @@ private:
         }
         if (f->second.lfs) {
             auto res = make(302, "");
-            res.set(boost::beast::http::field::location, "/cdn/" + sha256_hex(f->second.content));
+            const std::string cdn_path = "/cdn/" + sha256_hex(f->second.content);
+            res.set(boost::beast::http::field::location,
+                    redirect_host_.empty()
+                        ? cdn_path
+                        : "http://" + redirect_host_ + ":" +
+                              std::to_string(acceptor_.local_endpoint().port()) + cdn_path);
             res.set("X-Repo-Commit", c->sha);
             res.set("X-Linked-Etag", "\"" + etag_of(f->second) + "\"");
             return res;
@@ -284,6 +303,15 @@ private:
                 last_authorization_ = std::string(req[http::field::authorization]);
                 requests_.push_back({target, range, last_authorization_});
             }
+            std::chrono::milliseconds stall{0};
+            {
+                std::lock_guard lock(mutex_);
+                stall = std::exchange(stall_, std::chrono::milliseconds{0});
+            }
+            if (stall.count() > 0) {
+                std::this_thread::sleep_for(stall);
+                continue;  // the socket closes unanswered
+            }
             size_t cut_after = 0;
             response res = answer(target, range, &cut_after);
             res.keep_alive(false);
@@ -312,6 +340,8 @@ private:
     std::string last_authorization_;
     std::map<std::string, size_t> drop_after_;
     std::set<std::string> corrupt_;
+    std::string redirect_host_;
+    std::chrono::milliseconds stall_{0};
     std::vector<request_record> requests_;
 };
 
