@@ -34,8 +34,11 @@ public:
             file_ = p.file;
             started_ = now;
             start_bytes_ = p.done;
-            last_ = clock::time_point{};
-            if (!tty_) std::fprintf(stderr, "  %s: downloading %s\n", p.file.c_str(), megabytes(p.total).c_str());
+            // A terminal shows the bar at once; a log gets its first line after the interval.
+            last_ = tty_ ? clock::time_point{} : now;
+            if (!tty_)
+                std::fprintf(stderr, "  %s: downloading %s\n", p.file.c_str(),
+                             megabytes(p.total).c_str());
         }
         const auto interval = tty_ ? std::chrono::milliseconds(100) : std::chrono::milliseconds(10000);
         if (!p.finished && now - last_ < interval) return;
