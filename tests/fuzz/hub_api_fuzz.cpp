@@ -11,7 +11,7 @@
 
 #include "fuzz_input.hpp"
 #include "net/hub/file_selection.hpp"
-#include "net/hub/hub_api.hpp"
+#include "net/hub/repo_revision.hpp"
 #include "net/hub/model_reference.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
