@@ -279,6 +279,14 @@ TEST_CASE("hub: gated and missing repositories and revisions give clear errors")
     REQUIRE_FALSE(r.ok());
     CHECK(r.message().find("repository meta/locked is gated") != std::string::npos);
     CHECK(r.message().find("HF_TOKEN") != std::string::npos);
+    // The real Hub lists a gated repository's files and refuses their content.
+    auto files_gated = gguf_repo();
+    files_gated.gated_files = true;
+    f.hub.add_repo("meta/listed", files_gated);
+    r = f.resolve("meta/listed");
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.message().find("repository meta/listed is gated") != std::string::npos);
+    CHECK(hub_cache(f.settings.cache_dir, "meta/listed").snapshot_files(k_commit_main).empty());
     r = f.resolve("acme/nothing-here");
     REQUIRE_FALSE(r.ok());
     CHECK(r.message().find("repository acme/nothing-here was not found") != std::string::npos);

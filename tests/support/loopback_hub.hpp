@@ -59,7 +59,10 @@ public:
     };
     struct repo {
         std::map<std::string, commit> revisions;  ///< "main", tags, ... -> commit
-        bool gated = false;
+        bool gated = false;  ///< the model info and the files answer 401 GatedRepo
+        /// Only the files answer 401 GatedRepo: the real Hub shows a gated repository's
+        /// file list to anyone and refuses the content.
+        bool gated_files = false;
     };
     struct request_record {
         std::string target;
@@ -194,7 +197,7 @@ private:
             res.set("X-Error-Message", "Repository not found");
             return res;
         }
-        if (r->gated) {
+        if (r->gated || (r->gated_files && !api)) {
             auto res = make(401, R"({"error":"Access to model is restricted"})");
             res.set("X-Error-Code", "GatedRepo");
             res.set("X-Error-Message", "Access to model " + id + " is restricted.");
