@@ -160,9 +160,10 @@ status download_blob(const hub_settings& settings, const hub_cache& cache,
         if (progress) progress(shown);
         return {};
     }
-    return make_error("%s/%s: the download failed %d times (%s); run again to continue it",
-                      repo_id.c_str(), file.path.c_str(), k_download_attempts,
-                      last_failure.c_str());
+    return error{repo_id + "/" + file.path + ": the download failed " +
+                     std::to_string(k_download_attempts) + " times (" + last_failure +
+                     "); run again to continue it",
+                 error_kind::unavailable};
 }
 
 }  // namespace actorlm::net::hub

@@ -46,7 +46,7 @@ bool is_split_part(const std::string& file) {
 }
 
 // The quantization a GGUF file name carries, for the list in an error: the last
-// '-'/'.'-separated word before ".gguf" that starts with a quant family letter.
+// '-'/'.'-separated word before ".gguf" (and before a split part's "-00001-of-00003").
 std::string quant_in_name(const std::string& file) {
     std::string stem = file.substr(0, file.size() - 5);
     if (is_split_part(stem + ".gguf")) stem = stem.substr(0, stem.rfind("-of-") - 6);
@@ -61,6 +61,8 @@ std::string joined(const std::vector<std::string>& items) {
     return out;
 }
 
+// Candidate lists can be long: the messages below are built as strings, not through
+// make_error's fixed buffer.
 result<model_files> select_gguf(const std::string& repo_id, const std::string& asked,
                                 const std::vector<std::string>& ggufs) {
     const std::string quant = asked.empty() ? k_default_gguf_quant : asked;
@@ -71,23 +73,20 @@ result<model_files> select_gguf(const std::string& repo_id, const std::string& a
     if (matches.empty()) {
         std::set<std::string> quants;
         for (const auto& f : ggufs) quants.insert(quant_in_name(f));
-        return make_error(error_kind::invalid_argument,
-                          "%s has no GGUF file of quantization %s; it has: %s (name one as "
-                          "%s:QUANT)",
-                          repo_id.c_str(), quant.c_str(),
-                          joined(std::vector<std::string>(quants.begin(), quants.end())).c_str(),
-                          repo_id.c_str());
+        return error{repo_id + " has no GGUF file of quantization " + quant + "; it has: " +
+                         joined(std::vector<std::string>(quants.begin(), quants.end())) +
+                         " (name one as " + repo_id + ":QUANT)",
+                     error_kind::invalid_argument};
     }
     if (std::any_of(matches.begin(), matches.end(), is_split_part))
-        return make_error(error_kind::invalid_argument,
-                          "%s: the %s GGUF is split into parts (%s); split GGUF files are not "
-                          "supported yet: merge them with llama-gguf-split --merge, or pick "
-                          "another quantization",
-                          repo_id.c_str(), quant.c_str(), joined(matches).c_str());
+        return error{repo_id + ": the " + quant + " GGUF is split into parts (" + joined(matches) +
+                         "); split GGUF files are not supported yet: merge them with "
+                         "llama-gguf-split --merge, or pick another quantization",
+                     error_kind::invalid_argument};
     if (matches.size() > 1)
-        return make_error(error_kind::invalid_argument,
-                          "%s: several GGUF files match %s (%s); name the quantization exactly",
-                          repo_id.c_str(), quant.c_str(), joined(matches).c_str());
+        return error{repo_id + ": several GGUF files match " + quant + " (" + joined(matches) +
+                         "); name the quantization exactly",
+                     error_kind::invalid_argument};
     return model_files{{matches.front()}, matches.front()};
 }
 

@@ -35,8 +35,16 @@ using tcp = asio::ip::tcp;
 
 constexpr size_t k_error_body_limit = 64 * 1024;
 
+// The URL as messages show it: without its query, which for a CDN is a signature of a
+// thousand characters that would bury the reason.
+std::string shown_url(const std::string& url) {
+    const size_t query = url.find('?');
+    if (query == std::string::npos || url.size() - query <= 64) return url;
+    return url.substr(0, query) + "?...";
+}
+
 error transport_error(const std::string& url, const std::string& what) {
-    return error{"GET " + url + " failed: " + what, error_kind::unavailable};
+    return error{"GET " + shown_url(url) + " failed: " + what, error_kind::unavailable};
 }
 
 std::string seconds_text(std::chrono::milliseconds ms) {

@@ -20,18 +20,17 @@ result<resolved_model> resolve_from_cache(const model_reference& ref, const std:
     const hub_cache cache(settings.cache_dir, ref.repo_id);
     const auto commit = cache.commit_for(revision);
     const std::string shown = ref.repo_id + " (revision " + revision + ")";
-    if (!commit || cache.snapshot_files(*commit).empty())
-        return make_error(error_kind::unavailable, "%s: %s is not in the cache at %s",
-                          why.c_str(), shown.c_str(), cache.repo_dir().c_str());
-    auto selected = select_model_files(ref.repo_id, ref.quant, cache.snapshot_files(*commit));
+    // Built as strings, not make_error's fixed buffer: `why` may carry a long message.
+    const auto present = commit ? cache.snapshot_files(*commit) : std::vector<std::string>{};
+    if (present.empty())
+        return error{why + ": " + shown + " is not in the cache at " + cache.repo_dir().string(),
+                     error_kind::unavailable};
+    auto selected = select_model_files(ref.repo_id, ref.quant, present);
     if (!selected)
-        return make_error(selected.kind(), "%s, and in the cache: %s", why.c_str(),
-                          selected.message().c_str());
-    const auto present = cache.snapshot_files(*commit);
+        return error{why + ", and in the cache: " + selected.message(), selected.kind()};
     for (const auto& f : selected->files)
         if (std::find(present.begin(), present.end(), f) == present.end())
-            return make_error(error_kind::unavailable, "%s: the cached %s lacks %s", why.c_str(),
-                              shown.c_str(), f.c_str());
+            return error{why + ": the cached " + shown + " lacks " + f, error_kind::unavailable};
     resolved_model out;
     out.commit = *commit;
     out.path = (cache.snapshot_dir(*commit) / selected->model_file).string();
