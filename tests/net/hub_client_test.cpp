@@ -10,6 +10,7 @@
 #include <fstream>
 
 #include "net/hub/file_selection.hpp"
+#include "net/hub/hub_api.hpp"
 #include "net/hub/hub_cache.hpp"
 #include "net/hub/hub_model.hpp"
 #include "net/hub/hub_settings.hpp"
@@ -298,6 +299,29 @@ TEST_CASE("hub: gated and missing repositories and revisions give clear errors")
     CHECK(r.message().find("no GGUF file of quantization IQ1_S") != std::string::npos);
     // Nothing was left in the cache for the refused repositories.
     CHECK_FALSE(fs::exists(f.repo_dir("meta/locked")));
+}
+
+TEST_CASE("hub: the Hub's error codes become messages naming the repository") {
+    http_get_response res;
+    res.status = 401;  // the real Hub hides whether a private repository exists
+    res.headers["x-error-code"] = "RepoNotFound";
+    res.headers["x-error-message"] = "Repository Not Found for url: ...";
+    auto e = hub_http_error(res, "o/private", hub_request_kind::repository, "revision 'main'", false);
+    CHECK(e.message.find("repository o/private was not found on the Hub (HTTP 401)") == 0);
+    CHECK(e.message.find("a private repository needs HF_TOKEN") != std::string::npos);
+    res.status = 403;
+    res.headers["x-error-code"] = "GatedRepo";
+    e = hub_http_error(res, "o/gated", hub_request_kind::file, "model.safetensors", true);
+    CHECK(e.message.find("repository o/gated is gated") == 0);
+    CHECK(e.message.find("with the account of HF_TOKEN") != std::string::npos);
+    res.headers.clear();
+    res.status = 404;
+    e = hub_http_error(res, "o/m", hub_request_kind::file, "config.json", false);
+    CHECK(e.message.find("config.json was not found in o/m") == 0);
+    res.status = 500;
+    res.reason = "Internal Server Error";
+    e = hub_http_error(res, "o/m", hub_request_kind::file, "config.json", false);
+    CHECK(e.message.find("HTTP 500 Internal Server Error") != std::string::npos);
 }
 
 TEST_CASE("hub: HF_TOKEN is sent as a Bearer token, to the Hub's host only") {

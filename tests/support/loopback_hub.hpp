@@ -94,10 +94,11 @@ public:
         std::lock_guard lock(mutex_);
         token_ = token;
     }
-    /// The next download of this content (by its sha256) stops after `bytes` bytes.
-    void drop_next_download_after(const std::string& sha256, size_t bytes) {
+    /// The next download of this file (by the hash it is listed with: the sha256 of an
+    /// LFS file) stops after `bytes` bytes.
+    void drop_next_download_after(const std::string& etag, size_t bytes) {
         std::lock_guard lock(mutex_);
-        drop_after_[sha256] = bytes;
+        drop_after_[etag] = bytes;
     }
     /// Downloads of this file (by the hash it is listed with) send other bytes.
     void corrupt(const std::string& etag) {
@@ -143,7 +144,7 @@ private:
         return f.lfs ? sha256_hex(f.content) : git_blob_sha1_hex(f.content);
     }
 
-    // Finds the repository a target names: /api/models/{org}/{name}/... or /{org}/{name}/...
+    // The repository with this id ("org/name"), or null.
     const repo* find_repo(const std::string& id) const {
         const auto it = repos_.find(id);
         return it == repos_.end() ? nullptr : &it->second;
@@ -174,7 +175,8 @@ private:
         return out;
     }
 
-    // Answers one request; `body_limit` > 0 cuts the body short (the dropped download).
+    // Answers one request; sets *cut_after > 0 when the body is to be cut short there
+    // (the dropped download).
     response answer(const std::string& target, const std::string& range, size_t* cut_after) {
         std::lock_guard lock(mutex_);
         const std::string path = target.substr(0, target.find('?'));
