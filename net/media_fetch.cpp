@@ -30,6 +30,7 @@
 #include <cstring>
 #include <optional>
 
+#include "net/http_url.hpp"
 #include "net/percent_decode.hpp"
 
 namespace actorlm::net {
@@ -44,72 +45,6 @@ namespace {
 
 error media_error(const std::string& message) {
     return error{message, error_kind::invalid_argument};
-}
-
-struct http_url {
-    bool https = false;
-    std::string host;
-    std::string port;
-    std::string target;  // path and query, at least "/"
-};
-
-result<http_url> parse_http_url(std::string_view url) {
-    http_url u;
-    std::string_view rest;
-    if (starts_with_nocase(url, "https://")) {
-        u.https = true;
-        rest = url.substr(8);
-    } else if (starts_with_nocase(url, "http://")) {
-        rest = url.substr(7);
-    } else {
-        return media_error("not an http(s) URL: " + describe_media_url(url));
-    }
-    const size_t end = rest.find_first_of("/?#");
-    std::string_view authority = rest.substr(0, end);
-    std::string_view path = end == std::string_view::npos ? "" : rest.substr(end);
-    if (const size_t hash = path.find('#'); hash != std::string_view::npos)
-        path = path.substr(0, hash);
-    if (authority.find('@') != std::string_view::npos)
-        return media_error("URLs with credentials are not fetched: " + describe_media_url(url));
-    if (!authority.empty() && authority.front() == '[') {  // [IPv6]:port
-        const size_t close = authority.find(']');
-        if (close == std::string_view::npos)
-            return media_error("malformed URL host: " + describe_media_url(url));
-        u.host = std::string(authority.substr(1, close - 1));
-        authority = authority.substr(close + 1);
-        if (!authority.empty() && authority.front() != ':')
-            return media_error("malformed URL host: " + describe_media_url(url));
-        if (!authority.empty()) u.port = std::string(authority.substr(1));
-    } else {
-        const size_t colon = authority.rfind(':');
-        u.host = std::string(authority.substr(0, colon));
-        if (colon != std::string_view::npos) u.port = std::string(authority.substr(colon + 1));
-    }
-    if (u.host.empty()) return media_error("URL has no host: " + describe_media_url(url));
-    if (u.port.empty()) u.port = u.https ? "443" : "80";
-    if (!std::all_of(u.port.begin(), u.port.end(), [](char c) { return c >= '0' && c <= '9'; }))
-        return media_error("malformed URL port: " + describe_media_url(url));
-    u.target = path.empty() ? "/" : std::string(path);
-    if (u.target.front() == '?') u.target.insert(0, "/");
-    return u;
-}
-
-// A Location header resolved against the URL it came from (absolute, scheme-relative
-// "//host/x" or path "/x"; a relative "x" replaces the last path segment).
-std::string resolve_location(const http_url& base, std::string_view location) {
-    const size_t colon = location.find(':');
-    const size_t slash = location.find('/');
-    if (colon != std::string_view::npos && (slash == std::string_view::npos || colon < slash))
-        return std::string(location);  // has a scheme
-    const std::string origin = std::string(base.https ? "https://" : "http://") +
-                               (base.host.find(':') != std::string::npos ? "[" + base.host + "]"
-                                                                         : base.host) +
-                               ":" + base.port;
-    if (location.rfind("//", 0) == 0)
-        return std::string(base.https ? "https:" : "http:") + std::string(location);
-    if (!location.empty() && location.front() == '/') return origin + std::string(location);
-    const std::string dir = base.target.substr(0, base.target.rfind('/') + 1);
-    return origin + dir + std::string(location);
 }
 
 std::string seconds_text(std::chrono::milliseconds ms) {
@@ -172,7 +107,7 @@ asio::awaitable<fetch_outcome> fetch_http(std::string original, media_fetch_opti
     std::string url = original;
     for (int hop = 0;; ++hop) {
         auto parsed = parse_http_url(url);
-        if (!parsed) co_return fail(parsed.message());
+        if (!parsed) co_return fail(parsed.message());  // names the URL
         const http_url& u = parsed.value();
         beast::error_code ec;
         auto endpoints = co_await resolver.async_resolve(

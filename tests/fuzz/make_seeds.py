@@ -309,6 +309,24 @@ def hf_config_seeds():
     write("hf_config_fuzz", "llava.txt", "\0".join([json.dumps(llava), "", json.dumps(clip)]))
 
 
+# ---- the Hub's model-info JSON, NUL, a model reference ----
+def hub_api_seeds():
+    commit = "0123456789abcdef0123456789abcdef01234567"
+    gguf = {"id": "org/m-GGUF", "sha": commit, "siblings": [
+        {"rfilename": "m-Q4_K_M.gguf", "size": 10, "blobId": "a" * 40,
+         "lfs": {"sha256": "b" * 64, "size": 10, "pointerSize": 134}},
+        {"rfilename": "m-Q8_0-00001-of-00002.gguf", "size": 5, "blobId": "c" * 40},
+        {"rfilename": "mmproj-m-f16.gguf", "size": 5, "blobId": "d" * 40},
+        {"rfilename": "README.md", "size": 3, "blobId": "e" * 40}]}
+    write("hub_api_fuzz", "gguf.txt", json.dumps(gguf) + "\0org/m-GGUF:Q4_K_M")
+    hf = {"id": "org/m", "sha": commit, "siblings": [
+        {"rfilename": "config.json", "size": 2, "blobId": "f" * 40},
+        {"rfilename": "model.safetensors", "size": 8, "blobId": "1" * 40,
+         "lfs": {"sha256": "2" * 64, "size": 8}},
+        {"rfilename": "onnx/model.onnx", "size": 8, "blobId": "3" * 40}]}
+    write("hub_api_fuzz", "safetensors.txt", json.dumps(hf) + "\0org/m")
+
+
 if __name__ == "__main__":
     gguf_seeds()
     safetensors_seeds()
@@ -318,3 +336,4 @@ if __name__ == "__main__":
     grammar_seeds()
     actor_seeds()
     hf_config_seeds()
+    hub_api_seeds()

@@ -15,6 +15,7 @@
 #include "cli_values.hpp"
 #include "command_registry.hpp"
 #include "engine_options.hpp"
+#include "hub_model_path.hpp"
 #include "json_output.hpp"
 #include "backends/backend.hpp"
 #include "backends/cpu/cpu_executor.hpp"
@@ -27,6 +28,7 @@ namespace bench_forward_command {
 using namespace actorlm;
 
 struct options {
+    actorlm::cli::hub_revision revision;  // of a --model ORG/NAME
     engine_config engine;  // model, threads, block size, KV cache dtype
     int64_t prompt_len = 512;
     std::string batches = "1,8,32,64";
@@ -196,6 +198,7 @@ cli::command_action setup(CLI::App& app) {
     cli::add_engine_options(
         app, o->engine,
         cli::engine_flags::model | cli::engine_flags::threads | cli::engine_flags::kv_layout);
+    actorlm::cli::add_revision_option(app, o->revision);
     app.add_option("--prompt-len", o->prompt_len, "prefill tokens")
         ->check(actorlm::cli::positive())
         ->capture_default_str();
@@ -215,7 +218,10 @@ cli::command_action setup(CLI::App& app) {
     app.add_option("--bandwidth-gbps", o->bandwidth_gbps, "memory bandwidth for the bound")
         ->check(actorlm::cli::positive())
         ->capture_default_str();
-    return [o] { return run_bench_forward(*o); };
+    return [o] {
+        if (!cli::resolve_hub_model_path(o->engine, o->revision, "actorlm bench-forward")) return 1;
+        return run_bench_forward(*o);
+    };
 }
 
 cli::command_registration reg("bench-forward",

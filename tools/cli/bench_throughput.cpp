@@ -19,6 +19,7 @@
 #include "command_registry.hpp"
 #include "core/llm_engine.hpp"
 #include "engine_options.hpp"
+#include "hub_model_path.hpp"
 #include "json_output.hpp"
 
 namespace bench_throughput_command {
@@ -26,6 +27,7 @@ namespace bench_throughput_command {
 using namespace actorlm;
 
 struct options {
+    actorlm::cli::hub_revision revision;  // of a --model ORG/NAME
     engine_config engine;
     int64_t num_prompts = 64, input_len = 128, output_len = 128;
     uint64_t seed = 0;
@@ -109,6 +111,7 @@ cli::command_action setup(CLI::App& app) {
     auto o = std::make_shared<options>();
     o->engine.max_num_seqs = 64;
     cli::add_engine_options(app, o->engine, cli::k_offline_engine_flags);
+    actorlm::cli::add_revision_option(app, o->revision);
     app.add_option("--num-prompts", o->num_prompts, "prompts submitted at once")
         ->check(actorlm::cli::positive())
         ->capture_default_str();
@@ -121,7 +124,10 @@ cli::command_action setup(CLI::App& app) {
     app.add_option("--seed", o->seed, "seed of the random prompts");
     app.add_option("--json-schema", o->json_schema_file,
                    "constrain every request to this JSON schema (structured outputs)");
-    return [o] { return run(*o); };
+    return [o] {
+        if (!cli::resolve_hub_model_path(o->engine, o->revision, "actorlm bench-throughput")) return 1;
+        return run(*o);
+    };
 }
 
 cli::command_registration reg("bench-throughput",

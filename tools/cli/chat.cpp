@@ -20,6 +20,7 @@
 #include "cli_values.hpp"
 #include "command_registry.hpp"
 #include "engine_options.hpp"
+#include "hub_model_path.hpp"
 #include "progress_display.hpp"
 
 namespace chat_command {
@@ -27,6 +28,7 @@ namespace chat_command {
 using namespace actorlm;
 
 struct chat_args {
+    actorlm::cli::hub_revision revision;  // of a --model ORG/NAME
     std::string url = "http://127.0.0.1:8000";
     std::string api_key;
     std::string model_name;  // sent as "model" to the server
@@ -197,7 +199,11 @@ cli::command_action setup(CLI::App& app) {
         ->check(CLI::Range(1, 1 << 20))
         ->capture_default_str();
     app.add_option("--seed", a.seed, "sampling seed (default: random)")->check(cli::non_negative());
-    return [o] { return run_chat(*o); };
+    actorlm::cli::add_revision_option(app, a.revision);
+    return [o] {
+        if (!cli::resolve_hub_model_path(o->engine, o->revision, "actorlm chat")) return 1;
+        return run_chat(*o);
+    };
 }
 
 const cli::command_registration registration(

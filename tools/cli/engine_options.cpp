@@ -48,7 +48,9 @@ void add_engine_options(CLI::App& app, engine_config& cfg, engine_flags which,
     auto group = [](CLI::Option* o) { return o->group(k_engine_group); };
     if (has(which, engine_flags::model)) {
         const char* names = has(which, engine_flags::model_tag) ? "model_tag,--model" : "--model";
-        group(app.add_option(names, cfg.model_path, "GGUF file or Hugging Face directory"))
+        group(app.add_option(names, cfg.model_path,
+                             "GGUF file, Hugging Face directory, or a Hugging Face Hub "
+                             "repository ORG/NAME[:QUANT] (downloaded into the Hub cache)"))
             ->required();
         group(app.add_option("--mmproj", cfg.mmproj,
                              "llama.cpp mmproj GGUF: the vision tower of a GGUF text model"))

@@ -15,6 +15,7 @@
 #include "command_registry.hpp"
 #include "core/llm_engine.hpp"
 #include "engine_options.hpp"
+#include "hub_model_path.hpp"
 #include "progress_display.hpp"
 #include "net/json_writer.hpp"
 
@@ -23,6 +24,7 @@ namespace generate_command {
 using namespace actorlm;
 
 struct options {
+    actorlm::cli::hub_revision revision;  // of a --model ORG/NAME
     engine_config engine;
     std::string prompt, prompts_file, output;
     sampling_params params;
@@ -189,6 +191,7 @@ cli::command_action setup(CLI::App& app) {
     auto o = std::make_shared<options>();
     o->params.max_tokens = 64;
     cli::add_engine_options(app, o->engine, cli::k_offline_engine_flags);
+    actorlm::cli::add_revision_option(app, o->revision);
     cli::add_sampling_options(app, o->params);
     // Exactly one prompt source.
     CLI::App* source = app.add_option_group("Prompt", "give exactly one of these");
@@ -199,7 +202,10 @@ cli::command_action setup(CLI::App& app) {
         ->check(CLI::ExistingFile);
     source->require_option(1);
     app.add_option("--output", o->output, "write the JSONL results here instead of stdout");
-    return [o] { return run(*o); };
+    return [o] {
+        if (!cli::resolve_hub_model_path(o->engine, o->revision, "actorlm generate")) return 1;
+        return run(*o);
+    };
 }
 
 cli::command_registration reg("generate", "offline text generation (prompt or JSONL file)", setup);

@@ -16,12 +16,14 @@
 #include "cli_values.hpp"
 #include "command_registry.hpp"
 #include "engine_options.hpp"
+#include "hub_model_path.hpp"
 #include "serve_http.hpp"
 #include "tls_options.hpp"
 
 namespace router_command {
 
 struct router_options {
+    actorlm::cli::hub_revision revision;  // of a --model ORG/NAME
     actorlm::engine_config cfg;
     std::vector<std::string> served_names;
     actorlm::cli::http_serve_options http;
@@ -35,6 +37,7 @@ actorlm::cli::command_action setup_router(CLI::App& app) {
     actorlm::cli::add_engine_options(
         app, o->cfg, engine_flags::model | engine_flags::serving | engine_flags::kv_layout,
         &o->served_names);
+    actorlm::cli::add_revision_option(app, o->revision);
     app.add_option("--engine", o->cfg.cluster_members,
                    "HOST:PORT of a replica engine's --cluster-listen (repeat for each)")
         ->check(actorlm::cli::host_port_text());
@@ -68,6 +71,7 @@ actorlm::cli::command_action setup_router(CLI::App& app) {
                          "cluster (--prefill and --decode)\n");
             return actorlm::cli::k_usage_error;
         }
+        if (!actorlm::cli::resolve_hub_model_path(o->cfg, o->revision, "actorlm router")) return 1;
         return actorlm::cli::serve_over_http("actorlm router", o->cfg, o->served_names, o->http);
     };
 }

@@ -14,12 +14,14 @@
 #include "cli_values.hpp"
 #include "command_registry.hpp"
 #include "engine_options.hpp"
+#include "hub_model_path.hpp"
 #include "serve_http.hpp"
 #include "tls_options.hpp"
 
 namespace serve_command {
 
 struct serve_options {
+    actorlm::cli::hub_revision revision;  // of a --model ORG/NAME
     actorlm::engine_config cfg;
     std::vector<std::string> served_names;
     actorlm::cli::http_serve_options http;
@@ -35,6 +37,7 @@ actorlm::cli::command_action setup_serve(CLI::App& app) {
                                          engine_flags::kv_layout | engine_flags::kv_memory |
                                          engine_flags::scheduler | engine_flags::kv_transfer,
                                      &o->served_names);
+    actorlm::cli::add_revision_option(app, o->revision);
     actorlm::cli::add_http_serve_options(app, o->http);
     app.add_option("--cluster-listen", o->cfg.cluster_listen,
                    "HOST:PORT to publish this engine on as a cluster member (for `actorlm "
@@ -42,6 +45,7 @@ actorlm::cli::command_action setup_serve(CLI::App& app) {
         ->check(actorlm::cli::host_port_text());
     actorlm::cli::add_tls_options(app, o->cfg.tls);
     return [o] {
+        if (!actorlm::cli::resolve_hub_model_path(o->cfg, o->revision, "actorlm serve")) return 1;
         return actorlm::cli::serve_over_http("actorlm serve", o->cfg, o->served_names, o->http);
     };
 }

@@ -14,6 +14,7 @@
 #include "cli_values.hpp"
 #include "command_registry.hpp"
 #include "engine_options.hpp"
+#include "hub_model_path.hpp"
 #include "tls_options.hpp"
 
 #include "actors/connector_actor.hpp"
@@ -27,6 +28,7 @@ volatile std::sig_atomic_t g_stop = 0;
 void on_signal(int) { g_stop = 1; }
 
 struct worker_options {
+    actorlm::cli::hub_revision revision;  // of a --model ORG/NAME
     std::string listen;
     actorlm::engine_config cfg;
 };
@@ -82,8 +84,12 @@ actorlm::cli::command_action setup_worker(CLI::App& app) {
         ->check(actorlm::cli::host_port_text());
     // The same model the engine serves; the engine tells the worker its layers.
     actorlm::cli::add_engine_options(app, o->cfg, engine_flags::model | engine_flags::device);
+    actorlm::cli::add_revision_option(app, o->revision);
     actorlm::cli::add_tls_options(app, o->cfg.tls);
-    return [o] { return run_worker(*o); };
+    return [o] {
+        if (!actorlm::cli::resolve_hub_model_path(o->cfg, o->revision, "actorlm worker")) return 1;
+        return run_worker(*o);
+    };
 }
 
 actorlm::cli::command_registration reg("worker", "run a model worker for a remote engine",
