@@ -1,75 +1,36 @@
-// hub_model_path implementation. Progress: on a terminal one line per file redrawn at
-// most ten times a second; otherwise (logs, CI) a line when a file starts, every ten
-// seconds, and when it is done, so a log shows a stalled download without flooding.
+// hub_model_path implementation. Progress: one progress_display per file (a bar on a
+// terminal; in a log, a line when a file starts, every few seconds, and when it is
+// verified, so a log shows a stalled download without flooding).
 #include "hub_model_path.hpp"
 
-#include <unistd.h>
-
-#include <chrono>
 #include <cstdio>
 #include <filesystem>
+#include <functional>
+#include <memory>
 #include <string>
 
 #include "net/hub/hub_model.hpp"
+#include "progress_display.hpp"
 
 namespace actorlm::cli {
 
 namespace {
 
-using clock = std::chrono::steady_clock;
-
-std::string megabytes(uint64_t bytes) {
-    char buf[32];
-    std::snprintf(buf, sizeof(buf), "%.1f MB", static_cast<double>(bytes) / 1e6);
-    return buf;
-}
-
-class progress_printer {
+class download_printer {
 public:
-    explicit progress_printer(bool tty) : tty_(tty) {}
-
     void operator()(const net::hub::download_progress& p) {
-        const auto now = clock::now();
         if (p.file != file_) {
             file_ = p.file;
-            started_ = now;
-            start_bytes_ = p.done;
-            // A terminal shows the bar at once; a log gets its first line after the interval.
-            last_ = tty_ ? clock::time_point{} : now;
-            if (!tty_)
-                std::fprintf(stderr, "  %s: downloading %s\n", p.file.c_str(),
-                             megabytes(p.total).c_str());
+            display_ = std::make_unique<progress_display>(stderr, "  " + p.file,
+                                                          progress_unit::bytes);
         }
-        const auto interval = tty_ ? std::chrono::milliseconds(100) : std::chrono::milliseconds(10000);
-        if (!p.finished && now - last_ < interval) return;
-        last_ = now;
-        const double seconds = std::chrono::duration<double>(now - started_).count();
-        const double rate = seconds > 0 ? static_cast<double>(p.done - start_bytes_) / seconds : 0;
-        const int percent = p.total > 0 ? static_cast<int>(100.0 * static_cast<double>(p.done) /
-                                                           static_cast<double>(p.total))
-                                        : 100;
-        if (tty_) {
-            const int width = 30;
-            const int filled = percent * width / 100;
-            std::fprintf(stderr, "\r  %-40.40s [%s%s] %3d%% %s/%s %.1f MB/s\x1b[K", p.file.c_str(),
-                         std::string(static_cast<size_t>(filled), '#').c_str(),
-                         std::string(static_cast<size_t>(width - filled), '.').c_str(), percent,
-                         megabytes(p.done).c_str(), megabytes(p.total).c_str(), rate / 1e6);
-            if (p.finished) std::fputc('\n', stderr);
-        } else {
-            std::fprintf(stderr, "  %s: %d%% (%s of %s, %.1f MB/s)%s\n", p.file.c_str(), percent,
-                         megabytes(p.done).c_str(), megabytes(p.total).c_str(), rate / 1e6,
-                         p.finished ? ", verified" : "");
-        }
-        std::fflush(stderr);
+        // The file is done once verified, not when its last byte arrives.
+        display_->show(static_cast<int64_t>(p.done), static_cast<int64_t>(p.total), p.finished);
     }
 
 private:
-    bool tty_;
     std::string file_;
-    clock::time_point started_;
-    clock::time_point last_;
-    uint64_t start_bytes_ = 0;
+    std::unique_ptr<progress_display> display_;
 };
 
 }  // namespace
@@ -89,7 +50,7 @@ bool resolve_hub_model_path(engine_config& cfg, const hub_revision& revision, co
     const net::hub::hub_settings settings = net::hub::hub_settings_from_environment();
     std::fprintf(stderr, "%s: %s (revision %s) from %s\n", command, ref->repo_id.c_str(),
                  revision.name.c_str(), settings.offline ? "the Hub cache" : settings.endpoint.c_str());
-    progress_printer printer(isatty(STDERR_FILENO) != 0);
+    download_printer printer;
     auto resolved = net::hub::resolve_hub_model(*ref, revision.name, settings, std::ref(printer));
     if (!resolved) {
         std::fprintf(stderr, "%s: %s is not a local path, and as a Hugging Face Hub name: %s\n",

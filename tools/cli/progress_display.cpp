@@ -34,7 +34,11 @@ int percent(int64_t done, int64_t total) {
 }  // namespace
 
 progress_display::progress_display(std::FILE* out, std::string what, progress_unit unit)
-    : out_(out), what_(std::move(what)), unit_(unit), terminal_(isatty(fileno(out)) != 0) {}
+    : out_(out),
+      what_(std::move(what)),
+      unit_(unit),
+      terminal_(isatty(fileno(out)) != 0),
+      last_shown_(terminal_ ? clock::time_point{} : start_) {}
 
 std::string progress_display::render_bar(int64_t done, int64_t total, double elapsed_s,
                                          progress_unit unit) {
@@ -61,10 +65,9 @@ std::string progress_display::render_bar(int64_t done, int64_t total, double ela
     return text;
 }
 
-void progress_display::show(int64_t done, int64_t total) {
+void progress_display::show(int64_t done, int64_t total, bool complete) {
     if (finished_) return;
     const auto now = clock::now();
-    const bool complete = done >= total;
     if (!complete && now - last_shown_ < (terminal_ ? k_terminal_interval : k_log_interval))
         return;
     last_shown_ = now;
