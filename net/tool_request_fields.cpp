@@ -2,6 +2,10 @@
 // tool_request_fields.hpp). Error wording follows vLLM's ChatCompletionRequest checks.
 #include "net/tool_request_fields.hpp"
 
+#include <map>
+#include <string>
+#include <vector>
+
 #include "net/json_writer.hpp"
 
 namespace actorlm::net {
@@ -101,22 +105,65 @@ maybe_error read_tool_choice(json::element v, chat_tool_options& out) {
     return std::nullopt;
 }
 
-std::string forced_tool_schema(const std::vector<tool_definition>& tools, bool parallel) {
+maybe_error forced_tool_schema(const std::vector<tool_definition>& tools, bool parallel,
+                               std::string& schema) {
+    // Definitions by section ("$defs", "definitions") and name, as minified JSON.
+    std::map<std::string, std::map<std::string, std::string>> hoisted;
+    std::vector<std::string> parameters;  // each tool's schema without its definitions
+    simdjson::dom::parser parser;
+    for (size_t i = 0; i < tools.size(); ++i) {
+        const std::string text = parameters_or_any(tools[i]);
+        simdjson::dom::object obj;
+        if (parser.parse(text).get(obj)) {  // not an object: the schema compiler says why
+            parameters.push_back(text);
+            continue;
+        }
+        json_writer w;
+        w.begin_object();
+        for (auto field : obj) {
+            const std::string key(field.key);
+            simdjson::dom::object defs;
+            if ((key != "$defs" && key != "definitions") || field.value.get(defs)) {
+                w.key(key).raw(simdjson::minify(field.value));
+                continue;
+            }
+            for (auto def : defs) {
+                const std::string name(def.key);
+                const std::string body = simdjson::minify(def.value);
+                auto [it, added] = hoisted[key].emplace(name, body);
+                if (!added && it->second != body)
+                    return json::value_error(
+                        "tools[" + std::to_string(i) + "].function.parameters",
+                        "defines '" + key + "/" + name +
+                            "' differently from another tool; tool_choice \"required\" "
+                            "shares one set of definitions between the tools");
+            }
+        }
+        w.end_object();
+        parameters.push_back(w.take());
+    }
     json_writer w;
     w.begin_object().field("type", "array").field("minItems", 1);
     if (!parallel) w.field("maxItems", 1);
     w.key("items").begin_object().key("anyOf").begin_array();
-    for (const auto& t : tools) {
+    for (size_t i = 0; i < tools.size(); ++i) {
         w.begin_object().field("type", "object").key("properties").begin_object();
         w.key("name").begin_object().field("type", "string").key("enum").begin_array();
-        w.value(t.name).end_array().end_object();
-        w.key("parameters").raw(parameters_or_any(t));
+        w.value(tools[i].name).end_array().end_object();
+        w.key("parameters").raw(parameters[i]);
         w.end_object();
         w.key("required").begin_array().value("name").value("parameters").end_array();
         w.end_object();
     }
-    w.end_array().end_object().end_object();
-    return w.take();
+    w.end_array().end_object();
+    for (const auto& [section, defs] : hoisted) {
+        w.key(section).begin_object();
+        for (const auto& [name, body] : defs) w.key(name).raw(body);
+        w.end_object();
+    }
+    w.end_object();
+    schema = w.take();
+    return std::nullopt;
 }
 
 maybe_error resolve_tool_choice(bool tools_sent, const std::vector<tool_definition>& tools,
@@ -146,7 +193,7 @@ maybe_error resolve_tool_choice(bool tools_sent, const std::vector<tool_definiti
                                    "tool_choice");
         so.spec = parameters_or_any(*named);
     } else if (out.tool_choice == choice::required) {
-        so.spec = forced_tool_schema(tools, out.parallel_tool_calls);
+        if (auto err = forced_tool_schema(tools, out.parallel_tool_calls, so.spec)) return err;
     } else {
         return std::nullopt;  // auto: the server's parser reads the calls
     }

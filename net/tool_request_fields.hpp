@@ -34,9 +34,12 @@ json::maybe_error read_tool_choice(json::element v, chat_tool_options& out);
 json::maybe_error resolve_tool_choice(bool tools_sent, const std::vector<tool_definition>& tools,
                                       common_fields& f, chat_tool_options& out);
 
-/// The JSON schema tool_choice "required" forces: an array of at least one (exactly
-/// one when `parallel` is false) {"name": <one of the tools>, "parameters": <its
-/// schema>} objects, name first.
-std::string forced_tool_schema(const std::vector<tool_definition>& tools, bool parallel);
+/// The JSON schema tool_choice "required" forces into `schema`: an array of at least one
+/// (exactly one when `parallel` is false) {"name": <one of the tools>, "parameters": <its
+/// schema>} objects, name first. Each tool's `$defs` / `definitions` move to the array
+/// schema's root, where its "#/$defs/X" references now point (vLLM's
+/// get_tool_schema_defs); two tools defining one name differently is a 400 naming it.
+json::maybe_error forced_tool_schema(const std::vector<tool_definition>& tools, bool parallel,
+                                     std::string& schema);
 
 }  // namespace actorlm::net

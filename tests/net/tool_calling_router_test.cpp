@@ -191,6 +191,39 @@ TEST_CASE("tool calling: required forces the call array through a JSON schema") 
     CHECK(text_of(choice["message"]["tool_calls"].at(0)["function"]["arguments"]) == "{}");
 }
 
+TEST_CASE("tool calling: required hoists the tools' $defs so their references resolve") {
+    // Each tool's parameters sit inside the array schema, so "#/$defs/place" must find
+    // its target at the array's root (vLLM hoists the definitions the same way).
+    tool_fixture f(tool_options(false, "", ""));
+    f.backend.set_script({R"([{"name": "get_time", "parameters": {}}])"});
+    const std::string place = R"({"type":"object","properties":{"city":{"type":"string"}}})";
+    auto tools = [&](const std::string& second_place) {
+        return R"("tools":[{"type":"function","function":{"name":"get_weather","parameters":
+            {"type":"object","properties":{"at":{"$ref":"#/$defs/place"}},
+             "$defs":{"place":)" + place + R"(}}}},
+            {"type":"function","function":{"name":"get_time","parameters":
+            {"type":"object","properties":{"where":{"$ref":"#/$defs/place"},
+             "list":{"type":"array","items":{"$ref":"#/definitions/item"}}},
+             "$defs":{"place":)" + second_place + R"(},"definitions":{"item":{"type":"integer"}}}}}])";
+    };
+    auto s = f.post(R"({"messages":[{"role":"user","content":"x"}],"tool_choice":"required",)" +
+                    tools(place) + "}");
+    REQUIRE(s->status == 200);
+    const generate_request sent = f.backend.last_request();
+    const std::string& spec = sent.params.structured_output.spec;
+    INFO(spec);
+    CHECK(spec.find(R"("$defs":{"place":{"type":"object")") != std::string::npos);
+    CHECK(spec.find(R"("definitions":{"item":{"type":"integer"}})") != std::string::npos);
+    CHECK(check_sampling_params(sent.params) == std::nullopt);  // every $ref resolves
+
+    // The same name defined differently by two tools cannot share the root: a 400.
+    auto clash = f.post(R"({"messages":[{"role":"user","content":"x"}],"tool_choice":"required",)" +
+                        tools(R"({"type":"string"})") + "}");
+    CHECK(clash->status == 400);
+    CHECK(clash->body.find("tools[1].function.parameters") != std::string::npos);
+    CHECK(clash->body.find("$defs/place") != std::string::npos);
+}
+
 TEST_CASE("tool calling: a named function forces its parameters schema and finishes with stop") {
     tool_fixture f(tool_options(false, "", ""));
     f.backend.set_script({"{\"city\": ", "\"Oslo\"}"});
