@@ -70,6 +70,12 @@ std::optional<sampling_params_error> check_sampling_params(const sampling_params
                        "do_remote_prefill needs remote_host, remote_port (1-65535) and "
                        "remote_request_id");
     }
+    if (p.pooling) {
+        // One vector per prompt, from the prompt alone.
+        if (p.n != 1) return bad("n", "a pooling (embedding) request must have n = 1");
+        if (p.prompt_logprobs >= 0)
+            return bad("prompt_logprobs", "a pooling (embedding) request has no logprobs");
+    }
     if (p.structured_output.active()) {
         // Compiling without a vocabulary is cheap (no token masks) and finds every
         // problem a request can have: the runner's compile with the vocabulary then works.
@@ -77,6 +83,15 @@ std::optional<sampling_params_error> check_sampling_params(const sampling_params
             return bad("structured_outputs", *e);
     }
     return std::nullopt;
+}
+
+const char* pooling_kind_name(pooling_params::kind k) {
+    switch (k) {
+        case pooling_params::kind::last: return "LAST";
+        case pooling_params::kind::mean: return "MEAN";
+        case pooling_params::kind::cls: return "CLS";
+    }
+    return "";
 }
 
 const char* structured_output_kind_name(structured_output_params::kind k) {

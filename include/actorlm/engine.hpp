@@ -66,6 +66,24 @@ struct structured_output_params {
 /// "json", "json_object", "regex", "choice", "grammar"; "" for none (vLLM's key names).
 const char* structured_output_kind_name(structured_output_params::kind k);
 
+/// An embedding instead of generated text (vLLM's PoolingParams with its pooling_type):
+/// the prompt is prefilled (chunked and prefix-cached like any prompt), the final-norm
+/// hidden states of its positions are pooled into one vector, and the request finishes
+/// with finish_reason::stop, that vector in output_delta::embedding and no token.
+/// Any causal decoder can be asked (Qwen3-Embedding style models use last).
+struct pooling_params {
+    enum class kind : uint8_t {
+        last,  // the last prompt token's hidden state (decoder embedding models)
+        mean,  // the mean over every prompt position
+        cls,   // the first prompt token's hidden state (BERT's [CLS])
+    };
+    pooling_params::kind type = kind::last;
+    bool normalize = true;  // divide by the L2 norm (vLLM's default for embeddings)
+};
+
+/// "LAST", "MEAN", "CLS" (vLLM's pooling_type names).
+const char* pooling_kind_name(pooling_params::kind k);
+
 struct sampling_params {
     int32_t n = 1;             // sequences per prompt, sharing the prompt's KV blocks
     float temperature = 1.0f;  // 0 = greedy
@@ -96,6 +114,9 @@ struct sampling_params {
     std::optional<kv_transfer_params> kv_transfer;
     // Constrains the output to a schema, regex, choice or grammar; none by default.
     structured_output_params structured_output;
+    // Set: the request embeds its prompt instead of generating (see pooling_params); the
+    // sampling fields are then ignored, n must be 1 and prompt_logprobs off.
+    std::optional<pooling_params> pooling;
 };
 
 /// Why a sampling_params cannot be sampled: the offending field (its OpenAI / vLLM
@@ -208,6 +229,9 @@ struct output_delta {
     // Final delta of a request that asked do_remote_decode: where a consumer pulls its KV
     // (do_remote_prefill set), as vLLM's response field. Unset when the KV was not kept.
     std::optional<kv_transfer_params> kv_transfer;
+    // Final delta of a pooling request (sampling_params::pooling): the pooled vector,
+    // hidden_size floats; empty for generation.
+    std::vector<float> embedding;
     bool finished() const { return finish != finish_reason::none; }
 };
 
@@ -352,6 +376,8 @@ struct model_info {
     std::string name;
     int32_t max_model_len = 0;
     int32_t vocab_size = 0;
+    // Width of the model's hidden states: the length of a pooling request's embedding.
+    int32_t hidden_size = 0;
     // The model takes image content parts: a vision-language model (LLaVA, Idefics3) whose
     // worker runs in the engine's process. The server refuses images to other models
     // before fetching them.
