@@ -21,6 +21,11 @@ kv_cache_manager::kv_cache_manager(int32_t num_blocks, int32_t block_size, int32
 computed_blocks kv_cache_manager::get_computed_blocks(const request& req) {
     computed_blocks out;
     if (!pool_.caching_enabled() || req.params().prompt_logprobs >= 0) return out;
+    // MEAN and CLS pooling read the hidden states of prompt positions a hit would skip
+    // (LAST reads only the last one, which is always computed).
+    if (const auto& pooling = req.params().pooling;
+        pooling && pooling->type != pooling_params::kind::last)
+        return out;
     // At least one token must be computed so the step yields logits for it.
     const int32_t max_hit_blocks = (req.num_tokens() - 1) / block_size_;
     const auto& hashes = req.block_hashes();

@@ -4,6 +4,7 @@
 
 #include "core/engine_plan.hpp"
 #include "core/prompt_builder.hpp"
+#include "core/sampling_params_check.hpp"
 #include "kv/kv_connector_registry.hpp"
 #include "kv/kv_model_identity.hpp"
 
@@ -71,8 +72,10 @@ status llm_engine::add_request(actorlm::generate_request req) {
                     [&](const actorlm::output_delta& d) { return d.request_id == id; });
     if (outputs_.has_request(id) || pending)
         return make_error("request id '%s' is already in use", id.c_str());
-    if (req.params.n < 1)
-        return make_error("request '%s': n must be at least 1, got %d", id.c_str(), req.params.n);
+    // The parent's params, before the fan-out gives each child n = 1 (the scheduler then
+    // checks the children): n itself, and what n may be for a pooling request.
+    if (auto st = validate_sampling_params(req.params, 0); !st)
+        return make_error("request '%s': %s", id.c_str(), st.message().c_str());
     if (req.prompt_token_ids.empty() && !req.messages.empty())
         return make_error(
             "request '%s': chat messages must be rendered with the chat template "
@@ -151,6 +154,7 @@ result<std::vector<completion_result>> llm_engine::generate(
             seq.text += d.text;
             seq.token_ids.insert(seq.token_ids.end(), d.token_ids.begin(), d.token_ids.end());
             seq.logprobs.insert(seq.logprobs.end(), d.logprobs.begin(), d.logprobs.end());
+            if (!d.embedding.empty()) r.embedding = d.embedding;
             if (d.finished()) {
                 seq.finish = d.finish;
                 seq.stop_reason = d.stop_reason;

@@ -35,6 +35,8 @@ struct completion_result {
     };
     std::vector<sequence> outputs;  ///< n entries, by index
     std::vector<std::optional<actorlm::token_logprob>> prompt_logprobs;
+    /// A pooling request's vector (sampling_params::pooling); empty for generation.
+    std::vector<float> embedding;
 };
 
 class llm_engine {

@@ -5,6 +5,7 @@
 #include "core/model_runner.hpp"
 
 #include <algorithm>
+#include <cmath>
 
 #include "core/batch_builder.hpp"
 #include "core/logprobs.hpp"
@@ -151,6 +152,31 @@ status model_runner::gather_embeddings(const state& st, int32_t nc, int32_t n,
     return status::success();
 }
 
+std::vector<float> model_runner::pool_rows(state& st, const float* rows, int32_t nc, int32_t n,
+                                           bool final_chunk) const {
+    const auto h = static_cast<size_t>(exec_.config().hidden_size);
+    const pooling_params& pooling = *st.params.pooling;
+    // A prefill that starts at position 0 again (preempted, recomputed) starts over.
+    if (nc == 0 || st.pooled.size() != h) st.pooled.assign(h, 0.0);
+    if (pooling.type == pooling_params::kind::last) {
+        if (n == 1) st.pooled.assign(rows, rows + h);
+    } else {
+        for (int32_t i = 0; i < n; ++i)
+            for (size_t j = 0; j < h; ++j) st.pooled[j] += rows[static_cast<size_t>(i) * h + j];
+    }
+    if (!final_chunk) return {};
+    std::vector<float> out(h);
+    const double scale =
+        pooling.type == pooling_params::kind::mean ? 1.0 / st.num_prompt_tokens : 1.0;
+    double norm2 = 0.0;
+    for (size_t j = 0; j < h; ++j) norm2 += st.pooled[j] * st.pooled[j] * scale * scale;
+    // vLLM's normalize: x / max(||x||, eps), so a zero vector stays zero.
+    const double norm = pooling.normalize ? std::max(std::sqrt(norm2), 1e-12) : 1.0;
+    for (size_t j = 0; j < h; ++j) out[j] = static_cast<float>(st.pooled[j] * scale / norm);
+    st.pooled.clear();
+    return out;
+}
+
 result<model_runner_output> model_runner::execute(const scheduler_output& so) {
     auto r = execute_stage(so, nullptr);
     if (!r) return r.err();
@@ -210,7 +236,10 @@ result<model_runner::stage_output> model_runner::run_stage(const scheduler_outpu
         }
         states.push_back(&st);
         row_drafts.push_back(num_drafts);
-        rows.push_back(batch_row{st.token_ids, st.block_ids, nc, n, st.num_prompt_tokens, sample,
+        // A pooling request needs hidden states, never logits: its prompt's end samples nothing.
+        const bool pooling = st.params.pooling.has_value();
+        rows.push_back(batch_row{st.token_ids, st.block_ids, nc, n, st.num_prompt_tokens,
+                                 sample && !pooling,
                                  st.params.prompt_logprobs >= 0 && nc < st.num_prompt_tokens,
                                  st.mrope ? &*st.mrope : nullptr, num_drafts});
         out.req_ids.push_back(id);
@@ -233,13 +262,53 @@ result<model_runner::stage_output> model_runner::run_stage(const scheduler_outpu
                                               rows[r].num_scheduled_tokens,
                                               bb.batch.query_start_loc[r], bb.batch));
     }
+    // The token indices whose hidden states each pooling row needs (hidden_rows[r]: the
+    // first of its entries in batch.hidden_indices and how many), all of a MEAN chunk's,
+    // the prompt's first for CLS, the prompt's last for LAST.
+    std::vector<std::pair<int32_t, int32_t>> hidden_rows(rows.size(), {0, 0});
+    for (size_t r = 0; r < rows.size(); ++r) {
+        const auto& pooling = states[r]->params.pooling;
+        if (!pooling) continue;
+        const int32_t first = bb.batch.query_start_loc[r];
+        const int32_t n = rows[r].num_scheduled_tokens;
+        const bool last_chunk = rows[r].num_computed_tokens + n >= states[r]->num_prompt_tokens;
+        int32_t begin = first, count = 0;
+        switch (pooling->type) {
+            case pooling_params::kind::last:
+                begin = first + n - 1;
+                count = last_chunk ? 1 : 0;
+                break;
+            case pooling_params::kind::mean: count = n; break;
+            case pooling_params::kind::cls: count = rows[r].num_computed_tokens == 0 ? 1 : 0; break;
+        }
+        hidden_rows[r] = {static_cast<int32_t>(bb.batch.hidden_indices.size()), count};
+        for (int32_t i = 0; i < count; ++i) bb.batch.hidden_indices.push_back(begin + i);
+    }
     if (!exec_.is_last_stage()) {
         if (auto st = exec_.forward_stage(bb.batch, hidden_in, &result_out.hidden, nullptr); !st)
             return make_error("forward pass failed: %s", st.message().c_str());
         return result_out;
     }
-    if (auto st = exec_.forward_stage(bb.batch, hidden_in, nullptr, &logits_); !st)
+    if (auto st = exec_.forward_stage_with_hidden(bb.batch, hidden_in, nullptr, &logits_,
+                                                  &normed_hidden_);
+        !st)
         return make_error("forward pass failed: %s", st.message().c_str());
+    if (!bb.batch.hidden_indices.empty()) {
+        const auto h = static_cast<size_t>(exec_.config().hidden_size);
+        if (normed_hidden_.size() < bb.batch.hidden_indices.size() * h)
+            return make_error("forward pass returned %zu hidden floats for %zu rows of %zu",
+                              normed_hidden_.size(), bb.batch.hidden_indices.size(), h);
+        for (size_t r = 0; r < rows.size(); ++r) {
+            if (!states[r]->params.pooling) continue;
+            state& st = requests_.at(out.req_ids[r]);
+            const int32_t nc = rows[r].num_computed_tokens, n = rows[r].num_scheduled_tokens;
+            auto pooled = pool_rows(st, normed_hidden_.data() + hidden_rows[r].first * h, nc,
+                                    hidden_rows[r].second, nc + n >= st.num_prompt_tokens);
+            if (pooled.empty()) continue;
+            out.pooler_output.resize(rows.size());
+            out.pooler_output[r] = std::move(pooled);
+        }
+    }
     const auto v = static_cast<size_t>(vocab);
     if (logits_.size() < bb.uses.size() * v)
         return make_error("forward pass returned %zu logits for %zu rows of vocabulary %lld",

@@ -97,7 +97,15 @@ private:
         std::optional<mrope_prompt_positions> mrope;
         /// Its structured output's matcher; null when unconstrained.
         std::unique_ptr<structured::sequence_grammar> grammar;
+        /// A pooling request: the rows pooled so far (MEAN's sum over every chunk, CLS's
+        /// first row), since its prefill last started at position 0.
+        std::vector<double> pooled;
     };
+    /// Adds a pooling row's hidden states (`n` rows of this step, starting at prompt
+    /// position `nc`) to its state; returns the finished vector on its last chunk
+    /// (`final_chunk`), empty otherwise.
+    std::vector<float> pool_rows(state& st, const float* rows, int32_t nc, int32_t n,
+                                 bool final_chunk) const;
     status apply(const scheduler_output& so);
     /// Encodes the step's scheduled inputs not yet held; drops the freed ones.
     status run_encoders(const scheduler_output& so);
@@ -118,6 +126,7 @@ private:
     sampler sampler_;
     std::unordered_map<std::string, state> requests_;
     std::vector<float> logits_;
+    std::vector<float> normed_hidden_;  // [batch.hidden_indices][hidden], pooling rows
     std::vector<float> logprobs_scratch_;
 };
 

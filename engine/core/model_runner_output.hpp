@@ -28,6 +28,10 @@ struct model_runner_output {
     /// Per request: entries for the prompt positions this step computed (the very
     /// first prompt token has none: std::nullopt), or empty when off.
     std::vector<std::vector<std::optional<position_logprobs>>> prompt_logprobs;
+    /// Per request: the pooled vector of a pooling request whose prompt ended this step
+    /// (vLLM's pooler_output), empty otherwise; the whole list is empty when no request
+    /// of the step pooled.
+    std::vector<std::vector<float>> pooler_output;
     /// The KV connector's completed loads and saves (empty without a connector).
     kv::kv_connector_output kv_connector_output;
 };

@@ -78,6 +78,7 @@ processed_outputs output_processor::process(const std::vector<request_output>& o
         s.num_output_tokens = o.num_output_tokens;
         d.num_output_tokens = o.num_output_tokens;
         d.queued_seconds = o.queued_seconds;
+        d.embedding = o.embedding;
         for (const auto& lp : o.logprobs) d.logprobs.push_back(to_public(lp));
         for (const auto& plp : o.prompt_logprobs)
             d.prompt_logprobs.push_back(plp ? std::optional(to_public(*plp)) : std::nullopt);

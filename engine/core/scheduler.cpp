@@ -548,6 +548,12 @@ std::vector<request_output> scheduler::update_from_output(const scheduler_output
                                out.logprobs[k].begin() + static_cast<std::ptrdiff_t>(m));
         }
         if (k < out.prompt_logprobs.size()) ro.prompt_logprobs = out.prompt_logprobs[k];
+        // A pooling request ends with its prompt: the vector is its whole output.
+        if (k < out.pooler_output.size() && !out.pooler_output[k].empty() && r->params().pooling) {
+            ro.embedding = out.pooler_output[k];
+            r->status = request_status::finished_stopped;
+            done = true;
+        }
         if (ro.new_token_ids.empty() && ro.prompt_logprobs.empty() && !done) continue;
         ro.req_id = r->id();
         ro.status = r->status;

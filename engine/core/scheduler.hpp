@@ -65,6 +65,8 @@ struct request_output {
     int32_t num_output_tokens = 0;
     int32_t num_cached_tokens = 0;
     double queued_seconds = -1.0;  ///< set in the request's first output only
+    /// A pooling request's embedding (set in its finished output, which has no token).
+    std::vector<float> embedding;
     /// With a finished output: where another engine can pull this request's KV.
     std::optional<actorlm::kv_transfer_params> kv_transfer;
     bool finished() const { return is_finished(status); }

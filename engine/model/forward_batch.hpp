@@ -25,6 +25,9 @@ struct forward_batch {
     std::vector<int32_t> block_tables;     // [num_seqs * max_blocks_per_seq], row-major
     int32_t max_blocks_per_seq = 0;
     std::vector<int32_t> logits_indices;  // token indices whose logits are returned, in order
+    /// Token indices whose final-norm hidden states are returned (pooling requests: the
+    /// rows an embedding is pooled from), in order; empty for pure generation.
+    std::vector<int32_t> hidden_indices;
     /// Rows that replace the token embeddings at some token indices — a multimodal
     /// input's encoder output at its placeholder positions — applied after any
     /// embedding scale, as HF models merge image features into inputs_embeds. Each

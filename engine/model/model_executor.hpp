@@ -44,6 +44,20 @@ public:
             return make_error("this executor runs whole models only");
         return forward(batch, *logits);
     }
+    /// forward_stage() that also returns, on the last stage, the hidden states of
+    /// batch.hidden_indices after the final norm (what lm_head would read) in
+    /// `normed_hidden` ([indices][hidden]): the rows pooling requests are pooled from.
+    /// The default serves only batches that ask for no such rows; an executor that
+    /// cannot return them fails the step, and with it the pooling requests.
+    virtual status forward_stage_with_hidden(const forward_batch& batch, const float* hidden_in,
+                                             std::vector<float>* hidden_out,
+                                             std::vector<float>* logits,
+                                             std::vector<float>* normed_hidden) {
+        if (!batch.hidden_indices.empty())
+            return make_error("this executor does not return hidden states (pooling requests)");
+        if (normed_hidden != nullptr) normed_hidden->clear();
+        return forward_stage(batch, hidden_in, hidden_out, logits);
+    }
     virtual bool is_first_stage() const { return true; }
     virtual bool is_last_stage() const { return true; }
     /// Bytes of the KV cache this executor allocated (0 if it does not know).

@@ -71,6 +71,15 @@ status cpu_executor::forward(const forward_batch& batch, std::vector<float>& log
 
 status cpu_executor::forward_stage(const forward_batch& batch, const float* hidden_in,
                                    std::vector<float>* hidden_out, std::vector<float>* logits) {
+    return forward_stage_with_hidden(batch, hidden_in, hidden_out, logits, nullptr);
+}
+
+status cpu_executor::forward_stage_with_hidden(const forward_batch& batch, const float* hidden_in,
+                                               std::vector<float>* hidden_out,
+                                               std::vector<float>* logits,
+                                               std::vector<float>* normed_hidden) {
+    if (is_last_stage() && !batch.hidden_indices.empty() && normed_hidden == nullptr)
+        return make_error("a batch with hidden_indices needs normed_hidden");
     if (is_first_stage() != (hidden_in == nullptr))
         return make_error(is_first_stage()
                               ? "the first stage embeds token ids: hidden_in must be null"
@@ -113,6 +122,7 @@ status cpu_executor::forward_stage(const forward_batch& batch, const float* hidd
 
     if (is_last_stage()) {
         compute_logits(batch, *logits);
+        if (normed_hidden != nullptr) compute_normed_hidden(batch, *normed_hidden);
     } else {
         hidden_out->assign(x_.begin(), x_.end());
     }
@@ -253,6 +263,17 @@ void cpu_executor::run_attention(int64_t local_layer, const forward_batch& batch
              i = next.fetch_add(1, std::memory_order_relaxed))
             run_item(items[i]);
     });
+}
+
+void cpu_executor::compute_normed_hidden(const forward_batch& batch, std::vector<float>& out) {
+    const int64_t h = config_.hidden_size;
+    const int64_t n = static_cast<int64_t>(batch.hidden_indices.size());
+    out.resize(static_cast<size_t>(n * h));
+    // The same final norm compute_logits applies before lm_head.
+    for (int64_t i = 0; i < n; ++i)
+        cpu::rmsnorm(
+            x_.data() + static_cast<int64_t>(batch.hidden_indices[static_cast<size_t>(i)]) * h,
+            output_norm_.data(), out.data() + i * h, h, config_.rms_norm_eps);
 }
 
 void cpu_executor::compute_logits(const forward_batch& batch, std::vector<float>& logits) {

@@ -52,6 +52,11 @@ public:
     /// writes logits for batch.logits_indices to `logits` ([indices][vocab]).
     status forward_stage(const forward_batch& batch, const float* hidden_in,
                          std::vector<float>* hidden_out, std::vector<float>* logits);
+    /// forward_stage(), and on the last stage the final-norm hidden states of
+    /// batch.hidden_indices in `normed_hidden` ([indices][hidden]).
+    status forward_stage_with_hidden(const forward_batch& batch, const float* hidden_in,
+                                     std::vector<float>* hidden_out, std::vector<float>* logits,
+                                     std::vector<float>* normed_hidden) override;
 
     int64_t first_layer() const { return first_layer_; }
     int64_t last_layer() const { return last_layer_; }
@@ -81,6 +86,7 @@ private:
     void run_layer(int64_t layer, const forward_batch& batch);
     void run_attention(int64_t local_layer, const forward_batch& batch);
     void compute_logits(const forward_batch& batch, std::vector<float>& logits);
+    void compute_normed_hidden(const forward_batch& batch, std::vector<float>& out);
     // Runs fn over [0, n) rows on the pool, or inline when the work is small.
     void for_rows(int64_t n, int64_t elems_per_row,
                   const std::function<void(int64_t, int64_t)>& fn);

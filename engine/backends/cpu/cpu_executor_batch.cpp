@@ -90,6 +90,10 @@ status cpu_executor::check_batch(const forward_batch& b) const {
         if (i < 0 || i >= num_tokens)
             return make_error("forward batch: logits index %d is outside the %lld tokens", i,
                               static_cast<long long>(num_tokens));
+    for (int32_t i : b.hidden_indices)
+        if (i < 0 || i >= num_tokens)
+            return make_error("forward batch: hidden index %d is outside the %lld tokens", i,
+                              static_cast<long long>(num_tokens));
     return {};
 }
 
