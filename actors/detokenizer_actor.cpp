@@ -7,6 +7,7 @@
 #include "chat/chat_template.hpp"
 #include "core/output_processor.hpp"
 #include "core/prompt_builder.hpp"
+#include "core/sampling_params_check.hpp"
 
 namespace actorlm::actors {
 
@@ -75,7 +76,10 @@ void submit(detokenizer_self_ptr self, uint64_t serial, submission& sub) {
                    delta_batch{std::move(ds)});
         return;
     }
-    if (req.params.n < 1) return reject(self, req, "n must be at least 1");
+    // The parent's params, before the fan-out gives each child n = 1 (the scheduler then
+    // checks the children): n itself, and what n may be for a pooling request.
+    if (auto ok = core::validate_sampling_params(req.params, 0); !ok)
+        return reject(self, req, ok.message());
     // A prompt the server prepared for its context check (engine::prepare_prompt) comes
     // back as it is: its images are not looked up, decoded or resized again here.
     auto prompt = core::build_prompt(req, *st.tok, st.chat.get(), st.cfg.images.get());

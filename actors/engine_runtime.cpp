@@ -225,6 +225,7 @@ std::unique_ptr<engine_runtime> engine_runtime::create(const engine_config& cfg,
     rt->info_.name = p.served_model_name;
     rt->info_.max_model_len = p.sched.max_model_len;
     rt->info_.vocab_size = static_cast<int32_t>(mc.vocab_size);
+    rt->info_.hidden_size = static_cast<int32_t>(mc.hidden_size);
     rt->info_.supports_image_input = dc.images != nullptr;
 
     // A cluster member: routers reach this engine's requests, stats and KV events.

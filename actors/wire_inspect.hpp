@@ -64,9 +64,18 @@ typename Inspector::result_type inspect(Inspector& f, sampling_params& x) {
     uint64_t seed = x.seed.value_or(0);
     bool has_kv_transfer = x.kv_transfer.has_value();
     kv_transfer_params kv_transfer = x.kv_transfer.value_or(kv_transfer_params{});
+    // pooling: 0 unset, else 1 + its kind; normalize beside it.
+    auto pooling = static_cast<uint8_t>(x.pooling ? 1 + static_cast<uint8_t>(x.pooling->type) : 0);
+    bool pooling_normalize = x.pooling ? x.pooling->normalize : true;
     auto rebuild = caf::meta::load_callback([&]() -> caf::error {
         x.seed = has_seed ? std::optional<uint64_t>(seed) : std::nullopt;
         x.kv_transfer = has_kv_transfer ? std::optional(kv_transfer) : std::nullopt;
+        if (pooling > 1 + static_cast<uint8_t>(pooling_params::kind::cls))
+            return caf::make_error(caf::sec::invalid_argument, "sampling_params pooling");
+        x.pooling = pooling == 0
+                        ? std::nullopt
+                        : std::optional(pooling_params{
+                              static_cast<pooling_params::kind>(pooling - 1), pooling_normalize});
         return caf::none;
     });
     return f(caf::meta::type_name("sampling_params"), x.n, x.temperature, x.top_p, x.top_k, x.min_p,
@@ -74,8 +83,7 @@ typename Inspector::result_type inspect(Inspector& f, sampling_params& x) {
              x.logit_bias, x.max_tokens, x.min_tokens, x.ignore_eos, x.stop, x.stop_token_ids,
              x.include_stop_str_in_output, x.skip_special_tokens, x.spaces_between_special_tokens,
              x.logprobs, x.prompt_logprobs, x.speculative_decoding, has_kv_transfer, kv_transfer,
-             x.structured_output,
-             rebuild);
+             x.structured_output, pooling, pooling_normalize, rebuild);
 }
 
 template <class Inspector>
@@ -136,12 +144,13 @@ typename Inspector::result_type inspect(Inspector& f, output_delta& x) {
     return f(caf::meta::type_name("output_delta"), x.request_id, x.index, x.text, x.token_ids,
              x.logprobs, present, values, finish, x.stop_reason, x.error, x.num_prompt_tokens,
              x.num_output_tokens, x.prompt_token_ids, x.queued_seconds, kind, has_kv_transfer,
-             kv_transfer, rebuild);
+             kv_transfer, x.embedding, rebuild);
 }
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, model_info& x) {
-    return f(caf::meta::type_name("model_info"), x.name, x.max_model_len, x.vocab_size);
+    return f(caf::meta::type_name("model_info"), x.name, x.max_model_len, x.vocab_size,
+             x.hidden_size);
 }
 
 }  // namespace actorlm
@@ -219,7 +228,7 @@ typename Inspector::result_type inspect(Inspector& f, model_runner_output& x) {
         return caf::none;
     });
     return f(caf::meta::type_name("model_runner_output"), x.req_ids, x.sampled_token_ids,
-             x.logprobs, present, values, rebuild);
+             x.logprobs, present, values, x.pooler_output, rebuild);
 }
 
 }  // namespace actorlm::core
