@@ -203,9 +203,10 @@ inline void rope(const model_config& c, double* head, int64_t pos) {
 
 }  // namespace ref
 
-/// Logits ([tokens.size()][vocab]) of every position of one sequence.
-inline std::vector<double> reference_forward(const model_config& c, const model_weights& w,
-                                             const std::vector<int32_t>& tokens) {
+/// The hidden state of every position of one sequence after the final norm (what
+/// lm_head reads, and what embedding requests pool), one row of hidden_size each.
+inline std::vector<std::vector<double>> reference_hidden_states(
+    const model_config& c, const model_weights& w, const std::vector<int32_t>& tokens) {
     const model_recipe& r = c.recipe;
     const int64_t n = static_cast<int64_t>(tokens.size()), h = c.hidden_size, hd = c.head_dim;
     const int64_t nh = c.num_heads, nkv = c.num_kv_heads, group = nh / nkv;
@@ -274,13 +275,17 @@ inline std::vector<double> reference_forward(const model_config& c, const model_
             for (int64_t i = 0; i < h; ++i) x[t][i] += d[i];
         }
     }
+    for (int64_t t = 0; t < n; ++t) ref::rmsnorm(c, x[t].data(), ref::f32(w.output_norm), h);
+    return x;
+}
+
+/// Logits ([tokens.size()][vocab]) of every position of one sequence.
+inline std::vector<double> reference_forward(const model_config& c, const model_weights& w,
+                                             const std::vector<int32_t>& tokens) {
     std::vector<double> logits;
-    for (int64_t t = 0; t < n; ++t) {
-        std::vector<double> xn = x[t];
-        ref::rmsnorm(c, xn.data(), ref::f32(w.output_norm), h);
+    for (const std::vector<double>& xn : reference_hidden_states(c, w, tokens))
         for (double l : ref::matvec(w.lm_head, xn))
-            logits.push_back(ref::softcap(l, r.final_logit_softcap));
-    }
+            logits.push_back(ref::softcap(l, c.recipe.final_logit_softcap));
     return logits;
 }
 
