@@ -7,6 +7,8 @@
 #include <string_view>
 #include <thread>
 
+#include "net/embedding_job.hpp"
+#include "net/embedding_request.hpp"
 #include "net/generation_job.hpp"
 #include "net/json_fields.hpp"
 #include "net/percent_decode.hpp"
@@ -178,11 +180,12 @@ void api_router::handle(const http_request& req, const std::shared_ptr<response_
         const char* path;
         bool is_post;
     };
-    static const route routes[] = {{"/v1/completions", true},    {"/v1/chat/completions", true},
-                                   {"/v1/models", false},        {"/health", false},
-                                   {"/version", false},          {"/metrics", false},
-                                   {"/tokenize", true},          {"/detokenize", true},
-                                   {"/reset_prefix_cache", true}, {"/props", false}};
+    static const route routes[] = {{"/v1/completions", true}, {"/v1/chat/completions", true},
+                                   {"/v1/embeddings", true},  {"/v1/models", false},
+                                   {"/health", false},        {"/version", false},
+                                   {"/metrics", false},       {"/tokenize", true},
+                                   {"/detokenize", true},     {"/reset_prefix_cache", true},
+                                   {"/props", false}};
     // GET /v1/models/{id} (the SDK's models.retrieve); ids may hold '/' ("org/name").
     const std::string_view models_prefix = "/v1/models/";
     if (path.size() > models_prefix.size() && path.rfind(models_prefix, 0) == 0) {
@@ -196,6 +199,7 @@ void api_router::handle(const http_request& req, const std::shared_ptr<response_
             return send_error(*sink, method_not_allowed(req.method, path));
         if (path == "/v1/completions") return handle_generation(req, sink, false);
         if (path == "/v1/chat/completions") return handle_generation(req, sink, true);
+        if (path == "/v1/embeddings") return handle_embeddings(req, sink);
         if (path == "/v1/models") return handle_models(*sink);
         if (path == "/health") return handle_health(*sink);
         if (path == "/version")
@@ -308,25 +312,9 @@ void api_router::handle_generation(const http_request& req,
     if (chat)
         if (auto err = choose_output_parsers(parsed, parsers)) return send_error(*sink, *err);
     if (!known_model(parsed.model)) return send_error(*sink, model_not_found(parsed.model));
-    const model_info info = backend_.info();
-    for (const auto& p : parsed.prompts) {
-        for (int32_t id : p.prompt_token_ids) {
-            if (info.vocab_size > 0 && id >= info.vocab_size)
-                return send_error(*sink, invalid_request("Token id " + std::to_string(id) +
-                                                             " is out of vocabulary (size " +
-                                                             std::to_string(info.vocab_size) + ").",
-                                                         "prompt"));
-        }
-    }
-    if (!backend_.stats().healthy)
-        return send_error(*sink, service_unavailable("The engine is unhealthy: " +
-                                                     backend_.stats().health_message));
-    auto slot = admission_.try_admit();
-    if (!slot)
-        return send_error(
-            *sink, service_unavailable("The server holds " + std::to_string(admission_.limit()) +
-                                       " requests, its limit (--max-num-seqs running plus "
-                                       "--max-queued-requests waiting); retry later."));
+    if (auto err = check_token_ids(parsed.prompts, "prompt")) return send_error(*sink, *err);
+    std::shared_ptr<admission_control::ticket> slot;
+    if (auto err = admit(slot)) return send_error(*sink, *err);
     if (chat) {
         const std::string model =
             parsed.model.empty() ? options_.model_names.front() : parsed.model;
@@ -336,6 +324,78 @@ void api_router::handle_generation(const http_request& req,
                                             std::move(parsers));
     }
     submit_generation(std::move(parsed), sink, chat, std::move(slot), std::move(parsers));
+}
+
+std::optional<api_error> api_router::check_token_ids(const std::vector<generate_request>& prompts,
+                                                     const std::string& param) const {
+    const model_info info = backend_.info();
+    for (const auto& p : prompts)
+        for (int32_t id : p.prompt_token_ids)
+            if (info.vocab_size > 0 && id >= info.vocab_size)
+                return invalid_request("Token id " + std::to_string(id) +
+                                           " is out of vocabulary (size " +
+                                           std::to_string(info.vocab_size) + ").",
+                                       param);
+    return std::nullopt;
+}
+
+std::optional<api_error> api_router::admit(std::shared_ptr<admission_control::ticket>& slot) {
+    if (!backend_.stats().healthy)
+        return service_unavailable("The engine is unhealthy: " + backend_.stats().health_message);
+    slot = admission_.try_admit();
+    if (!slot)
+        return service_unavailable("The server holds " + std::to_string(admission_.limit()) +
+                                   " requests, its limit (--max-num-seqs running plus "
+                                   "--max-queued-requests waiting); retry later.");
+    return std::nullopt;
+}
+
+void api_router::handle_embeddings(const http_request& req,
+                                   const std::shared_ptr<response_sink>& sink) {
+    embedding_request parsed;
+    if (auto err = parse_embedding_request(req.body, parsed)) return send_error(*sink, *err);
+    if (!known_model(parsed.model)) return send_error(*sink, model_not_found(parsed.model));
+    const model_info info = backend_.info();
+    if (parsed.dimensions && info.hidden_size > 0 && *parsed.dimensions > info.hidden_size)
+        return send_error(*sink,
+                          invalid_request("dimensions " + std::to_string(*parsed.dimensions) +
+                                              " exceeds the model's embedding size " +
+                                              std::to_string(info.hidden_size) + ".",
+                                          "dimensions"));
+    if (auto err = check_token_ids(parsed.inputs, "input")) return send_error(*sink, *err);
+    std::shared_ptr<admission_control::ticket> slot;
+    if (auto err = admit(slot)) return send_error(*sink, *err);
+    // As for generation: the inputs are tokenized here so that one too long for the
+    // context is a 400 before anything runs. A pooling request generates nothing, so
+    // the whole context is the prompt's (vLLM's check for embeddings).
+    embedding_response response;
+    for (size_t i = 0; i < parsed.inputs.size(); ++i) {
+        generate_request& p = parsed.inputs[i];
+        std::string error;
+        if (!backend_.prepare_prompt(p, &error))
+            return send_error(*sink, invalid_request(error, "input", "invalid_request"));
+        const auto len = static_cast<int64_t>(p.prompt_token_ids.size());
+        if (info.max_model_len > 0 && len > info.max_model_len)
+            return send_error(
+                *sink,
+                invalid_request("This model's maximum context length is " +
+                                    std::to_string(info.max_model_len) +
+                                    " tokens. However, you requested " + std::to_string(len) +
+                                    " tokens in input " + std::to_string(i) +
+                                    " for embedding generation. Please reduce the "
+                                    "length of the input.",
+                                "input", "context_length_exceeded"));
+    }
+    response.id = make_response_id("embd-");
+    response.created = unix_seconds();
+    response.model = parsed.model.empty() ? options_.model_names.front() : parsed.model;
+    for (size_t i = 0; i < parsed.inputs.size(); ++i) {
+        parsed.inputs[i].request_id = response.id + "-" + std::to_string(i);
+        if (options_.log_requests) options_.log_requests->received(parsed.inputs[i]);
+    }
+    auto job = std::make_shared<embedding_job>(backend_, metrics_, sink, std::move(parsed),
+                                               std::move(response), std::move(slot));
+    job->start();
 }
 
 std::optional<api_error> api_router::check_images(const std::vector<generate_request>& prompts,

@@ -70,6 +70,14 @@ public:
 private:
     void handle_generation(const http_request& req, const std::shared_ptr<response_sink>& sink,
                            bool chat);
+    /// POST /v1/embeddings: one pooling engine request per input (embedding_job).
+    void handle_embeddings(const http_request& req, const std::shared_ptr<response_sink>& sink);
+    /// A 400 naming `param` for a prompt token id outside the vocabulary.
+    std::optional<api_error> check_token_ids(const std::vector<generate_request>& prompts,
+                                             const std::string& param) const;
+    /// Sets `slot` to a slot for one more request, or returns the 503 that says why there
+    /// is none (the engine is unhealthy, or the server holds its limit of requests).
+    std::optional<api_error> admit(std::shared_ptr<admission_control::ticket>& slot);
     /// The image checks that cost nothing, before any fetch: the per-prompt limit, then
     /// whether the model takes images at all.
     std::optional<api_error> check_images(const std::vector<generate_request>& prompts,

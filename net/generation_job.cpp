@@ -15,6 +15,8 @@ double seconds_between(std::chrono::steady_clock::time_point a,
     return std::chrono::duration<double>(b - a).count();
 }
 
+}  // namespace
+
 // The engine says whose fault a failure was: the request's own (prompt too long,
 // token id out of range): 400; capacity: 429; an engine that cannot serve now
 // (unhealthy, shutting down): 503; anything else (a worker error): 500.
@@ -29,8 +31,6 @@ api_error map_engine_error(const output_delta& d) {
     }
     return internal_error(msg);
 }
-
-}  // namespace
 
 generation_job::generation_job(inference_backend& backend, server_metrics& metrics,
                                std::shared_ptr<response_sink> sink, openai_request request,

@@ -19,6 +19,10 @@
 
 namespace actorlm::net {
 
+/// The OpenAI error for an engine delta that finished with finish_reason::error: its
+/// error_kind decides the status (400, 429, 503, else 500).
+api_error map_engine_error(const output_delta& d);
+
 class generation_job : public std::enable_shared_from_this<generation_job> {
 public:
     /// `slot`: the request's admission, given back as soon as its response ends.

@@ -15,46 +15,42 @@ simdjson::dom::parser& thread_parser() {
     return parser;
 }
 
-namespace {
-
-// `prompt`: a string, a list of strings, a list of token ids or a list of such lists.
-maybe_error read_prompt(json::element v, std::vector<generate_request>& prompts) {
+// Declared in request_fields.hpp: /v1/embeddings reads its `input` with it.
+maybe_error read_prompt_inputs(json::element v, std::string_view name,
+                               std::vector<generate_request>& prompts) {
     prompts.clear();
     if (v.type() == element_type::STRING) {
         prompts.emplace_back().prompt = std::string(v.get_string().value_unsafe());
         return std::nullopt;
     }
     if (v.type() != element_type::ARRAY)
-        return json::type_error("prompt", "a string, an array of strings or of token ids", v);
+        return json::type_error(name, "a string, an array of strings or of token ids", v);
     simdjson::dom::array items = v.get_array().value_unsafe();
-    if (items.size() == 0) return json::value_error("prompt", "must not be empty");
+    if (items.size() == 0) return json::value_error(name, "must not be empty");
     const element_type first = items.at(0).value_unsafe().type();
     if (first == element_type::INT64 || first == element_type::UINT64 ||
         first == element_type::DOUBLE) {
         auto& req = prompts.emplace_back();
-        return json::get_token_list(v, "prompt", req.prompt_token_ids);
+        return json::get_token_list(v, name, req.prompt_token_ids);
     }
     for (json::element item : items) {
         if (item.type() != first)
-            return json::value_error("prompt",
+            return json::value_error(name,
                                      "array elements must all be strings or all be "
                                      "token-id arrays");
         auto& req = prompts.emplace_back();
         if (first == element_type::STRING) {
             req.prompt = std::string(item.get_string().value_unsafe());
         } else if (first == element_type::ARRAY) {
-            ACTORLM_NET_TRY(json::get_token_list(item, "prompt", req.prompt_token_ids));
+            ACTORLM_NET_TRY(json::get_token_list(item, name, req.prompt_token_ids));
             if (req.prompt_token_ids.empty())
-                return json::value_error("prompt", "token-id prompts must not be empty");
+                return json::value_error(name, "token-id prompts must not be empty");
         } else {
-            return json::type_error("prompt", "a string, an array of strings or of token ids",
-                                    item);
+            return json::type_error(name, "a string, an array of strings or of token ids", item);
         }
     }
     return std::nullopt;
 }
-
-}  // namespace
 
 maybe_error finish_generation_request(const common_fields& f, openai_request& out) {
     ACTORLM_NET_TRY(validate_common(f));
@@ -89,7 +85,7 @@ maybe_error parse_completion_request(std::string_view body, openai_request& out)
         if (read_common_field(key, v, f, err)) {
             if (err) return err;
         } else if (key == "prompt") {
-            ACTORLM_NET_TRY(read_prompt(v, out.prompts));
+            ACTORLM_NET_TRY(read_prompt_inputs(v, key, out.prompts));
             have_prompt = true;
         } else if (key == "logprobs") {
             ACTORLM_NET_TRY(json::get_int32(v, key, logprobs));

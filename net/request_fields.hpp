@@ -1,5 +1,6 @@
 // The request fields /v1/completions and /v1/chat/completions share (sampling,
-// stopping, streaming, scheduling) and their validation ranges. Internal to the
+// stopping, streaming, scheduling) and their validation ranges, and the prompt inputs
+// completions and embeddings share. Internal to the
 // OpenAI parsers; stateless functions, safe from any thread.
 #pragma once
 
@@ -42,6 +43,11 @@ json::maybe_error validate_common(const common_fields& f);
 struct openai_request;
 /// Validates `f` and copies it into every prompt of `out` (params, priority, salt).
 json::maybe_error finish_generation_request(const common_fields& f, openai_request& out);
+
+/// Completions' `prompt` and embeddings' `input` (field `name`): a string, a list of
+/// strings, a list of token ids or a list of such lists; one request per prompt, in order.
+json::maybe_error read_prompt_inputs(json::element v, std::string_view name,
+                                     std::vector<generate_request>& prompts);
 
 /// Parses an OpenAI `messages` array (roles; content as a string, null or text parts).
 json::maybe_error parse_chat_messages(json::element v, std::vector<chat_message>& out);

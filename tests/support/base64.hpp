@@ -1,31 +1,14 @@
-// Base64 (standard alphabet, padded) of test bytes, for data: URLs in requests.
+// Base64 (standard alphabet, padded) of test bytes, for data: URLs in requests: the
+// server's own encoder, so the tests and the server cannot disagree on it.
 #pragma once
 
 #include <string>
 #include <string_view>
 
+#include "net/base64.hpp"
+
 namespace actorlm::test {
 
-inline std::string base64(std::string_view bytes) {
-    static constexpr char k_alphabet[] =
-        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    std::string out;
-    size_t i = 0;
-    for (; i + 2 < bytes.size(); i += 3) {
-        const unsigned v = (static_cast<unsigned char>(bytes[i]) << 16) |
-                           (static_cast<unsigned char>(bytes[i + 1]) << 8) |
-                           static_cast<unsigned char>(bytes[i + 2]);
-        for (int k = 18; k >= 0; k -= 6) out.push_back(k_alphabet[(v >> k) & 63]);
-    }
-    if (i < bytes.size()) {
-        unsigned v = static_cast<unsigned char>(bytes[i]) << 16;
-        if (i + 1 < bytes.size()) v |= static_cast<unsigned char>(bytes[i + 1]) << 8;
-        out.push_back(k_alphabet[(v >> 18) & 63]);
-        out.push_back(k_alphabet[(v >> 12) & 63]);
-        out.push_back(i + 1 < bytes.size() ? k_alphabet[(v >> 6) & 63] : '=');
-        out.push_back('=');
-    }
-    return out;
-}
+inline std::string base64(std::string_view bytes) { return net::base64_encode(bytes); }
 
 }  // namespace actorlm::test
