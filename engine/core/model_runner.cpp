@@ -266,9 +266,11 @@ result<model_runner::stage_output> model_runner::run_stage(const scheduler_outpu
     // first of its entries in batch.hidden_indices and how many), all of a MEAN chunk's,
     // the prompt's first for CLS, the prompt's last for LAST.
     std::vector<std::pair<int32_t, int32_t>> hidden_rows(rows.size(), {0, 0});
+    bool any_pooling = false;
     for (size_t r = 0; r < rows.size(); ++r) {
         const auto& pooling = states[r]->params.pooling;
         if (!pooling) continue;
+        any_pooling = true;
         const int32_t first = bb.batch.query_start_loc[r];
         const int32_t n = rows[r].num_scheduled_tokens;
         const bool last_chunk = rows[r].num_computed_tokens + n >= states[r]->num_prompt_tokens;
@@ -293,7 +295,9 @@ result<model_runner::stage_output> model_runner::run_stage(const scheduler_outpu
                                                   &normed_hidden_);
         !st)
         return make_error("forward pass failed: %s", st.message().c_str());
-    if (!bb.batch.hidden_indices.empty()) {
+    // Every pooling row, even one that needs no rows this step: a CLS prompt's last chunk
+    // reads nothing but finishes the vector its first chunk read.
+    if (any_pooling) {
         const auto h = static_cast<size_t>(exec_.config().hidden_size);
         if (normed_hidden_.size() < bb.batch.hidden_indices.size() * h)
             return make_error("forward pass returned %zu hidden floats for %zu rows of %zu",

@@ -164,6 +164,30 @@ TEST_CASE(
     }
 }
 
+TEST_CASE("pooling: a lone chunked CLS or LAST request finishes on a step that reads no rows") {
+    ACTORLM_REQUIRE_SHARED("models/stories260K.gguf");
+    auto model = load_model(actorlm::test::shared_path("models/stories260K.gguf"));
+    REQUIRE(model.ok());
+    const auto prompts = test_prompts(
+        actorlm::test::read_golden(actorlm::test::shared_path("models/stories260K.golden.json")));
+    // CLS reads position 0 only, in its first chunk; its last chunk reads nothing.
+    for (const auto& p : {pooling_params{pooling_params::kind::cls, true},
+                          pooling_params{pooling_params::kind::last, true}}) {
+        CAPTURE(pooling_kind_name(p.type));
+        auto ex = actorlm::test::make_stories_executor(64);
+        scheduler_config cfg;
+        cfg.num_blocks = 64;
+        cfg.max_model_len = 512;
+        cfg.max_num_batched_tokens = 16;
+        auto loop = engine_loop::create(cfg, *ex);
+        REQUIRE(loop.ok());
+        const run_result got = run_all(**loop, {embed_spec("alone", prompts.back(), p)});
+        REQUIRE(got.embeddings.count("alone") == 1);
+        CHECK(max_abs_diff(got.embeddings.at("alone"),
+                           reference_pooled(*model, prompts.back(), p)) < 1e-4);
+    }
+}
+
 TEST_CASE("pooling: generation batched with embedding requests keeps its greedy ids") {
     ACTORLM_REQUIRE_SHARED("models/stories260K.gguf");
     const auto cases =
