@@ -227,6 +227,8 @@ std::unique_ptr<engine_runtime> engine_runtime::create(const engine_config& cfg,
     rt->info_.vocab_size = static_cast<int32_t>(mc.vocab_size);
     rt->info_.hidden_size = static_cast<int32_t>(mc.hidden_size);
     rt->info_.supports_image_input = dc.images != nullptr;
+    // The last stage pools; its executor must hand back hidden rows.
+    rt->pooling_device_ = infos.back().returns_hidden_states ? std::string() : infos.back().device;
 
     // A cluster member: routers reach this engine's requests, stats and KV events.
     if (!cfg.cluster_listen.empty()) {
@@ -269,6 +271,18 @@ engine_runtime::~engine_runtime() {
 
 std::string engine_runtime::submit(generate_request req, delta_callback on_delta) {
     std::string id = assign_request_id(req);
+    if (req.params.pooling && !pooling_device_.empty()) {
+        // Refused here rather than in the step, which would fail with it every
+        // generation batched beside it.
+        output_delta d;
+        d.request_id = id;
+        d.finish = finish_reason::error;
+        d.error_kind = error_kind::invalid_argument;
+        d.error = "embeddings need an executor that returns hidden states; the " +
+                  pooling_device_ + " backend does not yet (use --device cpu)";
+        on_delta(d);
+        return id;
+    }
     caf::anon_send(frontend_, submit_atom_v, submission{std::move(req), std::move(on_delta)});
     return id;
 }

@@ -77,6 +77,7 @@ private:
     bool own_encoder_store_ = false;
     uint16_t encoder_store_port_ = 0;
     model_info info_;
+    std::string pooling_device_;  // the last stage's device when it cannot pool, else ""
 };
 
 }  // namespace actorlm::actors

@@ -57,6 +57,7 @@ struct worker_info {
     // 0 when the backend gives connectors no block access.
     int64_t kv_block_layer_bytes = 0;
     int64_t num_kv_layers = 0;
+    bool returns_hidden_states = false;  // the executor can serve pooling (embeddings)
 };
 
 /// One stage's output: the residual stream (non-last stages, raw float bytes)
@@ -77,7 +78,7 @@ template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, worker_info& x) {
     return f(caf::meta::type_name("worker_info"), x.model_name, x.num_layers, x.hidden_size,
              x.vocab_size, x.kv_cache_bytes, x.num_blocks, x.device, x.kv_block_layer_bytes,
-             x.num_kv_layers);
+             x.num_kv_layers, x.returns_hidden_states);
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, stage_result& x) {

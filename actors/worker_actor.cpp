@@ -97,6 +97,7 @@ worker_actor::behavior_type worker_impl(worker_actor::stateful_pointer<worker_st
             info.kv_cache_bytes = static_cast<int64_t>(st.exec->kv_cache_bytes());
             info.num_blocks = st.exec->kv_spec().num_blocks;
             info.device = st.device;
+            info.returns_hidden_states = st.exec->returns_hidden_states();
             if (const kv_block_io* io = st.exec->kv_blocks()) {
                 info.kv_block_layer_bytes = static_cast<int64_t>(io->block_layer_bytes());
                 info.num_kv_layers = io->num_kv_layers();

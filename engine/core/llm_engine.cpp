@@ -61,6 +61,7 @@ result<std::unique_ptr<llm_engine>> llm_engine::create(const actorlm::engine_con
     (*loop)->runner().set_grammar_compiler(structured::grammar_compiler::for_tokenizer(tok));
     auto eng = std::unique_ptr<llm_engine>(new llm_engine(nullptr, tok, std::move(loop).value()));
     eng->eos_ids_ = merge_eos_ids(exec.config(), tok);
+    eng->pools_ = exec.returns_hidden_states();
     return eng;
 }
 
@@ -76,6 +77,10 @@ status llm_engine::add_request(actorlm::generate_request req) {
     // checks the children): n itself, and what n may be for a pooling request.
     if (auto st = validate_sampling_params(req.params, 0); !st)
         return make_error("request '%s': %s", id.c_str(), st.message().c_str());
+    if (req.params.pooling && !pools_)
+        return make_error("request '%s': embeddings need an executor that returns hidden "
+                          "states; this one does not (use the cpu device)",
+                          id.c_str());
     if (req.prompt_token_ids.empty() && !req.messages.empty())
         return make_error(
             "request '%s': chat messages must be rendered with the chat template "

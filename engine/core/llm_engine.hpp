@@ -86,6 +86,7 @@ private:
     output_processor outputs_;
     std::vector<actorlm::output_delta> pending_;  // final deltas of aborted sequences
     std::vector<int32_t> eos_ids_;
+    bool pools_ = false;  // the executor returns hidden rows: pooling requests are served
     int64_t next_id_ = 0;
 };
 

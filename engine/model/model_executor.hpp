@@ -58,6 +58,9 @@ public:
         if (normed_hidden != nullptr) normed_hidden->clear();
         return forward_stage(batch, hidden_in, hidden_out, logits);
     }
+    /// True when forward_stage_with_hidden can return hidden rows (pooling requests); an
+    /// executor without it would fail every request of a step holding one.
+    virtual bool returns_hidden_states() const { return false; }
     virtual bool is_first_stage() const { return true; }
     virtual bool is_last_stage() const { return true; }
     /// Bytes of the KV cache this executor allocated (0 if it does not know).

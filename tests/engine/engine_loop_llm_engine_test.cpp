@@ -281,3 +281,23 @@ TEST_CASE("engine_loop: llm_engine abort after some sequences ended finishes onl
     CHECK(f.eng->sched().kv().num_free_blocks() == 256);
     CHECK(f.eng->add_request(greedy("ab", "hi", 1)).ok());
 }
+
+TEST_CASE("llm_engine: an executor without hidden-state output refuses embeddings up front") {
+    // The paged test executor (like CUDA's today) cannot pool: the request is refused when
+    // added, so no step that batches it with generations fails.
+    ACTORLM_REQUIRE_SHARED("models/stories260K-hf");
+    fixture f;
+    make_fixture(f);
+    actorlm::generate_request embed;
+    embed.prompt = "Once upon a time";
+    embed.params.pooling = actorlm::pooling_params{};
+    const status st = f.eng->add_request(embed);
+    REQUIRE_FALSE(st.ok());
+    CHECK(st.message().find("returns hidden states") != std::string::npos);
+    actorlm::generate_request gen;
+    gen.prompt = "Once upon a time";
+    gen.params.max_tokens = 3;
+    auto res = f.eng->generate({gen});
+    REQUIRE(res.ok());
+    CHECK((*res)[0].outputs[0].token_ids.size() == 3);
+}

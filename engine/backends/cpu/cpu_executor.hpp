@@ -54,6 +54,7 @@ public:
                          std::vector<float>* hidden_out, std::vector<float>* logits);
     /// forward_stage(), and on the last stage the final-norm hidden states of
     /// batch.hidden_indices in `normed_hidden` ([indices][hidden]).
+    bool returns_hidden_states() const override { return true; }
     status forward_stage_with_hidden(const forward_batch& batch, const float* hidden_in,
                                      std::vector<float>* hidden_out, std::vector<float>* logits,
                                      std::vector<float>* normed_hidden) override;
