@@ -158,7 +158,7 @@ std::unique_ptr<engine_runtime> engine_runtime::create(const engine_config& cfg,
             store = std::make_shared<encoder_store_client>(sys, rt->encoder_store_);
         }
         rt->workers_.push_back(
-            spawn_worker(sys, p.model, cfg.device, std::move(store), cfg.on_load_progress));
+            spawn_worker(sys, p.model, cfg.device, std::move(store), p.executor.on_load_progress));
     } else {
         rt->remote_workers_ = true;
         for (const auto& w : cfg.workers) {

@@ -60,6 +60,16 @@ struct run_result {
 };
 
 /// Runs every spec to the end, checking the block accounting after each step.
+// The scheduler every case runs: a 64-block pool on the stories executor, 512-token
+// context; `max_num_batched_tokens` 0 keeps the default step size.
+scheduler_config stories_scheduler(int32_t max_num_batched_tokens = 0) {
+    scheduler_config cfg;
+    cfg.num_blocks = 64;
+    cfg.max_model_len = 512;
+    if (max_num_batched_tokens > 0) cfg.max_num_batched_tokens = max_num_batched_tokens;
+    return cfg;
+}
+
 run_result run_all(engine_loop& loop, std::vector<request_spec> specs) {
     for (auto& s : specs) REQUIRE(loop.add_request(std::move(s)).ok());
     run_result got;
@@ -133,13 +143,8 @@ TEST_CASE(
     for (const bool chunked : {false, true}) {
         CAPTURE(chunked);
         auto ex = actorlm::test::make_stories_executor(64);
-        scheduler_config cfg;
-        cfg.num_blocks = 64;
-        cfg.max_model_len = 512;
-        if (chunked) {
-            cfg.max_num_batched_tokens = 16;
-            cfg.long_prefill_token_threshold = 8;
-        }
+        scheduler_config cfg = stories_scheduler(chunked ? 16 : 0);
+        if (chunked) cfg.long_prefill_token_threshold = 8;
         auto loop = engine_loop::create(cfg, *ex);
         REQUIRE(loop.ok());
         std::vector<request_spec> specs;
@@ -175,11 +180,7 @@ TEST_CASE("pooling: a lone chunked CLS or LAST request finishes on a step that r
                           pooling_params{pooling_params::kind::last, true}}) {
         CAPTURE(pooling_kind_name(p.type));
         auto ex = actorlm::test::make_stories_executor(64);
-        scheduler_config cfg;
-        cfg.num_blocks = 64;
-        cfg.max_model_len = 512;
-        cfg.max_num_batched_tokens = 16;
-        auto loop = engine_loop::create(cfg, *ex);
+        auto loop = engine_loop::create(stories_scheduler(16), *ex);
         REQUIRE(loop.ok());
         const run_result got = run_all(**loop, {embed_spec("alone", prompts.back(), p)});
         REQUIRE(got.embeddings.count("alone") == 1);
@@ -195,11 +196,7 @@ TEST_CASE("pooling: generation batched with embedding requests keeps its greedy 
     const auto prompts = test_prompts(cases);
     auto generate = [&](bool with_embeddings) {
         auto ex = actorlm::test::make_stories_executor(64);
-        scheduler_config cfg;
-        cfg.num_blocks = 64;
-        cfg.max_model_len = 512;
-        cfg.max_num_batched_tokens = 32;
-        auto loop = engine_loop::create(cfg, *ex);
+        auto loop = engine_loop::create(stories_scheduler(32), *ex);
         REQUIRE(loop.ok());
         std::vector<request_spec> specs;
         for (size_t i = 0; i < cases.size(); ++i) {
