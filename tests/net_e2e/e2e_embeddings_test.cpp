@@ -52,7 +52,11 @@ embeddings_result embed(http_client& c, const std::string& body) {
     CHECK(std::string_view(root["object"].get_string().value()) == "list");
     CHECK(std::string_view(root["model"].get_string().value()) == "stories");
     size_t index = 0;
-    for (auto d : root["data"].get_array().value()) {
+    // Bound to named arrays: value() on a temporary result returns a reference into it,
+    // which a range-for would keep past the temporary's end.
+    simdjson::dom::array data;
+    REQUIRE(root["data"].get(data) == simdjson::SUCCESS);
+    for (auto d : data) {
         CHECK(std::string_view(d["object"].get_string().value()) == "embedding");
         CHECK(d["index"].get_int64().value() == static_cast<int64_t>(index++));
         auto e = d["embedding"];
@@ -60,7 +64,9 @@ embeddings_result embed(http_client& c, const std::string& body) {
             out.vectors.push_back(base64_floats(e.get_string().value()));
         } else {
             auto& v = out.vectors.emplace_back();
-            for (auto x : e.get_array().value())
+            simdjson::dom::array values;
+            REQUIRE(e.get(values) == simdjson::SUCCESS);
+            for (auto x : values)
                 v.push_back(static_cast<float>(x.get_double().value()));
         }
     }
