@@ -3,6 +3,7 @@
 #include "structured/ebnf_parser.hpp"
 
 #include "structured/parse_cursor.hpp"
+#include "tokenizer/utf8.hpp"
 
 namespace actorlm::structured {
 
@@ -153,7 +154,7 @@ private:
             if (cur_.consume(quote)) break;
             std::optional<uint32_t> cp =
                 cur_.consume('\\') ? cur_.escape_value() : cur_.next_code_point();
-            if (cp) append_utf8(bytes, *cp);
+            if (cp) tok::append_utf8(bytes, *cp);
         }
         return g_.literal(bytes);
     }

@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <string>
 
+#include "tokenizer/utf8.hpp"
+
 namespace actorlm::structured {
 
 void code_point_set::normalize() {
@@ -38,24 +40,6 @@ bool code_point_set::contains(uint32_t c) const {
     return false;
 }
 
-void append_utf8(std::string& out, uint32_t c) {
-    if (c < 0x80) {
-        out += static_cast<char>(c);
-    } else if (c < 0x800) {
-        out += static_cast<char>(0xC0 | (c >> 6));
-        out += static_cast<char>(0x80 | (c & 0x3F));
-    } else if (c < 0x10000) {
-        out += static_cast<char>(0xE0 | (c >> 12));
-        out += static_cast<char>(0x80 | ((c >> 6) & 0x3F));
-        out += static_cast<char>(0x80 | (c & 0x3F));
-    } else {
-        out += static_cast<char>(0xF0 | (c >> 18));
-        out += static_cast<char>(0x80 | ((c >> 12) & 0x3F));
-        out += static_cast<char>(0x80 | ((c >> 6) & 0x3F));
-        out += static_cast<char>(0x80 | (c & 0x3F));
-    }
-}
-
 namespace {
 
 int encoded_length(uint32_t c) { return c < 0x80 ? 1 : c < 0x800 ? 2 : c < 0x10000 ? 3 : 4; }
@@ -80,8 +64,8 @@ void split(uint32_t lo, uint32_t hi, std::vector<std::vector<byte_set>>& out) {
         }
     }
     std::string a, b;
-    append_utf8(a, lo);
-    append_utf8(b, hi);
+    tok::append_utf8(a, lo);
+    tok::append_utf8(b, hi);
     std::vector<byte_set> seq;
     for (size_t k = 0; k < a.size(); ++k)
         seq.push_back(byte_set::range(static_cast<uint8_t>(a[k]), static_cast<uint8_t>(b[k])));

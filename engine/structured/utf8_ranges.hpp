@@ -36,7 +36,4 @@ struct code_point_set {
 /// byte); all one-byte members share a single alternative.
 std::vector<std::vector<byte_set>> utf8_sequences(const code_point_set& set);
 
-/// Appends the UTF-8 encoding of `c` to `out`.
-void append_utf8(std::string& out, uint32_t c);
-
 }  // namespace actorlm::structured
