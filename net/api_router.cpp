@@ -585,21 +585,7 @@ void api_router::handle_props(response_sink& sink) {
 }
 
 bool api_router::serve_webui(const std::string& path, response_sink& sink) const {
-    if (!options_.enable_webui) return false;
-    const webui_asset* asset = find_webui_asset(path);
-    if (!asset) return false;
-    // no-cache: the browser revalidates, so a new binary's page is seen at once. The
-    // policy allows only the page's own files (no inline script, nothing remote): a
-    // second line of defence should model output ever reach the DOM as markup.
-    std::string headers =
-        "Cache-Control: no-cache\r\n"
-        "X-Content-Type-Options: nosniff\r\n";
-    if (asset->content_type.starts_with("text/html"))
-        headers +=
-            "Content-Security-Policy: default-src 'self'; img-src 'self' data: blob:; "
-            "object-src 'none'; base-uri 'none'; frame-ancestors 'none'\r\n";
-    sink.send(200, asset->content_type, std::string(asset->body), headers);
-    return true;
+    return options_.enable_webui && send_webui_asset(path, sink);
 }
 
 void api_router::handle_health(response_sink& sink) {

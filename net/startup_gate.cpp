@@ -4,12 +4,16 @@
 #include <cstdio>
 
 #include "net/api_error.hpp"
+#include "net/webui_assets.hpp"
 
 namespace actorlm::net {
 
 void startup_gate::handle(const http_request& req, const std::shared_ptr<response_sink>& sink) {
     if (request_handler* ready = ready_.load(std::memory_order_acquire))
         return ready->handle(req, sink);
+    if (serve_webui_ && req.method == "GET" &&
+        send_webui_asset(std::string_view(req.target).substr(0, req.target.find('?')), *sink))
+        return;
     load_progress progress;
     {
         std::lock_guard lock(mutex_);

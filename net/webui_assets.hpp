@@ -9,6 +9,8 @@
 
 namespace actorlm::net {
 
+class response_sink;
+
 /// One embedded file: its name under net/webui/ and its bytes.
 struct embedded_file {
     const char* name;
@@ -29,6 +31,12 @@ struct webui_asset {
 /// The asset served at `path` ("/" or "/webui/<name>"), or nothing for any other path.
 /// The query string must already be removed.
 const webui_asset* find_webui_asset(std::string_view path);
+
+/// Answers a GET of `path` with its asset (200, no-cache, and on the page a
+/// Content-Security-Policy that allows only the page's own files); false, sending
+/// nothing, when `path` is not an asset's. Used by the API router and, while the model
+/// loads, by the startup gate, so the page and its headers are defined once.
+bool send_webui_asset(std::string_view path, response_sink& sink);
 
 /// The Content-Type for a file name, from its extension (application/octet-stream when
 /// unknown).

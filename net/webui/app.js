@@ -96,8 +96,15 @@ async function connect() {
         fill_model_picker(models.data.map((m) => m.id));
     } catch (e) {
         if (e instanceof api_error && e.status === 401) return ask_for_key(e.message);
+        if (e instanceof api_error && e.status === 503) {
+            // The model is still loading ("Loading model (42%: ...)"): say how far, ask again.
+            $('loading-banner').textContent = e.message;
+            $('loading-banner').hidden = false;
+            return setTimeout(connect, 1000);
+        }
         return show_error('Cannot reach the server: ' + e.message);
     }
+    $('loading-banner').hidden = true;
     $('change-key').hidden = !localStorage.getItem(storage_keys.api_key);
     set_completion_mode(!state.props.has_chat_template,
         'The server cannot format chat messages for this model ("' +

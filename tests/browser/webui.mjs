@@ -5,6 +5,8 @@
 //   WEBUI_CHAT_URL   the Qwen2.5 template, tokens paced so a reply can be stopped
 //   WEBUI_KEY_URL    --api-key sekret: the page asks for the key
 //   WEBUI_OFF_URL    --no-webui: `/` is a 404
+//   WEBUI_LOADING_URL the model still loading (503 from the API) until the page has asked
+//                    for /props three times; the page is served meanwhile
 // Screenshots go to WEBUI_ARTIFACTS. Prints "ok" last; exits non-zero on any failure.
 import {createRequire} from 'node:module';
 import path from 'node:path';
@@ -21,6 +23,7 @@ const plain_url = env('WEBUI_PLAIN_URL');
 const chat_url = env('WEBUI_CHAT_URL');
 const key_url = env('WEBUI_KEY_URL');
 const off_url = env('WEBUI_OFF_URL');
+const loading_url = env('WEBUI_LOADING_URL');
 const artifacts = env('WEBUI_ARTIFACTS');
 fs.mkdirSync(artifacts, {recursive: true});
 
@@ -32,12 +35,14 @@ const browser = await puppeteer.launch({
 });
 const page_errors = [];
 
-async function open(url) {
+// `expected_errors`: the console errors the scenario causes on purpose (the browser logs
+// every failed fetch).
+async function open(url, expected_errors = /401|Unauthorized/) {
     const page = await browser.newPage();
     await page.setViewport({width: 1200, height: 800});
     page.on('pageerror', (e) => page_errors.push(`${url}: ${e.message}`));
     page.on('console', (m) => {
-        if (m.type() === 'error' && !/401|Unauthorized/.test(m.text())) page_errors.push(`${url}: ${m.text()}`);
+        if (m.type() === 'error' && !expected_errors.test(m.text())) page_errors.push(`${url}: ${m.text()}`);
     });
     const response = await page.goto(url + '/', {waitUntil: 'load'});
     assert.equal(response.status(), 200);
@@ -296,6 +301,25 @@ async function abort_count(url) {
     const response = await fetch(off_url + '/');
     assert.equal(response.status, 404);
     assert.ok((await response.json()).error, 'no error object');
+}
+
+// 10. Opened while the model loads: the page is there, says how far the load has come,
+// and connects by itself once the model is ready.
+{
+    const page = await open(loading_url, /503|Service Unavailable/);
+    await page.waitForFunction(() => {
+        const banner = document.querySelector('#loading-banner');
+        return !banner.hidden && banner.textContent.startsWith('Loading model');
+    }, {timeout: 10000});
+    await shot(page, 'loading');
+    assert.equal(await page.$eval('#error-banner', (el) => el.hidden), true);
+    await page.waitForFunction(() => document.querySelector('#model').options.length > 0,
+                               {timeout: 20000});
+    assert.equal(await page.$eval('#loading-banner', (el) => el.hidden), true);
+    await set_field(page, 'max-tokens', 8);
+    await send(page, 'Once upon a time');
+    assert.match(await reply_stats(page), /^TTFT/);
+    await page.close();
 }
 
 await browser.close();

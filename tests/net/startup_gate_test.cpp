@@ -1,5 +1,5 @@
-// startup_gate: 503 with Retry-After and the load's progress on every path until the
-// engine is ready, then every request reaches the router.
+// startup_gate: 503 with Retry-After and the load's progress on every path but the web
+// page's until the engine is ready, then every request reaches the router.
 #include <doctest/doctest.h>
 
 #include <memory>
@@ -37,6 +37,20 @@ TEST_CASE("startup gate: every path answers 503 while the model loads, with its 
     CHECK(completion->status == 503);
     CHECK(completion->body.find("Loading model (25%: 150.0 of 600.0 MiB)") != std::string::npos);
     CHECK(ask(gate, "GET", "/v1/models")->status == 503);
+}
+
+TEST_CASE("startup gate: the web page is served while the model loads, unless --no-webui") {
+    startup_gate gate;
+    auto page = ask(gate, "GET", "/?from=bookmark");
+    CHECK(page->status == 200);
+    CHECK(page->content_type.starts_with("text/html"));
+    CHECK(page->extra_headers.find("Content-Security-Policy:") != std::string::npos);
+    CHECK(ask(gate, "GET", "/webui/app.js")->status == 200);
+    CHECK(ask(gate, "POST", "/")->status == 503);  // only GETs of the page's files
+    CHECK(ask(gate, "GET", "/props")->status == 503);
+
+    startup_gate no_webui(false);
+    CHECK(ask(no_webui, "GET", "/")->status == 503);
 }
 
 TEST_CASE("startup gate: once open, the router answers every request") {

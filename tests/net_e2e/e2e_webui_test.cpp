@@ -1,11 +1,13 @@
 // The web chat page in headless chromium (tests/browser/webui.mjs, puppeteer-core)
 // against `actorlm serve`'s stack on stories260K: one engine without a chat template
-// behind three routers (open, --api-key, --no-webui) and one engine with the Qwen2.5
+// behind three routers (open, --api-key, --no-webui) and a startup gate (the page while
+// the model loads), and one engine with the Qwen2.5
 // template whose replies are paced so that the page can stop one mid-stream. Skips with
 // a message when ../shared, node, chromium or puppeteer-core (tools/setup puts it into
 // build/node) is absent. Screenshots: build/<dir>/webui-artifacts/.
 #include <doctest/doctest.h>
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <deque>
@@ -17,6 +19,7 @@
 
 #include "net/http_server.hpp"
 #include "net/inference_backend.hpp"
+#include "net/startup_gate.hpp"
 #include "support/shared_data.hpp"
 #include "support/shell.hpp"
 
@@ -174,6 +177,41 @@ struct front {
     std::unique_ptr<http_server> server;
 };
 
+// A server whose model "loads" until the page has asked for /props three times: a
+// startup_gate, as `actorlm serve` puts in front of its router, opened by the page's own
+// retries, so the page sees the loading state however slowly the browser starts.
+struct loading_front {
+    explicit loading_front(inference_backend& backend)
+        : metrics("stories"), router(backend, metrics, front::options("", true)),
+          opener(*this) {
+        server_options opts;
+        opts.port = 0;
+        server = std::make_unique<http_server>(opts, opener);
+        REQUIRE(server->start().ok());
+    }
+    ~loading_front() {
+        server->request_shutdown();
+        server->wait();
+    }
+    std::string url() const { return "http://127.0.0.1:" + std::to_string(server->port()); }
+
+    struct gate_opener final : request_handler {
+        explicit gate_opener(loading_front& f) : front_(f) {}
+        void handle(const http_request& req, const std::shared_ptr<response_sink>& sink) override {
+            front_.gate.handle(req, sink);
+            if (req.target == "/props" && ++props_asked_ == 3) front_.gate.open(front_.router);
+        }
+        loading_front& front_;
+        std::atomic<int> props_asked_{0};
+    };
+
+    server_metrics metrics;
+    api_router router;
+    startup_gate gate;
+    gate_opener opener;
+    std::unique_ptr<http_server> server;
+};
+
 }  // namespace e2e_webui_test
 
 using namespace e2e_webui_test;
@@ -205,10 +243,12 @@ TEST_CASE("e2e webui: the chat page in headless chromium against actorlm serve (
         front keyed(*plain_backend, "sekret", true);
         front off(*plain_backend, "", false);
         front chat(chat_backend, "", true);
+        loading_front loading(*plain_backend);
         const std::string artifacts = std::string(ACTORLM_BINARY_DIR) + "/webui-artifacts";
         const auto r = test::run_shell(
             "WEBUI_PLAIN_URL=" + plain.url() + " WEBUI_KEY_URL=" + keyed.url() +
             " WEBUI_OFF_URL=" + off.url() + " WEBUI_CHAT_URL=" + chat.url() +
+            " WEBUI_LOADING_URL=" + loading.url() +
             " WEBUI_ARTIFACTS=" + artifacts + " CHROMIUM=" + chromium +
             " ACTORLM_NODE_PREFIX=" + prefix + " timeout 120 node " + ACTORLM_SOURCE_DIR +
             "/tests/browser/webui.mjs");
@@ -216,7 +256,7 @@ TEST_CASE("e2e webui: the chat page in headless chromium against actorlm serve (
         CHECK(r.status == 0);
         CHECK(r.output.find("ok\n") != std::string::npos);
         for (const char* shot : {"completion-mode", "chat-streaming", "chat-stopped",
-                                 "injection-as-text", "api-key-prompt"})
+                                 "injection-as-text", "api-key-prompt", "loading"})
             CHECK(std::filesystem::exists(artifacts + "/" + shot + ".png"));
     }
     plain_backend.reset();

@@ -164,7 +164,7 @@ int serve_over_http(const std::string& command, const engine_config& cfg,
     std::unique_ptr<net::inference_backend> backend;
     std::unique_ptr<net::server_metrics> metrics;
     std::unique_ptr<net::api_router> router;
-    net::startup_gate gate;
+    net::startup_gate gate(!o.no_webui);
     {
         // The port opens before the model loads, answering 503 until it is ready (vLLM's
         // and llama-server's /health), so that a supervisor can tell loading from dead.
