@@ -198,6 +198,7 @@ std::unique_ptr<engine_runtime> engine_runtime::create(const engine_config& cfg,
     }
     sac.sched = p.sched;
     sac.sched.num_blocks = num_blocks;
+    sac.async_scheduling = cfg.async_scheduling;
     for (const auto& info : infos)  // a pool's bytes are its blocks' (set up again above)
         sac.kv_reserved_bytes += info.kv_cache_bytes / info.num_blocks * num_blocks;
     // The pool the workers allocated must hold one sequence of max_model_len: say so

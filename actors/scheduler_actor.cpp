@@ -1,7 +1,10 @@
-// scheduler actor implementation. One step in flight at a time: a step's
-// scheduler_output goes through the stages in order (stage k's activations are
-// passed to stage k+1 by this actor), then update_from_output runs. A step
-// epoch guards against late replies from a worker that was declared lost.
+// scheduler actor implementation. A step's scheduler_output goes through the stages
+// in order (stage k's activations are passed to stage k+1 by this actor), then
+// update_from_output runs. One step is in flight at a time, or two with async
+// scheduling (one stage only): step N+1 is scheduled and sent as soon as step N is,
+// so the worker finds it queued when N ends (its tokens of N are placeholders it fills
+// itself), and N's outputs are processed while N+1 runs. A step epoch guards against
+// late replies from a worker that was declared lost.
 #include "actors/scheduler_actor.hpp"
 
 #include <unordered_map>
@@ -22,10 +25,11 @@ struct scheduler_state {
     kv_cache_actor kv;
     connector_actor connector;
     caf::strong_actor_ptr detokenizer;  // whoever submits; one per engine
-    bool step_in_flight = false;
+    int32_t steps_in_flight = 0;  // sent to the workers, not yet answered
     bool step_queued = false;
     uint64_t epoch = 0;
     int64_t num_steps = 0;
+    double worker_busy_seconds = 0.0;  // the first stage's, summed over answered steps
     // Aborts that overtook their (in-flight) submission: serial -> ids.
     uint64_t highest_serial = 0;
     std::unordered_map<uint64_t, std::vector<std::string>> early_aborts;
@@ -41,6 +45,12 @@ struct scheduler_state {
     std::string health_message;
     static inline const char* name = "actorlm.scheduler";
 
+    /// Two with async scheduling, unless a migration or snapshot waits: those need every
+    /// step's KV written, so scheduling pauses until the steps in flight are done.
+    int32_t max_steps_in_flight() const {
+        const bool moves = !pending_migrations.empty() || !pending_snapshots.empty();
+        return cfg.async_scheduling && !moves ? 2 : 1;
+    }
     bool healthy() const {
         for (bool up : stage_up)
             if (!up) return false;
@@ -77,6 +87,8 @@ void report_state(scheduler_self_ptr self) {
     core::add_spec_decode_stats(r.stats, st.base);
     r.stats.kv_cache_reserved_bytes = st.cfg.kv_reserved_bytes;
     for (int64_t b : st.kv_resident_bytes) r.stats.kv_cache_resident_bytes += b;
+    r.stats.engine_steps_total = st.num_steps;
+    r.stats.worker_busy_seconds_total = st.worker_busy_seconds;
     r.stats.healthy = st.healthy();
     r.stats.health_message = r.stats.healthy ? "" : st.health_message;
     r.events = st.sched->take_kv_events();
@@ -85,7 +97,7 @@ void report_state(scheduler_self_ptr self) {
 
 void queue_step(scheduler_self_ptr self) {
     auto& st = self->state;
-    if (st.step_in_flight || st.step_queued) return;
+    if (st.steps_in_flight >= st.max_steps_in_flight() || st.step_queued) return;
     st.step_queued = true;
     self->send(self, step_atom_v);
 }
@@ -93,7 +105,7 @@ void queue_step(scheduler_self_ptr self) {
 /// queue_step after a pause, when nothing could be scheduled.
 void queue_step_later(scheduler_self_ptr self) {
     auto& st = self->state;
-    if (st.step_in_flight || st.step_queued) return;
+    if (st.steps_in_flight >= st.max_steps_in_flight() || st.step_queued) return;
     st.step_queued = true;
     self->delayed_send(self, std::chrono::milliseconds(1), step_atom_v);
 }
@@ -137,7 +149,7 @@ void fail_everything(scheduler_self_ptr self, const std::string& why) {
         if (st.cfg.kv_connector) st.sched->set_kv_connector(st.cfg.kv_connector);
     }
     ++st.epoch;
-    st.step_in_flight = false;
+    st.steps_in_flight = 0;
 }
 
 void lose_stage(scheduler_self_ptr self, size_t index, const std::string& why) {
@@ -164,7 +176,7 @@ void finish_step(scheduler_self_ptr self, const core::scheduler_output& so,
 /// to the detokenizer first.
 void apply_moves(scheduler_self_ptr self) {
     auto& st = self->state;
-    if (st.step_in_flight) return;
+    if (st.steps_in_flight > 0) return;
     // Snapshots first: a sequence asked for both is still running for the first.
     for (auto& [id, promise] : std::exchange(st.pending_snapshots, {})) {
         if (auto kt = st.sched->snapshot_request(id))
@@ -200,6 +212,7 @@ void run_stage(scheduler_self_ptr self, std::shared_ptr<const core::scheduler_ou
         [self, so, k, epoch](stage_result& r) {
             auto& st = self->state;
             if (epoch != st.epoch) return;  // a loss ended this step already
+            if (k == 0) st.worker_busy_seconds += r.busy_seconds;
             if (r.kv_resident_bytes >= 0) {
                 st.kv_resident_bytes.resize(st.stages.size(), 0);
                 st.kv_resident_bytes[k] = r.kv_resident_bytes;
@@ -209,7 +222,7 @@ void run_stage(scheduler_self_ptr self, std::shared_ptr<const core::scheduler_ou
                 return;
             }
             finish_step(self, *so, r.output);
-            st.step_in_flight = false;
+            --st.steps_in_flight;
             apply_moves(self);
             ++st.num_steps;
             report_state(self);
@@ -227,7 +240,7 @@ void run_stage(scheduler_self_ptr self, std::shared_ptr<const core::scheduler_ou
                 err.code() == static_cast<uint8_t>(engine_errc::worker_failed)) {
                 // The model failed on these inputs; the worker itself is fine.
                 fail_sequences(self, ids_of(*so), "worker error: " + why);
-                st.step_in_flight = false;
+                --st.steps_in_flight;
                 report_state(self);
                 if (st.sched->has_unfinished_requests()) queue_step(self);
                 return;
@@ -239,19 +252,21 @@ void run_stage(scheduler_self_ptr self, std::shared_ptr<const core::scheduler_ou
 void do_step(scheduler_self_ptr self) {
     auto& st = self->state;
     st.step_queued = false;
-    if (st.step_in_flight || !st.healthy()) return;
+    if (st.steps_in_flight >= st.max_steps_in_flight() || !st.healthy()) return;
     if (!st.sched->has_unfinished_requests()) return;
     auto so = std::make_shared<const core::scheduler_output>(st.sched->schedule());
     // A step that schedules nothing still goes to the workers when it carries
     // finished ids (their state must be dropped) or a connector is in use (loads
-    // and saves report completion with steps); otherwise try again shortly.
+    // and saves report completion with steps); otherwise try again shortly, or when
+    // the step in flight is answered.
     if (so->empty() && so->finished_req_ids.empty() && !st.sched->kv_connector()) {
-        queue_step_later(self);
+        if (st.steps_in_flight == 0) queue_step_later(self);
         return;
     }
-    st.step_in_flight = true;
+    ++st.steps_in_flight;
     report_state(self);  // scheduling moved requests from waiting to running
     run_stage(self, so, 0, {});
+    queue_step(self);  // async scheduling: the next step now, while this one runs
 }
 
 void add_specs(scheduler_self_ptr self, uint64_t serial, sequence_specs& specs) {

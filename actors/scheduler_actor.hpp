@@ -40,6 +40,8 @@ struct scheduler_actor_config {
     /// Setup of a reconnected worker. Short: a handle to a worker that froze
     /// and resumed can be stale, and the connector retries after this fails.
     std::chrono::milliseconds reconnect_setup_timeout{5000};
+    /// Two steps in flight (engine_config::async_scheduling); one stage only.
+    bool async_scheduling = false;
 };
 
 /// detached: its own thread (only when every worker is in this process);

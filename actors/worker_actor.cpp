@@ -118,6 +118,7 @@ worker_actor::behavior_type worker_impl(worker_actor::stateful_pointer<worker_st
                const std::vector<char>& hidden_in) -> caf::result<stage_result> {
             auto& st = self->state;
             if (!st.runner) return worker_error(engine_errc::bad_setup, "worker is not set up");
+            const auto started = std::chrono::steady_clock::now();
             const size_t hidden_bytes = static_cast<size_t>(so.total_num_scheduled_tokens) *
                                         static_cast<size_t>(st.exec->config().hidden_size) *
                                         sizeof(float);
@@ -145,6 +146,8 @@ worker_actor::behavior_type worker_impl(worker_actor::stateful_pointer<worker_st
                 res.hidden.resize(out->hidden.size() * sizeof(float));
                 std::memcpy(res.hidden.data(), out->hidden.data(), res.hidden.size());
             }
+            res.busy_seconds =
+                std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
             return res;
         },
     };

@@ -280,6 +280,12 @@ std::string server_metrics::exposition(const engine_stats& s,
                   n(s.prefix_cache_hits_total));
     write_counter(out, "vllm:num_preemptions", "Cumulative number of preemption from the engine.",
                   l, n(s.num_preemptions_total));
+    write_counter(out, "actorlm:engine_steps", "Engine steps the workers answered.", l,
+                  n(s.engine_steps_total));
+    write_counter(out, "actorlm:worker_busy_seconds",
+                  "Seconds the (first-stage) worker spent running steps; under load the rest "
+                  "of the wall time it waited for the scheduler.",
+                  l, s.worker_busy_seconds_total);
     write_counter(out, "vllm:mm_cache_queries",
                   "Multi-modal processor cache queries, in terms of number of images.", l,
                   n(s.mm_processor_cache_queries_total));

@@ -63,6 +63,18 @@ status check_options(const actorlm::engine_config& cfg) {
         auto spec = parse_speculative_config(cfg.speculative_config);
         if (!spec) return spec.err();
     }
+    // Async scheduling fills a step's placeholders from the worker's own last output, so
+    // that worker must sample (one stage), and it proposes no drafts and runs no connector
+    // metadata ahead of the tokens they depend on (vLLM had the same limits at first).
+    if (cfg.async_scheduling) {
+        if (cfg.workers.size() > 1)
+            return make_error("async_scheduling needs one pipeline stage (got %zu workers)",
+                              cfg.workers.size());
+        if (!cfg.speculative_config.empty())
+            return make_error("async_scheduling cannot be combined with speculative_config yet");
+        if (!cfg.kv_transfer_config.empty())
+            return make_error("async_scheduling cannot be combined with kv_transfer_config yet");
+    }
     return {};
 }
 

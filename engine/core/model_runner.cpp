@@ -25,6 +25,12 @@ void write_tokens(std::vector<int32_t>& dst, int32_t from, std::span<const int32
 
 }  // namespace
 
+void model_runner::remember_sampled(state& st, int32_t position, int32_t token) {
+    const auto pos = static_cast<size_t>(position);
+    if (st.token_ids.size() <= pos) st.token_ids.resize(pos + 1, k_placeholder_token);
+    st.token_ids[pos] = token;
+}
+
 status model_runner::apply(const scheduler_output& so) {
     for (const auto& id : so.finished_req_ids) {
         auto it = requests_.find(id);
@@ -64,10 +70,22 @@ status model_runner::apply(const scheduler_output& so) {
             return make_error("model_runner: cached request '%s' was never sent as new",
                               c.req_id.c_str());
         state& st = it->second;
+        // Placeholders (async scheduling: tokens the scheduler has not received yet) are
+        // the tokens this runner sampled at those positions.
+        std::vector<int32_t> toks = c.new_token_ids;
+        for (size_t j = 0; j < toks.size(); ++j) {
+            if (toks[j] != k_placeholder_token) continue;
+            const size_t pos = static_cast<size_t>(c.num_computed_tokens) + j;
+            if (pos >= st.token_ids.size() || st.token_ids[pos] == k_placeholder_token)
+                return make_error("model_runner: request '%s' has a placeholder at position %zu "
+                                  "where it sampled no token",
+                                  c.req_id.c_str(), pos);
+            toks[j] = st.token_ids[pos];
+        }
         // Tokens beyond the scheduled ones are stale after a preemption; drop them.
         st.token_ids.resize(
             static_cast<size_t>(std::max(st.num_prompt_tokens, c.num_computed_tokens)));
-        write_tokens(st.token_ids, c.num_computed_tokens, c.new_token_ids);
+        write_tokens(st.token_ids, c.num_computed_tokens, toks);
         if (c.resumed_from_preemption)
             st.block_ids = c.new_block_ids;
         else
@@ -371,8 +389,16 @@ result<model_runner::stage_output> model_runner::run_stage(const scheduler_outpu
         std::any_of(row_drafts.begin(), row_drafts.end(), [](int32_t d) { return d > 0; });
     if (!any_drafts) {
         auto sampled = sampler_.sample(sample_logits, vocab, srows);
-        for (size_t k = 0; k < sampled.size(); ++k)
-            emit(static_cast<size_t>(srow_req[k]), sampled[k]);
+        for (size_t k = 0; k < sampled.size(); ++k) {
+            const auto r = static_cast<size_t>(srow_req[k]);
+            emit(r, sampled[k]);
+            // With async scheduling the next step is scheduled before this token reaches
+            // the scheduler: its position there is a placeholder that apply() fills from
+            // here. (In lockstep the scheduler sends the same token back.)
+            remember_sampled(requests_.at(out.req_ids[r]),
+                             rows[r].num_computed_tokens + rows[r].num_scheduled_tokens,
+                             sampled[k].token_id);
+        }
         return result_out;
     }
     // A row's sampling rows are consecutive: drafts + 1 of them, in position order.

@@ -104,6 +104,8 @@ private:
     /// Adds a pooling row's hidden states (`n` rows of this step, starting at prompt
     /// position `nc`) to its state; returns the finished vector on its last chunk
     /// (`final_chunk`), empty otherwise.
+    /// Keeps a token it sampled at `position`, for a placeholder of the next step.
+    static void remember_sampled(state& st, int32_t position, int32_t token);
     std::vector<float> pool_rows(state& st, const float* rows, int32_t nc, int32_t n,
                                  bool final_chunk) const;
     status apply(const scheduler_output& so);

@@ -2,7 +2,8 @@
 // output tokens, how many tokens have K/V computed, status, priority, sampling
 // params, and the hashes of its full blocks (extended as tokens arrive).
 // Single-threaded (owned by scheduler). Invariants: num_computed_tokens <=
-// num_tokens(); block_hashes covers exactly num_tokens() / block_size blocks.
+// num_tokens() + num_output_placeholders; block_hashes covers exactly num_tokens() /
+// block_size blocks.
 #pragma once
 
 #include <actorlm/engine.hpp>
@@ -61,6 +62,10 @@ public:
 
     /// Tokens whose K/V is in the cache (or scheduled to be by the current step).
     int32_t num_computed_tokens = 0;
+    /// Tokens that steps in flight will sample and the scheduler has not received yet
+    /// (async scheduling: vLLM's num_output_placeholders); their positions are scheduled
+    /// as k_placeholder_token, which the worker fills from its own last output.
+    int32_t num_output_placeholders = 0;
     /// Prompt tokens served by the prefix cache when the request first ran.
     int32_t num_cached_tokens = -1;
     request_status status = request_status::waiting;

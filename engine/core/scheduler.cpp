@@ -191,6 +191,9 @@ void scheduler::preempt(request* r) {
     encoder_.free(*r);  // its outputs stay cached (freeable) for when it runs again
     r->status = request_status::preempted;
     r->num_computed_tokens = 0;
+    // A token in flight is dropped when it arrives (the request no longer runs) and
+    // sampled again after the recompute.
+    r->num_output_placeholders = 0;
     ++r->num_preemptions;
     ++num_preemptions_;
     waiting_.push_front(r);
@@ -299,10 +302,16 @@ scheduler_output scheduler::schedule() {
     size_t i = 0;
     while (i < running_.size() && budget > 0) {
         request* r = running_[i];
-        int32_t n = r->num_tokens() - r->num_computed_tokens;
+        // With a step in flight (async scheduling) the tokens it will sample count:
+        // their positions are scheduled as placeholders the worker fills.
+        int32_t n = r->num_tokens() + r->num_output_placeholders - r->num_computed_tokens;
+        // Its length cap is reached once the tokens in flight arrive: nothing to schedule.
+        if (r->num_output_placeholders > 0 &&
+            r->num_output_tokens() + r->num_output_placeholders >= r->max_tokens())
+            n = 0;
         // Decoding (only the last sampled token left to compute): add the drafts.
         std::vector<int32_t> drafts;
-        if (n == 1) drafts = propose_drafts(*r);
+        if (n == 1 && r->num_output_placeholders == 0) drafts = propose_drafts(*r);
         n += static_cast<int32_t>(drafts.size());
         if (cfg_.long_prefill_token_threshold > 0 && drafts.empty())
             n = std::min(n, cfg_.long_prefill_token_threshold);
@@ -437,7 +446,7 @@ scheduler_output scheduler::schedule() {
     for (auto& p : plan) {
         request* r = p.req;
         const int32_t nc = r->num_computed_tokens;
-        const bool will_sample = nc + p.num_tokens >= r->num_tokens();
+        const bool will_sample = nc + p.num_tokens >= r->num_tokens() + r->num_output_placeholders;
         if (p.kind == planned::fresh) {
             auto table = kv_.block_ids(r->id());
             out.scheduled_new_reqs.push_back(new_request_data{
@@ -451,9 +460,13 @@ scheduler_output scheduler::schedule() {
             cached_request_data c;
             c.req_id = r->id();
             c.resumed_from_preemption = p.kind == planned::resumed;
-            const auto num_known = static_cast<size_t>(p.num_tokens) - p.drafts.size();
+            // Positions past the known tokens await a step in flight: placeholders.
+            const auto num_scheduled = static_cast<size_t>(p.num_tokens) - p.drafts.size();
+            const auto num_known = std::min(
+                num_scheduled, static_cast<size_t>(std::max(r->num_tokens() - nc, 0)));
             auto toks = r->all_token_ids().subspan(static_cast<size_t>(nc), num_known);
             c.new_token_ids.assign(toks.begin(), toks.end());
+            c.new_token_ids.resize(num_scheduled, k_placeholder_token);
             c.new_token_ids.insert(c.new_token_ids.end(), p.drafts.begin(), p.drafts.end());
             if (c.resumed_from_preemption) {
                 auto table = kv_.block_ids(r->id());
@@ -468,6 +481,7 @@ scheduler_output scheduler::schedule() {
             out.scheduled_cached_reqs.push_back(std::move(c));
         }
         r->num_computed_tokens += p.num_tokens;
+        if (will_sample && !r->params().pooling) ++r->num_output_placeholders;
         out.total_num_scheduled_tokens += p.num_tokens;
         if (!p.drafts.empty()) out.scheduled_spec_decode_tokens[r->id()] = std::move(p.drafts);
     }
@@ -517,6 +531,14 @@ std::vector<request_output> scheduler::update_from_output(const scheduler_output
         apply_kv_connector_output(out.kv_connector_output);
     }
     collect_kv_events(/*with_connector=*/true);
+    // This step's sampled positions are placeholders no longer, whatever it returned.
+    auto settle = [&](const std::string& id, bool will_sample) {
+        auto it = requests_.find(id);
+        if (will_sample && it != requests_.end() && it->second->num_output_placeholders > 0)
+            --it->second->num_output_placeholders;
+    };
+    for (const auto& c : sched.scheduled_cached_reqs) settle(c.req_id, c.will_sample);
+    for (const auto& n : sched.scheduled_new_reqs) settle(n.req_id, n.will_sample);
     std::vector<request_output> results;
     std::vector<std::pair<request*, size_t>> stopped;  // and its output's index
     for (size_t k = 0; k < out.req_ids.size(); ++k) {

@@ -20,6 +20,10 @@ struct kv_connector_metadata;
 
 namespace actorlm::core {
 
+/// A scheduled position whose token a step still in flight samples (async scheduling):
+/// the worker fills it with the token it sampled there itself.
+inline constexpr int32_t k_placeholder_token = -1;
+
 /// A request the worker has not seen: everything it needs.
 struct new_request_data {
     std::string req_id;
@@ -41,7 +45,8 @@ struct cached_request_data {
     std::string req_id;
     /// It was preempted and runs again: new_block_ids replaces the block table.
     bool resumed_from_preemption = false;
-    /// Token ids at the scheduled positions [num_computed_tokens, + num_scheduled_tokens).
+    /// Token ids at the scheduled positions [num_computed_tokens, + num_scheduled_tokens);
+    /// k_placeholder_token where a step in flight samples it.
     std::vector<int32_t> new_token_ids;
     std::vector<int32_t> new_block_ids;  ///< appended to its block table (unless resumed)
     int32_t num_computed_tokens = 0;     ///< before this step

@@ -301,6 +301,11 @@ struct engine_config {
     // (prompt lookup) proposer is the one method:
     // {"method":"ngram","num_speculative_tokens":4,"prompt_lookup_max":4,"prompt_lookup_min":2}
     std::string speculative_config;
+    // Async scheduling (vLLM's --async-scheduling): the scheduler sends step N+1 before
+    // step N's tokens are back, so the worker finds its next step queued instead of
+    // waiting for the scheduler between steps. Outputs are the same as without it. One
+    // pipeline stage; not with speculative decoding or a KV connector (refused).
+    bool async_scheduling = false;
     // The cluster (docs/cluster.md). "HOST:PORT" to publish this engine as a cluster
     // member (requests, stats and KV events reachable by a router); empty = not published.
     std::string cluster_listen;
@@ -368,6 +373,11 @@ struct engine_stats {
     int64_t spec_decode_num_draft_tokens_total = 0;
     int64_t spec_decode_num_accepted_tokens_total = 0;
     std::vector<int64_t> spec_decode_num_accepted_tokens_per_pos;
+    // Engine steps answered, and the seconds the (first-stage) worker spent running them:
+    // under load, the rest of the wall time is the worker waiting for its next step,
+    // which async scheduling removes. Zeros for the in-process llm_engine.
+    int64_t engine_steps_total = 0;
+    double worker_busy_seconds_total = 0.0;
     bool healthy = true;
     std::string health_message;
 };

@@ -28,6 +28,8 @@ TEST_CASE("metrics: engine stats appear under vLLM's names") {
     s.num_preemptions_total = 1;
     s.kv_cache_reserved_bytes = int64_t{1} << 30;
     s.kv_cache_resident_bytes = 4096;
+    s.engine_steps_total = 7;
+    s.worker_busy_seconds_total = 1.5;
     const std::string text = m.exposition(s);
     CHECK(has_line(text, "# TYPE vllm:num_requests_running gauge"));
     CHECK(has_line(text, "vllm:num_requests_running{model_name=\"my-model\"} 3.0"));
@@ -41,6 +43,8 @@ TEST_CASE("metrics: engine stats appear under vLLM's names") {
     CHECK(has_line(text, "vllm:num_preemptions_total{model_name=\"my-model\"} 1.0"));
     CHECK(has_line(text, "actorlm:kv_cache_reserved_bytes{model_name=\"my-model\"} 1073741824.0"));
     CHECK(has_line(text, "actorlm:kv_cache_resident_bytes{model_name=\"my-model\"} 4096.0"));
+    CHECK(has_line(text, "actorlm:engine_steps_total{model_name=\"my-model\"} 7.0"));
+    CHECK(has_line(text, "actorlm:worker_busy_seconds_total{model_name=\"my-model\"} 1.5"));
 }
 
 TEST_CASE("metrics: histograms are cumulative with +Inf, count and sum") {

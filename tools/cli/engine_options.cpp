@@ -130,6 +130,9 @@ void add_engine_options(CLI::App& app, engine_config& cfg, engine_flags which,
                     return parsed ? std::string() : parsed.message();
                 },
                 ""));
+        group(app.add_flag("--async-scheduling", cfg.async_scheduling,
+                           "schedule the next step while the current one runs (one stage; "
+                           "not with --speculative-config or --kv-transfer-config)"));
         group(app.add_option("--mm-processor-cache-gb", cfg.mm_processor_cache_gb,
                              "GiB of preprocessed images kept for repeats (0 = off)"))
             ->check(CLI::Range(0.0, 1024.0))
