@@ -580,6 +580,7 @@ engine_stats cluster_stats(const std::vector<member_entry>& members) {
         sum.num_preemptions_total += s.num_preemptions_total;
         sum.engine_steps_total += s.engine_steps_total;
         sum.worker_busy_seconds_total += s.worker_busy_seconds_total;
+        sum.worker_wait_seconds_total += s.worker_wait_seconds_total;
         sum.external_prefix_cache_queries_total += s.external_prefix_cache_queries_total;
         sum.external_prefix_cache_hits_total += s.external_prefix_cache_hits_total;
         sum.kv_connector_blocks_loaded_total += s.kv_connector_blocks_loaded_total;

@@ -67,6 +67,7 @@ struct stage_result {
     core::model_runner_output output;
     int64_t kv_resident_bytes = -1;  // the stage's KV pool in memory; -1: not measured now
     double busy_seconds = 0.0;       // the step's time in the worker, from start to answer
+    double idle_before_seconds = -1.0;  // since the worker's previous step ended; -1: none
 };
 
 template <class Inspector>
@@ -84,7 +85,7 @@ typename Inspector::result_type inspect(Inspector& f, worker_info& x) {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, stage_result& x) {
     return f(caf::meta::type_name("stage_result"), x.hidden, x.output, x.kv_resident_bytes,
-             x.busy_seconds);
+             x.busy_seconds, x.idle_before_seconds);
 }
 
 // -- local protocol (one process) ------------------------------------------------

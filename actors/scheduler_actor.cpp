@@ -7,6 +7,7 @@
 // late replies from a worker that was declared lost.
 #include "actors/scheduler_actor.hpp"
 
+#include <deque>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -30,6 +31,12 @@ struct scheduler_state {
     uint64_t epoch = 0;
     int64_t num_steps = 0;
     double worker_busy_seconds = 0.0;  // the first stage's, summed over answered steps
+    double worker_wait_seconds = 0.0;  // its gaps before steps sent while there was work
+    // Per step in flight, oldest first: it was sent while the engine had work (another
+    // step in flight, or work left when the previous answer came), so the worker's idle
+    // gap before it is waiting for the scheduler rather than for requests.
+    std::deque<bool> step_had_work;
+    bool work_at_last_answer = false;
     // Aborts that overtook their (in-flight) submission: serial -> ids.
     uint64_t highest_serial = 0;
     std::unordered_map<uint64_t, std::vector<std::string>> early_aborts;
@@ -89,6 +96,7 @@ void report_state(scheduler_self_ptr self) {
     for (int64_t b : st.kv_resident_bytes) r.stats.kv_cache_resident_bytes += b;
     r.stats.engine_steps_total = st.num_steps;
     r.stats.worker_busy_seconds_total = st.worker_busy_seconds;
+    r.stats.worker_wait_seconds_total = st.worker_wait_seconds;
     r.stats.healthy = st.healthy();
     r.stats.health_message = r.stats.healthy ? "" : st.health_message;
     r.events = st.sched->take_kv_events();
@@ -150,6 +158,7 @@ void fail_everything(scheduler_self_ptr self, const std::string& why) {
     }
     ++st.epoch;
     st.steps_in_flight = 0;
+    st.step_had_work.clear();
 }
 
 void lose_stage(scheduler_self_ptr self, size_t index, const std::string& why) {
@@ -212,7 +221,12 @@ void run_stage(scheduler_self_ptr self, std::shared_ptr<const core::scheduler_ou
         [self, so, k, epoch](stage_result& r) {
             auto& st = self->state;
             if (epoch != st.epoch) return;  // a loss ended this step already
-            if (k == 0) st.worker_busy_seconds += r.busy_seconds;
+            if (k == 0) {
+                st.worker_busy_seconds += r.busy_seconds;
+                if (!st.step_had_work.empty() && st.step_had_work.front() &&
+                    r.idle_before_seconds > 0.0)
+                    st.worker_wait_seconds += r.idle_before_seconds;
+            }
             if (r.kv_resident_bytes >= 0) {
                 st.kv_resident_bytes.resize(st.stages.size(), 0);
                 st.kv_resident_bytes[k] = r.kv_resident_bytes;
@@ -223,6 +237,8 @@ void run_stage(scheduler_self_ptr self, std::shared_ptr<const core::scheduler_ou
             }
             finish_step(self, *so, r.output);
             --st.steps_in_flight;
+            if (!st.step_had_work.empty()) st.step_had_work.pop_front();
+            st.work_at_last_answer = st.sched->has_unfinished_requests();
             apply_moves(self);
             ++st.num_steps;
             report_state(self);
@@ -241,6 +257,7 @@ void run_stage(scheduler_self_ptr self, std::shared_ptr<const core::scheduler_ou
                 // The model failed on these inputs; the worker itself is fine.
                 fail_sequences(self, ids_of(*so), "worker error: " + why);
                 --st.steps_in_flight;
+                if (!st.step_had_work.empty()) st.step_had_work.pop_front();
                 report_state(self);
                 if (st.sched->has_unfinished_requests()) queue_step(self);
                 return;
@@ -263,6 +280,7 @@ void do_step(scheduler_self_ptr self) {
         if (st.steps_in_flight == 0) queue_step_later(self);
         return;
     }
+    st.step_had_work.push_back(st.steps_in_flight > 0 || st.work_at_last_answer);
     ++st.steps_in_flight;
     report_state(self);  // scheduling moved requests from waiting to running
     run_stage(self, so, 0, {});

@@ -37,7 +37,7 @@ typename Inspector::result_type inspect(Inspector& f, engine_stats& x) {
              x.encoder_cache_hits_total, x.spec_decode_num_drafts_total,
              x.spec_decode_num_draft_tokens_total, x.spec_decode_num_accepted_tokens_total,
              x.spec_decode_num_accepted_tokens_per_pos, x.engine_steps_total,
-             x.worker_busy_seconds_total, x.healthy, x.health_message);
+             x.worker_busy_seconds_total, x.worker_wait_seconds_total, x.healthy, x.health_message);
 }
 
 template <class Inspector>

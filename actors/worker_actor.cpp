@@ -40,6 +40,8 @@ struct worker_state {
     // When the pool's resident bytes are measured next (mincore over the whole pool:
     // once a second at most, not every step).
     std::chrono::steady_clock::time_point next_residency_check{};
+    // When its last step ended (unset before the first): the idle gap before a step.
+    std::optional<std::chrono::steady_clock::time_point> last_step_end;
     static inline const char* name = "actorlm.worker";
 };
 
@@ -146,8 +148,12 @@ worker_actor::behavior_type worker_impl(worker_actor::stateful_pointer<worker_st
                 res.hidden.resize(out->hidden.size() * sizeof(float));
                 std::memcpy(res.hidden.data(), out->hidden.data(), res.hidden.size());
             }
-            res.busy_seconds =
-                std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+            const auto ended = std::chrono::steady_clock::now();
+            res.busy_seconds = std::chrono::duration<double>(ended - started).count();
+            if (st.last_step_end)
+                res.idle_before_seconds =
+                    std::chrono::duration<double>(started - *st.last_step_end).count();
+            st.last_step_end = ended;
             return res;
         },
     };

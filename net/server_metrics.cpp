@@ -286,6 +286,10 @@ std::string server_metrics::exposition(const engine_stats& s,
                   "Seconds the (first-stage) worker spent running steps; under load the rest "
                   "of the wall time it waited for the scheduler.",
                   l, s.worker_busy_seconds_total);
+    write_counter(out, "actorlm:worker_wait_seconds",
+                  "Seconds the (first-stage) worker waited between two steps while the engine "
+                  "had work; divided by the steps, the mean gap async scheduling closes.",
+                  l, s.worker_wait_seconds_total);
     write_counter(out, "vllm:mm_cache_queries",
                   "Multi-modal processor cache queries, in terms of number of images.", l,
                   n(s.mm_processor_cache_queries_total));

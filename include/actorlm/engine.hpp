@@ -373,11 +373,12 @@ struct engine_stats {
     int64_t spec_decode_num_draft_tokens_total = 0;
     int64_t spec_decode_num_accepted_tokens_total = 0;
     std::vector<int64_t> spec_decode_num_accepted_tokens_per_pos;
-    // Engine steps answered, and the seconds the (first-stage) worker spent running them:
-    // under load, the rest of the wall time is the worker waiting for its next step,
-    // which async scheduling removes. Zeros for the in-process llm_engine.
+    // Engine steps answered; the seconds the (first-stage) worker spent running them; and
+    // the seconds it waited between two steps while the engine had work (the gap that
+    // async scheduling closes: Δwait / Δsteps is the mean gap). Zeros for llm_engine.
     int64_t engine_steps_total = 0;
     double worker_busy_seconds_total = 0.0;
+    double worker_wait_seconds_total = 0.0;
     bool healthy = true;
     std::string health_message;
 };

@@ -30,6 +30,7 @@ TEST_CASE("metrics: engine stats appear under vLLM's names") {
     s.kv_cache_resident_bytes = 4096;
     s.engine_steps_total = 7;
     s.worker_busy_seconds_total = 1.5;
+    s.worker_wait_seconds_total = 0.25;
     const std::string text = m.exposition(s);
     CHECK(has_line(text, "# TYPE vllm:num_requests_running gauge"));
     CHECK(has_line(text, "vllm:num_requests_running{model_name=\"my-model\"} 3.0"));
@@ -45,6 +46,7 @@ TEST_CASE("metrics: engine stats appear under vLLM's names") {
     CHECK(has_line(text, "actorlm:kv_cache_resident_bytes{model_name=\"my-model\"} 4096.0"));
     CHECK(has_line(text, "actorlm:engine_steps_total{model_name=\"my-model\"} 7.0"));
     CHECK(has_line(text, "actorlm:worker_busy_seconds_total{model_name=\"my-model\"} 1.5"));
+    CHECK(has_line(text, "actorlm:worker_wait_seconds_total{model_name=\"my-model\"} 0.25"));
 }
 
 TEST_CASE("metrics: histograms are cumulative with +Inf, count and sum") {
