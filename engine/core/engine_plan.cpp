@@ -125,9 +125,10 @@ result<scheduler_config> make_scheduler_config(const actorlm::engine_config& cfg
         // raised to max_model_len as vLLM does) and no cached prefix is reused (its K/V were
         // computed beside other tokens). It only embeds, so it never decodes or speculates.
         if (!cfg.speculative_config.empty())
-            return make_error("%s is an embedding (encoder) model: speculative decoding does "
-                              "not apply",
-                              model.name.c_str());
+            return make_error(
+                "%s is an embedding (encoder) model: speculative decoding does "
+                "not apply",
+                model.name.c_str());
         sc.enable_chunked_prefill = false;
         sc.enable_prefix_caching = false;
         sc.long_prefill_token_threshold = 0;

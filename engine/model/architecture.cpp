@@ -1,5 +1,5 @@
-// The architecture table: one entry per supported decoder family, and BERT's encoder. Adding a dense
-// variant whose recipe features the backends already run is one model_arch value
+// The architecture table: one entry per supported decoder family, and BERT's encoder. Adding a
+// dense variant whose recipe features the backends already run is one model_arch value
 // (model_config.hpp) plus one entry here (docs/DEVELOPING.md, "Adding an architecture").
 // Immutable after static initialization; any thread.
 #include "model/architecture.hpp"

@@ -128,9 +128,10 @@ status read_pooling_type(const gguf_file& f, const std::string& key, model_confi
         c.pooling = pooling_params{k, true};
         return status::success();
     }
-    return make_error("%s: %s %lld is not supported (0 none, 1 mean, 2 cls, 3 last; 4 rank, a "
-                      "reranker's, is not)",
-                      f.path().c_str(), key.c_str(), (long long)v.value_or(-1));
+    return make_error(
+        "%s: %s %lld is not supported (0 none, 1 mean, 2 cls, 3 last; 4 rank, a "
+        "reranker's, is not)",
+        f.path().c_str(), key.c_str(), (long long)v.value_or(-1));
 }
 
 }  // namespace
@@ -192,10 +193,10 @@ result<model_config> config_from_gguf(const gguf_file& f) {
     }
     c.max_position = f.get_int(p + "context_length").value_or(c.max_position);
     c.rope_theta = float(f.get_float(p + "rope.freq_base").value_or(10000.0));
-    c.rms_norm_eps = float(f.get_float(p + (c.recipe.norm == norm_kind::layer
-                                                  ? "attention.layer_norm_epsilon"
-                                                  : "attention.layer_norm_rms_epsilon"))
-                               .value_or(c.recipe.norm == norm_kind::layer ? 1e-12 : 1e-5));
+    c.rms_norm_eps = float(
+        f.get_float(p + (c.recipe.norm == norm_kind::layer ? "attention.layer_norm_epsilon"
+                                                           : "attention.layer_norm_rms_epsilon"))
+            .value_or(c.recipe.norm == norm_kind::layer ? 1e-12 : 1e-5));
     if (status s = read_pooling_type(f, p + "pooling_type", c); !s) return s.err();
     // llama.cpp's sliding window (LLAMA_SWA_TYPE_STANDARD when set on every layer); 0 = none.
     // A per-layer pattern (Gemma's sliding_window_pattern) or chunked attention we do not run.

@@ -389,8 +389,8 @@ result<model_config> parse_hf_config(std::string_view config_json,
         c.max_position = *v;
     }
     const bool layer_norm = c.recipe.norm == norm_kind::layer;
-    auto eps = get_number(o, layer_norm ? "layer_norm_eps" : "rms_norm_eps",
-                          layer_norm ? 1e-12 : 1e-6);
+    auto eps =
+        get_number(o, layer_norm ? "layer_norm_eps" : "rms_norm_eps", layer_norm ? 1e-12 : 1e-6);
     if (!eps) return eps.err();
     c.rms_norm_eps = float(*eps);
     if (c.recipe.positions == position_kind::absolute) {
@@ -401,14 +401,15 @@ result<model_config> parse_hf_config(std::string_view config_json,
         if (!is_null(o, "position_embedding_type") && o["position_embedding_type"].get(pos))
             return make_error("config.json: 'position_embedding_type' must be a string");
         if (act != "gelu")
-            return make_error("config.json: hidden_act '%.*s' is not supported for %.*s "
-                              "(supported: gelu)",
-                              int(act.size()), act.data(), int(model_type.size()),
-                              model_type.data());
+            return make_error(
+                "config.json: hidden_act '%.*s' is not supported for %.*s "
+                "(supported: gelu)",
+                int(act.size()), act.data(), int(model_type.size()), model_type.data());
         if (pos != "absolute")
-            return make_error("config.json: position_embedding_type '%.*s' is not supported "
-                              "(supported: absolute)",
-                              int(pos.size()), pos.data());
+            return make_error(
+                "config.json: position_embedding_type '%.*s' is not supported "
+                "(supported: absolute)",
+                int(pos.size()), pos.data());
     }
     if (status s = parse_sliding_window(o, hf_type->window_keys, c); !s) return s.err();
     if (status s = parse_rope(o, c); !s) return s.err();

@@ -28,21 +28,24 @@ result<pooling_params::kind> st_pooling_mode(const fs::path& file) {
     simdjson::dom::object o;
     if (parser.parse(*text).get(o))
         return make_error("%s: not a JSON object", file.string().c_str());
-    for (const char* unsupported :
-         {"pooling_mode_max_tokens", "pooling_mode_mean_sqrt_len_tokens",
-          "pooling_mode_weightedmean_tokens"})
+    for (const char* unsupported : {"pooling_mode_max_tokens", "pooling_mode_mean_sqrt_len_tokens",
+                                    "pooling_mode_weightedmean_tokens"})
         if (st_pooling_flag(o, unsupported))
-            return make_error("%s: %s is not supported (supported: pooling_mode_cls_token, "
-                              "pooling_mode_mean_tokens, pooling_mode_lasttoken)",
-                              file.string().c_str(), unsupported);
-    const bool cls = st_pooling_flag(o, "pooling_mode_cls_token"), mean = st_pooling_flag(o, "pooling_mode_mean_tokens"),
+            return make_error(
+                "%s: %s is not supported (supported: pooling_mode_cls_token, "
+                "pooling_mode_mean_tokens, pooling_mode_lasttoken)",
+                file.string().c_str(), unsupported);
+    const bool cls = st_pooling_flag(o, "pooling_mode_cls_token"),
+               mean = st_pooling_flag(o, "pooling_mode_mean_tokens"),
                last = st_pooling_flag(o, "pooling_mode_lasttoken");
     if (int(cls) + int(mean) + int(last) != 1)
-        return make_error("%s: exactly one of pooling_mode_cls_token, pooling_mode_mean_tokens "
-                          "and pooling_mode_lasttoken must be true",
-                          file.string().c_str());
-    return cls ? pooling_params::kind::cls : mean ? pooling_params::kind::mean
-                                                  : pooling_params::kind::last;
+        return make_error(
+            "%s: exactly one of pooling_mode_cls_token, pooling_mode_mean_tokens "
+            "and pooling_mode_lasttoken must be true",
+            file.string().c_str());
+    return cls    ? pooling_params::kind::cls
+           : mean ? pooling_params::kind::mean
+                  : pooling_params::kind::last;
 }
 
 bool st_type_ends_with(std::string_view s, std::string_view tail) {

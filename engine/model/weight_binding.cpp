@@ -144,8 +144,12 @@ const char* suffix_for(const std::vector<std::pair<weight_role, const char*>>& o
 
 weight_names gguf_weight_names(model_arch arch) {
     const architecture_info* a = &architecture(arch);
-    return {"token_embd.weight", "output_norm.weight", "output.weight",
-            "position_embd.weight", "token_types.weight", "token_embd_norm.weight",
+    return {"token_embd.weight",
+            "output_norm.weight",
+            "output.weight",
+            "position_embd.weight",
+            "token_types.weight",
+            "token_embd_norm.weight",
             "token_embd_norm.bias",
             [a](int64_t i, weight_role r) {
                 return "blk." + std::to_string(i) + "." +
@@ -156,9 +160,13 @@ weight_names gguf_weight_names(model_arch arch) {
 weight_names hf_weight_names(model_arch arch) {
     const architecture_info* a = &architecture(arch);
     // Only an encoder (absolute positions) has the embeddings.* tensors (BERT's names).
-    return {a->hf_embedding, "model.norm.weight", "lm_head.weight",
-            "embeddings.position_embeddings.weight", "embeddings.token_type_embeddings.weight",
-            "embeddings.LayerNorm.weight", "embeddings.LayerNorm.bias",
+    return {a->hf_embedding,
+            "model.norm.weight",
+            "lm_head.weight",
+            "embeddings.position_embeddings.weight",
+            "embeddings.token_type_embeddings.weight",
+            "embeddings.LayerNorm.weight",
+            "embeddings.LayerNorm.bias",
             [a](int64_t i, weight_role r) {
                 return a->hf_layer_prefix + std::to_string(i) + "." +
                        suffix_for(a->hf_names, r, hf_layer_suffix(r));
@@ -234,24 +242,28 @@ status validate_weights(const model_config& c, const model_weights& w, int64_t f
             !s)
             return s;
     if (first_layer == 0 && c.recipe.positions == position_kind::absolute) {
-        if (status s = check(w.position_embedding, named(w.position_embedding, "position_embd.weight"),
-                             "position embedding", {c.max_position, h}, true);
+        if (status s =
+                check(w.position_embedding, named(w.position_embedding, "position_embd.weight"),
+                      "position embedding", {c.max_position, h}, true);
             !s)
             return s;
         // Token type 0 is the row added; a checkpoint may have one or two types.
-        const int64_t types = w.token_type_embedding.present() && !w.token_type_embedding.shape.empty()
-                                  ? squeezed(w.token_type_embedding.shape).front()
-                                  : 1;
-        if (status s = check(w.token_type_embedding, named(w.token_type_embedding, "token_types.weight"),
-                             "token type embedding", {types, h}, true);
+        const int64_t types =
+            w.token_type_embedding.present() && !w.token_type_embedding.shape.empty()
+                ? squeezed(w.token_type_embedding.shape).front()
+                : 1;
+        if (status s =
+                check(w.token_type_embedding, named(w.token_type_embedding, "token_types.weight"),
+                      "token type embedding", {types, h}, true);
             !s)
             return s;
         if (status s = check(w.embedding_norm, named(w.embedding_norm, "token_embd_norm.weight"),
                              "embedding norm", {h}, false);
             !s)
             return s;
-        if (status s = check(w.embedding_norm_bias, named(w.embedding_norm_bias, "token_embd_norm.bias"),
-                             "embedding norm bias", {h}, false);
+        if (status s =
+                check(w.embedding_norm_bias, named(w.embedding_norm_bias, "token_embd_norm.bias"),
+                      "embedding norm bias", {h}, false);
             !s)
             return s;
     }

@@ -258,13 +258,13 @@ void cpu_executor::run_post_norm_layer(int64_t layer, const forward_batch& batch
     attn_.resize(static_cast<size_t>(num_tokens * q_dim));
     delta_.resize(static_cast<size_t>(num_tokens * h));
     up_.resize(static_cast<size_t>(num_tokens * f));
-    // Adds `bias` (when the recipe has linear biases) to rows [b, e) of width n, then the
-    // residual and the LayerNorm (or RMSNorm) of `norm`.
+    // Adds `bias` (when the recipe has linear biases) to rows [b, e) of width n.
     auto add_bias = [&](float* rows, const std::vector<float>& bias, int64_t b, int64_t e,
                         int64_t n) {
         if (!recipe.linear_bias) return;
         for (int64_t t = b; t < e; ++t) add_into(rows + t * n, bias.data(), n);
     };
+    // x = norm(x + delta) with `norm`'s weight and bias: the post-norm residual.
     auto residual_norm = [&](const std::vector<float>& norm, const std::vector<float>& bias) {
         for_rows(num_tokens, h, [&](int64_t b, int64_t e) {
             for (int64_t t = b; t < e; ++t) {
@@ -309,7 +309,8 @@ void cpu_executor::run_post_norm_layer(int64_t layer, const forward_batch& batch
             cpu::gelu_tanh(up_.data() + b * f, (e - b) * f);
     });
     cpu::matmul(w.w_down, up_.data(), num_tokens, delta_.data(), pool);
-    for_rows(num_tokens, h, [&](int64_t b, int64_t e) { add_bias(delta_.data(), p.b_down, b, e, h); });
+    for_rows(num_tokens, h,
+             [&](int64_t b, int64_t e) { add_bias(delta_.data(), p.b_down, b, e, h); });
     residual_norm(p.ffn_norm, p.ffn_norm_bias);
 }
 
@@ -356,9 +357,10 @@ void cpu_executor::run_attention(int64_t local_layer, const forward_batch& batch
         q.sliding_window = window;
         // An encoder attends to the whole sequence, which is all in this step (the
         // scheduler never splits an encoder prompt): its last position + 1 keys.
-        if (!config_.recipe.causal)
-            q.context_len = batch.positions[static_cast<size_t>(
-                                batch.query_start_loc[static_cast<size_t>(it.seq) + 1]) - 1] + 1;
+        if (!config_.recipe.causal) {
+            const auto seq_end = batch.query_start_loc[static_cast<size_t>(it.seq) + 1];
+            q.context_len = batch.positions[static_cast<size_t>(seq_end) - 1] + 1;
+        }
         cpu::paged_attention_kv_head(kv, q, nh, it.kv_head, scale);
     };
     int64_t total_cost = 0;
@@ -381,10 +383,10 @@ void cpu_executor::compute_normed_hidden(const forward_batch& batch, std::vector
     out.resize(static_cast<size_t>(n * h));
     if (!config_.recipe.causal) {  // an encoder's output is its last layer's, unnormed
         for (int64_t i = 0; i < n; ++i)
-            std::memcpy(out.data() + i * h,
-                        x_.data() + static_cast<int64_t>(
-                                        batch.hidden_indices[static_cast<size_t>(i)]) * h,
-                        static_cast<size_t>(h) * sizeof(float));
+            std::memcpy(
+                out.data() + i * h,
+                x_.data() + static_cast<int64_t>(batch.hidden_indices[static_cast<size_t>(i)]) * h,
+                static_cast<size_t>(h) * sizeof(float));
         return;
     }
     // The same final norm compute_logits applies before lm_head.

@@ -1,10 +1,11 @@
 // cpu_executor: the CPU backend's model_executor for every dense decoder whose
 // model_recipe it implements (Llama / Mistral / Qwen2 / Qwen3, and the Gemma-style
 // norm, GeGLU, post-norm, scale and final soft-cap features), and BERT-style encoders
-// (absolute positions, post-LayerNorm, GELU FFN, bidirectional attention; hidden states only). One call runs a flattened mixed batch
-// (prefill chunks and decode tokens of many sequences) through the layers [first_layer, last_layer)
-// it owns, writing K/V into the paged cache and attending through block tables. Not thread-safe:
-// one forward at a time (its kernels use the executor's pool).
+// (absolute positions, post-LayerNorm, GELU FFN, bidirectional attention; hidden states only). One
+// call runs a flattened mixed batch (prefill chunks and decode tokens of many sequences) through
+// the layers [first_layer, last_layer) it owns, writing K/V into the paged cache and attending
+// through block tables. Not thread-safe: one forward at a time (its kernels use the executor's
+// pool).
 #pragma once
 
 #include <cstdint>

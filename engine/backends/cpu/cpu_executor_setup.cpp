@@ -36,13 +36,12 @@ std::vector<float> norm_floats(const tensor& t, const model_recipe& r) {
 }
 
 // Every recipe feature the layer loop in cpu_executor.cpp implements.
-constexpr uint32_t k_supported_features = recipe_qkv_bias | recipe_qk_norm | recipe_norm_one_plus |
-                                          recipe_gelu_tanh | recipe_post_attention_norm |
-                                          recipe_post_ffn_norm | recipe_embedding_scale |
-                                          recipe_attention_scale | recipe_final_logit_softcap |
-                                          recipe_layer_norm | recipe_post_norm |
-                                          recipe_absolute_positions | recipe_plain_ffn |
-                                          recipe_gelu_erf | recipe_linear_bias | recipe_non_causal;
+constexpr uint32_t k_supported_features =
+    recipe_qkv_bias | recipe_qk_norm | recipe_norm_one_plus | recipe_gelu_tanh |
+    recipe_post_attention_norm | recipe_post_ffn_norm | recipe_embedding_scale |
+    recipe_attention_scale | recipe_final_logit_softcap | recipe_layer_norm | recipe_post_norm |
+    recipe_absolute_positions | recipe_plain_ffn | recipe_gelu_erf | recipe_linear_bias |
+    recipe_non_causal;
 
 status check_config(const model_config& c) {
     if (c.vocab_size <= 0 || c.hidden_size <= 0 || c.intermediate_size <= 0 || c.num_layers <= 0 ||
