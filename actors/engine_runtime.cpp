@@ -228,6 +228,8 @@ std::unique_ptr<engine_runtime> engine_runtime::create(const engine_config& cfg,
     rt->info_.vocab_size = static_cast<int32_t>(mc.vocab_size);
     rt->info_.hidden_size = static_cast<int32_t>(mc.hidden_size);
     rt->info_.supports_image_input = dc.images != nullptr;
+    rt->info_.default_pooling = mc.pooling;
+    rt->info_.embedding_only = !mc.recipe.causal;
     // The last stage pools; its executor must hand back hidden rows.
     rt->pooling_device_ = infos.back().returns_hidden_states ? std::string() : infos.back().device;
 
@@ -281,6 +283,15 @@ std::string engine_runtime::submit(generate_request req, delta_callback on_delta
         d.error_kind = error_kind::invalid_argument;
         d.error = "embeddings need an executor that returns hidden states; the " +
                   pooling_device_ + " backend does not yet (use --device cpu)";
+        on_delta(d);
+        return id;
+    }
+    if (!req.params.pooling && info_.embedding_only) {
+        output_delta d;
+        d.request_id = id;
+        d.finish = finish_reason::error;
+        d.error_kind = error_kind::invalid_argument;
+        d.error = core::embedding_only_generation_error(info_.name);
         on_delta(d);
         return id;
     }

@@ -150,8 +150,22 @@ typename Inspector::result_type inspect(Inspector& f, output_delta& x) {
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, model_info& x) {
+    // default_pooling as sampling_params' pooling: 0 unset, else 1 + its kind.
+    auto pooling = static_cast<uint8_t>(
+        x.default_pooling ? 1 + static_cast<uint8_t>(x.default_pooling->type) : 0);
+    bool pooling_normalize = x.default_pooling ? x.default_pooling->normalize : true;
+    auto rebuild = caf::meta::load_callback([&]() -> caf::error {
+        if (pooling > 1 + static_cast<uint8_t>(pooling_params::kind::cls))
+            return caf::make_error(caf::sec::invalid_argument, "model_info default_pooling");
+        x.default_pooling = pooling == 0
+                                ? std::nullopt
+                                : std::optional(pooling_params{
+                                      static_cast<pooling_params::kind>(pooling - 1),
+                                      pooling_normalize});
+        return caf::none;
+    });
     return f(caf::meta::type_name("model_info"), x.name, x.max_model_len, x.vocab_size,
-             x.hidden_size);
+             x.hidden_size, pooling, pooling_normalize, x.embedding_only, rebuild);
 }
 
 }  // namespace actorlm

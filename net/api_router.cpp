@@ -312,6 +312,14 @@ void api_router::handle_generation(const http_request& req,
     if (chat)
         if (auto err = choose_output_parsers(parsed, parsers)) return send_error(*sink, *err);
     if (!known_model(parsed.model)) return send_error(*sink, model_not_found(parsed.model));
+    // An encoder (BERT) has no language-model head: a 400 here, as vLLM answers, rather
+    // than the engine's refusal after admission.
+    if (const model_info info = backend_.info(); info.embedding_only)
+        return send_error(*sink, invalid_request("The model " + info.name +
+                                                     " is an embedding model; it serves "
+                                                     "/v1/embeddings, not " +
+                                                     (chat ? "chat completions." : "completions."),
+                                                 "model"));
     if (auto err = check_token_ids(parsed.prompts, "prompt")) return send_error(*sink, *err);
     std::shared_ptr<admission_control::ticket> slot;
     if (auto err = admit(slot)) return send_error(*sink, *err);
@@ -363,6 +371,10 @@ void api_router::handle_embeddings(const http_request& req,
                                               std::to_string(info.hidden_size) + ".",
                                           "dimensions"));
     if (auto err = check_token_ids(parsed.inputs, "input")) return send_error(*sink, *err);
+    // The model's own pooling (a BERT's sentence-transformers config, a GGUF's pooling_type),
+    // as vLLM applies it; a model that declares none pools LAST (decoder embedding models).
+    for (generate_request& p : parsed.inputs)
+        p.params.pooling = info.default_pooling.value_or(pooling_params{});
     std::shared_ptr<admission_control::ticket> slot;
     if (auto err = admit(slot)) return send_error(*sink, *err);
     // As for generation: the inputs are tokenized here so that one too long for the

@@ -21,7 +21,8 @@ enum class embedding_encoding { float_array, base64 };
 struct embedding_request {
     std::string model;  // empty: the served model
     // One per input, in order: prompt or prompt_token_ids set, params.pooling set (LAST,
-    // normalized: the decoder embedding models' pooling).
+    // normalized: the decoder embedding models' pooling); the router replaces it by the
+    // model's declared pooling (model_info::default_pooling) where there is one.
     std::vector<generate_request> inputs;
     embedding_encoding encoding = embedding_encoding::float_array;
     // Matryoshka truncation: keep the first `dimensions` values, then renormalize.

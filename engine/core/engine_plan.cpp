@@ -131,12 +131,33 @@ result<scheduler_config> make_scheduler_config(const actorlm::engine_config& cfg
     sc.vocab_size = model.vocab_size;
     sc.encoder_cache_size = cfg.encoder_cache_size;
     sc.max_num_encoder_input_tokens = cfg.encoder_cache_size;
+    if (!model.recipe.causal) {
+        // An encoder's attention is bidirectional: a token's K/V depend on every later token
+        // of its prompt, so a prompt runs whole in one step (no chunked prefill, the budget
+        // raised to max_model_len as vLLM does) and no cached prefix is reused (its K/V were
+        // computed beside other tokens). It only embeds, so it never decodes or speculates.
+        if (!cfg.speculative_config.empty())
+            return make_error(
+                "%s is an embedding (encoder) model: speculative decoding does "
+                "not apply",
+                model.name.c_str());
+        sc.enable_chunked_prefill = false;
+        sc.enable_prefix_caching = false;
+        sc.long_prefill_token_threshold = 0;
+        sc.max_num_batched_tokens = std::max(sc.max_num_batched_tokens, sc.max_model_len);
+    }
     if (!cfg.speculative_config.empty()) {  // check_options validated it
         auto spec = parse_speculative_config(cfg.speculative_config);
         if (!spec) return spec.err();
         sc.speculative = *spec;
     }
     return sc;
+}
+
+std::string embedding_only_generation_error(const std::string& model_name) {
+    return "model " + model_name +
+           " is an embedding model (an encoder without a language-model head): it serves "
+           "/v1/embeddings, not completions or chat";
 }
 
 std::vector<int32_t> merge_eos_ids(const model_config& model, const tokenizer& tok) {

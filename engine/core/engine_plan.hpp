@@ -54,6 +54,9 @@ result<scheduler_config> make_scheduler_config(const actorlm::engine_config& cfg
                                                const model_config& model, int32_t num_blocks,
                                                int32_t block_size);
 
+/// Why a generation request on an encoder (embedding-only) model is refused, naming it.
+std::string embedding_only_generation_error(const std::string& model_name);
+
 /// EOS ids of the model's config followed by the tokenizer's that are not among them.
 std::vector<int32_t> merge_eos_ids(const model_config& model, const tokenizer& tok);
 

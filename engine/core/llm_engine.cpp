@@ -62,6 +62,8 @@ result<std::unique_ptr<llm_engine>> llm_engine::create(const actorlm::engine_con
     auto eng = std::unique_ptr<llm_engine>(new llm_engine(nullptr, tok, std::move(loop).value()));
     eng->eos_ids_ = merge_eos_ids(exec.config(), tok);
     eng->pools_ = exec.returns_hidden_states();
+    eng->embedding_only_ = !exec.config().recipe.causal;
+    eng->model_name_ = exec.config().name;
     return eng;
 }
 
@@ -81,6 +83,9 @@ status llm_engine::add_request(actorlm::generate_request req) {
         return make_error("request '%s': embeddings need an executor that returns hidden "
                           "states; this one does not (use the cpu device)",
                           id.c_str());
+    if (!req.params.pooling && embedding_only_)
+        return make_error("request '%s': %s", id.c_str(),
+                          embedding_only_generation_error(model_name_).c_str());
     if (req.prompt_token_ids.empty() && !req.messages.empty())
         return make_error(
             "request '%s': chat messages must be rendered with the chat template "

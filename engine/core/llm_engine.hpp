@@ -87,6 +87,8 @@ private:
     std::vector<actorlm::output_delta> pending_;  // final deltas of aborted sequences
     std::vector<int32_t> eos_ids_;
     bool pools_ = false;  // the executor returns hidden rows: pooling requests are served
+    bool embedding_only_ = false;  // an encoder: generation requests are refused
+    std::string model_name_;
     int64_t next_id_ = 0;
 };
 

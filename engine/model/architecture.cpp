@@ -1,5 +1,5 @@
-// The architecture table: one entry per supported decoder family. Adding a dense
-// variant whose recipe features the backends already run is one model_arch value
+// The architecture table: one entry per supported decoder family, and BERT's encoder. Adding a
+// dense variant whose recipe features the backends already run is one model_arch value
 // (model_config.hpp) plus one entry here (docs/DEVELOPING.md, "Adding an architecture").
 // Immutable after static initialization; any thread.
 #include "model/architecture.hpp"
@@ -30,6 +30,44 @@ std::vector<architecture_info> make_table() {
         architecture_info a{model_arch::qwen3, "qwen3", {}};
         a.hf_types = {{"qwen3", "Qwen3ForCausalLM", hf_window_keys::qwen}};
         a.recipe.qk_norm = true;
+        t.push_back(std::move(a));
+    }
+    {
+        // BERT-family encoders (BGE, E5, all-MiniLM): embedding models only.
+        architecture_info a{model_arch::bert, "bert", {}};
+        a.hf_types = {{"bert", "BertModel", hf_window_keys::none}};
+        a.gguf_names = {{weight_role::attn_norm, "attn_output_norm.weight"},
+                        {weight_role::attn_norm_bias, "attn_output_norm.bias"},
+                        {weight_role::ffn_norm, "layer_output_norm.weight"},
+                        {weight_role::ffn_norm_bias, "layer_output_norm.bias"}};
+        a.hf_names = {{weight_role::wq, "attention.self.query.weight"},
+                      {weight_role::bq, "attention.self.query.bias"},
+                      {weight_role::wk, "attention.self.key.weight"},
+                      {weight_role::bk, "attention.self.key.bias"},
+                      {weight_role::wv, "attention.self.value.weight"},
+                      {weight_role::bv, "attention.self.value.bias"},
+                      {weight_role::wo, "attention.output.dense.weight"},
+                      {weight_role::bo, "attention.output.dense.bias"},
+                      {weight_role::attn_norm, "attention.output.LayerNorm.weight"},
+                      {weight_role::attn_norm_bias, "attention.output.LayerNorm.bias"},
+                      {weight_role::w_up, "intermediate.dense.weight"},
+                      {weight_role::b_up, "intermediate.dense.bias"},
+                      {weight_role::w_down, "output.dense.weight"},
+                      {weight_role::b_down, "output.dense.bias"},
+                      {weight_role::ffn_norm, "output.LayerNorm.weight"},
+                      {weight_role::ffn_norm_bias, "output.LayerNorm.bias"}};
+        a.hf_embedding = "embeddings.word_embeddings.weight";
+        a.hf_layer_prefix = "encoder.layer.";
+        a.hf_optional_prefix = "bert.";
+        model_recipe& r = a.recipe;
+        r.qkv_bias = true;
+        r.linear_bias = true;
+        r.norm = norm_kind::layer;
+        r.placement = norm_placement::post;
+        r.positions = position_kind::absolute;
+        r.gated_ffn = false;
+        r.activation = ffn_activation::gelu_erf;
+        r.causal = false;
         t.push_back(std::move(a));
     }
     return t;

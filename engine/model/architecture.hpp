@@ -46,6 +46,12 @@ struct architecture_info {
     bool gguf_bias_when_present = false;
     /// Layer tensor names that differ from the common ones (weight_binding.cpp).
     std::vector<std::pair<weight_role, const char*>> gguf_names, hf_names;
+    /// Hugging Face names outside the layers, and the prefix of a layer's names.
+    const char* hf_embedding = "model.embed_tokens.weight";
+    const char* hf_layer_prefix = "model.layers.";
+    /// An encoder checkpoint's weights may all carry this prefix (BertForMaskedLM's `bert.`;
+    /// sentence-transformers saves BertModel without it): the loader tries both. Null: none.
+    const char* hf_optional_prefix = nullptr;
     /// What every layer computes; a format may refine it (attention_bias above).
     model_recipe recipe;
 };

@@ -115,6 +115,25 @@ status read_mrope_sections(const gguf_file& f, const std::string& key, model_con
     return status::success();
 }
 
+// llama.cpp's `<arch>.pooling_type` (enum llama_pooling_type: 0 none, 1 mean, 2 cls, 3 last,
+// 4 rank), as its converter writes it from a sentence-transformers directory. llama.cpp
+// normalizes embeddings by default, so the vector is normalized. None or absent: unset.
+status read_pooling_type(const gguf_file& f, const std::string& key, model_config& c) {
+    if (!f.has(key)) return status::success();
+    const auto v = f.get_int(key);
+    using kind = pooling_params::kind;
+    if (v && *v == 0) return status::success();
+    if (v && *v >= 1 && *v <= 3) {
+        const kind k = *v == 1 ? kind::mean : *v == 2 ? kind::cls : kind::last;
+        c.pooling = pooling_params{k, true};
+        return status::success();
+    }
+    return make_error(
+        "%s: %s %lld is not supported (0 none, 1 mean, 2 cls, 3 last; 4 rank, a "
+        "reranker's, is not)",
+        f.path().c_str(), key.c_str(), (long long)v.value_or(-1));
+}
+
 }  // namespace
 
 std::vector<float> llama3_rope_divisors(const model_config& c) {
@@ -174,7 +193,11 @@ result<model_config> config_from_gguf(const gguf_file& f) {
     }
     c.max_position = f.get_int(p + "context_length").value_or(c.max_position);
     c.rope_theta = float(f.get_float(p + "rope.freq_base").value_or(10000.0));
-    c.rms_norm_eps = float(f.get_float(p + "attention.layer_norm_rms_epsilon").value_or(1e-5));
+    c.rms_norm_eps = float(
+        f.get_float(p + (c.recipe.norm == norm_kind::layer ? "attention.layer_norm_epsilon"
+                                                           : "attention.layer_norm_rms_epsilon"))
+            .value_or(c.recipe.norm == norm_kind::layer ? 1e-12 : 1e-5));
+    if (status s = read_pooling_type(f, p + "pooling_type", c); !s) return s.err();
     // llama.cpp's sliding window (LLAMA_SWA_TYPE_STANDARD when set on every layer); 0 = none.
     // A per-layer pattern (Gemma's sliding_window_pattern) or chunked attention we do not run.
     if (f.has(p + "attention.sliding_window")) {

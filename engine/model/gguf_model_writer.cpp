@@ -48,6 +48,10 @@ status write_gguf_model(const model_config& c, const model_weights& weights,
         return make_error("GGUF writer: cannot encode %s weights", dtype_name(*opt.matrix_type));
     // The loader derives the recipe again from general.architecture: it must come out equal.
     const architecture_info& info = architecture(c.arch);
+    // Only decoders are written (make-test-model, conversions); an encoder's embeddings,
+    // positions and LayerNorm biases have no writer.
+    if (!c.recipe.causal)
+        return make_error("GGUF writer: writing an encoder (%s) is not supported", info.name);
     model_recipe derived = info.recipe;
     if (info.gguf_bias_when_present) derived.qkv_bias = c.recipe.qkv_bias;
     if (recipe_features(derived) != recipe_features(c.recipe))

@@ -4,7 +4,8 @@
 // tie_word_embeddings). RoPE is read from
 // transformers 4's layout (rope_theta + rope_scaling) and 5's (rope_parameters,
 // flat or keyed by layer type); the sliding window as each config class sets it. A
-// qwen2_5_vl checkpoint loads as its Qwen2 text model with M-RoPE (mrope_section).
+// qwen2_5_vl checkpoint loads as its Qwen2 text model with M-RoPE (mrope_section). A
+// BERT directory's pooling comes from its sentence-transformers modules.
 #include "model/hf_config.hpp"
 
 #include <algorithm>
@@ -15,6 +16,7 @@
 
 #include "base/text_file.hpp"
 #include "model/architecture.hpp"
+#include "model/sentence_transformers_pooling.hpp"
 
 namespace actorlm {
 
@@ -386,9 +388,29 @@ result<model_config> parse_hf_config(std::string_view config_json,
         if (!v) return v.err();
         c.max_position = *v;
     }
-    auto eps = get_number(o, "rms_norm_eps", 1e-6);
+    const bool layer_norm = c.recipe.norm == norm_kind::layer;
+    auto eps =
+        get_number(o, layer_norm ? "layer_norm_eps" : "rms_norm_eps", layer_norm ? 1e-12 : 1e-6);
     if (!eps) return eps.err();
     c.rms_norm_eps = float(*eps);
+    if (c.recipe.positions == position_kind::absolute) {
+        // BertConfig: exact (erf) GELU and learned absolute positions are all that runs here.
+        std::string_view act = "gelu", pos = "absolute";
+        if (!is_null(o, "hidden_act") && o["hidden_act"].get(act))
+            return make_error("config.json: 'hidden_act' must be a string");
+        if (!is_null(o, "position_embedding_type") && o["position_embedding_type"].get(pos))
+            return make_error("config.json: 'position_embedding_type' must be a string");
+        if (act != "gelu")
+            return make_error(
+                "config.json: hidden_act '%.*s' is not supported for %.*s "
+                "(supported: gelu)",
+                int(act.size()), act.data(), int(model_type.size()), model_type.data());
+        if (pos != "absolute")
+            return make_error(
+                "config.json: position_embedding_type '%.*s' is not supported "
+                "(supported: absolute)",
+                int(pos.size()), pos.data());
+    }
     if (status s = parse_sliding_window(o, hf_type->window_keys, c); !s) return s.err();
     if (status s = parse_rope(o, c); !s) return s.err();
     if (!mrope) {
@@ -440,6 +462,9 @@ result<model_config> read_hf_config(const std::string& dir) {
     }
     auto c = parse_hf_config(*config, gen);
     if (!c) return error{dir + "/" + c.message()};
+    auto pooling = read_sentence_transformers_pooling(dir);
+    if (!pooling) return pooling.err();
+    c->pooling = *pooling;
     fs::path p = fs::path(dir);
     if (!p.has_filename()) p = p.parent_path();
     c->name = p.filename().string();

@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <map>
 
+#include "model/architecture.hpp"
 #include "model/hf_config.hpp"
 #include "model/model_loader.hpp"
 #include "multimodal/vision_language.hpp"
@@ -53,9 +54,13 @@ result<loaded_model> load_hf_model(const std::string& dir) {
     // A checkpoint without lm_head.weight ties it to the embedding.
     if (lm_head.empty()) config->tie_word_embeddings = true;
     // The weight table names the plain layout; a wrapped text model is found under its prefix.
+    // An encoder saved from a task model (BertForMaskedLM) prefixes every name with `bert.`.
+    const char* optional_prefix = architecture(config->arch).hf_optional_prefix;
     auto checkpoint_name = [&](const std::string& name) {
         if (name == "lm_head.weight" && !lm_head.empty()) return lm_head;
         if (name.rfind("model.", 0) == 0) return text_prefix + name.substr(6);
+        if (optional_prefix && !by_name.count(name) && by_name.count(optional_prefix + name))
+            return optional_prefix + name;
         return name;
     };
 

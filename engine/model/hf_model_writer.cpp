@@ -170,6 +170,10 @@ status write_hf_model(const model_config& c, const model_weights& weights, const
             dtype_name(t));
     const architecture_info& arch = architecture(c.arch);
     // The model type's config class derives the recipe again on load: it must come out equal.
+    // Only decoders are written (make-test-model, conversions); an encoder's embeddings,
+    // positions and LayerNorm biases have no writer.
+    if (!c.recipe.causal)
+        return make_error("writing an encoder (%s) checkpoint is not supported", arch.name);
     model_recipe derived = arch.recipe;
     if (arch.hf_attention_bias_key) derived.qkv_bias = c.recipe.qkv_bias;
     if (recipe_features(derived) != recipe_features(c.recipe))

@@ -9,6 +9,10 @@
 #include <string>
 #include <vector>
 
+#include <optional>
+
+#include <actorlm/engine.hpp>
+
 #include "base/result.hpp"
 #include "base/rope_scaling.hpp"
 #include "model/model_recipe.hpp"
@@ -21,6 +25,7 @@ enum class model_arch {
     llama,  // Llama 1/2/3 and Mistral
     qwen2,  // Llama + QKV bias, NeoX RoPE
     qwen3,  // Llama + per-head Q/K RMSNorm, NeoX RoPE
+    bert,   // encoder: absolute positions, post-LayerNorm, GELU FFN, bidirectional attention
 };
 
 /// The architecture's name (GGUF general.architecture), from the architecture table.
@@ -48,7 +53,7 @@ struct model_config {
     int64_t num_kv_heads = 0;
     int64_t head_dim = 0;
     int64_t max_position = 2048;  // the model's context length
-    float rms_norm_eps = 1e-5f;
+    float rms_norm_eps = 1e-5f;  // every norm's epsilon (also LayerNorm's, recipe.norm)
     float rope_theta = 10000.0f;
     // Layout of Q/K rows inside a head as stored in the loaded weights.
     // false: interleaved pairs (2i, 2i+1) — GGUF llama, whose converter permutes Q/K rows.
@@ -75,6 +80,9 @@ struct model_config {
     bool tie_word_embeddings = false;
     /// What every layer computes (biases, Q/K norm, norm form, activation, scales, caps).
     model_recipe recipe;
+    /// The pooling the model declares (sentence-transformers' modules.json + 1_Pooling +
+    /// Normalize, GGUF <arch>.pooling_type); unset: none declared.
+    std::optional<pooling_params> pooling;
     int32_t bos_token_id = -1;
     std::vector<int32_t> eos_token_ids;
     std::string name;  // general.name or the directory name

@@ -20,6 +20,13 @@ uint32_t recipe_features(const model_recipe& r) {
     if (r.attention_scale != 0.0f) f |= recipe_attention_scale;
     if (r.attention_softcap != 0.0f) f |= recipe_attention_softcap;
     if (r.final_logit_softcap != 0.0f) f |= recipe_final_logit_softcap;
+    if (r.norm == norm_kind::layer) f |= recipe_layer_norm;
+    if (r.placement == norm_placement::post) f |= recipe_post_norm;
+    if (r.positions == position_kind::absolute) f |= recipe_absolute_positions;
+    if (!r.gated_ffn) f |= recipe_plain_ffn;
+    if (r.activation == ffn_activation::gelu_erf) f |= recipe_gelu_erf;
+    if (r.linear_bias) f |= recipe_linear_bias;
+    if (!r.causal) f |= recipe_non_causal;
     return f;
 }
 
@@ -35,6 +42,13 @@ const char* recipe_feature_name(recipe_feature f) {
         case recipe_attention_scale: return "custom attention scale";
         case recipe_attention_softcap: return "attention logit soft-capping";
         case recipe_final_logit_softcap: return "final logit soft-capping";
+        case recipe_layer_norm: return "LayerNorm";
+        case recipe_post_norm: return "post-norm layers";
+        case recipe_absolute_positions: return "absolute position embeddings";
+        case recipe_plain_ffn: return "ungated FFN";
+        case recipe_gelu_erf: return "GELU (erf) FFN";
+        case recipe_linear_bias: return "output and FFN biases";
+        case recipe_non_causal: return "bidirectional (encoder) attention";
     }
     return "?";
 }

@@ -1,5 +1,6 @@
-// model_recipe: what every decoder layer of a dense model computes (norm form, gated
-// activation, biases, Q/K norm, post-norms, scales, soft-caps), independent of the file
+// model_recipe: what every layer of a dense model computes (norm form and placement, gated
+// or plain FFN and its activation, biases, Q/K norm, post-norms, scales, soft-caps, RoPE or
+// absolute positions, causal or bidirectional attention), independent of the file
 // format and of the architecture's name. Executors and the test reference read only the
 // recipe plus model_config's sizes, RoPE and window fields, never model_arch. Plain data;
 // any thread. Invariant: a backend refuses at creation every feature it lacks
@@ -18,7 +19,19 @@ enum class norm_weight_kind : uint8_t { plain, one_plus };
 
 /// The gated FFN activation: down(act(gate(x)) * up(x)). silu = SwiGLU (Llama),
 /// gelu_tanh = GeGLU with the tanh approximation (Gemma).
-enum class ffn_activation : uint8_t { silu, gelu_tanh };
+/// gelu_erf: transformers' exact "gelu", ungated (BERT: down(gelu(up(x)))).
+enum class ffn_activation : uint8_t { silu, gelu_tanh, gelu_erf };
+
+/// rms: RMSNorm with a weight (Llama); layer: LayerNorm with a weight and a bias (BERT).
+enum class norm_kind : uint8_t { rms, layer };
+
+/// pre: x + f(norm(x)) (Llama); post: norm(x + f(x)) (BERT: attn_norm follows the attention
+/// residual, ffn_norm the FFN residual, and the embeddings are normed before the first layer).
+enum class norm_placement : uint8_t { pre, post };
+
+/// rope: rotary Q/K; absolute: learned position embeddings (plus token type 0) added to the
+/// token embedding, no rotation (BERT).
+enum class position_kind : uint8_t { rope, absolute };
 
 struct model_recipe {
     norm_weight_kind norm_weight = norm_weight_kind::plain;  // every RMSNorm of the model
@@ -31,6 +44,15 @@ struct model_recipe {
     float attention_scale = 0.0f;      // scores = q.k * scale; 0: 1 / sqrt(head_dim)
     float attention_softcap = 0.0f;    // > 0: scores = cap * tanh(scores / cap)
     float final_logit_softcap = 0.0f;  // > 0: logits = cap * tanh(logits / cap)
+    norm_kind norm = norm_kind::rms;   // every norm of the model
+    norm_placement placement = norm_placement::pre;
+    position_kind positions = position_kind::rope;
+    bool gated_ffn = true;    // down(act(gate(x)) * up(x)); false: down(act(up(x)))
+    bool linear_bias = false; // attention output, FFN up and down biases (BERT)
+    /// false: bidirectional attention over the whole sequence, an encoder (BERT). Such a
+    /// model has no lm head and no final norm: it only embeds (scheduler: one step per prompt,
+    /// no prefix cache; generation requests are refused).
+    bool causal = true;
 };
 
 /// One recipe feature beyond the plain Llama layer, as a bit of a backend's support mask.
@@ -45,6 +67,13 @@ enum recipe_feature : uint32_t {
     recipe_attention_scale = 1u << 7,
     recipe_attention_softcap = 1u << 8,
     recipe_final_logit_softcap = 1u << 9,
+    recipe_layer_norm = 1u << 10,
+    recipe_post_norm = 1u << 11,
+    recipe_absolute_positions = 1u << 12,
+    recipe_plain_ffn = 1u << 13,
+    recipe_gelu_erf = 1u << 14,
+    recipe_linear_bias = 1u << 15,
+    recipe_non_causal = 1u << 16,
 };
 
 /// The features `r` asks for, as a mask of recipe_feature bits.

@@ -23,12 +23,19 @@ struct layer_weights {
     tensor post_attn_norm;  // {hidden}, only when config.recipe.post_attention_norm
     tensor post_ffn_norm;   // {hidden}, only when config.recipe.post_ffn_norm
     tensor w_gate, w_up, w_down;  // {ffn, hidden} x2, {hidden, ffn}
+    // recipe.linear_bias: attention output {hidden}, FFN up {ffn} and down {hidden} biases.
+    tensor bo, b_up, b_down;
+    // recipe.norm == layer: the LayerNorm biases of attn_norm and ffn_norm, {hidden}.
+    tensor attn_norm_bias, ffn_norm_bias;
 };
 
 struct model_weights {
     tensor token_embedding;  // {vocab, hidden}
     tensor output_norm;      // {hidden}
     tensor lm_head;          // {vocab, hidden}; same data as token_embedding when tied
+    // recipe.positions == absolute: learned positions {max_position, hidden}, token types
+    // {types, hidden} (type 0 is added), and the LayerNorm of the summed embeddings.
+    tensor position_embedding, token_type_embedding, embedding_norm, embedding_norm_bias;
     std::vector<layer_weights> layers;
     // Keeps the mapped files / owned buffers that the views above point into.
     std::vector<std::shared_ptr<void>> storage;

@@ -84,6 +84,11 @@ result<test_model> generate_test_model(const test_model_spec& s) {
     if (!arch)
         return make_error("unknown architecture '%s' (known: %s)", s.arch.c_str(),
                           hf_model_type_names().c_str());
+    if (!arch->recipe.causal)
+        return make_error(
+            "'%s' is an encoder: test models are decoders (%s's test data is "
+            "made with transformers, tools/make-bert-references.py)",
+            s.arch.c_str(), s.arch.c_str());
     c.arch = arch->arch;
     c.recipe = arch->recipe;
     for (auto [v, what] : {std::pair{s.vocab_size, "vocab size"},

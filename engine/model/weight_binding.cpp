@@ -93,6 +93,11 @@ const char* gguf_layer_suffix(weight_role r) {
         case weight_role::w_gate: suffix = "ffn_gate.weight"; break;
         case weight_role::w_up: suffix = "ffn_up.weight"; break;
         case weight_role::w_down: suffix = "ffn_down.weight"; break;
+        case weight_role::bo: suffix = "attn_output.bias"; break;
+        case weight_role::b_up: suffix = "ffn_up.bias"; break;
+        case weight_role::b_down: suffix = "ffn_down.bias"; break;
+        case weight_role::attn_norm_bias: suffix = "attn_norm.bias"; break;
+        case weight_role::ffn_norm_bias: suffix = "ffn_norm.bias"; break;
     }
     return suffix;
 }
@@ -118,6 +123,11 @@ const char* hf_layer_suffix(weight_role r) {
         case weight_role::w_gate: suffix = "mlp.gate_proj.weight"; break;
         case weight_role::w_up: suffix = "mlp.up_proj.weight"; break;
         case weight_role::w_down: suffix = "mlp.down_proj.weight"; break;
+        case weight_role::bo: suffix = "self_attn.o_proj.bias"; break;
+        case weight_role::b_up: suffix = "mlp.up_proj.bias"; break;
+        case weight_role::b_down: suffix = "mlp.down_proj.bias"; break;
+        case weight_role::attn_norm_bias: suffix = "input_layernorm.bias"; break;
+        case weight_role::ffn_norm_bias: suffix = "post_attention_layernorm.bias"; break;
     }
     return suffix;
 }
@@ -134,7 +144,13 @@ const char* suffix_for(const std::vector<std::pair<weight_role, const char*>>& o
 
 weight_names gguf_weight_names(model_arch arch) {
     const architecture_info* a = &architecture(arch);
-    return {"token_embd.weight", "output_norm.weight", "output.weight",
+    return {"token_embd.weight",
+            "output_norm.weight",
+            "output.weight",
+            "position_embd.weight",
+            "token_types.weight",
+            "token_embd_norm.weight",
+            "token_embd_norm.bias",
             [a](int64_t i, weight_role r) {
                 return "blk." + std::to_string(i) + "." +
                        suffix_for(a->gguf_names, r, gguf_layer_suffix(r));
@@ -143,9 +159,16 @@ weight_names gguf_weight_names(model_arch arch) {
 
 weight_names hf_weight_names(model_arch arch) {
     const architecture_info* a = &architecture(arch);
-    return {"model.embed_tokens.weight", "model.norm.weight", "lm_head.weight",
+    // Only an encoder (absolute positions) has the embeddings.* tensors (BERT's names).
+    return {a->hf_embedding,
+            "model.norm.weight",
+            "lm_head.weight",
+            "embeddings.position_embeddings.weight",
+            "embeddings.token_type_embeddings.weight",
+            "embeddings.LayerNorm.weight",
+            "embeddings.LayerNorm.bias",
             [a](int64_t i, weight_role r) {
-                return "model.layers." + std::to_string(i) + "." +
+                return a->hf_layer_prefix + std::to_string(i) + "." +
                        suffix_for(a->hf_names, r, hf_layer_suffix(r));
             }};
 }
@@ -159,6 +182,12 @@ bool role_used(const model_config& c, weight_role r) {
         case weight_role::k_norm: return c.recipe.qk_norm;
         case weight_role::post_attn_norm: return c.recipe.post_attention_norm;
         case weight_role::post_ffn_norm: return c.recipe.post_ffn_norm;
+        case weight_role::w_gate: return c.recipe.gated_ffn;
+        case weight_role::bo:
+        case weight_role::b_up:
+        case weight_role::b_down: return c.recipe.linear_bias;
+        case weight_role::attn_norm_bias:
+        case weight_role::ffn_norm_bias: return c.recipe.norm == norm_kind::layer;
         default: return true;
     }
 }
@@ -181,6 +210,11 @@ const tensor& layer_tensor(const layer_weights& l, weight_role r) {
         case weight_role::w_gate: return l.w_gate;
         case weight_role::w_up: return l.w_up;
         case weight_role::w_down: return l.w_down;
+        case weight_role::bo: return l.bo;
+        case weight_role::b_up: return l.b_up;
+        case weight_role::b_down: return l.b_down;
+        case weight_role::attn_norm_bias: return l.attn_norm_bias;
+        case weight_role::ffn_norm_bias: return l.ffn_norm_bias;
     }
     return l.attn_norm;
 }
@@ -207,7 +241,34 @@ status validate_weights(const model_config& c, const model_weights& w, int64_t f
                              "token embedding", {c.vocab_size, h}, true);
             !s)
             return s;
-    if (last == c.num_layers) {
+    if (first_layer == 0 && c.recipe.positions == position_kind::absolute) {
+        if (status s =
+                check(w.position_embedding, named(w.position_embedding, "position_embd.weight"),
+                      "position embedding", {c.max_position, h}, true);
+            !s)
+            return s;
+        // Token type 0 is the row added; a checkpoint may have one or two types.
+        const int64_t types =
+            w.token_type_embedding.present() && !w.token_type_embedding.shape.empty()
+                ? squeezed(w.token_type_embedding.shape).front()
+                : 1;
+        if (status s =
+                check(w.token_type_embedding, named(w.token_type_embedding, "token_types.weight"),
+                      "token type embedding", {types, h}, true);
+            !s)
+            return s;
+        if (status s = check(w.embedding_norm, named(w.embedding_norm, "token_embd_norm.weight"),
+                             "embedding norm", {h}, false);
+            !s)
+            return s;
+        if (status s =
+                check(w.embedding_norm_bias, named(w.embedding_norm_bias, "token_embd_norm.bias"),
+                      "embedding norm bias", {h}, false);
+            !s)
+            return s;
+    }
+    // An encoder ends at its last layer's output: no final norm, no lm head.
+    if (last == c.num_layers && c.recipe.causal) {
         if (status s = check(w.output_norm, named(w.output_norm, "output_norm.weight"),
                              "output norm", {h}, false);
             !s)
@@ -244,6 +305,11 @@ status validate_weights(const model_config& c, const model_weights& w, int64_t f
             {weight_role::w_gate, "ffn gate", {c.intermediate_size, h}, true},
             {weight_role::w_up, "ffn up", {c.intermediate_size, h}, true},
             {weight_role::w_down, "ffn down", {h, c.intermediate_size}, true},
+            {weight_role::bo, "attention output bias", {h}, false},
+            {weight_role::b_up, "ffn up bias", {c.intermediate_size}, false},
+            {weight_role::b_down, "ffn down bias", {h}, false},
+            {weight_role::attn_norm_bias, "attention norm bias", {h}, false},
+            {weight_role::ffn_norm_bias, "ffn norm bias", {h}, false},
         };
         for (const item& it : items) {
             if (!role_used(c, it.role)) continue;
@@ -274,11 +340,21 @@ result<model_weights> bind_weights(const model_config& c, const weight_names& na
         return status::success();
     };
     if (status s = fetch(names.token_embedding, w.token_embedding, true); !s) return s.err();
-    if (status s = fetch(names.output_norm, w.output_norm, true); !s) return s.err();
-    if (c.tie_word_embeddings) {
-        w.lm_head = w.token_embedding;
-    } else if (status s = fetch(names.lm_head, w.lm_head, true); !s) {
-        return s.err();
+    if (c.recipe.positions == position_kind::absolute) {
+        for (auto [name, dst] : {std::pair{&names.position_embedding, &w.position_embedding},
+                                 {&names.token_type_embedding, &w.token_type_embedding},
+                                 {&names.embedding_norm, &w.embedding_norm},
+                                 {&names.embedding_norm_bias, &w.embedding_norm_bias}})
+            if (status s = fetch(*name, *dst, true); !s) return s.err();
+    }
+    // An encoder's output is its last layer's hidden states: no final norm, no lm head.
+    if (c.recipe.causal) {
+        if (status s = fetch(names.output_norm, w.output_norm, true); !s) return s.err();
+        if (c.tie_word_embeddings) {
+            w.lm_head = w.token_embedding;
+        } else if (status s = fetch(names.lm_head, w.lm_head, true); !s) {
+            return s.err();
+        }
     }
     for (int64_t i = 0; i < c.num_layers; ++i) {
         layer_weights l;

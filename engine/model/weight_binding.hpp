@@ -32,6 +32,11 @@ enum class weight_role {
     w_gate,
     w_up,
     w_down,
+    bo,
+    b_up,
+    b_down,
+    attn_norm_bias,
+    ffn_norm_bias,
 };
 
 /// Every role, in binding and writing order.
@@ -52,6 +57,11 @@ inline constexpr weight_role all_weight_roles[] = {
     weight_role::w_gate,
     weight_role::w_up,
     weight_role::w_down,
+    weight_role::bo,
+    weight_role::b_up,
+    weight_role::b_down,
+    weight_role::attn_norm_bias,
+    weight_role::ffn_norm_bias,
 };
 
 /// Whether `config` has a tensor for role `r` (biases, Q/K norms and post-norms follow
@@ -65,6 +75,8 @@ tensor& layer_tensor(layer_weights& l, weight_role r);
 /// How a format names its tensors.
 struct weight_names {
     std::string token_embedding, output_norm, lm_head;
+    // recipe.positions == absolute only.
+    std::string position_embedding, token_type_embedding, embedding_norm, embedding_norm_bias;
     std::function<std::string(int64_t layer, weight_role role)> layer;
 };
 

@@ -389,6 +389,12 @@ struct model_info {
     int32_t vocab_size = 0;
     // Width of the model's hidden states: the length of a pooling request's embedding.
     int32_t hidden_size = 0;
+    // The pooling the model declares (sentence-transformers' 1_Pooling and Normalize
+    // modules, GGUF <arch>.pooling_type), what /v1/embeddings applies. Unset: none declared,
+    // the server pools LAST (decoder embedding models).
+    std::optional<pooling_params> default_pooling;
+    // An encoder (BERT): it embeds only; a generation request is refused.
+    bool embedding_only = false;
     // The model takes image content parts: a vision-language model (LLaVA, Idefics3) whose
     // worker runs in the engine's process. The server refuses images to other models
     // before fetching them.

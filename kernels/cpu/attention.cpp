@@ -78,7 +78,7 @@ void paged_attention_q8_0_split_heads(const paged_kv_layer& kv, const attention_
     const int64_t last_block = (head_begin + hd - 1) / 32;
     int64_t end = 0, first = INT64_MAX;
     for (int64_t t = 0; t < query.num_tokens; ++t) {
-        end = std::max<int64_t>(end, static_cast<int64_t>(query.positions[t]) + 1);
+        end = std::max<int64_t>(end, attention_key_end(query, t));
         first = std::min(first, attention_first_key(query.positions[t], query.sliding_window));
     }
     thread_local std::vector<float> k, v, scratch;

@@ -1,6 +1,7 @@
 // Causal attention over a paged KV cache: the query tokens of one sequence, for
 // one KV head and the query heads that share it (GQA), read their context
-// (optionally only a sliding window of it) through the sequence's block table
+// (optionally only a sliding window of it, or, for an encoder, every key of the
+// sequence: non-causal) through the sequence's block table
 // (vLLM's PagedAttention on the CPU). The cache holds F32, F16 or q8_0 values;
 // q8_0 (llama.cpp's 8-bit cache) is dequantized on the fly, never copied. The
 // caller spreads (sequence, KV head) pairs over the thread pool; each call
@@ -43,12 +44,23 @@ struct attention_query {
     /// (itself and the sliding_window - 1 positions before it; transformers, vLLM and
     /// llama.cpp's standard SWA). 0: the whole causal context.
     int32_t sliding_window = 0;
+    /// Non-causal (bidirectional) attention, an encoder's (BERT): > 0 makes every token attend
+    /// to the keys at positions [0, context_len), the whole sequence, whatever its own
+    /// position. 0: causal. The caller never combines it with a sliding window.
+    int32_t context_len = 0;
 };
 
 /// The first position a query at `position` attends to under `sliding_window` (0 = none).
 inline int64_t attention_first_key(int64_t position, int32_t sliding_window) {
     const int64_t first = sliding_window > 0 ? position - sliding_window + 1 : 0;
     return first > 0 ? first : 0;
+}
+
+/// One past the last position token `t` of `query` attends to: its own position + 1 when
+/// causal, the whole sequence when non-causal.
+inline int64_t attention_key_end(const attention_query& query, int64_t t) {
+    return query.context_len > 0 ? query.context_len
+                                 : static_cast<int64_t>(query.positions[t]) + 1;
 }
 
 /// Computes softmax(q k^T * scale) v, for every token in `query`, for the query

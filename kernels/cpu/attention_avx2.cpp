@@ -75,8 +75,8 @@ void group_attention(const paged_kv_layer& kv, const attention_query& query, int
     for (int64_t t = 0; t < query.num_tokens; ++t) {
         const float* q = query.q + t * query.q_stride + h0 * hd;
         float* out = query.out + t * query.out_stride + h0 * hd;
-        const int64_t end = static_cast<int64_t>(query.positions[t]) + 1;
-        const int64_t first = attention_first_key(end - 1, query.sliding_window);
+        const int64_t end = attention_key_end(query, t);
+        const int64_t first = attention_first_key(query.positions[t], query.sliding_window);
         const int64_t n = end - first;
         if (static_cast<int64_t>(scores.size()) < n * g) scores.resize(static_cast<size_t>(n * g));
         float* s = scores.data();

@@ -226,7 +226,7 @@ void group_attention(const paged_kv_layer& kv, const attention_query& query, int
     for (int64_t t = 0; t < query.num_tokens; ++t) {
         group_token tok;
         tok.first = attention_first_key(query.positions[t], query.sliding_window);
-        tok.n = static_cast<int64_t>(query.positions[t]) + 1 - tok.first;
+        tok.n = attention_key_end(query, t) - tok.first;
         tok.stride = (tok.n + 15) / 16 * 16;
         if (scores.size() < static_cast<size_t>(tok.stride * group))
             scores.resize(static_cast<size_t>(tok.stride * group));

@@ -55,9 +55,10 @@ void paged_attention_head_impl(const paged_kv_layer& kv, const attention_query& 
     for (int64_t t = 0; t < query.num_tokens; ++t) {
         const float* q = query.q + t * query.q_stride + head * hd;
         float* out = query.out + t * query.out_stride + head * hd;
-        // Keys [first, end): the causal context, cut to the sliding window when there is one.
-        const int64_t end = static_cast<int64_t>(query.positions[t]) + 1;
-        const int64_t first = attention_first_key(end - 1, query.sliding_window);
+        // Keys [first, end): the causal context, cut to the sliding window when there is one,
+        // or the whole sequence when non-causal.
+        const int64_t end = attention_key_end(query, t);
+        const int64_t first = attention_first_key(query.positions[t], query.sliding_window);
         const int64_t n = end - first;
         if (static_cast<int64_t>(scores.size()) < n) scores.resize(static_cast<size_t>(n));
         float* s = scores.data();

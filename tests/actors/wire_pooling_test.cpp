@@ -1,8 +1,8 @@
 // The pooling fields on the wire (actors/wire_inspect.hpp): a pooling request's params,
-// the worker's pooled rows, the finished delta's vector and the model's hidden size
-// survive CAF's binary serialization, as they must between cluster nodes and between
-// the scheduler and a worker process; an unset pooling stays unset, and a kind no
-// version knows is refused.
+// the worker's pooled rows, the finished delta's vector, the model's hidden size, default
+// pooling and embedding_only survive CAF's binary serialization, as they must between
+// cluster nodes and between the scheduler and a worker process; an unset pooling stays
+// unset, and a kind no version knows is refused.
 #include <doctest/doctest.h>
 
 #include <caf/all.hpp>
@@ -63,6 +63,15 @@ TEST_CASE_FIXTURE(system_fixture, "wire: pooling params, pooled rows and embeddi
     model_info info;
     info.hidden_size = 64;
     CHECK(round_trip(sys, info).hidden_size == 64);
+    CHECK_FALSE(round_trip(sys, info).default_pooling.has_value());
+    CHECK_FALSE(round_trip(sys, info).embedding_only);
+    info.default_pooling = pooling_params{pooling_params::kind::cls, false};
+    info.embedding_only = true;
+    const model_info back = round_trip(sys, info);
+    REQUIRE(back.default_pooling.has_value());
+    CHECK(back.default_pooling->type == pooling_params::kind::cls);
+    CHECK_FALSE(back.default_pooling->normalize);
+    CHECK(back.embedding_only);
 }
 
 TEST_CASE_FIXTURE(system_fixture, "wire: an unknown pooling kind is refused") {

@@ -3,7 +3,8 @@
 // AVX-512 group kernel specializes plus sizes off the 16-lane grid, blocks of
 // 8/16/32 with partial tails, F32, F16 and q8_0 caches, portable, AVX2 and AVX-512
 // variants, with and without a sliding window (the dense reference applies the same
-// mask). q8_0 is also held to a worst-case bound against the unquantized values.
+// mask), causal and non-causal (an encoder's: every query sees the whole sequence).
+// q8_0 is also held to a worst-case bound against the unquantized values.
 #include <doctest/doctest.h>
 
 #include <algorithm>
@@ -27,6 +28,7 @@ struct attention_case {
     int32_t num_heads, num_kv_heads, head_dim, block_size, context, num_queries;
     dtype type;
     int32_t window = 0;  // sliding window; 0: full causal attention
+    bool non_causal = false;  // every query attends to all `context` keys (an encoder's)
 };
 
 // What one case measured: the kernel against a dense double-precision attention over the
@@ -51,9 +53,10 @@ struct dense_reference {
     std::vector<double> head(const std::vector<double>& kd, const std::vector<double>& vd,
                              int32_t t, int32_t h) const {
         const int64_t kvh = h / (c.num_heads / c.num_kv_heads);
-        const int32_t n = positions[t] + 1;
+        const int32_t n = keys(t);
         // Dense mask, written from the definition: key j is seen iff j <= p and
-        // p - j < window (transformers' kv_idx > q_idx - sliding_window).
+        // p - j < window (transformers' kv_idx > q_idx - sliding_window); non-causal:
+        // every key of the context.
         auto seen = [&](int32_t j) { return c.window == 0 || positions[t] - j < c.window; };
         std::vector<double> s(static_cast<size_t>(n));
         double mx = -1e300, sum = 0;
@@ -68,6 +71,7 @@ struct dense_reference {
             for (int32_t j = 0; j < n; ++j) o[i] += s[j] / sum * vd[j * row + kvh * c.head_dim + i];
         return o;
     }
+    int32_t keys(int32_t t) const { return c.non_causal ? c.context : positions[t] + 1; }
     double score(const std::vector<double>& kd, int32_t t, int32_t h, int32_t j,
                  int64_t kvh) const {
         double d = 0;
@@ -149,6 +153,7 @@ case_errors run_case(const attention_case& c, uint32_t seed) {
     attention_query query{q.data(),   q_dim, positions.data(), c.num_queries, table.data(),
                           out.data(), q_dim};
     query.sliding_window = c.window;
+    query.context_len = c.non_causal ? c.context : 0;
     const float scale = 1.0f / std::sqrt(static_cast<float>(c.head_dim));
     for (int32_t g = 0; g < c.num_kv_heads; ++g)
         paged_attention_kv_head(kv, query, c.num_heads, g, scale);
@@ -170,7 +175,7 @@ case_errors run_case(const attention_case& c, uint32_t seed) {
             const std::vector<double> x = ref.head(ke, ve, t, h);
             double delta = 0;  // largest score change the quantized keys make
             const int64_t kvh = h / (c.num_heads / c.num_kv_heads);
-            for (int32_t j = 0; j <= positions[t]; ++j)
+            for (int32_t j = 0; j < ref.keys(t); ++j)
                 delta = std::max(
                     delta, std::abs(ref.score(kd, t, h, j, kvh) - ref.score(ke, t, h, j, kvh)));
             // Every score moves by at most delta, so every softmax weight p_j moves to within
@@ -336,4 +341,32 @@ TEST_CASE("attention: a query never sees positions after its own") {
     query.out = out2.data();
     paged_attention_kv_head(kv, query, 1, 0, 0.25f);
     CHECK(out1 == out2);
+}
+
+TEST_CASE("attention: non-causal queries see every key of the sequence, as dense attention") {
+    const cpu_level saved = active_cpu_level();
+    const bool nc = true;
+    const attention_case cases[] = {
+        {8, 4, 8, 16, 37, 37, dtype::f32, 0, nc},    // whole encoder prompt in one step
+        {4, 4, 8, 16, 1, 1, dtype::f32, 0, nc},      // one token: itself only
+        {9, 3, 64, 16, 300, 5, dtype::f32, 0, nc},   // group kernel over a long context
+        {4, 1, 24, 8, 50, 50, dtype::f32, 0, nc},    // head_dim off the 16-lane grid
+        {4, 4, 128, 32, 129, 7, dtype::f16, 0, nc},  // MHA, block boundary + 1
+        {6, 2, 16, 8, 45, 45, dtype::f16, 0, nc},    // 16-wide head, blocks of 8
+        {10, 1, 20, 8, 30, 30, dtype::f32, 0, nc},   // group of 10, head off the 8-lane grid
+        {4, 4, 8, 16, 40, 40, dtype::q8_0, 0, nc},   // q8_0 heads smaller than a block
+        {4, 2, 64, 16, 70, 70, dtype::q8_0, 0, nc},
+    };
+    for (cpu_level level : test::supported_levels()) {
+        REQUIRE(set_cpu_level(level).ok());
+        uint32_t seed = 300;
+        for (const attention_case& c : cases) {
+            CAPTURE(static_cast<int>(level));
+            CAPTURE(c.head_dim);
+            CAPTURE(c.context);
+            CAPTURE(static_cast<int>(c.type));
+            CHECK(run_case(c, seed++).vs_cache < 2e-6);
+        }
+    }
+    REQUIRE(set_cpu_level(saved).ok());
 }

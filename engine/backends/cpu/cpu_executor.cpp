@@ -5,6 +5,9 @@
 // the requested rows (last stage). The recipe picks the steps once per call, never per
 // element. Matmuls split over the pool internally; the per-token glue splits by rows.
 // M-RoPE (forward_batch::mrope_positions) changes only how the per-token angles are formed.
+// An encoder (BERT: recipe.placement post) embeds token + position + type 0 rows and
+// LayerNorms them, then runs run_post_norm_layer (bidirectional attention, no RoPE) and
+// returns its last layer's rows as hidden states.
 #include "backends/cpu/cpu_executor.hpp"
 
 #include <algorithm>
@@ -15,6 +18,8 @@
 #include "cpu/activation.hpp"
 #include "cpu/attention.hpp"
 #include "cpu/embedding.hpp"
+#include "cpu/gelu.hpp"
+#include "cpu/layernorm.hpp"
 #include "cpu/matmul.hpp"
 #include "cpu/rmsnorm.hpp"
 
@@ -102,6 +107,7 @@ status cpu_executor::forward_stage_with_hidden(const forward_batch& batch, const
             for_rows(num_tokens, h, [&](int64_t b, int64_t e) {
                 scale_into(x_.data() + b * h, config_.recipe.embedding_scale, (e - b) * h);
             });
+        if (config_.recipe.positions == position_kind::absolute) add_absolute_positions(batch);
         for (const auto& row : batch.embedding_overrides)
             std::memcpy(x_.data() + static_cast<int64_t>(row.token_index) * h, row.values,
                         static_cast<size_t>(h) * sizeof(float));
@@ -109,16 +115,23 @@ status cpu_executor::forward_stage_with_hidden(const forward_batch& batch, const
         std::memcpy(x_.data(), hidden_in, x_.size() * sizeof(float));
     }
 
-    const int64_t half = config_.head_dim / 2;
-    cos_.resize(static_cast<size_t>(num_tokens * half));
-    sin_.resize(static_cast<size_t>(num_tokens * half));
-    if (batch.mrope_positions.empty())
-        cpu::rope_angles(rope_, batch.positions.data(), num_tokens, cos_.data(), sin_.data());
-    else
-        cpu::mrope_angles(rope_, config_.mrope_section, batch.mrope_positions.data(), num_tokens,
-                          cos_.data(), sin_.data());
+    if (config_.recipe.positions == position_kind::rope) {
+        const int64_t half = config_.head_dim / 2;
+        cos_.resize(static_cast<size_t>(num_tokens * half));
+        sin_.resize(static_cast<size_t>(num_tokens * half));
+        if (batch.mrope_positions.empty())
+            cpu::rope_angles(rope_, batch.positions.data(), num_tokens, cos_.data(), sin_.data());
+        else
+            cpu::mrope_angles(rope_, config_.mrope_section, batch.mrope_positions.data(),
+                              num_tokens, cos_.data(), sin_.data());
+    }
 
-    for (int64_t l = first_layer_; l < last_layer_; ++l) run_layer(l, batch);
+    for (int64_t l = first_layer_; l < last_layer_; ++l) {
+        if (config_.recipe.placement == norm_placement::post)
+            run_post_norm_layer(l, batch);
+        else
+            run_layer(l, batch);
+    }
 
     if (is_last_stage()) {
         compute_logits(batch, *logits);
@@ -210,6 +223,97 @@ void cpu_executor::run_layer(int64_t layer, const forward_batch& batch) {
     });
 }
 
+void cpu_executor::add_absolute_positions(const forward_batch& batch) {
+    const int64_t num_tokens = batch.num_tokens(), h = config_.hidden_size;
+    for_rows(num_tokens, h, [&](int64_t b, int64_t e) {
+        thread_local std::vector<float> row;
+        row.resize(static_cast<size_t>(h));
+        for (int64_t t = b; t < e; ++t) {
+            float* x = x_.data() + t * h;
+            cpu::embed_tokens(weights_.position_embedding, batch.positions.data() + t, 1,
+                              row.data());
+            add_into(x, row.data(), h);
+            add_into(x, token_type0_.data(), h);
+            cpu::layernorm(x, embedding_norm_.data(), embedding_norm_bias_.data(), x, h,
+                           config_.rms_norm_eps);
+        }
+    });
+}
+
+void cpu_executor::run_post_norm_layer(int64_t layer, const forward_batch& batch) {
+    const layer_weights& w = weights_.layers[static_cast<size_t>(layer)];
+    const int64_t local = layer - first_layer_;
+    const layer_params& p = params_[static_cast<size_t>(local)];
+    const int64_t num_tokens = batch.num_tokens();
+    const int64_t h = config_.hidden_size, f = config_.intermediate_size;
+    const int64_t q_dim = config_.num_heads * config_.head_dim;
+    const int64_t kv_dim = config_.num_kv_heads * config_.head_dim;
+    const float eps = config_.rms_norm_eps;
+    const model_recipe& recipe = config_.recipe;
+    cpu::thread_pool& pool = *pool_;
+
+    q_.resize(static_cast<size_t>(num_tokens * q_dim));
+    k_.resize(static_cast<size_t>(num_tokens * kv_dim));
+    v_.resize(static_cast<size_t>(num_tokens * kv_dim));
+    attn_.resize(static_cast<size_t>(num_tokens * q_dim));
+    delta_.resize(static_cast<size_t>(num_tokens * h));
+    up_.resize(static_cast<size_t>(num_tokens * f));
+    // Adds `bias` (when the recipe has linear biases) to rows [b, e) of width n.
+    auto add_bias = [&](float* rows, const std::vector<float>& bias, int64_t b, int64_t e,
+                        int64_t n) {
+        if (!recipe.linear_bias) return;
+        for (int64_t t = b; t < e; ++t) add_into(rows + t * n, bias.data(), n);
+    };
+    // x = norm(x + delta) with `norm`'s weight and bias: the post-norm residual.
+    auto residual_norm = [&](const std::vector<float>& norm, const std::vector<float>& bias) {
+        for_rows(num_tokens, h, [&](int64_t b, int64_t e) {
+            for (int64_t t = b; t < e; ++t) {
+                float* x = x_.data() + t * h;
+                add_into(x, delta_.data() + t * h, h);
+                if (recipe.norm == norm_kind::layer)
+                    cpu::layernorm(x, norm.data(), bias.data(), x, h, eps);
+                else
+                    cpu::rmsnorm_rows(x, norm.data(), 1, h, eps);
+            }
+        });
+    };
+
+    // ---- attention block: x = norm(x + o(attn(q, k, v))) ----
+    cpu::matmul(w.wq, x_.data(), num_tokens, q_.data(), pool);
+    cpu::matmul(w.wk, x_.data(), num_tokens, k_.data(), pool);
+    cpu::matmul(w.wv, x_.data(), num_tokens, v_.data(), pool);
+    for_rows(num_tokens, q_dim + 2 * kv_dim, [&](int64_t b, int64_t e) {
+        for (int64_t t = b; t < e; ++t) {
+            float* k = k_.data() + t * kv_dim;
+            float* v = v_.data() + t * kv_dim;
+            if (recipe.qkv_bias) {
+                add_into(q_.data() + t * q_dim, p.bq.data(), q_dim);
+                add_into(k, p.bk.data(), kv_dim);
+                add_into(v, p.bv.data(), kv_dim);
+            }
+            kv_.write(local, batch.slot_mapping[static_cast<size_t>(t)], k, v);
+        }
+    });
+    run_attention(local, batch);
+    cpu::matmul(w.wo, attn_.data(), num_tokens, delta_.data(), pool);
+    for_rows(num_tokens, h, [&](int64_t b, int64_t e) { add_bias(delta_.data(), p.bo, b, e, h); });
+    residual_norm(p.attn_norm, p.attn_norm_bias);
+
+    // ---- FFN block: x = norm(x + down(gelu(up(x)))) ----
+    cpu::matmul(w.w_up, x_.data(), num_tokens, up_.data(), pool);
+    for_rows(num_tokens, f, [&](int64_t b, int64_t e) {
+        add_bias(up_.data(), p.b_up, b, e, f);
+        if (recipe.activation == ffn_activation::gelu_erf)
+            cpu::gelu_erf(up_.data() + b * f, (e - b) * f);
+        else
+            cpu::gelu_tanh(up_.data() + b * f, (e - b) * f);
+    });
+    cpu::matmul(w.w_down, up_.data(), num_tokens, delta_.data(), pool);
+    for_rows(num_tokens, h,
+             [&](int64_t b, int64_t e) { add_bias(delta_.data(), p.b_down, b, e, h); });
+    residual_norm(p.ffn_norm, p.ffn_norm_bias);
+}
+
 void cpu_executor::run_attention(int64_t local_layer, const forward_batch& batch) {
     struct work_item {
         int32_t seq, kv_head, token_begin, token_end;
@@ -225,7 +329,9 @@ void cpu_executor::run_attention(int64_t local_layer, const forward_batch& batch
         const int32_t end = batch.query_start_loc[static_cast<size_t>(s) + 1];
         for (int32_t c = begin; c < end; c += static_cast<int32_t>(k_attention_chunk)) {
             const int32_t ce = std::min(end, c + static_cast<int32_t>(k_attention_chunk));
-            const int64_t last = batch.positions[static_cast<size_t>(ce) - 1];
+            const int64_t last = config_.recipe.causal
+                                     ? batch.positions[static_cast<size_t>(ce) - 1]
+                                     : batch.positions[static_cast<size_t>(end) - 1];
             const int64_t cost =
                 static_cast<int64_t>(ce - c) * (last + 1 - cpu::attention_first_key(last, window));
             for (int32_t g = 0; g < nkv; ++g) items.push_back({s, g, c, ce, cost});
@@ -249,6 +355,12 @@ void cpu_executor::run_attention(int64_t local_layer, const forward_batch& batch
         q.out = attn_.data() + static_cast<int64_t>(it.token_begin) * q_dim;
         q.out_stride = q_dim;
         q.sliding_window = window;
+        // An encoder attends to the whole sequence, which is all in this step (the
+        // scheduler never splits an encoder prompt): its last position + 1 keys.
+        if (!config_.recipe.causal) {
+            const auto seq_end = batch.query_start_loc[static_cast<size_t>(it.seq) + 1];
+            q.context_len = batch.positions[static_cast<size_t>(seq_end) - 1] + 1;
+        }
         cpu::paged_attention_kv_head(kv, q, nh, it.kv_head, scale);
     };
     int64_t total_cost = 0;
@@ -269,6 +381,14 @@ void cpu_executor::compute_normed_hidden(const forward_batch& batch, std::vector
     const int64_t h = config_.hidden_size;
     const int64_t n = static_cast<int64_t>(batch.hidden_indices.size());
     out.resize(static_cast<size_t>(n * h));
+    if (!config_.recipe.causal) {  // an encoder's output is its last layer's, unnormed
+        for (int64_t i = 0; i < n; ++i)
+            std::memcpy(
+                out.data() + i * h,
+                x_.data() + static_cast<int64_t>(batch.hidden_indices[static_cast<size_t>(i)]) * h,
+                static_cast<size_t>(h) * sizeof(float));
+        return;
+    }
     // The same final norm compute_logits applies before lm_head.
     for (int64_t i = 0; i < n; ++i)
         cpu::rmsnorm(
@@ -281,6 +401,8 @@ void cpu_executor::compute_logits(const forward_batch& batch, std::vector<float>
     const int64_t n = static_cast<int64_t>(batch.logits_indices.size());
     logits.resize(static_cast<size_t>(n * config_.vocab_size));
     if (n == 0) return;
+    // An encoder has no lm head: check_batch refuses logits rows for it.
+    if (!config_.recipe.causal) return;
     xn_.resize(static_cast<size_t>(n * h));
     for (int64_t i = 0; i < n; ++i)
         cpu::rmsnorm(

@@ -1,9 +1,11 @@
 // cpu_executor: the CPU backend's model_executor for every dense decoder whose
 // model_recipe it implements (Llama / Mistral / Qwen2 / Qwen3, and the Gemma-style
-// norm, GeGLU, post-norm, scale and final soft-cap features). One call runs a flattened mixed batch
-// (prefill chunks and decode tokens of many sequences) through the layers [first_layer, last_layer)
-// it owns, writing K/V into the paged cache and attending through block tables. Not thread-safe:
-// one forward at a time (its kernels use the executor's pool).
+// norm, GeGLU, post-norm, scale and final soft-cap features), and BERT-style encoders
+// (absolute positions, post-LayerNorm, GELU FFN, bidirectional attention; hidden states only). One
+// call runs a flattened mixed batch (prefill chunks and decode tokens of many sequences) through
+// the layers [first_layer, last_layer) it owns, writing K/V into the paged cache and attending
+// through block tables. Not thread-safe: one forward at a time (its kernels use the executor's
+// pool).
 #pragma once
 
 #include <cstdint>
@@ -74,6 +76,7 @@ private:
     struct layer_params {
         std::vector<float> attn_norm, ffn_norm, q_norm, k_norm, bq, bk, bv;
         std::vector<float> post_attn_norm, post_ffn_norm;
+        std::vector<float> bo, b_up, b_down, attn_norm_bias, ffn_norm_bias;
     };
 
     cpu_executor(model_config config, model_weights weights, const kv_cache_spec& kv_spec,
@@ -85,6 +88,9 @@ private:
     void repack_matrices(const std::function<void(const load_progress&)>& report);
     status check_batch(const forward_batch& batch) const;
     void run_layer(int64_t layer, const forward_batch& batch);
+    // The encoder layer (recipe.placement == post): norm(x + attn(x)), norm(x + ffn(x)).
+    void run_post_norm_layer(int64_t layer, const forward_batch& batch);
+    void add_absolute_positions(const forward_batch& batch);
     void run_attention(int64_t local_layer, const forward_batch& batch);
     void compute_logits(const forward_batch& batch, std::vector<float>& logits);
     void compute_normed_hidden(const forward_batch& batch, std::vector<float>& out);
@@ -102,6 +108,8 @@ private:
     cpu::rope_table rope_;
     std::vector<layer_params> params_;  // indexed by layer - first_layer
     std::vector<float> output_norm_;
+    // recipe.positions == absolute: the embedding LayerNorm and token type 0's row.
+    std::vector<float> embedding_norm_, embedding_norm_bias_, token_type0_;
 
     // Scratch, resized per call: residual stream, normed input, projections, MLP.
     std::vector<float> x_, xn_, q_, k_, v_, attn_, delta_, gate_, up_, cos_, sin_;

@@ -22,6 +22,29 @@ status cpu_executor::check_batch(const forward_batch& b) const {
         return make_error("forward batch: %lld tokens but %zu positions and %zu slots",
                           static_cast<long long>(num_tokens), b.positions.size(),
                           b.slot_mapping.size());
+    if (config_.recipe.positions == position_kind::absolute)
+        for (int32_t pos : b.positions)
+            if (pos < 0 || pos >= config_.max_position)
+                return make_error(
+                    "forward batch: position %d is outside the model's %lld "
+                    "learned positions",
+                    pos, static_cast<long long>(config_.max_position));
+    if (!config_.recipe.causal) {
+        // Bidirectional attention reads every key of the sequence: all of it must be here.
+        if (!b.logits_indices.empty())
+            return make_error("forward batch asks for logits, but an encoder has no lm head");
+        for (int64_t s = 0;
+             s < b.num_seqs() && s + 1 < static_cast<int64_t>(b.query_start_loc.size()); ++s) {
+            const int32_t begin = b.query_start_loc[static_cast<size_t>(s)];
+            const int32_t end = b.query_start_loc[static_cast<size_t>(s) + 1];
+            if (end <= begin || end > num_tokens || b.positions[static_cast<size_t>(begin)] != 0 ||
+                b.positions[static_cast<size_t>(end) - 1] != end - begin - 1)
+                return make_error(
+                    "forward batch: an encoder's sequence %lld must be whole in "
+                    "one step (positions 0..n-1)",
+                    static_cast<long long>(s));
+        }
+    }
     if (!b.mrope_positions.empty()) {
         if (config_.mrope_section.empty())
             return make_error("forward batch has M-RoPE positions but the model uses ordinary "

@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "cpu/dequantize.hpp"
+#include "cpu/embedding.hpp"
 #include "cpu/weight_panels.hpp"
 #include "model/resident_pages.hpp"
 #include "backends/cpu/cpu_executor.hpp"
@@ -35,10 +36,12 @@ std::vector<float> norm_floats(const tensor& t, const model_recipe& r) {
 }
 
 // Every recipe feature the layer loop in cpu_executor.cpp implements.
-constexpr uint32_t k_supported_features = recipe_qkv_bias | recipe_qk_norm | recipe_norm_one_plus |
-                                          recipe_gelu_tanh | recipe_post_attention_norm |
-                                          recipe_post_ffn_norm | recipe_embedding_scale |
-                                          recipe_attention_scale | recipe_final_logit_softcap;
+constexpr uint32_t k_supported_features =
+    recipe_qkv_bias | recipe_qk_norm | recipe_norm_one_plus | recipe_gelu_tanh |
+    recipe_post_attention_norm | recipe_post_ffn_norm | recipe_embedding_scale |
+    recipe_attention_scale | recipe_final_logit_softcap | recipe_layer_norm | recipe_post_norm |
+    recipe_absolute_positions | recipe_plain_ffn | recipe_gelu_erf | recipe_linear_bias |
+    recipe_non_causal;
 
 status check_config(const model_config& c) {
     if (c.vocab_size <= 0 || c.hidden_size <= 0 || c.intermediate_size <= 0 || c.num_layers <= 0 ||
@@ -54,7 +57,7 @@ status check_config(const model_config& c) {
         return make_error("num_heads %lld is not a multiple of num_kv_heads %lld",
                           static_cast<long long>(c.num_heads),
                           static_cast<long long>(c.num_kv_heads));
-    if (c.head_dim % 2 != 0)
+    if (c.head_dim % 2 != 0 && c.recipe.positions == position_kind::rope)
         return make_error("head_dim %lld must be even for RoPE",
                           static_cast<long long>(c.head_dim));
     if (!(c.rope_theta > 0.0f)) return make_error("rope_theta must be positive");
@@ -85,7 +88,7 @@ result<std::unique_ptr<cpu_executor>> cpu_executor::create(model_config config,
                           static_cast<long long>(first), static_cast<long long>(last),
                           static_cast<long long>(config.num_layers));
     if (options.num_threads < 0) return make_error("num_threads must be >= 0 (0 = all cores)");
-    if (last == config.num_layers && !weights.lm_head.present())
+    if (last == config.num_layers && !weights.lm_head.present() && config.recipe.causal)
         weights.lm_head = weights.token_embedding;  // tied
     if (status st = validate_weights(config, weights, first, last); !st.ok()) return st.err();
 
@@ -111,6 +114,15 @@ result<std::unique_ptr<cpu_executor>> cpu_executor::create(model_config config,
         if (r.post_ffn_norm) {
             lp.post_ffn_norm = norm_floats(w.post_ffn_norm, r);
         }
+        if (r.linear_bias) {
+            lp.bo = to_floats(w.bo);
+            lp.b_up = to_floats(w.b_up);
+            lp.b_down = to_floats(w.b_down);
+        }
+        if (r.norm == norm_kind::layer) {
+            lp.attn_norm_bias = to_floats(w.attn_norm_bias);
+            lp.ffn_norm_bias = to_floats(w.ffn_norm_bias);
+        }
         params.push_back(std::move(lp));
     }
     auto kv = kv_cache_storage::create(kv_spec, last - first, config.num_kv_heads, config.head_dim);
@@ -120,8 +132,18 @@ result<std::unique_ptr<cpu_executor>> cpu_executor::create(model_config config,
                                                       kv_spec, std::move(kv.value()), first, last,
                                                       options.num_threads));
     ex->params_ = std::move(params);
-    if (ex->is_last_stage())
+    if (ex->is_last_stage() && ex->config_.recipe.causal)
         ex->output_norm_ = norm_floats(ex->weights_.output_norm, ex->config_.recipe);
+    if (ex->config_.recipe.positions == position_kind::absolute && ex->is_first_stage()) {
+        const model_weights& w = ex->weights_;
+        ex->embedding_norm_ = to_floats(w.embedding_norm);
+        ex->embedding_norm_bias_ = to_floats(w.embedding_norm_bias);
+        // Token type 0 (a single-segment input) is the same row for every token.
+        const int64_t h = ex->config_.hidden_size;
+        ex->token_type0_.resize(static_cast<size_t>(h));
+        const int32_t type0 = 0;
+        cpu::embed_tokens(w.token_type_embedding, &type0, 1, ex->token_type0_.data());
+    }
     ex->repack_matrices(options.on_load_progress);
     return ex;
 }
@@ -136,7 +158,7 @@ void cpu_executor::repack_matrices(const std::function<void(const load_progress&
     }
     // A tied lm_head gets its own panel copy; the embedding keeps the row layout
     // that token lookups read.
-    if (is_last_stage()) matrices.push_back(&w.lm_head);
+    if (is_last_stage() && config_.recipe.causal) matrices.push_back(&w.lm_head);
     // Progress counts every matrix, repacked or not: those left in row layout are read
     // from the mapping as they are, so they are "done" as soon as they are reached.
     load_progress progress;
