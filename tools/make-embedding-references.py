@@ -11,13 +11,16 @@ tokens (id = byte value) plus Qwen's three specials: a few KB instead of Qwen3's
 and a prompt's token ids are its UTF-8 bytes. Weights are stored in bfloat16 and the
 reference is computed in float32 from those same rounded values.
 
-reference.json holds, per prompt (1 to 61 tokens, across 16-token block edges), the
+reference.json holds, per prompt (1 to 62 tokens, across 16-token block edges), the
 token ids and, from Qwen3Model's last_hidden_state (after the final norm):
   last   the last token's row, L2-normalized (Qwen3-Embedding / sentence-transformers'
          lasttoken pooling)
   mean   the mean of all rows, L2-normalized
-qwen3-tiny-f16.gguf is the same checkpoint through llama.cpp's convert_hf_to_gguf.py
-when it accepts it (see --gguf below).
+--gguf also tries llama.cpp's convert_hf_to_gguf.py on it (qwen3-tiny-f16.gguf). llama.cpp
+0.7.0's converter refuses it ("BPE pre-tokenizer was not recognized": it knows
+pre-tokenizers by the hash of a test text's token ids, and a 259-token vocabulary matches
+none), so no GGUF is committed; the run prints the converter's answer. Same arguments,
+same bytes: the output is deterministic.
 
 Runs where transformers (5.x) and torch are installed: the peer chroot
 (`../shared/tools/peer/setup-peer.sh --transformers`). No network is needed.
