@@ -370,6 +370,7 @@ void api_router::handle_embeddings(const http_request& req,
                                               " exceeds the model's embedding size " +
                                               std::to_string(info.hidden_size) + ".",
                                           "dimensions"));
+    if (auto err = resolve_truncation(parsed, info.max_model_len)) return send_error(*sink, *err);
     if (auto err = check_token_ids(parsed.inputs, "input")) return send_error(*sink, *err);
     // The model's own pooling (a BERT's sentence-transformers config, a GGUF's pooling_type),
     // as vLLM applies it; a model that declares none pools LAST (decoder embedding models).
@@ -379,13 +380,15 @@ void api_router::handle_embeddings(const http_request& req,
     if (auto err = admit(slot)) return send_error(*sink, *err);
     // As for generation: the inputs are tokenized here so that one too long for the
     // context is a 400 before anything runs. A pooling request generates nothing, so
-    // the whole context is the prompt's (vLLM's check for embeddings).
+    // the whole context is the prompt's (vLLM's check for embeddings). A truncation cuts
+    // the tokens before that check, as vLLM truncates while tokenizing.
     embedding_response response;
     for (size_t i = 0; i < parsed.inputs.size(); ++i) {
         generate_request& p = parsed.inputs[i];
         std::string error;
         if (!backend_.prepare_prompt(p, &error))
             return send_error(*sink, invalid_request(error, "input", "invalid_request"));
+        if (parsed.truncate_prompt_tokens) truncate_prompt(p, *parsed.truncate_prompt_tokens);
         const auto len = static_cast<int64_t>(p.prompt_token_ids.size());
         if (info.max_model_len > 0 && len > info.max_model_len)
             return send_error(

@@ -1,7 +1,8 @@
 // /v1/embeddings without a model: the body's every input form becomes one pooling
-// request per input, encoding_format and dimensions are read and checked, errors are
-// 400s naming the field; the response writer's float and base64 forms carry the same
-// float32 bytes, and the Matryoshka truncation renormalizes.
+// request per input, encoding_format, dimensions and truncate_prompt_tokens are read and
+// checked (the truncation keeps the last tokens), errors are 400s naming the field; the
+// response writer's float and base64 forms carry the same float32 bytes, and the
+// Matryoshka truncation renormalizes.
 #include <doctest/doctest.h>
 
 #include <simdjson.h>
@@ -78,6 +79,40 @@ TEST_CASE("embedding request: encoding_format and dimensions") {
     CHECK_FALSE(r.dimensions.has_value());
 }
 
+TEST_CASE("embedding request: truncate_prompt_tokens keeps the last N tokens") {
+    auto r = parse_ok(R"({"input":[[1,2,3,4,5],[6,7]],"truncate_prompt_tokens":3})");
+    CHECK(r.truncate_prompt_tokens == std::optional<int32_t>(3));
+    REQUIRE_FALSE(resolve_truncation(r, 512).has_value());
+    CHECK(r.truncate_prompt_tokens == std::optional<int32_t>(3));
+    for (auto& in : r.inputs) truncate_prompt(in, *r.truncate_prompt_tokens);
+    CHECK(r.inputs[0].prompt_token_ids == std::vector<int32_t>{3, 4, 5});
+    CHECK(r.inputs[1].prompt_token_ids == std::vector<int32_t>{6, 7});  // shorter: as it is
+
+    // -1 is the model's max_model_len; unset stays unset.
+    r = parse_ok(R"({"input":"x","truncate_prompt_tokens":-1})");
+    REQUIRE_FALSE(resolve_truncation(r, 512).has_value());
+    CHECK(r.truncate_prompt_tokens == std::optional<int32_t>(512));
+    r = parse_ok(R"({"input":"x","truncate_prompt_tokens":null})");
+    CHECK_FALSE(r.truncate_prompt_tokens.has_value());
+    REQUIRE_FALSE(resolve_truncation(r, 512).has_value());
+    CHECK_FALSE(r.truncate_prompt_tokens.has_value());
+
+    // Beyond max_model_len is vLLM's 400; exactly max_model_len is fine.
+    r = parse_ok(R"({"input":"x","truncate_prompt_tokens":513})");
+    auto err = resolve_truncation(r, 512);
+    REQUIRE(err.has_value());
+    CHECK(err->http_status == 400);
+    CHECK(err->param == "truncate_prompt_tokens");
+    CHECK(err->message.find("greater than max_model_len (512)") != std::string::npos);
+    r = parse_ok(R"({"input":"x","truncate_prompt_tokens":512})");
+    CHECK_FALSE(resolve_truncation(r, 512).has_value());
+    // Without a known length only -1 is refused.
+    r = parse_ok(R"({"input":"x","truncate_prompt_tokens":-1})");
+    CHECK(resolve_truncation(r, 0).has_value());
+    r = parse_ok(R"({"input":"x","truncate_prompt_tokens":100000})");
+    CHECK_FALSE(resolve_truncation(r, 0).has_value());
+}
+
 TEST_CASE("embedding request: malformed bodies are 400s naming the field") {
     CHECK(parse_err(R"({"model":"m"})").param == "input");
     CHECK(parse_err(R"({"model":"m"})").code == "missing_required_parameter");
@@ -92,6 +127,9 @@ TEST_CASE("embedding request: malformed bodies are 400s naming the field") {
     CHECK(parse_err(R"({"input":"x","dimensions":"8"})").param == "dimensions");
     CHECK(parse_err(R"({"input":"x","dimensions":2.5})").param == "dimensions");
     CHECK(parse_err(R"({"input":"x","add_special_tokens":"no"})").param == "add_special_tokens");
+    for (const char* bad : {"0", "-2", "\"4\"", "1.5"})
+        CHECK(parse_err(std::string(R"({"input":"x","truncate_prompt_tokens":)") + bad + "}")
+                  .param == "truncate_prompt_tokens");
     CHECK(parse_err(R"([1,2])").http_status == 400);
 }
 

@@ -2,7 +2,8 @@
 // of strings and of token ids give one normalized vector per input, the same vector for
 // the same tokens whatever the form; base64 decodes to the float form's values;
 // dimensions truncates and renormalizes, and is a 400 beyond the hidden size; an input
-// over the context is a 400 naming input; the OpenAI JS SDK's embeddings.create (which
+// over the context is a 400 naming input; truncate_prompt_tokens keeps the last tokens
+// (-1: the context length) and is a 400 beyond it; the OpenAI JS SDK's embeddings.create (which
 // asks for base64 by default) returns the same vector (tests/sdk/embeddings.mjs).
 #include <doctest/doctest.h>
 
@@ -151,6 +152,34 @@ TEST_CASE("e2e embeddings: strings and token ids, float and base64, dimensions, 
     const auto too_long = embed(c, R"({"input":)" + json_list(std::vector<int32_t>(300, 5)) + "}");
     CHECK(too_long.status == 400);
     CHECK(error_param(too_long.body) == "input");
+    // truncate_prompt_tokens keeps the last N tokens, of token ids and of tokenized text
+    // alike; -1 is the context length, which makes the too-long input fit; more is a 400.
+    REQUIRE(ids_a.size() > 3);
+    const std::vector<int32_t> tail_a(ids_a.end() - 3, ids_a.end());
+    const auto tail = embed(c, R"({"input":)" + json_list(tail_a) + "}");
+    const auto cut_ids =
+        embed(c, R"({"input":)" + json_list(ids_a) + R"(,"truncate_prompt_tokens":3})");
+    const auto cut_text =
+        embed(c, R"({"input":"Once upon a time","truncate_prompt_tokens":3})");
+    REQUIRE(tail.status == 200);
+    REQUIRE(cut_ids.status == 200);
+    REQUIRE(cut_text.status == 200);
+    CHECK(cut_ids.prompt_tokens == 3);
+    CHECK(cut_text.prompt_tokens == 3);
+    CHECK(cut_ids.vectors == tail.vectors);
+    CHECK(cut_text.vectors == tail.vectors);
+    CHECK(cut_ids.vectors != one.vectors);
+    const int32_t max_len = s.eng->info().max_model_len;
+    REQUIRE(max_len > 0);
+    REQUIRE(max_len < 300);
+    const auto fits = embed(c, R"({"input":)" + json_list(std::vector<int32_t>(300, 5)) +
+                                   R"(,"truncate_prompt_tokens":-1})");
+    CHECK(fits.status == 200);
+    CHECK(fits.prompt_tokens == max_len);
+    const auto too_many = embed(c, R"({"input":"x","truncate_prompt_tokens":)" +
+                                       std::to_string(max_len + 1) + "}");
+    CHECK(too_many.status == 400);
+    CHECK(error_param(too_many.body) == "truncate_prompt_tokens");
     const auto bad_id = embed(c, R"({"input":[1,99999]})");
     CHECK(bad_id.status == 400);
     CHECK(error_param(bad_id.body) == "input");
