@@ -163,7 +163,7 @@ TEST_CASE("kv cache q8_0: start-up refuses a model whose rows are not whole bloc
     engine_config cfg;
     cfg.model_path = shared_path("models/llama-2-tiny-random.gguf");  // 2 KV heads of 4
     cfg.kv_cache_dtype = "q8_0";
-    auto plan = make_engine_plan(cfg);
+    auto plan = core::make_engine_plan(cfg);
     REQUIRE_FALSE(plan.ok());
     CHECK(plan.message().find("2 KV heads x head_dim 4") != std::string::npos);
     CHECK(plan.message().find("--kv-cache-dtype f16") != std::string::npos);
@@ -171,11 +171,11 @@ TEST_CASE("kv cache q8_0: start-up refuses a model whose rows are not whole bloc
 
 TEST_CASE("kv cache q8_0: q8_0 blocks never match f16 blocks of the same model") {
     ACTORLM_REQUIRE_SHARED("models/stories260K.gguf");
-    auto f16 = make_engine_plan(stories_engine_config("f16"));
+    auto f16 = core::make_engine_plan(stories_engine_config("f16"));
     REQUIRE_MESSAGE(f16.ok(), (f16.ok() ? "" : f16.message()));
-    auto q8 = make_engine_plan(stories_engine_config("q8_0"));
+    auto q8 = core::make_engine_plan(stories_engine_config("q8_0"));
     REQUIRE_MESSAGE(q8.ok(), (q8.ok() ? "" : q8.message()));
-    auto q8_again = make_engine_plan(stories_engine_config("q8_0"));
+    auto q8_again = core::make_engine_plan(stories_engine_config("q8_0"));
     REQUIRE(q8_again.ok());
     CHECK(q8->kv_dtype == dtype::q8_0);
     // The root of every block-hash chain (prefix cache, disk tier, KV store, peers).
