@@ -9,57 +9,21 @@
 
 #include <memory>
 
-#include "bench/http_client.hpp"
-#include "net/api_router.hpp"
-#include "net/http_server.hpp"
-#include "net/inference_backend.hpp"
-#include "net/server_metrics.hpp"
+#include "stories_server.hpp"
 #include "support/bert_references.hpp"
 
 using namespace actorlm;
 
 namespace {
 
-// `actorlm serve`'s stack on the tiny BERT, on a loopback port.
-struct bert_server {
-    explicit bert_server(const std::string& path) {
-        engine_config cfg;
-        cfg.model_path = path;
-        cfg.served_model_name = "tiny-bert";
-        cfg.num_threads = 2;
-        std::string error;
-        eng = engine::create(cfg, &error);
-        INFO(error);
-        REQUIRE(eng != nullptr);
-        backend = net::make_engine_backend(eng);
-        metrics = std::make_unique<net::server_metrics>("tiny-bert");
-        router = std::make_unique<net::api_router>(*backend, *metrics,
-                                                   net::router_options{"", {"tiny-bert"}, ""});
-        net::server_options opts;
-        opts.port = 0;
-        server = std::make_unique<net::http_server>(opts, *router);
-        REQUIRE(server->start().ok());
-    }
-    ~bert_server() {
-        if (server) {
-            server->request_shutdown();
-            server->wait();
-        }
-        backend.reset();
-        eng.reset();
-        server.reset();
-    }
-    bert_server(const bert_server&) = delete;
-    bert_server& operator=(const bert_server&) = delete;
-
-    net::http_client client() const { return net::http_client("127.0.0.1", server->port(), 120); }
-
-    std::shared_ptr<engine> eng;
-    std::unique_ptr<net::inference_backend> backend;
-    std::unique_ptr<net::server_metrics> metrics;
-    std::unique_ptr<net::api_router> router;
-    std::unique_ptr<net::http_server> server;
-};
+// `actorlm serve`'s stack on the tiny BERT at `path`, on a loopback port.
+test::engine_server bert_server(const std::string& path) {
+    engine_config cfg;
+    cfg.model_path = path;
+    cfg.served_model_name = "tiny-bert";
+    cfg.num_threads = 2;
+    return test::engine_server(cfg, net::router_options{"", {"tiny-bert"}, ""});
+}
 
 std::string json_string(const std::string& s) {
     std::string out = "\"";
@@ -76,7 +40,7 @@ TEST_CASE("e2e bert: /v1/embeddings returns transformers' vectors, completions a
     const std::vector<test::bert_sentence> refs = test::read_bert_references();
     for (const std::string& path : {test::bert_hf_dir(), test::bert_gguf()}) {
         CAPTURE(path);
-        bert_server s(path);
+        test::engine_server s = bert_server(path);
         const model_info info = s.eng->info();
         REQUIRE(info.default_pooling.has_value());
         CHECK(info.default_pooling->type == pooling_params::kind::mean);
