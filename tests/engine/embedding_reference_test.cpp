@@ -9,9 +9,7 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
-#include <fstream>
 #include <map>
-#include <sstream>
 
 #include <simdjson.h>
 
@@ -19,6 +17,8 @@
 #include "core/engine_loop.hpp"
 #include "core/llm_engine.hpp"
 #include "model/model_loader.hpp"
+#include "support/cosine.hpp"
+#include "support/shared_data.hpp"
 
 using namespace actorlm;
 using namespace actorlm::core;
@@ -43,11 +43,8 @@ std::vector<double> read_doubles(simdjson::dom::element e) {
 }
 
 std::vector<reference_case> read_reference() {
-    std::ifstream in(k_model_dir + "/reference.json");
-    REQUIRE(in);
-    std::stringstream text;
-    text << in.rdbuf();
-    const std::string s = text.str();
+    const std::string s = actorlm::test::read_file(k_model_dir + "/reference.json");
+    REQUIRE_FALSE(s.empty());
     simdjson::dom::parser parser;
     simdjson::dom::element root;
     REQUIRE(parser.parse(s).get(root) == simdjson::SUCCESS);
@@ -66,17 +63,6 @@ std::vector<reference_case> read_reference() {
     }
     REQUIRE(out.size() == 4);
     return out;
-}
-
-double cosine(const std::vector<float>& got, const std::vector<double>& want) {
-    REQUIRE(got.size() == want.size());
-    double dot = 0.0, n_got = 0.0, n_want = 0.0;
-    for (size_t j = 0; j < got.size(); ++j) {
-        dot += got[j] * want[j];
-        n_got += static_cast<double>(got[j]) * got[j];
-        n_want += want[j] * want[j];
-    }
-    return dot / std::sqrt(n_got * n_want);
 }
 
 const pooling_params k_last{pooling_params::kind::last, true};
@@ -159,7 +145,7 @@ TEST_CASE("embedding reference: tiny Qwen3 LAST and MEAN match transformers, bat
                 const std::string id = std::to_string(i) + pooling_kind_name(p.type);
                 CAPTURE(id);
                 REQUIRE(got.count(id) == 1);
-                const double cos = cosine(got.at(id), expected(cases[i], p));
+                const double cos = actorlm::test::cosine(got.at(id), expected(cases[i], p));
                 CHECK(cos >= 1.0 - 1e-4);
                 worst = std::min(worst, cos);
             }
@@ -175,7 +161,7 @@ TEST_CASE("embedding reference: tiny Qwen3 LAST and MEAN match transformers, bat
             int num_steps = 0;
             const auto got = run(**loop, {embed_spec(id, cases[i].ids, p)}, num_steps);
             REQUIRE(got.count(id) == 1);
-            const double cos = cosine(got.at(id), expected(cases[i], p));
+            const double cos = actorlm::test::cosine(got.at(id), expected(cases[i], p));
             CHECK(cos >= 1.0 - 1e-4);
             worst = std::min(worst, cos);
         }
@@ -205,6 +191,6 @@ TEST_CASE("embedding reference: llm_engine embeds the tiny Qwen3's text as trans
         const auto& c = cases[i / 2];
         CAPTURE(c.text);
         CHECK((*res)[i].prompt_token_ids == c.ids);
-        CHECK(cosine((*res)[i].embedding, expected(c, *reqs[i].params.pooling)) >= 1.0 - 1e-4);
+        CHECK(actorlm::test::cosine((*res)[i].embedding, expected(c, *reqs[i].params.pooling)) >= 1.0 - 1e-4);
     }
 }

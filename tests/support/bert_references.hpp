@@ -5,13 +5,13 @@
 
 #include <doctest/doctest.h>
 
-#include <cmath>
-#include <fstream>
-#include <sstream>
 #include <string>
 #include <vector>
 
 #include <simdjson.h>
+
+#include "support/cosine.hpp"
+#include "support/shared_data.hpp"
 
 namespace actorlm::test {
 
@@ -26,10 +26,7 @@ struct bert_sentence {
 };
 
 inline std::vector<bert_sentence> read_bert_references() {
-    std::ifstream in(bert_data_dir() + "/references.json");
-    std::stringstream text;
-    text << in.rdbuf();
-    const std::string s = text.str();
+    const std::string s = read_file(bert_data_dir() + "/references.json");
     simdjson::dom::parser parser;
     simdjson::dom::element root;
     REQUIRE(parser.parse(s).get(root) == simdjson::SUCCESS);
@@ -51,19 +48,6 @@ inline std::vector<bert_sentence> read_bert_references() {
         out.push_back(std::move(b));
     }
     return out;
-}
-
-/// Cosine similarity of two vectors of equal length (0 when the lengths differ).
-template <class A, class B>
-double cosine(const A& a, const B& b) {
-    if (a.size() != b.size() || a.empty()) return 0.0;
-    double ab = 0, aa = 0, bb = 0;
-    for (size_t i = 0; i < a.size(); ++i) {
-        ab += double(a[i]) * double(b[i]);
-        aa += double(a[i]) * double(a[i]);
-        bb += double(b[i]) * double(b[i]);
-    }
-    return ab / std::sqrt(aa * bb);
 }
 
 }  // namespace actorlm::test
