@@ -5,6 +5,7 @@
 #include "chat/jinja_lexer.hpp"
 
 #include <cctype>
+#include <charconv>
 #include <cstring>
 
 #include "chat/jinja_value.hpp"
@@ -252,7 +253,13 @@ private:
                 std::string text;
                 for (std::size_t i = p + 2; i < q; ++i)
                     if (src_[i] != '_') text += src_[i];
-                long long v = std::stoll(text, nullptr, base == 'x' ? 16 : base == 'o' ? 8 : 2);
+                long long v = 0;
+                const int radix = base == 'x' ? 16 : base == 'o' ? 8 : 2;
+                const auto [end, ec] =
+                    std::from_chars(text.data(), text.data() + text.size(), v, radix);
+                if (ec != std::errc() || end != text.data() + text.size())
+                    error_at(p, "integer literal 0" + std::string(1, base) + text +
+                                    " does not fit in 64 bits");
                 out_.push_back(make(token_kind::integer, std::to_string(v), p));
                 return q;
             }

@@ -2,6 +2,7 @@
 // sort, dictsort, unique, min, max, sum, batch, map, select/reject(attr). Attribute paths
 // follow Jinja's make_attrgetter (dotted, integer parts index). Stateless; thread-safe.
 #include <algorithm>
+#include <charconv>
 
 #include "chat/jinja_builtins.hpp"
 #include "chat/jinja_renderer.hpp"
@@ -18,9 +19,12 @@ value attribute_path(const value& item, const std::string& path) {
         std::size_t dot = path.find('.', start);
         std::string part =
             path.substr(start, dot == std::string::npos ? std::string::npos : dot - start);
-        bool digits = !part.empty() && std::all_of(part.begin(), part.end(), ::isdigit);
-        v = digits ? get_item(v, value(static_cast<std::int64_t>(std::stoll(part))))
-                   : get_item(v, value(part));
+        // Integer parts index sequences; one too long for 64 bits is a (missing) key.
+        std::int64_t index = 0;
+        const auto [end, ec] = std::from_chars(part.data(), part.data() + part.size(), index);
+        const bool digits = !part.empty() && std::all_of(part.begin(), part.end(), ::isdigit) &&
+                            ec == std::errc() && end == part.data() + part.size();
+        v = digits ? get_item(v, value(index)) : get_item(v, value(part));
         if (dot == std::string::npos) break;
         start = dot + 1;
     }

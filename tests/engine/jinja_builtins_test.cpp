@@ -69,6 +69,10 @@ TEST_CASE("jinja filters") {
     const char* vars =
         R"({"users": [{"name": "b", "age": 30, "admin": true}, {"name": "a", "age": 20, "admin": false}, {"name": "C", "age": 30}]})";
     CHECK(jinja_render("{{ users | map(attribute='name') | join(', ') }}", vars) == "b, a, C");
+    // Integer path parts index sequences; one beyond 64 bits is a missing key, not a crash.
+    CHECK(jinja_render("{{ [[1, 2]] | map(attribute='1') | list }}") == "[2]");
+    CHECK(jinja_render("{{ [[1, 2]] | map(attribute='99999999999999999999') | list }}") ==
+          jinja_render("{{ [[1, 2]] | map(attribute='x') | list }}"));
     CHECK(jinja_render("{{ users | selectattr('admin') | map(attribute='name') | list }}", vars) ==
           "['b']");
     CHECK(jinja_render(

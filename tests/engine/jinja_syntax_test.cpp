@@ -118,6 +118,11 @@ TEST_CASE("jinja syntax errors name the line, the column and what was expected")
     CHECK(is_error_with(jinja_render("{{ x "), "never closed"));
     CHECK(is_error_with(jinja_render("{% break %}"), "outside of a for loop"));
     CHECK(is_error_with(jinja_render("{# open comment"), "unterminated comment"));
+    // Literals beyond 64 bits are errors, never a crash (a fuzzer found the hex one).
+    CHECK(is_error_with(jinja_render("{{ 0Xadffffffffffffffffffff }}"),
+                        "integer literal 0xadffffffffffffffffffff does not fit in 64 bits"));
+    CHECK(is_error_with(jinja_render("{{ 99999999999999999999 }}"), "does not fit in 64 bits"));
+    CHECK(jinja_render("{{ 0x7fffffffffffffff }}") == "9223372036854775807");
 }
 
 TEST_CASE("jinja runtime errors: raise_exception, undefined misuse, the immutable sandbox") {
