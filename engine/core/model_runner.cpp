@@ -72,15 +72,21 @@ status model_runner::apply(const scheduler_output& so) {
         state& st = it->second;
         // Placeholders (async scheduling: tokens the scheduler has not received yet) are
         // the tokens this runner sampled at those positions.
-        std::vector<int32_t> toks = c.new_token_ids;
-        for (size_t j = 0; j < toks.size(); ++j) {
-            if (toks[j] != k_placeholder_token) continue;
-            const size_t pos = static_cast<size_t>(c.num_computed_tokens) + j;
-            if (pos >= st.token_ids.size() || st.token_ids[pos] == k_placeholder_token)
-                return make_error("model_runner: request '%s' has a placeholder at position %zu "
-                                  "where it sampled no token",
-                                  c.req_id.c_str(), pos);
-            toks[j] = st.token_ids[pos];
+        // (Copied only then: a lockstep step sends every token.)
+        std::span<const int32_t> toks = c.new_token_ids;
+        std::vector<int32_t> filled;
+        if (std::find(toks.begin(), toks.end(), k_placeholder_token) != toks.end()) {
+            filled.assign(toks.begin(), toks.end());
+            for (size_t j = 0; j < filled.size(); ++j) {
+                if (filled[j] != k_placeholder_token) continue;
+                const size_t pos = static_cast<size_t>(c.num_computed_tokens) + j;
+                if (pos >= st.token_ids.size() || st.token_ids[pos] == k_placeholder_token)
+                    return make_error("model_runner: request '%s' has a placeholder at "
+                                      "position %zu where it sampled no token",
+                                      c.req_id.c_str(), pos);
+                filled[j] = st.token_ids[pos];
+            }
+            toks = filled;
         }
         // Tokens beyond the scheduled ones are stale after a preemption; drop them.
         st.token_ids.resize(

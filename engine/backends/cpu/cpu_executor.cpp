@@ -142,35 +142,22 @@ status cpu_executor::forward_stage_with_hidden(const forward_batch& batch, const
     return {};
 }
 
-void cpu_executor::run_layer(int64_t layer, const forward_batch& batch) {
+void cpu_executor::project_qkv(int64_t layer, const float* in, const forward_batch& batch) {
     const layer_weights& w = weights_.layers[static_cast<size_t>(layer)];
     const int64_t local = layer - first_layer_;
     const layer_params& p = params_[static_cast<size_t>(local)];
-    const int64_t num_tokens = batch.num_tokens();
-    const int64_t h = config_.hidden_size, f = config_.intermediate_size, hd = config_.head_dim;
+    const int64_t num_tokens = batch.num_tokens(), hd = config_.head_dim;
     const int64_t nh = config_.num_heads, nkv = config_.num_kv_heads;
     const int64_t q_dim = nh * hd, kv_dim = nkv * hd, half = hd / 2;
     const float eps = config_.rms_norm_eps;
     const model_recipe& recipe = config_.recipe;
-    cpu::thread_pool& pool = *pool_;
-
-    xn_.resize(static_cast<size_t>(num_tokens * h));
+    const bool rope = recipe.positions == position_kind::rope;
     q_.resize(static_cast<size_t>(num_tokens * q_dim));
     k_.resize(static_cast<size_t>(num_tokens * kv_dim));
     v_.resize(static_cast<size_t>(num_tokens * kv_dim));
-    attn_.resize(static_cast<size_t>(num_tokens * q_dim));
-    delta_.resize(static_cast<size_t>(num_tokens * h));
-    gate_.resize(static_cast<size_t>(num_tokens * f));
-    up_.resize(static_cast<size_t>(num_tokens * f));
-
-    // ---- attention block ----
-    for_rows(num_tokens, h, [&](int64_t b, int64_t e) {
-        for (int64_t t = b; t < e; ++t)
-            cpu::rmsnorm(x_.data() + t * h, p.attn_norm.data(), xn_.data() + t * h, h, eps);
-    });
-    cpu::matmul(w.wq, xn_.data(), num_tokens, q_.data(), pool);
-    cpu::matmul(w.wk, xn_.data(), num_tokens, k_.data(), pool);
-    cpu::matmul(w.wv, xn_.data(), num_tokens, v_.data(), pool);
+    cpu::matmul(w.wq, in, num_tokens, q_.data(), *pool_);
+    cpu::matmul(w.wk, in, num_tokens, k_.data(), *pool_);
+    cpu::matmul(w.wv, in, num_tokens, v_.data(), *pool_);
     for_rows(num_tokens, q_dim + 2 * kv_dim, [&](int64_t b, int64_t e) {
         for (int64_t t = b; t < e; ++t) {
             float* q = q_.data() + t * q_dim;
@@ -185,11 +172,38 @@ void cpu_executor::run_layer(int64_t layer, const forward_batch& batch) {
                 cpu::rmsnorm_rows(q, p.q_norm.data(), nh, hd, eps);
                 cpu::rmsnorm_rows(k, p.k_norm.data(), nkv, hd, eps);
             }
-            cpu::apply_rope(rope_, q, nh, cos_.data() + t * half, sin_.data() + t * half);
-            cpu::apply_rope(rope_, k, nkv, cos_.data() + t * half, sin_.data() + t * half);
+            if (rope) {
+                cpu::apply_rope(rope_, q, nh, cos_.data() + t * half, sin_.data() + t * half);
+                cpu::apply_rope(rope_, k, nkv, cos_.data() + t * half, sin_.data() + t * half);
+            }
             kv_.write(local, batch.slot_mapping[static_cast<size_t>(t)], k, v);
         }
     });
+}
+
+void cpu_executor::run_layer(int64_t layer, const forward_batch& batch) {
+    const layer_weights& w = weights_.layers[static_cast<size_t>(layer)];
+    const int64_t local = layer - first_layer_;
+    const layer_params& p = params_[static_cast<size_t>(local)];
+    const int64_t num_tokens = batch.num_tokens();
+    const int64_t h = config_.hidden_size, f = config_.intermediate_size;
+    const int64_t q_dim = config_.num_heads * config_.head_dim;
+    const float eps = config_.rms_norm_eps;
+    const model_recipe& recipe = config_.recipe;
+    cpu::thread_pool& pool = *pool_;
+
+    xn_.resize(static_cast<size_t>(num_tokens * h));
+    attn_.resize(static_cast<size_t>(num_tokens * q_dim));
+    delta_.resize(static_cast<size_t>(num_tokens * h));
+    gate_.resize(static_cast<size_t>(num_tokens * f));
+    up_.resize(static_cast<size_t>(num_tokens * f));
+
+    // ---- attention block ----
+    for_rows(num_tokens, h, [&](int64_t b, int64_t e) {
+        for (int64_t t = b; t < e; ++t)
+            cpu::rmsnorm(x_.data() + t * h, p.attn_norm.data(), xn_.data() + t * h, h, eps);
+    });
+    project_qkv(layer, xn_.data(), batch);
     run_attention(local, batch);
     cpu::matmul(w.wo, attn_.data(), num_tokens, delta_.data(), pool);
 
@@ -247,14 +261,10 @@ void cpu_executor::run_post_norm_layer(int64_t layer, const forward_batch& batch
     const int64_t num_tokens = batch.num_tokens();
     const int64_t h = config_.hidden_size, f = config_.intermediate_size;
     const int64_t q_dim = config_.num_heads * config_.head_dim;
-    const int64_t kv_dim = config_.num_kv_heads * config_.head_dim;
     const float eps = config_.rms_norm_eps;
     const model_recipe& recipe = config_.recipe;
     cpu::thread_pool& pool = *pool_;
 
-    q_.resize(static_cast<size_t>(num_tokens * q_dim));
-    k_.resize(static_cast<size_t>(num_tokens * kv_dim));
-    v_.resize(static_cast<size_t>(num_tokens * kv_dim));
     attn_.resize(static_cast<size_t>(num_tokens * q_dim));
     delta_.resize(static_cast<size_t>(num_tokens * h));
     up_.resize(static_cast<size_t>(num_tokens * f));
@@ -279,21 +289,7 @@ void cpu_executor::run_post_norm_layer(int64_t layer, const forward_batch& batch
     };
 
     // ---- attention block: x = norm(x + o(attn(q, k, v))) ----
-    cpu::matmul(w.wq, x_.data(), num_tokens, q_.data(), pool);
-    cpu::matmul(w.wk, x_.data(), num_tokens, k_.data(), pool);
-    cpu::matmul(w.wv, x_.data(), num_tokens, v_.data(), pool);
-    for_rows(num_tokens, q_dim + 2 * kv_dim, [&](int64_t b, int64_t e) {
-        for (int64_t t = b; t < e; ++t) {
-            float* k = k_.data() + t * kv_dim;
-            float* v = v_.data() + t * kv_dim;
-            if (recipe.qkv_bias) {
-                add_into(q_.data() + t * q_dim, p.bq.data(), q_dim);
-                add_into(k, p.bk.data(), kv_dim);
-                add_into(v, p.bv.data(), kv_dim);
-            }
-            kv_.write(local, batch.slot_mapping[static_cast<size_t>(t)], k, v);
-        }
-    });
+    project_qkv(layer, x_.data(), batch);
     run_attention(local, batch);
     cpu::matmul(w.wo, attn_.data(), num_tokens, delta_.data(), pool);
     for_rows(num_tokens, h, [&](int64_t b, int64_t e) { add_bias(delta_.data(), p.bo, b, e, h); });

@@ -87,6 +87,9 @@ private:
     /// Lays the layer matrices out as panels, reporting the bytes done to `report`.
     void repack_matrices(const std::function<void(const load_progress&)>& report);
     status check_batch(const forward_batch& batch) const;
+    /// Q, K, V of `in` (this layer's attention input): biases, Q/K norm and RoPE as the
+    /// recipe says, K and V written to the cache; both layer forms share it.
+    void project_qkv(int64_t layer, const float* in, const forward_batch& batch);
     void run_layer(int64_t layer, const forward_batch& batch);
     // The encoder layer (recipe.placement == post): norm(x + attn(x)), norm(x + ffn(x)).
     void run_post_norm_layer(int64_t layer, const forward_batch& batch);
