@@ -66,11 +66,14 @@ if(ACTORLM_HAVE_CUDA AND ACTORLM_CUDA_SOURCES)
     target_compile_options(actorlm_cuda PRIVATE
         $<$<COMPILE_LANGUAGE:CUDA>:--expt-relaxed-constexpr -Xcompiler=-Wall,-Wextra>
         $<$<COMPILE_LANGUAGE:CXX>:-Wall -Wextra -Wno-missing-field-initializers>)
-    target_link_libraries(actorlm_cuda PUBLIC actorlm_base CUDA::cudart CUDA::cublas CUDA::cublasLt)
+    # cuBLAS and NCCL are opened on first use, not linked (kernels/cuda/cuda_libraries.hpp:
+    # linking cuBLAS cost every process ~0.3 s of start-up); only their headers are needed.
+    target_link_libraries(actorlm_cuda PUBLIC actorlm_base CUDA::cudart ${CMAKE_DL_LIBS})
+    target_compile_definitions(actorlm_cuda PRIVATE
+        ACTORLM_CUDA_LIBRARY_DIR="${CUDAToolkit_LIBRARY_DIR}")
     find_library(NCCL_LIBRARY nccl HINTS /usr/local/cuda/lib64 /usr/lib/x86_64-linux-gnu)
     find_path(NCCL_INCLUDE_DIR nccl.h HINTS /usr/local/cuda/include /usr/include)
     if(NCCL_LIBRARY AND NCCL_INCLUDE_DIR)
-        target_link_libraries(actorlm_cuda PUBLIC ${NCCL_LIBRARY})
         target_include_directories(actorlm_cuda PUBLIC ${NCCL_INCLUDE_DIR})
         target_compile_definitions(actorlm_cuda PUBLIC ACTORLM_WITH_NCCL=1)
     endif()

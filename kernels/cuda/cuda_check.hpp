@@ -8,6 +8,7 @@
 #include <cuda_runtime_api.h>
 
 #include "base/result.hpp"
+#include "cuda/cuda_libraries.hpp"
 
 namespace actorlm::cuda {
 
@@ -17,9 +18,9 @@ inline error cuda_error(cudaError_t e, const char* expr, const char* file, int l
                       cudaGetErrorString(e), expr, file, line);
 }
 
-/// Error value for a failed cuBLAS call.
+/// Error value for a failed cuBLAS call (a status exists only where cuBLAS loaded).
 inline error cublas_error(cublasStatus_t s, const char* expr, const char* file, int line) {
-    return make_error("cuBLAS error %s (%d) in %s at %s:%d", cublasGetStatusName(s),
+    return make_error("cuBLAS error %s (%d) in %s at %s:%d", (*cublas())->status_name(s),
                       static_cast<int>(s), expr, file, line);
 }
 

@@ -3,6 +3,7 @@
 #include "cuda/gemm.hpp"
 
 #include "cuda/cuda_check.hpp"
+#include "cuda/cuda_libraries.hpp"
 #include "cuda/gemv.cuh"
 
 namespace actorlm::cuda {
@@ -24,18 +25,21 @@ result<cudaDataType_t> cuda_type(dtype t) {
 constexpr size_t k_workspace_bytes = 32u << 20;
 
 cublas_gemm::~cublas_gemm() {
-    if (handle_) cublasDestroy(handle_);
+    if (handle_) api_->destroy(handle_);
     if (workspace_) cudaFree(workspace_);
 }
 
 status cublas_gemm::init(cudaStream_t stream) {
     stream_ = stream;
-    ACTORLM_CUBLAS_CHECK(cublasCreate(&handle_));
-    ACTORLM_CUBLAS_CHECK(cublasSetStream(handle_, stream));
+    auto loaded = cublas();
+    if (!loaded) return loaded.err();
+    api_ = *loaded;
+    ACTORLM_CUBLAS_CHECK(api_->create(&handle_));
+    ACTORLM_CUBLAS_CHECK(api_->set_stream(handle_, stream));
     ACTORLM_CUDA_CHECK(cudaMalloc(&workspace_, k_workspace_bytes));
-    ACTORLM_CUBLAS_CHECK(cublasSetWorkspace(handle_, workspace_, k_workspace_bytes));
+    ACTORLM_CUBLAS_CHECK(api_->set_workspace(handle_, workspace_, k_workspace_bytes));
     // Default math: FP32 GEMMs stay true FP32 (no TF32), the exact mode depends on it.
-    ACTORLM_CUBLAS_CHECK(cublasSetMathMode(handle_, CUBLAS_DEFAULT_MATH));
+    ACTORLM_CUBLAS_CHECK(api_->set_math_mode(handle_, CUBLAS_DEFAULT_MATH));
     return {};
 }
 
@@ -60,8 +64,9 @@ status cublas_gemm::linear(const void* x, const void* w, dtype in_type, int64_t 
     const int m = static_cast<int>(out), n = static_cast<int>(rows), k = static_cast<int>(in);
     const cublasComputeType_t compute =
         in_type == dtype::f32 ? CUBLAS_COMPUTE_32F_PEDANTIC : CUBLAS_COMPUTE_32F;
-    ACTORLM_CUBLAS_CHECK(cublasGemmEx(handle_, CUBLAS_OP_T, CUBLAS_OP_N, m, n, k, &alpha, w, *at, k,
-                                      x, *at, k, &beta, y, *ct, m, compute, CUBLAS_GEMM_DEFAULT));
+    ACTORLM_CUBLAS_CHECK(api_->gemm_ex(handle_, CUBLAS_OP_T, CUBLAS_OP_N, m, n, k, &alpha, w, *at,
+                                       k, x, *at, k, &beta, y, *ct, m, compute,
+                                       CUBLAS_GEMM_DEFAULT));
     return {};
 }
 

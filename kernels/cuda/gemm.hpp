@@ -15,6 +15,8 @@
 
 namespace actorlm::cuda {
 
+struct cublas_api;  // cuda_libraries.hpp
+
 class cublas_gemm {
 public:
     cublas_gemm() = default;
@@ -36,6 +38,7 @@ public:
     void set_small_batch_gemv(bool on) { small_batch_gemv_ = on; }
 
 private:
+    const cublas_api* api_ = nullptr;  // set by init()
     cublasHandle_t handle_ = nullptr;
     cudaStream_t stream_ = nullptr;
     bool small_batch_gemv_ = true;
