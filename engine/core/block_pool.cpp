@@ -7,18 +7,22 @@
 
 namespace actorlm::core {
 
-block_pool::block_pool(int32_t num_blocks, bool enable_caching, bool enable_kv_cache_events)
+block_pool::block_pool(int32_t num_blocks, bool enable_caching, bool enable_kv_cache_events,
+                       bool reserve_null_block)
     : blocks_(static_cast<size_t>(num_blocks)),
       free_(num_blocks),
       enable_caching_(enable_caching),
-      events_enabled_(enable_kv_cache_events) {
-    ACTORLM_CHECK(num_blocks >= 1, "block_pool needs at least one block, got %d", num_blocks);
+      events_enabled_(enable_kv_cache_events),
+      has_null_block_(reserve_null_block) {
+    ACTORLM_CHECK(num_blocks >= (reserve_null_block ? 2 : 1),
+                  "block_pool needs at least one usable block, got %d", num_blocks);
+    if (has_null_block_) free_.remove(k_null_block);
     if (events_enabled_)
         events_.push_back({kv::kv_event::kind::all_blocks_cleared, {}, k_event_medium});
 }
 
 double block_pool::usage() const {
-    return 1.0 - static_cast<double>(free_.size()) / static_cast<double>(blocks_.size());
+    return 1.0 - static_cast<double>(free_.size()) / static_cast<double>(num_usable_blocks());
 }
 
 std::optional<block_hash> block_pool::evict(int32_t block_id) {
@@ -60,6 +64,7 @@ std::optional<int32_t> block_pool::get_cached_block(const block_hash& hash) cons
 
 void block_pool::touch(std::span<const int32_t> block_ids) {
     for (int32_t b : block_ids) {
+        if (is_null(b)) continue;
         auto& blk = blocks_[idx(b)];
         if (blk.ref_cnt == 0) free_.remove(b);
         ++blk.ref_cnt;
@@ -68,6 +73,7 @@ void block_pool::touch(std::span<const int32_t> block_ids) {
 
 void block_pool::free_blocks(std::span<const int32_t> block_ids) {
     for (int32_t b : block_ids) {
+        if (is_null(b)) continue;
         auto& blk = blocks_[idx(b)];
         ACTORLM_CHECK(blk.ref_cnt > 0, "freeing block %d with ref count 0", b);
         if (--blk.ref_cnt == 0) {
@@ -86,6 +92,8 @@ void block_pool::cache_full_blocks(std::span<const int32_t> block_ids,
                   block_ids.size());
     std::vector<block_hash> stored;  // stays unallocated with events off
     for (size_t i = static_cast<size_t>(num_cached); i < hashes.size(); ++i) {
+        // A window drops only blocks registered already, before they leave it.
+        ACTORLM_CHECK(!is_null(block_ids[i]), "registering the null block under a hash");
         auto& blk = blocks_[idx(block_ids[i])];
         if (blk.hash) continue;  // a prefix hit: already registered
         // A duplicate (the content is cached in another block) changes nothing, so
@@ -100,7 +108,7 @@ void block_pool::cache_full_blocks(std::span<const int32_t> block_ids,
 }
 
 bool block_pool::reset_prefix_cache() {
-    if (free_.size() != num_blocks()) return false;
+    if (free_.size() != num_usable_blocks()) return false;
     for (auto& b : blocks_) b.hash.reset();
     cached_.clear();
     if (events_enabled_)

@@ -4,8 +4,9 @@
 // until it is evicted, which happens only when get_new_blocks needs a free block.
 // With events on, every change of the map is recorded as a KV event (medium
 // "device") in the order it happened. Single-threaded (owned by kv_cache_manager).
-// Invariant: ref_count(b) == 0 iff b is in the free queue; a hashed block is in the
-// map under exactly its hash; replaying the events gives exactly the map's hashes.
+// Invariant: ref_count(b) == 0 iff b is in the free queue, except the null block (never
+// free, never counted); a hashed block is in the map under exactly its hash; replaying the
+// events gives exactly the map's hashes.
 #pragma once
 
 #include <cstdint>
@@ -27,9 +28,17 @@ public:
     /// `enable_kv_cache_events` the pool records its prefix-cache changes (see
     /// take_events), starting with all_blocks_cleared: a new pool holds nothing, so a
     /// subscriber forgets what an earlier pool of this engine held (a rebuild).
-    block_pool(int32_t num_blocks, bool enable_caching, bool enable_kv_cache_events = false);
+    /// With `reserve_null_block`, block k_null_block never leaves the pool's hands: it stands
+    /// in a block table for blocks a sliding window no longer reads (vLLM's null_block), and
+    /// touch/free_blocks pass over it.
+    block_pool(int32_t num_blocks, bool enable_caching, bool enable_kv_cache_events = false,
+               bool reserve_null_block = false);
 
+    static constexpr int32_t k_null_block = 0;
     int32_t num_blocks() const { return static_cast<int32_t>(blocks_.size()); }
+    /// The blocks requests can hold: all but the null block when one is reserved.
+    int32_t num_usable_blocks() const { return num_blocks() - (has_null_block_ ? 1 : 0); }
+    bool is_null(int32_t block_id) const { return has_null_block_ && block_id == k_null_block; }
     int32_t num_free_blocks() const { return free_.size(); }
     bool caching_enabled() const { return enable_caching_; }
     /// Fraction of blocks in use (referenced), 0..1.
@@ -41,6 +50,7 @@ public:
     /// The block that holds `hash`, if cached.
     std::optional<int32_t> get_cached_block(const block_hash& hash) const;
     /// Takes a reference on blocks found by a prefix hit; a free one leaves the free queue.
+    /// Null entries are skipped (here and in free_blocks).
     void touch(std::span<const int32_t> block_ids);
     /// Drops one reference per block, in the given order; a block reaching zero joins
     /// the free queue (back if it holds cached content, front otherwise). Pass a
@@ -89,6 +99,7 @@ private:
     std::unordered_map<block_hash, int32_t, block_hash_hasher> cached_;
     bool enable_caching_;
     bool events_enabled_;
+    bool has_null_block_;
     std::vector<kv::kv_event> events_;  // since the last take_events; empty when off
     int64_t num_evictions_ = 0;
 };

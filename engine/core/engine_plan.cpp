@@ -146,6 +146,17 @@ result<scheduler_config> make_scheduler_config(const actorlm::engine_config& cfg
         sc.long_prefill_token_threshold = 0;
         sc.max_num_batched_tokens = std::max(sc.max_num_batched_tokens, sc.max_model_len);
     }
+    // Every layer slides (Mistral v0.1, Qwen2 with use_sliding_window from layer 0): blocks
+    // that left the window are freed. Not when only some layers slide (the full-attention
+    // layers read every block; separate block tables per layer group are not built yet),
+    // and not with a KV connector, which saves, loads and hands over whole block tables
+    // (vLLM likewise turns its hybrid manager off with one). Masking alone stays exact.
+    const bool every_layer_slides =
+        model.sliding_window > 0 &&
+        std::all_of(model.sliding_layers.begin(), model.sliding_layers.end(),
+                    [](bool slides) { return slides; });
+    if (every_layer_slides && cfg.kv_transfer_config.empty())
+        sc.sliding_window = model.sliding_window;
     if (!cfg.speculative_config.empty()) {  // check_options validated it
         auto spec = parse_speculative_config(cfg.speculative_config);
         if (!spec) return spec.err();

@@ -7,15 +7,35 @@
 #include <algorithm>
 
 #include "base/check.hpp"
+#include "core/sliding_window_blocks.hpp"
 
 namespace actorlm::core {
 
 kv_cache_manager::kv_cache_manager(int32_t num_blocks, int32_t block_size, int32_t max_model_len,
-                                   bool enable_caching, bool enable_kv_cache_events)
-    : pool_(num_blocks, enable_caching, enable_kv_cache_events),
+                                   bool enable_caching, bool enable_kv_cache_events,
+                                   int32_t sliding_window)
+    : pool_(num_blocks, enable_caching, enable_kv_cache_events, sliding_window > 0),
       block_size_(block_size),
-      max_model_len_(max_model_len) {
+      max_model_len_(max_model_len),
+      sliding_window_(sliding_window) {
     ACTORLM_CHECK(block_size > 0, "block_size must be positive, got %d", block_size);
+    ACTORLM_CHECK(sliding_window >= 0, "sliding_window must be >= 0, got %d", sliding_window);
+}
+
+void kv_cache_manager::remove_skipped_blocks(table& t, int32_t num_computed_tokens) {
+    if (sliding_window_ <= 0) return;
+    const auto skipped = static_cast<size_t>(std::min<int64_t>(
+        num_skipped_blocks(num_computed_tokens, sliding_window_, block_size_),
+        static_cast<int64_t>(t.block_ids.size())));
+    // Tail first among the freed (as free() does), so older blocks are evicted first;
+    // the walk stops at the first null entry: everything before it went earlier.
+    std::vector<int32_t> freed;
+    for (size_t i = skipped; i-- > 0;) {
+        if (pool_.is_null(t.block_ids[i])) break;
+        freed.push_back(t.block_ids[i]);
+        t.block_ids[i] = block_pool::k_null_block;
+    }
+    pool_.free_blocks(freed);
 }
 
 computed_blocks kv_cache_manager::get_computed_blocks(const request& req) {
@@ -30,10 +50,16 @@ computed_blocks kv_cache_manager::get_computed_blocks(const request& req) {
     const int32_t max_hit_blocks = (req.num_tokens() - 1) / block_size_;
     const auto& hashes = req.block_hashes();
     const auto limit = std::min(static_cast<size_t>(std::max(max_hit_blocks, 0)), hashes.size());
-    for (size_t i = 0; i < limit; ++i) {
-        auto b = pool_.get_cached_block(hashes[i]);
-        if (!b) break;
-        out.block_ids.push_back(*b);
+    if (sliding_window_ > 0) {
+        out.block_ids = find_sliding_window_hit(
+            static_cast<int32_t>(limit), sliding_window_, block_size_, block_pool::k_null_block,
+            [&](int32_t i) { return pool_.get_cached_block(hashes[static_cast<size_t>(i)]); });
+    } else {
+        for (size_t i = 0; i < limit; ++i) {
+            auto b = pool_.get_cached_block(hashes[i]);
+            if (!b) break;
+            out.block_ids.push_back(*b);
+        }
     }
     out.num_tokens = static_cast<int32_t>(out.block_ids.size()) * block_size_;
     return out;
@@ -45,6 +71,8 @@ std::optional<std::vector<int32_t>> kv_cache_manager::allocate_slots(
     ACTORLM_CHECK(num_new_tokens >= 0 && num_lookahead_tokens >= 0,
                   "allocate_slots(%d, lookahead %d)", num_new_tokens, num_lookahead_tokens);
     auto it = tables_.find(req.id());
+    // Before counting: the blocks a window left behind are free for this very allocation.
+    if (it != tables_.end()) remove_skipped_blocks(it->second, req.num_computed_tokens);
     const int32_t held =
         it == tables_.end() ? 0 : static_cast<int32_t>(it->second.block_ids.size());
     const int32_t num_hit_blocks =
@@ -58,7 +86,8 @@ std::optional<std::vector<int32_t>> kv_cache_manager::allocate_slots(
 
     int32_t num_free_hit_blocks = 0;
     if (new_computed)
-        for (int32_t b : new_computed->block_ids) num_free_hit_blocks += pool_.ref_count(b) == 0;
+        for (int32_t b : new_computed->block_ids)
+            num_free_hit_blocks += !pool_.is_null(b) && pool_.ref_count(b) == 0;
     if (to_allocate > pool_.num_free_blocks() - num_free_hit_blocks) return std::nullopt;
 
     if (new_computed && pool_.caching_enabled()) {

@@ -1,8 +1,10 @@
 // kv_cache_manager: maps requests to KV block tables (vLLM's KVCacheManager for
-// one full-attention group): longest cached prefix lookup, slot allocation that
-// answers std::nullopt when blocks run out (the scheduler then preempts), freeing
-// tail first, and prefix-cache counters. Single-threaded (owned by scheduler).
-// Invariant: every block in a table holds one reference from that table.
+// one group of layers, full attention or one sliding window): longest cached prefix
+// lookup, slot allocation that answers std::nullopt when blocks run out (the scheduler
+// then preempts), freeing tail first, and prefix-cache counters. Under a sliding window
+// the blocks no future query reads are given back as the request advances and stand as
+// the pool's null block in its table (sliding_window_blocks.hpp). Single-threaded (owned
+// by scheduler). Invariant: every non-null block in a table holds one reference from it.
 #pragma once
 
 #include <cstdint>
@@ -34,18 +36,24 @@ class kv_cache_manager {
 public:
     /// `num_blocks` blocks of `block_size` tokens; no table grows beyond `max_model_len` tokens.
     /// `enable_kv_cache_events`: the pool records its prefix-cache changes (take_events).
+    /// `sliding_window` > 0: every layer attends only to that many latest positions, so
+    /// blocks that left the window are freed (one of the blocks is then the null block).
     kv_cache_manager(int32_t num_blocks, int32_t block_size, int32_t max_model_len,
-                     bool enable_caching = true, bool enable_kv_cache_events = false);
+                     bool enable_caching = true, bool enable_kv_cache_events = false,
+                     int32_t sliding_window = 0);
 
     /// The longest run of cached full blocks that prefixes `req`'s tokens, leaving at
-    /// least the last token to compute (its logits are needed). Empty with caching
+    /// least the last token to compute (its logits are needed); under a sliding window
+    /// only the run's blocks inside the window of its end must be cached, the others are
+    /// null entries. Empty with caching
     /// off or when prompt logprobs are requested (they need every prompt position).
     /// Takes no references and counts nothing: pass the result to allocate_slots in
     /// the same step, which counts the lookup in stats() when it succeeds.
     computed_blocks get_computed_blocks(const request& req);
 
     /// Makes room for `num_new_tokens` more tokens of `req` (after its computed ones
-    /// and the `new_computed` prefix hit) plus `num_lookahead_tokens`. Returns the
+    /// and the `new_computed` prefix hit) plus `num_lookahead_tokens`, first freeing the
+    /// blocks its sliding window left behind (if any). Returns the
     /// newly allocated block ids (possibly none), or std::nullopt if the pool cannot
     /// supply them, in which case nothing changed. Registers newly full blocks in the
     /// prefix cache unless `delay_cache_blocks` (their content is still loading from
@@ -72,8 +80,10 @@ public:
 
     /// The block table of a request (empty if it holds none).
     std::span<const int32_t> block_ids(const std::string& request_id) const;
-    /// Fraction of blocks in use, 0..1.
+    /// Fraction of usable blocks in use, 0..1.
     double usage() const { return pool_.usage(); }
+    /// Every layer's attention window when blocks are freed by it; 0: none.
+    int32_t sliding_window() const { return sliding_window_; }
     int32_t block_size() const { return block_size_; }
     int32_t num_blocks() const { return pool_.num_blocks(); }
     int32_t num_free_blocks() const { return pool_.num_free_blocks(); }
@@ -96,10 +106,14 @@ private:
         int32_t num_cached_blocks = 0;  // leading blocks already registered in the cache
     };
     void cache_table_blocks(const request& req, table& t, int32_t num_tokens);
+    /// Under a sliding window: frees the table's blocks before the window of its next
+    /// query, which stand as the null block from then on.
+    void remove_skipped_blocks(table& t, int32_t num_computed_tokens);
 
     block_pool pool_;
     int32_t block_size_;
     int32_t max_model_len_;
+    int32_t sliding_window_;
     std::unordered_map<std::string, table> tables_;
     prefix_cache_stats stats_;
 };

@@ -2,6 +2,7 @@
 // compares them with the pool; O(blocks + table entries).
 #include "core/kv_invariants.hpp"
 
+#include <algorithm>
 #include <vector>
 
 namespace actorlm::core {
@@ -33,6 +34,7 @@ status check_kv_invariants(const scheduler& s) {
             }
         }
         for (int32_t b : blocks) {
+            if (pool.is_null(b)) continue;  // a block a sliding window gave back
             if (b < 0 || b >= pool.num_blocks()) {
                 if (bad)
                     bad = make_error("request '%s' holds block id %d out of range", id.c_str(), b);
@@ -47,7 +49,30 @@ status check_kv_invariants(const scheduler& s) {
     if (num_tables > may_hold)
         return make_error("%d block tables for %d running requests", num_tables, s.num_running());
     int32_t num_free = 0;
+    if (kv.sliding_window() > 0) {
+        // Under a window, a request holds only the blocks its next query may read.
+        bad = status::success();
+        kv.for_each_table([&](const std::string& id, std::span<const int32_t> blocks) {
+            const request* r = s.find(id);
+            if (!r || !bad) return;
+            const int32_t first_read =
+                std::max(r->num_computed_tokens - kv.sliding_window() + 1, 0) / kv.block_size();
+            for (size_t i = static_cast<size_t>(first_read); i < blocks.size(); ++i)
+                if (pool.is_null(blocks[i])) {
+                    bad = make_error("request '%s': block %zu of its table is null but its window "
+                                     "still reads it",
+                                     id.c_str(), i);
+                    return;
+                }
+        });
+        if (!bad) return bad;
+    }
     for (int32_t b = 0; b < pool.num_blocks(); ++b) {
+        if (pool.is_null(b)) {
+            if (pool.ref_count(b) != 0 || pool.free_queue().contains(b) || pool.hash_of(b))
+                return make_error("the null block is referenced, free or cached");
+            continue;
+        }
         const int32_t rc = pool.ref_count(b);
         if (rc != refs[static_cast<size_t>(b)])
             return make_error("block %d: ref count %d but %d tables hold it", b, rc,
@@ -65,9 +90,10 @@ status check_kv_invariants(const scheduler& s) {
     if (num_free != pool.num_free_blocks())
         return make_error("%d blocks have ref count 0 but the free queue holds %d", num_free,
                           pool.num_free_blocks());
-    if (!s.has_unfinished_requests() && pool.num_free_blocks() != pool.num_blocks())
+    if (!s.has_unfinished_requests() && pool.num_free_blocks() != pool.num_usable_blocks())
         return make_error("no requests left but %d of %d blocks are not free",
-                          pool.num_blocks() - pool.num_free_blocks(), pool.num_blocks());
+                          pool.num_usable_blocks() - pool.num_free_blocks(),
+                          pool.num_usable_blocks());
     return status::success();
 }
 

@@ -11,6 +11,7 @@
 #include <utility>
 
 #include "core/sampling_params_check.hpp"
+#include "core/sliding_window_blocks.hpp"
 #include "base/check.hpp"
 
 namespace actorlm::core {
@@ -34,12 +35,19 @@ status scheduler::validate(const scheduler_config& cfg) {
         return make_error("max_num_encoder_input_tokens and encoder_cache_size must be >= 0, got "
                           "%d and %d",
                           cfg.max_num_encoder_input_tokens, cfg.encoder_cache_size);
-    if (static_cast<int64_t>(cfg.num_blocks) * cfg.block_size < cfg.max_model_len)
+    if (cfg.sliding_window < 0)
+        return make_error("sliding_window must be >= 0, got %d", cfg.sliding_window);
+    // One sequence of max_model_len must fit alone, or it would preempt itself forever.
+    // Under a sliding window it holds only the window's blocks plus one step's chunk.
+    const int32_t usable = cfg.num_blocks - (cfg.sliding_window > 0 ? 1 : 0);
+    const int32_t need = max_blocks_per_request(cfg.max_model_len, cfg.block_size,
+                                                cfg.sliding_window, cfg.max_num_batched_tokens);
+    if (usable < need)
         return make_error(
-            "the KV cache (%d blocks of %d tokens = %lld tokens) cannot hold one sequence of "
-            "max_model_len %d tokens; give it more memory or lower max_model_len",
-            cfg.num_blocks, cfg.block_size, static_cast<long long>(cfg.num_blocks) * cfg.block_size,
-            cfg.max_model_len);
+            "the KV cache (%d usable blocks of %d tokens) cannot hold one sequence of "
+            "max_model_len %d tokens, which needs %d blocks; give it more memory or lower "
+            "max_model_len",
+            usable, cfg.block_size, cfg.max_model_len, need);
     if (cfg.speculative.enabled()) {
         const speculative_config& sp = cfg.speculative;
         if (sp.num_speculative_tokens > k_max_speculative_tokens)
@@ -65,7 +73,7 @@ result<std::unique_ptr<scheduler>> scheduler::create(const scheduler_config& cfg
 scheduler::scheduler(const scheduler_config& cfg)
     : cfg_(cfg),
       kv_(cfg.num_blocks, cfg.block_size, cfg.max_model_len, cfg.enable_prefix_caching,
-          cfg.enable_kv_cache_events),
+          cfg.enable_kv_cache_events, cfg.sliding_window),
       encoder_(cfg.encoder_cache_tokens()),
       waiting_(cfg.policy) {
     if (cfg.speculative.enabled()) {

@@ -24,6 +24,9 @@ struct scheduler_config {
     /// Record the device prefix cache's changes as KV events (vLLM's
     /// kv_events_config.enable_kv_cache_events); off costs nothing.
     bool enable_kv_cache_events = false;
+    /// > 0: every layer of the model attends only to this many latest positions and the KV
+    /// cache frees the blocks that left the window (engine_plan decides; 0 keeps them all).
+    int32_t sliding_window = 0;
     scheduling_policy policy = scheduling_policy::fcfs;
     int64_t vocab_size = 0;  ///< for validating token ids; 0 = unknown
     /// Parent of every request's first block hash: the model's identity, so blocks

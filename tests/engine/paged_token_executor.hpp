@@ -5,6 +5,7 @@
 // prefix-hit block, recompute or rollback changes what the "model" sees.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <span>
 #include <vector>
@@ -18,6 +19,8 @@ public:
     const model_config& config() const override { return cfg_; }
     const kv_cache_spec& kv_spec() const override { return spec_; }
     int64_t num_forwards() const { return num_forwards_; }
+    /// Positions read only their last `window` positions (model_config::sliding_window).
+    void set_sliding_window(int32_t window) { window_ = cfg_.sliding_window = window; }
 
 protected:
     paged_token_executor(int32_t num_blocks, int32_t block_size, int64_t vocab) {
@@ -55,10 +58,11 @@ protected:
                       static_cast<size_t>(p % spec_.block_size)];
     }
 
-    /// FNV-1a over positions 0..pos of sequence `s`, read through the cache.
+    /// FNV-1a over positions 0..pos of sequence `s` (only the last `window_` of them when
+    /// set, as a sliding-window model reads), through the cache.
     uint64_t context_hash(const forward_batch& b, int32_t s, int32_t pos) const {
         uint64_t h = 1469598103934665603ull;
-        for (int32_t p = 0; p <= pos; ++p)
+        for (int32_t p = window_ > 0 ? std::max(pos - window_ + 1, 0) : 0; p <= pos; ++p)
             h = (h ^ static_cast<uint64_t>(token_at(b, s, p) + 7)) * 1099511628211ull;
         return h;
     }
@@ -74,6 +78,7 @@ protected:
 
     model_config cfg_;
     kv_cache_spec spec_;
+    int32_t window_ = 0;  // > 0: the context a position reads is its sliding window
 
 private:
     std::vector<int32_t> slots_;
