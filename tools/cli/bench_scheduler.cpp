@@ -2,7 +2,9 @@
 // no model: schedule() + update_from_output() with N running decode requests
 // (sampled tokens fabricated outside the timed region). Requests are long enough
 // to keep decoding for the whole run, so every step crosses block boundaries and
-// prefix-cache registration like a real decode. Prints one JSON object.
+// prefix-cache registration like a real decode. With --sliding-window the KV cache
+// frees the blocks each request's window left behind; the output's peak_blocks_in_use
+// then shows the memory a long sequence holds (docs/benchmarks.md). Prints one JSON object.
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -27,6 +29,7 @@ struct options {
     int64_t prompt_len = 128;
     int64_t steps = 2000;
     int64_t block_size = 16;
+    int64_t sliding_window = 0;
 };
 
 model_runner_output fabricate(const scheduler_output& so) {
@@ -61,6 +64,7 @@ int run(const options& o) {
     cfg.num_blocks = static_cast<int32_t>(blocks_per_req * o.running + 16);
     cfg.max_num_seqs = static_cast<int32_t>(o.running);
     cfg.max_num_batched_tokens = static_cast<int32_t>(std::max<int64_t>(8192, o.running));
+    cfg.sliding_window = static_cast<int32_t>(o.sliding_window);
     auto s = scheduler::create(cfg);
     if (!s) {
         std::fprintf(stderr, "bench-scheduler: %s\n", s.message().c_str());
@@ -80,9 +84,15 @@ int run(const options& o) {
             return 1;
         }
     }
+    int32_t peak_blocks = 0;
+    auto note_peak = [&] {
+        peak_blocks = std::max(peak_blocks,
+                               sched.kv().pool().num_usable_blocks() - sched.kv().num_free_blocks());
+    };
     // Warm up: admit and prefill everything until all requests decode.
     for (int guard = 0; guard < 10000; ++guard) {
         auto so = sched.schedule();
+        note_peak();
         sched.update_from_output(so, fabricate(so));
         if (sched.num_running() == o.running && so.total_num_scheduled_tokens == o.running) break;
     }
@@ -100,6 +110,7 @@ int run(const options& o) {
         sched.update_from_output(so, out);
         const auto t3 = clock_type::now();
         cpu_us += thread_cpu_us() - c1;
+        note_peak();
         const double a = std::chrono::duration<double, std::micro>(t1 - t0).count();
         const double b = std::chrono::duration<double, std::micro>(t3 - t2).count();
         sched_us.push_back(a);
@@ -118,6 +129,9 @@ int run(const options& o) {
     net::json_writer w;
     w.begin_object().field("bench", "scheduler").field("running", o.running);
     w.field("prompt_len", o.prompt_len).field("steps", o.steps).field("block_size", o.block_size);
+    w.field("sliding_window", o.sliding_window).field("peak_blocks_in_use", peak_blocks);
+    w.field("decode_blocks_in_use",  // after the timed decode steps
+            sched.kv().pool().num_usable_blocks() - sched.kv().num_free_blocks());
     w.field("step_us_mean", cli::rounded(mean, 2));
     w.field("step_us_p50", cli::rounded(percentile(total_us, 0.5), 2));
     w.field("step_us_p99", cli::rounded(percentile(total_us, 0.99), 2));
@@ -142,6 +156,10 @@ cli::command_action setup(CLI::App& app) {
         ->capture_default_str();
     app.add_option("--block-size", o->block_size, "tokens per KV block")
         ->check(CLI::IsMember({1, 8, 16, 32, 64, 128}))
+        ->capture_default_str();
+    app.add_option("--sliding-window", o->sliding_window,
+                   "every layer's attention window: blocks behind it are freed (0: none)")
+        ->check(actorlm::cli::non_negative())
         ->capture_default_str();
     return [o] { return run(*o); };
 }
