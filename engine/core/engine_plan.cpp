@@ -8,6 +8,7 @@
 #include <iterator>
 
 #include "kv/kv_model_identity.hpp"
+#include "core/sliding_window_blocks.hpp"
 #include "core/speculative_config.hpp"
 #include "kv/kv_transfer_config.hpp"
 #include "model/model_loader.hpp"
@@ -239,10 +240,16 @@ result<engine_plan> make_engine_plan(const actorlm::engine_config& cfg) {
     plan.executor.kv_cache_memory_bytes = cfg.kv_cache_memory_bytes;
     plan.executor.num_threads = cfg.num_threads;
     plan.executor.on_load_progress = cfg.on_load_progress;
-    // More blocks than max_num_seqs full-length sequences can use would only waste memory.
-    const int64_t blocks_per_seq = (plan.sched.max_model_len + cfg.block_size - 1) / cfg.block_size;
-    plan.executor.max_num_blocks = static_cast<int32_t>(
-        std::min<int64_t>(static_cast<int64_t>(cfg.max_num_seqs) * blocks_per_seq, INT32_MAX));
+    // More blocks than max_num_seqs full-length sequences can use would only waste memory
+    // (under a sliding window that frees blocks, a sequence holds its window and one chunk;
+    // the null block is one more).
+    const int64_t blocks_per_seq =
+        max_blocks_per_request(plan.sched.max_model_len, cfg.block_size,
+                               plan.sched.sliding_window, plan.sched.max_num_batched_tokens);
+    plan.executor.max_num_blocks = static_cast<int32_t>(std::min<int64_t>(
+        static_cast<int64_t>(cfg.max_num_seqs) * blocks_per_seq +
+            (plan.sched.sliding_window > 0 ? 1 : 0),
+        INT32_MAX));
 
     if (plan.model->vision) {
         const int32_t image_token = plan.tok->token_id(
