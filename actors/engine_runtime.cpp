@@ -50,6 +50,7 @@ std::vector<worker_setup> stage_setups(const core::engine_plan& plan, size_t num
         s.max_num_blocks = ex.max_num_blocks;
         s.block_size = ex.block_size;
         s.kv_cache_dtype = ex.kv_cache_dtype;
+        s.hybrid_kv_groups = ex.hybrid_kv_groups;
         s.num_threads = threads;
         s.seed = plan.seed;
         setups.push_back(s);

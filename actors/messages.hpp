@@ -40,6 +40,7 @@ struct worker_setup {
     int32_t max_num_blocks = 0;  // 0 = no cap
     int32_t block_size = 16;
     std::string kv_cache_dtype = "auto";
+    bool hybrid_kv_groups = false;  // executor_request::hybrid_kv_groups
     int32_t num_threads = 0;
     uint64_t seed = 0;  // for unseeded sampling on the last stage
 };
@@ -74,7 +75,7 @@ template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, worker_setup& x) {
     return f(caf::meta::type_name("worker_setup"), x.stage_index, x.num_stages, x.first_layer,
              x.last_layer, x.num_blocks, x.kv_cache_memory_bytes, x.max_num_blocks, x.block_size,
-             x.kv_cache_dtype, x.num_threads, x.seed);
+             x.kv_cache_dtype, x.hybrid_kv_groups, x.num_threads, x.seed);
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, worker_info& x) {

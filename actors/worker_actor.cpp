@@ -185,6 +185,7 @@ worker_actor spawn_worker(caf::actor_system& sys, std::shared_ptr<const loaded_m
         req.max_num_blocks = setup.max_num_blocks;
         req.block_size = setup.block_size;
         req.kv_cache_dtype = setup.kv_cache_dtype;
+        req.hybrid_kv_groups = setup.hybrid_kv_groups;
         req.num_threads = setup.num_threads;
         req.on_load_progress = on_load_progress;
         return make_executor(*model, req);

@@ -32,6 +32,10 @@ struct executor_request {
     int32_t max_num_blocks = 0;  // 0 = no cap (the plan sets what max_num_seqs can use)
     int32_t block_size = 16;
     std::string kv_cache_dtype = "auto";
+    /// Page KV per attention type (model/kv_cache_layout.hpp) when the model mixes full and
+    /// sliding layers; only for a backend whose pages_kv_groups() and an executor with
+    /// every layer.
+    bool hybrid_kv_groups = false;
     int32_t num_threads = 0;  // CPU threads; 0 = all cores
     /// engine_config::on_load_progress for the weights this executor lays out. The CPU
     /// backend reports per matrix; CUDA's upload does not report yet. Empty: nothing.
@@ -44,6 +48,9 @@ public:
 
     /// The name users pass as --device ("cpu", "cuda").
     virtual const char* name() const = 0;
+
+    /// Whether its executors page KV per attention type (executor_request::hybrid_kv_groups).
+    virtual bool pages_kv_groups() const { return false; }
 
     /// The KV-cache element type this backend would use for `requested` ("auto", "f32",
     /// "f16", "bf16", "q8_0") and `model`; an error naming what it can store instead, or

@@ -9,9 +9,12 @@
 
 namespace actorlm::core {
 
-built_batch build_forward_batch(std::span<const batch_row> rows, int32_t block_size) {
+built_batch build_forward_batch(std::span<const batch_row> rows, int32_t block_size,
+                                int32_t num_kv_groups) {
     built_batch out;
     forward_batch& b = out.batch;
+    b.num_kv_groups = num_kv_groups;
+    const auto groups = static_cast<size_t>(num_kv_groups);
     int32_t total = 0, width = 0;
     bool mrope = false;
     for (const auto& r : rows) {
@@ -34,13 +37,13 @@ built_batch build_forward_batch(std::span<const batch_row> rows, int32_t block_s
         const int32_t end = begin + r.num_scheduled_tokens;
         ACTORLM_CHECK(static_cast<int32_t>(r.token_ids.size()) >= end,
                       "row %zu: %zu known tokens, %d scheduled up to", s, r.token_ids.size(), end);
-        ACTORLM_CHECK(static_cast<int64_t>(r.block_ids.size()) * block_size >= end,
+        ACTORLM_CHECK(static_cast<int64_t>(r.block_ids.size() / groups) * block_size >= end,
                       "row %zu: %zu blocks cannot hold %d tokens", s, r.block_ids.size(), end);
         const auto first = static_cast<int32_t>(b.token_ids.size());
         for (int32_t pos = begin; pos < end; ++pos) {
             b.token_ids.push_back(r.token_ids[static_cast<size_t>(pos)]);
             b.positions.push_back(pos);
-            const int32_t blk = r.block_ids[static_cast<size_t>(pos / block_size)];
+            const int32_t blk = r.block_ids[static_cast<size_t>(pos / block_size) * groups];
             b.slot_mapping.push_back(static_cast<int64_t>(blk) * block_size + pos % block_size);
             // Logits at a prompt position give the logprob of the next prompt token.
             if (r.wants_prompt_logprobs && pos + 1 < r.num_prompt_tokens) {

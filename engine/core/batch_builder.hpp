@@ -44,7 +44,10 @@ struct built_batch {
     std::vector<logits_use> uses;  ///< parallel to batch.logits_indices
 };
 
-/// Builds the batch; `block_size` maps positions to slots.
-built_batch build_forward_batch(std::span<const batch_row> rows, int32_t block_size);
+/// Builds the batch; `block_size` maps positions to slots. With `num_kv_groups` > 1 each
+/// block table holds that many blocks per block index (kv_cache_manager.hpp) and
+/// slot_mapping holds the first group's slots.
+built_batch build_forward_batch(std::span<const batch_row> rows, int32_t block_size,
+                                int32_t num_kv_groups = 1);
 
 }  // namespace actorlm::core

@@ -61,6 +61,15 @@ std::string to_hex(const block_hash& h) {
     return std::string(buf, 32);
 }
 
+block_hash group_block_hash(const block_hash& hash, int32_t group) {
+    if (group == 0) return hash;
+    uint8_t buf[sizeof(hash) + sizeof(group)];
+    std::memcpy(buf, &hash, sizeof(hash));
+    std::memcpy(buf + sizeof(hash), &group, sizeof(group));
+    const XXH128_hash_t h = XXH3_128bits(buf, sizeof(buf));
+    return block_hash{h.low64, h.high64};
+}
+
 block_hash hash_block_tokens(const block_hash& parent, std::span<const int32_t> tokens,
                              const block_hash_extra& extra) {
     if (extra.empty()) {

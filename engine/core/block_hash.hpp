@@ -60,6 +60,12 @@ std::string to_hex(const block_hash& h);
 block_hash hash_block_tokens(const block_hash& parent, std::span<const int32_t> tokens,
                              const block_hash_extra& extra = {});
 
+/// The prefix-cache key of a block's content in KV-cache group `group` (kv_cache_layout):
+/// the hash itself for group 0, so a model with one group keys (and announces in KV
+/// events) plain block hashes; H(hash, group) otherwise, since each group's block holds
+/// other layers' K/V of the same tokens.
+block_hash group_block_hash(const block_hash& hash, int32_t group);
+
 /// Extends `hashes` with the hashes of every newly full block of `tokens`
 /// (blocks [hashes.size(), tokens.size() / block_size)). Called as tokens arrive,
 /// so each block is hashed once. `cache_salt` goes into the first block only,

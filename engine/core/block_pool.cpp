@@ -32,9 +32,10 @@ std::optional<block_hash> block_pool::evict(int32_t block_id) {
     auto it = cached_.find(*b.hash);
     if (it != cached_.end() && it->second == block_id) {
         cached_.erase(it);
-        dropped = b.hash;
+        if (b.announced) dropped = b.hash;
     }
     b.hash.reset();
+    b.announced = false;
     ++num_evictions_;
     return dropped;
 }
@@ -86,7 +87,8 @@ void block_pool::free_blocks(std::span<const int32_t> block_ids) {
 }
 
 void block_pool::cache_full_blocks(std::span<const int32_t> block_ids,
-                                   std::span<const block_hash> hashes, int32_t num_cached) {
+                                   std::span<const block_hash> hashes, int32_t num_cached,
+                                   bool announce) {
     if (!enable_caching_) return;
     ACTORLM_CHECK(hashes.size() <= block_ids.size(), "%zu hashes for %zu blocks", hashes.size(),
                   block_ids.size());
@@ -101,7 +103,8 @@ void block_pool::cache_full_blocks(std::span<const int32_t> block_ids,
         auto [it, inserted] = cached_.try_emplace(hashes[i], block_ids[i]);
         if (!inserted) continue;
         blk.hash = hashes[i];
-        if (events_enabled_) stored.push_back(hashes[i]);
+        blk.announced = announce && events_enabled_;
+        if (blk.announced) stored.push_back(hashes[i]);
     }
     if (!stored.empty())
         events_.push_back({kv::kv_event::kind::block_stored, std::move(stored), k_event_medium});
@@ -109,7 +112,10 @@ void block_pool::cache_full_blocks(std::span<const int32_t> block_ids,
 
 bool block_pool::reset_prefix_cache() {
     if (free_.size() != num_usable_blocks()) return false;
-    for (auto& b : blocks_) b.hash.reset();
+    for (auto& b : blocks_) {
+        b.hash.reset();
+        b.announced = false;
+    }
     cached_.clear();
     if (events_enabled_)
         events_.push_back({kv::kv_event::kind::all_blocks_cleared, {}, k_event_medium});

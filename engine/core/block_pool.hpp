@@ -58,8 +58,10 @@ public:
     void free_blocks(std::span<const int32_t> block_ids);
     /// Registers blocks [num_cached, hashes.size()) of a block table under their
     /// hashes. A block whose content is already cached elsewhere stays unregistered.
+    /// `announce` false: no KV events, now or at eviction (the keys of KV-cache groups
+    /// after the first, group_block_hash, which no subscriber could look up).
     void cache_full_blocks(std::span<const int32_t> block_ids, std::span<const block_hash> hashes,
-                           int32_t num_cached);
+                           int32_t num_cached, bool announce = true);
     /// Forgets every cached hash; only when no block is referenced. False otherwise.
     bool reset_prefix_cache();
 
@@ -89,6 +91,7 @@ private:
     struct block {
         int32_t ref_cnt = 0;
         std::optional<block_hash> hash;
+        bool announced = false;  // its hash went out in a block_stored event
     };
     static size_t idx(int32_t b) { return static_cast<size_t>(b); }
     /// Drops the block's cached content; returns the hash it took out of the map.

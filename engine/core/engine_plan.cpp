@@ -8,9 +8,9 @@
 #include <iterator>
 
 #include "kv/kv_model_identity.hpp"
-#include "core/sliding_window_blocks.hpp"
 #include "core/speculative_config.hpp"
 #include "kv/kv_transfer_config.hpp"
+#include "model/kv_cache_layout.hpp"
 #include "model/model_loader.hpp"
 #include "multimodal/image_preprocessor.hpp"
 #include "multimodal/image_processor_prompt.hpp"
@@ -106,7 +106,7 @@ std::string default_served_name(const std::string& model_path, const model_confi
 
 result<scheduler_config> make_scheduler_config(const actorlm::engine_config& cfg,
                                                const model_config& model, int32_t num_blocks,
-                                               int32_t block_size) {
+                                               int32_t block_size, bool hybrid_kv_groups) {
     ACTORLM_TRY(check_options(cfg));
     const auto model_len = static_cast<int32_t>(std::min<int64_t>(model.max_position, 1 << 30));
     if (cfg.max_model_len > model_len)
@@ -147,17 +147,13 @@ result<scheduler_config> make_scheduler_config(const actorlm::engine_config& cfg
         sc.long_prefill_token_threshold = 0;
         sc.max_num_batched_tokens = std::max(sc.max_num_batched_tokens, sc.max_model_len);
     }
-    // Every layer slides (Mistral v0.1, Qwen2 with use_sliding_window from layer 0): blocks
-    // that left the window are freed. Not when only some layers slide (the full-attention
-    // layers read every block; separate block tables per layer group are not built yet),
-    // and not with a KV connector, which saves, loads and hands over whole block tables
-    // (vLLM likewise turns its hybrid manager off with one). Masking alone stays exact.
-    const bool every_layer_slides =
-        model.sliding_window > 0 &&
-        std::all_of(model.sliding_layers.begin(), model.sliding_layers.end(),
-                    [](bool slides) { return slides; });
-    if (every_layer_slides && cfg.kv_transfer_config.empty())
-        sc.sliding_window = model.sliding_window;
+    // The KV-cache groups (model/kv_cache_layout.hpp): one per attention type when the
+    // executor pages them so (a model mixing full and sliding layers), else one. A window
+    // every group's layers share frees the blocks that left it, except under a KV
+    // connector, which saves, loads and hands over whole block tables (vLLM likewise turns
+    // its hybrid manager off with one): the window then only masks, which stays exact.
+    sc.kv_group_windows = make_kv_cache_layout(model, hybrid_kv_groups).group_windows();
+    if (!cfg.kv_transfer_config.empty()) sc.kv_group_windows.assign(1, 0);
     if (!cfg.speculative_config.empty()) {  // check_options validated it
         auto spec = parse_speculative_config(cfg.speculative_config);
         if (!spec) return spec.err();
@@ -222,7 +218,11 @@ result<engine_plan> make_engine_plan(const actorlm::engine_config& cfg) {
             plan.chat_error = chat.message();  // the model's own: serve without chat
     }
 
-    auto sched = make_scheduler_config(cfg, mc, 0, cfg.block_size);
+    // Groups per attention type need a backend that pages them and one stage holding every
+    // layer; never with a KV connector (whole tables move) or remote workers.
+    plan.executor.hybrid_kv_groups = has_mixed_attention(mc) && cfg.kv_transfer_config.empty() &&
+                                     cfg.workers.empty() && plan.device->pages_kv_groups();
+    auto sched = make_scheduler_config(cfg, mc, 0, cfg.block_size, plan.executor.hybrid_kv_groups);
     if (!sched) return sched.err();
     plan.sched = *sched;
 
@@ -243,12 +243,9 @@ result<engine_plan> make_engine_plan(const actorlm::engine_config& cfg) {
     // More blocks than max_num_seqs full-length sequences can use would only waste memory
     // (under a sliding window that frees blocks, a sequence holds its window and one chunk;
     // the null block is one more).
-    const int64_t blocks_per_seq =
-        max_blocks_per_request(plan.sched.max_model_len, cfg.block_size,
-                               plan.sched.sliding_window, plan.sched.max_num_batched_tokens);
     plan.executor.max_num_blocks = static_cast<int32_t>(std::min<int64_t>(
-        static_cast<int64_t>(cfg.max_num_seqs) * blocks_per_seq +
-            (plan.sched.sliding_window > 0 ? 1 : 0),
+        static_cast<int64_t>(cfg.max_num_seqs) * plan.sched.max_blocks_per_request() +
+            (plan.sched.frees_kv_blocks() ? 1 : 0),
         INT32_MAX));
 
     if (plan.model->vision) {

@@ -49,10 +49,11 @@ struct engine_plan {
 result<engine_plan> make_engine_plan(const actorlm::engine_config& cfg);
 
 /// The scheduler config for `cfg` over a model (max_model_len defaulted and checked
-/// against the model's context, policy parsed); num_blocks/block_size as given.
+/// against the model's context, policy parsed); num_blocks/block_size as given;
+/// `hybrid_kv_groups`: the executor pages KV per attention type (kv_cache_spec).
 result<scheduler_config> make_scheduler_config(const actorlm::engine_config& cfg,
                                                const model_config& model, int32_t num_blocks,
-                                               int32_t block_size);
+                                               int32_t block_size, bool hybrid_kv_groups = false);
 
 /// Why a generation request on an encoder (embedding-only) model is refused, naming it.
 std::string embedding_only_generation_error(const std::string& model_name);

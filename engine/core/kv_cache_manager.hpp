@@ -1,10 +1,13 @@
-// kv_cache_manager: maps requests to KV block tables (vLLM's KVCacheManager for
-// one group of layers, full attention or one sliding window): longest cached prefix
-// lookup, slot allocation that answers std::nullopt when blocks run out (the scheduler
-// then preempts), freeing tail first, and prefix-cache counters. Under a sliding window
-// the blocks no future query reads are given back as the request advances and stand as
-// the pool's null block in its table (sliding_window_blocks.hpp). Single-threaded (owned
-// by scheduler). Invariant: every non-null block in a table holds one reference from it.
+// kv_cache_manager: maps requests to KV block tables (vLLM's KVCacheManager with its
+// coordinator): longest cached prefix lookup, slot allocation that answers std::nullopt
+// when blocks run out (the scheduler then preempts), freeing tail first, and prefix-cache
+// counters. Layers form KV-cache groups (model/kv_cache_layout.hpp), each full attention
+// or one sliding window; one group unless a model mixes both. A request's table holds,
+// for each block index i (tokens [i * block_size, (i + 1) * block_size)), one block per
+// group: entry i * num_groups + g. Under a sliding window the blocks no future query reads
+// are given back as the request advances and stand as the pool's null block in its group's
+// entries (sliding_window_blocks.hpp). Single-threaded (owned by scheduler).
+// Invariant: every non-null block in a table holds one reference from it.
 #pragma once
 
 #include <cstdint>
@@ -19,7 +22,7 @@
 
 namespace actorlm::core {
 
-/// A prefix hit: cached blocks and the tokens they cover (block_ids.size() * block_size).
+/// A prefix hit: cached blocks, num_groups per block index, and the tokens they cover.
 struct computed_blocks {
     std::vector<int32_t> block_ids;
     int32_t num_tokens = 0;
@@ -36,16 +39,17 @@ class kv_cache_manager {
 public:
     /// `num_blocks` blocks of `block_size` tokens; no table grows beyond `max_model_len` tokens.
     /// `enable_kv_cache_events`: the pool records its prefix-cache changes (take_events).
-    /// `sliding_window` > 0: every layer attends only to that many latest positions, so
-    /// blocks that left the window are freed (one of the blocks is then the null block).
+    /// `group_windows`: one entry per KV-cache group, its sliding window or 0 for full
+    /// attention; blocks that left a window are freed (one block is then the null block).
     kv_cache_manager(int32_t num_blocks, int32_t block_size, int32_t max_model_len,
                      bool enable_caching = true, bool enable_kv_cache_events = false,
-                     int32_t sliding_window = 0);
+                     std::vector<int32_t> group_windows = {0});
 
     /// The longest run of cached full blocks that prefixes `req`'s tokens, leaving at
     /// least the last token to compute (its logits are needed); under a sliding window
     /// only the run's blocks inside the window of its end must be cached, the others are
-    /// null entries. Empty with caching
+    /// null entries, and with several groups the hit is the longest every group can serve
+    /// (vLLM's fixed-point search). Empty with caching
     /// off or when prompt logprobs are requested (they need every prompt position).
     /// Takes no references and counts nothing: pass the result to allocate_slots in
     /// the same step, which counts the lookup in stats() when it succeeds.
@@ -82,8 +86,11 @@ public:
     std::span<const int32_t> block_ids(const std::string& request_id) const;
     /// Fraction of usable blocks in use, 0..1.
     double usage() const { return pool_.usage(); }
-    /// Every layer's attention window when blocks are freed by it; 0: none.
-    int32_t sliding_window() const { return sliding_window_; }
+    int32_t num_groups() const { return static_cast<int32_t>(windows_.size()); }
+    /// Group `g`'s sliding window, whose blocks are freed behind it; 0: full attention.
+    int32_t group_window(int32_t g) const { return windows_[static_cast<size_t>(g)]; }
+    /// Whether some group frees blocks (the pool then reserves the null block).
+    bool frees_blocks() const { return pool_.is_null(block_pool::k_null_block); }
     int32_t block_size() const { return block_size_; }
     int32_t num_blocks() const { return pool_.num_blocks(); }
     int32_t num_free_blocks() const { return pool_.num_free_blocks(); }
@@ -102,18 +109,23 @@ public:
 
 private:
     struct table {
-        std::vector<int32_t> block_ids;
-        int32_t num_cached_blocks = 0;  // leading blocks already registered in the cache
+        std::vector<int32_t> block_ids;  // num_groups entries per block index
+        int32_t num_cached_blocks = 0;   // leading block indices registered in the cache
     };
+    int32_t num_indices(const table& t) const {
+        return static_cast<int32_t>(t.block_ids.size()) / num_groups();
+    }
     void cache_table_blocks(const request& req, table& t, int32_t num_tokens);
-    /// Under a sliding window: frees the table's blocks before the window of its next
-    /// query, which stand as the null block from then on.
+    /// For each sliding-window group: frees the table's blocks before the window of its
+    /// next query, which stand as the null block from then on.
     void remove_skipped_blocks(table& t, int32_t num_computed_tokens);
+    /// The longest hit of at most `limit` block indices, as interleaved block ids.
+    std::vector<int32_t> find_longest_hit(const request& req, int32_t limit) const;
 
     block_pool pool_;
     int32_t block_size_;
     int32_t max_model_len_;
-    int32_t sliding_window_;
+    std::vector<int32_t> windows_;  // per group
     std::unordered_map<std::string, table> tables_;
     prefix_cache_stats stats_;
 };

@@ -28,7 +28,7 @@ status check_kv_invariants(const scheduler& s) {
             if (r && bad) {
                 const int32_t need =
                     (r->num_computed_tokens + kv.block_size() - 1) / kv.block_size();
-                if (static_cast<int32_t>(blocks.size()) < need)
+                if (static_cast<int32_t>(blocks.size()) / kv.num_groups() < need)
                     bad = make_error("request '%s' has %d computed tokens but only %zu blocks",
                                      id.c_str(), r->num_computed_tokens, blocks.size());
             }
@@ -49,24 +49,36 @@ status check_kv_invariants(const scheduler& s) {
     if (num_tables > may_hold)
         return make_error("%d block tables for %d running requests", num_tables, s.num_running());
     int32_t num_free = 0;
-    if (kv.sliding_window() > 0) {
-        // Under a window, a request holds only the blocks its next query may read.
-        bad = status::success();
-        kv.for_each_table([&](const std::string& id, std::span<const int32_t> blocks) {
-            const request* r = s.find(id);
-            if (!r || !bad) return;
+    // Under a window, a request holds only the blocks its next query may read; the null
+    // block stands only in windowed groups.
+    bad = status::success();
+    const int32_t groups = kv.num_groups();
+    kv.for_each_table([&](const std::string& id, std::span<const int32_t> blocks) {
+        const request* r = s.find(id);
+        if (!bad) return;
+        if (blocks.size() % static_cast<size_t>(groups) != 0) {
+            bad = make_error("request '%s' holds %zu blocks for %d groups", id.c_str(),
+                             blocks.size(), groups);
+            return;
+        }
+        for (int32_t g = 0; g < groups; ++g) {
+            const int32_t window = kv.group_window(g);
             const int32_t first_read =
-                std::max(r->num_computed_tokens - kv.sliding_window() + 1, 0) / kv.block_size();
-            for (size_t i = static_cast<size_t>(first_read); i < blocks.size(); ++i)
-                if (pool.is_null(blocks[i])) {
-                    bad = make_error("request '%s': block %zu of its table is null but its window "
-                                     "still reads it",
-                                     id.c_str(), i);
+                window > 0 && r ? std::max(r->num_computed_tokens - window + 1, 0) / kv.block_size()
+                                : 0;
+            for (size_t i = static_cast<size_t>(first_read) * static_cast<size_t>(groups) +
+                            static_cast<size_t>(g);
+                 i < blocks.size(); i += static_cast<size_t>(groups))
+                if (pool.is_null(blocks[i]) && (window == 0 || r)) {
+                    bad = make_error("request '%s': block %zu of its table is null but %s",
+                                     id.c_str(), i,
+                                     window == 0 ? "its group attends fully"
+                                                 : "its window still reads it");
                     return;
                 }
-        });
-        if (!bad) return bad;
-    }
+        }
+    });
+    if (!bad) return bad;
     for (int32_t b = 0; b < pool.num_blocks(); ++b) {
         if (pool.is_null(b)) {
             if (pool.ref_count(b) != 0 || pool.free_queue().contains(b) || pool.hash_of(b))

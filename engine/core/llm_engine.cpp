@@ -38,7 +38,7 @@ result<std::unique_ptr<llm_engine>> llm_engine::create(const actorlm::engine_con
                                                        const tokenizer& tok, model_executor& exec,
                                                        const std::string& weights_fingerprint) {
     auto sc = make_scheduler_config(cfg, exec.config(), exec.kv_spec().num_blocks,
-                                    exec.kv_spec().block_size);
+                                    exec.kv_spec().block_size, exec.kv_spec().num_kv_groups > 1);
     if (!sc) return sc.err();
     sc->hash_root = model_root_block_hash(
         kv::make_model_identity(exec.config(), weights_fingerprint, exec.kv_spec(), tok));

@@ -278,7 +278,7 @@ result<model_runner::stage_output> model_runner::run_stage(const scheduler_outpu
     out.sampled_token_ids.resize(rows.size());
     if (rows.empty()) return result_out;
 
-    built_batch bb = build_forward_batch(rows, block_size);
+    built_batch bb = build_forward_batch(rows, block_size, exec_.kv_spec().num_kv_groups);
     if (hidden_in == nullptr) {
         for (size_t r = 0; r < rows.size(); ++r)
             if (!states[r]->mm_features.empty())

@@ -11,7 +11,6 @@
 #include <utility>
 
 #include "core/sampling_params_check.hpp"
-#include "core/sliding_window_blocks.hpp"
 #include "base/check.hpp"
 
 namespace actorlm::core {
@@ -35,13 +34,14 @@ status scheduler::validate(const scheduler_config& cfg) {
         return make_error("max_num_encoder_input_tokens and encoder_cache_size must be >= 0, got "
                           "%d and %d",
                           cfg.max_num_encoder_input_tokens, cfg.encoder_cache_size);
-    if (cfg.sliding_window < 0)
-        return make_error("sliding_window must be >= 0, got %d", cfg.sliding_window);
+    if (cfg.kv_group_windows.empty())
+        return make_error("the KV cache needs at least one layer group");
+    for (int32_t w : cfg.kv_group_windows)
+        if (w < 0) return make_error("sliding_window must be >= 0, got %d", w);
     // One sequence of max_model_len must fit alone, or it would preempt itself forever.
     // Under a sliding window it holds only the window's blocks plus one step's chunk.
-    const int32_t usable = cfg.num_blocks - (cfg.sliding_window > 0 ? 1 : 0);
-    const int32_t need = max_blocks_per_request(cfg.max_model_len, cfg.block_size,
-                                                cfg.sliding_window, cfg.max_num_batched_tokens);
+    const int32_t usable = cfg.num_blocks - (cfg.frees_kv_blocks() ? 1 : 0);
+    const int32_t need = cfg.max_blocks_per_request();
     if (usable < need)
         return make_error(
             "the KV cache (%d usable blocks of %d tokens) cannot hold one sequence of "
@@ -73,7 +73,7 @@ result<std::unique_ptr<scheduler>> scheduler::create(const scheduler_config& cfg
 scheduler::scheduler(const scheduler_config& cfg)
     : cfg_(cfg),
       kv_(cfg.num_blocks, cfg.block_size, cfg.max_model_len, cfg.enable_prefix_caching,
-          cfg.enable_kv_cache_events, cfg.sliding_window),
+          cfg.enable_kv_cache_events, cfg.kv_group_windows),
       encoder_(cfg.encoder_cache_tokens()),
       waiting_(cfg.policy) {
     if (cfg.speculative.enabled()) {

@@ -2,10 +2,13 @@
 // fields the core needs). Plain data; scheduler::create validates it.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
+#include <vector>
 
 #include "core/block_hash.hpp"
 #include "core/request_queue.hpp"
+#include "core/sliding_window_blocks.hpp"
 #include "core/speculative_config.hpp"
 
 namespace actorlm::core {
@@ -24,9 +27,10 @@ struct scheduler_config {
     /// Record the device prefix cache's changes as KV events (vLLM's
     /// kv_events_config.enable_kv_cache_events); off costs nothing.
     bool enable_kv_cache_events = false;
-    /// > 0: every layer of the model attends only to this many latest positions and the KV
-    /// cache frees the blocks that left the window (engine_plan decides; 0 keeps them all).
-    int32_t sliding_window = 0;
+    /// One entry per KV-cache group (model/kv_cache_layout.hpp): the group's sliding window,
+    /// whose blocks the KV cache frees once they left it, or 0 for full attention. One group
+    /// unless engine_plan gives a model that mixes both its groups.
+    std::vector<int32_t> kv_group_windows = {0};
     scheduling_policy policy = scheduling_policy::fcfs;
     int64_t vocab_size = 0;  ///< for validating token ids; 0 = unknown
     /// Parent of every request's first block hash: the model's identity, so blocks
@@ -42,6 +46,19 @@ struct scheduler_config {
     int32_t encoder_budget() const {
         return max_num_encoder_input_tokens > 0 ? max_num_encoder_input_tokens
                                                 : max_num_batched_tokens;
+    }
+    /// Blocks one max_model_len request holds at most: each group's whole table, or under a
+    /// window the blocks its window and one step's chunk span.
+    int32_t max_blocks_per_request() const {
+        int64_t n = 0;
+        for (int32_t w : kv_group_windows)
+            n += core::max_blocks_per_request(max_model_len, block_size, w, max_num_batched_tokens);
+        return static_cast<int32_t>(std::min<int64_t>(n, INT32_MAX));
+    }
+    /// Whether some group frees blocks, so the pool reserves one as the null block.
+    bool frees_kv_blocks() const {
+        return std::any_of(kv_group_windows.begin(), kv_group_windows.end(),
+                           [](int32_t w) { return w > 0; });
     }
     int32_t encoder_cache_tokens() const {
         return encoder_cache_size > 0 ? encoder_cache_size : max_num_batched_tokens;

@@ -24,6 +24,10 @@ struct forward_batch {
     std::vector<int64_t> slot_mapping;     // [num_tokens]
     std::vector<int32_t> block_tables;     // [num_seqs * max_blocks_per_seq], row-major
     int32_t max_blocks_per_seq = 0;
+    /// Blocks per block index in a row (kv_cache_spec::num_kv_groups): entry i * groups + g
+    /// is group g's block for positions [i * block_size, (i + 1) * block_size). slot_mapping
+    /// is group 0's; an executor with groups derives the others from the tables.
+    int32_t num_kv_groups = 1;
     std::vector<int32_t> logits_indices;  // token indices whose logits are returned, in order
     /// Token indices whose final-norm hidden states are returned (pooling requests: the
     /// rows an embedding is pooled from), in order; empty for pure generation.

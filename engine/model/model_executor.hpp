@@ -20,6 +20,10 @@ struct kv_cache_spec {
     int32_t num_blocks = 0;
     int32_t block_size = 16;  // tokens per block
     dtype type = dtype::f32;  // f32 or f16 on the CPU; f16/bf16 on CUDA
+    /// 1: one block table per sequence covers every layer. > 1: the executor pages KV per
+    /// attention type, make_kv_cache_layout(config, true), and a sequence's table holds
+    /// num_kv_groups blocks per block index (kv_cache_manager.hpp).
+    int32_t num_kv_groups = 1;
 };
 
 class model_executor {

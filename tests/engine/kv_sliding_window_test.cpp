@@ -107,7 +107,7 @@ TEST_CASE("sliding window blocks: skipped blocks, the per-request bound, the hit
 }
 
 TEST_CASE("kv_cache_manager: a sliding window frees the blocks behind it, hits skip them") {
-    kv_cache_manager kv(12, 4, 256, true, false, 8);  // block 0 is the null block
+    kv_cache_manager kv(12, 4, 256, true, false, {8});  // block 0 is the null block
     CHECK(kv.num_free_blocks() == 11);
     auto a = make_req("a", iota_tokens(30), 4);
     auto hit = kv.get_computed_blocks(a);
@@ -144,7 +144,7 @@ TEST_CASE("scheduler: under a sliding window a pool far below max_model_len serv
     auto refused = scheduler::create(cfg);
     REQUIRE_FALSE(refused.ok());
     CHECK(refused.message().find("needs 40 blocks") != std::string::npos);
-    cfg.sliding_window = 8;  // needs 12 blocks, 12 usable
+    cfg.kv_group_windows = {8};  // needs 12 blocks, 12 usable
     auto s = make_scheduler(cfg);
     auto spec = make_spec("long", iota_tokens(120, 3), 40);
     spec.eos_token_ids = {};
@@ -178,7 +178,7 @@ TEST_CASE("engine_loop: under a sliding window, outputs equal a run that keeps e
         paged_hash_executor ex(20, 4);
         ex.set_sliding_window(8);
         auto cfg = small_config(20, 4, 160);
-        cfg.sliding_window = 8;
+        cfg.kv_group_windows = {8};
         cfg.max_num_batched_tokens = 37;
         cfg.long_prefill_token_threshold = 20;
         auto loop = engine_loop::create(cfg, ex, 99);
@@ -205,17 +205,21 @@ TEST_CASE("engine plan: blocks are freed when every layer slides, kept otherwise
     model.sliding_window = 512;  // Mistral v0.1: every layer
     auto every = make_scheduler_config(cfg, model, 1000, 16);
     REQUIRE(every.ok());
-    CHECK(every->sliding_window == 512);
+    CHECK(every->kv_group_windows == std::vector<int32_t>{512});
     // Only layer 1 slides (Qwen2's max_window_layers, Gemma's alternation): layer 0 reads
     // every block, so they all stay; the window only masks.
     model.sliding_layers = {false, true};
     auto some = make_scheduler_config(cfg, model, 1000, 16);
     REQUIRE(some.ok());
-    CHECK(some->sliding_window == 0);
+    CHECK(some->kv_group_windows == std::vector<int32_t>{0});
+    // An executor that pages per attention type: a full group and a window group.
+    auto grouped = make_scheduler_config(cfg, model, 1000, 16, true);
+    REQUIRE(grouped.ok());
+    CHECK(grouped->kv_group_windows == std::vector<int32_t>{0, 512});
     // A KV connector saves and loads whole tables: nothing is freed under it.
     model.sliding_layers.clear();
     cfg.kv_transfer_config = R"({"kv_connector":"OffloadingConnector","kv_role":"kv_both"})";
     auto connected = make_scheduler_config(cfg, model, 1000, 16);
     REQUIRE(connected.ok());
-    CHECK(connected->sliding_window == 0);
+    CHECK(connected->kv_group_windows == std::vector<int32_t>{0});
 }

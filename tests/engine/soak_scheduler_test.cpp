@@ -20,7 +20,7 @@ void run_soak(scheduling_policy policy, bool caching, uint32_t seed, int32_t win
     // A window holds at most (24 - 1 + 128) / 8 + 1 = 20 blocks per request: a pool of 40
     // (a sixth of what 256-token sequences would take for 24 requests) still preempts.
     auto cfg = small_config(window > 0 ? 40 : 96, 8, 256);
-    cfg.sliding_window = window;
+    cfg.kv_group_windows = {window};
     cfg.policy = policy;
     cfg.enable_prefix_caching = caching;
     cfg.max_num_seqs = 24;

@@ -64,7 +64,7 @@ int run(const options& o) {
     cfg.num_blocks = static_cast<int32_t>(blocks_per_req * o.running + 16);
     cfg.max_num_seqs = static_cast<int32_t>(o.running);
     cfg.max_num_batched_tokens = static_cast<int32_t>(std::max<int64_t>(8192, o.running));
-    cfg.sliding_window = static_cast<int32_t>(o.sliding_window);
+    cfg.kv_group_windows = {static_cast<int32_t>(o.sliding_window)};
     auto s = scheduler::create(cfg);
     if (!s) {
         std::fprintf(stderr, "bench-scheduler: %s\n", s.message().c_str());

@@ -44,6 +44,8 @@ public:
         return t;
     }
 
+    bool pages_kv_groups() const override { return true; }
+
     result<std::unique_ptr<model_executor>> make_executor(
         const loaded_model& model, const executor_request& req) const override {
         auto kv_type = resolve_kv_dtype(req.kv_cache_dtype, model);
@@ -51,10 +53,13 @@ public:
         const model_config& mc = model.config;
         const int64_t last = req.last_layer < 0 ? mc.num_layers : req.last_layer;
         const int64_t stage_layers = std::max<int64_t>(last - req.first_layer, 0);
-        // A block holds K and V of block_size tokens for this stage's layers only.
+        // A block holds K and V of block_size tokens for this stage's layers only, or with
+        // KV-cache groups for one group's layer slots.
+        const int64_t paged_layers =
+            req.hybrid_kv_groups ? make_kv_cache_layout(mc, true).num_slots : stage_layers;
         const int64_t block_bytes =
             mc.num_layers > 0
-                ? core::kv_block_bytes(mc, req.block_size, *kv_type) / mc.num_layers * stage_layers
+                ? core::kv_block_bytes(mc, req.block_size, *kv_type) / mc.num_layers * paged_layers
                 : 0;
         int64_t available = 0;
         if (req.num_blocks == 0 && req.kv_cache_memory_bytes == 0) {
@@ -74,6 +79,7 @@ public:
         opts.first_layer = req.first_layer;
         opts.last_layer = req.last_layer;
         opts.on_load_progress = req.on_load_progress;
+        opts.hybrid_kv_groups = req.hybrid_kv_groups;
         auto exec = cpu_executor::create(mc, model.weights, spec, opts);
         if (!exec) return exec.err();
         return std::unique_ptr<model_executor>(std::move(exec.value()));

@@ -94,6 +94,7 @@ status cpu_executor::forward_stage_with_hidden(const forward_batch& batch, const
     if (is_last_stage() && logits == nullptr)
         return make_error("the last pipeline stage needs logits");
     if (status st = check_batch(batch); !st.ok()) return st;
+    if (layout_.num_groups() > 1) gather_group_tables(batch);
 
     const int64_t num_tokens = batch.num_tokens();
     const int64_t h = config_.hidden_size;
@@ -176,7 +177,7 @@ void cpu_executor::project_qkv(int64_t layer, const float* in, const forward_bat
                 cpu::apply_rope(rope_, q, nh, cos_.data() + t * half, sin_.data() + t * half);
                 cpu::apply_rope(rope_, k, nkv, cos_.data() + t * half, sin_.data() + t * half);
             }
-            kv_.write(local, batch.slot_mapping[static_cast<size_t>(t)], k, v);
+            kv_.write(kv_layer(layer), kv_slot(layer, batch, t), k, v);
         }
     });
 }
@@ -204,7 +205,7 @@ void cpu_executor::run_layer(int64_t layer, const forward_batch& batch) {
             cpu::rmsnorm(x_.data() + t * h, p.attn_norm.data(), xn_.data() + t * h, h, eps);
     });
     project_qkv(layer, xn_.data(), batch);
-    run_attention(local, batch);
+    run_attention(layer, batch);
     cpu::matmul(w.wo, attn_.data(), num_tokens, delta_.data(), pool);
 
     // ---- MLP block ----
@@ -290,7 +291,7 @@ void cpu_executor::run_post_norm_layer(int64_t layer, const forward_batch& batch
 
     // ---- attention block: x = norm(x + o(attn(q, k, v))) ----
     project_qkv(layer, x_.data(), batch);
-    run_attention(local, batch);
+    run_attention(layer, batch);
     cpu::matmul(w.wo, attn_.data(), num_tokens, delta_.data(), pool);
     for_rows(num_tokens, h, [&](int64_t b, int64_t e) { add_bias(delta_.data(), p.bo, b, e, h); });
     residual_norm(p.attn_norm, p.attn_norm_bias);
@@ -310,7 +311,54 @@ void cpu_executor::run_post_norm_layer(int64_t layer, const forward_batch& batch
     residual_norm(p.ffn_norm, p.ffn_norm_bias);
 }
 
-void cpu_executor::run_attention(int64_t local_layer, const forward_batch& batch) {
+void cpu_executor::gather_group_tables(const forward_batch& batch) {
+    const int32_t groups = layout_.num_groups();
+    const int32_t width = batch.max_blocks_per_seq / groups;  // check_batch: a multiple
+    const int64_t bs = kv_spec_.block_size;
+    group_table_width_ = width;
+    group_tables_.resize(static_cast<size_t>(groups));
+    group_slots_.resize(static_cast<size_t>(groups));
+    for (int32_t g = 0; g < groups; ++g) {
+        auto& table = group_tables_[static_cast<size_t>(g)];
+        table.resize(static_cast<size_t>(batch.num_seqs()) * static_cast<size_t>(width));
+        for (int32_t s = 0; s < batch.num_seqs(); ++s)
+            for (int32_t i = 0; i < width; ++i)
+                table[static_cast<size_t>(s * width + i)] =
+                    batch.block_tables[static_cast<size_t>(s * batch.max_blocks_per_seq +
+                                                           i * groups + g)];
+        auto& slots = group_slots_[static_cast<size_t>(g)];
+        slots.resize(static_cast<size_t>(batch.num_tokens()));
+        for (int32_t s = 0; s < batch.num_seqs(); ++s)
+            for (int32_t t = batch.query_start_loc[static_cast<size_t>(s)];
+                 t < batch.query_start_loc[static_cast<size_t>(s) + 1]; ++t) {
+                const int64_t pos = batch.positions[static_cast<size_t>(t)];
+                slots[static_cast<size_t>(t)] =
+                    static_cast<int64_t>(table[static_cast<size_t>(s * width + pos / bs)]) * bs +
+                    pos % bs;
+            }
+    }
+}
+
+int64_t cpu_executor::kv_layer(int64_t layer) const {
+    return layout_.num_groups() > 1 ? layout_.slot_of_layer[static_cast<size_t>(layer)]
+                                    : layer - first_layer_;
+}
+
+int64_t cpu_executor::kv_slot(int64_t layer, const forward_batch& batch, int64_t t) const {
+    if (layout_.num_groups() == 1) return batch.slot_mapping[static_cast<size_t>(t)];
+    const auto g = static_cast<size_t>(layout_.group_of_layer[static_cast<size_t>(layer)]);
+    return group_slots_[g][static_cast<size_t>(t)];
+}
+
+const int32_t* cpu_executor::block_table(int64_t layer, const forward_batch& batch,
+                                         int32_t seq) const {
+    if (layout_.num_groups() == 1)
+        return batch.block_tables.data() + static_cast<int64_t>(seq) * batch.max_blocks_per_seq;
+    const auto g = static_cast<size_t>(layout_.group_of_layer[static_cast<size_t>(layer)]);
+    return group_tables_[g].data() + static_cast<int64_t>(seq) * group_table_width_;
+}
+
+void cpu_executor::run_attention(int64_t layer, const forward_batch& batch) {
     struct work_item {
         int32_t seq, kv_head, token_begin, token_end;
         int64_t cost;  // ~ query tokens x attended positions
@@ -318,7 +366,7 @@ void cpu_executor::run_attention(int64_t local_layer, const forward_batch& batch
     const int32_t nh = static_cast<int32_t>(config_.num_heads);
     const int32_t nkv = static_cast<int32_t>(config_.num_kv_heads);
     const int64_t q_dim = config_.num_heads * config_.head_dim;
-    const int32_t window = layer_attention_window(config_, first_layer_ + local_layer);
+    const int32_t window = layer_attention_window(config_, layer);
     std::vector<work_item> items;
     for (int32_t s = 0; s < batch.num_seqs(); ++s) {
         const int32_t begin = batch.query_start_loc[static_cast<size_t>(s)];
@@ -338,7 +386,7 @@ void cpu_executor::run_attention(int64_t local_layer, const forward_batch& batch
     std::stable_sort(items.begin(), items.end(),
                      [](const work_item& a, const work_item& b) { return a.cost > b.cost; });
 
-    const cpu::paged_kv_layer kv = kv_.layer_view(local_layer);
+    const cpu::paged_kv_layer kv = kv_.layer_view(kv_layer(layer));
     const float scale = attention_score_scale(config_.recipe, config_.head_dim);
     auto run_item = [&](const work_item& it) {
         cpu::attention_query q;
@@ -346,8 +394,7 @@ void cpu_executor::run_attention(int64_t local_layer, const forward_batch& batch
         q.q_stride = q_dim;
         q.positions = batch.positions.data() + it.token_begin;
         q.num_tokens = it.token_end - it.token_begin;
-        q.block_table =
-            batch.block_tables.data() + static_cast<int64_t>(it.seq) * batch.max_blocks_per_seq;
+        q.block_table = block_table(layer, batch, it.seq);
         q.out = attn_.data() + static_cast<int64_t>(it.token_begin) * q_dim;
         q.out_stride = q_dim;
         q.sliding_window = window;

@@ -17,6 +17,7 @@
 
 #include "cpu/rope.hpp"
 #include "cpu/thread_pool.hpp"
+#include "model/kv_cache_layout.hpp"
 #include "model/kv_cache_storage.hpp"
 #include "model/model_executor.hpp"
 #include "model/model_weights.hpp"
@@ -30,6 +31,10 @@ struct cpu_executor_options {
     int64_t last_layer = -1;  // one past the last layer; -1 means config.num_layers
     // Called as the layer matrices are repacked (the pass that reads them from the file).
     std::function<void(const load_progress&)> on_load_progress;
+    // Page KV per attention type (model/kv_cache_layout.hpp) when the model mixes full and
+    // sliding layers: a block then holds layout.num_slots layers, not every layer. Needs
+    // every layer in this executor.
+    bool hybrid_kv_groups = false;
 };
 
 class cpu_executor final : public model_executor {
@@ -94,7 +99,16 @@ private:
     // The encoder layer (recipe.placement == post): norm(x + attn(x)), norm(x + ffn(x)).
     void run_post_norm_layer(int64_t layer, const forward_batch& batch);
     void add_absolute_positions(const forward_batch& batch);
-    void run_attention(int64_t local_layer, const forward_batch& batch);
+    void run_attention(int64_t layer, const forward_batch& batch);
+    /// With several KV-cache groups: each group's block tables and KV-write slots for this
+    /// batch, gathered from its interleaved tables (forward_batch::num_kv_groups).
+    void gather_group_tables(const forward_batch& batch);
+    /// The storage layer of model layer `layer` (its slot with groups, else its local index).
+    int64_t kv_layer(int64_t layer) const;
+    /// The KV-write slot of batch token `t` for model layer `layer`.
+    int64_t kv_slot(int64_t layer, const forward_batch& batch, int64_t t) const;
+    /// Sequence `seq`'s block table for model layer `layer` (one block per block index).
+    const int32_t* block_table(int64_t layer, const forward_batch& batch, int32_t seq) const;
     void compute_logits(const forward_batch& batch, std::vector<float>& logits);
     void compute_normed_hidden(const forward_batch& batch, std::vector<float>& out);
     // Runs fn over [0, n) rows on the pool, or inline when the work is small.
@@ -105,6 +119,11 @@ private:
     model_weights weights_;
     kv_cache_spec kv_spec_;
     kv_cache_storage kv_;
+    kv_cache_layout layout_;
+    // Several groups: per group, [num_seqs][width] block tables and [num_tokens] slots.
+    std::vector<std::vector<int32_t>> group_tables_;
+    std::vector<std::vector<int64_t>> group_slots_;
+    int32_t group_table_width_ = 0;
     int64_t first_layer_ = 0;
     int64_t last_layer_ = 0;
     std::unique_ptr<cpu::thread_pool> pool_;

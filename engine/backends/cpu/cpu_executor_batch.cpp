@@ -65,6 +65,13 @@ status cpu_executor::check_batch(const forward_batch& b) const {
         return make_error("forward batch: block_tables has %zu entries, expected %lld seqs x %d",
                           b.block_tables.size(), static_cast<long long>(num_seqs),
                           b.max_blocks_per_seq);
+    // Several KV-cache groups: num_kv_groups blocks per block index, group 0's slots.
+    const int32_t groups = b.num_kv_groups;
+    if (groups != kv_spec_.num_kv_groups || b.max_blocks_per_seq % groups != 0)
+        return make_error("forward batch: block tables of %d KV-cache groups (rows of %d) for "
+                          "a cache of %d",
+                          groups, b.max_blocks_per_seq, kv_spec_.num_kv_groups);
+    const int64_t width = b.max_blocks_per_seq / groups;
     for (int64_t s = 0; s < num_seqs; ++s) {
         const int32_t begin = b.query_start_loc[static_cast<size_t>(s)];
         const int32_t end = b.query_start_loc[static_cast<size_t>(s) + 1];
@@ -72,14 +79,14 @@ status cpu_executor::check_batch(const forward_batch& b) const {
         if (end < begin)
             return make_error("forward batch: query_start_loc decreases at sequence %lld",
                               static_cast<long long>(s));
-        if (seq_len < end - begin || static_cast<int64_t>(seq_len) > b.max_blocks_per_seq * bs)
+        if (seq_len < end - begin || static_cast<int64_t>(seq_len) > width * bs)
             return make_error(
-                "forward batch: sequence %lld has seq_len %d for %d query tokens and %d "
+                "forward batch: sequence %lld has seq_len %d for %d query tokens and %lld "
                 "blocks of %lld",
-                static_cast<long long>(s), seq_len, end - begin, b.max_blocks_per_seq,
+                static_cast<long long>(s), seq_len, end - begin, static_cast<long long>(width),
                 static_cast<long long>(bs));
         const int32_t* table = b.block_tables.data() + s * b.max_blocks_per_seq;
-        for (int64_t j = 0; j < (seq_len + bs - 1) / bs; ++j)
+        for (int64_t j = 0; j < (seq_len + bs - 1) / bs * groups; ++j)
             if (table[j] < 0 || table[j] >= kv_spec_.num_blocks)
                 return make_error(
                     "forward batch: sequence %lld block %lld is %d, outside the cache's "
@@ -93,7 +100,7 @@ status cpu_executor::check_batch(const forward_batch& b) const {
                     "forward batch: token %d has position %d outside its sequence's "
                     "length %d",
                     t, pos, seq_len);
-            const int64_t slot = static_cast<int64_t>(table[pos / bs]) * bs + pos % bs;
+            const int64_t slot = static_cast<int64_t>(table[pos / bs * groups]) * bs + pos % bs;
             if (b.slot_mapping[static_cast<size_t>(t)] != slot)
                 return make_error(
                     "forward batch: token %d (position %d) maps to slot %lld, but its "

@@ -125,12 +125,23 @@ result<std::unique_ptr<cpu_executor>> cpu_executor::create(model_config config,
         }
         params.push_back(std::move(lp));
     }
-    auto kv = kv_cache_storage::create(kv_spec, last - first, config.num_kv_heads, config.head_dim);
+    if (options.hybrid_kv_groups && (first != 0 || last != config.num_layers))
+        return make_error("paging the KV cache per attention type needs every layer in one "
+                          "executor, not layers [%lld, %lld) of %lld",
+                          static_cast<long long>(first), static_cast<long long>(last),
+                          static_cast<long long>(config.num_layers));
+    kv_cache_layout layout = make_kv_cache_layout(config, options.hybrid_kv_groups);
+    kv_cache_spec spec = kv_spec;
+    spec.num_kv_groups = layout.num_groups();
+    // With groups a block holds one page per slot; without, one per owned layer.
+    const int64_t stored_layers = spec.num_kv_groups > 1 ? layout.num_slots : last - first;
+    auto kv = kv_cache_storage::create(spec, stored_layers, config.num_kv_heads, config.head_dim);
     if (!kv.ok()) return kv.err();
 
-    std::unique_ptr<cpu_executor> ex(new cpu_executor(std::move(config), std::move(weights),
-                                                      kv_spec, std::move(kv.value()), first, last,
+    std::unique_ptr<cpu_executor> ex(new cpu_executor(std::move(config), std::move(weights), spec,
+                                                      std::move(kv.value()), first, last,
                                                       options.num_threads));
+    ex->layout_ = std::move(layout);
     ex->params_ = std::move(params);
     if (ex->is_last_stage() && ex->config_.recipe.causal)
         ex->output_norm_ = norm_floats(ex->weights_.output_norm, ex->config_.recipe);
