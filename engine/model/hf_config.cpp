@@ -251,6 +251,7 @@ status parse_rope(object o, bool sliding_rope_ok, model_config& c) {
     if (!(*theta > 0)) return make_error("config.json: rope_theta must be > 0");
     base.theta = float(*theta);
     std::optional<rope_settings> v4, v5, sliding;
+    bool keyed = false;  // rope_parameters by layer type: it names the sliding layers' RoPE
     if (!is_null(o, "rope_scaling")) {
         object rs;
         if (o["rope_scaling"].get(rs))
@@ -265,6 +266,7 @@ status parse_rope(object o, bool sliding_rope_ok, model_config& c) {
             return make_error("config.json: 'rope_parameters' must be an object");
         bool per_type = rp.size() > 0;
         for (auto field : rp) per_type = per_type && field.value.is_object();
+        keyed = per_type;
         if (!per_type) {
             auto r = parse_rope_set(rp, "rope_parameters", base, false, c.max_position);
             if (!r) return r.err();
@@ -309,7 +311,7 @@ status parse_rope(object o, bool sliding_rope_ok, model_config& c) {
     const rope_settings& r = v5 ? *v5 : v4 ? *v4 : base;
     // transformers 4's Gemma 3: the local layers turn with rope_local_base_freq (default
     // 10000), unscaled; rope_theta and rope_scaling are the global layers'.
-    if (sliding_rope_ok && !sliding && c.sliding_window > 0) {
+    if (sliding_rope_ok && !keyed && c.sliding_window > 0) {
         auto local = get_number(o, "rope_local_base_freq", 10000.0);
         if (!local) return local.err();
         if (!(*local > 0)) return make_error("config.json: rope_local_base_freq must be > 0");

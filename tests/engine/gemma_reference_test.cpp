@@ -189,6 +189,23 @@ TEST_CASE("gemma: a Gemma 3 config in transformers 4's layout reads as transform
     CHECK(b->recipe.embedding_scale == a->recipe.embedding_scale);
 }
 
+TEST_CASE("gemma: a gemma3 (Gemma3ForConditionalGeneration) config reads as its text model") {
+    const std::string text = read_text(data_dir() + "gemma3/config.json");
+    auto a = parse_hf_config(text);
+    REQUIRE(a.ok());
+    const std::string wrapped =
+        R"({"model_type": "gemma3", "architectures": ["Gemma3ForConditionalGeneration"],
+        "text_config": )" +
+        text + "}";
+    auto b = parse_hf_config(wrapped);
+    REQUIRE_MESSAGE(b.ok(), (b.ok() ? "" : b.message()));
+    CHECK(b->arch == model_arch::gemma3);
+    CHECK(b->num_layers == a->num_layers);
+    CHECK(b->sliding_layers == a->sliding_layers);
+    CHECK(b->sliding_rope_theta == a->sliding_rope_theta);
+    CHECK(recipe_features(b->recipe) == recipe_features(a->recipe));
+}
+
 TEST_CASE("gemma: malformed Gemma config keys are refused by name") {
     const std::string base = R"("vocab_size": 256, "hidden_size": 64, "intermediate_size": 96,
         "num_hidden_layers": 6, "num_attention_heads": 4, "num_key_value_heads": 2,
