@@ -12,7 +12,12 @@
 
 #include <simdjson.h>
 
+#include <unistd.h>
+
 #include "forward_driver.hpp"
+#include "model/gguf_config.hpp"
+#include "model/gguf_file.hpp"
+#include "model/gguf_writer.hpp"
 #include "model/hf_config.hpp"
 #include "model/model_loader.hpp"
 
@@ -243,6 +248,36 @@ TEST_CASE("gemma: malformed Gemma config keys are refused by name") {
             "full_attention", "sliding_attention", "full_attention", "sliding_attention",
             "full_attention"])"),
         "rope_parameters differ between full_attention and sliding_attention");
+}
+
+TEST_CASE("gemma: malformed Gemma GGUF keys are refused by name") {
+    // The converted gemma3 file with one key replaced: its keys and its embedding (all that
+    // config_from_gguf reads) copied into a new file.
+    auto src = gguf_file::open(data_dir() + "gemma3-f16.gguf");
+    REQUIRE(src.ok());
+    auto with = [&](const std::string& key, const std::string& text) {
+        gguf_writer w;
+        for (const std::string& k : (*src)->keys())
+            if (k != key && k != "general.alignment") w.copy_key(**src, k);
+        w.set_string(key, text);
+        const gguf_tensor_info* emb = (*src)->find_tensor("token_embd.weight");
+        REQUIRE(emb != nullptr);
+        w.add_tensor(emb->name, emb->ggml_type, emb->shape,
+                     std::vector<uint8_t>(emb->data, emb->data + emb->num_bytes));
+        const std::string path = "/tmp/actorlm_gemma_test_" + std::to_string(::getpid()) + ".gguf";
+        REQUIRE(w.write(path).ok());
+        auto f = gguf_file::open(path);
+        REQUIRE(f.ok());
+        auto c = config_from_gguf(**f);
+        std::remove(path.c_str());
+        REQUIRE_FALSE(c.ok());
+        return c.message();
+    };
+    CHECK(with("gemma3.final_logit_softcapping", "30")
+              .find("gemma3.final_logit_softcapping must be a non-negative number") !=
+          std::string::npos);
+    CHECK(with("gemma3.rope.freq_base_swa", "1e4")
+              .find("gemma3.rope.freq_base_swa must be a number") != std::string::npos);
 }
 
 }  // namespace gemma_test
