@@ -2,6 +2,8 @@
 // which recipe applies and whether llama.cpp's converter permuted Q/K rows into
 // interleaved-pair RoPE order (`llama`: rope_neox = false; qwen2/qwen3: NeoX halves).
 // An architecture's M-RoPE name (`qwen2vl`) adds the rotary sections.
+// Gemma files (gemma2, gemma3) follow llama.cpp: norms with the 1 already added, fixed
+// local/global patterns, soft-cap keys, Gemma 3's rope.freq_base_swa (read_gemma_keys).
 #include "model/gguf_config.hpp"
 
 #include <algorithm>

@@ -5,7 +5,9 @@
 // transformers 4's layout (rope_theta + rope_scaling) and 5's (rope_parameters,
 // flat or keyed by layer type); the sliding window as each config class sets it. A
 // qwen2_5_vl checkpoint loads as its Qwen2 text model with M-RoPE (mrope_section). A
-// BERT directory's pooling comes from its sentence-transformers modules.
+// BERT directory's pooling comes from its sentence-transformers modules. Gemma 2 / 3 add
+// their keys (Gemma2Config / Gemma3TextConfig defaults), a local/global layer pattern and,
+// for Gemma 3, the local layers' own RoPE (model_config::sliding_rope_theta).
 #include "model/hf_config.hpp"
 
 #include <algorithm>
