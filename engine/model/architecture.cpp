@@ -32,6 +32,52 @@ std::vector<architecture_info> make_table() {
         a.recipe.qk_norm = true;
         t.push_back(std::move(a));
     }
+    // Gemma 2 and 3: (1 + w) RMSNorms (llama.cpp's converter adds the 1 into GGUF files),
+    // a post-norm on the attention and FFN outputs, GeGLU, embeddings times sqrt(hidden).
+    // HF calls the post-attention norm post_attention_layernorm (Llama's pre-FFN name) and
+    // the pre-FFN norm pre_feedforward_layernorm.
+    const std::vector<std::pair<weight_role, const char*>> gemma_hf_names = {
+        {weight_role::post_attn_norm, "post_attention_layernorm.weight"},
+        {weight_role::ffn_norm, "pre_feedforward_layernorm.weight"}};
+    model_recipe gemma;
+    gemma.norm_weight = norm_weight_kind::one_plus;
+    gemma.activation = ffn_activation::gelu_tanh;
+    gemma.post_attention_norm = true;
+    gemma.post_ffn_norm = true;
+    {
+        // Local (sliding window) and global layers alternate, local first; scores and logits
+        // soft-capped (Gemma2Config's and llama.cpp's defaults: 50 and 30).
+        architecture_info a{model_arch::gemma2, "gemma2", {}};
+        a.hf_types = {{"gemma2", "Gemma2ForCausalLM", hf_window_keys::pattern, 2}};
+        a.hf_names = gemma_hf_names;
+        a.gguf_norms_folded = true;
+        a.gguf_sliding_pattern = 2;
+        a.gguf_hidden_scale_layers = 46;  // gemma-2-27b
+        a.embedding_scale_sqrt_hidden = true;
+        a.gemma_keys = true;
+        a.writable = false;
+        a.recipe = gemma;
+        a.recipe.attention_softcap = 50.0f;
+        a.recipe.final_logit_softcap = 30.0f;
+        t.push_back(std::move(a));
+    }
+    {
+        // Five local layers per global one; Q/K RMSNorm; local layers turn with their own
+        // RoPE base (rope_local_base_freq / rope.freq_base_swa, 10000, unscaled).
+        architecture_info a{model_arch::gemma3, "gemma3", {}};
+        a.hf_types = {{"gemma3_text", "Gemma3ForCausalLM", hf_window_keys::pattern, 6}};
+        a.hf_names = gemma_hf_names;
+        a.gguf_norms_folded = true;
+        a.gguf_sliding_pattern = 6;
+        a.gguf_hidden_scale_layers = 62;  // gemma-3-27b
+        a.embedding_scale_sqrt_hidden = true;
+        a.gemma_keys = true;
+        a.sliding_rope = true;
+        a.writable = false;
+        a.recipe = gemma;
+        a.recipe.qk_norm = true;
+        t.push_back(std::move(a));
+    }
     {
         // BERT-family encoders (BGE, E5, all-MiniLM): embedding models only.
         architecture_info a{model_arch::bert, "bert", {}};

@@ -21,6 +21,10 @@ enum class hf_window_keys : uint8_t {
     none,   // no window key is read (Llama's config class ignores sliding_window)
     plain,  // sliding_window (Mistral)
     qwen,   // use_sliding_window + sliding_window + max_window_layers (Qwen2/Qwen3)
+    /// sliding_window on a pattern of layers: layer_types, else every sliding_pattern-th layer
+    /// (layers pattern - 1, 2 * pattern - 1, ...) is global, the others slide (Gemma 2 / 3;
+    /// Gemma 3 reads the pattern from sliding_window_pattern when present).
+    pattern,
 };
 
 /// One config.json model_type that maps to an architecture.
@@ -28,6 +32,8 @@ struct hf_model_type {
     const char* model_type;  // config.json "model_type"
     const char* class_name;  // config.json "architectures"[0] when writing
     hf_window_keys window_keys;
+    /// pattern keys: the default number of layers per global layer (Gemma 2: 2, Gemma 3: 6).
+    int32_t sliding_pattern = 0;
 };
 
 struct architecture_info {
@@ -44,6 +50,30 @@ struct architecture_info {
     bool hf_attention_bias_key = false;
     /// A GGUF with blk.0.attn_q.bias has Q/K/V biases though the recipe has none (llama.cpp).
     bool gguf_bias_when_present = false;
+    /// llama.cpp's converter stores (1 + w) norm weights with the 1 added (Gemma): GGUF files
+    /// of this architecture use plain norms.
+    bool gguf_norms_folded = false;
+    /// llama.cpp's hard-coded sliding-window pattern of this architecture's GGUF files (its
+    /// set_swa_pattern: every n-th layer global, layers n - 1, 2n - 1, ...); 0: every layer
+    /// slides when the file sets attention.sliding_window.
+    int32_t gguf_sliding_pattern = 0;
+    /// llama.cpp scales attention scores by 1 / sqrt(head_dim) except for a model of this many
+    /// layers (Gemma's 27B), scaled by 1 / sqrt(hidden / heads) (its query_pre_attn_scalar,
+    /// which GGUF does not store). 0: no such model.
+    int64_t gguf_hidden_scale_layers = 0;
+    /// Embedded rows are multiplied by sqrt(hidden_size) (Gemma; recipe.embedding_scale).
+    bool embedding_scale_sqrt_hidden = false;
+    /// Gemma's keys: config.json query_pre_attn_scalar, attn_logit_softcapping,
+    /// final_logit_softcapping, hidden_activation; GGUF <arch>.attn_logit_softcapping,
+    /// <arch>.final_logit_softcapping.
+    bool gemma_keys = false;
+    /// The sliding-window layers may turn with their own RoPE (model_config::sliding_rope_theta:
+    /// config.json rope_local_base_freq or rope_parameters.sliding_attention, GGUF
+    /// rope.freq_base_swa, default 10000; Gemma 3).
+    bool sliding_rope = false;
+    /// The model writers can write this architecture (false: its own keys, such as Gemma's,
+    /// are not written back yet, so they refuse it by name).
+    bool writable = true;
     /// Layer tensor names that differ from the common ones (weight_binding.cpp).
     std::vector<std::pair<weight_role, const char*>> gguf_names, hf_names;
     /// Hugging Face names outside the layers, and the prefix of a layer's names.

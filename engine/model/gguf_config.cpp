@@ -2,6 +2,8 @@
 // which recipe applies and whether llama.cpp's converter permuted Q/K rows into
 // interleaved-pair RoPE order (`llama`: rope_neox = false; qwen2/qwen3: NeoX halves).
 // An architecture's M-RoPE name (`qwen2vl`) adds the rotary sections.
+// Gemma files (gemma2, gemma3) follow llama.cpp: norms with the 1 already added, fixed
+// local/global patterns, soft-cap keys, Gemma 3's rope.freq_base_swa (read_gemma_keys).
 #include "model/gguf_config.hpp"
 
 #include <algorithm>
@@ -134,6 +136,42 @@ status read_pooling_type(const gguf_file& f, const std::string& key, model_confi
         f.path().c_str(), key.c_str(), (long long)v.value_or(-1));
 }
 
+// Gemma 2 / 3 as llama.cpp's converter writes them: norm weights with the 1 added (plain
+// norms here), embeddings times sqrt(hidden), optional soft-caps (absent: llama.cpp's
+// defaults, which the table's recipe holds; 0: none), scores scaled by 1/sqrt(head_dim)
+// except for the 27B (GGUF has no query_pre_attn_scalar; llama.cpp decides by the layer
+// count), and Gemma 3's local layers turning with rope.freq_base_swa (default 10000), unscaled.
+status read_gemma_keys(const gguf_file& f, const architecture_info& info, const std::string& p,
+                       model_config& c) {
+    if (info.gguf_norms_folded) c.recipe.norm_weight = norm_weight_kind::plain;
+    if (info.embedding_scale_sqrt_hidden)
+        c.recipe.embedding_scale = std::sqrt(static_cast<float>(c.hidden_size));
+    if (info.gemma_keys) {
+        for (auto [key, dst] : {std::pair{"attn_logit_softcapping", &c.recipe.attention_softcap},
+                                {"final_logit_softcapping", &c.recipe.final_logit_softcap}}) {
+            if (!f.has(p + key)) continue;
+            auto v = f.get_float(p + key);
+            if (!v || !(*v >= 0) || !std::isfinite(*v))
+                return make_error("%s: %s%s must be a non-negative number", f.path().c_str(),
+                                  p.c_str(), key);
+            *dst = float(*v);
+        }
+        if (info.gguf_hidden_scale_layers == c.num_layers)
+            c.recipe.attention_scale =
+                1.0f / std::sqrt(static_cast<float>(c.hidden_size / c.num_heads));
+    }
+    if (info.sliding_rope && c.sliding_window > 0) {
+        const std::string key = p + "rope.freq_base_swa";
+        const double theta = f.get_float(key).value_or(10000.0);
+        if (f.has(key) && !f.get_float(key))
+            return make_error("%s: %s must be a number", f.path().c_str(), key.c_str());
+        if (!(theta > 0)) return make_error("%s: %s must be > 0", f.path().c_str(), key.c_str());
+        if (float(theta) != c.rope_theta || c.rope_scaling.type != rope_scaling_type::none)
+            c.sliding_rope_theta = float(theta);
+    }
+    return status::success();
+}
+
 }  // namespace
 
 std::vector<float> llama3_rope_divisors(const model_config& c) {
@@ -207,6 +245,12 @@ result<model_config> config_from_gguf(const gguf_file& f) {
                               f.path().c_str(), p.c_str());
         c.sliding_window = int32_t(*w);
     }
+    // Gemma: llama.cpp's fixed pattern (every n-th layer global, the others slide).
+    if (c.sliding_window > 0 && info->gguf_sliding_pattern > 0) {
+        const int64_t n = info->gguf_sliding_pattern;
+        c.sliding_layers.assign(size_t(c.num_layers), false);
+        for (int64_t l = 0; l < c.num_layers; ++l) c.sliding_layers[size_t(l)] = l % n < n - 1;
+    }
     for (const char* key : {"attention.sliding_window_pattern", "attention.chunk_size"})
         if (f.has(p + key))
             return make_error(
@@ -233,6 +277,8 @@ result<model_config> config_from_gguf(const gguf_file& f) {
         if (status s = rope_from_freqs(*t, c); !s)
             return make_error("%s: %s", f.path().c_str(), s.message().c_str());
     }
+
+    if (status s = read_gemma_keys(f, *info, p, c); !s) return s.err();
 
     const gguf_tensor_info* emb = f.find_tensor("token_embd.weight");
     if (!emb || emb->shape.size() != 2)

@@ -52,6 +52,11 @@ status write_gguf_model(const model_config& c, const model_weights& weights,
     // positions and LayerNorm biases have no writer.
     if (!c.recipe.causal)
         return make_error("GGUF writer: writing an encoder (%s) is not supported", info.name);
+    if (!info.writable)
+        return make_error(
+            "GGUF writer: writing %s is not supported (its own keys are not "
+            "written yet)",
+            info.name);
     model_recipe derived = info.recipe;
     if (info.gguf_bias_when_present) derived.qkv_bias = c.recipe.qkv_bias;
     if (recipe_features(derived) != recipe_features(c.recipe))

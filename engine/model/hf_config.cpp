@@ -5,10 +5,13 @@
 // transformers 4's layout (rope_theta + rope_scaling) and 5's (rope_parameters,
 // flat or keyed by layer type); the sliding window as each config class sets it. A
 // qwen2_5_vl checkpoint loads as its Qwen2 text model with M-RoPE (mrope_section). A
-// BERT directory's pooling comes from its sentence-transformers modules.
+// BERT directory's pooling comes from its sentence-transformers modules. Gemma 2 / 3 add
+// their keys (Gemma2Config / Gemma3TextConfig defaults), a local/global layer pattern and,
+// for Gemma 3, the local layers' own RoPE (model_config::sliding_rope_theta).
 #include "model/hf_config.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <filesystem>
 #include <optional>
 
@@ -167,8 +170,9 @@ constexpr const char* k_sliding = "sliding_attention";
 // >= 4.53 and 5 write it), else derived as the model's config class does: Mistral slides
 // every layer when sliding_window is set; Qwen2/Qwen3 only with use_sliding_window, and then
 // the layers from max_window_layers on. Llama has no window (transformers ignores the key).
-result<std::vector<bool>> parse_layer_types(object o, hf_window_keys keys, int64_t num_layers,
+result<std::vector<bool>> parse_layer_types(object o, const hf_model_type& type, int64_t num_layers,
                                             bool has_window) {
+    const hf_window_keys keys = type.window_keys;
     std::vector<bool> sliding(static_cast<size_t>(num_layers), false);
     if (!is_null(o, "layer_types")) {
         simdjson::dom::array arr;
@@ -194,6 +198,14 @@ result<std::vector<bool>> parse_layer_types(object o, hf_window_keys keys, int64
     if (!has_window) return sliding;
     if (keys == hf_window_keys::plain) {
         sliding.assign(sliding.size(), true);
+    } else if (keys == hf_window_keys::pattern) {
+        // Gemma2Config / Gemma3TextConfig: layer l is global when (l + 1) % pattern == 0.
+        auto pattern = get_number(o, "sliding_window_pattern", double(type.sliding_pattern));
+        if (!pattern) return pattern.err();
+        if (!(*pattern >= 1) || *pattern != std::floor(*pattern) || *pattern > 1e9)
+            return make_error("config.json: sliding_window_pattern must be a positive integer");
+        const auto n = static_cast<int64_t>(*pattern);
+        for (int64_t l = 0; l < num_layers; ++l) sliding[size_t(l)] = (l + 1) % n != 0;
     } else if (keys == hf_window_keys::qwen) {
         auto first = get_number(o, "max_window_layers", 28.0);
         if (!first) return first.err();
@@ -205,7 +217,8 @@ result<std::vector<bool>> parse_layer_types(object o, hf_window_keys keys, int64
 // sliding_window + use_sliding_window + max_window_layers / layer_types -> the config's
 // window. Qwen2/Qwen3 configs carry a sliding_window value even when use_sliding_window is
 // false; then there is no window (their config classes set it to None).
-status parse_sliding_window(object o, hf_window_keys keys, model_config& c) {
+status parse_sliding_window(object o, const hf_model_type& type, model_config& c) {
+    const hf_window_keys keys = type.window_keys;
     int64_t window = 0;
     const bool qwen = keys == hf_window_keys::qwen;
     auto use = get_flag(o, "use_sliding_window", false);
@@ -218,7 +231,7 @@ status parse_sliding_window(object o, hf_window_keys keys, model_config& c) {
                               (long long)*v);
         window = *v;
     }
-    auto sliding = parse_layer_types(o, keys, c.num_layers, window > 0);
+    auto sliding = parse_layer_types(o, type, c.num_layers, window > 0);
     if (!sliding) return sliding.err();
     const auto n = std::count(sliding->begin(), sliding->end(), true);
     if (window == 0 || n == 0) return status::success();  // sliding layers without a window: full
@@ -233,13 +246,14 @@ status parse_sliding_window(object o, hf_window_keys keys, model_config& c) {
 //  type ({"full_attention": {...}, "sliding_attention": {...}}) for models whose layers differ.
 // Every layer type the model uses must have an entry, and (one RoPE table per model) the
 // entries in use must agree. A config carrying both layouts must say the same in both.
-status parse_rope(object o, model_config& c) {
+status parse_rope(object o, bool sliding_rope_ok, model_config& c) {
     rope_settings base;
     auto theta = get_number(o, "rope_theta", 10000.0);
     if (!theta) return theta.err();
     if (!(*theta > 0)) return make_error("config.json: rope_theta must be > 0");
     base.theta = float(*theta);
-    std::optional<rope_settings> v4, v5;
+    std::optional<rope_settings> v4, v5, sliding;
+    bool keyed = false;  // rope_parameters by layer type: it names the sliding layers' RoPE
     if (!is_null(o, "rope_scaling")) {
         object rs;
         if (o["rope_scaling"].get(rs))
@@ -254,6 +268,7 @@ status parse_rope(object o, model_config& c) {
             return make_error("config.json: 'rope_parameters' must be an object");
         bool per_type = rp.size() > 0;
         for (auto field : rp) per_type = per_type && field.value.is_object();
+        keyed = per_type;
         if (!per_type) {
             auto r = parse_rope_set(rp, "rope_parameters", base, false, c.max_position);
             if (!r) return r.err();
@@ -277,11 +292,11 @@ status parse_rope(object o, model_config& c) {
                 auto r =
                     parse_rope_set(entry, "rope_parameters." + key, base, false, c.max_position);
                 if (!r) return r.err();
-                if (v5 && !(*v5 == *r))
-                    return make_error(
-                        "config.json: rope_parameters differ between full_attention "
-                        "and sliding_attention layers (not supported)");
-                v5 = *r;
+                (key == k_full ? v5 : sliding) = *r;
+            }
+            if (!v5) {  // every layer slides: the sliding entry is the model's one RoPE
+                v5 = sliding;
+                sliding.reset();
             }
             for (auto [used, key] : {std::pair{uses_full, k_full}, {uses_sliding, k_sliding}}) {
                 object entry;
@@ -296,9 +311,62 @@ status parse_rope(object o, model_config& c) {
     if (v4 && v5 && !(*v4 == *v5))
         return make_error("config.json: rope_scaling and rope_parameters disagree");
     const rope_settings& r = v5 ? *v5 : v4 ? *v4 : base;
+    // transformers 4's Gemma 3: the local layers turn with rope_local_base_freq (default
+    // 10000), unscaled; rope_theta and rope_scaling are the global layers'.
+    if (sliding_rope_ok && !keyed && c.sliding_window > 0) {
+        auto local = get_number(o, "rope_local_base_freq", 10000.0);
+        if (!local) return local.err();
+        if (!(*local > 0)) return make_error("config.json: rope_local_base_freq must be > 0");
+        sliding = rope_settings{};
+        sliding->theta = float(*local);
+    }
+    if (sliding && !(*sliding == r)) {
+        if (!sliding_rope_ok)
+            return make_error(
+                "config.json: rope_parameters differ between full_attention "
+                "and sliding_attention layers (not supported)");
+        if (!r.mrope_section.empty() || !sliding->mrope_section.empty())
+            return make_error(
+                "config.json: per-layer-type RoPE with mrope_section is not "
+                "supported");
+        c.sliding_rope_theta = sliding->theta;
+        c.sliding_rope_scaling = sliding->scaling;
+    }
     c.rope_theta = r.theta;
     c.rope_scaling = r.scaling;
     c.mrope_section = r.mrope_section;
+    return status::success();
+}
+
+// Gemma2Config / Gemma3TextConfig keys: scores scaled by query_pre_attn_scalar^-0.5
+// (default 256), the attention and final-logit soft-caps (null: none; absent: the config
+// class's default, which the table's recipe holds), and the GeGLU activation.
+status parse_gemma_keys(object o, model_config& c) {
+    auto scalar = get_number(o, "query_pre_attn_scalar", 256.0);
+    if (!scalar) return scalar.err();
+    if (!(*scalar > 0)) return make_error("config.json: 'query_pre_attn_scalar' must be > 0");
+    if (*scalar != double(c.head_dim)) c.recipe.attention_scale = float(1.0 / std::sqrt(*scalar));
+    for (auto [key, dst] : {std::pair{"attn_logit_softcapping", &c.recipe.attention_softcap},
+                            {"final_logit_softcapping", &c.recipe.final_logit_softcap}}) {
+        element e;
+        if (o[key].get(e)) continue;
+        double v = 0;
+        if (e.is_null()) {
+            *dst = 0.0f;
+        } else if (e.get(v) || !(v > 0)) {
+            return make_error("config.json: '%s' must be a positive number or null", key);
+        } else {
+            *dst = float(v);
+        }
+    }
+    std::string_view act = "gelu_pytorch_tanh";
+    if (!is_null(o, "hidden_activation") && o["hidden_activation"].get(act))
+        return make_error("config.json: 'hidden_activation' must be a string");
+    if (act != "gelu_pytorch_tanh" && act != "gelu_new")
+        return make_error(
+            "config.json: hidden_activation '%.*s' is not supported (supported: "
+            "gelu_pytorch_tanh, gelu_new)",
+            int(act.size()), act.data());
     return status::success();
 }
 
@@ -317,7 +385,8 @@ result<model_config> parse_hf_config(std::string_view config_json,
     // A vision-language checkpoint wraps its text model's config in text_config; the text
     // model is what this reads (multimodal::read_vision_tower_config reads the tower).
     bool mrope = false;
-    if (model_type == "llava" || model_type == "idefics3" || model_type == "smolvlm") {
+    if (model_type == "llava" || model_type == "idefics3" || model_type == "smolvlm" ||
+        model_type == "gemma3") {
         object text;
         if (o["text_config"].get(text))
             return make_error("config.json: a '%.*s' checkpoint needs a 'text_config' object",
@@ -411,8 +480,13 @@ result<model_config> parse_hf_config(std::string_view config_json,
                 "(supported: absolute)",
                 int(pos.size()), pos.data());
     }
-    if (status s = parse_sliding_window(o, hf_type->window_keys, c); !s) return s.err();
-    if (status s = parse_rope(o, c); !s) return s.err();
+    if (status s = parse_sliding_window(o, *hf_type, c); !s) return s.err();
+    if (status s = parse_rope(o, info->sliding_rope, c); !s) return s.err();
+    if (info->embedding_scale_sqrt_hidden)
+        c.recipe.embedding_scale = std::sqrt(static_cast<float>(c.hidden_size));
+    if (info->gemma_keys) {
+        if (status s = parse_gemma_keys(o, c); !s) return s.err();
+    }
     if (!mrope) {
         c.mrope_section.clear();  // transformers reads it only in Qwen2-VL's attention
     } else if (c.mrope_section.empty()) {

@@ -1,5 +1,5 @@
 // hf_config: maps a Hugging Face config.json (plus generation_config.json) of a
-// Llama / Mistral / Qwen2 / Qwen3 checkpoint to model_config. Pure functions;
+// Llama / Mistral / Qwen2 / Qwen3 / Gemma 2 / Gemma 3 / BERT checkpoint to model_config. Pure functions;
 // any thread. HF checkpoints keep Q/K in NeoX layout, so rope_neox is true.
 #pragma once
 

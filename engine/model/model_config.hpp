@@ -22,10 +22,12 @@ namespace actorlm {
 /// The architecture family: names the file formats use and the default recipe
 /// (architecture.hpp has one table entry per value).
 enum class model_arch {
-    llama,  // Llama 1/2/3 and Mistral
-    qwen2,  // Llama + QKV bias, NeoX RoPE
-    qwen3,  // Llama + per-head Q/K RMSNorm, NeoX RoPE
-    bert,   // encoder: absolute positions, post-LayerNorm, GELU FFN, bidirectional attention
+    llama,   // Llama 1/2/3 and Mistral
+    qwen2,   // Llama + QKV bias, NeoX RoPE
+    qwen3,   // Llama + per-head Q/K RMSNorm, NeoX RoPE
+    bert,    // encoder: absolute positions, post-LayerNorm, GELU FFN, bidirectional attention
+    gemma2,  // (1 + w) norms, post-norms, GeGLU, embedding scale, attention and final soft-caps
+    gemma3,  // Gemma 2 without soft-caps, plus Q/K norm and its own RoPE for sliding layers
 };
 
 /// The architecture's name (GGUF general.architecture), from the architecture table.
@@ -60,6 +62,12 @@ struct model_config {
     // true: NeoX halves (i, i + head_dim/2) — HF checkpoints and GGUF qwen2/qwen3.
     bool rope_neox = false;
     struct rope_scaling rope_scaling;
+    /// The RoPE of the sliding-window layers when it differs from the other layers' (Gemma 3:
+    /// local layers turn with rope_local_base_freq 10000 and no scaling, global ones with
+    /// rope_theta 1e6 and their rope_scaling). 0: every layer uses rope_theta + rope_scaling.
+    /// A backend without per-layer RoPE must refuse a config that sets it.
+    float sliding_rope_theta = 0.0f;
+    struct rope_scaling sliding_rope_scaling;
     /// M-RoPE (Qwen2.5-VL's text model): every token has three positions (temporal, height,
     /// width) and the rotary pairs are split in that order into sections of these many pairs
     /// (transformers' mrope_section; their sum is head_dim / 2): pair i turns with the

@@ -89,6 +89,12 @@ result<test_model> generate_test_model(const test_model_spec& s) {
             "'%s' is an encoder: test models are decoders (%s's test data is "
             "made with transformers, tools/make-bert-references.py)",
             s.arch.c_str(), s.arch.c_str());
+    if (!arch->writable)
+        return make_error(
+            "'%s' test models cannot be written yet (the writers lack its own "
+            "keys; its test data is made with transformers, "
+            "tools/make-gemma-references.py)",
+            s.arch.c_str());
     c.arch = arch->arch;
     c.recipe = arch->recipe;
     for (auto [v, what] : {std::pair{s.vocab_size, "vocab size"},

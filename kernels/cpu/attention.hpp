@@ -48,6 +48,9 @@ struct attention_query {
     /// to the keys at positions [0, context_len), the whole sequence, whatever its own
     /// position. 0: causal. The caller never combines it with a sliding window.
     int32_t context_len = 0;
+    /// Attention logit soft-capping (Gemma 2): > 0 replaces every scaled score s by
+    /// softcap * tanh(s / softcap) before the softmax. 0: none.
+    float softcap = 0.0f;
 };
 
 /// The first position a query at `position` attends to under `sliding_window` (0 = none).

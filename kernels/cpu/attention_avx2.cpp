@@ -7,7 +7,8 @@
 // q8_0 rows (34 bytes per 32 values) are widened 8 int8 at a time and their block
 // scale applied once per 32 values in registers; AVX-512 machines run q8_0 here too.
 // Head sizes that are not a multiple of 8, and groups wider than k_max_group, take
-// the portable per-head path. Compiled with -mavx2 -mfma -mf16c.
+// the portable per-head path. Soft-capped scores (Gemma 2) use the scalar tanh: one per
+// key and head, next to head_dim multiply-adds. Compiled with -mavx2 -mfma -mf16c.
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -97,7 +98,8 @@ void group_attention(const paged_kv_layer& kv, const attention_query& query, int
                 for (int32_t i = 0; i < g; ++i)
                     acc[i] = _mm256_fmadd_ps(_mm256_loadu_ps(q + i * hd + 8 * c), kc, acc[i]);
             });
-            for (int32_t i = 0; i < g; ++i) s[i * n + at] = hsum8(acc[i]) * scale;
+            for (int32_t i = 0; i < g; ++i)
+                s[i * n + at] = softcap_score(hsum8(acc[i]) * scale, query.softcap);
         });
 
         // Softmax weights per head (normalized at the end).

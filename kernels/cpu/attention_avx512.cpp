@@ -6,7 +6,8 @@
 // folded into one vector of 16 dot products by a transpose-add tree, so the
 // horizontal reduction costs ~3 instructions per key instead of ~10. The
 // weighted sum of V keeps the head's output in registers across all keys. A
-// sliding window only moves the first key: the walk then starts mid-block.
+// sliding window only moves the first key: the walk then starts mid-block. Soft-capping
+// (Gemma 2) maps each vector of 16 scores through a vector tanh before the max.
 // Head sizes that are not a multiple of 16 (or above 256) take the per-head
 // path from attention_impl.hpp. Compiled with -mavx512f/bw/vl.
 // GCC 12 flags its own _mm512_undefined_* idiom in avx512fintrin.h (bug 105593).
@@ -96,9 +97,21 @@ inline void for_each_piece(const int32_t* block_table, int64_t bs, int64_t block
     }
 }
 
+// Attention soft-capping of 16 scaled scores: cap * tanh(s / cap), with
+// tanh(x) = 1 - 2 / (exp(2x) + 1) (exp_avx512 clamps, so large |x| give exactly +-1; the
+// absolute error near 0 is ~1e-7, times cap).
+inline __m512 softcap16(__m512 s, float cap) {
+    const __m512 e = exp_avx512(_mm512_mul_ps(s, _mm512_set1_ps(2.0f / cap)));
+    const __m512 t = _mm512_sub_ps(_mm512_set1_ps(1.0f),
+                                   _mm512_div_ps(_mm512_set1_ps(2.0f),
+                                                 _mm512_add_ps(e, _mm512_set1_ps(1.0f))));
+    return _mm512_mul_ps(t, _mm512_set1_ps(cap));
+}
+
 template <int NV, class T>
 void score_pass(const paged_kv_layer& kv, const int32_t* block_table, const T* k_base,
-                const group_token& tok, int32_t group, float scale, float* max_out) {
+                const group_token& tok, int32_t group, float scale, float softcap,
+                float* max_out) {
     const int64_t hd = NV * 16, bs = kv.block_size;
     const int64_t slot_stride = static_cast<int64_t>(kv.num_kv_heads) * hd;
     const int64_t block_stride = bs * slot_stride;
@@ -126,7 +139,8 @@ void score_pass(const paged_kv_layer& kv, const int32_t* block_table, const T* k
                                    acc[o] = a;
                                }
                                const __mmask16 m = tail_mask(static_cast<long>(cnt));
-                               const __m512 r = transpose_sum16(acc);
+                               __m512 r = transpose_sum16(acc);
+                               if (softcap > 0.0f) r = softcap16(r, softcap);
                                _mm512_mask_storeu_ps(s + si + o0, m, r);
                                vmax = _mm512_mask_max_ps(vmax, m, vmax, r);
                            }
@@ -234,7 +248,8 @@ void group_attention(const paged_kv_layer& kv, const attention_query& query, int
         tok.q = query.q + t * query.q_stride + h0 * hd;
         tok.out = query.out + t * query.out_stride + h0 * hd;
 
-        score_pass<NV>(kv, query.block_table, k_base, tok, group, scale, head_stats.data());
+        score_pass<NV>(kv, query.block_table, k_base, tok, group, scale, query.softcap,
+                       head_stats.data());
         for (int32_t i = 0; i < group; ++i)
             head_stats[static_cast<size_t>(i)] =
                 1.0f /

@@ -3,11 +3,12 @@
 // storage unit T (a float, fp16 bits, or a q8_0 block of 32 values; a head's
 // vector is head_dim / kv_unit_elems<T> units). Include only from attention*.cpp.
 // Two passes per query token over its keys (the causal context or its sliding
-// window): scores (and their max), then exp and the weighted sum of V; the score
+// window): scores (soft-capped when the query asks, and their max), then exp and the weighted sum of V; the score
 // buffer is thread-local, so calls on disjoint heads may run in parallel.
 #pragma once
 
 #include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <limits>
 #include <vector>
@@ -40,6 +41,9 @@ inline void for_each_block_piece(const T* base, const int32_t* block_table, int6
     }
 }
 
+/// A scaled score after attention soft-capping: cap * tanh(s / cap), or s when cap is 0.
+inline float softcap_score(float s, float cap) { return cap > 0.0f ? cap * std::tanh(s / cap) : s; }
+
 template <class Ops, class T>
 void paged_attention_head_impl(const paged_kv_layer& kv, const attention_query& query,
                                int32_t num_heads, int32_t head, float scale) {
@@ -69,7 +73,8 @@ void paged_attention_head_impl(const paged_kv_layer& kv, const attention_query& 
         float max_score = -std::numeric_limits<float>::infinity();
         for_each_piece(k_base, [&](const T* k, int64_t at, int64_t count) {
             for (int64_t o = 0; o < count; ++o) {
-                const float v = Ops::dot(q, k + o * slot_stride, hd) * scale;
+                const float v =
+                    softcap_score(Ops::dot(q, k + o * slot_stride, hd) * scale, query.softcap);
                 s[at + o] = v;
                 max_score = std::max(max_score, v);
             }

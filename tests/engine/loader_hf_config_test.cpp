@@ -88,7 +88,7 @@ TEST_CASE("hf config errors name the problem") {
     };
     CHECK(err("not json").find("not a valid JSON object") != std::string::npos);
     CHECK(err(R"({"hidden_size": 1})").find("model_type") != std::string::npos);
-    CHECK(err(R"({"model_type": "gemma2"})").find("model_type 'gemma2' is not supported") !=
+    CHECK(err(R"({"model_type": "gemma"})").find("model_type 'gemma' is not supported") !=
           std::string::npos);
     CHECK(err(R"({"model_type": "llama", "hidden_size": 64})").find("intermediate_size") !=
           std::string::npos);

@@ -3,8 +3,9 @@
 // definitions and independent of the kernels under test. It follows config.recipe
 // (biases, Q/K norm, plain or (1 + w) norms, SiLU or gelu-tanh gating, post-norms,
 // embedding and attention scales, attention and final soft-caps), interleaved or NeoX
-// RoPE with linear / Llama-3 scaling and a full or sliding-window causal mask per
-// layer. Also builds random F32 models of any config in memory. Header-only.
+// RoPE with linear / Llama-3 scaling (the sliding layers' own when the config has one)
+// and a full or sliding-window causal mask per layer. Also builds random F32 models of any config
+// in memory. Header-only.
 #pragma once
 
 #include <algorithm>
@@ -66,6 +67,31 @@ inline model_config tiny_config(model_arch arch, int variant = 0) {
             c.rope_theta = 1000000.0f;
             c.recipe.qk_norm = true;
             c.tie_word_embeddings = true;
+            break;
+        case model_arch::gemma2:
+        case model_arch::gemma3:
+            // Gemma's recipe on the tiny shape, local and global layers alternating; gemma3's
+            // local layers turn with their own RoPE (base 1000 against 1e6 with a linear 8).
+            c.rope_neox = true;
+            c.tie_word_embeddings = true;
+            c.recipe.norm_weight = norm_weight_kind::one_plus;
+            c.recipe.activation = ffn_activation::gelu_tanh;
+            c.recipe.post_attention_norm = true;
+            c.recipe.post_ffn_norm = true;
+            c.recipe.embedding_scale = std::sqrt(static_cast<float>(c.hidden_size));
+            c.recipe.attention_scale = 0.2f;
+            c.sliding_window = 3;
+            c.sliding_layers = {true, false};
+            if (arch == model_arch::gemma2) {
+                c.recipe.attention_softcap = 0.05f;  // these tiny scores: a cap that bends them
+                c.recipe.final_logit_softcap = 0.5f;
+            } else {
+                c.recipe.qk_norm = true;
+                c.rope_theta = 1000000.0f;
+                c.rope_scaling.type = rope_scaling_type::linear;
+                c.rope_scaling.factor = 8.0f;
+                c.sliding_rope_theta = 1000.0f;
+            }
             break;
         case model_arch::bert:  // an encoder: checked against transformers instead
             break;                // (tests/engine/bert_embedding_test.cpp)
@@ -192,6 +218,17 @@ inline double inv_freq(const model_config& c, int64_t i) {
     return (1 - smooth) * f / s.factor + smooth * f;
 }
 
+/// The config whose rope_theta / rope_scaling turn a layer of `window` (> 0: sliding): the
+/// sliding layers' own RoPE when the model has one (Gemma 3), else `c`'s.
+inline model_config layer_rope_config(const model_config& c, int64_t window) {
+    model_config r = c;
+    if (window > 0 && c.sliding_rope_theta > 0.0f) {
+        r.rope_theta = c.sliding_rope_theta;
+        r.rope_scaling = c.sliding_rope_scaling;
+    }
+    return r;
+}
+
 inline void rope(const model_config& c, double* head, int64_t pos) {
     const int64_t half = c.head_dim / 2;
     for (int64_t i = 0; i < half; ++i) {
@@ -224,6 +261,7 @@ inline std::vector<std::vector<double>> reference_hidden_states(
         const layer_weights& lw = w.layers[layer];
         // Sliding window: position t sees keys j with t - j < window (transformers' mask).
         const int64_t window = layer_attention_window(c, static_cast<int64_t>(layer));
+        const model_config rc = ref::layer_rope_config(c, window);
         std::vector<std::vector<double>> q(n), k(n), v(n);
         for (int64_t t = 0; t < n; ++t) {
             std::vector<double> xn = x[t];
@@ -238,11 +276,11 @@ inline std::vector<std::vector<double>> reference_hidden_states(
             }
             for (int64_t hh = 0; hh < nh; ++hh) {
                 if (r.qk_norm) ref::rmsnorm(c, &q[t][hh * hd], ref::f32(lw.q_norm), hd);
-                ref::rope(c, &q[t][hh * hd], t);
+                ref::rope(rc, &q[t][hh * hd], t);
             }
             for (int64_t hh = 0; hh < nkv; ++hh) {
                 if (r.qk_norm) ref::rmsnorm(c, &k[t][hh * hd], ref::f32(lw.k_norm), hd);
-                ref::rope(c, &k[t][hh * hd], t);
+                ref::rope(rc, &k[t][hh * hd], t);
             }
         }
         for (int64_t t = 0; t < n; ++t) {

@@ -1,11 +1,11 @@
 // cpu_executor's forward pass: embed (+ scale) (first stage) -> per layer [RMSNorm,
-// Q/K/V matmuls, bias / Q-K norm / RoPE / KV write per token, paged attention per
-// (sequence, KV head, chunk), output matmul (+ post-norm) + residual, RMSNorm, gated
-// SiLU/GELU MLP (+ post-norm) + residual] -> final norm, lm_head (+ soft-cap) only for
-// the requested rows (last stage). The recipe picks the steps once per call, never per
-// element. Matmuls split over the pool internally; the per-token glue splits by rows.
-// M-RoPE (forward_batch::mrope_positions) changes only how the per-token angles are formed.
-// An encoder (BERT: recipe.placement post) embeds token + position + type 0 rows and
+// Q/K/V matmuls, bias / Q-K norm / RoPE (the sliding layers' own table when the model has
+// one) / KV write per token, paged attention (+ soft-cap) per (sequence, KV head, chunk), output
+// matmul (+ post-norm) + residual, RMSNorm, gated SiLU/GELU MLP (+ post-norm) + residual] -> final
+// norm, lm_head (+ soft-cap) only for the requested rows (last stage). The recipe picks the steps
+// once per call, never per element. Matmuls split over the pool internally; the per-token glue
+// splits by rows. M-RoPE (forward_batch::mrope_positions) changes only how the per-token angles are
+// formed. An encoder (BERT: recipe.placement post) embeds token + position + type 0 rows and
 // LayerNorms them, then runs run_post_norm_layer (bidirectional attention, no RoPE) and
 // returns its last layer's rows as hidden states.
 #include "backends/cpu/cpu_executor.hpp"
@@ -125,6 +125,12 @@ status cpu_executor::forward_stage_with_hidden(const forward_batch& batch, const
         else
             cpu::mrope_angles(rope_, config_.mrope_section, batch.mrope_positions.data(),
                               num_tokens, cos_.data(), sin_.data());
+        if (has_sliding_rope_) {  // Gemma 3's local layers (the loaders refuse it with M-RoPE)
+            sliding_cos_.resize(cos_.size());
+            sliding_sin_.resize(sin_.size());
+            cpu::rope_angles(sliding_rope_, batch.positions.data(), num_tokens, sliding_cos_.data(),
+                             sliding_sin_.data());
+        }
     }
 
     for (int64_t l = first_layer_; l < last_layer_; ++l) {
@@ -153,6 +159,11 @@ void cpu_executor::project_qkv(int64_t layer, const float* in, const forward_bat
     const float eps = config_.rms_norm_eps;
     const model_recipe& recipe = config_.recipe;
     const bool rope = recipe.positions == position_kind::rope;
+    // A sliding layer turns with its own table when the model has one (Gemma 3).
+    const bool sliding_rope = has_sliding_rope_ && layer_attention_window(config_, layer) > 0;
+    const cpu::rope_table& table = sliding_rope ? sliding_rope_ : rope_;
+    const float* cos_rows = sliding_rope ? sliding_cos_.data() : cos_.data();
+    const float* sin_rows = sliding_rope ? sliding_sin_.data() : sin_.data();
     q_.resize(static_cast<size_t>(num_tokens * q_dim));
     k_.resize(static_cast<size_t>(num_tokens * kv_dim));
     v_.resize(static_cast<size_t>(num_tokens * kv_dim));
@@ -174,8 +185,8 @@ void cpu_executor::project_qkv(int64_t layer, const float* in, const forward_bat
                 cpu::rmsnorm_rows(k, p.k_norm.data(), nkv, hd, eps);
             }
             if (rope) {
-                cpu::apply_rope(rope_, q, nh, cos_.data() + t * half, sin_.data() + t * half);
-                cpu::apply_rope(rope_, k, nkv, cos_.data() + t * half, sin_.data() + t * half);
+                cpu::apply_rope(table, q, nh, cos_rows + t * half, sin_rows + t * half);
+                cpu::apply_rope(table, k, nkv, cos_rows + t * half, sin_rows + t * half);
             }
             kv_.write(kv_layer(layer), kv_slot(layer, batch, t), k, v);
         }
@@ -398,6 +409,7 @@ void cpu_executor::run_attention(int64_t layer, const forward_batch& batch) {
         q.out = attn_.data() + static_cast<int64_t>(it.token_begin) * q_dim;
         q.out_stride = q_dim;
         q.sliding_window = window;
+        q.softcap = config_.recipe.attention_softcap;
         // An encoder attends to the whole sequence, which is all in this step (the
         // scheduler never splits an encoder prompt): its last position + 1 keys.
         if (!config_.recipe.causal) {

@@ -128,6 +128,9 @@ private:
     int64_t last_layer_ = 0;
     std::unique_ptr<cpu::thread_pool> pool_;
     cpu::rope_table rope_;
+    // config.sliding_rope_theta > 0: the sliding-window layers' own table (Gemma 3's local RoPE).
+    cpu::rope_table sliding_rope_;
+    bool has_sliding_rope_ = false;
     std::vector<layer_params> params_;  // indexed by layer - first_layer
     std::vector<float> output_norm_;
     // recipe.positions == absolute: the embedding LayerNorm and token type 0's row.
@@ -135,6 +138,8 @@ private:
 
     // Scratch, resized per call: residual stream, normed input, projections, MLP.
     std::vector<float> x_, xn_, q_, k_, v_, attn_, delta_, gate_, up_, cos_, sin_;
+    // The sliding layers' angles (has_sliding_rope_).
+    std::vector<float> sliding_cos_, sliding_sin_;
 };
 
 }  // namespace actorlm

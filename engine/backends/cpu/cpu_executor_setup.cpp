@@ -39,9 +39,9 @@ std::vector<float> norm_floats(const tensor& t, const model_recipe& r) {
 constexpr uint32_t k_supported_features =
     recipe_qkv_bias | recipe_qk_norm | recipe_norm_one_plus | recipe_gelu_tanh |
     recipe_post_attention_norm | recipe_post_ffn_norm | recipe_embedding_scale |
-    recipe_attention_scale | recipe_final_logit_softcap | recipe_layer_norm | recipe_post_norm |
-    recipe_absolute_positions | recipe_plain_ffn | recipe_gelu_erf | recipe_linear_bias |
-    recipe_non_causal;
+    recipe_attention_scale | recipe_attention_softcap | recipe_final_logit_softcap |
+    recipe_layer_norm | recipe_post_norm | recipe_absolute_positions | recipe_plain_ffn |
+    recipe_gelu_erf | recipe_linear_bias | recipe_non_causal;
 
 status check_config(const model_config& c) {
     if (c.vocab_size <= 0 || c.hidden_size <= 0 || c.intermediate_size <= 0 || c.num_layers <= 0 ||
@@ -65,6 +65,9 @@ status check_config(const model_config& c) {
         return make_error("rope scaling factor must be positive");
     if (status st = check_mrope_section(c); !st.ok()) return st;
     if (c.sliding_window < 0) return make_error("sliding_window must not be negative");
+    if (c.sliding_rope_theta < 0.0f) return make_error("sliding_rope_theta must not be negative");
+    if (c.sliding_rope_theta > 0.0f && !c.mrope_section.empty())
+        return make_error("a separate sliding-layer RoPE with M-RoPE is not supported");
     if (!c.sliding_layers.empty() && static_cast<int64_t>(c.sliding_layers.size()) != c.num_layers)
         return make_error("sliding_layers names %zu layers of %lld", c.sliding_layers.size(),
                           static_cast<long long>(c.num_layers));
@@ -143,6 +146,12 @@ result<std::unique_ptr<cpu_executor>> cpu_executor::create(model_config config,
                                                       options.num_threads));
     ex->layout_ = std::move(layout);
     ex->params_ = std::move(params);
+    if (ex->config_.sliding_rope_theta > 0.0f) {
+        const model_config& c = ex->config_;
+        ex->sliding_rope_ = cpu::make_rope_table(c.head_dim, c.sliding_rope_theta, c.rope_neox,
+                                                 c.sliding_rope_scaling);
+        ex->has_sliding_rope_ = true;
+    }
     if (ex->is_last_stage() && ex->config_.recipe.causal)
         ex->output_norm_ = norm_floats(ex->weights_.output_norm, ex->config_.recipe);
     if (ex->config_.recipe.positions == position_kind::absolute && ex->is_first_stage()) {

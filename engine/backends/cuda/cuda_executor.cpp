@@ -153,6 +153,12 @@ result<std::unique_ptr<cuda_executor::impl>> prepare(const model_config& config,
         return make_error("the CUDA backend does not run M-RoPE yet (Qwen2.5-VL's text model, "
                           "mrope_section of %zu entries); use the CPU backend",
                           config.mrope_section.size());
+    if (config.sliding_rope_theta != 0.0f)
+        return make_error(
+            "the CUDA backend does not implement a separate RoPE for the "
+            "sliding-window layers (sliding_rope_theta %g, Gemma 3's local "
+            "layers); use the CPU backend",
+            static_cast<double>(config.sliding_rope_theta));
     if (config.sliding_window < 0 ||
         (!config.sliding_layers.empty() &&
          static_cast<int64_t>(config.sliding_layers.size()) != config.num_layers))
