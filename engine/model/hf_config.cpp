@@ -413,6 +413,7 @@ result<model_config> parse_hf_config(std::string_view config_json,
     }
     if (status s = parse_sliding_window(o, hf_type->window_keys, c); !s) return s.err();
     if (status s = parse_rope(o, c); !s) return s.err();
+    if (status s = read_hf_moe_config(o, info->hf_moe, c); !s) return s.err();
     if (!mrope) {
         c.mrope_section.clear();  // transformers reads it only in Qwen2-VL's attention
     } else if (c.mrope_section.empty()) {

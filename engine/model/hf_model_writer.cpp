@@ -174,6 +174,9 @@ status write_hf_model(const model_config& c, const model_weights& weights, const
     // positions and LayerNorm biases have no writer.
     if (!c.recipe.causal)
         return make_error("writing an encoder (%s) checkpoint is not supported", arch.name);
+    if (c.recipe.mixture_of_experts || arch.hf_moe != hf_moe_keys::none)
+        return make_error("writing a mixture-of-experts (%s) checkpoint is not supported",
+                          arch.name);
     model_recipe derived = arch.recipe;
     if (arch.hf_attention_bias_key) derived.qkv_bias = c.recipe.qkv_bias;
     if (recipe_features(derived) != recipe_features(c.recipe))

@@ -16,6 +16,7 @@
 #include "base/result.hpp"
 #include "base/rope_scaling.hpp"
 #include "model/model_recipe.hpp"
+#include "model/moe_config.hpp"
 
 namespace actorlm {
 
@@ -26,6 +27,8 @@ enum class model_arch {
     qwen2,  // Llama + QKV bias, NeoX RoPE
     qwen3,  // Llama + per-head Q/K RMSNorm, NeoX RoPE
     bert,   // encoder: absolute positions, post-LayerNorm, GELU FFN, bidirectional attention
+    mixtral,    // Llama (Mistral) + a mixture-of-experts FFN (HF; GGUF files say llama)
+    qwen3_moe,  // Qwen3 + a mixture-of-experts FFN, some layers dense
 };
 
 /// The architecture's name (GGUF general.architecture), from the architecture table.
@@ -80,6 +83,8 @@ struct model_config {
     bool tie_word_embeddings = false;
     /// What every layer computes (biases, Q/K norm, norm form, activation, scales, caps).
     model_recipe recipe;
+    /// The mixture-of-experts FFN (recipe.mixture_of_experts); num_experts 0: dense.
+    moe_config moe;
     /// The pooling the model declares (sentence-transformers' modules.json + 1_Pooling +
     /// Normalize, GGUF <arch>.pooling_type); unset: none declared.
     std::optional<pooling_params> pooling;
