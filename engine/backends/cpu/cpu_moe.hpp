@@ -1,6 +1,7 @@
 // cpu_moe: the mixture-of-experts FFN of a sparse layer on the CPU (moe_config.hpp). The
 // router is one matmul over the batch; each token keeps its top-k experts (softmax over all
-// logits, the k largest probabilities with ties to the lower index, renormalized when the
+// logits, the k largest probabilities with ties to the lower index (torch's topk leaves the
+// order of exact ties unspecified; docs/cpu-kernels.md), renormalized when the
 // config says so); then, per expert that received tokens, the rows routed to it are gathered
 // into one block and run through the ordinary matmul dispatch (so quantized experts use the
 // same kernels as dense layers, read from the mapped file), and the weighted outputs are
