@@ -85,7 +85,8 @@ status slice_experts(const tensor& t, const std::string& name, int64_t num_exper
 
 std::vector<tensor>& expert_list(layer_weights& l, expert_matrix m) {
     return m == expert_matrix::gate ? l.expert_gate
-                                    : m == expert_matrix::up ? l.expert_up : l.expert_down;
+           : m == expert_matrix::up ? l.expert_up
+                                    : l.expert_down;
 }
 
 constexpr expert_matrix k_expert_matrices[] = {expert_matrix::gate, expert_matrix::up,
@@ -111,8 +112,8 @@ expert_names hf_expert_names(const char* layer_prefix, const char* router, const
         return pre + std::to_string(l) + "." + r;
     };
     n.single = [pre, x = std::string(experts), g = std::string(matrices[0]),
-                u = std::string(matrices[1]), d = std::string(matrices[2])](
-                   int64_t l, int64_t e, expert_matrix m) {
+                u = std::string(matrices[1]),
+                d = std::string(matrices[2])](int64_t l, int64_t e, expert_matrix m) {
         const std::string& s = m == expert_matrix::gate ? g : m == expert_matrix::up ? u : d;
         return pre + std::to_string(l) + "." + x + std::to_string(e) + "." + s;
     };
@@ -143,8 +144,8 @@ status bind_layer_experts(const model_config& c, int64_t layer, const expert_nam
     };
     auto router = fetch(names.router(layer));
     if (!router) return router.err();
-    if (!router->present()) return make_error("missing tensor '%s' (expert router)",
-                                              names.router(layer).c_str());
+    if (!router->present())
+        return make_error("missing tensor '%s' (expert router)", names.router(layer).c_str());
     l.ffn_gate_inp = std::move(*router);
     if (names.single) {
         auto probe = fetch(names.single(layer, 0, expert_matrix::gate));
@@ -190,8 +191,7 @@ status bind_layer_experts(const model_config& c, int64_t layer, const expert_nam
     const std::string gate_name = names.stacked ? names.stacked(layer, expert_matrix::gate) : "";
     if (gate_name.empty())
         return make_error("missing the experts of layer %lld (no '%s')", (long long)layer,
-                          names.single ? names.single(layer, 0, expert_matrix::gate).c_str()
-                                       : "?");
+                          names.single ? names.single(layer, 0, expert_matrix::gate).c_str() : "?");
     for (expert_matrix m : k_expert_matrices) {
         const std::string name = names.stacked(layer, m);
         auto t = fetch(name);
@@ -200,7 +200,8 @@ status bind_layer_experts(const model_config& c, int64_t layer, const expert_nam
             return make_error("missing tensor '%s' (%s of every expert)", name.c_str(),
                               expert_matrix_name(m));
         const std::vector<int64_t> s = expert_shape(c, m);
-        if (status st = slice_experts(*t, name, num_experts, s[0], 0, s[0], s[1], expert_list(l, m));
+        if (status st =
+                slice_experts(*t, name, num_experts, s[0], 0, s[0], s[1], expert_list(l, m));
             !st)
             return st;
     }

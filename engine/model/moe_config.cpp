@@ -19,7 +19,8 @@ result<int64_t> moe_json_int(const simdjson::dom::object& o, const char* key, in
     element e;
     if (o[key].get(e) || e.is_null()) return fallback;
     int64_t v = 0;
-    if (e.get(v) || v < 0) return make_error("config.json: '%s' must be a non-negative integer", key);
+    if (e.get(v) || v < 0)
+        return make_error("config.json: '%s' must be a non-negative integer", key);
     return v;
 }
 
@@ -58,8 +59,8 @@ status read_hf_moe_config(const simdjson::dom::object& o, hf_moe_keys keys, mode
     element probe;
     const bool qwen_key = qwen && !o["num_experts"].get(probe) && !probe.is_null();
     const char* count_key = qwen_key ? "num_experts" : "num_local_experts";
-    for (auto [key, dst] : {std::pair{count_key, &m.num_experts},
-                            {"num_experts_per_tok", &m.num_experts_used}}) {
+    for (auto [key, dst] :
+         {std::pair{count_key, &m.num_experts}, {"num_experts_per_tok", &m.num_experts_used}}) {
         auto v = moe_json_int(o, key, -1);
         if (!v) return v.err();
         if (*v < 0) return make_error("config.json: missing '%s'", key);
@@ -92,9 +93,10 @@ status read_hf_moe_config(const simdjson::dom::object& o, hf_moe_keys keys, mode
             for (element x : only) {
                 int64_t l = 0;
                 if (x.get(l) || l < 0 || l >= c.num_layers)
-                    return make_error("config.json: 'mlp_only_layers' holds a value that is not "
-                                      "a layer index below %lld",
-                                      (long long)c.num_layers);
+                    return make_error(
+                        "config.json: 'mlp_only_layers' holds a value that is not "
+                        "a layer index below %lld",
+                        (long long)c.num_layers);
                 m.dense_layers[size_t(l)] = true;
             }
         }
@@ -106,7 +108,8 @@ status read_hf_moe_config(const simdjson::dom::object& o, hf_moe_keys keys, mode
         m = moe_config{};
         return status::success();
     }
-    if (status s = check_moe_config(c); !s) return make_error("config.json: %s", s.message().c_str());
+    if (status s = check_moe_config(c); !s)
+        return make_error("config.json: %s", s.message().c_str());
     c.recipe.mixture_of_experts = true;
     return status::success();
 }

@@ -25,8 +25,8 @@ struct model_config;
 inline constexpr int64_t k_max_config_experts = 4096;
 
 struct moe_config {
-    int64_t num_experts = 0;       // 0: no sparse layer (a dense model)
-    int64_t num_experts_used = 0;  // top-k, 1 <= k <= num_experts
+    int64_t num_experts = 0;               // 0: no sparse layer (a dense model)
+    int64_t num_experts_used = 0;          // top-k, 1 <= k <= num_experts
     int64_t expert_intermediate_size = 0;  // each expert's FFN width
     /// Renormalize the top-k probabilities to sum 1 (Mixtral always; Qwen3-MoE's
     /// norm_topk_prob; llama.cpp's <arch>.expert_weights_norm, true when absent).
@@ -43,8 +43,8 @@ bool layer_is_moe(const model_config& c, int64_t layer);
 enum class hf_moe_keys : uint8_t {
     none,     // dense
     mixtral,  // num_local_experts, num_experts_per_tok; experts of intermediate_size
-    qwen,     // num_experts (or num_local_experts), num_experts_per_tok, moe_intermediate_size, norm_topk_prob,
-              // decoder_sparse_step, mlp_only_layers
+    qwen,     // num_experts (or num_local_experts), num_experts_per_tok, moe_intermediate_size,
+           // norm_topk_prob, decoder_sparse_step, mlp_only_layers
 };
 
 /// Reads the MoE keys of config.json object `o` into c.moe (num_layers already read) and

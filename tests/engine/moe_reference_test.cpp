@@ -81,7 +81,7 @@ std::unique_ptr<cpu_executor> moe_executor(const loaded_model& m, int threads = 
 
 // Greedy ids of one prompt and the prompt's last logits.
 std::vector<int32_t> moe_generate(cpu_executor& ex, const std::vector<int32_t>& ids, int32_t n,
-                              std::vector<float>* first) {
+                                  std::vector<float>* first) {
     block_allocator alloc(64, 7);
     std::vector<std::vector<float>> logits(1);
     auto out = greedy_generate(ex, {ids}, n, {}, {}, alloc, &logits);
@@ -98,7 +98,7 @@ double moe_max_diff(const std::vector<float>& a, const std::vector<double>& b) {
 
 // A random f32 matrix {rows, cols} owned by `store`.
 tensor moe_random_matrix(int64_t rows, int64_t cols, std::mt19937& rng, float lo, float hi,
-                     std::vector<std::vector<float>>& store) {
+                         std::vector<std::vector<float>>& store) {
     std::uniform_real_distribution<float> u(lo, hi);
     store.emplace_back(size_t(rows * cols));
     for (float& v : store.back()) v = u(rng);
@@ -245,7 +245,8 @@ TEST_CASE("moe: the grouped expert FFN equals a naive per-token sum") {
             const float* xt = x.data() + t * h;
             std::vector<double> p(static_cast<size_t>(n));
             double sum = 0.0;
-            for (int64_t e = 0; e < n; ++e) sum += (p[size_t(e)] = std::exp(moe_dot(w.ffn_gate_inp, e, xt)));
+            for (int64_t e = 0; e < n; ++e)
+                sum += (p[size_t(e)] = std::exp(moe_dot(w.ffn_gate_inp, e, xt)));
             std::vector<int64_t> order(static_cast<size_t>(n));
             std::iota(order.begin(), order.end(), 0);
             std::stable_sort(order.begin(), order.end(),
@@ -259,9 +260,11 @@ TEST_CASE("moe: the grouped expert FFN equals a naive per-token sum") {
                 std::vector<float> act(static_cast<size_t>(f));
                 for (int64_t i = 0; i < f; ++i) {
                     const double g = moe_dot(w.expert_gate[size_t(e)], i, xt);
-                    act[size_t(i)] = float(g / (1.0 + std::exp(-g)) * moe_dot(w.expert_up[size_t(e)], i, xt));
+                    act[size_t(i)] =
+                        float(g / (1.0 + std::exp(-g)) * moe_dot(w.expert_up[size_t(e)], i, xt));
                 }
-                for (int64_t o = 0; o < h; ++o) y[size_t(o)] += wt * moe_dot(w.expert_down[size_t(e)], o, act.data());
+                for (int64_t o = 0; o < h; ++o)
+                    y[size_t(o)] += wt * moe_dot(w.expert_down[size_t(e)], o, act.data());
             }
             for (int64_t o = 0; o < h; ++o)
                 worst = std::max(worst, std::abs(double(out[size_t(t * h + o)]) - y[size_t(o)]));
@@ -317,7 +320,8 @@ TEST_CASE("moe: missing or malformed expert tensors are errors naming the tensor
     layer_weights l;
     status s = bind_layer_experts(c, 0, gguf_expert_names(), lookup, l);
     REQUIRE_FALSE(s.ok());
-    CHECK(s.message().find("'blk.0.ffn_down_exps.weight' has shape {3, 32, 8}") != std::string::npos);
+    CHECK(s.message().find("'blk.0.ffn_down_exps.weight' has shape {3, 32, 8}") !=
+          std::string::npos);
     files["blk.0.ffn_down_exps.weight"] = stacked(4, 32, 8);
     files["blk.0.ffn_down_exps.weight"].num_bytes -= 4;  // a truncated file
     s = bind_layer_experts(c, 0, gguf_expert_names(), lookup, l);
@@ -336,7 +340,8 @@ TEST_CASE("moe: missing or malformed expert tensors are errors naming the tensor
     const expert_names hf = hf_expert_names("model.layers.", "block_sparse_moe.gate.weight",
                                             "block_sparse_moe.experts.", mats);
     files.clear();
-    files["model.layers.0.block_sparse_moe.gate.weight"] = moe_random_matrix(4, 32, rng, -1, 1, store);
+    files["model.layers.0.block_sparse_moe.gate.weight"] =
+        moe_random_matrix(4, 32, rng, -1, 1, store);
     for (int e = 0; e < 4; ++e) {
         const std::string p = "model.layers.0.block_sparse_moe.experts." + std::to_string(e) + ".";
         files[p + "w1.weight"] = moe_random_matrix(8, 32, rng, -1, 1, store);
@@ -344,19 +349,24 @@ TEST_CASE("moe: missing or malformed expert tensors are errors naming the tensor
         if (e != 3) files[p + "w2.weight"] = moe_random_matrix(32, 8, rng, -1, 1, store);
     }
     s = bind_layer_experts(c, 0, hf, lookup, l);
-    CHECK(s.message().find("missing tensor 'model.layers.0.block_sparse_moe.experts.3.w2.weight'") !=
-          std::string::npos);
-    files["model.layers.0.block_sparse_moe.experts.3.w2.weight"] = moe_random_matrix(8, 32, rng, -1, 1, store);
+    CHECK(
+        s.message().find("missing tensor 'model.layers.0.block_sparse_moe.experts.3.w2.weight'") !=
+        std::string::npos);
+    files["model.layers.0.block_sparse_moe.experts.3.w2.weight"] =
+        moe_random_matrix(8, 32, rng, -1, 1, store);
     s = bind_layer_experts(c, 0, hf, lookup, l);
-    CHECK(s.message().find("experts.3.w2.weight' has shape {8, 32}, but the config needs {32, 8}") !=
-          std::string::npos);
+    CHECK(
+        s.message().find("experts.3.w2.weight' has shape {8, 32}, but the config needs {32, 8}") !=
+        std::string::npos);
     // transformers' fused layout: gate_up {experts, 2 * ffn, hidden} and down.
     files.clear();
-    files["model.layers.0.block_sparse_moe.gate.weight"] = moe_random_matrix(4, 32, rng, -1, 1, store);
+    files["model.layers.0.block_sparse_moe.gate.weight"] =
+        moe_random_matrix(4, 32, rng, -1, 1, store);
     files["model.layers.0.mlp.experts.gate_up_proj"] = stacked(4, 16, 32);
     files["model.layers.0.mlp.experts.down_proj"] = stacked(4, 32, 8);
     REQUIRE(bind_layer_experts(c, 0, hf, lookup, l).ok());
-    const auto* gu = static_cast<const float*>(files["model.layers.0.mlp.experts.gate_up_proj"].data);
+    const auto* gu =
+        static_cast<const float*>(files["model.layers.0.mlp.experts.gate_up_proj"].data);
     CHECK(l.expert_gate[1].data == gu + 16 * 32);
     CHECK(l.expert_up[1].data == gu + 16 * 32 + 8 * 32);
 }
@@ -387,8 +397,10 @@ TEST_CASE("moe: a backend without the feature refuses the model by name") {
     r.qk_norm = true;
     r.mixture_of_experts = true;
     // The CUDA backend's mask (cuda_executor.cpp): Q/K/V biases and Q/K norm only.
-    const status s = require_recipe_features(r, recipe_qkv_bias | recipe_qk_norm, "the CUDA backend");
+    const status s =
+        require_recipe_features(r, recipe_qkv_bias | recipe_qk_norm, "the CUDA backend");
     REQUIRE_FALSE(s.ok());
-    CHECK(s.message() == "the CUDA backend does not implement mixture-of-experts FFN, which this "
-                         "model needs");
+    CHECK(s.message() ==
+          "the CUDA backend does not implement mixture-of-experts FFN, which this "
+          "model needs");
 }

@@ -46,15 +46,16 @@ void moe_route(const float* logits, int64_t num_tokens, const moe_config& moe, m
 status check_cpu_moe(const model_config& c) {
     if (!c.recipe.mixture_of_experts) return status::success();
     if (c.recipe.activation != ffn_activation::silu || !c.recipe.gated_ffn || c.recipe.linear_bias)
-        return make_error("the CPU backend runs mixture-of-experts layers with SwiGLU experts "
-                          "without biases only");
+        return make_error(
+            "the CPU backend runs mixture-of-experts layers with SwiGLU experts "
+            "without biases only");
     return check_moe_config(c);
 }
 
 void moe_ffn(const layer_weights& w, const model_config& c, const float* x, int64_t num_tokens,
              float* out, cpu::thread_pool& pool, moe_scratch& s) {
-    const int64_t h = c.hidden_size, f = c.moe.expert_intermediate_size,
-                  n = c.moe.num_experts, k = c.moe.num_experts_used;
+    const int64_t h = c.hidden_size, f = c.moe.expert_intermediate_size, n = c.moe.num_experts,
+                  k = c.moe.num_experts_used;
     s.logits.resize(size_t(num_tokens * n));
     cpu::matmul(w.ffn_gate_inp, x, num_tokens, s.logits.data(), pool);
     moe_route(s.logits.data(), num_tokens, c.moe, s.routing);
