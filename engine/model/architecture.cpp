@@ -79,6 +79,34 @@ std::vector<architecture_info> make_table() {
         t.push_back(std::move(a));
     }
     {
+        // Mixtral: Mistral's layer with a top-2-of-8 mixture of experts. llama.cpp's converter
+        // writes it as `llama` (Q/K rows permuted) with expert tensors; that GGUF loads as
+        // llama with model_config::moe.
+        architecture_info a{model_arch::mixtral, "mixtral", {}};
+        a.hf_types = {{"mixtral", "MixtralForCausalLM", hf_window_keys::plain}};
+        a.gguf_own_name = false;
+        a.gguf_rope_neox = false;
+        a.hf_moe = hf_moe_keys::mixtral;
+        a.hf_router = "block_sparse_moe.gate.weight";
+        a.hf_experts = "block_sparse_moe.experts.";
+        a.hf_expert_matrices[0] = "w1.weight";
+        a.hf_expert_matrices[1] = "w3.weight";
+        a.hf_expert_matrices[2] = "w2.weight";
+        t.push_back(std::move(a));
+    }
+    {
+        architecture_info a{model_arch::qwen3_moe, "qwen3moe", {}};
+        a.hf_types = {{"qwen3_moe", "Qwen3MoeForCausalLM", hf_window_keys::qwen}};
+        a.recipe.qk_norm = true;
+        a.hf_moe = hf_moe_keys::qwen;
+        a.hf_router = "mlp.gate.weight";
+        a.hf_experts = "mlp.experts.";
+        a.hf_expert_matrices[0] = "gate_proj.weight";
+        a.hf_expert_matrices[1] = "up_proj.weight";
+        a.hf_expert_matrices[2] = "down_proj.weight";
+        t.push_back(std::move(a));
+    }
+    {
         // BERT-family encoders (BGE, E5, all-MiniLM): embedding models only.
         architecture_info a{model_arch::bert, "bert", {}};
         a.hf_types = {{"bert", "BertModel", hf_window_keys::none}};
@@ -136,7 +164,9 @@ const char* model_arch_name(model_arch a) { return architecture(a).name; }
 
 const architecture_info* find_gguf_architecture(std::string_view name) {
     for (const architecture_info& e : table())
-        if (name == e.name || (e.gguf_mrope_name && name == e.gguf_mrope_name)) return &e;
+        if (e.gguf_own_name &&
+            (name == e.name || (e.gguf_mrope_name && name == e.gguf_mrope_name)))
+            return &e;
     return nullptr;
 }
 
@@ -151,6 +181,7 @@ std::pair<const architecture_info*, const hf_model_type*> find_hf_model_type(
 std::string gguf_architecture_names() {
     std::string s;
     for (const architecture_info& e : table()) {
+        if (!e.gguf_own_name) continue;
         s += (s.empty() ? "" : ", ") + std::string(e.name);
         if (e.gguf_mrope_name) s += ", " + std::string(e.gguf_mrope_name);
     }

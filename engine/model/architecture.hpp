@@ -44,6 +44,9 @@ struct architecture_info {
     /// model: llama.cpp writes Qwen2-VL / Qwen2.5-VL as `qwen2vl`, qwen2's tensors and keys
     /// plus `qwen2vl.rope.dimension_sections` (model_config::mrope_section). Null: none.
     const char* gguf_mrope_name = nullptr;
+    /// false: no GGUF file names this entry (llama.cpp writes Mixtral as `llama`), so
+    /// GGUF look-ups and lists skip it.
+    bool gguf_own_name = true;
     /// GGUF stores Q/K rows in NeoX order (llama.cpp's converter permutes only `llama`).
     bool gguf_rope_neox = true;
     /// config.json's attention_bias key switches the Q/K/V biases on (Llama's config class).
@@ -82,6 +85,13 @@ struct architecture_info {
     /// An encoder checkpoint's weights may all carry this prefix (BertForMaskedLM's `bert.`;
     /// sentence-transformers saves BertModel without it): the loader tries both. Null: none.
     const char* hf_optional_prefix = nullptr;
+    /// Mixture of experts (moe_config.hpp): the config.json keys, and the Hugging Face names
+    /// inside a layer of the router, the experts' prefix (followed by `E.` and the matrix) and
+    /// each expert's gate, up and down matrices (expert_binding.cpp). Null: dense.
+    hf_moe_keys hf_moe = hf_moe_keys::none;
+    const char* hf_router = nullptr;
+    const char* hf_experts = nullptr;
+    const char* hf_expert_matrices[3] = {nullptr, nullptr, nullptr};
     /// What every layer computes; a format may refine it (attention_bias above).
     model_recipe recipe;
 };

@@ -236,6 +236,7 @@ result<model_config> config_from_gguf(const gguf_file& f) {
                                                            : "attention.layer_norm_rms_epsilon"))
             .value_or(c.recipe.norm == norm_kind::layer ? 1e-12 : 1e-5));
     if (status s = read_pooling_type(f, p + "pooling_type", c); !s) return s.err();
+    if (status s = read_gguf_moe_config(f, p, c); !s) return s.err();
     // llama.cpp's sliding window (LLAMA_SWA_TYPE_STANDARD when set on every layer); 0 = none.
     // A per-layer pattern (Gemma's sliding_window_pattern) or chunked attention we do not run.
     if (f.has(p + "attention.sliding_window")) {

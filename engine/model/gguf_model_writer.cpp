@@ -57,6 +57,9 @@ status write_gguf_model(const model_config& c, const model_weights& weights,
             "GGUF writer: writing %s is not supported (its own keys are not "
             "written yet)",
             info.name);
+    if (c.recipe.mixture_of_experts || info.hf_moe != hf_moe_keys::none)
+        return make_error("GGUF writer: writing a mixture of experts (%s) is not supported",
+                          info.name);
     model_recipe derived = info.recipe;
     if (info.gguf_bias_when_present) derived.qkv_bias = c.recipe.qkv_bias;
     if (recipe_features(derived) != recipe_features(c.recipe))

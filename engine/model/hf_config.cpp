@@ -487,6 +487,7 @@ result<model_config> parse_hf_config(std::string_view config_json,
     if (info->gemma_keys) {
         if (status s = parse_gemma_keys(o, c); !s) return s.err();
     }
+    if (status s = read_hf_moe_config(o, info->hf_moe, c); !s) return s.err();
     if (!mrope) {
         c.mrope_section.clear();  // transformers reads it only in Qwen2-VL's attention
     } else if (c.mrope_section.empty()) {

@@ -179,6 +179,9 @@ status write_hf_model(const model_config& c, const model_weights& weights, const
             "writing a %s checkpoint is not supported (its own keys are not "
             "written yet)",
             arch.name);
+    if (c.recipe.mixture_of_experts || arch.hf_moe != hf_moe_keys::none)
+        return make_error("writing a mixture-of-experts (%s) checkpoint is not supported",
+                          arch.name);
     model_recipe derived = arch.recipe;
     if (arch.hf_attention_bias_key) derived.qkv_bias = c.recipe.qkv_bias;
     if (recipe_features(derived) != recipe_features(c.recipe))

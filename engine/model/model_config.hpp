@@ -16,18 +16,21 @@
 #include "base/result.hpp"
 #include "base/rope_scaling.hpp"
 #include "model/model_recipe.hpp"
+#include "model/moe_config.hpp"
 
 namespace actorlm {
 
 /// The architecture family: names the file formats use and the default recipe
 /// (architecture.hpp has one table entry per value).
 enum class model_arch {
-    llama,   // Llama 1/2/3 and Mistral
-    qwen2,   // Llama + QKV bias, NeoX RoPE
-    qwen3,   // Llama + per-head Q/K RMSNorm, NeoX RoPE
-    bert,    // encoder: absolute positions, post-LayerNorm, GELU FFN, bidirectional attention
-    gemma2,  // (1 + w) norms, post-norms, GeGLU, embedding scale, attention and final soft-caps
-    gemma3,  // Gemma 2 without soft-caps, plus Q/K norm and its own RoPE for sliding layers
+    llama,      // Llama 1/2/3 and Mistral
+    qwen2,      // Llama + QKV bias, NeoX RoPE
+    qwen3,      // Llama + per-head Q/K RMSNorm, NeoX RoPE
+    bert,       // encoder: absolute positions, post-LayerNorm, GELU FFN, bidirectional attention
+    gemma2,     // (1 + w) norms, post-norms, GeGLU, embedding scale, attention and final soft-caps
+    gemma3,     // Gemma 2 without soft-caps, plus Q/K norm and its own RoPE for sliding layers
+    mixtral,    // Llama (Mistral) + a mixture-of-experts FFN (HF; GGUF files say llama)
+    qwen3_moe,  // Qwen3 + a mixture-of-experts FFN, some layers dense
 };
 
 /// The architecture's name (GGUF general.architecture), from the architecture table.
@@ -88,6 +91,8 @@ struct model_config {
     bool tie_word_embeddings = false;
     /// What every layer computes (biases, Q/K norm, norm form, activation, scales, caps).
     model_recipe recipe;
+    /// The mixture-of-experts FFN (recipe.mixture_of_experts); num_experts 0: dense.
+    moe_config moe;
     /// The pooling the model declares (sentence-transformers' modules.json + 1_Pooling +
     /// Normalize, GGUF <arch>.pooling_type); unset: none declared.
     std::optional<pooling_params> pooling;

@@ -27,6 +27,7 @@ uint32_t recipe_features(const model_recipe& r) {
     if (r.activation == ffn_activation::gelu_erf) f |= recipe_gelu_erf;
     if (r.linear_bias) f |= recipe_linear_bias;
     if (!r.causal) f |= recipe_non_causal;
+    if (r.mixture_of_experts) f |= recipe_mixture_of_experts;
     return f;
 }
 
@@ -49,6 +50,7 @@ const char* recipe_feature_name(recipe_feature f) {
         case recipe_gelu_erf: return "GELU (erf) FFN";
         case recipe_linear_bias: return "output and FFN biases";
         case recipe_non_causal: return "bidirectional (encoder) attention";
+        case recipe_mixture_of_experts: return "mixture-of-experts FFN";
     }
     return "?";
 }

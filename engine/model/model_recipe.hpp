@@ -53,6 +53,9 @@ struct model_recipe {
     /// model has no lm head and no final norm: it only embeds (scheduler: one step per prompt,
     /// no prefix cache; generation requests are refused).
     bool causal = true;
+    /// Sparse layers run a routed mixture of experts (model_config::moe) instead of the
+    /// dense FFN.
+    bool mixture_of_experts = false;
 };
 
 /// One recipe feature beyond the plain Llama layer, as a bit of a backend's support mask.
@@ -74,6 +77,7 @@ enum recipe_feature : uint32_t {
     recipe_gelu_erf = 1u << 14,
     recipe_linear_bias = 1u << 15,
     recipe_non_causal = 1u << 16,
+    recipe_mixture_of_experts = 1u << 17,
 };
 
 /// The features `r` asks for, as a mask of recipe_feature bits.

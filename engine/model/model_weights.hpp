@@ -27,6 +27,11 @@ struct layer_weights {
     tensor bo, b_up, b_down;
     // recipe.norm == layer: the LayerNorm biases of attn_norm and ffn_norm, {hidden}.
     tensor attn_norm_bias, ffn_norm_bias;
+    // A sparse layer (layer_is_moe) instead of w_gate/w_up/w_down: the router {experts,
+    // hidden} and one view per expert of its gate and up {expert_ffn, hidden} and down
+    // {hidden, expert_ffn} matrices (slices of the mapped file; expert_binding.hpp).
+    tensor ffn_gate_inp;
+    std::vector<tensor> expert_gate, expert_up, expert_down;
 };
 
 struct model_weights {

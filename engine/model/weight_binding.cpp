@@ -144,7 +144,7 @@ const char* suffix_for(const std::vector<std::pair<weight_role, const char*>>& o
 
 weight_names gguf_weight_names(model_arch arch) {
     const architecture_info* a = &architecture(arch);
-    return {"token_embd.weight",
+    weight_names n{"token_embd.weight",
             "output_norm.weight",
             "output.weight",
             "position_embd.weight",
@@ -155,12 +155,14 @@ weight_names gguf_weight_names(model_arch arch) {
                 return "blk." + std::to_string(i) + "." +
                        suffix_for(a->gguf_names, r, gguf_layer_suffix(r));
             }};
+    n.experts = gguf_expert_names();
+    return n;
 }
 
 weight_names hf_weight_names(model_arch arch) {
     const architecture_info* a = &architecture(arch);
     // Only an encoder (absolute positions) has the embeddings.* tensors (BERT's names).
-    return {a->hf_embedding,
+    weight_names n{a->hf_embedding,
             "model.norm.weight",
             "lm_head.weight",
             "embeddings.position_embeddings.weight",
@@ -171,6 +173,9 @@ weight_names hf_weight_names(model_arch arch) {
                 return a->hf_layer_prefix + std::to_string(i) + "." +
                        suffix_for(a->hf_names, r, hf_layer_suffix(r));
             }};
+    n.experts = hf_expert_names(a->hf_layer_prefix, a->hf_router, a->hf_experts,
+                                a->hf_expert_matrices);
+    return n;
 }
 
 bool role_used(const model_config& c, weight_role r) {
@@ -190,6 +195,13 @@ bool role_used(const model_config& c, weight_role r) {
         case weight_role::ffn_norm_bias: return c.recipe.norm == norm_kind::layer;
         default: return true;
     }
+}
+
+bool layer_role_used(const model_config& c, int64_t layer, weight_role r) {
+    const bool dense_ffn = r == weight_role::w_gate || r == weight_role::w_up ||
+                           r == weight_role::w_down || r == weight_role::b_up ||
+                           r == weight_role::b_down;
+    return role_used(c, r) && !(dense_ffn && layer_is_moe(c, layer));
 }
 
 const tensor& layer_tensor(const layer_weights& l, weight_role r) {
@@ -312,12 +324,14 @@ status validate_weights(const model_config& c, const model_weights& w, int64_t f
             {weight_role::ffn_norm_bias, "ffn norm bias", {h}, false},
         };
         for (const item& it : items) {
-            if (!role_used(c, it.role)) continue;
+            if (!layer_role_used(c, i, it.role)) continue;
             const tensor& t = layer_tensor(l, it.role);
             const std::string fallback =
                 "blk." + std::to_string(i) + "." + gguf_layer_suffix(it.role);
             if (status s = check(t, named(t, fallback), it.what, it.shape, it.matrix); !s) return s;
         }
+        if (layer_is_moe(c, i))
+            if (status s = validate_layer_experts(c, i, l); !s) return s;
     }
     return status::success();
 }
@@ -359,10 +373,12 @@ result<model_weights> bind_weights(const model_config& c, const weight_names& na
     for (int64_t i = 0; i < c.num_layers; ++i) {
         layer_weights l;
         for (weight_role role : all_weight_roles) {
-            if (!role_used(c, role)) continue;
+            if (!layer_role_used(c, i, role)) continue;
             if (status s = fetch(names.layer(i, role), layer_tensor(l, role), true); !s)
                 return s.err();
         }
+        if (layer_is_moe(c, i))
+            if (status s = bind_layer_experts(c, i, names.experts, lookup, l); !s) return s.err();
         w.layers.push_back(std::move(l));
     }
     if (status s = validate_weights(c, w); !s) return s.err();

@@ -8,6 +8,7 @@
 #include <functional>
 #include <string>
 
+#include "model/expert_binding.hpp"
 #include "model/model_config.hpp"
 #include "model/model_weights.hpp"
 #include "base/result.hpp"
@@ -67,6 +68,8 @@ inline constexpr weight_role all_weight_roles[] = {
 /// Whether `config` has a tensor for role `r` (biases, Q/K norms and post-norms follow
 /// config.recipe).
 bool role_used(const model_config& config, weight_role r);
+/// role_used, and for the dense FFN's matrices: layer `layer` is not sparse (layer_is_moe).
+bool layer_role_used(const model_config& config, int64_t layer, weight_role r);
 
 /// The tensor of role `r` in layer `l`.
 const tensor& layer_tensor(const layer_weights& l, weight_role r);
@@ -78,6 +81,8 @@ struct weight_names {
     // recipe.positions == absolute only.
     std::string position_embedding, token_type_embedding, embedding_norm, embedding_norm_bias;
     std::function<std::string(int64_t layer, weight_role role)> layer;
+    // The router and experts of a sparse layer (layer_is_moe).
+    expert_names experts;
 };
 
 /// GGUF names (token_embd.weight, blk.N.attn_q.weight, ...) of architecture `arch`.

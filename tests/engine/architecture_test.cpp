@@ -29,9 +29,12 @@ TEST_CASE("architecture: each family is found by its GGUF name and every HF mode
     // llama.cpp's Qwen2-VL / Qwen2.5-VL text model is qwen2 with M-RoPE.
     CHECK(find_gguf_architecture("qwen2vl") == &architecture(model_arch::qwen2));
     CHECK(architecture(model_arch::llama).gguf_mrope_name == nullptr);
-    CHECK(gguf_architecture_names() == "llama, qwen2, qwen2vl, qwen3, gemma2, gemma3, bert");
-    CHECK(hf_model_type_names() == "llama, mistral, qwen2, qwen3, gemma2, gemma3_text, bert");
+    CHECK(gguf_architecture_names() ==
+          "llama, qwen2, qwen2vl, qwen3, gemma2, gemma3, qwen3moe, bert");
+    CHECK(hf_model_type_names() ==
+          "llama, mistral, qwen2, qwen3, gemma2, gemma3_text, mixtral, qwen3_moe, bert");
     CHECK(find_hf_model_type("gemma3_text").second->sliding_pattern == 6);
+    CHECK(find_gguf_architecture("mixtral") == nullptr);  // llama.cpp writes `llama`
     CHECK(find_hf_model_type("mistral").second->window_keys == hf_window_keys::plain);
     CHECK_FALSE(architecture(model_arch::llama).gguf_rope_neox);
     CHECK(architecture(model_arch::qwen2).gguf_rope_neox);
@@ -50,7 +53,8 @@ TEST_CASE("architecture: recipes of the table reach the parsed config") {
     auto bad = parse_hf_config(std::string(R"({"model_type": "gemma", )") + base, "");
     REQUIRE_FALSE(bad.ok());
     CHECK(bad.message().find("'gemma' is not supported (supported: llama, mistral, qwen2, "
-                             "qwen3, gemma2, gemma3_text, bert)") != std::string::npos);
+                             "qwen3, gemma2, gemma3_text, mixtral, qwen3_moe, bert)") !=
+          std::string::npos);
 }
 
 TEST_CASE("recipe: a backend's refusal names every missing feature and nothing else") {

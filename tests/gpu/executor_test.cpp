@@ -307,6 +307,18 @@ TEST_CASE("gpu: executor refuses recipe features it does not implement (host)") 
           std::string::npos);
 }
 
+TEST_CASE("gpu: executor refuses a mixture-of-experts model by name (host)") {
+    model_config c = gpu_config(model_arch::qwen3);
+    c.recipe.mixture_of_experts = true;
+    c.moe.num_experts = 8;
+    c.moe.num_experts_used = 2;
+    c.moe.expert_intermediate_size = c.intermediate_size;
+    const std::string m =
+        cuda_executor::create_synthetic(c, 1, small_options(dtype::bf16)).message();
+    CHECK(m == "the CUDA backend does not implement mixture-of-experts FFN, which this model "
+               "needs");
+}
+
 TEST_CASE("gpu: the cuda backend refuses a q8_0 KV cache at start-up, naming it (host)") {
     auto cuda = find_backend("cuda");
     REQUIRE(cuda.ok());

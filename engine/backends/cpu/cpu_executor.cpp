@@ -15,6 +15,7 @@
 #include <cmath>
 #include <cstring>
 
+#include "backends/cpu/cpu_moe.hpp"
 #include "cpu/activation.hpp"
 #include "cpu/attention.hpp"
 #include "cpu/embedding.hpp"
@@ -228,9 +229,24 @@ void cpu_executor::run_layer(int64_t layer, const forward_batch& batch) {
             cpu::rmsnorm(x_.data() + t * h, p.ffn_norm.data(), xn_.data() + t * h, h, eps);
         }
     });
+    if (layer_is_moe(config_, layer)) {
+        moe_ffn(w, config_, xn_.data(), num_tokens, delta_.data(), pool, moe_);
+    } else {
+        run_dense_ffn(w, num_tokens);
+    }
+    const float* post_ffn = recipe.post_ffn_norm ? p.post_ffn_norm.data() : nullptr;
+    for_rows(num_tokens, h, [&](int64_t b, int64_t e) {
+        if (post_ffn) cpu::rmsnorm_rows(delta_.data() + b * h, post_ffn, e - b, h, eps);
+        add_into(x_.data() + b * h, delta_.data() + b * h, (e - b) * h);
+    });
+}
+
+void cpu_executor::run_dense_ffn(const layer_weights& w, int64_t num_tokens) {
+    const int64_t f = config_.intermediate_size;
+    cpu::thread_pool& pool = *pool_;
     cpu::matmul(w.w_gate, xn_.data(), num_tokens, gate_.data(), pool);
     cpu::matmul(w.w_up, xn_.data(), num_tokens, up_.data(), pool);
-    if (recipe.activation == ffn_activation::gelu_tanh) {
+    if (config_.recipe.activation == ffn_activation::gelu_tanh) {
         for_rows(num_tokens, f, [&](int64_t b, int64_t e) {
             gelu_tanh_mul(gate_.data() + b * f, up_.data() + b * f, gate_.data() + b * f,
                           (e - b) * f);
@@ -242,11 +258,6 @@ void cpu_executor::run_layer(int64_t layer, const forward_batch& batch) {
         });
     }
     cpu::matmul(w.w_down, gate_.data(), num_tokens, delta_.data(), pool);
-    const float* post_ffn = recipe.post_ffn_norm ? p.post_ffn_norm.data() : nullptr;
-    for_rows(num_tokens, h, [&](int64_t b, int64_t e) {
-        if (post_ffn) cpu::rmsnorm_rows(delta_.data() + b * h, post_ffn, e - b, h, eps);
-        add_into(x_.data() + b * h, delta_.data() + b * h, (e - b) * h);
-    });
 }
 
 void cpu_executor::add_absolute_positions(const forward_batch& batch) {

@@ -15,6 +15,7 @@
 
 #include <actorlm/engine.hpp>
 
+#include "backends/cpu/cpu_moe.hpp"
 #include "cpu/rope.hpp"
 #include "cpu/thread_pool.hpp"
 #include "model/kv_cache_layout.hpp"
@@ -96,6 +97,8 @@ private:
     /// recipe says, K and V written to the cache; both layer forms share it.
     void project_qkv(int64_t layer, const float* in, const forward_batch& batch);
     void run_layer(int64_t layer, const forward_batch& batch);
+    // The dense gated FFN of xn_ into delta_ (a sparse layer runs moe_ffn instead).
+    void run_dense_ffn(const layer_weights& w, int64_t num_tokens);
     // The encoder layer (recipe.placement == post): norm(x + attn(x)), norm(x + ffn(x)).
     void run_post_norm_layer(int64_t layer, const forward_batch& batch);
     void add_absolute_positions(const forward_batch& batch);
@@ -140,6 +143,7 @@ private:
     std::vector<float> x_, xn_, q_, k_, v_, attn_, delta_, gate_, up_, cos_, sin_;
     // The sliding layers' angles (has_sliding_rope_).
     std::vector<float> sliding_cos_, sliding_sin_;
+    moe_scratch moe_;  // sparse layers' routing and gathered rows
 };
 
 }  // namespace actorlm

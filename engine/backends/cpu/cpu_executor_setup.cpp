@@ -41,7 +41,7 @@ constexpr uint32_t k_supported_features =
     recipe_post_attention_norm | recipe_post_ffn_norm | recipe_embedding_scale |
     recipe_attention_scale | recipe_attention_softcap | recipe_final_logit_softcap |
     recipe_layer_norm | recipe_post_norm | recipe_absolute_positions | recipe_plain_ffn |
-    recipe_gelu_erf | recipe_linear_bias | recipe_non_causal;
+    recipe_gelu_erf | recipe_linear_bias | recipe_non_causal | recipe_mixture_of_experts;
 
 status check_config(const model_config& c) {
     if (c.vocab_size <= 0 || c.hidden_size <= 0 || c.intermediate_size <= 0 || c.num_layers <= 0 ||
@@ -84,6 +84,7 @@ result<std::unique_ptr<cpu_executor>> cpu_executor::create(model_config config,
     if (status st = require_recipe_features(config.recipe, k_supported_features, "the CPU backend");
         !st.ok())
         return st.err();
+    if (status st = check_cpu_moe(config); !st.ok()) return st.err();
     const int64_t first = options.first_layer;
     const int64_t last = options.last_layer < 0 ? config.num_layers : options.last_layer;
     if (first < 0 || first >= last || last > config.num_layers)
