@@ -2,9 +2,10 @@
 // no model: schedule() + update_from_output() with N running decode requests
 // (sampled tokens fabricated outside the timed region). Requests are long enough
 // to keep decoding for the whole run, so every step crosses block boundaries and
-// prefix-cache registration like a real decode. With --sliding-window the KV cache
-// frees the blocks each request's window left behind; the output's peak_blocks_in_use
-// then shows the memory a long sequence holds (docs/benchmarks.md). Prints one JSON object.
+// prefix-cache registration like a real decode. With --kv-group-windows the KV cache has
+// one group per entry (model/kv_cache_layout.hpp) and frees the blocks each window left
+// behind; the output's peak_blocks_in_use and decode_blocks_in_use then show the blocks a
+// long sequence holds (docs/benchmarks.md). Prints one JSON object.
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -29,7 +30,7 @@ struct options {
     int64_t prompt_len = 128;
     int64_t steps = 2000;
     int64_t block_size = 16;
-    int64_t sliding_window = 0;
+    std::vector<int64_t> group_windows = {0};
 };
 
 model_runner_output fabricate(const scheduler_output& so) {
@@ -60,11 +61,12 @@ int run(const options& o) {
     scheduler_config cfg;
     cfg.block_size = static_cast<int32_t>(o.block_size);
     cfg.max_model_len = static_cast<int32_t>(o.prompt_len + o.steps + 16);
-    const int64_t blocks_per_req = (cfg.max_model_len + cfg.block_size - 1) / cfg.block_size;
-    cfg.num_blocks = static_cast<int32_t>(blocks_per_req * o.running + 16);
     cfg.max_num_seqs = static_cast<int32_t>(o.running);
     cfg.max_num_batched_tokens = static_cast<int32_t>(std::max<int64_t>(8192, o.running));
-    cfg.kv_group_windows = {static_cast<int32_t>(o.sliding_window)};
+    cfg.kv_group_windows.assign(o.group_windows.begin(), o.group_windows.end());
+    // Room for every request at its largest: no preemption, the figures are the requests'.
+    cfg.num_blocks = static_cast<int32_t>(
+        std::min<int64_t>(int64_t{cfg.max_blocks_per_request()} * o.running + 16, INT32_MAX));
     auto s = scheduler::create(cfg);
     if (!s) {
         std::fprintf(stderr, "bench-scheduler: %s\n", s.message().c_str());
@@ -129,7 +131,10 @@ int run(const options& o) {
     net::json_writer w;
     w.begin_object().field("bench", "scheduler").field("running", o.running);
     w.field("prompt_len", o.prompt_len).field("steps", o.steps).field("block_size", o.block_size);
-    w.field("sliding_window", o.sliding_window).field("peak_blocks_in_use", peak_blocks);
+    w.key("kv_group_windows").begin_array();
+    for (int64_t g : o.group_windows) w.value(g);
+    w.end_array();
+    w.field("peak_blocks_in_use", peak_blocks);
     w.field("decode_blocks_in_use",  // after the timed decode steps
             sched.kv().pool().num_usable_blocks() - sched.kv().num_free_blocks());
     w.field("step_us_mean", cli::rounded(mean, 2));
@@ -157,8 +162,10 @@ cli::command_action setup(CLI::App& app) {
     app.add_option("--block-size", o->block_size, "tokens per KV block")
         ->check(CLI::IsMember({1, 8, 16, 32, 64, 128}))
         ->capture_default_str();
-    app.add_option("--sliding-window", o->sliding_window,
-                   "every layer's attention window: blocks behind it are freed (0: none)")
+    app.add_option("--kv-group-windows", o->group_windows,
+                   "KV-cache groups, each its sliding window or 0 for full attention, comma-"
+                   "separated: blocks behind a window are freed")
+        ->delimiter(',')
         ->check(actorlm::cli::non_negative())
         ->capture_default_str();
     return [o] { return run(*o); };
