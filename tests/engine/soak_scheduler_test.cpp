@@ -16,11 +16,10 @@ using namespace actorlm::test;
 
 namespace {
 
-void run_soak(scheduling_policy policy, bool caching, uint32_t seed, int32_t window = 0) {
-    // A window holds at most (24 - 1 + 128) / 8 + 1 = 20 blocks per request: a pool of 40
-    // (a sixth of what 256-token sequences would take for 24 requests) still preempts.
-    auto cfg = small_config(window > 0 ? 40 : 96, 8, 256);
-    cfg.kv_group_windows = {window};
+void run_soak(scheduling_policy policy, bool caching, uint32_t seed,
+              std::vector<int32_t> group_windows = {0}, int32_t num_blocks = 96) {
+    auto cfg = small_config(num_blocks, 8, 256);
+    cfg.kv_group_windows = std::move(group_windows);
     cfg.policy = policy;
     cfg.enable_prefix_caching = caching;
     cfg.max_num_seqs = 24;
@@ -81,5 +80,12 @@ TEST_CASE("soak: 2000 random requests without prefix caching") {
 }
 
 TEST_CASE("soak: 2000 random requests under a 24-token sliding window that frees blocks") {
-    run_soak(scheduling_policy::fcfs, true, 4, 24);
+    // A window holds at most (24 - 1 + 128) / 8 + 1 = 20 blocks per request: a pool of 40
+    // (a sixth of what 256-token sequences would take for 24 requests) still preempts.
+    run_soak(scheduling_policy::fcfs, true, 4, {24}, 40);
+}
+
+TEST_CASE("soak: 2000 random requests over a full-attention group and two window groups") {
+    // Gemma-like groups: one request holds up to 32 full blocks and 20 per window group.
+    run_soak(scheduling_policy::fcfs, true, 5, {0, 24, 24}, 80);
 }
