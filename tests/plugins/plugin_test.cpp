@@ -111,14 +111,16 @@ TEST_CASE("plugins: a missing file, a missing entry point and another API versio
     CHECK(plugins::describe_loaded_plugins() == "none");
 }
 
-TEST_CASE("plugins: the example plugin loads once and registers a processor, a logger and an architecture") {
+TEST_CASE(
+    "plugins: the example plugin loads once and registers a processor, a logger and an "
+    "architecture") {
     REQUIRE(plugins::load_plugin(ACTORLM_EXAMPLE_PLUGIN).ok());
     REQUIRE(plugins::load_plugin(ACTORLM_EXAMPLE_PLUGIN).ok());  // again: a no-op
     auto loaded = plugins::loaded_plugins();
     REQUIRE(loaded.size() == 1);
     CHECK(loaded[0].registered == std::vector<std::string>{"logits_processor:example_ban_tokens",
-                                                          "stat_logger:example_jsonl",
-                                                          "architecture:example_llama"});
+                                                           "stat_logger:example_jsonl",
+                                                           "architecture:example_llama"});
     auto lps = plugins::registered_logits_processors();
     REQUIRE(lps.size() == 1);
     CHECK(std::string(lps[0].name) == "example_ban_tokens");
@@ -251,6 +253,49 @@ TEST_CASE("plugins: the example JSON-lines stat logger writes one plausible line
     CHECK(log_lines >= 1);
 }
 
+TEST_CASE("plugins: the offline engine feeds the stat logger too") {
+    ACTORLM_REQUIRE_SHARED(k_model);
+    const auto path = test::temp_path("plugin-offline-stats.jsonl");
+    std::filesystem::remove(path);
+    ::setenv("ACTORLM_EXAMPLE_STATS_FILE", path.c_str(), 1);
+    engine_config cfg = tiny_config();
+    cfg.plugins = {ACTORLM_EXAMPLE_PLUGIN};
+    {
+        auto eng = core::llm_engine::create(cfg);
+        REQUIRE_MESSAGE(eng.ok(), (eng.ok() ? "" : eng.message()));
+        auto res = (*eng)->generate({greedy("a"), greedy("b")});
+        REQUIRE(res.ok());
+    }
+    ::unsetenv("ACTORLM_EXAMPLE_STATS_FILE");
+    std::ifstream in(path);
+    simdjson::dom::parser parser;
+    std::string line;
+    int64_t steps = 0, generated = 0, finished = 0, logs = 0;
+    while (std::getline(in, line)) {
+        simdjson::dom::element doc;
+        REQUIRE_MESSAGE(parser.parse(line).get(doc) == simdjson::SUCCESS, "not JSON: " << line);
+        std::string_view event;
+        REQUIRE(doc["event"].get(event) == simdjson::SUCCESS);
+        if (event != "step") {
+            ++logs;
+            continue;
+        }
+        ++steps;
+        int64_t step = 0, gen = 0, fin = 0;
+        REQUIRE(doc["step"].get(step) == simdjson::SUCCESS);
+        REQUIRE(doc["generation_tokens"].get(gen) == simdjson::SUCCESS);
+        REQUIRE(doc["finished"].get(fin) == simdjson::SUCCESS);
+        CHECK(step == steps);
+        generated += gen;
+        finished += fin;
+    }
+    std::filesystem::remove(path);
+    CHECK(steps >= 12);  // one prefill step and 11 more decode steps at least
+    CHECK(generated == 24);
+    CHECK(finished == 2);
+    CHECK(logs == 1);  // the engine's end (the run is shorter than the 5 s interval)
+}
+
 TEST_CASE("plugins: --plugin works end to end in actorlm generate and actorlm version") {
     const std::string actorlm = std::string(ACTORLM_BINARY_DIR) + "/actorlm";
     auto version = test::run_shell(actorlm + " version --plugin " + ACTORLM_EXAMPLE_PLUGIN);
@@ -262,8 +307,8 @@ TEST_CASE("plugins: --plugin works end to end in actorlm generate and actorlm ve
     auto bad = test::run_shell(actorlm + " version --plugin " + ACTORLM_BAD_VERSION_PLUGIN);
     CHECK(bad.status != 0);
     CHECK(bad.output.find("plugin API version 999") != std::string::npos);
-    auto env_bad = test::run_shell(std::string("ACTORLM_PLUGINS=") + ACTORLM_NO_ENTRY_PLUGIN +
-                                   " " + actorlm + " version");
+    auto env_bad = test::run_shell(std::string("ACTORLM_PLUGINS=") + ACTORLM_NO_ENTRY_PLUGIN + " " +
+                                   actorlm + " version");
     CHECK(env_bad.status != 0);
     CHECK(env_bad.output.find("no entry point") != std::string::npos);
 
@@ -276,7 +321,8 @@ TEST_CASE("plugins: --plugin works end to end in actorlm generate and actorlm ve
                                "--max-tokens 12 --ignore-eos --prompts-file " +
                                prompts.string();
     {
-        std::ofstream(prompts) << R"({"prompt":"Once upon a time","request_id":"a"})" << "\n";
+        std::ofstream(prompts) << R"({"prompt":"Once upon a time","request_id":"a"})"
+                               << "\n";
     }
     const auto out = dir / "out.jsonl";
     auto plain = test::run_shell(common + " --output " + out.string());
@@ -285,7 +331,8 @@ TEST_CASE("plugins: --plugin works end to end in actorlm generate and actorlm ve
     simdjson::dom::element doc;
     REQUIRE_MESSAGE(parser.load(out.string()).get(doc) == simdjson::SUCCESS, plain.output);
     std::vector<int32_t> base;
-    for (auto t : doc["outputs"].at(0)["token_ids"].get_array()) base.push_back(int32_t(int64_t(t)));
+    for (auto t : doc["outputs"].at(0)["token_ids"].get_array())
+        base.push_back(int32_t(int64_t(t)));
     REQUIRE(base.size() == 12);
 
     {
@@ -299,7 +346,8 @@ TEST_CASE("plugins: --plugin works end to end in actorlm generate and actorlm ve
     simdjson::dom::parser parser2;
     REQUIRE_MESSAGE(parser2.load(out.string()).get(doc) == simdjson::SUCCESS, banned.output);
     std::vector<int32_t> toks;
-    for (auto t : doc["outputs"].at(0)["token_ids"].get_array()) toks.push_back(int32_t(int64_t(t)));
+    for (auto t : doc["outputs"].at(0)["token_ids"].get_array())
+        toks.push_back(int32_t(int64_t(t)));
     CHECK(toks.size() == 12);
     CHECK(toks != base);
     CHECK_FALSE(contains(toks, base[0]));
