@@ -30,7 +30,7 @@ struct scheduler_state {
     bool step_queued = false;
     uint64_t epoch = 0;
     int64_t num_steps = 0;
-    int64_t num_steps_recorded = 0;      // by the plugins' stat loggers
+    int64_t num_steps_recorded = 0;     // by the plugins' stat loggers
     int64_t finished_since_record = 0;  // sequences ended since
     double worker_busy_seconds = 0.0;  // the first stage's, summed over answered steps
     double worker_wait_seconds = 0.0;  // its gaps before steps sent while there was work

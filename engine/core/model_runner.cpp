@@ -380,11 +380,11 @@ result<model_runner::stage_output> model_runner::run_stage(const scheduler_outpu
         const auto seq_len = static_cast<size_t>(use.position + 1);
         std::span<const int32_t> all(st.token_ids.data(), seq_len);
         const auto outputs = all.subspan(static_cast<size_t>(st.num_prompt_tokens));
-        srows.push_back(sampling_row{&st.params, all.first(static_cast<size_t>(st.num_prompt_tokens)),
-                                     outputs, st.eos_token_ids,
-                                     st.grammar ? st.grammar->next_token_mask(outputs)
-                                                : std::span<const uint32_t>(),
-                                     st.plugin_slot});
+        srows.push_back(sampling_row{
+            &st.params, all.first(static_cast<size_t>(st.num_prompt_tokens)), outputs,
+            st.eos_token_ids,
+            st.grammar ? st.grammar->next_token_mask(outputs) : std::span<const uint32_t>(),
+            st.plugin_slot});
         srow_req.push_back(use.row);
         if (!all_sample)
             slogits.insert(slogits.end(), logits_.begin() + static_cast<std::ptrdiff_t>(u * v),

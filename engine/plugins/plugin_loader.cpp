@@ -119,8 +119,7 @@ int32_t host_register_architecture(void* ctx, const actorlm_architecture_v1* a) 
     if (!base || std::string_view(base->name) != a->base)
         return st.fail("architecture '" + name + "': base '" + a->base +
                        "' is not a built-in architecture (" + gguf_architecture_names() + ")");
-    if (find_gguf_architecture(name))
-        return st.fail("architecture '" + name + "' exists already");
+    if (find_gguf_architecture(name)) return st.fail("architecture '" + name + "' exists already");
     architecture_info info = *base;
     auto keep = [&](const char* s) {
         st.architecture_strings.emplace_back(s);
@@ -152,8 +151,7 @@ int32_t host_register_kv_connector_cxx(void* ctx, const char* build_id, const ch
         return st.fail("register_kv_connector_cxx: name and factory are required");
     if (!build_id || std::string_view(build_id) != host_build_id())
         return st.fail(std::string("KV connector '") + name + "' was built as '" +
-                       (build_id ? build_id : "(null)") + "', this actorlm is '" +
-                       host_build_id() +
+                       (build_id ? build_id : "(null)") + "', this actorlm is '" + host_build_id() +
                        "': C++ connectors need the same actorlm source and compiler");
     for (const std::string& known : kv::kv_connector_names())
         if (known == name)
@@ -206,8 +204,8 @@ status load_plugin(const std::string& path) {
         const char* why = dlerror();
         return make_error("plugin %s: cannot load it: %s", path.c_str(), why ? why : "?");
     }
-    auto entry = reinterpret_cast<actorlm_plugin_register_fn>(
-        dlsym(handle, ACTORLM_PLUGIN_ENTRY_NAME));
+    auto entry =
+        reinterpret_cast<actorlm_plugin_register_fn>(dlsym(handle, ACTORLM_PLUGIN_ENTRY_NAME));
     if (!entry) {
         dlclose(handle);
         return make_error(

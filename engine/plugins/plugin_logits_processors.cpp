@@ -13,8 +13,7 @@ result<std::unique_ptr<plugin_logits_processors>> plugin_logits_processors::crea
     std::unique_ptr<plugin_logits_processors> set(new plugin_logits_processors);
     for (const actorlm_logits_processor_v1& t : registered_logits_processors()) {
         void* self = t.create(t.user, vocab_size);
-        if (!self)
-            return make_error("logits processor '%s' (a plugin's) failed to start", t.name);
+        if (!self) return make_error("logits processor '%s' (a plugin's) failed to start", t.name);
         set->instances_.push_back({t, self});
     }
     return set;
@@ -50,8 +49,8 @@ void plugin_logits_processors::remove_request(const std::string& request_id) {
     slots_.erase(it);
     free_slots_.push_back(slot);
     // Added and removed before any apply: the processors never hear of it.
-    auto pending = std::find_if(added_.begin(), added_.end(),
-                                [&](const added& a) { return a.slot == slot; });
+    auto pending =
+        std::find_if(added_.begin(), added_.end(), [&](const added& a) { return a.slot == slot; });
     if (pending != added_.end())
         added_.erase(pending);
     else

@@ -44,11 +44,9 @@ void plugin_stat_loggers::record(const actorlm::engine_stats& s, int64_t step,
     sched.generation_tokens_total = s.generation_tokens_total;
     actorlm_iteration_stats_v1 iter{};
     iter.step = step;
-    iter.unix_time = std::chrono::duration<double>(
-                         std::chrono::system_clock::now().time_since_epoch())
-                         .count();
-    iter.step_seconds =
-        recorded_ ? std::chrono::duration<double>(now - last_record_).count() : 0.0;
+    iter.unix_time =
+        std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+    iter.step_seconds = recorded_ ? std::chrono::duration<double>(now - last_record_).count() : 0.0;
     iter.num_prompt_tokens = s.prompt_tokens_total - prompt_tokens_;
     iter.num_generation_tokens = s.generation_tokens_total - generation_tokens_;
     iter.num_finished_reqs = num_finished;
@@ -58,9 +56,8 @@ void plugin_stat_loggers::record(const actorlm::engine_stats& s, int64_t step,
     recorded_ = true;
     for (instance& i : instances_) {
         i.table.record(i.self, &sched, &iter);
-        const double interval = i.table.log_interval_seconds > 0.0
-                                    ? i.table.log_interval_seconds
-                                    : k_default_log_interval_seconds;
+        const double interval = i.table.log_interval_seconds > 0.0 ? i.table.log_interval_seconds
+                                                                   : k_default_log_interval_seconds;
         if (std::chrono::duration<double>(now - i.last_log).count() >= interval) {
             i.table.log(i.self);
             i.last_log = now;

@@ -78,7 +78,7 @@ typedef struct actorlm_logits_processor_v1 {
 typedef struct actorlm_scheduler_stats_v1 {
     int64_t num_running_reqs;
     int64_t num_waiting_reqs;
-    double kv_cache_usage; /* 0..1 */
+    double kv_cache_usage;              /* 0..1 */
     int64_t prefix_cache_queries_total; /* tokens */
     int64_t prefix_cache_hits_total;
     int64_t num_preemptions_total;
@@ -88,9 +88,9 @@ typedef struct actorlm_scheduler_stats_v1 {
 
 /* What one step did (vLLM's IterationStats). */
 typedef struct actorlm_iteration_stats_v1 {
-    int64_t step;           /* 1-based count of engine steps */
-    double unix_time;       /* when the step's results arrived */
-    double step_seconds;    /* since the previous step's results (0 for the first) */
+    int64_t step;                  /* 1-based count of engine steps */
+    double unix_time;              /* when the step's results arrived */
+    double step_seconds;           /* since the previous step's results (0 for the first) */
     int64_t num_prompt_tokens;     /* prompt tokens this step admitted */
     int64_t num_generation_tokens; /* tokens this step sampled */
     int64_t num_finished_reqs;     /* sequences that ended this step */
@@ -115,8 +115,8 @@ typedef struct actorlm_stat_logger_v1 {
 /* A new architecture name over a built-in family's tensor layout (its weight names, GGUF
  * Q/K row order, config keys), with its own recipe made of features the backends run. */
 typedef struct actorlm_architecture_v1 {
-    const char* name;        /* GGUF general.architecture and GGUF key prefix */
-    const char* base;        /* a built-in family: "llama", "qwen2", "qwen3" */
+    const char* name;          /* GGUF general.architecture and GGUF key prefix */
+    const char* base;          /* a built-in family: "llama", "qwen2", "qwen3" */
     const char* hf_model_type; /* config.json "model_type"; null: GGUF only */
     const char* hf_class_name; /* config.json "architectures"[0] */
     /* Recipe: the base's recipe with these switched (-1 keeps the base's value). */
@@ -135,7 +135,7 @@ typedef struct actorlm_architecture_v1 {
 /* ---- the host table ------------------------------------------------------------------------ */
 
 typedef struct actorlm_plugin_host {
-    uint32_t api_version; /* ACTORLM_PLUGIN_API_VERSION of the host */
+    uint32_t api_version;     /* ACTORLM_PLUGIN_API_VERSION of the host */
     const char* host_version; /* actorlm's version text */
     const char* build_id;     /* compiler and source identity, for the C++ tier */
     void* ctx;                /* pass back to every function below */
@@ -165,11 +165,11 @@ typedef uint32_t (*actorlm_plugin_register_fn)(const actorlm_plugin_host* host);
 
 /* Defines the entry point around `fn(const actorlm_plugin_host*)`, which is called only when
  * the host's API version is this plugin's. */
-#define ACTORLM_PLUGIN_DEFINE(fn)                                                              \
-    ACTORLM_PLUGIN_EXTERN_C __attribute__((visibility("default"))) uint32_t                   \
-    actorlm_plugin_register(const actorlm_plugin_host* host) {                                 \
-        if (host->api_version == ACTORLM_PLUGIN_API_VERSION) fn(host);                         \
-        return ACTORLM_PLUGIN_API_VERSION;                                                     \
+#define ACTORLM_PLUGIN_DEFINE(fn)                                           \
+    ACTORLM_PLUGIN_EXTERN_C __attribute__((visibility("default"))) uint32_t \
+    actorlm_plugin_register(const actorlm_plugin_host* host) {              \
+        if (host->api_version == ACTORLM_PLUGIN_API_VERSION) fn(host);      \
+        return ACTORLM_PLUGIN_API_VERSION;                                  \
     }
 
 #ifdef __cplusplus

@@ -1,9 +1,9 @@
 // `actorlm generate`: offline generation with the engine core (vLLM's `LLM.generate`).
 // One --prompt prints its completion on stdout; --prompts-file reads JSONL
 // ({"prompt": ..., optional "request_id", "max_tokens", "temperature", "top_p",
-// "top_k", "min_p", "seed", "n", "stop", "ignore_eos", "vllm_xargs"}) and writes one JSON result per
-// line, in input order. Engine statistics go to stderr. Engine and sampling flags
-// are the shared groups of engine_options.hpp.
+// "top_k", "min_p", "seed", "n", "stop", "ignore_eos", "vllm_xargs"}) and writes one JSON result
+// per line, in input order. Engine statistics go to stderr. Engine and sampling flags are the
+// shared groups of engine_options.hpp.
 #include <simdjson.h>
 
 #include <chrono>
