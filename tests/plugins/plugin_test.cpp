@@ -357,3 +357,54 @@ TEST_CASE("plugins: --plugin works end to end in actorlm generate and actorlm ve
     CHECK(missing.output.find("absent.so: no such file") != std::string::npos);
     std::filesystem::remove_all(dir);
 }
+
+TEST_CASE("plugins: a plugin's architecture runs a config.json model_type the table lacks") {
+    // make-test-model's Llama directory, renamed to the example's "example_llama": without the
+    // plugin it is refused by name; with it, it runs as Llama and generates the same tokens.
+    const std::string actorlm = std::string(ACTORLM_BINARY_DIR) + "/actorlm";
+    const auto dir = test::fresh_temp_dir("plugin-arch");
+    std::filesystem::create_directories(dir);
+    const auto llama = dir / "llama", renamed = dir / "example";
+    auto made = test::run_shell(actorlm + " make-test-model --format hf -o " + llama.string());
+    REQUIRE_MESSAGE(made.status == 0, made.output);
+    std::filesystem::copy(llama, renamed);
+    std::string config = test::read_file((renamed / "config.json").string());
+    const std::string from = "\"model_type\": \"llama\"";
+    const size_t at = config.find(from);
+    REQUIRE_MESSAGE(at != std::string::npos, config);
+    config.replace(at, from.size(), "\"model_type\": \"example_llama\"");
+    std::ofstream(renamed / "config.json", std::ios::trunc) << config;
+    {
+        std::ofstream(dir / "prompts.jsonl") << R"({"prompt":"hello world"})"
+                                             << "\n";
+    }
+    auto run = [&](const std::filesystem::path& model, const std::string& extra) {
+        const auto out = dir / "out.jsonl";
+        std::filesystem::remove(out);
+        auto r =
+            test::run_shell(actorlm + " generate --model " + model.string() +
+                            " --temperature 0 --max-tokens 8 --ignore-eos --prompts-file " +
+                            (dir / "prompts.jsonl").string() + " --output " + out.string() + extra);
+        return std::make_pair(r, test::read_file(out.string()));
+    };
+    auto [refused, none] = run(renamed, "");
+    CHECK(refused.status != 0);
+    CHECK(refused.output.find("model_type 'example_llama' is not supported") != std::string::npos);
+    auto [base_run, base_out] = run(llama, "");
+    REQUIRE_MESSAGE(base_run.status == 0, base_run.output);
+    auto [plugin_run, plugin_out] =
+        run(renamed, std::string(" --plugin ") + ACTORLM_EXAMPLE_PLUGIN);
+    REQUIRE_MESSAGE(plugin_run.status == 0, plugin_run.output);
+    const auto tokens = [](const std::string& jsonl) {
+        simdjson::dom::parser parser;
+        simdjson::dom::element doc;
+        std::vector<int32_t> v;
+        if (parser.parse(jsonl).get(doc) != simdjson::SUCCESS) return v;
+        for (auto t : doc["outputs"].at(0)["token_ids"].get_array())
+            v.push_back(int32_t(int64_t(t)));
+        return v;
+    };
+    CHECK(tokens(base_out).size() == 8);
+    CHECK(tokens(plugin_out) == tokens(base_out));
+    std::filesystem::remove_all(dir);
+}
