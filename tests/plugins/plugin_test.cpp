@@ -179,6 +179,30 @@ TEST_CASE("plugins: the example processor's environment ban applies to every req
     CHECK_FALSE(contains(toks, base[0]));
 }
 
+TEST_CASE(
+    "plugins: an argmax-invariant processor is skipped on greedy rows, applied to random ones") {
+    ACTORLM_REQUIRE_SHARED(k_model);
+    const std::vector<int32_t> base = baseline_tokens();
+    REQUIRE(!base.empty());
+    ::setenv("ACTORLM_TEST_INVARIANT_BAN", std::to_string(base[0]).c_str(), 1);
+    engine_config cfg = tiny_config();
+    cfg.plugins = {ACTORLM_INVARIANT_PLUGIN};
+    auto eng = core::llm_engine::create(cfg);
+    REQUIRE_MESSAGE(eng.ok(), (eng.ok() ? "" : eng.message()));
+    // Nearly greedy: without the ban the first draw is base[0] for any seed.
+    generate_request cold = greedy("cold");
+    cold.params.temperature = 0.01f;
+    cold.params.seed = 7;
+    auto res = (*eng)->generate({greedy("greedy"), cold});
+    ::unsetenv("ACTORLM_TEST_INVARIANT_BAN");
+    REQUIRE(res.ok());
+    CHECK(tokens_of((*res)[0]) == base);  // greedy: never applied
+    const auto sampled = tokens_of((*res)[1]);
+    REQUIRE(!sampled.empty());
+    CHECK(sampled[0] != base[0]);
+    CHECK_FALSE(contains(sampled, base[0]));
+}
+
 TEST_CASE("plugins: the example JSON-lines stat logger writes one plausible line per engine step") {
     ACTORLM_REQUIRE_SHARED(k_model);
     const auto path = test::temp_path("plugin-stats.jsonl");
