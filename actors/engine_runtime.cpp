@@ -200,6 +200,11 @@ std::unique_ptr<engine_runtime> engine_runtime::create(const engine_config& cfg,
     sac.sched = p.sched;
     sac.sched.num_blocks = num_blocks;
     sac.async_scheduling = cfg.async_scheduling;
+    {
+        auto loggers = plugins::plugin_stat_loggers::create(p.served_model_name, 0);
+        if (!loggers) return fail(loggers.message());
+        if (!(*loggers)->empty()) sac.stat_loggers = std::move(*loggers);
+    }
     for (const auto& info : infos)  // a pool's bytes are its blocks' (set up again above)
         sac.kv_reserved_bytes += info.kv_cache_bytes / info.num_blocks * num_blocks;
     // The pool the workers allocated must hold one sequence of max_model_len: say so

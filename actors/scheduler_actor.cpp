@@ -30,6 +30,8 @@ struct scheduler_state {
     bool step_queued = false;
     uint64_t epoch = 0;
     int64_t num_steps = 0;
+    int64_t num_steps_recorded = 0;     // by the plugins' stat loggers
+    int64_t finished_since_record = 0;  // sequences ended since
     double worker_busy_seconds = 0.0;  // the first stage's, summed over answered steps
     double worker_wait_seconds = 0.0;  // its gaps before steps sent while there was work
     // Per step in flight, oldest first: it was sent while the engine had work (another
@@ -99,6 +101,11 @@ void report_state(scheduler_self_ptr self) {
     r.stats.worker_wait_seconds_total = st.worker_wait_seconds;
     r.stats.healthy = st.healthy();
     r.stats.health_message = r.stats.healthy ? "" : st.health_message;
+    if (st.cfg.stat_loggers && st.num_steps != st.num_steps_recorded) {  // once per step
+        st.cfg.stat_loggers->record(r.stats, st.num_steps, st.finished_since_record);
+        st.num_steps_recorded = st.num_steps;
+        st.finished_since_record = 0;
+    }
     r.events = st.sched->take_kv_events();
     self->send(st.kv, kv_atom_v, std::move(r));
 }
@@ -176,6 +183,8 @@ void finish_step(scheduler_self_ptr self, const core::scheduler_output& so,
     auto& st = self->state;
     step_outputs res;
     res.outputs = st.sched->update_from_output(so, out);
+    for (const auto& o : res.outputs)
+        if (core::is_finished(o.status)) ++st.finished_since_record;
     send_outputs(self, std::move(res));
 }
 

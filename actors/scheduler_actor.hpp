@@ -20,6 +20,7 @@
 
 #include "actors/interfaces.hpp"
 #include "core/scheduler_config.hpp"
+#include "plugins/plugin_stat_loggers.hpp"
 
 namespace actorlm::actors {
 
@@ -42,6 +43,8 @@ struct scheduler_actor_config {
     std::chrono::milliseconds reconnect_setup_timeout{5000};
     /// Two steps in flight (engine_config::async_scheduling); one stage only.
     bool async_scheduling = false;
+    /// The plugins' stat loggers, recorded after every step (null or empty: none).
+    std::shared_ptr<plugins::plugin_stat_loggers> stat_loggers;
 };
 
 /// detached: its own thread (only when every worker is in this process);

@@ -84,7 +84,7 @@ typename Inspector::result_type inspect(Inspector& f, sampling_params& x) {
              x.logit_bias, x.max_tokens, x.min_tokens, x.ignore_eos, x.stop, x.stop_token_ids,
              x.include_stop_str_in_output, x.skip_special_tokens, x.spaces_between_special_tokens,
              x.logprobs, x.prompt_logprobs, x.speculative_decoding, has_kv_transfer, kv_transfer,
-             x.structured_output, pooling, pooling_normalize, rebuild);
+             x.structured_output, x.extra_args_json, pooling, pooling_normalize, rebuild);
 }
 
 template <class Inspector>

@@ -101,6 +101,14 @@ maybe_error read_field(std::string_view key, json::element v, common_fields& f, 
     // Ours (vLLM has no per-request switch): false keeps this request out of speculation.
     if (key == "speculative_decoding") return json::get_bool(v, key, p.speculative_decoding);
     if (key == "min_tokens") return json::get_int32(v, key, p.min_tokens);
+    // vLLM's extra sampling arguments for custom logits processors (docs/plugins.md).
+    if (key == "vllm_xargs") {
+        if (json::is_null(v)) return std::nullopt;
+        simdjson::dom::object obj;
+        if (v.get_object().get(obj)) return json::type_error("vllm_xargs", "an object", v);
+        p.extra_args_json = simdjson::minify(v);
+        return std::nullopt;
+    }
     if (key == "stop_token_ids") return json::get_token_list(v, key, p.stop_token_ids);
     if (key == "skip_special_tokens") return json::get_bool(v, key, p.skip_special_tokens);
     if (key == "spaces_between_special_tokens")

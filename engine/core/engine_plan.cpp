@@ -15,6 +15,7 @@
 #include "multimodal/image_preprocessor.hpp"
 #include "multimodal/image_processor_prompt.hpp"
 #include "multimodal/vision_language.hpp"
+#include "plugins/plugin_loader.hpp"
 
 namespace actorlm::core {
 
@@ -177,6 +178,8 @@ std::vector<int32_t> merge_eos_ids(const model_config& model, const tokenizer& t
 
 result<engine_plan> make_engine_plan(const actorlm::engine_config& cfg) {
     if (cfg.model_path.empty()) return make_error("no model given (model_path is empty)");
+    // Plugins first: they may register the architecture, connector or processors named below.
+    ACTORLM_TRY(plugins::load_plugins(cfg.plugins));
     ACTORLM_TRY(check_options(cfg));
     auto device = find_backend(cfg.device);
     if (!device) return device.err();

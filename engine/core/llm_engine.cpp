@@ -64,6 +64,10 @@ result<std::unique_ptr<llm_engine>> llm_engine::create(const actorlm::engine_con
     eng->pools_ = exec.returns_hidden_states();
     eng->embedding_only_ = !exec.config().recipe.causal;
     eng->model_name_ = exec.config().name;
+    auto loggers = plugins::plugin_stat_loggers::create(
+        cfg.served_model_name.empty() ? eng->model_name_ : cfg.served_model_name, 0);
+    if (!loggers) return loggers.err();
+    if (!(*loggers)->empty()) eng->stat_loggers_ = std::move(*loggers);
     return eng;
 }
 
@@ -112,7 +116,14 @@ std::vector<actorlm::output_delta> llm_engine::step() {
     std::vector<actorlm::output_delta> deltas = std::move(pending_);
     pending_.clear();
     if (loop_->has_unfinished_requests()) {
-        processed_outputs p = outputs_.process(loop_->step());
+        std::vector<request_output> outs = loop_->step();
+        ++num_steps_;
+        if (stat_loggers_) {
+            int64_t finished = 0;
+            for (const request_output& o : outs) finished += is_finished(o.status) ? 1 : 0;
+            stat_loggers_->record(stats(), num_steps_, finished);
+        }
+        processed_outputs p = outputs_.process(std::move(outs));
         for (const auto& [child, stop] : p.stopped_by_string)
             loop_->sched().finish_request(child, request_status::finished_stopped, stop);
         for (auto& d : p.deltas) deltas.push_back(std::move(d));

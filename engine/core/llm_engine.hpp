@@ -16,6 +16,7 @@
 
 #include "core/engine_loop.hpp"
 #include "core/output_processor.hpp"
+#include "plugins/plugin_stat_loggers.hpp"
 #include "tokenizer/tokenizer.hpp"
 
 namespace actorlm::core {
@@ -90,6 +91,9 @@ private:
     bool embedding_only_ = false;  // an encoder: generation requests are refused
     std::string model_name_;
     int64_t next_id_ = 0;
+    /// The plugins' stat loggers, recorded after every step (null: none registered).
+    std::unique_ptr<plugins::plugin_stat_loggers> stat_loggers_;
+    int64_t num_steps_ = 0;
 };
 
 }  // namespace actorlm::core

@@ -32,9 +32,16 @@ void model_runner::remember_sampled(state& st, int32_t position, int32_t token) 
 }
 
 status model_runner::apply(const scheduler_output& so) {
+    if (!plugin_lps_) {
+        auto lps = plugins::plugin_logits_processors::create(exec_.config().vocab_size);
+        if (!lps) return lps.err();
+        plugin_lps_ = std::move(*lps);
+        sampler_.set_plugin_processors(plugin_lps_.get());
+    }
     for (const auto& id : so.finished_req_ids) {
         auto it = requests_.find(id);
         if (it == requests_.end()) continue;
+        plugin_lps_->remove_request(id);
         if (store_ && !it->second.mm_features.empty()) store_->release(id);
         requests_.erase(it);
     }
@@ -48,6 +55,8 @@ status model_runner::apply(const scheduler_output& so) {
         st.eos_token_ids = n.eos_token_ids;
         st.block_ids = n.block_ids;
         st.mm_features = n.mm_features;
+        if (!n.params.pooling)
+            st.plugin_slot = plugin_lps_->add_request(n.req_id, n.params, n.prompt_token_ids);
         if (n.params.structured_output.active()) {
             // The scheduler validated the spec, so a failure here means this worker has
             // no vocabulary; the sequence then may only stop.
@@ -371,10 +380,11 @@ result<model_runner::stage_output> model_runner::run_stage(const scheduler_outpu
         const auto seq_len = static_cast<size_t>(use.position + 1);
         std::span<const int32_t> all(st.token_ids.data(), seq_len);
         const auto outputs = all.subspan(static_cast<size_t>(st.num_prompt_tokens));
-        srows.push_back(sampling_row{&st.params, all.first(static_cast<size_t>(st.num_prompt_tokens)),
-                                     outputs, st.eos_token_ids,
-                                     st.grammar ? st.grammar->next_token_mask(outputs)
-                                                : std::span<const uint32_t>()});
+        srows.push_back(sampling_row{
+            &st.params, all.first(static_cast<size_t>(st.num_prompt_tokens)), outputs,
+            st.eos_token_ids,
+            st.grammar ? st.grammar->next_token_mask(outputs) : std::span<const uint32_t>(),
+            st.plugin_slot});
         srow_req.push_back(use.row);
         if (!all_sample)
             slogits.insert(slogits.end(), logits_.begin() + static_cast<std::ptrdiff_t>(u * v),

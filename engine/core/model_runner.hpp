@@ -29,6 +29,7 @@
 #include "core/scheduler_output.hpp"
 #include "kv/kv_connector.hpp"
 #include "multimodal/encoder_output_store.hpp"
+#include "plugins/plugin_logits_processors.hpp"
 #include "multimodal/image_encoder.hpp"
 #include "model/model_executor.hpp"
 #include "base/result.hpp"
@@ -100,6 +101,8 @@ private:
         /// A pooling request: the rows pooled so far (MEAN's sum over every chunk, CLS's
         /// first row), since its prefill last started at position 0.
         std::vector<double> pooled;
+        /// Its slot in plugin_lps_ (-1: no plugin processor runs on it).
+        int32_t plugin_slot = -1;
     };
     /// Adds a pooling row's hidden states (`n` rows of this step, starting at prompt
     /// position `nc`) to its state; returns the finished vector on its last chunk
@@ -126,6 +129,8 @@ private:
     std::unordered_map<std::string, std::shared_ptr<const multimodal::vision_features>>
         encoder_outputs_;
     sampler sampler_;
+    /// The plugins' logits processors, made on the first step (the sampler points at them).
+    std::unique_ptr<plugins::plugin_logits_processors> plugin_lps_;
     std::unordered_map<std::string, state> requests_;
     std::vector<float> logits_;
     std::vector<float> normed_hidden_;  // [batch.hidden_indices][hidden], pooling rows

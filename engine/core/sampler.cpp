@@ -5,6 +5,7 @@
 
 #include "core/logits_processors.hpp"
 #include "core/logprobs.hpp"
+#include "plugins/plugin_logits_processors.hpp"
 #include "base/check.hpp"
 
 namespace actorlm::core {
@@ -59,6 +60,8 @@ std::vector<sample_result> sampler::sample(std::span<float> logits, int64_t voca
         apply_min_tokens(l, p, num_out, row.eos_token_ids);
         apply_logit_bias(l, p);
         apply_penalties(l, p, row.prompt_token_ids, row.output_token_ids, counts_scratch_);
+        if (plugins_ && row.plugin_slot >= 0)
+            plugins_->apply(l, row.plugin_slot, row.output_token_ids, false);
         if (constrained && first_allowed_if_all_masked(l, row.allowed_tokens, out[r])) {
             if (p.logprobs >= 0)
                 out[r].logprobs = gather_logprobs(logprobs_scratch_, out[r].token_id, p.logprobs);
@@ -70,6 +73,8 @@ std::vector<sample_result> sampler::sample(std::span<float> logits, int64_t voca
             tok = argmax(l);
         } else {
             apply_temperature(l, p.temperature);
+            if (plugins_ && row.plugin_slot >= 0)
+                plugins_->apply(l, row.plugin_slot, row.output_token_ids, true);
             apply_min_p(l, p.min_p);
             apply_top_k_top_p(l, p.top_k, p.top_p);
             const double u = p.seed ? seeded_uniform(*p.seed, num_out) : to_unit(rng_());

@@ -16,6 +16,10 @@
 
 #include "core/model_runner_output.hpp"
 
+namespace actorlm::plugins {
+class plugin_logits_processors;
+}
+
 namespace actorlm::core {
 
 /// What the sampler needs to know about the request behind one logits row.
@@ -27,6 +31,8 @@ struct sampling_row {
     /// Structured outputs: the tokens the grammar allows next (a bitmask, bit i of word
     /// i / 32); empty = unconstrained. Applied before every other processor.
     std::span<const uint32_t> allowed_tokens;
+    /// The request's slot in the plugins' logits processors; -1: none run on this row.
+    int32_t plugin_slot = -1;
 };
 
 struct sample_result {
@@ -47,7 +53,13 @@ public:
     /// The uniform draw in [0, 1) for a seeded request's `output_index`-th token.
     static double seeded_uniform(uint64_t seed, int64_t output_index);
 
+    /// The plugins' logits processors (owned by the caller, which keeps them alive and told
+    /// of batch changes): applied to rows with a plugin_slot, those that may change the
+    /// argmax after the penalties, the argmax-invariant ones after temperature. Null: none.
+    void set_plugin_processors(plugins::plugin_logits_processors* p) { plugins_ = p; }
+
 private:
+    plugins::plugin_logits_processors* plugins_ = nullptr;
     std::mt19937_64 rng_;
     std::vector<float> logprobs_scratch_;
     std::vector<int32_t> counts_scratch_;

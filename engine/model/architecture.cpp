@@ -4,6 +4,8 @@
 // Immutable after static initialization; any thread.
 #include "model/architecture.hpp"
 
+#include "model/architecture_registry.hpp"
+
 namespace actorlm {
 
 namespace {
@@ -167,7 +169,7 @@ const architecture_info* find_gguf_architecture(std::string_view name) {
         if (e.gguf_own_name &&
             (name == e.name || (e.gguf_mrope_name && name == e.gguf_mrope_name)))
             return &e;
-    return nullptr;
+    return find_registered_gguf_architecture(name);  // plugins' (architecture_registry.hpp)
 }
 
 std::pair<const architecture_info*, const hf_model_type*> find_hf_model_type(
@@ -175,7 +177,7 @@ std::pair<const architecture_info*, const hf_model_type*> find_hf_model_type(
     for (const architecture_info& e : table())
         for (const hf_model_type& h : e.hf_types)
             if (model_type == h.model_type) return {&e, &h};
-    return {nullptr, nullptr};
+    return find_registered_hf_model_type(model_type);  // plugins'
 }
 
 std::string gguf_architecture_names() {
@@ -185,6 +187,7 @@ std::string gguf_architecture_names() {
         s += (s.empty() ? "" : ", ") + std::string(e.name);
         if (e.gguf_mrope_name) s += ", " + std::string(e.gguf_mrope_name);
     }
+    for (const std::string& n : registered_architecture_names()) s += ", " + n;  // plugins'
     return s;
 }
 
@@ -192,6 +195,7 @@ std::vector<std::string> hf_model_type_list() {
     std::vector<std::string> v;
     for (const architecture_info& e : table())
         for (const hf_model_type& h : e.hf_types) v.emplace_back(h.model_type);
+    for (std::string& t : registered_hf_model_types()) v.push_back(std::move(t));  // plugins'
     return v;
 }
 

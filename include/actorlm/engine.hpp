@@ -117,6 +117,9 @@ struct sampling_params {
     // Set: the request embeds its prompt instead of generating (see pooling_params); the
     // sampling fields are then ignored, n must be 1 and prompt_logprobs off.
     std::optional<pooling_params> pooling;
+    // Extra arguments for plugins' logits processors (vLLM's SamplingParams.extra_args; the
+    // server's `vllm_xargs` body field): a JSON object text, empty = none (docs/plugins.md).
+    std::string extra_args_json;
 };
 
 /// Why a sampling_params cannot be sampled: the offending field (its OpenAI / vLLM
@@ -259,6 +262,9 @@ struct load_progress {
 
 struct engine_config {
     std::string model_path;             // GGUF file or Hugging Face directory
+    // Plugin shared libraries (docs/plugins.md) loaded, once per process, before the engine
+    // is built; those of the ACTORLM_PLUGINS environment variable (':'-separated) too.
+    std::vector<std::string> plugins;
     // A GGUF text model's image side: llama.cpp's mmproj file (llama-server's --mmproj).
     // Hugging Face directories carry their own vision tower and take none.
     std::string mmproj;

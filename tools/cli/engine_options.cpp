@@ -8,6 +8,7 @@
 #include "cli_values.hpp"
 #include "core/speculative_config.hpp"
 #include "kv/kv_transfer_config.hpp"
+#include "plugins/plugin_loader.hpp"
 
 namespace actorlm::cli {
 
@@ -43,9 +44,26 @@ result<bool> parse_kv_events_config(const std::string& text) {
 
 }  // namespace
 
+void add_plugin_option(CLI::App& app, std::vector<std::string>& plugins) {
+    app.add_option("--plugin", plugins,
+                   "plugin shared library, loaded at start (repeatable; also the "
+                   "ACTORLM_PLUGINS environment variable, ':'-separated; docs/plugins.md)")
+        ->type_name("PATH")
+        ->group(k_engine_group)
+        ->check(CLI::Validator(
+            [](std::string& path) -> std::string {
+                auto loaded = actorlm::plugins::load_plugin(path);
+                return loaded ? std::string() : loaded.message();
+            },
+            ""));
+}
+
 void add_engine_options(CLI::App& app, engine_config& cfg, engine_flags which,
                         std::vector<std::string>* served_model_names) {
     auto group = [](CLI::Option* o) { return o->group(k_engine_group); };
+    // First: CLI11 runs option callbacks in definition order, so a plugin is loaded before
+    // the options below check names it registers (--kv-transfer-config's connector).
+    add_plugin_option(app, cfg.plugins);
     if (has(which, engine_flags::model)) {
         const char* names = has(which, engine_flags::model_tag) ? "model_tag,--model" : "--model";
         group(app.add_option(names, cfg.model_path,

@@ -1,9 +1,9 @@
 // `actorlm generate`: offline generation with the engine core (vLLM's `LLM.generate`).
 // One --prompt prints its completion on stdout; --prompts-file reads JSONL
 // ({"prompt": ..., optional "request_id", "max_tokens", "temperature", "top_p",
-// "top_k", "min_p", "seed", "n", "stop", "ignore_eos"}) and writes one JSON result per
-// line, in input order. Engine statistics go to stderr. Engine and sampling flags
-// are the shared groups of engine_options.hpp.
+// "top_k", "min_p", "seed", "n", "stop", "ignore_eos", "vllm_xargs"}) and writes one JSON result
+// per line, in input order. Engine statistics go to stderr. Engine and sampling flags are the
+// shared groups of engine_options.hpp.
 #include <simdjson.h>
 
 #include <chrono>
@@ -84,6 +84,10 @@ result<std::vector<generate_request>> read_prompts(const std::string& path,
         if (doc["top_p"].get(d) == simdjson::SUCCESS) r.params.top_p = static_cast<float>(d);
         if (doc["min_p"].get(d) == simdjson::SUCCESS) r.params.min_p = static_cast<float>(d);
         if (doc["ignore_eos"].get(b) == simdjson::SUCCESS) r.params.ignore_eos = b;
+        // Extra args for plugins' logits processors, as the server's field (docs/plugins.md).
+        simdjson::dom::object xargs;
+        if (doc["vllm_xargs"].get(xargs) == simdjson::SUCCESS)
+            r.params.extra_args_json = simdjson::minify(xargs);
         simdjson::dom::array stops;
         if (doc["stop"].get(sv) == simdjson::SUCCESS)
             r.params.stop = {std::string(sv)};

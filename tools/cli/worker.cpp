@@ -21,6 +21,7 @@
 #include "actors/node_tls.hpp"
 #include "actors/runtime_config.hpp"
 #include "actors/worker_actor.hpp"
+#include "plugins/plugin_loader.hpp"
 
 namespace worker_command {
 
@@ -42,6 +43,12 @@ int run_worker(const worker_options& o) {
     if (!addr) {
         std::fprintf(stderr, "actorlm worker: --listen %s\n", addr.message().c_str());
         return 2;
+    }
+    // The worker runs the model runner, hence the plugins' logits processors and architectures
+    // (--plugin is loaded while parsing; ACTORLM_PLUGINS here, as make_engine_plan does).
+    if (auto loaded = actorlm::plugins::load_plugins(o.cfg.plugins); !loaded) {
+        std::fprintf(stderr, "actorlm worker: %s\n", loaded.message().c_str());
+        return 1;
     }
     auto model = actorlm::load_model(model_path);
     if (!model) {
