@@ -107,6 +107,7 @@ if(TARGET actorlm_cuda)
                    ${CMAKE_CURRENT_SOURCE_DIR}/tools/cli/version.cpp
                    ${CMAKE_CURRENT_SOURCE_DIR}/tools/cli/bench_gpu.cpp
                    ${CMAKE_CURRENT_SOURCE_DIR}/tools/cli/cli_values.cpp
+                   ${CMAKE_CURRENT_SOURCE_DIR}/tools/cli/plugin_option.cpp
                    ${CMAKE_CURRENT_SOURCE_DIR}/net/json_writer.cpp)  # the CLI's one JSON writer
     actorlm_include_root(gpu_cli_net_root net net)
     target_include_directories(actorlm-gpu PRIVATE ${CMAKE_CURRENT_SOURCE_DIR}/tools/cli

@@ -8,13 +8,13 @@
 #include "cli_values.hpp"
 #include "core/speculative_config.hpp"
 #include "kv/kv_transfer_config.hpp"
-#include "plugins/plugin_loader.hpp"
+#include "plugin_option.hpp"
 
 namespace actorlm::cli {
 
 namespace {
 
-constexpr const char* k_engine_group = "Engine options";
+constexpr const char* k_engine_group = k_engine_option_group;
 constexpr const char* k_sampling_group = "Sampling options";
 
 /// --kv-events-config: vLLM's KVEventsConfig as JSON. Only enable_kv_cache_events is
@@ -43,20 +43,6 @@ result<bool> parse_kv_events_config(const std::string& text) {
 }
 
 }  // namespace
-
-void add_plugin_option(CLI::App& app, std::vector<std::string>& plugins) {
-    app.add_option("--plugin", plugins,
-                   "plugin shared library, loaded at start (repeatable; also the "
-                   "ACTORLM_PLUGINS environment variable, ':'-separated; docs/plugins.md)")
-        ->type_name("PATH")
-        ->group(k_engine_group)
-        ->check(CLI::Validator(
-            [](std::string& path) -> std::string {
-                auto loaded = actorlm::plugins::load_plugin(path);
-                return loaded ? std::string() : loaded.message();
-            },
-            ""));
-}
 
 void add_engine_options(CLI::App& app, engine_config& cfg, engine_flags which,
                         std::vector<std::string>* served_model_names) {

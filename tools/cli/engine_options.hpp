@@ -53,10 +53,6 @@ inline constexpr engine_flags k_offline_engine_flags =
 void add_engine_options(CLI::App& app, engine_config& cfg, engine_flags which,
                         std::vector<std::string>* served_model_names = nullptr);
 
-/// Adds --plugin PATH (repeatable) into `plugins`; each is loaded when the option is
-/// processed (plugins/plugin_loader.hpp). Part of add_engine_options.
-void add_plugin_option(CLI::App& app, std::vector<std::string>& plugins);
-
 /// Adds the sampling options (--temperature, --top-p, --top-k, --min-p, --seed,
 /// --max-tokens, --min-tokens, --n, --stop, --ignore-eos, the penalties) bound to
 /// `params`; its current values are the defaults.

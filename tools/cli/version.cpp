@@ -5,7 +5,7 @@
 #include <actorlm/plugin.h>
 
 #include "command_registry.hpp"
-#include "engine_options.hpp"
+#include "plugin_option.hpp"
 #include "plugins/plugin_loader.hpp"
 
 namespace version_command {
