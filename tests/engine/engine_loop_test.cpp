@@ -8,28 +8,13 @@
 
 #include "core/batch_builder.hpp"
 #include "core/engine_loop.hpp"
-#include "engine_loop_paged_executor.hpp"
-#include "scheduler_factories.hpp"
+#include "engine_loop_runs.hpp"
 
 using namespace actorlm;
 using namespace actorlm::core;
 using namespace actorlm::test;
 
 namespace {
-
-using token_map = std::map<std::string, std::vector<int32_t>>;
-
-token_map run_all(engine_loop& loop, int max_steps = 10000) {
-    token_map got;
-    for (int i = 0; i < max_steps && loop.has_unfinished_requests(); ++i) {
-        for (auto& o : loop.step())
-            got[o.req_id].insert(got[o.req_id].end(), o.new_token_ids.begin(),
-                                 o.new_token_ids.end());
-        auto inv = check_kv_invariants(loop.sched());
-        REQUIRE_MESSAGE(inv.ok(), inv.message());
-    }
-    return got;
-}
 
 std::vector<request_spec> workload(bool seeded) {
     std::vector<request_spec> specs;
@@ -98,18 +83,8 @@ TEST_CASE("engine_loop: forward_batch uses vLLM's flattened layout") {
 TEST_CASE("engine_loop: outputs do not depend on batching, chunking, prefix hits or preemption") {
     for (bool seeded : {false, true}) {
         // Reference: each request alone, big pool, no prefix caching, no chunking.
-        token_map alone;
-        for (auto& spec : workload(seeded)) {
-            paged_hash_executor ex(64, 4);
-            auto cfg = small_config(64, 4, 256);
-            cfg.enable_prefix_caching = false;
-            auto loop = engine_loop::create(cfg, ex, 7);
-            REQUIRE(loop.ok());
-            const std::string id = spec.req_id;
-            REQUIRE((*loop)->add_request(spec).ok());
-            alone[id] = run_all(**loop)[id];
-            CHECK(alone[id].size() == 24);
-        }
+        const token_map alone = run_each_alone(workload(seeded), 256);
+        for (const auto& [id, tokens] : alone) CHECK(tokens.size() == 24);
         // Crowded: small pool (forces preemption), small budget (chunks), prefix caching.
         paged_hash_executor ex(40, 4);
         auto cfg = small_config(40, 4, 160);

@@ -5,15 +5,12 @@
 // every block, through chunked prefill, prefix hits and preemption.
 #include <doctest/doctest.h>
 
-#include <map>
 #include <set>
 
-#include "core/engine_loop.hpp"
 #include "core/engine_plan.hpp"
 #include "core/kv_cache_manager.hpp"
 #include "core/sliding_window_blocks.hpp"
-#include "engine_loop_paged_executor.hpp"
-#include "scheduler_factories.hpp"
+#include "engine_loop_runs.hpp"
 
 using namespace actorlm;
 using namespace actorlm::core;
@@ -42,25 +39,6 @@ int32_t live_blocks(std::span<const int32_t> table) {
     int32_t n = 0;
     for (int32_t b : table) n += b != k_null;
     return n;
-}
-
-using token_map = std::map<std::string, std::vector<int32_t>>;
-
-token_map run_all(engine_loop& loop, int32_t* max_live = nullptr) {
-    token_map got;
-    for (int i = 0; i < 20000 && loop.has_unfinished_requests(); ++i) {
-        for (auto& o : loop.step())
-            got[o.req_id].insert(got[o.req_id].end(), o.new_token_ids.begin(),
-                                 o.new_token_ids.end());
-        auto inv = check_kv_invariants(loop.sched());
-        REQUIRE_MESSAGE(inv.ok(), inv.message());
-        if (max_live)
-            loop.sched().kv().for_each_table([&](const std::string&, std::span<const int32_t> t) {
-                *max_live = std::max(*max_live, live_blocks(t));
-            });
-    }
-    REQUIRE_FALSE(loop.has_unfinished_requests());
-    return got;
 }
 
 /// Eight requests of 45..94 prompt tokens, pairs sharing 40, each generating 24 tokens.
@@ -160,19 +138,8 @@ TEST_CASE("engine_loop: under a sliding window, outputs equal a run that keeps e
     for (bool seeded : {false, true}) {
         CAPTURE(seeded);
         // Reference: each request alone in a big pool that frees nothing, no prefix cache.
-        token_map alone;
-        for (auto& spec : workload(seeded)) {
-            paged_hash_executor ex(64, 4);
-            ex.set_sliding_window(8);
-            auto cfg = small_config(64, 4, 160);
-            cfg.enable_prefix_caching = false;
-            auto loop = engine_loop::create(cfg, ex, 7);
-            REQUIRE(loop.ok());
-            const std::string id = spec.req_id;
-            REQUIRE((*loop)->add_request(spec).ok());
-            alone[id] = run_all(**loop)[id];
-            CHECK(alone[id].size() == 24);
-        }
+        const token_map alone = run_each_alone(workload(seeded), 160, 8);
+        for (const auto& [id, tokens] : alone) CHECK(tokens.size() == 24);
         // Crowded: 20 blocks (80 tokens, less than one 160-token sequence without the
         // window), chunks of at most 37 tokens, prefix caching, preemption.
         paged_hash_executor ex(20, 4);
