@@ -275,4 +275,13 @@ TEST_CASE("gpu: batches from the engine's batch_builder pass the CUDA batch chec
     CHECK(plan->num_logits == 2);
     CHECK(plan->num_items == 3);  // 4 tokens in items of 2, plus the decode token
     CHECK(plan->max_keys == 10);
+    // Tables of two KV-cache groups (a CPU-only layout) are refused by name, not misread.
+    const std::vector<int32_t> grouped_a = {7, 1, 2, 3, 5, 4};
+    rows[0].block_ids = grouped_a;
+    const std::vector<int32_t> grouped_b = {0, 6};
+    rows[1].block_ids = grouped_b;
+    const core::built_batch grouped = core::build_forward_batch(rows, 4, 2);
+    auto refused = batch_plan::make(grouped.batch, c, kv, 2);
+    REQUIRE_FALSE(refused.ok());
+    CHECK(refused.message().find("KV-cache groups") != std::string::npos);
 }

@@ -35,6 +35,11 @@ result<batch_plan> batch_plan::make(const forward_batch& b, const model_config& 
         return make_error("forward batch: query_start_loc must run from 0 to %d", n);
     if (s > 0 && b.max_blocks_per_seq <= 0)
         return make_error("forward batch: max_blocks_per_seq must be positive");
+    // One table over every layer: the CUDA backend does not page KV per attention type
+    // (backend::pages_kv_groups() is false, so the plan never asks it to).
+    if (b.num_kv_groups != 1)
+        return make_error("forward batch: %d KV-cache groups, but the CUDA backend keeps one",
+                          b.num_kv_groups);
     if (b.block_tables.size() != static_cast<size_t>(s) * static_cast<size_t>(b.max_blocks_per_seq))
         return make_error("forward batch: block_tables has %zu entries, expected %d x %d",
                           b.block_tables.size(), s, b.max_blocks_per_seq);
