@@ -1,6 +1,7 @@
 // Runs of the engine loop over the paged hash executor (engine_loop_paged_executor.hpp)
-// that the core tests compare: a crowded run stepped to the end with the KV invariants
-// checked every step, and each request alone in a pool that never preempts or shares.
+// that the core tests compare: their workload, a crowded run stepped to the end with the
+// KV invariants checked every step, and each request alone in a pool that never preempts
+// or shares.
 #pragma once
 
 #include <doctest/doctest.h>
@@ -17,6 +18,26 @@
 namespace actorlm::test {
 
 using token_map = std::map<std::string, std::vector<int32_t>>;
+
+/// Eight requests of 45..94 prompt tokens, pairs sharing a 40-token prefix (so prefix hits
+/// happen), each generating 24 tokens (no EOS); greedy, or seeded top-p sampling.
+inline std::vector<core::request_spec> paired_prefix_workload(bool seeded) {
+    std::vector<core::request_spec> specs;
+    for (int i = 0; i < 8; ++i) {
+        auto prompt = iota_tokens(40, 100 * (i / 2));
+        for (int t = 0; t < 5 + 7 * i; ++t) prompt.push_back((t * 13 + i) % 60 + 1);
+        for (auto& tok : prompt) tok %= 64;
+        auto s = make_spec("q" + std::to_string(i), prompt, 24);
+        s.eos_token_ids = {};  // run to max_tokens
+        if (seeded) {
+            s.params.temperature = 0.8f;
+            s.params.top_p = 0.9f;
+            s.params.seed = 1000 + static_cast<uint64_t>(i);
+        }
+        specs.push_back(std::move(s));
+    }
+    return specs;
+}
 
 /// Steps `loop` until no request is left (at most `max_steps`), checking the KV invariants
 /// after every step; `max_live` (if given) gets the most non-null blocks one table held.

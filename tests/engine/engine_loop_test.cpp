@@ -14,31 +14,6 @@ using namespace actorlm;
 using namespace actorlm::core;
 using namespace actorlm::test;
 
-namespace {
-
-std::vector<request_spec> workload(bool seeded) {
-    std::vector<request_spec> specs;
-    for (int i = 0; i < 8; ++i) {
-        // Pairs share a 40-token prefix so prefix hits happen.
-        auto prompt = iota_tokens(40, 100 * (i / 2));
-        for (int t = 0; t < 5 + 7 * i; ++t) prompt.push_back((t * 13 + i) % 60 + 1);
-        for (auto& tok : prompt) tok %= 64;
-        std::string id = "q";
-        id += std::to_string(i);
-        auto s = make_spec(id, prompt, 24);
-        s.eos_token_ids = {};  // run to max_tokens
-        if (seeded) {
-            s.params.temperature = 0.8f;
-            s.params.top_p = 0.9f;
-            s.params.seed = 1000 + static_cast<uint64_t>(i);
-        }
-        specs.push_back(std::move(s));
-    }
-    return specs;
-}
-
-}  // namespace
-
 TEST_CASE("engine_loop: forward_batch uses vLLM's flattened layout") {
     std::vector<int32_t> a_toks = {5, 6, 7, 8, 9, 10};
     std::vector<int32_t> a_blocks = {3, 1};
@@ -83,7 +58,7 @@ TEST_CASE("engine_loop: forward_batch uses vLLM's flattened layout") {
 TEST_CASE("engine_loop: outputs do not depend on batching, chunking, prefix hits or preemption") {
     for (bool seeded : {false, true}) {
         // Reference: each request alone, big pool, no prefix caching, no chunking.
-        const token_map alone = run_each_alone(workload(seeded), 256);
+        const token_map alone = run_each_alone(paired_prefix_workload(seeded), 256);
         for (const auto& [id, tokens] : alone) CHECK(tokens.size() == 24);
         // Crowded: small pool (forces preemption), small budget (chunks), prefix caching.
         paged_hash_executor ex(40, 4);
@@ -92,7 +67,7 @@ TEST_CASE("engine_loop: outputs do not depend on batching, chunking, prefix hits
         cfg.long_prefill_token_threshold = 20;
         auto loop = engine_loop::create(cfg, ex, 99);
         REQUIRE(loop.ok());
-        for (auto& spec : workload(seeded)) REQUIRE((*loop)->add_request(spec).ok());
+        for (auto& spec : paired_prefix_workload(seeded)) REQUIRE((*loop)->add_request(spec).ok());
         auto crowded = run_all(**loop);
         CHECK(crowded == alone);
         auto st = (*loop)->sched().stats();

@@ -41,24 +41,6 @@ int32_t live_blocks(std::span<const int32_t> table) {
     return n;
 }
 
-/// Eight requests of 45..94 prompt tokens, pairs sharing 40, each generating 24 tokens.
-std::vector<request_spec> workload(bool seeded) {
-    std::vector<request_spec> specs;
-    for (int i = 0; i < 8; ++i) {
-        auto prompt = iota_tokens(40, 100 * (i / 2));
-        for (int t = 0; t < 5 + 7 * i; ++t) prompt.push_back((t * 13 + i) % 60 + 1);
-        for (auto& tok : prompt) tok %= 64;
-        auto s = make_spec("w" + std::to_string(i), prompt, 24);
-        s.eos_token_ids = {};
-        if (seeded) {
-            s.params.temperature = 0.8f;
-            s.params.seed = 500 + static_cast<uint64_t>(i);
-        }
-        specs.push_back(std::move(s));
-    }
-    return specs;
-}
-
 }  // namespace
 
 TEST_CASE("sliding window blocks: skipped blocks, the per-request bound, the hit search") {
@@ -138,7 +120,7 @@ TEST_CASE("engine_loop: under a sliding window, outputs equal a run that keeps e
     for (bool seeded : {false, true}) {
         CAPTURE(seeded);
         // Reference: each request alone in a big pool that frees nothing, no prefix cache.
-        const token_map alone = run_each_alone(workload(seeded), 160, 8);
+        const token_map alone = run_each_alone(paired_prefix_workload(seeded), 160, 8);
         for (const auto& [id, tokens] : alone) CHECK(tokens.size() == 24);
         // Crowded: 20 blocks (80 tokens, less than one 160-token sequence without the
         // window), chunks of at most 37 tokens, prefix caching, preemption.
@@ -150,7 +132,7 @@ TEST_CASE("engine_loop: under a sliding window, outputs equal a run that keeps e
         cfg.long_prefill_token_threshold = 20;
         auto loop = engine_loop::create(cfg, ex, 99);
         REQUIRE(loop.ok());
-        for (auto& spec : workload(seeded)) REQUIRE((*loop)->add_request(spec).ok());
+        for (auto& spec : paired_prefix_workload(seeded)) REQUIRE((*loop)->add_request(spec).ok());
         int32_t max_live = 0;
         CHECK(run_all(**loop, &max_live) == alone);
         const auto st = (*loop)->sched().stats();
