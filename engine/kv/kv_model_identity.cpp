@@ -29,11 +29,7 @@ std::string tokenizer_fingerprint(const tokenizer& tok) {
     return d.hex();
 }
 
-core::model_identity make_model_identity(const model_config& mc,
-                                         const std::string& weights_fingerprint,
-                                         const kv_cache_spec& kv, const tokenizer& tok) {
-    core::model_identity id;
-    id.weights_fingerprint = weights_fingerprint;
+std::string model_architecture_key(const model_config& mc) {
     char arch[512];
     std::snprintf(arch, sizeof(arch),
                   "arch=%d vocab=%lld hidden=%lld ffn=%lld layers=%lld heads=%lld kv_heads=%lld "
@@ -50,7 +46,29 @@ core::model_identity make_model_identity(const model_config& mc,
                   static_cast<double>(mc.recipe.attention_scale),
                   static_cast<double>(mc.recipe.attention_softcap),
                   static_cast<double>(mc.recipe.final_logit_softcap), mc.name.c_str());
-    id.architecture = arch;
+    std::string key = arch;
+    // What changes the K/V of later layers without changing a weight: the sliding window
+    // and which layers slide, local layers' RoPE, and the experts' routing.
+    std::string slides;
+    for (int64_t l = 0; l < mc.num_layers; ++l)
+        slides += layer_attention_window(mc, l) > 0 ? 'S' : 'F';
+    char attention[256];
+    std::snprintf(attention, sizeof(attention),
+                  " window=%d local_theta=%a experts=%lld/%lld/%lld norm_top_k=%d layers=",
+                  mc.sliding_window, static_cast<double>(mc.sliding_rope_theta),
+                  static_cast<long long>(mc.moe.num_experts),
+                  static_cast<long long>(mc.moe.num_experts_used),
+                  static_cast<long long>(mc.moe.expert_intermediate_size),
+                  mc.moe.normalize_top_k ? 1 : 0);
+    return key + attention + slides;
+}
+
+core::model_identity make_model_identity(const model_config& mc,
+                                         const std::string& weights_fingerprint,
+                                         const kv_cache_spec& kv, const tokenizer& tok) {
+    core::model_identity id;
+    id.weights_fingerprint = weights_fingerprint;
+    id.architecture = model_architecture_key(mc);
     id.kv_dtype = dtype_name(kv.type);
     id.block_size = kv.block_size;
     id.tokenizer_fingerprint = tokenizer_fingerprint(tok);

@@ -22,6 +22,11 @@ std::string model_weights_fingerprint(const model_weights& w);
 /// A digest of the vocabulary (every token's text), BOS and EOS ids.
 std::string tokenizer_fingerprint(const tokenizer& tok);
 
+/// The config fields that shape the KV a model computes (sizes, RoPE, recipe, the sliding
+/// window and which layers slide, local layers' RoPE, expert routing), as one string:
+/// model_identity::architecture.
+std::string model_architecture_key(const model_config& mc);
+
 /// The identity of (model, KV cache) for model_root_block_hash. `weights_fingerprint`
 /// may be empty when the weights are not visible (config fields still separate models).
 core::model_identity make_model_identity(const model_config& mc,

@@ -17,6 +17,7 @@
 #include "core/kv_invariants.hpp"
 #include "kv/disk_kv_store.hpp"
 #include "kv/kv_connector_registry.hpp"
+#include "kv/kv_model_identity.hpp"
 #include "kv/kv_transfer_config.hpp"
 #include "scheduler_factories.hpp"
 #include "support/fake_kv_cache.hpp"
@@ -126,6 +127,24 @@ TEST_CASE("kv_connector: block hashes are pinned, seedless and rooted in the mod
         o.weights_fingerprint = "wl";
         o.architecture = "lama";
     }));
+    // Config fields that change later layers' K/V without changing a weight separate models.
+    model_config base;
+    base.num_layers = 4;
+    const std::string key = kv::model_architecture_key(base);
+    auto key_differs = [&](auto edit) {
+        model_config c = base;
+        edit(c);
+        return kv::model_architecture_key(c) != key;
+    };
+    CHECK(key_differs([](model_config& c) { c.sliding_window = 8; }));
+    CHECK(key_differs([](model_config& c) {
+        c.sliding_window = 8;
+        c.sliding_layers = {true, false, true, false};
+    }));
+    CHECK(key_differs([](model_config& c) { c.sliding_rope_theta = 10000.0f; }));
+    CHECK(key_differs([](model_config& c) { c.moe.num_experts_used = 2; }));
+    CHECK(key_differs([](model_config& c) { c.recipe.attention_softcap = 50.0f; }));
+    CHECK_FALSE(key_differs([](model_config&) {}));
     // The cache salt still separates tenants under one model root.
     std::vector<block_hash> salted;
     extend_block_hashes(salted, test::iota_tokens(32, 5), 16, "tenant", "", root);
