@@ -40,6 +40,8 @@ public:
     int32_t num_usable_blocks() const { return num_blocks() - (has_null_block_ ? 1 : 0); }
     bool is_null(int32_t block_id) const { return has_null_block_ && block_id == k_null_block; }
     int32_t num_free_blocks() const { return free_.size(); }
+    /// Usable blocks some table references.
+    int32_t num_used_blocks() const { return num_usable_blocks() - num_free_blocks(); }
     bool caching_enabled() const { return enable_caching_; }
     /// Fraction of blocks in use (referenced), 0..1.
     double usage() const;

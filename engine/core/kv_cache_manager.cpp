@@ -14,18 +14,11 @@
 
 namespace actorlm::core {
 
-namespace {
-
-bool any_window(const std::vector<int32_t>& windows) {
-    return std::any_of(windows.begin(), windows.end(), [](int32_t w) { return w > 0; });
-}
-
-}  // namespace
-
 kv_cache_manager::kv_cache_manager(int32_t num_blocks, int32_t block_size, int32_t max_model_len,
                                    bool enable_caching, bool enable_kv_cache_events,
                                    std::vector<int32_t> group_windows)
-    : pool_(num_blocks, enable_caching, enable_kv_cache_events, any_window(group_windows)),
+    : pool_(num_blocks, enable_caching, enable_kv_cache_events,
+            any_group_frees_blocks(group_windows)),
       block_size_(block_size),
       max_model_len_(max_model_len),
       windows_(std::move(group_windows)) {
@@ -60,7 +53,6 @@ std::vector<int32_t> kv_cache_manager::find_longest_hit(const request& req, int3
     auto cached = [&](int32_t i, int32_t g) {
         return pool_.get_cached_block(group_block_hash(hashes[static_cast<size_t>(i)], g));
     };
-    std::vector<int32_t> hit;  // interleaved, filled for the final length
     int32_t length = limit;
     // Full attention: the leading run every full group holds.
     for (int32_t i = 0; i < length; ++i) {
@@ -86,7 +78,7 @@ std::vector<int32_t> kv_cache_manager::find_longest_hit(const request& req, int3
             }
         }
     }
-    hit.resize(static_cast<size_t>(length) * static_cast<size_t>(groups));
+    std::vector<int32_t> hit(static_cast<size_t>(length) * static_cast<size_t>(groups));
     for (int32_t i = 0; i < length; ++i)
         for (int32_t g = 0; g < groups; ++g)
             hit[static_cast<size_t>(i * groups + g)] =

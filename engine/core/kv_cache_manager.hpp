@@ -89,8 +89,6 @@ public:
     int32_t num_groups() const { return static_cast<int32_t>(windows_.size()); }
     /// Group `g`'s sliding window, whose blocks are freed behind it; 0: full attention.
     int32_t group_window(int32_t g) const { return windows_[static_cast<size_t>(g)]; }
-    /// Whether some group frees blocks (the pool then reserves the null block).
-    bool frees_blocks() const { return pool_.is_null(block_pool::k_null_block); }
     int32_t block_size() const { return block_size_; }
     int32_t num_blocks() const { return pool_.num_blocks(); }
     int32_t num_free_blocks() const { return pool_.num_free_blocks(); }

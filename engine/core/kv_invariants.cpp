@@ -7,6 +7,35 @@
 
 namespace actorlm::core {
 
+namespace {
+
+/// A table holds num_groups entries per block index; the null block stands only in a
+/// window group, before the first position its next query reads (`r` is null for a table
+/// no running request owns, whose windows are not checked).
+status check_group_entries(const kv_cache_manager& kv, const std::string& id, const request* r,
+                           std::span<const int32_t> blocks) {
+    const int32_t groups = kv.num_groups();
+    if (blocks.size() % static_cast<size_t>(groups) != 0)
+        return make_error("request '%s' holds %zu blocks for %d groups", id.c_str(),
+                          blocks.size(), groups);
+    for (int32_t g = 0; g < groups; ++g) {
+        const int32_t window = kv.group_window(g);
+        if (window > 0 && !r) continue;
+        const int32_t first_read =
+            window > 0 ? std::max(r->num_computed_tokens - window + 1, 0) / kv.block_size() : 0;
+        for (size_t i = static_cast<size_t>(first_read * groups + g); i < blocks.size();
+             i += static_cast<size_t>(groups))
+            if (kv.pool().is_null(blocks[i]))
+                return make_error("request '%s': block %zu of its table is null but %s",
+                                  id.c_str(), i,
+                                  window == 0 ? "its group attends fully"
+                                              : "its window still reads it");
+    }
+    return status::success();
+}
+
+}  // namespace
+
 status check_kv_invariants(const scheduler& s) {
     const kv_cache_manager& kv = s.kv();
     const block_pool& pool = kv.pool();
@@ -33,6 +62,7 @@ status check_kv_invariants(const scheduler& s) {
                                      id.c_str(), r->num_computed_tokens, blocks.size());
             }
         }
+        if (bad) bad = check_group_entries(kv, id, s.find(id), blocks);
         for (int32_t b : blocks) {
             if (pool.is_null(b)) continue;  // a block a sliding window gave back
             if (b < 0 || b >= pool.num_blocks()) {
@@ -49,36 +79,6 @@ status check_kv_invariants(const scheduler& s) {
     if (num_tables > may_hold)
         return make_error("%d block tables for %d running requests", num_tables, s.num_running());
     int32_t num_free = 0;
-    // Under a window, a request holds only the blocks its next query may read; the null
-    // block stands only in windowed groups.
-    bad = status::success();
-    const int32_t groups = kv.num_groups();
-    kv.for_each_table([&](const std::string& id, std::span<const int32_t> blocks) {
-        const request* r = s.find(id);
-        if (!bad) return;
-        if (blocks.size() % static_cast<size_t>(groups) != 0) {
-            bad = make_error("request '%s' holds %zu blocks for %d groups", id.c_str(),
-                             blocks.size(), groups);
-            return;
-        }
-        for (int32_t g = 0; g < groups; ++g) {
-            const int32_t window = kv.group_window(g);
-            const int32_t first_read =
-                window > 0 && r ? std::max(r->num_computed_tokens - window + 1, 0) / kv.block_size()
-                                : 0;
-            for (size_t i = static_cast<size_t>(first_read) * static_cast<size_t>(groups) +
-                            static_cast<size_t>(g);
-                 i < blocks.size(); i += static_cast<size_t>(groups))
-                if (pool.is_null(blocks[i]) && (window == 0 || r)) {
-                    bad = make_error("request '%s': block %zu of its table is null but %s",
-                                     id.c_str(), i,
-                                     window == 0 ? "its group attends fully"
-                                                 : "its window still reads it");
-                    return;
-                }
-        }
-    });
-    if (!bad) return bad;
     for (int32_t b = 0; b < pool.num_blocks(); ++b) {
         if (pool.is_null(b)) {
             if (pool.ref_count(b) != 0 || pool.free_queue().contains(b) || pool.hash_of(b))
@@ -102,10 +102,9 @@ status check_kv_invariants(const scheduler& s) {
     if (num_free != pool.num_free_blocks())
         return make_error("%d blocks have ref count 0 but the free queue holds %d", num_free,
                           pool.num_free_blocks());
-    if (!s.has_unfinished_requests() && pool.num_free_blocks() != pool.num_usable_blocks())
+    if (!s.has_unfinished_requests() && pool.num_used_blocks() != 0)
         return make_error("no requests left but %d of %d blocks are not free",
-                          pool.num_usable_blocks() - pool.num_free_blocks(),
-                          pool.num_usable_blocks());
+                          pool.num_used_blocks(), pool.num_usable_blocks());
     return status::success();
 }
 

@@ -56,10 +56,7 @@ struct scheduler_config {
         return static_cast<int32_t>(std::min<int64_t>(n, INT32_MAX));
     }
     /// Whether some group frees blocks, so the pool reserves one as the null block.
-    bool frees_kv_blocks() const {
-        return std::any_of(kv_group_windows.begin(), kv_group_windows.end(),
-                           [](int32_t w) { return w > 0; });
-    }
+    bool frees_kv_blocks() const { return any_group_frees_blocks(kv_group_windows); }
     int32_t encoder_cache_tokens() const {
         return encoder_cache_size > 0 ? encoder_cache_size : max_num_batched_tokens;
     }

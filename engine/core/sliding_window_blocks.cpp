@@ -10,6 +10,10 @@
 
 namespace actorlm::core {
 
+bool any_group_frees_blocks(std::span<const int32_t> group_windows) {
+    return std::any_of(group_windows.begin(), group_windows.end(), [](int32_t w) { return w > 0; });
+}
+
 int32_t num_skipped_blocks(int32_t num_computed_tokens, int32_t window, int32_t block_size) {
     ACTORLM_CHECK(window > 0 && block_size > 0, "window %d, block size %d", window, block_size);
     const int32_t first_needed_token = std::max(num_computed_tokens - window + 1, 0);

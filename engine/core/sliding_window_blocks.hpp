@@ -9,9 +9,14 @@
 #include <cstdint>
 #include <functional>
 #include <optional>
+#include <span>
 #include <vector>
 
 namespace actorlm::core {
+
+/// Whether some KV-cache group of `group_windows` (0: full attention) frees blocks behind
+/// a window, so the pool reserves a null block.
+bool any_group_frees_blocks(std::span<const int32_t> group_windows);
 
 /// Blocks [0, result) of a request with `num_computed_tokens` are no longer read by any
 /// of its future queries under `window` (> 0).

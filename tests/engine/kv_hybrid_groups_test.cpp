@@ -81,7 +81,7 @@ grouped_run generate(const model_config& c, const model_weights& w, bool hybrid,
         REQUIRE_MESSAGE(inv.ok(), inv.message());
         const auto& kv = (*loop)->sched().kv();
         got.peak_blocks =
-            std::max(got.peak_blocks, kv.pool().num_usable_blocks() - kv.num_free_blocks());
+            std::max(got.peak_blocks, kv.pool().num_used_blocks());
     }
     REQUIRE_FALSE((*loop)->has_unfinished_requests());
     got.preemptions = (*loop)->sched().stats().num_preemptions;

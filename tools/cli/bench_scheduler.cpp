@@ -88,8 +88,7 @@ int run(const options& o) {
     }
     int32_t peak_blocks = 0;
     auto note_peak = [&] {
-        peak_blocks = std::max(peak_blocks,
-                               sched.kv().pool().num_usable_blocks() - sched.kv().num_free_blocks());
+        peak_blocks = std::max(peak_blocks, sched.kv().pool().num_used_blocks());
     };
     // Warm up: admit and prefill everything until all requests decode.
     for (int guard = 0; guard < 10000; ++guard) {
@@ -136,7 +135,7 @@ int run(const options& o) {
     w.end_array();
     w.field("peak_blocks_in_use", peak_blocks);
     w.field("decode_blocks_in_use",  // after the timed decode steps
-            sched.kv().pool().num_usable_blocks() - sched.kv().num_free_blocks());
+            sched.kv().pool().num_used_blocks());
     w.field("step_us_mean", cli::rounded(mean, 2));
     w.field("step_us_p50", cli::rounded(percentile(total_us, 0.5), 2));
     w.field("step_us_p99", cli::rounded(percentile(total_us, 0.99), 2));
